@@ -1,0 +1,12 @@
+#include <pybind11/pybind11.h>
+
+#include "bindings.hpp"
+#include "cuda_bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "vidx C++ core";
+  vidx::bindings::register_errors(m);
+  vidx::bindings::register_simd(m);
+  vidx::bindings::register_index(m);
+  register_cuda(m);
+}

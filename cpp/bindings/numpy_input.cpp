@@ -1,0 +1,85 @@
+#include "numpy_input.hpp"
+
+#include <limits>
+
+namespace vidx::bindings {
+namespace {
+
+py::array to_ndarray(py::handle obj) {
+  if (py::isinstance<py::array>(obj)) return py::reinterpret_borrow<py::array>(obj);
+  static py::object asarray = py::module_::import("numpy").attr("asarray");
+  return asarray(obj);
+}
+
+bool is_numeric_kind(char kind) { return kind == 'f' || kind == 'i' || kind == 'u'; }
+
+}  // namespace
+
+Matrix as_matrix(py::handle obj, size_t expected_dim, const char* what) {
+  if (obj.is_none()) throw py::type_error(std::string(what) + " must be an array of vectors, got None");
+  py::array arr = to_ndarray(obj);
+  const char kind = arr.dtype().kind();
+  if (!is_numeric_kind(kind))
+    throw py::type_error(std::string(what) + " must hold real numbers, got dtype " +
+                         py::str(arr.dtype()).cast<std::string>());
+  Matrix m;
+  if (arr.ndim() == 1) {
+    m.rows = 1;
+    m.cols = static_cast<size_t>(arr.shape(0));
+  } else if (arr.ndim() == 2) {
+    m.rows = static_cast<size_t>(arr.shape(0));
+    m.cols = static_cast<size_t>(arr.shape(1));
+  } else {
+    throw py::value_error(std::string(what) + " must be a 1-d vector or a 2-d array of vectors, got " +
+                          std::to_string(arr.ndim()) + " dimensions");
+  }
+  if (m.rows == 0 || (arr.ndim() == 1 && m.cols == 0)) throw py::value_error(std::string(what) + " is empty");
+  if (m.cols != expected_dim)
+    throw py::value_error(std::string(what) + " has dimension " + std::to_string(m.cols) + ", the index has " +
+                          std::to_string(expected_dim));
+  m.array = FloatArray::ensure(arr);
+  if (!m.array) throw py::error_already_set();
+  return m;
+}
+
+std::optional<IdArray> as_ids(py::handle obj, size_t rows) {
+  if (obj.is_none()) return std::nullopt;
+  py::array arr = to_ndarray(obj);
+  const char kind = arr.dtype().kind();
+  if (kind != 'i' && kind != 'u')
+    throw py::type_error("ids must be integers, got dtype " + py::str(arr.dtype()).cast<std::string>());
+  if (arr.ndim() != 1) throw py::value_error("ids must be a 1-d array");
+  if (static_cast<size_t>(arr.shape(0)) != rows)
+    throw py::value_error("got " + std::to_string(arr.shape(0)) + " ids for " + std::to_string(rows) + " vectors");
+  if (kind == 'u' && arr.itemsize() == 8) {
+    auto u = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(arr);
+    for (size_t i = 0; i < rows; ++i)
+      if (u.data()[i] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        throw py::value_error("id " + std::to_string(u.data()[i]) + " does not fit in int64");
+  }
+  IdArray ids = IdArray::ensure(arr);
+  if (!ids) throw py::error_already_set();
+  return ids;
+}
+
+size_t as_positive_int(py::handle obj, const char* what, bool none_allowed) {
+  if (obj.is_none()) {
+    if (none_allowed) return 0;
+    throw py::type_error(std::string(what) + " must be an int, got None");
+  }
+  if (PyBool_Check(obj.ptr()) || !PyLong_Check(obj.ptr())) {
+    // numpy integers are fine too
+    if (!py::hasattr(obj, "__index__") || PyBool_Check(obj.ptr()) || PyFloat_Check(obj.ptr()))
+      throw py::type_error(std::string(what) + " must be an int, got " +
+                           py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>());
+  }
+  PyObject* as_int = PyNumber_Index(obj.ptr());
+  if (!as_int) throw py::error_already_set();
+  const long long v = PyLong_AsLongLong(as_int);
+  Py_DECREF(as_int);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (v <= 0) throw py::value_error(std::string(what) + " must be at least 1, got " + std::to_string(v));
+  return static_cast<size_t>(v);
+}
+
+}  // namespace vidx::bindings

@@ -1,0 +1,79 @@
+// CPU features and direct access to each kernel level, so tests can check every SIMD level
+// against the scalar reference on the same inputs.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <vector>
+
+#include "bindings.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/simd/cpu_features.hpp"
+#include "vidx/simd/kernels.hpp"
+
+namespace vidx::bindings {
+namespace py = pybind11;
+namespace {
+
+using Floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+const simd::KernelTable& table_for(const std::string& level_name) {
+  simd::Level level;
+  if (!simd::parse_level(level_name, &level)) throw InvalidArgument("unknown SIMD level '" + level_name + "'");
+  const simd::KernelTable* t = simd::kernels_for(level);
+  if (!t) throw InvalidArgument("SIMD level '" + level_name + "' is not available on this CPU/build");
+  return *t;
+}
+
+py::dict cpu_features() {
+  const simd::CpuFeatures& f = simd::cpu_features();
+  py::dict flags;
+  flags["sse4_2"] = f.sse42;
+  flags["avx"] = f.avx;
+  flags["avx2"] = f.avx2;
+  flags["fma"] = f.fma;
+  flags["f16c"] = f.f16c;
+  flags["popcnt"] = f.popcnt;
+  flags["avx512f"] = f.avx512f;
+  flags["avx512bw"] = f.avx512bw;
+  flags["avx512dq"] = f.avx512dq;
+  flags["avx512vl"] = f.avx512vl;
+  flags["avx512vpopcntdq"] = f.avx512vpopcntdq;
+  flags["neon"] = f.neon;
+  py::list available;
+  for (simd::Level l : {simd::Level::Scalar, simd::Level::AVX2, simd::Level::AVX512})
+    if (simd::kernels_for(l)) available.append(simd::level_name(l));
+  py::dict d;
+  d["arch"] = f.arch;
+  d["flags"] = flags;
+  d["available"] = available;
+  d["best"] = simd::level_name(simd::best_level());
+  d["active"] = simd::level_name(simd::kernels().level);
+  d["reason"] = simd::dispatch_note();
+  return d;
+}
+
+// Distances of query q to each row of x with the kernels of one level (pair and batch forms).
+py::tuple kernel_distances(const std::string& level, const std::string& op, Floats q, Floats x) {
+  const simd::KernelTable& t = table_for(level);
+  if (q.ndim() != 1 || x.ndim() != 2 || x.shape(1) != q.shape(0)) throw InvalidArgument("shapes do not match");
+  const size_t dim = q.shape(0), n = x.shape(0);
+  const bool l2 = op == "l2";
+  if (!l2 && op != "ip") throw InvalidArgument("op must be 'l2' or 'ip'");
+  py::array_t<float> pair(n), batch(n);
+  std::vector<const float*> rows(n);
+  for (size_t i = 0; i < n; ++i) {
+    rows[i] = x.data() + i * dim;
+    pair.mutable_data()[i] = (l2 ? t.l2sq : t.dot)(q.data(), rows[i], dim);
+  }
+  (l2 ? t.l2sq_batch : t.dot_batch)(q.data(), rows.data(), n, dim, batch.mutable_data());
+  return py::make_tuple(pair, batch);
+}
+
+}  // namespace
+
+void register_simd(py::module_& m) {
+  m.def("cpu_features", &cpu_features);
+  m.def("_kernel_distances", &kernel_distances, py::arg("level"), py::arg("op"), py::arg("q"), py::arg("x"));
+}
+
+}  // namespace vidx::bindings

@@ -1,0 +1,69 @@
+// A codec decides how a vector is stored and how far a stored vector is from a query.
+// Index structures (flat, HNSW, SPANN) only ever see opaque fixed-size codes and ask the
+// codec for distances, so any structure works with any codec (DESIGN.md).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vidx/common/metric.hpp"
+
+namespace vidx {
+
+namespace io {
+class ByteWriter;
+class ByteReader;
+}  // namespace io
+
+// Distances from one prepared query to stored codes. Prepared once per query so per-query
+// terms (a shifted or normalised query, sums for LVQ...) are not recomputed per distance.
+class QueryDistance {
+ public:
+  virtual ~QueryDistance() = default;
+  virtual float one(const uint8_t* code) const = 0;
+  // Distances to n codes given by pointers, as a graph walk gathers them; implementations
+  // dispatch to a SIMD batch kernel once per call, not once per distance.
+  virtual void batch(const uint8_t* const* codes, size_t n, float* out) const = 0;
+};
+
+class Codec {
+ public:
+  virtual ~Codec() = default;
+
+  virtual std::string name() const = 0;
+  size_t dim() const { return dim_; }
+  // L2 or IP; cosine is IP on vectors normalised by the index before they reach the codec.
+  Metric metric() const { return metric_; }
+  virtual size_t code_size() const = 0;
+
+  virtual void encode(const float* x, uint8_t* code) const = 0;
+  virtual void decode(const uint8_t* code, float* x) const = 0;
+  virtual std::unique_ptr<QueryDistance> prepare(const float* query) const = 0;
+  // A stored vector as the query (graph construction searches for a node's neighbours).
+  std::unique_ptr<QueryDistance> prepare_from_code(const uint8_t* code) const {
+    std::vector<float> x(dim_);
+    decode(code, x.data());
+    return prepare(x.data());
+  }
+  // Distance between two stored vectors (graph construction compares neighbours).
+  virtual float distance_between(const uint8_t* a, const uint8_t* b) const = 0;
+
+  // Parameters that must travel with the codes (a mean, a rotation...).
+  virtual void save_parameters(io::ByteWriter& out) const = 0;
+
+ protected:
+  Codec(size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
+
+ private:
+  size_t dim_;
+  Metric metric_;
+};
+
+// Builds a codec by name ("f32"); throws InvalidArgument for unknown names.
+std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric);
+// Rebuilds a codec saved with save_parameters.
+std::unique_ptr<Codec> load_codec(const std::string& name, size_t dim, Metric metric, io::ByteReader& in);
+
+}  // namespace vidx

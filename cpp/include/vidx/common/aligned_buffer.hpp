@@ -1,0 +1,58 @@
+// A growable byte buffer aligned to 64 bytes (one cache line, one AVX-512 register), so
+// that fixed-stride records whose stride is a multiple of 64 start on a cache line.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace vidx {
+
+class AlignedBuffer {
+ public:
+  static constexpr size_t kAlignment = 64;
+
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t bytes) { reallocate(bytes); }
+  ~AlignedBuffer() { std::free(data_); }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
+    if (this != &o) {
+      std::free(data_);
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+
+  // Grows (or shrinks) to `bytes`, keeping the common prefix; new bytes are zero.
+  void reallocate(size_t bytes) {
+    if (bytes == size_) return;
+    uint8_t* fresh = nullptr;
+    if (bytes > 0) {
+      const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+      fresh = static_cast<uint8_t*>(std::aligned_alloc(kAlignment, rounded));
+      if (!fresh) throw std::bad_alloc();
+      const size_t keep = bytes < size_ ? bytes : size_;
+      if (keep) std::memcpy(fresh, data_, keep);
+      if (bytes > keep) std::memset(fresh + keep, 0, bytes - keep);
+    }
+    std::free(data_);
+    data_ = fresh;
+    size_ = bytes;
+  }
+
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace vidx

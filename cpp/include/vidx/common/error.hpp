@@ -1,0 +1,40 @@
+// Typed errors of the vidx core. The Python bindings map each to a Python exception
+// (InvalidArgument -> ValueError, TypeMismatch -> TypeError, IoError -> OSError,
+// FileNotFound -> FileNotFoundError, FileFormatError -> OSError), so C++ never aborts the interpreter.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace vidx {
+
+// A caller passed a value that is out of range or inconsistent (wrong dimension, k <= 0, NaN...).
+class InvalidArgument : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// A caller passed data of the wrong kind (non-numeric array, unknown type).
+class TypeMismatch : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The operating system refused a file operation (missing file, permission, disk full).
+class IoError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The file to read does not exist.
+class FileNotFound : public IoError {
+ public:
+  using IoError::IoError;
+};
+
+// A file exists but is not a valid vidx file: foreign, truncated, corrupted, or too new.
+class FileFormatError : public IoError {
+ public:
+  using IoError::IoError;
+};
+
+}  // namespace vidx

@@ -1,0 +1,22 @@
+// Distance conventions shared by every index: smaller is always closer.
+//   L2     -> squared Euclidean distance
+//   IP     -> 1 - <q, x>
+//   Cosine -> vectors normalised when added, queries when searched; then 1 - <q, x>
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace vidx {
+
+enum class Metric : uint32_t { L2 = 0, IP = 1, Cosine = 2 };
+
+Metric parse_metric(const std::string& name);  // throws InvalidArgument for unknown names
+const char* metric_name(Metric m);
+
+// Cosine is inner product on normalised vectors: structures and codecs only see L2 or IP.
+inline bool metric_is_inner_product(Metric m) { return m != Metric::L2; }
+
+// Scales v to unit length in place; a zero vector is left as it is.
+void normalize_in_place(float* v, size_t dim);
+
+}  // namespace vidx

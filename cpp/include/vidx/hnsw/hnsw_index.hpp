@@ -1,0 +1,102 @@
+// HNSW (Malkov & Yashunin) over any codec.
+//
+// Layout: level 0 is one 64-byte-aligned block of fixed-stride records
+//   [code | u32 count | 2M u32 neighbour slots]
+// so visiting a node touches one contiguous record. Upper levels live in one arena, M
+// slots (plus a count) per level for the few nodes that have them.
+//
+// Build: nodes are inserted in batches that grow with the graph (at most ~2% of it). Within
+// a batch every new node searches the graph as it was when the batch started and picks its
+// neighbours in parallel without locks; then the reverse links are applied grouped by
+// target node. The result depends only on the data, the seed and the order of the rows,
+// never on the number of threads or their timing.
+#pragma once
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "vidx/codec/codec.hpp"
+#include "vidx/common/aligned_buffer.hpp"
+#include "vidx/common/topk.hpp"
+#include "vidx/index.hpp"
+
+namespace vidx {
+
+class HnswIndex final : public VectorIndex {
+ public:
+  HnswIndex(size_t dim, Metric metric, const IndexOptions& options);
+  ~HnswIndex() override;
+  std::string kind() const override { return "hnsw"; }
+
+  struct SearchContext;  // per-thread scratch: visited marks, beam, gather buffers
+  struct LinkRequest;    // a reverse link produced while building
+
+ protected:
+  void add_rows(const float* x, size_t n, ThreadPool& pool) override;
+  void search_rows(const float* q, size_t nq, size_t k, size_t ef, float* distances, int64_t* slots,
+                   ThreadPool& pool) const override;
+  size_t structure_size() const override { return count_; }
+  size_t structure_memory() const override;
+  void write_sections(io::IndexFileWriter& out) const override;
+  void read_sections(const io::IndexFileReader& in) override;
+
+ private:
+  // ---- storage ----
+  // Records are written only under the index write lock; const search code reads them.
+  uint8_t* record(uint32_t slot) const {
+    return const_cast<uint8_t*>(level0_.data()) + static_cast<size_t>(slot) * stride_;
+  }
+  const uint8_t* code(uint32_t slot) const { return record(slot); }
+  // [count, slot, slot, ...] of `slot` on `level` (level <= levels_[slot]).
+  uint32_t* links(uint32_t slot, int level) const {
+    if (level == 0) return reinterpret_cast<uint32_t*>(record(slot) + links_offset_);
+    return const_cast<uint32_t*>(upper_.data()) + upper_offset_[slot] + static_cast<size_t>(level - 1) * (M_ + 1);
+  }
+  size_t capacity_at(int level) const { return level == 0 ? M0_ : M_; }
+  void reserve(size_t n);
+  void allocate_upper_links(uint32_t slot);
+  int sample_level(uint32_t slot) const;
+
+  // ---- search ----
+  uint32_t greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
+                          int to_level) const;
+  void search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
+                    SearchContext& ctx) const;
+  void search_one(const float* q, size_t k, size_t ef, float* distances, int64_t* slots) const;
+  std::unique_ptr<SearchContext> acquire_context() const;
+  void release_context(std::unique_ptr<SearchContext> ctx) const;
+
+  // ---- build ----
+  void insert_batch(uint32_t begin, uint32_t end, ThreadPool& pool,
+                    std::vector<std::unique_ptr<SearchContext>>& contexts);
+  void link_new_node(uint32_t slot, SearchContext& ctx, std::vector<LinkRequest>& requests);
+  void apply_reverse_links(const LinkRequest* group, size_t n, std::vector<Neighbor>& scratch,
+                           std::vector<uint32_t>& selected);
+  // The neighbour-selection heuristic: walk candidates nearest first and keep one only if
+  // it is closer to the base node than to every neighbour kept so far.
+  void select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count,
+                        std::vector<uint32_t>& selected) const;
+
+  std::unique_ptr<Codec> codec_;
+  size_t M_;
+  size_t M0_;
+  size_t ef_construction_;
+  double level_multiplier_;
+
+  size_t links_offset_ = 0;  // where [count | links] starts in a record
+  size_t stride_ = 0;        // bytes per level-0 record
+  AlignedBuffer level0_;
+  size_t capacity_ = 0;      // records allocated
+  size_t count_ = 0;         // records in the graph
+
+  std::vector<uint8_t> levels_;          // top level of each node
+  std::vector<uint64_t> upper_offset_;   // where a node's upper links start in upper_
+  std::vector<uint32_t> upper_;
+  uint32_t entry_ = 0;
+  int max_level_ = -1;                   // -1: empty graph
+
+  mutable std::mutex contexts_mutex_;
+  mutable std::vector<std::unique_ptr<SearchContext>> free_contexts_;
+};
+
+}  // namespace vidx

@@ -1,0 +1,27 @@
+// What the CPU can run, read once with cpuid (x86) or assumed (other architectures).
+#pragma once
+#include <string>
+
+namespace vidx::simd {
+
+struct CpuFeatures {
+  std::string arch;  // "x86_64", "aarch64", ...
+  bool sse42 = false;
+  bool avx = false;
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool popcnt = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512dq = false;
+  bool avx512vl = false;
+  bool avx512vpopcntdq = false;
+  bool os_saves_avx = false;     // XSAVE enabled for YMM state
+  bool os_saves_avx512 = false;  // XSAVE enabled for ZMM/opmask state
+  bool neon = false;
+};
+
+const CpuFeatures& cpu_features();
+
+}  // namespace vidx::simd

@@ -1,0 +1,18 @@
+#include "vidx/codec/codec.hpp"
+#include "vidx/codec/flat_f32.hpp"
+#include "vidx/common/error.hpp"
+
+namespace vidx {
+
+std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric) {
+  // Cosine reaches codecs as inner product on normalised vectors.
+  const Metric m = metric == Metric::Cosine ? Metric::IP : metric;
+  if (name == "f32" || name == "none") return std::make_unique<FlatF32Codec>(dim, m);
+  throw InvalidArgument("unknown quantization '" + name + "'");
+}
+
+std::unique_ptr<Codec> load_codec(const std::string& name, size_t dim, Metric metric, io::ByteReader& in) {
+  return make_codec(name, dim, metric);
+}
+
+}  // namespace vidx

@@ -1,0 +1,166 @@
+// HNSW construction: batched, lock-free and deterministic (see hnsw_index.hpp).
+#include <algorithm>
+#include <cstring>
+
+#include "hnsw_context.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/hnsw/hnsw_index.hpp"
+
+namespace vidx {
+
+// "Link `target` to `source` on `level`": a reverse edge produced by inserting `source`.
+struct HnswIndex::LinkRequest {
+  uint32_t target;
+  uint32_t source;
+  uint32_t level;
+};
+
+namespace {
+
+// A batch never exceeds this fraction of the graph it is inserted into: new nodes of one
+// batch do not see each other, which costs recall only when batches are large.
+constexpr double kBatchFraction = 0.02;
+
+bool by_level_then_target(const HnswIndex::LinkRequest& a, const HnswIndex::LinkRequest& b) {
+  return a.level != b.level ? a.level < b.level : a.target < b.target;
+}
+
+}  // namespace
+
+void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count,
+                                 std::vector<uint32_t>& selected) const {
+  selected.clear();
+  for (const Neighbor& c : sorted_candidates) {
+    if (selected.size() >= max_count) break;
+    const uint8_t* c_code = code(c.slot);
+    bool keep = true;
+    for (uint32_t r : selected) {
+      if (codec_->distance_between(c_code, code(r)) < c.distance) {
+        keep = false;  // c is better reached through r
+        break;
+      }
+    }
+    if (keep) selected.push_back(c.slot);
+  }
+}
+
+void HnswIndex::link_new_node(uint32_t slot, SearchContext& ctx, std::vector<LinkRequest>& requests) {
+  const int node_level = levels_[slot];
+  const auto qd = codec_->prepare_from_code(code(slot));
+  uint32_t entry = entry_;
+  float entry_distance = qd->one(code(entry));
+  if (max_level_ > node_level) entry = greedy_descend(*qd, entry, entry_distance, max_level_, node_level + 1);
+
+  for (int level = std::min(node_level, max_level_); level >= 0; --level) {
+    search_layer(*qd, entry, entry_distance, level, ef_construction_, ctx);
+    ctx.candidates.clear();
+    for (size_t i = 0; i < ctx.beam.size(); ++i) ctx.candidates.push_back({ctx.beam.distance(i), ctx.beam.slot(i)});
+    select_neighbors(ctx.candidates, M_, ctx.selected);
+    uint32_t* lk = links(slot, level);
+    lk[0] = static_cast<uint32_t>(ctx.selected.size());
+    std::copy(ctx.selected.begin(), ctx.selected.end(), lk + 1);
+    for (uint32_t target : ctx.selected) requests.push_back({target, slot, static_cast<uint32_t>(level)});
+    entry = ctx.beam.slot(0);
+    entry_distance = ctx.beam.distance(0);
+  }
+}
+
+void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, std::vector<Neighbor>& scratch,
+                                    std::vector<uint32_t>& selected) {
+  const uint32_t target = group[0].target;
+  const int level = static_cast<int>(group[0].level);
+  uint32_t* lk = links(target, level);
+  const size_t capacity = capacity_at(level);
+  if (lk[0] + n <= capacity) {
+    for (size_t i = 0; i < n; ++i) lk[1 + lk[0] + i] = group[i].source;
+    lk[0] += static_cast<uint32_t>(n);
+    return;
+  }
+  // Overflow: choose again among the old and the new neighbours with the same heuristic.
+  const uint8_t* t_code = code(target);
+  scratch.clear();
+  for (uint32_t j = 1; j <= lk[0]; ++j) scratch.push_back({codec_->distance_between(t_code, code(lk[j])), lk[j]});
+  for (size_t i = 0; i < n; ++i)
+    scratch.push_back({codec_->distance_between(t_code, code(group[i].source)), group[i].source});
+  std::sort(scratch.begin(), scratch.end(), closer);
+  select_neighbors(scratch, capacity, selected);
+  lk[0] = static_cast<uint32_t>(selected.size());
+  std::copy(selected.begin(), selected.end(), lk + 1);
+}
+
+void HnswIndex::insert_batch(uint32_t begin, uint32_t end, ThreadPool& pool,
+                             std::vector<std::unique_ptr<SearchContext>>& contexts) {
+  // Phase 1: each new node finds its neighbours in the graph as it was before this batch.
+  // It writes only its own link lists, which nobody else reads yet.
+  std::vector<std::vector<LinkRequest>> requests(end - begin);
+  pool.parallel_for(end - begin, [&](size_t i, size_t worker) {
+    link_new_node(begin + static_cast<uint32_t>(i), *contexts[worker], requests[i]);
+  });
+
+  // Phase 2: reverse links, grouped by (level, target); each group touches one list only.
+  std::vector<LinkRequest> all;
+  for (auto& r : requests) all.insert(all.end(), r.begin(), r.end());
+  std::stable_sort(all.begin(), all.end(), by_level_then_target);
+  std::vector<size_t> group_start;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (i == 0 || all[i].target != all[i - 1].target || all[i].level != all[i - 1].level) group_start.push_back(i);
+  group_start.push_back(all.size());
+  std::vector<std::vector<Neighbor>> scratch(pool.size());
+  std::vector<std::vector<uint32_t>> selected(pool.size());
+  pool.parallel_for(
+      group_start.size() - 1,
+      [&](size_t g, size_t worker) {
+        apply_reverse_links(&all[group_start[g]], group_start[g + 1] - group_start[g], scratch[worker],
+                            selected[worker]);
+      },
+      16);
+
+  // The highest new node becomes the entry point (the first one on ties: deterministic).
+  count_ = end;
+  for (uint32_t s = begin; s < end; ++s) {
+    if (levels_[s] > max_level_) {
+      max_level_ = levels_[s];
+      entry_ = s;
+    }
+  }
+}
+
+void HnswIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
+  const uint32_t first = static_cast<uint32_t>(count_);
+  const uint32_t end = static_cast<uint32_t>(count_ + n);
+  reserve(end);
+  levels_.resize(end);
+  upper_offset_.resize(end, 0);
+  for (uint32_t s = first; s < end; ++s) {
+    levels_[s] = static_cast<uint8_t>(sample_level(s));
+    allocate_upper_links(s);
+  }
+  const size_t cs = codec_->code_size();
+  pool.parallel_for(
+      n,
+      [&](size_t i, size_t) {
+        uint8_t* rec = record(first + static_cast<uint32_t>(i));
+        codec_->encode(x + i * dim(), rec);
+        std::memset(rec + cs, 0, stride_ - cs);
+      },
+      256);
+
+  std::vector<std::unique_ptr<SearchContext>> contexts;
+  for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
+
+  uint32_t done = first;
+  if (max_level_ < 0) {  // the very first node: the graph is just this entry point
+    entry_ = done;
+    max_level_ = levels_[done];
+    count_ = ++done;
+  }
+  while (done < end) {
+    const uint32_t batch = static_cast<uint32_t>(std::max<double>(1.0, done * kBatchFraction));
+    const uint32_t stop = std::min(end, done + batch);
+    insert_batch(done, stop, pool, contexts);
+    done = stop;
+  }
+  for (auto& ctx : contexts) release_context(std::move(ctx));
+}
+
+}  // namespace vidx

@@ -1,0 +1,30 @@
+// Per-thread scratch of HNSW searches and inserts (private to the hnsw sources).
+#pragma once
+#include <vector>
+
+#include "vidx/common/visited_set.hpp"
+#include "vidx/hnsw/candidate_buffer.hpp"
+#include "vidx/hnsw/hnsw_index.hpp"
+
+namespace vidx {
+
+struct HnswIndex::SearchContext {
+  VisitedSet visited;
+  CandidateBuffer beam;
+  std::vector<uint32_t> gathered;           // unvisited neighbours of the node being expanded
+  std::vector<const uint8_t*> gathered_codes;
+  std::vector<float> gathered_distances;
+  std::vector<Neighbor> candidates;         // build: beam copied out for neighbour selection
+  std::vector<uint32_t> selected;           // build: chosen neighbours
+
+  void prepare(size_t graph_capacity, size_t max_degree) {
+    visited.resize(graph_capacity);
+    if (gathered.size() < max_degree) {
+      gathered.resize(max_degree);
+      gathered_codes.resize(max_degree);
+      gathered_distances.resize(max_degree);
+    }
+  }
+};
+
+}  // namespace vidx

@@ -1,0 +1,170 @@
+// HNSW storage and search. Construction is in hnsw_build.cpp, files in hnsw_file.cpp.
+#include "vidx/hnsw/hnsw_index.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "hnsw_context.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/common/rng.hpp"
+
+namespace vidx {
+namespace {
+
+size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+}  // namespace
+
+HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
+    : VectorIndex(dim, metric, options),
+      codec_(make_codec(options.quantization, dim, metric)),
+      M_(options.M),
+      M0_(2 * options.M),
+      ef_construction_(std::max(options.ef_construction, options.M)),
+      level_multiplier_(0.0) {
+  if (M_ < 2 || M_ > 2048) throw InvalidArgument("M must be between 2 and 2048, got " + std::to_string(M_));
+  if (options.ef_construction < 1) throw InvalidArgument("ef_construction must be at least 1");
+  if (options.ef_search < 1) throw InvalidArgument("ef_search must be at least 1");
+  level_multiplier_ = 1.0 / std::log(static_cast<double>(M_));
+  // Codes start each record; long codes are kept cache-line aligned so SIMD loads never split
+  // a line, short ones only 16-byte aligned so small vectors do not pay a full line of padding.
+  const size_t code_bytes = round_up(codec_->code_size(), 4);
+  links_offset_ = code_bytes;
+  const size_t raw = code_bytes + sizeof(uint32_t) * (1 + M0_);
+  stride_ = round_up(raw, codec_->code_size() >= 256 ? 64 : 16);
+}
+
+HnswIndex::~HnswIndex() = default;
+
+void HnswIndex::reserve(size_t n) {
+  if (n <= capacity_) return;
+  const size_t grown = std::max(n, capacity_ + capacity_ / 2);
+  level0_.reallocate(grown * stride_);
+  capacity_ = grown;
+}
+
+int HnswIndex::sample_level(uint32_t slot) const {
+  // A hash of (seed, slot) instead of a shared generator: the level of a node does not
+  // depend on which thread inserts it or when.
+  const double u = hash_to_unit(options().seed, slot);
+  const double level = std::floor(-std::log(u) * level_multiplier_);
+  return static_cast<int>(std::min(level, 31.0));
+}
+
+void HnswIndex::allocate_upper_links(uint32_t slot) {
+  const int level = levels_[slot];
+  upper_offset_[slot] = upper_.size();
+  upper_.resize(upper_.size() + static_cast<size_t>(level) * (M_ + 1), 0);
+}
+
+size_t HnswIndex::structure_memory() const {
+  size_t bytes = level0_.size() + upper_.capacity() * sizeof(uint32_t) + upper_offset_.capacity() * sizeof(uint64_t) +
+                 levels_.capacity();
+  std::lock_guard<std::mutex> lock(contexts_mutex_);
+  for (const auto& ctx : free_contexts_) bytes += ctx->visited.memory_usage();
+  return bytes;
+}
+
+std::unique_ptr<HnswIndex::SearchContext> HnswIndex::acquire_context() const {
+  std::unique_ptr<SearchContext> ctx;
+  {
+    std::lock_guard<std::mutex> lock(contexts_mutex_);
+    if (!free_contexts_.empty()) {
+      ctx = std::move(free_contexts_.back());
+      free_contexts_.pop_back();
+    }
+  }
+  if (!ctx) ctx = std::make_unique<SearchContext>();
+  ctx->prepare(capacity_, M0_);
+  return ctx;
+}
+
+void HnswIndex::release_context(std::unique_ptr<SearchContext> ctx) const {
+  std::lock_guard<std::mutex> lock(contexts_mutex_);
+  free_contexts_.push_back(std::move(ctx));
+}
+
+uint32_t HnswIndex::greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
+                                   int to_level) const {
+  for (int level = from_level; level >= to_level; --level) {
+    bool moved = true;
+    while (moved) {
+      moved = false;
+      const uint32_t* lk = links(entry, level);
+      const uint32_t n = lk[0];
+      for (uint32_t j = 1; j <= n; ++j) {
+        const float d = qd.one(code(lk[j]));
+        if (d < entry_distance) {
+          entry_distance = d;
+          entry = lk[j];
+          moved = true;
+        }
+      }
+    }
+  }
+  return entry;
+}
+
+void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
+                             SearchContext& ctx) const {
+  VisitedSet& visited = ctx.visited;
+  CandidateBuffer& beam = ctx.beam;
+  visited.new_query();
+  beam.reset(ef);
+  beam.insert(entry_distance, entry);
+  visited.test_and_set(entry);
+  uint32_t* gathered = ctx.gathered.data();
+  const uint8_t** codes = ctx.gathered_codes.data();
+  float* dist = ctx.gathered_distances.data();
+
+  while (beam.has_unexpanded()) {
+    const uint32_t node = beam.pop_nearest_unexpanded();
+    const uint32_t* lk = links(node, level);
+    const uint32_t degree = lk[0];
+    for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(lk[j]);
+    // Gather the unvisited neighbours first and start their memory loads, so the distance
+    // kernel then finds most of them on their way into the cache.
+    size_t n = 0;
+    for (uint32_t j = 1; j <= degree; ++j) {
+      const uint32_t v = lk[j];
+      if (visited.test_and_set(v)) continue;
+      gathered[n] = v;
+      codes[n] = code(v);
+      __builtin_prefetch(codes[n], 0, 3);
+      ++n;
+    }
+    if (n == 0) continue;
+    qd.batch(codes, n, dist);
+    for (size_t j = 0; j < n; ++j) beam.insert(dist[j], gathered[j]);
+  }
+}
+
+void HnswIndex::search_one(const float* q, size_t k, size_t ef, float* distances, int64_t* slots) const {
+  size_t found = 0;
+  if (max_level_ >= 0) {
+    const auto qd = codec_->prepare(q);
+    auto ctx = acquire_context();
+    float d = qd->one(code(entry_));
+    const uint32_t start = greedy_descend(*qd, entry_, d, max_level_, 1);
+    search_layer(*qd, start, d, 0, std::max(ef, k), *ctx);
+    found = std::min(k, ctx->beam.size());
+    for (size_t j = 0; j < found; ++j) {
+      distances[j] = ctx->beam.distance(j);
+      slots[j] = ctx->beam.slot(j);
+    }
+    release_context(std::move(ctx));
+  }
+  for (size_t j = found; j < k; ++j) {
+    distances[j] = std::numeric_limits<float>::infinity();
+    slots[j] = -1;
+  }
+}
+
+void HnswIndex::search_rows(const float* q, size_t nq, size_t k, size_t ef, float* distances, int64_t* slots,
+                            ThreadPool& pool) const {
+  if (nq == 1) return search_one(q, k, ef, distances, slots);
+  pool.parallel_for(nq, [&](size_t i, size_t) { search_one(q + i * dim(), k, ef, distances + i * k, slots + i * k); });
+}
+
+}  // namespace vidx

@@ -1,0 +1,171 @@
+"""vidx: vector search with HNSW graphs, compressed vectors and SPANN.
+
+    import vidx
+    idx = vidx.Index(dim=128, metric="l2")     # kind="hnsw" by default
+    idx.add(X)                                 # (n, 128) array-like
+    D, I = idx.search(Q, k=10)                 # float32 (q, 10) distances, int64 (q, 10) ids
+
+Distances: "l2" is squared Euclidean, "ip" is 1 - <q, x>, "cosine" is 1 - cos. Smaller is
+closer; results are sorted nearest first; missing results are -1 with +inf.
+"""
+from __future__ import annotations
+
+import os as _os
+
+from . import _core
+
+__version__ = "0.1.0"
+__all__ = ["Index", "load", "cpu_features", "cuda_available", "kmeans", "cmake_dir", "__version__"]
+
+_KINDS = ("hnsw", "flat")
+_METRICS = ("l2", "ip", "cosine")
+
+
+def _check_choice(name, value, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r} (expected one of {', '.join(map(repr, choices))})")
+
+
+def _check_count(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            import numpy as np
+            if isinstance(value, np.integer):
+                value = int(value)
+            else:
+                raise TypeError
+        except TypeError:
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+class Index:
+    """A vector index.
+
+    Args:
+        dim: vector dimension.
+        metric: "l2" (squared Euclidean), "ip" (1 - inner product) or "cosine" (1 - cosine;
+            vectors are normalised when added).
+        kind: "hnsw" (graph, approximate) or "flat" (exact).
+        M: HNSW links per node (2*M on the bottom level).
+        ef_construction: HNSW beam width while building; larger is slower and better.
+        ef_search: default HNSW beam width of search() (override per call with ef=).
+        seed: seed of every random choice; a build is reproducible for the same data, seed
+            and row order, whatever the thread count.
+        threads: worker threads of add() and batched search(); 0 means all cores.
+        device: "cpu", or "cuda" for an exact flat index on an NVIDIA GPU.
+    """
+
+    __slots__ = ("_impl",)
+
+    def __init__(self, dim, metric="l2", kind="hnsw", M=16, ef_construction=200, ef_search=64, seed=0,
+                 threads=0, quant="none", device="cpu", **gpu_options):
+        dim = _check_count("dim", dim, 1)
+        _check_choice("metric", metric, _METRICS)
+        _check_choice("kind", kind, _KINDS)
+        _check_choice("device", device, ("cpu", "cuda"))
+        if device == "cuda":
+            if kind != "flat":
+                raise ValueError("device='cuda' is available for kind='flat' only")
+            from .gpu import CudaFlatIndex
+            self._impl = CudaFlatIndex(dim, metric, **gpu_options)
+            return
+        if gpu_options:
+            raise TypeError(f"unexpected arguments: {', '.join(sorted(gpu_options))}")
+        M = _check_count("M", M, 2)
+        ef_construction = _check_count("ef_construction", ef_construction, 1)
+        ef_search = _check_count("ef_search", ef_search, 1)
+        seed = _check_count("seed", seed, 0)
+        threads = _check_count("threads", threads, 0)
+        _check_choice("quant", quant, ("none",))
+        self._impl = _core.Index(kind, dim, metric, M, ef_construction, ef_search, seed, threads, quant)
+
+    @classmethod
+    def _wrap(cls, impl):
+        obj = cls.__new__(cls)
+        obj._impl = impl
+        return obj
+
+    def add(self, X, ids=None):
+        """Adds vectors: X is (n, dim) or (dim,); ids optional int64 user ids (default: 0, 1, ...
+        continuing after the largest id so far). Raises ValueError on NaN/inf, wrong dimension,
+        empty input or repeated ids; on error the index is unchanged."""
+        self._impl.add(X, ids)
+
+    def search(self, Q, k=10, ef=None):
+        """k nearest neighbours of each query: returns (D, I), float32 and int64 arrays of shape
+        (q, k), nearest first; -1 / +inf where fewer than k exist. ef: beam width for this call
+        (HNSW; at least k is used)."""
+        return self._impl.search(Q, k, ef)
+
+    def save(self, path):
+        """Writes the index to one file, atomically (temporary file, fsync, rename)."""
+        self._impl.save(_os.fspath(path))
+
+    def memory_usage(self):
+        """Bytes held by the index (vectors or codes, graph, ids, search scratch)."""
+        return self._impl.memory_usage()
+
+    def __len__(self):
+        return len(self._impl)
+
+    @property
+    def dim(self):
+        return self._impl.dim
+
+    @property
+    def metric(self):
+        return self._impl.metric
+
+    @property
+    def kind(self):
+        return self._impl.kind
+
+    @property
+    def threads(self):
+        return self._impl.threads
+
+    @threads.setter
+    def threads(self, value):
+        self._impl.threads = _check_count("threads", value, 0)
+
+    @property
+    def params(self):
+        return self._impl.params
+
+    def __repr__(self):
+        return f"vidx.Index(dim={self.dim}, metric={self.metric!r}, kind={self.kind!r}, size={len(self)})"
+
+
+def load(path):
+    """Loads an index saved with Index.save, after verifying the whole file."""
+    return Index._wrap(_core.load(_os.fspath(path)))
+
+
+def cpu_features():
+    """What the CPU supports and which SIMD level vidx chose (VIDX_SIMD lowers it)."""
+    return _core.cpu_features()
+
+
+def cmake_dir():
+    """Folder to pass as vidx_DIR to CMake's find_package(vidx) to link the C++ library."""
+    return _os.path.join(_os.path.dirname(__file__), "cpp", "lib", "cmake", "vidx")
+
+
+def cuda_available():
+    """True when vidx was built with CUDA and a GPU is usable."""
+    try:
+        from .gpu import cuda_available as _available
+    except ImportError:
+        return False
+    return _available()
+
+
+def kmeans(X, k, **kwargs):
+    """k-means clustering (CPU, or device="cuda"); see vidx.gpu.kmeans."""
+    from .gpu import kmeans as _kmeans
+    return _kmeans(X, k, **kwargs)
