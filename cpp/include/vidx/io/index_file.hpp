@@ -1,0 +1,151 @@
+// The vidx index file: one file per index, a checksummed header with a table of tagged
+// sections, each section's payload checksummed and 64-byte aligned.
+//
+// Layout of format version 1 (all integers little-endian; offsets in bytes from file start):
+//
+//   offset      size    field
+//   0           8       magic 89 56 49 44 58 0D 0A 1A ("\x89VIDX\r\n\x1a")
+//   8           4       u32 format_version (1)
+//   12          4       u32 header_size H: bytes [0, H) are the header
+//   16          4       u32 flags: bits 0-15 "must understand" (a reader refuses a file with a
+//                       bit it does not know), bits 16-31 "may ignore"; version 1 defines none
+//   20          8       u64 file_size: the exact length of the file
+//   28          4       u32 kind length K (1..255)
+//   32          K       kind bytes ("hnsw", "flat", "spann"...), no terminator
+//   32+K        4       u32 section_count N (0..65536)
+//   36+K        24*N    section table, one entry per section, in file order:
+//                         u32 tag (fourcc, e.g. "GRPH"), u32 crc32c of the payload,
+//                         u64 payload offset (a multiple of 64, >= H), u64 payload length
+//   36+K+24N    4       u32 crc32c of bytes [0, H-4)         (so H = 40 + K + 24N)
+//   H ...               payloads in table order, each at a 64-byte aligned offset; every byte
+//                       not in the header or a payload is zero; the file ends at file_size
+//
+// Why this shape:
+// - The magic is PNG-style: the high byte catches 7-bit transfers, CR LF and ^Z catch
+//   text-mode line-ending conversions, and "VIDX" makes it recognisable in a hex dump.
+// - Bytes 0-15 and "crc32c of [0, H-4) stored at H-4" are promised to stay the same in every
+//   future version, so a reader checks the header checksum before the version and can tell a
+//   corrupted file from a newer one.
+// - Every byte of a valid file is covered: the header and payloads by checksums, padding by
+//   the must-be-zero rule, the length by file_size. Any truncation or flipped byte is caught.
+// - 64-byte aligned payloads let a reader (or a future mmap reader) hand out pointers into the
+//   file buffer that are aligned for any SIMD load, so loading copies nothing.
+//
+// Section payloads are opaque here: each index kind defines its sections and encodes them,
+// metadata with ByteWriter/ByteReader, bulk arrays as raw little-endian arrays.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vidx/common/aligned_buffer.hpp"
+#include "vidx/io/byte_stream.hpp"
+
+namespace vidx::io {
+
+// The newest format version this library reads and the one it writes.
+constexpr uint32_t kFormatVersion = 1;
+
+// Payload alignment within the file.
+constexpr size_t kSectionAlignment = 64;
+
+// A section tag from four characters, stored so that the file shows them in order:
+// fourcc("GRPH") is the u32 whose little-endian bytes are 'G' 'R' 'P' 'H'.
+constexpr uint32_t fourcc(const char (&s)[5]) {
+  return uint32_t(uint8_t(s[0])) | uint32_t(uint8_t(s[1])) << 8 | uint32_t(uint8_t(s[2])) << 16 |
+         uint32_t(uint8_t(s[3])) << 24;
+}
+
+// The four characters of a tag for messages ("GRPH"); bytes that are not printable ASCII
+// appear as \xNN.
+std::string tag_name(uint32_t tag);
+
+// Collects the sections of one index and writes them as a file, atomically.
+class IndexFileWriter {
+ public:
+  // `kind` names the index type, 1..255 bytes; InvalidArgument otherwise.
+  explicit IndexFileWriter(std::string kind);
+
+  // Each add_* appends a section; sections are stored in the order they are added. A tag may
+  // appear once (InvalidArgument on a duplicate).
+
+  // The writer keeps `bytes` (moved in, so pass an rvalue to avoid a copy).
+  void add_section(uint32_t tag, std::vector<uint8_t> bytes);
+  // The caller keeps `data` alive and unchanged until write_atomically returns; nothing is copied.
+  void add_section_view(uint32_t tag, const void* data, size_t size);
+  // One section made of several buffers written back to back (e.g. many vectors), no copy.
+  // Same lifetime rule as add_section_view.
+  void add_section_views(uint32_t tag, std::vector<Span> parts);
+
+  // Writes the file to `path` so that `path` holds either the old file or the complete new
+  // one, never a partial file: write to "<path>.tmp-<pid>-<random>" in the same directory,
+  // fsync it, rename it over `path`, fsync the directory. On failure the temporary file is
+  // removed, an existing file at `path` is left as it was, and IoError says which path and
+  // operation failed and why. Payloads are streamed in chunks, never copied whole.
+  // (If only the final directory fsync fails, the rename has already happened: the new file
+  // is in place but may not survive a power loss; that is reported as an IoError too.)
+  void write_atomically(const std::string& path) const;
+
+  const std::string& kind() const { return kind_; }
+
+ private:
+  struct Section {
+    uint32_t tag;
+    std::vector<uint8_t> owned;  // payload for add_section
+    std::vector<Span> parts;     // payload for add_section_view(s)
+  };
+  void check_new_tag(uint32_t tag) const;
+
+  std::string kind_;
+  std::vector<Section> sections_;
+};
+
+// Reads a whole index file into a 64-byte aligned buffer it owns, after verifying all of it;
+// sections are handed out as views into that buffer. Movable, not copyable; views stay valid
+// across moves and as long as the reader lives.
+class IndexFileReader {
+ public:
+  // Errors:
+  //   FileNotFound     "no such file: <path>"
+  //   IoError          the file cannot be opened or read (with the system's reason)
+  //   FileFormatError  "<path> is not a vidx index file" (wrong magic); "... truncated ...";
+  //                    "... file format version N is newer than this library supports (M);
+  //                    upgrade vidx"; a checksum failure naming the header or the section.
+  static IndexFileReader open(const std::string& path);
+
+  IndexFileReader(IndexFileReader&&) noexcept = default;
+  IndexFileReader& operator=(IndexFileReader&&) noexcept = default;
+  IndexFileReader(const IndexFileReader&) = delete;
+  IndexFileReader& operator=(const IndexFileReader&) = delete;
+
+  const std::string& kind() const { return kind_; }
+  uint32_t version() const { return version_; }
+  const std::string& path() const { return path_; }
+
+  bool has(uint32_t tag) const { return find(tag) != nullptr; }
+  // The payload of section `tag` (64-byte aligned); FileFormatError "missing section 'GRPH'"
+  // (with the path) when the file has no such section.
+  Span section(uint32_t tag) const;
+  // A ByteReader over section `tag` whose errors name the file and the section.
+  ByteReader reader(uint32_t tag) const;
+  // The tags of all sections, in file order.
+  std::vector<uint32_t> tags() const;
+
+ private:
+  struct Entry {
+    uint32_t tag;
+    uint64_t offset;
+    uint64_t length;
+  };
+  IndexFileReader() = default;
+  const Entry* find(uint32_t tag) const;
+
+  std::string path_;
+  std::string kind_;
+  uint32_t version_ = 0;
+  std::vector<Entry> entries_;
+  AlignedBuffer file_;  // the whole file
+};
+
+}  // namespace vidx::io
