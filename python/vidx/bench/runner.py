@@ -1,0 +1,199 @@
+"""The benchmark loop, the ann-benchmarks way: build each index once, then sweep the search breadth.
+
+For every algorithm: one build with ``threads`` workers (seconds and memory recorded), then for each
+ef in the sweep
+  * single-thread QPS: a Python loop calling query_one on the first ``queries`` test vectors, the
+    whole loop timed (so call overhead counts, as it does for a user), best and median of ``runs``;
+  * batch QPS: one query_batch call on every test vector with ``threads`` workers, best and median;
+  * recall@k of the batch results over every test vector (and of the single-query results, which
+    must agree; a gap would point at a bug in one of the two search paths).
+The result is a plain dict (JSON-ready) consumed by ``report``.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from time import perf_counter
+
+import numpy as np
+
+from .peers import Adapter
+from .progress import progress
+from .recall import recall_at_k
+
+DEFAULT_EFS = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+WARMUP_QUERIES = 50  # untimed queries per ef, so the first timed run does not pay for cold caches
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total, where known)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@dataclass
+class BenchConfig:
+    k: int = 10
+    M: int = 16
+    ef_construction: int = 200
+    efs: tuple[int, ...] = DEFAULT_EFS
+    queries: int = 2000   # test vectors used for the single-thread latency loop
+    runs: int = 3         # repetitions of each timing; the best is reported, the median kept too
+    threads: int = field(default_factory=cpu_count)
+
+
+def rss_bytes() -> int | None:
+    """Resident memory of this process now, or None where it cannot be read cheaply."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # macOS and BSD: only the peak is available, which still grows with the build
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+    except (ImportError, OSError):
+        return None
+
+
+def _release_freed_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the OS (glibc), so the next build's RSS
+    delta counts its own allocations instead of reusing the previous library's freed memory."""
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the delta is a little less precise
+        pass
+
+
+def run(dataset, adapters: list[type[Adapter]], config: BenchConfig, log=print) -> dict:
+    """Benchmark every adapter class on `dataset`; returns the results dict."""
+    results = {
+        "dataset": describe_dataset(dataset),
+        "config": {**asdict(config), "efs": list(config.efs)},
+        "system": describe_system(adapters),
+        "rows": [],
+        "failures": {},
+    }
+    for cls in adapters:
+        # One library failing (a changed API, a crash in its build) must not cost the others' numbers.
+        try:
+            results["rows"] += run_algorithm(cls(), dataset, config, log)
+        except Exception as err:  # noqa: BLE001  (reported, and the run goes on)
+            log(f"{cls.name}: FAILED, skipped: {err!r}\n{traceback.format_exc()}")
+            results["failures"][cls.name] = repr(err)
+    return results
+
+
+def run_algorithm(adapter: Adapter, dataset, config: BenchConfig, log=print) -> list[dict]:
+    log(f"{adapter.name}: building on {len(dataset.train)} x {dataset.dim} ({dataset.vidx_metric}), "
+        f"M={config.M} efC={config.ef_construction}, {config.threads} threads")
+    try:
+        build = _build(adapter, dataset, config)
+        memory = build["memory_bytes"]
+        log(f"{adapter.name}: built in {build['build_s']:.2f} s, "
+            + ("memory unknown" if memory is None else f"{memory / 2**20:.1f} MiB ({build['memory_source']})"))
+        singles = list(dataset.test[: config.queries])  # row views: no copy inside the timed loop
+        rows = []
+        bar = progress(config.efs, desc=adapter.name)
+        for ef in bar:
+            adapter.set_ef(ef)
+            row = {"algorithm": adapter.name, "version": adapter.version(),
+                   "params": {"M": config.M, "ef_construction": config.ef_construction},
+                   "ef": ef, "k": config.k, "threads": config.threads, **build,
+                   **_measure(adapter, dataset, singles, config)}
+            bar.set_postfix_str(f"ef={ef} recall={row['recall']:.3f} qps1={row['qps_single']:.0f}")
+            rows.append(row)
+        return rows
+    finally:
+        adapter.close()
+        _release_freed_memory()
+
+
+def _build(adapter: Adapter, dataset, config: BenchConfig) -> dict:
+    _release_freed_memory()
+    before = rss_bytes()
+    seconds = adapter.build(dataset.train, dataset.vidx_metric, config.M, config.ef_construction,
+                            config.threads)
+    after = rss_bytes()
+    rss_delta = None if before is None or after is None else max(0, after - before)
+    own = adapter.memory_bytes()
+    return {"build_s": seconds,
+            "memory_bytes": own if own is not None else rss_delta,
+            "memory_source": "library" if own is not None else "rss-delta",
+            "rss_delta_bytes": rss_delta}
+
+
+def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> dict:
+    k = config.k
+    for q in singles[:WARMUP_QUERIES]:
+        adapter.query_one(q, k)
+
+    def single_loop():
+        found = []
+        for q in singles:
+            found.append(adapter.query_one(q, k))
+        return found
+
+    single_times, single_ids = _timed(single_loop, config.runs)
+    batch_times, batch_ids = _timed(lambda: adapter.query_batch(dataset.test, k, config.threads),
+                                    config.runs)
+    n_single, n_batch = len(singles), len(dataset.test)
+
+    def score(queries, ids):
+        return recall_at_k(dataset.train, queries, ids, dataset.distances, dataset.metric, k)
+
+    return {
+        "recall": score(dataset.test, np.asarray(batch_ids)),
+        "recall_single": score(dataset.test[:n_single], np.stack(single_ids)),
+        "qps_single": n_single / min(single_times),
+        "qps_single_median": n_single / statistics.median(single_times),
+        "qps_batch": n_batch / min(batch_times),
+        "qps_batch_median": n_batch / statistics.median(batch_times),
+        "queries_single": n_single,
+        "queries_batch": n_batch,
+    }
+
+
+def _timed(fn, runs: int):
+    """Wall seconds of each of `runs` calls of fn, and the last call's result."""
+    times = []
+    for _ in range(max(1, runs)):
+        start = perf_counter()
+        result = fn()
+        times.append(perf_counter() - start)
+    return times, result
+
+
+def describe_dataset(dataset) -> dict:
+    return {"name": dataset.name, "metric": dataset.metric, "vidx_metric": dataset.vidx_metric,
+            "n_train": int(len(dataset.train)), "n_test": int(len(dataset.test)), "dim": dataset.dim,
+            "path": str(dataset.path) if dataset.path else None, "generated": dataset.path is None}
+
+
+def _cpu_model() -> str:
+    """The CPU's marketing name: platform.processor() is often empty or just 'x86_64' on Linux."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_system(adapters) -> dict:
+    return {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "platform": platform.platform(),
+            "machine": platform.machine(), "cpu": _cpu_model(), "cpus": cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "libraries": {cls.name: cls.version() for cls in adapters}}

@@ -1,0 +1,306 @@
+"""Benchmark datasets: ann-benchmarks HDF5 files and generated clustered sets.
+
+An ann-benchmarks file holds ``train`` and ``test`` (float32), ``neighbors`` (exact top-K ids into
+train, closest first) and ``distances``, plus the attribute ``distance``: ``euclidean`` (L2, not
+squared) or ``angular`` (1 - cosine). Files live in a cache folder: the ``cache_dir`` argument, else
+``$VIDX_DATA``, else ``~/.cache/vidx``; a missing file is downloaded from ann-benchmarks.com.
+
+h5py is imported only when a file is read, so ``make_clustered`` works with numpy alone.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Dataset", "load", "available", "cache_folder", "make_clustered", "exact_knn",
+           "true_distances", "VIDX_METRIC", "DOWNLOAD_URL"]
+
+#: ann-benchmarks metric name -> the vidx metric that ranks vectors the same way.
+VIDX_METRIC = {"euclidean": "l2", "angular": "cosine"}
+
+#: Where missing files come from; ``{name}`` is the dataset name.
+DOWNLOAD_URL = "http://ann-benchmarks.com/{name}.hdf5"
+
+#: Seconds a socket may wait on the server. Short, so an offline machine fails fast instead of hanging.
+DOWNLOAD_TIMEOUT = 15.0
+
+_REQUIRED = ("train", "test", "neighbors", "distances")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A benchmark dataset held in memory; ``path`` is None for generated sets."""
+
+    name: str
+    train: np.ndarray       # (n, dim) float32
+    test: np.ndarray        # (q, dim) float32
+    neighbors: np.ndarray   # (q, K) int, exact nearest train ids, closest first
+    distances: np.ndarray   # (q, K) float32, ann-benchmarks convention (L2 or 1 - cos)
+    metric: str             # "euclidean" | "angular"
+    path: Path | None = None
+
+    @property
+    def vidx_metric(self) -> str:
+        return VIDX_METRIC[self.metric]
+
+    @property
+    def dim(self) -> int:
+        return int(self.train.shape[1])
+
+    def __repr__(self) -> str:
+        return (f"Dataset({self.name!r}, metric={self.metric!r}, train={self.train.shape}, "
+                f"test={self.test.shape}, k={self.neighbors.shape[1]})")
+
+
+# ---------------------------------------------------------------------------------------- cache
+
+def cache_folder(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The folder datasets are read from: ``cache_dir``, else ``$VIDX_DATA``, else ``~/.cache/vidx``."""
+    if cache_dir is None:
+        cache_dir = os.environ.get("VIDX_DATA") or Path.home() / ".cache" / "vidx"
+    return Path(cache_dir).expanduser()
+
+
+def available(cache_dir: str | os.PathLike | None = None) -> list[str]:
+    """Names of the datasets present in the cache folder, sorted."""
+    folder = cache_folder(cache_dir)
+    if not folder.is_dir():
+        return []
+    # Partial downloads are hidden dot-files, so they never show up here.
+    return sorted(p.stem for p in folder.glob("*.hdf5") if not p.name.startswith("."))
+
+
+def load(name: str, cache_dir: str | os.PathLike | None = None, download: bool = True) -> Dataset:
+    """Load ``{name}.hdf5`` from the cache folder, downloading it first if missing and allowed.
+
+    Raises OSError when the file is missing and cannot be fetched, ValueError when it is not a
+    valid ann-benchmarks file, ImportError when h5py is not installed.
+    """
+    name = _check_name(name)
+    folder = cache_folder(cache_dir)
+    path = folder / f"{name}.hdf5"
+    if not path.exists():
+        url = DOWNLOAD_URL.format(name=name)
+        if not download:
+            raise OSError(f"dataset {name!r} is not in the cache folder {folder} (no file {path.name}) "
+                          f"and downloading is disabled.\n{_fill_hint(name, folder, url)}")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _download_file(url, path)
+        except (OSError, http.client.HTTPException) as err:
+            raise OSError(f"could not download dataset {name!r} from {url} into the cache folder "
+                          f"{folder} (file {path.name}): {err}\n{_fill_hint(name, folder, url)}") from err
+    return _read_hdf5(path, name)
+
+
+def _check_name(name: str) -> str:
+    name = str(name)
+    if name.endswith(".hdf5"):
+        name = name[: -len(".hdf5")]
+    # The name becomes a file name and part of a URL: refuse anything that could leave the folder.
+    if not _NAME_RE.match(name):
+        raise ValueError(f"invalid dataset name {name!r}: use letters, digits, '.', '_' and '-'")
+    return name
+
+
+def _fill_hint(name: str, folder: Path, url: str) -> str:
+    return (f"To fill the cache by hand, put the file there, e.g.\n"
+            f"    curl -fL -o {folder / (name + '.hdf5')} {url}\n"
+            f"or build the project's real datasets offline with the vidx source tree's "
+            f"../shared/datasets/fill_cache.sh {folder}\n"
+            f"(another folder works too: pass cache_dir=... or set VIDX_DATA).")
+
+
+# ------------------------------------------------------------------------------------- download
+
+def _download_file(url: str, dest: Path, timeout: float = DOWNLOAD_TIMEOUT) -> None:
+    """Fetch ``url`` to ``dest`` through a temporary file in the same folder, renamed when complete,
+    so an interrupted download never leaves a file that looks valid."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            total = int(resp.headers.get("Content-Length") or 0)
+            done = _copy_with_progress(resp, out, total, dest.name)
+            if total and done != total:
+                raise OSError(f"download truncated: got {done} of {total} bytes")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _copy_with_progress(src, dst, total: int, label: str, chunk: int = 1 << 20) -> int:
+    done, last = 0, 0.0
+    while True:
+        buf = src.read(chunk)
+        if not buf:
+            break
+        dst.write(buf)
+        done += len(buf)
+        now = time.monotonic()
+        if now - last > 0.5:  # redraw at most twice a second
+            last = now
+            of = f" / {total / 2**20:.1f} MiB ({100 * done / total:.0f}%)" if total else " MiB"
+            print(f"\rdownloading {label}: {done / 2**20:.1f}{of}", end="", file=sys.stderr, flush=True)
+    print(f"\rdownloaded {label}: {done / 2**20:.1f} MiB" + " " * 20, file=sys.stderr, flush=True)
+    return done
+
+
+# ---------------------------------------------------------------------------------------- read
+
+def _import_h5py():
+    try:
+        import h5py
+    except ImportError as err:
+        raise ImportError("reading ann-benchmarks datasets needs h5py: pip install h5py "
+                          "(or pip install vidx[bench])") from err
+    return h5py
+
+
+def _read_hdf5(path: Path, name: str) -> Dataset:
+    h5py = _import_h5py()
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is not an HDF5 file (a truncated or foreign download? delete it "
+                         f"and retry)")
+    with h5py.File(path, "r") as f:
+        missing = [key for key in _REQUIRED if key not in f]
+        if missing:
+            raise ValueError(f"{path} is not an ann-benchmarks file: missing {', '.join(missing)}")
+        metric = f.attrs.get("distance")
+        if isinstance(metric, bytes):
+            metric = metric.decode()
+        train, test, neighbors, distances = (f[key][()] for key in _REQUIRED)
+    _validate(path, metric, train, test, neighbors, distances)
+    return Dataset(name=name, train=np.ascontiguousarray(train, dtype=np.float32),
+                   test=np.ascontiguousarray(test, dtype=np.float32),
+                   neighbors=neighbors, distances=distances.astype(np.float32, copy=False),
+                   metric=metric, path=path)
+
+
+def _validate(path, metric, train, test, neighbors, distances) -> None:
+    def bad(msg):
+        raise ValueError(f"{path}: {msg}")
+
+    if metric not in VIDX_METRIC:
+        bad(f"distance attribute is {metric!r}; supported: {', '.join(VIDX_METRIC)}")
+    if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1] or train.shape[1] == 0:
+        bad(f"train {train.shape} and test {test.shape} must be 2-D with the same dimension")
+    if neighbors.ndim != 2 or neighbors.shape[0] != test.shape[0] or neighbors.shape[1] == 0:
+        bad(f"neighbors {neighbors.shape} must have one row per test vector {test.shape}")
+    if distances.shape != neighbors.shape:
+        bad(f"distances {distances.shape} must match neighbors {neighbors.shape}")
+    if neighbors.dtype.kind not in "iu":
+        bad(f"neighbors must be integers, not {neighbors.dtype}")
+    if neighbors.size and (neighbors.min() < 0 or neighbors.max() >= train.shape[0]):
+        bad(f"neighbors hold ids outside [0, {train.shape[0]})")
+
+
+# ------------------------------------------------------------------------------- ground truth
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norms == 0, 1, norms)  # a zero vector stays zero: cosine 0, distance 1
+
+
+def true_distances(train: np.ndarray, queries: np.ndarray, ids: np.ndarray, metric: str) -> np.ndarray:
+    """Float64 distances, ann-benchmarks convention, from each query to the train rows it names.
+
+    ``ids`` is (q, m); negative ids (padding) get +inf. Used to re-rank candidates and to score results.
+    """
+    ids = np.asarray(ids)
+    valid = ids >= 0
+    rows = train[np.where(valid, ids, 0)].astype(np.float64)   # (q, m, dim)
+    q = np.asarray(queries, dtype=np.float64)[:, None, :]       # (q, 1, dim)
+    if metric == "euclidean":
+        diff = rows - q
+        dist = np.sqrt(np.einsum("qmd,qmd->qm", diff, diff))
+    elif metric == "angular":
+        dist = 1.0 - np.einsum("qmd,qmd->qm", _unit_rows(rows), _unit_rows(q))
+    else:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(VIDX_METRIC)}")
+    return np.where(valid, dist, np.inf)
+
+
+def exact_knn(train: np.ndarray, queries: np.ndarray, metric: str, k: int = 100,
+              slack: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours: (ids int32 (q, k), distances float32 (q, k)), ties by smaller id.
+
+    A float32 matrix product picks k + slack candidates per query (fast, BLAS), which are then
+    re-scored in float64 and sorted, so float32 rounding cannot change the reported top k.
+    """
+    train = np.ascontiguousarray(train, dtype=np.float32)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    n = train.shape[0]
+    k = min(k, n)
+    n_cand = min(n, k + slack)
+    if metric == "angular":
+        base = _unit_rows(train)
+        base_sq = None
+    elif metric == "euclidean":
+        base = train
+        base_sq = np.einsum("ij,ij->i", train, train, dtype=np.float64).astype(np.float32)
+    else:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(VIDX_METRIC)}")
+    ids_out = np.empty((len(queries), k), dtype=np.int32)
+    dist_out = np.empty((len(queries), k), dtype=np.float32)
+    # Blocks bound both the (block, n) score matrix and the (block, n_cand, dim) float64 re-rank.
+    block = int(max(1, min(1024, 2**26 // max(1, n * 4), 2**26 // max(1, n_cand * train.shape[1] * 8))))
+    for start in range(0, len(queries), block):
+        q = queries[start:start + block]
+        if metric == "angular":
+            score = -(_unit_rows(q) @ base.T)
+        else:
+            score = base_sq[None, :] - 2.0 * (q @ base.T)  # |x|^2 - 2<q,x>: |q|^2 does not change the order
+        cand = np.argpartition(score, n_cand - 1, axis=1)[:, :n_cand] if n_cand < n else \
+            np.broadcast_to(np.arange(n), score.shape)
+        dist = true_distances(train, q, cand, metric)
+        order = np.lexsort((cand, dist), axis=1)[:, :k]   # by distance, then by id
+        ids_out[start:start + len(q)] = np.take_along_axis(cand, order, axis=1)
+        dist_out[start:start + len(q)] = np.take_along_axis(dist, order, axis=1)
+    return ids_out, dist_out
+
+
+# ------------------------------------------------------------------------------ generated sets
+
+def make_clustered(n: int, dim: int, n_queries: int = 1000, n_clusters: int = 100,
+                   metric: str = "euclidean", seed: int = 0, k: int = 100) -> Dataset:
+    """A Gaussian-mixture dataset (float32) with exact ground truth, for machines without real data.
+
+    Clusters have uneven sizes and spreads, as real embeddings do; queries are fresh draws from the
+    same mixture, so they resemble but never equal a train vector. ``metric`` accepts the
+    ann-benchmarks names or their vidx equivalents ("l2", "cosine").
+    """
+    metric = {v: key for key, v in VIDX_METRIC.items()}.get(metric, metric)
+    if metric not in VIDX_METRIC:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(VIDX_METRIC)}")
+    if n < 1 or dim < 1 or n_queries < 1 or n_clusters < 1:
+        raise ValueError("n, dim, n_queries and n_clusters must be positive")
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((n_clusters, dim), dtype=np.float32)
+    spreads = rng.uniform(0.3, 0.8, size=n_clusters).astype(np.float32)
+    weights = rng.dirichlet(np.full(n_clusters, 2.0))
+
+    def draw(count):
+        labels = rng.choice(n_clusters, size=count, p=weights)
+        noise = rng.standard_normal((count, dim), dtype=np.float32)
+        return centers[labels] + spreads[labels, None] * noise
+
+    train, test = draw(n), draw(n_queries)
+    neighbors, distances = exact_knn(train, test, metric, k=k)
+    return Dataset(name=f"clustered-{n}-{dim}-{metric}", train=train, test=test,
+                   neighbors=neighbors, distances=distances, metric=metric)

@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+
+def clustered(n, dim, n_clusters=32, seed=0, spread=0.15):
+    """Gaussian blobs: realistic neighbourhood structure, cheap to make."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((n_clusters, dim)).astype(np.float32)
+    labels = rng.integers(0, n_clusters, n)
+    x = centers[labels] + spread * rng.standard_normal((n, dim)).astype(np.float32)
+    return x.astype(np.float32)
+
+
+def brute_force(x, q, k, metric):
+    """Exact neighbours in float64 (the reference for recall)."""
+    x64 = x.astype(np.float64)
+    q64 = np.atleast_2d(q).astype(np.float64)
+    if metric == "l2":
+        d = (q64 ** 2).sum(1)[:, None] - 2 * q64 @ x64.T + (x64 ** 2).sum(1)[None, :]
+    elif metric == "ip":
+        d = 1 - q64 @ x64.T
+    else:
+        xn = x64 / np.maximum(np.linalg.norm(x64, axis=1, keepdims=True), 1e-30)
+        qn = q64 / np.maximum(np.linalg.norm(q64, axis=1, keepdims=True), 1e-30)
+        d = 1 - qn @ xn.T
+    ids = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(d, ids, 1), ids
+
+
+def recall(found, truth):
+    k = truth.shape[1]
+    return float(np.mean([len(set(f[:k]) & set(t)) / k for f, t in zip(found, truth)]))
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """6000 data vectors and 200 held-out queries drawn from the same 32 clusters."""
+    both = clustered(6200, 24, seed=1)
+    return both[:6000], both[6000:]

@@ -1,0 +1,47 @@
+"""vidx.bench end to end on a tiny generated set: the CLI builds, sweeps, scores and writes its files."""
+import importlib.util
+import json
+
+import numpy as np
+
+from vidx.bench import cli, recall
+
+
+def test_cli_quick_run_writes_results(tmp_path, capsys):
+    algorithms = ["vidx"] + (["hnswlib"] if importlib.util.find_spec("hnswlib") else [])
+    # Fewer single-thread queries than test queries: recall_single scores a prefix of the set.
+    code = cli.main(["--quick", "--synthetic", "2000,16", "--algorithms", ",".join(algorithms),
+                     "--queries", "150", "--threads", "2", "--out", str(tmp_path)])
+    assert code == 0
+
+    results = json.loads((tmp_path / "clustered-2000-16-euclidean.json").read_text())
+    rows = results["rows"]
+    assert sorted({r["algorithm"] for r in rows}) == sorted(algorithms)
+    assert len(rows) == len(algorithms) * len(cli.QUICK_EFS)
+    for row in rows:
+        assert row["queries_single"] == 150 and row["queries_batch"] == 200
+        assert 0.0 <= row["recall"] <= 1.0 and 0.0 <= row["recall_single"] <= 1.0
+        assert row["qps_single"] > 0 and row["qps_batch"] > 0 and row["build_s"] > 0
+    # A graph search on 2000 clustered points at ef=128 must find nearly everything.
+    assert max(r["recall"] for r in rows if r["algorithm"] == "vidx") > 0.9
+    assert [s["algorithm"] for s in results["summary"]] == algorithms
+    assert results["failures"] == {}
+
+    printed = capsys.readouterr().out
+    assert "QPS-1thread" in printed and "Best single-thread QPS" in printed
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "clustered-2000-16-euclidean.png").stat().st_size > 0
+
+
+def test_unknown_algorithm_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["--quick", "--synthetic", "100,4", "--algorithms", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown algorithm" in capsys.readouterr().err
+
+
+def test_recall_counts_by_distance_and_ignores_padding():
+    train = np.array([[0.0], [1.0], [1.0], [3.0]], dtype=np.float32)  # ids 1 and 2 tie
+    query = np.zeros((1, 1), dtype=np.float32)
+    gt = np.array([[0.0, 1.0]], dtype=np.float32)  # true 2-NN distances
+    assert recall.recall_at_k(train, query, np.array([[0, 2]]), gt, "euclidean", k=2) == 1.0
+    assert recall.recall_at_k(train, query, np.array([[0, 3]]), gt, "euclidean", k=2) == 0.5
+    assert recall.recall_at_k(train, query, np.array([[0, -1]]), gt, "euclidean", k=2) == 0.5

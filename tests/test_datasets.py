@@ -1,0 +1,137 @@
+"""vidx.datasets: reading ann-benchmarks HDF5 files from the cache, downloading, generated sets."""
+import sys
+import urllib.error
+
+import numpy as np
+import pytest
+
+from vidx import datasets
+
+NAME = "tiny-8-euclidean"
+
+
+def brute_force(train, test, metric, k):
+    """Float64 reference: (ids, distances) in the ann-benchmarks convention, ties by smaller id."""
+    x, q = train.astype(np.float64), test.astype(np.float64)
+    if metric == "angular":
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+        q = q / np.linalg.norm(q, axis=1, keepdims=True)
+        dist = 1.0 - q @ x.T
+    else:
+        dist = np.sqrt(((q[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    ids = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    return ids, np.take_along_axis(dist, ids, axis=1)
+
+
+def write_tiny(path, metric="euclidean", drop=None, neighbors_rows=None):
+    """A small valid ann-benchmarks file; `drop` omits a key, `neighbors_rows` corrupts a shape."""
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(0)
+    train = rng.standard_normal((60, 8)).astype(np.float32)
+    test = rng.standard_normal((5, 8)).astype(np.float32)
+    ids, dist = brute_force(train, test, metric, k=10)
+    arrays = {"train": train, "test": test, "neighbors": ids.astype(np.int32),
+              "distances": dist.astype(np.float32)}
+    if neighbors_rows is not None:
+        arrays["neighbors"] = arrays["neighbors"][:neighbors_rows]
+    with h5py.File(path, "w") as f:
+        f.attrs["distance"] = metric
+        for key, value in arrays.items():
+            if key != drop:
+                f.create_dataset(key, data=value)
+    return arrays
+
+
+def test_load_from_cache_dir(tmp_path):
+    arrays = write_tiny(tmp_path / f"{NAME}.hdf5")
+    ds = datasets.load(NAME, cache_dir=tmp_path, download=False)
+    for key in ("train", "test", "neighbors", "distances"):
+        np.testing.assert_array_equal(getattr(ds, key), arrays[key])
+    assert ds.train.dtype == np.float32 and ds.train.flags.c_contiguous
+    assert (ds.name, ds.metric, ds.vidx_metric, ds.dim) == (NAME, "euclidean", "l2", 8)
+    assert ds.path == tmp_path / f"{NAME}.hdf5"
+    assert datasets.available(tmp_path) == [NAME]
+
+
+def test_load_from_env_folder_and_angular(tmp_path, monkeypatch):
+    write_tiny(tmp_path / "tiny-angular.hdf5", metric="angular")
+    monkeypatch.setenv("VIDX_DATA", str(tmp_path))
+    assert datasets.cache_folder() == tmp_path
+    ds = datasets.load("tiny-angular.hdf5", download=False)  # the extension is optional
+    assert (ds.metric, ds.vidx_metric) == ("angular", "cosine")
+
+
+def test_missing_file_without_download_names_the_folder(tmp_path):
+    with pytest.raises(OSError) as err:
+        datasets.load("absent-set", cache_dir=tmp_path, download=False)
+    assert str(tmp_path) in str(err.value) and "absent-set.hdf5" in str(err.value)
+
+
+def test_failed_download_is_a_clear_oserror(tmp_path, monkeypatch):
+    def offline(url, dest, timeout=None):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(datasets, "_download_file", offline)
+    with pytest.raises(OSError) as err:
+        datasets.load("absent-set", cache_dir=tmp_path)
+    message = str(err.value)
+    assert "http://ann-benchmarks.com/absent-set.hdf5" in message
+    assert str(tmp_path) in message and "fill_cache.sh" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_renames_a_complete_file(tmp_path, monkeypatch):
+    # A file:// URL exercises the real download path without a network.
+    source = tmp_path / "server"
+    source.mkdir()
+    write_tiny(source / f"{NAME}.hdf5")
+    monkeypatch.setattr(datasets, "DOWNLOAD_URL", source.as_uri() + "/{name}.hdf5")
+    cache = tmp_path / "cache"
+    ds = datasets.load(NAME, cache_dir=cache)
+    assert ds.train.shape == (60, 8)
+    assert sorted(p.name for p in cache.iterdir()) == [f"{NAME}.hdf5"]  # no partial file left
+
+
+@pytest.mark.parametrize("corrupt", [{"drop": "neighbors"}, {"neighbors_rows": 3}])
+def test_malformed_file_is_a_valueerror(tmp_path, corrupt):
+    write_tiny(tmp_path / f"{NAME}.hdf5", **corrupt)
+    with pytest.raises(ValueError, match=NAME):
+        datasets.load(NAME, cache_dir=tmp_path, download=False)
+
+
+def test_non_hdf5_file_is_a_valueerror(tmp_path):
+    pytest.importorskip("h5py")
+    (tmp_path / f"{NAME}.hdf5").write_bytes(b"<html>not found</html>")
+    with pytest.raises(ValueError, match=NAME):
+        datasets.load(NAME, cache_dir=tmp_path, download=False)
+
+
+def test_missing_h5py_explains_the_install(tmp_path, monkeypatch):
+    (tmp_path / f"{NAME}.hdf5").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "h5py", None)  # makes `import h5py` fail
+    with pytest.raises(ImportError, match=r"vidx\[bench\]"):
+        datasets.load(NAME, cache_dir=tmp_path, download=False)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "angular"])
+def test_make_clustered_has_exact_ground_truth(metric):
+    ds = datasets.make_clustered(500, 12, n_queries=20, n_clusters=5, metric=metric, seed=3, k=15)
+    assert ds.name == f"clustered-500-12-{metric}" and ds.path is None
+    assert ds.train.shape == (500, 12) and ds.test.shape == (20, 12)
+    assert ds.train.dtype == ds.test.dtype == np.float32
+    ids, dist = brute_force(ds.train, ds.test, metric, k=15)
+    np.testing.assert_array_equal(ds.neighbors, ids)
+    np.testing.assert_allclose(ds.distances, dist, rtol=1e-6, atol=1e-6)
+
+
+def test_make_clustered_is_deterministic_and_accepts_vidx_metric_names():
+    a = datasets.make_clustered(200, 4, n_queries=5, n_clusters=3, metric="cosine", seed=7, k=5)
+    b = datasets.make_clustered(200, 4, n_queries=5, n_clusters=3, metric="angular", seed=7, k=5)
+    assert a.metric == "angular"
+    np.testing.assert_array_equal(a.train, b.train)
+    np.testing.assert_array_equal(a.neighbors, b.neighbors)
+
+
+def test_bad_names_are_refused(tmp_path):
+    with pytest.raises(ValueError):
+        datasets.load("../etc/passwd", cache_dir=tmp_path, download=False)

@@ -1,0 +1,81 @@
+"""Every SIMD level the CPU runs must agree with the scalar reference kernel."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import vidx
+from vidx import _core
+
+LEVELS = vidx.cpu_features()["available"]
+DIMS = [1, 3, 17, 127, 960]
+
+
+def test_cpu_features_report():
+    f = vidx.cpu_features()
+    assert "scalar" in f["available"]
+    assert f["active"] in f["available"]
+    assert f["best"] in f["available"]
+    assert isinstance(f["flags"], dict) and f["arch"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dim", DIMS)
+@pytest.mark.parametrize("op", ["l2", "ip"])
+def test_level_matches_scalar(level, dim, op):
+    rng = np.random.default_rng(dim)
+    q = rng.standard_normal(dim).astype(np.float32)
+    x = rng.standard_normal((37, dim)).astype(np.float32)
+    ref_pair, ref_batch = _core._kernel_distances("scalar", op, q, x)
+    pair, batch = _core._kernel_distances(level, op, q, x)
+    x64, q64 = x.astype(np.float64), q.astype(np.float64)
+    exact = ((x64 - q64) ** 2).sum(1) if op == "l2" else x64 @ q64
+    scale = np.abs(x64 * q64).sum(1) + (((x64 - q64) ** 2).sum(1) if op == "l2" else 0) + 1e-6
+    for got in (ref_pair, ref_batch, pair, batch):
+        assert np.all(np.abs(got - exact) <= 1e-5 * scale)
+    np.testing.assert_array_equal(pair, batch)
+
+
+def test_unknown_level_rejected():
+    with pytest.raises(ValueError):
+        _core._kernel_distances("sse9", "l2", np.zeros(4, np.float32), np.zeros((1, 4), np.float32))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_env_forces_level(level):
+    code = "import vidx; f = vidx.cpu_features(); print(f['active'], '|', f['reason'])"
+    env = dict(os.environ, VIDX_SIMD=level)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split("|")[0].strip() == level
+
+
+def test_env_cannot_raise_level_above_cpu():
+    code = "import vidx; print(vidx.cpu_features()['active'])"
+    env = dict(os.environ, VIDX_SIMD="bogus")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == vidx.cpu_features()["best"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_search_results_same_under_every_level(level, blobs):
+    """A whole index search under a forced level returns the scalar level's neighbours."""
+    x, q = blobs
+    code = (
+        "import numpy as np, sys, vidx\n"
+        "x = np.load(sys.argv[1]); q = np.load(sys.argv[2])\n"
+        "i = vidx.Index(x.shape[1], kind='flat'); i.add(x)\n"
+        "np.save(sys.argv[3], i.search(q, 5)[1])\n"
+    )
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        np.save(f"{d}/x.npy", x[:2000])
+        np.save(f"{d}/q.npy", q[:50])
+        outs = []
+        for lv in ("scalar", level):
+            env = dict(os.environ, VIDX_SIMD=lv)
+            subprocess.run([sys.executable, "-c", code, f"{d}/x.npy", f"{d}/q.npy", f"{d}/{lv}.npy"], env=env,
+                           check=True)
+            outs.append(np.load(f"{d}/{lv}.npy"))
+        np.testing.assert_array_equal(outs[0], outs[1])
