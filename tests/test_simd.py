@@ -79,3 +79,20 @@ def test_search_results_same_under_every_level(level, blobs):
                            check=True)
             outs.append(np.load(f"{d}/{lv}.npy"))
         np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dim", DIMS + [128, 300])
+def test_bounded_l2_is_exact_below_the_bound(level, dim):
+    rng = np.random.default_rng(dim + 1)
+    q = rng.standard_normal(dim).astype(np.float32)
+    x = rng.standard_normal((64, dim)).astype(np.float32)
+    exact = ((x.astype(np.float64) - q) ** 2).sum(1)
+    bound = float(np.median(exact))
+    got = _core._kernel_l2_bounded(level, q, x, bound)
+    below = exact < bound * (1 - 1e-4)
+    above = exact > bound * (1 + 1e-4)
+    np.testing.assert_allclose(got[below], exact[below], rtol=1e-5)
+    assert np.all(got[above] >= bound)
+    unbounded = _core._kernel_l2_bounded(level, q, x, np.inf)
+    np.testing.assert_allclose(unbounded, exact, rtol=1e-5)

@@ -69,11 +69,24 @@ py::tuple kernel_distances(const std::string& level, const std::string& op, Floa
   return py::make_tuple(pair, batch);
 }
 
+// The bounded L2 batch kernel of one level: exact below `bound`, any value >= bound above.
+py::array_t<float> kernel_l2_bounded(const std::string& level, Floats q, Floats x, float bound) {
+  const simd::KernelTable& t = table_for(level);
+  if (q.ndim() != 1 || x.ndim() != 2 || x.shape(1) != q.shape(0)) throw InvalidArgument("shapes do not match");
+  const size_t dim = q.shape(0), n = x.shape(0);
+  std::vector<const float*> rows(n);
+  for (size_t i = 0; i < n; ++i) rows[i] = x.data() + i * dim;
+  py::array_t<float> out(n);
+  t.l2sq_batch_bounded(q.data(), rows.data(), n, dim, bound, out.mutable_data());
+  return out;
+}
+
 }  // namespace
 
 void register_simd(py::module_& m) {
   m.def("cpu_features", &cpu_features);
   m.def("_kernel_distances", &kernel_distances, py::arg("level"), py::arg("op"), py::arg("q"), py::arg("x"));
+  m.def("_kernel_l2_bounded", &kernel_l2_bounded, py::arg("level"), py::arg("q"), py::arg("x"), py::arg("bound"));
 }
 
 }  // namespace vidx::bindings

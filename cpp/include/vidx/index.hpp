@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "vidx/common/error.hpp"
 #include "vidx/common/id_map.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"

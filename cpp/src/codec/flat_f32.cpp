@@ -15,6 +15,9 @@ class F32L2Distance final : public QueryDistance {
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     k_->l2sq_batch(q_.data(), reinterpret_cast<const float* const*>(codes), n, dim_, out);
   }
+  void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
+    k_->l2sq_batch_bounded(q_.data(), reinterpret_cast<const float* const*>(codes), n, dim_, bound, out);
+  }
 
  private:
   std::vector<float> q_;

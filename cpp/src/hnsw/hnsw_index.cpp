@@ -135,7 +135,10 @@ void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entr
       ++n;
     }
     if (n == 0) continue;
-    qd.batch(codes, n, dist);
+    // Once the beam is full, a neighbour at or beyond its worst distance is dropped anyway:
+    // the codec may stop computing such a distance early.
+    if (beam.full()) qd.batch_bounded(codes, n, beam.bound(), dist);
+    else qd.batch(codes, n, dist);
     for (size_t j = 0; j < n; ++j) beam.insert(dist[j], gathered[j]);
   }
 }

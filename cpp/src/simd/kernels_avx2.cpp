@@ -82,10 +82,41 @@ void dot_batch(const float* q, const float* const* xs, size_t n, size_t dim, flo
   }
 }
 
+// Sums kBoundCheckDims dimensions at a time (a multiple of the register width) and stops
+// as soon as the partial sum reaches the bound; only the first lines of the next vector are
+// prefetched, the hardware streams the rest if the kernel gets that far.
+void l2sq_batch_bounded(const float* q, const float* const* xs, size_t n, size_t dim, float bound, float* out) {
+  static_assert(kBoundCheckDims % 16 == 0, "checks must fall on a loop boundary");
+  const size_t full = dim / kBoundCheckDims * kBoundCheckDims;
+  for (size_t v = 0; v < n; ++v) {
+    const float* x = xs[v];
+    if (v + 1 < n) prefetch_vector(xs[v + 1], dim < kBoundCheckDims ? dim : kBoundCheckDims);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float sum = 0.f;
+    size_t i = 0;
+    bool abandoned = false;
+    while (i < full) {
+      const size_t stop = i + kBoundCheckDims;
+      for (; i < stop; i += 16) {
+        const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(x + i));
+        const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(x + i + 8));
+        acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+        acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+      }
+      sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+      if (sum >= bound) {
+        abandoned = true;
+        break;
+      }
+    }
+    out[v] = abandoned ? sum : (i < dim ? sum + l2sq(q + i, x + i, dim - i) : sum);
+  }
+}
+
 }  // namespace
 
 const KernelTable& avx2_kernels() {
-  static const KernelTable table{Level::AVX2, l2sq, dot, l2sq_batch, dot_batch};
+  static const KernelTable table{Level::AVX2, l2sq, dot, l2sq_batch, dot_batch, l2sq_batch_bounded};
   return table;
 }
 

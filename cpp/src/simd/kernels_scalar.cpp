@@ -44,10 +44,22 @@ void dot_batch(const float* q, const float* const* xs, size_t n, size_t dim, flo
   for (size_t i = 0; i < n; ++i) out[i] = dot(q, xs[i], dim);
 }
 
+void l2sq_batch_bounded(const float* q, const float* const* xs, size_t n, size_t dim, float bound, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    float sum = 0.f;
+    for (size_t start = 0; start < dim; start += kBoundCheckDims) {
+      const size_t len = start + kBoundCheckDims <= dim ? kBoundCheckDims : dim - start;
+      sum += l2sq(q + start, xs[i] + start, len);
+      if (sum >= bound) break;
+    }
+    out[i] = sum;
+  }
+}
+
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{Level::Scalar, l2sq, dot, l2sq_batch, dot_batch};
+  static const KernelTable table{Level::Scalar, l2sq, dot, l2sq_batch, dot_batch, l2sq_batch_bounded};
   return table;
 }
 

@@ -26,6 +26,11 @@ class QueryDistance {
   // Distances to n codes given by pointers, as a graph walk gathers them; implementations
   // dispatch to a SIMD batch kernel once per call, not once per distance.
   virtual void batch(const uint8_t* const* codes, size_t n, float* out) const = 0;
+  // Like batch, but a code whose distance is at least `bound` may get any value >= bound
+  // instead of its exact distance, so kernels can stop early on far candidates.
+  virtual void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const {
+    batch(codes, n, out);
+  }
 };
 
 class Codec {

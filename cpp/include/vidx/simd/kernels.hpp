@@ -18,13 +18,24 @@ using PairFn = float (*)(const float* a, const float* b, size_t dim);
 // the kernel prefetches vector i+1 while it computes vector i.
 using BatchFn = void (*)(const float* q, const float* const* xs, size_t n, size_t dim, float* out);
 
+// Like the L2 batch, but a vector may be abandoned once its partial sum reaches `bound`: its
+// result is then some value >= bound instead of the exact distance. A graph search passes its
+// beam's worst distance, since it discards such candidates anyway; for long vectors this
+// skips most of the memory traffic of the far ones.
+using BoundedBatchFn = void (*)(const float* q, const float* const* xs, size_t n, size_t dim, float bound,
+                                float* out);
+
 struct KernelTable {
   Level level;
   PairFn l2sq;     // squared Euclidean distance
   PairFn dot;      // inner product
   BatchFn l2sq_batch;
   BatchFn dot_batch;
+  BoundedBatchFn l2sq_batch_bounded;
 };
+
+// How many dimensions a bounded kernel accumulates between two checks against the bound.
+constexpr size_t kBoundCheckDims = 128;
 
 // The table chosen at load time: the best level the CPU supports, lowered by the environment
 // variable VIDX_SIMD=scalar|avx2|avx512 (a request above what the CPU runs is ignored).

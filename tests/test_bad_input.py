@@ -1,0 +1,138 @@
+"""Bad input raises a clear Python exception and leaves the index as it was."""
+import numpy as np
+import pytest
+
+import vidx
+
+
+@pytest.fixture(params=["hnsw", "flat"])
+def filled(request):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 8)).astype(np.float32)
+    idx = vidx.Index(8, kind=request.param)
+    idx.add(x)
+    return idx, x
+
+
+def snapshot(idx, x):
+    return len(idx), idx.search(x[:20], 5, ef=50)
+
+
+def assert_unchanged(idx, x, before):
+    n, (D, I) = before
+    assert len(idx) == n
+    D2, I2 = idx.search(x[:20], 5, ef=50)
+    np.testing.assert_array_equal(I, I2)
+    np.testing.assert_array_equal(D, D2)
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (np.zeros((3, 7), np.float32), ValueError, "dimension"),
+    (np.zeros((3, 9)), ValueError, "dimension"),
+    (np.zeros((0, 8), np.float32), ValueError, "empty"),
+    (np.zeros((2, 2, 8), np.float32), ValueError, "dimensions"),
+    (np.array([["a"] * 8]), TypeError, "dtype"),
+    (np.array([[object()] * 8]), TypeError, "dtype"),
+    (np.ones((2, 8), dtype=bool), TypeError, "dtype"),
+    (np.ones((2, 8), dtype=np.complex64), TypeError, "dtype"),
+    (None, TypeError, "None"),
+])
+def test_add_rejects_bad_vectors(filled, bad, error, words):
+    idx, x = filled
+    before = snapshot(idx, x)
+    with pytest.raises(error, match=words):
+        idx.add(bad)
+    assert_unchanged(idx, x, before)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast")
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 1e39])
+def test_add_rejects_non_finite_values(filled, value):
+    idx, x = filled
+    before = snapshot(idx, x)
+    bad = np.ones((5, 8))
+    bad[3, 2] = value  # 1e39 overflows float32 to inf
+    with pytest.raises(ValueError, match="row 3"):
+        idx.add(bad)
+    assert_unchanged(idx, x, before)
+
+
+def test_duplicate_ids_in_one_call(filled):
+    idx, x = filled
+    before = snapshot(idx, x)
+    with pytest.raises(ValueError, match="duplicate id 1007"):
+        idx.add(np.ones((3, 8)), ids=[1000, 1007, 1007])
+    assert_unchanged(idx, x, before)
+
+
+def test_id_already_present(filled):
+    idx, x = filled
+    before = snapshot(idx, x)
+    with pytest.raises(ValueError, match="already in the index"):
+        idx.add(np.ones((2, 8)), ids=[5000, 12])
+    assert_unchanged(idx, x, before)
+
+
+@pytest.mark.parametrize("ids, error", [
+    ([1, 2], ValueError),                       # wrong length
+    (np.array([1.0, 2.0, 3.0]), TypeError),     # not integers
+    (np.array([[1, 2, 3]]), ValueError),        # not 1-d
+    (np.array([2**63, 1, 2], dtype=np.uint64), ValueError),  # does not fit int64
+])
+def test_bad_ids(filled, ids, error):
+    idx, x = filled
+    before = snapshot(idx, x)
+    with pytest.raises(error):
+        idx.add(np.ones((3, 8)), ids=ids)
+    assert_unchanged(idx, x, before)
+
+
+@pytest.mark.parametrize("k, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError), ("10", TypeError),
+                                      (True, TypeError), (None, TypeError)])
+def test_bad_k(filled, k, error):
+    idx, x = filled
+    with pytest.raises(error, match="k"):
+        idx.search(x[0], k=k)
+
+
+@pytest.mark.parametrize("ef, error", [(0, ValueError), (-1, ValueError), (3.0, TypeError)])
+def test_bad_ef(filled, ef, error):
+    idx, x = filled
+    with pytest.raises(error, match="ef"):
+        idx.search(x[0], k=5, ef=ef)
+
+
+@pytest.mark.parametrize("q, error", [
+    (np.zeros(7), ValueError), (np.zeros((0, 8)), ValueError), (np.full(8, np.nan), ValueError),
+    (np.array(["x"] * 8), TypeError), ("abc", TypeError),
+])
+def test_bad_queries(filled, q, error):
+    idx, _ = filled
+    with pytest.raises(error):
+        idx.search(q, k=3)
+
+
+def test_numpy_integer_k_is_fine(filled):
+    idx, x = filled
+    D, I = idx.search(x[:2], k=np.int64(4))
+    assert I.shape == (2, 4)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(dim=0), ValueError), (dict(dim=-4), ValueError), (dict(dim=4.0), TypeError),
+    (dict(dim=4, metric="hamming"), ValueError), (dict(dim=4, metric=3), TypeError),
+    (dict(dim=4, kind="ivf"), ValueError), (dict(dim=4, M=1), ValueError), (dict(dim=4, M=100000), ValueError),
+    (dict(dim=4, ef_construction=0), ValueError), (dict(dim=4, threads=-1), ValueError),
+    (dict(dim=4, seed=-1), ValueError), (dict(dim=4, quant="pq"), ValueError),
+    (dict(dim=4, device="tpu"), ValueError), (dict(dim=4, bogus=1), TypeError),
+])
+def test_bad_construction(kwargs, error):
+    with pytest.raises(error):
+        vidx.Index(**kwargs)
+
+
+def test_integer_input_is_converted(filled):
+    idx, _ = filled
+    n = len(idx)
+    idx.add(np.arange(16, dtype=np.int32).reshape(2, 8))
+    assert len(idx) == n + 2
