@@ -7,8 +7,9 @@ namespace {
 
 py::array to_ndarray(py::handle obj) {
   if (py::isinstance<py::array>(obj)) return py::reinterpret_borrow<py::array>(obj);
-  static py::object asarray = py::module_::import("numpy").attr("asarray");
-  return asarray(obj);
+  // Leaked on purpose: a static py::object would be released after the interpreter is gone.
+  static py::object* asarray = new py::object(py::module_::import("numpy").attr("asarray"));
+  return (*asarray)(obj);
 }
 
 bool is_numeric_kind(char kind) { return kind == 'f' || kind == 'i' || kind == 'u'; }
