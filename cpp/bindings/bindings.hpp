@@ -7,5 +7,6 @@ namespace vidx::bindings {
 void register_errors(pybind11::module_& m);
 void register_index(pybind11::module_& m);
 void register_simd(pybind11::module_& m);
+void register_codec(pybind11::module_& m);
 
 }  // namespace vidx::bindings

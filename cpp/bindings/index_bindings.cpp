@@ -22,9 +22,11 @@ class PyIndex {
     index_->add(m.data(), m.rows, id_ptr);
   }
 
-  py::tuple search(py::handle q, py::handle k_obj, py::handle ef_obj) const {
+  py::tuple search(py::handle q, py::handle k_obj, py::handle ef_obj, py::handle rerank_obj) const {
     const size_t k = as_positive_int(k_obj, "k", false);
-    const size_t ef = as_positive_int(ef_obj, "ef", true);
+    SearchParams params;
+    params.ef = as_positive_int(ef_obj, "ef", true);
+    params.rerank = as_positive_int(rerank_obj, "rerank", true);
     const Matrix m = as_matrix(q, index_->dim(), "queries");
     py::array_t<float> distances({m.rows, k});
     py::array_t<int64_t> ids({m.rows, k});
@@ -32,7 +34,7 @@ class PyIndex {
     int64_t* i = ids.mutable_data();
     {
       py::gil_scoped_release no_gil;
-      index_->search(m.data(), m.rows, k, ef, d, i);
+      index_->search(m.data(), m.rows, k, params, d, i);
     }
     return py::make_tuple(std::move(distances), std::move(ids));
   }
@@ -61,6 +63,8 @@ class PyIndex {
     d["seed"] = o.seed;
     d["threads"] = o.threads;
     d["quant"] = o.quantization;
+    d["rerank"] = o.rerank;
+    d["keep_vectors"] = o.keep_vectors;
     return d;
   }
 
@@ -69,7 +73,8 @@ class PyIndex {
 };
 
 PyIndex make(const std::string& kind, size_t dim, const std::string& metric, size_t M, size_t ef_construction,
-             size_t ef_search, uint64_t seed, size_t threads, const std::string& quant) {
+             size_t ef_search, uint64_t seed, size_t threads, const std::string& quant, size_t rerank,
+             bool keep_vectors) {
   IndexOptions o;
   o.M = M;
   o.ef_construction = ef_construction;
@@ -77,6 +82,8 @@ PyIndex make(const std::string& kind, size_t dim, const std::string& metric, siz
   o.seed = seed;
   o.threads = threads;
   o.quantization = quant;
+  o.rerank = rerank;
+  o.keep_vectors = keep_vectors;
   return PyIndex(make_index(kind, dim, parse_metric(metric), o));
 }
 
@@ -94,9 +101,11 @@ PyIndex load(const std::string& path) {
 void register_index(py::module_& m) {
   py::class_<PyIndex>(m, "Index")
       .def(py::init(&make), py::arg("kind"), py::arg("dim"), py::arg("metric"), py::arg("M"),
-           py::arg("ef_construction"), py::arg("ef_search"), py::arg("seed"), py::arg("threads"), py::arg("quant"))
+           py::arg("ef_construction"), py::arg("ef_search"), py::arg("seed"), py::arg("threads"), py::arg("quant"),
+           py::arg("rerank"), py::arg("keep_vectors"))
       .def("add", &PyIndex::add, py::arg("x"), py::arg("ids") = py::none())
-      .def("search", &PyIndex::search, py::arg("q"), py::arg("k") = 10, py::arg("ef") = py::none())
+      .def("search", &PyIndex::search, py::arg("q"), py::arg("k") = 10, py::arg("ef") = py::none(),
+           py::arg("rerank") = py::none())
       .def("save", &PyIndex::save, py::arg("path"))
       .def("__len__", &PyIndex::size)
       .def_property_readonly("dim", &PyIndex::dim)

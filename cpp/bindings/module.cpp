@@ -7,6 +7,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "vidx C++ core";
   vidx::bindings::register_errors(m);
   vidx::bindings::register_simd(m);
+  vidx::bindings::register_codec(m);
   vidx::bindings::register_index(m);
   register_cuda(m);
 }

@@ -66,7 +66,7 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   ids_.append(ids, n);
 }
 
-void VectorIndex::search(const float* queries, size_t nq, size_t k, size_t ef, float* distances,
+void VectorIndex::search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
                          int64_t* ids) const {
   if (k == 0) throw InvalidArgument("k must be at least 1");
   if (nq == 0) return;
@@ -74,7 +74,9 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, size_t ef, f
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
   std::shared_lock<std::shared_mutex> lock(rw_);
-  search_rows(q, nq, k, ef == 0 ? options_.ef_search : ef, distances, ids, pool());
+  const SearchParams resolved{params.ef == 0 ? options_.ef_search : params.ef,
+                              params.rerank == 0 ? options_.rerank : params.rerank};
+  search_rows(q, nq, k, resolved, distances, ids, pool());
   for (size_t i = 0; i < nq * k; ++i)
     if (ids[i] >= 0) ids[i] = ids_.label(static_cast<uint32_t>(ids[i]));
 }
@@ -96,6 +98,8 @@ void VectorIndex::save(const std::string& path) const {
   meta.u64(options_.ef_search);
   meta.u64(options_.seed);
   meta.str(options_.quantization);
+  meta.u64(options_.rerank);
+  meta.u8(options_.keep_vectors ? 1 : 0);
   out.add_section(kMetaSection, meta.take());
   out.add_section_view(kIdsSection, ids_.labels().data(), ids_.size() * sizeof(int64_t));
   write_sections(out);
@@ -114,6 +118,8 @@ std::unique_ptr<VectorIndex> load_index(const std::string& path) {
   options.ef_search = meta.u64();
   options.seed = meta.u64();
   options.quantization = meta.str();
+  options.rerank = meta.u64();
+  options.keep_vectors = meta.u8() != 0;
   if (metric_code > static_cast<uint32_t>(Metric::Cosine))
     throw FileFormatError(path + ": unknown metric code " + std::to_string(metric_code));
   if (dim == 0 || dim > (1u << 20)) throw FileFormatError(path + ": implausible dimension " + std::to_string(dim));

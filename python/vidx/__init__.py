@@ -19,6 +19,7 @@ __all__ = ["Index", "load", "cpu_features", "cuda_available", "kmeans", "cmake_d
 
 _KINDS = ("hnsw", "flat")
 _METRICS = ("l2", "ip", "cosine")
+_QUANTS = ("none", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary")
 
 
 def _check_choice(name, value, choices):
@@ -57,13 +58,20 @@ class Index:
         seed: seed of every random choice; a build is reproducible for the same data, seed
             and row order, whatever the thread count.
         threads: worker threads of add() and batched search(); 0 means all cores.
+        quant: how vectors are stored: "none" (float32) or LVQ ("lvq8", "lvq4": one level;
+            "lvq4x4", "lvq4x8", "lvq8x8": a primary level the search walks with and a residual
+            level it re-ranks with); "binary" (sign bits walked by Hamming distance, re-ranked
+            with LVQ-8 codes kept beside them). Both centre by the mean of the first add().
+        rerank: candidates re-scored with precise distances after a compressed search
+            (default 0: the whole beam, max(ef, k)); used by two-level LVQ and keep_vectors.
+        keep_vectors: also keep the float32 vectors (more memory) and re-rank with them.
         device: "cpu", or "cuda" for an exact flat index on an NVIDIA GPU.
     """
 
     __slots__ = ("_impl",)
 
     def __init__(self, dim, metric="l2", kind="hnsw", M=16, ef_construction=200, ef_search=64, seed=0,
-                 threads=0, quant="none", device="cpu", **gpu_options):
+                 threads=0, quant="none", rerank=0, keep_vectors=False, device="cpu", **gpu_options):
         dim = _check_count("dim", dim, 1)
         _check_choice("metric", metric, _METRICS)
         _check_choice("kind", kind, _KINDS)
@@ -81,8 +89,12 @@ class Index:
         ef_search = _check_count("ef_search", ef_search, 1)
         seed = _check_count("seed", seed, 0)
         threads = _check_count("threads", threads, 0)
-        _check_choice("quant", quant, ("none",))
-        self._impl = _core.Index(kind, dim, metric, M, ef_construction, ef_search, seed, threads, quant)
+        _check_choice("quant", quant, _QUANTS)
+        rerank = _check_count("rerank", rerank, 0)
+        if not isinstance(keep_vectors, bool):
+            raise TypeError(f"keep_vectors must be a bool, got {type(keep_vectors).__name__}")
+        self._impl = _core.Index(kind, dim, metric, M, ef_construction, ef_search, seed, threads, quant, rerank,
+                                 keep_vectors)
 
     @classmethod
     def _wrap(cls, impl):
@@ -96,11 +108,12 @@ class Index:
         empty input or repeated ids; on error the index is unchanged."""
         self._impl.add(X, ids)
 
-    def search(self, Q, k=10, ef=None):
+    def search(self, Q, k=10, ef=None, rerank=None):
         """k nearest neighbours of each query: returns (D, I), float32 and int64 arrays of shape
         (q, k), nearest first; -1 / +inf where fewer than k exist. ef: beam width for this call
-        (HNSW; at least k is used)."""
-        return self._impl.search(Q, k, ef)
+        (HNSW; at least k is used). rerank: candidates re-scored precisely for this call
+        (compressed indexes; None uses the index's rerank)."""
+        return self._impl.search(Q, k, ef, rerank)
 
     def save(self, path):
         """Writes the index to one file, atomically (temporary file, fsync, rename)."""

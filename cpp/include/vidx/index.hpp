@@ -35,7 +35,17 @@ struct IndexOptions {
   size_t ef_search = 64;         // HNSW: default beam width of search() when ef == 0
   uint64_t seed = 0;             // everything random is derived from it
   size_t threads = 0;            // 0 = all cores
-  std::string quantization = "none";
+  std::string quantization = "none";  // codec: "none" (float32), "lvq8", "lvq4x8", ...
+  // Candidates re-scored with precise distances after a compressed traversal; 0 = all of
+  // the beam (max(ef, k)). Used when the codec has a precise level or vectors are kept.
+  size_t rerank = 0;
+  bool keep_vectors = false;  // also keep float32 vectors beside the codes, to re-rank with
+};
+
+// Per-call search settings; 0 takes the index default.
+struct SearchParams {
+  size_t ef = 0;
+  size_t rerank = 0;
 };
 
 class VectorIndex {
@@ -56,7 +66,11 @@ class VectorIndex {
 
   // k nearest for each of nq queries. distances/ids: nq*k, nearest first; slots that could
   // not be filled hold +inf / -1. ef = 0 uses the index default.
-  void search(const float* queries, size_t nq, size_t k, size_t ef, float* distances, int64_t* ids) const;
+  void search(const float* queries, size_t nq, size_t k, size_t ef, float* distances, int64_t* ids) const {
+    search(queries, nq, k, SearchParams{ef, 0}, distances, ids);
+  }
+  void search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
+              int64_t* ids) const;
 
   void save(const std::string& path) const;
   size_t memory_usage() const;
@@ -71,8 +85,9 @@ class VectorIndex {
   // write lock (add) or a read lock (search, save, memory).
   virtual void add_rows(const float* x, size_t n, ThreadPool& pool) = 0;
   // Writes slot numbers (or -1) into `slots` as int64; the base maps them to user ids.
-  virtual void search_rows(const float* q, size_t nq, size_t k, size_t ef, float* distances, int64_t* slots,
-                           ThreadPool& pool) const = 0;
+  // params.ef is already resolved (never 0); params.rerank may be 0 (automatic).
+  virtual void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
+                           int64_t* slots, ThreadPool& pool) const = 0;
   virtual size_t structure_size() const = 0;
   virtual size_t structure_memory() const = 0;
   virtual void write_sections(io::IndexFileWriter& out) const = 0;

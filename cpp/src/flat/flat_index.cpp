@@ -22,6 +22,7 @@ FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, options), codec_(make_codec(options.quantization, dim, metric)) {}
 
 void FlatIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
+  if (codec_->needs_training()) codec_->train(x, n);
   const size_t cs = codec_->code_size();
   // Geometric growth keeps repeated small adds linear overall.
   const size_t needed = (count_ + n) * cs;
@@ -31,10 +32,12 @@ void FlatIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
   count_ += n;
 }
 
-void FlatIndex::search_one(const float* q, size_t k, float* distances, int64_t* slots) const {
+void FlatIndex::search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const {
   const auto qd = codec_->prepare(q);
   const size_t cs = codec_->code_size();
-  TopK top(k);
+  // A two-level codec scans with its compact level and re-scores the best `rerank`.
+  const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : k) : k;
+  TopK top(kept);
   const uint8_t* ptrs[kBlock];
   float dist[kBlock];
   for (size_t start = 0; start < count_; start += kBlock) {
@@ -44,7 +47,12 @@ void FlatIndex::search_one(const float* q, size_t k, float* distances, int64_t* 
     for (size_t j = 0; j < m; ++j)
       if (dist[j] <= top.threshold()) top.push(dist[j], static_cast<uint32_t>(start + j));
   }
-  const auto& best = top.sorted();
+  std::vector<Neighbor> best = top.sorted();
+  if (codec_->reranks()) {
+    const auto precise = codec_->prepare_precise(q);
+    for (Neighbor& n : best) n.distance = precise->one(codes_.data() + n.slot * cs);
+    std::sort(best.begin(), best.end(), closer);
+  }
   for (size_t j = 0; j < k; ++j) {
     if (j < best.size()) {
       distances[j] = best[j].distance;
@@ -56,9 +64,11 @@ void FlatIndex::search_one(const float* q, size_t k, float* distances, int64_t* 
   }
 }
 
-void FlatIndex::search_rows(const float* q, size_t nq, size_t k, size_t, float* distances, int64_t* slots,
-                            ThreadPool& pool) const {
-  pool.parallel_for(nq, [&](size_t i, size_t) { search_one(q + i * dim(), k, distances + i * k, slots + i * k); });
+void FlatIndex::search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
+                            int64_t* slots, ThreadPool& pool) const {
+  pool.parallel_for(nq, [&](size_t i, size_t) {
+    search_one(q + i * dim(), k, params.rerank, distances + i * k, slots + i * k);
+  });
 }
 
 void FlatIndex::write_sections(io::IndexFileWriter& out) const {
@@ -69,6 +79,8 @@ void FlatIndex::write_sections(io::IndexFileWriter& out) const {
 }
 
 void FlatIndex::read_sections(const io::IndexFileReader& in) {
+  io::ByteReader params = in.reader(io::fourcc("CDEC"));
+  codec_ = load_codec(codec_->name(), dim(), metric(), params);
   const io::Span codes = in.section(kCodesSection);
   const size_t cs = codec_->code_size();
   if (codes.size % cs != 0)

@@ -135,6 +135,9 @@ void HnswIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
     levels_[s] = static_cast<uint8_t>(sample_level(s));
     allocate_upper_links(s);
   }
+  // The codec learns from the first rows it sees (LVQ: the mean it centres by).
+  if (codec_->needs_training()) codec_->train(x, n);
+  if (kept_codec_) std::memcpy(kept_.data() + first * kept_codec_->code_size(), x, n * kept_codec_->code_size());
   const size_t cs = codec_->code_size();
   pool.parallel_for(
       n,

@@ -17,6 +17,7 @@ constexpr uint32_t kCodesSection = io::fourcc("CODE");
 constexpr uint32_t kLevelsSection = io::fourcc("LVLS");
 constexpr uint32_t kLevel0Section = io::fourcc("LNK0");
 constexpr uint32_t kUpperSection = io::fourcc("LNKU");
+constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 rows by slot
 
 }  // namespace
 
@@ -45,6 +46,7 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   out.add_section_views(kLevel0Section, std::move(links0));
   out.add_section_view(kLevelsSection, levels_.data(), count_);
   out.add_section_view(kUpperSection, upper_.data(), upper_.size() * sizeof(uint32_t));
+  if (kept_codec_) out.add_section_view(kKeptSection, kept_.data(), count_ * kept_codec_->code_size());
 }
 
 void HnswIndex::read_sections(const io::IndexFileReader& in) {
@@ -60,6 +62,8 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   const std::string codec_name = graph.str();
   if (m != M_ || m0 != M0_) throw bad("graph degree does not match its parameters");
   if (codec_name != codec_->name()) throw bad("codec '" + codec_name + "' does not match '" + codec_->name() + "'");
+  io::ByteReader codec_params = in.reader(kCodecSection);
+  codec_ = load_codec(codec_name, dim(), metric(), codec_params);
   if (count >= (uint64_t{1} << 31)) throw bad("implausible node count");
   if (count > 0 && (levels_plus_one == 0 || levels_plus_one > 32 || entry >= count))
     throw bad("invalid entry point");
@@ -74,6 +78,11 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   if (links0.size != count * link_words * sizeof(uint32_t)) throw bad("level-0 link section has the wrong size");
   if (levels.size != count) throw bad("level section has the wrong size");
   if (upper.size % sizeof(uint32_t) != 0) throw bad("upper link section has the wrong size");
+  io::Span kept;
+  if (kept_codec_) {
+    kept = in.section(kKeptSection);
+    if (kept.size != count * kept_codec_->code_size()) throw bad("kept vector section has the wrong size");
+  }
 
   count_ = 0;
   capacity_ = 0;
@@ -96,6 +105,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
     std::memcpy(rec, codes.data + s * cs, cs);
     std::memcpy(rec + links_offset_, links0.data + s * link_words * sizeof(uint32_t), link_words * sizeof(uint32_t));
   }
+  if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
   // Every link must name an existing node and fit its list, or a search could read anywhere.
   for (uint64_t s = 0; s < count; ++s) {
     for (int level = 0; level <= levels_[s]; ++level) {

@@ -27,6 +27,7 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
   if (options.ef_construction < 1) throw InvalidArgument("ef_construction must be at least 1");
   if (options.ef_search < 1) throw InvalidArgument("ef_search must be at least 1");
   level_multiplier_ = 1.0 / std::log(static_cast<double>(M_));
+  if (options.keep_vectors) kept_codec_ = make_codec("f32", dim, metric);
   // Codes start each record; long codes are kept cache-line aligned so SIMD loads never split
   // a line, short ones only 16-byte aligned so small vectors do not pay a full line of padding.
   const size_t code_bytes = round_up(codec_->code_size(), 4);
@@ -41,6 +42,7 @@ void HnswIndex::reserve(size_t n) {
   if (n <= capacity_) return;
   const size_t grown = std::max(n, capacity_ + capacity_ / 2);
   level0_.reallocate(grown * stride_);
+  if (kept_codec_) kept_.reallocate(grown * kept_codec_->code_size());
   capacity_ = grown;
 }
 
@@ -59,7 +61,7 @@ void HnswIndex::allocate_upper_links(uint32_t slot) {
 }
 
 size_t HnswIndex::structure_memory() const {
-  size_t bytes = level0_.size() + upper_.capacity() * sizeof(uint32_t) + upper_offset_.capacity() * sizeof(uint64_t) +
+  size_t bytes = level0_.size() + kept_.size() + upper_.capacity() * sizeof(uint32_t) + upper_offset_.capacity() * sizeof(uint64_t) +
                  levels_.capacity();
   std::lock_guard<std::mutex> lock(contexts_mutex_);
   for (const auto& ctx : free_contexts_) bytes += ctx->visited.memory_usage();
@@ -143,18 +145,46 @@ void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entr
   }
 }
 
-void HnswIndex::search_one(const float* q, size_t k, size_t ef, float* distances, int64_t* slots) const {
+void HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances,
+                       int64_t* slots) const {
+  const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
+  const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
+  std::vector<Neighbor> rescored(n);
+  for (size_t j = 0; j < n; ++j) {
+    const uint32_t s = ctx.beam.slot(j);
+    const uint8_t* c = kept_codec_ ? kept_.data() + s * kept_bytes : code(s);
+    rescored[j] = Neighbor{precise->one(c), s};
+  }
+  const size_t found = std::min(k, n);
+  std::partial_sort(rescored.begin(), rescored.begin() + found, rescored.end(), closer);
+  for (size_t j = 0; j < found; ++j) {
+    distances[j] = rescored[j].distance;
+    slots[j] = rescored[j].slot;
+  }
+}
+
+void HnswIndex::search_one(const float* q, size_t k, const SearchParams& params, float* distances,
+                           int64_t* slots) const {
   size_t found = 0;
   if (max_level_ >= 0) {
+    // With precise distances at hand the beam is at least the re-rank buffer, and the
+    // compact distances only choose which candidates reach it.
+    const size_t ef = std::max(params.ef, k);
+    const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
     const auto qd = codec_->prepare(q);
     auto ctx = acquire_context();
     float d = qd->one(code(entry_));
     const uint32_t start = greedy_descend(*qd, entry_, d, max_level_, 1);
-    search_layer(*qd, start, d, 0, std::max(ef, k), *ctx);
-    found = std::min(k, ctx->beam.size());
-    for (size_t j = 0; j < found; ++j) {
-      distances[j] = ctx->beam.distance(j);
-      slots[j] = ctx->beam.slot(j);
+    search_layer(*qd, start, d, 0, std::max(ef, rerank_count), *ctx);
+    if (rerank_count) {
+      found = std::min({k, rerank_count, ctx->beam.size()});
+      rerank(q, std::min(rerank_count, ctx->beam.size()), k, *ctx, distances, slots);
+    } else {
+      found = std::min(k, ctx->beam.size());
+      for (size_t j = 0; j < found; ++j) {
+        distances[j] = ctx->beam.distance(j);
+        slots[j] = ctx->beam.slot(j);
+      }
     }
     release_context(std::move(ctx));
   }
@@ -164,10 +194,11 @@ void HnswIndex::search_one(const float* q, size_t k, size_t ef, float* distances
   }
 }
 
-void HnswIndex::search_rows(const float* q, size_t nq, size_t k, size_t ef, float* distances, int64_t* slots,
-                            ThreadPool& pool) const {
-  if (nq == 1) return search_one(q, k, ef, distances, slots);
-  pool.parallel_for(nq, [&](size_t i, size_t) { search_one(q + i * dim(), k, ef, distances + i * k, slots + i * k); });
+void HnswIndex::search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
+                            int64_t* slots, ThreadPool& pool) const {
+  if (nq == 1) return search_one(q, k, params, distances, slots);
+  pool.parallel_for(nq,
+                    [&](size_t i, size_t) { search_one(q + i * dim(), k, params, distances + i * k, slots + i * k); });
 }
 
 }  // namespace vidx

@@ -55,8 +55,21 @@ class Codec {
   // Distance between two stored vectors (graph construction compares neighbours).
   virtual float distance_between(const uint8_t* a, const uint8_t* b) const = 0;
 
-  // Parameters that must travel with the codes (a mean, a rotation...).
+  // Codecs whose codes depend on the data (LVQ centres by the dataset mean) learn it from
+  // the first rows added, before anything is encoded.
+  virtual bool needs_training() const { return false; }
+  virtual void train(const float* x, size_t n) {}
+
+  // Compact codecs may hold more than traversal uses: prepare() is the fast distance a
+  // structure walks with, prepare_precise() the one it re-ranks its best candidates with.
+  // reranks() says whether the two differ, so re-ranking is worth its cost.
+  virtual std::unique_ptr<QueryDistance> prepare_precise(const float* query) const { return prepare(query); }
+  virtual bool reranks() const { return false; }
+
+  // Parameters that must travel with the codes (a mean, a rotation...), read back by
+  // load_parameters from exactly what save_parameters wrote.
   virtual void save_parameters(io::ByteWriter& out) const = 0;
+  virtual void load_parameters(io::ByteReader& in) {}
 
  protected:
   Codec(size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
@@ -66,7 +79,7 @@ class Codec {
   Metric metric_;
 };
 
-// Builds a codec by name ("f32"); throws InvalidArgument for unknown names.
+// Builds a codec by name ("f32", "lvq8", "lvq4x8"...); throws InvalidArgument for unknown names.
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric);
 // Rebuilds a codec saved with save_parameters.
 std::unique_ptr<Codec> load_codec(const std::string& name, size_t dim, Metric metric, io::ByteReader& in);

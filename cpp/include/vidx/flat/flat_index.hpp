@@ -16,15 +16,15 @@ class FlatIndex final : public VectorIndex {
 
  protected:
   void add_rows(const float* x, size_t n, ThreadPool& pool) override;
-  void search_rows(const float* q, size_t nq, size_t k, size_t ef, float* distances, int64_t* slots,
-                   ThreadPool& pool) const override;
+  void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
+                   int64_t* slots, ThreadPool& pool) const override;
   size_t structure_size() const override { return count_; }
   size_t structure_memory() const override { return codes_.size(); }
   void write_sections(io::IndexFileWriter& out) const override;
   void read_sections(const io::IndexFileReader& in) override;
 
  private:
-  void search_one(const float* q, size_t k, float* distances, int64_t* slots) const;
+  void search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const;
 
   std::unique_ptr<Codec> codec_;
   AlignedBuffer codes_;

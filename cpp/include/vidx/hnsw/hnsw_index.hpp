@@ -33,8 +33,8 @@ class HnswIndex final : public VectorIndex {
 
  protected:
   void add_rows(const float* x, size_t n, ThreadPool& pool) override;
-  void search_rows(const float* q, size_t nq, size_t k, size_t ef, float* distances, int64_t* slots,
-                   ThreadPool& pool) const override;
+  void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
+                   int64_t* slots, ThreadPool& pool) const override;
   size_t structure_size() const override { return count_; }
   size_t structure_memory() const override;
   void write_sections(io::IndexFileWriter& out) const override;
@@ -62,7 +62,10 @@ class HnswIndex final : public VectorIndex {
                           int to_level) const;
   void search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                     SearchContext& ctx) const;
-  void search_one(const float* q, size_t k, size_t ef, float* distances, int64_t* slots) const;
+  void search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* slots) const;
+  // Re-scores the best `n` of the beam with precise distances and writes the best k.
+  void rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances, int64_t* slots) const;
+  bool has_precise_distances() const { return codec_->reranks() || options().keep_vectors; }
   std::unique_ptr<SearchContext> acquire_context() const;
   void release_context(std::unique_ptr<SearchContext> ctx) const;
 
@@ -78,6 +81,10 @@ class HnswIndex final : public VectorIndex {
                         std::vector<uint32_t>& selected) const;
 
   std::unique_ptr<Codec> codec_;
+  // keep_vectors: float32 copies of the vectors, by slot, that re-ranking reads instead of
+  // the codec's precise level.
+  std::unique_ptr<Codec> kept_codec_;
+  AlignedBuffer kept_;
   size_t M_;
   size_t M0_;
   size_t ef_construction_;

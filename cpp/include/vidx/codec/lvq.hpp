@@ -1,0 +1,80 @@
+// Locally-adaptive Vector Quantization (Aguerrebere et al., "Similarity search in the blink
+// of an eye with compressed indices", VLDB 2023).
+//
+// Vectors are centred by the dataset mean mu (learnt at the first add). Each centred vector
+// gets its own grid: bias = min_i, delta = (max - min) / (2^B1 - 1), both stored as float16
+// and rounded to float16 *before* encoding so the stored constants are the ones the codes
+// were made with. Codes c_i = round((x_i - mu_i - bias) / delta) take B1 bits.
+// Two-level LVQ-B1xB2 adds a B2-bit residual with step delta / (2^B2 - 1) for what the
+// primary code missed; a structure walks with the primary codes only and re-ranks with both.
+//
+// Code of one vector: [primary codes | residual codes | f16 delta | f16 bias], codes padded
+// to blocks of 32 dimensions in the layout of lvq_kernels.hpp.
+#pragma once
+#include <vector>
+
+#include "vidx/codec/codec.hpp"
+#include "vidx/codec/lvq_kernels.hpp"
+
+namespace vidx {
+
+class LvqCodec final : public Codec {
+ public:
+  // primary_bits: 4 or 8; residual_bits: 0 (one level), 4 or 8.
+  LvqCodec(size_t dim, Metric metric, int primary_bits, int residual_bits);
+  // Parses "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8"; nullptr for any other name.
+  static std::unique_ptr<LvqCodec> from_name(const std::string& name, size_t dim, Metric metric);
+
+  std::string name() const override;
+  size_t code_size() const override { return constants_offset_ + 2 * sizeof(uint16_t); }
+
+  bool needs_training() const override { return !trained_; }
+  void train(const float* x, size_t n) override;
+
+  void encode(const float* x, uint8_t* code) const override;
+  // The full reconstruction (both levels where there are two).
+  void decode(const uint8_t* code, float* x) const override;
+  // The reconstruction from the primary codes alone.
+  void decode_primary(const uint8_t* code, float* x) const;
+
+  std::unique_ptr<QueryDistance> prepare(const float* query) const override;
+  std::unique_ptr<QueryDistance> prepare_precise(const float* query) const override;
+  bool reranks() const override { return residual_bits_ > 0; }
+  float distance_between(const uint8_t* a, const uint8_t* b) const override;
+
+  void save_parameters(io::ByteWriter& out) const override;
+  void load_parameters(io::ByteReader& in) override;
+
+  // Per-vector grid as stored: the primary step delta and the offset bias.
+  float delta(const uint8_t* code) const;
+  float bias(const uint8_t* code) const;
+  const std::vector<float>& mean() const { return mean_; }
+  int primary_bits() const { return primary_bits_; }
+  int residual_bits() const { return residual_bits_; }
+
+  // The same codec with another kernel table (tests compare every SIMD level).
+  void use_kernels(const lvq::KernelTable& table) { kernels_ = &table; }
+
+  // How a distance reads a code: which parts, and the grid they are decoded on.
+  struct View {
+    lvq::Packing packing;
+    bool two_level;
+  };
+
+ private:
+  std::unique_ptr<QueryDistance> prepare_view(const float* query, View view) const;
+  void decode_view(const uint8_t* code, View view, bool add_mean, float* x) const;
+
+  int primary_bits_;
+  int residual_bits_;
+  size_t padded_dim_;
+  size_t residual_offset_;   // bytes of primary codes
+  size_t constants_offset_;  // bytes of primary and residual codes
+  View primary_view_;
+  View precise_view_;
+  std::vector<float> mean_;  // mu, zero until trained
+  bool trained_ = false;
+  const lvq::KernelTable* kernels_;
+};
+
+}  // namespace vidx

@@ -1,0 +1,189 @@
+"""LVQ codecs: error bounds per level, every SIMD level against scalar, distances on codes,
+recall in HNSW and flat, files, and rejected parameters."""
+import numpy as np
+import pytest
+
+import vidx
+from vidx import _core
+from conftest import brute_force, clustered, recall
+
+LEVELS = vidx.cpu_features()["available"]
+# name -> (primary bits, residual bits)
+VARIANTS = {"lvq8": (8, 0), "lvq4": (4, 0), "lvq4x4": (4, 4), "lvq4x8": (4, 8), "lvq8x8": (8, 8)}
+# recall@10 on the clustered set below at ef=64; one-level 4-bit codes are coarse by design.
+MIN_RECALL = {"lvq8": 0.95, "lvq4": 0.6, "lvq4x4": 0.93, "lvq4x8": 0.97, "lvq8x8": 0.97}
+
+
+def probe_data(dim, seed=0):
+    """Rows of very different scales and offsets, a constant row and a near-constant row."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((40, dim)).astype(np.float32) * rng.uniform(0.01, 50, (40, 1)).astype(np.float32)
+    x += rng.uniform(-20, 20, (40, 1)).astype(np.float32)
+    x[0] = 3.0
+    x[1] = 1.0 + 1e-6 * rng.standard_normal(dim).astype(np.float32)
+    q = rng.standard_normal((3, dim)).astype(np.float32) * 5
+    return x, q
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("dim", [1, 31, 33, 100])
+def test_decoded_values_within_half_a_step_per_level(name, dim):
+    x, q = probe_data(dim)
+    r = _core._lvq_probe(name, "l2", "scalar", x, q)
+    primary_bits, residual_bits = VARIANTS[name]
+    delta = r["delta"][:, None].astype(np.float64)
+    slack = 1e-5 * (np.abs(x).max(1, keepdims=True) + 1)  # float arithmetic, not quantisation
+    assert np.all(np.abs(r["primary"] - x) <= delta / 2 + slack)
+    step = delta / (2 ** residual_bits - 1) if residual_bits else delta
+    assert np.all(np.abs(r["full"] - x) <= step / 2 + slack)
+    # The stored constants are exact float16 values: the codes were made with them.
+    np.testing.assert_array_equal(r["delta"].astype(np.float16).astype(np.float32), r["delta"])
+    np.testing.assert_array_equal(r["bias"].astype(np.float16).astype(np.float32), r["bias"])
+    assert np.all(r["delta"] >= np.finfo(np.float16).tiny)  # never subnormal, even for constant rows
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_code_size(name):
+    primary_bits, residual_bits = VARIANTS[name]
+    r = _core._lvq_probe(name, "l2", "scalar", *probe_data(70))
+    padded = 96  # whole blocks of 32 dimensions
+    assert r["code_size"] == padded * (primary_bits + residual_bits) // 8 + 4
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+def test_distances_on_codes_match_decoded_vectors(name, metric):
+    x, q = probe_data(77, seed=3)
+    r = _core._lvq_probe(name, metric, "scalar", x, q)
+
+    def exact(a, b):
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        return ((a[:, None] - b[None]) ** 2).sum(-1) if metric == "l2" else 1 - a @ b.T
+
+    def close(got, want, a, b):
+        scale = (np.abs(a).astype(np.float64) @ np.abs(b).T.astype(np.float64)) + np.abs(want) + 1e-3
+        assert np.all(np.abs(got - want) <= 1e-5 * scale)
+
+    close(r["fast"], exact(q, r["primary"]), q, r["primary"])
+    close(r["precise"], exact(q, r["full"]), q, r["full"])
+    close(r["between"], exact(r["full"][:1], r["full"])[0], r["full"][:1], r["full"])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+def test_every_simd_level_matches_scalar(level, name, metric):
+    x, q = probe_data(200, seed=5)
+    ref = _core._lvq_probe(name, metric, "scalar", x, q)
+    got = _core._lvq_probe(name, metric, level, x, q)
+    np.testing.assert_array_equal(got["delta"], ref["delta"])  # encoding does not depend on the level
+    np.testing.assert_array_equal(got["bias"], ref["bias"])
+    for key in ("full", "primary"):
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-6, atol=1e-6 * np.abs(ref[key]).max())
+    for key in ("fast", "precise", "between"):
+        tol = 1e-5 * (np.abs(ref[key]).max() + 1)
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-5, atol=tol)
+
+
+@pytest.fixture(scope="module")
+def wide_blobs():
+    both = clustered(3200, 40, seed=2, spread=0.5)
+    return both[:3000], both[3000:]
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_hnsw_recall_against_brute_force(wide_blobs, name, metric):
+    x, q = wide_blobs
+    _, truth = brute_force(x, q, 10, metric)
+    idx = vidx.Index(40, metric=metric, quant=name, M=12, ef_construction=80, seed=1)
+    idx.add(x)
+    assert recall(idx.search(q, 10, ef=64)[1], truth) >= MIN_RECALL[name]
+
+
+def test_two_level_reranks_beyond_its_primary(wide_blobs):
+    x, q = wide_blobs
+    _, truth = brute_force(x, q, 10, "l2")
+    one = vidx.Index(40, quant="lvq4", M=12, ef_construction=80)
+    two = vidx.Index(40, quant="lvq4x8", M=12, ef_construction=80)
+    one.add(x)
+    two.add(x)
+    assert recall(two.search(q, 10, ef=64)[1], truth) > recall(one.search(q, 10, ef=64)[1], truth) + 0.1
+    # A rerank buffer larger than ef widens the beam too; results stay sorted.
+    D, _ = two.search(q, 10, ef=16, rerank=100)
+    assert np.all(np.diff(D, axis=1) >= 0)
+
+
+def test_keep_vectors_reranks_with_float32(wide_blobs):
+    x, q = wide_blobs
+    D_true, truth = brute_force(x, q, 10, "l2")
+    kept = vidx.Index(40, quant="lvq4", keep_vectors=True, M=12, ef_construction=80)
+    plain = vidx.Index(40, quant="lvq4", M=12, ef_construction=80)
+    kept.add(x)
+    plain.add(x)
+    D, I = kept.search(q, 10, ef=64)
+    assert recall(I, truth) >= 0.97
+    found = I == truth
+    np.testing.assert_allclose(D[found], D_true[found], rtol=1e-4)  # float32 distances
+    assert kept.memory_usage() >= plain.memory_usage() + x.nbytes
+
+
+def test_flat_with_lvq(wide_blobs):
+    x, q = wide_blobs
+    _, truth = brute_force(x, q, 10, "l2")
+    idx = vidx.Index(40, kind="flat", quant="lvq4x8")
+    idx.add(x)
+    assert recall(idx.search(q, 10, rerank=50)[1], truth) >= 0.98
+
+
+def test_compressed_memory_is_smaller(wide_blobs):
+    x, _ = wide_blobs
+    sizes = {}
+    for quant in ("none", "lvq8", "lvq4x8", "lvq4"):
+        idx = vidx.Index(40, quant=quant, M=8, ef_construction=40)
+        idx.add(x)
+        sizes[quant] = idx.memory_usage()
+    assert sizes["lvq4"] < sizes["lvq8"] < sizes["lvq4x8"] < sizes["none"]
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+@pytest.mark.parametrize("name", ["lvq8", "lvq4x8"])
+@pytest.mark.parametrize("keep", [False, True])
+def test_save_load_gives_identical_results(tmp_path, wide_blobs, kind, name, keep):
+    if kind == "flat" and keep:
+        pytest.skip("flat indexes do not keep vectors")
+    x, q = wide_blobs
+    idx = vidx.Index(40, kind=kind, metric="ip", quant=name, rerank=30, keep_vectors=keep, M=8, ef_construction=40)
+    idx.add(x[:2000])
+    path = tmp_path / "lvq.vidx"
+    idx.save(path)
+    loaded = vidx.load(path)
+    assert loaded.params == {**idx.params, "threads": loaded.params["threads"]}
+    for ef in (10, 50):
+        D1, I1 = idx.search(q, 7, ef=ef)
+        D2, I2 = loaded.search(q, 7, ef=ef)
+        np.testing.assert_array_equal(I1, I2)
+        np.testing.assert_array_equal(D1, D2)
+    # The mean learnt at the first add travels with the file: later adds encode alike.
+    idx.add(x[2000:])
+    loaded.add(x[2000:])
+    np.testing.assert_array_equal(idx.search(q, 5)[1], loaded.search(q, 5)[1])
+
+
+@pytest.mark.parametrize("bad", ["lvq", "lvq2", "lvq8x4", "LVQ8", "lvq4x16", ""])
+def test_unknown_quant_rejected(bad):
+    with pytest.raises(ValueError):
+        vidx.Index(8, quant=bad)
+
+
+def test_bad_rerank_rejected():
+    with pytest.raises(ValueError):
+        vidx.Index(8, quant="lvq4x8", rerank=-1)
+    with pytest.raises(TypeError):
+        vidx.Index(8, quant="lvq4x8", rerank=2.5)
+    with pytest.raises(TypeError):
+        vidx.Index(8, quant="lvq8", keep_vectors="yes")
+    idx = vidx.Index(8, quant="lvq4x8")
+    idx.add(np.ones((3, 8), np.float32))
+    with pytest.raises(TypeError):
+        idx.search(np.ones(8, np.float32), 2, rerank="all")
