@@ -4,11 +4,15 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
+#include <limits>
 #include <memory>
 #include <vector>
 
 #include "bindings.hpp"
+#include "vidx/codec/binary.hpp"
 #include "vidx/codec/binary_kernels.hpp"
+#include "vidx/codec/flat_f16.hpp"
 #include "vidx/codec/lvq.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/simd/kernels.hpp"
@@ -79,6 +83,97 @@ py::dict lvq_probe(const std::string& name, const std::string& metric, const std
   return out;
 }
 
+// Encodes `data` as float16 with the kernels of one level and returns the codes (uint16),
+// the decoded rows, per (query, row) the distances of batch(), of batch_bounded() with
+// `bound`, and distance_between(row 0, row).
+py::dict f16_probe(const std::string& metric, const std::string& level, Floats data, Floats queries, float bound) {
+  if (data.ndim() != 2 || data.shape(0) == 0) throw InvalidArgument("data must be a non-empty 2-d array");
+  const size_t n = data.shape(0), dim = data.shape(1);
+  check_rows(queries, dim, "queries");
+  const size_t nq = queries.shape(0);
+  simd::Level l;
+  if (!simd::parse_level(level, &l)) throw InvalidArgument("unknown SIMD level '" + level + "'");
+  const f16k::KernelTable* table = f16k::kernels_for(l);
+  if (!table) throw InvalidArgument("SIMD level '" + level + "' is not available on this CPU/build");
+  FlatF16Codec codec(dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP);
+  codec.use_kernels(*table);
+  const size_t cs = codec.code_size();
+  py::array_t<uint16_t> codes({n, dim});
+  auto* bytes = reinterpret_cast<uint8_t*>(codes.mutable_data());
+  py::array_t<float> decoded({n, dim}), full({nq, n}), bounded({nq, n}), between(n);
+  std::vector<const uint8_t*> ptrs(n);
+  for (size_t i = 0; i < n; ++i) {
+    codec.encode(data.data() + i * dim, bytes + i * cs);
+    codec.decode(bytes + i * cs, decoded.mutable_data() + i * dim);
+    ptrs[i] = bytes + i * cs;
+  }
+  for (size_t i = 0; i < n; ++i) between.mutable_data()[i] = codec.distance_between(bytes, ptrs[i]);
+  for (size_t j = 0; j < nq; ++j) {
+    const auto qd = codec.prepare(queries.data() + j * dim);
+    qd->batch(ptrs.data(), n, full.mutable_data() + j * n);
+    qd->batch_bounded(ptrs.data(), n, bound, bounded.mutable_data() + j * n);
+  }
+  py::dict out;
+  out["codes"] = codes;
+  out["decoded"] = decoded;
+  out["distances"] = full;
+  out["bounded"] = bounded;
+  out["between"] = between;
+  return out;
+}
+
+// Trains a binary codec ("binary", "binary_rot", "rabitq") with `seed` on `data` and returns
+// the codes' heads (uint8 rows), the rotation (d x d, empty if unrotated), per (query, row)
+// the traversal distances, per row distance_between(row 0, row), with the kernels of `level`.
+py::dict binary_probe(const std::string& name, const std::string& metric, uint64_t seed, const std::string& level,
+                      Floats data, Floats queries) {
+  if (data.ndim() != 2 || data.shape(0) == 0) throw InvalidArgument("data must be a non-empty 2-d array");
+  const size_t n = data.shape(0), dim = data.shape(1);
+  check_rows(queries, dim, "queries");
+  const size_t nq = queries.shape(0);
+  simd::Level l;
+  if (!simd::parse_level(level, &l)) throw InvalidArgument("unknown SIMD level '" + level + "'");
+  if (!binary::hamming_for(l)) throw InvalidArgument("SIMD level '" + level + "' is not available on this CPU/build");
+  auto codec = BinaryCodec::from_name(name, dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP, seed);
+  if (!codec) throw InvalidArgument("unknown binary variant '" + name + "'");
+  codec->use_kernels(binary::hamming_for(l), binary::masked_sum_for(l));
+  codec->train(data.data(), n);
+  const size_t cs = codec->code_size(), hs = codec->head_size();
+  std::vector<uint8_t> codes(n * cs);
+  std::vector<const uint8_t*> ptrs(n);
+  py::array_t<uint8_t> heads({n, hs});
+  for (size_t i = 0; i < n; ++i) {
+    ptrs[i] = codes.data() + i * cs;
+    codec->encode(data.data() + i * dim, codes.data() + i * cs);
+    std::copy(ptrs[i], ptrs[i] + hs, heads.mutable_data() + i * hs);
+  }
+  py::array_t<float> fast({nq, n}), between(n), rotation(codec->rotation().size());
+  std::copy(codec->rotation().begin(), codec->rotation().end(), rotation.mutable_data());
+  for (size_t i = 0; i < n; ++i) between.mutable_data()[i] = codec->distance_between(ptrs[0], ptrs[i]);
+  for (size_t j = 0; j < nq; ++j) codec->prepare(queries.data() + j * dim)->batch(ptrs.data(), n, fast.mutable_data() + j * n);
+  py::dict out;
+  out["heads"] = heads;
+  out["rotation"] = rotation;
+  out["fast"] = fast;
+  out["between"] = between;
+  out["code_size"] = cs;
+  return out;
+}
+
+// sum of q over the set bits of each row of `bits`, with the kernel of one level.
+py::array_t<float> masked_sum(const std::string& level, Floats q, py::array_t<uint64_t, py::array::c_style> bits) {
+  simd::Level l;
+  if (!simd::parse_level(level, &l)) throw InvalidArgument("unknown SIMD level '" + level + "'");
+  const binary::MaskedSumFn fn = binary::masked_sum_for(l);
+  if (!fn) throw InvalidArgument("SIMD level '" + level + "' is not available on this CPU/build");
+  if (bits.ndim() != 2 || q.ndim() != 1 || static_cast<size_t>(q.shape(0)) != 64 * bits.shape(1))
+    throw InvalidArgument("q must hold 64 floats per word of bits");
+  const size_t n = bits.shape(0), words = bits.shape(1);
+  py::array_t<float> out(n);
+  for (size_t i = 0; i < n; ++i) out.mutable_data()[i] = fn(q.data(), bits.data() + i * words, words);
+  return out;
+}
+
 // Hamming distance of row 0 of `bits` to every row, with the kernel of one level.
 py::array_t<uint32_t> hamming(const std::string& level, py::array_t<uint64_t, py::array::c_style> bits) {
   simd::Level l;
@@ -97,6 +192,11 @@ py::array_t<uint32_t> hamming(const std::string& level, py::array_t<uint64_t, py
 void register_codec(py::module_& m) {
   m.def("_lvq_probe", &lvq_probe, py::arg("name"), py::arg("metric"), py::arg("level"), py::arg("data"),
         py::arg("queries"));
+  m.def("_f16_probe", &f16_probe, py::arg("metric"), py::arg("level"), py::arg("data"), py::arg("queries"),
+        py::arg("bound") = std::numeric_limits<float>::infinity());
+  m.def("_binary_probe", &binary_probe, py::arg("name"), py::arg("metric"), py::arg("seed"), py::arg("level"),
+        py::arg("data"), py::arg("queries"));
+  m.def("_masked_sum", &masked_sum, py::arg("level"), py::arg("q"), py::arg("bits"));
   m.def("_hamming", &hamming, py::arg("level"), py::arg("bits"));
 }
 

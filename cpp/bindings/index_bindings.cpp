@@ -49,6 +49,7 @@ class PyIndex {
   std::string metric() const { return metric_name(index_->metric()); }
   std::string kind() const { return index_->kind(); }
   size_t memory_usage() const { return index_->memory_usage(); }
+  std::map<std::string, size_t> memory_breakdown() const { return index_->memory_breakdown(); }
   size_t threads() const { return index_->threads(); }
   void set_threads(size_t t) {
     py::gil_scoped_release no_gil;
@@ -113,7 +114,8 @@ void register_index(py::module_& m) {
       .def_property_readonly("kind", &PyIndex::kind)
       .def_property("threads", &PyIndex::threads, &PyIndex::set_threads)
       .def_property_readonly("params", &PyIndex::params)
-      .def("memory_usage", &PyIndex::memory_usage);
+      .def("memory_usage", &PyIndex::memory_usage)
+      .def("memory_breakdown", &PyIndex::memory_breakdown);
   m.def("load", &load, py::arg("path"));
 }
 

@@ -86,6 +86,14 @@ size_t VectorIndex::memory_usage() const {
   return sizeof(*this) + ids_.memory_usage() + structure_memory();
 }
 
+std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
+  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::map<std::string, size_t> parts = structure_memory_parts();
+  parts["ids"] += ids_.memory_usage();
+  parts["other"] += sizeof(*this);
+  return parts;
+}
+
 void VectorIndex::save(const std::string& path) const {
   std::shared_lock<std::shared_mutex> lock(rw_);
   io::IndexFileWriter out(kind());

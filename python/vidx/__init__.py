@@ -19,7 +19,7 @@ __all__ = ["Index", "load", "cpu_features", "cuda_available", "kmeans", "cmake_d
 
 _KINDS = ("hnsw", "flat")
 _METRICS = ("l2", "ip", "cosine")
-_QUANTS = ("none", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary")
+_QUANTS = ("none", "f16", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq")
 
 
 def _check_choice(name, value, choices):
@@ -58,10 +58,15 @@ class Index:
         seed: seed of every random choice; a build is reproducible for the same data, seed
             and row order, whatever the thread count.
         threads: worker threads of add() and batched search(); 0 means all cores.
-        quant: how vectors are stored: "none" (float32) or LVQ ("lvq8", "lvq4": one level;
+        quant: how vectors are stored: "none" (float32), "f16" (IEEE half precision, half the
+            bytes; values beyond +-65504 saturate) or LVQ ("lvq8", "lvq4": one level;
             "lvq4x4", "lvq4x8", "lvq8x8": a primary level the search walks with and a residual
-            level it re-ranks with); "binary" (sign bits walked by Hamming distance, re-ranked
-            with LVQ-8 codes kept beside them). Both centre by the mean of the first add().
+            level it re-ranks with); one bit per dimension, re-ranked with LVQ-8 codes kept
+            beside the graph: "binary" (sign bits, Hamming distance), "binary_rot" (sign bits
+            after a random rotation drawn from `seed`), "rabitq" (rotated bits plus three
+            floats per vector and an asymmetric estimator with the float32 query). All
+            centre by the mean of the first add(); memory_breakdown() tells the 1-bit codes
+            ("codes") from the re-rank codes ("rerank_codes").
         rerank: candidates re-scored with precise distances after a compressed search
             (default 0: the whole beam, max(ef, k)); used by two-level LVQ and keep_vectors.
         keep_vectors: also keep the float32 vectors (more memory) and re-rank with them.
@@ -122,6 +127,14 @@ class Index:
     def memory_usage(self):
         """Bytes held by the index (vectors or codes, graph, ids, search scratch)."""
         return self._impl.memory_usage()
+
+    def memory_breakdown(self):
+        """memory_usage() by part (bytes, summing to it): "codes" (what a search walks with:
+        float32 or float16 vectors, LVQ primary codes, 1-bit codes), "rerank_codes" (LVQ
+        residuals, the LVQ-8 codes binary indexes re-rank with), "graph" (links), "kept_vectors"
+        (keep_vectors=True), "codec" (mean, rotation), "ids", "scratch", "other"."""
+        parts = getattr(self._impl, "memory_breakdown", None)
+        return dict(parts()) if parts else {"other": self.memory_usage()}
 
     def __len__(self):
         return len(self._impl)

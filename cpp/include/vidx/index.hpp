@@ -74,6 +74,11 @@ class VectorIndex {
 
   void save(const std::string& path) const;
   size_t memory_usage() const;
+  // memory_usage() by part, summing to it. Structures name theirs: HNSW and flat give "codes"
+  // (what a search walks with: float32, LVQ primary codes, 1-bit codes), "rerank_codes"
+  // (LVQ residuals, binary's LVQ-8 level), "graph", "kept_vectors", "codec" (mean,
+  // rotation), "scratch"; the base adds "ids" and "other".
+  std::map<std::string, size_t> memory_breakdown() const;
 
   size_t threads() const { return options_.threads; }
   void set_threads(size_t threads);
@@ -90,6 +95,8 @@ class VectorIndex {
                            int64_t* slots, ThreadPool& pool) const = 0;
   virtual size_t structure_size() const = 0;
   virtual size_t structure_memory() const = 0;
+  // structure_memory() by part; one "structure" entry unless a structure says more.
+  virtual std::map<std::string, size_t> structure_memory_parts() const { return {{"structure", structure_memory()}}; }
   virtual void write_sections(io::IndexFileWriter& out) const = 0;
   virtual void read_sections(const io::IndexFileReader& in) = 0;
 

@@ -21,4 +21,15 @@ uint32_t hamming_avx512(const uint64_t* a, const uint64_t* b, size_t words) {
   return static_cast<uint32_t>(_mm512_reduce_add_epi64(acc));
 }
 
+// Sixteen bits of a code are directly an AVX-512 lane mask.
+float masked_sum_avx512(const float* q, const uint64_t* bits, size_t words) {
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (size_t w = 0; w < words; ++w)
+    for (int k = 0; k < 4; ++k) {
+      const __mmask16 m = static_cast<__mmask16>(bits[w] >> (16 * k));
+      acc[k] = _mm512_mask_add_ps(acc[k], m, acc[k], _mm512_loadu_ps(q + w * 64 + 16 * k));
+    }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
 }  // namespace vidx::binary

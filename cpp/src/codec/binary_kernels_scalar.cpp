@@ -17,6 +17,33 @@ uint32_t hamming_scalar(const uint64_t* a, const uint64_t* b, size_t words) {
   return n;
 }
 
+float masked_sum_scalar(const float* q, const uint64_t* bits, size_t words) {
+  float acc[4] = {};
+  for (size_t w = 0; w < words; ++w)
+    for (size_t i = 0; i < 64; ++i)
+      if ((bits[w] >> i) & 1u) acc[i / 16] += q[w * 64 + i];
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+MaskedSumFn masked_sum_for(simd::Level level) {
+  if (!simd::kernels_for(level)) return nullptr;
+  switch (level) {
+    case simd::Level::Scalar: return masked_sum_scalar;
+#if defined(VIDX_X86_KERNELS)
+    case simd::Level::AVX2: return masked_sum_avx2;
+    case simd::Level::AVX512: return masked_sum_avx512;
+#else
+    default: return nullptr;
+#endif
+  }
+  return nullptr;
+}
+
+MaskedSumFn masked_sum() {
+  static const MaskedSumFn chosen = masked_sum_for(simd::kernels().level);
+  return chosen;
+}
+
 HammingFn hamming_for(simd::Level level) {
   if (!simd::kernels_for(level)) return nullptr;
   switch (level) {

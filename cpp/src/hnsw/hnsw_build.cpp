@@ -28,15 +28,32 @@ bool by_level_then_target(const HnswIndex::LinkRequest& a, const HnswIndex::Link
 }  // namespace
 
 void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count,
-                                 std::vector<uint32_t>& selected) const {
+                                 SearchContext& ctx) const {
+  std::vector<uint32_t>& selected = ctx.selected;
   selected.clear();
+  // Codecs whose stored-to-stored distance decodes both codes (LVQ) compare a candidate with
+  // each kept neighbour prepared once as a query (decoded at full precision, then the fast
+  // asymmetric kernel on the candidate's head); the others compare codes directly.
+  const bool prepared_mode = codec_->prefers_prepared_comparisons();
+  size_t prepared = 0;  // kept neighbours prepared so far (lazily: the last one may never be)
   for (const Neighbor& c : sorted_candidates) {
     if (selected.size() >= max_count) break;
     const uint8_t* c_code = code(c.slot);
     bool keep = true;
-    for (uint32_t r : selected) {
-      if (codec_->distance_between(c_code, code(r)) < c.distance) {
-        keep = false;  // c is better reached through r
+    for (size_t j = 0; j < selected.size(); ++j) {
+      float d;
+      if (prepared_mode) {
+        if (j == prepared) {
+          if (ctx.prepared.size() <= j) ctx.prepared.emplace_back();
+          ctx.prepared[j] = codec_->prepare_from_code(code(selected[j]), tail(selected[j]));
+          ++prepared;
+        }
+        d = ctx.prepared[j]->one(c_code);
+      } else {
+        d = codec_->distance_between(c_code, code(selected[j]));
+      }
+      if (d < c.distance) {
+        keep = false;  // c is better reached through selected[j]
         break;
       }
     }
@@ -44,9 +61,9 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
   }
 }
 
-void HnswIndex::link_new_node(uint32_t slot, SearchContext& ctx, std::vector<LinkRequest>& requests) {
+void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests) {
   const int node_level = levels_[slot];
-  const auto qd = codec_->prepare_from_code(code(slot));
+  const auto qd = codec_->prepare(x);
   uint32_t entry = entry_;
   float entry_distance = qd->one(code(entry));
   if (max_level_ > node_level) entry = greedy_descend(*qd, entry, entry_distance, max_level_, node_level + 1);
@@ -55,7 +72,7 @@ void HnswIndex::link_new_node(uint32_t slot, SearchContext& ctx, std::vector<Lin
     search_layer(*qd, entry, entry_distance, level, ef_construction_, ctx);
     ctx.candidates.clear();
     for (size_t i = 0; i < ctx.beam.size(); ++i) ctx.candidates.push_back({ctx.beam.distance(i), ctx.beam.slot(i)});
-    select_neighbors(ctx.candidates, M_, ctx.selected);
+    select_neighbors(ctx.candidates, M_, ctx);
     uint32_t* lk = links(slot, level);
     lk[0] = static_cast<uint32_t>(ctx.selected.size());
     std::copy(ctx.selected.begin(), ctx.selected.end(), lk + 1);
@@ -65,8 +82,7 @@ void HnswIndex::link_new_node(uint32_t slot, SearchContext& ctx, std::vector<Lin
   }
 }
 
-void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, std::vector<Neighbor>& scratch,
-                                    std::vector<uint32_t>& selected) {
+void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchContext& ctx) {
   const uint32_t target = group[0].target;
   const int level = static_cast<int>(group[0].level);
   uint32_t* lk = links(target, level);
@@ -77,24 +93,35 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, std::vec
     return;
   }
   // Overflow: choose again among the old and the new neighbours with the same heuristic.
-  const uint8_t* t_code = code(target);
+  std::vector<Neighbor>& scratch = ctx.candidates;
   scratch.clear();
-  for (uint32_t j = 1; j <= lk[0]; ++j) scratch.push_back({codec_->distance_between(t_code, code(lk[j])), lk[j]});
-  for (size_t i = 0; i < n; ++i)
-    scratch.push_back({codec_->distance_between(t_code, code(group[i].source)), group[i].source});
+  for (uint32_t j = 1; j <= lk[0]; ++j) scratch.push_back({0.f, lk[j]});
+  for (size_t i = 0; i < n; ++i) scratch.push_back({0.f, group[i].source});
+  const uint8_t* t_code = code(target);
+  if (codec_->prefers_prepared_comparisons()) {
+    // The target decoded once, then one batch of asymmetric distances.
+    const auto qd = codec_->prepare_from_code(t_code, tail(target));
+    ctx.compared_codes.resize(scratch.size());
+    ctx.compared_distances.resize(scratch.size());
+    for (size_t j = 0; j < scratch.size(); ++j) ctx.compared_codes[j] = code(scratch[j].slot);
+    qd->batch(ctx.compared_codes.data(), scratch.size(), ctx.compared_distances.data());
+    for (size_t j = 0; j < scratch.size(); ++j) scratch[j].distance = ctx.compared_distances[j];
+  } else {
+    for (Neighbor& nb : scratch) nb.distance = codec_->distance_between(t_code, code(nb.slot));
+  }
   std::sort(scratch.begin(), scratch.end(), closer);
-  select_neighbors(scratch, capacity, selected);
-  lk[0] = static_cast<uint32_t>(selected.size());
-  std::copy(selected.begin(), selected.end(), lk + 1);
+  select_neighbors(scratch, capacity, ctx);
+  lk[0] = static_cast<uint32_t>(ctx.selected.size());
+  std::copy(ctx.selected.begin(), ctx.selected.end(), lk + 1);
 }
 
-void HnswIndex::insert_batch(uint32_t begin, uint32_t end, ThreadPool& pool,
+void HnswIndex::insert_batch(const float* x, uint32_t begin, uint32_t end, ThreadPool& pool,
                              std::vector<std::unique_ptr<SearchContext>>& contexts) {
   // Phase 1: each new node finds its neighbours in the graph as it was before this batch.
   // It writes only its own link lists, which nobody else reads yet.
   std::vector<std::vector<LinkRequest>> requests(end - begin);
   pool.parallel_for(end - begin, [&](size_t i, size_t worker) {
-    link_new_node(begin + static_cast<uint32_t>(i), *contexts[worker], requests[i]);
+    link_new_node(begin + static_cast<uint32_t>(i), x + i * dim(), *contexts[worker], requests[i]);
   });
 
   // Phase 2: reverse links, grouped by (level, target); each group touches one list only.
@@ -105,13 +132,10 @@ void HnswIndex::insert_batch(uint32_t begin, uint32_t end, ThreadPool& pool,
   for (size_t i = 0; i < all.size(); ++i)
     if (i == 0 || all[i].target != all[i - 1].target || all[i].level != all[i - 1].level) group_start.push_back(i);
   group_start.push_back(all.size());
-  std::vector<std::vector<Neighbor>> scratch(pool.size());
-  std::vector<std::vector<uint32_t>> selected(pool.size());
   pool.parallel_for(
       group_start.size() - 1,
       [&](size_t g, size_t worker) {
-        apply_reverse_links(&all[group_start[g]], group_start[g + 1] - group_start[g], scratch[worker],
-                            selected[worker]);
+        apply_reverse_links(&all[group_start[g]], group_start[g + 1] - group_start[g], *contexts[worker]);
       },
       16);
 
@@ -142,9 +166,18 @@ void HnswIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
   pool.parallel_for(
       n,
       [&](size_t i, size_t) {
-        uint8_t* rec = record(first + static_cast<uint32_t>(i));
-        codec_->encode(x + i * dim(), rec);
-        std::memset(rec + cs, 0, stride_ - cs);
+        const uint32_t slot = first + static_cast<uint32_t>(i);
+        uint8_t* rec = record(slot);
+        if (tail_size_ == 0) {
+          codec_->encode(x + i * dim(), rec);
+        } else {  // the head goes into the record, the tail beside the graph
+          thread_local std::vector<uint8_t> whole;
+          whole.resize(cs);
+          codec_->encode(x + i * dim(), whole.data());
+          std::memcpy(rec, whole.data(), head_size_);
+          std::memcpy(tail(slot), whole.data() + head_size_, tail_size_);
+        }
+        std::memset(rec + head_size_, 0, stride_ - head_size_);
       },
       256);
 
@@ -160,7 +193,7 @@ void HnswIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
   while (done < end) {
     const uint32_t batch = static_cast<uint32_t>(std::max<double>(1.0, done * kBatchFraction));
     const uint32_t stop = std::min(end, done + batch);
-    insert_batch(done, stop, pool, contexts);
+    insert_batch(x + static_cast<size_t>(done - first) * dim(), done, stop, pool, contexts);
     done = stop;
   }
   for (auto& ctx : contexts) release_context(std::move(ctx));

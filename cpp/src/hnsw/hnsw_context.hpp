@@ -1,5 +1,6 @@
 // Per-thread scratch of HNSW searches and inserts (private to the hnsw sources).
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "vidx/common/visited_set.hpp"
@@ -16,6 +17,10 @@ struct HnswIndex::SearchContext {
   std::vector<float> gathered_distances;
   std::vector<Neighbor> candidates;         // build: beam copied out for neighbour selection
   std::vector<uint32_t> selected;           // build: chosen neighbours
+  // build: chosen neighbours prepared as queries, for codecs that prefer prepared comparisons
+  std::vector<std::unique_ptr<QueryDistance>> prepared;
+  std::vector<const uint8_t*> compared_codes;  // build: codes of a target's old and new neighbours
+  std::vector<float> compared_distances;
 
   void prepare(size_t graph_capacity, size_t max_degree) {
     visited.resize(graph_capacity);

@@ -1,5 +1,7 @@
 // HNSW sections of an index file. Records are split into a code section and a link section
-// so the file does not depend on in-memory padding; loading checks every link before use.
+// so the file does not depend on in-memory padding; codes are written whole (head then tail,
+// the codec's own layout) wherever memory keeps their tails. Loading checks every link
+// before use.
 #include <cstring>
 #include <string>
 
@@ -35,11 +37,12 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   out.add_section(kCodecSection, codec_params.take());
 
   std::vector<io::Span> codes, links0;
-  codes.reserve(count_);
+  codes.reserve(tail_size_ ? 2 * count_ : count_);
   links0.reserve(count_);
   const size_t link_bytes = (M0_ + 1) * sizeof(uint32_t);
   for (uint32_t s = 0; s < count_; ++s) {
-    codes.push_back({code(s), codec_->code_size()});
+    codes.push_back({code(s), head_size_});
+    if (tail_size_) codes.push_back({tail(s), tail_size_});
     links0.push_back({record(s) + links_offset_, link_bytes});
   }
   out.add_section_views(kCodesSection, std::move(codes));
@@ -102,7 +105,8 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   for (uint64_t s = 0; s < count; ++s) {
     uint8_t* rec = record(static_cast<uint32_t>(s));
     std::memset(rec, 0, stride_);
-    std::memcpy(rec, codes.data + s * cs, cs);
+    std::memcpy(rec, codes.data + s * cs, head_size_);
+    if (tail_size_) std::memcpy(tail(static_cast<uint32_t>(s)), codes.data + s * cs + head_size_, tail_size_);
     std::memcpy(rec + links_offset_, links0.data + s * link_words * sizeof(uint32_t), link_words * sizeof(uint32_t));
   }
   if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);

@@ -18,7 +18,7 @@ size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
 HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, options),
-      codec_(make_codec(options.quantization, dim, metric)),
+      codec_(make_codec(options.quantization, dim, metric, options.seed)),
       M_(options.M),
       M0_(2 * options.M),
       ef_construction_(std::max(options.ef_construction, options.M)),
@@ -28,12 +28,15 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
   if (options.ef_search < 1) throw InvalidArgument("ef_search must be at least 1");
   level_multiplier_ = 1.0 / std::log(static_cast<double>(M_));
   if (options.keep_vectors) kept_codec_ = make_codec("f32", dim, metric);
-  // Codes start each record; long codes are kept cache-line aligned so SIMD loads never split
-  // a line, short ones only 16-byte aligned so small vectors do not pay a full line of padding.
-  const size_t code_bytes = round_up(codec_->code_size(), 4);
+  // Code heads start each record; long ones are aligned to their codec's widest load (a cache
+  // line for float32) so SIMD loads never split a line, short ones only to 16 bytes so small
+  // vectors do not pay a full line of padding. Tails (re-rank codes) go to their own array.
+  head_size_ = codec_->head_size();
+  tail_size_ = codec_->code_size() - head_size_;
+  const size_t code_bytes = round_up(head_size_, 4);
   links_offset_ = code_bytes;
   const size_t raw = code_bytes + sizeof(uint32_t) * (1 + M0_);
-  stride_ = round_up(raw, codec_->code_size() >= 256 ? 64 : 16);
+  stride_ = round_up(raw, head_size_ >= 256 ? std::max<size_t>(16, codec_->load_alignment()) : 16);
 }
 
 HnswIndex::~HnswIndex() = default;
@@ -42,6 +45,7 @@ void HnswIndex::reserve(size_t n) {
   if (n <= capacity_) return;
   const size_t grown = std::max(n, capacity_ + capacity_ / 2);
   level0_.reallocate(grown * stride_);
+  if (tail_size_) tails_.reallocate(grown * tail_size_);
   if (kept_codec_) kept_.reallocate(grown * kept_codec_->code_size());
   capacity_ = grown;
 }
@@ -60,11 +64,27 @@ void HnswIndex::allocate_upper_links(uint32_t slot) {
   upper_.resize(upper_.size() + static_cast<size_t>(level) * (M_ + 1), 0);
 }
 
+std::map<std::string, size_t> HnswIndex::structure_memory_parts() const {
+  std::map<std::string, size_t> parts;
+  const size_t code_bytes = capacity_ * head_size_;  // the code heads inside level-0 records
+  parts["codes"] = code_bytes;
+  parts["graph"] = level0_.size() - code_bytes + upper_.capacity() * sizeof(uint32_t) +
+                   upper_offset_.capacity() * sizeof(uint64_t) + levels_.capacity();
+  parts["rerank_codes"] = tails_.size();
+  parts["kept_vectors"] = kept_.size();
+  parts["codec"] = codec_->parameter_bytes();
+  size_t scratch = 0;
+  {
+    std::lock_guard<std::mutex> lock(contexts_mutex_);
+    for (const auto& ctx : free_contexts_) scratch += ctx->visited.memory_usage();
+  }
+  parts["scratch"] = scratch;
+  return parts;
+}
+
 size_t HnswIndex::structure_memory() const {
-  size_t bytes = level0_.size() + kept_.size() + upper_.capacity() * sizeof(uint32_t) + upper_offset_.capacity() * sizeof(uint64_t) +
-                 levels_.capacity();
-  std::lock_guard<std::mutex> lock(contexts_mutex_);
-  for (const auto& ctx : free_contexts_) bytes += ctx->visited.memory_usage();
+  size_t bytes = 0;
+  for (const auto& part : structure_memory_parts()) bytes += part.second;
   return bytes;
 }
 
@@ -152,8 +172,8 @@ void HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext& 
   std::vector<Neighbor> rescored(n);
   for (size_t j = 0; j < n; ++j) {
     const uint32_t s = ctx.beam.slot(j);
-    const uint8_t* c = kept_codec_ ? kept_.data() + s * kept_bytes : code(s);
-    rescored[j] = Neighbor{precise->one(c), s};
+    const float d = kept_codec_ ? precise->one(kept_.data() + s * kept_bytes) : precise->one_split(code(s), tail(s));
+    rescored[j] = Neighbor{d, s};
   }
   const size_t found = std::min(k, n);
   std::partial_sort(rescored.begin(), rescored.begin() + found, rescored.end(), closer);

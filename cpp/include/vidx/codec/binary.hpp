@@ -1,8 +1,20 @@
-// Binary codes: one bit per dimension, the sign of the vector centred by the dataset mean,
-// compared by Hamming distance (popcount). One bit says little about a distance, so the
-// codec always carries a precise level: each code is [sign bits | LVQ-8 code], a structure
-// walks with the bits and re-ranks its candidate buffer with LVQ-8 (or with kept float32
-// vectors, keep_vectors=True).
+// Binary codes: one bit per dimension, the sign of the vector centred by the dataset mean.
+// One bit says little about a distance, so the codec always carries a precise level for
+// re-ranking: each code is [head: 1-bit codes (+ estimator factors) | tail: LVQ-8 code]. A
+// structure walks with the head and re-ranks its candidate buffer with the tail (or with
+// kept float32 vectors, keep_vectors=True); HNSW keeps the tails apart from its graph.
+//
+// Three variants (quant names):
+//   "binary"      sign bits of x - mu, Hamming distance.
+//   "binary_rot"  sign bits of P(x - mu) for a random rotation P drawn from the index seed
+//                 (Gram-Schmidt on Gaussian rows), Hamming distance.
+//   "rabitq"      the rotated sign bits plus three float32 factors per vector, and an
+//                 asymmetric estimator in the spirit of RaBitQ (Gao & Long, SIGMOD 2024):
+//                 with o = P(x - mu), b its sign bits and q' the rotated query,
+//                   <q', o> ~ f·(2·sum_{b_i=1} q'_i - sum_i q'_i),  f = |o|^2 / sum_i |o_i|,
+//                 so the query stays in float32 and only the data is one bit per dimension.
+//                 Two stored codes are compared by |o_a||o_b|·cos(pi·hamming/d).
+// The rotation (d x d float32) is stored with the index, so a loaded index encodes alike.
 #pragma once
 #include <memory>
 
@@ -14,36 +26,55 @@ namespace vidx {
 
 class BinaryCodec final : public Codec {
  public:
-  BinaryCodec(size_t dim, Metric metric);
+  BinaryCodec(size_t dim, Metric metric, bool rotate = false, bool estimate = false, uint64_t seed = 0);
+  // Parses "binary", "binary_rot", "rabitq"; nullptr for any other name.
+  static std::unique_ptr<BinaryCodec> from_name(const std::string& name, size_t dim, Metric metric, uint64_t seed);
 
-  std::string name() const override { return "binary"; }
-  size_t code_size() const override { return bit_bytes() + precise_.code_size(); }
+  std::string name() const override;
+  size_t code_size() const override { return head_size() + precise_.code_size(); }
   size_t bit_bytes() const { return words_ * sizeof(uint64_t); }
+  // The 1-bit codes and, for "rabitq", their three factors.
+  size_t head_size() const override { return bit_bytes() + (estimate_ ? kFactorBytes : 0); }
+  size_t load_alignment() const override { return 16; }
 
   bool needs_training() const override { return precise_.needs_training(); }
-  void train(const float* x, size_t n) override { precise_.train(x, n); }
+  void train(const float* x, size_t n) override;
 
   void encode(const float* x, uint8_t* code) const override;
-  void decode(const uint8_t* code, float* x) const override { precise_.decode(code + bit_bytes(), x); }
+  void decode(const uint8_t* code, float* x) const override { precise_.decode(code + head_size(), x); }
+  void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const override { precise_.decode(tail, x); }
 
-  // Traversal and graph construction: Hamming distance between sign bits.
+  // Traversal and graph construction: Hamming distance, or the estimator ("rabitq").
   std::unique_ptr<QueryDistance> prepare(const float* query) const override;
   float distance_between(const uint8_t* a, const uint8_t* b) const override;
   std::unique_ptr<QueryDistance> prepare_precise(const float* query) const override;
   bool reranks() const override { return true; }
 
-  void save_parameters(io::ByteWriter& out) const override { precise_.save_parameters(out); }
-  void load_parameters(io::ByteReader& in) override { precise_.load_parameters(in); }
+  void save_parameters(io::ByteWriter& out) const override;
+  void load_parameters(io::ByteReader& in) override;
+  size_t parameter_bytes() const override { return rotation_.size() * sizeof(float) + precise_.parameter_bytes(); }
 
-  // The same codec with the Hamming kernel of another level (tests compare every level).
-  void use_kernel(binary::HammingFn fn) { hamming_ = fn; }
+  // The same codec with the kernels of another level (tests compare every level).
+  void use_kernels(binary::HammingFn hamming, binary::MaskedSumFn masked_sum) {
+    hamming_ = hamming;
+    masked_sum_ = masked_sum;
+  }
+  const std::vector<float>& rotation() const { return rotation_; }
 
  private:
-  void sign_bits(const float* x, uint64_t* bits) const;
+  static constexpr size_t kFactorBytes = 3 * sizeof(float);  // f, |o|, <mu, x - mu>
+  // out (64·words floats, zero-padded) = P·(x - mu) for L2 or P·x for IP (unrotated: no P).
+  void transform(const float* x, bool centre, float* out) const;
+  void make_rotation();
 
   size_t words_;
-  LvqCodec precise_;  // owns the mean both levels centre by
+  bool rotate_, estimate_;
+  uint64_t seed_;
+  std::vector<float> rotation_;  // d x d, row-major; empty until trained (or unrotated)
+  float mean_norm2_ = 0.f;       // |mu|^2
+  LvqCodec precise_;             // owns the mean every level centres by
   binary::HammingFn hamming_;
+  binary::MaskedSumFn masked_sum_;
 };
 
 }  // namespace vidx

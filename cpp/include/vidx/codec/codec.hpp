@@ -31,6 +31,9 @@ class QueryDistance {
   virtual void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const {
     batch(codes, n, out);
   }
+  // The distance to a code whose head and tail (see Codec::head_size) are stored apart; only
+  // precise distances read the tail, the others ignore it.
+  virtual float one_split(const uint8_t* head, const uint8_t* tail) const { return one(head); }
 };
 
 class Codec {
@@ -42,18 +45,34 @@ class Codec {
   // L2 or IP; cosine is IP on vectors normalised by the index before they reach the codec.
   Metric metric() const { return metric_; }
   virtual size_t code_size() const = 0;
+  // A code is [head | tail]. prepare() and distance_between() read only the head, the first
+  // head_size() bytes; the tail (re-rank codes: LVQ residuals, binary's LVQ-8 level) is read
+  // only by prepare_precise(). A structure may keep tails apart from its graph records, so a
+  // graph walk touches only heads and links (QueryDistance::one_split reads both parts).
+  virtual size_t head_size() const { return code_size(); }
+  // The widest load its kernels make from a code: a structure aligns long codes to it (to a
+  // cache line for float kernels; LVQ reads 16 bytes at a time and needs no more padding).
+  virtual size_t load_alignment() const { return 64; }
 
   virtual void encode(const float* x, uint8_t* code) const = 0;
   virtual void decode(const uint8_t* code, float* x) const = 0;
+  // decode() of a code whose tail is stored apart from its head.
+  virtual void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const { decode(head, x); }
   virtual std::unique_ptr<QueryDistance> prepare(const float* query) const = 0;
-  // A stored vector as the query (graph construction searches for a node's neighbours).
-  std::unique_ptr<QueryDistance> prepare_from_code(const uint8_t* code) const {
+  // A stored vector as the query (graph construction compares stored vectors): decoded once
+  // at full precision, then compared with prepare()'s fast kernel. tail = nullptr: the code
+  // is contiguous.
+  std::unique_ptr<QueryDistance> prepare_from_code(const uint8_t* head, const uint8_t* tail = nullptr) const {
     std::vector<float> x(dim_);
-    decode(code, x.data());
+    decode_split(head, tail ? tail : head + head_size(), x.data());
     return prepare(x.data());
   }
-  // Distance between two stored vectors (graph construction compares neighbours).
+  // Distance between two stored vectors, from their heads (graph construction compares
+  // neighbours).
   virtual float distance_between(const uint8_t* a, const uint8_t* b) const = 0;
+  // True where distance_between is expensive (it decodes both codes) and a structure that
+  // compares one stored vector with several should prepare it once (prepare_from_code).
+  virtual bool prefers_prepared_comparisons() const { return false; }
 
   // Codecs whose codes depend on the data (LVQ centres by the dataset mean) learn it from
   // the first rows added, before anything is encoded.
@@ -70,6 +89,8 @@ class Codec {
   // load_parameters from exactly what save_parameters wrote.
   virtual void save_parameters(io::ByteWriter& out) const = 0;
   virtual void load_parameters(io::ByteReader& in) {}
+  // Bytes those parameters hold in memory (a mean, a rotation), for memory_usage().
+  virtual size_t parameter_bytes() const { return 0; }
 
  protected:
   Codec(size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
@@ -79,8 +100,9 @@ class Codec {
   Metric metric_;
 };
 
-// Builds a codec by name ("f32", "lvq8", "lvq4x8"...); throws InvalidArgument for unknown names.
-std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric);
+// Builds a codec by name ("f32", "f16", "lvq8", "lvq4x8", "binary", "rabitq"...); throws
+// InvalidArgument for unknown names. seed: where a codec draws something at random (a rotation).
+std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed = 0);
 // Rebuilds a codec saved with save_parameters.
 std::unique_ptr<Codec> load_codec(const std::string& name, size_t dim, Metric metric, io::ByteReader& in);
 

@@ -8,8 +8,10 @@
 // Two-level LVQ-B1xB2 adds a B2-bit residual with step delta / (2^B2 - 1) for what the
 // primary code missed; a structure walks with the primary codes only and re-ranks with both.
 //
-// Code of one vector: [primary codes | residual codes | f16 delta | f16 bias], codes padded
-// to blocks of 32 dimensions in the layout of lvq_kernels.hpp.
+// Code of one vector: [primary codes | f16 delta | f16 bias | residual codes], codes padded
+// to blocks of 32 dimensions in the layout of lvq_kernels.hpp. The head (primary codes and
+// constants) is all a traversal reads; the residual codes are the tail that only re-ranking
+// reads, so a structure can keep them apart from its graph (Codec::head_size).
 #pragma once
 #include <vector>
 
@@ -26,7 +28,9 @@ class LvqCodec final : public Codec {
   static std::unique_ptr<LvqCodec> from_name(const std::string& name, size_t dim, Metric metric);
 
   std::string name() const override;
-  size_t code_size() const override { return constants_offset_ + 2 * sizeof(uint16_t); }
+  size_t code_size() const override { return residual_offset_ + residual_bytes_; }
+  size_t head_size() const override { return residual_offset_; }
+  size_t load_alignment() const override { return 16; }
 
   bool needs_training() const override { return !trained_; }
   void train(const float* x, size_t n) override;
@@ -34,6 +38,7 @@ class LvqCodec final : public Codec {
   void encode(const float* x, uint8_t* code) const override;
   // The full reconstruction (both levels where there are two).
   void decode(const uint8_t* code, float* x) const override;
+  void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const override;
   // The reconstruction from the primary codes alone.
   void decode_primary(const uint8_t* code, float* x) const;
 
@@ -41,9 +46,11 @@ class LvqCodec final : public Codec {
   std::unique_ptr<QueryDistance> prepare_precise(const float* query) const override;
   bool reranks() const override { return residual_bits_ > 0; }
   float distance_between(const uint8_t* a, const uint8_t* b) const override;
+  bool prefers_prepared_comparisons() const override { return true; }
 
   void save_parameters(io::ByteWriter& out) const override;
   void load_parameters(io::ByteReader& in) override;
+  size_t parameter_bytes() const override { return mean_.size() * sizeof(float); }
 
   // Per-vector grid as stored: the primary step delta and the offset bias.
   float delta(const uint8_t* code) const;
@@ -63,13 +70,14 @@ class LvqCodec final : public Codec {
 
  private:
   std::unique_ptr<QueryDistance> prepare_view(const float* query, View view) const;
-  void decode_view(const uint8_t* code, View view, bool add_mean, float* x) const;
+  void decode_view(const uint8_t* head, const uint8_t* tail, View view, bool add_mean, float* x) const;
 
   int primary_bits_;
   int residual_bits_;
   size_t padded_dim_;
-  size_t residual_offset_;   // bytes of primary codes
-  size_t constants_offset_;  // bytes of primary and residual codes
+  size_t constants_offset_;  // bytes of primary codes
+  size_t residual_offset_;   // bytes of primary codes and constants: the head
+  size_t residual_bytes_;    // bytes of residual codes: the tail
   View primary_view_;
   View precise_view_;
   std::vector<float> mean_;  // mu, zero until trained

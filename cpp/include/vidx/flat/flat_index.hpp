@@ -19,7 +19,12 @@ class FlatIndex final : public VectorIndex {
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                    int64_t* slots, ThreadPool& pool) const override;
   size_t structure_size() const override { return count_; }
-  size_t structure_memory() const override { return codes_.size(); }
+  size_t structure_memory() const override { return codes_.size() + codec_->parameter_bytes(); }
+  std::map<std::string, size_t> structure_memory_parts() const override {
+    // Codes stay whole here: their heads are "codes", their tails "rerank_codes".
+    const size_t heads = codes_.size() / codec_->code_size() * codec_->head_size();
+    return {{"codes", heads}, {"rerank_codes", codes_.size() - heads}, {"codec", codec_->parameter_bytes()}};
+  }
   void write_sections(io::IndexFileWriter& out) const override;
   void read_sections(const io::IndexFileReader& in) override;
 

@@ -1,9 +1,11 @@
 // HNSW (Malkov & Yashunin) over any codec.
 //
 // Layout: level 0 is one 64-byte-aligned block of fixed-stride records
-//   [code | u32 count | 2M u32 neighbour slots]
-// so visiting a node touches one contiguous record. Upper levels live in one arena, M
-// slots (plus a count) per level for the few nodes that have them.
+//   [code head | u32 count | 2M u32 neighbour slots]
+// so visiting a node touches one contiguous record. A code's tail (Codec::head_size: LVQ
+// residuals, binary's LVQ-8 level), which only re-ranking reads, lives in a separate array by
+// slot, so the walk touches only traversal codes and links. Upper levels live in one arena,
+// M slots (plus a count) per level for the few nodes that have them.
 //
 // Build: nodes are inserted in batches that grow with the graph (at most ~2% of it). Within
 // a batch every new node searches the graph as it was when the batch started and picks its
@@ -37,6 +39,7 @@ class HnswIndex final : public VectorIndex {
                    int64_t* slots, ThreadPool& pool) const override;
   size_t structure_size() const override { return count_; }
   size_t structure_memory() const override;
+  std::map<std::string, size_t> structure_memory_parts() const override;
   void write_sections(io::IndexFileWriter& out) const override;
   void read_sections(const io::IndexFileReader& in) override;
 
@@ -46,7 +49,11 @@ class HnswIndex final : public VectorIndex {
   uint8_t* record(uint32_t slot) const {
     return const_cast<uint8_t*>(level0_.data()) + static_cast<size_t>(slot) * stride_;
   }
+  // The head of a node's code (all a traversal reads), and its tail (re-ranking only).
   const uint8_t* code(uint32_t slot) const { return record(slot); }
+  uint8_t* tail(uint32_t slot) const {
+    return const_cast<uint8_t*>(tails_.data()) + static_cast<size_t>(slot) * tail_size_;
+  }
   // [count, slot, slot, ...] of `slot` on `level` (level <= levels_[slot]).
   uint32_t* links(uint32_t slot, int level) const {
     if (level == 0) return reinterpret_cast<uint32_t*>(record(slot) + links_offset_);
@@ -70,15 +77,15 @@ class HnswIndex final : public VectorIndex {
   void release_context(std::unique_ptr<SearchContext> ctx) const;
 
   // ---- build ----
-  void insert_batch(uint32_t begin, uint32_t end, ThreadPool& pool,
+  // x: the rows of slots begin..end-1.
+  void insert_batch(const float* x, uint32_t begin, uint32_t end, ThreadPool& pool,
                     std::vector<std::unique_ptr<SearchContext>>& contexts);
-  void link_new_node(uint32_t slot, SearchContext& ctx, std::vector<LinkRequest>& requests);
-  void apply_reverse_links(const LinkRequest* group, size_t n, std::vector<Neighbor>& scratch,
-                           std::vector<uint32_t>& selected);
+  // x: the node's vector as added (the query of its neighbour search).
+  void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests);
+  void apply_reverse_links(const LinkRequest* group, size_t n, SearchContext& ctx);
   // The neighbour-selection heuristic: walk candidates nearest first and keep one only if
-  // it is closer to the base node than to every neighbour kept so far.
-  void select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count,
-                        std::vector<uint32_t>& selected) const;
+  // it is closer to the base node than to every neighbour kept so far. Writes ctx.selected.
+  void select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count, SearchContext& ctx) const;
 
   std::unique_ptr<Codec> codec_;
   // keep_vectors: float32 copies of the vectors, by slot, that re-ranking reads instead of
@@ -90,6 +97,9 @@ class HnswIndex final : public VectorIndex {
   size_t ef_construction_;
   double level_multiplier_;
 
+  size_t head_size_ = 0;     // bytes of a code kept in its record
+  size_t tail_size_ = 0;     // bytes of a code kept in tails_
+  AlignedBuffer tails_;      // code tails by slot (empty for codecs whose head is the code)
   size_t links_offset_ = 0;  // where [count | links] starts in a record
   size_t stride_ = 0;        // bytes per level-0 record
   AlignedBuffer level0_;

@@ -1,0 +1,78 @@
+#include "vidx/codec/flat_f16.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "vidx/codec/float16.hpp"
+
+namespace vidx {
+namespace {
+
+inline const uint16_t* as_halves(const uint8_t* code) { return reinterpret_cast<const uint16_t*>(code); }
+
+void prefetch(const uint8_t* code, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(code + off, 0, 3);
+}
+
+class F16Distance final : public QueryDistance {
+ public:
+  F16Distance(const float* q, size_t dim, Metric metric, const f16k::KernelTable* k)
+      : q_(q, q + dim), dim_(dim), l2_(metric == Metric::L2), k_(k) {}
+
+  float one(const uint8_t* code) const override {
+    return l2_ ? k_->l2(q_.data(), as_halves(code), dim_) : 1.f - k_->dot(q_.data(), as_halves(code), dim_);
+  }
+  void batch(const uint8_t* const* codes, size_t n, float* out) const override {
+    for (size_t i = 0; i < n; ++i) {
+      if (i + 1 < n) prefetch(codes[i + 1], dim_ * sizeof(uint16_t));
+      out[i] = one(codes[i]);
+    }
+  }
+  // L2: far codes are abandoned early; only the first lines of the next code are prefetched,
+  // the hardware streams the rest if the kernel gets that far.
+  void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
+    if (!l2_) return batch(codes, n, out);
+    const size_t ahead = std::min(dim_, simd::kBoundCheckDims) * sizeof(uint16_t);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + 1 < n) prefetch(codes[i + 1], ahead);
+      out[i] = k_->l2_bounded(q_.data(), as_halves(codes[i]), dim_, bound);
+    }
+  }
+
+ private:
+  std::vector<float> q_;
+  size_t dim_;
+  bool l2_;
+  const f16k::KernelTable* k_;
+};
+
+}  // namespace
+
+FlatF16Codec::FlatF16Codec(size_t dim, Metric metric) : Codec(dim, metric), kernels_(&f16k::kernels()) {}
+
+void FlatF16Codec::encode(const float* x, uint8_t* code) const {
+  for (size_t i = 0; i < dim(); ++i) {
+    const uint16_t h = f16::from_float(x[i]);
+    std::memcpy(code + 2 * i, &h, 2);
+  }
+}
+
+void FlatF16Codec::decode(const uint8_t* code, float* x) const {
+  for (size_t i = 0; i < dim(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, code + 2 * i, 2);
+    x[i] = f16::to_float(h);
+  }
+}
+
+std::unique_ptr<QueryDistance> FlatF16Codec::prepare(const float* query) const {
+  return std::make_unique<F16Distance>(query, dim(), metric(), kernels_);
+}
+
+float FlatF16Codec::distance_between(const uint8_t* a, const uint8_t* b) const {
+  if (metric() == Metric::L2) return kernels_->l2_pair(as_halves(a), as_halves(b), dim());
+  return 1.f - kernels_->dot_pair(as_halves(a), as_halves(b), dim());
+}
+
+}  // namespace vidx

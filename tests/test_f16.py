@@ -1,0 +1,101 @@
+"""float16 codec: round trip against numpy's IEEE half, every SIMD level against scalar,
+bounded distances, recall in HNSW and flat, files."""
+import numpy as np
+import pytest
+
+import vidx
+from vidx import _core
+from conftest import brute_force, clustered, recall
+
+LEVELS = vidx.cpu_features()["available"]
+
+
+def probe_data(dim, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((30, dim)).astype(np.float32) * rng.uniform(1e-3, 300, (30, 1)).astype(np.float32)
+    x[0, : min(dim, 4)] = [1e-7, -3e-6, 6.1e-5, 65504.0][: min(dim, 4)]  # subnormal, tiny, smallest normal, max
+    q = rng.standard_normal((4, dim)).astype(np.float32) * 10
+    return x, q
+
+
+@pytest.mark.parametrize("dim", [1, 7, 16, 33, 100, 300])
+def test_round_trip_matches_numpy_half(dim):
+    x, q = probe_data(dim)
+    r = _core._f16_probe("l2", "scalar", x, q)
+    np.testing.assert_array_equal(r["codes"], x.astype(np.float16).view(np.uint16))
+    np.testing.assert_array_equal(r["decoded"], x.astype(np.float16).astype(np.float32))
+
+
+def test_out_of_range_saturates():
+    x = np.array([[1e6, -1e6, 65519.0, 65520.0]], np.float32)
+    r = _core._f16_probe("l2", "scalar", x, x)
+    np.testing.assert_array_equal(r["decoded"][0], [65504.0, -65504.0, 65504.0, 65504.0])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+@pytest.mark.parametrize("dim", [1, 7, 16, 33, 100, 300])
+def test_every_simd_level_matches_scalar_and_decoded(level, metric, dim):
+    x, q = probe_data(dim, seed=dim)
+    ref = _core._f16_probe(metric, "scalar", x, q)
+    got = _core._f16_probe(metric, level, x, q)
+    np.testing.assert_array_equal(got["codes"], ref["codes"])
+    xd, q64 = ref["decoded"].astype(np.float64), q.astype(np.float64)
+    want = ((q64[:, None] - xd[None]) ** 2).sum(-1) if metric == "l2" else 1 - q64 @ xd.T
+    between = ((xd[:1] - xd) ** 2).sum(-1) if metric == "l2" else 1 - xd[0] @ xd.T
+    scale = np.abs(q64) @ np.abs(xd).T + np.abs(want) + 1
+    for r in (ref, got):
+        assert np.all(np.abs(r["distances"] - want) <= 1e-5 * scale)
+        np.testing.assert_allclose(r["between"], between, rtol=1e-5, atol=1e-5 * (np.abs(xd) ** 2).sum(1).max())
+    np.testing.assert_allclose(got["distances"], ref["distances"], rtol=1e-5, atol=1e-5 * scale.max())
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_bounded_distances(level):
+    x, q = probe_data(300, seed=9)
+    full = _core._f16_probe("l2", level, x, q)["distances"]
+    bound = float(np.median(full))
+    r = _core._f16_probe("l2", level, x, q, bound)
+    below = full < bound
+    np.testing.assert_array_equal(r["bounded"][below], full[below])  # exact below the bound
+    assert np.all(r["bounded"][~below] >= bound)
+
+
+@pytest.fixture(scope="module")
+def data():
+    both = clustered(3200, 40, seed=2, spread=0.5)
+    return both[:3000], both[3000:]
+
+
+@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+def test_hnsw_and_flat_recall(data, metric):
+    x, q = data
+    _, truth = brute_force(x, q, 10, metric)
+    h = vidx.Index(40, metric=metric, quant="f16", M=12, ef_construction=80, seed=1)
+    h.add(x)
+    assert recall(h.search(q, 10, ef=64)[1], truth) >= 0.97
+    f = vidx.Index(40, metric=metric, kind="flat", quant="f16")
+    f.add(x)
+    assert recall(f.search(q, 10)[1], truth) >= 0.99
+
+
+def test_memory_about_half_of_float32(data):
+    x, _ = data
+    sizes = {}
+    for quant in ("none", "f16"):
+        idx = vidx.Index(40, quant=quant, kind="flat")
+        idx.add(x)
+        sizes[quant] = idx.memory_usage()
+    assert sizes["f16"] < 0.55 * sizes["none"]
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_save_load(tmp_path, data, kind):
+    x, q = data
+    idx = vidx.Index(40, kind=kind, quant="f16", M=8, ef_construction=40)
+    idx.add(x)
+    idx.save(tmp_path / "h.vidx")
+    loaded = vidx.load(tmp_path / "h.vidx")
+    assert loaded.params["quant"] == "f16"
+    for a, b in zip(idx.search(q, 5), loaded.search(q, 5)):
+        np.testing.assert_array_equal(a, b)
