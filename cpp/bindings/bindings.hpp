@@ -8,5 +8,6 @@ void register_errors(pybind11::module_& m);
 void register_index(pybind11::module_& m);
 void register_simd(pybind11::module_& m);
 void register_codec(pybind11::module_& m);
+void register_spann(pybind11::module_& m);
 
 }  // namespace vidx::bindings

@@ -17,7 +17,7 @@ from . import _core
 __version__ = "0.1.0"
 __all__ = ["Index", "load", "cpu_features", "cuda_available", "kmeans", "cmake_dir", "__version__"]
 
-_KINDS = ("hnsw", "flat")
+_KINDS = ("hnsw", "flat", "spann")
 _METRICS = ("l2", "ip", "cosine")
 _QUANTS = ("none", "f16", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq")
 
@@ -51,7 +51,9 @@ class Index:
         dim: vector dimension.
         metric: "l2" (squared Euclidean), "ip" (1 - inner product) or "cosine" (1 - cosine;
             vectors are normalised when added).
-        kind: "hnsw" (graph, approximate) or "flat" (exact).
+        kind: "hnsw" (graph, approximate), "flat" (exact) or "spann" (memory-disk hybrid:
+            heads in memory, posting lists in the file `path`; other keyword options go to
+            vidx.spann.SpannIndex, and search takes nprobe= and eps= instead of ef=).
         M: HNSW links per node (2*M on the bottom level).
         ef_construction: HNSW beam width while building; larger is slower and better.
         ef_search: default HNSW beam width of search() (override per call with ef=).
@@ -76,7 +78,7 @@ class Index:
     __slots__ = ("_impl",)
 
     def __init__(self, dim, metric="l2", kind="hnsw", M=16, ef_construction=200, ef_search=64, seed=0,
-                 threads=0, quant="none", rerank=0, keep_vectors=False, device="cpu", **gpu_options):
+                 threads=0, quant="none", rerank=0, keep_vectors=False, device="cpu", path=None, **options):
         dim = _check_count("dim", dim, 1)
         _check_choice("metric", metric, _METRICS)
         _check_choice("kind", kind, _KINDS)
@@ -85,10 +87,21 @@ class Index:
             if kind != "flat":
                 raise ValueError("device='cuda' is available for kind='flat' only")
             from .gpu import CudaFlatIndex
-            self._impl = CudaFlatIndex(dim, metric, **gpu_options)
+            self._impl = CudaFlatIndex(dim, metric, **options)
             return
-        if gpu_options:
-            raise TypeError(f"unexpected arguments: {', '.join(sorted(gpu_options))}")
+        if kind == "spann":
+            # The disk index has its own build parameters (head_ratio, replicas, nprobe, ...):
+            # see vidx.spann.SpannIndex. The graph parameters above do not apply to it.
+            from .spann import SpannIndex
+            if path is None:
+                raise ValueError("kind='spann' needs path=: the posting-list file it writes")
+            self._impl = SpannIndex(dim, metric, path=path, seed=_check_count("seed", seed, 0),
+                                    threads=_check_count("threads", threads, 0), **options)
+            return
+        if path is not None:
+            raise ValueError(f"path= is for kind='spann'; a {kind!r} index lives in memory (use save())")
+        if options:
+            raise TypeError(f"unexpected arguments: {', '.join(sorted(options))}")
         M = _check_count("M", M, 2)
         ef_construction = _check_count("ef_construction", ef_construction, 1)
         ef_search = _check_count("ef_search", ef_search, 1)
@@ -113,12 +126,15 @@ class Index:
         empty input or repeated ids; on error the index is unchanged."""
         self._impl.add(X, ids)
 
-    def search(self, Q, k=10, ef=None, rerank=None):
+    def search(self, Q, k=10, ef=None, rerank=None, **options):
         """k nearest neighbours of each query: returns (D, I), float32 and int64 arrays of shape
         (q, k), nearest first; -1 / +inf where fewer than k exist. ef: beam width for this call
         (HNSW; at least k is used). rerank: candidates re-scored precisely for this call
         (compressed indexes; None uses the index's rerank)."""
-        return self._impl.search(Q, k, ef, rerank)
+        impl = self._impl
+        if not options and type(impl) is _CoreIndex:  # the common case, kept cheap
+            return impl.search(Q, k, ef, rerank)
+        return _search_other(impl, Q, k, ef, rerank, options)
 
     def save(self, path):
         """Writes the index to one file, atomically (temporary file, fsync, rename)."""
@@ -167,9 +183,30 @@ class Index:
         return f"vidx.Index(dim={self.dim}, metric={self.metric!r}, kind={self.kind!r}, size={len(self)})"
 
 
-def load(path):
-    """Loads an index saved with Index.save, after verifying the whole file."""
-    return Index._wrap(_core.load(_os.fspath(path)))
+_CoreIndex = _core.Index
+
+
+def _search_other(impl, Q, k, ef, rerank, options):
+    """search() of the indexes that are not the in-memory core: SPANN (nprobe=, eps=) and CUDA."""
+    if getattr(impl, "kind", None) == "spann":
+        if ef is not None or rerank is not None:
+            raise TypeError("ef and rerank do not apply to kind='spann'; use nprobe= and eps=")
+        return impl.search(Q, k, **options)
+    if options:
+        raise TypeError(f"unexpected arguments: {', '.join(sorted(options))}")
+    return impl.search(Q, k, ef, rerank)
+
+
+def load(path, **options):
+    """Loads an index saved with Index.save, after verifying the whole file. For a SPANN index,
+    options go to vidx.spann.load_spann (posting_path=, direct_io=)."""
+    path = _os.fspath(path)
+    from .spann import is_spann_file, load_spann
+    if is_spann_file(path):
+        return Index._wrap(load_spann(path, **options))
+    if options:
+        raise TypeError(f"unexpected arguments: {', '.join(sorted(options))}")
+    return Index._wrap(_core.load(path))
 
 
 def cpu_features():

@@ -1,0 +1,75 @@
+// Posting reads issued all at once: a query hands every read it needs to the reader and
+// then handles each list as soon as it has arrived. The reader is a pool of threads doing
+// pread (blocking reads overlap across threads; with O_DIRECT each goes straight to the
+// device). io_uring can replace it behind the same interface.
+#pragma once
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace vidx::spann {
+
+struct ReadRequest {
+  int fd = -1;
+  void* buffer = nullptr;  // page-aligned for O_DIRECT
+  size_t length = 0;       // a multiple of the page size for O_DIRECT
+  uint64_t offset = 0;
+};
+
+// The reads of one query. Completed requests come out of wait_next() in completion order.
+class ReadBatch {
+ public:
+  ReadBatch() = default;
+  ~ReadBatch();  // waits for reads still in flight (they write into the caller's buffers)
+  ReadBatch(const ReadBatch&) = delete;
+  ReadBatch& operator=(const ReadBatch&) = delete;
+  // Index of the next completed request; -1 when all have been returned. Throws IoError for
+  // a read that failed or came back short (the message names `what` and the request).
+  long wait_next();
+  size_t size() const { return requests_.size(); }
+
+ private:
+  friend class PreadPool;
+  std::vector<ReadRequest> requests_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<uint32_t> done_;      // completed, not yet returned
+  std::vector<int> errors_;         // per request: 0, errno, or -1 for a short read
+  size_t returned_ = 0;
+  size_t completed_ = 0;
+  std::string what_;
+};
+
+class PreadPool {
+ public:
+  // threads == 0: reads run on the calling thread inside submit().
+  explicit PreadPool(size_t threads);
+  ~PreadPool();
+  PreadPool(const PreadPool&) = delete;
+  PreadPool& operator=(const PreadPool&) = delete;
+
+  // Starts all reads of `batch` (requests moved in); `what` names the file in errors.
+  void submit(ReadBatch& batch, std::vector<ReadRequest> requests, const std::string& what);
+  size_t threads() const { return workers_.size(); }
+
+ private:
+  struct Job {
+    ReadBatch* batch;
+    uint32_t index;
+  };
+  static void execute(ReadBatch& batch, uint32_t index);
+  void worker();
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stop_ = false;
+};
+
+}  // namespace vidx::spann

@@ -1,0 +1,418 @@
+"""SPANN: recall, streaming builds, the posting file (layout, checksums, O_DIRECT), errors."""
+import os
+import struct
+
+import numpy as np
+import pytest
+
+from conftest import brute_force, clustered, recall
+
+from vidx.spann import SpannIndex, is_spann_file, load_spann
+
+DIM = 24
+
+
+@pytest.fixture(scope="module")
+def data():
+    both = clustered(4200, DIM, n_clusters=48, seed=3)
+    return both[:4000], both[4000:]
+
+
+@pytest.fixture(scope="module")
+def built(data, tmp_path_factory):
+    x, _ = data
+    d = tmp_path_factory.mktemp("spann")
+    idx = SpannIndex(DIM, "l2", path=d / "p.postings", head_ratio=0.05)
+    idx.add(x, progress=False)
+    return idx
+
+
+def read_posting_file(path):
+    """Parses the posting file independently of the library: header, directory, entries."""
+    raw = open(path, "rb").read()
+    assert raw[:8] == b"\x89VSPN\r\n\x1a"
+    version, page, dim, metric, codec, entry = struct.unpack_from("<6I", raw, 8)
+    lists, vectors, entries, dir_off, dir_bytes, data_off, size, build_id = struct.unpack_from("<8Q", raw, 32)
+    assert (version, page, codec, entry) == (1, 4096, 0, 8 + 4 * dim)
+    assert size == len(raw) and size % 4096 == 0 and data_off % 4096 == 0
+    out = []
+    for i in range(lists):
+        off, count, pages, crc, zero = struct.unpack_from("<QIIII", raw, dir_off + 24 * i)
+        if count == 0:
+            out.append((off, pages, np.empty(0, np.int64), np.empty((0, dim), np.float32)))
+            continue
+        nbytes = count * entry
+        first = off // 4096 * 4096
+        assert pages == -(-(off - first + nbytes) // 4096)  # minimal whole pages from an aligned offset
+        rec = np.frombuffer(raw, dtype=np.uint8, count=nbytes, offset=off).reshape(count, entry)
+        ids = rec[:, :8].copy().view(np.int64).ravel()
+        vecs = rec[:, 8:].copy().view(np.float32)
+        out.append((off, pages, ids, vecs))
+    return dict(dim=dim, vectors=vectors, entries=entries, data_off=data_off, lists=out)
+
+
+def first_list_offset(path):
+    info = read_posting_file(path)
+    for i, (off, pages, ids, _) in enumerate(info["lists"]):
+        if len(ids):
+            return i, off
+    raise AssertionError("no list")
+
+
+# ---- recall and results ----------------------------------------------------------------
+
+def test_recall_l2(data, built):
+    x, q = data
+    _, truth = brute_force(x, q, 10, "l2")
+    D, I = built.search(q, k=10, nprobe=16)
+    assert D.dtype == np.float32 and I.dtype == np.int64 and D.shape == I.shape == (len(q), 10)
+    assert recall(I, truth) >= 0.95
+    assert np.all(np.diff(D, axis=1) >= 0)
+    # distances are exact squared L2 of the returned ids
+    exact = ((x[I[:5]] - q[:5, None, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(D[:5], exact, rtol=1e-4, atol=1e-4)
+    # recall grows with nprobe
+    r = [recall(built.search(q, 10, nprobe=p)[1], truth) for p in (1, 4, 16)]
+    assert r[0] <= r[1] <= r[2]
+
+
+@pytest.mark.parametrize("metric", ["cosine", "ip"])
+def test_recall_other_metrics(data, tmp_path, metric):
+    x, q = data
+    if metric == "ip":
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    idx = SpannIndex(DIM, metric, path=tmp_path / "p", head_ratio=0.05)
+    idx.add(x, progress=False)
+    _, truth = brute_force(x, q, 10, metric)
+    D, I = idx.search(q, 10, nprobe=16)
+    assert recall(I, truth) >= 0.9
+    assert idx.metric == metric
+
+
+def test_padding_ids_and_single_query(tmp_path):
+    x = clustered(300, 8, n_clusters=4, seed=5)
+    ids = np.arange(300, dtype=np.int64) * 7 + 1000
+    idx = SpannIndex(8, "l2", path=tmp_path / "p", head_ratio=0.05)
+    idx.add(x, ids=ids, progress=False)
+    assert len(idx) == 300
+    D, I = idx.search(x[0], k=400, nprobe=1000, eps=float("inf"))
+    assert D.shape == (1, 400)
+    assert set(I[0][I[0] >= 0]) <= set(ids.tolist())
+    assert I[0, 0] == 1000 and D[0, 0] == 0
+    assert np.all(I[0, 300:] == -1) and np.all(np.isinf(D[0, 300:]))
+    # eps = 0 keeps only the nearest head's list (and its ties)
+    st0 = idx.io_stats()
+    idx.search(x[1], k=5, nprobe=8, eps=0.0)
+    assert idx.io_stats()["lists"] - st0["lists"] <= 2
+
+
+def test_every_vector_in_a_list(data, tmp_path):
+    x, _ = data
+    # a tight length bound drops many replicas, never a vector's last list
+    idx = SpannIndex(DIM, "l2", path=tmp_path / "p", head_ratio=0.05, posting_limit=40)
+    idx.add(x, progress=False)
+    st = idx.build_stats()
+    assert st["dropped_replicas"] > 0
+    info = read_posting_file(tmp_path / "p")
+    ids = np.concatenate([l[2] for l in info["lists"]])
+    assert set(ids.tolist()) == set(range(len(x)))
+    assert len(ids) == info["entries"] == st["entries"]
+    # the stored vectors are the data
+    for _, _, lid, vec in info["lists"][:20]:
+        np.testing.assert_array_equal(vec, x[lid])
+    # lists never overlap
+    spans = sorted((off, off + len(l) * (8 + 4 * DIM)) for off, _, l, _ in info["lists"] if len(l))
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    # a vector is replicated at most `replicas` times, heads are about head_ratio * n
+    _, counts = np.unique(ids, return_counts=True)
+    assert counts.max() <= 8 and counts.mean() > 1.2
+    assert 0.5 * 200 <= idx.heads <= 2 * 200
+
+
+# ---- streaming -------------------------------------------------------------------------
+
+def _same_results(a, b, q):
+    Da, Ia = a.search(q, 10, nprobe=8)
+    Db, Ib = b.search(q, 10, nprobe=8)
+    np.testing.assert_array_equal(Ia, Ib)
+    np.testing.assert_array_equal(Da, Db)
+
+
+def test_streaming_sources_equal_in_memory(data, tmp_path):
+    x, q = data
+    ref = SpannIndex(DIM, "l2", path=tmp_path / "ref", head_ratio=0.05)
+    ref.add(x, progress=False)
+    ref_lists = read_posting_file(tmp_path / "ref")["lists"]
+
+    np.save(tmp_path / "x.npy", x)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    with open(tmp_path / "x.fvecs", "wb") as f:
+        rows = np.empty((len(x), DIM + 1), np.float32)
+        rows[:, 0] = np.array([DIM], np.int32).view(np.float32)[0]
+        rows[:, 1:] = x
+        rows.tofile(f)
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "x.hdf5", "w") as f:
+        f.create_dataset("train", data=x)
+        f.create_dataset("chunked", data=x, chunks=(100, DIM), compression="gzip")
+    sources = [("memmap", mm, {}), ("npy", str(tmp_path / "x.npy"), {}), ("fvecs", tmp_path / "x.fvecs", {}),
+               ("hdf5", str(tmp_path / "x.hdf5"), {}), ("hdf5-chunked", str(tmp_path / "x.hdf5"),
+                                                       {"dataset": "chunked"}),
+               ("float64", x.astype(np.float64), {})]
+    for name, src, kw in sources:
+        idx = SpannIndex(DIM, "l2", path=tmp_path / f"p-{name}", head_ratio=0.05)
+        idx.add(src, progress=False, **kw)
+        _same_results(ref, idx, q)
+        lists = read_posting_file(tmp_path / f"p-{name}")["lists"]
+        assert all(a[0] == b[0] and np.array_equal(a[2], b[2]) for a, b in zip(ref_lists, lists)), name
+
+
+def test_memory_budget_streams_in_passes(data, tmp_path):
+    x, q = data
+    np.save(tmp_path / "x.npy", x)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    ref = SpannIndex(DIM, "l2", path=tmp_path / "ref", head_ratio=0.05, sample=len(x))
+    ref.add(x, progress=False)
+    small = SpannIndex(DIM, "l2", path=tmp_path / "small", head_ratio=0.05, sample=len(x), memory_budget=2 << 20)
+    small.add(mm, progress=False)
+    assert ref.build_stats()["write_passes"] == 1
+    assert small.build_stats()["write_passes"] > 1
+    assert small.build_stats()["peak_tracked_bytes"] <= 2 << 20
+    _same_results(ref, small, q)
+    assert open(tmp_path / "ref", "rb").read()[4096:] == open(tmp_path / "small", "rb").read()[4096:]
+    # a budget that leaves no room to cluster all heads samples fewer rows, still works
+    tiny = SpannIndex(DIM, "l2", path=tmp_path / "tiny", head_ratio=0.05, memory_budget=2 << 20)
+    tiny.add(mm, progress=False)
+    assert tiny.build_stats()["sample"] <= len(x)
+    _, truth = brute_force(x, q, 10, "l2")
+    assert recall(tiny.search(q, 10, nprobe=16)[1], truth) >= 0.9
+
+
+def test_progress_callback(tmp_path):
+    x = clustered(500, 8, seed=2)
+    seen = []
+    idx = SpannIndex(8, "l2", path=tmp_path / "p")
+    idx.add(x, progress=lambda phase, done, total: seen.append((phase, done, total)))
+    phases = [p for p, _, _ in seen]
+    for p in ("sample", "heads", "head index", "assign", "write"):
+        assert p in phases
+    assert all(d <= t for _, d, t in seen)
+
+
+# ---- files -----------------------------------------------------------------------------
+
+def test_save_load_roundtrip(data, built, tmp_path):
+    x, q = data
+    built.save(tmp_path / "idx.spann")
+    assert is_spann_file(tmp_path / "idx.spann") and not is_spann_file(built.posting_path)
+    again = load_spann(tmp_path / "idx.spann")
+    assert (len(again), again.dim, again.metric, again.heads) == (len(built), DIM, "l2", built.heads)
+    _same_results(built, again, q)
+    # the saved part is small next to the data
+    assert os.path.getsize(tmp_path / "idx.spann") < x.nbytes
+    assert again.memory_usage() > 0
+    with pytest.raises(ValueError, match="posting file"):
+        built.save(built.posting_path)
+
+
+def test_posting_file_found_beside_index(data, tmp_path):
+    x, q = data
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    idx = SpannIndex(DIM, "l2", path=a / "p.postings")
+    idx.add(x[:1000], progress=False)
+    idx.save(a / "i.spann")
+    os.rename(a / "p.postings", b / "p.postings")
+    os.rename(a / "i.spann", b / "i.spann")
+    again = load_spann(b / "i.spann")
+    assert again.posting_path == str(b / "p.postings")
+    _same_results(idx, again, q)
+    os.remove(b / "p.postings")
+    with pytest.raises(FileNotFoundError):
+        load_spann(b / "i.spann")
+
+
+def test_direct_io_agrees_with_buffered(data, built, tmp_path):
+    _, q = data
+    built.save(tmp_path / "i.spann")
+    direct = load_spann(tmp_path / "i.spann", direct_io=True)
+    if not direct.direct_io:
+        pytest.skip("this filesystem refuses O_DIRECT")
+    buffered = load_spann(tmp_path / "i.spann", direct_io=False)
+    assert not buffered.direct_io
+    _same_results(direct, buffered, q)
+
+
+def test_direct_io_falls_back_where_refused(tmp_path):
+    # /dev/shm is tmpfs, which refuses O_DIRECT: the index still works, buffered.
+    if not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no /dev/shm")
+    x = clustered(400, 8, seed=4)
+    path = f"/dev/shm/vidx-spann-test-{os.getpid()}"
+    try:
+        idx = SpannIndex(8, "l2", path=path)
+        idx.add(x, progress=False)
+        D, I = idx.search(x[:3], 1, nprobe=64)
+        assert list(I[:, 0]) == [0, 1, 2]
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+
+
+def test_damaged_list_raises_naming_it(data, tmp_path):
+    x, q = data
+    idx = SpannIndex(DIM, "l2", path=tmp_path / "p")
+    idx.add(x, progress=False)
+    idx.save(tmp_path / "i.spann")
+    lst, off = first_list_offset(tmp_path / "p")
+    with open(tmp_path / "p", "r+b") as f:
+        f.seek(off + 8 + 5)  # a byte of the first entry's vector
+        b = f.read(1)
+        f.seek(off + 8 + 5)
+        f.write(bytes([b[0] ^ 0x40]))
+    again = load_spann(tmp_path / "i.spann")  # header and directory are intact
+    with pytest.raises(OSError, match=rf"posting list {lst} .*damaged"):
+        # probe everything so the damaged list is read
+        again.search(q[:4], 10, nprobe=10_000, eps=float("inf"))
+
+
+def test_damaged_header_or_directory(data, built, tmp_path):
+    built.save(tmp_path / "i.spann")
+    raw = bytearray(open(built.posting_path, "rb").read())
+    for where, pattern in [(20, "header checksum"), (4096 + 30, "directory checksum")]:
+        bad = bytearray(raw)
+        bad[where] ^= 0x01
+        open(tmp_path / "bad", "wb").write(bad)
+        with pytest.raises(OSError, match=pattern):
+            load_spann(tmp_path / "i.spann", posting_path=tmp_path / "bad")
+
+
+def test_truncated_posting_file(data, built, tmp_path):
+    built.save(tmp_path / "i.spann")
+    raw = open(built.posting_path, "rb").read()
+    for cut in (len(raw) - 4096, 4096 + 10, 50, 3):
+        open(tmp_path / "cut", "wb").write(raw[:cut])
+        with pytest.raises(OSError, match="truncated"):
+            load_spann(tmp_path / "i.spann", posting_path=tmp_path / "cut")
+    open(tmp_path / "junk", "wb").write(b"not a posting file at all" * 10)
+    with pytest.raises(OSError, match="not a vidx SPANN posting file"):
+        load_spann(tmp_path / "i.spann", posting_path=tmp_path / "junk")
+
+
+def test_rebuilt_posting_file_is_detected(data, tmp_path):
+    x, _ = data
+    idx = SpannIndex(DIM, "l2", path=tmp_path / "p")
+    idx.add(x[:800], progress=False)
+    idx.save(tmp_path / "i.spann")
+    other = SpannIndex(DIM, "l2", path=tmp_path / "p")  # same path, new build
+    other.add(x[:800], progress=False)
+    with pytest.raises(OSError, match="does not belong"):
+        load_spann(tmp_path / "i.spann")
+
+
+def test_damaged_index_file(built, tmp_path):
+    built.save(tmp_path / "i.spann")
+    raw = bytearray(open(tmp_path / "i.spann", "rb").read())
+    raw[len(raw) // 2] ^= 0xFF
+    open(tmp_path / "bad.spann", "wb").write(raw)
+    with pytest.raises(OSError, match="corrupted|checksum"):
+        load_spann(tmp_path / "bad.spann")
+
+
+# ---- bad parameters --------------------------------------------------------------------
+
+def test_bad_construction_params(tmp_path):
+    p = tmp_path / "p"
+    with pytest.raises(ValueError, match="path"):
+        SpannIndex(8, "l2")
+    with pytest.raises(ValueError, match="dim"):
+        SpannIndex(0, "l2", path=p)
+    with pytest.raises(TypeError, match="dim"):
+        SpannIndex(8.0, "l2", path=p)
+    with pytest.raises(ValueError, match="metric"):
+        SpannIndex(8, "hamming", path=p)
+    with pytest.raises(ValueError, match="replicas"):
+        SpannIndex(8, "l2", path=p, replicas=0)
+    with pytest.raises(ValueError, match="head_ratio"):
+        SpannIndex(8, "l2", path=p, head_ratio=0)
+    with pytest.raises(ValueError, match="head_ratio"):
+        SpannIndex(8, "l2", path=p, head_ratio=1.5)
+    with pytest.raises(ValueError, match="eps"):
+        SpannIndex(8, "l2", path=p, eps=-1)
+    with pytest.raises(TypeError, match="direct_io"):
+        SpannIndex(8, "l2", path=p, direct_io="yes")
+    with pytest.raises(TypeError, match="unexpected"):
+        SpannIndex(8, "l2", path=p, bogus=1)
+    with pytest.raises(ValueError, match="directory"):
+        SpannIndex(8, "l2", path=tmp_path)
+
+
+def test_bad_add_and_search(tmp_path):
+    x = clustered(500, 8, seed=6)
+    idx = SpannIndex(8, "l2", path=tmp_path / "p")
+    with pytest.raises(ValueError, match="nothing to save"):
+        idx.save(tmp_path / "i.spann")
+    D, I = idx.search(x[:2], 3)  # empty index: all padding
+    assert np.all(I == -1) and np.all(np.isinf(D))
+    bad = x.copy()
+    bad[7, 3] = np.nan
+    with pytest.raises(ValueError, match="row 7"):
+        idx.add(bad, progress=False)
+    with pytest.raises(ValueError, match="dimension"):
+        idx.add(x[:, :4], progress=False)
+    with pytest.raises(ValueError, match="appears more than once"):
+        idx.add(x, ids=np.zeros(500, np.int64), progress=False)
+    with pytest.raises(ValueError, match="ids"):
+        idx.add(x, ids=np.arange(3), progress=False)
+    with pytest.raises(TypeError):
+        idx.add(np.array([["a"] * 8]), progress=False)
+    with pytest.raises(FileNotFoundError):
+        idx.add(str(tmp_path / "missing.fvecs"), progress=False)
+    with pytest.raises(ValueError, match="expected an .fvecs"):
+        open(tmp_path / "x.txt", "w").write("1 2 3")
+        idx.add(str(tmp_path / "x.txt"), progress=False)
+    with pytest.raises(ValueError, match="memory_budget"):
+        SpannIndex(8, "l2", path=tmp_path / "q", memory_budget=1000).add(x, progress=False)
+    assert len(idx) == 0 and not os.path.exists(tmp_path / "p")
+    idx.add(x, progress=False)
+    with pytest.raises(ValueError, match="already built"):
+        idx.add(x, progress=False)
+    with pytest.raises(ValueError, match="k must"):
+        idx.search(x[:1], 0)
+    with pytest.raises(ValueError, match="dimension"):
+        idx.search(x[:1, :3], 1)
+    with pytest.raises(ValueError, match="nprobe"):
+        idx.search(x[:1], 1, nprobe=0)
+    with pytest.raises(ValueError, match="eps"):
+        idx.search(x[:1], 1, eps=-0.5)
+    with pytest.raises(TypeError, match="eps"):
+        idx.search(x[:1], 1, eps="big")
+    q = x[:2].copy()
+    q[1, 0] = np.inf
+    with pytest.raises(ValueError, match="row 1"):
+        idx.search(q, 1)
+    with pytest.raises(OSError):
+        load_spann(tmp_path / "nope.spann")
+
+
+def test_through_the_common_index_api(data, tmp_path):
+    """vidx.Index(kind="spann") and vidx.load give the same SPANN index as the class itself."""
+    import vidx
+    x, q = data
+    idx = vidx.Index(DIM, metric="l2", kind="spann", path=tmp_path / "lists", head_ratio=0.05)
+    idx.add(x)
+    assert idx.kind == "spann" and len(idx) == len(x)
+    D, I = idx.search(q, k=10, nprobe=16)
+    _, truth = brute_force(x, q, 10, "l2")
+    assert recall(I, truth) >= 0.9
+    idx.save(tmp_path / "index.vidx")
+    again = vidx.load(tmp_path / "index.vidx")
+    np.testing.assert_array_equal(again.search(q, k=10, nprobe=16)[1], I)
+    with pytest.raises(TypeError, match="nprobe"):
+        idx.search(q, k=10, ef=32)
+    with pytest.raises(ValueError, match="path"):
+        vidx.Index(DIM, kind="spann")
+    with pytest.raises(ValueError, match="spann"):
+        vidx.Index(DIM, kind="hnsw", path=tmp_path / "x")
