@@ -228,7 +228,7 @@ def cuda_available():
     return _available()
 
 
-def kmeans(X, k, **kwargs):
+def kmeans(X, k, *args, **kwargs):
     """k-means clustering (CPU, or device="cuda"); see vidx.gpu.kmeans."""
     from .gpu import kmeans as _kmeans
-    return _kmeans(X, k, **kwargs)
+    return _kmeans(X, k, *args, **kwargs)

@@ -1,0 +1,181 @@
+#include "engine.cuh"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vidx/common/error.hpp"
+
+namespace vidx::gpu::detail {
+
+const DeviceTraits& device_traits(int device) {
+  static std::mutex mu;
+  static std::map<int, DeviceTraits> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(device);
+  if (it != cache.end()) return it->second;
+
+  DeviceTraits t;
+  t.device = device;
+  check(cudaDeviceGetAttribute(&t.multiprocessors, cudaDevAttrMultiProcessorCount, device),
+        "cudaDeviceGetAttribute(MultiProcessorCount)");
+  int optin = 0;
+  check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+        "cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)");
+  t.shared_optin = static_cast<size_t>(optin);
+  int min_blocks = 1 << 30;
+  for (int m = 0; m < 3; ++m) {
+    const ScanMode mode = static_cast<ScanMode>(m);
+    bool alias = scan_shared_bytes(mode, false) > t.shared_optin;
+    size_t bytes = scan_shared_bytes(mode, alias);
+    if (bytes > t.shared_optin)
+      throw DeviceError("GPU " + std::to_string(device) + " offers " + format_bytes(t.shared_optin) +
+                        " of shared memory per block; the scan kernel needs " + format_bytes(bytes));
+    check(scan_configure(mode, bytes), "cudaFuncSetAttribute(scan kernel, MaxDynamicSharedMemorySize)");
+    t.alias[m] = alias;
+    t.scan_shared[m] = bytes;
+    // Blocks of this kernel that run at once on one multiprocessor (registers, shared memory).
+    int per_sm = 0;
+    check(scan_occupancy(mode, bytes, &per_sm), "cudaOccupancyMaxActiveBlocksPerMultiprocessor(scan kernel)");
+    if (per_sm < 1) throw DeviceError("the scan kernel cannot run on GPU " + std::to_string(device) +
+                                      " (no block fits on a multiprocessor)");
+    min_blocks = std::min(min_blocks, per_sm);
+  }
+  t.concurrent_scan_blocks = t.multiprocessors * min_blocks;
+  return cache.emplace(device, t).first->second;
+}
+
+namespace {
+
+// VIDX_CUDA_DEBUG=1: wait for every kernel, so that a fault is reported against the kernel
+// that caused it rather than a later call.
+bool debug_sync() {
+  static const bool on = [] {
+    const char* v = std::getenv("VIDX_CUDA_DEBUG");
+    return v && *v && *v != '0';
+  }();
+  return on;
+}
+
+void after_launch(cudaStream_t stream, const char* kernel) {
+  if (debug_sync()) check(cudaStreamSynchronize(stream), std::string(kernel) + " (VIDX_CUDA_DEBUG sync)");
+}
+
+}  // namespace
+
+int candidates_per_slice(int k, ScanMode mode) {
+  const int margin = mode == ScanMode::F32Fast ? std::max(32, k / 2) : std::max(16, k / 8);
+  return k + margin;
+}
+
+int candidate_capacity(int kp) { return (2 * kp + kScanRows + 31) / 32 * 32; }
+
+int choose_slices(const DeviceTraits& t, int nq, int rows, int k, int kp) {
+  if (rows <= 0 || nq <= 0) return 1;
+  const long long query_blocks = (nq + kScanQueries - 1) / kScanQueries;
+  const int by_rows = std::max(1, (rows + 4 * kScanRows - 1) / (4 * kScanRows));
+  const int by_merge = std::max(1, (kMergeMaxEntries - k) / kp);
+  const int hi = std::min({by_rows, by_merge, 65535});
+  const long long lanes = std::max(1, t.concurrent_scan_blocks);
+  // Time ~ waves / slices (each block does 1/slices of the rows); take the smallest slice count
+  // within 3% of the best.
+  double best = 1e300;
+  std::vector<double> cost(static_cast<size_t>(hi) + 1);
+  for (int s = 1; s <= hi; ++s) {
+    const long long blocks = query_blocks * s;
+    const double waves = static_cast<double>((blocks + lanes - 1) / lanes);
+    cost[static_cast<size_t>(s)] = waves / s + 0.002 * s;  // small price per slice: merge work
+    best = std::min(best, cost[static_cast<size_t>(s)]);
+  }
+  for (int s = 1; s <= hi; ++s)
+    if (cost[static_cast<size_t>(s)] <= best * 1.03) return s;
+  return 1;
+}
+
+int slice_length(int rows, int slices) {
+  const long long per = (static_cast<long long>(rows) + slices - 1) / slices;
+  return static_cast<int>((per + kScanRows - 1) / kScanRows * kScanRows);
+}
+
+size_t scratch_bytes(int nq, int slices, int cap, int k) {
+  const size_t cand = static_cast<size_t>(nq) * slices * cap;
+  const size_t run = static_cast<size_t>(nq) * k;
+  return cand * (sizeof(float) + sizeof(int)) + run * (sizeof(float) + sizeof(int));
+}
+
+void ensure_scratch(Scratch& s, int nq, int slices, int cap, int k) {
+  if (nq <= s.nq && slices <= s.slices && cap <= s.cap && k <= s.k && s.cand_d.bytes() > 0) return;
+  s.release();
+  const size_t cand = static_cast<size_t>(std::max(nq, 1)) * slices * cap;
+  const size_t run = static_cast<size_t>(std::max(nq, 1)) * k;
+  s.cand_d.allocate(cand * sizeof(float), "candidate distances");
+  s.cand_i.allocate(cand * sizeof(int), "candidate ids");
+  s.run_d.allocate(run * sizeof(float), "top-k distances");
+  s.run_i.allocate(run * sizeof(int), "top-k ids");
+  s.nq = nq;
+  s.slices = slices;
+  s.cap = cap;
+  s.k = k;
+}
+
+void run_block(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, const RowBlock& b, int dim, int dp,
+               bool inner_product, int k, bool first, Scratch& s, cudaStream_t stream) {
+  if (q.nq <= 0) return;
+  if (q.nq > s.nq || k > s.k) throw InvalidArgument("internal: scratch too small for this batch");
+  const int kp = candidates_per_slice(k, mode);
+  const int cap = candidate_capacity(kp);
+  if (cap > s.cap) throw InvalidArgument("internal: candidate buffers too small");
+  const int m = static_cast<int>(mode);
+
+  int slices = 0;
+  if (b.rows > 0) {
+    slices = std::min(choose_slices(t, q.nq, b.rows, k, kp), s.slices);
+    ScanParams sp;
+    sp.q = mode == ScanMode::F16 ? q.qh : static_cast<const void*>(q.qf);
+    sp.q_lo = q.ql;
+    sp.nq = q.nq;
+    sp.x = b.x;
+    sp.norms = b.norms;
+    sp.n = b.rows;
+    sp.dp = dp;
+    sp.slice_len = slice_length(b.rows, slices);
+    sp.num_slices = (b.rows + sp.slice_len - 1) / sp.slice_len;
+    slices = sp.num_slices;
+    sp.kp = kp;
+    sp.cap = s.cap;
+    sp.inner_product = inner_product ? 1 : 0;
+    sp.cand_d = s.cand_d.as<float>();
+    sp.cand_i = s.cand_i.as<int>();
+    check(launch_scan(mode, t.alias[m], t.scan_shared[m], sp, stream), "launch of the scan kernel");
+    after_launch(stream, "scan kernel");
+  }
+
+  MergeParams mp;
+  mp.q = q.qf;
+  mp.nq = q.nq;
+  mp.dp = dp;
+  mp.dim = dim;
+  mp.x = b.x;
+  mp.base = b.base;
+  mp.cand_i = s.cand_i.as<int>();
+  mp.num_slices = slices;
+  mp.kp = kp;
+  mp.cap = s.cap;
+  mp.k = k;
+  mp.first = first ? 1 : 0;
+  mp.inner_product = inner_product ? 1 : 0;
+  int entries = 2;
+  while (entries < k + slices * kp) entries <<= 1;
+  if (entries > kMergeMaxEntries) throw InvalidArgument("internal: merge too large");
+  mp.sorted_entries = entries;
+  mp.run_d = s.run_d.as<float>();
+  mp.run_i = s.run_i.as<int>();
+  check(launch_merge(mode == ScanMode::F16, mp, stream), "launch of the merge kernel");
+  after_launch(stream, "merge kernel");
+}
+
+}  // namespace vidx::gpu::detail

@@ -1,0 +1,327 @@
+"""vidx on NVIDIA GPUs, and k-means.
+
+    import vidx
+    vidx.cuda_available()                       # False where there is no usable GPU (never raises)
+    idx = vidx.gpu.CudaFlatIndex(128, "l2")     # or vidx.Index(128, kind="flat", device="cuda")
+    idx.add(X)
+    D, I = idx.search(Q, k=10)                  # exact, like the CPU flat index
+    r = vidx.kmeans(X, 256, device="cuda")      # r.centroids, r.assignment, r.inertia, r.iterations
+
+The CUDA path is optional: a vidx built without it (no CUDA compiler at build time) imports and
+works on the CPU, and cuda_available() says why the GPU cannot be used. CUDA failures raise
+RuntimeError (no device, a kernel that failed) or MemoryError (device memory exhausted), with
+the failing CUDA call named in the message.
+"""
+from __future__ import annotations
+
+import numbers
+import os as _os
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["cuda_available", "cuda_status", "device_info", "kmeans", "KMeansResult", "CudaFlatIndex"]
+
+_METRICS = ("l2", "ip", "cosine")
+_DTYPES = {"float32": "float32", "f32": "float32", "fp32": "float32",
+           "float16": "float16", "f16": "float16", "fp16": "float16", "half": "float16"}
+_INITS = ("auto", "kmeans++", "random")
+
+
+# ---- device discovery -------------------------------------------------------------------------
+
+def cuda_status():
+    """(available, reason): whether a CUDA GPU is usable and, if not, why (if so, which one)."""
+    probe = getattr(_core, "_cuda_available", None)
+    if probe is None:
+        return False, "this build of vidx._core has no CUDA bindings"
+    try:
+        ok, why = probe()
+    except Exception as e:  # pragma: no cover - the probe itself does not raise
+        return False, f"the CUDA probe failed: {e}"
+    return bool(ok), str(why)
+
+
+def cuda_available():
+    """True when vidx was built with CUDA and a GPU it can run on is present. Never raises."""
+    return cuda_status()[0]
+
+
+def _require_cuda():
+    ok, why = cuda_status()
+    if not ok:
+        raise RuntimeError(f"CUDA is not available: {why}")
+
+
+def _parse_device(device, allow_cpu):
+    """'cpu' -> None; 'cuda' / 'cuda:N' / N -> N."""
+    if isinstance(device, bool):
+        raise TypeError(f"device must be a string or an int, got {type(device).__name__}")
+    if isinstance(device, numbers.Integral):
+        if device < 0:
+            raise ValueError(f"device must be a non-negative GPU index, got {device}")
+        return int(device)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string or an int, got {type(device).__name__}")
+    name = device.strip().lower()
+    if name == "cpu":
+        if not allow_cpu:
+            raise ValueError("this object runs on a CUDA device: use device='cuda' or 'cuda:N'")
+        return None
+    if name in ("cuda", "gpu"):
+        return 0
+    if name.startswith("cuda:") and name[5:].isdigit():
+        return int(name[5:])
+    raise ValueError(f"unknown device {device!r} (expected 'cpu', 'cuda' or 'cuda:N')")
+
+
+def device_info(device="cuda"):
+    """Properties of a CUDA device: name, compute capability, multiprocessors, clocks, memory."""
+    _require_cuda()
+    return _core._cuda_device_info(_parse_device(device, allow_cpu=False))
+
+
+# ---- argument checks ----------------------------------------------------------------------------
+
+def _int(name, value, minimum, maximum=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def _choice(name, value, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r} (expected one of {', '.join(map(repr, choices))})")
+    return value
+
+
+def _points(X):
+    """X as a C-contiguous float32 (n, d) array with finite values."""
+    if X is None:
+        raise TypeError("X must be a 2-d array of points, got None")
+    try:
+        arr = np.asarray(X)
+    except Exception as e:
+        raise TypeError(f"X must be an array of numbers: {e}") from None
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"X must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"X must be a 2-d array (n, dim), got {arr.ndim} dimension(s)")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"X is empty (shape {arr.shape})")
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow shows up as inf just below
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"X holds a non-finite value at row {bad[0]}, column {bad[1]} (after conversion to float32)")
+    return arr
+
+
+# ---- k-means ------------------------------------------------------------------------------------
+
+class KMeansResult:
+    """What kmeans() returns.
+
+    centroids: float32 (k, d); assignment: int64 (n,), the nearest centroid of each point;
+    inertia: sum of squared distances of the points to their centroid; iterations: Lloyd
+    updates performed (fewer than iters when the assignment stopped changing).
+    """
+
+    __slots__ = ("centroids", "assignment", "inertia", "iterations")
+
+    def __init__(self, centroids, assignment, inertia, iterations):
+        self.centroids = centroids
+        self.assignment = assignment
+        self.inertia = float(inertia)
+        self.iterations = int(iterations)
+
+    def __iter__(self):  # C, A, inertia, iterations = vidx.kmeans(...)
+        return iter((self.centroids, self.assignment, self.inertia, self.iterations))
+
+    def __repr__(self):
+        k, d = self.centroids.shape
+        return (f"KMeansResult(k={k}, dim={d}, n={self.assignment.shape[0]}, inertia={self.inertia:.6g}, "
+                f"iterations={self.iterations})")
+
+
+def kmeans(X, k, iters=25, seed=0, device="cpu", *, init="auto", threads=0):
+    """k-means (Lloyd) clustering of the rows of X.
+
+    Args:
+        X: (n, d) numeric array-like (converted to float32).
+        k: number of clusters, 1 <= k <= n.
+        iters: most Lloyd updates (0: the initial centroids and their assignment).
+        seed: seed of the initialisation; the result is deterministic for a seed (on the CPU
+            whatever the thread count; on a GPU for a given GPU model).
+        device: "cpu", or "cuda" / "cuda:N" (same algorithm, assignment and update on the GPU;
+            the points must fit in GPU memory).
+        init: "kmeans++" (on a sample of max(8192, 32 k) points), "random" (k distinct points),
+            or "auto" (k-means++ unless k * sample * d > 2^33).
+        threads: CPU threads (0 = all cores); the GPU version uses them for the initialisation.
+
+    Returns a KMeansResult (centroids, assignment, inertia, iterations). Empty clusters are
+    given the point farthest from its centroid in the largest cluster.
+    """
+    X = _points(X)
+    n = X.shape[0]
+    k = _int("k", k, 1)
+    if k > n:
+        raise ValueError(f"k = {k} is larger than the number of points ({n})")
+    iters = _int("iters", iters, 0)
+    seed = _int("seed", seed, 0, 2 ** 64 - 1)
+    threads = _int("threads", threads, 0)
+    _choice("init", init, _INITS)
+    dev = _parse_device(device, allow_cpu=True)
+    if dev is not None:
+        _require_cuda()
+    dev_name = "cpu" if dev is None else f"cuda:{dev}"
+    centroids, assignment, inertia, iterations = _core._kmeans(X, k, iters, seed, dev_name, init, threads)
+    return KMeansResult(centroids, assignment, inertia, iterations)
+
+
+# ---- exact search on the GPU ------------------------------------------------------------------------
+
+class CudaFlatIndex:
+    """Exact k-NN on an NVIDIA GPU; the same protocol as vidx.Index (kind="flat").
+
+    Args:
+        dim: vector dimension (at most 16384).
+        metric: "l2" (squared Euclidean), "ip" (1 - inner product) or "cosine" (1 - cosine;
+            vectors are normalised when added).
+        dtype: storage on the device, "float32" or "float16" (half the memory; distances are then
+            exact for the float16-rounded vectors).
+        device: "cuda", "cuda:N" or N.
+        chunk_rows: rows per device block / streamed chunk (default: about 1 GiB of vectors).
+        max_device_rows: most rows kept in GPU memory (default: as many as fit, leaving
+            headroom); the rest stay in host memory and are streamed through the GPU in chunks,
+            copies overlapping the search of the previous chunk.
+        exact: float32 storage only. True (default) computes the distance tiles with three TF32
+            tensor-core products (float32 accuracy); False with one (faster). Either way the
+            best candidates are re-ranked with exact float32 arithmetic.
+        threads: accepted for compatibility with vidx.Index; the GPU index does not use it.
+
+    search() returns (D, I): float32 and int64 arrays (q, k), nearest first, -1 / +inf beyond
+    the index size; k is at most 1024. Search computes distances tile by tile on the tensor cores
+    and selects candidates without writing the distance matrix, then re-ranks them exactly.
+    """
+
+    __slots__ = ("_impl", "_threads", "_params")
+
+    MAX_K = 1024
+
+    def __init__(self, dim, metric="l2", dtype="float32", device="cuda", *, chunk_rows=None,
+                 max_device_rows=None, exact=True, threads=0):
+        dim = _int("dim", dim, 1, 16384)
+        _choice("metric", metric, _METRICS)
+        if isinstance(dtype, str):
+            key = dtype.lower()
+        else:
+            try:
+                key = np.dtype(dtype).name
+            except TypeError:
+                raise TypeError(f"dtype must be 'float32' or 'float16', got {dtype!r}") from None
+        if key not in _DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r} (expected 'float32' or 'float16')")
+        dtype = _DTYPES[key]
+        dev = _parse_device(device, allow_cpu=False)
+        chunk_rows = 0 if chunk_rows is None else _int("chunk_rows", chunk_rows, 1, 2 ** 31 - 1)
+        max_device_rows = 0 if max_device_rows is None else _int("max_device_rows", max_device_rows, 1)
+        if not isinstance(exact, (bool, np.bool_)):
+            raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
+        self._threads = _int("threads", threads, 0)
+        _require_cuda()
+        self._impl = _core.CudaFlatIndex(dim, metric, dtype, dev, chunk_rows, max_device_rows, bool(exact))
+        self._params = {"dtype": dtype, "device": f"cuda:{dev}", "chunk_rows": chunk_rows or None,
+                        "max_device_rows": max_device_rows or None, "exact": bool(exact)}
+
+    def add(self, X, ids=None):
+        """Adds vectors: X is (n, dim) or (dim,); ids optional int64 user ids (default: continuing
+        after the largest id so far). Raises ValueError on NaN/inf, wrong dimension, empty input,
+        repeated ids, or (float16 storage) values beyond +-65504; then the index is unchanged."""
+        self._impl.add(X, ids)
+
+    def search(self, Q, k=10, ef=None, rerank=None):
+        """k nearest neighbours of each query: (D, I), float32 and int64 (q, k), nearest first.
+        ef and rerank are accepted for compatibility with vidx.Index and ignored: the search is
+        exact (its candidates are always re-ranked with float32 arithmetic)."""
+        if ef is not None:
+            _int("ef", ef, 1)
+        if rerank is not None:
+            _int("rerank", rerank, 0)
+        if isinstance(k, numbers.Integral) and not isinstance(k, bool) and k > self.MAX_K:
+            raise ValueError(f"k = {k} is above the CUDA flat index's limit of {self.MAX_K}")
+        return self._impl.search(Q, k)
+
+    def reset(self):
+        """Removes every vector and frees the device memory held for them."""
+        self._impl.reset()
+
+    def save(self, path):
+        raise NotImplementedError("a CUDA flat index cannot be saved; keep the vectors and add them again "
+                                  f"(asked to write {_os.fspath(path)!r})")
+
+    def memory_usage(self):
+        """Bytes held: vectors (GPU and host blocks), ids, GPU search scratch."""
+        return self._impl.memory_usage()
+
+    def memory_breakdown(self):
+        """memory_usage() by part (bytes, summing to it): "codes" (the vector blocks, in GPU and
+        host memory), "ids", "scratch" (GPU search buffers). device_memory_usage() tells the GPU's
+        share."""
+        return dict(self._impl.memory_breakdown())
+
+    def device_memory_usage(self):
+        """Bytes of GPU memory held: vector blocks, search scratch, streaming buffers."""
+        return self._impl.device_memory_usage()
+
+    def __len__(self):
+        return len(self._impl)
+
+    @property
+    def dim(self):
+        return self._impl.dim
+
+    @property
+    def metric(self):
+        return self._impl.metric
+
+    @property
+    def dtype(self):
+        return self._impl.dtype
+
+    @property
+    def device(self):
+        return f"cuda:{self._impl.device}"
+
+    @property
+    def device_rows(self):
+        """Rows resident in GPU memory (the rest are streamed from host memory)."""
+        return self._impl.device_rows
+
+    @property
+    def kind(self):
+        return "flat"
+
+    @property
+    def threads(self):
+        return self._threads
+
+    @threads.setter
+    def threads(self, value):
+        self._threads = _int("threads", value, 0)
+
+    @property
+    def params(self):
+        return dict(self._params)
+
+    def __repr__(self):
+        return (f"vidx.gpu.CudaFlatIndex(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, "
+                f"device={self.device!r}, size={len(self)})")

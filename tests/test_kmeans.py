@@ -1,0 +1,177 @@
+"""k-means on the CPU (vidx.kmeans / vidx.gpu.kmeans): recovery, determinism, results, errors."""
+import numpy as np
+import pytest
+
+import vidx
+from vidx import gpu
+
+
+def separated(n=3000, dim=8, k=6, seed=0, spread=0.05):
+    """k tight blobs far apart, with their true labels and centres."""
+    rng = np.random.default_rng(seed)
+    centers = (rng.standard_normal((k, dim)) * 10).astype(np.float32)
+    labels = rng.integers(0, k, n)
+    labels[:k] = np.arange(k)  # every blob has points
+    x = centers[labels] + spread * rng.standard_normal((n, dim)).astype(np.float32)
+    return x.astype(np.float32), labels, centers
+
+
+def sq_dists(x, c):
+    x64, c64 = x.astype(np.float64), c.astype(np.float64)
+    return ((x64[:, None, :] - c64[None, :, :]) ** 2).sum(-1)
+
+
+def test_recovers_well_separated_clusters():
+    x, labels, centers = separated()
+    r = vidx.kmeans(x, 6, seed=3)
+    assert r.centroids.shape == (6, 8) and r.centroids.dtype == np.float32
+    assert r.assignment.shape == (3000,) and r.assignment.dtype == np.int64
+    # The partition is the true one up to renaming: each found cluster is one blob.
+    pairs = set(zip(r.assignment.tolist(), labels.tolist()))
+    assert len(pairs) == 6
+    assert len({a for a, _ in pairs}) == 6 and len({b for _, b in pairs}) == 6
+    # Centroids are the blob centres.
+    d = sq_dists(centers, r.centroids)
+    assert np.sqrt(d.min(axis=1)).max() < 0.05
+    # Inertia is about n * dim * spread^2.
+    assert 0.5 * 3000 * 8 * 0.05 ** 2 < r.inertia < 2.0 * 3000 * 8 * 0.05 ** 2
+
+
+def test_result_is_consistent():
+    x = np.random.default_rng(1).standard_normal((2000, 12)).astype(np.float32)
+    r = gpu.kmeans(x, 17, iters=10, seed=5)
+    d = sq_dists(x, r.centroids)
+    # assignment = nearest centroid (up to float32 rounding ties), inertia = the sum of those distances
+    nearest = d.min(axis=1)
+    assert np.all(d[np.arange(len(x)), r.assignment] <= nearest * (1 + 1e-5) + 1e-6)
+    assert r.inertia == pytest.approx(d[np.arange(len(x)), r.assignment].sum(), rel=1e-4)
+    assert 1 <= r.iterations <= 10
+    # Every centroid is the mean of its points, unless the points moved after the last update
+    # (then iterations == iters); on convergence it holds exactly.
+    if r.iterations < 10:
+        for c in range(17):
+            pts = x[r.assignment == c]
+            assert len(pts) > 0
+            np.testing.assert_allclose(r.centroids[c], pts.astype(np.float64).mean(0), rtol=1e-5, atol=1e-5)
+    C, A, inertia, iterations = r  # unpacks like a tuple
+    assert C is r.centroids and iterations == r.iterations
+    assert "KMeansResult" in repr(r)
+
+
+def test_deterministic_for_a_seed_and_any_thread_count():
+    x, _, _ = separated(n=4000, dim=16, k=20, seed=2, spread=1.0)
+    a = vidx.kmeans(x, 20, seed=7, threads=1)
+    b = vidx.kmeans(x, 20, seed=7, threads=4)
+    c = vidx.kmeans(x, 20, seed=7)
+    for other in (b, c):
+        np.testing.assert_array_equal(a.centroids, other.centroids)
+        np.testing.assert_array_equal(a.assignment, other.assignment)
+        assert a.inertia == other.inertia and a.iterations == other.iterations
+    d = vidx.kmeans(x, 20, seed=8)
+    assert not np.array_equal(a.centroids, d.centroids)
+
+
+@pytest.mark.parametrize("init", ["kmeans++", "random", "auto"])
+def test_inits(init):
+    x, labels, _ = separated(n=1500, dim=4, k=5, seed=4)
+    r = gpu.kmeans(x, 5, seed=1, init=init, iters=50)
+    assert r.assignment.min() >= 0 and r.assignment.max() < 5
+    assert r.inertia < 1500 * 4 * 0.05 ** 2 * 4 or init == "random"  # k-means++ finds the blobs
+
+
+def test_iters_zero_returns_initial_points():
+    x = np.random.default_rng(3).standard_normal((500, 5)).astype(np.float32)
+    r = vidx.kmeans(x, 8, iters=0, seed=2)
+    assert r.iterations == 0
+    # initial centroids are data points
+    for c in r.centroids:
+        assert np.any(np.all(x == c, axis=1))
+    d = sq_dists(x, r.centroids)
+    assert r.inertia == pytest.approx(d.min(axis=1).sum(), rel=1e-4)
+
+
+def test_k_equals_n_and_k_one():
+    x = np.random.default_rng(4).standard_normal((40, 3)).astype(np.float32)
+    r = vidx.kmeans(x, 40, seed=0)
+    assert r.inertia == pytest.approx(0.0, abs=1e-6)
+    assert sorted(r.assignment.tolist()) == list(range(40))
+    r1 = vidx.kmeans(x, 1)
+    np.testing.assert_allclose(r1.centroids[0], x.astype(np.float64).mean(0), rtol=1e-5, atol=1e-6)
+    assert np.all(r1.assignment == 0)
+
+
+def test_duplicates_and_empty_clusters():
+    # 3 distinct points repeated: 5 clusters cannot all be non-empty; nothing breaks.
+    base = np.array([[0, 0], [5, 5], [9, 0]], dtype=np.float32)
+    x = np.repeat(base, 10, axis=0)
+    r = vidx.kmeans(x, 5, seed=0, iters=10)
+    assert r.centroids.shape == (5, 2)
+    assert r.inertia == pytest.approx(0.0, abs=1e-6)
+    assert np.isfinite(r.centroids).all()
+
+
+def test_empty_cluster_repair_keeps_clusters_populated():
+    # One far outlier blob and a bad random start: repair must keep every cluster in use.
+    x, _, _ = separated(n=2000, dim=6, k=8, seed=9, spread=0.5)
+    r = vidx.kmeans(x, 12, seed=0, init="random", iters=30)
+    counts = np.bincount(r.assignment, minlength=12)
+    assert (counts > 0).sum() >= 11
+
+
+def test_array_likes_are_converted():
+    pts = [[0.0, 0.0], [0.1, 0.0], [10.0, 10.0], [10.1, 10.0]]
+    r = vidx.kmeans(pts, 2, seed=0)
+    assert r.assignment[0] == r.assignment[1] != r.assignment[2] == r.assignment[3]
+    ints = np.array([[0, 0], [1, 0], [100, 100], [101, 100]], dtype=np.int32)
+    r = vidx.kmeans(ints, 2, seed=0)
+    assert r.centroids.dtype == np.float32
+    r = vidx.kmeans(np.asfortranarray(np.array(pts, dtype=np.float64)), 2)
+    assert r.centroids.shape == (2, 2)
+
+
+@pytest.mark.parametrize("X, exc", [
+    ("abc", TypeError),
+    ([["a", "b"], ["c", "d"]], TypeError),
+    (np.array([[1 + 2j, 3]]), TypeError),
+    (None, TypeError),
+    (np.zeros(10, np.float32), ValueError),              # 1-d
+    (np.zeros((2, 3, 4), np.float32), ValueError),       # 3-d
+    (np.zeros((0, 4), np.float32), ValueError),          # empty
+    (np.zeros((4, 0), np.float32), ValueError),          # no columns
+    (np.array([[0, 1], [np.nan, 2]], np.float32), ValueError),
+    (np.array([[0, 1], [np.inf, 2]], np.float64), ValueError),
+    (np.array([[0, 1], [1e300, 2]], np.float64), ValueError),  # beyond float32
+])
+def test_bad_data(X, exc):
+    with pytest.raises(exc):
+        vidx.kmeans(X, 1)
+
+
+def test_bad_arguments():
+    x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    with pytest.raises(ValueError):
+        vidx.kmeans(x, 0)
+    with pytest.raises(ValueError):
+        vidx.kmeans(x, 11)
+    with pytest.raises(TypeError):
+        vidx.kmeans(x, 2.5)
+    with pytest.raises(TypeError):
+        vidx.kmeans(x, True)
+    with pytest.raises(ValueError):
+        vidx.kmeans(x, 2, iters=-1)
+    with pytest.raises(ValueError):
+        vidx.kmeans(x, 2, seed=-1)
+    with pytest.raises(ValueError):
+        vidx.kmeans(x, 2, device="tpu")
+    with pytest.raises(ValueError):
+        vidx.kmeans(x, 2, init="best")
+    with pytest.raises(TypeError):
+        vidx.kmeans(x, 2, device=1.5)
+
+
+def test_cuda_request_without_cuda_is_a_clear_error():
+    if vidx.cuda_available():
+        pytest.skip("a CUDA device is present")
+    x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        vidx.kmeans(x, 2, device="cuda")
