@@ -138,6 +138,8 @@ class PySpann {
     const SpannOptions& o = index_->options();
     py::dict d;
     d["head_ratio"] = o.head_ratio;
+    d["effective_head_ratio"] = index_->effective_head_ratio();
+    d["codec"] = o.codec;
     d["replicas"] = o.replicas;
     d["candidates"] = o.candidates;
     d["rng_factor"] = o.rng_factor;
@@ -221,6 +223,7 @@ PySpann make(size_t dim, const std::string& metric, const std::string& path, py:
   if (kw.contains("seed")) o.seed = kw["seed"].cast<uint64_t>();
   if (kw.contains("memory_budget")) o.memory_budget = kw["memory_budget"].cast<uint64_t>();
   get_size("sample", o.sample);
+  if (kw.contains("codec")) o.codec = kw["codec"].cast<std::string>();
   return PySpann(std::make_unique<SpannIndex>(dim, parse_metric(metric), path, o));
 }
 
@@ -253,6 +256,7 @@ void register_spann(py::module_& m) {
       .def_property_readonly("heads", [](const PySpann& s) { return s.index().heads(); })
       .def_property_readonly("built", [](const PySpann& s) { return s.index().built(); })
       .def_property_readonly("direct_io", [](const PySpann& s) { return s.index().direct_io(); })
+      .def_property_readonly("codec", [](const PySpann& s) { return s.index().codec(); })
       .def_property_readonly("posting_path", [](const PySpann& s) { return s.index().posting_path(); })
       .def_property_readonly("params", &PySpann::params)
       .def("build_stats", &PySpann::build_stats)

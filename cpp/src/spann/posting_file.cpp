@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <system_error>
 
+#include "vidx/codec/codec.hpp"
 #include "vidx/common/aligned_buffer.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -112,6 +114,25 @@ size_t read_fully(int fd, void* dst, size_t n, uint64_t offset) {
 }
 
 }  // namespace
+
+namespace {
+constexpr const char* kCodecNames[] = {"f32", "f16", "lvq8"};
+}  // namespace
+
+uint32_t posting_codec_id(const std::string& name) {
+  for (uint32_t i = 0; i < std::size(kCodecNames); ++i)
+    if (name == kCodecNames[i]) return i;
+  throw InvalidArgument("unknown posting codec '" + name + "' (expected 'f32', 'f16' or 'lvq8')");
+}
+
+std::string posting_codec_name(uint32_t id) { return id < std::size(kCodecNames) ? kCodecNames[id] : ""; }
+
+size_t posting_entry_bytes(uint32_t codec, size_t dim) {
+  const std::string name = posting_codec_name(codec);
+  if (name.empty()) return 0;
+  const size_t code = make_codec(name, dim, Metric::L2)->code_size();
+  return (8 + code + 3) / 4 * 4;
+}
 
 uint32_t fast_crc32c(const void* data, size_t n, uint32_t crc) {
 #if defined(VIDX_SPANN_HW_CRC)
@@ -306,8 +327,9 @@ PostingFile::PostingFile(const std::string& path, bool direct_io) : path_(path) 
   if (version == 0 || page != kPageSize) bad("unsupported version or page size");
   if (metric > static_cast<uint32_t>(Metric::Cosine)) bad("unknown metric code");
   header_.metric = static_cast<Metric>(metric);
-  if (header_.codec != 0) bad("unknown codec " + std::to_string(header_.codec));
-  if (header_.dim == 0 || header_.dim > (1u << 20) || header_.entry_bytes != 8 + 4 * header_.dim)
+  if (posting_codec_name(header_.codec).empty()) bad("unknown codec " + std::to_string(header_.codec));
+  if (header_.dim == 0 || header_.dim > (1u << 20) ||
+      header_.entry_bytes != posting_entry_bytes(header_.codec, header_.dim))
     bad("implausible dimension or entry size");
   if (size < header_.file_size)
     throw FileFormatError("posting file " + path + " is truncated: " + std::to_string(size) + " bytes, expected " +

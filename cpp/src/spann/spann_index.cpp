@@ -32,7 +32,8 @@ namespace {
 
 constexpr uint32_t kMetaSection = io::fourcc("META");
 constexpr uint32_t kHeadSection = io::fourcc("HEAD");
-constexpr uint32_t kMetaVersion = 1;
+constexpr uint32_t kCodecSection = io::fourcc("CODC");
+constexpr uint32_t kMetaVersion = 2;  // 2 adds the codec (name in META, parameters in CODC)
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
 uint64_t physical_memory() {
@@ -238,10 +239,14 @@ struct SpannIndex::Context {
   std::vector<size_t> req_at;
   IdSet seen;
   std::vector<Hit> heap;
+  std::vector<const uint8_t*> codes;  // a list's new entries, scored in one batch
+  std::vector<int64_t> code_ids;
+  std::vector<float> code_d;
   size_t memory_usage() const {
     return sizeof(*this) + pages.size() + query.capacity() * 4 + head_d.capacity() * 4 + head_i.capacity() * 8 +
            (req_list.capacity() + req_at.capacity()) * sizeof(size_t) + seen.memory_usage() +
-           heap.capacity() * sizeof(Hit);
+           heap.capacity() * sizeof(Hit) + codes.capacity() * sizeof(void*) + code_ids.capacity() * 8 +
+           code_d.capacity() * 4;
   }
 };
 
@@ -253,7 +258,10 @@ SpannIndex::SpannIndex(size_t dim, Metric metric, std::string posting_path, Span
   };
   need(dim >= 1 && dim <= (1u << 20), "dim must be between 1 and 1048576, got " + std::to_string(dim));
   need(!posting_path_.empty(), "a SPANN index needs path= : the file its posting lists are written to");
-  need(o.head_ratio > 0 && o.head_ratio <= 1, "head_ratio must be in (0, 1], got " + std::to_string(o.head_ratio));
+  need(o.head_ratio >= 0 && o.head_ratio <= 1,
+       "head_ratio must be in (0, 1] (or 0: automatic), got " + std::to_string(o.head_ratio));
+  codec_id_ = posting_codec_id(o.codec);
+  codec_ = make_codec(o.codec, dim, metric, o.seed);
   need(o.replicas >= 1 && o.replicas <= 64, "replicas must be between 1 and 64, got " + std::to_string(o.replicas));
   need(o.candidates >= 1 && o.candidates <= 4096, "candidates must be between 1 and 4096, got " + std::to_string(o.candidates));
   need(std::isfinite(o.rng_factor) && o.rng_factor > 0, "rng_factor must be positive");
@@ -273,6 +281,18 @@ SpannIndex::SpannIndex(size_t dim, Metric metric, std::string posting_path, Span
 }
 
 SpannIndex::~SpannIndex() = default;
+
+double auto_head_ratio(size_t dim, size_t head_M) {
+  // Resident bytes per head: its vector, its level-0 links (2M of 4 bytes), the graph's
+  // per-node overhead and upper levels (~96) and its directory record (24).
+  const double vec = 4.0 * static_cast<double>(dim);
+  const double per_head = vec + 8.0 * static_cast<double>(head_M) + 120.0;
+  return std::clamp(0.065 * vec / per_head, 0.01, 0.05);
+}
+
+double SpannIndex::effective_head_ratio() const {
+  return options_.head_ratio > 0 ? options_.head_ratio : auto_head_ratio(dim_, options_.head_M);
+}
 
 bool SpannIndex::built() const {
   std::shared_lock<std::shared_mutex> lock(rw_);
@@ -314,6 +334,7 @@ size_t SpannIndex::memory_usage() const {
   std::shared_lock<std::shared_mutex> lock(rw_);
   size_t bytes = sizeof(*this) + posting_path_.capacity();
   if (head_) bytes += head_->memory_usage();
+  if (codec_) bytes += sizeof(*codec_) + codec_->parameter_bytes();
   if (postings_) bytes += postings_->memory_usage();
   std::lock_guard<std::mutex> g(contexts_mutex_);
   for (const auto& c : free_contexts_) bytes += c->memory_usage();
@@ -352,7 +373,8 @@ void SpannIndex::build(VectorSource& src, const int64_t* ids, const ProgressFn& 
     mem.sub(n * 8);
   }
 
-  const size_t heads_target = std::clamp<size_t>(static_cast<size_t>(std::llround(o.head_ratio * n)), 1, n);
+  const size_t heads_target =
+      std::clamp<size_t>(static_cast<size_t>(std::llround(effective_head_ratio() * n)), 1, n);
   const size_t cand = std::min(o.candidates, heads_target);
   const size_t chunk_rows = std::clamp<size_t>(
       std::min<uint64_t>(uint64_t(64) << 20, budget / 16) / (row_bytes + cand * 12 + R * 8), 256, 65536);
@@ -409,6 +431,10 @@ void SpannIndex::build(VectorSource& src, const int64_t* ids, const ProgressFn& 
     }
     mem.sub(buf.size() * 4);
   }
+
+  // The codec learns what it needs (the LVQ mean) from the sample.
+  auto codec = make_codec(o.codec, dim_, metric_, o.seed);
+  if (codec->needs_training()) codec->train(sample.data(), s);
 
   // 2. Heads.
   HeadSelectionParams hp;
@@ -553,7 +579,8 @@ void SpannIndex::build(VectorSource& src, const int64_t* ids, const ProgressFn& 
   total -= dropped;
 
   // 6. Write the posting file, one region of it per pass over the data.
-  const size_t E = 8 + row_bytes;
+  const size_t E = posting_entry_bytes(codec_id_, dim_);
+  const size_t CS = codec->code_size();
   const uint64_t data_offset = round_up_page(kPageSize + H * kDirectoryRecordBytes);
   uint64_t data_end = 0;
   std::vector<PostingList> lists = layout_lists(counts, E, data_offset, &data_end);
@@ -573,7 +600,8 @@ void SpannIndex::build(VectorSource& src, const int64_t* ids, const ProgressFn& 
   {
     std::vector<uint8_t> out(region);
     std::vector<float> buf(chunk * dim_);
-    mem.add(region + chunk * row_bytes);
+    std::vector<uint8_t> entry(chunk * E);  // [id | code | zero padding] of each row of a chunk
+    mem.add(region + chunk * (row_bytes + E));
     uint64_t pass = 0;
     for (uint64_t r0 = data_offset; r0 < data_end; r0 += region, ++pass) {
       const uint64_t r1 = std::min(data_end, r0 + region);
@@ -585,8 +613,19 @@ void SpannIndex::build(VectorSource& src, const int64_t* ids, const ProgressFn& 
             c,
             [&](size_t i, size_t) {
               const size_t v = begin + i;
+              size_t copies = 0;
+              for (size_t r = 0; r < R; ++r) {
+                const uint32_t h = alist[v * R + r];
+                if (h == kNone) continue;
+                const uint64_t off = lists[h].offset + uint64_t(aval[v * R + r]) * E;
+                if (off < r1 && off + E > r0) ++copies;
+              }
+              if (copies == 0) return;
               const int64_t id = ids ? ids[v] : static_cast<int64_t>(v);
-              const uint8_t* vec = reinterpret_cast<const uint8_t*>(buf.data() + i * dim_);
+              uint8_t* ent = entry.data() + i * E;
+              std::memcpy(ent, &id, 8);
+              codec->encode(buf.data() + i * dim_, ent + 8);
+              std::memset(ent + 8 + CS, 0, E - 8 - CS);
               for (size_t r = 0; r < R; ++r) {
                 const uint32_t h = alist[v * R + r];
                 if (h == kNone) continue;
@@ -595,18 +634,7 @@ void SpannIndex::build(VectorSource& src, const int64_t* ids, const ProgressFn& 
                 // The entry, clipped to the region: bytes [lo, hi) of [id | vector].
                 const uint64_t lo = std::max(off, r0) - off;
                 const uint64_t hi = std::min(off + E, r1) - off;
-                uint8_t* dst = out.data() + (off + lo - r0);
-                for (uint64_t b = lo; b < hi;) {
-                  if (b < 8) {
-                    const uint64_t m = std::min<uint64_t>(8, hi) - b;
-                    std::memcpy(dst, reinterpret_cast<const uint8_t*>(&id) + b, m);
-                    dst += m;
-                    b += m;
-                  } else {
-                    std::memcpy(dst, vec + (b - 8), hi - b);
-                    break;
-                  }
-                }
+                std::memcpy(out.data() + (off + lo - r0), ent + lo, hi - lo);
               }
             },
             256);
@@ -620,13 +648,13 @@ void SpannIndex::build(VectorSource& src, const int64_t* ids, const ProgressFn& 
       }
       writer.write_at(r0, out.data(), r1 - r0);
     }
-    mem.sub(region + chunk * row_bytes);
+    mem.sub(region + chunk * (row_bytes + E));
   }
   for (size_t h = 0; h < H; ++h) lists[h].crc = crc[h];
   PostingHeader header;
   header.dim = static_cast<uint32_t>(dim_);
   header.metric = metric_;
-  header.codec = 0;
+  header.codec = codec_id_;
   header.entry_bytes = static_cast<uint32_t>(E);
   header.vector_count = n;
   header.entry_count = total;
@@ -639,6 +667,7 @@ void SpannIndex::build(VectorSource& src, const int64_t* ids, const ProgressFn& 
   auto postings = std::make_unique<PostingFile>(posting_path_, o.direct_io);
   head_ = std::move(head);
   postings_ = std::move(postings);
+  codec_ = std::move(codec);
   count_ = n;
   build_stats_.vectors = n;
   build_stats_.heads = H;
@@ -750,8 +779,7 @@ void SpannIndex::search_one(const float* q, size_t k, size_t nprobe, double eps,
   const size_t nreq = reqs.size();
   ctx.seen.reset(entries);
   ctx.heap.clear();
-  const auto& kt = simd::kernels();
-  const bool l2 = metric_ == Metric::L2;
+  const std::unique_ptr<QueryDistance> qd = codec_->prepare(q);
   const size_t E = postings_->header().entry_bytes;
   {
     ReadBatch batch;
@@ -761,13 +789,28 @@ void SpannIndex::search_one(const float* q, size_t k, size_t nprobe, double eps,
       const PostingList& l = lists[list];
       const uint8_t* base = buf + ctx.req_at[static_cast<size_t>(r)] + l.offset_in_page();
       postings_->verify_list(list, base);
+      ctx.codes.clear();
+      ctx.code_ids.clear();
       for (uint32_t e = 0; e < l.count; ++e) {
         const uint8_t* p = base + static_cast<size_t>(e) * E;
         int64_t id;
         std::memcpy(&id, p, 8);
         if (!ctx.seen.insert(id)) continue;
-        const float* v = reinterpret_cast<const float*>(p + 8);
-        const float d = l2 ? kt.l2sq(q, v, dim_) : 1.0f - kt.dot(q, v, dim_);
+        ctx.codes.push_back(p + 8);
+        ctx.code_ids.push_back(id);
+      }
+      const size_t m = ctx.codes.size();
+      if (m == 0) continue;
+      ctx.code_d.resize(m);
+      // Once k hits are held, entries farther than the k-th need no exact distance.
+      if (ctx.heap.size() < k)
+        qd->batch(ctx.codes.data(), m, ctx.code_d.data());
+      else
+        qd->batch_bounded(ctx.codes.data(), m, std::nextafter(ctx.heap.front().d, std::numeric_limits<float>::infinity()),
+                          ctx.code_d.data());
+      for (size_t e = 0; e < m; ++e) {
+        const float d = ctx.code_d[e];
+        const int64_t id = ctx.code_ids[e];
         if (ctx.heap.size() < k) {
           ctx.heap.push_back(Hit{d, id});
           std::push_heap(ctx.heap.begin(), ctx.heap.end(), hit_less);
@@ -843,6 +886,7 @@ void SpannIndex::save(const std::string& path) const {
   m.u64(o.seed);
   m.u64(o.memory_budget);
   m.u64(o.sample);
+  m.str(o.codec);
   const BuildStats& b = build_stats_;
   for (uint64_t v : {b.vectors, b.heads, b.entries, b.dropped_replicas, b.posting_limit, b.sample, b.write_passes,
                      b.posting_file_bytes, b.peak_tracked_bytes})
@@ -850,8 +894,11 @@ void SpannIndex::save(const std::string& path) const {
   m.str(posting_path_);
   m.u64(postings_->header().build_id);
   m.u32(postings_->header_crc());
+  io::ByteWriter cp;
+  codec_->save_parameters(cp);
   io::IndexFileWriter out("spann");
   out.add_section(kMetaSection, m.take());
+  out.add_section(kCodecSection, cp.take());
   out.add_section_view(kHeadSection, head_bytes.data(), head_bytes.size());
   out.write_atomically(path);
 }
@@ -863,7 +910,7 @@ std::unique_ptr<SpannIndex> SpannIndex::load_impl(const std::string& path, const
     throw FileFormatError(path + " holds a '" + in.kind() + "' index, not a SPANN index");
   io::ByteReader m = in.reader(kMetaSection);
   const uint32_t version = m.u32();
-  if (version != kMetaVersion)
+  if (version != 1 && version != kMetaVersion)
     throw FileFormatError(path + ": SPANN metadata version " + std::to_string(version) + " is not supported");
   const uint64_t dim = m.u64();
   const uint32_t metric = m.u32();
@@ -888,6 +935,9 @@ std::unique_ptr<SpannIndex> SpannIndex::load_impl(const std::string& path, const
   o.seed = m.u64();
   o.memory_budget = m.u64();
   o.sample = m.u64();
+  o.codec = version >= 2 ? m.str() : "f32";
+  if (posting_codec_name(0) != o.codec && posting_codec_name(1) != o.codec && posting_codec_name(2) != o.codec)
+    throw FileFormatError(path + ": unknown posting codec '" + o.codec + "'");
   BuildStats b;
   for (uint64_t* v : {&b.vectors, &b.heads, &b.entries, &b.dropped_replicas, &b.posting_limit, &b.sample,
                       &b.write_passes, &b.posting_file_bytes, &b.peak_tracked_bytes})
@@ -913,6 +963,12 @@ std::unique_ptr<SpannIndex> SpannIndex::load_impl(const std::string& path, const
   } catch (const InvalidArgument& e) {
     throw FileFormatError(path + ": " + e.what());
   }
+  if (version >= 2) {
+    if (!in.has(kCodecSection)) throw FileFormatError(path + ": the codec parameters are missing");
+    io::ByteReader cr = in.reader(kCodecSection);
+    index->codec_ = load_codec(o.codec, dim, static_cast<Metric>(metric), cr);
+    cr.expect_end();
+  }
   std::unique_ptr<VectorIndex> head = load_index_from_bytes(in.section(kHeadSection), path);
   if (head->size() != heads || head->dim() != dim)
     throw FileFormatError(path + ": the head index does not match the metadata; the file is corrupted");
@@ -921,7 +977,8 @@ std::unique_ptr<SpannIndex> SpannIndex::load_impl(const std::string& path, const
   if (pf.header().build_id != build_id || pf.header_crc() != posting_crc)
     throw FileFormatError("posting file " + pf.path() + " does not belong to the index " + path +
                           " (it was rebuilt or replaced)");
-  if (pf.header().list_count != heads || pf.header().vector_count != count || pf.header().dim != dim)
+  if (pf.header().list_count != heads || pf.header().vector_count != count || pf.header().dim != dim ||
+      pf.header().codec != index->codec_id_)
     throw FileFormatError("posting file " + pf.path() + " does not match the index " + path);
   index->head_ = std::move(head);
   index->count_ = count;

@@ -7,7 +7,8 @@
 //     0   8  magic 89 'V' 'S' 'P' 'N' 0D 0A 1A
 //     8   4  u32 format version (1)        12  4  u32 page size (4096)
 //     16  4  u32 dim                       20  4  u32 metric (vidx::Metric)
-//     24  4  u32 codec (0 = float32)       28  4  u32 entry bytes (8 + 4 dim for float32)
+//     24  4  u32 codec (0 float32, 1 float16, 2 LVQ-8)
+//                                          28  4  u32 entry bytes (8 + code bytes, rounded up to 4)
 //     32  8  u64 list count                40  8  u64 vector count (distinct vectors)
 //     48  8  u64 entry count (with replicas)
 //     56  8  u64 directory offset (4096)   64  8  u64 directory bytes (24 per list)
@@ -18,7 +19,9 @@
 //   directory     one 24-byte record per list, padded with zeros to a page:
 //                 u64 byte offset of the list's first entry, u32 entries, u32 pages to read,
 //                 u32 crc32c of the list's bytes (entries * entry bytes), u32 zero
-//   data          the lists. An entry is an i64 user id then the vector (float32 * dim). A
+//   data          the lists. An entry is an i64 user id then the vector's code (float32 * dim,
+//                 float16 * dim or an LVQ-8 code; its parameters, the LVQ mean, are saved in the
+//                 index file), zero-padded to a multiple of 4 bytes. A
 //                 list is contiguous; reading `pages` pages from the page holding its first
 //                 byte covers it. A list of a page or more is placed with its tail (bytes mod
 //                 4096) at the end of a page and its full pages right after it, so it costs
@@ -38,6 +41,14 @@ constexpr size_t kPageSize = 4096;
 constexpr size_t kPostingHeaderBytes = 104;
 constexpr size_t kDirectoryRecordBytes = 24;
 constexpr uint32_t kPostingFormatVersion = 1;
+
+// The entry codecs a posting file may use (the header's codec field).
+// "f32" -> 0, "f16" -> 1, "lvq8" -> 2; InvalidArgument naming the choices for anything else.
+uint32_t posting_codec_id(const std::string& name);
+// The name of a codec id; empty for an unknown id.
+std::string posting_codec_name(uint32_t id);
+// Bytes of one entry (id and code, padded to 4) for a known codec id; 0 for an unknown one.
+size_t posting_entry_bytes(uint32_t codec, size_t dim);
 
 struct PostingList {
   uint64_t offset = 0;  // file offset of the first entry
