@@ -504,3 +504,13 @@ def test_through_the_common_index_api(data, tmp_path):
         vidx.Index(DIM, kind="spann")
     with pytest.raises(ValueError, match="spann"):
         vidx.Index(DIM, kind="hnsw", path=tmp_path / "x")
+
+
+def test_quant_names_the_posting_codec(data, tmp_path):
+    import vidx
+    x, _ = data
+    idx = vidx.Index(DIM, kind="spann", path=tmp_path / "lists", quant="lvq8")
+    idx.add(x[:1000])
+    assert idx.params["codec"] == "lvq8"
+    with pytest.raises(ValueError, match="posting"):
+        vidx.Index(DIM, kind="spann", path=tmp_path / "other", quant="lvq4x8")

@@ -95,6 +95,10 @@ class Index:
             from .spann import SpannIndex
             if path is None:
                 raise ValueError("kind='spann' needs path=: the posting-list file it writes")
+            if quant != "none":  # quant= names the posting-entry codec, as codec= does
+                if quant not in ("f16", "lvq8") or "codec" in options:
+                    raise ValueError(f"kind='spann' stores posting entries as 'f32', 'f16' or 'lvq8'; got quant={quant!r}")
+                options["codec"] = quant
             self._impl = SpannIndex(dim, metric, path=path, seed=_check_count("seed", seed, 0),
                                     threads=_check_count("threads", threads, 0), **options)
             return
