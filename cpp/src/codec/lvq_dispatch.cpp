@@ -1,21 +1,14 @@
-// Picks the LVQ kernel table of the level the main kernel table runs at, so one choice
-// (best level, lowered by VIDX_SIMD) governs every kernel in the library.
+// Picks the LVQ kernel table of the level the main kernel table runs at.
 #include "vidx/codec/lvq_kernels.hpp"
 
 namespace vidx::lvq {
 
 const KernelTable* kernels_for(simd::Level level) {
-  if (!simd::kernels_for(level)) return nullptr;
-  switch (level) {
-    case simd::Level::Scalar: return &scalar_kernels();
 #if defined(VIDX_X86_KERNELS)
-    case simd::Level::AVX2: return &avx2_kernels();
-    case simd::Level::AVX512: return &avx512_kernels();
+  return simd::pick_for_level(level, scalar_kernels(), &avx2_kernels(), &avx512_kernels());
 #else
-    default: return nullptr;
+  return simd::pick_for_level<KernelTable>(level, scalar_kernels(), nullptr, nullptr);
 #endif
-  }
-  return nullptr;
 }
 
 const KernelTable& kernels() {

@@ -50,6 +50,20 @@ Level best_level();
 // Why the active level is what it is ("best available", "forced by VIDX_SIMD", ...).
 const std::string& dispatch_note();
 
+// For a kernel family with its own per-ISA tables (codecs): the table of `level`, or nullptr
+// when the main table cannot run that level. Families pick with the main table's level, so one
+// choice (best level, lowered by VIDX_SIMD) governs every kernel in the library.
+template <typename Table>
+const Table* pick_for_level(Level level, const Table& scalar, const Table* avx2, const Table* avx512) {
+  if (!kernels_for(level)) return nullptr;
+  switch (level) {
+    case Level::Scalar: return &scalar;
+    case Level::AVX2: return avx2;
+    case Level::AVX512: return avx512;
+  }
+  return nullptr;
+}
+
 // Per-ISA tables, defined in kernels_<isa>.cpp.
 const KernelTable& scalar_kernels();
 #if defined(VIDX_X86_KERNELS)
