@@ -2,11 +2,19 @@
 #pragma once
 #include <pybind11/pybind11.h>
 
+#include <string>
+
+#include "vidx/simd/kernels.hpp"
+
 namespace vidx::bindings {
 
 void register_errors(pybind11::module_& m);
 void register_index(pybind11::module_& m);
 void register_simd(pybind11::module_& m);
+
+// The SIMD level a test hook names ("scalar", "avx2", "avx512"); ValueError when the name is
+// unknown or this CPU/build cannot run it. Every kernel family has a table for a runnable level.
+simd::Level runnable_level(const std::string& name);
 void register_codec(pybind11::module_& m);
 void register_spann(pybind11::module_& m);
 

@@ -27,10 +27,8 @@ std::unique_ptr<LvqCodec> lvq_codec(const std::string& name, size_t dim, const s
                                     const std::string& level) {
   auto codec = LvqCodec::from_name(name, dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP);
   if (!codec) throw InvalidArgument("unknown LVQ variant '" + name + "'");
-  simd::Level l;
-  if (!simd::parse_level(level, &l)) throw InvalidArgument("unknown SIMD level '" + level + "'");
+  const simd::Level l = runnable_level(level);
   const lvq::KernelTable* table = lvq::kernels_for(l);
-  if (!table) throw InvalidArgument("SIMD level '" + level + "' is not available on this CPU/build");
   codec->use_kernels(*table);
   return codec;
 }
@@ -91,10 +89,8 @@ py::dict f16_probe(const std::string& metric, const std::string& level, Floats d
   const size_t n = data.shape(0), dim = data.shape(1);
   check_rows(queries, dim, "queries");
   const size_t nq = queries.shape(0);
-  simd::Level l;
-  if (!simd::parse_level(level, &l)) throw InvalidArgument("unknown SIMD level '" + level + "'");
+  const simd::Level l = runnable_level(level);
   const f16k::KernelTable* table = f16k::kernels_for(l);
-  if (!table) throw InvalidArgument("SIMD level '" + level + "' is not available on this CPU/build");
   FlatF16Codec codec(dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP);
   codec.use_kernels(*table);
   const size_t cs = codec.code_size();
@@ -131,9 +127,7 @@ py::dict binary_probe(const std::string& name, const std::string& metric, uint64
   const size_t n = data.shape(0), dim = data.shape(1);
   check_rows(queries, dim, "queries");
   const size_t nq = queries.shape(0);
-  simd::Level l;
-  if (!simd::parse_level(level, &l)) throw InvalidArgument("unknown SIMD level '" + level + "'");
-  if (!binary::hamming_for(l)) throw InvalidArgument("SIMD level '" + level + "' is not available on this CPU/build");
+  const simd::Level l = runnable_level(level);
   auto codec = BinaryCodec::from_name(name, dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP, seed);
   if (!codec) throw InvalidArgument("unknown binary variant '" + name + "'");
   codec->use_kernels(binary::hamming_for(l), binary::masked_sum_for(l));
@@ -162,10 +156,8 @@ py::dict binary_probe(const std::string& name, const std::string& metric, uint64
 
 // sum of q over the set bits of each row of `bits`, with the kernel of one level.
 py::array_t<float> masked_sum(const std::string& level, Floats q, py::array_t<uint64_t, py::array::c_style> bits) {
-  simd::Level l;
-  if (!simd::parse_level(level, &l)) throw InvalidArgument("unknown SIMD level '" + level + "'");
+  const simd::Level l = runnable_level(level);
   const binary::MaskedSumFn fn = binary::masked_sum_for(l);
-  if (!fn) throw InvalidArgument("SIMD level '" + level + "' is not available on this CPU/build");
   if (bits.ndim() != 2 || q.ndim() != 1 || static_cast<size_t>(q.shape(0)) != 64 * bits.shape(1))
     throw InvalidArgument("q must hold 64 floats per word of bits");
   const size_t n = bits.shape(0), words = bits.shape(1);
@@ -176,10 +168,8 @@ py::array_t<float> masked_sum(const std::string& level, Floats q, py::array_t<ui
 
 // Hamming distance of row 0 of `bits` to every row, with the kernel of one level.
 py::array_t<uint32_t> hamming(const std::string& level, py::array_t<uint64_t, py::array::c_style> bits) {
-  simd::Level l;
-  if (!simd::parse_level(level, &l)) throw InvalidArgument("unknown SIMD level '" + level + "'");
+  const simd::Level l = runnable_level(level);
   const binary::HammingFn fn = binary::hamming_for(l);
-  if (!fn) throw InvalidArgument("SIMD level '" + level + "' is not available on this CPU/build");
   if (bits.ndim() != 2 || bits.shape(0) == 0) throw InvalidArgument("bits must be a non-empty 2-d array");
   const size_t n = bits.shape(0), words = bits.shape(1);
   py::array_t<uint32_t> out(n);

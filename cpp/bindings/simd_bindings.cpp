@@ -17,11 +17,7 @@ namespace {
 using Floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
 const simd::KernelTable& table_for(const std::string& level_name) {
-  simd::Level level;
-  if (!simd::parse_level(level_name, &level)) throw InvalidArgument("unknown SIMD level '" + level_name + "'");
-  const simd::KernelTable* t = simd::kernels_for(level);
-  if (!t) throw InvalidArgument("SIMD level '" + level_name + "' is not available on this CPU/build");
-  return *t;
+  return *simd::kernels_for(runnable_level(level_name));
 }
 
 py::dict cpu_features() {
@@ -82,6 +78,13 @@ py::array_t<float> kernel_l2_bounded(const std::string& level, Floats q, Floats 
 }
 
 }  // namespace
+
+simd::Level runnable_level(const std::string& name) {
+  simd::Level level;
+  if (!simd::parse_level(name, &level)) throw InvalidArgument("unknown SIMD level '" + name + "'");
+  if (!simd::kernels_for(level)) throw InvalidArgument("SIMD level '" + name + "' is not available on this CPU/build");
+  return level;
+}
 
 void register_simd(py::module_& m) {
   m.def("cpu_features", &cpu_features);
