@@ -1,31 +1,21 @@
 // Writing and verifying vidx index files; the layout is documented in index_file.hpp.
 #include "vidx/io/index_file.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <limits>
-#include <system_error>
 
 #include "vidx/common/error.hpp"
+#include "vidx/io/atomic_file.hpp"
 #include "vidx/io/crc32c.hpp"
+#include "vidx/io/positional_io.hpp"
 
 // Bulk payloads are raw host arrays (floats, ids) and the format defines them as
 // little-endian, so a big-endian host would write files no other host can read.
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "vidx index files store arrays in host byte order, which must be little-endian"
 #endif
-
-// Index files are routinely larger than 2 GiB; a 32-bit off_t would silently wrap offsets.
-static_assert(sizeof(off_t) >= 8, "vidx needs 64-bit file offsets (build with -D_FILE_OFFSET_BITS=64)");
 
 namespace vidx::io {
 namespace {
@@ -51,8 +41,6 @@ constexpr uint32_t kKnownFlags = 0;  // version 1 defines no flags
 // Payloads are checksummed and written in pieces of this size, so each piece is still in
 // cache when write() reads it after crc32c() did.
 constexpr size_t kWriteChunk = size_t(1) << 20;
-// One read()/write() call moves at most this much: macOS rejects counts above INT_MAX.
-constexpr size_t kMaxIoBytes = size_t(1) << 30;
 
 uint64_t align_up(uint64_t x) { return (x + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment; }
 
@@ -60,156 +48,13 @@ uint32_t load_le32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
 
-std::string os_error(int err) { return std::generic_category().message(err); }
-
 std::string hex32(uint32_t v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%08X", v);
   return buf;
 }
 
-// Closes a file descriptor when it goes out of scope (the reader's error paths are many).
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-
- private:
-  int fd_;
-};
-
 // ---- writing --------------------------------------------------------------------------
-
-// fsync that also reaches the disk on macOS, where fsync() leaves data in the drive's cache.
-int sync_fd(int fd) {
-#ifdef __APPLE__
-  if (::fcntl(fd, F_FULLFSYNC) == 0) return 0;  // not every filesystem supports it
-#endif
-  int rc;
-  do rc = ::fsync(fd);
-  while (rc != 0 && errno == EINTR);
-  return rc;
-}
-
-// A name that no other writer (thread, process, earlier crashed run) is using. It only has to
-// be unlikely to collide: the file is created with O_EXCL and a collision simply retries.
-std::string temp_name_for(const std::string& path) {
-  static std::atomic<uint64_t> counter{0};
-  uint64_t x = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  x ^= (counter.fetch_add(1, std::memory_order_relaxed) + 1) * 0x9E3779B97F4A7C15ull;
-  x ^= reinterpret_cast<uintptr_t>(&x);  // differs between threads and, with ASLR, processes
-  // splitmix64 finaliser: spreads the bits so the suffix looks random.
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  x ^= x >> 31;
-  char suffix[48];
-  std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%016llx", static_cast<long>(::getpid()),
-                static_cast<unsigned long long>(x));
-  return path + suffix;
-}
-
-std::string directory_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// The temporary file of one write_atomically call. Unless commit() succeeds, the destructor
-// closes and removes it, so every failure path (including exceptions from the caller's data,
-// e.g. bad_alloc) leaves no temporary file behind and `target` untouched.
-class TempFile {
- public:
-  explicit TempFile(const std::string& target) : target_(target) {
-    for (int attempt = 0;; ++attempt) {
-      path_ = temp_name_for(target);
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ >= 0) return;
-      if (errno == EINTR || (errno == EEXIST && attempt < 16)) continue;
-      fail("cannot create temporary file", path_, errno);
-    }
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write_at(uint64_t offset, const void* data, size_t n) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    while (n > 0) {
-      const ssize_t w = ::pwrite(fd_, p, std::min(n, kMaxIoBytes), static_cast<off_t>(offset));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        fail("cannot write", path_, errno);
-      }
-      if (w == 0) fail("cannot write", path_, ENOSPC);  // no progress and no error: treat as full
-      p += w;
-      n -= static_cast<size_t>(w);
-      offset += static_cast<uint64_t>(w);
-    }
-  }
-
-  // Makes the data durable, closes the file and renames it over the target.
-  void commit() {
-    if (sync_fd(fd_) != 0) fail("cannot fsync", path_, errno);
-    const int fd = fd_;
-    fd_ = -1;
-    // close() can report a deferred write error (NFS); EINTR still closes the descriptor.
-    if (::close(fd) != 0 && errno != EINTR) fail("cannot close", path_, errno);
-    if (::rename(path_.c_str(), target_.c_str()) != 0) fail("cannot rename " + path_ + " to", target_, errno);
-    committed_ = true;
-  }
-
-  // After a rename, the directory entry is only durable once the directory is synced.
-  void sync_directory() const {
-    const std::string dir = directory_of(target_);
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-    if (dfd < 0) {
-      // A directory we may write but not read (mode -wx) cannot be opened; the file is in
-      // place, so that is not worth failing the save for.
-      if (errno == EACCES) return;
-      fail("cannot open directory", dir, errno);
-    }
-    FdCloser closer(dfd);
-    // Some filesystems do not support fsync on directories; nothing more can be done there.
-    if (sync_fd(dfd) != 0 && errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
-      fail("cannot fsync directory", dir, errno);
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what, const std::string& file, int err) const {
-    throw IoError("cannot write index file " + target_ + ": " + what + " " + file + ": " + os_error(err));
-  }
-
-  std::string target_;
-  std::string path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
-// ---- reading --------------------------------------------------------------------------
-
-// Reads up to n bytes at `offset`; returns fewer only at end of file.
-size_t read_at(int fd, void* dst, size_t n, uint64_t offset, const std::string& path) {
-  auto* p = static_cast<uint8_t*>(dst);
-  size_t done = 0;
-  while (done < n) {
-    const ssize_t r = ::pread(fd, p + done, std::min(n - done, kMaxIoBytes), static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw IoError("cannot read " + path + ": " + os_error(errno));
-    }
-    if (r == 0) break;
-    done += static_cast<size_t>(r);
-  }
-  return done;
-}
 
 [[noreturn]] void throw_truncated(const std::string& path, const std::string& detail) {
   throw FileFormatError(path + " is truncated: " + detail +
@@ -293,7 +138,7 @@ void IndexFileWriter::write_atomically(const std::string& path) const {
   }
   const uint64_t file_size = end;
 
-  TempFile out(path);
+  AtomicFile out(path);
 
   // Payloads first, since the header holds their checksums; the header goes in last, at 0.
   static const uint8_t kZeros[kSectionAlignment] = {};
@@ -339,32 +184,23 @@ void IndexFileWriter::write_atomically(const std::string& path) const {
   out.write_at(0, h.data().data(), h.size());
 
   out.commit();
-  out.sync_directory();
 }
 
 // ---- IndexFileReader ------------------------------------------------------------------
 
 IndexFileReader IndexFileReader::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) throw FileNotFound("no such file: " + path);
-    throw IoError("cannot open " + path + ": " + os_error(err));
-  }
-  FdCloser closer(fd);
-
-  struct stat st;
-  if (::fstat(fd, &st) != 0) throw IoError("cannot stat " + path + ": " + os_error(errno));
-  if (S_ISDIR(st.st_mode)) throw IoError("cannot read " + path + ": " + os_error(EISDIR));
-  if (!S_ISREG(st.st_mode)) throw IoError("cannot read " + path + ": not a regular file");
-  if (static_cast<uint64_t>(st.st_size) > std::numeric_limits<size_t>::max())
+  // A save of this path killed with SIGKILL may have left its temporary file behind.
+  remove_stale_temp_files(path);
+  const File file = File::open_existing(path);
+  const uint64_t size_on_disk64 = file.size();
+  if (size_on_disk64 > std::numeric_limits<size_t>::max())
     throw IoError("cannot read " + path + ": file too large for this platform");
-  const size_t size_on_disk = static_cast<size_t>(st.st_size);
+  const size_t size_on_disk = static_cast<size_t>(size_on_disk64);
 
   // The magic alone first, so a large foreign file is rejected without reading all of it.
   // A file shorter than the magic that starts like it (an empty file too) is a truncated one.
   uint8_t magic[sizeof kMagic];
-  const size_t magic_read = read_at(fd, magic, std::min(size_on_disk, sizeof kMagic), 0, path);
+  const size_t magic_read = file.read_at(0, magic, std::min(size_on_disk, sizeof kMagic));
   if (std::memcmp(magic, kMagic, magic_read) != 0) throw FileFormatError(path + " is not a vidx index file");
   if (magic_read < sizeof kMagic) throw_truncated(path, "it has only " + std::to_string(magic_read) + " bytes");
 
@@ -372,7 +208,7 @@ IndexFileReader IndexFileReader::open(const std::string& path) {
   f.path_ = path;
   f.file_ = AlignedBuffer(size_on_disk);
   // `n` is what was actually read: if the file shrank since fstat, that shows as truncation.
-  const size_t n = read_at(fd, f.file_.data(), size_on_disk, 0, path);
+  const size_t n = file.read_at(0, f.file_.data(), size_on_disk);
   const uint8_t* b = f.file_.data();
 
   // The version-independent prefix and the header checksum.

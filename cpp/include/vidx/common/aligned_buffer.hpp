@@ -11,6 +11,9 @@
 #include <new>
 #include <utility>
 
+#ifdef _WIN32
+#include <malloc.h>
+#endif
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -24,13 +27,13 @@ class AlignedBuffer {
 
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t bytes) { reallocate(bytes); }
-  ~AlignedBuffer() { std::free(data_); }
+  ~AlignedBuffer() { release(data_); }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
-      std::free(data_);
+      release(data_);
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
     }
@@ -45,7 +48,7 @@ class AlignedBuffer {
       const bool huge = bytes >= 2 * kHugePage;
       const size_t align = huge ? kHugePage : kAlignment;
       const size_t rounded = (bytes + align - 1) / align * align;
-      fresh = static_cast<uint8_t*>(std::aligned_alloc(align, rounded));
+      fresh = static_cast<uint8_t*>(allocate(align, rounded));
       if (!fresh) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
       if (huge) madvise(fresh, rounded, MADV_HUGEPAGE);  // a hint: failure changes nothing
@@ -54,7 +57,7 @@ class AlignedBuffer {
       if (keep) std::memcpy(fresh, data_, keep);
       if (bytes > keep) std::memset(fresh + keep, 0, bytes - keep);
     }
-    std::free(data_);
+    release(data_);
     data_ = fresh;
     size_ = bytes;
   }
@@ -64,6 +67,22 @@ class AlignedBuffer {
   size_t size() const { return size_; }
 
  private:
+  // Windows has no aligned_alloc (its aligned blocks need their own free function).
+  static void* allocate(size_t align, size_t bytes) {
+#ifdef _WIN32
+    return _aligned_malloc(bytes, align);
+#else
+    return std::aligned_alloc(align, bytes);
+#endif
+  }
+  static void release(void* p) {
+#ifdef _WIN32
+    _aligned_free(p);
+#else
+    std::free(p);
+#endif
+  }
+
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };

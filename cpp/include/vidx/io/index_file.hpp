@@ -79,7 +79,7 @@ class IndexFileWriter {
   void add_section_views(uint32_t tag, std::vector<Span> parts);
 
   // Writes the file to `path` so that `path` holds either the old file or the complete new
-  // one, never a partial file: write to "<path>.tmp-<pid>-<random>" in the same directory,
+  // one, never a partial file: write to "<path>.vidx-tmp-<pid>-<random>" in the same directory (see atomic_file.hpp),
   // fsync it, rename it over `path`, fsync the directory. On failure the temporary file is
   // removed, an existing file at `path` is left as it was, and IoError says which path and
   // operation failed and why. Payloads are streamed in chunks, never copied whole.

@@ -1,0 +1,228 @@
+// POSIX implementation of the file platform layer (Linux, macOS, the BSDs).
+#ifndef _WIN32
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+#include "vidx/common/error.hpp"
+#include "vidx/io/positional_io.hpp"
+
+// Index files are routinely larger than 2 GiB; a 32-bit off_t would silently wrap offsets.
+static_assert(sizeof(off_t) >= 8, "vidx needs 64-bit file offsets (build with -D_FILE_OFFSET_BITS=64)");
+
+namespace vidx::io {
+namespace {
+
+// One read()/write() call moves at most this much: macOS rejects counts above INT_MAX. A
+// multiple of every block size, so direct I/O stays aligned across calls.
+constexpr size_t kMaxIoBytes = size_t(1) << 30;
+
+std::string reason(int err) { return std::generic_category().message(err); }
+
+[[noreturn]] void fail(const std::string& what, const std::string& path, int err) {
+  throw IoError("cannot " + what + " " + path + ": " + reason(err));
+}
+
+// fsync that also reaches the disk on macOS, where fsync() leaves data in the drive's cache.
+int sync_fd(int fd) {
+#ifdef __APPLE__
+  if (::fcntl(fd, F_FULLFSYNC) == 0) return 0;  // not every filesystem supports it
+#endif
+  int rc;
+  do rc = ::fsync(fd);
+  while (rc != 0 && errno == EINTR);
+  return rc;
+}
+
+int open_retrying(const char* path, int flags, mode_t mode = 0) {
+  int fd;
+  do fd = ::open(path, flags, mode);
+  while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+}  // namespace
+
+File::~File() { release(); }
+
+File::File(File&& other) noexcept : handle_(other.handle_), path_(std::move(other.path_)), direct_(other.direct_) {
+  other.handle_ = kInvalid;
+}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    release();
+    handle_ = other.handle_;
+    path_ = std::move(other.path_);
+    direct_ = other.direct_;
+    other.handle_ = kInvalid;
+  }
+  return *this;
+}
+
+void File::release() noexcept {
+  if (handle_ != kInvalid) ::close(handle_);
+  handle_ = kInvalid;
+}
+
+File File::open_existing(const std::string& path, Access access, bool direct) {
+  const int flags = (access == Access::read ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  int fd = -1;
+  bool opened_direct = false;
+#ifdef O_DIRECT
+  if (direct) {
+    fd = open_retrying(path.c_str(), flags | O_DIRECT);
+    opened_direct = fd >= 0;
+    if (fd < 0 && errno != EINVAL) fd = -2;  // a real failure, reported below; EINVAL: no O_DIRECT here
+  }
+#endif
+  if (fd == -1) fd = open_retrying(path.c_str(), flags);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) throw FileNotFound("no such file: " + path);
+    fail("open", path, err);
+  }
+  File f(fd, path, opened_direct);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) fail("stat", path, errno);
+  if (S_ISDIR(st.st_mode)) fail("read", path, EISDIR);
+  if (!S_ISREG(st.st_mode)) throw IoError("cannot read " + path + ": not a regular file");
+  return f;
+}
+
+File File::create_new(const std::string& path) {
+  const int fd = open_retrying(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) fail("create", path, errno);
+  return File(fd, path, false);
+}
+
+size_t File::read_at(uint64_t offset, void* dst, size_t n) const {
+  auto* p = static_cast<unsigned char*>(dst);
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::pread(handle_, p + done, std::min(n - done, kMaxIoBytes), static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      fail("read", path_, errno);
+    }
+    if (r == 0) break;  // end of file
+    done += static_cast<size_t>(r);
+  }
+  return done;
+}
+
+void File::read_exact_at(uint64_t offset, void* dst, size_t n) const {
+  const size_t got = read_at(offset, dst, n);
+  if (got < n)
+    throw IoError("cannot read " + path_ + ": the file ends at offset " + std::to_string(offset + got) +
+                  ", before the " + std::to_string(n) + " bytes asked for at offset " + std::to_string(offset));
+}
+
+void File::write_at(uint64_t offset, const void* src, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(src);
+  while (n > 0) {
+    const ssize_t w = ::pwrite(handle_, p, std::min(n, kMaxIoBytes), static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      fail("write", path_, errno);
+    }
+    if (w == 0) fail("write", path_, ENOSPC);  // no progress and no error: treat as full
+    p += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+}
+
+uint64_t File::size() const {
+  struct stat st;
+  if (::fstat(handle_, &st) != 0) fail("stat", path_, errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+void File::resize(uint64_t size) {
+  int rc;
+  do rc = ::ftruncate(handle_, static_cast<off_t>(size));
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) fail("resize", path_, errno);
+}
+
+void File::flush() {
+  if (sync_fd(handle_) != 0) fail("fsync", path_, errno);
+}
+
+void File::close() {
+  if (handle_ == kInvalid) return;
+  const int fd = handle_;
+  handle_ = kInvalid;
+  // close() can report a deferred write error (NFS); EINTR still closes the descriptor.
+  if (::close(fd) != 0 && errno != EINTR) fail("close", path_, errno);
+}
+
+void replace_file(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) fail("rename " + from + " to", to, errno);
+}
+
+void sync_directory(const std::string& dir) {
+  const int dfd = open_retrying(dir.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+  if (dfd < 0) {
+    // A folder we may write but not read (mode -wx) cannot be opened; the file is in place,
+    // so that is not worth failing the save for.
+    if (errno == EACCES) return;
+    fail("open directory", dir, errno);
+  }
+  const int rc = sync_fd(dfd);
+  const int err = errno;
+  ::close(dfd);
+  // Some filesystems do not support fsync on folders; nothing more can be done there.
+  if (rc != 0 && err != EINVAL && err != ENOTSUP && err != EOPNOTSUPP) fail("fsync directory", dir, err);
+}
+
+bool remove_file(const std::string& path) noexcept { return ::unlink(path.c_str()) == 0; }
+
+std::vector<std::string> list_directory(const std::string& dir) noexcept {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  try {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+  } catch (...) {  // out of memory: report what was listed so far
+  }
+  ::closedir(d);
+  return names;
+}
+
+std::string directory_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string file_name_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+uint64_t current_process_id() noexcept { return static_cast<uint64_t>(::getpid()); }
+
+bool process_may_be_alive(uint64_t pid) noexcept {
+  const auto id = static_cast<pid_t>(pid);
+  if (id <= 0 || static_cast<uint64_t>(id) != pid) return true;  // not a valid id here: do not judge
+  // Signal 0 checks existence only. EPERM: it exists but belongs to another user.
+  return ::kill(id, 0) == 0 || errno != ESRCH;
+}
+
+}  // namespace vidx::io
+
+#endif  // !_WIN32

@@ -1,0 +1,105 @@
+"""A save killed with SIGKILL leaves at most its own temporary file, and the next save or load
+of that path removes it; temporary files of live processes are never touched."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import vidx
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
+
+MARKER = ".vidx-tmp-"
+
+# The child loads an index and saves it to the target in a loop until it is killed.
+SAVER = """
+import sys, vidx
+idx = vidx.load(sys.argv[1])
+while True:
+    idx.save(sys.argv[2])
+"""
+
+
+def temp_files(folder, name):
+    return sorted(f for f in os.listdir(folder) if f.startswith(name + MARKER))
+
+
+def dead_pid():
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid  # reaped, so no process has it (reuse within the test is very unlikely)
+
+
+def small_index(n, dim=32, seed=0):
+    idx = vidx.Index(dim, kind="flat", metric="l2")
+    idx.add(np.random.default_rng(seed).standard_normal((n, dim), dtype=np.float32))
+    return idx
+
+
+def test_killed_saves_leave_no_growing_temp_files(tmp_path):
+    target = tmp_path / "index.vidx"
+    source = tmp_path / "source.vidx"
+    old, new = small_index(500, seed=1), small_index(40_000, seed=2)  # new: ~5 MB, a save takes a while
+    old.save(target)
+    new.save(source)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    kills = left_behind = 0
+    for _ in range(10):
+        child = subprocess.Popen([sys.executable, "-c", SAVER, str(source), str(target)], env=env)
+        deadline = time.monotonic() + 30
+        # Kill it in the middle of a save: as soon as its temporary file exists.
+        while not any(str(child.pid) in f for f in temp_files(tmp_path, target.name)):
+            assert child.poll() is None, "the saving child exited on its own"
+            assert time.monotonic() < deadline, "the child never started saving"
+            time.sleep(0.002)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        kills += 1
+        left_behind += len(temp_files(tmp_path, target.name))
+        # The target always holds a whole index: the old one or the new one.
+        assert len(vidx.load(target)) in (len(old), len(new))
+    assert kills == 10
+    assert left_behind > 0, "no kill landed inside a save: the test did not exercise the cleanup"
+    # Loading removed the leftovers of every killed child; a save cleans likewise.
+    assert temp_files(tmp_path, target.name) == []
+    old.save(target)
+    assert temp_files(tmp_path, target.name) == []
+    assert sorted(os.listdir(tmp_path)) == ["index.vidx", "source.vidx"]
+
+
+def test_save_removes_only_temp_files_of_dead_writers(tmp_path):
+    target = tmp_path / "index.vidx"
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        names = {
+            "dead": f"index.vidx{MARKER}{dead_pid()}-00000000deadbeef",
+            "live": f"index.vidx{MARKER}{live.pid}-00000000c0ffee00",
+            "self": f"index.vidx{MARKER}{os.getpid()}-0123456789abcdef",
+            "other target": f"other.vidx{MARKER}{dead_pid()}-00000000deadbeef",
+            "not ours": f"index.vidx{MARKER}{dead_pid()}-not-hex-digits!",
+        }
+        for name in names.values():
+            (tmp_path / name).write_bytes(b"partial")
+        small_index(100).save(target)
+        left = set(os.listdir(tmp_path))
+        assert names["dead"] not in left
+        assert {names[k] for k in ("live", "self", "other target", "not ours")} <= left
+    finally:
+        live.kill()
+        live.wait()
+    # Now that writer is dead too: a load removes its file.
+    vidx.load(target)
+    assert names["live"] not in set(os.listdir(tmp_path))
+
+
+def test_failed_save_leaves_no_temp_file(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "index.vidx").mkdir()  # a folder where the file should go: the rename fails
+    with pytest.raises(OSError):
+        small_index(100).save(folder / "index.vidx")
+    assert os.listdir(folder) == ["index.vidx"]
