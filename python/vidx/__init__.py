@@ -13,8 +13,7 @@ from __future__ import annotations
 import os as _os
 
 from . import _core
-
-__version__ = "0.1.0"
+from ._version import __version__
 __all__ = ["Index", "load", "cpu_features", "cuda_available", "kmeans", "cmake_dir", "__version__"]
 
 _KINDS = ("hnsw", "flat", "spann")
@@ -236,3 +235,20 @@ def kmeans(X, k, *args, **kwargs):
     """k-means clustering (CPU, or device="cuda"); see vidx.gpu.kmeans."""
     from .gpu import kmeans as _kmeans
     return _kmeans(X, k, *args, **kwargs)
+
+
+# ---- lazily imported submodules (added by the platform work; keep this block self-contained) ----
+# `vidx.datasets` and `vidx.bench` work after a plain `import vidx`, but are imported only on
+# first use, so `import vidx` stays fast.
+_LAZY_SUBMODULES = ("datasets", "bench")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")  # also binds it as an attribute
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
