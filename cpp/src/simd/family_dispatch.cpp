@@ -39,28 +39,27 @@ struct BinaryTable {
   static const binary::KernelTable& get() { return binary::table_of<I>(); }
 };
 
+// The family's table of the level simd::kernels() runs at, resolved once.
+template <class Table, template <class> class Getter>
+const Table& chosen_table() {
+  static const Table& chosen = *family_table<Table, Getter>(kernels().level);
+  return chosen;
+}
+
 }  // namespace
 }  // namespace vidx::simd
 
 namespace vidx::f16k {
 
 const KernelTable* kernels_for(simd::Level level) { return simd::family_table<KernelTable, simd::F16Table>(level); }
-
-const KernelTable& kernels() {
-  static const KernelTable& chosen = *f16k::kernels_for(simd::kernels().level);
-  return chosen;
-}
+const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::F16Table>(); }
 
 }  // namespace vidx::f16k
 
 namespace vidx::lvq {
 
 const KernelTable* kernels_for(simd::Level level) { return simd::family_table<KernelTable, simd::LvqTable>(level); }
-
-const KernelTable& kernels() {
-  static const KernelTable& chosen = *lvq::kernels_for(simd::kernels().level);
-  return chosen;
-}
+const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::LvqTable>(); }
 
 }  // namespace vidx::lvq
 

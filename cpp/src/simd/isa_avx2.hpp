@@ -1,22 +1,15 @@
 // AVX2 + FMA + F16C primitives (include only from files compiled with the AVX2 level's flags).
-// Partial registers use masked loads (float32) or a zero-padded copy (float16), so odd
+// Partial registers use masked loads (float32) or partial_load.hpp (float16), so odd
 // dimensions never read past a vector. The contract: isa.md.
 #pragma once
 #include <immintrin.h>
 
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-
-#include "vidx/simd/kernels.hpp"
+#include "partial_load.hpp"
+#include "isa_shape.hpp"
 
 namespace vidx::simd {
 
-struct IsaAvx2 {
-  static constexpr Level kLevel = Level::AVX2;
-  static constexpr size_t kWidth = 8;
-  static constexpr size_t kPopWords = 2;
-
+struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2> {
   using F = __m256;
   using U = __m256i;
   using Count = uint64_t;
@@ -31,9 +24,9 @@ struct IsaAvx2 {
     return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane));
   }
   static F load_partial(const uint16_t* p, size_t n) {
-    uint16_t padded[kWidth] = {};
-    std::memcpy(padded, p, n * sizeof(uint16_t));
-    return load(padded);
+    uint64_t lo, hi;
+    vidx_read_partial(p, n * sizeof(uint16_t), lo, hi);
+    return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)));
   }
   static void store(float* p, F a) { _mm256_storeu_ps(p, a); }
   static F add(F a, F b) { return _mm256_add_ps(a, b); }

@@ -3,18 +3,11 @@
 #pragma once
 #include <immintrin.h>
 
-#include <cstddef>
-#include <cstdint>
-
-#include "vidx/simd/kernels.hpp"
+#include "isa_shape.hpp"
 
 namespace vidx::simd {
 
-struct IsaAvx512 {
-  static constexpr Level kLevel = Level::AVX512;
-  static constexpr size_t kWidth = 16;
-  static constexpr size_t kPopWords = 8;
-
+struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8> {
   using F = __m512;
   using U = __m512i;
   using Count = __m512i;

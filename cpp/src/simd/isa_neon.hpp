@@ -1,22 +1,17 @@
 // NEON primitives for aarch64 (NEON and the float16 conversions are baseline in ARMv8-A, so
-// these files need no extra flags). Partial registers go through a zero-padded copy, so odd
+// these files need no extra flags). Partial registers are read by partial_load.hpp, so odd
 // dimensions never read past a vector. The contract: isa.md.
 #pragma once
 #include <arm_neon.h>
 
-#include <cstddef>
-#include <cstdint>
 #include <cstring>
 
-#include "vidx/simd/kernels.hpp"
+#include "partial_load.hpp"
+#include "isa_shape.hpp"
 
 namespace vidx::simd {
 
-struct IsaNeon {
-  static constexpr Level kLevel = Level::NEON;
-  static constexpr size_t kWidth = 4;
-  static constexpr size_t kPopWords = 2;
-
+struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
   using F = float32x4_t;
   using U = uint32x4_t;
   using Count = uint64_t;
@@ -26,14 +21,14 @@ struct IsaNeon {
   static F load(const float* p) { return vld1q_f32(p); }
   static F load(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
   static F load_partial(const float* p, size_t n) {
-    float padded[kWidth] = {};
-    std::memcpy(padded, p, n * sizeof(float));
-    return load(padded);
+    uint64_t lo, hi;
+    vidx_read_partial(p, n * sizeof(float), lo, hi);
+    return vreinterpretq_f32_u64(vcombine_u64(vcreate_u64(lo), vcreate_u64(hi)));
   }
   static F load_partial(const uint16_t* p, size_t n) {
-    uint16_t padded[kWidth] = {};
-    std::memcpy(padded, p, n * sizeof(uint16_t));
-    return load(padded);
+    uint64_t lo, hi;
+    vidx_read_partial(p, n * sizeof(uint16_t), lo, hi);
+    return vcvt_f32_f16(vreinterpret_f16_u64(vcreate_u64(lo)));
   }
   static void store(float* p, F a) { vst1q_f32(p, a); }
   static F add(F a, F b) { return vaddq_f32(a, b); }

@@ -2,19 +2,12 @@
 // floats. Eight independent lanes keep the summation order close to the SIMD levels' and let
 // compilers vectorise the loops without -ffast-math. The contract: isa.md.
 #pragma once
-#include <cstddef>
-#include <cstdint>
-
 #include "vidx/codec/float16.hpp"
-#include "vidx/simd/kernels.hpp"
+#include "isa_shape.hpp"
 
 namespace vidx::simd {
 
-struct IsaScalar {
-  static constexpr Level kLevel = Level::Scalar;
-  static constexpr size_t kWidth = 8;
-  static constexpr size_t kPopWords = 1;
-
+struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
   struct F { float v[kWidth]; };
   struct U { uint32_t v[kWidth]; };
   using Count = uint64_t;

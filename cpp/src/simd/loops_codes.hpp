@@ -47,12 +47,12 @@ inline void load_block(const uint8_t* primary, const uint8_t* residual, size_t b
   for (size_t k = 0; k < kRegs<I>; ++k) out[k] = I::to_float(c[k]);
 }
 
-// Pairwise sum of the per-register accumulators, then across lanes.
-template <class I>
-inline float total(typename I::F acc[kRegs<I>]) {
-  for (size_t width = kRegs<I>; width > 1; width /= 2)
-    for (size_t k = 0; k < width / 2; ++k) acc[k] = I::add(acc[k], acc[k + width / 2]);
-  return I::reduce(acc[0]);
+// Pairwise sum of N registers, ((a0 + a1) + (a2 + a3))..., written so the registers never
+// go through memory.
+template <class I, size_t N>
+inline typename I::F sum_registers(const typename I::F* a) {
+  if constexpr (N == 1) return a[0];
+  else return I::add(sum_registers<I, N / 2>(a), sum_registers<I, N / 2>(a + N / 2));
 }
 
 template <class I, lvq::Packing P>
@@ -70,7 +70,7 @@ float lvq_l2(const float* q, const uint8_t* primary, const uint8_t* residual, si
       acc[k] = I::fmadd(d, d, acc[k]);
     }
   }
-  return total<I>(acc);
+  return I::reduce(sum_registers<I, kRegs<I>>(acc));
 }
 
 template <class I, lvq::Packing P>
@@ -83,7 +83,7 @@ float lvq_dot(const float* q, const uint8_t* primary, const uint8_t* residual, s
     load_block<I, P>(primary, residual, b, v);
     for (size_t k = 0; k < kRegs<I>; ++k) acc[k] = I::fmadd(I::load(q + b * lvq::kBlockDims + k * W), v[k], acc[k]);
   }
-  return total<I>(acc);
+  return I::reduce(sum_registers<I, kRegs<I>>(acc));
 }
 
 template <class I, lvq::Packing P>
