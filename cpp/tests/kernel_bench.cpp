@@ -2,7 +2,7 @@
 // (it uses only the kernel tables' public API). Data: 2000 random vectors per dimension,
 // in cache; each figure is the fastest of 15 passes (on a shared, loaded machine the fastest
 // pass is the one least disturbed; compare builds by the median of several such runs).
-//   g++ -O2 -Icpp/include cpp/tests/kernel_bench.cpp <kernel objects> -o kernel_bench
+//   g++ -O2 -Icpp/include cpp/tests/kernel_bench.cpp <kernel objects> -o kernel_bench && ./kernel_bench [level]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -33,8 +33,12 @@ double ns_per_call(size_t calls, Body body) {
 
 }  // namespace
 
-int main() {
-  const simd::Level level = simd::best_level();
+int main(int argc, char** argv) {
+  simd::Level level = simd::best_level();  // or the level named by the first argument
+  if (argc > 1 && (!simd::parse_level(argv[1], &level) || !simd::kernels_for(level))) {
+    std::fprintf(stderr, "level %s is not available\n", argv[1]);
+    return 2;
+  }
   const auto& t = *simd::kernels_for(level);
   const auto& h = *f16k::kernels_for(level);
   const auto& lq = *lvq::kernels_for(level);

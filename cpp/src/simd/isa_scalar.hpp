@@ -18,16 +18,25 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
     for (size_t l = 0; l < kWidth; ++l) r.v[l] = x;
     return r;
   }
-  static F load(const float* p) { return load_partial(p, kWidth); }
-  static F load(const uint16_t* p) { return load_partial(p, kWidth); }
+  static F load(const float* p) {
+    F r;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = p[l];
+    return r;
+  }
+  static F load(const uint16_t* p) {
+    F r;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = f16::to_float(p[l]);
+    return r;
+  }
+  // Written per lane (not as a copy loop, which compilers turn into a memcpy call).
   static F load_partial(const float* p, size_t n) {
-    F r = zero();
-    for (size_t l = 0; l < n; ++l) r.v[l] = p[l];
+    F r;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = l < n ? p[l] : 0.f;
     return r;
   }
   static F load_partial(const uint16_t* p, size_t n) {
-    F r = zero();
-    for (size_t l = 0; l < n; ++l) r.v[l] = f16::to_float(p[l]);
+    F r;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = l < n ? f16::to_float(p[l]) : 0.f;
     return r;
   }
   static void store(float* p, F a) {
