@@ -79,3 +79,21 @@ def test_numpy_one_query(benchmark, data, metric):
     base, query = data
     benchmark.group = _group(base, metric)
     benchmark(numpy_searcher(base, metric), query)
+
+
+# ---- compressed codes: the float16, LVQ and binary kernels, seen through the same flat scan ----
+@pytest.fixture(scope="module", params=("f16", "lvq8", "lvq4x8", "binary"))
+def quant_index(request):
+    """768d, l2: one flat index per codec, built once."""
+    rng = np.random.default_rng(768)
+    base = rng.standard_normal((N_VECTORS, 768), dtype=np.float32)
+    index = vidx.Index(768, metric="l2", kind="flat", threads=1, quant=request.param)
+    index.add(base)
+    return request.param, index, rng.standard_normal(768, dtype=np.float32)
+
+
+def test_vidx_flat_codec_one_query(benchmark, quant_index):
+    quant, index, query = quant_index
+    benchmark.group = f"flat codec: 1 query x {N_VECTORS} x 768d, l2"
+    _, ids = benchmark(index.search, query, k=K)
+    assert ids.shape == (1, K) and (ids[0] >= 0).all()

@@ -96,3 +96,26 @@ def test_bounded_l2_is_exact_below_the_bound(level, dim):
     assert np.all(got[above] >= bound)
     unbounded = _core._kernel_l2_bounded(level, q, x, np.inf)
     np.testing.assert_allclose(unbounded, exact, rtol=1e-5)
+
+
+def test_levels_listed_in_order_and_neon_only_on_arm():
+    f = vidx.cpu_features()
+    order = ["scalar", "neon", "avx2", "avx512"]
+    assert f["available"] == sorted(f["available"], key=order.index)
+    assert ("neon" in f["available"]) == (f["arch"] == "aarch64")
+
+
+def test_level_of_another_architecture_is_refused_by_name():
+    """'neon' on x86 (or 'avx2' on ARM) is a known level this CPU cannot run: a clear ValueError."""
+    other = "avx2" if vidx.cpu_features()["arch"] == "aarch64" else "neon"
+    with pytest.raises(ValueError, match="not available"):
+        _core._kernel_distances(other, "l2", np.zeros(4, np.float32), np.zeros((1, 4), np.float32))
+
+
+def test_env_naming_an_unavailable_level_falls_back_to_best():
+    other = "avx2" if vidx.cpu_features()["arch"] == "aarch64" else "neon"
+    code = "import vidx; f = vidx.cpu_features(); print(f['active'], '|', f['reason'])"
+    env = dict(os.environ, VIDX_SIMD=other)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    active, reason = (part.strip() for part in out.split("|"))
+    assert active == vidx.cpu_features()["best"] and "not available" in reason

@@ -36,8 +36,8 @@ py::dict cpu_features() {
   flags["avx512vpopcntdq"] = f.avx512vpopcntdq;
   flags["neon"] = f.neon;
   py::list available;
-  for (simd::Level l : {simd::Level::Scalar, simd::Level::AVX2, simd::Level::AVX512})
-    if (simd::kernels_for(l)) available.append(simd::level_name(l));
+  for (simd::Level l : simd::kLevelsBestFirst)  // listed worst first, as before
+    if (simd::kernels_for(l)) available.insert(0, simd::level_name(l));
   py::dict d;
   d["arch"] = f.arch;
   d["flags"] = flags;

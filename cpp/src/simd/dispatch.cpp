@@ -11,37 +11,41 @@ const char* level_name(Level level) {
     case Level::Scalar: return "scalar";
     case Level::AVX2: return "avx2";
     case Level::AVX512: return "avx512";
+    case Level::NEON: return "neon";
   }
   return "unknown";
 }
 
 bool parse_level(const std::string& name, Level* out) {
-  if (name == "scalar") *out = Level::Scalar;
-  else if (name == "avx2") *out = Level::AVX2;
-  else if (name == "avx512") *out = Level::AVX512;
-  else return false;
-  return true;
+  for (Level l : kLevelsBestFirst)
+    if (name == level_name(l)) {
+      *out = l;
+      return true;
+    }
+  return false;
 }
 
 const KernelTable* kernels_for(Level level) {
   const CpuFeatures& f = cpu_features();
+  (void)f;
   switch (level) {
-    case Level::Scalar: return &scalar_kernels();
+    case Level::Scalar: return &table_of<IsaScalar>();
 #if defined(VIDX_X86_KERNELS)
     case Level::AVX2:
-      return (f.avx2 && f.fma && f.f16c && f.popcnt) ? &avx2_kernels() : nullptr;
+      return (f.avx2 && f.fma && f.f16c && f.popcnt) ? &table_of<IsaAvx2>() : nullptr;
     case Level::AVX512:
       return (f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx2 && f.fma && f.f16c)
-                 ? &avx512_kernels() : nullptr;
-#else
-    default: (void)f; return nullptr;
+                 ? &table_of<IsaAvx512>() : nullptr;
 #endif
+#if defined(VIDX_NEON_KERNELS)
+    case Level::NEON: return f.neon ? &table_of<IsaNeon>() : nullptr;
+#endif
+    default: return nullptr;
   }
-  return nullptr;
 }
 
 Level best_level() {
-  for (Level l : {Level::AVX512, Level::AVX2})
+  for (Level l : kLevelsBestFirst)
     if (kernels_for(l)) return l;
   return Level::Scalar;
 }
@@ -59,9 +63,9 @@ Choice choose() {
   if (!env || !*env) return {kernels_for(best), "best level this CPU runs"};
   Level wanted;
   if (!parse_level(env, &wanted))
-    return {kernels_for(best), std::string("VIDX_SIMD=") + env + " not understood (scalar|avx2|avx512); using the best level"};
-  if (static_cast<int>(wanted) > static_cast<int>(best))
-    return {kernels_for(best), std::string("VIDX_SIMD=") + env + " is above what this CPU/build runs; using " + level_name(best)};
+    return {kernels_for(best), std::string("VIDX_SIMD=") + env + " not understood (scalar|avx2|avx512|neon); using the best level"};
+  if (!kernels_for(wanted))
+    return {kernels_for(best), std::string("VIDX_SIMD=") + env + " is not available on this CPU/build; using " + level_name(best)};
   return {kernels_for(wanted), std::string("forced by VIDX_SIMD=") + env};
 }
 

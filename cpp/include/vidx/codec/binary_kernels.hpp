@@ -1,5 +1,6 @@
-// Hamming distance between bit codes, one kernel per SIMD level (popcount instructions are
-// not in the x86-64 baseline, so even the scalar-looking loop needs its ISA's flags).
+// Kernels of binary codes, one table per SIMD level: Hamming distance (popcount instructions
+// are not in the x86-64 baseline, so even a scalar-looking loop needs its ISA's flags) and the
+// masked sum of the asymmetric estimator.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -22,16 +23,14 @@ using MaskedSumFn = float (*)(const float* q, const uint64_t* bits, size_t words
 MaskedSumFn masked_sum();
 MaskedSumFn masked_sum_for(simd::Level level);
 
-float masked_sum_scalar(const float* q, const uint64_t* bits, size_t words);
-#if defined(VIDX_X86_KERNELS)
-float masked_sum_avx2(const float* q, const uint64_t* bits, size_t words);
-float masked_sum_avx512(const float* q, const uint64_t* bits, size_t words);
-#endif
+struct KernelTable {
+  simd::Level level;
+  HammingFn hamming;
+  MaskedSumFn masked_sum;
+};
 
-uint32_t hamming_scalar(const uint64_t* a, const uint64_t* b, size_t words);
-#if defined(VIDX_X86_KERNELS)
-uint32_t hamming_avx2(const uint64_t* a, const uint64_t* b, size_t words);
-uint32_t hamming_avx512(const uint64_t* a, const uint64_t* b, size_t words);
-#endif
+// The table of one ISA (see vidx/simd/kernels.hpp).
+template <class Isa>
+const KernelTable& table_of();
 
 }  // namespace vidx::binary

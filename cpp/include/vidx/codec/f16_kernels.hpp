@@ -1,5 +1,6 @@
 // SIMD kernels of the float16 codec: a float32 query against IEEE binary16 codes, converted
-// in registers (F16C on AVX2, VCVTPH2PS on AVX-512, a portable conversion on scalar). The
+// in registers (F16C on AVX2, VCVTPH2PS on AVX-512, FCVTL on NEON, a portable conversion on
+// scalar). The
 // conversion from float16 to float32 is exact at every level, so levels differ only in the
 // order of their float32 sums.
 #pragma once
@@ -33,10 +34,8 @@ const KernelTable& kernels();
 // The table of one level, or nullptr where that level is unavailable.
 const KernelTable* kernels_for(simd::Level level);
 
-const KernelTable& scalar_kernels();
-#if defined(VIDX_X86_KERNELS)
-const KernelTable& avx2_kernels();
-const KernelTable& avx512_kernels();
-#endif
+// The table of one ISA (see vidx/simd/kernels.hpp).
+template <class Isa>
+const KernelTable& table_of();
 
 }  // namespace vidx::f16k

@@ -43,11 +43,8 @@ const KernelTable& kernels();
 // The table of one level, or nullptr where simd::kernels_for(level) is unavailable.
 const KernelTable* kernels_for(simd::Level level);
 
-// Per-ISA tables, defined in lvq_kernels_<isa>.cpp.
-const KernelTable& scalar_kernels();
-#if defined(VIDX_X86_KERNELS)
-const KernelTable& avx2_kernels();
-const KernelTable& avx512_kernels();
-#endif
+// The table of one ISA (see vidx/simd/kernels.hpp).
+template <class Isa>
+const KernelTable& table_of();
 
 }  // namespace vidx::lvq

@@ -1,6 +1,8 @@
-// The SIMD kernel table. Each ISA level (scalar, AVX2+FMA, AVX-512) fills one table in its
-// own source file compiled with that ISA's flags; the best level the CPU runs is picked once
-// at load time. Nothing outside simd/ and codec/ calls a kernel directly.
+// The SIMD kernel table. Each ISA level (scalar, AVX2+FMA, AVX-512, NEON) provides primitives
+// (cpp/src/simd/isa_<name>.hpp); the loops are written once over them (loops_*.hpp) and
+// instantiated in one file per ISA compiled with that ISA's flags (kernels_<name>.cpp). The
+// best level the CPU runs is picked once at load time. Nothing outside simd/ and codec/ calls
+// a kernel directly.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +10,10 @@
 
 namespace vidx::simd {
 
-enum class Level : int { Scalar = 0, AVX2 = 1, AVX512 = 2 };
+enum class Level : int { Scalar = 0, AVX2 = 1, AVX512 = 2, NEON = 3 };
+
+// Every level, in order of preference (best first); a build and CPU run a subset.
+constexpr Level kLevelsBestFirst[] = {Level::AVX512, Level::AVX2, Level::NEON, Level::Scalar};
 
 const char* level_name(Level level);
 bool parse_level(const std::string& name, Level* out);
@@ -38,7 +43,7 @@ struct KernelTable {
 constexpr size_t kBoundCheckDims = 128;
 
 // The table chosen at load time: the best level the CPU supports, lowered by the environment
-// variable VIDX_SIMD=scalar|avx2|avx512 (a request above what the CPU runs is ignored).
+// variable VIDX_SIMD=scalar|avx2|avx512|neon (a level this CPU/build cannot run is ignored).
 const KernelTable& kernels();
 
 // The table of one level, or nullptr when it was not compiled in or the CPU cannot run it.
@@ -50,25 +55,15 @@ Level best_level();
 // Why the active level is what it is ("best available", "forced by VIDX_SIMD", ...).
 const std::string& dispatch_note();
 
-// For a kernel family with its own per-ISA tables (codecs): the table of `level`, or nullptr
-// when the main table cannot run that level. Families pick with the main table's level, so one
-// choice (best level, lowered by VIDX_SIMD) governs every kernel in the library.
-template <typename Table>
-const Table* pick_for_level(Level level, const Table& scalar, const Table* avx2, const Table* avx512) {
-  if (!kernels_for(level)) return nullptr;
-  switch (level) {
-    case Level::Scalar: return &scalar;
-    case Level::AVX2: return avx2;
-    case Level::AVX512: return avx512;
-  }
-  return nullptr;
-}
+// One ISA's primitives (defined in cpp/src/simd/isa_<name>.hpp, where the loops are instantiated).
+struct IsaScalar;
+struct IsaAvx2;
+struct IsaAvx512;
+struct IsaNeon;
 
-// Per-ISA tables, defined in kernels_<isa>.cpp.
-const KernelTable& scalar_kernels();
-#if defined(VIDX_X86_KERNELS)
-const KernelTable& avx2_kernels();
-const KernelTable& avx512_kernels();
-#endif
+// The table of one ISA, instantiated in cpp/src/simd/kernels_<name>.cpp; callers go through
+// kernels_for(), which knows which ISAs this build compiled and this CPU runs.
+template <class Isa>
+const KernelTable& table_of();
 
 }  // namespace vidx::simd

@@ -1,0 +1,94 @@
+// Picks the codec kernel tables (float16, LVQ, binary) of the level the main table runs at, so
+// one choice (best level, lowered by VIDX_SIMD) governs every kernel in the library.
+#include "vidx/codec/binary_kernels.hpp"
+#include "vidx/codec/f16_kernels.hpp"
+#include "vidx/codec/lvq_kernels.hpp"
+#include "vidx/simd/cpu_features.hpp"
+#include "vidx/simd/kernels.hpp"
+
+namespace vidx::simd {
+namespace {
+
+// A family's table of `level`, or nullptr when kernels_for(level) cannot run.
+template <class Table, template <class> class Getter>
+const Table* family_table(Level level) {
+  if (!kernels_for(level)) return nullptr;
+  switch (level) {
+    case Level::Scalar: return &Getter<IsaScalar>::get();
+#if defined(VIDX_X86_KERNELS)
+    case Level::AVX2: return &Getter<IsaAvx2>::get();
+    case Level::AVX512: return &Getter<IsaAvx512>::get();
+#endif
+#if defined(VIDX_NEON_KERNELS)
+    case Level::NEON: return &Getter<IsaNeon>::get();
+#endif
+    default: return nullptr;
+  }
+}
+
+template <class I>
+struct F16Table {
+  static const f16k::KernelTable& get() { return f16k::table_of<I>(); }
+};
+template <class I>
+struct LvqTable {
+  static const lvq::KernelTable& get() { return lvq::table_of<I>(); }
+};
+template <class I>
+struct BinaryTable {
+  static const binary::KernelTable& get() { return binary::table_of<I>(); }
+};
+
+// The family's table of the level simd::kernels() runs at, resolved once.
+template <class Table, template <class> class Getter>
+const Table& chosen_table() {
+  static const Table& chosen = *family_table<Table, Getter>(kernels().level);
+  return chosen;
+}
+
+}  // namespace
+}  // namespace vidx::simd
+
+namespace vidx::f16k {
+
+const KernelTable* kernels_for(simd::Level level) { return simd::family_table<KernelTable, simd::F16Table>(level); }
+const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::F16Table>(); }
+
+}  // namespace vidx::f16k
+
+namespace vidx::lvq {
+
+const KernelTable* kernels_for(simd::Level level) { return simd::family_table<KernelTable, simd::LvqTable>(level); }
+const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::LvqTable>(); }
+
+}  // namespace vidx::lvq
+
+namespace vidx::binary {
+
+HammingFn hamming_for(simd::Level level) {
+  const KernelTable* t = simd::family_table<KernelTable, simd::BinaryTable>(level);
+  if (!t) return nullptr;
+#if defined(VIDX_X86_KERNELS)
+  // The AVX-512 level does not require VPOPCNTDQ; without it AVX2's POPCNT loop counts.
+  if (level == simd::Level::AVX512 && !simd::cpu_features().avx512vpopcntdq)
+    return binary::table_of<simd::IsaAvx2>().hamming;
+#endif
+  return t->hamming;
+}
+
+MaskedSumFn masked_sum_for(simd::Level level) {
+  const KernelTable* t = simd::family_table<KernelTable, simd::BinaryTable>(level);
+  return t ? t->masked_sum : nullptr;
+}
+
+HammingFn hamming() {
+  static const HammingFn chosen = hamming_for(simd::kernels().level);
+  return chosen;
+}
+
+MaskedSumFn masked_sum() {
+  static const MaskedSumFn chosen = masked_sum_for(simd::kernels().level);
+  return chosen;
+}
+
+}  // namespace vidx::binary

@@ -1,0 +1,69 @@
+// AVX2 + FMA + F16C primitives (include only from files compiled with the AVX2 level's flags).
+// Partial registers use masked loads (float32) or partial_load.hpp (float16), so odd
+// dimensions never read past a vector. The contract: isa.md.
+#pragma once
+#include <immintrin.h>
+
+#include "partial_load.hpp"
+#include "isa_shape.hpp"
+
+namespace vidx::simd {
+
+struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2> {
+  using F = __m256;
+  using U = __m256i;
+  using Count = uint64_t;
+
+  static F zero() { return _mm256_setzero_ps(); }
+  static F set1(float x) { return _mm256_set1_ps(x); }
+  static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static F load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static F load_partial(const float* p, size_t n) {
+    // Lane j is loaded when j < n.
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane));
+  }
+  static F load_partial(const uint16_t* p, size_t n) {
+    uint64_t lo, hi;
+    vidx_read_partial(p, n * sizeof(uint16_t), lo, hi);
+    return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)));
+  }
+  static void store(float* p, F a) { _mm256_storeu_ps(p, a); }
+  static F add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static float reduce(F a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+  }
+  // Broadcast the lane bits, AND with each lane's own bit, compare: an 8-lane mask.
+  static F masked_add(F acc, F x, uint64_t lane_bits) {
+    const __m256i own = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i bits = _mm256_set1_epi32(static_cast<int>(lane_bits & 0xffu));
+    const __m256i on = _mm256_cmpeq_epi32(_mm256_and_si256(bits, own), own);
+    return _mm256_add_ps(acc, _mm256_and_ps(_mm256_castsi256_ps(on), x));
+  }
+  static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+
+  static U widen_u8(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
+  static U low_nibbles(U a) { return _mm256_and_si256(a, _mm256_set1_epi32(0xf)); }
+  static U high_nibbles(U a) { return _mm256_srli_epi32(a, 4); }
+  // (2^Bits - 1)·c + r, as a shift and a subtraction.
+  template <int Bits>
+  static U combine(U c, U r) { return _mm256_add_epi32(_mm256_sub_epi32(_mm256_slli_epi32(c, Bits), c), r); }
+  static F to_float(U a) { return _mm256_cvtepi32_ps(a); }
+
+  static uint64_t popcount64(uint64_t x) { return static_cast<uint64_t>(_mm_popcnt_u64(x)); }
+  static Count count_zero() { return 0; }
+  // Two independent counts per step, joined before the one add into the running total.
+  static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
+    return acc + (popcount64(a[0] ^ b[0]) + popcount64(a[1] ^ b[1]));
+  }
+  static Count xor_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
+    return n ? acc + popcount64(a[0] ^ b[0]) : acc;
+  }
+  static uint64_t count_total(Count acc) { return acc; }
+};
+
+}  // namespace vidx::simd

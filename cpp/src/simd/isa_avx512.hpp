@@ -1,0 +1,56 @@
+// AVX-512 (F/BW/DQ/VL, VPOPCNTDQ) primitives (include only from files compiled with the
+// AVX-512 level's flags). Partial registers are masked loads. The contract: isa.md.
+#pragma once
+#include <immintrin.h>
+
+#include "isa_shape.hpp"
+
+namespace vidx::simd {
+
+struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8> {
+  using F = __m512;
+  using U = __m512i;
+  using Count = __m512i;
+
+  static __mmask16 first_lanes(size_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+  static F zero() { return _mm512_setzero_ps(); }
+  static F set1(float x) { return _mm512_set1_ps(x); }
+  static F load(const float* p) { return _mm512_loadu_ps(p); }
+  static F load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static F load_partial(const float* p, size_t n) { return _mm512_maskz_loadu_ps(first_lanes(n), p); }
+  static F load_partial(const uint16_t* p, size_t n) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first_lanes(n), p)); }
+  static void store(float* p, F a) { _mm512_storeu_ps(p, a); }
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static float reduce(F a) { return _mm512_reduce_add_ps(a); }
+  // Sixteen bits of a code are directly a lane mask.
+  static F masked_add(F acc, F x, uint64_t lane_bits) {
+    return _mm512_mask_add_ps(acc, static_cast<__mmask16>(lane_bits), acc, x);
+  }
+  static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+
+  static U widen_u8(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static U low_nibbles(U a) { return _mm512_and_si512(a, _mm512_set1_epi32(0xf)); }
+  static U high_nibbles(U a) { return _mm512_srli_epi32(a, 4); }
+  template <int Bits>
+  static U combine(U c, U r) { return _mm512_add_epi32(_mm512_sub_epi32(_mm512_slli_epi32(c, Bits), c), r); }
+  static F to_float(U a) { return _mm512_cvtepi32_ps(a); }
+
+  // Eight 64-bit counts per instruction (VPOPCNTDQ; binary dispatch falls back to AVX2's
+  // counts on CPUs without it).
+  static Count count_zero() { return _mm512_setzero_si512(); }
+  static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
+    const __m512i x = _mm512_xor_si512(_mm512_loadu_si512(a), _mm512_loadu_si512(b));
+    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+  }
+  static Count xor_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
+    const __mmask8 m = static_cast<__mmask8>((1u << n) - 1u);
+    const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi64(m, a), _mm512_maskz_loadu_epi64(m, b));
+    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+  }
+  static uint64_t count_total(Count acc) { return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc)); }
+};
+
+}  // namespace vidx::simd

@@ -1,0 +1,69 @@
+// NEON primitives for aarch64 (NEON and the float16 conversions are baseline in ARMv8-A, so
+// these files need no extra flags). Partial registers are read by partial_load.hpp, so odd
+// dimensions never read past a vector. The contract: isa.md.
+#pragma once
+#include <arm_neon.h>
+
+#include <cstring>
+
+#include "partial_load.hpp"
+#include "isa_shape.hpp"
+
+namespace vidx::simd {
+
+struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
+  using F = float32x4_t;
+  using U = uint32x4_t;
+  using Count = uint64_t;
+
+  static F zero() { return vdupq_n_f32(0.f); }
+  static F set1(float x) { return vdupq_n_f32(x); }
+  static F load(const float* p) { return vld1q_f32(p); }
+  static F load(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+  static F load_partial(const float* p, size_t n) {
+    uint64_t lo, hi;
+    vidx_read_partial(p, n * sizeof(float), lo, hi);
+    return vreinterpretq_f32_u64(vcombine_u64(vcreate_u64(lo), vcreate_u64(hi)));
+  }
+  static F load_partial(const uint16_t* p, size_t n) {
+    uint64_t lo, hi;
+    vidx_read_partial(p, n * sizeof(uint16_t), lo, hi);
+    return vcvt_f32_f16(vreinterpret_f16_u64(vcreate_u64(lo)));
+  }
+  static void store(float* p, F a) { vst1q_f32(p, a); }
+  static F add(F a, F b) { return vaddq_f32(a, b); }
+  static F sub(F a, F b) { return vsubq_f32(a, b); }
+  static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static float reduce(F a) { return vaddvq_f32(a); }
+  // Broadcast the lane bits and test each lane's own bit: a 4-lane mask.
+  static F masked_add(F acc, F x, uint64_t lane_bits) {
+    static const uint32_t kOwn[kWidth] = {1, 2, 4, 8};
+    const uint32x4_t on = vtstq_u32(vdupq_n_u32(static_cast<uint32_t>(lane_bits & 0xfu)), vld1q_u32(kOwn));
+    return vaddq_f32(acc, vreinterpretq_f32_u32(vandq_u32(on, vreinterpretq_u32_f32(x))));
+  }
+  static void prefetch(const void* p) { __builtin_prefetch(p); }
+
+  static U widen_u8(const uint8_t* p) {
+    uint32_t word;
+    std::memcpy(&word, p, sizeof(word));
+    return vmovl_u16(vget_low_u16(vmovl_u8(vcreate_u8(word))));
+  }
+  static U low_nibbles(U a) { return vandq_u32(a, vdupq_n_u32(0xfu)); }
+  static U high_nibbles(U a) { return vshrq_n_u32(a, 4); }
+  template <int Bits>
+  static U combine(U c, U r) { return vaddq_u32(vsubq_u32(vshlq_n_u32(c, Bits), c), r); }
+  static F to_float(U a) { return vcvtq_f32_u32(a); }
+
+  static uint64_t popcount64(uint64_t x) { return vaddv_u8(vcnt_u8(vcreate_u8(x))); }
+  static Count count_zero() { return 0; }
+  static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
+    const uint8x16_t x = veorq_u8(vld1q_u8(reinterpret_cast<const uint8_t*>(a)), vld1q_u8(reinterpret_cast<const uint8_t*>(b)));
+    return acc + vaddlvq_u8(vcntq_u8(x));
+  }
+  static Count xor_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
+    return n ? acc + popcount64(a[0] ^ b[0]) : acc;
+  }
+  static uint64_t count_total(Count acc) { return acc; }
+};
+
+}  // namespace vidx::simd

@@ -1,0 +1,111 @@
+// The float distance loops, written once over an ISA's primitives (isa_<name>.hpp) and
+// instantiated per ISA in kernels_<name>.cpp. A: the query's element type, B: the stored
+// vector's (float, or uint16_t for float16 codes converted in registers).
+//
+// Every loop runs two accumulators over 2·W dimensions per step, one more W-wide step, and a
+// partial register for the tail, so l2 with a bound never reached returns bit for bit what
+// l2 returns.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "vidx/simd/kernels.hpp"
+
+namespace vidx::simd::loops {
+
+struct L2Term {
+  template <class I>
+  static typename I::F apply(typename I::F a, typename I::F b, typename I::F acc) {
+    const typename I::F d = I::sub(a, b);
+    return I::fmadd(d, d, acc);
+  }
+};
+
+struct DotTerm {
+  template <class I>
+  static typename I::F apply(typename I::F a, typename I::F b, typename I::F acc) { return I::fmadd(a, b, acc); }
+};
+
+template <class I>
+struct Accumulators {
+  typename I::F even = I::zero(), odd = I::zero();
+  float total() const { return I::reduce(I::add(even, odd)); }
+};
+
+// Dimensions [begin, end), a multiple of 2·W apart.
+template <class I, class Term, class A, class B>
+inline void accumulate(const A* a, const B* b, size_t begin, size_t end, Accumulators<I>& acc) {
+  constexpr size_t W = I::kWidth;
+  for (size_t i = begin; i < end; i += 2 * W) {
+    acc.even = Term::template apply<I>(I::load(a + i), I::load(b + i), acc.even);
+    acc.odd = Term::template apply<I>(I::load(a + i + W), I::load(b + i + W), acc.odd);
+  }
+}
+
+// Dimensions [i, dim), fewer than 2·W, then the total.
+template <class I, class Term, class A, class B>
+inline float finish(const A* a, const B* b, size_t i, size_t dim, Accumulators<I> acc) {
+  constexpr size_t W = I::kWidth;
+  if (i + W <= dim) {
+    acc.even = Term::template apply<I>(I::load(a + i), I::load(b + i), acc.even);
+    i += W;
+  }
+  if (i < dim) acc.odd = Term::template apply<I>(I::load_partial(a + i, dim - i), I::load_partial(b + i, dim - i), acc.odd);
+  return acc.total();
+}
+
+template <class I>
+constexpr size_t whole_steps(size_t dim) { return dim / (2 * I::kWidth) * (2 * I::kWidth); }
+
+// sum_i term(a_i, b_i): squared L2 with L2Term, inner product with DotTerm.
+template <class I, class Term, class A, class B>
+float distance(const A* a, const B* b, size_t dim) {
+  Accumulators<I> acc;
+  const size_t full = whole_steps<I>(dim);
+  accumulate<I, Term>(a, b, 0, full, acc);
+  return finish<I, Term>(a, b, full, dim, acc);
+}
+
+// Squared L2 that returns its partial sum as soon as it reaches `bound` (checked every
+// kBoundCheckDims dimensions); below the bound, exactly distance<I, L2Term>.
+template <class I, class A, class B>
+float l2_bounded(const A* a, const B* b, size_t dim, float bound) {
+  static_assert(kBoundCheckDims % (2 * I::kWidth) == 0, "checks must fall on a step boundary");
+  Accumulators<I> acc;
+  const size_t full = whole_steps<I>(dim);
+  size_t i = 0;
+  for (; i + kBoundCheckDims <= full; i += kBoundCheckDims) {
+    accumulate<I, L2Term>(a, b, i, i + kBoundCheckDims, acc);
+    const float partial = acc.total();
+    if (partial >= bound) return partial;
+  }
+  accumulate<I, L2Term>(a, b, i, full, acc);
+  return finish<I, L2Term>(a, b, full, dim, acc);
+}
+
+template <class I>
+inline void prefetch_floats(const float* x, size_t count) {
+  const char* p = reinterpret_cast<const char*>(x);
+  for (size_t off = 0; off < count * sizeof(float); off += 64) I::prefetch(p + off);
+}
+
+// One query against n vectors given by pointers; vector i+1 is prefetched while i is summed.
+template <class I, class Term>
+void batch(const float* q, const float* const* xs, size_t n, size_t dim, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 1 < n) prefetch_floats<I>(xs[i + 1], dim);
+    out[i] = distance<I, Term>(q, xs[i], dim);
+  }
+}
+
+// Only the first kBoundCheckDims of the next vector are prefetched: the hardware streams the
+// rest if the loop gets that far.
+template <class I>
+void l2_batch_bounded(const float* q, const float* const* xs, size_t n, size_t dim, float bound, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 1 < n) prefetch_floats<I>(xs[i + 1], dim < kBoundCheckDims ? dim : kBoundCheckDims);
+    out[i] = l2_bounded<I>(q, xs[i], dim, bound);
+  }
+}
+
+}  // namespace vidx::simd::loops

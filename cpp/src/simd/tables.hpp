@@ -1,0 +1,77 @@
+// Fills every kernel family's table for one ISA from the loops written once in loops_*.hpp.
+// Included only by kernels_<name>.cpp, which instantiates table_of<Isa> for its own ISA under
+// that ISA's compile flags.
+#pragma once
+#include "loops_codes.hpp"
+#include "loops_float.hpp"
+#include "vidx/codec/binary_kernels.hpp"
+#include "vidx/codec/f16_kernels.hpp"
+#include "vidx/codec/lvq_kernels.hpp"
+#include "vidx/simd/kernels.hpp"
+
+namespace vidx::simd {
+
+template <class I>
+const KernelTable& table_of() {
+  static const KernelTable table{I::kLevel,
+                                 loops::distance<I, loops::L2Term, float, float>,
+                                 loops::distance<I, loops::DotTerm, float, float>,
+                                 loops::batch<I, loops::L2Term>,
+                                 loops::batch<I, loops::DotTerm>,
+                                 loops::l2_batch_bounded<I>};
+  return table;
+}
+
+}  // namespace vidx::simd
+
+namespace vidx::f16k {
+
+template <class I>
+const KernelTable& table_of() {
+  namespace loops = simd::loops;
+  static const KernelTable table{I::kLevel,
+                                 loops::distance<I, loops::L2Term, float, uint16_t>,
+                                 loops::distance<I, loops::DotTerm, float, uint16_t>,
+                                 loops::distance<I, loops::L2Term, uint16_t, uint16_t>,
+                                 loops::distance<I, loops::DotTerm, uint16_t, uint16_t>,
+                                 loops::l2_bounded<I, float, uint16_t>};
+  return table;
+}
+
+}  // namespace vidx::f16k
+
+namespace vidx::lvq {
+
+template <class I>
+const KernelTable& table_of() {
+  using P = Packing;
+  namespace loops = simd::loops;
+  static const KernelTable table{
+      I::kLevel,
+      {loops::lvq_l2<I, P::U8>, loops::lvq_l2<I, P::U4>, loops::lvq_l2<I, P::U4U4>, loops::lvq_l2<I, P::U4U8>,
+       loops::lvq_l2<I, P::U8U8>},
+      {loops::lvq_dot<I, P::U8>, loops::lvq_dot<I, P::U4>, loops::lvq_dot<I, P::U4U4>, loops::lvq_dot<I, P::U4U8>,
+       loops::lvq_dot<I, P::U8U8>},
+      {loops::lvq_decode<I, P::U8>, loops::lvq_decode<I, P::U4>, loops::lvq_decode<I, P::U4U4>,
+       loops::lvq_decode<I, P::U4U8>, loops::lvq_decode<I, P::U8U8>}};
+  return table;
+}
+
+}  // namespace vidx::lvq
+
+namespace vidx::binary {
+
+template <class I>
+const KernelTable& table_of() {
+  static const KernelTable table{I::kLevel, simd::loops::hamming<I>, simd::loops::masked_sum<I>};
+  return table;
+}
+
+}  // namespace vidx::binary
+
+// Instantiates every family's table for one ISA: the whole body of a kernels_<name>.cpp.
+#define VIDX_INSTANTIATE_KERNEL_TABLES(Isa)                                  \
+  template const vidx::simd::KernelTable& vidx::simd::table_of<Isa>();     \
+  template const vidx::f16k::KernelTable& vidx::f16k::table_of<Isa>();     \
+  template const vidx::lvq::KernelTable& vidx::lvq::table_of<Isa>();       \
+  template const vidx::binary::KernelTable& vidx::binary::table_of<Isa>()

@@ -1,0 +1,222 @@
+// Runs every kernel of every SIMD level this CPU and build run against the scalar level and
+// against a float64 reference written here independently of the kernel loops, on random data
+// over many dimensions (odd ones and tails included). Prints one line per level and exits
+// non-zero on the first family that disagrees. Built and run by tests/neon_check.sh (natively
+// for the x86 levels, under qemu-aarch64 for NEON).
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "vidx/codec/binary_kernels.hpp"
+#include "vidx/codec/f16_kernels.hpp"
+#include "vidx/codec/float16.hpp"
+#include "vidx/codec/lvq_kernels.hpp"
+#include "vidx/simd/cpu_features.hpp"
+#include "vidx/simd/kernels.hpp"
+
+namespace {
+
+using namespace vidx;
+
+struct Checker {
+  std::string level;
+  size_t checks = 0, failures = 0;
+
+  // |got - want| within rel·scale, where scale bounds the magnitude of the summed terms.
+  void near(const char* what, size_t dim, double got, double want, double scale, double rel = 2e-5) {
+    ++checks;
+    if (std::fabs(got - want) <= rel * scale + 1e-30) return;
+    if (++failures <= 10)
+      std::printf("MISMATCH level=%s %s dim=%zu got=%.9g want=%.9g (scale %.3g)\n", level.c_str(), what, dim, got,
+                  want, scale);
+  }
+  void same(const char* what, size_t dim, double got, double want) { near(what, dim, got, want, 0.0, 0.0); }
+};
+
+std::mt19937 rng(12345);
+
+std::vector<float> gaussian(size_t n) {
+  std::normal_distribution<float> g;
+  std::vector<float> v(n);
+  for (float& x : v) x = g(rng);
+  return v;
+}
+
+const size_t kDims[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100, 127,
+                        128, 129, 200, 255, 256, 257, 300, 384, 511, 512, 768, 784, 960, 1023};
+
+// ---- float32 ---------------------------------------------------------------------------------
+
+void check_f32(Checker& c, const simd::KernelTable& t, const simd::KernelTable& scalar) {
+  constexpr size_t kVectors = 9;
+  for (size_t dim : kDims) {
+    const std::vector<float> q = gaussian(dim), x = gaussian(dim * kVectors);
+    std::vector<const float*> rows(kVectors);
+    for (size_t i = 0; i < kVectors; ++i) rows[i] = x.data() + i * dim;
+    std::vector<float> l2(kVectors), ip(kVectors), bounded(kVectors), unbounded(kVectors);
+    t.l2sq_batch(q.data(), rows.data(), kVectors, dim, l2.data());
+    t.dot_batch(q.data(), rows.data(), kVectors, dim, ip.data());
+    t.l2sq_batch_bounded(q.data(), rows.data(), kVectors, dim, std::numeric_limits<float>::infinity(), unbounded.data());
+    double bound = 0;
+    for (size_t i = 0; i < kVectors; ++i) {
+      double want_l2 = 0, want_ip = 0, abs_ip = 0;
+      for (size_t d = 0; d < dim; ++d) {
+        const double a = q[d], b = rows[i][d];
+        want_l2 += (a - b) * (a - b);
+        want_ip += a * b;
+        abs_ip += std::fabs(a * b);
+      }
+      bound += want_l2 / kVectors;
+      c.near("l2sq", dim, t.l2sq(q.data(), rows[i], dim), want_l2, want_l2);
+      c.near("dot", dim, t.dot(q.data(), rows[i], dim), want_ip, abs_ip);
+      c.near("l2sq~scalar", dim, t.l2sq(q.data(), rows[i], dim), scalar.l2sq(q.data(), rows[i], dim), want_l2);
+      c.near("dot~scalar", dim, t.dot(q.data(), rows[i], dim), scalar.dot(q.data(), rows[i], dim), abs_ip);
+      c.same("l2sq_batch", dim, l2[i], t.l2sq(q.data(), rows[i], dim));
+      c.same("dot_batch", dim, ip[i], t.dot(q.data(), rows[i], dim));
+      c.same("l2sq_batch_bounded(inf)", dim, unbounded[i], l2[i]);
+    }
+    // With the mean distance as bound: exact below it, at least the bound above it.
+    t.l2sq_batch_bounded(q.data(), rows.data(), kVectors, dim, static_cast<float>(bound), bounded.data());
+    for (size_t i = 0; i < kVectors; ++i) {
+      if (l2[i] < bound) c.same("l2sq_batch_bounded(below)", dim, bounded[i], l2[i]);
+      else c.near("l2sq_batch_bounded(above)", dim, bounded[i] >= bound ? 1 : 0, 1, 0, 0);
+    }
+  }
+}
+
+// ---- float16 ---------------------------------------------------------------------------------
+
+std::vector<uint16_t> halves(const std::vector<float>& v) {
+  std::vector<uint16_t> h(v.size());
+  for (size_t i = 0; i < v.size(); ++i) h[i] = f16::from_float(v[i]);
+  return h;
+}
+
+void check_f16(Checker& c, const f16k::KernelTable& t, const f16k::KernelTable& scalar) {
+  for (size_t dim : kDims) {
+    const std::vector<float> q = gaussian(dim);
+    const std::vector<uint16_t> a = halves(gaussian(dim)), b = halves(gaussian(dim));
+    double l2 = 0, ip = 0, abs_ip = 0, l2_pair = 0, ip_pair = 0, abs_pair = 0;
+    for (size_t d = 0; d < dim; ++d) {
+      const double x = f16::to_float(a[d]), y = f16::to_float(b[d]);
+      l2 += (q[d] - x) * (q[d] - x);
+      ip += q[d] * x;
+      abs_ip += std::fabs(q[d] * x);
+      l2_pair += (x - y) * (x - y);
+      ip_pair += x * y;
+      abs_pair += std::fabs(x * y);
+    }
+    c.near("f16 l2", dim, t.l2(q.data(), a.data(), dim), l2, l2);
+    c.near("f16 dot", dim, t.dot(q.data(), a.data(), dim), ip, abs_ip);
+    c.near("f16 l2_pair", dim, t.l2_pair(a.data(), b.data(), dim), l2_pair, l2_pair);
+    c.near("f16 dot_pair", dim, t.dot_pair(a.data(), b.data(), dim), ip_pair, abs_pair);
+    c.near("f16 l2~scalar", dim, t.l2(q.data(), a.data(), dim), scalar.l2(q.data(), a.data(), dim), l2);
+    c.near("f16 dot~scalar", dim, t.dot(q.data(), a.data(), dim), scalar.dot(q.data(), a.data(), dim), abs_ip);
+    const float exact = t.l2(q.data(), a.data(), dim);
+    c.same("f16 l2_bounded(inf)", dim, t.l2_bounded(q.data(), a.data(), dim, std::numeric_limits<float>::infinity()), exact);
+    c.same("f16 l2_bounded(above)", dim, t.l2_bounded(q.data(), a.data(), dim, exact * 1.001f + 1e-6f), exact);
+    const float cut = t.l2_bounded(q.data(), a.data(), dim, exact * 0.5f);
+    c.near("f16 l2_bounded(below)", dim, cut >= exact * 0.5f ? 1 : 0, 1, 0, 0);
+  }
+}
+
+// ---- LVQ -------------------------------------------------------------------------------------
+
+// Code value of dimension i, read per the layout in lvq_kernels.hpp.
+uint32_t nibble(const std::vector<uint8_t>& codes, size_t i) {
+  const uint8_t byte = codes[(i / 32) * 16 + i % 16];
+  return i % 32 < 16 ? (byte & 0xfu) : (byte >> 4u);
+}
+
+double lvq_value(lvq::Packing p, const std::vector<uint8_t>& pri, const std::vector<uint8_t>& res, size_t i) {
+  switch (p) {
+    case lvq::Packing::U8: return pri[i];
+    case lvq::Packing::U4: return nibble(pri, i);
+    case lvq::Packing::U4U4: return 15.0 * nibble(pri, i) + nibble(res, i);
+    case lvq::Packing::U4U8: return 255.0 * nibble(pri, i) + res[i];
+    case lvq::Packing::U8U8: return 255.0 * pri[i] + res[i];
+  }
+  return 0;
+}
+
+void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& scalar) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t padded : {32, 64, 96, 128, 160, 384, 800, 1024}) {
+    const std::vector<float> q = gaussian(padded);
+    std::vector<uint8_t> pri(padded), res(padded);
+    for (auto& b : pri) b = static_cast<uint8_t>(byte(rng));
+    for (auto& b : res) b = static_cast<uint8_t>(byte(rng));
+    std::vector<float> decoded(padded);
+    for (int pk = 0; pk < lvq::kPackings; ++pk) {
+      const auto p = static_cast<lvq::Packing>(pk);
+      const double max_value = lvq_value(p, std::vector<uint8_t>(padded, 255), std::vector<uint8_t>(padded, 255), 0);
+      const float scale = static_cast<float>(4.0 / max_value), offset = -2.f;
+      double l2 = 0, ip = 0, abs_ip = 0;
+      for (size_t i = 0; i < padded; ++i) {
+        const double v = lvq_value(p, pri, res, i), x = offset + static_cast<double>(scale) * v;
+        l2 += (q[i] - x) * (q[i] - x);
+        ip += q[i] * v;
+        abs_ip += std::fabs(q[i] * v);
+      }
+      c.near("lvq l2", padded, t.l2[pk](q.data(), pri.data(), res.data(), padded, scale, offset), l2, l2);
+      c.near("lvq dot", padded, t.dot[pk](q.data(), pri.data(), res.data(), padded), ip, abs_ip);
+      c.near("lvq l2~scalar", padded, t.l2[pk](q.data(), pri.data(), res.data(), padded, scale, offset),
+             scalar.l2[pk](q.data(), pri.data(), res.data(), padded, scale, offset), l2);
+      c.near("lvq dot~scalar", padded, t.dot[pk](q.data(), pri.data(), res.data(), padded),
+             scalar.dot[pk](q.data(), pri.data(), res.data(), padded), abs_ip);
+      t.decode[pk](pri.data(), res.data(), padded, scale, offset, decoded.data());
+      for (size_t i = 0; i < padded; ++i)
+        c.near("lvq decode", padded, decoded[i], offset + static_cast<double>(scale) * lvq_value(p, pri, res, i), 4.0, 1e-6);
+    }
+  }
+}
+
+// ---- binary codes ----------------------------------------------------------------------------
+
+void check_binary(Checker& c, binary::HammingFn hamming, binary::MaskedSumFn masked_sum) {
+  std::uniform_int_distribution<uint64_t> word;
+  for (size_t words = 1; words <= 27; ++words) {
+    std::vector<uint64_t> a(words), b(words);
+    for (auto& w : a) w = word(rng);
+    for (auto& w : b) w = word(rng);
+    const std::vector<float> q = gaussian(64 * words);
+    uint32_t want = 0;
+    double sum = 0, abs_sum = 0;
+    for (size_t w = 0; w < words; ++w)
+      for (size_t i = 0; i < 64; ++i) {
+        want += ((a[w] ^ b[w]) >> i) & 1u;
+        if ((a[w] >> i) & 1u) sum += q[w * 64 + i];
+        abs_sum += std::fabs(q[w * 64 + i]);
+      }
+    c.same("hamming", 64 * words, hamming(a.data(), b.data(), words), want);
+    c.same("hamming(self)", 64 * words, hamming(a.data(), a.data(), words), 0);
+    c.near("masked_sum", 64 * words, masked_sum(q.data(), a.data(), words), sum, abs_sum);
+  }
+}
+
+}  // namespace
+
+int main() {
+  const simd::CpuFeatures& f = simd::cpu_features();
+  std::printf("arch %s, best level %s, active %s (%s)\n", f.arch.c_str(), simd::level_name(simd::best_level()),
+              simd::level_name(simd::kernels().level), simd::dispatch_note().c_str());
+  int failed = 0, levels = 0;
+  for (simd::Level level : simd::kLevelsBestFirst) {
+    if (!simd::kernels_for(level)) continue;
+    ++levels;
+    Checker c{simd::level_name(level)};
+    check_f32(c, *simd::kernels_for(level), *simd::kernels_for(simd::Level::Scalar));
+    check_f16(c, *f16k::kernels_for(level), *f16k::kernels_for(simd::Level::Scalar));
+    check_lvq(c, *lvq::kernels_for(level), *lvq::kernels_for(simd::Level::Scalar));
+    check_binary(c, binary::hamming_for(level), binary::masked_sum_for(level));
+    std::printf("level %-7s %6zu checks, %zu mismatches\n", c.level.c_str(), c.checks, c.failures);
+    if (c.failures) failed = 1;
+  }
+  if (levels < 2 && simd::best_level() != simd::Level::Scalar) failed = 1;
+  std::printf(failed ? "FAILED\n" : "all kernels agree\n");
+  return failed;
+}
