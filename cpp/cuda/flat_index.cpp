@@ -76,12 +76,7 @@ class CudaFlatIndex final : public VectorIndex {
 std::unique_ptr<VectorIndex> make_flat_index(size_t dim, Metric metric, const IndexOptions& options,
                                              const FlatDeviceOptions& device) {
   const std::string codec = check_flat_options(dim, options, device);
-  std::string why;
-  if (!cuda_available(&why)) throw DeviceError("CUDA is not available: " + why);
-  const int n = device_count();
-  if (device.device >= n)
-    throw InvalidArgument("CUDA device " + std::to_string(device.device) + " does not exist (" + std::to_string(n) +
-                          " device" + (n == 1 ? "" : "s") + ")");
+  require_device(device.device);
   return std::make_unique<CudaFlatIndex>(dim, metric, options, codec, device);
 }
 

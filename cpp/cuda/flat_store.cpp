@@ -41,19 +41,13 @@ FlatStore::FlatStore(size_t dim, bool half, bool inner_product, const FlatDevice
 }
 
 FlatStore::~FlatStore() {
-  // Free the device memory with the store's device current.
+  // The members free their device memory, streams and events with the store's device current;
+  // restore_ (destroyed last) then makes the caller's device current again.
   int previous = -1;
-  const bool restore = cudaGetDevice(&previous) == cudaSuccess && previous != opt_.device;
-  if (restore) (void)cudaSetDevice(opt_.device);
+  if (cudaGetDevice(&previous) == cudaSuccess && previous != opt_.device && cudaSetDevice(opt_.device) == cudaSuccess)
+    restore_.previous = previous;
   if (compute_.get()) (void)cudaStreamSynchronize(compute_.get());
   if (copy_.get()) (void)cudaStreamSynchronize(copy_.get());
-  blocks_.clear();
-  scratch_.release();
-  q_f_.release();
-  q_h_.release();
-  q_l_.release();
-  for (auto& s : staging_) s.release();
-  if (restore) (void)cudaSetDevice(previous);
   (void)cudaGetLastError();
 }
 

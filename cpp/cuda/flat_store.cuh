@@ -60,6 +60,15 @@ class FlatStore {
   size_t reserve_staging() const;
   void search_batch(const float* queries, int cnt, int k, size_t stage_rows, float* distances, int64_t* slots) const;
 
+  // Declared first, so destroyed after every CUDA resource below: puts back the device that was
+  // current before ~FlatStore made the store's own device current.
+  struct RestoreDevice {
+    int previous = -1;
+    ~RestoreDevice() {
+      if (previous >= 0) (void)cudaSetDevice(previous);
+    }
+  } restore_;
+
   size_t dim_, dp_;
   bool half_, inner_product_;
   FlatDeviceOptions opt_;

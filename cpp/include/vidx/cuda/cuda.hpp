@@ -34,6 +34,10 @@ bool cuda_available(std::string* why = nullptr);
 // Number of CUDA devices (0 when there is no driver or no device).
 int device_count();
 
+// Throws DeviceError ("CUDA is not available: <why>") when cuda_available() is false, and
+// InvalidArgument when `device` is not one of the device_count() devices.
+void require_device(int device);
+
 struct DeviceInfo {
   int index = 0;
   std::string name;
