@@ -1,5 +1,7 @@
 #include "vidx/codec/registry.hpp"
 
+#include <stdexcept>
+
 #include "vidx/codec/binary.hpp"
 #include "vidx/codec/flat_f16.hpp"
 #include "vidx/codec/flat_f32.hpp"
@@ -72,7 +74,12 @@ const CodecFactory& find_codec(const std::string& name) {
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed) {
   const CodecFactory& factory = find_codec(name);
   // Cosine reaches codecs as inner product on normalised vectors.
-  return factory.make(dim, metric == Metric::Cosine ? Metric::IP : metric, seed);
+  auto codec = factory.make(dim, metric == Metric::Cosine ? Metric::IP : metric, seed);
+  // Files record name() and load_codec looks it up here: the two must agree.
+  if (codec->name() != factory.name)
+    throw std::logic_error(std::string("codec registry entry '") + factory.name + "' makes a codec named '" +
+                           codec->name() + "'");
+  return codec;
 }
 
 std::unique_ptr<Codec> load_codec(const std::string& name, size_t dim, Metric metric, io::ByteReader& in) {
