@@ -36,6 +36,8 @@ def test_unavailable_errors_are_clear():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             make()
     with pytest.raises(RuntimeError, match="CUDA is not available"):
+        gpu.load_flat_index("/nonexistent.vidx")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
         gpu.kmeans(np.zeros((4, 2), np.float32), 2, device="cuda")
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         gpu.device_info()
@@ -263,6 +265,24 @@ def test_saved_file_loads_as_a_cpu_flat_index(tmp_path, quant, metric):
     D, I = g.search(q, 10)
     Dc, Ic = cpu.search(q, 10)
     assert_same_results(D, I, Dc, Ic, rtol=1e-3, atol=1e-4)
+
+
+@needs_gpu
+def test_saved_flat_file_loads_onto_a_gpu(tmp_path):
+    x, q = clustered(3000, 20, seed=9), clustered(100, 20, seed=10)
+    cpu = vidx.Index(20, "ip", kind="flat", seed=5, quant="f16")  # the seed stays behind
+    cpu.add(x, ids=np.arange(3000) * 2)
+    cpu.save(tmp_path / "c.vidx")
+    g = vidx.Index._wrap(gpu.load_flat_index(tmp_path / "c.vidx", chunk_rows=1000, max_device_rows=1500))
+    assert g._impl.device == "cuda:0" and len(g) == 3000 and g.metric == "ip" and g.params["quant"] == "f16"
+    assert_same_results(*g.search(q, 10), *cpu.search(q, 10), rtol=1e-3, atol=1e-4)
+    g.add(x[:1])  # it goes on growing: ids continue after the largest loaded one
+    assert len(g) == 3001 and 5999 in g.search(x[:1], 1024)[1][0]
+    for other in (vidx.Index(20, kind="hnsw"), vidx.Index(20, kind="flat", quant="lvq8")):
+        other.add(x[:100])
+        other.save(tmp_path / "o.vidx")
+        with pytest.raises(ValueError):
+            gpu.load_flat_index(tmp_path / "o.vidx")
 
 
 @needs_gpu

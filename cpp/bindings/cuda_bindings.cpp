@@ -1,4 +1,4 @@
-// vidx._core: _cuda_available, _cuda_device_info, _make_cuda_flat and _kmeans. Long calls release
+// vidx._core: _cuda_available, _cuda_device_info, _make_cuda_flat, _load_cuda_flat and _kmeans. Long calls release
 // the GIL. vidx::DeviceOutOfMemory becomes MemoryError, any other vidx::DeviceError RuntimeError.
 #include "cuda_bindings.hpp"
 
@@ -63,6 +63,15 @@ int parse_device(const std::string& device) {
   throw vidx::InvalidArgument("unknown device '" + device + "' (expected 'cpu', 'cuda' or 'cuda:N')");
 }
 
+vidx::gpu::FlatDeviceOptions device_options(int device, size_t chunk_rows, size_t max_device_rows, bool exact) {
+  vidx::gpu::FlatDeviceOptions d;
+  d.device = device;
+  d.chunk_rows = chunk_rows;
+  d.max_device_rows = max_device_rows;
+  d.exact = exact;
+  return d;
+}
+
 // vidx._core._make_cuda_flat: the CUDA flat index as a vidx._core.Index. Arguments are checked
 // (check_flat_options) before any device is touched, in builds with and without CUDA alike.
 py::object make_cuda_flat(size_t dim, const std::string& metric, const std::string& quant, uint64_t seed,
@@ -77,11 +86,7 @@ py::object make_cuda_flat(size_t dim, const std::string& metric, const std::stri
   o.M = M;
   o.ef_construction = ef_construction;
   o.ef_search = ef_search;
-  vidx::gpu::FlatDeviceOptions d;
-  d.device = device;
-  d.chunk_rows = chunk_rows;
-  d.max_device_rows = max_device_rows;
-  d.exact = exact;
+  const vidx::gpu::FlatDeviceOptions d = device_options(device, chunk_rows, max_device_rows, exact);
   const vidx::Metric m = vidx::parse_metric(metric);
   vidx::gpu::check_flat_options(dim, o, d);
 #if defined(VIDX_WITH_CUDA)
@@ -93,6 +98,23 @@ py::object make_cuda_flat(size_t dim, const std::string& metric, const std::stri
   return vidx::bindings::wrap_index(std::move(index));
 #else
   (void)m;
+  throw_unavailable(kNotBuilt);
+#endif
+}
+
+// vidx._core._load_cuda_flat: a saved flat index loaded onto a GPU, as a vidx._core.Index.
+py::object load_cuda_flat(const std::string& path, int device, size_t chunk_rows, size_t max_device_rows,
+                          bool exact) {
+  const vidx::gpu::FlatDeviceOptions d = device_options(device, chunk_rows, max_device_rows, exact);
+#if defined(VIDX_WITH_CUDA)
+  std::unique_ptr<vidx::VectorIndex> index;
+  {
+    py::gil_scoped_release no_gil;
+    index = vidx::gpu::load_flat_index(path, d);
+  }
+  return vidx::bindings::wrap_index(std::move(index));
+#else
+  (void)d;
   throw_unavailable(kNotBuilt);
 #endif
 }
@@ -208,6 +230,10 @@ void register_cuda(py::module_& m) {
         py::arg("chunk_rows") = device_defaults.chunk_rows, py::arg("max_device_rows") = device_defaults.max_device_rows,
         py::arg("exact") = device_defaults.exact,
         "The exact flat index on CUDA device `device`, as a vidx._core.Index (see vidx/cuda/cuda.hpp)");
+  m.def("_load_cuda_flat", &load_cuda_flat, py::arg("path"), py::arg("device") = device_defaults.device,
+        py::arg("chunk_rows") = device_defaults.chunk_rows, py::arg("max_device_rows") = device_defaults.max_device_rows,
+        py::arg("exact") = device_defaults.exact,
+        "A saved flat index loaded onto CUDA device `device`, as a vidx._core.Index");
 
   m.def("_kmeans", &kmeans, py::arg("x"), py::arg("k"), py::arg("iters") = 25, py::arg("seed") = 0,
         py::arg("device") = "cpu", py::arg("init") = "auto", py::arg("threads") = 0,

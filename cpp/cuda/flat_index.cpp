@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "flat_store.cuh"
 #include "vidx/common/error.hpp"
@@ -17,7 +18,9 @@
 namespace vidx::gpu {
 namespace {
 
-// The CPU flat index's sections: codec parameters and the codes, row after row.
+// The sections of a flat index file (cpp/src/index.cpp, cpp/src/flat/flat_index.cpp): the ids,
+// the codec parameters and the codes, row after row.
+constexpr uint32_t kIdsSection = io::fourcc("IDS_");
 constexpr uint32_t kCodecSection = io::fourcc("CDEC");
 constexpr uint32_t kCodesSection = io::fourcc("CODE");
 
@@ -78,6 +81,25 @@ std::unique_ptr<VectorIndex> make_flat_index(size_t dim, Metric metric, const In
   const std::string codec = check_flat_options(dim, options, device);
   require_device(device.device);
   return std::make_unique<CudaFlatIndex>(dim, metric, options, codec, device);
+}
+
+std::unique_ptr<VectorIndex> load_flat_index(const std::string& path, const FlatDeviceOptions& device) {
+  const std::unique_ptr<VectorIndex> saved = load_index(path);  // verifies the whole file first
+  if (saved->kind() != "flat")
+    throw InvalidArgument(path + ": holds a '" + saved->kind() + "' index; only flat indexes load onto a GPU");
+  IndexOptions options;  // what a flat file may carry that the GPU cannot use (a seed...) is left behind
+  options.quantization = saved->options().quantization;
+  options.threads = saved->options().threads;
+  auto index = make_flat_index(saved->dim(), saved->metric(), options, device);
+  const io::IndexFileReader in = io::IndexFileReader::open(path);
+  io::ByteReader params = in.reader(kCodecSection);
+  const auto codec = load_codec(options.quantization, saved->dim(), saved->metric(), params);
+  const io::Span codes = in.section(kCodesSection), ids = in.section(kIdsSection);
+  const size_t n = saved->size(), dim = saved->dim();
+  std::vector<float> rows(n * dim);
+  for (size_t i = 0; i < n; ++i) codec->decode(codes.data + i * codec->code_size(), rows.data() + i * dim);
+  index->add(rows.data(), n, reinterpret_cast<const int64_t*>(ids.data));
+  return index;
 }
 
 }  // namespace vidx::gpu

@@ -5,7 +5,8 @@
     idx = vidx.Index(128, "l2", kind="flat", device="cuda")   # an ordinary vidx.Index
     idx.add(X)
     D, I = idx.search(Q, k=10)                  # exact, like the CPU flat index
-    idx.save("exact.vidx")                      # a flat index file; vidx.load reads it on the CPU
+    idx.save("exact.vidx")                      # a flat index file; vidx.load reads it on the CPU,
+    idx = vidx.Index._wrap(vidx.gpu.load_flat_index("exact.vidx"))   # or back onto a GPU
     r = vidx.kmeans(X, 256, device="cuda")      # r.centroids, r.assignment, r.inertia, r.iterations
 
 The CUDA path is optional: a vidx built without it (no CUDA compiler at build time) imports and
@@ -16,12 +17,13 @@ the failing CUDA call named in the message.
 from __future__ import annotations
 
 import numbers
+import os as _os
 
 import numpy as np
 
 from . import _codecs, _core
 
-__all__ = ["cuda_available", "cuda_status", "device_info", "kmeans", "KMeansResult", "make_flat_index"]
+__all__ = ["cuda_available", "cuda_status", "device_info", "kmeans", "KMeansResult", "make_flat_index", "load_flat_index"]
 
 _METRICS = ("l2", "ip", "cosine")
 _INITS = ("auto", "kmeans++", "random")
@@ -218,16 +220,29 @@ def make_flat_index(dim, metric="l2", *, device="cuda", quant="none", chunk_rows
     dim = _int("dim", dim, 1, 16384)
     _choice("metric", metric, _METRICS)
     _codecs.check_quant(quant)
-    dev = _parse_device(device, allow_cpu=False)
-    chunk_rows = 0 if chunk_rows is None else _int("chunk_rows", chunk_rows, 1, 2 ** 31 - 1)
-    max_device_rows = 0 if max_device_rows is None else _int("max_device_rows", max_device_rows, 1)
-    if not isinstance(exact, (bool, np.bool_)):
-        raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
+    placement = _placement(device, chunk_rows, max_device_rows, exact)
     for name in ("threads", "seed", "rerank", "M", "ef_construction", "ef_search"):
         if name in options:
             options[name] = _int(name, options[name], 0)
     unknown = set(options) - {"threads", "seed", "rerank", "keep_vectors", "M", "ef_construction", "ef_search"}
     if unknown:
         raise TypeError(f"unexpected arguments: {', '.join(sorted(unknown))}")
-    return _core._make_cuda_flat(dim, metric, quant=quant, device=dev, chunk_rows=chunk_rows,
-                                 max_device_rows=max_device_rows, exact=bool(exact), **options)
+    return _core._make_cuda_flat(dim, metric, quant=quant, **placement, **options)
+
+
+def load_flat_index(path, device="cuda", *, chunk_rows=None, max_device_rows=None, exact=True):
+    """A flat index saved with save() (on the CPU or a GPU; quant "none" or "f16") loaded onto a
+    GPU, as the vidx._core.Index that vidx.load(path, device="cuda") wraps. The file is verified
+    first; other kinds and codecs raise ValueError. Device arguments as for make_flat_index."""
+    placement = _placement(device, chunk_rows, max_device_rows, exact)
+    return _core._load_cuda_flat(_os.fspath(path), **placement)
+
+
+def _placement(device, chunk_rows, max_device_rows, exact):
+    """The device arguments, checked, as _core takes them."""
+    if not isinstance(exact, (bool, np.bool_)):
+        raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
+    return {"device": _parse_device(device, allow_cpu=False),
+            "chunk_rows": 0 if chunk_rows is None else _int("chunk_rows", chunk_rows, 1, 2 ** 31 - 1),
+            "max_device_rows": 0 if max_device_rows is None else _int("max_device_rows", max_device_rows, 1),
+            "exact": bool(exact)}

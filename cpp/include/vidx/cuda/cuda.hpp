@@ -11,8 +11,8 @@
 //     auto index = vidx::gpu::make_flat_index(128, vidx::Metric::L2, vidx::IndexOptions{});
 //     index->add(X, n, nullptr);
 //     index->search(Q, nq, 10, 0, D, I);
-//     index->save("exact.vidx");   // a flat index file: vidx::load_index reads it on the CPU
-//   }
+//     index->save("exact.vidx");   // a flat index file: vidx::load_index reads it on the CPU,
+//   }                              // vidx::gpu::load_flat_index onto a GPU
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -116,5 +116,9 @@ inline std::string check_flat_options(size_t dim, const IndexOptions& options, c
 // CUDA is not available.
 std::unique_ptr<VectorIndex> make_flat_index(size_t dim, Metric metric, const IndexOptions& options,
                                              const FlatDeviceOptions& device = {});
+
+// A saved flat index (from the CPU or a GPU; quant "none"/"f32" or "f16") loaded onto a GPU,
+// after load_index verified the file. InvalidArgument for other kinds and codecs.
+std::unique_ptr<VectorIndex> load_flat_index(const std::string& path, const FlatDeviceOptions& device = {});
 
 }  // namespace vidx::gpu
