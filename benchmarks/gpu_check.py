@@ -150,18 +150,20 @@ def main():
             log(f"skipping {name}: {budget.left():.0f} s left")
             return None
         t = time.perf_counter()
-        idx = gpu.CudaFlatIndex(dim, "l2", **opts)
+        idx = vidx.Index(dim, "l2", kind="flat", device="cuda", **opts)
         idx.add(X)
         add_s = time.perf_counter() - t
         idx.search(Q[:256], k)  # warm-up: scratch allocation, first launches
         secs, (D, I) = best_time(lambda: idx.search(Q, k), args.runs, budget)
-        log(f"{name}: add {add_s:.2f} s, search {secs * 1e3:.1f} ms ({idx.device_rows} rows on the device)")
+        parts = idx.memory_breakdown()
+        log(f"{name}: add {add_s:.2f} s, search {secs * 1e3:.1f} ms ({parts['codes'] / 2**30:.2f} GiB of vectors "
+            f"on the device, {parts['streamed_codes'] / 2**30:.2f} GiB streamed from host memory)")
         rows.append((name, secs, note))
         results[name] = (D, I)
         del idx
         return D, I
 
-    main_name = "vidx CudaFlatIndex float32"
+    main_name = "vidx flat, cuda, float32"
     vidx_run(main_name, "3xTF32 tensor cores + exact fp32 re-rank")
 
     # ---- PyTorch baselines (same data resident on the GPU, queries from / results to the host) ----
@@ -223,8 +225,8 @@ def main():
         log("PyTorch is not installed: no baseline")
 
     # ---- more vidx variants, time permitting ----
-    vidx_run("vidx CudaFlatIndex float32 fast", "1xTF32 tensor cores + exact fp32 re-rank", exact=False)
-    vidx_run("vidx CudaFlatIndex float16", "fp16 storage, hi/lo fp16 query, exact re-rank", dtype="float16")
+    vidx_run("vidx flat, cuda, float32 fast", "1xTF32 tensor cores + exact fp32 re-rank", exact=False)
+    vidx_run("vidx flat, cuda, quant=f16", "fp16 storage, hi/lo fp16 query, exact re-rank", quant="f16")
     vidx_run("vidx streamed from host memory", "float32, 1 row resident, 128k-row chunks streamed over PCIe",
              max_device_rows=1, chunk_rows=131072)
 

@@ -77,12 +77,12 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
 import numpy as np, vidx, vidx.gpu as g
 rng = np.random.default_rng(0)
 x = rng.standard_normal((3000, 40)).astype(np.float32); q = rng.standard_normal((300, 40)).astype(np.float32)
-for dtype in ("float32", "float16"):
+for quant in ("none", "f16"):
     for opts in ({}, {"chunk_rows": 1000, "max_device_rows": 1500}):
-        idx = g.CudaFlatIndex(40, "l2", dtype=dtype, **opts); idx.add(x)
+        idx = vidx.Index(40, "l2", kind="flat", device="cuda", quant=quant, **opts); idx.add(x)
         D, I = idx.search(q, 10)
         d = ((q[:, None, :].astype(np.float64) - x[None]) ** 2).sum(-1)
-        print(dtype, opts, "top-1 agreement with numpy:", float((I[:, 0] == d.argmin(1)).mean()))
+        print(quant, opts, "top-1 agreement with numpy:", float((I[:, 0] == d.argmin(1)).mean()))
 r = vidx.kmeans(x, 16, device="cuda"); print("kmeans inertia", r.inertia)
 PYEOF
       tail -40 "$OUT/sanitizer.log"

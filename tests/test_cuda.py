@@ -1,4 +1,4 @@
-"""The CUDA path (issue 5): exact flat search and k-means on a GPU.
+"""The CUDA path: exact flat search (a vidx.Index whose structure runs on the GPU) and k-means.
 
 Without a usable GPU (or in a build without CUDA) only the "unavailable" behaviour is tested and
 every GPU test is skipped. On a GPU the results are checked against the CPU flat index and a
@@ -16,6 +16,11 @@ HAS_CUDA, WHY = gpu.cuda_status()
 needs_gpu = pytest.mark.skipif(not HAS_CUDA, reason=f"no usable CUDA GPU: {WHY}")
 
 
+def cuda_flat(dim, metric="l2", device="cuda", **options):
+    """The CUDA flat index: an ordinary vidx.Index whose structure runs on the GPU."""
+    return vidx.Index(dim, metric, kind="flat", device=device, **options)
+
+
 # ---- everywhere -----------------------------------------------------------------------------
 
 def test_status_is_a_bool_and_a_reason():
@@ -26,34 +31,46 @@ def test_status_is_a_bool_and_a_reason():
 
 @pytest.mark.skipif(HAS_CUDA, reason="a CUDA GPU is present")
 def test_unavailable_errors_are_clear():
+    for make in (lambda: cuda_flat(8), lambda: cuda_flat(8, quant="f16", chunk_rows=100),
+                 lambda: gpu.make_flat_index(8)):
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            make()
     with pytest.raises(RuntimeError, match="CUDA is not available"):
-        gpu.CudaFlatIndex(8)
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
-        vidx.Index(8, kind="flat", device="cuda")
+        gpu.load_flat_index("/nonexistent.vidx")
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         gpu.kmeans(np.zeros((4, 2), np.float32), 2, device="cuda")
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         gpu.device_info()
 
 
-def test_argument_errors_before_any_device_use():
-    with pytest.raises(ValueError):
-        gpu.CudaFlatIndex(0)
-    with pytest.raises(TypeError):
-        gpu.CudaFlatIndex(8.0)
-    with pytest.raises(ValueError):
-        gpu.CudaFlatIndex(8, metric="hamming")
-    with pytest.raises(ValueError):
-        gpu.CudaFlatIndex(8, dtype="int8")
-    with pytest.raises(ValueError):
-        gpu.CudaFlatIndex(8, device="cpu")
-    with pytest.raises(ValueError):
-        gpu.CudaFlatIndex(8, device="cuda:x")
-    with pytest.raises(ValueError):
-        gpu.CudaFlatIndex(8, chunk_rows=0)
-    with pytest.raises(TypeError):
-        gpu.CudaFlatIndex(8, exact="yes")
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("options, exc, match", [
+    ({"dim": 0}, ValueError, "dim"),
+    ({"dim": 8.0}, TypeError, "dim"),
+    ({"dim": 20000}, ValueError, "dim"),
+    ({"metric": "hamming"}, ValueError, "metric"),
+    ({"device": "cuda:x"}, ValueError, "device"),
+    ({"chunk_rows": 0}, ValueError, "chunk_rows"),
+    ({"exact": "yes"}, TypeError, "exact"),
+    # what an exact GPU search cannot honour is refused, not ignored
+    ({"quant": "lvq8"}, ValueError, "quant"),
+    ({"quant": "binary"}, ValueError, "quant"),
+    ({"quant": "nonsense"}, ValueError, "unknown quant"),
+    ({"rerank": 10}, ValueError, "rerank"),
+    ({"keep_vectors": True}, ValueError, "keep_vectors"),
+    ({"seed": 3}, ValueError, "seed"),
+    ({"M": 32}, ValueError, "HNSW"),
+    ({"ef_search": 10}, ValueError, "HNSW"),
+    ({"nprobe": 4}, TypeError, "nprobe"),
+])
+def test_argument_errors_before_any_device_use(options, exc, match):
+    options = dict(options)
+    dim = options.pop("dim", 8)
+    with pytest.raises(exc, match=match):
+        cuda_flat(dim, **options)
+
+
+def test_device_is_for_flat_only():
+    with pytest.raises(ValueError, match="flat"):
         vidx.Index(8, kind="hnsw", device="cuda")
 
 
@@ -106,7 +123,7 @@ def test_device_info():
 @pytest.mark.parametrize("k", [1, 10, 100])
 def test_equals_cpu_flat_index(blobs, metric, k):
     x, q = blobs
-    g = gpu.CudaFlatIndex(x.shape[1], metric)
+    g = cuda_flat(x.shape[1], metric)
     g.add(x)
     cpu = vidx.Index(x.shape[1], metric, kind="flat")
     cpu.add(x)
@@ -123,7 +140,7 @@ def test_equals_cpu_flat_index(blobs, metric, k):
 def test_dimensions_and_sizes(dim):
     x = clustered(5000, dim, seed=dim)
     q = clustered(300, dim, seed=dim + 1000)
-    g = gpu.CudaFlatIndex(dim)
+    g = cuda_flat(dim)
     g.add(x)
     D, I = g.search(q, 10)
     Dn, In = numpy_exact(x, q, 10, "l2")
@@ -137,7 +154,7 @@ def test_many_rows_few_queries():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200_000, 64)).astype(np.float32)
     q = rng.standard_normal((3, 64)).astype(np.float32)
-    g = gpu.CudaFlatIndex(64)
+    g = cuda_flat(64)
     g.add(x)
     for k in (1, 10, 1024):
         D, I = g.search(q, k)
@@ -150,7 +167,7 @@ def test_many_queries_several_batches():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3000, 16)).astype(np.float32)
     q = rng.standard_normal((70_000, 16)).astype(np.float32)  # more than one query batch
-    g = gpu.CudaFlatIndex(16)
+    g = cuda_flat(16)
     g.add(x)
     D, I = g.search(q, 5)
     sub = np.r_[0:500, 65_000:65_800, 69_500:70_000]
@@ -159,35 +176,36 @@ def test_many_queries_several_batches():
 
 
 @needs_gpu
-@pytest.mark.parametrize("dtype", ["float32", "float16"])
-def test_chunked_streaming_equals_resident(dtype):
+@pytest.mark.parametrize("quant", ["none", "f16"])
+def test_chunked_streaming_equals_resident(quant):
     x = clustered(7000, 40, seed=5)
     q = clustered(200, 40, seed=6)
-    whole = gpu.CudaFlatIndex(40, dtype=dtype)
+    whole = cuda_flat(40, quant=quant)
     whole.add(x)
     # 1000-row blocks, 2500 rows on the device: 3 device blocks, 5 blocks streamed from host memory
-    chunked = gpu.CudaFlatIndex(40, dtype=dtype, chunk_rows=1000, max_device_rows=2500)
+    chunked = cuda_flat(40, quant=quant, chunk_rows=1000, max_device_rows=2500)
     for part in np.array_split(x, 7):  # several add() calls: blocks fill across calls
         chunked.add(part)
     assert len(chunked) == 7000
-    assert chunked.device_rows <= 2500
-    assert whole.device_rows == 7000
+    resident, streamed = chunked.memory_breakdown()["codes"], chunked.memory_breakdown()["streamed_codes"]
+    assert 0 < resident < streamed  # 2500 of 7000 rows on the device
+    assert whole.memory_breakdown()["streamed_codes"] == 0
     for k in (1, 10, 50):
         D1, I1 = whole.search(q, k)
         D2, I2 = chunked.search(q, k)
         np.testing.assert_array_equal(I1, I2)
         np.testing.assert_array_equal(D1, D2)
     Dn, In = numpy_exact(x, q, 10, "l2")
-    if dtype == "float32":
+    if quant == "none":
         assert_same_results(*chunked.search(q, 10), Dn, In, rtol=1e-4, atol=1e-4)
 
 
 @needs_gpu
 def test_float16_storage():
     x, q = clustered(6000, 24, seed=1), clustered(200, 24, seed=2)
-    g = gpu.CudaFlatIndex(24, dtype="float16")
+    g = cuda_flat(24, quant="f16")
     g.add(x)
-    assert g.dtype == "float16"
+    assert g.params["quant"] == "f16"
     D, I = g.search(q, 10)
     _, In = numpy_exact(x, q, 10, "l2")
     assert recall(I, In) > 0.97
@@ -203,7 +221,7 @@ def test_float16_storage():
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
 def test_fast_tf32_mode(metric):
     x, q = clustered(6000, 24, seed=3), clustered(200, 24, seed=4)
-    g = gpu.CudaFlatIndex(24, metric, exact=False)
+    g = cuda_flat(24, metric, exact=False)
     g.add(x)
     D, I = g.search(q, 10)
     Dn, In = numpy_exact(x, q, 10, metric)
@@ -214,26 +232,62 @@ def test_fast_tf32_mode(metric):
 @needs_gpu
 def test_index_protocol(blobs):
     x, q = blobs
-    idx = vidx.Index(x.shape[1], "l2", kind="flat", device="cuda")
+    idx = cuda_flat(x.shape[1], "l2")
+    assert type(idx) is vidx.Index and type(idx._impl) is vidx._core.Index  # one class for every device
+    assert idx._impl.device == "cuda:0"
     ids = np.arange(len(x), dtype=np.int64) * 3 + 7
     idx.add(x, ids)
     assert len(idx) == len(x) and idx.dim == x.shape[1] and idx.metric == "l2" and idx.kind == "flat"
     assert idx.memory_usage() >= x.nbytes
-    parts = idx._impl.memory_breakdown()
+    parts = idx.memory_breakdown()
     assert sum(parts.values()) == idx.memory_usage() and parts["codes"] >= x.nbytes
-    if hasattr(idx, "memory_breakdown"):
-        assert sum(idx.memory_breakdown().values()) == idx.memory_usage()
     D, I = idx.search(q, 10)
     _, In = numpy_exact(x, q, 10, "l2")
     assert recall((I - 7) // 3, In) > 0.999
     # one vector is a query of one
     D1, I1 = idx.search(q[0], 10)
     assert D1.shape == (1, 10) and I1[0, 0] == I[0, 0]
+    with pytest.raises(ValueError, match="rerank"):
+        idx.search(q, 10, rerank=20)
+
+
+@needs_gpu
+@pytest.mark.parametrize("quant", ["none", "f16"])
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_saved_file_loads_as_a_cpu_flat_index(tmp_path, quant, metric):
+    x, q = clustered(3000, 20, seed=7), clustered(100, 20, seed=8)
+    g = cuda_flat(20, metric, quant=quant, chunk_rows=1000, max_device_rows=1500)  # device and host blocks
+    g.add(x, ids=np.arange(3000) + 100)
+    g.save(tmp_path / "g.vidx")
+    cpu = vidx.load(tmp_path / "g.vidx")
+    assert cpu.kind == "flat" and cpu._impl.device == "cpu" and len(cpu) == 3000
+    assert cpu.params["quant"] == quant
+    D, I = g.search(q, 10)
+    Dc, Ic = cpu.search(q, 10)
+    assert_same_results(D, I, Dc, Ic, rtol=1e-3, atol=1e-4)
+
+
+@needs_gpu
+def test_saved_flat_file_loads_onto_a_gpu(tmp_path):
+    x, q = clustered(3000, 20, seed=9), clustered(100, 20, seed=10)
+    cpu = vidx.Index(20, "ip", kind="flat", seed=5, quant="f16")  # the seed stays behind
+    cpu.add(x, ids=np.arange(3000) * 2)
+    cpu.save(tmp_path / "c.vidx")
+    g = vidx.Index._wrap(gpu.load_flat_index(tmp_path / "c.vidx", chunk_rows=1000, max_device_rows=1500))
+    assert g._impl.device == "cuda:0" and len(g) == 3000 and g.metric == "ip" and g.params["quant"] == "f16"
+    assert_same_results(*g.search(q, 10), *cpu.search(q, 10), rtol=1e-3, atol=1e-4)
+    g.add(x[:1])  # it goes on growing: ids continue after the largest loaded one
+    assert len(g) == 3001 and 5999 in g.search(x[:1], 1024)[1][0]
+    for other in (vidx.Index(20, kind="hnsw"), vidx.Index(20, kind="flat", quant="lvq8")):
+        other.add(x[:100])
+        other.save(tmp_path / "o.vidx")
+        with pytest.raises(ValueError):
+            gpu.load_flat_index(tmp_path / "o.vidx")
 
 
 @needs_gpu
 def test_padding_empty_and_ids():
-    g = gpu.CudaFlatIndex(4)
+    g = cuda_flat(4)
     D, I = g.search(np.zeros((2, 4), np.float32), 3)
     assert np.all(I == -1) and np.all(np.isinf(D))
     g.add(np.eye(4, dtype=np.float32), ids=[10, 20, 30, 40])
@@ -244,13 +298,11 @@ def test_padding_empty_and_ids():
     g.add(np.ones((1, 4), np.float32))  # assigned id continues after the largest
     _, I = g.search(np.ones((1, 4), np.float32), 1)
     assert I[0, 0] == 41
-    g.reset()
-    assert len(g) == 0
 
 
 @needs_gpu
 def test_bad_input_on_gpu_index():
-    g = gpu.CudaFlatIndex(8)
+    g = cuda_flat(8)
     g.add(np.zeros((3, 8), np.float32))
     with pytest.raises(ValueError):
         g.add(np.zeros((3, 7), np.float32))
@@ -269,10 +321,8 @@ def test_bad_input_on_gpu_index():
     with pytest.raises(ValueError):
         g.search(np.zeros((1, 9), np.float32), 1)
     with pytest.raises(ValueError):
-        gpu.CudaFlatIndex(8, device=99)
+        cuda_flat(8, device=99)
     assert len(g) == 3  # failed adds changed nothing
-    with pytest.raises(NotImplementedError):
-        g.save("/tmp/never")
 
 
 @needs_gpu
@@ -312,7 +362,7 @@ def test_index_releases_device_memory():
     import gc
     free0 = gpu.device_info()["free_memory"]
     for _ in range(3):
-        g = gpu.CudaFlatIndex(256)
+        g = cuda_flat(256)
         g.add(np.random.default_rng(0).standard_normal((100_000, 256)).astype(np.float32))
         g.search(np.zeros((10, 256), np.float32), 10)
         del g

@@ -2,14 +2,19 @@
 #pragma once
 #include <pybind11/pybind11.h>
 
+#include <memory>
 #include <string>
 
+#include "vidx/index.hpp"
 #include "vidx/simd/kernels.hpp"
 
 namespace vidx::bindings {
 
 void register_errors(pybind11::module_& m);
 void register_index(pybind11::module_& m);
+// A structure as a vidx._core.Index, the one Python class of every kind and device (register_index
+// must have run).
+pybind11::object wrap_index(std::unique_ptr<VectorIndex> index);
 void register_simd(pybind11::module_& m);
 
 // The SIMD level a test hook names ("scalar", "avx2", "avx512"); ValueError when the name is

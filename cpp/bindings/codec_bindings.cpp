@@ -1,8 +1,10 @@
-// Test hooks for codecs: encode and decode rows, read per-vector constants, and distances
-// with the kernels of one SIMD level (LVQ, Hamming), so tests check error bounds and every
-// level against scalar on the same codes.
+// vidx._core.codec_names (the codec registry, read by Python), and test hooks for codecs:
+// encode and decode rows, read per-vector constants, and distances with the kernels of one SIMD
+// level (LVQ, float16, Hamming), so tests check error bounds and every level against scalar on
+// the same codes.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <limits>
@@ -14,6 +16,7 @@
 #include "vidx/codec/binary_kernels.hpp"
 #include "vidx/codec/flat_f16.hpp"
 #include "vidx/codec/lvq.hpp"
+#include "vidx/codec/registry.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/simd/kernels.hpp"
 
@@ -22,20 +25,68 @@ namespace py = pybind11;
 namespace {
 
 using Floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using Bits = py::array_t<uint64_t, py::array::c_style>;
 
-std::unique_ptr<LvqCodec> lvq_codec(const std::string& name, size_t dim, const std::string& metric,
-                                    const std::string& level) {
-  auto codec = LvqCodec::from_name(name, dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP);
-  if (!codec) throw InvalidArgument("unknown LVQ variant '" + name + "'");
-  const simd::Level l = runnable_level(level);
-  const lvq::KernelTable* table = lvq::kernels_for(l);
-  codec->use_kernels(*table);
-  return codec;
+// The codec `name` from the registry, as the concrete class a probe needs.
+template <class Concrete>
+std::unique_ptr<Concrete> registered(const std::string& name, size_t dim, const std::string& metric, uint64_t seed,
+                                     const char* family) {
+  const Metric m = parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP;
+  std::unique_ptr<Codec> codec = make_codec(name, dim, m, seed);
+  auto* concrete = dynamic_cast<Concrete*>(codec.get());
+  if (!concrete) throw InvalidArgument("'" + name + "' is not " + family + " codec");
+  codec.release();
+  return std::unique_ptr<Concrete>(concrete);
 }
 
-void check_rows(const Floats& x, size_t dim, const char* what) {
-  if (x.ndim() != 2 || static_cast<size_t>(x.shape(1)) != dim)
-    throw InvalidArgument(std::string(what) + " must be a 2-d array with " + std::to_string(dim) + " columns");
+// Rows to encode and queries to compare them with: 2-d, non-empty, the same number of columns.
+struct ProbeInput {
+  Floats data, queries;
+  size_t n, dim, nq;
+
+  ProbeInput(Floats d, Floats q) : data(std::move(d)), queries(std::move(q)) {
+    if (data.ndim() != 2 || data.shape(0) == 0) throw InvalidArgument("data must be a non-empty 2-d array");
+    n = data.shape(0);
+    dim = data.shape(1);
+    if (queries.ndim() != 2 || static_cast<size_t>(queries.shape(1)) != dim)
+      throw InvalidArgument("queries must be a 2-d array with " + std::to_string(dim) + " columns");
+    nq = queries.shape(0);
+  }
+  const float* row(size_t i) const { return data.data() + i * dim; }
+  const float* query(size_t j) const { return queries.data() + j * dim; }
+};
+
+// Every row of the input encoded, and a pointer to each code.
+struct Encoded {
+  std::vector<uint8_t> codes;
+  std::vector<const uint8_t*> ptrs;
+
+  Encoded(const Codec& codec, const ProbeInput& in, uint8_t* into = nullptr) : ptrs(in.n) {
+    const size_t cs = codec.code_size();
+    if (!into) {
+      codes.resize(in.n * cs);
+      into = codes.data();
+    }
+    for (size_t i = 0; i < in.n; ++i) {
+      codec.encode(in.row(i), into + i * cs);
+      ptrs[i] = into + i * cs;
+    }
+  }
+};
+
+// (nq, n): for each query, distances to every code with the QueryDistance `prepare` gives.
+template <class Prepare>
+py::array_t<float> distance_matrix(const ProbeInput& in, const Encoded& enc, Prepare prepare) {
+  py::array_t<float> out({in.nq, in.n});
+  for (size_t j = 0; j < in.nq; ++j) prepare(in.query(j))->batch(enc.ptrs.data(), in.n, out.mutable_data() + j * in.n);
+  return out;
+}
+
+// distance_between(row 0, row i) for every i.
+py::array_t<float> between_first(const Codec& codec, const Encoded& enc) {
+  py::array_t<float> out(enc.ptrs.size());
+  for (size_t i = 0; i < enc.ptrs.size(); ++i) out.mutable_data()[i] = codec.distance_between(enc.ptrs[0], enc.ptrs[i]);
+  return out;
 }
 
 // Trains an LVQ codec on `data`, encodes it and returns, per row: the full decode, the
@@ -43,41 +94,27 @@ void check_rows(const Floats& x, size_t dim, const char* what) {
 // precise distance and distance_between(row 0, row).
 py::dict lvq_probe(const std::string& name, const std::string& metric, const std::string& level, Floats data,
                    Floats queries) {
-  if (data.ndim() != 2 || data.shape(0) == 0) throw InvalidArgument("data must be a non-empty 2-d array");
-  const size_t n = data.shape(0), dim = data.shape(1);
-  check_rows(queries, dim, "queries");
-  const size_t nq = queries.shape(0);
-  auto codec = lvq_codec(name, dim, metric, level);
-  codec->train(data.data(), n);
-  const size_t cs = codec->code_size();
-  std::vector<uint8_t> codes(n * cs);
-  for (size_t i = 0; i < n; ++i) codec->encode(data.data() + i * dim, codes.data() + i * cs);
-
-  py::array_t<float> full({n, dim}), primary({n, dim}), delta(n), bias(n);
-  py::array_t<float> fast({nq, n}), precise({nq, n}), between(n);
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t* c = codes.data() + i * cs;
-    codec->decode(c, full.mutable_data() + i * dim);
-    codec->decode_primary(c, primary.mutable_data() + i * dim);
-    delta.mutable_data()[i] = codec->delta(c);
-    bias.mutable_data()[i] = codec->bias(c);
-    between.mutable_data()[i] = codec->distance_between(codes.data(), c);
-  }
-  std::vector<const uint8_t*> ptrs(n);
-  for (size_t i = 0; i < n; ++i) ptrs[i] = codes.data() + i * cs;
-  for (size_t j = 0; j < nq; ++j) {
-    codec->prepare(queries.data() + j * dim)->batch(ptrs.data(), n, fast.mutable_data() + j * n);
-    codec->prepare_precise(queries.data() + j * dim)->batch(ptrs.data(), n, precise.mutable_data() + j * n);
+  const ProbeInput in(std::move(data), std::move(queries));
+  auto codec = registered<LvqCodec>(name, in.dim, metric, 0, "an LVQ");
+  codec->use_kernels(*lvq::kernels_for(runnable_level(level)));
+  codec->train(in.data.data(), in.n);
+  const Encoded enc(*codec, in);
+  py::array_t<float> full({in.n, in.dim}), primary({in.n, in.dim}), delta(in.n), bias(in.n);
+  for (size_t i = 0; i < in.n; ++i) {
+    codec->decode(enc.ptrs[i], full.mutable_data() + i * in.dim);
+    codec->decode_primary(enc.ptrs[i], primary.mutable_data() + i * in.dim);
+    delta.mutable_data()[i] = codec->delta(enc.ptrs[i]);
+    bias.mutable_data()[i] = codec->bias(enc.ptrs[i]);
   }
   py::dict out;
-  out["code_size"] = cs;
+  out["code_size"] = codec->code_size();
   out["full"] = full;
   out["primary"] = primary;
   out["delta"] = delta;
   out["bias"] = bias;
-  out["fast"] = fast;
-  out["precise"] = precise;
-  out["between"] = between;
+  out["fast"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare(q); });
+  out["precise"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare_precise(q); });
+  out["between"] = between_first(*codec, enc);
   return out;
 }
 
@@ -85,36 +122,21 @@ py::dict lvq_probe(const std::string& name, const std::string& metric, const std
 // the decoded rows, per (query, row) the distances of batch(), of batch_bounded() with
 // `bound`, and distance_between(row 0, row).
 py::dict f16_probe(const std::string& metric, const std::string& level, Floats data, Floats queries, float bound) {
-  if (data.ndim() != 2 || data.shape(0) == 0) throw InvalidArgument("data must be a non-empty 2-d array");
-  const size_t n = data.shape(0), dim = data.shape(1);
-  check_rows(queries, dim, "queries");
-  const size_t nq = queries.shape(0);
-  const simd::Level l = runnable_level(level);
-  const f16k::KernelTable* table = f16k::kernels_for(l);
-  FlatF16Codec codec(dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP);
-  codec.use_kernels(*table);
-  const size_t cs = codec.code_size();
-  py::array_t<uint16_t> codes({n, dim});
-  auto* bytes = reinterpret_cast<uint8_t*>(codes.mutable_data());
-  py::array_t<float> decoded({n, dim}), full({nq, n}), bounded({nq, n}), between(n);
-  std::vector<const uint8_t*> ptrs(n);
-  for (size_t i = 0; i < n; ++i) {
-    codec.encode(data.data() + i * dim, bytes + i * cs);
-    codec.decode(bytes + i * cs, decoded.mutable_data() + i * dim);
-    ptrs[i] = bytes + i * cs;
-  }
-  for (size_t i = 0; i < n; ++i) between.mutable_data()[i] = codec.distance_between(bytes, ptrs[i]);
-  for (size_t j = 0; j < nq; ++j) {
-    const auto qd = codec.prepare(queries.data() + j * dim);
-    qd->batch(ptrs.data(), n, full.mutable_data() + j * n);
-    qd->batch_bounded(ptrs.data(), n, bound, bounded.mutable_data() + j * n);
-  }
+  const ProbeInput in(std::move(data), std::move(queries));
+  auto codec = registered<FlatF16Codec>("f16", in.dim, metric, 0, "the float16");
+  codec->use_kernels(*f16k::kernels_for(runnable_level(level)));
+  py::array_t<uint16_t> codes({in.n, in.dim});
+  const Encoded enc(*codec, in, reinterpret_cast<uint8_t*>(codes.mutable_data()));
+  py::array_t<float> decoded({in.n, in.dim}), bounded({in.nq, in.n});
+  for (size_t i = 0; i < in.n; ++i) codec->decode(enc.ptrs[i], decoded.mutable_data() + i * in.dim);
+  for (size_t j = 0; j < in.nq; ++j)
+    codec->prepare(in.query(j))->batch_bounded(enc.ptrs.data(), in.n, bound, bounded.mutable_data() + j * in.n);
   py::dict out;
   out["codes"] = codes;
   out["decoded"] = decoded;
-  out["distances"] = full;
+  out["distances"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare(q); });
   out["bounded"] = bounded;
-  out["between"] = between;
+  out["between"] = between_first(*codec, enc);
   return out;
 }
 
@@ -123,63 +145,62 @@ py::dict f16_probe(const std::string& metric, const std::string& level, Floats d
 // the traversal distances, per row distance_between(row 0, row), with the kernels of `level`.
 py::dict binary_probe(const std::string& name, const std::string& metric, uint64_t seed, const std::string& level,
                       Floats data, Floats queries) {
-  if (data.ndim() != 2 || data.shape(0) == 0) throw InvalidArgument("data must be a non-empty 2-d array");
-  const size_t n = data.shape(0), dim = data.shape(1);
-  check_rows(queries, dim, "queries");
-  const size_t nq = queries.shape(0);
+  const ProbeInput in(std::move(data), std::move(queries));
+  auto codec = registered<BinaryCodec>(name, in.dim, metric, seed, "a binary");
   const simd::Level l = runnable_level(level);
-  auto codec = BinaryCodec::from_name(name, dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP, seed);
-  if (!codec) throw InvalidArgument("unknown binary variant '" + name + "'");
   codec->use_kernels(binary::hamming_for(l), binary::masked_sum_for(l));
-  codec->train(data.data(), n);
-  const size_t cs = codec->code_size(), hs = codec->head_size();
-  std::vector<uint8_t> codes(n * cs);
-  std::vector<const uint8_t*> ptrs(n);
-  py::array_t<uint8_t> heads({n, hs});
-  for (size_t i = 0; i < n; ++i) {
-    ptrs[i] = codes.data() + i * cs;
-    codec->encode(data.data() + i * dim, codes.data() + i * cs);
-    std::copy(ptrs[i], ptrs[i] + hs, heads.mutable_data() + i * hs);
-  }
-  py::array_t<float> fast({nq, n}), between(n), rotation(codec->rotation().size());
-  std::copy(codec->rotation().begin(), codec->rotation().end(), rotation.mutable_data());
-  for (size_t i = 0; i < n; ++i) between.mutable_data()[i] = codec->distance_between(ptrs[0], ptrs[i]);
-  for (size_t j = 0; j < nq; ++j) codec->prepare(queries.data() + j * dim)->batch(ptrs.data(), n, fast.mutable_data() + j * n);
+  codec->train(in.data.data(), in.n);
+  const Encoded enc(*codec, in);
+  const size_t hs = codec->head_size();
+  py::array_t<uint8_t> heads({in.n, hs});
+  for (size_t i = 0; i < in.n; ++i) std::copy(enc.ptrs[i], enc.ptrs[i] + hs, heads.mutable_data() + i * hs);
+  const std::vector<float>& rotation = codec->rotation();
   py::dict out;
   out["heads"] = heads;
-  out["rotation"] = rotation;
-  out["fast"] = fast;
-  out["between"] = between;
-  out["code_size"] = cs;
+  out["rotation"] = py::array_t<float>(rotation.size(), rotation.data());
+  out["fast"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare(q); });
+  out["between"] = between_first(*codec, enc);
+  out["code_size"] = codec->code_size();
+  return out;
+}
+
+// One kernel applied to each row of `bits`, with the row's words as the last two arguments.
+template <class Out, class Row>
+py::array_t<Out> per_row(const Bits& bits, Row row) {
+  const size_t n = bits.shape(0), words = bits.shape(1);
+  py::array_t<Out> out(n);
+  for (size_t i = 0; i < n; ++i) out.mutable_data()[i] = row(bits.data() + i * words, words);
   return out;
 }
 
 // sum of q over the set bits of each row of `bits`, with the kernel of one level.
-py::array_t<float> masked_sum(const std::string& level, Floats q, py::array_t<uint64_t, py::array::c_style> bits) {
-  const simd::Level l = runnable_level(level);
-  const binary::MaskedSumFn fn = binary::masked_sum_for(l);
+py::array_t<float> masked_sum(const std::string& level, Floats q, Bits bits) {
+  const binary::MaskedSumFn fn = binary::masked_sum_for(runnable_level(level));
   if (bits.ndim() != 2 || q.ndim() != 1 || static_cast<size_t>(q.shape(0)) != 64 * bits.shape(1))
     throw InvalidArgument("q must hold 64 floats per word of bits");
-  const size_t n = bits.shape(0), words = bits.shape(1);
-  py::array_t<float> out(n);
-  for (size_t i = 0; i < n; ++i) out.mutable_data()[i] = fn(q.data(), bits.data() + i * words, words);
-  return out;
+  return per_row<float>(bits, [&](const uint64_t* row, size_t words) { return fn(q.data(), row, words); });
 }
 
 // Hamming distance of row 0 of `bits` to every row, with the kernel of one level.
-py::array_t<uint32_t> hamming(const std::string& level, py::array_t<uint64_t, py::array::c_style> bits) {
-  const simd::Level l = runnable_level(level);
-  const binary::HammingFn fn = binary::hamming_for(l);
+py::array_t<uint32_t> hamming(const std::string& level, Bits bits) {
+  const binary::HammingFn fn = binary::hamming_for(runnable_level(level));
   if (bits.ndim() != 2 || bits.shape(0) == 0) throw InvalidArgument("bits must be a non-empty 2-d array");
-  const size_t n = bits.shape(0), words = bits.shape(1);
-  py::array_t<uint32_t> out(n);
-  for (size_t i = 0; i < n; ++i) out.mutable_data()[i] = fn(bits.data(), bits.data() + i * words, words);
+  return per_row<uint32_t>(bits, [&](const uint64_t* row, size_t words) { return fn(bits.data(), row, words); });
+}
+
+// name -> one-line summary of every registered codec, in registry order.
+py::list codec_summaries() {
+  py::list out;
+  for (const CodecFactory& c : codec_registry()) out.append(py::make_tuple(c.name, c.alias, c.summary));
   return out;
 }
 
 }  // namespace
 
 void register_codec(py::module_& m) {
+  m.def("codec_names", &codec_names, py::arg("include_aliases") = false,
+        "Names of every registered codec (the quant= choices); with include_aliases their other spellings first");
+  m.def("_codec_summaries", &codec_summaries, "(name, alias, summary) of every registered codec");
   m.def("_lvq_probe", &lvq_probe, py::arg("name"), py::arg("metric"), py::arg("level"), py::arg("data"),
         py::arg("queries"));
   m.def("_f16_probe", &f16_probe, py::arg("metric"), py::arg("level"), py::arg("data"), py::arg("queries"),

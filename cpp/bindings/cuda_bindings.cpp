@@ -1,4 +1,4 @@
-// vidx._core: _cuda_available, _cuda_device_info, CudaFlatIndex and _kmeans. Long calls release
+// vidx._core: _cuda_available, _cuda_device_info, _make_cuda_flat, _load_cuda_flat and _kmeans. Long calls release
 // the GIL. vidx::DeviceOutOfMemory becomes MemoryError, any other vidx::DeviceError RuntimeError.
 #include "cuda_bindings.hpp"
 
@@ -10,13 +10,15 @@
 #include <string>
 #include <utility>
 
+#include "bindings.hpp"
 #include "numpy_input.hpp"
 #include "vidx/cluster/kmeans.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/metric.hpp"
-#include "vidx/cuda/device_error.hpp"
-#if defined(VIDX_WITH_CUDA)
 #include "vidx/cuda/cuda.hpp"
+#include "vidx/cuda/device_error.hpp"
+#include "vidx/index.hpp"
+#if defined(VIDX_WITH_CUDA)
 #include "vidx/cuda/kmeans.hpp"
 #endif
 
@@ -24,9 +26,6 @@ namespace py = pybind11;
 
 namespace {
 
-using vidx::bindings::as_ids;
-using vidx::bindings::as_matrix;
-using vidx::bindings::as_positive_int;
 using vidx::bindings::FloatArray;
 
 [[maybe_unused]] const char* kNotBuilt =
@@ -64,76 +63,63 @@ int parse_device(const std::string& device) {
   throw vidx::InvalidArgument("unknown device '" + device + "' (expected 'cpu', 'cuda' or 'cuda:N')");
 }
 
-#if defined(VIDX_WITH_CUDA)
-
-vidx::gpu::Storage parse_storage(const std::string& dtype) {
-  if (dtype == "float32" || dtype == "f32" || dtype == "fp32") return vidx::gpu::Storage::Float32;
-  if (dtype == "float16" || dtype == "f16" || dtype == "fp16" || dtype == "half") return vidx::gpu::Storage::Float16;
-  throw vidx::InvalidArgument("unknown dtype '" + dtype + "' (expected 'float32' or 'float16')");
+vidx::gpu::FlatDeviceOptions device_options(int device, size_t chunk_rows, size_t max_device_rows, bool exact) {
+  vidx::gpu::FlatDeviceOptions d;
+  d.device = device;
+  d.chunk_rows = chunk_rows;
+  d.max_device_rows = max_device_rows;
+  d.exact = exact;
+  return d;
 }
 
-class PyCudaFlatIndex {
- public:
-  PyCudaFlatIndex(size_t dim, const std::string& metric, const std::string& dtype, int device, size_t chunk_rows,
-                  size_t max_device_rows, bool exact) {
-    vidx::gpu::CudaFlatOptions o;
-    o.storage = parse_storage(dtype);
-    o.device = device;
-    o.chunk_rows = chunk_rows;
-    o.max_device_rows = max_device_rows;
-    o.exact = exact;
-    const vidx::Metric m = vidx::parse_metric(metric);
+// vidx._core._make_cuda_flat: the CUDA flat index as a vidx._core.Index. Arguments are checked
+// (check_flat_options) before any device is touched, in builds with and without CUDA alike.
+py::object make_cuda_flat(size_t dim, const std::string& metric, const std::string& quant, uint64_t seed,
+                          size_t rerank, bool keep_vectors, size_t threads, size_t M, size_t ef_construction,
+                          size_t ef_search, int device, size_t chunk_rows, size_t max_device_rows, bool exact) {
+  vidx::IndexOptions o;
+  o.quantization = quant;
+  o.seed = seed;
+  o.rerank = rerank;
+  o.keep_vectors = keep_vectors;
+  o.threads = threads;
+  o.M = M;
+  o.ef_construction = ef_construction;
+  o.ef_search = ef_search;
+  const vidx::gpu::FlatDeviceOptions d = device_options(device, chunk_rows, max_device_rows, exact);
+  const vidx::Metric m = vidx::parse_metric(metric);
+  vidx::gpu::check_flat_options(dim, o, d);
+#if defined(VIDX_WITH_CUDA)
+  std::unique_ptr<vidx::VectorIndex> index;
+  {
     py::gil_scoped_release no_gil;
-    index_ = std::make_unique<vidx::gpu::CudaFlatIndex>(dim, m, o);
+    index = vidx::gpu::make_flat_index(dim, m, o, d);
   }
+  return vidx::bindings::wrap_index(std::move(index));
+#else
+  (void)m;
+  throw_unavailable(kNotBuilt);
+#endif
+}
 
-  void add(py::handle x, py::handle ids) {
-    const auto m = as_matrix(x, index_->dim(), "vectors");
-    const auto id_array = as_ids(ids, m.rows);
-    const int64_t* id_ptr = id_array ? id_array->data() : nullptr;
+// vidx._core._load_cuda_flat: a saved flat index loaded onto a GPU, as a vidx._core.Index.
+py::object load_cuda_flat(const std::string& path, int device, size_t chunk_rows, size_t max_device_rows,
+                          bool exact) {
+  const vidx::gpu::FlatDeviceOptions d = device_options(device, chunk_rows, max_device_rows, exact);
+#if defined(VIDX_WITH_CUDA)
+  std::unique_ptr<vidx::VectorIndex> index;
+  {
     py::gil_scoped_release no_gil;
-    index_->add(m.data(), m.rows, id_ptr);
+    index = vidx::gpu::load_flat_index(path, d);
   }
+  return vidx::bindings::wrap_index(std::move(index));
+#else
+  (void)d;
+  throw_unavailable(kNotBuilt);
+#endif
+}
 
-  py::tuple search(py::handle q, py::handle k_obj) const {
-    const size_t k = as_positive_int(k_obj, "k", false);
-    const auto m = as_matrix(q, index_->dim(), "queries");
-    py::array_t<float> distances({m.rows, k});
-    py::array_t<int64_t> ids({m.rows, k});
-    float* d = distances.mutable_data();
-    int64_t* i = ids.mutable_data();
-    {
-      py::gil_scoped_release no_gil;
-      index_->search(m.data(), m.rows, k, d, i);
-    }
-    return py::make_tuple(std::move(distances), std::move(ids));
-  }
-
-  void reset() {
-    py::gil_scoped_release no_gil;
-    index_->reset();
-  }
-
-  size_t size() const { return index_->size(); }
-  size_t dim() const { return index_->dim(); }
-  std::string metric() const { return vidx::metric_name(index_->metric()); }
-  std::string dtype() const { return index_->storage() == vidx::gpu::Storage::Float16 ? "float16" : "float32"; }
-  int device() const { return index_->device(); }
-  size_t device_rows() const { return index_->device_rows(); }
-  size_t memory_usage() const { return index_->memory_usage(); }
-  size_t device_memory_usage() const { return index_->device_memory_usage(); }
-  py::dict memory_breakdown() const {
-    const auto b = index_->memory_breakdown();
-    py::dict d;
-    d["codes"] = b.vectors_device + b.vectors_host;
-    d["ids"] = b.ids;
-    d["scratch"] = b.scratch;
-    return d;
-  }
-
- private:
-  std::unique_ptr<vidx::gpu::CudaFlatIndex> index_;
-};
+#if defined(VIDX_WITH_CUDA)
 
 py::dict device_info(int device) {
   vidx::gpu::DeviceInfo info;
@@ -157,26 +143,7 @@ py::dict device_info(int device) {
   return d;
 }
 
-#else  // no CUDA in this build: the class exists so that code can name it, and says why it cannot work.
-
-class PyCudaFlatIndex {
- public:
-  PyCudaFlatIndex(size_t, const std::string&, const std::string&, int, size_t, size_t, bool) {
-    throw_unavailable(kNotBuilt);
-  }
-  void add(py::handle, py::handle) { throw_unavailable(kNotBuilt); }
-  py::tuple search(py::handle, py::handle) const { throw_unavailable(kNotBuilt); }
-  void reset() { throw_unavailable(kNotBuilt); }
-  size_t size() const { return 0; }
-  size_t dim() const { return 0; }
-  std::string metric() const { return ""; }
-  std::string dtype() const { return ""; }
-  int device() const { return -1; }
-  size_t device_rows() const { return 0; }
-  size_t memory_usage() const { return 0; }
-  size_t device_memory_usage() const { return 0; }
-  py::dict memory_breakdown() const { throw_unavailable(kNotBuilt); }
-};
+#else  // no CUDA in this build: say why it cannot work.
 
 py::dict device_info(int) { throw_unavailable(kNotBuilt); }
 
@@ -253,22 +220,20 @@ void register_cuda(py::module_& m) {
         "(available, reason): whether a usable CUDA device is present, and why not (or which one is)");
   m.def("_cuda_device_info", &device_info, py::arg("device") = 0, "Properties of a CUDA device (a dict)");
 
-  py::class_<PyCudaFlatIndex>(m, "CudaFlatIndex")
-      .def(py::init<size_t, const std::string&, const std::string&, int, size_t, size_t, bool>(), py::arg("dim"),
-           py::arg("metric") = "l2", py::arg("dtype") = "float32", py::arg("device") = 0, py::arg("chunk_rows") = 0,
-           py::arg("max_device_rows") = 0, py::arg("exact") = true)
-      .def("add", &PyCudaFlatIndex::add, py::arg("x"), py::arg("ids") = py::none())
-      .def("search", &PyCudaFlatIndex::search, py::arg("q"), py::arg("k") = 10)
-      .def("reset", &PyCudaFlatIndex::reset)
-      .def("__len__", &PyCudaFlatIndex::size)
-      .def_property_readonly("dim", &PyCudaFlatIndex::dim)
-      .def_property_readonly("metric", &PyCudaFlatIndex::metric)
-      .def_property_readonly("dtype", &PyCudaFlatIndex::dtype)
-      .def_property_readonly("device", &PyCudaFlatIndex::device)
-      .def_property_readonly("device_rows", &PyCudaFlatIndex::device_rows)
-      .def("memory_usage", &PyCudaFlatIndex::memory_usage)
-      .def("device_memory_usage", &PyCudaFlatIndex::device_memory_usage)
-      .def("memory_breakdown", &PyCudaFlatIndex::memory_breakdown);
+  const vidx::IndexOptions defaults;
+  const vidx::gpu::FlatDeviceOptions device_defaults;
+  m.def("_make_cuda_flat", &make_cuda_flat, py::arg("dim"), py::arg("metric") = "l2",
+        py::arg("quant") = defaults.quantization, py::arg("seed") = defaults.seed, py::arg("rerank") = defaults.rerank,
+        py::arg("keep_vectors") = defaults.keep_vectors, py::arg("threads") = defaults.threads,
+        py::arg("M") = defaults.M, py::arg("ef_construction") = defaults.ef_construction,
+        py::arg("ef_search") = defaults.ef_search, py::arg("device") = device_defaults.device,
+        py::arg("chunk_rows") = device_defaults.chunk_rows, py::arg("max_device_rows") = device_defaults.max_device_rows,
+        py::arg("exact") = device_defaults.exact,
+        "The exact flat index on CUDA device `device`, as a vidx._core.Index (see vidx/cuda/cuda.hpp)");
+  m.def("_load_cuda_flat", &load_cuda_flat, py::arg("path"), py::arg("device") = device_defaults.device,
+        py::arg("chunk_rows") = device_defaults.chunk_rows, py::arg("max_device_rows") = device_defaults.max_device_rows,
+        py::arg("exact") = device_defaults.exact,
+        "A saved flat index loaded onto CUDA device `device`, as a vidx._core.Index");
 
   m.def("_kmeans", &kmeans, py::arg("x"), py::arg("k"), py::arg("iters") = 25, py::arg("seed") = 0,
         py::arg("device") = "cpu", py::arg("init") = "auto", py::arg("threads") = 0,

@@ -48,6 +48,7 @@ class PyIndex {
   size_t dim() const { return index_->dim(); }
   std::string metric() const { return metric_name(index_->metric()); }
   std::string kind() const { return index_->kind(); }
+  std::string device() const { return index_->device(); }
   size_t memory_usage() const { return index_->memory_usage(); }
   std::map<std::string, size_t> memory_breakdown() const { return index_->memory_breakdown(); }
   size_t threads() const { return index_->threads(); }
@@ -99,6 +100,8 @@ PyIndex load(const std::string& path) {
 
 }  // namespace
 
+py::object wrap_index(std::unique_ptr<VectorIndex> index) { return py::cast(PyIndex(std::move(index))); }
+
 void register_index(py::module_& m) {
   py::class_<PyIndex>(m, "Index")
       .def(py::init(&make), py::arg("kind"), py::arg("dim"), py::arg("metric"), py::arg("M"),
@@ -112,6 +115,7 @@ void register_index(py::module_& m) {
       .def_property_readonly("dim", &PyIndex::dim)
       .def_property_readonly("metric", &PyIndex::metric)
       .def_property_readonly("kind", &PyIndex::kind)
+      .def_property_readonly("device", &PyIndex::device)
       .def_property("threads", &PyIndex::threads, &PyIndex::set_threads)
       .def_property_readonly("params", &PyIndex::params)
       .def("memory_usage", &PyIndex::memory_usage)

@@ -231,13 +231,17 @@ int device_count() {
   return n;
 }
 
-DeviceInfo device_info(int device) {
+void require_device(int device) {
   std::string why;
   if (!cuda_available(&why)) throw DeviceError("CUDA is not available: " + why);
   const int n = device_count();
   if (device < 0 || device >= n)
     throw InvalidArgument("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
                           " device" + (n == 1 ? "" : "s") + ")");
+}
+
+DeviceInfo device_info(int device) {
+  require_device(device);
   DeviceInfo info;
   info.index = device;
   cudaDeviceProp prop{};

@@ -144,12 +144,7 @@ KMeansResult kmeans_cuda(const float* x, size_t n, size_t dim, const KMeansParam
   if (dim > kMaxDim)
     throw InvalidArgument("kmeans: dimension " + std::to_string(dim) + " is above the CUDA limit of " +
                           std::to_string(kMaxDim));
-  std::string why;
-  if (!cuda_available(&why)) throw DeviceError("CUDA is not available: " + why);
-  const int count = device_count();
-  if (device < 0 || device >= count)
-    throw InvalidArgument("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) +
-                          " device" + (count == 1 ? "" : "s") + ")");
+  require_device(device);
   std::vector<float> init = kmeans_detail::initial_centroids(x, n, dim, params);
   DeviceGuard guard(device);
   GpuBackend backend(x, n, dim, params.k, device);

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os as _os
 
-from . import _core
+from . import _codecs, _core
 from ._version import __version__
 __all__ = ["Index", "load", "cpu_features", "cuda_available", "kmeans", "cmake_dir", "__version__"]
 
 _KINDS = ("hnsw", "flat", "spann")
 _METRICS = ("l2", "ip", "cosine")
-_QUANTS = ("none", "f16", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq")
 
 
 def _check_choice(name, value, choices):
@@ -81,12 +80,13 @@ class Index:
         dim = _check_count("dim", dim, 1)
         _check_choice("metric", metric, _METRICS)
         _check_choice("kind", kind, _KINDS)
-        _check_choice("device", device, ("cpu", "cuda"))
-        if device == "cuda":
+        if device != "cpu":  # a device is where the structure runs; the class stays vidx.Index
             if kind != "flat":
-                raise ValueError("device='cuda' is available for kind='flat' only")
-            from .gpu import CudaFlatIndex
-            self._impl = CudaFlatIndex(dim, metric, **options)
+                raise ValueError(f"device={device!r} is available for kind='flat' only")
+            from .gpu import make_flat_index
+            self._impl = make_flat_index(dim, metric, device=device, M=M, ef_construction=ef_construction,
+                                         ef_search=ef_search, seed=seed, threads=threads, quant=quant,
+                                         rerank=rerank, keep_vectors=keep_vectors, **options)
             return
         if kind == "spann":
             # The disk index has its own build parameters (head_ratio, replicas, nprobe, ...):
@@ -110,7 +110,7 @@ class Index:
         ef_search = _check_count("ef_search", ef_search, 1)
         seed = _check_count("seed", seed, 0)
         threads = _check_count("threads", threads, 0)
-        _check_choice("quant", quant, _QUANTS)
+        _codecs.check_quant(quant)
         rerank = _check_count("rerank", rerank, 0)
         if not isinstance(keep_vectors, bool):
             raise TypeError(f"keep_vectors must be a bool, got {type(keep_vectors).__name__}")

@@ -2,9 +2,11 @@
 
     import vidx
     vidx.cuda_available()                       # False where there is no usable GPU (never raises)
-    idx = vidx.gpu.CudaFlatIndex(128, "l2")     # or vidx.Index(128, kind="flat", device="cuda")
+    idx = vidx.Index(128, "l2", kind="flat", device="cuda")   # an ordinary vidx.Index
     idx.add(X)
     D, I = idx.search(Q, k=10)                  # exact, like the CPU flat index
+    idx.save("exact.vidx")                      # a flat index file; vidx.load reads it on the CPU,
+    idx = vidx.Index._wrap(vidx.gpu.load_flat_index("exact.vidx"))   # or back onto a GPU
     r = vidx.kmeans(X, 256, device="cuda")      # r.centroids, r.assignment, r.inertia, r.iterations
 
 The CUDA path is optional: a vidx built without it (no CUDA compiler at build time) imports and
@@ -19,13 +21,11 @@ import os as _os
 
 import numpy as np
 
-from . import _core
+from . import _codecs, _core
 
-__all__ = ["cuda_available", "cuda_status", "device_info", "kmeans", "KMeansResult", "CudaFlatIndex"]
+__all__ = ["cuda_available", "cuda_status", "device_info", "kmeans", "KMeansResult", "make_flat_index", "load_flat_index"]
 
 _METRICS = ("l2", "ip", "cosine")
-_DTYPES = {"float32": "float32", "f32": "float32", "fp32": "float32",
-           "float16": "float16", "f16": "float16", "fp16": "float16", "half": "float16"}
 _INITS = ("auto", "kmeans++", "random")
 
 
@@ -189,16 +189,18 @@ def kmeans(X, k, iters=25, seed=0, device="cpu", *, init="auto", threads=0):
 
 # ---- exact search on the GPU ------------------------------------------------------------------------
 
-class CudaFlatIndex:
-    """Exact k-NN on an NVIDIA GPU; the same protocol as vidx.Index (kind="flat").
+def make_flat_index(dim, metric="l2", *, device="cuda", quant="none", chunk_rows=None, max_device_rows=None,
+                    exact=True, **options):
+    """The exact flat index on an NVIDIA GPU, as the vidx._core.Index that vidx.Index wraps:
+    vidx.Index(dim, metric, kind="flat", device="cuda", ...) calls this. The index has the
+    protocol of every vidx index (add, search, save, len, memory_usage, memory_breakdown).
 
     Args:
         dim: vector dimension (at most 16384).
-        metric: "l2" (squared Euclidean), "ip" (1 - inner product) or "cosine" (1 - cosine;
-            vectors are normalised when added).
-        dtype: storage on the device, "float32" or "float16" (half the memory; distances are then
-            exact for the float16-rounded vectors).
+        metric: "l2", "ip" or "cosine", as for vidx.Index.
         device: "cuda", "cuda:N" or N.
+        quant: "none" (float32 on the device) or "f16" (float16: half the memory; distances are
+            exact for the float16-rounded vectors, values beyond +-65504 are refused).
         chunk_rows: rows per device block / streamed chunk (default: about 1 GiB of vectors).
         max_device_rows: most rows kept in GPU memory (default: as many as fit, leaving
             headroom); the rest stay in host memory and are streamed through the GPU in chunks,
@@ -206,122 +208,41 @@ class CudaFlatIndex:
         exact: float32 storage only. True (default) computes the distance tiles with three TF32
             tensor-core products (float32 accuracy); False with one (faster). Either way the
             best candidates are re-ranked with exact float32 arithmetic.
-        threads: accepted for compatibility with vidx.Index; the GPU index does not use it.
+        options: vidx.Index's other arguments (threads, seed, rerank, keep_vectors, M,
+            ef_construction, ef_search). Those that cannot apply to an exact GPU search (a seed,
+            rerank, keep_vectors, graph parameters) raise ValueError unless left at their defaults.
 
-    search() returns (D, I): float32 and int64 arrays (q, k), nearest first, -1 / +inf beyond
-    the index size; k is at most 1024. Search computes distances tile by tile on the tensor cores
-    and selects candidates without writing the distance matrix, then re-ranks them exactly.
+    search() takes k <= 1024. save() writes an ordinary flat index file that vidx.load reads on
+    the CPU. memory_breakdown(): "codes" (vector blocks in GPU memory), "streamed_codes" (blocks
+    kept in host memory), "scratch" (GPU search buffers), "ids", "other". Raises RuntimeError
+    when CUDA is not available (the reason from cuda_status()), after checking the arguments.
     """
+    dim = _int("dim", dim, 1, 16384)
+    _choice("metric", metric, _METRICS)
+    _codecs.check_quant(quant)
+    placement = _placement(device, chunk_rows, max_device_rows, exact)
+    for name in ("threads", "seed", "rerank", "M", "ef_construction", "ef_search"):
+        if name in options:
+            options[name] = _int(name, options[name], 0)
+    unknown = set(options) - {"threads", "seed", "rerank", "keep_vectors", "M", "ef_construction", "ef_search"}
+    if unknown:
+        raise TypeError(f"unexpected arguments: {', '.join(sorted(unknown))}")
+    return _core._make_cuda_flat(dim, metric, quant=quant, **placement, **options)
 
-    __slots__ = ("_impl", "_threads", "_params")
 
-    MAX_K = 1024
+def load_flat_index(path, device="cuda", *, chunk_rows=None, max_device_rows=None, exact=True):
+    """A flat index saved with save() (on the CPU or a GPU; quant "none" or "f16") loaded onto a
+    GPU, as the vidx._core.Index that vidx.load(path, device="cuda") wraps. The file is verified
+    first; other kinds and codecs raise ValueError. Device arguments as for make_flat_index."""
+    placement = _placement(device, chunk_rows, max_device_rows, exact)
+    return _core._load_cuda_flat(_os.fspath(path), **placement)
 
-    def __init__(self, dim, metric="l2", dtype="float32", device="cuda", *, chunk_rows=None,
-                 max_device_rows=None, exact=True, threads=0):
-        dim = _int("dim", dim, 1, 16384)
-        _choice("metric", metric, _METRICS)
-        if isinstance(dtype, str):
-            key = dtype.lower()
-        else:
-            try:
-                key = np.dtype(dtype).name
-            except TypeError:
-                raise TypeError(f"dtype must be 'float32' or 'float16', got {dtype!r}") from None
-        if key not in _DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r} (expected 'float32' or 'float16')")
-        dtype = _DTYPES[key]
-        dev = _parse_device(device, allow_cpu=False)
-        chunk_rows = 0 if chunk_rows is None else _int("chunk_rows", chunk_rows, 1, 2 ** 31 - 1)
-        max_device_rows = 0 if max_device_rows is None else _int("max_device_rows", max_device_rows, 1)
-        if not isinstance(exact, (bool, np.bool_)):
-            raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
-        self._threads = _int("threads", threads, 0)
-        _require_cuda()
-        self._impl = _core.CudaFlatIndex(dim, metric, dtype, dev, chunk_rows, max_device_rows, bool(exact))
-        self._params = {"dtype": dtype, "device": f"cuda:{dev}", "chunk_rows": chunk_rows or None,
-                        "max_device_rows": max_device_rows or None, "exact": bool(exact)}
 
-    def add(self, X, ids=None):
-        """Adds vectors: X is (n, dim) or (dim,); ids optional int64 user ids (default: continuing
-        after the largest id so far). Raises ValueError on NaN/inf, wrong dimension, empty input,
-        repeated ids, or (float16 storage) values beyond +-65504; then the index is unchanged."""
-        self._impl.add(X, ids)
-
-    def search(self, Q, k=10, ef=None, rerank=None):
-        """k nearest neighbours of each query: (D, I), float32 and int64 (q, k), nearest first.
-        ef and rerank are accepted for compatibility with vidx.Index and ignored: the search is
-        exact (its candidates are always re-ranked with float32 arithmetic)."""
-        if ef is not None:
-            _int("ef", ef, 1)
-        if rerank is not None:
-            _int("rerank", rerank, 0)
-        if isinstance(k, numbers.Integral) and not isinstance(k, bool) and k > self.MAX_K:
-            raise ValueError(f"k = {k} is above the CUDA flat index's limit of {self.MAX_K}")
-        return self._impl.search(Q, k)
-
-    def reset(self):
-        """Removes every vector and frees the device memory held for them."""
-        self._impl.reset()
-
-    def save(self, path):
-        raise NotImplementedError("a CUDA flat index cannot be saved; keep the vectors and add them again "
-                                  f"(asked to write {_os.fspath(path)!r})")
-
-    def memory_usage(self):
-        """Bytes held: vectors (GPU and host blocks), ids, GPU search scratch."""
-        return self._impl.memory_usage()
-
-    def memory_breakdown(self):
-        """memory_usage() by part (bytes, summing to it): "codes" (the vector blocks, in GPU and
-        host memory), "ids", "scratch" (GPU search buffers). device_memory_usage() tells the GPU's
-        share."""
-        return dict(self._impl.memory_breakdown())
-
-    def device_memory_usage(self):
-        """Bytes of GPU memory held: vector blocks, search scratch, streaming buffers."""
-        return self._impl.device_memory_usage()
-
-    def __len__(self):
-        return len(self._impl)
-
-    @property
-    def dim(self):
-        return self._impl.dim
-
-    @property
-    def metric(self):
-        return self._impl.metric
-
-    @property
-    def dtype(self):
-        return self._impl.dtype
-
-    @property
-    def device(self):
-        return f"cuda:{self._impl.device}"
-
-    @property
-    def device_rows(self):
-        """Rows resident in GPU memory (the rest are streamed from host memory)."""
-        return self._impl.device_rows
-
-    @property
-    def kind(self):
-        return "flat"
-
-    @property
-    def threads(self):
-        return self._threads
-
-    @threads.setter
-    def threads(self, value):
-        self._threads = _int("threads", value, 0)
-
-    @property
-    def params(self):
-        return dict(self._params)
-
-    def __repr__(self):
-        return (f"vidx.gpu.CudaFlatIndex(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, "
-                f"device={self.device!r}, size={len(self)})")
+def _placement(device, chunk_rows, max_device_rows, exact):
+    """The device arguments, checked, as _core takes them."""
+    if not isinstance(exact, (bool, np.bool_)):
+        raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
+    return {"device": _parse_device(device, allow_cpu=False),
+            "chunk_rows": 0 if chunk_rows is None else _int("chunk_rows", chunk_rows, 1, 2 ** 31 - 1),
+            "max_device_rows": 0 if max_device_rows is None else _int("max_device_rows", max_device_rows, 1),
+            "exact": bool(exact)}

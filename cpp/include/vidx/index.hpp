@@ -55,6 +55,8 @@ class VectorIndex {
   VectorIndex& operator=(const VectorIndex&) = delete;
 
   virtual std::string kind() const = 0;
+  // Where the structure runs: "cpu", or "cuda:N" for one built by vidx::gpu (cuda/cuda.hpp).
+  virtual std::string device() const { return "cpu"; }
   size_t dim() const { return dim_; }
   Metric metric() const { return metric_; }
   size_t size() const;

@@ -97,14 +97,6 @@ BinaryCodec::BinaryCodec(size_t dim, Metric metric, bool rotate, bool estimate, 
     throw InvalidArgument("rotated binary codes support at most " + std::to_string(kMaxRotatedDim) + " dimensions");
 }
 
-std::unique_ptr<BinaryCodec> BinaryCodec::from_name(const std::string& name, size_t dim, Metric metric,
-                                                    uint64_t seed) {
-  if (name == "binary") return std::make_unique<BinaryCodec>(dim, metric, false, false, seed);
-  if (name == "binary_rot") return std::make_unique<BinaryCodec>(dim, metric, true, false, seed);
-  if (name == "rabitq") return std::make_unique<BinaryCodec>(dim, metric, true, true, seed);
-  return nullptr;
-}
-
 std::string BinaryCodec::name() const { return estimate_ ? "rabitq" : (rotate_ ? "binary_rot" : "binary"); }
 
 // Gaussian rows (Box-Muller on the seeded stream) made orthonormal by modified Gram-Schmidt

@@ -141,16 +141,6 @@ LvqCodec::LvqCodec(size_t dim, Metric metric, int primary_bits, int residual_bit
   precise_view_ = View{packing_of(primary_bits, residual_bits), residual_bits > 0};
 }
 
-std::unique_ptr<LvqCodec> LvqCodec::from_name(const std::string& name, size_t dim, Metric metric) {
-  static const struct {
-    const char* name;
-    int primary, residual;
-  } kVariants[] = {{"lvq8", 8, 0}, {"lvq4", 4, 0}, {"lvq4x4", 4, 4}, {"lvq4x8", 4, 8}, {"lvq8x8", 8, 8}};
-  for (const auto& v : kVariants)
-    if (name == v.name) return std::make_unique<LvqCodec>(dim, metric, v.primary, v.residual);
-  return nullptr;
-}
-
 std::string LvqCodec::name() const {
   std::string n = "lvq" + std::to_string(primary_bits_);
   if (residual_bits_) n += "x" + std::to_string(residual_bits_);

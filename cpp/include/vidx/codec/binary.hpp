@@ -27,8 +27,6 @@ namespace vidx {
 class BinaryCodec final : public Codec {
  public:
   BinaryCodec(size_t dim, Metric metric, bool rotate = false, bool estimate = false, uint64_t seed = 0);
-  // Parses "binary", "binary_rot", "rabitq"; nullptr for any other name.
-  static std::unique_ptr<BinaryCodec> from_name(const std::string& name, size_t dim, Metric metric, uint64_t seed);
 
   std::string name() const override;
   size_t code_size() const override { return head_size() + precise_.code_size(); }

@@ -100,8 +100,9 @@ class Codec {
   Metric metric_;
 };
 
-// Builds a codec by name ("f32", "f16", "lvq8", "lvq4x8", "binary", "rabitq"...); throws
-// InvalidArgument for unknown names. seed: where a codec draws something at random (a rotation).
+// Builds a codec by its registered name (codec/registry.hpp: "f32" or "none", "f16", "lvq8",
+// "lvq4x8", "binary", "rabitq"...); throws InvalidArgument naming the choices for unknown names.
+// seed: where a codec draws something at random (a rotation).
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed = 0);
 // Rebuilds a codec saved with save_parameters.
 std::unique_ptr<Codec> load_codec(const std::string& name, size_t dim, Metric metric, io::ByteReader& in);

@@ -24,8 +24,6 @@ class LvqCodec final : public Codec {
  public:
   // primary_bits: 4 or 8; residual_bits: 0 (one level), 4 or 8.
   LvqCodec(size_t dim, Metric metric, int primary_bits, int residual_bits);
-  // Parses "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8"; nullptr for any other name.
-  static std::unique_ptr<LvqCodec> from_name(const std::string& name, size_t dim, Metric metric);
 
   std::string name() const override;
   size_t code_size() const override { return residual_offset_ + residual_bytes_; }

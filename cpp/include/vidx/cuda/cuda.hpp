@@ -1,24 +1,29 @@
 // The optional CUDA path, as seen from C++ code that includes no CUDA header.
 //
-// Everything here is declared whether or not vidx was built with CUDA; a build without it
-// (VIDX_WITH_CUDA undefined when the library was compiled) simply does not define these
-// symbols, so callers guard their use with VIDX_WITH_CUDA, as the Python bindings do.
+// A device is a property of where a structure runs: the CUDA flat index is an ordinary
+// vidx::VectorIndex of kind "flat" (ids, cosine, input checks, save come from the base class).
+// Functions below are declared whether or not vidx was built with CUDA; a build without it
+// (VIDX_WITH_CUDA undefined when the library was compiled) does not define the non-inline ones,
+// so callers guard their use with VIDX_WITH_CUDA, as the Python bindings do.
 //
 //   std::string why;
 //   if (vidx::gpu::cuda_available(&why)) {
-//     vidx::gpu::CudaFlatIndex index(128, vidx::Metric::L2);
-//     index.add(X, n, nullptr);
-//     index.search(Q, nq, 10, D, I);
-//   }
+//     auto index = vidx::gpu::make_flat_index(128, vidx::Metric::L2, vidx::IndexOptions{});
+//     index->add(X, n, nullptr);
+//     index->search(Q, nq, 10, 0, D, I);
+//     index->save("exact.vidx");   // a flat index file: vidx::load_index reads it on the CPU,
+//   }                              // vidx::gpu::load_flat_index onto a GPU
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
+#include "vidx/codec/registry.hpp"
+#include "vidx/common/error.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/cuda/device_error.hpp"
+#include "vidx/index.hpp"
 
 namespace vidx::gpu {
 
@@ -28,6 +33,10 @@ bool cuda_available(std::string* why = nullptr);
 
 // Number of CUDA devices (0 when there is no driver or no device).
 int device_count();
+
+// Throws DeviceError ("CUDA is not available: <why>") when cuda_available() is false, and
+// InvalidArgument when `device` is not one of the device_count() devices.
+void require_device(int device);
 
 struct DeviceInfo {
   int index = 0;
@@ -47,12 +56,16 @@ struct DeviceInfo {
 // Throws DeviceError when the device cannot be queried.
 DeviceInfo device_info(int device);
 
-enum class Storage : uint32_t { Float32 = 0, Float16 = 1 };
+// ---- exact search on a GPU ------------------------------------------------------------------
 
-struct CudaFlatOptions {
-  Storage storage = Storage::Float32;
+// Largest k and dimension the CUDA flat index accepts (the merge keeps a query in shared memory).
+constexpr size_t kFlatMaxK = 1024;
+constexpr size_t kFlatMaxDim = 16384;
+
+// What only a device has to say about the CUDA flat index.
+struct FlatDeviceOptions {
   int device = 0;
-  // Float32 storage only: true computes the distance tiles with three TF32 tensor-core products
+  // float32 storage only: true computes the distance tiles with three TF32 tensor-core products
   // (hi*hi + hi*lo + lo*hi: float32 accuracy); false with one (faster, coarser ranking). Either
   // way the final candidates are re-ranked with exact float32 arithmetic.
   bool exact = true;
@@ -64,52 +77,48 @@ struct CudaFlatOptions {
   size_t max_device_rows = 0;
 };
 
-// Exact k-NN on a GPU. Vectors are stored on the device (float32 or float16), in blocks of
-// `chunk_rows`; what does not fit stays in host memory and is streamed. Search computes
-// distance tiles with tensor cores, selects candidates per tile without writing the distance
-// matrix, re-ranks them exactly and merges across blocks. Distances follow vidx's metrics:
-// L2 = squared Euclidean, IP = 1 - <q, x>, Cosine = 1 - cos (vectors normalised when added).
-// Methods may be called from several threads; they are serialised per index.
-class CudaFlatIndex {
- public:
-  // Largest k that search accepts.
-  static constexpr size_t kMaxK = 1024;
+// The codec the CUDA flat index stores vectors with: "f32" or "f16" (options.quantization names
+// it, "none" meaning "f32"). Throws InvalidArgument, naming the parameter, for every option the
+// index cannot honour: another codec, rerank, keep_vectors, a seed, HNSW's graph parameters, a
+// dimension above kFlatMaxDim, a negative device. Checks arguments only (no device is touched),
+// so builds without CUDA give the same errors; make_flat_index calls it first.
+inline std::string check_flat_options(size_t dim, const IndexOptions& options, const FlatDeviceOptions& device) {
+  const std::string codec = find_codec(options.quantization).name;
+  if (codec != "f32" && codec != "f16")
+    throw InvalidArgument("the CUDA flat index stores float32 (quant='none') or float16 (quant='f16') vectors; got quant='" +
+                          options.quantization + "'");
+  const IndexOptions defaults;
+  if (options.rerank != defaults.rerank)
+    throw InvalidArgument("rerank does not apply to the CUDA flat index: its search is exact");
+  if (options.keep_vectors) throw InvalidArgument("keep_vectors does not apply to the CUDA flat index: its search is exact");
+  if (options.seed != defaults.seed)
+    throw InvalidArgument("seed does not apply to the CUDA flat index: it draws nothing at random");
+  if (options.M != defaults.M || options.ef_construction != defaults.ef_construction ||
+      options.ef_search != defaults.ef_search)
+    throw InvalidArgument("M, ef_construction and ef_search are HNSW parameters; a flat index has no graph");
+  if (dim == 0) throw InvalidArgument("dim must be at least 1");
+  if (dim > kFlatMaxDim)
+    throw InvalidArgument("dim " + std::to_string(dim) + " is above the CUDA flat index's limit of " +
+                          std::to_string(kFlatMaxDim));
+  if (device.device < 0) throw InvalidArgument("device must be a non-negative CUDA device number");
+  if (device.chunk_rows > (size_t{1} << 31) - 1) throw InvalidArgument("chunk_rows must be below 2^31");
+  return codec;
+}
 
-  CudaFlatIndex(size_t dim, Metric metric, const CudaFlatOptions& options = {});
-  ~CudaFlatIndex();
-  CudaFlatIndex(const CudaFlatIndex&) = delete;
-  CudaFlatIndex& operator=(const CudaFlatIndex&) = delete;
+// Exact k-NN on a GPU, a VectorIndex of kind "flat". Vectors are stored on the device (float32,
+// or float16 with quant "f16") in blocks of chunk_rows; what does not fit stays in host memory
+// and is streamed. Search computes distance tiles with tensor cores, selects candidates per tile
+// without writing the distance matrix, re-ranks them exactly and merges across blocks; k is at
+// most kFlatMaxK. save() writes an ordinary flat index file (load_index reads it on the CPU).
+// memory_breakdown(): "codes" (vector blocks in GPU memory), "streamed_codes" (blocks in host
+// memory), "scratch" (GPU search buffers), plus the base's "ids" and "other".
+// Throws InvalidArgument (check_flat_options, a device that does not exist), DeviceError when
+// CUDA is not available.
+std::unique_ptr<VectorIndex> make_flat_index(size_t dim, Metric metric, const IndexOptions& options,
+                                             const FlatDeviceOptions& device = {});
 
-  // Adds n vectors (row-major, n x dim float32). ids may be null: ids continue from size().
-  // Throws InvalidArgument for NaN/inf (and for float16 storage, values beyond its range).
-  void add(const float* x, size_t n, const int64_t* ids);
-
-  // k nearest neighbours of nq queries: D (nq x k) ascending, I (nq x k) user ids; slots
-  // beyond the index size get -1 and +inf.
-  void search(const float* queries, size_t nq, size_t k, float* distances, int64_t* labels) const;
-
-  void reset();
-
-  size_t size() const;
-  size_t dim() const;
-  Metric metric() const;
-  Storage storage() const;
-  int device() const;
-  size_t device_rows() const;        // rows resident on the device
-
-  struct MemoryBreakdown {
-    size_t vectors_device = 0;  // blocks of vectors (and their norms) in GPU memory
-    size_t vectors_host = 0;    // blocks kept in host memory and streamed
-    size_t ids = 0;
-    size_t scratch = 0;         // GPU search scratch: candidates, queries, streaming buffers
-  };
-  MemoryBreakdown memory_breakdown() const;
-  size_t memory_usage() const;         // the sum of memory_breakdown()
-  size_t device_memory_usage() const;  // vectors_device + scratch
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// A saved flat index (from the CPU or a GPU; quant "none"/"f32" or "f16") loaded onto a GPU,
+// after load_index verified the file. InvalidArgument for other kinds and codecs.
+std::unique_ptr<VectorIndex> load_flat_index(const std::string& path, const FlatDeviceOptions& device = {});
 
 }  // namespace vidx::gpu

@@ -1,0 +1,39 @@
+// The codec registry: every codec vidx knows, by name, and how to build it. It is the only list
+// of codec names in the tree: make_codec/load_codec look names up here, every structure (flat,
+// HNSW, SPANN postings) builds its codecs through them, and Python asks codec_names() instead
+// of keeping its own list.
+//
+// Adding a codec: its .hpp/.cpp, its kernels, and one line in kCodecs (registry.cpp).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vidx/codec/codec.hpp"
+
+namespace vidx {
+
+struct CodecFactory {
+  // What users pass as quant= and what Codec::name() returns for the codecs it makes.
+  const char* name;
+  // Other spellings of the same codec ("none" for "f32"); empty string when there is none.
+  const char* alias;
+  // One line for documentation and error messages.
+  const char* summary;
+  // Builds the codec for dim and metric (L2 or IP: cosine reaches codecs as IP on unit vectors).
+  // seed: where the codec draws something at random (a rotation).
+  std::unique_ptr<Codec> (*make)(size_t dim, Metric metric, uint64_t seed);
+};
+
+// Every codec, in the order documentation lists them.
+const std::vector<CodecFactory>& codec_registry();
+
+// The codecs' names; with include_aliases, their other spellings first ("none", then "f32", ...).
+std::vector<std::string> codec_names(bool include_aliases = false);
+
+// The registered codec called `name` (or one of its aliases); InvalidArgument naming every
+// choice when there is none.
+const CodecFactory& find_codec(const std::string& name);
+
+}  // namespace vidx

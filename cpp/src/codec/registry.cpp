@@ -1,0 +1,92 @@
+#include "vidx/codec/registry.hpp"
+
+#include <stdexcept>
+
+#include "vidx/codec/binary.hpp"
+#include "vidx/codec/flat_f16.hpp"
+#include "vidx/codec/flat_f32.hpp"
+#include "vidx/codec/lvq.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/io/byte_stream.hpp"
+
+namespace vidx {
+namespace {
+
+template <int Primary, int Residual>
+std::unique_ptr<Codec> make_lvq(size_t dim, Metric metric, uint64_t) {
+  return std::make_unique<LvqCodec>(dim, metric, Primary, Residual);
+}
+
+template <bool Rotate, bool Estimate>
+std::unique_ptr<Codec> make_binary(size_t dim, Metric metric, uint64_t seed) {
+  return std::make_unique<BinaryCodec>(dim, metric, Rotate, Estimate, seed);
+}
+
+std::unique_ptr<Codec> make_f32(size_t dim, Metric metric, uint64_t) {
+  return std::make_unique<FlatF32Codec>(dim, metric);
+}
+
+std::unique_ptr<Codec> make_f16(size_t dim, Metric metric, uint64_t) {
+  return std::make_unique<FlatF16Codec>(dim, metric);
+}
+
+// One line per codec. The name must be what the codec's name() returns (tests check it).
+const std::vector<CodecFactory> kCodecs = {
+    {"f32", "none", "float32, exact", make_f32},
+    {"f16", "", "IEEE float16, half the bytes; values beyond +-65504 saturate", make_f16},
+    {"lvq8", "", "LVQ, 8 bits per dimension", make_lvq<8, 0>},
+    {"lvq4", "", "LVQ, 4 bits per dimension", make_lvq<4, 0>},
+    {"lvq4x4", "", "LVQ, 4-bit primary level + 4-bit residual for re-ranking", make_lvq<4, 4>},
+    {"lvq4x8", "", "LVQ, 4-bit primary level + 8-bit residual for re-ranking", make_lvq<4, 8>},
+    {"lvq8x8", "", "LVQ, 8-bit primary level + 8-bit residual for re-ranking", make_lvq<8, 8>},
+    {"binary", "", "sign bits (Hamming distance), LVQ-8 codes for re-ranking", make_binary<false, false>},
+    {"binary_rot", "", "sign bits after a random rotation drawn from the seed, LVQ-8 re-ranking",
+     make_binary<true, false>},
+    {"rabitq", "", "rotated sign bits with an asymmetric estimator (RaBitQ), LVQ-8 re-ranking",
+     make_binary<true, true>},
+};
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
+  return s;
+}
+
+}  // namespace
+
+const std::vector<CodecFactory>& codec_registry() { return kCodecs; }
+
+std::vector<std::string> codec_names(bool include_aliases) {
+  std::vector<std::string> names;
+  if (include_aliases)
+    for (const CodecFactory& c : kCodecs)
+      if (*c.alias) names.push_back(c.alias);
+  for (const CodecFactory& c : kCodecs) names.push_back(c.name);
+  return names;
+}
+
+const CodecFactory& find_codec(const std::string& name) {
+  for (const CodecFactory& c : kCodecs)
+    if (name == c.name || (*c.alias && name == c.alias)) return c;
+  throw InvalidArgument("unknown quant '" + name + "' (expected one of " + quoted_list(codec_names(true)) + ")");
+}
+
+std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed) {
+  const CodecFactory& factory = find_codec(name);
+  // Cosine reaches codecs as inner product on normalised vectors.
+  auto codec = factory.make(dim, metric == Metric::Cosine ? Metric::IP : metric, seed);
+  // Files record name() and load_codec looks it up here: the two must agree.
+  if (codec->name() != factory.name)
+    throw std::logic_error(std::string("codec registry entry '") + factory.name + "' makes a codec named '" +
+                           codec->name() + "'");
+  return codec;
+}
+
+std::unique_ptr<Codec> load_codec(const std::string& name, size_t dim, Metric metric, io::ByteReader& in) {
+  // What a seed chose (a rotation) is among the saved parameters, so no seed is needed here.
+  auto codec = make_codec(name, dim, metric);
+  codec->load_parameters(in);
+  return codec;
+}
+
+}  // namespace vidx
