@@ -84,7 +84,8 @@ std::string npy_field(const std::string& header, const std::string& key, const s
   const char close = open == '(' ? ')' : open == '\'' ? '\'' : ',';
   const size_t end = header.find(close, p + 1);
   if (end == std::string::npos) throw FileFormatError(path + ": malformed .npy header");
-  return header.substr(open == ',' ? p : p + 1, end - (open == ',' ? p : p + 1));
+  const size_t from = (open == '(' || open == '\'') ? p + 1 : p;  // the value inside its quotes or brackets
+  return header.substr(from, end - from);
 }
 
 ElementType npy_type(const std::string& descr, const std::string& path) {
