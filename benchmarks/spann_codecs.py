@@ -77,7 +77,7 @@ def child_search(cfg):
     def search(q, nprobe, rerank):
         if old:
             return idx.search(q, 10, nprobe=nprobe)
-        return idx.search(q, 10, nprobe=nprobe, rerank=rerank)
+        return idx.search(q, 10, nprobe=nprobe, rerank=rerank or None)
 
     def stats():
         if old:
@@ -106,6 +106,8 @@ def child_search(cfg):
 
 
 def run_child(fn, cfg, pythonpath=None):
+    if fn == "build" and os.path.exists(cfg["index"]) and not os.environ.get("REBUILD"):
+        return dict(reused=True, posting_bytes=os.path.getsize(cfg["postings"]))
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath

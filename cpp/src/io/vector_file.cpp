@@ -18,20 +18,7 @@ namespace {
 struct OpenFile {
   int fd = -1;
   uint64_t size = 0;
-  explicit OpenFile(const std::string& path) {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      if (err == ENOENT) throw FileNotFound("no such file: " + path);
-      throw IoError("cannot open " + path + ": " + std::generic_category().message(err));
-    }
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw IoError("cannot read " + path + ": not a regular file");
-    }
-    size = static_cast<uint64_t>(st.st_size);
-  }
+  explicit OpenFile(const std::string& path) { fd = open_for_reading(path, &size); }
   ~OpenFile() { ::close(fd); }
   std::string read(const std::string& path, size_t n, uint64_t offset) const {
     std::string out(n, '\0');

@@ -127,23 +127,13 @@ FileSource::FileSource(const std::string& path, uint64_t offset, size_t rows, si
   if (row_stride < row_prefix + dim * element_size(type))
     throw InvalidArgument("row stride of " + std::to_string(row_stride) + " bytes is too small for " +
                           std::to_string(dim) + " elements");
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    const int err = errno;
-    if (err == ENOENT) throw FileNotFound("no such file: " + path);
-    throw IoError("cannot open " + path + ": " + std::generic_category().message(err));
-  }
-  struct stat st;
-  if (::fstat(fd_, &st) != 0) {
-    const int err = errno;
-    ::close(fd_);
-    throw IoError("cannot stat " + path + ": " + std::generic_category().message(err));
-  }
+  uint64_t size = 0;
+  fd_ = open_for_reading(path, &size);
   const uint64_t need = offset + static_cast<uint64_t>(rows) * row_stride;
-  if (static_cast<uint64_t>(st.st_size) < need) {
+  if (size < need) {
     ::close(fd_);
     throw IoError(path + " is truncated: " + std::to_string(rows) + " rows need " + std::to_string(need) +
-                  " bytes, the file has " + std::to_string(st.st_size));
+                  " bytes, the file has " + std::to_string(size));
   }
 }
 
