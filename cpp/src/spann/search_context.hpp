@@ -82,7 +82,7 @@ struct SearchStream {
   uint64_t bytes_read = 0, tail_bytes_read = 0;
 
   void scan(const QueryDistance& qd, size_t entry_bytes, bool keep_tails);
-  void rerank_tails(const QueryDistance& precise, const Codec& codec);
+  void rerank_tails(const QueryDistance& precise);
 
  private:
   size_t submit_wave(size_t first, uint8_t* half, size_t half_bytes, ReadBatch& batch);

@@ -68,7 +68,7 @@ void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params
   ctx.seen.reset(entries, ctx.capacity / 32);
   const std::unique_ptr<QueryDistance> qd = codec_->prepare(q);
   s.scan(*qd, postings_->layout().entry_bytes, two_level);
-  if (two_level) s.rerank_tails(*codec_->prepare_precise(q), *codec_);
+  if (two_level) s.rerank_tails(*codec_->prepare_precise(q));
   ctx.results.write_sorted(k, distances, ids);
   stat_queries_.fetch_add(1, std::memory_order_relaxed);
   stat_lists_.fetch_add(s.probe.size(), std::memory_order_relaxed);
@@ -141,7 +141,7 @@ void SearchStream::score_list(uint32_t list, const uint8_t* pages, const QueryDi
 }
 
 // Re-scores the kept candidates from their tails, read page by page through the buffer.
-void SearchStream::rerank_tails(const QueryDistance& precise, const Codec& codec) {
+void SearchStream::rerank_tails(const QueryDistance& precise) {
   const io::PostingLayout& layout = postings.layout();
   const size_t T = layout.tail_bytes;
   Results& res = ctx.results;
