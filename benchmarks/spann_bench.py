@@ -4,7 +4,7 @@
     python benchmarks/spann_bench.py --dataset clustered-1m-128-euclidean --memory-budget 4G
     python benchmarks/spann_bench.py --dataset fashion-mnist-784-euclidean
     python benchmarks/spann_bench.py --dataset glove6b-50-angular --diskann
-    python benchmarks/spann_bench.py --dataset glove6b-50-angular --codec lvq8   # LVQ-8 postings
+    python benchmarks/spann_bench.py --dataset glove6b-50-angular --quant lvq4x8   # LVQ-4x8 postings
 
 Datasets are ann-benchmarks HDF5 files in the cache folder ($VIDX_DATA or ~/.cache/vidx).
 
@@ -66,20 +66,20 @@ def rss() -> int:
 
 def child_build(cfg: dict) -> dict:
     import h5py
-    from vidx.spann import SpannIndex
+    import vidx
     with h5py.File(cfg["data"], "r") as f:
         n, dim = f["train"].shape
         metric = {"euclidean": "l2", "angular": "cosine"}[f.attrs["distance"]]
     rss0 = rss()
-    idx = SpannIndex(dim, metric, path=cfg["postings"], memory_budget=cfg["memory_budget"],
-                     head_ratio=cfg["head_ratio"], codec=cfg["codec"], threads=cfg["threads"],
+    idx = vidx.Index(dim, metric, kind="spann", path=cfg["postings"], memory_budget=cfg["memory_budget"],
+                     head_ratio=cfg["head_ratio"], quant=cfg["quant"], threads=cfg["threads"],
                      direct_io=not cfg["buffered"])
     t = time.perf_counter()
     idx.add(cfg["data"], dataset="train", progress=cfg["progress"])
     build_s = time.perf_counter() - t
     idx.save(cfg["index"])
     return dict(n=int(n), dim=int(dim), metric=metric, build_s=build_s, rss_before=rss0, peak_rss=proc_status("VmHWM"),
-                stats=idx.build_stats(), memory_usage=idx.memory_usage(),
+                stats=idx.stats(), memory_usage=idx.memory_usage(),
                 effective_head_ratio=idx.params["effective_head_ratio"])
 
 
@@ -92,7 +92,6 @@ def recall_at_10(D, gt_dist, metric):
 def child_search(cfg: dict) -> dict:
     import h5py
     import vidx  # noqa: F401  (import cost outside the measured load)
-    from vidx.spann import load_spann
     with h5py.File(cfg["data"], "r") as f:
         test = f["test"][: cfg["batch_queries"]].astype(np.float32)
         gt_dist = f["distances"][: cfg["batch_queries"], :10].astype(np.float64)
@@ -100,24 +99,24 @@ def child_search(cfg: dict) -> dict:
         metric_name = f.attrs["distance"]
         raw_bytes = int(np.prod(f["train"].shape)) * 4
     rss0 = rss()
-    idx = load_spann(cfg["index"], direct_io=not cfg["buffered"])
+    idx = vidx.load(cfg["index"], direct_io=not cfg["buffered"])
     resident = rss() - rss0
     out = dict(resident_bytes=resident, memory_usage=idx.memory_usage(), raw_bytes=raw_bytes,
-               direct_io=idx.direct_io, heads=idx.heads, codec=idx.codec,
+               direct_io=idx.direct_io, heads=idx.heads, quant=idx.params["quant"],
                posting_file_bytes=os.path.getsize(idx.posting_path), rows=[])
     metric = idx.metric
     nq = min(cfg["queries"], len(test))
     for nprobe in cfg["nprobe"]:
         eps = cfg["eps"]
         idx.search(test[:20], 10, nprobe=nprobe, eps=eps)  # warm the buffers
-        idx.reset_io_stats()
+        idx.reset_stats()
         lat = np.empty(nq)
         D1 = np.empty((nq, 10), np.float32)
         for i in range(nq):
             t = time.perf_counter()
             D1[i], _ = idx.search(test[i], 10, nprobe=nprobe, eps=eps)
             lat[i] = time.perf_counter() - t
-        io = idx.io_stats()
+        io = idx.stats()
         t = time.perf_counter()
         D, I = idx.search(test, 10, nprobe=nprobe, eps=eps)
         batch_s = time.perf_counter() - t
@@ -129,8 +128,8 @@ def child_search(cfg: dict) -> dict:
             nprobe=nprobe, recall=recall_at_10(D, gt_dist, metric), recall_ids=hits / (10 * len(I)),
             recall_single=recall_at_10(D1, gt_dist[:nq], metric),
             mean_ms=1e3 * lat.mean(), p99_ms=1e3 * np.percentile(lat, 99), qps_single=nq / lat.sum(),
-            qps_batch=len(test) / batch_s, kib_per_query=io["bytes"] / io["queries"] / 1024,
-            lists_per_query=io["lists"] / io["queries"], entries_per_query=io["entries"] / io["queries"]))
+            qps_batch=len(test) / batch_s, kib_per_query=io["bytes_read"] / io["queries"] / 1024,
+            lists_per_query=io["lists_read"] / io["queries"], entries_per_query=io["entries_scanned"] / io["queries"]))
         print(json.dumps(out["rows"][-1]), file=sys.stderr)
     out["peak_rss"] = proc_status("VmHWM")
     out["rss_growth_after_sweep"] = rss() - rss0
@@ -212,7 +211,7 @@ def main():
     ap.add_argument("--out", type=Path, default=Path("bench-results"))
     ap.add_argument("--memory-budget", default="4G")
     ap.add_argument("--head-ratio", type=float, default=None, help="default: the index's automatic ratio")
-    ap.add_argument("--codec", default="f32", choices=("f32", "f16", "lvq8"), help="posting entry codec")
+    ap.add_argument("--quant", default="none", help="posting codec (any quant= of vidx.Index)")
     ap.add_argument("--nprobe", default="4,8,16,24,32,48,64")
     ap.add_argument("--eps", type=float, default=10.0)
     ap.add_argument("--queries", type=int, default=1000, help="single-query latency loop")
@@ -230,11 +229,11 @@ def main():
     if not data.exists():
         sys.exit(f"no dataset {data} (benchmarks/make_clustered_1m.py makes the clustered one)")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    tag = args.dataset + ("" if args.codec == "f32" else f"-{args.codec}") + \
+    tag = args.dataset + ("" if args.quant == "none" else f"-{args.quant}") + \
         ("" if args.head_ratio is None else f"-h{args.head_ratio:g}")
     cfg = dict(data=str(data), name=args.dataset, workdir=str(args.workdir),
                postings=str(args.workdir / f"{tag}.postings"), index=str(args.workdir / f"{tag}.spann"),
-               memory_budget=parse_bytes(args.memory_budget), head_ratio=args.head_ratio, codec=args.codec,
+               memory_budget=parse_bytes(args.memory_budget), head_ratio=args.head_ratio, quant=args.quant,
                threads=args.threads,
                buffered=args.buffered, progress=sys.stderr.isatty(), eps=args.eps,
                nprobe=[int(v) for v in args.nprobe.split(",")], queries=args.queries,
@@ -254,7 +253,7 @@ def main():
     print(f"\n{args.dataset}: raw float32 {s['raw_bytes'] / 2**20:.1f} MiB; loaded index resident "
           f"{s['resident_bytes'] / 2**20:.1f} MiB ({100 * s['resident_bytes'] / s['raw_bytes']:.1f}% of raw), "
           f"memory_usage() {s['memory_usage'] / 2**20:.1f} MiB ({100 * s['memory_usage'] / s['raw_bytes']:.1f}%); "
-          f"heads {s['heads']}; codec {s['codec']}; posting file {s['posting_file_bytes'] / 2**20:.1f} MiB; "
+          f"heads {s['heads']}; quant {s['quant']}; posting file {s['posting_file_bytes'] / 2**20:.1f} MiB; "
           f"O_DIRECT {s['direct_io']}; after the sweep (search buffers of every thread "
           f"included) RSS growth {s['rss_growth_after_sweep'] / 2**20:.1f} MiB, memory_usage() "
           f"{s['memory_usage_after_sweep'] / 2**20:.1f} MiB")

@@ -1,32 +1,119 @@
-// vidx._core.Index: the Python face of vidx::VectorIndex. Every long call releases the GIL.
+// vidx._core.Index: the Python face of vidx::VectorIndex, every kind. Every long call releases
+// the GIL; no C++ lock is held while the GIL is taken (progress callbacks run between blocks,
+// with no index lock held).
+#include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
+#include <cmath>
+
 #include "bindings.hpp"
 #include "numpy_input.hpp"
+#include "options_bindings.hpp"
 #include "vidx/index.hpp"
+#include "vidx/spann/spann_index.hpp"
 
 namespace vidx::bindings {
 namespace {
+
+// A Python progress callback (or none: then only Ctrl-C is checked), called at most ten
+// times a second and at the end of each phase, with the GIL taken only for the call.
+ProgressFn wrap_progress(py::object progress) {
+  if (!progress.is_none() && !PyCallable_Check(progress.ptr()))
+    throw py::type_error("progress must be None or a callable(phase, done, total)");
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+  return [progress, last](const std::string& phase, size_t done, size_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - *last < std::chrono::milliseconds(100)) return;
+    *last = now;
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (!progress.is_none()) progress(phase, done, total);
+  };
+}
+
+// The rows of a 2-d numpy array read in place (any supported dtype, contiguous rows);
+// nullopt when the array must be converted first.
+std::optional<io::ElementType> element_type_of(const py::array& a) {
+  const char kind = a.dtype().kind();
+  const auto size = a.itemsize();
+  if (a.dtype().byteorder() == '>') return std::nullopt;
+  if (kind == 'f' && size == 4) return io::ElementType::Float32;
+  if (kind == 'f' && size == 8) return io::ElementType::Float64;
+  if (kind == 'f' && size == 2) return io::ElementType::Float16;
+  if (kind == 'u' && size == 1) return io::ElementType::UInt8;
+  if (kind == 'i' && size == 1) return io::ElementType::Int8;
+  return std::nullopt;
+}
+
+bool rows_in_place(const py::array& a, size_t dim) {
+  return a.ndim() == 2 && static_cast<size_t>(a.shape(1)) == dim && a.shape(0) > 0 && element_type_of(a) &&
+         a.strides(1) == a.itemsize() && a.strides(0) >= static_cast<ssize_t>(dim * a.itemsize());
+}
+
+double as_eps(py::handle obj) {
+  if (obj.is_none()) return -1;
+  if (PyBool_Check(obj.ptr()) || py::isinstance<py::str>(obj) ||
+      !(PyFloat_Check(obj.ptr()) || PyLong_Check(obj.ptr()) || py::hasattr(obj, "__float__")))
+    throw py::type_error("eps must be a number");
+  const double eps = obj.cast<double>();
+  if (!(eps >= 0)) throw py::value_error("eps must be >= 0 (inf turns pruning off)");
+  return eps;
+}
 
 class PyIndex {
  public:
   explicit PyIndex(std::unique_ptr<VectorIndex> index) : index_(std::move(index)) {}
 
-  void add(py::handle x, py::handle ids) {
+  // x: an array-like, a numpy array or memmap (read in place, streamed), or a path to an
+  // .fvecs/.bvecs/.npy file (read by C++). release_pages: drop a shared memmap's pages as read.
+  void add(py::handle x, py::handle ids, py::object progress, bool release_pages) {
+    const ProgressFn fn = wrap_progress(progress);
+    if (py::isinstance<py::str>(x) || py::hasattr(x, "__fspath__")) {
+      const std::string path = py::str(py::module_::import("os").attr("fsdecode")(x));
+      std::unique_ptr<io::VectorSource> src;
+      {
+        py::gil_scoped_release no_gil;
+        src = io::open_vector_file(path, index_->dim());
+      }
+      return add_source(*src, ids, fn);
+    }
+    if (!index_->builds_once()) {  // in memory anyway: one conversion, one atomic add
+      const Matrix m = as_matrix(x, index_->dim(), "vectors");
+      const auto id_array = as_ids(ids, m.rows);
+      const int64_t* id_ptr = id_array ? id_array->data() : nullptr;
+      py::gil_scoped_release no_gil;
+      return index_->add(m.data(), m.rows, id_ptr);
+    }
+    if (py::isinstance<py::array>(x) && rows_in_place(py::reinterpret_borrow<py::array>(x), index_->dim())) {
+      const auto a = py::reinterpret_borrow<py::array>(x);
+      io::MemorySource src(a.data(), static_cast<size_t>(a.shape(0)), index_->dim(), static_cast<size_t>(a.strides(0)),
+                           0, *element_type_of(a), release_pages);
+      return add_source(src, ids, fn);
+    }
     const Matrix m = as_matrix(x, index_->dim(), "vectors");
-    const auto id_array = as_ids(ids, m.rows);
-    const int64_t* id_ptr = id_array ? id_array->data() : nullptr;
-    py::gil_scoped_release no_gil;
-    index_->add(m.data(), m.rows, id_ptr);
+    io::MemorySource src(m.data(), m.rows, m.cols, m.cols * sizeof(float), 0, io::ElementType::Float32, false);
+    add_source(src, ids, fn);
   }
 
-  py::tuple search(py::handle q, py::handle k_obj, py::handle ef_obj, py::handle rerank_obj) const {
+  // Rows of a file at a byte offset (a contiguous HDF5 dataset): read by C++ with pread.
+  void add_region(const std::string& path, uint64_t offset, size_t rows, size_t row_stride, const std::string& dtype,
+                  py::handle ids, py::object progress) {
+    if (rows == 0) throw py::value_error(path + " holds no vectors");
+    io::FileSource src(path, offset, rows, index_->dim(), row_stride, 0, io::parse_element_type(dtype));
+    add_source(src, ids, wrap_progress(progress));
+  }
+
+  py::tuple search(py::handle q, py::handle k_obj, py::handle ef, py::handle rerank, py::handle nprobe,
+                   py::handle eps) const {
     const size_t k = as_positive_int(k_obj, "k", false);
     SearchParams params;
-    params.ef = as_positive_int(ef_obj, "ef", true);
-    params.rerank = as_positive_int(rerank_obj, "rerank", true);
+    params.ef = as_positive_int(ef, "ef", true);
+    params.rerank = as_positive_int(rerank, "rerank", true);
+    params.nprobe = as_positive_int(nprobe, "nprobe", true);
+    params.eps = as_eps(eps);
     const Matrix m = as_matrix(q, index_->dim(), "queries");
     py::array_t<float> distances({m.rows, k});
     py::array_t<int64_t> ids({m.rows, k});
@@ -44,58 +131,48 @@ class PyIndex {
     index_->save(path);
   }
 
-  size_t size() const { return index_->size(); }
-  size_t dim() const { return index_->dim(); }
-  std::string metric() const { return metric_name(index_->metric()); }
-  std::string kind() const { return index_->kind(); }
-  std::string device() const { return index_->device(); }
-  size_t memory_usage() const { return index_->memory_usage(); }
-  std::map<std::string, size_t> memory_breakdown() const { return index_->memory_breakdown(); }
-  size_t threads() const { return index_->threads(); }
-  void set_threads(size_t t) {
+  // Calls that take the index lock release the GIL first: a build or add in another thread
+  // may hold the lock and want the GIL for a progress report.
+  template <class Fn>
+  auto unlocked(Fn&& fn) const {
     py::gil_scoped_release no_gil;
-    index_->set_threads(t);
-  }
-  py::dict params() const {
-    const IndexOptions& o = index_->options();
-    py::dict d;
-    d["M"] = o.M;
-    d["ef_construction"] = o.ef_construction;
-    d["ef_search"] = o.ef_search;
-    d["seed"] = o.seed;
-    d["threads"] = o.threads;
-    d["quant"] = o.quantization;
-    d["rerank"] = o.rerank;
-    d["keep_vectors"] = o.keep_vectors;
-    return d;
+    return fn(*index_);
   }
 
+  VectorIndex& index() const { return *index_; }
+  const spann::SpannIndex* spann() const { return dynamic_cast<const spann::SpannIndex*>(index_.get()); }
+
  private:
+  void add_source(io::VectorSource& src, py::handle ids, const ProgressFn& fn) {
+    const auto id_array = as_ids(ids, src.rows());
+    const int64_t* id_ptr = id_array ? id_array->data() : nullptr;
+    py::gil_scoped_release no_gil;
+    index_->add(src, id_ptr, fn);
+  }
+
   std::unique_ptr<VectorIndex> index_;
 };
 
-PyIndex make(const std::string& kind, size_t dim, const std::string& metric, size_t M, size_t ef_construction,
-             size_t ef_search, uint64_t seed, size_t threads, const std::string& quant, size_t rerank,
-             bool keep_vectors) {
-  IndexOptions o;
-  o.M = M;
-  o.ef_construction = ef_construction;
-  o.ef_search = ef_search;
-  o.seed = seed;
-  o.threads = threads;
-  o.quantization = quant;
-  o.rerank = rerank;
-  o.keep_vectors = keep_vectors;
+PyIndex make(const std::string& kind, size_t dim, const std::string& metric, py::dict options) {
+  const IndexOptions o = options_from_kwargs(kind, options);
   return PyIndex(make_index(kind, dim, parse_metric(metric), o));
 }
 
-PyIndex load(const std::string& path) {
+PyIndex load(const std::string& path, const std::string& posting_path, int direct_io) {
+  LoadOptions lo;
+  lo.posting_path = posting_path;
+  lo.direct_io = direct_io;
   std::unique_ptr<VectorIndex> index;
   {
     py::gil_scoped_release no_gil;
-    index = load_index(path);
+    index = load_index(path, lo);
   }
   return PyIndex(std::move(index));
+}
+
+py::object spann_property(const PyIndex& s, py::object (*get)(const spann::SpannIndex&)) {
+  const spann::SpannIndex* sp = s.spann();
+  return sp ? get(*sp) : py::none();
 }
 
 }  // namespace
@@ -104,23 +181,49 @@ py::object wrap_index(std::unique_ptr<VectorIndex> index) { return py::cast(PyIn
 
 void register_index(py::module_& m) {
   py::class_<PyIndex>(m, "Index")
-      .def(py::init(&make), py::arg("kind"), py::arg("dim"), py::arg("metric"), py::arg("M"),
-           py::arg("ef_construction"), py::arg("ef_search"), py::arg("seed"), py::arg("threads"), py::arg("quant"),
-           py::arg("rerank"), py::arg("keep_vectors"))
-      .def("add", &PyIndex::add, py::arg("x"), py::arg("ids") = py::none())
+      .def(py::init(&make), py::arg("kind"), py::arg("dim"), py::arg("metric"), py::arg("options"))
+      .def("add", &PyIndex::add, py::arg("x"), py::arg("ids") = py::none(), py::arg("progress") = py::none(),
+           py::arg("release_pages") = false)
+      .def("add_region", &PyIndex::add_region, py::arg("path"), py::arg("offset"), py::arg("rows"),
+           py::arg("row_stride"), py::arg("dtype"), py::arg("ids") = py::none(), py::arg("progress") = py::none())
       .def("search", &PyIndex::search, py::arg("q"), py::arg("k") = 10, py::arg("ef") = py::none(),
-           py::arg("rerank") = py::none())
+           py::arg("rerank") = py::none(), py::arg("nprobe") = py::none(), py::arg("eps") = py::none())
       .def("save", &PyIndex::save, py::arg("path"))
-      .def("__len__", &PyIndex::size)
-      .def_property_readonly("dim", &PyIndex::dim)
-      .def_property_readonly("metric", &PyIndex::metric)
-      .def_property_readonly("kind", &PyIndex::kind)
-      .def_property_readonly("device", &PyIndex::device)
-      .def_property("threads", &PyIndex::threads, &PyIndex::set_threads)
-      .def_property_readonly("params", &PyIndex::params)
-      .def("memory_usage", &PyIndex::memory_usage)
-      .def("memory_breakdown", &PyIndex::memory_breakdown);
-  m.def("load", &load, py::arg("path"));
+      .def("__len__", [](const PyIndex& s) { return s.unlocked([](VectorIndex& i) { return i.size(); }); })
+      .def_property_readonly("dim", [](const PyIndex& s) { return s.index().dim(); })
+      .def_property_readonly("metric", [](const PyIndex& s) { return std::string(metric_name(s.index().metric())); })
+      .def_property_readonly("kind", [](const PyIndex& s) { return s.index().kind(); })
+      .def_property_readonly("device", [](const PyIndex& s) { return s.index().device(); })
+      .def_property(
+          "threads", [](const PyIndex& s) { return s.index().threads(); },
+          [](PyIndex& s, size_t t) { s.unlocked([t](VectorIndex& i) { i.set_threads(t); }); })
+      .def_property_readonly("params",
+                             [](const PyIndex& s) {
+                               py::dict d = options_to_dict(s.index().kind(), s.index().options());
+                               if (const auto* sp = s.spann()) d["effective_head_ratio"] = sp->effective_head_ratio();
+                               return d;
+                             })
+      .def("memory_usage", [](const PyIndex& s) { return s.unlocked([](VectorIndex& i) { return i.memory_usage(); }); })
+      .def("memory_breakdown",
+           [](const PyIndex& s) { return s.unlocked([](VectorIndex& i) { return i.memory_breakdown(); }); })
+      .def("stats", [](const PyIndex& s) { return s.unlocked([](VectorIndex& i) { return i.stats(); }); })
+      .def("reset_stats", [](PyIndex& s) { s.unlocked([](VectorIndex& i) { i.reset_stats(); }); })
+      .def_property_readonly("posting_path",
+                             [](const PyIndex& s) {
+                               return spann_property(s, [](const spann::SpannIndex& i) -> py::object {
+                                 return py::str(i.posting_path());
+                               });
+                             })
+      .def_property_readonly("heads",
+                             [](const PyIndex& s) {
+                               return spann_property(
+                                   s, [](const spann::SpannIndex& i) -> py::object { return py::int_(i.heads()); });
+                             })
+      .def_property_readonly("direct_io", [](const PyIndex& s) {
+        return spann_property(s, [](const spann::SpannIndex& i) -> py::object { return py::bool_(i.direct_io()); });
+      });
+  m.def("load", &load, py::arg("path"), py::arg("posting_path") = "", py::arg("direct_io") = -1);
+  m.def("option_names", &option_names);
 }
 
 }  // namespace vidx::bindings

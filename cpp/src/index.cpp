@@ -1,5 +1,6 @@
 #include "vidx/index.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -13,6 +14,7 @@ namespace {
 
 constexpr uint32_t kMetaSection = io::fourcc("META");
 constexpr uint32_t kIdsSection = io::fourcc("IDS_");
+constexpr uint32_t kOptionsSection = io::fourcc("OPTS");
 
 void check_finite(const float* x, size_t n, size_t dim, const char* what) {
   for (size_t r = 0; r < n; ++r) {
@@ -38,12 +40,13 @@ VectorIndex::VectorIndex(size_t dim, Metric metric, IndexOptions options)
     : dim_(dim), metric_(metric), options_(std::move(options)) {
   if (dim == 0) throw InvalidArgument("dim must be at least 1");
   if (dim > (1u << 20)) throw InvalidArgument("dim must be at most 1048576");
+  validate_options(options_);
   pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
 
 size_t VectorIndex::size() const {
   std::shared_lock<std::shared_mutex> lock(rw_);
-  return ids_.size();
+  return stores_labels() ? structure_size() : ids_.size();
 }
 
 ThreadPool& VectorIndex::pool() const { return *pool_; }
@@ -56,6 +59,11 @@ void VectorIndex::set_threads(size_t threads) {
 
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   if (n == 0) return;
+  if (builds_once()) {
+    io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
+    build_once(source, ids, {});
+    return;
+  }
   check_finite(x, n, dim_, "vector");
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
@@ -66,17 +74,66 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   ids_.append(ids, n);
 }
 
+void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
+  if (source.dim() != dim_)
+    throw InvalidArgument("vectors have dimension " + std::to_string(source.dim()) + ", the index has " +
+                          std::to_string(dim_));
+  if (builds_once()) return build_once(source, ids, progress);
+  // An in-memory structure holds every vector anyway: read them all, then add them in one
+  // call, so that an error leaves the index unchanged and names the right row.
+  const size_t n = source.rows();
+  std::vector<float> rows(n * dim_);
+  source.read(0, n, rows.data());
+  add(rows.data(), n, ids);
+  if (progress) progress("add", n, n);
+}
+
+void VectorIndex::build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
+  bool idle = false;
+  if (!building_.compare_exchange_strong(idle, true))
+    throw InvalidArgument("this " + kind() + " index is being built by another thread");
+  struct Done {
+    std::atomic<bool>& flag;
+    ~Done() { flag = false; }
+  } done{building_};
+  if (size() != 0)
+    throw InvalidArgument("this " + kind() + " index is already built: a " + kind() +
+                          " index is built by one add() of all its vectors");
+  build(source, ids, progress);  // no lock held: it reads the source and may report progress
+}
+
+void VectorIndex::check_search_params(const SearchParams& params) const {
+  const unsigned uses = search_settings();
+  auto refuse = [&](const char* name, const char* what) {
+    throw InvalidArgument(std::string(name) + " does not apply to a '" + kind() + "' index (" + what + ")");
+  };
+  if (params.ef && !(uses & kSearchEf)) refuse("ef", "it is the beam width of a graph search");
+  if (params.rerank && !(uses & kSearchRerank)) refuse("rerank", "it re-scores compressed candidates");
+  if (params.nprobe && !(uses & kSearchNprobe)) refuse("nprobe", "it is the number of SPANN posting lists read");
+  if (params.eps >= 0 && !(uses & kSearchEps)) refuse("eps", "it prunes SPANN posting lists");
+  if (std::isnan(params.eps)) throw InvalidArgument("eps must be >= 0 (inf turns pruning off), got nan");
+}
+
+SearchParams VectorIndex::resolve(const SearchParams& params) const {
+  SearchParams r = params;
+  if (r.ef == 0) r.ef = options_.ef_search;
+  if (r.rerank == 0) r.rerank = options_.rerank;
+  if (r.nprobe == 0) r.nprobe = options_.spann.nprobe;
+  if (r.eps < 0) r.eps = options_.spann.eps;
+  return r;
+}
+
 void VectorIndex::search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
                          int64_t* ids) const {
   if (k == 0) throw InvalidArgument("k must be at least 1");
+  check_search_params(params);
   if (nq == 0) return;
   check_finite(queries, nq, dim_, "query");
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
   std::shared_lock<std::shared_mutex> lock(rw_);
-  const SearchParams resolved{params.ef == 0 ? options_.ef_search : params.ef,
-                              params.rerank == 0 ? options_.rerank : params.rerank};
-  search_rows(q, nq, k, resolved, distances, ids, pool());
+  search_rows(q, nq, k, resolve(params), distances, ids, pool());
+  if (stores_labels()) return;
   for (size_t i = 0; i < nq * k; ++i)
     if (ids[i] >= 0) ids[i] = ids_.label(static_cast<uint32_t>(ids[i]));
 }
@@ -96,38 +153,52 @@ std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
 
 void VectorIndex::save(const std::string& path) const {
   std::shared_lock<std::shared_mutex> lock(rw_);
+  check_save_path(path);
   io::IndexFileWriter out(kind());
   io::ByteWriter meta;
   meta.u64(dim_);
   meta.u32(static_cast<uint32_t>(metric_));
-  meta.u64(ids_.size());
-  meta.u64(options_.M);
-  meta.u64(options_.ef_construction);
-  meta.u64(options_.ef_search);
-  meta.u64(options_.seed);
-  meta.str(options_.quantization);
-  meta.u64(options_.rerank);
-  meta.u8(options_.keep_vectors ? 1 : 0);
+  meta.u64(stores_labels() ? structure_size() : ids_.size());
   out.add_section(kMetaSection, meta.take());
+  io::ByteWriter opts;
+  write_options(options_, opts);
+  out.add_section(kOptionsSection, opts.take());
   out.add_section_view(kIdsSection, ids_.labels().data(), ids_.size() * sizeof(int64_t));
   write_sections(out);
   out.write_atomically(path);
 }
 
-std::unique_ptr<VectorIndex> load_index(const std::string& path) {
+namespace {
+
+// Options of files written before the OPTS section: fixed fields after the counts in META.
+IndexOptions read_legacy_options(io::ByteReader& meta) {
+  IndexOptions options;
+  options.M = meta.u64();
+  options.ef_construction = meta.u64();
+  options.ef_search = meta.u64();
+  options.seed = meta.u64();
+  options.quant = meta.str();
+  options.rerank = meta.u64();
+  options.keep_vectors = meta.u8() != 0;
+  return options;
+}
+
+}  // namespace
+
+std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load) {
   io::IndexFileReader in = io::IndexFileReader::open(path);
   io::ByteReader meta = in.reader(kMetaSection);
   const uint64_t dim = meta.u64();
   const uint32_t metric_code = meta.u32();
   const uint64_t count = meta.u64();
   IndexOptions options;
-  options.M = meta.u64();
-  options.ef_construction = meta.u64();
-  options.ef_search = meta.u64();
-  options.seed = meta.u64();
-  options.quantization = meta.str();
-  options.rerank = meta.u64();
-  options.keep_vectors = meta.u8() != 0;
+  if (in.has(kOptionsSection)) {
+    io::ByteReader opts = in.reader(kOptionsSection);
+    options = read_options(opts);
+    opts.expect_end();
+  } else {
+    options = read_legacy_options(meta);
+  }
   if (metric_code > static_cast<uint32_t>(Metric::Cosine))
     throw FileFormatError(path + ": unknown metric code " + std::to_string(metric_code));
   if (dim == 0 || dim > (1u << 20)) throw FileFormatError(path + ": implausible dimension " + std::to_string(dim));
@@ -140,17 +211,19 @@ std::unique_ptr<VectorIndex> load_index(const std::string& path) {
     throw FileFormatError(path + ": " + e.what());
   }
   const io::Span id_bytes = in.section(kIdsSection);
-  if (id_bytes.size != count * sizeof(int64_t))
+  const uint64_t id_count = index->stores_labels() ? 0 : count;
+  if (id_bytes.size != id_count * sizeof(int64_t))
     throw FileFormatError(path + ": id section holds " + std::to_string(id_bytes.size) + " bytes, expected " +
-                          std::to_string(count * sizeof(int64_t)));
-  std::vector<int64_t> labels(count);
-  if (count) std::memcpy(labels.data(), id_bytes.data, id_bytes.size);
+                          std::to_string(id_count * sizeof(int64_t)));
+  std::vector<int64_t> labels(id_count);
+  if (id_count) std::memcpy(labels.data(), id_bytes.data, id_bytes.size);
   try {
     index->read_sections(in);
     index->ids_.assign(std::move(labels));
   } catch (const InvalidArgument& e) {
     throw FileFormatError(path + ": " + e.what());
   }
+  index->attach_storage(path, load);
   if (index->structure_size() != count)
     throw FileFormatError(path + ": structure holds " + std::to_string(index->structure_size()) + " vectors, ids " +
                           std::to_string(count));

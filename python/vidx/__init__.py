@@ -1,4 +1,4 @@
-"""vidx: vector search with HNSW graphs, compressed vectors and SPANN.
+"""vidx: vector search with HNSW graphs, compressed vectors and SPANN, behind one Index.
 
     import vidx
     idx = vidx.Index(dim=128, metric="l2")     # kind="hnsw" by default
@@ -43,40 +43,40 @@ def _check_count(name, value, minimum):
 
 
 class Index:
-    """A vector index.
+    """A vector index: every kind, one class.
 
     Args:
         dim: vector dimension.
         metric: "l2" (squared Euclidean), "ip" (1 - inner product) or "cosine" (1 - cosine;
             vectors are normalised when added).
         kind: "hnsw" (graph, approximate), "flat" (exact) or "spann" (memory-disk hybrid:
-            heads in memory, posting lists in the file `path`; other keyword options go to
-            vidx.spann.SpannIndex, and search takes nprobe= and eps= instead of ef=).
-        M: HNSW links per node (2*M on the bottom level).
-        ef_construction: HNSW beam width while building; larger is slower and better.
-        ef_search: default HNSW beam width of search() (override per call with ef=).
+            heads and their graph in memory, posting lists in the file `path`).
+        device: "cpu", or "cuda" for an exact flat index on an NVIDIA GPU.
+
+    Options (keywords; the C++ options record validates them, one message per option; an
+    option of another kind raises ValueError, an unknown name TypeError):
+        M, ef_construction, ef_search: the graph (HNSW; SPANN: the graph over its heads).
         seed: seed of every random choice; a build is reproducible for the same data, seed
             and row order, whatever the thread count.
         threads: worker threads of add() and batched search(); 0 means all cores.
-        quant: how vectors are stored: "none" (float32), "f16" (IEEE half precision, half the
-            bytes; values beyond +-65504 saturate) or LVQ ("lvq8", "lvq4": one level;
-            "lvq4x4", "lvq4x8", "lvq8x8": a primary level the search walks with and a residual
-            level it re-ranks with); one bit per dimension, re-ranked with LVQ-8 codes kept
-            beside the graph: "binary" (sign bits, Hamming distance), "binary_rot" (sign bits
-            after a random rotation drawn from `seed`), "rabitq" (rotated bits plus three
-            floats per vector and an asymmetric estimator with the float32 query). All
-            centre by the mean of the first add(); memory_breakdown() tells the 1-bit codes
-            ("codes") from the re-rank codes ("rerank_codes").
+        quant: how vectors are stored, for every kind: "none" (float32), "f16", LVQ ("lvq8",
+            "lvq4"; two-level "lvq4x4", "lvq4x8", "lvq8x8": a primary level scanned, a residual
+            level re-ranked with), one bit per dimension re-ranked with LVQ-8 codes ("binary",
+            "binary_rot", "rabitq"). SPANN stores these codes in its posting lists, the
+            re-rank level in a separate region read only for the candidates re-ranked.
         rerank: candidates re-scored with precise distances after a compressed search
-            (default 0: the whole beam, max(ef, k)); used by two-level LVQ and keep_vectors.
-        keep_vectors: also keep the float32 vectors (more memory) and re-rank with them.
-        device: "cpu", or "cuda" for an exact flat index on an NVIDIA GPU.
+            (0: automatic; HNSW the whole beam, SPANN 16 * k).
+        keep_vectors: (hnsw, flat) also keep the float32 vectors and re-rank with them.
+        SPANN: path (the posting file, required), head_ratio (None: automatic), replicas,
+            candidates, rng_factor, posting_limit, branch, kmeans_iters, nprobe and eps
+            (search defaults), direct_io, io_threads, memory_budget (bytes the build may
+            hold; 0: half the memory), sample, read_buffer (bytes of posting pages one search
+            holds: search memory stays bounded whatever nprobe).
     """
 
     __slots__ = ("_impl",)
 
-    def __init__(self, dim, metric="l2", kind="hnsw", M=16, ef_construction=200, ef_search=64, seed=0,
-                 threads=0, quant="none", rerank=0, keep_vectors=False, device="cpu", path=None, **options):
+    def __init__(self, dim, metric="l2", kind="hnsw", device="cpu", **options):
         dim = _check_count("dim", dim, 1)
         _check_choice("metric", metric, _METRICS)
         _check_choice("kind", kind, _KINDS)
@@ -84,38 +84,11 @@ class Index:
             if kind != "flat":
                 raise ValueError(f"device={device!r} is available for kind='flat' only")
             from .gpu import make_flat_index
-            self._impl = make_flat_index(dim, metric, device=device, M=M, ef_construction=ef_construction,
-                                         ef_search=ef_search, seed=seed, threads=threads, quant=quant,
-                                         rerank=rerank, keep_vectors=keep_vectors, **options)
+            self._impl = make_flat_index(dim, metric, device=device, **options)
             return
-        if kind == "spann":
-            # The disk index has its own build parameters (head_ratio, replicas, nprobe, ...):
-            # see vidx.spann.SpannIndex. The graph parameters above do not apply to it.
-            from .spann import SpannIndex
-            if path is None:
-                raise ValueError("kind='spann' needs path=: the posting-list file it writes")
-            if quant != "none":  # quant= names the posting-entry codec, as codec= does
-                if quant not in ("f16", "lvq8") or "codec" in options:
-                    raise ValueError(f"kind='spann' stores posting entries as 'f32', 'f16' or 'lvq8'; got quant={quant!r}")
-                options["codec"] = quant
-            self._impl = SpannIndex(dim, metric, path=path, seed=_check_count("seed", seed, 0),
-                                    threads=_check_count("threads", threads, 0), **options)
-            return
-        if path is not None:
-            raise ValueError(f"path= is for kind='spann'; a {kind!r} index lives in memory (use save())")
-        if options:
-            raise TypeError(f"unexpected arguments: {', '.join(sorted(options))}")
-        M = _check_count("M", M, 2)
-        ef_construction = _check_count("ef_construction", ef_construction, 1)
-        ef_search = _check_count("ef_search", ef_search, 1)
-        seed = _check_count("seed", seed, 0)
-        threads = _check_count("threads", threads, 0)
-        _codecs.check_quant(quant)
-        rerank = _check_count("rerank", rerank, 0)
-        if not isinstance(keep_vectors, bool):
-            raise TypeError(f"keep_vectors must be a bool, got {type(keep_vectors).__name__}")
-        self._impl = _core.Index(kind, dim, metric, M, ef_construction, ef_search, seed, threads, quant, rerank,
-                                 keep_vectors)
+        if kind == "spann" and options.get("path") is None:
+            raise ValueError("kind='spann' needs path=: the file its posting lists are written to")
+        self._impl = _core.Index(kind, dim, metric, options)
 
     @classmethod
     def _wrap(cls, impl):
@@ -123,37 +96,63 @@ class Index:
         obj._impl = impl
         return obj
 
-    def add(self, X, ids=None):
-        """Adds vectors: X is (n, dim) or (dim,); ids optional int64 user ids (default: 0, 1, ...
-        continuing after the largest id so far). Raises ValueError on NaN/inf, wrong dimension,
-        empty input or repeated ids; on error the index is unchanged."""
-        self._impl.add(X, ids)
-
-    def search(self, Q, k=10, ef=None, rerank=None, **options):
-        """k nearest neighbours of each query: returns (D, I), float32 and int64 arrays of shape
-        (q, k), nearest first; -1 / +inf where fewer than k exist. ef: beam width for this call
-        (HNSW; at least k is used). rerank: candidates re-scored precisely for this call
-        (compressed indexes; None uses the index's rerank)."""
+    def add(self, X, ids=None, *, progress=None, dataset=None):
+        """Adds vectors: X is (n, dim) or (dim,), a numpy memmap, or the path of an .fvecs,
+        .bvecs, .npy (read by C++) or .hdf5/.h5 file (``dataset``: default "train" or the only
+        2-d dataset). ids: optional int64 user ids (default: 0, 1, ... continuing after the
+        largest id so far). Raises ValueError on NaN/inf, wrong dimension, empty input or
+        repeated ids; on error the index is unchanged. A SPANN index is built by one add() of
+        all its vectors, streamed within its memory_budget; progress: None (bars on a
+        terminal for SPANN), True, False or a callable(phase, done, total)."""
         impl = self._impl
-        if not options and type(impl) is _CoreIndex:  # the common case, kept cheap
-            return impl.search(Q, k, ef, rerank)
-        return _search_other(impl, Q, k, ef, rerank, options)
+        if type(impl) is not _CoreIndex:
+            return impl.add(X, ids)
+        from ._sources import add_any
+        add_any(impl, X, ids, progress, dataset)
+
+    def search(self, Q, k=10, ef=None, rerank=None, nprobe=None, eps=None):
+        """k nearest neighbours of each query: returns (D, I), float32 and int64 arrays of shape
+        (q, k), nearest first; -1 / +inf where fewer than k exist. Per-call settings (None: the
+        index's default; one that does not apply to the kind raises ValueError):
+        ef: graph beam width (HNSW; SPANN: its head graph); rerank: candidates re-scored
+        precisely (compressed codes); nprobe: SPANN posting lists read; eps: SPANN skips head
+        i when d(q, h_i) > (1 + eps) d(q, h_1) (inf: never)."""
+        impl = self._impl
+        if type(impl) is _CoreIndex:
+            return impl.search(Q, k, ef, rerank, nprobe, eps)
+        if nprobe is not None or eps is not None:
+            raise ValueError("nprobe and eps apply to kind='spann' only")
+        return impl.search(Q, k, ef, rerank)
 
     def save(self, path):
-        """Writes the index to one file, atomically (temporary file, fsync, rename)."""
+        """Writes the index to one file, atomically (temporary file, fsync, rename). A SPANN
+        index writes its in-memory part; the posting file stays where it is."""
         self._impl.save(_os.fspath(path))
 
     def memory_usage(self):
-        """Bytes held by the index (vectors or codes, graph, ids, search scratch)."""
+        """Bytes held by the index in memory (vectors or codes, graph, ids, search buffers;
+        for SPANN the heads, their graph, the posting directory and the read buffers)."""
         return self._impl.memory_usage()
 
     def memory_breakdown(self):
         """memory_usage() by part (bytes, summing to it): "codes" (what a search walks with:
         float32 or float16 vectors, LVQ primary codes, 1-bit codes), "rerank_codes" (LVQ
         residuals, the LVQ-8 codes binary indexes re-rank with), "graph" (links), "kept_vectors"
-        (keep_vectors=True), "codec" (mean, rotation), "ids", "scratch", "other"."""
+        (keep_vectors=True), "codec" (mean, rotation), "ids", "scratch" (search buffers), "other";
+        SPANN: "heads", "posting_directory", "codec", "scratch", "structure", "other"."""
         parts = getattr(self._impl, "memory_breakdown", None)
         return dict(parts()) if parts else {"other": self.memory_usage()}
+
+    def stats(self):
+        """Counters the kind keeps (SPANN: build figures; queries, lists_read, bytes_read,
+        tail_bytes_read, entries_scanned since reset_stats())."""
+        get = getattr(self._impl, "stats", None)
+        return dict(get()) if get else {}
+
+    def reset_stats(self):
+        reset = getattr(self._impl, "reset_stats", None)
+        if reset:
+            reset()
 
     def __len__(self):
         return len(self._impl)
@@ -182,6 +181,21 @@ class Index:
     def params(self):
         return self._impl.params
 
+    @property
+    def posting_path(self):
+        """SPANN: the posting file in use (None for other kinds)."""
+        return getattr(self._impl, "posting_path", None)
+
+    @property
+    def heads(self):
+        """SPANN: the number of heads (posting lists); None for other kinds."""
+        return getattr(self._impl, "heads", None)
+
+    @property
+    def direct_io(self):
+        """SPANN: whether posting reads bypass the page cache (O_DIRECT); None for other kinds."""
+        return getattr(self._impl, "direct_io", None)
+
     def __repr__(self):
         return f"vidx.Index(dim={self.dim}, metric={self.metric!r}, kind={self.kind!r}, size={len(self)})"
 
@@ -189,27 +203,14 @@ class Index:
 _CoreIndex = _core.Index
 
 
-def _search_other(impl, Q, k, ef, rerank, options):
-    """search() of the indexes that are not the in-memory core: SPANN (nprobe=, eps=) and CUDA."""
-    if getattr(impl, "kind", None) == "spann":
-        if ef is not None or rerank is not None:
-            raise TypeError("ef and rerank do not apply to kind='spann'; use nprobe= and eps=")
-        return impl.search(Q, k, **options)
-    if options:
-        raise TypeError(f"unexpected arguments: {', '.join(sorted(options))}")
-    return impl.search(Q, k, ef, rerank)
-
-
-def load(path, **options):
-    """Loads an index saved with Index.save, after verifying the whole file. For a SPANN index,
-    options go to vidx.spann.load_spann (posting_path=, direct_io=)."""
-    path = _os.fspath(path)
-    from .spann import is_spann_file, load_spann
-    if is_spann_file(path):
-        return Index._wrap(load_spann(path, **options))
-    if options:
-        raise TypeError(f"unexpected arguments: {', '.join(sorted(options))}")
-    return Index._wrap(_core.load(path))
+def load(path, posting_path=None, direct_io=None):
+    """Loads an index saved with Index.save, after verifying the whole file; the file says its
+    kind. SPANN: the posting file is looked for where it was built, then beside ``path``;
+    ``posting_path`` overrides; direct_io: None keeps the saved setting."""
+    if direct_io is not None and not isinstance(direct_io, bool):
+        raise TypeError("direct_io must be None or a bool")
+    posting = "" if posting_path is None else _os.fspath(posting_path)
+    return Index._wrap(_core.load(_os.fspath(path), posting, -1 if direct_io is None else int(direct_io)))
 
 
 def cpu_features():

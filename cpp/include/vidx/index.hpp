@@ -5,10 +5,13 @@
 //   index->search(queries, nq, 10, 0, D, I);      // D: nq*10 floats, I: nq*10 ids (-1 = none)
 //   index->save("my.vidx");  auto again = vidx::load_index("my.vidx");
 //
-// Thread safety: any number of concurrent searches; add() excludes searches while it runs.
+// Thread safety: any number of concurrent searches; add() excludes searches while it runs
+// (a SPANN build runs without the lock: searches see an empty index until it is done).
 #pragma once
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +23,8 @@
 #include "vidx/common/id_map.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"
+#include "vidx/io/vector_source.hpp"
+#include "vidx/options.hpp"
 
 namespace vidx {
 
@@ -28,25 +33,24 @@ class IndexFileWriter;
 class IndexFileReader;
 }  // namespace io
 
-// Construction parameters shared by all kinds; each kind reads the ones it knows.
-struct IndexOptions {
-  size_t M = 16;                 // HNSW: links per node (2M on level 0)
-  size_t ef_construction = 200;  // HNSW: beam width while building
-  size_t ef_search = 64;         // HNSW: default beam width of search() when ef == 0
-  uint64_t seed = 0;             // everything random is derived from it
-  size_t threads = 0;            // 0 = all cores
-  std::string quantization = "none";  // codec: "none" (float32), "lvq8", "lvq4x8", ...
-  // Candidates re-scored with precise distances after a compressed traversal; 0 = all of
-  // the beam (max(ef, k)). Used when the codec has a precise level or vectors are kept.
-  size_t rerank = 0;
-  bool keep_vectors = false;  // also keep float32 vectors beside the codes, to re-rank with
+// Per-call search settings; 0 (eps: a negative value) takes the index default. A setting
+// the kind does not use (nprobe for HNSW, keep ef for flat...) is refused, see search().
+struct SearchParams {
+  size_t ef = 0;      // graph beam width (HNSW; SPANN: its head graph)
+  size_t rerank = 0;  // candidates re-scored precisely (compressed codes)
+  size_t nprobe = 0;  // SPANN: posting lists read
+  double eps = -1;    // SPANN: skip head i when d(q, h_i) > (1 + eps) d(q, h_1); inf: never
 };
 
-// Per-call search settings; 0 takes the index default.
-struct SearchParams {
-  size_t ef = 0;
-  size_t rerank = 0;
+// What load_index may override in a saved index (SPANN: where its posting file is).
+struct LoadOptions {
+  std::string posting_path;  // empty: where it was built, else beside the index file
+  int direct_io = -1;        // -1: as saved, 0: off, 1: on
 };
+
+// Where a long add() is: phase ("add"; SPANN: "sample", "heads", "head index", "assign",
+// "write"), done, total. Called from the adding thread with no lock held.
+using ProgressFn = std::function<void(const std::string&, size_t, size_t)>;
 
 class VectorIndex {
  public:
@@ -65,22 +69,35 @@ class VectorIndex {
   // Adds n vectors (row-major n x dim floats). ids: n user ids or nullptr to assign them.
   // Validates everything first (finite values, unique ids): on error nothing is changed.
   void add(const float* x, size_t n, const int64_t* ids);
+  // Adds every row of `source` (ids: one per row or nullptr), read a block at a time, with no
+  // lock held while it reads. Kinds built in one pass (SPANN) build from it; the others add
+  // each block as add() does (an error leaves the blocks before it added).
+  void add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress = {});
 
   // k nearest for each of nq queries. distances/ids: nq*k, nearest first; slots that could
   // not be filled hold +inf / -1. ef = 0 uses the index default.
   void search(const float* queries, size_t nq, size_t k, size_t ef, float* distances, int64_t* ids) const {
-    search(queries, nq, k, SearchParams{ef, 0}, distances, ids);
+    SearchParams params;
+    params.ef = ef;
+    search(queries, nq, k, params, distances, ids);
   }
   void search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
               int64_t* ids) const;
 
   void save(const std::string& path) const;
   size_t memory_usage() const;
+  // Counters a kind keeps (SPANN: build figures, and posting reads since reset_stats()).
+  virtual std::map<std::string, double> stats() const { return {}; }
+  virtual void reset_stats() {}
   // memory_usage() by part, summing to it. Structures name theirs: HNSW and flat give "codes"
   // (what a search walks with: float32, LVQ primary codes, 1-bit codes), "rerank_codes"
   // (LVQ residuals, binary's LVQ-8 level), "graph", "kept_vectors", "codec" (mean,
   // rotation), "scratch"; the base adds "ids" and "other".
   std::map<std::string, size_t> memory_breakdown() const;
+
+  // Kinds built in one pass over all their vectors (SPANN) return true and implement build();
+  // add() then calls build() once, without holding the index lock, and refuses a second add.
+  virtual bool builds_once() const { return false; }
 
   size_t threads() const { return options_.threads; }
   void set_threads(size_t threads);
@@ -102,10 +119,30 @@ class VectorIndex {
   virtual void write_sections(io::IndexFileWriter& out) const = 0;
   virtual void read_sections(const io::IndexFileReader& in) = 0;
 
-  friend std::unique_ptr<VectorIndex> load_index(const std::string& path);
+  // Rows are raw (not normalised). The structure installs its result under lock_exclusive().
+  virtual void build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {}
+  // True where the structure stores user ids itself (SPANN keeps them in its posting file):
+  // search_rows then writes user ids, and the base keeps no id map.
+  virtual bool stores_labels() const { return false; }
+  // The SearchParams fields the kind uses (kSearchEf | ...); others are refused.
+  static constexpr unsigned kSearchEf = 1, kSearchRerank = 2, kSearchNprobe = 4, kSearchEps = 8;
+  virtual unsigned search_settings() const { return kSearchEf | kSearchRerank; }
+  // After read_sections: open what lives beside the index file (SPANN's posting file).
+  virtual void attach_storage(const std::string& index_path, const LoadOptions& load) {}
+
+  // Refuses a path the index cannot be saved to (SPANN: its own posting file), before writing.
+  virtual void check_save_path(const std::string& path) const {}
+
+  std::unique_lock<std::shared_mutex> lock_exclusive() const { return std::unique_lock<std::shared_mutex>(rw_); }
+  std::shared_lock<std::shared_mutex> lock_shared() const { return std::shared_lock<std::shared_mutex>(rw_); }
+
+  friend std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load);
 
  private:
   ThreadPool& pool() const;
+  void build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress);
+  void check_search_params(const SearchParams& params) const;
+  SearchParams resolve(const SearchParams& params) const;
 
   size_t dim_;
   Metric metric_;
@@ -114,12 +151,15 @@ class VectorIndex {
   mutable std::shared_mutex rw_;
   mutable std::mutex pool_mutex_;
   mutable std::unique_ptr<ThreadPool> pool_;
+  std::atomic<bool> building_{false};
 };
 
-// kind: "hnsw" or "flat". Throws InvalidArgument for unknown kinds or bad parameters.
+// kind: "hnsw", "flat" or "spann" (options.spann.path names its posting file). Throws
+// InvalidArgument for unknown kinds or bad parameters.
 std::unique_ptr<VectorIndex> make_index(const std::string& kind, size_t dim, Metric metric,
                                         const IndexOptions& options);
 // Verifies the whole file (magic, version, checksums, structure) before using it.
-std::unique_ptr<VectorIndex> load_index(const std::string& path);
+// The kind is read from the file; each kind registers how it is made (index_factory.cpp).
+std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load = {});
 
 }  // namespace vidx

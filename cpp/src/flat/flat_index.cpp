@@ -19,7 +19,7 @@ constexpr size_t kBlock = 256;  // codes per batch-kernel call
 }  // namespace
 
 FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
-    : VectorIndex(dim, metric, options), codec_(make_codec(options.quantization, dim, metric, options.seed)) {}
+    : VectorIndex(dim, metric, options), codec_(make_codec(options.quant, dim, metric, options.seed)) {}
 
 void FlatIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
   if (codec_->needs_training()) codec_->train(x, n);

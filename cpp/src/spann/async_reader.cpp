@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "vidx/common/error.hpp"
+#include "vidx/io/read_at.hpp"
 
 namespace vidx::spann {
 
@@ -48,22 +49,8 @@ PreadPool::~PreadPool() {
 
 void PreadPool::execute(ReadBatch& batch, uint32_t index) {
   const ReadRequest& r = batch.requests_[index];
-  auto* p = static_cast<uint8_t*>(r.buffer);
-  size_t done = 0;
-  int err = 0;
-  while (done < r.length) {
-    const ssize_t n = ::pread(r.fd, p + done, r.length - done, static_cast<off_t>(r.offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    if (n == 0) {
-      err = -1;
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
+  const ptrdiff_t got = io::read_at(r.fd, r.buffer, r.length, r.offset);
+  const int err = got < 0 ? errno : (static_cast<size_t>(got) < r.length ? -1 : 0);
   {
     std::lock_guard<std::mutex> lock(batch.mutex_);
     batch.errors_[index] = err;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "vidx/cluster/kmeans.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
 #include "vidx/simd/kernels.hpp"
@@ -36,92 +37,85 @@ std::vector<float> initial_centroids(const float* x, const uint32_t* idx, size_t
   return c;
 }
 
-struct Lloyd {
-  const float* x;
-  const uint32_t* idx;
-  size_t m;
-  size_t dim;
-  size_t k;
-  ThreadPool* pool;
-  simd::PairFn l2 = simd::kernels().l2sq;
+// The balanced assignment step for the shared Lloyd loop (vidx/cluster/kmeans.hpp: empty
+// cluster repair, ordered means, convergence test): cluster c costs d(x, c) + lambda * |c|,
+// |c| its size in the previous assignment (the first pass uses plain distances).
+class BalancedBackend final : public kmeans_detail::Backend {
+ public:
+  BalancedBackend(const float* x, const uint32_t* idx, size_t m, size_t dim, size_t k, double lambda, ThreadPool* pool)
+      : x_(x), idx_(idx), m_(m), dim_(dim), k_(k), lambda_(lambda), pool_(pool), sizes_(k, 0) {}
 
-  // Assigns every point by d + lambda * prev_sizes[c]; returns the sum of raw distances.
-  double assign(const std::vector<float>& centroids, double lambda, const std::vector<uint32_t>& prev_sizes,
-                std::vector<uint32_t>& assignment, std::vector<float>& dist) const {
-    assignment.resize(m);
-    dist.resize(m);
-    for_each_index(pool, m, [&](size_t i) {
-      const float* p = x + static_cast<size_t>(idx[i]) * dim;
+  void assign(const float* centroids, int32_t* assignment, float* distance) override {
+    const double lambda = first_ ? 0.0 : lambda_;
+    for_each_index(pool_, m_, [&](size_t i) {
+      const float* p = point(i);
       double best = std::numeric_limits<double>::infinity();
-      uint32_t best_c = 0;
-      float best_d = 0;
-      for (size_t c = 0; c < k; ++c) {
-        const float d = l2(p, centroids.data() + c * dim, dim);
-        const double cost = d + lambda * prev_sizes[c];
+      for (size_t c = 0; c < k_; ++c) {
+        const float d = l2_(p, centroids + c * dim_, dim_);
+        const double cost = d + lambda * sizes_[c];
         if (cost < best) {
           best = cost;
-          best_c = static_cast<uint32_t>(c);
-          best_d = d;
+          assignment[i] = static_cast<int32_t>(c);
+          distance[i] = d;
         }
       }
-      assignment[i] = best_c;
-      dist[i] = best_d;
     });
-    double sum = 0;
-    for (size_t i = 0; i < m; ++i) sum += dist[i];
-    return sum;
+    sizes_.assign(k_, 0);
+    for (size_t i = 0; i < m_; ++i) ++sizes_[static_cast<size_t>(assignment[i])];
+    first_ = false;
   }
 
-  // New centroids: means of the clusters (summed in double, in point order). An empty cluster
-  // takes the point farthest from its centroid in the largest cluster.
-  void update(const std::vector<uint32_t>& assignment, const std::vector<float>& dist, std::vector<float>& centroids,
-              std::vector<uint32_t>& sizes) const {
-    std::vector<double> sums(k * dim, 0.0);
-    sizes.assign(k, 0);
-    for (size_t i = 0; i < m; ++i) {
-      const uint32_t c = assignment[i];
-      ++sizes[c];
-      const float* p = x + static_cast<size_t>(idx[i]) * dim;
-      double* s = sums.data() + static_cast<size_t>(c) * dim;
-      for (size_t d = 0; d < dim; ++d) s[d] += p[d];
-    }
-    for (size_t c = 0; c < k; ++c) {
-      if (sizes[c] == 0) continue;
-      for (size_t d = 0; d < dim; ++d) centroids[c * dim + d] = static_cast<float>(sums[c * dim + d] / sizes[c]);
-    }
-    for (size_t c = 0; c < k; ++c) {
-      if (sizes[c] != 0) continue;
-      const size_t largest = static_cast<size_t>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
-      size_t far = m;
-      float far_d = -1;
-      for (size_t i = 0; i < m; ++i)
-        if (assignment[i] == largest && dist[i] > far_d) {
-          far_d = dist[i];
-          far = i;
-        }
-      if (far == m || sizes[largest] < 2) break;
-      std::copy_n(x + static_cast<size_t>(idx[far]) * dim, dim, centroids.data() + c * dim);
-      --sizes[largest];
-      sizes[c] = 1;
-    }
+  void update(const int32_t* perm, const int64_t* offsets, float* centroids) override {
+    for_each_index(
+        pool_, k_,
+        [&](size_t c) {
+          if (offsets[c + 1] <= offsets[c]) return;
+          std::vector<double> sum(dim_, 0.0);
+          for (int64_t t = offsets[c]; t < offsets[c + 1]; ++t) {
+            const float* p = point(static_cast<size_t>(perm[t]));
+            for (size_t d = 0; d < dim_; ++d) sum[d] += p[d];
+          }
+          const double inv = 1.0 / static_cast<double>(offsets[c + 1] - offsets[c]);
+          for (size_t d = 0; d < dim_; ++d) centroids[c * dim_ + d] = static_cast<float>(sum[d] * inv);
+        },
+        1);
   }
 
-  // `iters` balanced iterations from `centroids`; returns the final sizes.
-  void run(std::vector<float>& centroids, double lambda, size_t iters, std::vector<uint32_t>& assignment,
-           std::vector<uint32_t>& sizes) const {
-    std::vector<float> dist;
-    std::vector<uint32_t> prev(k, static_cast<uint32_t>(m / k));
-    for (size_t it = 0; it < iters; ++it) {
-      assign(centroids, it == 0 ? 0.0 : lambda, prev, assignment, dist);
-      update(assignment, dist, centroids, sizes);
-      prev = sizes;
-    }
-    // The final assignment, balanced against the last sizes, is what the caller gets.
-    assign(centroids, lambda, prev, assignment, dist);
-    sizes.assign(k, 0);
-    for (uint32_t c : assignment) ++sizes[c];
-  }
+  const std::vector<uint32_t>& sizes() const { return sizes_; }
+
+ private:
+  const float* point(size_t i) const { return x_ + static_cast<size_t>(idx_[i]) * dim_; }
+  const float* x_;
+  const uint32_t* idx_;
+  size_t m_, dim_, k_;
+  double lambda_;
+  ThreadPool* pool_;
+  std::vector<uint32_t> sizes_;
+  bool first_ = true;
+  simd::PairFn l2_ = simd::kernels().l2sq;
 };
+
+struct BalancedRun {
+  std::vector<float> centroids;
+  std::vector<uint32_t> assignment, sizes;
+  double mean_distance = 0;  // of the final assignment
+};
+
+// `iters` balanced Lloyd updates from `centroids` on the points x[idx[0..m)].
+BalancedRun run_balanced(const float* x, const uint32_t* idx, size_t m, size_t dim, size_t k, double lambda,
+                         size_t iters, std::vector<float> centroids, ThreadPool* pool) {
+  BalancedBackend backend(x, idx, m, dim, k, lambda, pool);
+  KMeansParams p;
+  p.k = k;
+  p.iters = iters;
+  KMeansResult r = kmeans_detail::lloyd(m, dim, p, std::move(centroids), backend);
+  BalancedRun out;
+  out.centroids = std::move(r.centroids);
+  out.assignment.assign(r.assignment.begin(), r.assignment.end());
+  out.sizes = backend.sizes();
+  out.mean_distance = r.inertia / static_cast<double>(m);
+  return out;
+}
 
 double imbalance(const std::vector<uint32_t>& sizes, size_t m) {
   const double mean = static_cast<double>(m) / static_cast<double>(sizes.size());
@@ -144,16 +138,13 @@ BalancedKMeansResult balanced_kmeans(const float* x, const uint32_t* idx, size_t
     for (size_t j = 0; j < sub_m; ++j) std::swap(sub[j], sub[j + static_cast<size_t>(rng.below(m - j))]);
     sub.resize(sub_m);
   }
-  Lloyd trial{x, sub.data(), sub_m, dim, k, nullptr};
-  std::vector<uint32_t> a, sizes;
-  std::vector<float> dist;
-  const double avg_d = trial.assign(init, 0.0, std::vector<uint32_t>(k, 0), a, dist) / static_cast<double>(sub_m);
+  const double avg_d = run_balanced(x, sub.data(), sub_m, dim, k, 0.0, 0, init, nullptr).mean_distance;
   static const double kFactors[] = {0.0, 0.1, 0.4, 1.6, 6.4};
   double chosen = -1, best_spread = std::numeric_limits<double>::infinity(), best_factor = 0;
   for (double f : kFactors) {
-    std::vector<float> c = init;
-    trial.run(c, f * avg_d / (static_cast<double>(sub_m) / k), 4, a, sizes);
-    const double spread = imbalance(sizes, sub_m);
+    const BalancedRun t = run_balanced(x, sub.data(), sub_m, dim, k, f * avg_d / (static_cast<double>(sub_m) / k), 4,
+                                       init, nullptr);
+    const double spread = imbalance(t.sizes, sub_m);
     if (spread <= 1.5) {
       chosen = f;
       break;
@@ -166,10 +157,11 @@ BalancedKMeansResult balanced_kmeans(const float* x, const uint32_t* idx, size_t
   if (chosen < 0) chosen = best_factor;
 
   BalancedKMeansResult r;
-  r.centroids = init;
   r.lambda = chosen * avg_d / (static_cast<double>(m) / k);
-  Lloyd full{x, idx, m, dim, k, pool};
-  full.run(r.centroids, r.lambda, params.iters, r.assignment, r.sizes);
+  BalancedRun full = run_balanced(x, idx, m, dim, k, r.lambda, params.iters, init, pool);
+  r.centroids = std::move(full.centroids);
+  r.assignment = std::move(full.assignment);
+  r.sizes = std::move(full.sizes);
   return r;
 }
 

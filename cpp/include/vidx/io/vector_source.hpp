@@ -1,13 +1,14 @@
-// Where a SPANN build reads its vectors from, a block of rows at a time, so that a
+// Where an index reads the vectors it adds from (a SPANN build streams them), a block of rows at a time, so that a
 // collection larger than memory can be streamed: an array in memory (or memory-mapped), or a
 // file of fixed-stride rows read with pread (.fvecs, .bvecs, .npy, a contiguous HDF5 dataset).
 // Rows are converted to float32 as they are read.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
-namespace vidx::spann {
+namespace vidx::io {
 
 enum class ElementType : uint32_t { Float32 = 0, Float64 = 1, UInt8 = 2, Int8 = 3, Float16 = 4 };
 
@@ -70,7 +71,13 @@ class FileSource final : public VectorSource {
   std::string scratch_;
 };
 
+// An .fvecs (float32), .bvecs (uint8) or .npy (float32/float64/float16/uint8/int8, C order,
+// 2-d) file, chosen by its extension and read by pread. InvalidArgument for another extension,
+// a dimension other than `dim` or a layout that is not rows of a supported type;
+// FileNotFound / IoError / FileFormatError for a missing, unreadable or malformed file.
+std::unique_ptr<VectorSource> open_vector_file(const std::string& path, size_t dim);
+
 // Converts `count` elements of `type` at src to float32.
 void convert_to_float(const uint8_t* src, ElementType type, size_t count, float* out);
 
-}  // namespace vidx::spann
+}  // namespace vidx::io

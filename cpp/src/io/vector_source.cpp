@@ -1,4 +1,4 @@
-#include "vidx/spann/vector_source.hpp"
+#include "vidx/io/vector_source.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -12,8 +12,9 @@
 #include <system_error>
 
 #include "vidx/common/error.hpp"
+#include "vidx/io/read_at.hpp"
 
-namespace vidx::spann {
+namespace vidx::io {
 namespace {
 
 float half_to_float(uint16_t h) {
@@ -126,23 +127,13 @@ FileSource::FileSource(const std::string& path, uint64_t offset, size_t rows, si
   if (row_stride < row_prefix + dim * element_size(type))
     throw InvalidArgument("row stride of " + std::to_string(row_stride) + " bytes is too small for " +
                           std::to_string(dim) + " elements");
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    const int err = errno;
-    if (err == ENOENT) throw FileNotFound("no such file: " + path);
-    throw IoError("cannot open " + path + ": " + std::generic_category().message(err));
-  }
-  struct stat st;
-  if (::fstat(fd_, &st) != 0) {
-    const int err = errno;
-    ::close(fd_);
-    throw IoError("cannot stat " + path + ": " + std::generic_category().message(err));
-  }
+  uint64_t size = 0;
+  fd_ = open_for_reading(path, &size);
   const uint64_t need = offset + static_cast<uint64_t>(rows) * row_stride;
-  if (static_cast<uint64_t>(st.st_size) < need) {
+  if (size < need) {
     ::close(fd_);
     throw IoError(path + " is truncated: " + std::to_string(rows) + " rows need " + std::to_string(need) +
-                  " bytes, the file has " + std::to_string(st.st_size));
+                  " bytes, the file has " + std::to_string(size));
   }
 }
 
@@ -155,19 +146,12 @@ void FileSource::read(size_t begin, size_t count, float* out) {
   const size_t bytes = count * stride_;
   scratch_.resize(bytes);
   auto* p = reinterpret_cast<uint8_t*>(scratch_.data());
-  size_t done = 0;
   const uint64_t at = offset_ + static_cast<uint64_t>(begin) * stride_;
-  while (done < bytes) {
-    const ssize_t r = ::pread(fd_, p + done, std::min<size_t>(bytes - done, size_t(1) << 30),
-                              static_cast<off_t>(at + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw IoError("cannot read " + path_ + ": " + std::generic_category().message(errno));
-    }
-    if (r == 0) throw IoError(path_ + " is truncated: it ended while reading row " + std::to_string(begin));
-    done += static_cast<size_t>(r);
-  }
+  const ptrdiff_t got = read_at(fd_, p, bytes, at);
+  if (got < 0) throw IoError("cannot read " + path_ + ": " + std::generic_category().message(errno));
+  if (static_cast<size_t>(got) < bytes)
+    throw IoError(path_ + " is truncated: it ended while reading row " + std::to_string(begin));
   for (size_t r = 0; r < count; ++r) convert_to_float(p + r * stride_ + prefix_, type_, dim_, out + r * dim_);
 }
 
-}  // namespace vidx::spann
+}  // namespace vidx::io

@@ -1,0 +1,422 @@
+#include "vidx/io/posting_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <new>
+#include <system_error>
+
+#include "vidx/common/error.hpp"
+#include "vidx/io/byte_stream.hpp"
+#include "vidx/io/crc32c.hpp"
+#include "vidx/io/read_at.hpp"
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define VIDX_POSTING_HW_CRC 1
+#endif
+
+namespace vidx::io {
+namespace {
+
+constexpr uint8_t kMagic[8] = {0x89, 'V', 'S', 'P', 'N', '\r', '\n', 0x1A};
+constexpr size_t kRecordBytes = 24;
+constexpr size_t kHeaderCrcAt = kPageSize - 4;
+
+std::string os_error(int err) { return std::generic_category().message(err); }
+
+#if defined(VIDX_POSTING_HW_CRC)
+__attribute__((target("sse4.2"))) uint32_t crc32c_hw(const void* data, size_t n, uint32_t crc) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t c = static_cast<uint32_t>(~crc);
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = _mm_crc32_u64(c, v);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; n > 0; --n) c32 = _mm_crc32_u8(c32, *p++);
+  return ~c32;
+}
+#endif
+
+// Places lists of a page or more tail-first at page starts, then packs the short ones into
+// free page space (tightest fit, longest first). Returns the end of the data.
+uint64_t place_lists(const std::vector<uint32_t>& counts, size_t entry_bytes, uint64_t pos,
+                     std::vector<PostingList>& lists) {
+  std::multimap<uint32_t, std::pair<uint64_t, uint32_t>> open;  // free bytes -> (page, used)
+  std::vector<size_t> small;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    const uint64_t bytes = uint64_t(counts[i]) * entry_bytes;
+    if (bytes == 0) continue;
+    if (bytes < kPageSize) {
+      small.push_back(i);
+      continue;
+    }
+    const uint64_t full = bytes / kPageSize;
+    const uint32_t rest = static_cast<uint32_t>(bytes % kPageSize);
+    lists[i].offset = rest ? pos + (kPageSize - rest) : pos;
+    lists[i].pages = static_cast<uint32_t>(full + (rest ? 1 : 0));
+    if (rest) open.emplace(static_cast<uint32_t>(kPageSize - rest), std::make_pair(pos, 0u));
+    pos += uint64_t(lists[i].pages) * kPageSize;
+  }
+  std::stable_sort(small.begin(), small.end(), [&](size_t a, size_t b) { return counts[a] > counts[b]; });
+  for (size_t i : small) {
+    const uint32_t bytes = static_cast<uint32_t>(uint64_t(counts[i]) * entry_bytes);
+    auto it = open.lower_bound(bytes);
+    uint64_t page = pos;
+    uint32_t used = 0, free_bytes = static_cast<uint32_t>(kPageSize);
+    if (it == open.end()) {
+      pos += kPageSize;
+    } else {
+      free_bytes = it->first;
+      page = it->second.first;
+      used = it->second.second;
+      open.erase(it);
+    }
+    lists[i].offset = page + used;
+    lists[i].pages = 1;
+    if (free_bytes - bytes >= entry_bytes) open.emplace(free_bytes - bytes, std::make_pair(page, used + bytes));
+  }
+  return pos;
+}
+
+std::vector<uint8_t> encode_directory(const PostingLayout& layout) {
+  ByteWriter w;
+  for (const PostingList& l : layout.lists) {
+    w.u64(l.offset);
+    w.u32(l.count);
+    w.u32(l.pages);
+    w.u64(l.first_tail);
+  }
+  std::vector<uint8_t> out = w.take();
+  out.resize(layout.directory_bytes, 0);
+  return out;
+}
+
+std::vector<uint8_t> encode_table(const std::vector<uint32_t>& crc, size_t bytes) {
+  std::vector<uint8_t> out(bytes, 0);
+  std::memcpy(out.data(), crc.data(), crc.size() * 4);
+  return out;
+}
+
+std::vector<uint8_t> encode_header(const PostingHeader& h, const PostingLayout& l, uint32_t dir_crc,
+                                   uint32_t table_crc) {
+  ByteWriter w;
+  w.bytes(kMagic, 8);
+  w.u32(kPostingFormatVersion);
+  w.u32(static_cast<uint32_t>(kPageSize));
+  w.u32(h.dim);
+  w.u32(static_cast<uint32_t>(h.metric));
+  w.str(h.codec);
+  w.u32(static_cast<uint32_t>(l.entry_bytes));
+  w.u32(static_cast<uint32_t>(l.tail_bytes));
+  for (uint64_t v : {uint64_t(l.lists.size()), h.vector_count, l.entry_count, l.directory_offset, l.directory_bytes,
+                     l.crc_offset, l.crc_bytes, l.data_offset, l.tail_offset, l.file_size, h.build_id})
+    w.u64(v);
+  w.u32(dir_crc);
+  w.u32(table_crc);
+  std::vector<uint8_t> page = w.take();
+  if (page.size() > kHeaderCrcAt) throw InvalidArgument("posting file header too long (codec name?)");
+  page.resize(kPageSize, 0);
+  const uint32_t crc = crc32c(page.data(), kHeaderCrcAt);
+  std::memcpy(page.data() + kHeaderCrcAt, &crc, 4);
+  return page;
+}
+
+int sync_fd(int fd) {
+  int rc;
+  do rc = ::fsync(fd);
+  while (rc != 0 && errno == EINTR);
+  return rc;
+}
+
+}  // namespace
+
+uint32_t fast_crc32c(const void* data, size_t n, uint32_t crc) {
+#if defined(VIDX_POSTING_HW_CRC)
+  static const bool has = __builtin_cpu_supports("sse4.2");
+  if (has) return crc32c_hw(data, n, crc);
+#endif
+  return crc32c(data, n, crc);
+}
+
+PostingLayout plan_postings(const std::vector<uint32_t>& counts, size_t entry_bytes, size_t tail_bytes) {
+  PostingLayout l;
+  l.entry_bytes = entry_bytes;
+  l.tail_bytes = tail_bytes;
+  l.lists.resize(counts.size());
+  for (size_t i = 0; i < counts.size(); ++i) {
+    l.lists[i].count = counts[i];
+    l.lists[i].first_tail = l.entry_count;
+    l.entry_count += counts[i];
+  }
+  l.directory_bytes = round_up_page(counts.size() * kRecordBytes);
+  l.crc_offset = l.directory_offset + l.directory_bytes;
+  // The crc table's size depends on the data's, which does not depend on it: place the data
+  // at offset 0 first, then shift everything by the table's pages.
+  const uint64_t data_bytes = place_lists(counts, entry_bytes, 0, l.lists);
+  const uint64_t tail_region = round_up_page(l.entry_count * tail_bytes);
+  const uint64_t pages = (data_bytes + tail_region) / kPageSize;
+  l.crc_bytes = std::max<uint64_t>(kPageSize, round_up_page(pages * 4));
+  l.data_offset = l.crc_offset + l.crc_bytes;
+  for (PostingList& list : l.lists)
+    if (list.count) list.offset += l.data_offset;
+  l.tail_offset = l.data_offset + data_bytes;
+  l.file_size = l.tail_offset + tail_region;
+  return l;
+}
+
+// ---- PostingWriter ----
+
+PostingWriter::PostingWriter(const std::string& path, PostingLayout layout)
+    : path_(path), layout_(std::move(layout)), page_crc_(layout_.checked_pages(), 0) {
+  static std::atomic<uint64_t> counter{0};
+  for (int attempt = 0;; ++attempt) {
+    char suffix[64];
+    const uint64_t salt = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                          (counter.fetch_add(1) * 0x9E3779B97F4A7C15ull);
+    std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%016llx", static_cast<long>(::getpid()),
+                  static_cast<unsigned long long>(salt));
+    tmp_ = path + suffix;
+    fd_ = ::open(tmp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) return;
+    if (errno == EINTR || (errno == EEXIST && attempt < 16)) continue;
+    throw IoError("cannot write posting file " + path + ": cannot create " + tmp_ + ": " + os_error(errno));
+  }
+}
+
+PostingWriter::~PostingWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+void PostingWriter::write_at(uint64_t offset, const void* data, size_t n) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (n > 0) {
+    const ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t(1) << 30), static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw IoError("cannot write posting file " + tmp_ + ": " + os_error(errno));
+    }
+    if (w == 0) throw IoError("cannot write posting file " + tmp_ + ": " + os_error(ENOSPC));
+    p += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+}
+
+void PostingWriter::write_pages(uint64_t offset, const uint8_t* data, size_t n) {
+  if (offset % kPageSize || n % kPageSize || offset < layout_.data_offset || offset + n > layout_.file_size)
+    throw std::logic_error("vidx::io::PostingWriter: write outside the page-aligned data region");
+  const size_t first = static_cast<size_t>((offset - layout_.data_offset) / kPageSize);
+  for (size_t p = 0; p < n / kPageSize; ++p) page_crc_[first + p] = fast_crc32c(data + p * kPageSize, kPageSize);
+  write_at(offset, data, n);
+}
+
+void PostingWriter::commit(const PostingHeader& header) {
+  // Pages never written (a region with no entries) are zeros; their checksums too.
+  const std::vector<uint8_t> zero(kPageSize, 0);
+  const uint32_t zero_crc = fast_crc32c(zero.data(), kPageSize);
+  for (uint32_t& c : page_crc_)
+    if (c == 0) c = zero_crc;
+  const std::vector<uint8_t> dir = encode_directory(layout_);
+  const std::vector<uint8_t> table = encode_table(page_crc_, layout_.crc_bytes);
+  const std::vector<uint8_t> page0 =
+      encode_header(header, layout_, crc32c(dir.data(), dir.size()), crc32c(table.data(), table.size()));
+  write_at(0, page0.data(), page0.size());
+  write_at(layout_.directory_offset, dir.data(), dir.size());
+  write_at(layout_.crc_offset, table.data(), table.size());
+  if (::ftruncate(fd_, static_cast<off_t>(layout_.file_size)) != 0)
+    throw IoError("cannot write posting file " + tmp_ + ": " + os_error(errno));
+  if (sync_fd(fd_) != 0) throw IoError("cannot fsync posting file " + tmp_ + ": " + os_error(errno));
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0 && errno != EINTR) throw IoError("cannot close posting file " + tmp_ + ": " + os_error(errno));
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0)
+    throw IoError("cannot rename " + tmp_ + " to " + path_ + ": " + os_error(errno));
+  committed_ = true;
+  const size_t slash = path_.find_last_of('/');
+  const std::string dir_path = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
+  const int dfd = ::open(dir_path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+  if (dfd >= 0) {
+    sync_fd(dfd);  // best effort: some filesystems cannot sync directories
+    ::close(dfd);
+  }
+}
+
+// ---- PostingReader ----
+
+PostingReader::PostingReader(const std::string& path, bool direct_io) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    const int err = errno;
+    if (err == ENOENT) throw FileNotFound("no such posting file: " + path);
+    throw IoError("cannot open posting file " + path + ": " + os_error(err));
+  }
+  try {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) throw IoError("cannot stat " + path + ": " + os_error(errno));
+    if (!S_ISREG(st.st_mode)) throw IoError("cannot read posting file " + path + ": not a regular file");
+    std::vector<uint8_t> page(kPageSize, 0);
+    const ptrdiff_t got = read_at(fd_, page.data(), kPageSize, 0);
+    if (got < 0) throw IoError("cannot read " + path + ": " + os_error(errno));
+    const size_t have = static_cast<size_t>(got);
+    if (std::memcmp(page.data(), kMagic, std::min<size_t>(have, 8)) != 0 || (have == 0 && st.st_size > 0))
+      throw FileFormatError(path + " is not a vidx SPANN posting file");
+    if (have < kPageSize)
+      throw FileFormatError("posting file " + path + " is truncated (" + std::to_string(st.st_size) + " bytes)");
+    read_header(page.data(), static_cast<uint64_t>(st.st_size));
+    read_tables();
+  } catch (...) {
+    ::close(fd_);
+    fd_ = -1;
+    throw;
+  }
+#if defined(O_DIRECT)
+  if (direct_io) {
+    const int dfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+    if (dfd >= 0) {
+      // Some filesystems accept the flag and refuse the reads: try one.
+      PageBuffer probe;
+      if (::pread(dfd, probe.reserve(kPageSize), kPageSize, 0) == static_cast<ssize_t>(kPageSize)) {
+        ::close(fd_);
+        fd_ = dfd;
+        direct_ = true;
+      } else {
+        ::close(dfd);
+      }
+    }
+  }
+#endif
+}
+
+PostingReader::~PostingReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void PostingReader::read_header(const uint8_t* page, uint64_t size) {
+  uint32_t stored;
+  std::memcpy(&stored, page + kHeaderCrcAt, 4);
+  header_crc_ = crc32c(page, kHeaderCrcAt);
+  if (stored != header_crc_)
+    throw FileFormatError("posting file " + path_ + ": header checksum mismatch; the file is corrupted");
+  ByteReader r(Span{page, kHeaderCrcAt}, "posting file " + path_ + ": header");
+  r.take(8);
+  const uint32_t version = r.u32();
+  if (version != kPostingFormatVersion)
+    throw FileFormatError("posting file " + path_ + " has format version " + std::to_string(version) +
+                          "; this library reads version " + std::to_string(kPostingFormatVersion) +
+                          " (rebuild the index)");
+  auto bad = [&](const std::string& what) {
+    throw FileFormatError("posting file " + path_ + ": " + what + "; the file is corrupted");
+  };
+  if (r.u32() != kPageSize) bad("unsupported page size");
+  header_.dim = r.u32();
+  const uint32_t metric = r.u32();
+  if (metric > static_cast<uint32_t>(Metric::Cosine)) bad("unknown metric code");
+  header_.metric = static_cast<Metric>(metric);
+  header_.codec = r.str();
+  layout_.entry_bytes = r.u32();
+  layout_.tail_bytes = r.u32();
+  layout_.lists.resize(static_cast<size_t>(std::min<uint64_t>(r.u64(), uint64_t(1) << 32)));
+  header_.vector_count = r.u64();
+  layout_.entry_count = r.u64();
+  for (uint64_t* v : {&layout_.directory_offset, &layout_.directory_bytes, &layout_.crc_offset, &layout_.crc_bytes,
+                      &layout_.data_offset, &layout_.tail_offset, &layout_.file_size, &header_.build_id})
+    *v = r.u64();
+  directory_crc_ = r.u32();
+  table_crc_ = r.u32();
+  if (size < layout_.file_size)
+    throw FileFormatError("posting file " + path_ + " is truncated: " + std::to_string(size) + " bytes, expected " +
+                          std::to_string(layout_.file_size) + " (was it copied or written incompletely?)");
+  if (size > layout_.file_size)
+    throw FileFormatError("posting file " + path_ + " has " + std::to_string(size - layout_.file_size) +
+                          " bytes more than its header says; the file is corrupted");
+  const PostingLayout& l = layout_;
+  if (header_.dim == 0 || header_.dim > (1u << 20) || l.entry_bytes < 8 || l.entry_bytes > (size_t(1) << 24) ||
+      l.tail_bytes > (size_t(1) << 24) || l.directory_offset != kPageSize ||
+      l.directory_bytes != round_up_page(l.lists.size() * kRecordBytes) ||
+      l.crc_offset != l.directory_offset + l.directory_bytes || l.data_offset != l.crc_offset + l.crc_bytes ||
+      l.tail_offset < l.data_offset || l.file_size < l.tail_offset || l.file_size % kPageSize ||
+      l.tail_offset % kPageSize || l.crc_bytes < round_up_page(l.checked_pages() * 4))
+    bad("inconsistent header");
+}
+
+void PostingReader::read_tables() {
+  auto bad = [&](const std::string& what) {
+    throw FileFormatError("posting file " + path_ + ": " + what + "; the file is corrupted");
+  };
+  std::vector<uint8_t> dir(layout_.directory_bytes);
+  if (read_at(fd_, dir.data(), dir.size(), layout_.directory_offset) != static_cast<ptrdiff_t>(dir.size()))
+    throw IoError("cannot read the directory of " + path_);
+  if (crc32c(dir.data(), dir.size()) != directory_crc_) bad("directory checksum mismatch");
+  std::vector<uint8_t> table(layout_.crc_bytes);
+  if (read_at(fd_, table.data(), table.size(), layout_.crc_offset) != static_cast<ptrdiff_t>(table.size()))
+    throw IoError("cannot read the checksum table of " + path_);
+  if (crc32c(table.data(), table.size()) != table_crc_) bad("checksum table mismatch");
+  page_crc_.resize(layout_.checked_pages());
+  std::memcpy(page_crc_.data(), table.data(), page_crc_.size() * 4);
+  ByteReader d(Span{dir.data(), dir.size()}, "posting file " + path_ + ": directory");
+  uint64_t entries = 0;
+  for (size_t i = 0; i < layout_.lists.size(); ++i) {
+    PostingList& l = layout_.lists[i];
+    l.offset = d.u64();
+    l.count = d.u32();
+    l.pages = d.u32();
+    l.first_tail = d.u64();
+    const uint64_t bytes = uint64_t(l.count) * layout_.entry_bytes;
+    if (l.count && (l.offset < layout_.data_offset || l.offset + bytes > layout_.tail_offset ||
+                    l.first_page_offset() + uint64_t(l.pages) * kPageSize > layout_.tail_offset ||
+                    l.offset_in_page() + bytes > uint64_t(l.pages) * kPageSize || l.first_tail != entries))
+      bad("directory record " + std::to_string(i) + " points outside the data");
+    entries += l.count;
+    largest_pages_ = std::max<size_t>(largest_pages_, l.pages);
+  }
+  if (entries != layout_.entry_count) bad("the directory's entries do not add up to the header's count");
+  if (layout_.tail_offset + round_up_page(entries * layout_.tail_bytes) != layout_.file_size)
+    bad("the tail region does not match the entry count");
+}
+
+void PostingReader::verify_pages(uint64_t offset, const uint8_t* bytes, size_t pages, const char* what,
+                                 size_t which) const {
+  const size_t first = static_cast<size_t>((offset - layout_.data_offset) / kPageSize);
+  for (size_t p = 0; p < pages; ++p)
+    if (fast_crc32c(bytes + p * kPageSize, kPageSize) != page_crc_[first + p])
+      throw FileFormatError(std::string(what) + " " + std::to_string(which) + " of " + path_ + " (page at byte " +
+                            std::to_string(offset + p * kPageSize) +
+                            ") is damaged: checksum mismatch; the posting file is corrupted");
+}
+
+size_t PostingReader::memory_usage() const {
+  return sizeof(*this) + layout_.lists.capacity() * sizeof(PostingList) + page_crc_.capacity() * 4 +
+         path_.capacity() + header_.codec.capacity();
+}
+
+// ---- PageBuffer ----
+
+PageBuffer::~PageBuffer() { std::free(p_); }
+
+uint8_t* PageBuffer::reserve(size_t bytes) {
+  if (bytes > size_) {
+    std::free(p_);
+    size_ = round_up_page(bytes);
+    p_ = static_cast<uint8_t*>(std::aligned_alloc(kPageSize, size_));
+    if (!p_) {
+      size_ = 0;
+      throw std::bad_alloc();
+    }
+  }
+  return p_;
+}
+
+}  // namespace vidx::io

@@ -1,0 +1,253 @@
+// SPANN search: the nearest heads, their posting lists streamed through a fixed read buffer
+// (two halves: one being read while the other is scored), then, for codecs with a second
+// level, the best candidates re-scored from their tails.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "search_context.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/spann/spann_index.hpp"
+
+namespace vidx::spann {
+namespace {
+
+constexpr size_t kPage = io::kPageSize;
+
+// The lists of one query to read, in the order their heads are near.
+void choose_lists(const std::vector<float>& head_d, const std::vector<int64_t>& head_i, double eps,
+                  const std::vector<io::PostingList>& lists, std::vector<uint32_t>& out) {
+  out.clear();
+  const double d1 = head_d.empty() ? 0 : head_d[0];
+  const double bound = (d1 > 0 && std::isfinite(eps)) ? (1.0 + eps) * d1 : std::numeric_limits<double>::infinity();
+  for (size_t j = 0; j < head_i.size(); ++j) {
+    if (head_i[j] < 0 || head_d[j] > bound) break;  // ascending: the rest is farther
+    if (lists[static_cast<size_t>(head_i[j])].count) out.push_back(static_cast<uint32_t>(head_i[j]));
+  }
+}
+
+}  // namespace
+
+// Reads lists [first, last) of ctx.probe into one half of the buffer; returns the end.
+size_t SearchStream::submit_wave(size_t first, uint8_t* half, size_t half_bytes, ReadBatch& batch) {
+  const auto& lists = postings.lists();
+  std::vector<ReadRequest> reqs;
+  wave_lists.clear();
+  wave_at.clear();
+  size_t used = 0, i = first;
+  for (; i < probe.size(); ++i) {
+    const io::PostingList& l = lists[probe[i]];
+    const size_t bytes = size_t(l.pages) * kPage;
+    if (used + bytes > half_bytes && used > 0) break;
+    reqs.push_back(ReadRequest{postings.fd(), half + used, bytes, l.first_page_offset()});
+    wave_lists.push_back(probe[i]);
+    wave_at.push_back(used);
+    used += bytes;
+  }
+  bytes_read += used;
+  io.submit(batch, std::move(reqs), postings.path());
+  return i;
+}
+
+void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* ids,
+                            Context& ctx) const {
+  const size_t np = std::min(params.nprobe, head_->size());
+  ctx.head_d.resize(np);
+  ctx.head_i.resize(np);
+  SearchParams hp;
+  hp.ef = std::max(np, params.ef);
+  head_->search(q, 1, np, hp, ctx.head_d.data(), ctx.head_i.data());
+  SearchStream s{*postings_, *io_, ctx};
+  choose_lists(ctx.head_d, ctx.head_i, params.eps, postings_->lists(), s.probe);
+  const bool two_level = postings_->layout().tail_bytes > 0;
+  const size_t keep = two_level ? std::max(k, params.rerank ? params.rerank : 16 * k) : k;
+  ctx.results.reset(keep, two_level ? codec_->head_size() : 0);
+  size_t entries = 0;
+  for (uint32_t l : s.probe) entries += postings_->lists()[l].count;
+  ctx.seen.reset(entries, ctx.capacity / 32);
+  const std::unique_ptr<QueryDistance> qd = codec_->prepare(q);
+  s.scan(*qd, postings_->layout().entry_bytes, two_level);
+  if (two_level) s.rerank_tails(*codec_->prepare_precise(q));
+  ctx.results.write_sorted(k, distances, ids);
+  stat_queries_.fetch_add(1, std::memory_order_relaxed);
+  stat_lists_.fetch_add(s.probe.size(), std::memory_order_relaxed);
+  stat_bytes_.fetch_add(s.bytes_read + s.tail_bytes_read, std::memory_order_relaxed);
+  stat_tail_bytes_.fetch_add(s.tail_bytes_read, std::memory_order_relaxed);
+  stat_entries_.fetch_add(entries, std::memory_order_relaxed);
+}
+
+// Streams the probed lists: while one half of the buffer is scored the other is read.
+void SearchStream::scan(const QueryDistance& qd, size_t entry_bytes, bool keep_tails) {
+  const size_t half = ctx.capacity / 2;
+  uint8_t* halves[2] = {ctx.pages.data(), ctx.pages.data() + half};
+  ReadBatch batches[2];
+  std::vector<uint32_t> lists_of[2];
+  std::vector<size_t> at_of[2];
+  size_t next = 0, cur = 0;
+  if (!probe.empty()) {
+    next = submit_wave(0, halves[0], half, batches[0]);
+    lists_of[0].swap(wave_lists);
+    at_of[0].swap(wave_at);
+  }
+  bool pending = !probe.empty();
+  while (pending) {
+    const size_t other = 1 - cur;
+    const bool more = next < probe.size();
+    if (more) {
+      next = submit_wave(next, halves[other], half, batches[other]);
+      lists_of[other].swap(wave_lists);
+      at_of[other].swap(wave_at);
+    }
+    for (long r; (r = batches[cur].wait_next()) >= 0;) {
+      const uint32_t list = lists_of[cur][static_cast<size_t>(r)];
+      score_list(list, halves[cur] + at_of[cur][static_cast<size_t>(r)], qd, entry_bytes, keep_tails);
+    }
+    pending = more;
+    cur = other;
+  }
+}
+
+void SearchStream::score_list(uint32_t list, const uint8_t* pages, const QueryDistance& qd, size_t entry_bytes,
+                              bool keep_tails) {
+  const io::PostingList& l = postings.lists()[list];
+  postings.verify_pages(l.first_page_offset(), pages, l.pages, "posting list", list);
+  const uint8_t* base = pages + l.offset_in_page();
+  ctx.codes.clear();
+  ctx.code_pos.clear();
+  for (uint32_t e = 0; e < l.count; ++e) {
+    int64_t id;
+    std::memcpy(&id, base + size_t(e) * entry_bytes, 8);
+    if (ctx.seen.insert(id) == SeenSet::kSeen) continue;
+    ctx.codes.push_back(base + size_t(e) * entry_bytes + 8);
+    ctx.code_pos.push_back(e);
+  }
+  const size_t m = ctx.codes.size();
+  if (m == 0) return;
+  ctx.code_d.resize(m);
+  // Once the result set is full, entries farther than its worst need no exact distance.
+  if (!ctx.results.full())
+    qd.batch(ctx.codes.data(), m, ctx.code_d.data());
+  else
+    qd.batch_bounded(ctx.codes.data(), m, std::nextafter(ctx.results.worst(), std::numeric_limits<float>::infinity()),
+                     ctx.code_d.data());
+  const io::PostingLayout& layout = postings.layout();
+  for (size_t e = 0; e < m; ++e) {
+    int64_t id;
+    std::memcpy(&id, ctx.codes[e] - 8, 8);
+    const uint64_t tail_at = keep_tails ? layout.tail_at(l, ctx.code_pos[e]) : 0;
+    ctx.results.offer(ctx.code_d[e], id, tail_at, ctx.codes[e], ctx.seen.saturated());
+  }
+}
+
+// Re-scores the kept candidates from their tails, read page by page through the buffer.
+void SearchStream::rerank_tails(const QueryDistance& precise) {
+  const io::PostingLayout& layout = postings.layout();
+  const size_t T = layout.tail_bytes;
+  Results& res = ctx.results;
+  std::vector<uint32_t>& order = ctx.order;
+  res.slots_by_tail(order);
+  size_t i = 0;
+  while (i < order.size()) {
+    // One window: the pages of as many candidates (in file order) as fit in the buffer.
+    ctx.window_pages.clear();
+    const size_t first = i;
+    for (; i < order.size(); ++i) {
+      const uint64_t at = res.tail_at(order[i]);
+      const uint64_t p0 = at / kPage, p1 = (at + T - 1) / kPage;
+      const size_t add = (ctx.window_pages.empty() || ctx.window_pages.back() < p0) ? p1 - p0 + 1 : p1 - ctx.window_pages.back();
+      if ((ctx.window_pages.size() + add) * kPage > ctx.capacity && !ctx.window_pages.empty()) break;
+      for (uint64_t p = p0; p <= p1; ++p)
+        if (ctx.window_pages.empty() || ctx.window_pages.back() < p) ctx.window_pages.push_back(p);
+    }
+    read_pages(ctx.window_pages);
+    for (size_t j = first; j < i; ++j) {
+      const uint32_t slot = order[j];
+      const uint64_t at = res.tail_at(slot);
+      const size_t page_index = static_cast<size_t>(
+          std::lower_bound(ctx.window_pages.begin(), ctx.window_pages.end(), at / kPage) - ctx.window_pages.begin());
+      const uint8_t* tail = ctx.pages.data() + page_index * kPage + at % kPage;
+      res.set_distance(slot, precise.one_split(res.head_code(slot), tail));
+    }
+  }
+}
+
+// Reads the given file pages (ascending) into the buffer, back to back, and verifies them.
+void SearchStream::read_pages(const std::vector<uint64_t>& pages) {
+  std::vector<ReadRequest> reqs;
+  for (size_t a = 0; a < pages.size();) {
+    size_t b = a + 1;
+    while (b < pages.size() && pages[b] == pages[b - 1] + 1) ++b;
+    reqs.push_back(ReadRequest{postings.fd(), ctx.pages.data() + a * kPage, (b - a) * kPage, pages[a] * kPage});
+    a = b;
+  }
+  tail_bytes_read += pages.size() * kPage;
+  ReadBatch batch;
+  io.submit(batch, std::move(reqs), postings.path());
+  while (batch.wait_next() >= 0) {
+  }
+  for (size_t a = 0; a < pages.size(); ++a)
+    postings.verify_pages(pages[a] * kPage, ctx.pages.data() + a * kPage, 1, "posting tail page",
+                          static_cast<size_t>(pages[a]));
+}
+
+void SpannIndex::search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
+                             int64_t* ids, ThreadPool& pool) const {
+  if (!head_) {
+    std::fill(distances, distances + nq * k, std::numeric_limits<float>::infinity());
+    std::fill(ids, ids + nq * k, int64_t{-1});
+    return;
+  }
+  if (nq == 1) {
+    auto ctx = acquire_context();
+    search_one(q, k, params, distances, ids, *ctx);
+    release_context(std::move(ctx));
+    return;
+  }
+  std::vector<std::unique_ptr<Context>> ctxs(pool.size());
+  for (auto& c : ctxs) c = acquire_context();
+  struct Release {
+    const SpannIndex* self;
+    std::vector<std::unique_ptr<Context>>& ctxs;
+    ~Release() {
+      for (auto& c : ctxs) self->release_context(std::move(c));
+    }
+  } release{this, ctxs};
+  pool.parallel_for(nq, [&](size_t i, size_t w) {
+    search_one(q + i * dim(), k, params, distances + i * k, ids + i * k, *ctxs[w]);
+  });
+}
+
+std::unique_ptr<SpannIndex::Context> SpannIndex::acquire_context() const {
+  std::unique_ptr<Context> c;
+  {
+    std::lock_guard<std::mutex> g(contexts_mutex_);
+    if (!free_contexts_.empty()) {
+      c = std::move(free_contexts_.back());
+      free_contexts_.pop_back();
+    }
+  }
+  if (!c) c = std::make_unique<Context>();
+  // The buffer is fixed: the configured size, or two of the longest lists if that is more.
+  const size_t capacity = std::max<size_t>(io::round_up_page(options().spann.read_buffer) / (2 * kPage) * 2 * kPage,
+                                           2 * postings_->largest_list_pages() * kPage);
+  if (c->capacity != capacity) {
+    c->pages.reserve(capacity);
+    c->capacity = capacity;
+  }
+  return c;
+}
+
+void SpannIndex::release_context(std::unique_ptr<Context> ctx) const {
+  std::lock_guard<std::mutex> g(contexts_mutex_);
+  free_contexts_.push_back(std::move(ctx));
+}
+
+size_t SpannIndex::contexts_memory() const {
+  std::lock_guard<std::mutex> g(contexts_mutex_);
+  size_t bytes = 0;
+  for (const auto& c : free_contexts_) bytes += c->memory_usage();
+  return bytes;
+}
+
+}  // namespace vidx::spann

@@ -1,0 +1,105 @@
+"""What Index.add accepts, handed to C++ without copies where possible: arrays and numpy
+memmaps are read in place, .fvecs/.bvecs/.npy paths are opened and streamed by C++, and HDF5
+(which only h5py reads) is a thin adapter: a contiguous dataset becomes a byte range C++
+reads itself, any other dataset is read whole into an array first."""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+_IN_PLACE = {np.dtype(t): n for t, n in (("<f4", "float32"), ("<f8", "float64"), ("<f2", "float16"),
+                                         ("u1", "uint8"), ("i1", "int8"))}
+
+
+class _Progress:
+    """One progress bar per build phase (tqdm when installed, else a line on stderr)."""
+
+    def __init__(self):
+        self._phase = None
+        self._bar = None
+        try:
+            from tqdm.auto import tqdm
+            self._tqdm = tqdm
+        except ImportError:
+            self._tqdm = None
+
+    def __call__(self, phase, done, total):
+        if phase != self._phase:
+            self.close()
+            self._phase = phase
+            if self._tqdm is not None:
+                self._bar = self._tqdm(total=total, desc=f"vidx {phase}", unit="", leave=True, file=sys.stderr)
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.refresh()
+        elif done >= total:
+            print(f"vidx {phase}: {done}/{total}", file=sys.stderr)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+        self._bar = None
+
+
+def _progress_callback(progress, kind):
+    if progress is None:
+        progress = kind == "spann" and sys.stderr is not None and sys.stderr.isatty()
+    if progress is True:
+        return _Progress()
+    if progress is False:
+        return None
+    if callable(progress):
+        return progress
+    raise TypeError("progress must be None, a bool or a callable(phase, done, total)")
+
+
+def _pick_hdf5_dataset(f, dataset, path):
+    import h5py
+    if dataset is not None:
+        if dataset not in f:
+            raise ValueError(f"{path} has no dataset {dataset!r}")
+        return f[dataset]
+    if "train" in f:
+        return f["train"]
+    found = []
+    f.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) and obj.ndim == 2 else None)
+    if len(found) != 1:
+        raise ValueError(f"{path}: name the dataset to index with dataset= (2-d datasets: {found})")
+    return f[found[0]]
+
+
+def _add_hdf5(impl, ds, path, ids, cb):
+    if ds.ndim != 2:
+        raise ValueError(f"{path}: dataset {ds.name} is {ds.ndim}-d, expected (n, dim)")
+    if ds.shape[1] != impl.dim:
+        raise ValueError(f"{path}: dataset {ds.name} has dimension {ds.shape[1]}, the index has {impl.dim}")
+    offset = ds.id.get_offset() if ds.chunks is None and ds.compression is None else None
+    dtype = np.dtype(ds.dtype)
+    if offset is not None and dtype in _IN_PLACE and ds.shape[0] > 0:
+        return impl.add_region(path, int(offset), ds.shape[0], impl.dim * dtype.itemsize, _IN_PLACE[dtype], ids, cb)
+    return impl.add(np.asarray(ds), ids, cb)  # chunked or compressed: read whole, then built
+
+
+def add_any(impl, X, ids, progress, dataset):
+    cb = _progress_callback(progress, impl.kind)
+    try:
+        if isinstance(X, (str, bytes, os.PathLike)):
+            path = os.fsdecode(os.fspath(X))
+            if os.path.splitext(path)[1].lower() in (".hdf5", ".h5"):
+                if not os.path.exists(path):
+                    raise FileNotFoundError(f"no such file: {path}")
+                import h5py
+                with h5py.File(path, "r") as f:
+                    return _add_hdf5(impl, _pick_hdf5_dataset(f, dataset, path), path, ids, cb)
+            return impl.add(path, ids, cb)
+        if type(X).__module__.startswith("h5py"):
+            return _add_hdf5(impl, X, X.file.filename, ids, cb)
+        # Shared memmaps ('r', 'r+', 'w+') can drop the pages read; private ('c') cannot.
+        release = isinstance(X, np.memmap) and getattr(X, "mode", "c") in ("r", "r+", "w+")
+        return impl.add(X, ids, cb, release)
+    finally:
+        if isinstance(cb, _Progress):
+            cb.close()
