@@ -78,7 +78,7 @@ py::object make_cuda_flat(size_t dim, const std::string& metric, const std::stri
                           size_t rerank, bool keep_vectors, size_t threads, size_t M, size_t ef_construction,
                           size_t ef_search, int device, size_t chunk_rows, size_t max_device_rows, bool exact) {
   vidx::IndexOptions o;
-  o.quantization = quant;
+  o.quant = quant;
   o.seed = seed;
   o.rerank = rerank;
   o.keep_vectors = keep_vectors;
@@ -223,7 +223,7 @@ void register_cuda(py::module_& m) {
   const vidx::IndexOptions defaults;
   const vidx::gpu::FlatDeviceOptions device_defaults;
   m.def("_make_cuda_flat", &make_cuda_flat, py::arg("dim"), py::arg("metric") = "l2",
-        py::arg("quant") = defaults.quantization, py::arg("seed") = defaults.seed, py::arg("rerank") = defaults.rerank,
+        py::arg("quant") = defaults.quant, py::arg("seed") = defaults.seed, py::arg("rerank") = defaults.rerank,
         py::arg("keep_vectors") = defaults.keep_vectors, py::arg("threads") = defaults.threads,
         py::arg("M") = defaults.M, py::arg("ef_construction") = defaults.ef_construction,
         py::arg("ef_search") = defaults.ef_search, py::arg("device") = device_defaults.device,

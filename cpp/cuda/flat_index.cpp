@@ -88,12 +88,12 @@ std::unique_ptr<VectorIndex> load_flat_index(const std::string& path, const Flat
   if (saved->kind() != "flat")
     throw InvalidArgument(path + ": holds a '" + saved->kind() + "' index; only flat indexes load onto a GPU");
   IndexOptions options;  // what a flat file may carry that the GPU cannot use (a seed...) is left behind
-  options.quantization = saved->options().quantization;
+  options.quant = saved->options().quant;
   options.threads = saved->options().threads;
   auto index = make_flat_index(saved->dim(), saved->metric(), options, device);
   const io::IndexFileReader in = io::IndexFileReader::open(path);
   io::ByteReader params = in.reader(kCodecSection);
-  const auto codec = load_codec(options.quantization, saved->dim(), saved->metric(), params);
+  const auto codec = load_codec(options.quant, saved->dim(), saved->metric(), params);
   const io::Span codes = in.section(kCodesSection), ids = in.section(kIdsSection);
   const size_t n = saved->size(), dim = saved->dim();
   std::vector<float> rows(n * dim);

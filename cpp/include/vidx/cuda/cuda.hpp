@@ -77,16 +77,16 @@ struct FlatDeviceOptions {
   size_t max_device_rows = 0;
 };
 
-// The codec the CUDA flat index stores vectors with: "f32" or "f16" (options.quantization names
+// The codec the CUDA flat index stores vectors with: "f32" or "f16" (options.quant names
 // it, "none" meaning "f32"). Throws InvalidArgument, naming the parameter, for every option the
 // index cannot honour: another codec, rerank, keep_vectors, a seed, HNSW's graph parameters, a
 // dimension above kFlatMaxDim, a negative device. Checks arguments only (no device is touched),
 // so builds without CUDA give the same errors; make_flat_index calls it first.
 inline std::string check_flat_options(size_t dim, const IndexOptions& options, const FlatDeviceOptions& device) {
-  const std::string codec = find_codec(options.quantization).name;
+  const std::string codec = find_codec(options.quant).name;
   if (codec != "f32" && codec != "f16")
     throw InvalidArgument("the CUDA flat index stores float32 (quant='none') or float16 (quant='f16') vectors; got quant='" +
-                          options.quantization + "'");
+                          options.quant + "'");
   const IndexOptions defaults;
   if (options.rerank != defaults.rerank)
     throw InvalidArgument("rerank does not apply to the CUDA flat index: its search is exact");
