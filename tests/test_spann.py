@@ -679,8 +679,11 @@ def test_calls_from_other_threads_during_a_build_finish(data, tmp_path):
     idx = SpannIndex(DIM, "l2", path=tmp_path / "p")
     phases = []
 
+    started = threading.Event()
+
     def progress(phase, done, total):
         phases.append(phase)
+        started.set()
         time.sleep(0.001)  # holds the GIL a little while the others call in
 
     errors = []
@@ -693,6 +696,7 @@ def test_calls_from_other_threads_during_a_build_finish(data, tmp_path):
 
     t = threading.Thread(target=build)
     t.start()
+    assert started.wait(60)  # the build owns the index before the calls below
     calls = 0
     refused = 0
     while t.is_alive():
