@@ -77,6 +77,27 @@ def read_posting_file(path, f32=True):
     return dict(dim=dim, vectors=h["vectors"], entries=h["entries"], data_off=h["data_off"], lists=out, header=h)
 
 
+def lists_on_page(path, offset):
+    """The lists with bytes on the page holding `offset` (small lists share pages; a page's
+    checksum fails for whichever of them is read first)."""
+    raw = open(path, "rb").read()
+    h = read_header(raw)
+    page = offset // 4096
+    out = set()
+    for i in range(h["lists"]):
+        off, count, pages, _ = struct.unpack_from("<QIIQ", raw, h["dir_off"] + 24 * i)
+        if count and off // 4096 <= page < off // 4096 + pages:
+            out.add(i)
+    return out
+
+
+def assert_names_damaged_list(excinfo, path, offset):
+    import re
+    m = re.search(r"posting list (\d+) .*damaged", str(excinfo.value))
+    assert m, str(excinfo.value)
+    assert int(m.group(1)) in lists_on_page(path, offset)
+
+
 def first_list_offset(path):
     info = read_posting_file(path)
     for i, (off, pages, ids, _) in enumerate(info["lists"]):
@@ -301,9 +322,11 @@ def test_damaged_list_raises_naming_it(data, tmp_path):
         f.seek(off + 8 + 5)
         f.write(bytes([b[0] ^ 0x40]))
     again = load_spann(tmp_path / "i.spann")  # header and directory are intact
-    with pytest.raises(OSError, match=rf"posting list {lst} .*damaged"):
+    assert lst in lists_on_page(tmp_path / "p", off + 8 + 5)
+    with pytest.raises(OSError, match=r"posting list \d+ .*damaged") as excinfo:
         # probe everything so the damaged list is read
         again.search(q[:4], 10, nprobe=10_000, eps=float("inf"))
+    assert_names_damaged_list(excinfo, tmp_path / "p", off + 8 + 5)
 
 
 def test_damaged_header_or_directory(data, built, tmp_path):
@@ -488,8 +511,10 @@ def test_codec_list_checksums_still_checked(data, tmp_path):
     raw[off + 8 + 3] ^= 0x40  # a byte of the first entry's code
     open(tmp_path / "p", "wb").write(bytes(raw))
     again = load_spann(tmp_path / "i.spann")
-    with pytest.raises(OSError, match=rf"posting list {lst} .*damaged"):
+    assert lst in lists_on_page(tmp_path / "p", off + 8 + 3)
+    with pytest.raises(OSError, match=r"posting list \d+ .*damaged") as excinfo:
         again.search(q[:4], 10, nprobe=10_000, eps=float("inf"))
+    assert_names_damaged_list(excinfo, tmp_path / "p", off + 8 + 3)
 
 
 def test_bad_codec(tmp_path):
@@ -654,8 +679,11 @@ def test_calls_from_other_threads_during_a_build_finish(data, tmp_path):
     idx = SpannIndex(DIM, "l2", path=tmp_path / "p")
     phases = []
 
+    started = threading.Event()
+
     def progress(phase, done, total):
         phases.append(phase)
+        started.set()
         time.sleep(0.001)  # holds the GIL a little while the others call in
 
     errors = []
@@ -668,6 +696,7 @@ def test_calls_from_other_threads_during_a_build_finish(data, tmp_path):
 
     t = threading.Thread(target=build)
     t.start()
+    assert started.wait(60)  # the build owns the index before the calls below
     calls = 0
     refused = 0
     while t.is_alive():

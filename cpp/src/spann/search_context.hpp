@@ -55,9 +55,13 @@ class Results {
   std::vector<uint32_t> heap_;
 };
 
+// Most waves of list reads a search keeps in flight.
+constexpr size_t kMaxReadSlots = 4;
+
 struct SpannIndex::Context {
-  io::PageBuffer pages;  // `capacity` bytes, page-aligned
+  io::PageBuffer pages;  // `capacity` bytes, page-aligned, in `slots` equal slots
   size_t capacity = 0;
+  size_t slots = 2;
   std::vector<float> head_d;
   std::vector<int64_t> head_i;
   SeenSet seen;
@@ -70,7 +74,7 @@ struct SpannIndex::Context {
   size_t memory_usage() const;
 };
 
-// One query's reads: waves of lists through the halves of the context's buffer, then the
+// One query's reads: waves of lists through the slots of the context's buffer, then the
 // tail pages of the candidates.
 struct SearchStream {
   const io::PostingReader& postings;
@@ -85,7 +89,7 @@ struct SearchStream {
   void rerank_tails(const QueryDistance& precise);
 
  private:
-  size_t submit_wave(size_t first, uint8_t* half, size_t half_bytes, ReadBatch& batch);
+  size_t submit_wave(size_t first, uint8_t* slot, size_t slot_bytes, ReadBatch& batch);
   void score_list(uint32_t list, const uint8_t* pages, const QueryDistance& qd, size_t entry_bytes, bool keep_tails);
   void read_pages(const std::vector<uint64_t>& pages);
 };

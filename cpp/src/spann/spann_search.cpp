@@ -1,6 +1,6 @@
 // SPANN search: the nearest heads, their posting lists streamed through a fixed read buffer
-// (two halves: one being read while the other is scored), then, for codecs with a second
-// level, the best candidates re-scored from their tails.
+// (slots: some being read while one is scored), then, for codecs with a second level, the
+// best candidates re-scored from their tails.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -29,8 +29,8 @@ void choose_lists(const std::vector<float>& head_d, const std::vector<int64_t>& 
 
 }  // namespace
 
-// Reads lists [first, last) of ctx.probe into one half of the buffer; returns the end.
-size_t SearchStream::submit_wave(size_t first, uint8_t* half, size_t half_bytes, ReadBatch& batch) {
+// Reads lists from probe[first] on into one slot of the buffer, as many as fit; returns the next.
+size_t SearchStream::submit_wave(size_t first, uint8_t* slot, size_t slot_bytes, ReadBatch& batch) {
   const auto& lists = postings.lists();
   std::vector<ReadRequest> reqs;
   wave_lists.clear();
@@ -39,8 +39,8 @@ size_t SearchStream::submit_wave(size_t first, uint8_t* half, size_t half_bytes,
   for (; i < probe.size(); ++i) {
     const io::PostingList& l = lists[probe[i]];
     const size_t bytes = size_t(l.pages) * kPage;
-    if (used + bytes > half_bytes && used > 0) break;
-    reqs.push_back(ReadRequest{postings.fd(), half + used, bytes, l.first_page_offset()});
+    if (used + bytes > slot_bytes && used > 0) break;
+    reqs.push_back(ReadRequest{postings.fd(), slot + used, bytes, l.first_page_offset()});
     wave_lists.push_back(probe[i]);
     wave_at.push_back(used);
     used += bytes;
@@ -77,34 +77,30 @@ void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params
   stat_entries_.fetch_add(entries, std::memory_order_relaxed);
 }
 
-// Streams the probed lists: while one half of the buffer is scored the other is read.
+// Streams the probed lists through the buffer's slots: while one slot is scored, the reads
+// of the others are in flight; a scored slot takes the next wave at once.
 void SearchStream::scan(const QueryDistance& qd, size_t entry_bytes, bool keep_tails) {
-  const size_t half = ctx.capacity / 2;
-  uint8_t* halves[2] = {ctx.pages.data(), ctx.pages.data() + half};
-  ReadBatch batches[2];
-  std::vector<uint32_t> lists_of[2];
-  std::vector<size_t> at_of[2];
-  size_t next = 0, cur = 0;
-  if (!probe.empty()) {
-    next = submit_wave(0, halves[0], half, batches[0]);
-    lists_of[0].swap(wave_lists);
-    at_of[0].swap(wave_at);
-  }
-  bool pending = !probe.empty();
-  while (pending) {
-    const size_t other = 1 - cur;
-    const bool more = next < probe.size();
-    if (more) {
-      next = submit_wave(next, halves[other], half, batches[other]);
-      lists_of[other].swap(wave_lists);
-      at_of[other].swap(wave_at);
+  const size_t slots = ctx.slots, slot_bytes = ctx.capacity / slots;
+  ReadBatch batches[kMaxReadSlots];
+  std::vector<uint32_t> lists_of[kMaxReadSlots];
+  std::vector<size_t> at_of[kMaxReadSlots];
+  size_t fifo[kMaxReadSlots], first = 0, in_flight = 0, next = 0;
+  auto fill = [&](size_t slot) {
+    next = submit_wave(next, ctx.pages.data() + slot * slot_bytes, slot_bytes, batches[slot]);
+    lists_of[slot].swap(wave_lists);
+    at_of[slot].swap(wave_at);
+    fifo[(first + in_flight++) % slots] = slot;
+  };
+  for (size_t slot = 0; slot < slots && next < probe.size(); ++slot) fill(slot);
+  while (in_flight) {
+    const size_t slot = fifo[first];
+    first = (first + 1) % slots;
+    --in_flight;
+    for (long r; (r = batches[slot].wait_next()) >= 0;) {
+      const size_t i = static_cast<size_t>(r);
+      score_list(lists_of[slot][i], ctx.pages.data() + slot * slot_bytes + at_of[slot][i], qd, entry_bytes, keep_tails);
     }
-    for (long r; (r = batches[cur].wait_next()) >= 0;) {
-      const uint32_t list = lists_of[cur][static_cast<size_t>(r)];
-      score_list(list, halves[cur] + at_of[cur][static_cast<size_t>(r)], qd, entry_bytes, keep_tails);
-    }
-    pending = more;
-    cur = other;
+    if (next < probe.size()) fill(slot);
   }
 }
 
@@ -228,13 +224,16 @@ std::unique_ptr<SpannIndex::Context> SpannIndex::acquire_context() const {
     }
   }
   if (!c) c = std::make_unique<Context>();
-  // The buffer is fixed: the configured size, or two of the longest lists if that is more.
-  const size_t capacity = std::max<size_t>(io::round_up_page(options().spann.read_buffer) / (2 * kPage) * 2 * kPage,
-                                           2 * postings_->largest_list_pages() * kPage);
+  // The buffer is fixed: read_buffer bytes in 2 to 4 slots, each at least the longest list.
+  const size_t largest = std::max<size_t>(1, postings_->largest_list_pages()) * kPage;
+  const size_t wanted = io::round_up_page(options().spann.read_buffer);
+  const size_t slots = std::clamp<size_t>(wanted / largest, 2, kMaxReadSlots);
+  const size_t capacity = slots * std::max(largest, wanted / slots / kPage * kPage);
   if (c->capacity != capacity) {
     c->pages.reserve(capacity);
     c->capacity = capacity;
   }
+  c->slots = slots;
   return c;
 }
 
