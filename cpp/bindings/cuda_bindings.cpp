@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "bindings.hpp"
 #include "numpy_input.hpp"
+#include "options_bindings.hpp"
 #include "vidx/cluster/kmeans.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/metric.hpp"
@@ -74,18 +76,9 @@ vidx::gpu::FlatDeviceOptions device_options(int device, size_t chunk_rows, size_
 
 // vidx._core._make_cuda_flat: the CUDA flat index as a vidx._core.Index. Arguments are checked
 // (check_flat_options) before any device is touched, in builds with and without CUDA alike.
-py::object make_cuda_flat(size_t dim, const std::string& metric, const std::string& quant, uint64_t seed,
-                          size_t rerank, bool keep_vectors, size_t threads, size_t M, size_t ef_construction,
-                          size_t ef_search, int device, size_t chunk_rows, size_t max_device_rows, bool exact) {
-  vidx::IndexOptions o;
-  o.quant = quant;
-  o.seed = seed;
-  o.rerank = rerank;
-  o.keep_vectors = keep_vectors;
-  o.threads = threads;
-  o.M = M;
-  o.ef_construction = ef_construction;
-  o.ef_search = ef_search;
+py::object make_cuda_flat(size_t dim, const std::string& metric, const py::dict& options, int device,
+                          size_t chunk_rows, size_t max_device_rows, bool exact) {
+  const vidx::IndexOptions o = vidx::bindings::options_from_kwargs("flat", options);
   const vidx::gpu::FlatDeviceOptions d = device_options(device, chunk_rows, max_device_rows, exact);
   const vidx::Metric m = vidx::parse_metric(metric);
   vidx::gpu::check_flat_options(dim, o, d);
@@ -220,16 +213,12 @@ void register_cuda(py::module_& m) {
         "(available, reason): whether a usable CUDA device is present, and why not (or which one is)");
   m.def("_cuda_device_info", &device_info, py::arg("device") = 0, "Properties of a CUDA device (a dict)");
 
-  const vidx::IndexOptions defaults;
   const vidx::gpu::FlatDeviceOptions device_defaults;
-  m.def("_make_cuda_flat", &make_cuda_flat, py::arg("dim"), py::arg("metric") = "l2",
-        py::arg("quant") = defaults.quant, py::arg("seed") = defaults.seed, py::arg("rerank") = defaults.rerank,
-        py::arg("keep_vectors") = defaults.keep_vectors, py::arg("threads") = defaults.threads,
-        py::arg("M") = defaults.M, py::arg("ef_construction") = defaults.ef_construction,
-        py::arg("ef_search") = defaults.ef_search, py::arg("device") = device_defaults.device,
-        py::arg("chunk_rows") = device_defaults.chunk_rows, py::arg("max_device_rows") = device_defaults.max_device_rows,
-        py::arg("exact") = device_defaults.exact,
-        "The exact flat index on CUDA device `device`, as a vidx._core.Index (see vidx/cuda/cuda.hpp)");
+  m.def("_make_cuda_flat", &make_cuda_flat, py::arg("dim"), py::arg("metric"), py::arg("options"),
+        py::arg("device") = device_defaults.device, py::arg("chunk_rows") = device_defaults.chunk_rows,
+        py::arg("max_device_rows") = device_defaults.max_device_rows, py::arg("exact") = device_defaults.exact,
+        "The exact flat index on CUDA device `device`, as a vidx._core.Index; options: vidx.Index's "
+        "(quant, threads; see vidx/cuda/cuda.hpp for those it refuses)");
   m.def("_load_cuda_flat", &load_cuda_flat, py::arg("path"), py::arg("device") = device_defaults.device,
         py::arg("chunk_rows") = device_defaults.chunk_rows, py::arg("max_device_rows") = device_defaults.max_device_rows,
         py::arg("exact") = device_defaults.exact,

@@ -84,6 +84,7 @@ std::unique_ptr<VectorIndex> make_flat_index(size_t dim, Metric metric, const In
 }
 
 std::unique_ptr<VectorIndex> load_flat_index(const std::string& path, const FlatDeviceOptions& device) {
+  require_device(device.device);  // before reading what may be a large file
   const std::unique_ptr<VectorIndex> saved = load_index(path);  // verifies the whole file first
   if (saved->kind() != "flat")
     throw InvalidArgument(path + ": holds a '" + saved->kind() + "' index; only flat indexes load onto a GPU");

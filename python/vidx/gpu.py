@@ -221,13 +221,7 @@ def make_flat_index(dim, metric="l2", *, device="cuda", quant="none", chunk_rows
     _choice("metric", metric, _METRICS)
     _codecs.check_quant(quant)
     placement = _placement(device, chunk_rows, max_device_rows, exact)
-    for name in ("threads", "seed", "rerank", "M", "ef_construction", "ef_search"):
-        if name in options:
-            options[name] = _int(name, options[name], 0)
-    unknown = set(options) - {"threads", "seed", "rerank", "keep_vectors", "M", "ef_construction", "ef_search"}
-    if unknown:
-        raise TypeError(f"unexpected arguments: {', '.join(sorted(unknown))}")
-    return _core._make_cuda_flat(dim, metric, quant=quant, **placement, **options)
+    return _core._make_cuda_flat(dim, metric, dict(options, quant=quant), **placement)
 
 
 def load_flat_index(path, device="cuda", *, chunk_rows=None, max_device_rows=None, exact=True):
