@@ -66,11 +66,12 @@ fi
 specs=()
 for src in "${COMMON[@]}" cpp/src/simd/kernels_neon.cpp; do specs+=("$src|-DVIDX_NEON_KERNELS=1"); done
 build aarch64-linux-gnu-g++ "$WORK/kernel_check_neon" "${specs[@]}"
-qemu-aarch64 "$WORK/kernel_check_neon" || status=1
+out=$(qemu-aarch64 "$WORK/kernel_check_neon") || status=1
+echo "$out"
 # Run-time selection: NEON by default, scalar when VIDX_SIMD=scalar forces it.
-qemu-aarch64 "$WORK/kernel_check_neon" | grep -q "active neon " || { echo "NEON not selected by default"; status=1; }
-VIDX_SIMD=scalar qemu-aarch64 "$WORK/kernel_check_neon" | grep -q "active scalar " ||
-  { echo "VIDX_SIMD=scalar did not force scalar"; status=1; }
+[[ "$out" == *"active neon "* ]] || { echo "NEON not selected by default"; status=1; }
+out=$(VIDX_SIMD=scalar qemu-aarch64 "$WORK/kernel_check_neon") || status=1
+[[ "$out" == *"active scalar "* ]] || { echo "VIDX_SIMD=scalar did not force scalar"; status=1; }
 
 if [[ $FULL -eq 1 ]]; then
   echo "== whole core cross-compiled for aarch64 (-Werror)"

@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <utility>
 #include <vector>
 
 #include "bindings.hpp"
@@ -22,19 +23,13 @@ const simd::KernelTable& table_for(const std::string& level_name) {
 
 py::dict cpu_features() {
   const simd::CpuFeatures& f = simd::cpu_features();
+  const std::pair<const char*, bool> named_flags[] = {
+      {"sse4_2", f.sse42},     {"avx", f.avx},           {"avx2", f.avx2},         {"fma", f.fma},
+      {"f16c", f.f16c},        {"popcnt", f.popcnt},     {"avx512f", f.avx512f},   {"avx512bw", f.avx512bw},
+      {"avx512dq", f.avx512dq}, {"avx512vl", f.avx512vl}, {"avx512vpopcntdq", f.avx512vpopcntdq},
+      {"neon", f.neon}};
   py::dict flags;
-  flags["sse4_2"] = f.sse42;
-  flags["avx"] = f.avx;
-  flags["avx2"] = f.avx2;
-  flags["fma"] = f.fma;
-  flags["f16c"] = f.f16c;
-  flags["popcnt"] = f.popcnt;
-  flags["avx512f"] = f.avx512f;
-  flags["avx512bw"] = f.avx512bw;
-  flags["avx512dq"] = f.avx512dq;
-  flags["avx512vl"] = f.avx512vl;
-  flags["avx512vpopcntdq"] = f.avx512vpopcntdq;
-  flags["neon"] = f.neon;
+  for (const auto& [name, on] : named_flags) flags[name] = on;
   py::list available;
   for (simd::Level l : simd::kLevelsBestFirst)  // listed worst first, as before
     if (simd::kernels_for(l)) available.insert(0, simd::level_name(l));
