@@ -44,9 +44,10 @@ class CudaFlatIndex final : public VectorIndex {
     if (k > kFlatMaxK)
       throw InvalidArgument("k = " + std::to_string(k) + " is above the CUDA flat index's limit of " +
                             std::to_string(kFlatMaxK));
-    if (params.rerank != 0) throw InvalidArgument("rerank does not apply to the CUDA flat index: its search is exact");
     store_.search(q, nq, k, distances, slots);
   }
+
+  unsigned search_settings() const override { return 0; }  // exact: no ef, no rerank
 
   size_t structure_size() const override { return store_.rows(); }
   size_t structure_memory() const override {

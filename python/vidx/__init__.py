@@ -170,6 +170,11 @@ class Index:
         return self._impl.kind
 
     @property
+    def device(self):
+        """Where the structure runs: "cpu" or "cuda:N"."""
+        return self._impl.device
+
+    @property
     def threads(self):
         return self._impl.threads
 
@@ -203,10 +208,14 @@ class Index:
 _CoreIndex = _core.Index
 
 
-def load(path, posting_path=None, direct_io=None):
+def load(path, posting_path=None, direct_io=None, device="cpu"):
     """Loads an index saved with Index.save, after verifying the whole file; the file says its
     kind. SPANN: the posting file is looked for where it was built, then beside ``path``;
-    ``posting_path`` overrides; direct_io: None keeps the saved setting."""
+    ``posting_path`` overrides; direct_io: None keeps the saved setting. device="cuda"/"cuda:N":
+    a flat index (quant "none" or "f16") loaded onto that GPU."""
+    if device != "cpu":
+        from .gpu import load_flat_index
+        return Index._wrap(load_flat_index(path, device))
     if direct_io is not None and not isinstance(direct_io, bool):
         raise TypeError("direct_io must be None or a bool")
     posting = "" if posting_path is None else _os.fspath(posting_path)
