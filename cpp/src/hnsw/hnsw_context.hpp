@@ -17,6 +17,7 @@ struct HnswIndex::SearchContext {
   std::vector<float> gathered_distances;
   std::vector<Neighbor> candidates;         // build: beam copied out for neighbour selection
   std::vector<uint32_t> selected;           // build: chosen neighbours
+  std::vector<uint32_t> pruned_by;          // build: per candidate, the chosen neighbour that ruled it out
   // build: chosen neighbours prepared as queries, for codecs that prefer prepared comparisons
   std::vector<std::unique_ptr<QueryDistance>> prepared;
   std::vector<const uint8_t*> compared_codes;  // build: codes of a target's old and new neighbours
