@@ -26,17 +26,42 @@ from vidx.bench.recall import recall_at_k
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset")
-    p.add_argument("--algorithms", default="vidx,hnswlib,faiss,usearch")
+    p.add_argument("--algorithms", default="vidx,hnswlib,faiss,usearch",
+                   help="comma list; NAME@M builds that library with its own M (e.g. hnswlib@32)")
     p.add_argument("--M", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--ef", default="10,12,14,16,20,24,32,48,64,96,128")
-    p.add_argument("--threads", type=int, default=2, help="build threads (default 2)")
+    p.add_argument("--threads", type=int, default=2, help="build threads, and batch-search threads (default 2)")
     p.add_argument("--queries", type=int, default=1000, help="queries in each single-query loop")
     p.add_argument("--build-rounds", type=int, default=3)
     p.add_argument("--rounds", type=int, default=5, help="repetitions of each single-query loop")
+    p.add_argument("--batch", action="store_true", help="also time all queries in one call on --threads threads")
+    p.add_argument("--order", default="natural", choices=list(ORDERS),
+                   help="row order given to every library: as stored, sorted by cluster, or shuffled")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--json", help="write the raw measurements here")
     return p.parse_args(argv)
+
+
+def by_cluster(train):
+    """Rows grouped by their nearest of 256 sample rows: what a corpus sorted by category looks like."""
+    rng = np.random.default_rng(0)
+    centers = train[rng.choice(len(train), 256, replace=False)]
+    labels = np.concatenate([((part[:, None, :] - centers[None]) ** 2).sum(-1).argmin(1)
+                             for part in np.array_split(train, max(1, len(train) // 2000))])
+    return np.argsort(labels, kind="stable")
+
+
+ORDERS = {
+    "natural": lambda train: np.arange(len(train)),
+    "sorted": by_cluster,
+    "shuffled": lambda train: np.random.default_rng(1).permutation(len(train)),
+}
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
 
 
 def main(argv=None):
@@ -44,27 +69,44 @@ def main(argv=None):
     data = datasets.load(args.dataset, download=False)
     metric = data.vidx_metric
     efs = [int(e) for e in args.ef.split(",")]
-    adapters = {a.name: a for a in peers.select(args.algorithms.split(","), print)}
-    names = list(adapters)
-    print(f"{data.name}: train {data.train.shape}, {args.queries} queries, metric {metric}, "
-          f"M={args.M} efC={args.ef_construction}, build threads {args.threads}", flush=True)
+    specs = {}  # display name -> (adapter class, M)
+    for spec in args.algorithms.split(","):
+        base, _, m = spec.partition("@")
+        specs[spec] = (base, int(m) if m else args.M)
+    available = {a.name: a for a in peers.select(sorted({b for b, _ in specs.values()}), print)}
+    names = [n for n in specs if specs[n][0] in available]
+    order = ORDERS[args.order](data.train)
+    train = np.ascontiguousarray(data.train[order])  # position i holds original row order[i]
+    print(f"{data.name} ({args.order} order): train {train.shape}, {args.queries} queries, metric {metric}, "
+          f"efC={args.ef_construction}, threads {args.threads}; " +
+          ", ".join(f"{n} M={specs[n][1]}" for n in names), flush=True)
 
     # Builds, round-robin; the last build of each library is kept for the searches.
     builds = {n: [] for n in names}
+    memory = {}
     built = {}
     for r in range(args.build_rounds):
         for n in names:
             if n in built:
                 built[n].close()
-            a = adapters[n]()
-            builds[n].append(a.build(data.train, metric, args.M, args.ef_construction, args.threads))
+                del built[n]
+            a = available[specs[n][0]]()
+            before = rss_bytes()
+            builds[n].append(a.build(train, metric, specs[n][1], args.ef_construction, args.threads))
+            memory[n] = a.memory_bytes() or (rss_bytes() - before)
             built[n] = a
-            print(f"  build round {r + 1} {n}: {builds[n][-1]:.2f} s", flush=True)
+            print(f"  build round {r + 1} {n}: {builds[n][-1]:.2f} s, {memory[n] / 2**20:.1f} MiB", flush=True)
+
+    def original_ids(found):
+        found = np.asarray(found, dtype=np.int64)
+        return np.where(found >= 0, order[np.clip(found, 0, None)], -1)
 
     queries = data.test[: args.queries]
+    truth = data.distances[: args.queries]
     rows = []
     for ef in efs:
         times = {n: [] for n in names}
+        batch_times = {n: [] for n in names}
         recalls = {}
         for n in names:
             built[n].set_ef(ef)
@@ -74,35 +116,45 @@ def main(argv=None):
                 start = perf_counter()
                 ids = [a.query_one(q, args.k) for q in queries]
                 times[n].append(perf_counter() - start)
-                recalls[n] = recall_at_k(data.train, queries, np.vstack(ids), data.distances, data.metric, args.k)
+                recalls[n] = recall_at_k(data.train, queries, original_ids(np.vstack(ids)), truth, data.metric, args.k)
+                if args.batch:
+                    start = perf_counter()
+                    a.query_batch(queries, args.k, args.threads)
+                    batch_times[n].append(perf_counter() - start)
         for n in names:
             rows.append({"algorithm": n, "ef": ef, "recall": recalls[n],
                          "qps_median": len(queries) / statistics.median(times[n]),
-                         "qps_all": [len(queries) / t for t in times[n]]})
+                         "qps_all": [len(queries) / t for t in times[n]],
+                         "batch_qps_median": len(queries) / statistics.median(batch_times[n]) if args.batch else None})
         print("  ef %4d  " % ef + "  ".join(
-            f"{n} r={recalls[n]:.4f} qps={len(queries) / statistics.median(times[n]):8.0f}" for n in names), flush=True)
+            f"{n} r={recalls[n]:.4f} qps={len(queries) / statistics.median(times[n]):7.0f}" +
+            (f"/{len(queries) / statistics.median(batch_times[n]):.0f}" if args.batch else "")
+            for n in names), flush=True)
 
     print()
     print(f"build seconds (median of {args.build_rounds}, {args.threads} threads): " +
           ", ".join(f"{n} {statistics.median(builds[n]):.2f}" for n in names))
-    for target in (0.90, 0.95):
-        best = {}
-        for n in names:
-            ok = [r for r in rows if r["algorithm"] == n and r["recall"] >= target]
-            best[n] = max(ok, key=lambda r: r["qps_median"]) if ok else None
-        line = [f"recall>={target:.2f}:"]
-        for n in names:
-            b = best[n]
-            line.append(f"{n} " + (f"{b['qps_median']:.0f} qps (ef {b['ef']})" if b else "not reached"))
-        print("  ".join(line))
-        if best.get("vidx"):
+    print("memory MiB: " + ", ".join(f"{n} {memory[n] / 2**20:.1f}" for n in names))
+    modes = [("qps_median", "single")] + ([("batch_qps_median", "batch")] if args.batch else [])
+    for key, mode in modes:
+        for target in (0.90, 0.95, 0.99):
+            best = {}
             for n in names:
-                if n != "vidx" and best[n]:
-                    print(f"    vidx / {n}: QPS {best['vidx']['qps_median'] / best[n]['qps_median']:.2f}x, "
-                          f"build time {statistics.median(builds['vidx']) / statistics.median(builds[n]):.2f}x")
+                ok = [r for r in rows if r["algorithm"] == n and r["recall"] >= target]
+                best[n] = max(ok, key=lambda r: r[key]) if ok else None
+            print(f"{mode} recall>={target:.2f}: " + "  ".join(
+                f"{n} " + (f"{best[n][key]:.0f} (ef {best[n]['ef']})" if best[n] else "-") for n in names))
+            ref = best.get(names[0])
+            if ref:
+                print("    %s / peer: " % names[0] + ", ".join(
+                    f"{n} {ref[key] / best[n][key]:.2f}x" for n in names[1:] if best[n]))
+    if len(names) > 1:
+        print("build time %s / peer: " % names[0] + ", ".join(
+            f"{n} {statistics.median(builds[names[0]]) / statistics.median(builds[n]):.2f}x" for n in names[1:]))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"dataset": data.name, "args": vars(args), "builds": builds, "rows": rows}, f, indent=1)
+            json.dump({"dataset": data.name, "args": vars(args), "builds": builds, "memory": memory, "rows": rows},
+                      f, indent=1)
     return 0
 
 

@@ -4,6 +4,7 @@
 
 #include "hnsw_context.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/common/rng.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 
 namespace vidx {
@@ -21,8 +22,13 @@ namespace {
 // batch do not see each other, which costs recall only when batches are large.
 constexpr double kBatchFraction = 0.02;
 
-bool by_level_then_target(const HnswIndex::LinkRequest& a, const HnswIndex::LinkRequest& b) {
-  return a.level != b.level ? a.level < b.level : a.target < b.target;
+bool by_level_target_source(const HnswIndex::LinkRequest& a, const HnswIndex::LinkRequest& b) {
+  if (a.level != b.level) return a.level < b.level;
+  return a.target != b.target ? a.target < b.target : a.source < b.source;
+}
+
+bool same_request(const HnswIndex::LinkRequest& a, const HnswIndex::LinkRequest& b) {
+  return a.level == b.level && a.target == b.target && a.source == b.source;
 }
 
 }  // namespace
@@ -36,7 +42,9 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
   // asymmetric kernel on the candidate's head); the others compare codes directly.
   const bool prepared_mode = codec_->prefers_prepared_comparisons();
   size_t prepared = 0;  // kept neighbours prepared so far (lazily: the last one may never be)
-  for (const Neighbor& c : sorted_candidates) {
+  ctx.pruned_by.assign(sorted_candidates.size(), kNotPruned);
+  for (size_t i = 0; i < sorted_candidates.size(); ++i) {
+    const Neighbor& c = sorted_candidates[i];
     if (selected.size() >= max_count) break;
     const uint8_t* c_code = code(c.slot);
     bool keep = true;
@@ -54,6 +62,7 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
       }
       if (d < c.distance) {
         keep = false;  // c is better reached through selected[j]
+        ctx.pruned_by[i] = selected[j];
         break;
       }
     }
@@ -82,7 +91,8 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
   }
 }
 
-void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchContext& ctx) {
+void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchContext& ctx,
+                                    std::vector<LinkRequest>* sibling_links) {
   const uint32_t target = group[0].target;
   const int level = static_cast<int>(group[0].level);
   uint32_t* lk = links(target, level);
@@ -113,40 +123,83 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   select_neighbors(scratch, capacity, ctx);
   lk[0] = static_cast<uint32_t>(ctx.selected.size());
   std::copy(ctx.selected.begin(), ctx.selected.end(), lk + 1);
+  if (!sibling_links) return;
+  // A new node dropped here because another new node of its batch is nearer to it: the two
+  // never saw each other (both searched the graph as it was before the batch), and this list
+  // may have been the only way in. Link them to each other instead.
+  const auto is_new = [&](uint32_t s) {
+    for (size_t i = 0; i < n; ++i)
+      if (group[i].source == s) return true;
+    return false;
+  };
+  for (size_t i = 0; i < scratch.size(); ++i) {
+    const uint32_t pruner = ctx.pruned_by[i];
+    if (pruner == kNotPruned || !is_new(pruner) || !is_new(scratch[i].slot)) continue;
+    sibling_links->push_back({pruner, scratch[i].slot, static_cast<uint32_t>(level)});
+    sibling_links->push_back({scratch[i].slot, pruner, static_cast<uint32_t>(level)});
+  }
 }
 
-void HnswIndex::insert_batch(const float* x, uint32_t begin, uint32_t end, ThreadPool& pool,
+void HnswIndex::insert_batch(const float* x, uint32_t first, const uint32_t* slots, size_t n, ThreadPool& pool,
                              std::vector<std::unique_ptr<SearchContext>>& contexts) {
   // Phase 1: each new node finds its neighbours in the graph as it was before this batch.
   // It writes only its own link lists, which nobody else reads yet.
-  std::vector<std::vector<LinkRequest>> requests(end - begin);
-  pool.parallel_for(end - begin, [&](size_t i, size_t worker) {
-    link_new_node(begin + static_cast<uint32_t>(i), x + i * dim(), *contexts[worker], requests[i]);
+  std::vector<std::vector<LinkRequest>> requests(n);
+  pool.parallel_for(n, [&](size_t i, size_t worker) {
+    const uint32_t slot = slots[i];
+    link_new_node(slot, x + static_cast<size_t>(slot - first) * dim(), *contexts[worker], requests[i]);
   });
 
   // Phase 2: reverse links, grouped by (level, target); each group touches one list only.
   std::vector<LinkRequest> all;
   for (auto& r : requests) all.insert(all.end(), r.begin(), r.end());
-  std::stable_sort(all.begin(), all.end(), by_level_then_target);
-  std::vector<size_t> group_start;
-  for (size_t i = 0; i < all.size(); ++i)
-    if (i == 0 || all[i].target != all[i - 1].target || all[i].level != all[i - 1].level) group_start.push_back(i);
-  group_start.push_back(all.size());
-  pool.parallel_for(
-      group_start.size() - 1,
-      [&](size_t g, size_t worker) {
-        apply_reverse_links(&all[group_start[g]], group_start[g + 1] - group_start[g], *contexts[worker]);
-      },
-      16);
+  std::vector<std::vector<LinkRequest>> sibling_links = apply_link_requests(all, pool, contexts, true);
 
-  // The highest new node becomes the entry point (the first one on ties: deterministic).
-  count_ = end;
-  for (uint32_t s = begin; s < end; ++s) {
-    if (levels_[s] > max_level_) {
-      max_level_ = levels_[s];
-      entry_ = s;
+  // Phase 3: new nodes that phase 2 found nearer to each other than to an old node link to
+  // each other (their lists have room: a new node starts with at most M of 2M level-0 links).
+  all.clear();
+  for (auto& r : sibling_links) all.insert(all.end(), r.begin(), r.end());
+  apply_link_requests(all, pool, contexts, false);
+
+  // The highest new node becomes the entry point (the first inserted on ties: deterministic).
+  for (size_t i = 0; i < n; ++i) {
+    if (levels_[slots[i]] > max_level_) {
+      max_level_ = levels_[slots[i]];
+      entry_ = slots[i];
     }
   }
+}
+
+std::vector<std::vector<HnswIndex::LinkRequest>> HnswIndex::apply_link_requests(
+    std::vector<LinkRequest>& requests, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
+    bool collect_sibling_links) {
+  // Sorted (and without repeats) the outcome does not depend on which thread made a request.
+  std::sort(requests.begin(), requests.end(), by_level_target_source);
+  requests.erase(std::unique(requests.begin(), requests.end(), same_request), requests.end());
+  std::vector<size_t> group_start;
+  for (size_t i = 0; i < requests.size(); ++i)
+    if (i == 0 || requests[i].target != requests[i - 1].target || requests[i].level != requests[i - 1].level)
+      group_start.push_back(i);
+  const size_t groups = group_start.size();
+  group_start.push_back(requests.size());
+  std::vector<std::vector<LinkRequest>> sibling_links(collect_sibling_links ? groups : 0);
+  pool.parallel_for(
+      groups,
+      [&](size_t g, size_t worker) {
+        apply_reverse_links(&requests[group_start[g]], group_start[g + 1] - group_start[g], *contexts[worker],
+                            collect_sibling_links ? &sibling_links[g] : nullptr);
+      },
+      16);
+  return sibling_links;
+}
+
+std::vector<uint32_t> HnswIndex::insertion_order(uint32_t first, uint32_t end) const {
+  // Fisher-Yates driven by (seed, first): deterministic, whatever the thread count.
+  std::vector<uint32_t> order(end - first);
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = first + i;
+  Rng rng(splitmix64(options().seed) ^ splitmix64(first + 0x51ED));
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  return order;
 }
 
 void HnswIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
@@ -184,18 +237,23 @@ void HnswIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
   std::vector<std::unique_ptr<SearchContext>> contexts;
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
 
-  uint32_t done = first;
+  // Insert in a seeded random order, not row order: rows that arrive sorted (chunks of one
+  // document, rows grouped by category) would otherwise fill a batch with near neighbours that
+  // cannot see each other, and the graph would lose exactly those links.
+  const std::vector<uint32_t> order = insertion_order(first, end);
+  size_t done = 0;
   if (max_level_ < 0) {  // the very first node: the graph is just this entry point
-    entry_ = done;
-    max_level_ = levels_[done];
-    count_ = ++done;
+    entry_ = order[0];
+    max_level_ = levels_[entry_];
+    done = 1;
   }
-  while (done < end) {
-    const uint32_t batch = static_cast<uint32_t>(std::max<double>(1.0, done * kBatchFraction));
-    const uint32_t stop = std::min(end, done + batch);
-    insert_batch(x + static_cast<size_t>(done - first) * dim(), done, stop, pool, contexts);
+  while (done < order.size()) {
+    const size_t batch = static_cast<size_t>(std::max<double>(1.0, (first + done) * kBatchFraction));
+    const size_t stop = std::min(order.size(), done + batch);
+    insert_batch(x, first, order.data() + done, stop - done, pool, contexts);
     done = stop;
   }
+  count_ = end;
   for (auto& ctx : contexts) release_context(std::move(ctx));
 }
 

@@ -130,39 +130,9 @@ uint32_t HnswIndex::greedy_descend(const QueryDistance& qd, uint32_t entry, floa
 
 void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                              SearchContext& ctx) const {
-  VisitedSet& visited = ctx.visited;
-  CandidateBuffer& beam = ctx.beam;
-  visited.new_query();
-  beam.reset(ef);
-  beam.insert(entry_distance, entry);
-  visited.test_and_set(entry);
-  uint32_t* gathered = ctx.gathered.data();
-  const uint8_t** codes = ctx.gathered_codes.data();
-  float* dist = ctx.gathered_distances.data();
-
-  while (beam.has_unexpanded()) {
-    const uint32_t node = beam.pop_nearest_unexpanded();
-    const uint32_t* lk = links(node, level);
-    const uint32_t degree = lk[0];
-    for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(lk[j]);
-    // Gather the unvisited neighbours first and start their memory loads, so the distance
-    // kernel then finds most of them on their way into the cache.
-    size_t n = 0;
-    for (uint32_t j = 1; j <= degree; ++j) {
-      const uint32_t v = lk[j];
-      if (visited.test_and_set(v)) continue;
-      gathered[n] = v;
-      codes[n] = code(v);
-      __builtin_prefetch(codes[n], 0, 3);
-      ++n;
-    }
-    if (n == 0) continue;
-    // Once the beam is full, a neighbour at or beyond its worst distance is dropped anyway:
-    // the codec may stop computing such a distance early.
-    if (beam.full()) qd.batch_bounded(codes, n, beam.bound(), dist);
-    else qd.batch(codes, n, dist);
-    for (size_t j = 0; j < n; ++j) beam.insert(dist[j], gathered[j]);
-  }
+  graph::beam_search(
+      qd, entry, entry_distance, ef, [this, level](uint32_t node) { return links(node, level); },
+      [this](uint32_t slot) { return code(slot); }, ctx.visited, ctx.beam, ctx.gather);
 }
 
 void HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances,

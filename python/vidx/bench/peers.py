@@ -194,7 +194,54 @@ class USearch(Adapter):
         return int(self.index.memory_usage)
 
 
-ADAPTERS = {cls.name: cls for cls in (VidxHNSW, Hnswlib, FaissHNSW, USearch)}
+class Glass(Adapter):
+    """pyglass-portable (imported as glass): HNSW built with R = 2M level-0 links, searched in
+    float32 (FP32 quantizer, no refine) so that it is a float32 graph peer."""
+    name = "glass"
+    module = "glass"
+
+    @classmethod
+    def version(cls) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return version("pyglass-portable")
+        except PackageNotFoundError:
+            return "unknown"
+
+    def build(self, train, metric, M, efc, threads):
+        import glass
+        self._glass = glass
+        # glass has no cosine metric: inner product on unit vectors ranks the same way.
+        self._normalize = metric == "cosine"
+        self._metric = "L2" if metric == "l2" else "IP"
+        glass.set_num_threads(threads)
+        start = perf_counter()
+        data = self._prepare(train)
+        graph = glass.Index("HNSW", metric=self._metric, R=2 * M, L=efc).build(data)
+        self.index = glass.Searcher(graph, data, self._metric, "FP32")
+        seconds = perf_counter() - start
+        self.index.optimize(1)  # glass's own prefetch tuning for search, not counted as build
+        glass.set_num_threads(1)
+        return seconds
+
+    def _prepare(self, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self._normalize:
+            norms = np.linalg.norm(x, axis=-1, keepdims=True)
+            x = np.ascontiguousarray(x / np.where(norms == 0, 1, norms), dtype=np.float32)
+        return x
+
+    def set_ef(self, ef):
+        self.index.set_ef(ef)
+
+    def query_one(self, q, k):
+        return np.asarray(self.index.search(self._prepare(q), k)[0], dtype=np.int64).reshape(-1)[:k]
+
+    def query_batch(self, Q, k, threads):
+        return np.asarray(self.index.batch_search(self._prepare(Q), k, threads)[0], dtype=np.int64).reshape(len(Q), k)
+
+
+ADAPTERS = {cls.name: cls for cls in (VidxHNSW, Hnswlib, FaissHNSW, USearch, Glass)}
 
 
 def select(names, log=print) -> list[type[Adapter]]:

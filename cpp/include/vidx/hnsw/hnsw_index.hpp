@@ -7,11 +7,12 @@
 // slot, so the walk touches only traversal codes and links. Upper levels live in one arena,
 // M slots (plus a count) per level for the few nodes that have them.
 //
-// Build: nodes are inserted in batches that grow with the graph (at most ~2% of it). Within
+// Build: nodes are inserted in a seeded random order (so sorted or clustered rows build the
+// same graph as shuffled ones), in batches that grow with the graph (at most ~2% of it). Within
 // a batch every new node searches the graph as it was when the batch started and picks its
 // neighbours in parallel without locks; then the reverse links are applied grouped by
-// target node. The result depends only on the data, the seed and the order of the rows,
-// never on the number of threads or their timing.
+// target node. The graph depends only on the rows and the seed, never on the number of
+// threads or their timing.
 #pragma once
 #include <memory>
 #include <mutex>
@@ -77,14 +78,25 @@ class HnswIndex final : public VectorIndex {
   void release_context(std::unique_ptr<SearchContext> ctx) const;
 
   // ---- build ----
-  // x: the rows of slots begin..end-1.
-  void insert_batch(const float* x, uint32_t begin, uint32_t end, ThreadPool& pool,
+  // The slots first..end-1 in the order they are inserted (a seeded shuffle).
+  std::vector<uint32_t> insertion_order(uint32_t first, uint32_t end) const;
+  // Inserts slots[0..n-1]; x: the rows added, the row of slot s at x + (s - first) * dim.
+  void insert_batch(const float* x, uint32_t first, const uint32_t* slots, size_t n, ThreadPool& pool,
                     std::vector<std::unique_ptr<SearchContext>>& contexts);
   // x: the node's vector as added (the query of its neighbour search).
   void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests);
-  void apply_reverse_links(const LinkRequest* group, size_t n, SearchContext& ctx);
+  // Applies requests grouped by (level, target), in parallel; with collect_sibling_links, also
+  // returns (per group) the links between new nodes that the reverse-link pruning asks for.
+  std::vector<std::vector<LinkRequest>> apply_link_requests(std::vector<LinkRequest>& requests, ThreadPool& pool,
+                                                            std::vector<std::unique_ptr<SearchContext>>& contexts,
+                                                            bool collect_sibling_links);
+  // Links group[0..n-1] (same target and level) back to their sources, pruning on overflow.
+  void apply_reverse_links(const LinkRequest* group, size_t n, SearchContext& ctx,
+                           std::vector<LinkRequest>* sibling_links);
   // The neighbour-selection heuristic: walk candidates nearest first and keep one only if
-  // it is closer to the base node than to every neighbour kept so far. Writes ctx.selected.
+  // it is closer to the base node than to every neighbour kept so far. Writes ctx.selected,
+  // and in ctx.pruned_by, for each candidate, the kept neighbour that ruled it out (or kNotPruned).
+  static constexpr uint32_t kNotPruned = 0xFFFFFFFFu;
   void select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count, SearchContext& ctx) const;
 
   std::unique_ptr<Codec> codec_;

@@ -1,0 +1,71 @@
+// The beam search of a proximity graph (HNSW's search_layer, Vamana's greedy search): expand
+// the nearest unexpanded candidate, score its unvisited neighbours in one batch, keep the best
+// `ef`. Independent of how a graph stores its links and codes, so every graph index shares it.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "vidx/codec/codec.hpp"
+#include "vidx/common/visited_set.hpp"
+#include "vidx/graph/candidate_buffer.hpp"
+
+namespace vidx {
+namespace graph {
+
+// Per-thread buffers of one expansion: the unvisited neighbours gathered, their codes and
+// distances. Sized for the largest degree of the graph.
+struct GatherBuffers {
+  std::vector<uint32_t> slots;
+  std::vector<const uint8_t*> codes;
+  std::vector<float> distances;
+
+  void reserve(size_t max_degree) {
+    if (slots.size() < max_degree) {
+      slots.resize(max_degree);
+      codes.resize(max_degree);
+      distances.resize(max_degree);
+    }
+  }
+};
+
+// links_of(node) -> const uint32_t* [count, slot, slot, ...]; code_of(slot) -> const uint8_t*.
+// Both are inlined (templates, not callbacks): the walk costs what a hand-written one does.
+// Leaves the best `ef` candidates, nearest first, in `beam`.
+template <class LinksOf, class CodeOf>
+void beam_search(const QueryDistance& qd, uint32_t entry, float entry_distance, size_t ef, LinksOf links_of,
+                 CodeOf code_of, VisitedSet& visited, CandidateBuffer& beam, GatherBuffers& gather) {
+  visited.new_query();
+  beam.reset(ef);
+  beam.insert(entry_distance, entry);
+  visited.test_and_set(entry);
+  uint32_t* gathered = gather.slots.data();
+  const uint8_t** codes = gather.codes.data();
+  float* dist = gather.distances.data();
+
+  while (beam.has_unexpanded()) {
+    const uint32_t node = beam.pop_nearest_unexpanded();
+    const uint32_t* lk = links_of(node);
+    const uint32_t degree = lk[0];
+    for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(lk[j]);
+    // Gather the unvisited neighbours first and start their memory loads, so the distance
+    // kernel then finds most of them on their way into the cache.
+    size_t n = 0;
+    for (uint32_t j = 1; j <= degree; ++j) {
+      const uint32_t v = lk[j];
+      if (visited.test_and_set(v)) continue;
+      gathered[n] = v;
+      codes[n] = code_of(v);
+      __builtin_prefetch(codes[n], 0, 3);
+      ++n;
+    }
+    if (n == 0) continue;
+    // Once the beam is full, a neighbour at or beyond its worst distance is dropped anyway:
+    // the codec may stop computing such a distance early.
+    if (beam.full()) qd.batch_bounded(codes, n, beam.bound(), dist);
+    else qd.batch(codes, n, dist);
+    for (size_t j = 0; j < n; ++j) beam.insert(dist[j], gathered[j]);
+  }
+}
+
+}  // namespace graph
+}  // namespace vidx
