@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Dataset", "load", "available", "cache_folder", "make_clustered", "exact_knn",
+__all__ = ["Dataset", "load", "available", "cache_folder", "make_clustered", "exact_knn", "subset", "fetch",
            "true_distances", "VIDX_METRIC", "DOWNLOAD_URL"]
 
 #: ann-benchmarks metric name -> the vidx metric that ranks vectors the same way.
@@ -273,6 +273,23 @@ def exact_knn(train: np.ndarray, queries: np.ndarray, metric: str, k: int = 100,
         ids_out[start:start + len(q)] = np.take_along_axis(cand, order, axis=1)
         dist_out[start:start + len(q)] = np.take_along_axis(dist, order, axis=1)
     return ids_out, dist_out
+
+
+def subset(dataset: Dataset, n_train: int | None = None, n_test: int | None = None) -> Dataset:
+    """The first ``n_train`` train and ``n_test`` test vectors of ``dataset`` (None: all), with exact
+    ground truth recomputed when the train set shrinks (the stored neighbours index the full set)."""
+    train = dataset.train if n_train is None or n_train >= len(dataset.train) else dataset.train[:n_train]
+    test = dataset.test if n_test is None or n_test >= len(dataset.test) else dataset.test[:n_test]
+    if len(train) < 1 or len(test) < 1:
+        raise ValueError(f"a subset needs at least one train and one test vector, got {len(train)} and {len(test)}")
+    if train is dataset.train:
+        neighbors, distances = dataset.neighbors[: len(test)], dataset.distances[: len(test)]
+        name = dataset.name if test is dataset.test else f"{dataset.name}-q{len(test)}"
+    else:
+        neighbors, distances = exact_knn(train, test, dataset.metric, k=min(dataset.neighbors.shape[1], len(train)))
+        name = f"{dataset.name}-n{len(train)}-q{len(test)}"
+    return Dataset(name=name, train=train, test=test, neighbors=neighbors, distances=distances,
+                   metric=dataset.metric, path=dataset.path)
 
 
 # ------------------------------------------------------------------------------ generated sets
