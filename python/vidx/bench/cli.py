@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true",
                      help=f"smoke test: ef {','.join(map(str, QUICK_EFS))}, {QUICK_QUERIES} queries, one run "
                           f"(explicit --ef/--queries/--runs still win)")
+    run.add_argument("--export-ann-benchmarks", metavar="DIR",
+                     help="also write every run in ann-benchmarks' per-run HDF5 layout under DIR "
+                          "(DIR/{dataset}/{k}/{algorithm}[-batch]/*.hdf5; its plot.py reads them)")
     run.add_argument("--out", default="bench-results", metavar="DIR",
                      help="folder for the JSON results and the plot (default bench-results/)")
     return p
@@ -113,7 +116,7 @@ def _config(args) -> runner.BenchConfig:
     return runner.BenchConfig(
         k=args.k, M=args.M, ef_construction=args.ef_construction,
         efs=args.ef or efs, queries=args.queries or queries, runs=args.runs or runs,
-        threads=max(1, args.threads),
+        threads=max(1, args.threads), keep_answers=bool(args.export_ann_benchmarks),
         stop_recall=args.stop_recall if args.stop_recall is not None else stop)
 
 
@@ -177,5 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vidx-bench: error: {err}", file=sys.stderr)
         return 2
     results = runner.run(dataset, adapters, config, log)
+    if args.export_ann_benchmarks:
+        from . import ann_export
+        ann_export.export(results, dataset, args.export_ann_benchmarks, log)
+        ann_export.strip_answers(results)
     report.write_all(results, args.out, log)
     return 1 if results["failures"] else 0  # the numbers that did come out are written either way

@@ -50,6 +50,7 @@ class BenchConfig:
     runs: int = 3         # repetitions of each timing; the best is reported, the median kept too
     threads: int = field(default_factory=cpu_count)
     stop_recall: float | None = None  # leave the sweep once recall reaches this (None: every ef)
+    keep_answers: bool = False  # keep per-query ids and times in row["_answers"] (for exports)
 
 
 def rss_bytes() -> int | None:
@@ -174,6 +175,14 @@ def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> d
             found.append(adapter.query_one(q, k))
         return found
 
+    def single_loop_with_laps():  # the same loop, also timing each query (for exports)
+        found, laps = [], []
+        for q in singles:
+            start = perf_counter()
+            found.append(adapter.query_one(q, k))
+            laps.append(perf_counter() - start)
+        return found, laps
+
     single_times, single_ids = _timed(single_loop, config.runs)
     batch_times, batch_ids = _timed(lambda: adapter.query_batch(dataset.test, k, config.threads),
                                     config.runs)
@@ -182,7 +191,13 @@ def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> d
     def score(queries, ids):
         return recall_at_k(dataset.train, queries, ids, dataset.distances, dataset.metric, k)
 
-    return {
+    answers = {}
+    if config.keep_answers:
+        _, laps = single_loop_with_laps()
+        answers = {"_answers": {"single_ids": np.stack(single_ids), "single_times": np.asarray(laps),
+                                "batch_ids": np.asarray(batch_ids),
+                                "batch_time_per_query": min(batch_times) / n_batch}}
+    return {**answers,
         "recall": score(dataset.test, np.asarray(batch_ids)),
         "recall_single": score(dataset.test[:n_single], np.stack(single_ids)),
         "qps_single": n_single / min(single_times),
