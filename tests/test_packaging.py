@@ -21,7 +21,7 @@ def test_version_is_defined_once():
     assert PYPROJECT["tool"]["scikit-build"]["metadata"]["version"]["input"] == "python/vidx/_version.py"
     assert re.search(r'^__version__ = "([0-9.]+)"$', (ROOT / "python/vidx/_version.py").read_text(), re.M)
     assert "VERSION 0." not in (ROOT / "CMakeLists.txt").read_text()  # CMake reads _version.py
-    assert vidx.__version__ == re.search(r'"(.+)"', (ROOT / "python/vidx/_version.py").read_text()).group(1)
+    assert vidx.__version__ == re.search(r'__version__ = "(.+)"', (ROOT / "python/vidx/_version.py").read_text()).group(1)
 
 
 def test_metadata_is_complete():
