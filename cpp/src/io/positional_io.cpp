@@ -1,0 +1,32 @@
+// The portable part of File (positional_io.hpp); the system calls are in platform_*.cpp.
+#include "vidx/io/positional_io.hpp"
+
+#include "vidx/common/error.hpp"
+
+namespace vidx::io {
+
+File::~File() { release(); }
+
+File::File(File&& other) noexcept : handle_(other.handle_), path_(std::move(other.path_)), direct_(other.direct_) {
+  other.handle_ = kInvalid;
+}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    release();
+    handle_ = other.handle_;
+    path_ = std::move(other.path_);
+    direct_ = other.direct_;
+    other.handle_ = kInvalid;
+  }
+  return *this;
+}
+
+void File::read_exact_at(uint64_t offset, void* dst, size_t n) const {
+  const size_t got = read_at(offset, dst, n);
+  if (got < n)
+    throw IoError("cannot read " + path_ + ": the file ends at offset " + std::to_string(offset + got) +
+                  ", before the " + std::to_string(n) + " bytes asked for at offset " + std::to_string(offset));
+}
+
+}  // namespace vidx::io
