@@ -35,7 +35,7 @@ constexpr size_t kHeaderCrcAt = kPageSize - 4;
 std::string os_error(int err) { return std::generic_category().message(err); }
 
 #if defined(VIDX_POSTING_HW_CRC)
-__attribute__((target("sse4.2"))) uint32_t crc32c_hw(const void* data, size_t n, uint32_t crc) {
+__attribute__((target("sse4.2,crc32"))) uint32_t crc32c_hw(const void* data, size_t n, uint32_t crc) {
   const auto* p = static_cast<const uint8_t*>(data);
   uint64_t c = static_cast<uint32_t>(~crc);
   for (; n >= 8; p += 8, n -= 8) {
