@@ -2,7 +2,7 @@
 # tests/test_typing.py runs mypy --strict on examples/typed_usage.py through this stub and
 # checks that every name in vidx.__all__ is declared here.
 import os
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -16,42 +16,72 @@ __all__: list[str]
 
 Metric = Literal["l2", "ip", "cosine"]
 Kind = Literal["hnsw", "flat", "spann"]
-Quant = Literal["none", "f16", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq"]
-Device = Literal["cpu", "cuda"]
+Quant = Literal["none", "f32", "f16", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq"]
+Device = Literal["cpu", "cuda"] | str  # "cuda:N" too
 PathLike = str | os.PathLike[str]
-# An (n, dim) or (dim,) array-like of numbers; for kind="spann", add() also takes a file path.
+# An (n, dim) or (dim,) array-like of numbers; add() also takes the path of an .fvecs, .bvecs,
+# .npy or .hdf5 file.
 Vectors = npt.ArrayLike
+Progress = bool | Callable[[str, int, int], object] | None
 
 class Index:
+    # Every kind is this one class; options of another kind raise ValueError at run time.
     def __init__(
         self,
         dim: int,
         metric: Metric = "l2",
         kind: Kind = "hnsw",
-        M: int = 16,
-        ef_construction: int = 200,
-        ef_search: int = 64,
-        seed: int = 0,
-        threads: int = 0,
-        quant: Quant = "none",
-        rerank: int = 0,
-        keep_vectors: bool = False,
         device: Device = "cpu",
-        path: PathLike | None = None,
-        **options: Any,
+        *,
+        M: int = ...,
+        ef_construction: int = ...,
+        ef_search: int = ...,
+        seed: int = ...,
+        threads: int = ...,
+        quant: Quant = ...,
+        rerank: int = ...,
+        keep_vectors: bool = ...,
+        path: PathLike | None = ...,
+        head_ratio: float | None = ...,
+        replicas: int = ...,
+        candidates: int = ...,
+        rng_factor: float = ...,
+        posting_limit: int = ...,
+        branch: int = ...,
+        kmeans_iters: int = ...,
+        nprobe: int = ...,
+        eps: float = ...,
+        direct_io: bool = ...,
+        io_threads: int = ...,
+        memory_budget: int = ...,
+        sample: int = ...,
+        read_buffer: int = ...,
+        chunk_rows: int | None = ...,
+        max_device_rows: int | None = ...,
+        exact: bool = ...,
     ) -> None: ...
-    def add(self, X: Vectors | PathLike, ids: npt.ArrayLike | None = None) -> None: ...
+    def add(
+        self,
+        X: Vectors | PathLike,
+        ids: npt.ArrayLike | None = None,
+        *,
+        progress: Progress = None,
+        dataset: str | None = None,
+    ) -> None: ...
     def search(
         self,
         Q: Vectors,
         k: int = 10,
         ef: int | None = None,
         rerank: int | None = None,
-        **options: Any,
+        nprobe: int | None = None,
+        eps: float | None = None,
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
     def save(self, path: PathLike) -> None: ...
     def memory_usage(self) -> int: ...
     def memory_breakdown(self) -> dict[str, int]: ...
+    def stats(self) -> dict[str, Any]: ...
+    def reset_stats(self) -> None: ...
     def __len__(self) -> int: ...
     @property
     def dim(self) -> int: ...
@@ -60,13 +90,26 @@ class Index:
     @property
     def kind(self) -> str: ...
     @property
+    def device(self) -> str: ...
+    @property
     def threads(self) -> int: ...
     @threads.setter
     def threads(self, value: int) -> None: ...
     @property
     def params(self) -> dict[str, Any]: ...
+    @property
+    def posting_path(self) -> str | None: ...
+    @property
+    def heads(self) -> int | None: ...
+    @property
+    def direct_io(self) -> bool | None: ...
 
-def load(path: PathLike, **options: Any) -> Index: ...
+def load(
+    path: PathLike,
+    posting_path: PathLike | None = None,
+    direct_io: bool | None = None,
+    device: Device = "cpu",
+) -> Index: ...
 def cpu_features() -> dict[str, Any]: ...
 def cmake_dir() -> str: ...
 def cuda_available() -> bool: ...
