@@ -12,6 +12,7 @@
 
 #include "numpy_input.hpp"
 #include "vidx/cluster/kmeans.hpp"
+#include "initialised_self.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/cuda/device_error.hpp"
@@ -231,6 +232,8 @@ py::tuple kmeans(py::handle x_obj, size_t k, size_t iters, uint64_t seed, const 
 }
 
 }  // namespace
+
+VIDX_REQUIRE_INITIALISED(PyCudaFlatIndex)  // a never-initialised object raises, not crashes
 
 void register_cuda(py::module_& m) {
   py::register_exception_translator([](std::exception_ptr p) {

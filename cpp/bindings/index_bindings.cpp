@@ -4,7 +4,10 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "initialised_self.hpp"
 #include "numpy_input.hpp"
+#include "path_input.hpp"
+#include "vidx/common/search_limits.hpp"
 #include "vidx/index.hpp"
 
 namespace vidx::bindings {
@@ -28,6 +31,7 @@ class PyIndex {
     params.ef = as_positive_int(ef_obj, "ef", true);
     params.rerank = as_positive_int(rerank_obj, "rerank", true);
     const Matrix m = as_matrix(q, index_->dim(), "queries");
+    check_k(k, index_->size());  // before the (q, k) outputs are allocated
     py::array_t<float> distances({m.rows, k});
     py::array_t<int64_t> ids({m.rows, k});
     float* d = distances.mutable_data();
@@ -40,6 +44,7 @@ class PyIndex {
   }
 
   void save(const std::string& path) const {
+    checked_path(path);
     py::gil_scoped_release no_gil;
     index_->save(path);
   }
@@ -73,6 +78,12 @@ class PyIndex {
   std::unique_ptr<VectorIndex> index_;
 };
 
+}  // namespace
+}  // namespace vidx::bindings
+VIDX_REQUIRE_INITIALISED(vidx::bindings::PyIndex)  // a never-initialised object raises, not crashes
+namespace vidx::bindings {
+namespace {
+
 PyIndex make(const std::string& kind, size_t dim, const std::string& metric, size_t M, size_t ef_construction,
              size_t ef_search, uint64_t seed, size_t threads, const std::string& quant, size_t rerank,
              bool keep_vectors) {
@@ -89,6 +100,7 @@ PyIndex make(const std::string& kind, size_t dim, const std::string& metric, siz
 }
 
 PyIndex load(const std::string& path) {
+  checked_path(path);
   std::unique_ptr<VectorIndex> index;
   {
     py::gil_scoped_release no_gil;

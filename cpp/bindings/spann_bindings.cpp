@@ -9,7 +9,10 @@
 #include <limits>
 
 #include "bindings.hpp"
+#include "initialised_self.hpp"
 #include "numpy_input.hpp"
+#include "path_input.hpp"
+#include "vidx/common/search_limits.hpp"
 #include "vidx/spann/spann_index.hpp"
 
 namespace vidx::bindings {
@@ -92,6 +95,7 @@ class PySpann {
 
   void add_file(const std::string& path, uint64_t offset, size_t rows, size_t row_stride, size_t row_prefix,
                 const std::string& dtype, py::object ids, py::object progress) {
+    checked_path(path);
     if (rows == 0) throw py::value_error(path + " holds no vectors");
     spann::FileSource src(path, offset, rows, index_->dim(), row_stride, row_prefix, spann::parse_element_type(dtype));
     build(src, ids, progress);
@@ -115,6 +119,7 @@ class PySpann {
       if (!(eps >= 0)) throw py::value_error("eps must be >= 0 (inf turns pruning off)");
     }
     const Matrix m = as_matrix(q, index_->dim(), "queries");
+    check_k(k, index_->size());  // before the (q, k) outputs are allocated
     py::array_t<float> distances({m.rows, k});
     py::array_t<int64_t> ids({m.rows, k});
     float* d = distances.mutable_data();
@@ -127,6 +132,7 @@ class PySpann {
   }
 
   void save(const std::string& path) const {
+    checked_path(path);
     py::gil_scoped_release no_gil;
     index_->save(path);
   }
@@ -197,7 +203,14 @@ class PySpann {
   std::unique_ptr<SpannIndex> index_;
 };
 
+}  // namespace
+}  // namespace vidx::bindings
+VIDX_REQUIRE_INITIALISED(vidx::bindings::PySpann)  // a never-initialised object raises, not crashes
+namespace vidx::bindings {
+namespace {
+
 PySpann make(size_t dim, const std::string& metric, const std::string& path, py::dict kw) {
+  checked_path(path);
   SpannOptions o;
   auto get_size = [&](const char* name, size_t& field) {
     if (kw.contains(name)) field = kw[name].cast<size_t>();
@@ -228,6 +241,8 @@ PySpann make(size_t dim, const std::string& metric, const std::string& path, py:
 }
 
 PySpann load(const std::string& path, const std::string& posting_path, int direct_io) {
+  checked_path(path);
+  if (!posting_path.empty()) checked_path(posting_path, "posting_path");  // "" = the path stored in the file
   std::unique_ptr<SpannIndex> index;
   {
     py::gil_scoped_release no_gil;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "vidx/common/error.hpp"
+#include "vidx/common/search_limits.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
 
@@ -13,16 +14,6 @@ namespace {
 
 constexpr uint32_t kMetaSection = io::fourcc("META");
 constexpr uint32_t kIdsSection = io::fourcc("IDS_");
-
-void check_finite(const float* x, size_t n, size_t dim, const char* what) {
-  for (size_t r = 0; r < n; ++r) {
-    const float* row = x + r * dim;
-    for (size_t c = 0; c < dim; ++c)
-      if (!std::isfinite(row[c]))
-        throw InvalidArgument(std::string(what) + " row " + std::to_string(r) + " has a NaN or infinite value at column " +
-                              std::to_string(c));
-  }
-}
 
 // Cosine indexes store and compare unit vectors; returns x itself for other metrics.
 const float* normalized_if_cosine(Metric metric, const float* x, size_t n, size_t dim, std::vector<float>& buffer) {
@@ -49,14 +40,15 @@ size_t VectorIndex::size() const {
 ThreadPool& VectorIndex::pool() const { return *pool_; }
 
 void VectorIndex::set_threads(size_t threads) {
+  auto pool = std::make_unique<ThreadPool>(threads);  // may throw: change nothing before
   std::unique_lock<std::shared_mutex> lock(rw_);
   options_.threads = threads;
-  pool_ = std::make_unique<ThreadPool>(threads);
+  pool_ = std::move(pool);
 }
 
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   if (n == 0) return;
-  check_finite(x, n, dim_, "vector");
+  check_vectors(metric_, x, n, dim_, "vector");
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
   std::unique_lock<std::shared_mutex> lock(rw_);
@@ -68,14 +60,15 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
 
 void VectorIndex::search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
                          int64_t* ids) const {
-  if (k == 0) throw InvalidArgument("k must be at least 1");
+  check_k(k, size());
   if (nq == 0) return;
-  check_finite(queries, nq, dim_, "query");
+  check_vectors(metric_, queries, nq, dim_, "query");
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
   std::shared_lock<std::shared_mutex> lock(rw_);
-  const SearchParams resolved{params.ef == 0 ? options_.ef_search : params.ef,
-                              params.rerank == 0 ? options_.rerank : params.rerank};
+  const size_t n = ids_.size();
+  const SearchParams resolved{clamp_width(params.ef == 0 ? options_.ef_search : params.ef, n, k),
+                              clamp_width(params.rerank == 0 ? options_.rerank : params.rerank, n, k)};
   search_rows(q, nq, k, resolved, distances, ids, pool());
   for (size_t i = 0; i < nq * k; ++i)
     if (ids[i] >= 0) ids[i] = ids_.label(static_cast<uint32_t>(ids[i]));

@@ -51,7 +51,9 @@ class Index:
         dim: vector dimension.
         metric: "l2" (squared Euclidean), "ip" (1 - inner product) or "cosine" (1 - cosine;
             vectors are normalised when added).
-        kind: "hnsw" (graph, approximate), "flat" (exact) or "spann" (memory-disk hybrid:
+        kind: "hnsw" (graph, approximate), "flat" (exhaustive: exact with quant="none" or
+            keep_vectors=True; with another quant alone, a scan of the codes re-ranked with the
+            codec's precise level, as exact as the codes are) or "spann" (memory-disk hybrid:
             heads in memory, posting lists in the file `path`; other keyword options go to
             vidx.spann.SpannIndex, and search takes nprobe= and eps= instead of ef=).
         M: HNSW links per node (2*M on the bottom level).
@@ -59,7 +61,8 @@ class Index:
         ef_search: default HNSW beam width of search() (override per call with ef=).
         seed: seed of every random choice; a build is reproducible for the same data, seed
             and row order, whatever the thread count.
-        threads: worker threads of add() and batched search(); 0 means all cores.
+        threads: worker threads of add() and batched search(); 0 means all cores, at most
+            4096; OSError when the system cannot start them.
         quant: how vectors are stored: "none" (float32), "f16" (IEEE half precision, half the
             bytes; values beyond +-65504 saturate) or LVQ ("lvq8", "lvq4": one level;
             "lvq4x4", "lvq4x8", "lvq8x8": a primary level the search walks with and a residual
@@ -71,7 +74,8 @@ class Index:
             ("codes") from the re-rank codes ("rerank_codes").
         rerank: candidates re-scored with precise distances after a compressed search
             (default 0: the whole beam, max(ef, k)); used by two-level LVQ and keep_vectors.
-        keep_vectors: also keep the float32 vectors (more memory) and re-rank with them.
+        keep_vectors: also keep the float32 vectors (more memory): HNSW re-ranks with them,
+            flat scans them (exact results).
         device: "cpu", or "cuda" for an exact flat index on an NVIDIA GPU.
     """
 
@@ -125,23 +129,29 @@ class Index:
         return obj
 
     def add(self, X, ids=None):
-        """Adds vectors: X is (n, dim) or (dim,); ids optional int64 user ids (default: 0, 1, ...
-        continuing after the largest id so far). Raises ValueError on NaN/inf, wrong dimension,
-        empty input or repeated ids; on error the index is unchanged."""
+        """Adds vectors: X is (n, dim) or (dim,); ids optional user ids, integers in
+        [0, 2**63 - 1] (-1 marks missing results; default: 0, 1, ... continuing after the
+        largest id so far, ValueError if they would pass 2**63 - 1). Raises ValueError on
+        NaN/inf, values beyond +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in
+        float32), zero vectors for "cosine", wrong dimension, empty input, negative or repeated
+        ids; on error the index is unchanged."""
         self._impl.add(X, ids)
 
     def search(self, Q, k=10, ef=None, rerank=None, **options):
         """k nearest neighbours of each query: returns (D, I), float32 and int64 arrays of shape
-        (q, k), nearest first; -1 / +inf where fewer than k exist. ef: beam width for this call
-        (HNSW; at least k is used). rerank: candidates re-scored precisely for this call
-        (compressed indexes; None uses the index's rerank)."""
+        (q, k), nearest first; -1 / +inf where fewer than k exist. k may exceed len(index) up
+        to 65536 (ValueError beyond max(len(index), 65536)). ef: beam width for this call
+        (HNSW; at least k is used, and more than len(index) is the same as len(index)).
+        rerank: candidates re-scored precisely for this call (compressed indexes; None uses
+        the index's rerank). Queries follow add()'s value rules (ValueError otherwise)."""
         impl = self._impl
         if not options and type(impl) is _CoreIndex:  # the common case, kept cheap
             return impl.search(Q, k, ef, rerank)
         return _search_other(impl, Q, k, ef, rerank, options)
 
     def save(self, path):
-        """Writes the index to one file, atomically (temporary file, fsync, rename)."""
+        """Writes the index to one file, atomically (temporary file, fsync, rename). A path
+        holding a NUL byte raises ValueError."""
         self._impl.save(_os.fspath(path))
 
     def memory_usage(self):
