@@ -33,7 +33,7 @@ VectorIndex::VectorIndex(size_t dim, Metric metric, IndexOptions options)
 }
 
 size_t VectorIndex::size() const {
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   return ids_.size();
 }
 
@@ -41,7 +41,7 @@ ThreadPool& VectorIndex::pool() const { return *pool_; }
 
 void VectorIndex::set_threads(size_t threads) {
   auto pool = std::make_unique<ThreadPool>(threads);  // may throw: change nothing before
-  std::unique_lock<std::shared_mutex> lock(rw_);
+  std::unique_lock<WriterFirstMutex> lock(rw_);
   options_.threads = threads;
   pool_ = std::move(pool);
 }
@@ -51,7 +51,7 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   check_vectors(metric_, x, n, dim_, "vector");
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
-  std::unique_lock<std::shared_mutex> lock(rw_);
+  std::unique_lock<WriterFirstMutex> lock(rw_);
   if (ids_.size() + n > (size_t{1} << 31) - 1) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
   ids_.check_new(ids, n);
   add_rows(rows, n, pool());  // the structure grows only after its own checks pass
@@ -65,7 +65,7 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   check_vectors(metric_, queries, nq, dim_, "query");
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   const size_t n = ids_.size();
   const SearchParams resolved{clamp_width(params.ef == 0 ? options_.ef_search : params.ef, n, k),
                               clamp_width(params.rerank == 0 ? options_.rerank : params.rerank, n, k)};
@@ -75,12 +75,12 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
 }
 
 size_t VectorIndex::memory_usage() const {
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   return sizeof(*this) + ids_.memory_usage() + structure_memory();
 }
 
 std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   std::map<std::string, size_t> parts = structure_memory_parts();
   parts["ids"] += ids_.memory_usage();
   parts["other"] += sizeof(*this);
@@ -88,7 +88,7 @@ std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
 }
 
 void VectorIndex::save(const std::string& path) const {
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   io::IndexFileWriter out(kind());
   io::ByteWriter meta;
   meta.u64(dim_);

@@ -84,12 +84,19 @@ int stress(const std::string& kind, const std::string& quant, double seconds, co
       index->set_threads(1 + i % 3);
     }
   });
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t b = 1; b < kBatches; ++b) {
-    index->add(data.data() + b * kBatch * kDim, kBatch, nullptr);
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds) break;
-  }
+  // glibc's shared_mutex prefers readers: under a steady stream of searches add() may wait
+  // for long (writer starvation), so the clock runs on its own thread and stops the readers.
+  std::thread timer([&] {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (!done.load() && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    done.store(true);
+  });
+  size_t batches = 1;
+  for (; batches < kBatches && !done.load(); ++batches)
+    index->add(data.data() + batches * kBatch * kDim, kBatch, nullptr);
   done.store(true);
+  timer.join();
   for (auto& t : threads) t.join();
   std::printf("%s/%s: %zu vectors, %zu searches, %d failures\n", kind.c_str(), quant.c_str(), index->size(),
               searches.load(), failures.load());

@@ -20,6 +20,7 @@
 #include "vidx/common/id_map.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"
+#include "vidx/common/writer_first_mutex.hpp"
 
 namespace vidx {
 
@@ -109,7 +110,7 @@ class VectorIndex {
   Metric metric_;
   IndexOptions options_;
   IdMap ids_;
-  mutable std::shared_mutex rw_;
+  mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches
   mutable std::mutex pool_mutex_;
   mutable std::unique_ptr<ThreadPool> pool_;
 };
