@@ -106,6 +106,14 @@ def test_negative_ids_are_rejected(kind, bad):
     assert_same_state(idx, x[:3], before)
 
 
+def test_negative_ids_are_rejected_by_spann_too(tmp_path):
+    x = clustered(50, 8, seed=3)
+    idx = vidx.Index(8, kind="spann", path=str(tmp_path / "p"))
+    with pytest.raises(ValueError, match="ids must be >= 0"):
+        idx.add(x, ids=np.arange(50) - 1)
+    assert len(idx) == 0
+
+
 # 4. kind="flat" with quant=: exact with keep_vectors, an honest scan of the codes without.
 
 @pytest.mark.parametrize("quant", ["binary", "rabitq", "lvq4x8", "f16"])

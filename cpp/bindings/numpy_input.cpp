@@ -60,6 +60,10 @@ std::optional<IdArray> as_ids(py::handle obj, size_t rows) {
   }
   IdArray ids = IdArray::ensure(arr);
   if (!ids) throw py::error_already_set();
+  // -1 marks "no result" in search outputs: no kind (hnsw, flat, spann, cuda) may store it.
+  for (size_t i = 0; i < rows; ++i)
+    if (ids.data()[i] < 0)
+      throw py::value_error("ids must be >= 0, got " + std::to_string(ids.data()[i]) + " (row " + std::to_string(i) + ")");
   return ids;
 }
 
