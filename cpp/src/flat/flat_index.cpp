@@ -16,6 +16,11 @@ namespace {
 constexpr uint32_t kCodesSection = io::fourcc("CODE");
 constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 rows by slot
 constexpr size_t kBlock = 256;  // codes per batch-kernel call
+// Codes are stored this far apart (code size rounded up to 8 bytes): kernels read them as
+// 64-bit words, which must be aligned (UBSan found binary codes at odd offsets).
+constexpr size_t kCodeAlignment = 8;
+
+size_t stride_of(const Codec& codec) { return (codec.code_size() + kCodeAlignment - 1) / kCodeAlignment * kCodeAlignment; }
 
 // Grows `buffer` geometrically to hold `needed` bytes (repeated small adds stay linear).
 void grow(AlignedBuffer& buffer, size_t needed) {
@@ -41,11 +46,12 @@ FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, options), codec_(make_codec(options.quantization, dim, metric, options.seed)) {
   // float32 codes are the vectors already: keeping them twice would add nothing.
   if (options.keep_vectors && codec_->name() != "f32") kept_codec_ = make_codec("f32", dim, metric);
+  stride_ = stride_of(*codec_);
 }
 
 void FlatIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
   if (codec_->needs_training()) codec_->train(x, n);
-  const size_t cs = codec_->code_size();
+  const size_t cs = stride_;
   grow(codes_, (count_ + n) * cs);
   if (kept_codec_) {
     const size_t ks = kept_codec_->code_size();
@@ -67,7 +73,7 @@ void FlatIndex::search_one(const float* q, size_t k, size_t rerank, float* dista
   } else {
     // An exhaustive scan of the codes; a two-level codec re-scores the best `rerank` with its
     // precise level. Exact for float32 codes, as precise as the codec otherwise.
-    const size_t cs = codec_->code_size();
+    const size_t cs = stride_;
     const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : k) : k;
     TopK top(kept);
     scan(*codec_->prepare(q), codes_.data(), cs, count_, top);
@@ -98,7 +104,7 @@ void FlatIndex::search_rows(const float* q, size_t nq, size_t k, const SearchPar
 
 std::map<std::string, size_t> FlatIndex::structure_memory_parts() const {
   // Codes stay whole here: their heads are "codes", their tails "rerank_codes".
-  const size_t heads = codes_.size() / codec_->code_size() * codec_->head_size();
+  const size_t heads = codes_.size() / stride_ * codec_->head_size();
   std::map<std::string, size_t> parts{
       {"codes", heads}, {"rerank_codes", codes_.size() - heads}, {"codec", codec_->parameter_bytes()}};
   if (kept_codec_) parts["kept_vectors"] = kept_.size();
@@ -109,7 +115,14 @@ void FlatIndex::write_sections(io::IndexFileWriter& out) const {
   io::ByteWriter params;
   codec_->save_parameters(params);
   out.add_section(io::fourcc("CDEC"), params.take());
-  out.add_section_view(kCodesSection, codes_.data(), count_ * codec_->code_size());
+  const size_t cs = codec_->code_size();
+  if (stride_ == cs) {
+    out.add_section_view(kCodesSection, codes_.data(), count_ * cs);
+  } else {  // the file holds codes back to back, without the in-memory padding
+    std::vector<io::Span> rows(count_);
+    for (size_t i = 0; i < count_; ++i) rows[i] = io::Span{codes_.data() + i * stride_, cs};
+    out.add_section_views(kCodesSection, std::move(rows));
+  }
   if (kept_codec_) out.add_section_view(kKeptSection, kept_.data(), count_ * kept_codec_->code_size());
 }
 
@@ -122,8 +135,9 @@ void FlatIndex::read_sections(const io::IndexFileReader& in) {
     throw FileFormatError(in.path() + ": code section size " + std::to_string(codes.size) +
                           " is not a multiple of the code size " + std::to_string(cs));
   count_ = codes.size / cs;
-  codes_.reallocate(codes.size);
-  if (codes.size) std::memcpy(codes_.data(), codes.data, codes.size);
+  stride_ = stride_of(*codec_);
+  codes_.reallocate(count_ * stride_);
+  for (size_t i = 0; i < count_; ++i) std::memcpy(codes_.data() + i * stride_, codes.data + i * cs, cs);
   if (kept_codec_) {
     const io::Span kept = in.section(kKeptSection);
     if (kept.size != count_ * kept_codec_->code_size())

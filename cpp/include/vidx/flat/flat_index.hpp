@@ -31,7 +31,8 @@ class FlatIndex final : public VectorIndex {
   void search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const;
 
   std::unique_ptr<Codec> codec_;
-  AlignedBuffer codes_;
+  AlignedBuffer codes_;   // one code every stride_ bytes
+  size_t stride_ = 0;     // code_size() rounded up to 8 bytes
   std::unique_ptr<Codec> kept_codec_;  // "f32" when keep_vectors is set and codec_ is not float32
   AlignedBuffer kept_;
   size_t count_ = 0;
