@@ -10,8 +10,11 @@
 #include <cmath>
 
 #include "bindings.hpp"
+#include "initialised_self.hpp"
 #include "numpy_input.hpp"
 #include "options_bindings.hpp"
+#include "path_input.hpp"
+#include "vidx/common/search_limits.hpp"
 #include "vidx/index.hpp"
 #include "vidx/spann/spann_index.hpp"
 
@@ -73,6 +76,7 @@ class PyIndex {
     const ProgressFn fn = wrap_progress(progress);
     if (py::isinstance<py::str>(x) || py::hasattr(x, "__fspath__")) {
       const std::string path = py::str(py::module_::import("os").attr("fsdecode")(x));
+      checked_path(path);
       std::unique_ptr<io::VectorSource> src;
       {
         py::gil_scoped_release no_gil;
@@ -101,6 +105,7 @@ class PyIndex {
   // Rows of a file at a byte offset (a contiguous HDF5 dataset): read by C++ with pread.
   void add_region(const std::string& path, uint64_t offset, size_t rows, size_t row_stride, const std::string& dtype,
                   py::handle ids, py::object progress) {
+    checked_path(path);
     if (rows == 0) throw py::value_error(path + " holds no vectors");
     io::FileSource src(path, offset, rows, index_->dim(), row_stride, 0, io::parse_element_type(dtype));
     add_source(src, ids, wrap_progress(progress));
@@ -115,6 +120,7 @@ class PyIndex {
     params.nprobe = as_positive_int(nprobe, "nprobe", true);
     params.eps = as_eps(eps);
     const Matrix m = as_matrix(q, index_->dim(), "queries");
+    check_k(k, index_->size());  // before the (q, k) outputs are allocated
     py::array_t<float> distances({m.rows, k});
     py::array_t<int64_t> ids({m.rows, k});
     float* d = distances.mutable_data();
@@ -127,6 +133,7 @@ class PyIndex {
   }
 
   void save(const std::string& path) const {
+    checked_path(path);
     py::gil_scoped_release no_gil;
     index_->save(path);
   }
@@ -153,12 +160,20 @@ class PyIndex {
   std::unique_ptr<VectorIndex> index_;
 };
 
+}  // namespace
+}  // namespace vidx::bindings
+VIDX_REQUIRE_INITIALISED(vidx::bindings::PyIndex)  // a never-initialised object raises, not crashes
+namespace vidx::bindings {
+namespace {
+
 PyIndex make(const std::string& kind, size_t dim, const std::string& metric, py::dict options) {
   const IndexOptions o = options_from_kwargs(kind, options);
   return PyIndex(make_index(kind, dim, parse_metric(metric), o));
 }
 
 PyIndex load(const std::string& path, const std::string& posting_path, int direct_io) {
+  checked_path(path);
+  if (!posting_path.empty()) checked_path(posting_path);
   LoadOptions lo;
   lo.posting_path = posting_path;
   lo.direct_io = direct_io;

@@ -60,6 +60,10 @@ std::optional<IdArray> as_ids(py::handle obj, size_t rows) {
   }
   IdArray ids = IdArray::ensure(arr);
   if (!ids) throw py::error_already_set();
+  // -1 marks "no result" in search outputs: no kind (hnsw, flat, spann, cuda) may store it.
+  for (size_t i = 0; i < rows; ++i)
+    if (ids.data()[i] < 0)
+      throw py::value_error("ids must be >= 0, got " + std::to_string(ids.data()[i]) + " (row " + std::to_string(i) + ")");
   return ids;
 }
 
@@ -78,7 +82,10 @@ size_t as_positive_int(py::handle obj, const char* what, bool none_allowed) {
   if (!as_int) throw py::error_already_set();
   const long long v = PyLong_AsLongLong(as_int);
   Py_DECREF(as_int);
-  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (v == -1 && PyErr_Occurred()) {
+    PyErr_Clear();  // beyond int64: a value error like any other out-of-range count
+    throw py::value_error(std::string(what) + " is too large");
+  }
   if (v <= 0) throw py::value_error(std::string(what) + " must be at least 1, got " + std::to_string(v));
   return static_cast<size_t>(v);
 }

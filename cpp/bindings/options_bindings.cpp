@@ -1,4 +1,5 @@
 #include "options_bindings.hpp"
+#include "path_input.hpp"
 
 #include <set>
 
@@ -66,6 +67,7 @@ struct FromKwargs {
       v = py::module_::import("os").attr("fspath")(v);
     if (!py::isinstance<py::str>(v)) throw py::type_error(std::string(name) + " must be a string, got " + type_name(v));
     field = v.cast<std::string>();
+    if (std::string(name) == "path") checked_path(field);
   }
 };
 

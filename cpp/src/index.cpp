@@ -6,6 +6,7 @@
 #include <string>
 
 #include "vidx/common/error.hpp"
+#include "vidx/common/search_limits.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
 
@@ -15,16 +16,6 @@ namespace {
 constexpr uint32_t kMetaSection = io::fourcc("META");
 constexpr uint32_t kIdsSection = io::fourcc("IDS_");
 constexpr uint32_t kOptionsSection = io::fourcc("OPTS");
-
-void check_finite(const float* x, size_t n, size_t dim, const char* what) {
-  for (size_t r = 0; r < n; ++r) {
-    const float* row = x + r * dim;
-    for (size_t c = 0; c < dim; ++c)
-      if (!std::isfinite(row[c]))
-        throw InvalidArgument(std::string(what) + " row " + std::to_string(r) + " has a NaN or infinite value at column " +
-                              std::to_string(c));
-  }
-}
 
 // Cosine indexes store and compare unit vectors; returns x itself for other metrics.
 const float* normalized_if_cosine(Metric metric, const float* x, size_t n, size_t dim, std::vector<float>& buffer) {
@@ -45,16 +36,17 @@ VectorIndex::VectorIndex(size_t dim, Metric metric, IndexOptions options)
 }
 
 size_t VectorIndex::size() const {
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   return stores_labels() ? structure_size() : ids_.size();
 }
 
 ThreadPool& VectorIndex::pool() const { return *pool_; }
 
 void VectorIndex::set_threads(size_t threads) {
-  std::unique_lock<std::shared_mutex> lock(rw_);
+  auto pool = std::make_unique<ThreadPool>(threads);  // may throw: change nothing before
+  std::unique_lock<WriterFirstMutex> lock(rw_);
   options_.threads = threads;
-  pool_ = std::make_unique<ThreadPool>(threads);
+  pool_ = std::move(pool);
 }
 
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
@@ -64,10 +56,10 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
     build_once(source, ids, {});
     return;
   }
-  check_finite(x, n, dim_, "vector");
+  check_vectors(metric_, x, n, dim_, "vector");
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
-  std::unique_lock<std::shared_mutex> lock(rw_);
+  std::unique_lock<WriterFirstMutex> lock(rw_);
   if (ids_.size() + n > (size_t{1} << 31) - 1) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
   ids_.check_new(ids, n);
   add_rows(rows, n, pool());  // the structure grows only after its own checks pass
@@ -125,26 +117,30 @@ SearchParams VectorIndex::resolve(const SearchParams& params) const {
 
 void VectorIndex::search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
                          int64_t* ids) const {
-  if (k == 0) throw InvalidArgument("k must be at least 1");
+  check_k(k, size());
   check_search_params(params);
   if (nq == 0) return;
-  check_finite(queries, nq, dim_, "query");
+  check_vectors(metric_, queries, nq, dim_, "query");
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
-  std::shared_lock<std::shared_mutex> lock(rw_);
-  search_rows(q, nq, k, resolve(params), distances, ids, pool());
+  std::shared_lock<WriterFirstMutex> lock(rw_);
+  SearchParams resolved = resolve(params);
+  const size_t n = stores_labels() ? structure_size() : ids_.size();
+  resolved.ef = clamp_width(resolved.ef, n, k);
+  resolved.rerank = clamp_width(resolved.rerank, n, k);
+  search_rows(q, nq, k, resolved, distances, ids, pool());
   if (stores_labels()) return;
   for (size_t i = 0; i < nq * k; ++i)
     if (ids[i] >= 0) ids[i] = ids_.label(static_cast<uint32_t>(ids[i]));
 }
 
 size_t VectorIndex::memory_usage() const {
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   return sizeof(*this) + ids_.memory_usage() + structure_memory();
 }
 
 std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   std::map<std::string, size_t> parts = structure_memory_parts();
   parts["ids"] += ids_.memory_usage();
   parts["other"] += sizeof(*this);
@@ -152,7 +148,7 @@ std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
 }
 
 void VectorIndex::save(const std::string& path) const {
-  std::shared_lock<std::shared_mutex> lock(rw_);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
   check_save_path(path);
   io::IndexFileWriter out(kind());
   io::ByteWriter meta;

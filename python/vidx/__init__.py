@@ -49,7 +49,9 @@ class Index:
         dim: vector dimension.
         metric: "l2" (squared Euclidean), "ip" (1 - inner product) or "cosine" (1 - cosine;
             vectors are normalised when added).
-        kind: "hnsw" (graph, approximate), "flat" (exact) or "spann" (memory-disk hybrid:
+        kind: "hnsw" (graph, approximate), "flat" (exhaustive: exact with quant="none" or
+            keep_vectors=True; with another quant alone, a scan of the codes re-ranked with the
+            codec's precise level, as exact as the codes are) or "spann" (memory-disk hybrid:
             heads and their graph in memory, posting lists in the file `path`).
         device: "cpu", or "cuda" for an exact flat index on an NVIDIA GPU.
 
@@ -58,7 +60,8 @@ class Index:
         M, ef_construction, ef_search: the graph (HNSW; SPANN: the graph over its heads).
         seed: seed of every random choice; a build is reproducible for the same data, seed
             and row order, whatever the thread count.
-        threads: worker threads of add() and batched search(); 0 means all cores.
+        threads: worker threads of add() and batched search(); 0 means all cores, at most
+            4096; OSError when the system cannot start them.
         quant: how vectors are stored, for every kind: "none" (float32), "f16", LVQ ("lvq8",
             "lvq4"; two-level "lvq4x4", "lvq4x8", "lvq8x8": a primary level scanned, a residual
             level re-ranked with), one bit per dimension re-ranked with LVQ-8 codes ("binary",
@@ -66,7 +69,8 @@ class Index:
             re-rank level in a separate region read only for the candidates re-ranked.
         rerank: candidates re-scored with precise distances after a compressed search
             (0: automatic; HNSW the whole beam, SPANN 16 * k).
-        keep_vectors: (hnsw, flat) also keep the float32 vectors and re-rank with them.
+        keep_vectors: (hnsw, flat) also keep the float32 vectors (more memory): HNSW re-ranks
+            with them, flat scans them (exact results).
         SPANN: path (the posting file, required), head_ratio (None: automatic), replicas,
             candidates, rng_factor, posting_limit, branch, kmeans_iters, nprobe and eps
             (search defaults), direct_io, io_threads, memory_budget (bytes the build may
@@ -99,9 +103,12 @@ class Index:
     def add(self, X, ids=None, *, progress=None, dataset=None):
         """Adds vectors: X is (n, dim) or (dim,), a numpy memmap, or the path of an .fvecs,
         .bvecs, .npy (read by C++) or .hdf5/.h5 file (``dataset``: default "train" or the only
-        2-d dataset). ids: optional int64 user ids (default: 0, 1, ... continuing after the
-        largest id so far). Raises ValueError on NaN/inf, wrong dimension, empty input or
-        repeated ids; on error the index is unchanged. A SPANN index is built by one add() of
+        2-d dataset). ids: optional user ids, integers in [0, 2**63 - 1] (-1 marks missing
+        results; default: 0, 1, ... continuing after the largest id so far, ValueError if they
+        would pass 2**63 - 1). Raises ValueError on NaN/inf, values beyond
+        +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32), zero vectors for
+        "cosine", wrong dimension, empty input, negative or repeated ids; on error the index is
+        unchanged. A SPANN index is built by one add() of
         all its vectors, streamed within its memory_budget; progress: None (bars on a
         terminal for SPANN), True, False or a callable(phase, done, total)."""
         impl = self._impl
@@ -116,7 +123,9 @@ class Index:
         index's default; one that does not apply to the kind raises ValueError):
         ef: graph beam width (HNSW; SPANN: its head graph); rerank: candidates re-scored
         precisely (compressed codes); nprobe: SPANN posting lists read; eps: SPANN skips head
-        i when d(q, h_i) > (1 + eps) d(q, h_1) (inf: never)."""
+        i when d(q, h_i) > (1 + eps) d(q, h_1) (inf: never). k may exceed len(index) up to
+        65536 (ValueError beyond max(len(index), 65536)); ef or rerank above len(index) act as
+        len(index). Queries follow add()'s value rules (ValueError otherwise)."""
         impl = self._impl
         if type(impl) is _CoreIndex:
             return impl.search(Q, k, ef, rerank, nprobe, eps)
@@ -126,7 +135,7 @@ class Index:
 
     def save(self, path):
         """Writes the index to one file, atomically (temporary file, fsync, rename). A SPANN
-        index writes its in-memory part; the posting file stays where it is."""
+        index writes its in-memory part; the posting file stays where it is. A path holding a NUL byte raises ValueError."""
         self._impl.save(_os.fspath(path))
 
     def memory_usage(self):

@@ -23,6 +23,7 @@
 #include "vidx/common/id_map.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"
+#include "vidx/common/writer_first_mutex.hpp"
 #include "vidx/io/vector_source.hpp"
 #include "vidx/options.hpp"
 
@@ -133,8 +134,8 @@ class VectorIndex {
   // Refuses a path the index cannot be saved to (SPANN: its own posting file), before writing.
   virtual void check_save_path(const std::string& path) const {}
 
-  std::unique_lock<std::shared_mutex> lock_exclusive() const { return std::unique_lock<std::shared_mutex>(rw_); }
-  std::shared_lock<std::shared_mutex> lock_shared() const { return std::shared_lock<std::shared_mutex>(rw_); }
+  std::unique_lock<WriterFirstMutex> lock_exclusive() const { return std::unique_lock<WriterFirstMutex>(rw_); }
+  std::shared_lock<WriterFirstMutex> lock_shared() const { return std::shared_lock<WriterFirstMutex>(rw_); }
 
   friend std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load);
 
@@ -148,7 +149,7 @@ class VectorIndex {
   Metric metric_;
   IndexOptions options_;
   IdMap ids_;
-  mutable std::shared_mutex rw_;
+  mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches
   mutable std::mutex pool_mutex_;
   mutable std::unique_ptr<ThreadPool> pool_;
   std::atomic<bool> building_{false};

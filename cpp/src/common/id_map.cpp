@@ -1,6 +1,7 @@
 #include "vidx/common/id_map.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <unordered_set>
 
@@ -14,10 +15,15 @@ bool IdMap::contains(int64_t id) const {
 }
 
 void IdMap::check_new(const int64_t* ids, size_t n) const {
-  if (!ids) return;
+  if (!ids) {
+    check_default_ids_fit(n);
+    return;
+  }
   std::unordered_set<int64_t> seen;
   seen.reserve(n * 2);
   for (size_t i = 0; i < n; ++i) {
+    if (ids[i] < 0)  // -1 marks "no result" in search outputs; no id may look like it
+      throw InvalidArgument("ids must be >= 0, got " + std::to_string(ids[i]) + " (row " + std::to_string(i) + ")");
     if (!seen.insert(ids[i]).second)
       throw InvalidArgument("duplicate id " + std::to_string(ids[i]) + " in this call (row " + std::to_string(i) + ")");
     if (contains(ids[i]))
@@ -25,13 +31,20 @@ void IdMap::check_new(const int64_t* ids, size_t n) const {
   }
 }
 
+void IdMap::check_default_ids_fit(size_t n) const {
+  constexpr uint64_t kMaxId = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (n > 0 && (next_auto_ > kMaxId || kMaxId - next_auto_ < n - 1))
+    throw InvalidArgument("default ids for " + std::to_string(n) + " vectors would pass 2^63 - 1 (the next default id is " +
+                          std::to_string(next_auto_) + "); pass ids= explicitly");
+}
+
 void IdMap::append(const int64_t* ids, size_t n) {
   labels_.reserve(labels_.size() + n);
   for (size_t i = 0; i < n; ++i) {
-    const int64_t id = ids ? ids[i] : next_auto_;
+    const int64_t id = ids ? ids[i] : static_cast<int64_t>(next_auto_);
     const uint32_t slot = static_cast<uint32_t>(labels_.size());
     labels_.push_back(id);
-    next_auto_ = std::max(next_auto_, id + 1);
+    next_auto_ = std::max(next_auto_, static_cast<uint64_t>(id) + 1);  // ids are >= 0: no overflow
     if (identity_ && id != static_cast<int64_t>(slot)) {
       identity_ = false;
       build_map_if_needed();

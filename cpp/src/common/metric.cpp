@@ -1,6 +1,8 @@
 #include "vidx/common/metric.hpp"
 
 #include <cmath>
+#include <limits>
+#include <string>
 
 #include "vidx/common/error.hpp"
 
@@ -22,12 +24,44 @@ const char* metric_name(Metric m) {
   return "unknown";
 }
 
-void normalize_in_place(float* v, size_t dim) {
+double squared_norm(const float* v, size_t dim) {
   double sq = 0.0;  // double: long vectors of large values must not overflow or lose precision
   for (size_t i = 0; i < dim; ++i) sq += static_cast<double>(v[i]) * v[i];
+  return sq;
+}
+
+void normalize_in_place(float* v, size_t dim) {
+  const double sq = squared_norm(v, dim);
   if (sq <= 0.0) return;
-  const float inv = static_cast<float>(1.0 / std::sqrt(sq));
-  for (size_t i = 0; i < dim; ++i) v[i] *= inv;
+  // Divide in double: 1/|v| of a tiny vector does not fit in a float.
+  const double norm = std::sqrt(sq);
+  for (size_t i = 0; i < dim; ++i) v[i] = static_cast<float>(v[i] / norm);
+}
+
+float max_abs_value(size_t dim) {
+  // |x - y|^2 summed over dim coordinates is at most dim * (2B)^2, and |<x, y>| at most dim * B^2.
+  return static_cast<float>(std::sqrt(static_cast<double>(std::numeric_limits<float>::max()) / (4.0 * dim)));
+}
+
+void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what) {
+  const float bound = max_abs_value(dim);
+  const auto where = [&](size_t r, size_t c) {
+    return std::string(what) + " row " + std::to_string(r) + " column " + std::to_string(c);
+  };
+  for (size_t r = 0; r < n; ++r) {
+    const float* row = x + r * dim;
+    for (size_t c = 0; c < dim; ++c) {
+      if (!std::isfinite(row[c])) throw InvalidArgument(where(r, c) + " is NaN or infinite");
+      // Cosine compares unit vectors (normalised in double), so only l2 and ip need the bound.
+      if (metric != Metric::Cosine && std::fabs(row[c]) > bound)
+        throw InvalidArgument(where(r, c) + " is " + std::to_string(row[c]) + ": with dimension " +
+                              std::to_string(dim) + " values must be within +-" + std::to_string(bound) +
+                              " (sqrt(FLT_MAX / (4 * dim))) so that distances fit in float32");
+    }
+    if (metric == Metric::Cosine && !(squared_norm(row, dim) > 0.0))
+      throw InvalidArgument(std::string(what) + " row " + std::to_string(r) +
+                            " is the zero vector, which has no direction for the cosine metric");
+  }
 }
 
 }  // namespace vidx

@@ -1,6 +1,9 @@
 #include "vidx/common/thread_pool.hpp"
 
 #include <algorithm>
+#include <string>
+
+#include "vidx/common/error.hpp"
 
 namespace vidx {
 
@@ -11,17 +14,30 @@ size_t hardware_threads() {
 
 ThreadPool::ThreadPool(size_t threads) {
   const size_t total = threads == 0 ? hardware_threads() : threads;
-  workers_.reserve(total - 1);
-  for (size_t w = 1; w < total; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  if (total > kMaxThreads)
+    throw InvalidArgument("threads must be at most " + std::to_string(kMaxThreads) + ", got " + std::to_string(total));
+  try {
+    workers_.reserve(total - 1);
+    for (size_t w = 1; w < total; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  } catch (const std::exception& e) {
+    // The destructor does not run for a half-built object: stop the workers already started,
+    // or their joinable std::threads would terminate the process (or they would wait forever).
+    stop_workers();
+    throw ResourceError("could not start " + std::to_string(total - 1) + " worker threads (started " +
+                        std::to_string(workers_.size()) + "): " + e.what() + "; lower threads=");
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 void ThreadPool::run_share(size_t worker) {

@@ -14,44 +14,75 @@ namespace vidx {
 namespace {
 
 constexpr uint32_t kCodesSection = io::fourcc("CODE");
+constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 rows by slot
 constexpr size_t kBlock = 256;  // codes per batch-kernel call
+// Codes are stored this far apart (code size rounded up to 8 bytes): kernels read them as
+// 64-bit words, which must be aligned (UBSan found binary codes at odd offsets).
+constexpr size_t kCodeAlignment = 8;
+
+size_t stride_of(const Codec& codec) { return (codec.code_size() + kCodeAlignment - 1) / kCodeAlignment * kCodeAlignment; }
+
+// Grows `buffer` geometrically to hold `needed` bytes (repeated small adds stay linear).
+void grow(AlignedBuffer& buffer, size_t needed) {
+  if (needed > buffer.size()) buffer.reallocate(std::max(needed, buffer.size() + buffer.size() / 2));
+}
+
+// Pushes the distance from `query` to each of the `count` codes of `codes` into `top`.
+void scan(const QueryDistance& query, const uint8_t* codes, size_t code_size, size_t count, TopK& top) {
+  const uint8_t* ptrs[kBlock];
+  float dist[kBlock];
+  for (size_t start = 0; start < count; start += kBlock) {
+    const size_t m = std::min(kBlock, count - start);
+    for (size_t j = 0; j < m; ++j) ptrs[j] = codes + (start + j) * code_size;
+    query.batch(ptrs, m, dist);
+    for (size_t j = 0; j < m; ++j)
+      if (dist[j] <= top.threshold()) top.push(dist[j], static_cast<uint32_t>(start + j));
+  }
+}
 
 }  // namespace
 
 FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
-    : VectorIndex(dim, metric, options), codec_(make_codec(options.quant, dim, metric, options.seed)) {}
+    : VectorIndex(dim, metric, options), codec_(make_codec(options.quant, dim, metric, options.seed)) {
+  // float32 codes are the vectors already: keeping them twice would add nothing.
+  if (options.keep_vectors && codec_->name() != "f32") kept_codec_ = make_codec("f32", dim, metric);
+  stride_ = stride_of(*codec_);
+}
 
 void FlatIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
   if (codec_->needs_training()) codec_->train(x, n);
-  const size_t cs = codec_->code_size();
-  // Geometric growth keeps repeated small adds linear overall.
-  const size_t needed = (count_ + n) * cs;
-  if (needed > codes_.size()) codes_.reallocate(std::max(needed, codes_.size() + codes_.size() / 2));
+  const size_t cs = stride_;
+  grow(codes_, (count_ + n) * cs);
+  if (kept_codec_) {
+    const size_t ks = kept_codec_->code_size();
+    grow(kept_, (count_ + n) * ks);
+    std::memcpy(kept_.data() + count_ * ks, x, n * ks);
+  }
   uint8_t* base = codes_.data() + count_ * cs;
   pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), base + i * cs); }, 1024);
   count_ += n;
 }
 
 void FlatIndex::search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const {
-  const auto qd = codec_->prepare(q);
-  const size_t cs = codec_->code_size();
-  // A two-level codec scans with its compact level and re-scores the best `rerank`.
-  const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : k) : k;
-  TopK top(kept);
-  const uint8_t* ptrs[kBlock];
-  float dist[kBlock];
-  for (size_t start = 0; start < count_; start += kBlock) {
-    const size_t m = std::min(kBlock, count_ - start);
-    for (size_t j = 0; j < m; ++j) ptrs[j] = codes_.data() + (start + j) * cs;
-    qd->batch(ptrs, m, dist);
-    for (size_t j = 0; j < m; ++j)
-      if (dist[j] <= top.threshold()) top.push(dist[j], static_cast<uint32_t>(start + j));
-  }
-  std::vector<Neighbor> best = top.sorted();
-  if (codec_->reranks()) {
-    const auto precise = codec_->prepare_precise(q);
-    for (Neighbor& n : best) n.distance = precise->one(codes_.data() + n.slot * cs);
-    std::sort(best.begin(), best.end(), closer);
+  std::vector<Neighbor> best;
+  if (kept_codec_) {
+    // Precise vectors are at hand: scan them, so kind="flat" stays exact whatever the codec.
+    TopK top(k);
+    scan(*kept_codec_->prepare(q), kept_.data(), kept_codec_->code_size(), count_, top);
+    best = top.sorted();
+  } else {
+    // An exhaustive scan of the codes; a two-level codec re-scores the best `rerank` with its
+    // precise level. Exact for float32 codes, as precise as the codec otherwise.
+    const size_t cs = stride_;
+    const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : k) : k;
+    TopK top(kept);
+    scan(*codec_->prepare(q), codes_.data(), cs, count_, top);
+    best = top.sorted();
+    if (codec_->reranks()) {
+      const auto precise = codec_->prepare_precise(q);
+      for (Neighbor& n : best) n.distance = precise->one(codes_.data() + n.slot * cs);
+      std::sort(best.begin(), best.end(), closer);
+    }
   }
   for (size_t j = 0; j < k; ++j) {
     if (j < best.size()) {
@@ -71,11 +102,28 @@ void FlatIndex::search_rows(const float* q, size_t nq, size_t k, const SearchPar
   });
 }
 
+std::map<std::string, size_t> FlatIndex::structure_memory_parts() const {
+  // Codes stay whole here: their heads are "codes", their tails "rerank_codes".
+  const size_t heads = codes_.size() / stride_ * codec_->head_size();
+  std::map<std::string, size_t> parts{
+      {"codes", heads}, {"rerank_codes", codes_.size() - heads}, {"codec", codec_->parameter_bytes()}};
+  if (kept_codec_) parts["kept_vectors"] = kept_.size();
+  return parts;
+}
+
 void FlatIndex::write_sections(io::IndexFileWriter& out) const {
   io::ByteWriter params;
   codec_->save_parameters(params);
   out.add_section(io::fourcc("CDEC"), params.take());
-  out.add_section_view(kCodesSection, codes_.data(), count_ * codec_->code_size());
+  const size_t cs = codec_->code_size();
+  if (stride_ == cs) {
+    out.add_section_view(kCodesSection, codes_.data(), count_ * cs);
+  } else {  // the file holds codes back to back, without the in-memory padding
+    std::vector<io::Span> rows(count_);
+    for (size_t i = 0; i < count_; ++i) rows[i] = io::Span{codes_.data() + i * stride_, cs};
+    out.add_section_views(kCodesSection, std::move(rows));
+  }
+  if (kept_codec_) out.add_section_view(kKeptSection, kept_.data(), count_ * kept_codec_->code_size());
 }
 
 void FlatIndex::read_sections(const io::IndexFileReader& in) {
@@ -87,8 +135,17 @@ void FlatIndex::read_sections(const io::IndexFileReader& in) {
     throw FileFormatError(in.path() + ": code section size " + std::to_string(codes.size) +
                           " is not a multiple of the code size " + std::to_string(cs));
   count_ = codes.size / cs;
-  codes_.reallocate(codes.size);
-  if (codes.size) std::memcpy(codes_.data(), codes.data, codes.size);
+  stride_ = stride_of(*codec_);
+  codes_.reallocate(count_ * stride_);
+  for (size_t i = 0; i < count_; ++i) std::memcpy(codes_.data() + i * stride_, codes.data + i * cs, cs);
+  if (kept_codec_) {
+    const io::Span kept = in.section(kKeptSection);
+    if (kept.size != count_ * kept_codec_->code_size())
+      throw FileFormatError(in.path() + ": kept vector section holds " + std::to_string(kept.size) + " bytes, expected " +
+                            std::to_string(count_ * kept_codec_->code_size()));
+    kept_.reallocate(kept.size);
+    if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
+  }
 }
 
 }  // namespace vidx

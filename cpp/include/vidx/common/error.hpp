@@ -1,6 +1,7 @@
 // Typed errors of the vidx core. The Python bindings map each to a Python exception
 // (InvalidArgument -> ValueError, TypeMismatch -> TypeError, IoError -> OSError,
-// FileNotFound -> FileNotFoundError, FileFormatError -> OSError), so C++ never aborts the interpreter.
+// FileNotFound -> FileNotFoundError, FileFormatError -> OSError,
+// ResourceError -> OSError), so C++ never aborts the interpreter.
 #pragma once
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,12 @@ class IoError : public std::runtime_error {
 
 // The file to read does not exist.
 class FileNotFound : public IoError {
+ public:
+  using IoError::IoError;
+};
+
+// The system refused a resource the call needs (a thread); an OSError to Python, like IoError.
+class ResourceError : public IoError {
  public:
   using IoError::IoError;
 };

@@ -3,6 +3,7 @@
 //   IP     -> 1 - <q, x>
 //   Cosine -> vectors normalised when added, queries when searched; then 1 - <q, x>
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -18,5 +19,13 @@ inline bool metric_is_inner_product(Metric m) { return m != Metric::L2; }
 
 // Scales v to unit length in place; a zero vector is left as it is.
 void normalize_in_place(float* v, size_t dim);
+
+// The largest |value| an l2 or ip vector may hold: sqrt(FLT_MAX / (4 dim)), so that no
+// squared distance or inner product of two such vectors overflows float32.
+float max_abs_value(size_t dim);
+
+// Throws InvalidArgument (naming `what`, the row and the column) for NaN or infinite values,
+// for l2/ip values beyond max_abs_value(dim), and for zero vectors under cosine.
+void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what);
 
 }  // namespace vidx

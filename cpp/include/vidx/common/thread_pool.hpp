@@ -17,7 +17,11 @@ size_t hardware_threads();
 
 class ThreadPool {
  public:
+  // More threads than this is a mistake, not a wish (InvalidArgument).
+  static constexpr size_t kMaxThreads = 4096;
+
   // threads == 0 means all cores. The calling thread works too, so `threads - 1` are spawned.
+  // Throws ResourceError, with every started thread joined again, when the system refuses one.
   explicit ThreadPool(size_t threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -33,6 +37,7 @@ class ThreadPool {
   void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t chunk = 1);
 
  private:
+  void stop_workers();  // joins every started worker
   void worker_loop(size_t worker);
   void run_share(size_t worker);
 

@@ -1,5 +1,8 @@
-// Exact search: every query is compared with every stored code. Ground truth, small sets,
-// and the reference the approximate structures are tested against.
+// Exhaustive search: every query is compared with every stored vector. Ground truth, small
+// sets, and the reference the approximate structures are tested against.
+// Exact with float32 codes (quant "none") or with keep_vectors (it then scans the kept float32
+// vectors); with another codec alone it is an exhaustive scan of the codes, re-ranked with
+// the codec's precise level where it has one: as exact as the codes are.
 #pragma once
 #include <memory>
 
@@ -19,12 +22,8 @@ class FlatIndex final : public VectorIndex {
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                    int64_t* slots, ThreadPool& pool) const override;
   size_t structure_size() const override { return count_; }
-  size_t structure_memory() const override { return codes_.size() + codec_->parameter_bytes(); }
-  std::map<std::string, size_t> structure_memory_parts() const override {
-    // Codes stay whole here: their heads are "codes", their tails "rerank_codes".
-    const size_t heads = codes_.size() / codec_->code_size() * codec_->head_size();
-    return {{"codes", heads}, {"rerank_codes", codes_.size() - heads}, {"codec", codec_->parameter_bytes()}};
-  }
+  size_t structure_memory() const override { return codes_.size() + kept_.size() + codec_->parameter_bytes(); }
+  std::map<std::string, size_t> structure_memory_parts() const override;
   void write_sections(io::IndexFileWriter& out) const override;
   void read_sections(const io::IndexFileReader& in) override;
 
@@ -32,7 +31,10 @@ class FlatIndex final : public VectorIndex {
   void search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const;
 
   std::unique_ptr<Codec> codec_;
-  AlignedBuffer codes_;
+  AlignedBuffer codes_;   // one code every stride_ bytes
+  size_t stride_ = 0;     // code_size() rounded up to 8 bytes
+  std::unique_ptr<Codec> kept_codec_;  // "f32" when keep_vectors is set and codec_ is not float32
+  AlignedBuffer kept_;
   size_t count_ = 0;
 };
 

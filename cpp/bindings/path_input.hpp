@@ -1,0 +1,19 @@
+// Every path argument of the bindings passes through checked_path: a NUL byte would cut the
+// name the operating system sees ("out/a\0.b" would write "out/a"), so it is refused.
+#pragma once
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+namespace vidx::bindings {
+
+// Returns `path` unchanged; ValueError naming the argument if it is empty or holds a NUL byte.
+inline const std::string& checked_path(const std::string& path, const char* what = "path") {
+  if (path.empty()) throw pybind11::value_error(std::string(what) + " is empty");
+  if (path.find('\0') != std::string::npos)
+    throw pybind11::value_error(std::string(what) + " contains a NUL byte at position " +
+                                std::to_string(path.find('\0')));
+  return path;
+}
+
+}  // namespace vidx::bindings

@@ -1,0 +1,31 @@
+// Limits on search() arguments, checked before any output is allocated: a typo such as
+// k=10**9 must be a clear error, not a 12 GB allocation.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+#include "vidx/common/error.hpp"
+
+namespace vidx {
+
+// k may exceed the index size (the tail is padded with -1 / +inf) up to this many results.
+constexpr size_t kMaxPaddedK = size_t{1} << 16;
+
+// Throws InvalidArgument unless 1 <= k <= max(index_size, kMaxPaddedK).
+inline void check_k(size_t k, size_t index_size) {
+  if (k == 0) throw InvalidArgument("k must be at least 1");
+  if (k > index_size && k > kMaxPaddedK)
+    throw InvalidArgument("k=" + std::to_string(k) + " is larger than the index (" + std::to_string(index_size) +
+                          " vectors) and than " + std::to_string(kMaxPaddedK) +
+                          ", the most results a search pads to");
+}
+
+// A beam (ef) or re-rank width wider than the index cannot hold more candidates: clamp it to
+// max(index_size, k), which gives the same results without sizing scratch by a huge number.
+// 0 ("automatic") stays 0.
+inline size_t clamp_width(size_t width, size_t index_size, size_t k) {
+  return width == 0 ? 0 : std::min(width, std::max(index_size, k));
+}
+
+}  // namespace vidx

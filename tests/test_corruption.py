@@ -1,0 +1,120 @@
+"""Corrupted index files: every truncation offset and a seeded sample of bit flips in every
+section (header, section table, each payload, the zero padding between them) of small hnsw and
+flat files with several codecs. Each corrupted file must be refused (OSError/ValueError) or
+load and search exactly like the original ("harmless"); nothing may crash or hang.
+
+The loads of one file run in one child interpreter, so a crash fails the test instead of
+killing pytest; the child reports what it saw as JSON."""
+import json
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import vidx
+
+from conftest import clustered
+
+FLIPS_PER_REGION = 48
+
+# (kind, quant, keep_vectors): every section kind the hnsw and flat files have.
+CASES = [("hnsw", "none", False), ("hnsw", "lvq4x8", False), ("hnsw", "binary", True), ("flat", "none", False),
+         ("flat", "rabitq", False), ("flat", "lvq4x8", True)]
+
+CHILD = textwrap.dedent("""
+    import json, os, sys
+    import numpy as np
+    import vidx
+
+    original, work, plan_path = sys.argv[1:4]
+    plan = json.load(open(plan_path))
+    data = open(original, "rb").read()
+    q = np.load(plan["queries"])
+    ref = vidx.load(original).search(q, 5)
+
+    def outcome():
+        try:
+            idx = vidx.load(work)
+        except (OSError, ValueError):
+            return "detected"
+        D, I = idx.search(q, 5)
+        same = np.array_equal(I, ref[1]) and np.array_equal(D, ref[0])
+        return "harmless" if same else "UNDETECTED"
+
+    counts = {}
+    bad = []
+
+    def record(region, where, r):
+        counts[region + ":" + r] = counts.get(region + ":" + r, 0) + 1
+        if r == "UNDETECTED":
+            bad.append((region, where))
+
+    # Files are changed in place (truncate, one-byte writes): rewriting them costs more than loading.
+    with open(work, "wb") as f:
+        f.write(data + b"\\0")
+    record("extend", len(data), outcome())  # one byte too many
+    for cut in range(len(data) - 1, -1, -1):
+        os.truncate(work, cut)
+        record("truncate", cut, outcome())
+    with open(work, "wb") as f:
+        f.write(data)
+    fd = os.open(work, os.O_WRONLY)
+    for region, bit in plan["flips"]:
+        at = bit // 8
+        os.pwrite(fd, bytes([data[at] ^ (1 << (bit % 8))]), at)
+        record(region, bit, outcome())
+        os.pwrite(fd, data[at:at + 1], at)
+    os.close(fd)
+    print(json.dumps({"counts": counts, "bad": bad[:20], "size": len(data)}))
+""")
+
+
+def regions(data):
+    """(name, start, end) of each part of a vidx file (layout in cpp/include/vidx/io/index_file.hpp)."""
+    header_size = struct.unpack_from("<I", data, 12)[0]
+    kind_len = struct.unpack_from("<I", data, 28)[0]
+    n = struct.unpack_from("<I", data, 32 + kind_len)[0]
+    table = 36 + kind_len
+    out = [("fixed_header", 0, 32 + kind_len), ("section_table", table, table + 24 * n),
+           ("header_crc", header_size - 4, header_size)]
+    cursor = header_size
+    for i in range(n):
+        tag, _, offset, length = struct.unpack_from("<IIQQ", data, table + 24 * i)
+        if offset > cursor:
+            out.append((f"padding_before_{i}", cursor, offset))
+        if length:
+            out.append((tag.to_bytes(4, "little").decode("ascii", "replace"), offset, offset + length))
+        cursor = offset + length
+    if len(data) > cursor:
+        out.append(("padding_at_end", cursor, len(data)))
+    return out
+
+
+@pytest.mark.parametrize("kind, quant, keep_vectors", CASES)
+def test_every_corruption_is_detected_or_harmless(kind, quant, keep_vectors, tmp_path):
+    x = clustered(24, 8, seed=5)
+    idx = vidx.Index(8, kind=kind, quant=quant, keep_vectors=keep_vectors, M=4, ef_construction=16)
+    idx.add(x, ids=np.arange(24) * 3 + 1)  # non-identity ids: the id section matters
+    original = tmp_path / "orig.vidx"
+    idx.save(original)
+    data = original.read_bytes()
+    rng = np.random.default_rng(13)
+    flips = []
+    for name, start, end in regions(data):
+        bits = rng.integers(start * 8, end * 8, min(FLIPS_PER_REGION, (end - start) * 8))
+        flips += [(name, int(b)) for b in bits]
+    np.save(tmp_path / "q.npy", x[:6])
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"flips": flips, "queries": str(tmp_path / "q.npy")}))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", CHILD, str(original), str(tmp_path / "work.vidx"), str(plan)],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    print(kind, quant, "keep_vectors" if keep_vectors else "", report["size"], "bytes,", len(flips), "flips:", report["counts"])
+    assert report["bad"] == [], report
+    assert report["counts"].get("truncate:detected") == report["size"]  # every shorter file refused

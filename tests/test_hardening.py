@@ -1,0 +1,292 @@
+"""Regression tests for the defects of issue 13 (one block per defect, numbered as there)."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import vidx
+from vidx import _core
+
+from conftest import brute_force, clustered
+
+PYTHON_ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+
+
+def run_python(code, timeout=120):
+    """Runs `code` in a fresh interpreter (a crash or hang there cannot take pytest down)."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env=PYTHON_ENV)
+
+
+def small_index(kind="hnsw", n=200, dim=8, **kw):
+    x = clustered(n, dim, seed=3)
+    idx = vidx.Index(dim, kind=kind, **kw)
+    idx.add(x)
+    return idx, x
+
+
+def state(idx, q):
+    return len(idx), idx.search(q, 5)
+
+
+def assert_same_state(idx, q, before):
+    n, (D, I) = before
+    assert len(idx) == n
+    D2, I2 = idx.search(q, 5)
+    np.testing.assert_array_equal(I, I2)
+    np.testing.assert_array_equal(D, D2)
+
+
+# 1. A thread that cannot start raises (and the threads already started are joined).
+
+def test_thread_start_failure_raises_instead_of_hanging():
+    out = run_python("""
+        import resource, vidx
+        vm_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
+        limit = vm_kb * 1024 + (1 << 30)  # 1 GiB more address space: room for ~100 thread stacks
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        try:
+            vidx.Index(16, threads=2000)
+            print('CREATED')
+        except OSError as e:
+            print('OSError:', e)
+        idx = vidx.Index(16, threads=2)  # the failure left the process usable
+        idx.add([[1.0] * 16])
+        print('USABLE', len(idx))
+    """, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "OSError: could not start 1999 worker threads" in out.stdout
+    assert "lower threads=" in out.stdout
+    assert "USABLE 1" in out.stdout
+
+
+def test_absurd_thread_count_is_a_value_error():
+    # In a child with little address space: a build without the bound would otherwise start
+    # 100,000 threads and exhaust the machine's process table.
+    out = run_python("""
+        import resource, vidx
+        vm_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
+        limit = vm_kb * 1024 + (1 << 30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        for make in (lambda: vidx.Index(8, threads=100_000), lambda: setattr(idx, "threads", 100_000)):
+            idx = vidx.Index(8, threads=1)
+            try:
+                make()
+            except ValueError as e:
+                print("ValueError:", e)
+            print("threads", idx.threads)  # a failed change changes nothing
+    """, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("ValueError: threads must be at most 4096") == 2, out.stdout
+    assert out.stdout.count("threads 1") == 2
+
+
+# 2. NUL bytes in paths.
+
+def test_nul_in_save_path_is_rejected(tmp_path):
+    idx, _ = small_index()
+    with pytest.raises(ValueError, match="NUL|null byte"):
+        idx.save(str(tmp_path / "a\x00.b"))
+    assert os.listdir(tmp_path) == []  # nothing written under the cut name "a"
+
+
+def test_nul_in_load_paths_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="NUL|null byte"):
+        vidx.load(str(tmp_path / "a\x00.b"))
+    with pytest.raises(ValueError, match="posting_path contains a NUL"):
+        _core.load_spann(str(tmp_path / "x.spann"), str(tmp_path / "p\x00q"), -1)
+
+
+def test_nul_in_spann_path_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="NUL|null byte"):
+        vidx.Index(8, kind="spann", path=str(tmp_path / "p\x00.post"))
+    assert os.listdir(tmp_path) == []
+
+
+# 3. Negative ids (-1 is the padding value).
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+@pytest.mark.parametrize("bad", [[-1, 7, 8], [500, -2, 900], [np.iinfo(np.int64).min, 1, 2]])
+def test_negative_ids_are_rejected(kind, bad):
+    idx, x = small_index(kind)
+    before = state(idx, x[:3])
+    with pytest.raises(ValueError, match="ids must be >= 0"):
+        idx.add(x[:3] + 1, ids=np.array(bad, np.int64))
+    assert_same_state(idx, x[:3], before)
+
+
+def test_negative_ids_are_rejected_by_spann_too(tmp_path):
+    x = clustered(50, 8, seed=3)
+    idx = vidx.Index(8, kind="spann", path=str(tmp_path / "p"))
+    with pytest.raises(ValueError, match="ids must be >= 0"):
+        idx.add(x, ids=np.arange(50) - 1)
+    assert len(idx) == 0
+
+
+# 4. kind="flat" with quant=: exact with keep_vectors, an honest scan of the codes without.
+
+@pytest.mark.parametrize("quant", ["binary", "rabitq", "lvq4x8", "f16"])
+@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+def test_flat_with_kept_vectors_is_exact(quant, metric, tmp_path):
+    x = clustered(500, 32, seed=1)
+    q = clustered(20, 32, seed=2)
+    idx = vidx.Index(32, metric=metric, kind="flat", quant=quant, keep_vectors=True)
+    idx.add(x)
+    D, I = idx.search(q, 10)
+    _, truth = brute_force(x, q, 10, metric)
+    assert (I == truth).mean() >= 0.99  # float32 vs float64 ties aside, exact
+    ref = vidx.Index(32, metric=metric, kind="flat")
+    ref.add(x)
+    D_ref, I_ref = ref.search(q, 10)
+    np.testing.assert_array_equal(I, I_ref)
+    np.testing.assert_allclose(D, D_ref, rtol=1e-5, atol=1e-5)
+    assert idx.params["keep_vectors"] is True and idx.params["quant"] == quant
+    assert idx.memory_breakdown()["kept_vectors"] == 500 * 32 * 4
+    idx.save(tmp_path / "f.vidx")
+    again = vidx.load(tmp_path / "f.vidx")
+    D2, I2 = again.search(q, 10)
+    np.testing.assert_array_equal(I2, I)
+    np.testing.assert_array_equal(D2, D)
+
+
+def test_flat_codes_only_keeps_no_vectors():
+    idx, x = small_index("flat", quant="binary")
+    assert "kept_vectors" not in idx.memory_breakdown()
+    assert idx.params["keep_vectors"] is False
+    D, I = idx.search(x[:5], 5)
+    assert (np.diff(D, axis=1) >= 0).all()
+
+
+# 5. Huge ef / k.
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_huge_ef_and_rerank_are_clamped_to_the_index_size(kind):
+    idx, x = small_index(kind)
+    D, I = idx.search(x[:10], 5, ef=2**62, rerank=2**62)
+    D_ref, I_ref = idx.search(x[:10], 5, ef=len(idx), rerank=len(idx))
+    np.testing.assert_array_equal(I, I_ref)
+    np.testing.assert_array_equal(D, D_ref)
+
+
+def test_ef_beyond_int64_is_a_value_error():
+    idx, x = small_index()
+    with pytest.raises(ValueError, match="ef is too large"):
+        idx.search(x[:1], 5, ef=2**64)
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_huge_k_is_rejected_before_allocating(kind):
+    idx, x = small_index(kind)
+    before = state(idx, x[:3])
+    with pytest.raises(ValueError, match=r"k=1000000000 is larger than the index \(200 vectors\)"):
+        idx.search(x, 10**9)
+    assert_same_state(idx, x[:3], before)
+
+
+def test_k_beyond_the_size_pads_up_to_the_bound():
+    idx, x = small_index("flat", n=50)
+    D, I = idx.search(x[:2], 1000)
+    assert D.shape == I.shape == (2, 1000)
+    assert (I[:, :50] >= 0).all() and (I[:, 50:] == -1).all() and np.isinf(D[:, 50:]).all()
+    D, I = idx.search(x[:1], 65536)  # the most a search pads to
+    assert I.shape == (1, 65536)
+    with pytest.raises(ValueError, match="k=65537"):
+        idx.search(x[:1], 65537)
+
+
+# 6. Default ids after the largest possible id.
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_default_ids_never_overflow(kind):
+    top = np.iinfo(np.int64).max
+    x = clustered(10, 8, seed=4)
+    idx = vidx.Index(8, kind=kind)
+    idx.add(x[:2], ids=[top - 3, 5])
+    idx.add(x[2:4])  # continue after the largest id: top-2, top-1
+    idx.add(x[4])    # top
+    _, I = idx.search(x[:5], 1)
+    assert I[:, 0].tolist() == [top - 3, 5, top - 2, top - 1, top]
+    before = state(idx, x[:5])
+    with pytest.raises(ValueError, match="pass ids= explicitly"):
+        idx.add(x[5])
+    assert_same_state(idx, x[:5], before)
+    idx.add(x[5], ids=[6])  # explicit ids still work
+    assert len(idx) == 6
+
+
+# 7. Objects made by __new__ without __init__.
+
+def test_uninitialised_core_objects_raise():
+    out = run_python("""
+        from vidx import _core
+        for cls, calls in [
+            (_core.Index, ["len(o)", "o.dim", "o.params", "o.kind", "o.metric", "o.threads", "o.memory_usage()",
+                           "o.memory_breakdown()", "o.add([[1.0]])", "o.search([[1.0]], 1)", "o.save('x')",
+                           "setattr(o, 'threads', 1)"]),
+            (_core.SpannIndex, ["len(o)", "o.dim", "o.params", "o.heads", "o.posting_path", "o.memory_usage()",
+                                "o.search([[1.0]], 1)", "o.save('x')", "o.io_stats()", "o.reset_io_stats()"]),
+            (_core.CudaFlatIndex, ["len(o)", "o.add([[1.0]])", "o.search([[1.0]], 1)"]),
+        ]:
+            o = cls.__new__(cls)
+            for call in calls:
+                try:
+                    eval(call)
+                    print("NO ERROR", cls.__name__, call)
+                except TypeError as e:
+                    assert "never initialised" in str(e), (call, e)
+                    print("ok", call)
+        print("DONE")
+    """, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "NO ERROR" not in out.stdout
+    assert out.stdout.count("ok") == 25 and "DONE" in out.stdout
+
+
+# 10. Values whose squares overflow float32; cosine zero vectors.
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+def test_values_whose_squares_overflow_are_rejected(kind, metric):
+    idx, x = small_index(kind, metric=metric)
+    before = state(idx, x[:3])
+    bad = x[:2].copy()
+    bad[1, 3] = 1e19
+    with pytest.raises(ValueError, match=r"vector row 1 column 3 .* within \+-"):
+        idx.add(bad)
+    with pytest.raises(ValueError, match=r"query row 1 column 3 .* within \+-"):
+        idx.search(bad, 3)
+    assert_same_state(idx, x[:3], before)
+
+
+def test_values_within_the_bound_give_finite_distances():
+    dim = 8
+    bound = float(np.sqrt(np.finfo(np.float32).max / (4 * dim)))
+    x = np.full((2, dim), 0.999 * bound, np.float32)
+    x[1] *= -1
+    idx = vidx.Index(dim, kind="flat")
+    idx.add(x)
+    D, I = idx.search(x[:1], 2)
+    assert np.isfinite(D).all() and I.tolist() == [[0, 1]]
+
+
+def test_cosine_accepts_large_values():
+    idx = vidx.Index(4, metric="cosine", kind="flat")
+    idx.add(np.array([[1e30, 0, 0, 0], [0, 1e-30, 0, 0]], np.float32))
+    D, I = idx.search(np.array([[0, 3e-40, 0, 0]], np.float32), 2)
+    assert I.tolist() == [[1, 0]] and abs(D[0, 0]) < 1e-6
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_cosine_zero_vector_is_a_value_error(kind):
+    idx, x = small_index(kind, metric="cosine")
+    before = state(idx, x[:3])
+    bad = x[:3].copy()
+    bad[2] = 0
+    with pytest.raises(ValueError, match="vector row 2 is the zero vector"):
+        idx.add(bad)
+    with pytest.raises(ValueError, match="query row 2 is the zero vector"):
+        idx.search(bad, 3)
+    assert_same_state(idx, x[:3], before)
