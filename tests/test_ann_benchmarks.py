@@ -37,7 +37,7 @@ def recall(found, truth):
 @pytest.mark.parametrize("constructor, params, query_args", [
     ("VidxHNSW", {"M": 12, "efConstruction": 80}, (64,)),
     ("VidxCompressed", {"M": 12, "efConstruction": 80, "quant": "lvq8", "rerank": 0}, (64,)),
-    ("VidxSPANN", {"codec": "f32"}, (32, 0.5)),
+    ("VidxSPANN", {"quant": "lvq4x8"}, (32, 0.5)),
 ])
 def test_wrapper_interface(wrapper, data, constructor, params, query_args):
     train, test, truth = data

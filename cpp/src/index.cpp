@@ -43,6 +43,9 @@ size_t VectorIndex::size() const {
 ThreadPool& VectorIndex::pool() const { return *pool_; }
 
 void VectorIndex::set_threads(size_t threads) {
+  IndexOptions changed = options_;
+  changed.threads = threads;
+  validate_options(changed);  // the options record's one message for a bad thread count
   auto pool = std::make_unique<ThreadPool>(threads);  // may throw: change nothing before
   std::unique_lock<WriterFirstMutex> lock(rw_);
   options_.threads = threads;

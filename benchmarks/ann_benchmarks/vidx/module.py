@@ -3,7 +3,7 @@ ann-benchmarks checkout (see ../README.md). Three constructors, one per index fa
 
   VidxHNSW(metric, {"M", "efConstruction"})                    query argument: ef
   VidxCompressed(metric, {"M", "efConstruction", "quant", "rerank"})   query argument: ef
-  VidxSPANN(metric, {"head_ratio", "codec"})                   query arguments: nprobe, eps
+  VidxSPANN(metric, {"head_ratio", "quant"})                   query arguments: nprobe, eps
 
 Outside ann-benchmarks (tests, quick checks) the module works without it: BaseANN falls back to
 a minimal local class with the same interface.
@@ -113,7 +113,7 @@ class VidxCompressed(VidxHNSW):
 class VidxSPANN(_VidxBase):
     def __init__(self, metric, method_param):
         super().__init__(metric)
-        self._options = {k: v for k, v in method_param.items() if k in ("head_ratio", "codec", "replicas")}
+        self._options = {k: v for k, v in method_param.items() if k in ("head_ratio", "quant", "rerank", "replicas")}
         self._folder = None
 
     def _make_index(self, dim):
