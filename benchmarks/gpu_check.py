@@ -16,7 +16,6 @@ float64 distances within 1e-5 relative). Everything runs under a hard `--budget`
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -25,6 +24,8 @@ import sys
 import time
 
 import numpy as np
+
+from workload_args import workload_parser
 
 # Published peaks (dense, no sparsity): FP32 CUDA cores, TF32 / FP16 tensor cores (TFLOP/s),
 # memory bandwidth (TB/s). Matched on the device name; otherwise computed from SM count and clock.
@@ -104,10 +105,7 @@ def compare_to_reference(x, q, D, I, Dr, Ir, tol=1e-5):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--nq", type=int, default=10_000)
-    ap.add_argument("--dim", type=int, default=128)
+    ap = workload_parser(__doc__, queries_flag="--nq")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cpu-queries", type=int, default=1000, help="queries checked against the CPU flat index")

@@ -12,13 +12,14 @@ candidates, which are re-scored in float64 (top 100, ties by smaller id).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from workload_args import workload_parser
 
 
 def cache_folder() -> Path:
@@ -82,10 +83,7 @@ def exact_l2(train, queries, k=100, slack=16, qblock=1024, tblock=131072):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--dim", type=int, default=128)
-    ap.add_argument("--queries", type=int, default=10_000)
+    ap = workload_parser(__doc__, queries_flag="--queries")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()

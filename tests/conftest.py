@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+import vidx
+
 
 def clustered(n, dim, n_clusters=32, seed=0, spread=0.15):
     """Gaussian blobs: realistic neighbourhood structure, cheap to make."""
@@ -37,3 +39,30 @@ def blobs():
     """6000 data vectors and 200 held-out queries drawn from the same 32 clusters."""
     both = clustered(6200, 24, seed=1)
     return both[:6000], both[6000:]
+
+
+def built_recall(x, q, metric, search, k=10, **index_args):
+    """Recall@k, against brute force, of an index over x built with index_args and searched
+    with the settings in `search` (ef, rerank...)."""
+    _, truth = brute_force(x, q, k, metric)
+    idx = vidx.Index(x.shape[1], metric=metric, **index_args)
+    idx.add(x)
+    return recall(idx.search(q, k, **search)[1], truth)
+
+
+def assert_loaded_alike(idx, loaded, q, k, efs):
+    """A loaded index has the saved one's parameters (but its own thread count) and answers
+    every query as it does, ids and distances to the bit, at each beam width."""
+    assert loaded.params == {**idx.params, "threads": loaded.params["threads"]}
+    for ef in efs:
+        D1, I1 = idx.search(q, k, ef=ef)
+        D2, I2 = loaded.search(q, k, ef=ef)
+        np.testing.assert_array_equal(I1, I2)
+        np.testing.assert_array_equal(D1, D2)
+
+
+@pytest.fixture(scope="module")
+def wide_blobs():
+    """3000 40-d vectors and 200 held-out queries from 32 wide clusters (the codec tests' data)."""
+    both = clustered(3200, 40, seed=2, spread=0.5)
+    return both[:3000], both[3000:]

@@ -4,7 +4,7 @@ import pytest
 
 import vidx
 from vidx import _core
-from conftest import brute_force, clustered, recall
+from conftest import built_recall, clustered
 
 LEVELS = vidx.cpu_features()["available"]
 
@@ -18,24 +18,16 @@ def test_hamming_matches_numpy(level, words):
     np.testing.assert_array_equal(_core._hamming(level, bits), want)
 
 
-@pytest.fixture(scope="module")
-def data():
-    both = clustered(3200, 40, seed=2, spread=0.5)
-    return both[:3000], both[3000:]
-
-
 @pytest.mark.parametrize("metric", ["l2", "cosine"])
 @pytest.mark.parametrize("keep", [False, True])
-def test_recall_after_rerank(data, metric, keep):
-    x, q = data
-    _, truth = brute_force(x, q, 10, metric)
-    idx = vidx.Index(40, metric=metric, quant="binary", keep_vectors=keep, M=12, ef_construction=80)
-    idx.add(x)
-    assert recall(idx.search(q, 10, ef=64, rerank=200)[1], truth) >= 0.95
+def test_recall_after_rerank(wide_blobs, metric, keep):
+    x, q = wide_blobs
+    search = dict(ef=64, rerank=200)
+    assert built_recall(x, q, metric, search, quant="binary", keep_vectors=keep, M=12, ef_construction=80) >= 0.95
 
 
-def test_save_load(tmp_path, data):
-    x, q = data
+def test_save_load(tmp_path, wide_blobs):
+    x, q = wide_blobs
     idx = vidx.Index(40, quant="binary", rerank=100, M=8, ef_construction=40)
     idx.add(x)
     idx.save(tmp_path / "b.vidx")
@@ -104,17 +96,15 @@ def test_head_sizes():
 
 @pytest.mark.parametrize("name", ["binary_rot", "rabitq"])
 @pytest.mark.parametrize("metric", ["l2", "cosine"])
-def test_rotated_recall_after_rerank(data, name, metric):
-    x, q = data
-    _, truth = brute_force(x, q, 10, metric)
-    idx = vidx.Index(40, metric=metric, quant=name, M=12, ef_construction=80, seed=5)
-    idx.add(x)
-    assert recall(idx.search(q, 10, ef=64, rerank=200)[1], truth) >= 0.95
+def test_rotated_recall_after_rerank(wide_blobs, name, metric):
+    x, q = wide_blobs
+    search = dict(ef=64, rerank=200)
+    assert built_recall(x, q, metric, search, quant=name, M=12, ef_construction=80, seed=5) >= 0.95
 
 
 @pytest.mark.parametrize("name", ["binary", "rabitq"])
-def test_memory_breakdown_separates_bit_codes(data, name):
-    x, _ = data
+def test_memory_breakdown_separates_bit_codes(wide_blobs, name):
+    x, _ = wide_blobs
     idx = vidx.Index(40, quant=name, M=8, ef_construction=40)
     idx.add(x)
     parts = idx.memory_breakdown()
@@ -127,8 +117,8 @@ def test_memory_breakdown_separates_bit_codes(data, name):
 
 
 @pytest.mark.parametrize("name", ["binary_rot", "rabitq"])
-def test_rotated_save_load_and_later_adds(tmp_path, data, name):
-    x, q = data
+def test_rotated_save_load_and_later_adds(tmp_path, wide_blobs, name):
+    x, q = wide_blobs
     idx = vidx.Index(40, metric="ip", quant=name, rerank=100, M=8, ef_construction=40, seed=11)
     idx.add(x[:2000])
     idx.save(tmp_path / "r.vidx")

@@ -61,15 +61,9 @@ def test_bounded_distances(level):
     assert np.all(r["bounded"][~below] >= bound)
 
 
-@pytest.fixture(scope="module")
-def data():
-    both = clustered(3200, 40, seed=2, spread=0.5)
-    return both[:3000], both[3000:]
-
-
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
-def test_hnsw_and_flat_recall(data, metric):
-    x, q = data
+def test_hnsw_and_flat_recall(wide_blobs, metric):
+    x, q = wide_blobs
     _, truth = brute_force(x, q, 10, metric)
     h = vidx.Index(40, metric=metric, quant="f16", M=12, ef_construction=80, seed=1)
     h.add(x)
@@ -79,8 +73,8 @@ def test_hnsw_and_flat_recall(data, metric):
     assert recall(f.search(q, 10)[1], truth) >= 0.99
 
 
-def test_memory_about_half_of_float32(data):
-    x, _ = data
+def test_memory_about_half_of_float32(wide_blobs):
+    x, _ = wide_blobs
     sizes = {}
     for quant in ("none", "f16"):
         idx = vidx.Index(40, quant=quant, kind="flat")
@@ -90,8 +84,8 @@ def test_memory_about_half_of_float32(data):
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "flat"])
-def test_save_load(tmp_path, data, kind):
-    x, q = data
+def test_save_load(tmp_path, wide_blobs, kind):
+    x, q = wide_blobs
     idx = vidx.Index(40, kind=kind, quant="f16", M=8, ef_construction=40)
     idx.add(x)
     idx.save(tmp_path / "h.vidx")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import vidx
-from conftest import clustered
+from conftest import assert_loaded_alike, clustered
 
 
 @pytest.fixture(params=[("hnsw", "l2"), ("hnsw", "cosine"), ("flat", "ip")])
@@ -25,12 +25,7 @@ def test_round_trip_gives_identical_results(saved):
     idx, q, path = saved
     loaded = vidx.load(path)
     assert (len(loaded), loaded.dim, loaded.metric, loaded.kind) == (len(idx), idx.dim, idx.metric, idx.kind)
-    assert loaded.params == {**idx.params, "threads": loaded.params["threads"]}
-    for ef in (10, 40):
-        D1, I1 = idx.search(q, 7, ef=ef)
-        D2, I2 = loaded.search(q, 7, ef=ef)
-        np.testing.assert_array_equal(I1, I2)
-        np.testing.assert_array_equal(D1, D2)
+    assert_loaded_alike(idx, loaded, q, 7, efs=(10, 40))
     # A loaded index keeps growing like the original.
     extra = clustered(50, 12, seed=8)
     idx.add(extra)

@@ -5,7 +5,7 @@ import pytest
 
 import vidx
 from vidx import _core
-from conftest import brute_force, clustered, recall
+from conftest import assert_loaded_alike, brute_force, built_recall, clustered, recall
 
 LEVELS = vidx.cpu_features()["available"]
 # name -> (primary bits, residual bits)
@@ -86,20 +86,11 @@ def test_every_simd_level_matches_scalar(level, name, metric):
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-5, atol=tol)
 
 
-@pytest.fixture(scope="module")
-def wide_blobs():
-    both = clustered(3200, 40, seed=2, spread=0.5)
-    return both[:3000], both[3000:]
-
-
 @pytest.mark.parametrize("name", VARIANTS)
 @pytest.mark.parametrize("metric", ["l2", "cosine"])
 def test_hnsw_recall_against_brute_force(wide_blobs, name, metric):
     x, q = wide_blobs
-    _, truth = brute_force(x, q, 10, metric)
-    idx = vidx.Index(40, metric=metric, quant=name, M=12, ef_construction=80, seed=1)
-    idx.add(x)
-    assert recall(idx.search(q, 10, ef=64)[1], truth) >= MIN_RECALL[name]
+    assert built_recall(x, q, metric, dict(ef=64), quant=name, M=12, ef_construction=80, seed=1) >= MIN_RECALL[name]
 
 
 def test_two_level_reranks_beyond_its_primary(wide_blobs):
@@ -159,12 +150,7 @@ def test_save_load_gives_identical_results(tmp_path, wide_blobs, kind, name, kee
     path = tmp_path / "lvq.vidx"
     idx.save(path)
     loaded = vidx.load(path)
-    assert loaded.params == {**idx.params, "threads": loaded.params["threads"]}
-    for ef in (10, 50):
-        D1, I1 = idx.search(q, 7, ef=ef)
-        D2, I2 = loaded.search(q, 7, ef=ef)
-        np.testing.assert_array_equal(I1, I2)
-        np.testing.assert_array_equal(D1, D2)
+    assert_loaded_alike(idx, loaded, q, 7, efs=(10, 50))
     # The mean learnt at the first add travels with the file: later adds encode alike.
     idx.add(x[2000:])
     loaded.add(x[2000:])

@@ -14,7 +14,7 @@
 #include "bindings.hpp"
 #include "vidx/codec/binary.hpp"
 #include "vidx/codec/binary_kernels.hpp"
-#include "vidx/codec/flat_f16.hpp"
+#include "vidx/codec/flat.hpp"
 #include "vidx/codec/lvq.hpp"
 #include "vidx/codec/registry.hpp"
 #include "vidx/common/error.hpp"

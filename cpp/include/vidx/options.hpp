@@ -11,12 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace vidx {
+#include "vidx/io/fwd.hpp"
 
-namespace io {
-class ByteWriter;
-class ByteReader;
-}  // namespace io
+namespace vidx {
 
 // Options of the SPANN kind (heads in memory, posting lists on disk). Its head graph takes
 // M, ef_construction and ef_search from IndexOptions.

@@ -1,4 +1,4 @@
-#include "vidx/codec/flat_f16.hpp"
+#include "vidx/codec/flat.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -49,8 +49,7 @@ class F16Distance final : public QueryDistance {
 
 }  // namespace
 
-FlatF16Codec::FlatF16Codec(size_t dim, Metric metric) : Codec(dim, metric), kernels_(&f16k::kernels()) {}
-
+template <>
 void FlatF16Codec::encode(const float* x, uint8_t* code) const {
   for (size_t i = 0; i < dim(); ++i) {
     const uint16_t h = f16::from_float(x[i]);
@@ -58,6 +57,7 @@ void FlatF16Codec::encode(const float* x, uint8_t* code) const {
   }
 }
 
+template <>
 void FlatF16Codec::decode(const uint8_t* code, float* x) const {
   for (size_t i = 0; i < dim(); ++i) {
     uint16_t h;
@@ -66,10 +66,12 @@ void FlatF16Codec::decode(const uint8_t* code, float* x) const {
   }
 }
 
+template <>
 std::unique_ptr<QueryDistance> FlatF16Codec::prepare(const float* query) const {
   return std::make_unique<F16Distance>(query, dim(), metric(), kernels_);
 }
 
+template <>
 float FlatF16Codec::distance_between(const uint8_t* a, const uint8_t* b) const {
   if (metric() == Metric::L2) return kernels_->l2_pair(as_halves(a), as_halves(b), dim());
   return 1.f - kernels_->dot_pair(as_halves(a), as_halves(b), dim());

@@ -1,4 +1,4 @@
-#include "vidx/codec/flat_f32.hpp"
+#include "vidx/codec/flat.hpp"
 
 #include <cstring>
 #include <vector>
@@ -42,16 +42,18 @@ class F32IpDistance final : public QueryDistance {
 
 }  // namespace
 
-FlatF32Codec::FlatF32Codec(size_t dim, Metric metric) : Codec(dim, metric), kernels_(&simd::kernels()) {}
-
+template <>
 void FlatF32Codec::encode(const float* x, uint8_t* code) const { std::memcpy(code, x, code_size()); }
+template <>
 void FlatF32Codec::decode(const uint8_t* code, float* x) const { std::memcpy(x, code, code_size()); }
 
+template <>
 std::unique_ptr<QueryDistance> FlatF32Codec::prepare(const float* query) const {
   if (metric() == Metric::L2) return std::make_unique<F32L2Distance>(query, dim(), kernels_);
   return std::make_unique<F32IpDistance>(query, dim(), kernels_);
 }
 
+template <>
 float FlatF32Codec::distance_between(const uint8_t* a, const uint8_t* b) const {
   if (metric() == Metric::L2) return kernels_->l2sq(as_floats(a), as_floats(b), dim());
   return 1.f - kernels_->dot(as_floats(a), as_floats(b), dim());

@@ -3,8 +3,7 @@
 #include <stdexcept>
 
 #include "vidx/codec/binary.hpp"
-#include "vidx/codec/flat_f16.hpp"
-#include "vidx/codec/flat_f32.hpp"
+#include "vidx/codec/flat.hpp"
 #include "vidx/codec/lvq.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"

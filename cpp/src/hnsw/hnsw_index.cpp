@@ -73,12 +73,7 @@ std::map<std::string, size_t> HnswIndex::structure_memory_parts() const {
   parts["rerank_codes"] = tails_.size();
   parts["kept_vectors"] = kept_.size();
   parts["codec"] = codec_->parameter_bytes();
-  size_t scratch = 0;
-  {
-    std::lock_guard<std::mutex> lock(contexts_mutex_);
-    for (const auto& ctx : free_contexts_) scratch += ctx->visited.memory_usage();
-  }
-  parts["scratch"] = scratch;
+  parts["scratch"] = contexts_.memory([](const SearchContext& ctx) { return ctx.visited.memory_usage(); });
   return parts;
 }
 
@@ -89,22 +84,13 @@ size_t HnswIndex::structure_memory() const {
 }
 
 std::unique_ptr<HnswIndex::SearchContext> HnswIndex::acquire_context() const {
-  std::unique_ptr<SearchContext> ctx;
-  {
-    std::lock_guard<std::mutex> lock(contexts_mutex_);
-    if (!free_contexts_.empty()) {
-      ctx = std::move(free_contexts_.back());
-      free_contexts_.pop_back();
-    }
-  }
-  if (!ctx) ctx = std::make_unique<SearchContext>();
+  std::unique_ptr<SearchContext> ctx = contexts_.take();
   ctx->prepare(capacity_, M0_);
   return ctx;
 }
 
 void HnswIndex::release_context(std::unique_ptr<SearchContext> ctx) const {
-  std::lock_guard<std::mutex> lock(contexts_mutex_);
-  free_contexts_.push_back(std::move(ctx));
+  contexts_.give_back(std::move(ctx));
 }
 
 uint32_t HnswIndex::greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,

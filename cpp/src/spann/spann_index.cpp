@@ -129,25 +129,18 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
   const Assignment a = assign_rows(b, heads);
   const WriteResult w = write_postings(b, a, *parts.codec, posting_path_);
   auto postings = std::make_unique<io::PostingReader>(posting_path_, options().spann.direct_io);
-  BuildStats& s = parts.stats;
-  s.vectors = n;
-  s.heads = heads.index->size();
-  s.entries = a.entries;
-  s.dropped_replicas = a.dropped;
-  s.posting_limit = a.limit;
-  s.sample = heads.sample;
-  s.write_passes = w.passes;
-  s.posting_file_bytes = w.file_bytes;
-  s.peak_tracked_bytes = b.mem.peak;
+  // In BuildStats's field order: vectors, heads, entries, dropped_replicas, posting_limit, sample,
+  // write_passes, posting_file_bytes, peak_tracked_bytes.
+  parts.stats = BuildStats{n, heads.index->size(), a.entries, a.dropped, a.limit, heads.sample, w.passes,
+                           w.file_bytes, b.mem.peak};
   {
     auto lock = lock_exclusive();  // searches wait only for this swap
     codec_ = std::move(parts.codec);
     head_ = std::move(heads.index);
     postings_ = std::move(postings);
-    build_stats_ = s;
+    build_stats_ = parts.stats;
     count_ = n;
-    std::lock_guard<std::mutex> g(contexts_mutex_);
-    free_contexts_.clear();
+    contexts_.clear();
   }
 #if defined(__GLIBC__)
   ::malloc_trim(0);  // the build's buffers are gone; return their pages

@@ -215,15 +215,7 @@ void SpannIndex::search_rows(const float* q, size_t nq, size_t k, const SearchPa
 }
 
 std::unique_ptr<SpannIndex::Context> SpannIndex::acquire_context() const {
-  std::unique_ptr<Context> c;
-  {
-    std::lock_guard<std::mutex> g(contexts_mutex_);
-    if (!free_contexts_.empty()) {
-      c = std::move(free_contexts_.back());
-      free_contexts_.pop_back();
-    }
-  }
-  if (!c) c = std::make_unique<Context>();
+  std::unique_ptr<Context> c = contexts_.take();
   // The buffer is fixed: read_buffer bytes in 2 to 4 slots, each at least the longest list.
   const size_t largest = std::max<size_t>(1, postings_->largest_list_pages()) * kPage;
   const size_t wanted = io::round_up_page(options().spann.read_buffer);
@@ -238,15 +230,11 @@ std::unique_ptr<SpannIndex::Context> SpannIndex::acquire_context() const {
 }
 
 void SpannIndex::release_context(std::unique_ptr<Context> ctx) const {
-  std::lock_guard<std::mutex> g(contexts_mutex_);
-  free_contexts_.push_back(std::move(ctx));
+  contexts_.give_back(std::move(ctx));
 }
 
 size_t SpannIndex::contexts_memory() const {
-  std::lock_guard<std::mutex> g(contexts_mutex_);
-  size_t bytes = 0;
-  for (const auto& c : free_contexts_) bytes += c->memory_usage();
-  return bytes;
+  return contexts_.memory([](const Context& c) { return c.memory_usage(); });
 }
 
 }  // namespace vidx::spann

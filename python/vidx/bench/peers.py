@@ -12,6 +12,7 @@ measures one core. Libraries are imported only when an adapter is used, so a mis
 from __future__ import annotations
 
 import importlib
+from importlib import metadata
 from time import perf_counter
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 class Adapter:
     name = ""
     module = ""  # the import that must succeed for the adapter to be usable
+    distribution = ""  # the installed package to ask for the version, where the module has no __version__
 
     @classmethod
     def available(cls) -> bool:
@@ -31,6 +33,11 @@ class Adapter:
 
     @classmethod
     def version(cls) -> str:
+        if cls.distribution:
+            try:
+                return metadata.version(cls.distribution)
+            except metadata.PackageNotFoundError:
+                return "unknown"
         return str(getattr(importlib.import_module(cls.module), "__version__", "unknown"))
 
     def memory_bytes(self) -> int | None:
@@ -39,6 +46,13 @@ class Adapter:
     def close(self) -> None:
         """Drop the index so its memory is freed before the next library is measured."""
         self.index = None
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """x with each row scaled to length 1 (zero rows stay zero), float32 and contiguous: for
+    libraries without a cosine metric, where inner product on unit vectors ranks the same way."""
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.ascontiguousarray(x / np.where(norms == 0, 1, norms), dtype=np.float32)
 
 
 def _pad(ids, k: int) -> np.ndarray:
@@ -82,16 +96,8 @@ class VidxHNSW(Adapter):
 class Hnswlib(Adapter):
     name = "hnswlib"
     module = "hnswlib"
+    distribution = "hnswlib"  # no __version__
     SPACE = {"l2": "l2", "ip": "ip", "cosine": "cosine"}
-
-    @classmethod
-    def version(cls) -> str:
-        # hnswlib has no __version__; ask the installed distribution.
-        from importlib.metadata import PackageNotFoundError, version
-        try:
-            return version("hnswlib")
-        except PackageNotFoundError:
-            return "unknown"
 
     def build(self, train, metric, M, efc, threads):
         import hnswlib
@@ -135,10 +141,7 @@ class FaissHNSW(Adapter):
 
     def _prepare(self, x):
         x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, self.index.d)
-        if self._normalize:
-            norms = np.linalg.norm(x, axis=1, keepdims=True)
-            x = x / np.where(norms == 0, 1, norms)
-        return x
+        return _unit_rows(x) if self._normalize else x
 
     def set_ef(self, ef):
         self.index.hnsw.efSearch = ef
@@ -199,14 +202,7 @@ class Glass(Adapter):
     float32 (FP32 quantizer, no refine) so that it is a float32 graph peer."""
     name = "glass"
     module = "glass"
-
-    @classmethod
-    def version(cls) -> str:
-        from importlib.metadata import PackageNotFoundError, version
-        try:
-            return version("pyglass-portable")
-        except PackageNotFoundError:
-            return "unknown"
+    distribution = "pyglass-portable"
 
     def build(self, train, metric, M, efc, threads):
         import glass
@@ -226,10 +222,7 @@ class Glass(Adapter):
 
     def _prepare(self, x):
         x = np.ascontiguousarray(x, dtype=np.float32)
-        if self._normalize:
-            norms = np.linalg.norm(x, axis=-1, keepdims=True)
-            x = np.ascontiguousarray(x / np.where(norms == 0, 1, norms), dtype=np.float32)
-        return x
+        return _unit_rows(x) if self._normalize else x
 
     def set_ef(self, ef):
         self.index.set_ef(ef)

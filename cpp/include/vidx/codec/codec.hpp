@@ -9,13 +9,9 @@
 #include <vector>
 
 #include "vidx/common/metric.hpp"
+#include "vidx/io/fwd.hpp"
 
 namespace vidx {
-
-namespace io {
-class ByteWriter;
-class ByteReader;
-}  // namespace io
 
 // Distances from one prepared query to stored codes. Prepared once per query so per-query
 // terms (a shifted or normalised query, sums for LVQ...) are not recomputed per distance.

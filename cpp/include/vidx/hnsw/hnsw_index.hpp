@@ -20,6 +20,7 @@
 
 #include "vidx/codec/codec.hpp"
 #include "vidx/common/aligned_buffer.hpp"
+#include "vidx/common/scratch_pool.hpp"
 #include "vidx/common/topk.hpp"
 #include "vidx/index.hpp"
 
@@ -124,8 +125,7 @@ class HnswIndex final : public VectorIndex {
   uint32_t entry_ = 0;
   int max_level_ = -1;                   // -1: empty graph
 
-  mutable std::mutex contexts_mutex_;
-  mutable std::vector<std::unique_ptr<SearchContext>> free_contexts_;
+  mutable ScratchPool<SearchContext> contexts_;
 };
 
 }  // namespace vidx

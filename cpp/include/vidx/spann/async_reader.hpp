@@ -45,13 +45,12 @@ class ReadBatch {
   std::string what_;
 };
 
+// Neither copyable nor movable (its mutex sees to that): the workers hold `this`.
 class PreadPool {
  public:
   // threads == 0: reads run on the calling thread inside submit().
   explicit PreadPool(size_t threads);
   ~PreadPool();
-  PreadPool(const PreadPool&) = delete;
-  PreadPool& operator=(const PreadPool&) = delete;
 
   // Starts all reads of `batch` (requests moved in); `what` names the file in errors.
   void submit(ReadBatch& batch, std::vector<ReadRequest> requests, const std::string& what);

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
+#include "vidx/common/scratch_pool.hpp"
 #include "vidx/index.hpp"
 #include "vidx/io/posting_store.hpp"
 #include "vidx/spann/async_reader.hpp"
@@ -127,8 +128,7 @@ class SpannIndex final : public VectorIndex {
   std::unique_ptr<io::PostingReader> postings_;
   std::unique_ptr<PreadPool> io_;
 
-  mutable std::mutex contexts_mutex_;
-  mutable std::vector<std::unique_ptr<Context>> free_contexts_;
+  mutable ScratchPool<Context> contexts_;
   mutable std::atomic<uint64_t> stat_queries_{0}, stat_lists_{0}, stat_bytes_{0}, stat_entries_{0},
       stat_tail_bytes_{0};
 };
