@@ -42,6 +42,11 @@ def _check_count(name, value, minimum):
     return value
 
 
+def _forward(name, doc):
+    """A read-only property that reads the same name from the C++ index."""
+    return property(lambda self: getattr(self._impl, name), doc=doc)
+
+
 class Index:
     """A vector index: every kind, one class.
 
@@ -166,22 +171,14 @@ class Index:
     def __len__(self):
         return len(self._impl)
 
-    @property
-    def dim(self):
-        return self._impl.dim
-
-    @property
-    def metric(self):
-        return self._impl.metric
-
-    @property
-    def kind(self):
-        return self._impl.kind
-
-    @property
-    def device(self):
-        """Where the structure runs: "cpu" or "cuda:N"."""
-        return self._impl.device
+    dim = _forward("dim", "Vector dimension.")
+    metric = _forward("metric", '"l2", "ip" or "cosine".')
+    kind = _forward("kind", '"hnsw", "flat" or "spann".')
+    device = _forward("device", 'Where the structure runs: "cpu" or "cuda:N".')
+    params = _forward("params", "The options in force (a dict).")
+    posting_path = _forward("posting_path", "SPANN: the posting file in use (None for other kinds).")
+    heads = _forward("heads", "SPANN: the number of heads (posting lists); None for other kinds.")
+    direct_io = _forward("direct_io", "SPANN: whether posting reads bypass the page cache (O_DIRECT); None otherwise.")
 
     @property
     def threads(self):
@@ -190,25 +187,6 @@ class Index:
     @threads.setter
     def threads(self, value):
         self._impl.threads = _check_count("threads", value, 0)
-
-    @property
-    def params(self):
-        return self._impl.params
-
-    @property
-    def posting_path(self):
-        """SPANN: the posting file in use (None for other kinds)."""
-        return getattr(self._impl, "posting_path", None)
-
-    @property
-    def heads(self):
-        """SPANN: the number of heads (posting lists); None for other kinds."""
-        return getattr(self._impl, "heads", None)
-
-    @property
-    def direct_io(self):
-        """SPANN: whether posting reads bypass the page cache (O_DIRECT); None for other kinds."""
-        return getattr(self._impl, "direct_io", None)
 
     def __repr__(self):
         return f"vidx.Index(dim={self.dim}, metric={self.metric!r}, kind={self.kind!r}, size={len(self)})"
