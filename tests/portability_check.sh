@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 IO_SOURCES=(cpp/src/io/platform_posix.cpp cpp/src/io/platform_windows.cpp cpp/src/io/positional_io.cpp cpp/src/io/atomic_file.cpp
-            cpp/src/io/index_file.cpp cpp/src/io/byte_stream.cpp cpp/src/io/crc32c.cpp)
+            cpp/src/io/index_file.cpp cpp/src/io/byte_stream.cpp cpp/src/io/crc32c.cpp cpp/src/io/posting_store.cpp)
 FLAGS=(-std=c++17 -Wall -Wextra -Wpedantic -Werror -Icpp/include -c -o /dev/null)
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -46,15 +46,21 @@ if have $MINGW; then
   tmp=$(mktemp -d)
   cat > "$tmp/main.cpp" <<'CPP'
 #include "vidx/io/atomic_file.hpp"
+#include "vidx/io/crc32c.hpp"
+#include "vidx/io/posting_store.hpp"
 int main() {
   vidx::io::AtomicFile f("probe.bin");
   f.write_at(0, "x", 1);
   f.commit();
+  vidx::io::PostingWriter w("probe.postings", vidx::io::plan_postings({1}, 16, 0));
+  w.commit(vidx::io::PostingHeader{});
+  if (vidx::io::crc32c("123456789", 9) != 0xE3069283u) return 1;
   return vidx::io::process_may_be_alive(vidx::io::current_process_id()) ? 0 : 1;
 }
 CPP
   if ! $MINGW -std=c++17 -Werror -Icpp/include -static -o "$tmp/probe.exe" "$tmp/main.cpp" \
-        cpp/src/io/platform_windows.cpp cpp/src/io/positional_io.cpp cpp/src/io/atomic_file.cpp; then
+        cpp/src/io/platform_windows.cpp cpp/src/io/positional_io.cpp cpp/src/io/atomic_file.cpp \
+        cpp/src/io/crc32c.cpp cpp/src/io/byte_stream.cpp cpp/src/io/posting_store.cpp; then
     echo "FAIL: linking the Windows io layer"; status=1
   fi
   rm -rf "$tmp"

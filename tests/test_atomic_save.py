@@ -103,3 +103,13 @@ def test_failed_save_leaves_no_temp_file(tmp_path):
     with pytest.raises(OSError):
         small_index(100).save(folder / "index.vidx")
     assert os.listdir(folder) == ["index.vidx"]
+
+
+def test_spann_posting_file_is_written_through_the_atomic_writer(tmp_path):
+    # A killed writer's temporary posting file is removed by the next build; the build leaves none of its own.
+    stale = tmp_path / f"p.postings{MARKER}{dead_pid()}-00000000deadbeef"
+    stale.write_bytes(b"partial")
+    idx = vidx.Index(16, "l2", kind="spann", path=tmp_path / "p.postings", head_ratio=0.1)
+    idx.add(np.random.default_rng(0).standard_normal((600, 16), dtype=np.float32), progress=False)
+    assert os.listdir(tmp_path) == ["p.postings"]
+    assert idx.search(np.zeros((1, 16), dtype=np.float32), 5)[0].shape == (1, 5)  # the file it wrote reads back

@@ -1,29 +1,15 @@
 #include "vidx/io/posting_store.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <new>
-#include <system_error>
+#include <stdexcept>
 
+#include "vidx/common/aligned_buffer.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/crc32c.hpp"
-#include "vidx/io/read_at.hpp"
-
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-#include <nmmintrin.h>
-#define VIDX_POSTING_HW_CRC 1
-#endif
 
 namespace vidx::io {
 namespace {
@@ -31,23 +17,6 @@ namespace {
 constexpr uint8_t kMagic[8] = {0x89, 'V', 'S', 'P', 'N', '\r', '\n', 0x1A};
 constexpr size_t kRecordBytes = 24;
 constexpr size_t kHeaderCrcAt = kPageSize - 4;
-
-std::string os_error(int err) { return std::generic_category().message(err); }
-
-#if defined(VIDX_POSTING_HW_CRC)
-__attribute__((target("sse4.2,crc32"))) uint32_t crc32c_hw(const void* data, size_t n, uint32_t crc) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  uint64_t c = static_cast<uint32_t>(~crc);
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    c = _mm_crc32_u64(c, v);
-  }
-  uint32_t c32 = static_cast<uint32_t>(c);
-  for (; n > 0; --n) c32 = _mm_crc32_u8(c32, *p++);
-  return ~c32;
-}
-#endif
 
 // Places lists of a page or more tail-first at page starts, then packs the short ones into
 // free page space (tightest fit, longest first). Returns the end of the data.
@@ -133,22 +102,20 @@ std::vector<uint8_t> encode_header(const PostingHeader& h, const PostingLayout& 
   return page;
 }
 
-int sync_fd(int fd) {
-  int rc;
-  do rc = ::fsync(fd);
-  while (rc != 0 && errno == EINTR);
-  return rc;
+// Reopens `file` for direct I/O where the system and filesystem allow it; leaves it buffered
+// otherwise (direct I/O is an optimisation, never a reason to fail a load).
+void try_direct_io(const std::string& path, File& file) {
+  try {
+    File direct = File::open_existing(path, File::Access::read, true);
+    if (!direct.direct()) return;
+    // Some filesystems accept the flag and refuse the reads: try one.
+    PageBuffer probe;
+    if (direct.read_at(0, probe.reserve(kPageSize), kPageSize) == kPageSize) file = std::move(direct);
+  } catch (const IoError&) {
+  }
 }
 
 }  // namespace
-
-uint32_t fast_crc32c(const void* data, size_t n, uint32_t crc) {
-#if defined(VIDX_POSTING_HW_CRC)
-  static const bool has = __builtin_cpu_supports("sse4.2");
-  if (has) return crc32c_hw(data, n, crc);
-#endif
-  return crc32c(data, n, crc);
-}
 
 PostingLayout plan_postings(const std::vector<uint32_t>& counts, size_t entry_bytes, size_t tail_bytes) {
   PostingLayout l;
@@ -179,129 +146,51 @@ PostingLayout plan_postings(const std::vector<uint32_t>& counts, size_t entry_by
 // ---- PostingWriter ----
 
 PostingWriter::PostingWriter(const std::string& path, PostingLayout layout)
-    : path_(path), layout_(std::move(layout)), page_crc_(layout_.checked_pages(), 0) {
-  static std::atomic<uint64_t> counter{0};
-  for (int attempt = 0;; ++attempt) {
-    char suffix[64];
-    const uint64_t salt = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                          (counter.fetch_add(1) * 0x9E3779B97F4A7C15ull);
-    std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%016llx", static_cast<long>(::getpid()),
-                  static_cast<unsigned long long>(salt));
-    tmp_ = path + suffix;
-    fd_ = ::open(tmp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd_ >= 0) return;
-    if (errno == EINTR || (errno == EEXIST && attempt < 16)) continue;
-    throw IoError("cannot write posting file " + path + ": cannot create " + tmp_ + ": " + os_error(errno));
-  }
-}
-
-PostingWriter::~PostingWriter() {
-  if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(tmp_.c_str());
-}
-
-void PostingWriter::write_at(uint64_t offset, const void* data, size_t n) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (n > 0) {
-    const ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t(1) << 30), static_cast<off_t>(offset));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw IoError("cannot write posting file " + tmp_ + ": " + os_error(errno));
-    }
-    if (w == 0) throw IoError("cannot write posting file " + tmp_ + ": " + os_error(ENOSPC));
-    p += w;
-    n -= static_cast<size_t>(w);
-    offset += static_cast<uint64_t>(w);
-  }
-}
+    : file_(path), layout_(std::move(layout)), page_crc_(layout_.checked_pages(), 0) {}
 
 void PostingWriter::write_pages(uint64_t offset, const uint8_t* data, size_t n) {
   if (offset % kPageSize || n % kPageSize || offset < layout_.data_offset || offset + n > layout_.file_size)
     throw std::logic_error("vidx::io::PostingWriter: write outside the page-aligned data region");
   const size_t first = static_cast<size_t>((offset - layout_.data_offset) / kPageSize);
-  for (size_t p = 0; p < n / kPageSize; ++p) page_crc_[first + p] = fast_crc32c(data + p * kPageSize, kPageSize);
-  write_at(offset, data, n);
+  for (size_t p = 0; p < n / kPageSize; ++p) page_crc_[first + p] = crc32c(data + p * kPageSize, kPageSize);
+  file_.write_at(offset, data, n);
 }
 
 void PostingWriter::commit(const PostingHeader& header) {
   // Pages never written (a region with no entries) are zeros; their checksums too.
   const std::vector<uint8_t> zero(kPageSize, 0);
-  const uint32_t zero_crc = fast_crc32c(zero.data(), kPageSize);
+  const uint32_t zero_crc = crc32c(zero.data(), kPageSize);
   for (uint32_t& c : page_crc_)
     if (c == 0) c = zero_crc;
   const std::vector<uint8_t> dir = encode_directory(layout_);
   const std::vector<uint8_t> table = encode_table(page_crc_, layout_.crc_bytes);
   const std::vector<uint8_t> page0 =
       encode_header(header, layout_, crc32c(dir.data(), dir.size()), crc32c(table.data(), table.size()));
-  write_at(0, page0.data(), page0.size());
-  write_at(layout_.directory_offset, dir.data(), dir.size());
-  write_at(layout_.crc_offset, table.data(), table.size());
-  if (::ftruncate(fd_, static_cast<off_t>(layout_.file_size)) != 0)
-    throw IoError("cannot write posting file " + tmp_ + ": " + os_error(errno));
-  if (sync_fd(fd_) != 0) throw IoError("cannot fsync posting file " + tmp_ + ": " + os_error(errno));
-  const int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0 && errno != EINTR) throw IoError("cannot close posting file " + tmp_ + ": " + os_error(errno));
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0)
-    throw IoError("cannot rename " + tmp_ + " to " + path_ + ": " + os_error(errno));
-  committed_ = true;
-  const size_t slash = path_.find_last_of('/');
-  const std::string dir_path = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
-  const int dfd = ::open(dir_path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-  if (dfd >= 0) {
-    sync_fd(dfd);  // best effort: some filesystems cannot sync directories
-    ::close(dfd);
-  }
+  file_.write_at(0, page0.data(), page0.size());
+  file_.write_at(layout_.directory_offset, dir.data(), dir.size());
+  file_.write_at(layout_.crc_offset, table.data(), table.size());
+  file_.file().resize(layout_.file_size);
+  file_.commit();
 }
 
 // ---- PostingReader ----
 
 PostingReader::PostingReader(const std::string& path, bool direct_io) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    const int err = errno;
-    if (err == ENOENT) throw FileNotFound("no such posting file: " + path);
-    throw IoError("cannot open posting file " + path + ": " + os_error(err));
-  }
   try {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) throw IoError("cannot stat " + path + ": " + os_error(errno));
-    if (!S_ISREG(st.st_mode)) throw IoError("cannot read posting file " + path + ": not a regular file");
-    std::vector<uint8_t> page(kPageSize, 0);
-    const ptrdiff_t got = read_at(fd_, page.data(), kPageSize, 0);
-    if (got < 0) throw IoError("cannot read " + path + ": " + os_error(errno));
-    const size_t have = static_cast<size_t>(got);
-    if (std::memcmp(page.data(), kMagic, std::min<size_t>(have, 8)) != 0 || (have == 0 && st.st_size > 0))
-      throw FileFormatError(path + " is not a vidx SPANN posting file");
-    if (have < kPageSize)
-      throw FileFormatError("posting file " + path + " is truncated (" + std::to_string(st.st_size) + " bytes)");
-    read_header(page.data(), static_cast<uint64_t>(st.st_size));
-    read_tables();
-  } catch (...) {
-    ::close(fd_);
-    fd_ = -1;
-    throw;
+    file_ = File::open_existing(path);
+  } catch (const FileNotFound&) {
+    throw FileNotFound("no such posting file: " + path);
   }
-#if defined(O_DIRECT)
-  if (direct_io) {
-    const int dfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
-    if (dfd >= 0) {
-      // Some filesystems accept the flag and refuse the reads: try one.
-      PageBuffer probe;
-      if (::pread(dfd, probe.reserve(kPageSize), kPageSize, 0) == static_cast<ssize_t>(kPageSize)) {
-        ::close(fd_);
-        fd_ = dfd;
-        direct_ = true;
-      } else {
-        ::close(dfd);
-      }
-    }
-  }
-#endif
-}
-
-PostingReader::~PostingReader() {
-  if (fd_ >= 0) ::close(fd_);
+  const uint64_t size = file_.size();
+  std::vector<uint8_t> page(kPageSize, 0);
+  const size_t have = file_.read_at(0, page.data(), kPageSize);
+  if (std::memcmp(page.data(), kMagic, std::min<size_t>(have, 8)) != 0 || (have == 0 && size > 0))
+    throw FileFormatError(path + " is not a vidx SPANN posting file");
+  if (have < kPageSize)
+    throw FileFormatError("posting file " + path + " is truncated (" + std::to_string(size) + " bytes)");
+  read_header(page.data(), size);
+  read_tables();
+  if (direct_io) try_direct_io(path, file_);
 }
 
 void PostingReader::read_header(const uint8_t* page, uint64_t size) {
@@ -356,13 +245,12 @@ void PostingReader::read_tables() {
   auto bad = [&](const std::string& what) {
     throw FileFormatError("posting file " + path_ + ": " + what + "; the file is corrupted");
   };
+  // read_header checked the file size, so these reads are within the file.
   std::vector<uint8_t> dir(layout_.directory_bytes);
-  if (read_at(fd_, dir.data(), dir.size(), layout_.directory_offset) != static_cast<ptrdiff_t>(dir.size()))
-    throw IoError("cannot read the directory of " + path_);
+  file_.read_exact_at(layout_.directory_offset, dir.data(), dir.size());
   if (crc32c(dir.data(), dir.size()) != directory_crc_) bad("directory checksum mismatch");
   std::vector<uint8_t> table(layout_.crc_bytes);
-  if (read_at(fd_, table.data(), table.size(), layout_.crc_offset) != static_cast<ptrdiff_t>(table.size()))
-    throw IoError("cannot read the checksum table of " + path_);
+  file_.read_exact_at(layout_.crc_offset, table.data(), table.size());
   if (crc32c(table.data(), table.size()) != table_crc_) bad("checksum table mismatch");
   page_crc_.resize(layout_.checked_pages());
   std::memcpy(page_crc_.data(), table.data(), page_crc_.size() * 4);
@@ -391,7 +279,7 @@ void PostingReader::verify_pages(uint64_t offset, const uint8_t* bytes, size_t p
                                  size_t which) const {
   const size_t first = static_cast<size_t>((offset - layout_.data_offset) / kPageSize);
   for (size_t p = 0; p < pages; ++p)
-    if (fast_crc32c(bytes + p * kPageSize, kPageSize) != page_crc_[first + p])
+    if (crc32c(bytes + p * kPageSize, kPageSize) != page_crc_[first + p])
       throw FileFormatError(std::string(what) + " " + std::to_string(which) + " of " + path_ + " (page at byte " +
                             std::to_string(offset + p * kPageSize) +
                             ") is damaged: checksum mismatch; the posting file is corrupted");
@@ -404,13 +292,13 @@ size_t PostingReader::memory_usage() const {
 
 // ---- PageBuffer ----
 
-PageBuffer::~PageBuffer() { std::free(p_); }
+PageBuffer::~PageBuffer() { aligned_free(p_); }
 
 uint8_t* PageBuffer::reserve(size_t bytes) {
   if (bytes > size_) {
-    std::free(p_);
+    aligned_free(p_);
     size_ = round_up_page(bytes);
-    p_ = static_cast<uint8_t*>(std::aligned_alloc(kPageSize, size_));
+    p_ = static_cast<uint8_t*>(aligned_allocate(kPageSize, size_));
     if (!p_) {
       size_ = 0;
       throw std::bad_alloc();

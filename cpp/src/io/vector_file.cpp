@@ -1,30 +1,24 @@
 // open_vector_file: the layouts of .fvecs, .bvecs and .npy files, read here so that a build
 // streams them by pread without calling back into Python.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <unistd.h>  // access
 
-#include <cerrno>
 #include <cstring>
-#include <system_error>
 
 #include "vidx/common/error.hpp"
-#include "vidx/io/read_at.hpp"
+#include "vidx/io/positional_io.hpp"
 #include "vidx/io/vector_source.hpp"
 
 namespace vidx::io {
 namespace {
 
 struct OpenFile {
-  int fd = -1;
-  uint64_t size = 0;
-  explicit OpenFile(const std::string& path) { fd = open_for_reading(path, &size); }
-  ~OpenFile() { ::close(fd); }
-  std::string read(const std::string& path, size_t n, uint64_t offset) const {
+  File file;
+  uint64_t size;
+  explicit OpenFile(const std::string& path) : file(File::open_existing(path)), size(file.size()) {}
+  // Up to n bytes at `offset` (fewer at the end of the file).
+  std::string read(size_t n, uint64_t offset) const {
     std::string out(n, '\0');
-    const ptrdiff_t got = read_at(fd, out.data(), n, offset);
-    if (got < 0) throw IoError("cannot read " + path + ": " + std::generic_category().message(errno));
-    out.resize(static_cast<size_t>(got));
+    out.resize(file.read_at(offset, out.data(), n));
     return out;
   }
 };
@@ -49,7 +43,7 @@ std::unique_ptr<VectorSource> open_vecs(const std::string& path, size_t dim, Ele
   OpenFile f(path);
   if (f.size < 4) throw InvalidArgument(path + " holds no vectors");
   int32_t d;
-  std::memcpy(&d, f.read(path, 4, 0).data(), 4);
+  std::memcpy(&d, f.read(4, 0).data(), 4);
   if (d <= 0) throw FileFormatError(path + " is not a vector file: its first row has dimension " + std::to_string(d));
   check_dim(path, static_cast<size_t>(d), dim);
   const uint64_t stride = 4 + static_cast<uint64_t>(d) * element_size(type);
@@ -87,7 +81,7 @@ ElementType npy_type(const std::string& descr, const std::string& path) {
 
 std::unique_ptr<VectorSource> open_npy(const std::string& path, size_t dim) {
   OpenFile f(path);
-  const std::string pre = f.read(path, 12, 0);
+  const std::string pre = f.read(12, 0);
   if (pre.size() < 10 || pre.compare(0, 6, "\x93NUMPY") != 0) throw FileFormatError(path + " is not a .npy file");
   const int major = static_cast<unsigned char>(pre[6]);
   size_t header_len, header_at;
@@ -102,7 +96,7 @@ std::unique_ptr<VectorSource> open_npy(const std::string& path, size_t dim) {
     header_at = 12;
   }
   if (header_len > (1u << 20)) throw FileFormatError(path + ": implausible .npy header length");
-  const std::string header = f.read(path, header_len, header_at);
+  const std::string header = f.read(header_len, header_at);
   if (header.size() != header_len) throw FileFormatError(path + " is truncated");
   if (npy_field(header, "fortran_order", path).find("True") != std::string::npos)
     throw InvalidArgument(path + " is in Fortran order; save it in C order (numpy.ascontiguousarray)");

@@ -1,18 +1,13 @@
 #include "vidx/io/vector_source.hpp"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <system_error>
 
 #include "vidx/common/error.hpp"
-#include "vidx/io/read_at.hpp"
 
 namespace vidx::io {
 namespace {
@@ -127,18 +122,13 @@ FileSource::FileSource(const std::string& path, uint64_t offset, size_t rows, si
   if (row_stride < row_prefix + dim * element_size(type))
     throw InvalidArgument("row stride of " + std::to_string(row_stride) + " bytes is too small for " +
                           std::to_string(dim) + " elements");
-  uint64_t size = 0;
-  fd_ = open_for_reading(path, &size);
+  file_ = File::open_existing(path);
+  const uint64_t size = file_.size();
   const uint64_t need = offset + static_cast<uint64_t>(rows) * row_stride;
   if (size < need) {
-    ::close(fd_);
     throw IoError(path + " is truncated: " + std::to_string(rows) + " rows need " + std::to_string(need) +
                   " bytes, the file has " + std::to_string(size));
   }
-}
-
-FileSource::~FileSource() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 void FileSource::read(size_t begin, size_t count, float* out) {
@@ -147,9 +137,7 @@ void FileSource::read(size_t begin, size_t count, float* out) {
   scratch_.resize(bytes);
   auto* p = reinterpret_cast<uint8_t*>(scratch_.data());
   const uint64_t at = offset_ + static_cast<uint64_t>(begin) * stride_;
-  const ptrdiff_t got = read_at(fd_, p, bytes, at);
-  if (got < 0) throw IoError("cannot read " + path_ + ": " + std::generic_category().message(errno));
-  if (static_cast<size_t>(got) < bytes)
+  if (file_.read_at(at, p, bytes) < bytes)
     throw IoError(path_ + " is truncated: it ended while reading row " + std::to_string(begin));
   for (size_t r = 0; r < count; ++r) convert_to_float(p + r * stride_ + prefix_, type_, dim_, out + r * dim_);
 }

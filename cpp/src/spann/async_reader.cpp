@@ -1,12 +1,6 @@
 #include "vidx/spann/async_reader.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <system_error>
-
 #include "vidx/common/error.hpp"
-#include "vidx/io/read_at.hpp"
 
 namespace vidx::spann {
 
@@ -22,14 +16,10 @@ long ReadBatch::wait_next() {
   const uint32_t i = done_.back();
   done_.pop_back();
   ++returned_;
-  const int err = errors_[i];
-  if (err != 0) {
+  if (errors_[i]) {
     // Let the other reads finish before the caller frees the buffers they write into.
     cv_.wait(lock, [&] { return completed_ == requests_.size(); });
-    const ReadRequest& r = requests_[i];
-    const std::string where = " (" + std::to_string(r.length) + " bytes at offset " + std::to_string(r.offset) + ")";
-    if (err < 0) throw FileFormatError(what_ + " is truncated: a posting read came back short" + where);
-    throw IoError("cannot read " + what_ + where + ": " + std::generic_category().message(err));
+    std::rethrow_exception(errors_[i]);
   }
   return static_cast<long>(i);
 }
@@ -49,8 +39,14 @@ PreadPool::~PreadPool() {
 
 void PreadPool::execute(ReadBatch& batch, uint32_t index) {
   const ReadRequest& r = batch.requests_[index];
-  const ptrdiff_t got = io::read_at(r.fd, r.buffer, r.length, r.offset);
-  const int err = got < 0 ? errno : (static_cast<size_t>(got) < r.length ? -1 : 0);
+  std::exception_ptr err;
+  try {
+    if (r.file->read_at(r.offset, r.buffer, r.length) < r.length)
+      throw FileFormatError(batch.what_ + " is truncated: a posting read of " + std::to_string(r.length) +
+                            " bytes at offset " + std::to_string(r.offset) + " came back short");
+  } catch (...) {  // IoError from the read, or the short read above; handed to wait_next()
+    err = std::current_exception();
+  }
   {
     std::lock_guard<std::mutex> lock(batch.mutex_);
     batch.errors_[index] = err;
@@ -63,7 +59,7 @@ void PreadPool::execute(ReadBatch& batch, uint32_t index) {
 
 void PreadPool::submit(ReadBatch& batch, std::vector<ReadRequest> requests, const std::string& what) {
   batch.requests_ = std::move(requests);
-  batch.errors_.assign(batch.requests_.size(), 0);
+  batch.errors_.assign(batch.requests_.size(), nullptr);
   batch.done_.clear();
   batch.done_.reserve(batch.requests_.size());
   batch.returned_ = 0;

@@ -19,6 +19,7 @@
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
+#include "vidx/io/positional_io.hpp"
 #include "vidx/spann/spann_index.hpp"
 
 namespace vidx::spann {
@@ -57,22 +58,9 @@ constexpr uint32_t kSpannVersion = 3;  // 3: a VectorIndex file (META/OPTS from 
 std::string os_error(int err) { return std::generic_category().message(err); }
 
 std::vector<uint8_t> read_whole_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError("cannot open " + path + ": " + os_error(errno));
-  std::vector<uint8_t> out;
-  uint8_t buf[1 << 16];
-  for (;;) {
-    const ssize_t r = ::read(fd, buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      const int err = errno;
-      ::close(fd);
-      throw IoError("cannot read " + path + ": " + os_error(err));
-    }
-    if (r == 0) break;
-    out.insert(out.end(), buf, buf + r);
-  }
-  ::close(fd);
+  const io::File file = io::File::open_existing(path);
+  std::vector<uint8_t> out(static_cast<size_t>(file.size()));
+  file.read_exact_at(0, out.data(), out.size());
   return out;
 }
 

@@ -40,7 +40,7 @@ size_t SearchStream::submit_wave(size_t first, uint8_t* slot, size_t slot_bytes,
     const io::PostingList& l = lists[probe[i]];
     const size_t bytes = size_t(l.pages) * kPage;
     if (used + bytes > slot_bytes && used > 0) break;
-    reqs.push_back(ReadRequest{postings.fd(), slot + used, bytes, l.first_page_offset()});
+    reqs.push_back(ReadRequest{&postings.file(), slot + used, bytes, l.first_page_offset()});
     wave_lists.push_back(probe[i]);
     wave_at.push_back(used);
     used += bytes;
@@ -174,7 +174,7 @@ void SearchStream::read_pages(const std::vector<uint64_t>& pages) {
   for (size_t a = 0; a < pages.size();) {
     size_t b = a + 1;
     while (b < pages.size() && pages[b] == pages[b - 1] + 1) ++b;
-    reqs.push_back(ReadRequest{postings.fd(), ctx.pages.data() + a * kPage, (b - a) * kPage, pages[a] * kPage});
+    reqs.push_back(ReadRequest{&postings.file(), ctx.pages.data() + a * kPage, (b - a) * kPage, pages[a] * kPage});
     a = b;
   }
   tail_bytes_read += pages.size() * kPage;

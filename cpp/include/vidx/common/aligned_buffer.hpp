@@ -20,6 +20,23 @@
 
 namespace vidx {
 
+// malloc/free for blocks aligned to `align` (a power of two; `bytes` a multiple of it).
+// Windows has no aligned_alloc (its aligned blocks need their own free function).
+inline void* aligned_allocate(size_t align, size_t bytes) {
+#ifdef _WIN32
+  return _aligned_malloc(bytes, align);
+#else
+  return std::aligned_alloc(align, bytes);
+#endif
+}
+inline void aligned_free(void* p) {
+#ifdef _WIN32
+  _aligned_free(p);
+#else
+  std::free(p);
+#endif
+}
+
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
@@ -27,13 +44,13 @@ class AlignedBuffer {
 
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t bytes) { reallocate(bytes); }
-  ~AlignedBuffer() { release(data_); }
+  ~AlignedBuffer() { aligned_free(data_); }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
-      release(data_);
+      aligned_free(data_);
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
     }
@@ -48,7 +65,7 @@ class AlignedBuffer {
       const bool huge = bytes >= 2 * kHugePage;
       const size_t align = huge ? kHugePage : kAlignment;
       const size_t rounded = (bytes + align - 1) / align * align;
-      fresh = static_cast<uint8_t*>(allocate(align, rounded));
+      fresh = static_cast<uint8_t*>(aligned_allocate(align, rounded));
       if (!fresh) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
       if (huge) madvise(fresh, rounded, MADV_HUGEPAGE);  // a hint: failure changes nothing
@@ -57,7 +74,7 @@ class AlignedBuffer {
       if (keep) std::memcpy(fresh, data_, keep);
       if (bytes > keep) std::memset(fresh + keep, 0, bytes - keep);
     }
-    release(data_);
+    aligned_free(data_);
     data_ = fresh;
     size_ = bytes;
   }
@@ -67,22 +84,6 @@ class AlignedBuffer {
   size_t size() const { return size_; }
 
  private:
-  // Windows has no aligned_alloc (its aligned blocks need their own free function).
-  static void* allocate(size_t align, size_t bytes) {
-#ifdef _WIN32
-    return _aligned_malloc(bytes, align);
-#else
-    return std::aligned_alloc(align, bytes);
-#endif
-  }
-  static void release(void* p) {
-#ifdef _WIN32
-    _aligned_free(p);
-#else
-    std::free(p);
-#endif
-  }
-
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };

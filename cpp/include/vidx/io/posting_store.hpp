@@ -29,6 +29,8 @@
 #include <vector>
 
 #include "vidx/common/metric.hpp"
+#include "vidx/io/atomic_file.hpp"
+#include "vidx/io/positional_io.hpp"
 
 namespace vidx::io {
 
@@ -76,15 +78,12 @@ struct PostingHeader {
   uint64_t build_id = 0;
 };
 
-// crc32c (same values as vidx::io::crc32c), with the SSE4.2 instruction where the CPU has it.
-uint32_t fast_crc32c(const void* data, size_t n, uint32_t crc = 0);
-
-// Writes a posting file to a temporary name beside `path`; commit() makes it durable and
-// renames it into place. Destroying an uncommitted writer removes the temporary file.
+// Writes a posting file through an AtomicFile (a temporary file beside `path`, see
+// atomic_file.hpp); commit() makes it durable and renames it into place. Destroying an
+// uncommitted writer removes the temporary file.
 class PostingWriter {
  public:
   PostingWriter(const std::string& path, PostingLayout layout);
-  ~PostingWriter();
   PostingWriter(const PostingWriter&) = delete;
   PostingWriter& operator=(const PostingWriter&) = delete;
 
@@ -92,21 +91,17 @@ class PostingWriter {
   // Writes whole pages of the data and tail regions: offset page-aligned, n a multiple of
   // the page size; records their checksums.
   void write_pages(uint64_t offset, const uint8_t* data, size_t n);
-  // Writes header, directory and crc table, fsyncs, renames, fsyncs the directory.
+  // Writes header, directory and crc table, then commits the file (fsync, rename, folder fsync).
   void commit(const PostingHeader& header);
 
  private:
-  void write_at(uint64_t offset, const void* data, size_t n);
-  std::string path_;
-  std::string tmp_;
-  int fd_ = -1;
-  bool committed_ = false;
+  AtomicFile file_;
   PostingLayout layout_;
   std::vector<uint32_t> page_crc_;
 };
 
 // An open posting file with its verified header, directory and crc table. Reading pages is
-// left to the caller (fd(), possibly O_DIRECT); verify_pages checks what was read.
+// left to the caller (file(), possibly O_DIRECT); verify_pages checks what was read.
 class PostingReader {
  public:
   // direct_io: open with O_DIRECT; where the filesystem refuses it the file is opened
@@ -114,7 +109,6 @@ class PostingReader {
   // Errors: FileNotFound, IoError, FileFormatError (foreign, truncated, corrupted header,
   // directory or crc table, an implausible directory record).
   PostingReader(const std::string& path, bool direct_io);
-  ~PostingReader();
   PostingReader(const PostingReader&) = delete;
   PostingReader& operator=(const PostingReader&) = delete;
 
@@ -122,8 +116,9 @@ class PostingReader {
   const PostingLayout& layout() const { return layout_; }
   const std::vector<PostingList>& lists() const { return layout_.lists; }
   const std::string& path() const { return path_; }
-  int fd() const { return fd_; }
-  bool direct_io() const { return direct_; }
+  // Opened for direct I/O when direct_io() is true: reads must then be page-aligned.
+  const File& file() const { return file_; }
+  bool direct_io() const { return file_.direct(); }
   uint32_t header_crc() const { return header_crc_; }
   size_t largest_list_pages() const { return largest_pages_; }
 
@@ -138,8 +133,7 @@ class PostingReader {
   void read_tables();
 
   std::string path_;
-  int fd_ = -1;
-  bool direct_ = false;
+  File file_;
   PostingHeader header_;
   PostingLayout layout_;
   uint32_t header_crc_ = 0;

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "vidx/io/positional_io.hpp"
+
 namespace vidx::io {
 
 enum class ElementType : uint32_t { Float32 = 0, Float64 = 1, UInt8 = 2, Int8 = 3, Float16 = 4 };
@@ -54,7 +56,6 @@ class FileSource final : public VectorSource {
  public:
   FileSource(const std::string& path, uint64_t offset, size_t rows, size_t dim, size_t row_stride, size_t row_prefix,
              ElementType type);
-  ~FileSource() override;
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
   size_t rows() const override { return rows_; }
@@ -64,7 +65,7 @@ class FileSource final : public VectorSource {
 
  private:
   std::string path_;
-  int fd_ = -1;
+  File file_;
   uint64_t offset_;
   size_t rows_, dim_, stride_, prefix_;
   ElementType type_;

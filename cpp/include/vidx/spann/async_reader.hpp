@@ -7,15 +7,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "vidx/io/positional_io.hpp"
+
 namespace vidx::spann {
 
 struct ReadRequest {
-  int fd = -1;
+  const io::File* file = nullptr;
   void* buffer = nullptr;  // page-aligned for O_DIRECT
   size_t length = 0;       // a multiple of the page size for O_DIRECT
   uint64_t offset = 0;
@@ -39,7 +42,7 @@ class ReadBatch {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<uint32_t> done_;      // completed, not yet returned
-  std::vector<int> errors_;         // per request: 0, errno, or -1 for a short read
+  std::vector<std::exception_ptr> errors_;  // per request: null, or why it failed
   size_t returned_ = 0;
   size_t completed_ = 0;
   std::string what_;
