@@ -71,3 +71,65 @@ def test_kill_during_save_leaves_old_or_new_index(tmp_path):
     vidx.load(path).save(path)
     left = temp_files(path)
     assert not left, f"{len(left)} stale temporary files remain after {TRIALS} kills and a save"
+
+
+# SPANN: kill -9 while a new build writes its posting file over an existing one. The posting
+# file is written to a temporary name and renamed when complete, so after any kill it is either
+# the old file (the saved index loads and answers as before) or the complete new one (the old
+# index refuses it with OSError naming the mismatch, and the new index, once saved, loads).
+SPANN_CHILD = textwrap.dedent("""
+    import sys, numpy as np, vidx
+    folder, rows = sys.argv[1], int(sys.argv[2])
+    x = np.random.default_rng(7).standard_normal((rows, 16)).astype(np.float32)
+    print("ready", flush=True)
+    idx = vidx.Index(16, kind="spann", path=folder + "/p.post", head_ratio=0.1, seed=3)
+    idx.add(x, progress=False)
+    idx.save(folder + "/new.vidx")
+    print("saved", flush=True)
+""")
+SPANN_ROWS = 6000
+
+
+def test_kill_during_spann_build_over_existing_postings(tmp_path):
+    x = np.random.default_rng(0).standard_normal((3000, 16)).astype(np.float32)
+    probe = x[:20]
+    old = vidx.Index(16, kind="spann", path=tmp_path / "p.post", head_ratio=0.1)
+    old.add(x, progress=False)
+    old.save(tmp_path / "old.vidx")
+    old_answer = old.search(probe, 5, nprobe=8)
+    del old
+    outcomes = {"old": 0, "new": 0}
+    rng = np.random.default_rng(5)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for trial in range(TRIALS):
+        child = subprocess.Popen([sys.executable, "-c", SPANN_CHILD, str(tmp_path), str(SPANN_ROWS)],
+                                 stdout=subprocess.PIPE, text=True, env=env)
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0, 0.4))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        try:
+            loaded = vidx.load(tmp_path / "old.vidx")
+        except OSError as e:  # the new posting file is complete and in place
+            assert "does not belong to the index" in str(e), f"trial {trial}: {e}"
+            outcomes["new"] += 1
+            if (tmp_path / "new.vidx").exists():
+                new = vidx.load(tmp_path / "new.vidx")
+                assert len(new) == SPANN_ROWS
+                assert new.search(probe, 5, nprobe=8)[1].shape == (20, 5)
+            # Put the old state back for the next trial (as a user restoring from a backup would).
+            restore = vidx.Index(16, kind="spann", path=tmp_path / "p.post", head_ratio=0.1)
+            restore.add(x, progress=False)
+            restore.save(tmp_path / "old.vidx")
+            (tmp_path / "new.vidx").unlink(missing_ok=True)
+            continue
+        outcomes["old"] += 1
+        D, I = loaded.search(probe, 5, nprobe=8)
+        np.testing.assert_array_equal(I, old_answer[1])  # never a partly written posting file
+        np.testing.assert_array_equal(D, old_answer[0])
+        del loaded
+    print(f"kill -9 during a SPANN build over its posting file: {TRIALS} kills, outcomes {outcomes}")
+    # The next build removes what killed builds left; nothing but the index files remains.
+    again = vidx.Index(16, kind="spann", path=tmp_path / "p.post", head_ratio=0.1)
+    again.add(x, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir() if ".vidx-tmp-" in p.name) == []

@@ -28,7 +28,7 @@ uint64_t unique_bits() {
   return x ^ (x >> 31);
 }
 
-std::string temp_path_for(const std::string& target) {
+std::string make_temp_path(const std::string& target) {
   char suffix[64];
   std::snprintf(suffix, sizeof suffix, "%llu-%016llx", static_cast<unsigned long long>(current_process_id()),
                 static_cast<unsigned long long>(unique_bits()));
@@ -42,6 +42,8 @@ bool is_hex_digit(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 
 std::string temp_file_prefix(const std::string& target_name) { return target_name + kTempMarker; }
 
+std::string temp_path_for(const std::string& target) { return make_temp_path(target); }
+
 uint64_t temp_file_writer(const std::string& name, const std::string& target_name) {
   const std::string prefix = temp_file_prefix(target_name);
   if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return 0;
@@ -52,9 +54,12 @@ uint64_t temp_file_writer(const std::string& name, const std::string& target_nam
   while (i < name.size() && is_digit(name[i]) && i - digits_begin < 19) pid = pid * 10 + uint64_t(name[i++] - '0');
   if (i == digits_begin || i >= name.size() || name[i] != '-') return 0;
   ++i;
-  if (name.size() - i != kRandomDigits) return 0;
-  for (; i < name.size(); ++i)
+  // Then 16 hex digits, and either the end of the name or a '.' and anything: a file made from
+  // the temporary name by the same writer (the temporary file of a save to a temporary path).
+  if (name.size() - i < kRandomDigits) return 0;
+  for (const size_t end = i + kRandomDigits; i < end; ++i)
     if (!is_hex_digit(name[i])) return 0;
+  if (i != name.size() && name[i] != '.') return 0;
   return pid;
 }
 
@@ -79,7 +84,7 @@ size_t remove_stale_temp_files(const std::string& target) noexcept {
 AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
   remove_stale_temp_files(target_);
   for (int attempt = 1;; ++attempt) {
-    temp_path_ = temp_path_for(target_);
+    temp_path_ = make_temp_path(target_);
     try {
       file_ = File::create_new(temp_path_);
       return;

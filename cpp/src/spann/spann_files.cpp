@@ -17,6 +17,7 @@
 
 #include "spann_paths.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/io/atomic_file.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
 #include "vidx/io/positional_io.hpp"
@@ -64,12 +65,11 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
   return out;
 }
 
-// The head index saved by its own code (to a temporary file beside `near`), as bytes.
+// The head index saved by its own code (to a temporary file beside `near`), as bytes. The
+// temporary name is one the atomic writer recognises, so if this process is killed meanwhile the
+// next save or load of `near` removes it (and its own temporary file).
 std::vector<uint8_t> head_file_bytes(const VectorIndex& head, const std::string& near) {
-  char suffix[64];
-  std::snprintf(suffix, sizeof suffix, ".heads-tmp-%ld-%llx", static_cast<long>(::getpid()),
-                static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count()));
-  const std::string tmp = near + suffix;
+  const std::string tmp = io::temp_path_for(near);
   struct Remove {
     const std::string& path;
     ~Remove() { ::unlink(path.c_str()); }

@@ -50,8 +50,12 @@ class AtomicFile {
 // The temporary-file name prefix for `target`'s file name: "<name>.vidx-tmp-".
 std::string temp_file_prefix(const std::string& target_name);
 
-// If `name` is a temporary file of the target named `target_name`, its writer's process id;
-// otherwise 0.
+// A temporary path for `target` ("<target>.vidx-tmp-<pid>-<16 hex>"), for a writer that needs a
+// scratch file beside it: once its process is gone, the next save or load of `target` removes it.
+std::string temp_path_for(const std::string& target);
+
+// If `name` is a temporary file of the target named `target_name` (or a file named after one,
+// "<temporary name>.<anything>"), its writer's process id; otherwise 0.
 uint64_t temp_file_writer(const std::string& name, const std::string& target_name);
 
 // Removes the temporary files of `target` whose writer process is no longer running; returns
