@@ -75,7 +75,11 @@ def test_submodules_are_lazy_attributes():
 def test_mypy_strict_accepts_the_example_and_rejects_misuse(tmp_path):
     misuse = tmp_path / "misuse.py"
     misuse.write_text(MISUSE)
-    env = {**os.environ, "MYPYPATH": str(PACKAGE.parent)}
+    env = dict(os.environ)
+    if PACKAGE.parent.name not in ("site-packages", "dist-packages"):
+        # A source checkout (PYTHONPATH=python): point mypy at it. An installed vidx is found
+        # by mypy itself, and mypy refuses site-packages in MYPYPATH.
+        env["MYPYPATH"] = str(PACKAGE.parent)
     run = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
                           "--cache-dir", str(tmp_path / "cache"), str(EXAMPLE), str(misuse)],
                          capture_output=True, text=True, env=env, cwd=tmp_path)
