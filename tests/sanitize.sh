@@ -17,12 +17,11 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
-# test_binary.py is left out until its codec probe hook (codec_bindings.cpp binary_probe) stops
-# packing 1-bit codes at odd offsets: UBSan reports the misaligned uint64_t loads of
-# binary_kernels_*.cpp there (hamming_*: read words with memcpy, or align the probe's codes).
 if [ $# -eq 0 ]; then
+  # -s: a sanitizer report goes to stderr and ends the process; pytest's capture would swallow it.
   set -- tests/test_hardening.py tests/test_bad_input.py tests/test_files.py tests/test_hnsw.py \
-         tests/test_properties.py tests/test_lvq.py tests/test_corruption.py -x -q
+         tests/test_properties.py tests/test_lvq.py tests/test_corruption.py tests/test_binary.py \
+         tests/test_spann.py -x -q -s
 fi
 
 seconds() { date +%s; }

@@ -58,10 +58,10 @@ struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2> {
   static Count count_zero() { return 0; }
   // Two independent counts per step, joined before the one add into the running total.
   static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
-    return acc + (popcount64(a[0] ^ b[0]) + popcount64(a[1] ^ b[1]));
+    return acc + (popcount64(vidx_read_word(a) ^ vidx_read_word(b)) + popcount64(vidx_read_word(a + 1) ^ vidx_read_word(b + 1)));
   }
   static Count xor_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
-    return n ? acc + popcount64(a[0] ^ b[0]) : acc;
+    return n ? acc + popcount64(vidx_read_word(a) ^ vidx_read_word(b)) : acc;
   }
   static uint64_t count_total(Count acc) { return acc; }
 };

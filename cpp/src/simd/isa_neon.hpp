@@ -61,7 +61,7 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
     return acc + vaddlvq_u8(vcntq_u8(x));
   }
   static Count xor_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
-    return n ? acc + popcount64(a[0] ^ b[0]) : acc;
+    return n ? acc + popcount64(vidx_read_word(a) ^ vidx_read_word(b)) : acc;
   }
   static uint64_t count_total(Count acc) { return acc; }
 };

@@ -4,6 +4,7 @@
 #pragma once
 #include "vidx/codec/float16.hpp"
 #include "isa_shape.hpp"
+#include "partial_load.hpp"
 
 namespace vidx::simd {
 
@@ -98,7 +99,9 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
     return (x * 0x0101010101010101ull) >> 56;
   }
   static Count count_zero() { return 0; }
-  static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) { return acc + popcount64(a[0] ^ b[0]); }
+  static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
+    return acc + popcount64(vidx_read_word(a) ^ vidx_read_word(b));
+  }
   static Count xor_popcount_partial(Count acc, const uint64_t*, const uint64_t*, size_t) { return acc; }
   static uint64_t count_total(Count acc) { return acc; }
 };

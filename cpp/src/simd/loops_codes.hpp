@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "partial_load.hpp"
 #include "vidx/codec/lvq_kernels.hpp"
 
 namespace vidx::simd::loops {
@@ -115,9 +116,11 @@ float masked_sum(const float* q, const uint64_t* bits, size_t words) {
   constexpr size_t W = I::kWidth;
   static_assert(64 % (4 * W) == 0, "a word must split into whole rounds of the four accumulators");
   typename I::F acc[4] = {I::zero(), I::zero(), I::zero(), I::zero()};
-  for (size_t w = 0; w < words; ++w)
+  for (size_t w = 0; w < words; ++w) {
+    const uint64_t word = vidx_read_word(bits + w);
     for (size_t k = 0; k < 64 / W; ++k)
-      acc[k % 4] = I::masked_add(acc[k % 4], I::load(q + w * 64 + k * W), bits[w] >> (k * W));
+      acc[k % 4] = I::masked_add(acc[k % 4], I::load(q + w * 64 + k * W), word >> (k * W));
+  }
   return I::reduce(I::add(I::add(acc[0], acc[1]), I::add(acc[2], acc[3])));
 }
 

@@ -10,6 +10,14 @@
 // the linker can never hand one ISA's instructions to another's file.
 namespace {
 
+// One 64-bit word of a code at any address: codes sit where their container puts them (a posting
+// entry after its 4-byte id, say), so they are not always 8-byte aligned; memcpy is one load.
+inline uint64_t vidx_read_word(const uint64_t* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
 // n < 8 bytes.
 inline uint64_t vidx_read_small(const unsigned char* p, size_t n) {
   uint64_t v = 0;

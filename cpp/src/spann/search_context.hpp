@@ -77,6 +77,9 @@ struct SpannIndex::Context {
 // One query's reads: waves of lists through the slots of the context's buffer, then the
 // tail pages of the candidates.
 struct SearchStream {
+  SearchStream(const io::PostingReader& postings_in, PreadPool& io_in, SpannIndex::Context& ctx_in)
+      : postings(postings_in), io(io_in), ctx(ctx_in) {}
+
   const io::PostingReader& postings;
   PreadPool& io;
   SpannIndex::Context& ctx;
