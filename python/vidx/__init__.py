@@ -95,8 +95,6 @@ class Index:
             from .gpu import make_flat_index
             self._impl = make_flat_index(dim, metric, device=device, **options)
             return
-        if kind == "spann" and options.get("path") is None:
-            raise ValueError("kind='spann' needs path=: the file its posting lists are written to")
         self._impl = _core.Index(kind, dim, metric, options)
 
     @classmethod
