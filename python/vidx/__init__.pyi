@@ -41,7 +41,7 @@ class Index:
         quant: Quant = ...,
         rerank: int = ...,
         keep_vectors: bool = ...,
-        path: PathLike | None = ...,
+        path: PathLike = ...,
         head_ratio: float | None = ...,
         replicas: int = ...,
         candidates: int = ...,
