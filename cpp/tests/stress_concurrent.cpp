@@ -53,7 +53,7 @@ std::string check_results(const std::vector<float>& D, const std::vector<int64_t
 int stress(const std::string& kind, const std::string& quant, double seconds, const std::string& dir) {
   vidx::IndexOptions options;
   options.threads = 2;
-  options.quantization = quant;
+  options.quant = quant;
   options.ef_construction = 40;
   auto index = vidx::make_index(kind, kDim, vidx::Metric::L2, options);
   const std::vector<float> data = random_rows(kBatch * kBatches, 1);
