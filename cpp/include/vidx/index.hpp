@@ -7,6 +7,7 @@
 //
 // Thread safety: any number of concurrent searches; add() excludes searches while it runs
 // (a SPANN build runs without the lock: searches see an empty index until it is done).
+// Structures that say concurrent_writes() let add/remove/upsert run beside searches.
 #pragma once
 #include <cstddef>
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "vidx/common/error.hpp"
+#include "vidx/common/id_filter.hpp"
 #include "vidx/common/id_map.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"
@@ -41,6 +43,12 @@ struct SearchParams {
   size_t rerank = 0;  // candidates re-scored precisely (compressed codes)
   size_t nprobe = 0;  // SPANN: posting lists read
   double eps = -1;    // SPANN: skip head i when d(q, h_i) > (1 + eps) d(q, h_1); inf: never
+  // Filters over user ids: filter_count 0 = none, 1 = the same for every query, nq = one per query.
+  const IdFilter* filters = nullptr;
+  size_t filter_count = 0;
+  // Set by the base for the structure (callers leave it null): the filters above as RowFilters,
+  // plus rows removed but not yet reclaimed. Null when nothing is filtered.
+  const RowFilters* row_filters = nullptr;
 };
 
 // What load_index may override in a saved index (SPANN: where its posting file is).
@@ -85,6 +93,24 @@ class VectorIndex {
   void search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
               int64_t* ids) const;
 
+  // ---- a living index: every kind, the same API (kinds that cannot throw InvalidArgument) ----
+  // Removes the vectors with these ids; they leave search results before it returns. An id
+  // not in the index throws (nothing removed) unless ignore_missing. Returns how many went.
+  size_t remove(const int64_t* ids, size_t n, bool ignore_missing = false);
+  // Adds the vectors, replacing those whose ids are already present.
+  void upsert(const float* x, size_t n, const int64_t* ids);
+  // The stored vectors of `ids` into out (n x dim); an unknown id throws. Returns true when
+  // they are exact (float32 storage or keep_vectors), false when decoded from lossy codes.
+  bool get(const int64_t* ids, size_t n, float* out) const;
+  bool contains(int64_t id) const;
+  std::vector<int64_t> ids() const;
+  // Gives back the memory of removed rows (renumbers slots; ids are unchanged).
+  void compact();
+  // Every stored vector within `radius` of each query (distance < radius, in search()'s
+  // distance), CSR style. Graph kinds find them with a search widened while it finds more.
+  void range_search(const float* queries, size_t nq, float radius, const SearchParams& params,
+                    RangeResult& out) const;
+
   void save(const std::string& path) const;
   size_t memory_usage() const;
   // Counters a kind keeps (SPANN: build figures, and posting reads since reset_stats()).
@@ -128,6 +154,24 @@ class VectorIndex {
   // The SearchParams fields the kind uses (kSearchEf | ...); others are refused.
   static constexpr unsigned kSearchEf = 1, kSearchRerank = 2, kSearchNprobe = 4, kSearchEps = 8;
   virtual unsigned search_settings() const { return kSearchEf | kSearchRerank; }
+  // ---- living-index hooks. The defaults refuse: "<what> is not supported by a '<kind>' index".
+  // True where add_rows/remove_rows synchronise themselves (per-node locks), so the base calls
+  // them under a shared lock and searches keep running.
+  virtual bool concurrent_writes() const { return false; }
+  // Slot-addressed kinds: drop these slots (already hidden from searches by the base).
+  virtual void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool);
+  // stores_labels() kinds (SPANN): add after the first build / remove by user id. remove_labels
+  // returns how many of the ids were present.
+  virtual void add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool);
+  virtual size_t remove_labels(const int64_t* ids, size_t n, ThreadPool& pool);
+  // Decoded vectors of slots (or, for stores_labels() kinds, of user ids); returns whether exact.
+  virtual bool decode_rows(const uint32_t* slots, size_t n, float* out) const;
+  virtual bool decode_labels(const int64_t* ids, size_t n, float* out) const;
+  // Packs live rows; returns, for each old slot, its new slot (or UINT32_MAX if it was removed).
+  virtual std::vector<uint32_t> compact_rows(ThreadPool& pool);
+  // range_search over stored rows; ids as search_rows writes them (slots, or labels).
+  virtual void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params,
+                                 RangeResult& out, ThreadPool& pool) const;
   // After read_sections: open what lives beside the index file (SPANN's posting file).
   virtual void attach_storage(const std::string& index_path, const LoadOptions& load) {}
 

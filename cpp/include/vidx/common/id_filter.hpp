@@ -1,0 +1,54 @@
+// Search filters: which results a search may return.
+//
+// IdFilter is what callers pass (user ids; SearchParams::filters). The base turns each into a
+// RowFilter, which also hides rows removed but not yet reclaimed, and structures ask it while
+// they search: HNSW and flat by slot, SPANN (which stores user ids itself) by id.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace vidx {
+
+// Exactly one form is set: an allow-list of ids, a mask indexed by id (mask[id] != 0: allowed;
+// ids >= mask_size are not), or a predicate (for embedders; called from search threads, so it
+// must be thread-safe and must not call back into the index).
+struct IdFilter {
+  const int64_t* allowed = nullptr;
+  size_t allowed_count = 0;
+  const uint8_t* mask = nullptr;
+  size_t mask_size = 0;
+  std::function<bool(int64_t)> predicate;
+};
+
+class RowFilter {
+ public:
+  static constexpr size_t kUnknownCount = static_cast<size_t>(-1);
+  virtual ~RowFilter() = default;
+  virtual bool allows_slot(uint32_t slot) const = 0;
+  virtual bool allows_label(int64_t id) const = 0;
+  // How many stored rows it allows, when known without a scan (an allow-list), else kUnknownCount.
+  virtual size_t allowed_count() const = 0;
+  // The allowed slots in increasing order, when listing them needs no scan of every slot
+  // (an allow-list); returns false otherwise.
+  virtual bool list_slots(std::vector<uint32_t>& out) const = 0;
+};
+
+// The filters of one search call. of(q) is nullptr where query q is unfiltered.
+struct RowFilters {
+  const RowFilter* shared = nullptr;            // one filter for every query
+  std::vector<const RowFilter*> per_query;      // or one per query (empty: use `shared`)
+  const RowFilter* of(size_t q) const { return per_query.empty() ? shared : per_query[q]; }
+  bool any() const { return shared != nullptr || !per_query.empty(); }
+};
+
+// range_search() output, CSR style like faiss: the results of query q are
+// ids[lims[q] .. lims[q+1]) and distances[same], nearest first.
+struct RangeResult {
+  std::vector<size_t> lims;
+  std::vector<float> distances;
+  std::vector<int64_t> ids;
+};
+
+}  // namespace vidx

@@ -1,0 +1,44 @@
+// The living-index half of VectorIndex: remove, upsert, get, ids, compact, and the hooks'
+// defaults (a kind that does not implement a hook refuses it by name).
+#include <string>
+
+#include "vidx/common/error.hpp"
+#include "vidx/index.hpp"
+
+namespace vidx {
+namespace {
+
+[[noreturn]] void refuse(const std::string& what, const std::string& kind) {
+  throw InvalidArgument(what + " is not supported by a '" + kind + "' index");
+}
+
+}  // namespace
+
+void VectorIndex::remove_rows(const uint32_t*, size_t, ThreadPool&) { refuse("remove", kind()); }
+void VectorIndex::add_labelled(const float*, size_t, const int64_t*, ThreadPool&) { refuse("add after the build", kind()); }
+size_t VectorIndex::remove_labels(const int64_t*, size_t, ThreadPool&) { refuse("remove", kind()); }
+bool VectorIndex::decode_rows(const uint32_t*, size_t, float*) const { refuse("get", kind()); }
+bool VectorIndex::decode_labels(const int64_t*, size_t, float*) const { refuse("get", kind()); }
+std::vector<uint32_t> VectorIndex::compact_rows(ThreadPool&) { refuse("compact", kind()); }
+void VectorIndex::range_search_rows(const float*, size_t, float, const SearchParams&, RangeResult&, ThreadPool&) const {
+  refuse("range_search", kind());
+}
+
+// Placeholders until the living-index work lands (issue 10): each refuses by name.
+size_t VectorIndex::remove(const int64_t*, size_t, bool) { refuse("remove", kind()); }
+void VectorIndex::upsert(const float*, size_t, const int64_t*) { refuse("upsert", kind()); }
+bool VectorIndex::get(const int64_t*, size_t, float*) const { refuse("get", kind()); }
+bool VectorIndex::contains(int64_t id) const {
+  auto lock = lock_shared();
+  return ids_.contains(id);
+}
+std::vector<int64_t> VectorIndex::ids() const {
+  auto lock = lock_shared();
+  return ids_.labels();
+}
+void VectorIndex::compact() { refuse("compact", kind()); }
+void VectorIndex::range_search(const float*, size_t, float, const SearchParams&, RangeResult&) const {
+  refuse("range_search", kind());
+}
+
+}  // namespace vidx
