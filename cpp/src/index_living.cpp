@@ -19,6 +19,8 @@ void VectorIndex::add_labelled(const float*, size_t, const int64_t*, ThreadPool&
 size_t VectorIndex::remove_labels(const int64_t*, size_t, ThreadPool&) { refuse("remove", kind()); }
 bool VectorIndex::decode_rows(const uint32_t*, size_t, float*) const { refuse("get", kind()); }
 bool VectorIndex::decode_labels(const int64_t*, size_t, float*) const { refuse("get", kind()); }
+bool VectorIndex::has_label(int64_t) const { refuse("contains", kind()); }
+std::vector<int64_t> VectorIndex::stored_labels() const { refuse("ids", kind()); }
 std::vector<uint32_t> VectorIndex::compact_rows(ThreadPool&) { refuse("compact", kind()); }
 void VectorIndex::range_search_rows(const float*, size_t, float, const SearchParams&, RangeResult&, ThreadPool&) const {
   refuse("range_search", kind());
@@ -30,11 +32,11 @@ void VectorIndex::upsert(const float*, size_t, const int64_t*) { refuse("upsert"
 bool VectorIndex::get(const int64_t*, size_t, float*) const { refuse("get", kind()); }
 bool VectorIndex::contains(int64_t id) const {
   auto lock = lock_shared();
-  return ids_.contains(id);
+  return stores_labels() ? has_label(id) : ids_.contains(id);
 }
 std::vector<int64_t> VectorIndex::ids() const {
   auto lock = lock_shared();
-  return ids_.labels();
+  return stores_labels() ? stored_labels() : ids_.labels();
 }
 void VectorIndex::compact() { refuse("compact", kind()); }
 void VectorIndex::range_search(const float*, size_t, float, const SearchParams&, RangeResult&) const {

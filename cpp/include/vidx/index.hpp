@@ -167,6 +167,9 @@ class VectorIndex {
   // Decoded vectors of slots (or, for stores_labels() kinds, of user ids); returns whether exact.
   virtual bool decode_rows(const uint32_t* slots, size_t n, float* out) const;
   virtual bool decode_labels(const int64_t* ids, size_t n, float* out) const;
+  // stores_labels() kinds: whether an id is stored, and every stored id.
+  virtual bool has_label(int64_t id) const;
+  virtual std::vector<int64_t> stored_labels() const;
   // Packs live rows; returns, for each old slot, its new slot (or UINT32_MAX if it was removed).
   virtual std::vector<uint32_t> compact_rows(ThreadPool& pool);
   // range_search over stored rows; ids as search_rows writes them (slots, or labels).
