@@ -65,7 +65,10 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   std::unique_lock<WriterFirstMutex> lock(rw_);
   if (ids_.size() + n > (size_t{1} << 31) - 1) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
   ids_.check_new(ids, n);
-  add_rows(rows, n, pool());  // the structure grows only after its own checks pass
+  // Slots are appended until removal lands (issue 10: live-core hands out freed slots first).
+  std::vector<uint32_t> slots(n);
+  for (size_t i = 0; i < n; ++i) slots[i] = static_cast<uint32_t>(ids_.size() + i);
+  add_rows(rows, n, slots.data(), pool());  // the structure grows only after its own checks pass
   ids_.append(ids, n);
 }
 

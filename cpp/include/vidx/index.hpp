@@ -134,7 +134,10 @@ class VectorIndex {
 
   // Structure hooks. Rows reach them already normalised for cosine; the caller holds the
   // write lock (add) or a read lock (search, save, memory).
-  virtual void add_rows(const float* x, size_t n, ThreadPool& pool) = 0;
+  // Row i of x goes to slot slots[i]: the base hands out slots freed by remove (reclaimed by
+  // remove_rows) first, then structure_size(), structure_size() + 1, ... (structure_size()
+  // counts every slot, removed ones included).
+  virtual void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) = 0;
   // Writes slot numbers (or -1) into `slots` as int64; the base maps them to user ids.
   // params.ef is already resolved (never 0); params.rerank may be 0 (automatic).
   virtual void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,

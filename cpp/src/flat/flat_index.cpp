@@ -49,7 +49,7 @@ FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
   stride_ = stride_of(*codec_);
 }
 
-void FlatIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
+void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
   if (codec_->needs_training()) codec_->train(x, n);
   const size_t cs = stride_;
   grow(codes_, (count_ + n) * cs);

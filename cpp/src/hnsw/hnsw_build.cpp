@@ -202,7 +202,7 @@ std::vector<uint32_t> HnswIndex::insertion_order(uint32_t first, uint32_t end) c
   return order;
 }
 
-void HnswIndex::add_rows(const float* x, size_t n, ThreadPool& pool) {
+void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
   const uint32_t first = static_cast<uint32_t>(count_);
   const uint32_t end = static_cast<uint32_t>(count_ + n);
   reserve(end);

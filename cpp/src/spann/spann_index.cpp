@@ -90,7 +90,7 @@ std::map<std::string, double> SpannIndex::stats() const {
           {"entries_scanned", double(s.entries)}};
 }
 
-void SpannIndex::add_rows(const float*, size_t, ThreadPool&) {
+void SpannIndex::add_rows(const float*, size_t, const uint32_t*, ThreadPool&) {
   throw std::logic_error("vidx::spann::SpannIndex is built by build(), not add_rows()");
 }
 

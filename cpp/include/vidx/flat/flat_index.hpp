@@ -18,7 +18,7 @@ class FlatIndex final : public VectorIndex {
   std::string kind() const override { return "flat"; }
 
  protected:
-  void add_rows(const float* x, size_t n, ThreadPool& pool) override;
+  void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                    int64_t* slots, ThreadPool& pool) const override;
   size_t structure_size() const override { return count_; }
