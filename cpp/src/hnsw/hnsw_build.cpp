@@ -1,10 +1,12 @@
-// HNSW construction: batched, lock-free and deterministic (see hnsw_index.hpp).
+// HNSW construction: batched and deterministic (see hnsw_index.hpp). Each list is written
+// under its node's lock, so several add_rows calls (and remove_rows) may run at once.
 #include <algorithm>
 #include <cstring>
 
 #include "hnsw_context.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
+#include "vidx/graph/link_words.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 
 namespace vidx {
@@ -73,21 +75,33 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
 void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests) {
   const int node_level = levels_[slot];
   const auto qd = codec_->prepare(x);
-  uint32_t entry = entry_;
+  uint32_t entry = 0;
+  const int max_level = entry_point(entry);
   float entry_distance = qd->one(code(entry));
-  if (max_level_ > node_level) entry = greedy_descend(*qd, entry, entry_distance, max_level_, node_level + 1);
+  if (max_level > node_level) entry = greedy_descend(*qd, entry, entry_distance, max_level, node_level + 1);
 
-  for (int level = std::min(node_level, max_level_); level >= 0; --level) {
+  for (int level = std::min(node_level, max_level); level >= 0; --level) {
     search_layer(*qd, entry, entry_distance, level, ef_construction_, ctx);
     ctx.candidates.clear();
-    for (size_t i = 0; i < ctx.beam.size(); ++i) ctx.candidates.push_back({ctx.beam.distance(i), ctx.beam.slot(i)});
+    for (size_t i = 0; i < ctx.beam.size(); ++i) {
+      const uint32_t c = ctx.beam.slot(i);
+      if (c != slot && linkable(c)) ctx.candidates.push_back({ctx.beam.distance(i), c});
+    }
     select_neighbors(ctx.candidates, M_, ctx);
-    uint32_t* lk = links(slot, level);
-    lk[0] = static_cast<uint32_t>(ctx.selected.size());
-    std::copy(ctx.selected.begin(), ctx.selected.end(), lk + 1);
+    {
+      // A neighbour removed since the search is dropped here, under the lock a remove's
+      // repair pass takes too: either it sees the removal or the repair sees this list.
+      graph::NodeLocks::Guard lock(node_locks_, slot);
+      ctx.selected.erase(std::remove_if(ctx.selected.begin(), ctx.selected.end(),
+                                        [&](uint32_t s) { return !linkable(s); }),
+                         ctx.selected.end());
+      write_list(links(slot, level), ctx.selected.data(), ctx.selected.size());
+    }
     for (uint32_t target : ctx.selected) requests.push_back({target, slot, static_cast<uint32_t>(level)});
-    entry = ctx.beam.slot(0);
-    entry_distance = ctx.beam.distance(0);
+    if (ctx.beam.size() > 0) {
+      entry = ctx.beam.slot(0);
+      entry_distance = ctx.beam.distance(0);
+    }
   }
 }
 
@@ -95,34 +109,27 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
                                     std::vector<LinkRequest>* sibling_links) {
   const uint32_t target = group[0].target;
   const int level = static_cast<int>(group[0].level);
+  graph::NodeLocks::Guard lock(node_locks_, target);
+  if (!linkable(target)) return;  // removed meanwhile: its in-links are being repaired away
   uint32_t* lk = links(target, level);
+  const uint32_t count = lk[0];  // only lock holders write it
   const size_t capacity = capacity_at(level);
-  if (lk[0] + n <= capacity) {
-    for (size_t i = 0; i < n; ++i) lk[1 + lk[0] + i] = group[i].source;
-    lk[0] += static_cast<uint32_t>(n);
+  if (count + n <= capacity) {
+    for (size_t i = 0; i < n; ++i) graph::store_link(lk, static_cast<uint32_t>(count + 1 + i), group[i].source);
+    graph::publish_count(lk, static_cast<uint32_t>(count + n));
     return;
   }
-  // Overflow: choose again among the old and the new neighbours with the same heuristic.
+  // Overflow: choose again among the old and the new neighbours with the same heuristic
+  // (neighbours removed meanwhile are left out: the repair pass would drop them anyway).
   std::vector<Neighbor>& scratch = ctx.candidates;
   scratch.clear();
-  for (uint32_t j = 1; j <= lk[0]; ++j) scratch.push_back({0.f, lk[j]});
+  for (uint32_t j = 1; j <= count; ++j)
+    if (linkable(lk[j])) scratch.push_back({0.f, lk[j]});
   for (size_t i = 0; i < n; ++i) scratch.push_back({0.f, group[i].source});
-  const uint8_t* t_code = code(target);
-  if (codec_->prefers_prepared_comparisons()) {
-    // The target decoded once, then one batch of asymmetric distances.
-    const auto qd = codec_->prepare_from_code(t_code, tail(target));
-    ctx.compared_codes.resize(scratch.size());
-    ctx.compared_distances.resize(scratch.size());
-    for (size_t j = 0; j < scratch.size(); ++j) ctx.compared_codes[j] = code(scratch[j].slot);
-    qd->batch(ctx.compared_codes.data(), scratch.size(), ctx.compared_distances.data());
-    for (size_t j = 0; j < scratch.size(); ++j) scratch[j].distance = ctx.compared_distances[j];
-  } else {
-    for (Neighbor& nb : scratch) nb.distance = codec_->distance_between(t_code, code(nb.slot));
-  }
+  score_from(target, scratch, ctx);
   std::sort(scratch.begin(), scratch.end(), closer);
   select_neighbors(scratch, capacity, ctx);
-  lk[0] = static_cast<uint32_t>(ctx.selected.size());
-  std::copy(ctx.selected.begin(), ctx.selected.end(), lk + 1);
+  write_list(lk, ctx.selected.data(), ctx.selected.size());
   if (!sibling_links) return;
   // A new node dropped here because another new node of its batch is nearer to it: the two
   // never saw each other (both searched the graph as it was before the batch), and this list
@@ -140,14 +147,15 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   }
 }
 
-void HnswIndex::insert_batch(const float* x, uint32_t first, const uint32_t* slots, size_t n, ThreadPool& pool,
+void HnswIndex::insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
                              std::vector<std::unique_ptr<SearchContext>>& contexts) {
+  // The batch may meet nodes that a concurrent remove unlinks: it holds their memory until done.
+  graph::GracePeriod::Reader reading(grace_);
   // Phase 1: each new node finds its neighbours in the graph as it was before this batch.
-  // It writes only its own link lists, which nobody else reads yet.
+  // It writes only its own link lists, which no list links to yet.
   std::vector<std::vector<LinkRequest>> requests(n);
   pool.parallel_for(n, [&](size_t i, size_t worker) {
-    const uint32_t slot = slots[i];
-    link_new_node(slot, x + static_cast<size_t>(slot - first) * dim(), *contexts[worker], requests[i]);
+    link_new_node(slots[rows[i]], x + static_cast<size_t>(rows[i]) * dim(), *contexts[worker], requests[i]);
   });
 
   // Phase 2: reverse links, grouped by (level, target); each group touches one list only.
@@ -162,11 +170,10 @@ void HnswIndex::insert_batch(const float* x, uint32_t first, const uint32_t* slo
   apply_link_requests(all, pool, contexts, false);
 
   // The highest new node becomes the entry point (the first inserted on ties: deterministic).
+  std::lock_guard<std::mutex> lock(entry_mutex_);
   for (size_t i = 0; i < n; ++i) {
-    if (levels_[slots[i]] > max_level_) {
-      max_level_ = levels_[slots[i]];
-      entry_ = slots[i];
-    }
+    const uint32_t slot = slots[rows[i]];
+    if (levels_[slot] > max_level() && linkable(slot)) set_entry(slot, levels_[slot]);
   }
 }
 
@@ -193,33 +200,22 @@ std::vector<std::vector<HnswIndex::LinkRequest>> HnswIndex::apply_link_requests(
   return sibling_links;
 }
 
-std::vector<uint32_t> HnswIndex::insertion_order(uint32_t first, uint32_t end) const {
+std::vector<uint32_t> HnswIndex::insertion_order(uint32_t first, size_t n) const {
   // Fisher-Yates driven by (seed, first): deterministic, whatever the thread count.
-  std::vector<uint32_t> order(end - first);
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = first + i;
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   Rng rng(splitmix64(options().seed) ^ splitmix64(first + 0x51ED));
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
   return order;
 }
 
-void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
-  const uint32_t first = static_cast<uint32_t>(count_);
-  const uint32_t end = static_cast<uint32_t>(count_ + n);
-  reserve(end);
-  levels_.resize(end);
-  upper_offset_.resize(end, 0);
-  for (uint32_t s = first; s < end; ++s) {
-    levels_[s] = static_cast<uint8_t>(sample_level(s));
-    allocate_upper_links(s);
-  }
-  // The codec learns from the first rows it sees (LVQ: the mean it centres by).
-  if (codec_->needs_training()) codec_->train(x, n);
-  if (kept_codec_) std::memcpy(kept_.data() + first * kept_codec_->code_size(), x, n * kept_codec_->code_size());
+void HnswIndex::write_records(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
   const size_t cs = codec_->code_size();
+  const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
   pool.parallel_for(
       n,
       [&](size_t i, size_t) {
-        const uint32_t slot = first + static_cast<uint32_t>(i);
+        const uint32_t slot = slots[i];
         uint8_t* rec = record(slot);
         if (tail_size_ == 0) {
           codec_->encode(x + i * dim(), rec);
@@ -230,9 +226,25 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
           std::memcpy(rec, whole.data(), head_size_);
           std::memcpy(tail(slot), whole.data() + head_size_, tail_size_);
         }
-        std::memset(rec + head_size_, 0, stride_ - head_size_);
+        if (kept_bytes) std::memcpy(kept_.data() + slot * kept_bytes, x + i * dim(), kept_bytes);
+        // Fresh lists (a reused slot's old ones were emptied when it was removed).
+        for (int level = 0; level <= levels_[slot]; ++level) graph::publish_count(links(slot, level), 0);
       },
       256);
+}
+
+void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
+  if (n == 0) return;
+  const uint32_t top = *std::max_element(slots, slots + n);
+  // Callers that hold the exclusive lock may leave growing to us; concurrent ones reserved.
+  reserve_rows(static_cast<size_t>(top) + 1);
+  size_t graph_size = count_.load();
+  while (graph_size <= top && !count_.compare_exchange_weak(graph_size, static_cast<size_t>(top) + 1)) {
+  }
+  for (size_t i = 0; i < n; ++i) set_state(slots[i], kInserting);
+  // The codec learns from the first rows it sees (LVQ: the mean it centres by).
+  if (codec_->needs_training()) codec_->train(x, n);
+  write_records(x, n, slots, pool);
 
   std::vector<std::unique_ptr<SearchContext>> contexts;
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
@@ -240,21 +252,23 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   // Insert in a seeded random order, not row order: rows that arrive sorted (chunks of one
   // document, rows grouped by category) would otherwise fill a batch with near neighbours that
   // cannot see each other, and the graph would lose exactly those links.
-  const std::vector<uint32_t> order = insertion_order(first, end);
+  const std::vector<uint32_t> order = insertion_order(slots[0], n);
   size_t done = 0;
-  if (max_level_ < 0) {  // the very first node: the graph is just this entry point
-    entry_ = order[0];
-    max_level_ = levels_[entry_];
-    done = 1;
+  {
+    std::lock_guard<std::mutex> lock(entry_mutex_);
+    if (max_level() < 0) {  // the very first node: the graph is just this entry point
+      set_entry(slots[order[0]], levels_[slots[order[0]]]);
+      done = 1;
+    }
   }
   while (done < order.size()) {
-    const size_t batch = static_cast<size_t>(std::max<double>(1.0, (first + done) * kBatchFraction));
+    const size_t batch = static_cast<size_t>(std::max<double>(1.0, (graph_size + done) * kBatchFraction));
     const size_t stop = std::min(order.size(), done + batch);
-    insert_batch(x, first, order.data() + done, stop - done, pool, contexts);
+    insert_batch(x, slots, order.data() + done, stop - done, pool, contexts);
     done = stop;
   }
-  count_ = end;
   for (auto& ctx : contexts) release_context(std::move(ctx));
+  for (size_t i = 0; i < n; ++i) set_state(slots[i], kLive);
 }
 
 }  // namespace vidx

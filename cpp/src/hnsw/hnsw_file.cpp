@@ -24,12 +24,15 @@ constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 
 }  // namespace
 
 void HnswIndex::write_sections(io::IndexFileWriter& out) const {
+  const size_t count = count_.load();
+  uint32_t entry = 0;
+  const int max_level = entry_point(entry);
   io::ByteWriter graph;
-  graph.u64(count_);
+  graph.u64(count);
   graph.u64(M_);
   graph.u64(M0_);
-  graph.u32(entry_);
-  graph.u32(static_cast<uint32_t>(max_level_ + 1));  // 0 = empty graph
+  graph.u32(entry);
+  graph.u32(static_cast<uint32_t>(max_level + 1));  // 0 = empty graph
   graph.str(codec_->name());
   out.add_section(kGraphSection, graph.take());
   io::ByteWriter codec_params;
@@ -37,19 +40,21 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   out.add_section(kCodecSection, codec_params.take());
 
   std::vector<io::Span> codes, links0;
-  codes.reserve(tail_size_ ? 2 * count_ : count_);
-  links0.reserve(count_);
+  codes.reserve(tail_size_ ? 2 * count : count);
+  links0.reserve(count);
   const size_t link_bytes = (M0_ + 1) * sizeof(uint32_t);
-  for (uint32_t s = 0; s < count_; ++s) {
+  for (uint32_t s = 0; s < count; ++s) {
     codes.push_back({code(s), head_size_});
     if (tail_size_) codes.push_back({tail(s), tail_size_});
     links0.push_back({record(s) + links_offset_, link_bytes});
   }
   out.add_section_views(kCodesSection, std::move(codes));
   out.add_section_views(kLevel0Section, std::move(links0));
-  out.add_section_view(kLevelsSection, levels_.data(), count_);
-  out.add_section_view(kUpperSection, upper_.data(), upper_.size() * sizeof(uint32_t));
-  if (kept_codec_) out.add_section_view(kKeptSection, kept_.data(), count_ * kept_codec_->code_size());
+  out.add_section_view(kLevelsSection, levels_.data(), count);
+  // Slots past `count` are reserved, not used: their upper lists are not written.
+  const size_t upper_words = count < levels_.size() ? upper_offset_[count] : upper_.size();
+  out.add_section_view(kUpperSection, upper_.data(), upper_words * sizeof(uint32_t));
+  if (kept_codec_) out.add_section_view(kKeptSection, kept_.data(), count * kept_codec_->code_size());
 }
 
 void HnswIndex::read_sections(const io::IndexFileReader& in) {
@@ -89,7 +94,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
 
   count_ = 0;
   capacity_ = 0;
-  reserve(count);
+  reserve_records(count);
   levels_.assign(levels.data, levels.data + count);
   upper_offset_.assign(count, 0);
   uint64_t upper_words = 0;
@@ -120,10 +125,17 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
           throw bad("node " + std::to_string(s) + " links to an invalid node");
     }
   }
+  if (count > 0 && levels_[entry] != static_cast<int>(levels_plus_one) - 1)
+    throw bad("entry point is not on the top level");
+  // Slots freed by remove (and not compacted away) were saved with empty lists: they are free
+  // again. A live node always has a link, except the only node of a graph.
+  for (uint64_t s = 0; s < count; ++s) {
+    const bool freed = links(static_cast<uint32_t>(s), 0)[0] == 0 && s != entry;
+    set_state(static_cast<uint32_t>(s), freed ? kEmpty : kLive);
+  }
   count_ = count;
-  entry_ = entry;
-  max_level_ = static_cast<int>(levels_plus_one) - 1;
-  if (count > 0 && levels_[entry_] != max_level_) throw bad("entry point is not on the top level");
+  if (count > 0) set_entry(entry, static_cast<int>(levels_plus_one) - 1);
+  else entry_state_.store(0);
 }
 
 }  // namespace vidx

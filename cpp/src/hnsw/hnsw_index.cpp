@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "hnsw_context.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
+#include "vidx/graph/link_words.hpp"
 
 namespace vidx {
 namespace {
@@ -41,13 +43,33 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
 
 HnswIndex::~HnswIndex() = default;
 
-void HnswIndex::reserve(size_t n) {
+void HnswIndex::reserve_records(size_t n) {
   if (n <= capacity_) return;
-  const size_t grown = std::max(n, capacity_ + capacity_ / 2);
-  level0_.reallocate(grown * stride_);
-  if (tail_size_) tails_.reallocate(grown * tail_size_);
-  if (kept_codec_) kept_.reallocate(grown * kept_codec_->code_size());
-  capacity_ = grown;
+  level0_.reallocate(n * stride_);
+  std::memset(level0_.data() + capacity_ * stride_, 0, (n - capacity_) * stride_);
+  if (tail_size_) tails_.reallocate(n * tail_size_);
+  if (kept_codec_) kept_.reallocate(n * kept_codec_->code_size());
+  std::unique_ptr<std::atomic<uint8_t>[]> states(new std::atomic<uint8_t>[n]());
+  for (size_t s = 0; s < capacity_; ++s) states[s].store(states_[s].load(std::memory_order_relaxed));
+  states_ = std::move(states);
+  capacity_ = n;
+}
+
+void HnswIndex::reserve_rows(size_t slot_count) {
+  if (slot_count <= capacity_) return;
+  const size_t grown = std::max(slot_count, capacity_ + capacity_ / 2);
+  const size_t old = capacity_;
+  reserve_records(grown);
+  // Every slot gets its level and upper lists now: add_rows never moves upper_ under searches.
+  levels_.resize(grown);
+  upper_offset_.resize(grown);
+  size_t words = upper_.size();
+  for (size_t s = old; s < grown; ++s) {
+    levels_[s] = static_cast<uint8_t>(sample_level(static_cast<uint32_t>(s)));
+    upper_offset_[s] = words;
+    words += static_cast<size_t>(levels_[s]) * (M_ + 1);
+  }
+  upper_.resize(words, 0);
 }
 
 int HnswIndex::sample_level(uint32_t slot) const {
@@ -58,10 +80,24 @@ int HnswIndex::sample_level(uint32_t slot) const {
   return static_cast<int>(std::min(level, 31.0));
 }
 
-void HnswIndex::allocate_upper_links(uint32_t slot) {
-  const int level = levels_[slot];
-  upper_offset_[slot] = upper_.size();
-  upper_.resize(upper_.size() + static_cast<size_t>(level) * (M_ + 1), 0);
+void HnswIndex::write_list(uint32_t* lk, const uint32_t* slots, size_t count) {
+  for (size_t j = 0; j < count; ++j) graph::store_link(lk, static_cast<uint32_t>(j + 1), slots[j]);
+  graph::publish_count(lk, static_cast<uint32_t>(count));
+}
+
+void HnswIndex::score_from(uint32_t base, std::vector<Neighbor>& candidates, SearchContext& ctx) const {
+  const uint8_t* base_code = code(base);
+  if (codec_->prefers_prepared_comparisons()) {
+    // The base decoded once, then one batch of asymmetric distances.
+    const auto qd = codec_->prepare_from_code(base_code, tail(base));
+    ctx.compared_codes.resize(candidates.size());
+    ctx.compared_distances.resize(candidates.size());
+    for (size_t j = 0; j < candidates.size(); ++j) ctx.compared_codes[j] = code(candidates[j].slot);
+    qd->batch(ctx.compared_codes.data(), candidates.size(), ctx.compared_distances.data());
+    for (size_t j = 0; j < candidates.size(); ++j) candidates[j].distance = ctx.compared_distances[j];
+  } else {
+    for (Neighbor& nb : candidates) nb.distance = codec_->distance_between(base_code, code(nb.slot));
+  }
 }
 
 std::map<std::string, size_t> HnswIndex::structure_memory_parts() const {
@@ -69,7 +105,7 @@ std::map<std::string, size_t> HnswIndex::structure_memory_parts() const {
   const size_t code_bytes = capacity_ * head_size_;  // the code heads inside level-0 records
   parts["codes"] = code_bytes;
   parts["graph"] = level0_.size() - code_bytes + upper_.capacity() * sizeof(uint32_t) +
-                   upper_offset_.capacity() * sizeof(uint64_t) + levels_.capacity();
+                   upper_offset_.capacity() * sizeof(uint64_t) + levels_.capacity() + capacity_ /* states */;
   parts["rerank_codes"] = tails_.size();
   parts["kept_vectors"] = kept_.size();
   parts["codec"] = codec_->parameter_bytes();
@@ -100,12 +136,13 @@ uint32_t HnswIndex::greedy_descend(const QueryDistance& qd, uint32_t entry, floa
     while (moved) {
       moved = false;
       const uint32_t* lk = links(entry, level);
-      const uint32_t n = lk[0];
+      const uint32_t n = graph::load_count(lk);
       for (uint32_t j = 1; j <= n; ++j) {
-        const float d = qd.one(code(lk[j]));
+        const uint32_t next = graph::load_link(lk, j);
+        const float d = qd.one(code(next));
         if (d < entry_distance) {
           entry_distance = d;
-          entry = lk[j];
+          entry = next;
           moved = true;
         }
       }
@@ -121,45 +158,51 @@ void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entr
       [this](uint32_t slot) { return code(slot); }, ctx.visited, ctx.beam, ctx.gather);
 }
 
-void HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances,
-                       int64_t* slots) const {
+size_t HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances,
+                         int64_t* slots) const {
   const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
   const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
-  std::vector<Neighbor> rescored(n);
+  std::vector<Neighbor> rescored;
+  rescored.reserve(n);
   for (size_t j = 0; j < n; ++j) {
     const uint32_t s = ctx.beam.slot(j);
+    if (state(s) != kLive) continue;  // removed (or still being inserted) while we walked
     const float d = kept_codec_ ? precise->one(kept_.data() + s * kept_bytes) : precise->one_split(code(s), tail(s));
-    rescored[j] = Neighbor{d, s};
+    rescored.push_back(Neighbor{d, s});
   }
-  const size_t found = std::min(k, n);
+  const size_t found = std::min(k, rescored.size());
   std::partial_sort(rescored.begin(), rescored.begin() + found, rescored.end(), closer);
   for (size_t j = 0; j < found; ++j) {
     distances[j] = rescored[j].distance;
     slots[j] = rescored[j].slot;
   }
+  return found;
 }
 
 void HnswIndex::search_one(const float* q, size_t k, const SearchParams& params, float* distances,
                            int64_t* slots) const {
   size_t found = 0;
-  if (max_level_ >= 0) {
+  // Registered for the whole walk: a node removed meanwhile keeps its memory until we leave.
+  graph::GracePeriod::Reader reading(grace_);
+  uint32_t entry = 0;
+  const int max_level = entry_point(entry);
+  if (max_level >= 0) {
     // With precise distances at hand the beam is at least the re-rank buffer, and the
     // compact distances only choose which candidates reach it.
     const size_t ef = std::max(params.ef, k);
     const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
     const auto qd = codec_->prepare(q);
     auto ctx = acquire_context();
-    float d = qd->one(code(entry_));
-    const uint32_t start = greedy_descend(*qd, entry_, d, max_level_, 1);
+    float d = qd->one(code(entry));
+    const uint32_t start = greedy_descend(*qd, entry, d, max_level, 1);
     search_layer(*qd, start, d, 0, std::max(ef, rerank_count), *ctx);
     if (rerank_count) {
-      found = std::min({k, rerank_count, ctx->beam.size()});
-      rerank(q, std::min(rerank_count, ctx->beam.size()), k, *ctx, distances, slots);
+      found = rerank(q, std::min(rerank_count, ctx->beam.size()), k, *ctx, distances, slots);
     } else {
-      found = std::min(k, ctx->beam.size());
-      for (size_t j = 0; j < found; ++j) {
-        distances[j] = ctx->beam.distance(j);
-        slots[j] = ctx->beam.slot(j);
+      for (size_t j = 0; j < ctx->beam.size() && found < k; ++j) {
+        if (state(ctx->beam.slot(j)) != kLive) continue;  // removed (or being inserted) meanwhile
+        distances[found] = ctx->beam.distance(j);
+        slots[found++] = ctx->beam.slot(j);
       }
     }
     release_context(std::move(ctx));

@@ -8,6 +8,7 @@
 #include "vidx/codec/codec.hpp"
 #include "vidx/common/visited_set.hpp"
 #include "vidx/graph/candidate_buffer.hpp"
+#include "vidx/graph/link_words.hpp"
 
 namespace vidx {
 namespace graph {
@@ -28,7 +29,8 @@ struct GatherBuffers {
   }
 };
 
-// links_of(node) -> const uint32_t* [count, slot, slot, ...]; code_of(slot) -> const uint8_t*.
+// links_of(node) -> const uint32_t* [count, slot, slot, ...], read through link_words.hpp
+// (writers may change it meanwhile); code_of(slot) -> const uint8_t*.
 // Both are inlined (templates, not callbacks): the walk costs what a hand-written one does.
 // Leaves the best `ef` candidates, nearest first, in `beam`.
 template <class LinksOf, class CodeOf>
@@ -45,13 +47,13 @@ void beam_search(const QueryDistance& qd, uint32_t entry, float entry_distance, 
   while (beam.has_unexpanded()) {
     const uint32_t node = beam.pop_nearest_unexpanded();
     const uint32_t* lk = links_of(node);
-    const uint32_t degree = lk[0];
-    for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(lk[j]);
+    const uint32_t degree = load_count(lk);
+    for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
     // Gather the unvisited neighbours first and start their memory loads, so the distance
     // kernel then finds most of them on their way into the cache.
     size_t n = 0;
     for (uint32_t j = 1; j <= degree; ++j) {
-      const uint32_t v = lk[j];
+      const uint32_t v = load_link(lk, j);
       if (visited.test_and_set(v)) continue;
       gathered[n] = v;
       codes[n] = code_of(v);

@@ -13,7 +13,17 @@
 // neighbours in parallel without locks; then the reverse links are applied grouped by
 // target node. The graph depends only on the rows and the seed, never on the number of
 // threads or their timing.
+//
+// A living graph (hnsw_remove.cpp): remove_rows unlinks removed nodes and repairs the lists
+// that pointed at them; their slots are then free and add_rows reuses them like new ones;
+// compact_rows packs the live slots. Writes run beside searches (concurrent_writes): link
+// words are atomic (graph/link_words.hpp), each list is written under its node's lock, a node
+// carries a state (only live ones are returned), and a removed slot is given back only after a
+// grace period in which every search that might still stand on it has finished. Storage grows
+// only in reserve_rows, under the index's exclusive lock, so memory that searches read never
+// moves while they run.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -22,6 +32,8 @@
 #include "vidx/common/aligned_buffer.hpp"
 #include "vidx/common/scratch_pool.hpp"
 #include "vidx/common/topk.hpp"
+#include "vidx/graph/grace_period.hpp"
+#include "vidx/graph/node_locks.hpp"
 #include "vidx/index.hpp"
 
 namespace vidx {
@@ -34,12 +46,21 @@ class HnswIndex final : public VectorIndex {
 
   struct SearchContext;  // per-thread scratch: visited marks, beam, gather buffers
   struct LinkRequest;    // a reverse link produced while building
+  friend struct HnswTestAccess;  // cpp/tests: drives the hooks directly
+
+  // Grows storage to hold slots [0, slot_count); the caller holds the exclusive index lock
+  // (the base calls it before concurrent add_rows; add_rows calls it itself otherwise).
+  void reserve_rows(size_t slot_count);
 
  protected:
+  bool concurrent_writes() const override { return true; }
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
+  void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
+  bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
+  std::vector<uint32_t> compact_rows(ThreadPool& pool) override;
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                    int64_t* slots, ThreadPool& pool) const override;
-  size_t structure_size() const override { return count_; }
+  size_t structure_size() const override { return count_.load(std::memory_order_acquire); }
   size_t structure_memory() const override;
   std::map<std::string, size_t> structure_memory_parts() const override;
   void write_sections(io::IndexFileWriter& out) const override;
@@ -62,28 +83,65 @@ class HnswIndex final : public VectorIndex {
     return const_cast<uint32_t*>(upper_.data()) + upper_offset_[slot] + static_cast<size_t>(level - 1) * (M_ + 1);
   }
   size_t capacity_at(int level) const { return level == 0 ? M0_ : M_; }
-  void reserve(size_t n);
-  void allocate_upper_links(uint32_t slot);
+  // Record storage (level 0, tails, kept vectors, states) for n slots; levels and upper links
+  // are reserve_rows' part.
+  void reserve_records(size_t n);
   int sample_level(uint32_t slot) const;
 
+  // ---- node states (one byte per slot, atomic: writers change them while searches read) ----
+  enum NodeState : uint8_t { kEmpty = 0, kInserting = 1, kLive = 2, kRemoved = 3 };
+  NodeState state(uint32_t slot) const {
+    return static_cast<NodeState>(states_[slot].load(std::memory_order_acquire));
+  }
+  void set_state(uint32_t slot, NodeState s) { states_[slot].store(s, std::memory_order_release); }
+  // Nodes a new link may point to (a node being inserted is linkable, a removed one is not).
+  bool linkable(uint32_t slot) const {
+    const NodeState s = state(slot);
+    return s == kLive || s == kInserting;
+  }
+  // The entry point and top level, read together: (max_level + 1) << 32 | entry; 0 = empty.
+  // Returns the top level (-1: empty graph) and sets `entry`, from one load.
+  int entry_point(uint32_t& entry) const {
+    const uint64_t packed = entry_state_.load(std::memory_order_acquire);
+    entry = static_cast<uint32_t>(packed);
+    return static_cast<int>(packed >> 32) - 1;
+  }
+  int max_level() const { return static_cast<int>(entry_state_.load(std::memory_order_acquire) >> 32) - 1; }
+  void set_entry(uint32_t entry, int max_level) {
+    entry_state_.store((static_cast<uint64_t>(max_level + 1) << 32) | entry, std::memory_order_release);
+  }
+  // Writes `count` slots as the list `lk` (the caller holds the node's lock).
+  static void write_list(uint32_t* lk, const uint32_t* slots, size_t count);
+  // Distances from `base`'s code to each candidate's, into their .distance.
+  void score_from(uint32_t base, std::vector<Neighbor>& candidates, SearchContext& ctx) const;
+
+  // ---- removal (hnsw_remove.cpp) ----
+  // Rewrites `node`'s list on `level` without removed nodes: its live neighbours plus the live
+  // neighbours of its removed ones, chosen by select_neighbors.
+  void repair_list(uint32_t node, int level, SearchContext& ctx);
+  // The live node on the highest level (after the entry point was removed).
+  void choose_new_entry();
   // ---- search ----
   uint32_t greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
                           int to_level) const;
   void search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                     SearchContext& ctx) const;
   void search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* slots) const;
-  // Re-scores the best `n` of the beam with precise distances and writes the best k.
-  void rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances, int64_t* slots) const;
+  // Re-scores the best `n` of the beam with precise distances and writes the best k (live
+  // nodes only); returns how many it wrote.
+  size_t rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances, int64_t* slots) const;
   bool has_precise_distances() const { return codec_->reranks() || options().keep_vectors; }
   std::unique_ptr<SearchContext> acquire_context() const;
   void release_context(std::unique_ptr<SearchContext> ctx) const;
 
   // ---- build ----
-  // The slots first..end-1 in the order they are inserted (a seeded shuffle).
-  std::vector<uint32_t> insertion_order(uint32_t first, uint32_t end) const;
-  // Inserts slots[0..n-1]; x: the rows added, the row of slot s at x + (s - first) * dim.
-  void insert_batch(const float* x, uint32_t first, const uint32_t* slots, size_t n, ThreadPool& pool,
+  // The rows 0..n-1 in the order they are inserted (a seeded shuffle, seeded by the first slot).
+  std::vector<uint32_t> insertion_order(uint32_t first, size_t n) const;
+  // Inserts rows[0..n-1] (indices into x) into slots[rows[i]].
+  void insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
                     std::vector<std::unique_ptr<SearchContext>>& contexts);
+  // Writes the codes of rows x[0..n-1] into their slots' fresh records.
+  void write_records(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool);
   // x: the node's vector as added (the query of its neighbour search).
   void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests);
   // Applies requests grouped by (level, target), in parallel; with collect_sibling_links, also
@@ -117,13 +175,19 @@ class HnswIndex final : public VectorIndex {
   size_t stride_ = 0;        // bytes per level-0 record
   AlignedBuffer level0_;
   size_t capacity_ = 0;      // records allocated
-  size_t count_ = 0;         // records in the graph
+  std::atomic<size_t> count_{0};  // slots in use or freed: one past the highest slot ever added
 
+  // Level and upper links of every slot < capacity_, allocated when the slot is (a slot keeps
+  // its level when it is reused, so a reused slot finds its upper lists in place).
   std::vector<uint8_t> levels_;          // top level of each node
   std::vector<uint64_t> upper_offset_;   // where a node's upper links start in upper_
   std::vector<uint32_t> upper_;
-  uint32_t entry_ = 0;
-  int max_level_ = -1;                   // -1: empty graph
+  std::unique_ptr<std::atomic<uint8_t>[]> states_;  // NodeState by slot
+  std::atomic<uint64_t> entry_state_{0};
+  std::mutex entry_mutex_;               // writers updating the entry point
+  std::mutex remove_mutex_;              // one remove_rows at a time
+  graph::NodeLocks node_locks_;
+  mutable graph::GracePeriod grace_;
 
   mutable ScratchPool<SearchContext> contexts_;
 };

@@ -1,0 +1,195 @@
+// HNSW as a living index: remove with neighbourhood repair, decode, compaction.
+//
+// remove_rows (FreshDiskANN-style consolidation, batched): the removed nodes are marked (they
+// leave results at once), the entry point moves off them, then one pass over the graph finds
+// every list that links to a removed node and chooses it again among its live neighbours and
+// the live neighbours of its removed ones (the build's pruning heuristic). After a grace period
+// no search still stands on a removed node: its lists are emptied and its slot is free, for
+// add_rows to reuse like a new one.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "hnsw_context.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/graph/link_words.hpp"
+#include "vidx/hnsw/hnsw_index.hpp"
+
+namespace vidx {
+
+void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx) {
+  uint32_t* lk = links(node, level);
+  const uint32_t count = lk[0];  // the caller holds the node's lock: only lock holders write it
+  std::vector<Neighbor>& candidates = ctx.candidates;
+  candidates.clear();
+  for (uint32_t j = 1; j <= count; ++j) {
+    const uint32_t v = lk[j];
+    if (linkable(v)) {
+      candidates.push_back({0.f, v});
+      continue;
+    }
+    if (state(v) != kRemoved) continue;
+    // What `node` reached through v it may now reach directly. v's lists stay as they were
+    // until the grace period ends (no writer links to a removed node).
+    const uint32_t* via = links(v, level);
+    const uint32_t via_count = graph::load_count(via);
+    for (uint32_t i = 1; i <= via_count; ++i) {
+      const uint32_t w = graph::load_link(via, i);
+      if (w != node && linkable(w)) candidates.push_back({0.f, w});
+    }
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const Neighbor& a, const Neighbor& b) { return a.slot < b.slot; });
+  candidates.erase(std::unique(candidates.begin(), candidates.end(),
+                               [](const Neighbor& a, const Neighbor& b) { return a.slot == b.slot; }),
+                   candidates.end());
+  score_from(node, candidates, ctx);
+  std::sort(candidates.begin(), candidates.end(), closer);
+  // The nearest ef_construction are enough for the heuristic (as at build time), and bound its cost.
+  if (candidates.size() > ef_construction_) candidates.resize(ef_construction_);
+  select_neighbors(candidates, capacity_at(level), ctx);
+  write_list(lk, ctx.selected.data(), ctx.selected.size());
+}
+
+void HnswIndex::choose_new_entry() {
+  // The caller holds entry_mutex_. Prefer a node whose insertion is complete.
+  int best_level = -1;
+  uint32_t best = 0;
+  bool best_live = false;
+  const size_t end = count_.load();
+  for (uint32_t s = 0; s < end; ++s) {
+    const NodeState st = state(s);
+    if (st != kLive && st != kInserting) continue;
+    const bool live = st == kLive;
+    if (levels_[s] > best_level || (levels_[s] == best_level && live && !best_live)) {
+      best_level = levels_[s];
+      best = s;
+      best_live = live;
+    }
+  }
+  if (best_level < 0) entry_state_.store(0, std::memory_order_release);  // nothing left
+  else set_entry(best, best_level);
+}
+
+void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
+  if (n == 0) return;
+  std::lock_guard<std::mutex> one_remove(remove_mutex_);
+  const size_t end = count_.load();
+  for (size_t i = 0; i < n; ++i)
+    if (slots[i] >= end || state(slots[i]) != kLive)
+      throw InvalidArgument("remove: slot " + std::to_string(slots[i]) + " holds no vector");
+  for (size_t i = 0; i < n; ++i) set_state(slots[i], kRemoved);
+  {
+    std::lock_guard<std::mutex> lock(entry_mutex_);
+    uint32_t entry = 0;
+    if (entry_point(entry) >= 0 && state(entry) == kRemoved) choose_new_entry();
+  }
+
+  // Every list, each under its node's lock (taken after the marks above: a writer that takes
+  // the lock later sees them and links no removed node; one that took it before is repaired).
+  std::vector<std::unique_ptr<SearchContext>> contexts;
+  for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
+  pool.parallel_for(
+      end,
+      [&](size_t u, size_t worker) {
+        const uint32_t node = static_cast<uint32_t>(u);
+        if (!linkable(node)) return;
+        for (int level = 0; level <= levels_[node]; ++level) {
+          graph::NodeLocks::Guard lock(node_locks_, node);
+          const uint32_t* lk = links(node, level);
+          bool touched = false;
+          for (uint32_t j = 1; j <= lk[0] && !touched; ++j) touched = state(lk[j]) == kRemoved;
+          if (touched) repair_list(node, level, *contexts[worker]);
+        }
+      },
+      64);
+  for (auto& ctx : contexts) release_context(std::move(ctx));
+
+  // No list links to them now; once the searches that started before have left, nothing can.
+  grace_.wait_for_readers();
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t s = slots[i];
+    for (int level = 0; level <= levels_[s]; ++level) graph::publish_count(links(s, level), 0);
+    set_state(s, kEmpty);
+  }
+}
+
+bool HnswIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
+  const size_t end = count_.load();
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t s = slots[i];
+    if (s >= end || state(s) != kLive) throw InvalidArgument("get: slot " + std::to_string(s) + " holds no vector");
+    float* row = out + i * dim();
+    if (kept_codec_) std::memcpy(row, kept_.data() + static_cast<size_t>(s) * dim() * sizeof(float), dim() * sizeof(float));
+    else codec_->decode_split(code(s), tail(s), row);
+  }
+  return kept_codec_ != nullptr || codec_->name() == "f32";
+}
+
+std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
+  // The caller holds the exclusive lock: nothing else reads or writes the graph.
+  constexpr uint32_t kGone = std::numeric_limits<uint32_t>::max();
+  const size_t end = count_.load();
+  std::vector<uint32_t> new_slot(end, kGone);
+  std::vector<uint32_t> kept_slots;
+  for (uint32_t s = 0; s < end; ++s) {
+    if (state(s) == kLive || state(s) == kInserting) {
+      new_slot[s] = static_cast<uint32_t>(kept_slots.size());
+      kept_slots.push_back(s);
+    }
+  }
+  const size_t live = kept_slots.size();
+
+  AlignedBuffer level0(live * stride_);
+  AlignedBuffer tails(live * tail_size_);
+  const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
+  AlignedBuffer kept(live * kept_bytes);
+  std::vector<uint8_t> levels(live);
+  std::vector<uint64_t> upper_offset(live);
+  size_t words = 0;
+  for (size_t t = 0; t < live; ++t) {
+    levels[t] = levels_[kept_slots[t]];
+    upper_offset[t] = words;
+    words += static_cast<size_t>(levels[t]) * (M_ + 1);
+  }
+  std::vector<uint32_t> upper(words, 0);
+  // Copies one list, renumbered (links to slots that are gone are dropped: repair left none).
+  auto renumber = [&](const uint32_t* from, uint32_t* to) {
+    uint32_t n = 0;
+    for (uint32_t j = 1; j <= from[0]; ++j)
+      if (new_slot[from[j]] != kGone) to[++n] = new_slot[from[j]];
+    to[0] = n;
+  };
+  pool.parallel_for(
+      live,
+      [&](size_t t, size_t) {
+        const uint32_t s = kept_slots[t];
+        uint8_t* rec = level0.data() + t * stride_;
+        std::memcpy(rec, record(s), links_offset_);
+        std::memset(rec + links_offset_, 0, stride_ - links_offset_);
+        renumber(links(s, 0), reinterpret_cast<uint32_t*>(rec + links_offset_));
+        if (tail_size_) std::memcpy(tails.data() + t * tail_size_, tail(s), tail_size_);
+        if (kept_bytes) std::memcpy(kept.data() + t * kept_bytes, kept_.data() + s * kept_bytes, kept_bytes);
+        for (int level = 1; level <= levels[t]; ++level)
+          renumber(links(s, level), upper.data() + upper_offset[t] + static_cast<size_t>(level - 1) * (M_ + 1));
+      },
+      256);
+
+  uint32_t entry = 0;
+  const int top = entry_point(entry);
+  level0_ = std::move(level0);
+  tails_ = std::move(tails);
+  kept_ = std::move(kept);
+  levels_ = std::move(levels);
+  upper_offset_ = std::move(upper_offset);
+  upper_ = std::move(upper);
+  states_.reset(new std::atomic<uint8_t>[live]());
+  for (size_t t = 0; t < live; ++t) states_[t].store(kLive, std::memory_order_relaxed);
+  capacity_ = live;
+  count_.store(live);
+  if (top >= 0 && live > 0) set_entry(new_slot[entry], top);
+  else entry_state_.store(0);
+  contexts_.clear();  // their visited sets were sized for the old slot count
+  return new_slot;
+}
+
+}  // namespace vidx
