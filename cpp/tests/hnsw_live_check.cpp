@@ -145,6 +145,10 @@ int main(int argc, char** argv) {
   const double r_fresh = recall(*fresh, q, truth_kept, kept, {}, none);
   std::printf("recall_after_remove %.4f\nrecall_fresh_survivors %.4f\nremoved_returned %zu\n", r_living, r_fresh,
               forbidden);
+  const auto living_degree = HnswTestAccess::degree_stats(*living);
+  const auto fresh_degree = HnswTestAccess::degree_stats(*fresh);
+  std::printf("degree_after_remove %.2f orphans %zu\ndegree_fresh %.2f orphans %zu\n", living_degree.first,
+              living_degree.second, fresh_degree.first, fresh_degree.second);
   require(r_living >= r_fresh - 0.01, "recall after removing half is more than 0.01 below a fresh build");
   require(forbidden == 0, "a removed slot was returned");
 

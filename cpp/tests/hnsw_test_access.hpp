@@ -45,6 +45,24 @@ struct HnswTestAccess {
     auto lock = h.lock_shared();
     h.search_rows(q, nq, k, params, d, slots, pool(h));
   }
+  // Mean level-0 out-degree of live nodes, and how many live nodes no list links to.
+  static std::pair<double, size_t> degree_stats(VectorIndex& index) {
+    HnswIndex& h = of(index);
+    auto lock = h.lock_shared();
+    const size_t end = h.count_.load();
+    std::vector<uint32_t> in(end, 0);
+    size_t live = 0, edges = 0;
+    for (uint32_t u = 0; u < end; ++u) {
+      if (h.state(u) != HnswIndex::kLive) continue;
+      ++live;
+      const uint32_t* lk = h.links(u, 0);
+      edges += lk[0];
+      for (uint32_t j = 1; j <= lk[0]; ++j) ++in[lk[j]];
+    }
+    size_t orphans = 0;
+    for (uint32_t u = 0; u < end; ++u) orphans += h.state(u) == HnswIndex::kLive && in[u] == 0;
+    return {live ? static_cast<double>(edges) / live : 0.0, orphans};
+  }
   static size_t memory(VectorIndex& index) {
     HnswIndex& h = of(index);
     auto lock = h.lock_shared();

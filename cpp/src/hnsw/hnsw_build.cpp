@@ -11,13 +11,6 @@
 
 namespace vidx {
 
-// "Link `target` to `source` on `level`": a reverse edge produced by inserting `source`.
-struct HnswIndex::LinkRequest {
-  uint32_t target;
-  uint32_t source;
-  uint32_t level;
-};
-
 namespace {
 
 // A batch never exceeds this fraction of the graph it is inserted into: new nodes of one

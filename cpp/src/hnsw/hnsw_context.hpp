@@ -10,6 +10,14 @@
 
 namespace vidx {
 
+// "Link `target` to `source` on `level`": a reverse edge produced by inserting `source` (or
+// by a removal, for a node that lost its in-links).
+struct HnswIndex::LinkRequest {
+  uint32_t target;
+  uint32_t source;
+  uint32_t level;
+};
+
 struct HnswIndex::SearchContext {
   VisitedSet visited;
   CandidateBuffer beam;

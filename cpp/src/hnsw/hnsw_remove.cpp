@@ -47,7 +47,49 @@ void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx) {
   // The nearest ef_construction are enough for the heuristic (as at build time), and bound its cost.
   if (candidates.size() > ef_construction_) candidates.resize(ef_construction_);
   select_neighbors(candidates, capacity_at(level), ctx);
-  write_list(lk, ctx.selected.data(), ctx.selected.size());
+  // The heuristic alone keeps few links (a built list also holds the reverse links others
+  // added): refill to the list's old length with the nearest candidates left, the surviving
+  // neighbours first, so a repaired node keeps the degree it had.
+  std::vector<uint32_t>& chosen = ctx.selected;
+  const size_t wanted = std::min<size_t>(count, capacity_at(level));
+  auto taken = [&](uint32_t v) { return std::find(chosen.begin(), chosen.end(), v) != chosen.end(); };
+  for (uint32_t j = 1; j <= count && chosen.size() < wanted; ++j)
+    if (linkable(lk[j]) && !taken(lk[j])) chosen.push_back(lk[j]);
+  for (size_t i = 0; i < candidates.size() && chosen.size() < wanted; ++i)
+    if (!taken(candidates[i].slot)) chosen.push_back(candidates[i].slot);
+  write_list(lk, chosen.data(), chosen.size());
+}
+
+void HnswIndex::relink_orphans(ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts) {
+  const size_t end = count_.load();
+  uint32_t entry = 0;
+  entry_point(entry);
+  std::vector<LinkRequest> requests;
+  std::vector<uint32_t> in_degree(end);
+  for (int level = 0; level < 32; ++level) {
+    std::fill(in_degree.begin(), in_degree.end(), 0);
+    bool any = false;
+    for (uint32_t u = 0; u < end; ++u) {
+      if (levels_[u] < level || !linkable(u)) continue;
+      any = true;
+      const uint32_t* lk = links(u, level);
+      const uint32_t count = graph::load_count(lk);
+      for (uint32_t j = 1; j <= count; ++j) {
+        const uint32_t v = graph::load_link(lk, j);
+        if (v < end) ++in_degree[v];
+      }
+    }
+    if (!any) break;
+    // An orphan asks each of its neighbours for a link back, as a new node does.
+    for (uint32_t u = 0; u < end; ++u) {
+      if (levels_[u] < level || !linkable(u) || in_degree[u] != 0 || u == entry) continue;
+      const uint32_t* lk = links(u, level);
+      const uint32_t count = graph::load_count(lk);
+      for (uint32_t j = 1; j <= count; ++j)
+        requests.push_back({graph::load_link(lk, j), u, static_cast<uint32_t>(level)});
+    }
+  }
+  if (!requests.empty()) apply_link_requests(requests, pool, contexts, false);
 }
 
 void HnswIndex::choose_new_entry() {
@@ -102,6 +144,7 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
         }
       },
       64);
+  relink_orphans(pool, contexts);
   for (auto& ctx : contexts) release_context(std::move(ctx));
 
   // No list links to them now; once the searches that started before have left, nothing can.

@@ -119,6 +119,9 @@ class HnswIndex final : public VectorIndex {
   // Rewrites `node`'s list on `level` without removed nodes: its live neighbours plus the live
   // neighbours of its removed ones, chosen by select_neighbors.
   void repair_list(uint32_t node, int level, SearchContext& ctx);
+  // Nodes that no list links to any more (their in-links all came from removed nodes) ask
+  // their own neighbours to link back, as a new node does.
+  void relink_orphans(ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts);
   // The live node on the highest level (after the entry point was removed).
   void choose_new_entry();
   // ---- search ----
