@@ -1,6 +1,9 @@
 // Concurrent search / add / save / set_threads on one index, for ThreadSanitizer (and ASan).
 // The contract (index.hpp): any number of concurrent searches; add() excludes them while it
 // runs. Every result must be sorted, hold only ids added so far, and pad only at the tail.
+// Then HNSW as a living index (living_hnsw): searches beside two writers, one removing rows
+// and re-adding them into the freed slots, one appending; no search may return a slot whose
+// removal returned before the search began (unless it was being re-added).
 //
 //   stress_concurrent [seconds] [dir]     (exit 0 = no violation seen; sanitizers report races)
 #include <atomic>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "vidx/index.hpp"
+#include "hnsw_test_access.hpp"
 
 namespace {
 
@@ -103,6 +107,97 @@ int stress(const std::string& kind, const std::string& quant, double seconds, co
   return failures.load();
 }
 
+// Clock of the living stress: remove / add events are numbered, searches note the number
+// they started at.
+struct SlotHistory {
+  std::atomic<uint64_t> clock{1};
+  std::vector<std::atomic<uint64_t>> removed_at, add_started_at;
+  explicit SlotHistory(size_t n) : removed_at(n), add_started_at(n) {}
+};
+
+int living_hnsw(double seconds) {
+  constexpr size_t kStart = 1500, kAppend = 1500, kChurn = 25;
+  vidx::IndexOptions options;
+  options.threads = 2;
+  options.M = 8;
+  options.ef_construction = 32;
+  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  const std::vector<float> data = random_rows(kStart + kAppend, 3);
+  std::vector<uint32_t> first(kStart);
+  for (uint32_t s = 0; s < kStart; ++s) first[s] = s;
+  vidx::HnswTestAccess::add(*index, data.data(), kStart, first.data());
+  SlotHistory history(kStart + kAppend);
+
+  std::atomic<bool> done{false};
+  std::atomic<size_t> searches{0}, removes{0}, adds{0};
+  std::atomic<int> failures{0};
+  auto fail = [&](const std::string& why) {
+    if (failures.fetch_add(1) < 5) std::fprintf(stderr, "living hnsw: %s\n", why.c_str());
+  };
+  auto searcher = [&](uint64_t seed) {
+    const std::vector<float> q = random_rows(4, seed);
+    std::vector<float> D(4 * kK);
+    std::vector<int64_t> I(4 * kK);
+    while (!done.load()) {
+      const uint64_t began = history.clock.load();
+      vidx::HnswTestAccess::search(*index, q.data(), 4, kK, 24, D.data(), I.data());
+      const std::string err = check_results(D, I, 4, static_cast<int64_t>(kStart + kAppend - 1));
+      if (!err.empty()) fail(err);
+      for (int64_t s : I) {
+        if (s < 0) continue;
+        const uint64_t removed = history.removed_at[s].load();
+        if (removed != 0 && removed <= began && history.add_started_at[s].load() < removed)
+          fail("slot " + std::to_string(s) + " returned after its removal returned");
+      }
+      searches.fetch_add(1);
+    }
+  };
+  // Removes kChurn random live slots of the first kStart, then re-adds the previous batch.
+  auto churner = [&] {
+    std::mt19937_64 rng(5);
+    std::vector<uint32_t> live = first, out, back;
+    while (!done.load()) {
+      std::shuffle(live.begin(), live.end(), rng);
+      out.assign(live.end() - kChurn, live.end());
+      live.resize(live.size() - kChurn);
+      vidx::HnswTestAccess::remove(*index, out.data(), out.size());
+      const uint64_t t = history.clock.fetch_add(1) + 1;
+      for (uint32_t s : out) history.removed_at[s].store(t);
+      removes.fetch_add(out.size());
+      if (!back.empty()) {
+        std::vector<float> x;
+        for (uint32_t s : back) {
+          history.add_started_at[s].store(history.clock.fetch_add(1) + 1);
+          x.insert(x.end(), data.begin() + s * kDim, data.begin() + (s + 1) * kDim);
+        }
+        vidx::HnswTestAccess::add(*index, x.data(), back.size(), back.data());
+        live.insert(live.end(), back.begin(), back.end());
+        adds.fetch_add(back.size());
+      }
+      back = out;
+    }
+  };
+  // Appends new rows, a small batch at a time, beside the churner.
+  auto appender = [&] {
+    for (size_t at = kStart; at < kStart + kAppend && !done.load(); at += kChurn) {
+      std::vector<uint32_t> slots(kChurn);
+      for (size_t i = 0; i < kChurn; ++i) slots[i] = static_cast<uint32_t>(at + i);
+      vidx::HnswTestAccess::add(*index, data.data() + at * kDim, kChurn, slots.data());
+      adds.fetch_add(kChurn);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (uint64_t s = 0; s < 2; ++s) threads.emplace_back(searcher, 200 + s);
+  threads.emplace_back(churner);
+  threads.emplace_back(appender);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  done.store(true);
+  for (auto& t : threads) t.join();
+  std::printf("living hnsw: %zu searches, %zu removed, %zu added, %d failures\n", searches.load(), removes.load(),
+              adds.load(), failures.load());
+  return failures.load();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,6 +207,7 @@ int main(int argc, char** argv) {
   failures += stress("hnsw", "none", seconds, dir);
   failures += stress("hnsw", "lvq4x8", seconds, dir);
   failures += stress("flat", "binary", seconds, dir);
+  failures += living_hnsw(seconds);
   std::printf(failures ? "FAILED\n" : "ok\n");
   return failures ? 1 : 0;
 }
