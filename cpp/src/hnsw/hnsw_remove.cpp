@@ -126,15 +126,17 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
     if (entry_point(entry) >= 0 && state(entry) == kRemoved) choose_new_entry();
   }
 
-  // Every list, each under its node's lock (taken after the marks above: a writer that takes
-  // the lock later sees them and links no removed node; one that took it before is repaired).
+  // Every list of every slot, each under its node's lock, taken after the marks above: a
+  // writer that takes the lock later sees them and links no removed node; one that took it
+  // before is repaired. All slots of the storage, not only those in use when we started: an
+  // add beside us may be filling one.
   std::vector<std::unique_ptr<SearchContext>> contexts;
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
   pool.parallel_for(
-      end,
+      capacity_,
       [&](size_t u, size_t worker) {
         const uint32_t node = static_cast<uint32_t>(u);
-        if (!linkable(node)) return;
+        if (state(node) == kRemoved) return;  // its own lists go with it
         for (int level = 0; level <= levels_[node]; ++level) {
           graph::NodeLocks::Guard lock(node_locks_, node);
           const uint32_t* lk = links(node, level);
