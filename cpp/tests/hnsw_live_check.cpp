@@ -1,7 +1,6 @@
-// HNSW as a living index, through its hooks (until the base's remove/compact land): recall
-// after removing half the rows against a fresh build of the survivors, re-adding into the
-// freed slots, compaction memory, decode, determinism. Prints "name value" lines, then "ok"
-// or "FAILED: why".
+// HNSW as a living index, through the C++ API: recall after removing half the rows against a
+// fresh build of the survivors, re-adding them (into the freed slots), compaction memory, get,
+// determinism. Ids are row numbers. Prints "name value" lines, then "ok" or "FAILED: why".
 //
 //   hnsw_live_check [n] [dim]
 #include <algorithm>
@@ -72,37 +71,36 @@ std::unique_ptr<vidx::VectorIndex> make(size_t dim, const std::string& quant = "
   return vidx::make_index("hnsw", dim, vidx::Metric::L2, options);
 }
 
-// Adds data rows `rows` into `slots`.
-void add(vidx::VectorIndex& index, const Data& data, const std::vector<size_t>& rows, const std::vector<uint32_t>& slots) {
+// Adds data rows `rows`, their row numbers as ids.
+void add(vidx::VectorIndex& index, const Data& data, const std::vector<size_t>& rows) {
   std::vector<float> x;
   for (size_t r : rows) x.insert(x.end(), data.row(r), data.row(r) + data.dim);
-  HnswTestAccess::add(index, x.data(), rows.size(), slots.data());
+  const std::vector<int64_t> ids(rows.begin(), rows.end());
+  index.add(x.data(), rows.size(), ids.data());
 }
 
-// Searches; row_of_slot maps result slots to data rows. Returns recall@k against truth, and
-// counts results that are in `forbidden` (slots).
+void remove(vidx::VectorIndex& index, const std::vector<size_t>& rows) {
+  const std::vector<int64_t> ids(rows.begin(), rows.end());
+  index.remove(ids.data(), ids.size());
+}
+
+// Recall@k against truth (row numbers); counts results among `forbidden`.
 double recall(vidx::VectorIndex& index, const Data& q, const std::vector<std::vector<size_t>>& truth,
-              const std::vector<size_t>& row_of_slot, const std::set<uint32_t>& forbidden, size_t& forbidden_hits) {
+              const std::set<size_t>& forbidden, size_t& forbidden_hits) {
   std::vector<float> D(q.n * kK);
   std::vector<int64_t> I(q.n * kK);
-  HnswTestAccess::search(index, q.x.data(), q.n, kK, kEf, D.data(), I.data());
+  index.search(q.x.data(), q.n, kK, kEf, D.data(), I.data());
   size_t hits = 0;
   for (size_t i = 0; i < q.n; ++i) {
     std::set<size_t> want(truth[i].begin(), truth[i].end());
     for (size_t j = 0; j < kK; ++j) {
-      const int64_t s = I[i * kK + j];
-      if (s < 0) continue;
-      if (forbidden.count(static_cast<uint32_t>(s))) ++forbidden_hits;
-      hits += want.count(row_of_slot[s]);
+      const int64_t id = I[i * kK + j];
+      if (id < 0) continue;
+      forbidden_hits += forbidden.count(static_cast<size_t>(id));
+      hits += want.count(static_cast<size_t>(id));
     }
   }
   return static_cast<double>(hits) / (q.n * kK);
-}
-
-std::vector<uint32_t> iota_slots(size_t n) {
-  std::vector<uint32_t> s(n);
-  std::iota(s.begin(), s.end(), 0u);
-  return s;
 }
 
 }  // namespace
@@ -129,20 +127,18 @@ int main(int argc, char** argv) {
   std::vector<size_t> kept(shuffled.begin() + n / 2, shuffled.end());
   std::sort(gone.begin(), gone.end());
   std::sort(kept.begin(), kept.end());
-  const std::vector<uint32_t> gone_slots(gone.begin(), gone.end());
-  const std::set<uint32_t> gone_set(gone_slots.begin(), gone_slots.end());
+  const std::set<size_t> gone_set(gone.begin(), gone.end());
 
   // 1. Remove half, against a fresh build of the survivors, at the same ef.
   auto living = make(dim);
-  add(*living, data, all, iota_slots(n));
-  HnswTestAccess::remove(*living, gone_slots.data(), gone_slots.size());
+  add(*living, data, all);
+  remove(*living, gone);
   const auto truth_kept = exact(data, kept, q);
-  size_t forbidden = 0;
-  const double r_living = recall(*living, q, truth_kept, all, gone_set, forbidden);
+  size_t forbidden = 0, none = 0;
+  const double r_living = recall(*living, q, truth_kept, gone_set, forbidden);
   auto fresh = make(dim);
-  add(*fresh, data, kept, iota_slots(kept.size()));
-  size_t none = 0;
-  const double r_fresh = recall(*fresh, q, truth_kept, kept, {}, none);
+  add(*fresh, data, kept);
+  const double r_fresh = recall(*fresh, q, truth_kept, {}, none);
   std::printf("recall_after_remove %.4f\nrecall_fresh_survivors %.4f\nremoved_returned %zu\n", r_living, r_fresh,
               forbidden);
   const auto living_degree = HnswTestAccess::degree_stats(*living);
@@ -150,86 +146,81 @@ int main(int argc, char** argv) {
   std::printf("degree_after_remove %.2f orphans %zu\ndegree_fresh %.2f orphans %zu\n", living_degree.first,
               living_degree.second, fresh_degree.first, fresh_degree.second);
   require(r_living >= r_fresh - 0.01, "recall after removing half is more than 0.01 below a fresh build");
-  require(forbidden == 0, "a removed slot was returned");
+  require(forbidden == 0, "a removed id was returned");
 
-  // 2. Re-add the removed rows into the freed slots (slot = row again), against a fresh build of all.
-  add(*living, data, gone, gone_slots);
+  // 2. Re-add the removed rows (into the freed slots), against a fresh build of all.
+  add(*living, data, gone);
+  require(living->size() == n && HnswTestAccess::slot_count(*living) == n, "re-adding did not reuse the freed slots");
   const auto truth_all = exact(data, all, q);
-  const double r_readded = recall(*living, q, truth_all, all, {}, none);
+  const double r_readded = recall(*living, q, truth_all, {}, none);
   auto fresh_all = make(dim);
-  add(*fresh_all, data, all, iota_slots(n));
-  const double r_fresh_all = recall(*fresh_all, q, truth_all, all, {}, none);
+  add(*fresh_all, data, all);
+  const double r_fresh_all = recall(*fresh_all, q, truth_all, {}, none);
   std::printf("recall_readded %.4f\nrecall_fresh_all %.4f\n", r_readded, r_fresh_all);
   require(r_readded >= r_fresh_all - 0.01, "recall after re-adding is more than 0.01 below a fresh build");
 
-  // 3. Remove half, compact: memory against the fresh build of the survivors; slots renumbered.
+  // 3. Remove half, compact: memory against the fresh build of the survivors.
   auto compacted = make(dim);
-  add(*compacted, data, all, iota_slots(n));
-  HnswTestAccess::remove(*compacted, gone_slots.data(), gone_slots.size());
-  const std::vector<uint32_t> new_slot = HnswTestAccess::compact(*compacted);
-  std::vector<size_t> row_of_new(kept.size());
-  for (size_t r : kept) row_of_new[new_slot[r]] = r;
-  const double r_compacted = recall(*compacted, q, truth_kept, row_of_new, {}, none);
-  const double memory_ratio =
-      static_cast<double>(HnswTestAccess::memory(*compacted)) / HnswTestAccess::memory(*fresh);
+  add(*compacted, data, all);
+  remove(*compacted, gone);
+  compacted->compact();
+  const double r_compacted = recall(*compacted, q, truth_kept, gone_set, forbidden);
+  const double memory_ratio = static_cast<double>(compacted->memory_usage()) / fresh->memory_usage();
   std::printf("recall_compacted %.4f\nmemory_compacted_over_fresh %.3f\n", r_compacted, memory_ratio);
   require(r_compacted >= r_fresh - 0.01, "recall after compaction is more than 0.01 below a fresh build");
   require(memory_ratio <= 1.10, "memory after compaction is more than 10% above a fresh build");
-  bool map_ok = true;
-  for (size_t r : gone) map_ok = map_ok && new_slot[r] == UINT32_MAX;
-  require(map_ok, "compact_rows kept a removed slot");
+  require(HnswTestAccess::slot_count(*compacted) == kept.size(), "compaction kept removed slots");
 
-  // 4. decode: exact for f32 (the survivors, at their new slots); a removed slot is refused.
-  std::vector<uint32_t> some = {new_slot[kept[0]], new_slot[kept[kept.size() / 2]]};
+  // 4. get: exact for f32; a removed id is refused.
+  const std::vector<int64_t> some = {static_cast<int64_t>(kept[0]), static_cast<int64_t>(kept[kept.size() / 2])};
   std::vector<float> back(2 * dim);
-  const bool is_exact = HnswTestAccess::decode(*compacted, some.data(), 2, back.data());
-  require(is_exact && std::equal(back.begin(), back.begin() + dim, data.row(kept[0])),
-          "decode of f32 is not the vector added");
+  const bool is_exact = compacted->get(some.data(), 2, back.data());
+  require(is_exact && std::equal(back.begin(), back.begin() + dim, data.row(kept[0])) &&
+              std::equal(back.begin() + dim, back.end(), data.row(kept[kept.size() / 2])),
+          "get of f32 is not the vector added");
   bool refused = false;
   try {
-    HnswTestAccess::decode(*living, gone_slots.data(), 1, back.data());  // re-added: allowed
-    HnswTestAccess::remove(*living, gone_slots.data(), 1);
-    HnswTestAccess::decode(*living, gone_slots.data(), 1, back.data());
+    const int64_t removed_id = static_cast<int64_t>(gone[0]);
+    compacted->get(&removed_id, 1, back.data());
   } catch (const vidx::InvalidArgument&) {
     refused = true;
   }
-  require(refused, "decode of a removed slot was not refused");
+  require(refused, "get of a removed id was not refused");
 
   // 5. Determinism: same seed, one writer, same removes -> the same results.
   auto twin = make(dim);
-  add(*twin, data, all, iota_slots(n));
-  HnswTestAccess::remove(*twin, gone_slots.data(), gone_slots.size());
+  add(*twin, data, all);
+  remove(*twin, gone);
+  auto again = make(dim);
+  add(*again, data, all);
+  remove(*again, gone);
   std::vector<float> D1(q.n * kK), D2(q.n * kK);
   std::vector<int64_t> I1(q.n * kK), I2(q.n * kK);
-  auto again = make(dim);
-  add(*again, data, all, iota_slots(n));
-  HnswTestAccess::remove(*again, gone_slots.data(), gone_slots.size());
-  HnswTestAccess::search(*twin, q.x.data(), q.n, kK, kEf, D1.data(), I1.data());
-  HnswTestAccess::search(*again, q.x.data(), q.n, kK, kEf, D2.data(), I2.data());
+  twin->search(q.x.data(), q.n, kK, kEf, D1.data(), I1.data());
+  again->search(q.x.data(), q.n, kK, kEf, D2.data(), I2.data());
   require(I1 == I2 && D1 == D2, "two builds with the same seed differ");
 
   // 6. Compressed codes: remove half with LVQ, recall still close to its own fresh build.
   auto lvq = make(dim, "lvq4x8");
-  add(*lvq, data, all, iota_slots(n));
-  HnswTestAccess::remove(*lvq, gone_slots.data(), gone_slots.size());
+  add(*lvq, data, all);
+  remove(*lvq, gone);
   forbidden = 0;
-  const double r_lvq = recall(*lvq, q, truth_kept, all, gone_set, forbidden);
+  const double r_lvq = recall(*lvq, q, truth_kept, gone_set, forbidden);
   auto lvq_fresh = make(dim, "lvq4x8");
-  add(*lvq_fresh, data, kept, iota_slots(kept.size()));
-  const double r_lvq_fresh = recall(*lvq_fresh, q, truth_kept, kept, {}, none);
+  add(*lvq_fresh, data, kept);
+  const double r_lvq_fresh = recall(*lvq_fresh, q, truth_kept, {}, none);
   std::printf("recall_lvq_after_remove %.4f\nrecall_lvq_fresh %.4f\n", r_lvq, r_lvq_fresh);
   require(r_lvq >= r_lvq_fresh - 0.02 && forbidden == 0, "LVQ recall after removal too low");
 
   // 7. Remove everything, then add again: an empty graph starts over.
-  HnswTestAccess::remove(*twin, kept.empty() ? nullptr : std::vector<uint32_t>(kept.begin(), kept.end()).data(),
-                         kept.size());
+  remove(*twin, kept);
   std::vector<float> D(kK);
   std::vector<int64_t> I(kK);
-  HnswTestAccess::search(*twin, q.row(0), 1, kK, kEf, D.data(), I.data());
+  twin->search(q.row(0), 1, kK, kEf, D.data(), I.data());
   require(I[0] == -1, "an index with everything removed returned a result");
-  add(*twin, data, {0, 1, 2}, {5, 6, 7});
-  HnswTestAccess::search(*twin, data.row(1), 1, kK, kEf, D.data(), I.data());
-  require(I[0] == 6 && I[3] == -1, "re-adding into an emptied graph failed");
+  add(*twin, data, {0, 1, 2});
+  twin->search(data.row(1), 1, kK, kEf, D.data(), I.data());
+  require(I[0] == 1 && I[2] >= 0 && I[3] == -1, "re-adding into an emptied graph failed");
 
   for (const auto& f : failures) std::printf("FAILED: %s\n", f.c_str());
   if (failures.empty()) std::printf("ok\n");

@@ -2,7 +2,7 @@
 // The contract (index.hpp): any number of concurrent searches; add() excludes them while it
 // runs. Every result must be sorted, hold only ids added so far, and pad only at the tail.
 // Then HNSW as a living index (living_hnsw): searches beside two writers, one removing rows
-// and re-adding them into the freed slots, one appending; no search may return a slot whose
+// and re-adding them (into the freed slots), one appending; no search may return an id whose
 // removal returned before the search began (unless it was being re-added).
 //
 //   stress_concurrent [seconds] [dir] [living]   (exit 0 = no violation seen; sanitizers report
@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "vidx/index.hpp"
-#include "hnsw_test_access.hpp"
 
 namespace {
 
@@ -124,9 +123,9 @@ int living_hnsw(double seconds) {
   options.ef_construction = 32;
   auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
   const std::vector<float> data = random_rows(kStart + kAppend, 3);
-  std::vector<uint32_t> first(kStart);
-  for (uint32_t s = 0; s < kStart; ++s) first[s] = s;
-  vidx::HnswTestAccess::add(*index, data.data(), kStart, first.data());
+  std::vector<int64_t> first(kStart);
+  for (size_t s = 0; s < kStart; ++s) first[s] = static_cast<int64_t>(s);
+  index->add(data.data(), kStart, first.data());
   SlotHistory history(kStart + kAppend);
 
   std::atomic<bool> done{false};
@@ -141,37 +140,37 @@ int living_hnsw(double seconds) {
     std::vector<int64_t> I(4 * kK);
     while (!done.load()) {
       const uint64_t began = history.clock.load();
-      vidx::HnswTestAccess::search(*index, q.data(), 4, kK, 24, D.data(), I.data());
+      index->search(q.data(), 4, kK, 24, D.data(), I.data());
       const std::string err = check_results(D, I, 4, static_cast<int64_t>(kStart + kAppend - 1));
       if (!err.empty()) fail(err);
       for (int64_t s : I) {
         if (s < 0) continue;
         const uint64_t removed = history.removed_at[s].load();
         if (removed != 0 && removed <= began && history.add_started_at[s].load() < removed)
-          fail("slot " + std::to_string(s) + " returned after its removal returned");
+          fail("id " + std::to_string(s) + " returned after its removal returned");
       }
       searches.fetch_add(1);
     }
   };
-  // Removes kChurn random live slots of the first kStart, then re-adds the previous batch.
+  // Removes kChurn random live ids of the first kStart, then re-adds the previous batch.
   auto churner = [&] {
     std::mt19937_64 rng(5);
-    std::vector<uint32_t> live = first, out, back;
+    std::vector<int64_t> live = first, out, back;
     while (!done.load()) {
       std::shuffle(live.begin(), live.end(), rng);
       out.assign(live.end() - kChurn, live.end());
       live.resize(live.size() - kChurn);
-      vidx::HnswTestAccess::remove(*index, out.data(), out.size());
+      index->remove(out.data(), out.size());
       const uint64_t t = history.clock.fetch_add(1) + 1;
-      for (uint32_t s : out) history.removed_at[s].store(t);
+      for (int64_t s : out) history.removed_at[s].store(t);
       removes.fetch_add(out.size());
       if (!back.empty()) {
         std::vector<float> x;
-        for (uint32_t s : back) {
+        for (int64_t s : back) {
           history.add_started_at[s].store(history.clock.fetch_add(1) + 1);
           x.insert(x.end(), data.begin() + s * kDim, data.begin() + (s + 1) * kDim);
         }
-        vidx::HnswTestAccess::add(*index, x.data(), back.size(), back.data());
+        index->add(x.data(), back.size(), back.data());
         live.insert(live.end(), back.begin(), back.end());
         adds.fetch_add(back.size());
       }
@@ -181,9 +180,9 @@ int living_hnsw(double seconds) {
   // Appends new rows, a small batch at a time, beside the churner.
   auto appender = [&] {
     for (size_t at = kStart; at < kStart + kAppend && !done.load(); at += kChurn) {
-      std::vector<uint32_t> slots(kChurn);
-      for (size_t i = 0; i < kChurn; ++i) slots[i] = static_cast<uint32_t>(at + i);
-      vidx::HnswTestAccess::add(*index, data.data() + at * kDim, kChurn, slots.data());
+      std::vector<int64_t> ids(kChurn);
+      for (size_t i = 0; i < kChurn; ++i) ids[i] = static_cast<int64_t>(at + i);
+      index->add(data.data() + at * kDim, kChurn, ids.data());
       adds.fetch_add(kChurn);
     }
   };

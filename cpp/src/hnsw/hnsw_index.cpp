@@ -166,7 +166,7 @@ size_t HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext
   rescored.reserve(n);
   for (size_t j = 0; j < n; ++j) {
     const uint32_t s = ctx.beam.slot(j);
-    if (state(s) != kLive) continue;  // removed (or still being inserted) while we walked
+    if (!returnable(s)) continue;  // removed (or still being inserted) while we walked
     const float d = kept_codec_ ? precise->one(kept_.data() + s * kept_bytes) : precise->one_split(code(s), tail(s));
     rescored.push_back(Neighbor{d, s});
   }
@@ -200,7 +200,7 @@ void HnswIndex::search_one(const float* q, size_t k, const SearchParams& params,
       found = rerank(q, std::min(rerank_count, ctx->beam.size()), k, *ctx, distances, slots);
     } else {
       for (size_t j = 0; j < ctx->beam.size() && found < k; ++j) {
-        if (state(ctx->beam.slot(j)) != kLive) continue;  // removed (or being inserted) meanwhile
+        if (!returnable(ctx->beam.slot(j))) continue;  // removed (or being inserted) meanwhile
         distances[found] = ctx->beam.distance(j);
         slots[found++] = ctx->beam.slot(j);
       }

@@ -48,11 +48,10 @@ class HnswIndex final : public VectorIndex {
   struct LinkRequest;    // a reverse link produced while building
   friend struct HnswTestAccess;  // cpp/tests: drives the hooks directly
 
+ protected:
   // Grows storage to hold slots [0, slot_count); the caller holds the exclusive index lock
   // (the base calls it before concurrent add_rows; add_rows calls it itself otherwise).
-  void reserve_rows(size_t slot_count);
-
- protected:
+  void reserve_rows(size_t slot_count) override;
   bool concurrent_writes() const override { return true; }
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
@@ -94,6 +93,9 @@ class HnswIndex final : public VectorIndex {
     return static_cast<NodeState>(states_[slot].load(std::memory_order_acquire));
   }
   void set_state(uint32_t slot, NodeState s) { states_[slot].store(s, std::memory_order_release); }
+  // Nodes a search may return: inserted, not removed here, and not hidden by the base (whose
+  // remove hides a slot before remove_rows runs, and whose add publishes it after add_rows).
+  bool returnable(uint32_t slot) const { return state(slot) == kLive && slot_is_live(slot); }
   // Nodes a new link may point to (a node being inserted is linkable, a removed one is not).
   bool linkable(uint32_t slot) const {
     const NodeState s = state(slot);
