@@ -228,6 +228,7 @@ def test_searches_beside_writer(kind):
     removed = {1999}  # ids removed for good (re-adds use fresh ids)
     removed_lock = threading.Lock()
     errors = []
+    searches = []
     stop = threading.Event()
 
     def search():
@@ -241,12 +242,13 @@ def test_searches_beside_writer(kind):
             if bad:
                 errors.append(f"removed ids returned: {sorted(bad)[:5]}")
                 return
+            searches.append(1)
 
     def write():
         rng = np.random.default_rng(5)
         next_id = 2000
         try:
-            for _ in range(15):
+            for _ in range(40):
                 live = idx.ids()
                 gone = rng.choice(live, 50, replace=False)
                 idx.remove(gone)
@@ -266,6 +268,7 @@ def test_searches_beside_writer(kind):
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads)
     assert not errors, errors
+    assert len(searches) > 20  # the searches did run beside the writes
     assert len(idx) == 2000 - 1
     _, I = idx.search(X[:100], k=10)
     assert not np.isin(I, list(removed)).any()
