@@ -5,11 +5,11 @@
 #include <cstring>
 #include <string>
 
+#include "cosine_rows.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/search_limits.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
-#include "normalized_rows.hpp"
 
 namespace vidx {
 namespace {
