@@ -151,6 +151,18 @@ def test_ids_and_contains():
         1.0 in idx
 
 
+def test_removed_ids_can_be_added_again():
+    X = data(100)
+    idx = built("flat", n=100)
+    idx.remove([3, 50])
+    with pytest.raises(ValueError, match="id 3 is not in the index"):
+        idx.get([3])
+    idx.add(X[[50, 3]] + 1, [50, 3])  # into the freed slots (lowest first)
+    assert len(idx) == 100 and 3 in idx and 50 in idx
+    np.testing.assert_array_equal(idx.get([3, 50])[0], X[[3, 50]] + 1)
+    assert idx.search(X[[3]] + 1, k=1)[1][0, 0] == 3
+
+
 def test_default_ids_continue_after_largest_ever():
     idx = built("flat", n=10)
     idx.remove([9, 8])
