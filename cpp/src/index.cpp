@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "cosine_rows.hpp"
+#include "search_filter.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/search_limits.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -16,14 +18,6 @@ namespace {
 constexpr uint32_t kMetaSection = io::fourcc("META");
 constexpr uint32_t kIdsSection = io::fourcc("IDS_");
 constexpr uint32_t kOptionsSection = io::fourcc("OPTS");
-
-// Cosine indexes store and compare unit vectors; returns x itself for other metrics.
-const float* normalized_if_cosine(Metric metric, const float* x, size_t n, size_t dim, std::vector<float>& buffer) {
-  if (metric != Metric::Cosine) return x;
-  buffer.assign(x, x + n * dim);
-  for (size_t r = 0; r < n; ++r) normalize_in_place(buffer.data() + r * dim, dim);
-  return buffer.data();
-}
 
 }  // namespace
 
@@ -126,6 +120,7 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   check_k(k, size());
   check_search_params(params);
   if (nq == 0) return;
+  check_filters(params, nq);
   check_vectors(metric_, queries, nq, dim_, "query");
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
@@ -134,6 +129,8 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   const size_t n = stores_labels() ? structure_size() : ids_.size();
   resolved.ef = clamp_width(resolved.ef, n, k);
   resolved.rerank = clamp_width(resolved.rerank, n, k);
+  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, has_removed_rows());
+  resolved.row_filters = filters.get();
   search_rows(q, nq, k, resolved, distances, ids, pool());
   if (stores_labels()) return;
   for (size_t i = 0; i < nq * k; ++i)

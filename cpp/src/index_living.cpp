@@ -39,8 +39,5 @@ std::vector<int64_t> VectorIndex::ids() const {
   return stores_labels() ? stored_labels() : ids_.labels();
 }
 void VectorIndex::compact() { refuse("compact", kind()); }
-void VectorIndex::range_search(const float*, size_t, float, const SearchParams&, RangeResult&) const {
-  refuse("range_search", kind());
-}
 
 }  // namespace vidx

@@ -14,6 +14,12 @@ bool IdMap::contains(int64_t id) const {
   return slot_of_.count(id) != 0;
 }
 
+int64_t IdMap::slot_of(int64_t id) const {
+  if (identity_) return contains(id) ? id : -1;
+  const auto it = slot_of_.find(id);
+  return it == slot_of_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
 void IdMap::check_new(const int64_t* ids, size_t n) const {
   if (!ids) {
     check_default_ids_fit(n);

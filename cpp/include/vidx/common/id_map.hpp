@@ -14,6 +14,10 @@ class IdMap {
   int64_t label(uint32_t slot) const { return labels_[slot]; }
   const std::vector<int64_t>& labels() const { return labels_; }
   bool contains(int64_t id) const;
+  // The slot holding `id`, or -1 when it is not stored (search filters map allow-lists by it).
+  int64_t slot_of(int64_t id) const;
+  // True while every stored id equals its slot (no hash map is kept).
+  bool identity() const { return identity_; }
 
   // Throws InvalidArgument if `ids` holds a negative value, repeats a value or names one
   // already present. ids == nullptr means "assign n default ids": throws if they would pass

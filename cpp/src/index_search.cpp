@@ -1,0 +1,42 @@
+// VectorIndex::range_search, and what search() and range_search() share about filters.
+#include <cmath>
+#include <string>
+
+#include "cosine_rows.hpp"
+#include "search_filter.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/common/search_limits.hpp"
+#include "vidx/index.hpp"
+
+namespace vidx {
+
+bool VectorIndex::has_removed_rows() const {
+  // Slots count removed rows until the structure reclaims them; the id map counts live ids.
+  return !stores_labels() && ids_.size() < structure_size();
+}
+
+void VectorIndex::range_search(const float* queries, size_t nq, float radius, const SearchParams& params,
+                               RangeResult& out) const {
+  check_search_params(params);
+  if (std::isnan(radius)) throw InvalidArgument("radius must be a number, got nan");
+  out.lims.assign(nq + 1, 0);
+  out.distances.clear();
+  out.ids.clear();
+  if (nq == 0) return;
+  check_filters(params, nq);
+  check_vectors(metric_, queries, nq, dim_, "query");
+  std::vector<float> normalized;
+  const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
+  std::shared_lock<WriterFirstMutex> lock(rw_);
+  SearchParams resolved = resolve(params);
+  const size_t n = stores_labels() ? structure_size() : ids_.size();
+  resolved.ef = clamp_width(resolved.ef, n, 1);
+  resolved.rerank = clamp_width(resolved.rerank, n, 1);
+  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, has_removed_rows());
+  resolved.row_filters = filters.get();
+  range_search_rows(q, nq, radius, resolved, out, pool());
+  if (stores_labels()) return;
+  for (int64_t& id : out.ids) id = ids_.label(static_cast<uint32_t>(id));
+}
+
+}  // namespace vidx
