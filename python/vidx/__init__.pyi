@@ -23,6 +23,9 @@ PathLike = str | os.PathLike[str]
 # .npy or .hdf5 file.
 Vectors = npt.ArrayLike
 Progress = bool | Callable[[str, int, int], object] | None
+# search(filter=): allowed ids (1-d integers), a boolean mask indexed by id, or one per query.
+OneFilter = npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_] | list[int]
+Filter = OneFilter | list[OneFilter | None] | None
 
 class Index:
     # Every kind is this one class; options of another kind raise ValueError at run time.
@@ -76,7 +79,16 @@ class Index:
         rerank: int | None = None,
         nprobe: int | None = None,
         eps: float | None = None,
+        *,
+        filter: Filter = None,
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
+    def range_search(
+        self,
+        Q: Vectors,
+        radius: float,
+        ef: int | None = None,
+        filter: Filter = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
     def save(self, path: PathLike) -> None: ...
     def memory_usage(self) -> int: ...
     def memory_breakdown(self) -> dict[str, int]: ...
