@@ -6,10 +6,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "bindings.hpp"
+#include "filter_input.hpp"
 #include "initialised_self.hpp"
 #include "numpy_input.hpp"
 #include "options_bindings.hpp"
@@ -112,7 +114,7 @@ class PyIndex {
   }
 
   py::tuple search(py::handle q, py::handle k_obj, py::handle ef, py::handle rerank, py::handle nprobe,
-                   py::handle eps) const {
+                   py::handle eps, py::handle filter) const {
     const size_t k = as_positive_int(k_obj, "k", false);
     SearchParams params;
     params.ef = as_positive_int(ef, "ef", true);
@@ -120,6 +122,8 @@ class PyIndex {
     params.nprobe = as_positive_int(nprobe, "nprobe", true);
     params.eps = as_eps(eps);
     const Matrix m = as_matrix(q, index_->dim(), "queries");
+    const FilterInput filters(filter, m.rows);
+    filters.apply(params);
     check_k(k, index_->size());  // before the (q, k) outputs are allocated
     py::array_t<float> distances({m.rows, k});
     py::array_t<int64_t> ids({m.rows, k});
@@ -130,6 +134,32 @@ class PyIndex {
       index_->search(m.data(), m.rows, k, params, d, i);
     }
     return py::make_tuple(std::move(distances), std::move(ids));
+  }
+
+  // (lims, D, I): the results of query i are D[lims[i]:lims[i+1]], I[same], nearest first.
+  py::tuple range_search(py::handle q, py::handle radius_obj, py::handle ef, py::handle filter) const {
+    if (PyBool_Check(radius_obj.ptr()) || !(PyFloat_Check(radius_obj.ptr()) || PyLong_Check(radius_obj.ptr()) ||
+                                            py::hasattr(radius_obj, "__float__")))
+      throw py::type_error("radius must be a number");
+    const float radius = static_cast<float>(radius_obj.cast<double>());
+    if (std::isnan(radius)) throw py::value_error("radius must be a number, got nan");
+    SearchParams params;
+    params.ef = as_positive_int(ef, "ef", true);
+    const Matrix m = as_matrix(q, index_->dim(), "queries");
+    const FilterInput filters(filter, m.rows);
+    filters.apply(params);
+    RangeResult result;
+    {
+      py::gil_scoped_release no_gil;
+      index_->range_search(m.data(), m.rows, radius, params, result);
+    }
+    py::array_t<int64_t> lims(result.lims.size());
+    std::copy(result.lims.begin(), result.lims.end(), lims.mutable_data());
+    py::array_t<float> distances(result.distances.size());
+    std::copy(result.distances.begin(), result.distances.end(), distances.mutable_data());
+    py::array_t<int64_t> ids(result.ids.size());
+    std::copy(result.ids.begin(), result.ids.end(), ids.mutable_data());
+    return py::make_tuple(std::move(lims), std::move(distances), std::move(ids));
   }
 
   void save(const std::string& path) const {
@@ -203,7 +233,10 @@ void register_index(py::module_& m) {
       .def("add_region", &PyIndex::add_region, py::arg("path"), py::arg("offset"), py::arg("rows"),
            py::arg("row_stride"), py::arg("dtype"), py::arg("ids") = py::none(), py::arg("progress") = py::none())
       .def("search", &PyIndex::search, py::arg("q"), py::arg("k") = 10, py::arg("ef") = py::none(),
-           py::arg("rerank") = py::none(), py::arg("nprobe") = py::none(), py::arg("eps") = py::none())
+           py::arg("rerank") = py::none(), py::arg("nprobe") = py::none(), py::arg("eps") = py::none(),
+           py::arg("filter") = py::none())
+      .def("range_search", &PyIndex::range_search, py::arg("q"), py::arg("radius"), py::arg("ef") = py::none(),
+           py::arg("filter") = py::none())
       .def("save", &PyIndex::save, py::arg("path"))
       .def("__len__", [](const PyIndex& s) { return s.unlocked([](VectorIndex& i) { return i.size(); }); })
       .def_property_readonly("dim", [](const PyIndex& s) { return s.index().dim(); })

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cosine_rows.hpp"
+#include "search_filter.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/search_limits.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -114,6 +115,7 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   check_k(k, size());
   check_search_params(params);
   if (nq == 0) return;
+  check_filters(params, nq);
   check_vectors(metric_, queries, nq, dim_, "query");
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
@@ -122,6 +124,8 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   const size_t n = stores_labels() ? structure_size() : ids_.size();
   resolved.ef = clamp_width(resolved.ef, n, k);
   resolved.rerank = clamp_width(resolved.rerank, n, k);
+  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, has_removed_rows());
+  resolved.row_filters = filters.get();
   search_rows(q, nq, k, resolved, distances, ids, pool());
   if (stores_labels()) return;
   slots_to_labels(distances, ids, nq, k);

@@ -80,9 +80,4 @@ std::vector<int64_t> VectorIndex::ids() const {
   return stores_labels() ? stored_labels() : ids_.live_labels();
 }
 
-// Placeholder until the filters work lands (issue 10).
-void VectorIndex::range_search(const float*, size_t, float, const SearchParams&, RangeResult&) const {
-  refuse("range_search", *this);
-}
-
 }  // namespace vidx

@@ -120,7 +120,7 @@ class Index:
         from ._sources import add_any
         add_any(impl, X, ids, progress, dataset)
 
-    def search(self, Q, k=10, ef=None, rerank=None, nprobe=None, eps=None):
+    def search(self, Q, k=10, ef=None, rerank=None, nprobe=None, eps=None, *, filter=None):
         """k nearest neighbours of each query: returns (D, I), float32 and int64 arrays of shape
         (q, k), nearest first; -1 / +inf where fewer than k exist. Per-call settings (None: the
         index's default; one that does not apply to the kind raises ValueError):
@@ -128,12 +128,25 @@ class Index:
         precisely (compressed codes); nprobe: SPANN posting lists read; eps: SPANN skips head
         i when d(q, h_i) > (1 + eps) d(q, h_1) (inf: never). k may exceed len(index) up to
         65536 (ValueError beyond max(len(index), 65536)); ef or rerank above len(index) act as
-        len(index). Queries follow add()'s value rules (ValueError otherwise)."""
+        len(index). Queries follow add()'s value rules (ValueError otherwise).
+
+        filter: which ids the results may hold (None: all). One of
+          - a 1-d integer array of allowed ids (ids not in the index are simply not allowed);
+          - a 1-d boolean numpy array indexed by id (mask[id] True: allowed; ids past its end
+            are not);
+          - a list of nq of those, one per query (a None entry leaves that query unfiltered).
+        Results are the k nearest among the allowed ids, padded with -1 / +inf when fewer are
+        allowed. HNSW walks the graph through disallowed nodes and scans the allowed rows
+        exactly when that is cheaper (few allowed rows); flat scans only allowed rows.
+        TypeError for a wrong dtype, ValueError for a wrong shape, a list of the wrong length or
+        negative ids. The arrays are read in place during the call (the GIL is released)."""
         impl = self._impl
         if type(impl) is _CoreIndex:
-            return impl.search(Q, k, ef, rerank, nprobe, eps)
+            return impl.search(Q, k, ef, rerank, nprobe, eps, filter)
         if nprobe is not None or eps is not None:
             raise ValueError("nprobe and eps apply to kind='spann' only")
+        if filter is not None:
+            raise ValueError(f"filter is not supported on device {self.device!r}")
         return impl.search(Q, k, ef, rerank)
 
     # ---- a living index (every kind; a kind that cannot yet raises ValueError saying so) ----
@@ -173,6 +186,19 @@ class Index:
         """Gives back the memory of removed vectors (renumbers internal slots; ids and search
         results are unchanged). Waits for writes in flight; searches wait while it runs."""
         self._impl.compact()
+
+    def range_search(self, Q, radius, ef=None, filter=None):
+        """Every stored vector within ``radius`` of each query: distance < radius, in
+        search()'s distance (squared L2 for "l2"; as search() reports "ip" and "cosine").
+        Returns (lims, D, I) like faiss: the results of query i are D[lims[i]:lims[i+1]] and
+        I[lims[i]:lims[i+1]], nearest first; lims is int64 of length nq + 1, D float32, I int64.
+        flat: exact. HNSW: approximate: a graph walk of width ef (None: the index's ef_search),
+        repeated with ef doubled while every result it found lies inside the radius.
+        filter: as in search(). ValueError for a NaN radius."""
+        impl = self._impl
+        if type(impl) is not _CoreIndex:
+            raise ValueError(f"range_search is not supported on device {self.device!r}")
+        return impl.range_search(Q, radius, ef, filter)
 
     def save(self, path):
         """Writes the index to one file, atomically (temporary file, fsync, rename). A SPANN

@@ -235,6 +235,8 @@ class VectorIndex {
   void build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress);
   void check_search_params(const SearchParams& params) const;
   SearchParams resolve(const SearchParams& params) const;
+  // Whether some slot holds a removed row (id -1) that searches must hide.
+  bool has_removed_rows() const;
 
   size_t dim_;
   Metric metric_;

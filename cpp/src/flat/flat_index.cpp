@@ -6,6 +6,7 @@
 #include <string>
 
 #include "vidx/common/error.hpp"
+#include "vidx/common/filtered_scan.hpp"
 #include "vidx/common/topk.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
@@ -15,7 +16,6 @@ namespace {
 
 constexpr uint32_t kCodesSection = io::fourcc("CODE");
 constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 rows by slot
-constexpr size_t kBlock = 256;  // codes per batch-kernel call
 // Codes are stored this far apart (code size rounded up to 8 bytes): kernels read them as
 // 64-bit words, which must be aligned (UBSan found binary codes at odd offsets).
 constexpr size_t kCodeAlignment = 8;
@@ -25,29 +25,6 @@ size_t stride_of(const Codec& codec) { return (codec.code_size() + kCodeAlignmen
 // Grows `buffer` geometrically to hold `needed` bytes (repeated small adds stay linear).
 void grow(AlignedBuffer& buffer, size_t needed) {
   if (needed > buffer.size()) buffer.reallocate(std::max(needed, buffer.size() + buffer.size() / 2));
-}
-
-// Pushes the distance from `query` to each of the `count` codes of `codes` that `allowed`
-// lets through (by slot) into `top`.
-template <class Allowed>
-void scan(const QueryDistance& query, const uint8_t* codes, size_t code_size, size_t count, TopK& top,
-          const Allowed& allowed) {
-  const uint8_t* ptrs[kBlock];
-  uint32_t slots[kBlock];
-  float dist[kBlock];
-  for (size_t start = 0; start < count; start += kBlock) {
-    const size_t m = std::min(kBlock, count - start);
-    size_t used = 0;
-    for (size_t j = 0; j < m; ++j) {
-      const uint32_t slot = static_cast<uint32_t>(start + j);
-      if (!allowed(slot)) continue;
-      ptrs[used] = codes + slot * code_size;
-      slots[used++] = slot;
-    }
-    query.batch(ptrs, used, dist);
-    for (size_t j = 0; j < used; ++j)
-      if (dist[j] <= top.threshold()) top.push(dist[j], slots[j]);
-  }
 }
 
 }  // namespace
@@ -111,30 +88,18 @@ std::vector<uint32_t> FlatIndex::compact_rows(ThreadPool&) {
   return new_slot;
 }
 
-void FlatIndex::search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const {
-  // Removed rows stay in place until reused or compacted: skip them. (A stand-in for the
-  // RowFilter the base will pass in SearchParams::row_filters.)
-  const bool skip_removed = removed_unreclaimed() != 0;
-  const auto scan_rows = [&](const QueryDistance& query, const uint8_t* codes, size_t code_size, TopK& top) {
-    if (skip_removed)
-      scan(query, codes, code_size, count_, top, [this](uint32_t s) { return slot_is_live(s); });
-    else
-      scan(query, codes, code_size, count_, top, [](uint32_t) { return true; });
-  };
+void FlatIndex::search_one(const float* q, size_t k, size_t rerank, const RowFilter* filter, float* distances,
+                           int64_t* slots) const {
   std::vector<Neighbor> best;
   if (kept_codec_) {
     // Precise vectors are at hand: scan them, so kind="flat" stays exact whatever the codec.
-    TopK top(k);
-    scan_rows(*kept_codec_->prepare(q), kept_.data(), kept_codec_->code_size(), top);
-    best = top.sorted();
+    best = nearest_allowed_rows(*kept_codec_->prepare(q), kept_.data(), kept_codec_->code_size(), count_, filter, k);
   } else {
     // An exhaustive scan of the codes; a two-level codec re-scores the best `rerank` with its
     // precise level. Exact for float32 codes, as precise as the codec otherwise.
     const size_t cs = stride_;
     const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : k) : k;
-    TopK top(kept);
-    scan_rows(*codec_->prepare(q), codes_.data(), cs, top);
-    best = top.sorted();
+    best = nearest_allowed_rows(*codec_->prepare(q), codes_.data(), cs, count_, filter, kept);
     if (codec_->reranks()) {
       const auto precise = codec_->prepare_precise(q);
       for (Neighbor& n : best) n.distance = precise->one(codes_.data() + n.slot * cs);
@@ -155,8 +120,29 @@ void FlatIndex::search_one(const float* q, size_t k, size_t rerank, float* dista
 void FlatIndex::search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                             int64_t* slots, ThreadPool& pool) const {
   pool.parallel_for(nq, [&](size_t i, size_t) {
-    search_one(q + i * dim(), k, params.rerank, distances + i * k, slots + i * k);
+    const RowFilter* filter = params.row_filters ? params.row_filters->of(i) : nullptr;
+    search_one(q + i * dim(), k, params.rerank, filter, distances + i * k, slots + i * k);
   });
+}
+
+void FlatIndex::range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params,
+                                  RangeResult& out, ThreadPool& pool) const {
+  // Every row is compared with its most precise distance: kept vectors, else the codec's
+  // precise level (codes are stored whole here), so the result is exact for float32.
+  std::vector<std::vector<Neighbor>> found(nq);
+  pool.parallel_for(nq, [&](size_t i, size_t) {
+    const RowFilter* filter = params.row_filters ? params.row_filters->of(i) : nullptr;
+    const float* query = q + i * dim();
+    const auto distance = kept_codec_ ? kept_codec_->prepare(query)
+                                      : (codec_->reranks() ? codec_->prepare_precise(query) : codec_->prepare(query));
+    const uint8_t* base = kept_codec_ ? kept_.data() : codes_.data();
+    const size_t stride = kept_codec_ ? kept_codec_->code_size() : stride_;
+    scan_allowed_rows(*distance, base, stride, count_, filter, [&](float d, uint32_t s) {
+      if (d < radius) found[i].push_back(Neighbor{d, s});
+    });
+    std::sort(found[i].begin(), found[i].end(), closer);
+  });
+  append_range_results(found, out);
 }
 
 std::map<std::string, size_t> FlatIndex::structure_memory_parts() const {

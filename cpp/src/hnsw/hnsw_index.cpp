@@ -158,6 +158,16 @@ void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entr
       [this](uint32_t slot) { return code(slot); }, ctx.visited, ctx.beam, ctx.gather);
 }
 
+void HnswIndex::rescore(const float* q, std::vector<Neighbor>& found) const {
+  const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
+  const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
+  for (Neighbor& n : found) {
+    const uint32_t s = n.slot;
+    n.distance = kept_codec_ ? precise->one(kept_.data() + s * kept_bytes) : precise->one_split(code(s), tail(s));
+  }
+  std::sort(found.begin(), found.end(), closer);
+}
+
 size_t HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances,
                          int64_t* slots) const {
   const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
@@ -215,9 +225,13 @@ void HnswIndex::search_one(const float* q, size_t k, const SearchParams& params,
 
 void HnswIndex::search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                             int64_t* slots, ThreadPool& pool) const {
-  if (nq == 1) return search_one(q, k, params, distances, slots);
-  pool.parallel_for(nq,
-                    [&](size_t i, size_t) { search_one(q + i * dim(), k, params, distances + i * k, slots + i * k); });
+  auto one = [&](size_t i) {
+    const RowFilter* filter = params.row_filters ? params.row_filters->of(i) : nullptr;
+    if (filter) search_filtered(q + i * dim(), k, params, *filter, distances + i * k, slots + i * k);
+    else search_one(q + i * dim(), k, params, distances + i * k, slots + i * k);
+  };
+  if (nq == 1) return one(0);
+  pool.parallel_for(nq, [&](size_t i, size_t) { one(i); });
 }
 
 }  // namespace vidx

@@ -31,9 +31,13 @@ class FlatIndex final : public VectorIndex {
   std::map<std::string, size_t> structure_memory_parts() const override;
   void write_sections(io::IndexFileWriter& out) const override;
   void read_sections(const io::IndexFileReader& in) override;
+  void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params, RangeResult& out,
+                         ThreadPool& pool) const override;
 
  private:
-  void search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const;
+  // filter: the rows this query may return (nullptr: all).
+  void search_one(const float* q, size_t k, size_t rerank, const RowFilter* filter, float* distances,
+                  int64_t* slots) const;
   // Reallocates the buffers to hold exactly `rows` rows (compact) or at least that (add).
   void resize_rows(size_t rows, bool exact);
 

@@ -64,6 +64,8 @@ class HnswIndex final : public VectorIndex {
   std::map<std::string, size_t> structure_memory_parts() const override;
   void write_sections(io::IndexFileWriter& out) const override;
   void read_sections(const io::IndexFileReader& in) override;
+  void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params, RangeResult& out,
+                         ThreadPool& pool) const override;
 
  private:
   // ---- storage ----
@@ -135,6 +137,19 @@ class HnswIndex final : public VectorIndex {
   // Re-scores the best `n` of the beam with precise distances and writes the best k (live
   // nodes only); returns how many it wrote.
   size_t rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances, int64_t* slots) const;
+  // Replaces the distances of `found` by precise ones and sorts it again.
+  void rescore(const float* q, std::vector<Neighbor>& found) const;
+
+  // ---- filtered and range search (hnsw_filtered.cpp) ----
+  void search_filtered(const float* q, size_t k, const SearchParams& params, const RowFilter& filter,
+                       float* distances, int64_t* slots) const;
+  // The best `width` rows that `filter` allows (every row when null) by the walk's distance,
+  // nearest first: a filtered graph walk, or an exact scan of the allowed rows when that is
+  // cheaper (few allowed rows, or a walk that runs past what the scan would cost).
+  void nearest_allowed(const QueryDistance& qd, size_t width, const RowFilter* filter,
+                       std::vector<Neighbor>& out) const;
+  // Every allowed row within `radius` of q, found by walks widened while they keep finding more.
+  void range_one(const float* q, float radius, size_t ef, const RowFilter* filter, std::vector<Neighbor>& out) const;
   bool has_precise_distances() const { return codec_->reranks() || options().keep_vectors; }
   std::unique_ptr<SearchContext> acquire_context() const;
   void release_context(std::unique_ptr<SearchContext> ctx) const;

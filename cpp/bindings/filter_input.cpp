@@ -1,0 +1,83 @@
+#include "filter_input.hpp"
+
+#include <limits>
+#include <string>
+
+namespace vidx::bindings {
+namespace {
+
+const int64_t kNoIds[1] = {0};  // where an empty allow-list points: non-null, so "allow nothing"
+
+std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+// A list or tuple whose entries are themselves filters (arrays, lists, None): one per query.
+// A list of plain ints is an allow-list.
+bool is_per_query_list(py::handle obj) {
+  if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) return false;
+  for (py::handle item : obj)
+    if (item.is_none() || py::isinstance<py::array>(item) || py::isinstance<py::list>(item) ||
+        py::isinstance<py::tuple>(item))
+      return true;
+  return false;
+}
+
+}  // namespace
+
+FilterInput::FilterInput(py::handle filter, size_t nq) {
+  if (filter.is_none()) return;
+  if (!is_per_query_list(filter)) {
+    filters_.push_back(convert(filter, "filter"));
+    return;
+  }
+  const size_t count = py::len(filter);
+  if (count != nq)
+    throw py::value_error("filter is a list of " + std::to_string(count) + " filters for " + std::to_string(nq) +
+                          " queries: pass one per query, or one array for all");
+  filters_.reserve(count);
+  size_t q = 0;
+  for (py::handle item : filter) {
+    filters_.push_back(item.is_none() ? IdFilter{} : convert(item, "filter[" + std::to_string(q) + "]"));
+    ++q;
+  }
+}
+
+IdFilter FilterInput::convert(py::handle one, const std::string& what) {
+  static py::object* asarray = new py::object(py::module_::import("numpy").attr("asarray"));
+  py::array arr = py::isinstance<py::array>(one) ? py::reinterpret_borrow<py::array>(one) : (*asarray)(one);
+  if (arr.ndim() != 1)
+    throw py::value_error(what + " must be 1-d (allowed ids, or a boolean mask indexed by id), got " +
+                          std::to_string(arr.ndim()) + " dimensions; for one filter per query pass a list");
+  IdFilter f;
+  const char kind = arr.dtype().kind();
+  if (arr.size() == 0) {  // allows nothing, whatever its dtype (np.asarray([]) is float64)
+    f.allowed = kNoIds;
+    return f;
+  }
+  if (kind == 'b') {
+    auto mask = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(arr);
+    if (!mask) throw py::error_already_set();
+    static_assert(sizeof(bool) == 1, "a numpy bool mask is read as bytes");
+    f.mask = reinterpret_cast<const uint8_t*>(mask.data());
+    f.mask_size = static_cast<size_t>(mask.size());
+    keep_alive_.push_back(std::move(mask));
+    return f;
+  }
+  if (kind != 'i' && kind != 'u')
+    throw py::type_error(what + " must hold integer ids or booleans (a mask), got dtype " + dtype_name(arr));
+  if (kind == 'u' && arr.itemsize() == 8) {
+    auto u = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(arr);
+    for (py::ssize_t i = 0; i < u.size(); ++i)
+      if (u.data()[i] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        throw py::value_error(what + ": id " + std::to_string(u.data()[i]) + " does not fit in int64");
+  }
+  auto ids = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(arr);
+  if (!ids) throw py::error_already_set();
+  for (py::ssize_t i = 0; i < ids.size(); ++i)
+    if (ids.data()[i] < 0) throw py::value_error(what + ": ids must be >= 0, got " + std::to_string(ids.data()[i]));
+  f.allowed = ids.data();
+  f.allowed_count = static_cast<size_t>(ids.size());
+  keep_alive_.push_back(std::move(ids));
+  return f;
+}
+
+}  // namespace vidx::bindings

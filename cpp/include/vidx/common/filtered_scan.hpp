@@ -1,0 +1,71 @@
+// Exhaustive scans under a filter, shared by flat search and HNSW's exact-scan fallback:
+// distances from a query to every row a RowFilter allows, computed a block at a time with the
+// codec's batch kernel. Rows are codes at base + slot * stride.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "vidx/codec/codec.hpp"
+#include "vidx/common/id_filter.hpp"
+#include "vidx/common/topk.hpp"
+
+namespace vidx {
+
+// Calls emit(distance, slot) for every slot in [0, count) that `filter` allows (every slot
+// when filter is null). When the filter lists its slots (an allow-list), only those are read;
+// otherwise each slot is tested and only allowed ones are scored.
+template <class Emit>
+void scan_allowed_rows(const QueryDistance& query, const uint8_t* base, size_t stride, size_t count,
+                       const RowFilter* filter, Emit emit) {
+  constexpr size_t kBlock = 256;  // codes per batch-kernel call
+  const uint8_t* codes[kBlock];
+  uint32_t slots[kBlock];
+  float dist[kBlock];
+  size_t n = 0;
+  auto flush = [&] {
+    query.batch(codes, n, dist);
+    for (size_t j = 0; j < n; ++j) emit(dist[j], slots[j]);
+    n = 0;
+  };
+  auto take = [&](uint32_t slot) {
+    slots[n] = slot;
+    codes[n] = base + static_cast<size_t>(slot) * stride;
+    if (++n == kBlock) flush();
+  };
+  std::vector<uint32_t> listed;
+  if (filter && filter->list_slots(listed)) {
+    for (uint32_t s : listed)
+      if (s < count) take(s);
+  } else {
+    for (size_t s = 0; s < count; ++s)
+      if (!filter || filter->allows_slot(static_cast<uint32_t>(s))) take(static_cast<uint32_t>(s));
+  }
+  if (n) flush();
+}
+
+// The `width` nearest allowed rows, nearest first.
+inline std::vector<Neighbor> nearest_allowed_rows(const QueryDistance& query, const uint8_t* base, size_t stride,
+                                                  size_t count, const RowFilter* filter, size_t width) {
+  TopK top(width);
+  scan_allowed_rows(query, base, stride, count, filter, [&](float d, uint32_t s) {
+    if (d <= top.threshold()) top.push(d, s);
+  });
+  return std::move(top.sorted());
+}
+
+// Joins per-query results (each nearest first) into a RangeResult's CSR arrays.
+inline void append_range_results(const std::vector<std::vector<Neighbor>>& per_query, RangeResult& out) {
+  out.lims.assign(per_query.size() + 1, 0);
+  for (size_t q = 0; q < per_query.size(); ++q) out.lims[q + 1] = out.lims[q] + per_query[q].size();
+  out.distances.resize(out.lims.back());
+  out.ids.resize(out.lims.back());
+  size_t at = 0;
+  for (const auto& results : per_query)
+    for (const Neighbor& r : results) {
+      out.distances[at] = r.distance;
+      out.ids[at++] = r.slot;
+    }
+}
+
+}  // namespace vidx

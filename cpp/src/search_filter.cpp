@@ -1,0 +1,169 @@
+// IdFilter (user ids) -> RowFilter (what a structure asks while it searches).
+//   allow-list -> the sorted slots of the listed ids (a bitset when they are many): its count
+//                 and its slots are known, so a structure can scan them exactly;
+//   mask       -> read by slot when ids are the slots, else by the slot's id;
+//   predicate  -> called with the slot's id.
+// A removed slot (id -1) is never allowed; kinds that store ids (SPANN) are asked by id.
+#include "search_filter.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "vidx/common/error.hpp"
+
+namespace vidx {
+namespace {
+
+bool form_count_ok(const IdFilter& f) {
+  const int forms = (f.allowed != nullptr) + (f.mask != nullptr) + static_cast<int>(static_cast<bool>(f.predicate));
+  return forms <= 1;
+}
+
+bool is_unfiltered(const IdFilter& f) { return !f.allowed && !f.mask && !f.predicate; }
+
+// Hides removed slots only: what an unfiltered query gets while removed rows exist.
+class LiveRows final : public RowFilter {
+ public:
+  explicit LiveRows(const IdMap& ids) : ids_(ids) {}
+  bool allows_slot(uint32_t slot) const override { return ids_.label(slot) >= 0; }
+  bool allows_label(int64_t id) const override { return id >= 0; }
+  size_t allowed_count() const override { return ids_.size(); }
+  bool list_slots(std::vector<uint32_t>&) const override { return false; }
+
+ private:
+  const IdMap& ids_;
+};
+
+// An allow-list over a slot-addressed structure: its slots, sorted. Membership is a bitset
+// when the list is dense enough for one to be cheaper than a binary search, else a search.
+class AllowedSlots final : public RowFilter {
+ public:
+  AllowedSlots(const IdFilter& f, const IdMap& ids) : ids_(ids) {
+    slots_.reserve(f.allowed_count);
+    for (size_t i = 0; i < f.allowed_count; ++i) {
+      const int64_t slot = ids.slot_of(f.allowed[i]);
+      if (slot >= 0 && ids.label(static_cast<uint32_t>(slot)) >= 0) slots_.push_back(static_cast<uint32_t>(slot));
+    }
+    std::sort(slots_.begin(), slots_.end());
+    slots_.erase(std::unique(slots_.begin(), slots_.end()), slots_.end());
+    // 64 slots per word: a bitset over n slots costs n/8 bytes; worth it above ~1/64 density.
+    if (!slots_.empty() && slots_.size() * 64 >= ids.slot_count()) {
+      bits_.assign(ids.slot_count() / 64 + 1, 0);
+      for (uint32_t s : slots_) bits_[s >> 6] |= uint64_t{1} << (s & 63);
+    }
+  }
+  bool allows_slot(uint32_t slot) const override {
+    if (!bits_.empty()) return slot >> 6 < bits_.size() && (bits_[slot >> 6] >> (slot & 63) & 1);
+    return std::binary_search(slots_.begin(), slots_.end(), slot);
+  }
+  bool allows_label(int64_t id) const override {
+    const int64_t slot = ids_.slot_of(id);
+    return slot >= 0 && allows_slot(static_cast<uint32_t>(slot));
+  }
+  size_t allowed_count() const override { return slots_.size(); }
+  bool list_slots(std::vector<uint32_t>& out) const override {
+    out = slots_;
+    return true;
+  }
+
+ private:
+  const IdMap& ids_;
+  std::vector<uint32_t> slots_;
+  std::vector<uint64_t> bits_;
+};
+
+// An allow-list for a kind that stores ids itself: the ids, sorted.
+class AllowedLabels final : public RowFilter {
+ public:
+  explicit AllowedLabels(const IdFilter& f) : labels_(f.allowed, f.allowed + f.allowed_count) {
+    std::sort(labels_.begin(), labels_.end());
+    labels_.erase(std::unique(labels_.begin(), labels_.end()), labels_.end());
+  }
+  bool allows_slot(uint32_t slot) const override { return allows_label(slot); }
+  bool allows_label(int64_t id) const override { return std::binary_search(labels_.begin(), labels_.end(), id); }
+  // Listed ids need not be stored: the count of stored ones is unknown without a lookup each.
+  size_t allowed_count() const override { return kUnknownCount; }
+  bool list_slots(std::vector<uint32_t>&) const override { return false; }
+
+ private:
+  std::vector<int64_t> labels_;
+};
+
+// A mask or a predicate over ids; by slot through the id map (nullptr: slots are ids).
+class ByLabel final : public RowFilter {
+ public:
+  ByLabel(const IdFilter& f, const IdMap* ids, bool slots_are_ids) : f_(f), ids_(ids), slots_are_ids_(slots_are_ids) {}
+  bool allows_slot(uint32_t slot) const override {
+    return allows_label(slots_are_ids_ ? static_cast<int64_t>(slot) : ids_->label(slot));
+  }
+  bool allows_label(int64_t id) const override {
+    if (id < 0) return false;  // a removed slot
+    if (f_.mask) return static_cast<uint64_t>(id) < f_.mask_size && f_.mask[id] != 0;
+    return f_.predicate(id);
+  }
+  size_t allowed_count() const override { return kUnknownCount; }
+  bool list_slots(std::vector<uint32_t>&) const override { return false; }
+
+ private:
+  const IdFilter& f_;
+  const IdMap* ids_;
+  bool slots_are_ids_;
+};
+
+}  // namespace
+
+void check_filters(const SearchParams& params, size_t nq) {
+  const size_t count = params.filter_count;
+  if (count == 0) return;
+  if (count != 1 && count != nq)
+    throw InvalidArgument("got " + std::to_string(count) + " filters for " + std::to_string(nq) +
+                          " queries: pass one filter for all queries or one per query");
+  if (!params.filters) throw InvalidArgument("filter_count is " + std::to_string(count) + " but filters is null");
+  for (size_t i = 0; i < count; ++i) {
+    const IdFilter& f = params.filters[i];
+    const std::string which = count == 1 ? "the filter" : "filter " + std::to_string(i);
+    if (!form_count_ok(f)) throw InvalidArgument(which + " sets more than one of allowed, mask and predicate");
+    if (!f.allowed && f.allowed_count) throw InvalidArgument(which + ": allowed_count is set but allowed is null");
+    if (!f.mask && f.mask_size) throw InvalidArgument(which + ": mask_size is set but mask is null");
+    for (size_t j = 0; f.allowed && j < f.allowed_count; ++j)
+      if (f.allowed[j] < 0)
+        throw InvalidArgument(which + " allows id " + std::to_string(f.allowed[j]) + ": ids are >= 0");
+  }
+}
+
+CallFilters::CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, bool removed_rows)
+    : ids_(ids), removed_rows_(removed_rows && ids) {
+  if (params.filter_count == 0) {
+    if (removed_rows_) filters_.shared = live_rows();
+    return;
+  }
+  if (params.filter_count == 1) {
+    filters_.shared = convert(params.filters[0]);
+    return;
+  }
+  filters_.per_query.resize(nq);
+  for (size_t q = 0; q < nq; ++q) filters_.per_query[q] = convert(params.filters[q]);
+}
+
+const RowFilter* CallFilters::live_rows() {
+  if (!live_rows_) {
+    owned_.push_back(std::make_unique<LiveRows>(*ids_));
+    live_rows_ = owned_.back().get();
+  }
+  return live_rows_;
+}
+
+const RowFilter* CallFilters::convert(const IdFilter& f) {
+  if (is_unfiltered(f)) return removed_rows_ ? live_rows() : nullptr;
+  if (f.allowed) {
+    if (ids_) owned_.push_back(std::make_unique<AllowedSlots>(f, *ids_));
+    else owned_.push_back(std::make_unique<AllowedLabels>(f));
+  } else {
+    // While ids are the slots and none is removed, a mask or predicate is read by slot directly.
+    const bool slots_are_ids = !ids_ || (ids_->identity() && !removed_rows_);
+    owned_.push_back(std::make_unique<ByLabel>(f, ids_, slots_are_ids));
+  }
+  return owned_.back().get();
+}
+
+}  // namespace vidx

@@ -1,0 +1,42 @@
+// The base's half of search filters: the caller's IdFilters (by user id) turned into the
+// RowFilters a structure asks while it searches (by slot, or by id for kinds that store ids),
+// for one search call. Private to the core sources.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "vidx/common/id_filter.hpp"
+#include "vidx/common/id_map.hpp"
+#include "vidx/index.hpp"
+
+namespace vidx {
+
+// Refuses malformed filters before any lock is taken: filter_count must be 0, 1 or nq; each
+// IdFilter sets at most one form; allow-lists hold no negative id. An IdFilter with no form
+// set filters nothing (a per-query list may leave some queries unfiltered). Ids of an
+// allow-list that are not in the index are simply not allowed (no error: the list may name
+// ids removed meanwhile).
+void check_filters(const SearchParams& params, size_t nq);
+
+// Owns the RowFilters of one search call. Rows removed but not reclaimed (label -1 in the id
+// map) are hidden from every query, also when the caller passed no filter.
+class CallFilters {
+ public:
+  // ids: the index's id map, or nullptr for kinds that store user ids themselves (SPANN);
+  // removed_rows: whether any slot is removed (label -1).
+  CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, bool removed_rows);
+  // What SearchParams::row_filters gets: nullptr when nothing is filtered.
+  const RowFilters* get() const { return filters_.any() ? &filters_ : nullptr; }
+
+ private:
+  const RowFilter* convert(const IdFilter& filter);
+  const RowFilter* live_rows();
+
+  const IdMap* ids_;
+  bool removed_rows_;
+  const RowFilter* live_rows_ = nullptr;  // made once, shared by every unfiltered query
+  std::vector<std::unique_ptr<RowFilter>> owned_;
+  RowFilters filters_;
+};
+
+}  // namespace vidx

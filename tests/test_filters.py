@@ -1,0 +1,183 @@
+"""search(filter=...): allow-lists, boolean masks, one filter per query, for hnsw and flat."""
+import numpy as np
+import pytest
+
+import vidx
+from conftest import clustered
+
+N, DIM, NQ, K = 4000, 24, 60, 10
+SELECTIVITIES = [0.5, 0.1, 0.01, 0.001]
+
+
+@pytest.fixture(scope="module")
+def data():
+    both = clustered(N + NQ, DIM, n_clusters=40, seed=11)
+    return both[:N], both[N:]
+
+
+@pytest.fixture(scope="module", params=["hnsw", "flat"])
+def index(request, data):
+    x, _ = data
+    idx = vidx.Index(DIM, kind=request.param)
+    idx.add(x)
+    return idx
+
+
+def exact_filtered(x, q, allowed, k):
+    """The k nearest allowed ids of each query (squared L2, float64)."""
+    allowed = np.asarray(allowed)
+    d = ((q[:, None, :].astype(np.float64) - x[None, allowed, :]) ** 2).sum(-1)
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return allowed[order]
+
+
+def filtered_recall(found, truth):
+    hits = [len(set(f) & set(t)) / len(t) for f, t in zip(found, truth) if len(t)]
+    return float(np.mean(hits)) if hits else 1.0
+
+
+@pytest.mark.parametrize("selectivity", SELECTIVITIES)
+def test_filtered_top10_matches_exact_filtered_search(index, data, selectivity):
+    x, q = data
+    rng = np.random.default_rng(int(selectivity * 1000))
+    allowed = np.flatnonzero(rng.random(N) < selectivity)
+    D, I = index.search(q, K, filter=allowed)
+    truth = exact_filtered(x, q, allowed, K)
+    assert np.isin(I[I >= 0], allowed).all()
+    assert filtered_recall(I, truth) >= (0.95 if index.kind == "hnsw" else 1.0)
+    # fewer allowed ids than k: the tail is padded, never an error
+    assert (I >= 0).sum(axis=1).min() == min(K, len(allowed))
+    assert np.all(np.isinf(D[I < 0]))
+
+
+def test_filter_on_a_cluster_far_from_the_queries(index, data):
+    """Allowed ids all around one row far from query 0: the walk (600 allowed rows at ef 16 is
+    past the exact-scan threshold) must cross disallowed regions to reach them."""
+    x, q = data
+    far_row = np.argsort(((x - q[0]) ** 2).sum(1))[-1]
+    allowed = np.sort(np.argsort(((x - x[far_row]) ** 2).sum(1))[:600])
+    _, I = index.search(q, K, filter=allowed, ef=16) if index.kind == "hnsw" else index.search(q, K, filter=allowed)
+    assert filtered_recall(I, exact_filtered(x, q, allowed, K)) >= 0.95
+
+
+def test_mask_and_allow_list_give_the_same_results(data):
+    x, q = data
+    ids = np.arange(N, dtype=np.int64) * 3 + 7  # not the slots: filters go through the id map
+    idx = vidx.Index(DIM, kind="hnsw")
+    idx.add(x, ids)
+    rng = np.random.default_rng(5)
+    allowed = np.sort(rng.choice(ids, 300, replace=False))
+    mask = np.zeros(ids.max() + 1, dtype=bool)
+    mask[allowed] = True
+    D1, I1 = idx.search(q, K, filter=allowed)
+    D2, I2 = idx.search(q, K, filter=mask)
+    D3, I3 = idx.search(q, K, filter=list(allowed))  # a plain list of ints is an allow-list
+    np.testing.assert_array_equal(I1, I2)
+    np.testing.assert_array_equal(I1, I3)
+    np.testing.assert_allclose(D1, D2)
+    assert np.isin(I1, allowed).all()
+    truth = ids[exact_filtered(x, q, (allowed - 7) // 3, K)]
+    assert filtered_recall(I1, truth) >= 0.95
+
+
+def test_one_filter_per_query_equals_each_query_alone(index, data):
+    x, q = data
+    rng = np.random.default_rng(3)
+    filters = []
+    for i in range(len(q)):
+        sel = [0.5, 0.1, 0.01][i % 3]
+        allowed = np.flatnonzero(rng.random(N) < sel)
+        filters.append(allowed if i % 2 else np.isin(np.arange(N), allowed))  # lists and masks mixed
+    filters[4] = None  # an unfiltered query inside a filtered batch
+    D, I = index.search(q, K, filter=filters)
+    for i in range(len(q)):
+        Di, Ii = index.search(q[i], K, filter=filters[i])
+        np.testing.assert_array_equal(I[i], Ii[0])
+        np.testing.assert_allclose(D[i], Di[0])
+    np.testing.assert_array_equal(I[4], index.search(q[4], K)[1][0])
+
+
+def test_ids_not_in_the_index_are_not_allowed(index, data):
+    _, q = data
+    allowed = np.array([5, 17, 10**12, N + 3], dtype=np.int64)
+    _, I = index.search(q[:3], K, filter=allowed)
+    assert set(I[I >= 0].tolist()) <= {5, 17}
+    assert (I >= 0).sum(axis=1).tolist() == [2, 2, 2]
+    _, I = index.search(q[:3], K, filter=np.array([], dtype=np.int64))
+    assert (I == -1).all()
+    _, I = index.search(q[:3], K, filter=np.zeros(N, dtype=bool))
+    assert (I == -1).all()
+
+
+def test_short_mask_allows_nothing_past_its_end(index, data):
+    _, q = data
+    mask = np.ones(100, dtype=bool)
+    _, I = index.search(q[:5], K, filter=mask)
+    assert (I >= 0).all() and (I < 100).all()
+
+
+@pytest.mark.parametrize("quant", ["lvq4x8", "f16"])
+def test_compressed_codes_rerank_among_allowed(data, quant):
+    x, q = data
+    idx = vidx.Index(DIM, kind="hnsw", quant=quant)
+    idx.add(x)
+    allowed = np.flatnonzero(np.random.default_rng(9).random(N) < 0.1)
+    _, I = idx.search(q, K, filter=allowed)
+    assert np.isin(I, allowed).all()
+    assert filtered_recall(I, exact_filtered(x, q, allowed, K)) >= 0.9
+
+
+def test_cosine_filtered(data):
+    x, q = data
+    idx = vidx.Index(DIM, metric="cosine", kind="hnsw")
+    idx.add(x)
+    allowed = np.flatnonzero(np.arange(N) % 7 == 0)
+    D, I = idx.search(q, K, filter=allowed)
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    sims = qn @ xn[allowed].T
+    truth = allowed[np.argsort(-sims, axis=1)[:, :K]]
+    assert filtered_recall(I, truth) >= 0.95
+
+
+@pytest.mark.parametrize(
+    "bad, error, words",
+    [
+        (np.array([1.5, 2.0]), TypeError, "integer ids or booleans"),
+        (np.array(["a", "b"]), TypeError, "integer ids or booleans"),
+        (np.zeros((2, 3), dtype=np.int64), ValueError, "1-d"),
+        (np.array([3, -1]), ValueError, ">= 0"),
+        (np.array([2**63 + 5], dtype=np.uint64), ValueError, "int64"),
+        ([np.array([1])] * 3, ValueError, "3 filters for 4 queries"),
+        ([np.array([1]), np.array([0.5]), None, None], TypeError, "filter[1]"),
+    ],
+)
+def test_bad_filters_raise(index, data, bad, error, words):
+    _, q = data
+    with pytest.raises(error, match=words.replace("[", r"\[").replace("]", r"\]")):
+        index.search(q[:4], K, filter=bad)
+
+
+def test_filtered_search_releases_the_gil(data):
+    """A long filtered batch in one thread does not stop another Python thread."""
+    import threading
+
+    x, q = data
+    idx = vidx.Index(DIM, kind="flat")
+    idx.add(x)
+    big_q = np.repeat(q, 40, axis=0)
+    allowed = np.arange(0, N, 2)
+    ticks = []
+    done = threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(1)
+            done.wait(0.001)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    idx.search(big_q, K, filter=allowed)
+    done.set()
+    t.join()
+    assert len(ticks) > 1
