@@ -170,6 +170,15 @@ def test_default_ids_continue_after_largest_ever():
     assert sorted(idx.ids().tolist()) == [0, 1, 2, 3, 4, 5, 6, 7, 10]
 
 
+def test_default_ids_continue_after_save_and_load(tmp_path):
+    idx = built("flat", n=10)
+    idx.remove([9, 8])
+    idx.save(tmp_path / "a.vidx")
+    again = vidx.load(tmp_path / "a.vidx")
+    again.add(data(1, seed=3))
+    assert 10 in again and 8 not in again and 9 not in again
+
+
 def test_save_load_after_removes(tmp_path):
     X = data(500)
     idx = built("flat")

@@ -18,6 +18,8 @@ namespace {
 constexpr uint32_t kMetaSection = io::fourcc("META");
 constexpr uint32_t kIdsSection = io::fourcc("IDS_");
 constexpr uint32_t kOptionsSection = io::fourcc("OPTS");
+// The next default id, where removals made it pass the largest stored id + 1 (optional).
+constexpr uint32_t kNextIdSection = io::fourcc("NXID");
 
 }  // namespace
 
@@ -159,6 +161,11 @@ void VectorIndex::save(const std::string& path) const {
   out.add_section(kOptionsSection, opts.take());
   const std::vector<int64_t> labels = ids_.labels();  // -1: a free slot
   out.add_section_view(kIdsSection, labels.data(), labels.size() * sizeof(int64_t));
+  if (ids_.next_default_id() > ids_.implied_next_default_id()) {
+    io::ByteWriter next;
+    next.u64(ids_.next_default_id());
+    out.add_section(kNextIdSection, next.take());
+  }
   write_sections(out);
   out.write_atomically(path);
 }
@@ -215,6 +222,11 @@ std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptio
   try {
     index->read_sections(in);
     index->ids_.assign(std::move(labels));
+    if (in.has(kNextIdSection)) {
+      io::ByteReader next = in.reader(kNextIdSection);
+      index->ids_.continue_defaults_from(next.u64());
+      next.expect_end();
+    }
   } catch (const InvalidArgument& e) {
     throw FileFormatError(path + ": " + e.what());
   }

@@ -107,8 +107,9 @@ class Index:
         """Adds vectors: X is (n, dim) or (dim,), a numpy memmap, or the path of an .fvecs,
         .bvecs, .npy (read by C++) or .hdf5/.h5 file (``dataset``: default "train" or the only
         2-d dataset). ids: optional user ids, integers in [0, 2**63 - 1] (-1 marks missing
-        results; default: 0, 1, ... continuing after the largest id so far, ValueError if they
-        would pass 2**63 - 1). Raises ValueError on NaN/inf, values beyond
+        results; default: 0, 1, ... continuing after the largest id ever assigned, removed ones
+        included, ValueError if they would pass 2**63 - 1; an id already present raises
+        ValueError: upsert() replaces). Raises ValueError on NaN/inf, values beyond
         +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32), zero vectors for
         "cosine", wrong dimension, empty input, negative or repeated ids; on error the index is
         unchanged. A SPANN index is built by one add() of

@@ -56,6 +56,18 @@ std::vector<int64_t> IdMap::live_labels() const {
   return out;
 }
 
+uint64_t IdMap::implied_next_default_id() const {
+  uint64_t next = 0;
+  const size_t n = slot_count();
+  for (size_t s = 0; s < n; ++s) {
+    const int64_t l = label(static_cast<uint32_t>(s));
+    if (l >= 0) next = std::max(next, static_cast<uint64_t>(l) + 1);
+  }
+  return next;
+}
+
+void IdMap::continue_defaults_from(uint64_t next) { next_auto_ = std::max(next_auto_, next); }
+
 size_t IdMap::free_count() const {
   ReadLock lock(map_lock_);
   return free_.size();

@@ -51,6 +51,10 @@ class IdMap {
   // The stored ids, in slot order.
   std::vector<int64_t> live_labels() const;
   size_t free_count() const;
+  // The next default id (one past the largest id ever assigned), and what the stored ids
+  // alone imply (one past the largest of them): files keep the first where they differ.
+  uint64_t next_default_id() const { return next_auto_; }
+  uint64_t implied_next_default_id() const;
   size_t memory_usage() const;
 
   // Throws InvalidArgument if `ids` holds a negative value or repeats one.
@@ -83,6 +87,8 @@ class IdMap {
   // Replaces everything (loading a file): kFree entries are free slots; throws InvalidArgument
   // on duplicates or other negative values.
   void assign(std::vector<int64_t> labels);
+  // After assign(): default ids continue from `next` if it is beyond the stored ids.
+  void continue_defaults_from(uint64_t next);
   // compact(): new_slot[old] is each slot's new number (UINT32_MAX: dropped; only free slots
   // may be dropped). No add may be in flight and no reader looking.
   void renumber(const std::vector<uint32_t>& new_slot);
