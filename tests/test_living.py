@@ -151,6 +151,18 @@ def test_ids_and_contains():
         1.0 in idx
 
 
+def test_removed_ids_can_be_added_again():
+    X = data(100)
+    idx = built("flat", n=100)
+    idx.remove([3, 50])
+    with pytest.raises(ValueError, match="id 3 is not in the index"):
+        idx.get([3])
+    idx.add(X[[50, 3]] + 1, [50, 3])  # into the freed slots (lowest first)
+    assert len(idx) == 100 and 3 in idx and 50 in idx
+    np.testing.assert_array_equal(idx.get([3, 50])[0], X[[3, 50]] + 1)
+    assert idx.search(X[[3]] + 1, k=1)[1][0, 0] == 3
+
+
 def test_default_ids_continue_after_largest_ever():
     idx = built("flat", n=10)
     idx.remove([9, 8])
@@ -228,6 +240,7 @@ def test_searches_beside_writer(kind):
     removed = {1999}  # ids removed for good (re-adds use fresh ids)
     removed_lock = threading.Lock()
     errors = []
+    searches = []
     stop = threading.Event()
 
     def search():
@@ -241,12 +254,13 @@ def test_searches_beside_writer(kind):
             if bad:
                 errors.append(f"removed ids returned: {sorted(bad)[:5]}")
                 return
+            searches.append(1)
 
     def write():
         rng = np.random.default_rng(5)
         next_id = 2000
         try:
-            for _ in range(15):
+            for _ in range(40):
                 live = idx.ids()
                 gone = rng.choice(live, 50, replace=False)
                 idx.remove(gone)
@@ -266,6 +280,7 @@ def test_searches_beside_writer(kind):
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads)
     assert not errors, errors
+    assert len(searches) > 20  # the searches did run beside the writes
     assert len(idx) == 2000 - 1
     _, I = idx.search(X[:100], k=10)
     assert not np.isin(I, list(removed)).any()

@@ -5,11 +5,11 @@
 #include <cstring>
 #include <string>
 
+#include "cosine_rows.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/search_limits.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
-#include "normalized_rows.hpp"
 
 namespace vidx {
 namespace {
@@ -124,8 +124,7 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   resolved.rerank = clamp_width(resolved.rerank, n, k);
   search_rows(q, nq, k, resolved, distances, ids, pool());
   if (stores_labels()) return;
-  for (size_t i = 0; i < nq * k; ++i)
-    if (ids[i] >= 0) ids[i] = ids_.label(static_cast<uint32_t>(ids[i]));
+  slots_to_labels(distances, ids, nq, k);
 }
 
 size_t VectorIndex::memory_usage() const {

@@ -1,5 +1,7 @@
 // The living-index reads of VectorIndex (get, contains, ids) and the hooks' defaults (a kind
 // that does not implement a hook refuses it by name). The writes are in index_write.cpp.
+#include <algorithm>
+#include <limits>
 #include <string>
 
 #include "vidx/common/error.hpp"
@@ -46,6 +48,26 @@ bool VectorIndex::get(const int64_t* ids, size_t n, float* out) const {
   }
   auto lock = lock_shared();
   return decode_rows(slots.data(), n, out);
+}
+
+void VectorIndex::slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const {
+  // A structure checks slot_is_live while it searches, but with concurrent writes a slot may
+  // be removed (label -1) or removed and reserved again (-2) before its label is read here:
+  // such results are dropped and the row closes up, so that padding stays at the tail.
+  for (size_t q = 0; q < nq; ++q) {
+    float* d = distances + q * k;
+    int64_t* row = ids + q * k;
+    size_t kept = 0;
+    for (size_t j = 0; j < k; ++j) {
+      if (row[j] < 0) continue;
+      const int64_t label = ids_.label(static_cast<uint32_t>(row[j]));
+      if (label < 0) continue;
+      d[kept] = d[j];
+      row[kept++] = label;
+    }
+    std::fill(d + kept, d + k, std::numeric_limits<float>::infinity());
+    std::fill(row + kept, row + k, int64_t{-1});
+  }
 }
 
 bool VectorIndex::contains(int64_t id) const {

@@ -25,7 +25,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "normalized_rows.hpp"
+#include "cosine_rows.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/index.hpp"
 

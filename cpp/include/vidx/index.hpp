@@ -230,6 +230,8 @@ class VectorIndex {
   size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, std::unique_lock<std::mutex>& writing);
   size_t remove_stored_labels(const int64_t* ids, size_t n, bool ignore_missing);
   void end_write(std::unique_lock<std::mutex>& writing);
+  // search(): slots -> user ids, dropping slots hidden meanwhile (see index_living.cpp).
+  void slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const;
   void build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress);
   void check_search_params(const SearchParams& params) const;
   SearchParams resolve(const SearchParams& params) const;

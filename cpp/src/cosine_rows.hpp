@@ -1,14 +1,13 @@
-// Rows as the structures store them: unit vectors for cosine (shared by the search and write
-// halves of VectorIndex).
+// Rows as an index compares them: cosine indexes store and compare unit vectors. Private to
+// the core sources (add, search and range_search share it).
 #pragma once
-#include <cstddef>
 #include <vector>
 
 #include "vidx/common/metric.hpp"
 
 namespace vidx {
 
-// Cosine indexes store and compare unit vectors; returns x itself for other metrics.
+// Normalised copies of x in `buffer` for cosine; x itself for other metrics.
 inline const float* normalized_if_cosine(Metric metric, const float* x, size_t n, size_t dim,
                                          std::vector<float>& buffer) {
   if (metric != Metric::Cosine) return x;
