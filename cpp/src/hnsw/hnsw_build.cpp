@@ -105,7 +105,7 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   graph::NodeLocks::Guard lock(node_locks_, target);
   if (!linkable(target)) return;  // removed meanwhile: its in-links are being repaired away
   uint32_t* lk = links(target, level);
-  const uint32_t count = lk[0];  // only lock holders write it
+  const uint32_t count = graph::load_count(lk);  // stable: only lock holders write it
   const size_t capacity = capacity_at(level);
   if (count + n <= capacity) {
     for (size_t i = 0; i < n; ++i) graph::store_link(lk, static_cast<uint32_t>(count + 1 + i), group[i].source);
@@ -116,8 +116,10 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   // (neighbours removed meanwhile are left out: the repair pass would drop them anyway).
   std::vector<Neighbor>& scratch = ctx.candidates;
   scratch.clear();
-  for (uint32_t j = 1; j <= count; ++j)
-    if (linkable(lk[j])) scratch.push_back({0.f, lk[j]});
+  for (uint32_t j = 1; j <= count; ++j) {
+    const uint32_t v = graph::load_link(lk, j);
+    if (linkable(v)) scratch.push_back({0.f, v});
+  }
   for (size_t i = 0; i < n; ++i) scratch.push_back({0.f, group[i].source});
   score_from(target, scratch, ctx);
   std::sort(scratch.begin(), scratch.end(), closer);
@@ -221,6 +223,7 @@ void HnswIndex::write_records(const float* x, size_t n, const uint32_t* slots, T
         }
         if (kept_bytes) std::memcpy(kept_.data() + slot * kept_bytes, x + i * dim(), kept_bytes);
         // Fresh lists (a reused slot's old ones were emptied when it was removed).
+        graph::NodeLocks::Guard lock(node_locks_, slot);
         for (int level = 0; level <= levels_[slot]; ++level) graph::publish_count(links(slot, level), 0);
       },
       256);

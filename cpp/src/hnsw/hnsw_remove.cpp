@@ -18,12 +18,14 @@
 namespace vidx {
 
 void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx) {
+  // The caller holds the node's lock, so the list is stable; its words are still read
+  // atomically, as a slot being reset writes them.
   uint32_t* lk = links(node, level);
-  const uint32_t count = lk[0];  // the caller holds the node's lock: only lock holders write it
+  const uint32_t count = graph::load_count(lk);
   std::vector<Neighbor>& candidates = ctx.candidates;
   candidates.clear();
   for (uint32_t j = 1; j <= count; ++j) {
-    const uint32_t v = lk[j];
+    const uint32_t v = graph::load_link(lk, j);
     if (linkable(v)) {
       candidates.push_back({0.f, v});
       continue;
@@ -53,8 +55,10 @@ void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx) {
   std::vector<uint32_t>& chosen = ctx.selected;
   const size_t wanted = std::min<size_t>(count, capacity_at(level));
   auto taken = [&](uint32_t v) { return std::find(chosen.begin(), chosen.end(), v) != chosen.end(); };
-  for (uint32_t j = 1; j <= count && chosen.size() < wanted; ++j)
-    if (linkable(lk[j]) && !taken(lk[j])) chosen.push_back(lk[j]);
+  for (uint32_t j = 1; j <= count && chosen.size() < wanted; ++j) {
+    const uint32_t v = graph::load_link(lk, j);
+    if (linkable(v) && !taken(v)) chosen.push_back(v);
+  }
   for (size_t i = 0; i < candidates.size() && chosen.size() < wanted; ++i)
     if (!taken(candidates[i].slot)) chosen.push_back(candidates[i].slot);
   write_list(lk, chosen.data(), chosen.size());
@@ -140,8 +144,9 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
         for (int level = 0; level <= levels_[node]; ++level) {
           graph::NodeLocks::Guard lock(node_locks_, node);
           const uint32_t* lk = links(node, level);
+          const uint32_t count = graph::load_count(lk);
           bool touched = false;
-          for (uint32_t j = 1; j <= lk[0] && !touched; ++j) touched = state(lk[j]) == kRemoved;
+          for (uint32_t j = 1; j <= count && !touched; ++j) touched = state(graph::load_link(lk, j)) == kRemoved;
           if (touched) repair_list(node, level, *contexts[worker]);
         }
       },
@@ -153,6 +158,7 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
   grace_.wait_for_readers();
   for (size_t i = 0; i < n; ++i) {
     const uint32_t s = slots[i];
+    graph::NodeLocks::Guard lock(node_locks_, s);
     for (int level = 0; level <= levels_[s]; ++level) graph::publish_count(links(s, level), 0);
     set_state(s, kEmpty);
   }
