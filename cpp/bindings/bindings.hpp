@@ -15,6 +15,8 @@ void register_index(pybind11::module_& m);
 // A structure as a vidx._core.Index, the one Python class of every kind and device (register_index
 // must have run).
 pybind11::object wrap_index(std::unique_ptr<VectorIndex> index);
+// The structure behind a vidx._core.Index (TypeError for anything else).
+VectorIndex& index_of(pybind11::handle index);
 void register_simd(pybind11::module_& m);
 
 // The SIMD level a test hook names ("scalar", "avx2", "avx512"); ValueError when the name is
@@ -22,5 +24,6 @@ void register_simd(pybind11::module_& m);
 simd::Level runnable_level(const std::string& name);
 void register_codec(pybind11::module_& m);
 void register_spann(pybind11::module_& m);
+void register_persistence(pybind11::module_& m);
 
 }  // namespace vidx::bindings

@@ -194,6 +194,8 @@ py::object spann_property(const PyIndex& s, py::object (*get)(const spann::Spann
 
 py::object wrap_index(std::unique_ptr<VectorIndex> index) { return py::cast(PyIndex(std::move(index))); }
 
+VectorIndex& index_of(py::handle index) { return index.cast<const PyIndex&>().index(); }
+
 void register_index(py::module_& m) {
   py::class_<PyIndex>(m, "Index")
       .def(py::init(&make), py::arg("kind"), py::arg("dim"), py::arg("metric"), py::arg("options"))

@@ -10,5 +10,6 @@ PYBIND11_MODULE(_core, m) {
   vidx::bindings::register_codec(m);
   vidx::bindings::register_index(m);
   vidx::bindings::register_spann(m);
+  vidx::bindings::register_persistence(m);
   register_cuda(m);
 }

@@ -27,8 +27,15 @@ void VectorIndex::range_search_rows(const float*, size_t, float, const SearchPar
 }
 
 // Placeholders until the living-index work lands (issue 10): each refuses by name.
-size_t VectorIndex::remove(const int64_t*, size_t, bool) { refuse("remove", kind()); }
-void VectorIndex::upsert(const float*, size_t, const int64_t*) { refuse("upsert", kind()); }
+// Every public write starts with check_writable (an index loaded with mmap is read-only).
+size_t VectorIndex::remove(const int64_t*, size_t, bool) {
+  check_writable("remove");
+  refuse("remove", kind());
+}
+void VectorIndex::upsert(const float*, size_t, const int64_t*) {
+  check_writable("upsert");
+  refuse("upsert", kind());
+}
 bool VectorIndex::get(const int64_t*, size_t, float*) const { refuse("get", kind()); }
 bool VectorIndex::contains(int64_t id) const {
   auto lock = lock_shared();
@@ -38,7 +45,10 @@ std::vector<int64_t> VectorIndex::ids() const {
   auto lock = lock_shared();
   return stores_labels() ? stored_labels() : ids_.labels();
 }
-void VectorIndex::compact() { refuse("compact", kind()); }
+void VectorIndex::compact() {
+  check_writable("compact");
+  refuse("compact", kind());
+}
 void VectorIndex::range_search(const float*, size_t, float, const SearchParams&, RangeResult&) const {
   refuse("range_search", kind());
 }

@@ -23,6 +23,7 @@
 #include "vidx/common/scratch_pool.hpp"
 #include "vidx/common/topk.hpp"
 #include "vidx/index.hpp"
+#include "vidx/io/byte_stream.hpp"
 
 namespace vidx {
 
@@ -63,6 +64,10 @@ class HnswIndex final : public VectorIndex {
   }
   size_t capacity_at(int level) const { return level == 0 ? M0_ : M_; }
   void reserve(size_t n);
+  // read_sections' level-0 records, codes and kept vectors: as memory holds them (version 2;
+  // in place when the file is mapped), or as version 1 files split them (codes, links).
+  void read_records(const io::IndexFileReader& in, uint64_t count, const io::Span& kept);
+  void read_version1_records(const io::IndexFileReader& in, uint64_t count, const io::Span& kept);
   void allocate_upper_links(uint32_t slot);
   int sample_level(uint32_t slot) const;
 
