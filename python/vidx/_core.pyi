@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Index', 'codec_names', 'cpu_features', 'load', 'option_names', 'spann_auto_head_ratio']
+import typing_extensions
+__all__: list[str] = ['Index', 'codec_names', 'cpu_features', 'index_from_bytes', 'index_read_only', 'index_to_bytes', 'load', 'load_mapped', 'option_names', 'spann_auto_head_ratio']
 class Index:
     def __init__(self, kind: str, dim: typing.SupportsInt | typing.SupportsIndex, metric: str, options: dict[str, typing.Any]) -> None:
         ...
@@ -101,8 +102,24 @@ def codec_names(include_aliases: bool = False) -> list[str]:
     """
 def cpu_features() -> dict[str, typing.Any]:
     ...
+def index_from_bytes(data: typing_extensions.Buffer) -> typing.Any:
+    """
+    An index from index_to_bytes() output; ValueError when the bytes are not a valid index.
+    """
+def index_read_only(index: typing.Any) -> bool:
+    """
+    Whether the index was loaded with mmap=True (every write raises).
+    """
+def index_to_bytes(index: typing.Any) -> bytes:
+    """
+    The index as bytes: the file save() writes (SPANN: without its posting file).
+    """
 def load(path: str, posting_path: str = '', direct_io: typing.SupportsInt | typing.SupportsIndex = -1) -> Index:
     ...
+def load_mapped(path: str, posting_path: str = '', direct_io: typing.SupportsInt | typing.SupportsIndex = -1, verify: bool = False) -> typing.Any:
+    """
+    Loads an index file mapped into memory and used in place (read-only); verify: checksum all of it.
+    """
 def option_names() -> list[str]:
     ...
 def spann_auto_head_ratio(dim: typing.SupportsInt | typing.SupportsIndex, M: typing.SupportsInt | typing.SupportsIndex = 16) -> float:
