@@ -1,10 +1,9 @@
 // Persistence beyond save/load: index bytes in memory (to_bytes / from_bytes, which pickle and
-// copy use) and loading a file mapped instead of read (load(path, mmap=True)). Long calls
+// copy use). Loading a file mapped is load(..., mmap=True) in index_bindings.cpp. Long calls
 // release the GIL.
 #include <pybind11/pybind11.h>
 
 #include "bindings.hpp"
-#include "path_input.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/index.hpp"
 
@@ -41,22 +40,6 @@ py::object index_from_bytes(py::buffer data) {
   return wrap_index(std::move(index));
 }
 
-py::object load_mapped(const std::string& path, const std::string& posting_path, int direct_io, bool verify) {
-  checked_path(path);
-  if (!posting_path.empty()) checked_path(posting_path, "posting_path");
-  LoadOptions lo;
-  lo.posting_path = posting_path;
-  lo.direct_io = direct_io;
-  lo.mmap = true;
-  lo.verify = verify;
-  std::unique_ptr<VectorIndex> index;
-  {
-    py::gil_scoped_release no_gil;
-    index = load_index(path, lo);
-  }
-  return wrap_index(std::move(index));
-}
-
 }  // namespace
 
 void register_persistence(py::module_& m) {
@@ -66,9 +49,6 @@ void register_persistence(py::module_& m) {
         "An index from index_to_bytes() output; ValueError when the bytes are not a valid index.");
   m.def("index_read_only", [](py::handle index) { return index_of(index).read_only(); }, py::arg("index"),
         "Whether the index was loaded with mmap=True (every write raises).");
-  m.def("load_mapped", &load_mapped, py::arg("path"), py::arg("posting_path") = "", py::arg("direct_io") = -1,
-        py::arg("verify") = false,
-        "Loads an index file mapped into memory and used in place (read-only); verify: checksum all of it.");
 }
 
 }  // namespace vidx::bindings

@@ -250,9 +250,7 @@ def load(path, posting_path=None, direct_io=None, device="cpu", *, mmap=False, v
         raise ValueError("verify= applies to mmap=True (a load without mmap always verifies everything)")
     posting = "" if posting_path is None else _os.fspath(posting_path)
     direct = -1 if direct_io is None else int(direct_io)
-    if mmap:
-        return Index._wrap(_core.load_mapped(_os.fspath(path), posting, direct, bool(verify)))
-    return Index._wrap(_core.load(_os.fspath(path), posting, direct))
+    return Index._wrap(_core.load(_os.fspath(path), posting, direct, mmap, bool(verify)))
 
 
 def from_bytes(data):
@@ -267,7 +265,7 @@ def from_bytes(data):
 def verify(path):
     """Checks every checksum and link of an index file without keeping it in memory (the file
     is mapped, read once); raises ValueError/OSError naming the problem, returns None if sound."""
-    _core.load_mapped(_os.fspath(path), "", -1, True)
+    _core.load(_os.fspath(path), "", -1, True, True)
 
 
 def cpu_features():

@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['Index', 'codec_names', 'cpu_features', 'index_from_bytes', 'index_read_only', 'index_to_bytes', 'load', 'load_mapped', 'option_names', 'spann_auto_head_ratio']
+__all__: list[str] = ['Index', 'codec_names', 'cpu_features', 'index_from_bytes', 'index_read_only', 'index_to_bytes', 'load', 'option_names', 'spann_auto_head_ratio']
 class Index:
     def __init__(self, kind: str, dim: typing.SupportsInt | typing.SupportsIndex, metric: str, options: dict[str, typing.Any]) -> None:
         ...
@@ -114,12 +114,8 @@ def index_to_bytes(index: typing.Any) -> bytes:
     """
     The index as bytes: the file save() writes (SPANN: without its posting file).
     """
-def load(path: str, posting_path: str = '', direct_io: typing.SupportsInt | typing.SupportsIndex = -1) -> Index:
+def load(path: str, posting_path: str = '', direct_io: typing.SupportsInt | typing.SupportsIndex = -1, mmap: bool = False, verify: bool = False) -> Index:
     ...
-def load_mapped(path: str, posting_path: str = '', direct_io: typing.SupportsInt | typing.SupportsIndex = -1, verify: bool = False) -> typing.Any:
-    """
-    Loads an index file mapped into memory and used in place (read-only); verify: checksum all of it.
-    """
 def option_names() -> list[str]:
     ...
 def spann_auto_head_ratio(dim: typing.SupportsInt | typing.SupportsIndex, M: typing.SupportsInt | typing.SupportsIndex = 16) -> float:
