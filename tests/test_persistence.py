@@ -219,6 +219,13 @@ def test_mmap_corruption(hnsw, tmp_path):
         vidx.verify(path)
     with pytest.raises(OSError, match="checksum"):
         vidx.load(path)
+    # Sections copied into memory (ids, levels, upper links) are verified as they are read.
+    ids_at = _section_offset(raw, b"IDS_")
+    bad = bytearray(raw)
+    bad[ids_at + 9] ^= 0x04
+    path.write_bytes(bytes(bad))
+    with pytest.raises(OSError, match="section 'IDS_' failed its checksum"):
+        vidx.load(path, mmap=True)
     path.write_bytes(bytes(raw[: len(raw) - 7]))
     with pytest.raises(OSError, match="truncated"):
         vidx.load(path, mmap=True)
@@ -237,6 +244,16 @@ def test_mmap_arguments(hnsw, tmp_path):
 
 
 # ---- format version 1 files still load ----------------------------------------------------
+
+def _section_offset(raw, tag):
+    (kind_len,) = struct.unpack_from("<I", raw, 28)
+    (count,) = struct.unpack_from("<I", raw, 32 + kind_len)
+    for i in range(count):
+        t, _, offset, _ = struct.unpack_from("<IIQQ", raw, 36 + kind_len + 24 * i)
+        if t.to_bytes(4, "little") == tag:
+            return offset
+    raise KeyError(tag)
+
 
 def _sections(raw):
     (header_size,) = struct.unpack_from("<I", raw, 12)

@@ -80,11 +80,8 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   const io::Span upper = in.section(kUpperSection);
   if (levels.size != count) throw bad("level section has the wrong size");
   if (upper.size % sizeof(uint32_t) != 0) throw bad("upper link section has the wrong size");
-  io::Span kept;
-  if (kept_codec_) {
-    kept = in.section(kKeptSection);
-    if (kept.size != count * kept_codec_->code_size()) throw bad("kept vector section has the wrong size");
-  }
+  if (kept_codec_ && in.in_place(kKeptSection).size != count * kept_codec_->code_size())
+    throw bad("kept vector section has the wrong size");
 
   count_ = 0;
   capacity_ = 0;
@@ -101,14 +98,14 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   if (upper.size) std::memcpy(upper_.data(), upper.data, upper.size);
 
   if (in.has(kRecordsSection)) {
-    read_records(in, count, kept);
+    read_records(in, count);
   } else {
-    read_version1_records(in, count, kept);
+    read_version1_records(in, count);
   }
   // Every link must name an existing node and fit its list, or a search could read anywhere.
-  // Level 0 of a mapped file that was not verified whole is trusted (reading it is the cost
-  // mapping avoids); the upper levels, copied into memory, are always checked.
-  const int lowest_checked = in.all_verified() ? 0 : 1;
+  // Level 0 used in place from a mapped file that was not verified whole is trusted (reading
+  // it is the cost mapping avoids); the upper levels, copied into memory, are always checked.
+  const int lowest_checked = in.has(kRecordsSection) && !in.verified(kRecordsSection) ? 1 : 0;
   for (uint64_t s = 0; s < count; ++s) {
     for (int level = lowest_checked; level <= levels_[s]; ++level) {
       const uint32_t* lk = links(static_cast<uint32_t>(s), level);
@@ -124,7 +121,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   if (count > 0 && levels_[entry_] != max_level_) throw bad("entry point is not on the top level");
 }
 
-void HnswIndex::read_records(const io::IndexFileReader& in, uint64_t count, const io::Span& kept) {
+void HnswIndex::read_records(const io::IndexFileReader& in, uint64_t count) {
   auto bad = [&](const std::string& what) { return FileFormatError(in.path() + ": " + what); };
   io::ByteReader layout = in.reader(kRecordLayoutSection);
   const uint64_t stride = layout.u64();
@@ -134,20 +131,21 @@ void HnswIndex::read_records(const io::IndexFileReader& in, uint64_t count, cons
   const size_t link_bytes = (M0_ + 1) * sizeof(uint32_t);
   if (head_size != head_size_ || links_offset < head_size || stride < links_offset + link_bytes)
     throw bad("level-0 record layout does not match the codec and the graph degree");
-  const io::Span records = in.section(kRecordsSection);
-  const io::Span tails = in.section(kTailsSection);
-  if (records.size != count * stride) throw bad("level-0 record section has the wrong size");
-  if (tails.size != count * tail_size_) throw bad("code tail section has the wrong size");
+  if (in.in_place(kRecordsSection).size != count * stride) throw bad("level-0 record section has the wrong size");
+  if (in.in_place(kTailsSection).size != count * tail_size_) throw bad("code tail section has the wrong size");
 
   if (in.mapped() && stride == stride_ && links_offset == links_offset_) {
-    // Searched in place: the walk reads records straight from the mapped file.
+    // Searched in place: the walk reads records straight from the mapped file, unverified
+    // unless the whole file was (see IndexFileReader::map).
     for (uint32_t tag : {kRecordsSection, kTailsSection, kKeptSection}) in.advise_random(tag);
-    level0_ = view_of(records);
-    tails_ = view_of(tails);
-    if (kept_codec_) kept_ = view_of(kept);
+    level0_ = view_of(in.in_place(kRecordsSection));
+    tails_ = view_of(in.in_place(kTailsSection));
+    if (kept_codec_) kept_ = view_of(in.in_place(kKeptSection));
     capacity_ = count;
     return;
   }
+  const io::Span records = in.section(kRecordsSection);
+  const io::Span tails = in.section(kTailsSection);
   reserve(count);
   if (stride == stride_ && links_offset == links_offset_) {
     if (records.size) std::memcpy(level0_.data(), records.data, records.size);
@@ -160,10 +158,16 @@ void HnswIndex::read_records(const io::IndexFileReader& in, uint64_t count, cons
     }
   }
   if (tails.size) std::memcpy(tails_.data(), tails.data, tails.size);
+  read_kept(in);
+}
+
+void HnswIndex::read_kept(const io::IndexFileReader& in) {
+  if (!kept_codec_) return;
+  const io::Span kept = in.section(kKeptSection);  // its size was checked by read_sections
   if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
 }
 
-void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t count, const io::Span& kept) {
+void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t count) {
   auto bad = [&](const std::string& what) { return FileFormatError(in.path() + ": " + what); };
   const io::Span codes = in.section(kCodesSection);
   const io::Span links0 = in.section(kLevel0Section);
@@ -179,7 +183,7 @@ void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t co
     if (tail_size_) std::memcpy(tail(static_cast<uint32_t>(s)), codes.data + s * cs + head_size_, tail_size_);
     std::memcpy(rec + links_offset_, links0.data + s * link_words * sizeof(uint32_t), link_words * sizeof(uint32_t));
   }
-  if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
+  read_kept(in);
 }
 
 }  // namespace vidx

@@ -342,18 +342,22 @@ void IndexFileReader::verify(size_t n, bool verify_all) {
   }
   check_zero_gap(b, previous_end, file_size, path);
 
-  // Finally the payloads themselves (the small ones only, unless verify_all).
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const Entry& e = entries_[i];
-    if (!verify_all && e.length > kEagerVerifyBytes) {
-      all_verified_ = false;
-      continue;
-    }
-    const uint32_t crc = crc32c(b + e.offset, static_cast<size_t>(e.length));
-    if (crc != crcs[i])
-      throw_corrupted(path, "section '" + tag_name(e.tag) + "' failed its checksum (stored " + hex32(crcs[i]) +
-                                ", computed " + hex32(crc) + ")");
+  // Finally the payloads themselves: now, or (a mapped file without verify_all) when a
+  // section is first handed out by section().
+  for (Entry& e : entries_) {
+    e.crc = crcs[&e - entries_.data()];
+    e.verified = false;
+    if (verify_all) check_payload(e);
   }
+}
+
+void IndexFileReader::check_payload(const Entry& e) const {
+  if (e.verified) return;
+  const uint32_t crc = crc32c(data_ + e.offset, static_cast<size_t>(e.length));
+  if (crc != e.crc)
+    throw_corrupted(path_, "section '" + tag_name(e.tag) + "' failed its checksum (stored " + hex32(e.crc) +
+                               ", computed " + hex32(crc) + ")");
+  e.verified = true;
 }
 
 void IndexFileReader::advise_random(uint32_t tag) const {
@@ -367,10 +371,21 @@ const IndexFileReader::Entry* IndexFileReader::find(uint32_t tag) const {
   return nullptr;
 }
 
-Span IndexFileReader::section(uint32_t tag) const {
+Span IndexFileReader::in_place(uint32_t tag) const {
   const Entry* e = find(tag);
   if (!e) throw FileFormatError(path_ + ": missing section '" + tag_name(tag) + "'");
   return Span{data_ + e->offset, static_cast<size_t>(e->length)};
+}
+
+Span IndexFileReader::section(uint32_t tag) const {
+  const Span s = in_place(tag);
+  check_payload(*find(tag));
+  return s;
+}
+
+bool IndexFileReader::verified(uint32_t tag) const {
+  const Entry* e = find(tag);
+  return e && e->verified;
 }
 
 ByteReader IndexFileReader::reader(uint32_t tag) const {

@@ -23,7 +23,6 @@
 #include "vidx/common/scratch_pool.hpp"
 #include "vidx/common/topk.hpp"
 #include "vidx/index.hpp"
-#include "vidx/io/byte_stream.hpp"
 
 namespace vidx {
 
@@ -66,8 +65,9 @@ class HnswIndex final : public VectorIndex {
   void reserve(size_t n);
   // read_sections' level-0 records, codes and kept vectors: as memory holds them (version 2;
   // in place when the file is mapped), or as version 1 files split them (codes, links).
-  void read_records(const io::IndexFileReader& in, uint64_t count, const io::Span& kept);
-  void read_version1_records(const io::IndexFileReader& in, uint64_t count, const io::Span& kept);
+  void read_records(const io::IndexFileReader& in, uint64_t count);
+  void read_version1_records(const io::IndexFileReader& in, uint64_t count);
+  void read_kept(const io::IndexFileReader& in);
   void allocate_upper_links(uint32_t slot);
   int sample_level(uint32_t slot) const;
 

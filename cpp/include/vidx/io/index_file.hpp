@@ -140,11 +140,11 @@ class IndexFileReader {
   // Index file bytes held in memory (copied, so `data` need not outlive the call), verified as
   // open() verifies a file; `name` stands for the path in messages.
   static IndexFileReader from_bytes(const void* data, size_t size, const std::string& name = "index bytes");
-  // Maps the file instead of reading it (mapped_file.hpp). Always verified: the header, the
-  // section table, the zero padding and every section up to kEagerVerifyBytes. Larger
-  // sections are checksummed only with verify_all: checksumming a 1 GB file reads all of it
-  // (seconds, and every page resident), which a mapped load exists to avoid.
-  static constexpr size_t kEagerVerifyBytes = size_t(1) << 20;
+  // Maps the file instead of reading it (mapped_file.hpp). Verified at once: the header, the
+  // section table and the zero padding; each payload when section() first hands it out, or
+  // all of them now with verify_all. in_place() hands out a section unverified: a structure
+  // searching a large section in place (codes, level-0 links) need not read all of it first
+  // (checksumming a 1 GB file takes seconds and makes every page resident).
   static IndexFileReader map(const std::string& path, bool verify_all);
 
   IndexFileReader(IndexFileReader&&) noexcept = default;
@@ -158,10 +158,6 @@ class IndexFileReader {
   // True for map(): sections are views into the file, which a structure may keep (holding
   // backing()) instead of copying them.
   bool mapped() const { return mapping_ != nullptr; }
-  // False when some section was not checksummed (map without verify_all): structures then
-  // must not spend a pass over it either (link checks), so corrupted large sections are
-  // not detected.
-  bool all_verified() const { return all_verified_; }
   // Owns the bytes the sections point into; whoever keeps views past the reader holds it.
   std::shared_ptr<const void> backing() const { return owner_; }
   // Hints that section `tag` is read at random (a graph): no read-ahead. Mapped files only.
@@ -171,6 +167,11 @@ class IndexFileReader {
   // The payload of section `tag` (64-byte aligned); FileFormatError "missing section 'GRPH'"
   // (with the path) when the file has no such section.
   Span section(uint32_t tag) const;
+  // Section `tag` without verifying its checksum (only a mapped file has unverified ones):
+  // for a structure that uses it in place. Check verified(tag) before trusting its contents.
+  Span in_place(uint32_t tag) const;
+  // Whether section `tag` has passed its checksum (false for a missing one).
+  bool verified(uint32_t tag) const;
   // A ByteReader over section `tag` whose errors name the file and the section.
   ByteReader reader(uint32_t tag) const;
   // The tags of all sections, in file order.
@@ -179,19 +180,22 @@ class IndexFileReader {
  private:
   struct Entry {
     uint32_t tag;
+    uint32_t crc;
     uint64_t offset;
     uint64_t length;
+    mutable bool verified;
   };
   IndexFileReader() = default;
   const Entry* find(uint32_t tag) const;
-  // Checks the header and table of the n bytes at data_ (the whole file) and the payloads:
-  // all of them, or with verify_all false only those up to kEagerVerifyBytes.
+  // Checks the header and table of the n bytes at data_ (the whole file), and with verify_all
+  // every payload.
   void verify(size_t n, bool verify_all);
+  // FileFormatError naming the section when its payload fails its checksum.
+  void check_payload(const Entry& e) const;
 
   std::string path_;
   std::string kind_;
   uint32_t version_ = 0;
-  bool all_verified_ = true;
   std::vector<Entry> entries_;
   std::shared_ptr<const void> owner_;          // an AlignedBuffer or a MappedFile
   const MappedFile* mapping_ = nullptr;  // owned by owner_ when mapped
