@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 #include <unordered_set>
+#include <utility>
 
 #include "vidx/common/error.hpp"
 
@@ -59,6 +60,15 @@ void IdMap::assign(std::vector<int64_t> labels) {
   slot_of_.clear();
   identity_ = true;
   next_auto_ = 0;
+  // Ids 0..n-1 (the default) need no duplicate check: skipping its hash set keeps loading a
+  // mapped million-vector index in milliseconds instead of a second.
+  bool identity = true;
+  for (size_t i = 0; i < labels.size() && identity; ++i) identity = labels[i] == static_cast<int64_t>(i);
+  if (identity) {
+    next_auto_ = labels.size();
+    labels_ = std::move(labels);
+    return;
+  }
   check_new(labels.data(), labels.size());
   append(labels.data(), labels.size());
 }
