@@ -232,9 +232,10 @@ def load(path, posting_path=None, direct_io=None, device="cpu", *, mmap=False, v
     touch (the kernel may drop them again). The index is read-only (add/remove/upsert/compact
     raise ValueError; save() writes an ordinary copy). The file must not be changed while it is
     mapped (save() of another index over it replaces it, which is safe). Checked on load: the
-    header, the section table and the small sections (ids, levels, options); the large ones
-    (codes, level-0 links) are trusted unless verify=True, which checksums them all (one pass
-    over the file). verify applies to mmap=True only; without mmap everything is verified."""
+    header, the section table and every section copied into memory (ids, levels, upper links,
+    options); the sections searched in place (HNSW level-0 records and code tails, flat codes,
+    kept vectors) are trusted unless verify=True, which checksums them all (one pass over the
+    file). verify applies to mmap=True only; without mmap everything is verified."""
     if device != "cpu":
         if mmap:
             raise ValueError("mmap=True loads onto the CPU only")

@@ -58,8 +58,10 @@ struct LoadOptions {
   // Map the file and search it in place (HNSW, flat) instead of reading it into memory: load
   // time and memory no longer grow with the file, only with the pages searches touch. The
   // index is read-only (writes throw InvalidArgument "read-only: ..."; save() copies it out).
-  // Verified: the header, the section table and small sections; large sections (codes, links)
-  // only with verify, which reads the whole file once (see IndexFileReader::map).
+  // Verified: the header, the section table and every section copied into memory (ids,
+  // levels, upper links...) as it is read; the sections searched in place (HNSW level-0
+  // records and code tails, flat codes, kept vectors) only with verify, which reads the whole
+  // file once (see IndexFileReader::map). Without verify a corrupted record is not detected.
   bool mmap = false;
   bool verify = false;
 };
