@@ -141,7 +141,7 @@ void HnswIndex::read_records(const io::IndexFileReader& in, uint64_t count) {
     level0_ = view_of(in.in_place(kRecordsSection));
     tails_ = view_of(in.in_place(kTailsSection));
     if (kept_codec_) kept_ = view_of(in.in_place(kKeptSection));
-    capacity_ = count;
+    capacity_ = count;  // no reserve(): any other per-node array reserve() sizes must be sized here too
     return;
   }
   const io::Span records = in.section(kRecordsSection);
