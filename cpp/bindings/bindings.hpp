@@ -26,5 +26,6 @@ void register_simd(pybind11::module_& m);
 simd::Level runnable_level(const std::string& name);
 void register_codec(pybind11::module_& m);
 void register_spann(pybind11::module_& m);
+void register_persistence(pybind11::module_& m);
 
 }  // namespace vidx::bindings

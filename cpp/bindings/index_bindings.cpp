@@ -201,12 +201,15 @@ PyIndex make(const std::string& kind, size_t dim, const std::string& metric, py:
   return PyIndex(make_index(kind, dim, parse_metric(metric), o));
 }
 
-PyIndex load(const std::string& path, const std::string& posting_path, int direct_io) {
+// mmap, verify: see LoadOptions (a mapped, read-only index; verify checksums all of it).
+PyIndex load(const std::string& path, const std::string& posting_path, int direct_io, bool mmap, bool verify) {
   checked_path(path);
   if (!posting_path.empty()) checked_path(posting_path);
   LoadOptions lo;
   lo.posting_path = posting_path;
   lo.direct_io = direct_io;
+  lo.mmap = mmap;
+  lo.verify = verify;
   std::unique_ptr<VectorIndex> index;
   {
     py::gil_scoped_release no_gil;
@@ -271,7 +274,8 @@ void register_index(py::module_& m) {
       .def_property_readonly("direct_io", [](const PyIndex& s) {
         return spann_property(s, [](const spann::SpannIndex& i) -> py::object { return py::bool_(i.direct_io()); });
       });
-  m.def("load", &load, py::arg("path"), py::arg("posting_path") = "", py::arg("direct_io") = -1);
+  m.def("load", &load, py::arg("path"), py::arg("posting_path") = "", py::arg("direct_io") = -1,
+        py::arg("mmap") = false, py::arg("verify") = false);
   m.def("option_names", &option_names);
 }
 

@@ -11,5 +11,6 @@ PYBIND11_MODULE(_core, m) {
   vidx::bindings::register_index(m);
   vidx::bindings::register_living(m);
   vidx::bindings::register_spann(m);
+  vidx::bindings::register_persistence(m);
   register_cuda(m);
 }

@@ -49,6 +49,7 @@ void VectorIndex::set_threads(size_t threads) {
 }
 
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
+  check_writable("add");
   if (n == 0) return;
   if (builds_once() && size() == 0) {
     io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
@@ -64,6 +65,7 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
 }
 
 void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
+  check_writable("add");
   if (source.dim() != dim_)
     throw InvalidArgument("vectors have dimension " + std::to_string(source.dim()) + ", the index has " +
                           std::to_string(dim_));
@@ -146,11 +148,13 @@ std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
   return parts;
 }
 
-void VectorIndex::save(const std::string& path) const {
-  auto writing = pause_writes();  // no add is half done: every slot is live or free
-  std::shared_lock<WriterFirstMutex> lock(rw_);
-  check_save_path(path);
-  io::IndexFileWriter out(kind());
+void VectorIndex::check_writable(const char* what) const {
+  if (read_only())
+    throw InvalidArgument(std::string("read-only: loaded with mmap=True, this index cannot ") + what +
+                          "; load it without mmap (or load a save() of it) to change it");
+}
+
+void VectorIndex::write_file(io::IndexFileWriter& out) const {
   io::ByteWriter meta;
   meta.u64(dim_);
   meta.u32(static_cast<uint32_t>(metric_));
@@ -167,7 +171,24 @@ void VectorIndex::save(const std::string& path) const {
     out.add_section(kNextIdSection, next.take());
   }
   write_sections(out);
+}
+
+void VectorIndex::save(const std::string& path) const {
+  auto writing = pause_writes();  // no add is half done: every slot is live or free
+  std::shared_lock<WriterFirstMutex> lock(rw_);
+  check_save_path(path);
+  io::IndexFileWriter out(kind());
+  write_file(out);
   out.write_atomically(path);
+}
+
+std::vector<uint8_t> VectorIndex::to_bytes() const {
+  auto writing = pause_writes();  // as save(): no add is half done
+  std::shared_lock<WriterFirstMutex> lock(rw_);
+  check_save_path("");  // refuses what cannot be saved at all (an empty SPANN index)
+  io::IndexFileWriter out(kind());
+  write_file(out);
+  return out.to_bytes();
 }
 
 namespace {
@@ -187,8 +208,9 @@ IndexOptions read_legacy_options(io::ByteReader& meta) {
 
 }  // namespace
 
-std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load) {
-  io::IndexFileReader in = io::IndexFileReader::open(path);
+std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader& in, const std::string& storage_path,
+                                                      const LoadOptions& load) {
+  const std::string& path = in.path();
   io::ByteReader meta = in.reader(kMetaSection);
   const uint64_t dim = meta.u64();
   const uint32_t metric_code = meta.u32();
@@ -230,11 +252,22 @@ std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptio
   } catch (const InvalidArgument& e) {
     throw FileFormatError(path + ": " + e.what());
   }
-  index->attach_storage(path, load);
+  if (in.mapped()) index->backing_ = in.backing();  // the structure may be using sections in place
+  index->attach_storage(storage_path, load);
   if (index->structure_size() != count)
     throw FileFormatError(path + ": structure holds " + std::to_string(index->structure_size()) + " vectors, ids " +
                           std::to_string(count));
   return index;
+}
+
+std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load) {
+  const io::IndexFileReader in = load.mmap ? io::IndexFileReader::map(path, load.verify) : io::IndexFileReader::open(path);
+  return VectorIndex::from_reader(in, path, load);
+}
+
+std::unique_ptr<VectorIndex> load_index_from_bytes(const void* data, size_t size) {
+  const io::IndexFileReader in = io::IndexFileReader::from_bytes(data, size);
+  return VectorIndex::from_reader(in, in.path(), LoadOptions{});
 }
 
 }  // namespace vidx

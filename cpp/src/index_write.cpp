@@ -123,6 +123,7 @@ void VectorIndex::add_after_build(const float* rows, size_t n, const int64_t* id
 }
 
 size_t VectorIndex::remove(const int64_t* ids, size_t n, bool ignore_missing) {
+  check_writable("remove");
   if (n == 0) return 0;
   check_not_negative(ids, n);
   if (stores_labels()) return remove_stored_labels(ids, n, ignore_missing);
@@ -193,6 +194,7 @@ size_t VectorIndex::remove_stored_labels(const int64_t* ids, size_t n, bool igno
 }
 
 void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
+  check_writable("upsert");
   if (n == 0) return;
   if (!ids) throw InvalidArgument("upsert needs ids (the ids whose vectors it adds or replaces)");
   // Everything that can be refused is checked before anything is removed.
@@ -212,6 +214,7 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
 }
 
 void VectorIndex::compact() {
+  check_writable("compact");
   auto writing = pause_writes();
   auto lock = lock_exclusive();
   if (stores_labels()) {

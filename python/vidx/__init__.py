@@ -14,7 +14,7 @@ import os as _os
 
 from . import _codecs, _core
 from ._version import __version__
-__all__ = ["Index", "load", "cpu_features", "cuda_available", "kmeans", "cmake_dir", "__version__"]
+__all__ = ["Index", "load", "from_bytes", "verify", "cpu_features", "cuda_available", "kmeans", "cmake_dir", "__version__"]
 
 _KINDS = ("hnsw", "flat", "spann")
 _METRICS = ("l2", "ip", "cosine")
@@ -254,22 +254,84 @@ class Index:
     def __repr__(self):
         return f"vidx.Index(dim={self.dim}, metric={self.metric!r}, kind={self.kind!r}, size={len(self)})"
 
+    # ---- persistence in memory: to_bytes, pickle, copy (the persist work; keep this block together) ----
+
+    def to_bytes(self):
+        """The index as bytes: exactly the file save() writes, verified the same way by
+        vidx.from_bytes. SPANN: its in-memory part (heads, head graph, options); the posting
+        file is not inside, the bytes name it by path (it must still exist to load them)."""
+        if type(self._impl) is not _CoreIndex:
+            raise TypeError(f"to_bytes is not supported for an index on {self.device}; use save()")
+        return _core.index_to_bytes(self._impl)
+
+    @property
+    def read_only(self):
+        """True for an index loaded with vidx.load(path, mmap=True): searches only; every write
+        raises ValueError (save() still works and writes an ordinary copy)."""
+        return type(self._impl) is _CoreIndex and _core.index_read_only(self._impl)
+
+    def __reduce__(self):
+        # pickle: the verified bytes; unpickling checks them like a file.
+        return (from_bytes, (self.to_bytes(),))
+
+    def __copy__(self):
+        # A full, independent copy: a shallow one would share the structure, so adding to
+        # the copy would change the original.
+        return from_bytes(self.to_bytes())
+
+    def __deepcopy__(self, memo):
+        return from_bytes(self.to_bytes())
+
 
 _CoreIndex = _core.Index
 
 
-def load(path, posting_path=None, direct_io=None, device="cpu"):
+def load(path, posting_path=None, direct_io=None, device="cpu", *, mmap=False, verify=None):
     """Loads an index saved with Index.save, after verifying the whole file; the file says its
     kind. SPANN: the posting file is looked for where it was built, then beside ``path``;
     ``posting_path`` overrides; direct_io: None keeps the saved setting. device="cuda"/"cuda:N":
-    a flat index (quant "none" or "f16") loaded onto that GPU."""
+    a flat index (quant "none" or "f16") loaded onto that GPU.
+
+    mmap=True maps the file instead of reading it: HNSW and flat search its records, codes and
+    ids in place, so loading takes milliseconds and memory grows only with the pages searches
+    touch (the kernel may drop them again). The index is read-only (add/remove/upsert/compact
+    raise ValueError; save() writes an ordinary copy). The file must not be changed while it is
+    mapped (save() of another index over it replaces it, which is safe). Checked on load: the
+    header, the section table and every section copied into memory (ids, levels, upper links,
+    options); the sections searched in place (HNSW level-0 records and code tails, flat codes,
+    kept vectors) are trusted unless verify=True, which checksums them all (one pass over the
+    file). verify applies to mmap=True only; without mmap everything is verified."""
     if device != "cpu":
+        if mmap:
+            raise ValueError("mmap=True loads onto the CPU only")
         from .gpu import load_flat_index
         return Index._wrap(load_flat_index(path, device))
     if direct_io is not None and not isinstance(direct_io, bool):
         raise TypeError("direct_io must be None or a bool")
+    if not isinstance(mmap, bool):
+        raise TypeError("mmap must be a bool")
+    if verify is not None and not isinstance(verify, bool):
+        raise TypeError("verify must be None or a bool")
+    if verify is not None and not mmap:
+        raise ValueError("verify= applies to mmap=True (a load without mmap always verifies everything)")
     posting = "" if posting_path is None else _os.fspath(posting_path)
-    return Index._wrap(_core.load(_os.fspath(path), posting, -1 if direct_io is None else int(direct_io)))
+    direct = -1 if direct_io is None else int(direct_io)
+    return Index._wrap(_core.load(_os.fspath(path), posting, direct, mmap, bool(verify)))
+
+
+def from_bytes(data):
+    """The index Index.to_bytes() (or pickle) produced. Verified like a file: ValueError naming
+    the problem when the bytes are truncated, fail a checksum, come from a newer vidx or are
+    not an index. SPANN bytes open their posting file by the path they name."""
+    if isinstance(data, str):
+        raise TypeError("from_bytes needs bytes (bytes, bytearray or memoryview), got str")
+    return Index._wrap(_core.index_from_bytes(data))
+
+
+def verify(path):
+    """Checks every checksum and link of an index file without keeping it in memory (the file
+    is mapped, read once); raises ValueError/OSError naming the problem, returns None if sound."""
+    _core.load(_os.fspath(path), "", -1, True, True)
 
 
 def cpu_features():

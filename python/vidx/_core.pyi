@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Index', 'codec_names', 'cpu_features', 'load', 'option_names', 'spann_auto_head_ratio']
+import typing_extensions
+__all__: list[str] = ['Index', 'codec_names', 'cpu_features', 'index_from_bytes', 'index_read_only', 'index_to_bytes', 'load', 'option_names', 'spann_auto_head_ratio']
 class Index:
     def __contains__(self, id: typing.Any) -> bool:
         """
@@ -125,7 +126,19 @@ def codec_names(include_aliases: bool = False) -> list[str]:
     """
 def cpu_features() -> dict[str, typing.Any]:
     ...
-def load(path: str, posting_path: str = '', direct_io: typing.SupportsInt | typing.SupportsIndex = -1) -> Index:
+def index_from_bytes(data: typing_extensions.Buffer) -> typing.Any:
+    """
+    An index from index_to_bytes() output; ValueError when the bytes are not a valid index.
+    """
+def index_read_only(index: typing.Any) -> bool:
+    """
+    Whether the index was loaded with mmap=True (every write raises).
+    """
+def index_to_bytes(index: typing.Any) -> bytes:
+    """
+    The index as bytes: the file save() writes (SPANN: without its posting file).
+    """
+def load(path: str, posting_path: str = '', direct_io: typing.SupportsInt | typing.SupportsIndex = -1, mmap: bool = False, verify: bool = False) -> Index:
     ...
 def option_names() -> list[str]:
     ...

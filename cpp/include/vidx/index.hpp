@@ -57,6 +57,15 @@ struct SearchParams {
 struct LoadOptions {
   std::string posting_path;  // empty: where it was built, else beside the index file
   int direct_io = -1;        // -1: as saved, 0: off, 1: on
+  // Map the file and search it in place (HNSW, flat) instead of reading it into memory: load
+  // time and memory no longer grow with the file, only with the pages searches touch. The
+  // index is read-only (writes throw InvalidArgument "read-only: ..."; save() copies it out).
+  // Verified: the header, the section table and every section copied into memory (ids,
+  // levels, upper links...) as it is read; the sections searched in place (HNSW level-0
+  // records and code tails, flat codes, kept vectors) only with verify, which reads the whole
+  // file once (see IndexFileReader::map). Without verify a corrupted record is not detected.
+  bool mmap = false;
+  bool verify = false;
 };
 
 // Where a long add() is: phase ("add"; SPANN: "sample", "heads", "head index", "assign",
@@ -138,6 +147,13 @@ class VectorIndex {
   size_t threads() const { return options_.threads; }
   void set_threads(size_t threads);
 
+  // ---- persistence in memory ----
+  // The bytes save() would write (the same verified format). SPANN: its small index (heads,
+  // head graph, options); the posting file is not inside, the bytes refer to it by path.
+  std::vector<uint8_t> to_bytes() const;
+  // True for an index loaded with LoadOptions::mmap: every write throws.
+  bool read_only() const { return backing_ != nullptr; }
+
  protected:
   VectorIndex(size_t dim, Metric metric, IndexOptions options);
 
@@ -217,12 +233,22 @@ class VectorIndex {
   // Refuses a path the index cannot be saved to (SPANN: its own posting file), before writing.
   virtual void check_save_path(const std::string& path) const {}
 
+  // Throws InvalidArgument "read-only: ..." naming `what` for an index loaded with mmap. Every
+  // public write calls it before touching anything.
+  void check_writable(const char* what) const;
+
   std::unique_lock<WriterFirstMutex> lock_exclusive() const { return std::unique_lock<WriterFirstMutex>(rw_); }
   std::shared_lock<WriterFirstMutex> lock_shared() const { return std::shared_lock<WriterFirstMutex>(rw_); }
 
   friend std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load);
+  friend std::unique_ptr<VectorIndex> load_index_from_bytes(const void* data, size_t size);
 
  private:
+  // The index file's sections as save() and to_bytes() write them.
+  void write_file(io::IndexFileWriter& out) const;
+  // Makes the index a file holds; `storage_path` is where what lives beside it is looked for.
+  static std::unique_ptr<VectorIndex> from_reader(const io::IndexFileReader& in, const std::string& storage_path,
+                                                  const LoadOptions& load);
   ThreadPool& pool() const;
   // The write protocol (index_write.cpp). `writing` holds write_mutex_ on entry and exit.
   void add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing);
@@ -252,6 +278,8 @@ class VectorIndex {
   mutable std::mutex pool_mutex_;
   mutable std::unique_ptr<ThreadPool> pool_;
   std::atomic<bool> building_{false};
+  // A mapped index file whose sections the structure uses in place (kept alive here).
+  std::shared_ptr<const void> backing_;
 };
 
 // kind: "hnsw", "flat" or "spann" (options.spann.path names its posting file). Throws
@@ -261,5 +289,9 @@ std::unique_ptr<VectorIndex> make_index(const std::string& kind, size_t dim, Met
 // Verifies the whole file (magic, version, checksums, structure) before using it.
 // The kind is read from the file; each kind registers how it is made (index_factory.cpp).
 std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load = {});
+// An index from to_bytes() output, verified as load_index verifies a file (FileFormatError
+// naming the problem: truncated, checksum, version). SPANN opens its posting file by the path
+// the bytes name.
+std::unique_ptr<VectorIndex> load_index_from_bytes(const void* data, size_t size);
 
 }  // namespace vidx

@@ -172,23 +172,34 @@ void FlatIndex::write_sections(io::IndexFileWriter& out) const {
 void FlatIndex::read_sections(const io::IndexFileReader& in) {
   io::ByteReader params = in.reader(io::fourcc("CDEC"));
   codec_ = load_codec(codec_->name(), dim(), metric(), params);
-  const io::Span codes = in.section(kCodesSection);
+  const io::Span codes = in.in_place(kCodesSection);  // verified below unless scanned in place
   const size_t cs = codec_->code_size();
   if (codes.size % cs != 0)
     throw FileFormatError(in.path() + ": code section size " + std::to_string(codes.size) +
                           " is not a multiple of the code size " + std::to_string(cs));
   count_ = codes.size / cs;
   stride_ = stride_of(*codec_);
-  codes_.reallocate(count_ * stride_);
-  for (size_t i = 0; i < count_; ++i) std::memcpy(codes_.data() + i * stride_, codes.data + i * cs, cs);
+  io::Span kept;
   if (kept_codec_) {
-    const io::Span kept = in.section(kKeptSection);
+    kept = in.in_place(kKeptSection);
     if (kept.size != count_ * kept_codec_->code_size())
       throw FileFormatError(in.path() + ": kept vector section holds " + std::to_string(kept.size) + " bytes, expected " +
                             std::to_string(count_ * kept_codec_->code_size()));
-    kept_.reallocate(kept.size);
-    if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
   }
+  // A mapped file is scanned in place when memory keeps codes unpadded, as the file does.
+  // (Mapped files are copy-on-write, so the const section memory is writable: mapped_file.hpp.)
+  auto view_of = [](const io::Span& s) { return AlignedBuffer::view(const_cast<uint8_t*>(s.data), s.size); };
+  if (in.mapped() && stride_ == cs) {
+    codes_ = view_of(codes);
+    if (kept_codec_) kept_ = view_of(kept);
+    return;
+  }
+  in.section(kCodesSection);  // checks the checksum of what is copied
+  if (kept_codec_) in.section(kKeptSection);
+  codes_.reallocate(count_ * stride_);
+  for (size_t i = 0; i < count_; ++i) std::memcpy(codes_.data() + i * stride_, codes.data + i * cs, cs);
+  kept_.reallocate(kept.size);
+  if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
 }
 
 }  // namespace vidx

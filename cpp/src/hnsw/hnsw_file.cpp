@@ -1,7 +1,9 @@
-// HNSW sections of an index file. Records are split into a code section and a link section
-// so the file does not depend on in-memory padding; codes are written whole (head then tail,
-// the codec's own layout) wherever memory keeps their tails. Loading checks every link
-// before use.
+// HNSW sections of an index file. Level-0 records are written as memory holds them (REC0,
+// with their layout in RLAY) and code tails as their own array (TAIL), so a mapped file is
+// searched in place; a reader whose record layout differs copies each record's code head and
+// links out. Format version 1 files (CODE: whole codes, LNK0: level-0 links) are still read.
+// Loading checks every link before use, except in a mapped file loaded without verify (see
+// LoadOptions::mmap): that would read the whole file, which mapping exists to avoid.
 #include <cstring>
 #include <string>
 
@@ -20,6 +22,13 @@ constexpr uint32_t kLevelsSection = io::fourcc("LVLS");
 constexpr uint32_t kLevel0Section = io::fourcc("LNK0");
 constexpr uint32_t kUpperSection = io::fourcc("LNKU");
 constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 rows by slot
+constexpr uint32_t kRecordsSection = io::fourcc("REC0");  // level-0 records as in memory
+constexpr uint32_t kRecordLayoutSection = io::fourcc("RLAY");
+constexpr uint32_t kTailsSection = io::fourcc("TAIL");
+
+// A section's bytes used in place. Mapped files are mapped copy-on-write (mapped_file.hpp),
+// so the memory is writable even though the reader hands it out as const.
+AlignedBuffer view_of(const io::Span& s) { return AlignedBuffer::view(const_cast<uint8_t*>(s.data), s.size); }
 
 }  // namespace
 
@@ -39,17 +48,13 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   codec_->save_parameters(codec_params);
   out.add_section(kCodecSection, codec_params.take());
 
-  std::vector<io::Span> codes, links0;
-  codes.reserve(tail_size_ ? 2 * count : count);
-  links0.reserve(count);
-  const size_t link_bytes = (M0_ + 1) * sizeof(uint32_t);
-  for (uint32_t s = 0; s < count; ++s) {
-    codes.push_back({code(s), head_size_});
-    if (tail_size_) codes.push_back({tail(s), tail_size_});
-    links0.push_back({record(s) + links_offset_, link_bytes});
-  }
-  out.add_section_views(kCodesSection, std::move(codes));
-  out.add_section_views(kLevel0Section, std::move(links0));
+  io::ByteWriter layout;
+  layout.u64(stride_);
+  layout.u64(links_offset_);
+  layout.u64(head_size_);
+  out.add_section(kRecordLayoutSection, layout.take());
+  out.add_section_view(kRecordsSection, level0_.data(), count * stride_);
+  out.add_section_view(kTailsSection, tails_.data(), count * tail_size_);
   out.add_section_view(kLevelsSection, levels_.data(), count);
   // Slots past `count` are reserved, not used: their upper lists are not written.
   const size_t upper_words = count < levels_.size() ? upper_offset_[count] : upper_.size();
@@ -76,25 +81,15 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   if (count > 0 && (levels_plus_one == 0 || levels_plus_one > 32 || entry >= count))
     throw bad("invalid entry point");
 
-  const io::Span codes = in.section(kCodesSection);
-  const io::Span links0 = in.section(kLevel0Section);
   const io::Span levels = in.section(kLevelsSection);
   const io::Span upper = in.section(kUpperSection);
-  const size_t cs = codec_->code_size();
-  const size_t link_words = M0_ + 1;
-  if (codes.size != count * cs) throw bad("code section has the wrong size");
-  if (links0.size != count * link_words * sizeof(uint32_t)) throw bad("level-0 link section has the wrong size");
   if (levels.size != count) throw bad("level section has the wrong size");
   if (upper.size % sizeof(uint32_t) != 0) throw bad("upper link section has the wrong size");
-  io::Span kept;
-  if (kept_codec_) {
-    kept = in.section(kKeptSection);
-    if (kept.size != count * kept_codec_->code_size()) throw bad("kept vector section has the wrong size");
-  }
+  if (kept_codec_ && in.in_place(kKeptSection).size != count * kept_codec_->code_size())
+    throw bad("kept vector section has the wrong size");
 
   count_ = 0;
   capacity_ = 0;
-  reserve_records(count);
   levels_.assign(levels.data, levels.data + count);
   upper_offset_.assign(count, 0);
   uint64_t upper_words = 0;
@@ -107,17 +102,17 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   upper_.resize(upper_words);
   if (upper.size) std::memcpy(upper_.data(), upper.data, upper.size);
 
-  for (uint64_t s = 0; s < count; ++s) {
-    uint8_t* rec = record(static_cast<uint32_t>(s));
-    std::memset(rec, 0, stride_);
-    std::memcpy(rec, codes.data + s * cs, head_size_);
-    if (tail_size_) std::memcpy(tail(static_cast<uint32_t>(s)), codes.data + s * cs + head_size_, tail_size_);
-    std::memcpy(rec + links_offset_, links0.data + s * link_words * sizeof(uint32_t), link_words * sizeof(uint32_t));
+  if (in.has(kRecordsSection)) {
+    read_records(in, count);
+  } else {
+    read_version1_records(in, count);
   }
-  if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
   // Every link must name an existing node and fit its list, or a search could read anywhere.
+  // Level 0 used in place from a mapped file that was not verified whole is trusted (reading
+  // it is the cost mapping avoids); the upper levels, copied into memory, are always checked.
+  const int lowest_checked = in.has(kRecordsSection) && !in.verified(kRecordsSection) ? 1 : 0;
   for (uint64_t s = 0; s < count; ++s) {
-    for (int level = 0; level <= levels_[s]; ++level) {
+    for (int level = lowest_checked; level <= levels_[s]; ++level) {
       const uint32_t* lk = links(static_cast<uint32_t>(s), level);
       if (lk[0] > capacity_at(level)) throw bad("node " + std::to_string(s) + " has too many links");
       for (uint32_t j = 1; j <= lk[0]; ++j)
@@ -128,14 +123,83 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   if (count > 0 && levels_[entry] != static_cast<int>(levels_plus_one) - 1)
     throw bad("entry point is not on the top level");
   // Slots freed by remove (and not compacted away) were saved with empty lists: they are free
-  // again. A live node always has a link, except the only node of a graph.
+  // again. A live node always has a link, except the only node of a graph. A mapped file
+  // (read-only, never written) skips this pass, which would read every record: its freed
+  // slots stay hidden by their ids (-1), which every search checks.
+  const bool in_place = lowest_checked == 1 || (in.mapped() && level0_.is_view());
   for (uint64_t s = 0; s < count; ++s) {
-    const bool freed = links(static_cast<uint32_t>(s), 0)[0] == 0 && s != entry;
+    const bool freed = !in_place && links(static_cast<uint32_t>(s), 0)[0] == 0 && s != entry;
     set_state(static_cast<uint32_t>(s), freed ? kEmpty : kLive);
   }
   count_ = count;
   if (count > 0) set_entry(entry, static_cast<int>(levels_plus_one) - 1);
   else entry_state_.store(0);
+}
+
+void HnswIndex::read_records(const io::IndexFileReader& in, uint64_t count) {
+  auto bad = [&](const std::string& what) { return FileFormatError(in.path() + ": " + what); };
+  io::ByteReader layout = in.reader(kRecordLayoutSection);
+  const uint64_t stride = layout.u64();
+  const uint64_t links_offset = layout.u64();
+  const uint64_t head_size = layout.u64();
+  layout.expect_end();
+  const size_t link_bytes = (M0_ + 1) * sizeof(uint32_t);
+  if (head_size != head_size_ || links_offset < head_size || stride < links_offset + link_bytes)
+    throw bad("level-0 record layout does not match the codec and the graph degree");
+  if (in.in_place(kRecordsSection).size != count * stride) throw bad("level-0 record section has the wrong size");
+  if (in.in_place(kTailsSection).size != count * tail_size_) throw bad("code tail section has the wrong size");
+
+  if (in.mapped() && stride == stride_ && links_offset == links_offset_) {
+    // Searched in place: the walk reads records straight from the mapped file, unverified
+    // unless the whole file was (see IndexFileReader::map).
+    for (uint32_t tag : {kRecordsSection, kTailsSection, kKeptSection}) in.advise_random(tag);
+    level0_ = view_of(in.in_place(kRecordsSection));
+    tails_ = view_of(in.in_place(kTailsSection));
+    if (kept_codec_) kept_ = view_of(in.in_place(kKeptSection));
+    capacity_ = count;  // no reserve_records(): the per-node arrays it sizes are sized here
+    states_.reset(new std::atomic<uint8_t>[count]());
+    return;
+  }
+  const io::Span records = in.section(kRecordsSection);
+  const io::Span tails = in.section(kTailsSection);
+  reserve_records(count);
+  if (stride == stride_ && links_offset == links_offset_) {
+    if (records.size) std::memcpy(level0_.data(), records.data, records.size);
+  } else {  // written by a build whose records were padded differently
+    for (uint64_t s = 0; s < count; ++s) {
+      const uint8_t* from = records.data + s * stride;
+      uint8_t* rec = record(static_cast<uint32_t>(s));
+      std::memcpy(rec, from, head_size_);
+      std::memcpy(rec + links_offset_, from + links_offset, link_bytes);
+    }
+  }
+  if (tails.size) std::memcpy(tails_.data(), tails.data, tails.size);
+  read_kept(in);
+}
+
+void HnswIndex::read_kept(const io::IndexFileReader& in) {
+  if (!kept_codec_) return;
+  const io::Span kept = in.section(kKeptSection);  // its size was checked by read_sections
+  if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
+}
+
+void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t count) {
+  auto bad = [&](const std::string& what) { return FileFormatError(in.path() + ": " + what); };
+  const io::Span codes = in.section(kCodesSection);
+  const io::Span links0 = in.section(kLevel0Section);
+  const size_t cs = codec_->code_size();
+  const size_t link_words = M0_ + 1;
+  if (codes.size != count * cs) throw bad("code section has the wrong size");
+  if (links0.size != count * link_words * sizeof(uint32_t)) throw bad("level-0 link section has the wrong size");
+  reserve_records(count);
+  for (uint64_t s = 0; s < count; ++s) {
+    uint8_t* rec = record(static_cast<uint32_t>(s));
+    std::memset(rec, 0, stride_);
+    std::memcpy(rec, codes.data + s * cs, head_size_);
+    if (tail_size_) std::memcpy(tail(static_cast<uint32_t>(s)), codes.data + s * cs + head_size_, tail_size_);
+    std::memcpy(rec + links_offset_, links0.data + s * link_words * sizeof(uint32_t), link_words * sizeof(uint32_t));
+  }
+  read_kept(in);
 }
 
 }  // namespace vidx

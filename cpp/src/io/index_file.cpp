@@ -9,6 +9,7 @@
 #include "vidx/common/error.hpp"
 #include "vidx/io/atomic_file.hpp"
 #include "vidx/io/crc32c.hpp"
+#include "vidx/io/mapped_file.hpp"
 #include "vidx/io/positional_io.hpp"
 
 // Bulk payloads are raw host arrays (floats, ids) and the format defines them as
@@ -72,6 +73,12 @@ void check_zero_gap(const uint8_t* file, uint64_t begin, uint64_t end, const std
     if (file[i] != 0) throw_corrupted(path, "padding byte at offset " + std::to_string(i) + " is not zero");
 }
 
+// A file shorter than the magic that starts like it (an empty file too) is a truncated one.
+void check_magic(const uint8_t* head, size_t n, const std::string& path) {
+  if (n > 0 && std::memcmp(head, kMagic, n) != 0) throw FileFormatError(path + " is not a vidx index file");
+  if (n < sizeof kMagic) throw_truncated(path, "it has only " + std::to_string(n) + " bytes");
+}
+
 }  // namespace
 
 std::string tag_name(uint32_t tag) {
@@ -121,38 +128,40 @@ void IndexFileWriter::add_section_views(uint32_t tag, std::vector<Span> parts) {
   sections_.push_back(Section{tag, {}, std::move(parts)});
 }
 
-void IndexFileWriter::write_atomically(const std::string& path) const {
-  // Lay out the payloads. The sums cannot overflow 64 bits: they add sizes of buffers that
-  // all exist in memory at once, plus at most 63 bytes of padding each.
-  const size_t header_size = kV1FixedHeaderBytes + kind_.size() + kEntryBytes * sections_.size();
-  std::vector<uint64_t> offsets(sections_.size());
-  std::vector<uint64_t> lengths(sections_.size());
-  uint64_t end = header_size;
+IndexFileWriter::Layout IndexFileWriter::layout() const {
+  // The sums cannot overflow 64 bits: they add sizes of buffers that all exist in memory at
+  // once, plus at most 63 bytes of padding each.
+  Layout l;
+  l.header_size = kV1FixedHeaderBytes + kind_.size() + kEntryBytes * sections_.size();
+  l.offsets.resize(sections_.size());
+  l.lengths.resize(sections_.size());
+  uint64_t end = l.header_size;
   for (size_t i = 0; i < sections_.size(); ++i) {
     const Section& s = sections_[i];
     uint64_t length = s.owned.size();
     for (const Span& part : s.parts) length += part.size;
-    offsets[i] = align_up(end);
-    lengths[i] = length;
-    end = offsets[i] + length;
+    l.offsets[i] = align_up(end);
+    l.lengths[i] = length;
+    end = l.offsets[i] + length;
   }
-  const uint64_t file_size = end;
+  l.file_size = end;
+  return l;
+}
 
-  AtomicFile out(path);
-
-  // Payloads first, since the header holds their checksums; the header goes in last, at 0.
+void IndexFileWriter::emit(const Layout& l,
+                           const std::function<void(uint64_t, const uint8_t*, size_t)>& write) const {
   static const uint8_t kZeros[kSectionAlignment] = {};
   std::vector<uint32_t> crcs(sections_.size());
-  uint64_t pos = header_size;
+  uint64_t pos = l.header_size;
   for (size_t i = 0; i < sections_.size(); ++i) {
-    out.write_at(pos, kZeros, static_cast<size_t>(offsets[i] - pos));  // explicit zeros, no holes
-    pos = offsets[i];
+    write(pos, kZeros, static_cast<size_t>(l.offsets[i] - pos));  // explicit zeros, no holes
+    pos = l.offsets[i];
     uint32_t crc = 0;
     auto stream = [&](const uint8_t* p, size_t n) {
       while (n > 0) {
         const size_t step = std::min(n, kWriteChunk);
         crc = crc32c(p, step, crc);
-        out.write_at(pos, p, step);
+        write(pos, p, step);
         p += step;
         n -= step;
         pos += step;
@@ -167,23 +176,38 @@ void IndexFileWriter::write_atomically(const std::string& path) const {
   ByteWriter h;
   h.bytes(kMagic, sizeof kMagic);
   h.u32(kFormatVersion);
-  h.u32(static_cast<uint32_t>(header_size));
+  h.u32(static_cast<uint32_t>(l.header_size));
   h.u32(kKnownFlags);
-  h.u64(file_size);
+  h.u64(l.file_size);
   h.u32(static_cast<uint32_t>(kind_.size()));
   h.bytes(kind_.data(), kind_.size());
   h.u32(static_cast<uint32_t>(sections_.size()));
   for (size_t i = 0; i < sections_.size(); ++i) {
     h.u32(sections_[i].tag);
     h.u32(crcs[i]);
-    h.u64(offsets[i]);
-    h.u64(lengths[i]);
+    h.u64(l.offsets[i]);
+    h.u64(l.lengths[i]);
   }
   h.u32(crc32c(h.data().data(), h.size()));
-  if (h.size() != header_size) throw std::logic_error("vidx::io: header size mismatch");  // layout bug
-  out.write_at(0, h.data().data(), h.size());
+  if (h.size() != l.header_size) throw std::logic_error("vidx::io: header size mismatch");  // layout bug
+  write(0, h.data().data(), h.size());
+}
 
+void IndexFileWriter::write_atomically(const std::string& path) const {
+  const Layout l = layout();
+  AtomicFile out(path);
+  emit(l, [&](uint64_t offset, const uint8_t* p, size_t n) { out.write_at(offset, p, n); });
   out.commit();
+}
+
+std::vector<uint8_t> IndexFileWriter::to_bytes() const {
+  const Layout l = layout();
+  if (l.file_size > std::numeric_limits<size_t>::max()) throw std::bad_alloc();
+  std::vector<uint8_t> out(static_cast<size_t>(l.file_size));
+  emit(l, [&](uint64_t offset, const uint8_t* p, size_t n) {
+    if (n) std::memcpy(out.data() + offset, p, n);
+  });
+  return out;
 }
 
 // ---- IndexFileReader ------------------------------------------------------------------
@@ -198,19 +222,50 @@ IndexFileReader IndexFileReader::open(const std::string& path) {
   const size_t size_on_disk = static_cast<size_t>(size_on_disk64);
 
   // The magic alone first, so a large foreign file is rejected without reading all of it.
-  // A file shorter than the magic that starts like it (an empty file too) is a truncated one.
   uint8_t magic[sizeof kMagic];
   const size_t magic_read = file.read_at(0, magic, std::min(size_on_disk, sizeof kMagic));
-  if (std::memcmp(magic, kMagic, magic_read) != 0) throw FileFormatError(path + " is not a vidx index file");
-  if (magic_read < sizeof kMagic) throw_truncated(path, "it has only " + std::to_string(magic_read) + " bytes");
+  check_magic(magic, magic_read, path);
 
   IndexFileReader f;
   f.path_ = path;
-  f.file_ = AlignedBuffer(size_on_disk);
+  auto buffer = std::make_shared<AlignedBuffer>(size_on_disk);
   // `n` is what was actually read: if the file shrank since fstat, that shows as truncation.
-  const size_t n = file.read_at(0, f.file_.data(), size_on_disk);
-  const uint8_t* b = f.file_.data();
+  const size_t n = file.read_at(0, buffer->data(), size_on_disk);
+  f.data_ = buffer->data();
+  f.owner_ = std::move(buffer);
+  f.verify(n, true);
+  return f;
+}
 
+IndexFileReader IndexFileReader::from_bytes(const void* data, size_t size, const std::string& name) {
+  check_magic(static_cast<const uint8_t*>(data), std::min(size, sizeof kMagic), name);
+  IndexFileReader f;
+  f.path_ = name;
+  auto buffer = std::make_shared<AlignedBuffer>(size);  // aligned copies: sections are SIMD-loaded
+  if (size) std::memcpy(buffer->data(), data, size);
+  f.data_ = buffer->data();
+  f.owner_ = std::move(buffer);
+  f.verify(size, true);
+  return f;
+}
+
+IndexFileReader IndexFileReader::map(const std::string& path, bool verify_all) {
+  remove_stale_temp_files(path);
+  auto mapping = std::make_shared<MappedFile>(MappedFile::map(path));
+  check_magic(mapping->data(), std::min(mapping->size(), sizeof kMagic), path);
+  IndexFileReader f;
+  f.path_ = path;
+  f.data_ = mapping->data();
+  f.mapping_ = mapping.get();
+  const size_t n = mapping->size();
+  f.owner_ = std::move(mapping);
+  f.verify(n, verify_all);
+  return f;
+}
+
+void IndexFileReader::verify(size_t n, bool verify_all) {
+  const std::string& path = path_;
+  const uint8_t* b = data_;
   // The version-independent prefix and the header checksum.
   if (n < kStablePrefixBytes)
     throw_truncated(path, "it has only " + std::to_string(n) + " bytes, less than a header");
@@ -233,7 +288,7 @@ IndexFileReader IndexFileReader::open(const std::string& path) {
     throw FileFormatError(path + ": file format version " + std::to_string(version) +
                           " is newer than this library supports (" + std::to_string(kFormatVersion) +
                           "); upgrade vidx");
-  f.version_ = version;
+  version_ = version;
 
   ByteReader h(Span{b + kStablePrefixBytes, header_size - kStablePrefixBytes - kHeaderCrcBytes}, path + ": header");
   const uint32_t flags = h.u32();
@@ -245,13 +300,13 @@ IndexFileReader IndexFileReader::open(const std::string& path) {
   if (kind_bytes == 0 || kind_bytes > kMaxKindBytes)
     throw_corrupted(path, "impossible index kind length " + std::to_string(kind_bytes));
   const Span kind = h.take(kind_bytes);
-  f.kind_.assign(reinterpret_cast<const char*>(kind.data), kind.size);
+  kind_.assign(reinterpret_cast<const char*>(kind.data), kind.size);
   const uint32_t count = h.u32();
   if (count > kMaxSections) throw_corrupted(path, "impossible section count " + std::to_string(count));
   if (header_size != kV1FixedHeaderBytes + kind_bytes + kEntryBytes * count)
     throw_corrupted(path, "header size " + std::to_string(header_size) + " does not match its " +
                               std::to_string(count) + " sections");
-  f.entries_.reserve(count);
+  entries_.reserve(count);
   std::vector<uint32_t> crcs;
   crcs.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -260,7 +315,7 @@ IndexFileReader IndexFileReader::open(const std::string& path) {
     crcs.push_back(h.u32());
     e.offset = h.u64();
     e.length = h.u64();
-    f.entries_.push_back(e);
+    entries_.push_back(e);
   }
   h.expect_end();
 
@@ -272,11 +327,11 @@ IndexFileReader IndexFileReader::open(const std::string& path) {
     throw_corrupted(path, std::to_string(n - file_size) + " unexpected bytes after the end of the index (offset " +
                               std::to_string(file_size) + ")");
   uint64_t previous_end = header_size;
-  for (size_t i = 0; i < f.entries_.size(); ++i) {
-    const Entry& e = f.entries_[i];
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
     const std::string name = "section '" + tag_name(e.tag) + "'";
     for (size_t j = 0; j < i; ++j)
-      if (f.entries_[j].tag == e.tag) throw_corrupted(path, "duplicate " + name);
+      if (entries_[j].tag == e.tag) throw_corrupted(path, "duplicate " + name);
     if (e.offset % kSectionAlignment != 0) throw_corrupted(path, name + " is not 64-byte aligned");
     if (e.offset < previous_end) throw_corrupted(path, name + " overlaps the header or the section before it");
     // offset + length <= file_size, without computing a sum that could overflow.
@@ -287,15 +342,27 @@ IndexFileReader IndexFileReader::open(const std::string& path) {
   }
   check_zero_gap(b, previous_end, file_size, path);
 
-  // Finally the payloads themselves.
-  for (size_t i = 0; i < f.entries_.size(); ++i) {
-    const Entry& e = f.entries_[i];
-    const uint32_t crc = crc32c(b + e.offset, static_cast<size_t>(e.length));
-    if (crc != crcs[i])
-      throw_corrupted(path, "section '" + tag_name(e.tag) + "' failed its checksum (stored " + hex32(crcs[i]) +
-                                ", computed " + hex32(crc) + ")");
+  // Finally the payloads themselves: now, or (a mapped file without verify_all) when a
+  // section is first handed out by section().
+  for (Entry& e : entries_) {
+    e.crc = crcs[&e - entries_.data()];
+    e.verified = false;
+    if (verify_all) check_payload(e);
   }
-  return f;
+}
+
+void IndexFileReader::check_payload(const Entry& e) const {
+  if (e.verified) return;
+  const uint32_t crc = crc32c(data_ + e.offset, static_cast<size_t>(e.length));
+  if (crc != e.crc)
+    throw_corrupted(path_, "section '" + tag_name(e.tag) + "' failed its checksum (stored " + hex32(e.crc) +
+                               ", computed " + hex32(crc) + ")");
+  e.verified = true;
+}
+
+void IndexFileReader::advise_random(uint32_t tag) const {
+  const Entry* e = find(tag);
+  if (mapping_ && e) mapping_->advise_random(static_cast<size_t>(e->offset), static_cast<size_t>(e->length));
 }
 
 const IndexFileReader::Entry* IndexFileReader::find(uint32_t tag) const {
@@ -304,10 +371,21 @@ const IndexFileReader::Entry* IndexFileReader::find(uint32_t tag) const {
   return nullptr;
 }
 
-Span IndexFileReader::section(uint32_t tag) const {
+Span IndexFileReader::in_place(uint32_t tag) const {
   const Entry* e = find(tag);
   if (!e) throw FileFormatError(path_ + ": missing section '" + tag_name(tag) + "'");
-  return Span{file_.data() + e->offset, static_cast<size_t>(e->length)};
+  return Span{data_ + e->offset, static_cast<size_t>(e->length)};
+}
+
+Span IndexFileReader::section(uint32_t tag) const {
+  const Span s = in_place(tag);
+  check_payload(*find(tag));
+  return s;
+}
+
+bool IndexFileReader::verified(uint32_t tag) const {
+  const Entry* e = find(tag);
+  return e && e->verified;
 }
 
 ByteReader IndexFileReader::reader(uint32_t tag) const {

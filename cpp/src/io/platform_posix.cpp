@@ -4,15 +4,18 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <system_error>
 
 #include "vidx/common/error.hpp"
+#include "vidx/io/mapped_file.hpp"
 #include "vidx/io/positional_io.hpp"
 
 // Index files are routinely larger than 2 GiB; a 32-bit off_t would silently wrap offsets.
@@ -197,6 +200,46 @@ bool process_may_be_alive(uint64_t pid) noexcept {
   if (id <= 0 || static_cast<uint64_t>(id) != pid) return true;  // not a valid id here: do not judge
   // Signal 0 checks existence only. EPERM: it exists but belongs to another user.
   return ::kill(id, 0) == 0 || errno != ESRCH;
+}
+
+// ---- MappedFile -------------------------------------------------------------------------
+
+MappedFile MappedFile::map(const std::string& path) {
+  const File file = File::open_existing(path);
+  const uint64_t size = file.size();
+  if (size > uint64_t{std::numeric_limits<size_t>::max()}) throw IoError("cannot map " + path + ": file too large for this platform");
+  MappedFile m;
+  m.path_ = path;
+  if (size == 0) return m;
+  // Writable but private: see mapped_file.hpp. The descriptor may be closed once mapped.
+  void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_PRIVATE, file.native_handle(), 0);
+  if (p == MAP_FAILED) fail("map", path, errno);
+  m.data_ = static_cast<uint8_t*>(p);
+  m.size_ = static_cast<size_t>(size);
+  return m;
+}
+
+void MappedFile::advise_random(size_t offset, size_t n) const noexcept {
+#if defined(POSIX_MADV_RANDOM) || defined(MADV_RANDOM)
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (!data_ || offset >= size_ || page == 0) return;
+  const size_t begin = offset / page * page;  // madvise wants a page-aligned start
+  const size_t end = std::min(size_, offset + n);
+#ifdef MADV_RANDOM
+  ::madvise(data_ + begin, end - begin, MADV_RANDOM);
+#else
+  ::posix_madvise(data_ + begin, end - begin, POSIX_MADV_RANDOM);
+#endif
+#else
+  (void)offset;
+  (void)n;
+#endif
+}
+
+void MappedFile::release() noexcept {
+  if (data_) ::munmap(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
 }
 
 }  // namespace vidx::io

@@ -12,9 +12,11 @@
 #include <windows.h>
 
 #include <algorithm>
+#include <limits>
 #include <system_error>
 
 #include "vidx/common/error.hpp"
+#include "vidx/io/mapped_file.hpp"
 #include "vidx/io/positional_io.hpp"
 
 namespace vidx::io {
@@ -198,6 +200,42 @@ bool process_may_be_alive(uint64_t pid) noexcept {
   const bool running = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
   CloseHandle(h);
   return running;
+}
+
+// ---- MappedFile -------------------------------------------------------------------------
+
+MappedFile MappedFile::map(const std::string& path) {
+  const File file = File::open_existing(path);
+  const uint64_t size = file.size();
+  if (size > uint64_t{std::numeric_limits<size_t>::max()})
+    throw IoError("cannot map " + path + ": file too large for this platform");
+  MappedFile m;
+  m.path_ = path;
+  if (size == 0) return m;
+  // Copy-on-write (PAGE_WRITECOPY / FILE_MAP_COPY): see mapped_file.hpp. The view keeps the
+  // file open on its own, so the File and the mapping handle may close once it exists.
+  HANDLE mapping = CreateFileMappingW(file.native_handle(), nullptr, PAGE_WRITECOPY, 0, 0, nullptr);
+  if (!mapping) fail("map", path, GetLastError());
+  void* p = MapViewOfFile(mapping, FILE_MAP_COPY, 0, 0, static_cast<SIZE_T>(size));
+  if (!p) {
+    const DWORD err = GetLastError();
+    CloseHandle(mapping);
+    fail("map", path, err);
+  }
+  m.data_ = static_cast<uint8_t*>(p);
+  m.size_ = static_cast<size_t>(size);
+  m.mapping_ = mapping;
+  return m;
+}
+
+void MappedFile::advise_random(size_t, size_t) const noexcept {}  // Windows has no such hint for views
+
+void MappedFile::release() noexcept {
+  if (data_) UnmapViewOfFile(data_);
+  if (mapping_) CloseHandle(static_cast<HANDLE>(mapping_));
+  data_ = nullptr;
+  size_ = 0;
+  mapping_ = nullptr;
 }
 
 }  // namespace vidx::io

@@ -1,8 +1,7 @@
-// SPANN's sections in the index file (the heads' own index file embedded whole, the codec's
-// parameters, build figures, the posting file's path and identity), and finding its posting
-// file when loading.
+// SPANN's sections in the index file (the heads' own index file embedded whole, as the head
+// index's to_bytes() writes it; the codec's parameters, build figures, the posting file's path
+// and identity), and finding its posting file when loading.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
@@ -56,62 +55,10 @@ constexpr uint32_t kHeadSection = io::fourcc("HEAD");
 constexpr uint32_t kCodecSection = io::fourcc("CODC");
 constexpr uint32_t kSpannVersion = 3;  // 3: a VectorIndex file (META/OPTS from the base)
 
-std::string os_error(int err) { return std::generic_category().message(err); }
-
-std::vector<uint8_t> read_whole_file(const std::string& path) {
-  const io::File file = io::File::open_existing(path);
-  std::vector<uint8_t> out(static_cast<size_t>(file.size()));
-  file.read_exact_at(0, out.data(), out.size());
-  return out;
-}
-
-// The head index saved by its own code (to a temporary file beside `near`), as bytes. The
-// temporary name is one the atomic writer recognises, so if this process is killed meanwhile the
-// next save or load of `near` removes it (and its own temporary file).
-std::vector<uint8_t> head_file_bytes(const VectorIndex& head, const std::string& near) {
-  const std::string tmp = io::temp_path_for(near);
-  struct Remove {
-    const std::string& path;
-    ~Remove() { ::unlink(path.c_str()); }
-  } remove{tmp};
-  head.save(tmp);
-  return read_whole_file(tmp);
-}
-
-// Loads the embedded head index through an anonymous file (or a temporary one).
+// The embedded head index, read from the section's bytes (verified as a file would be).
 std::unique_ptr<VectorIndex> load_head(const io::Span& bytes, const std::string& what) {
-  std::string path;
-  int fd = -1;
-  bool unlink_after = false;
-#if defined(__linux__) && defined(MFD_CLOEXEC)
-  fd = ::memfd_create("vidx-spann-heads", MFD_CLOEXEC);
-  if (fd >= 0) path = "/proc/self/fd/" + std::to_string(fd);
-#endif
-  if (fd < 0) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/vidx-spann-heads-XXXXXX";
-    fd = ::mkstemp(templ.data());
-    if (fd < 0) throw IoError("cannot create a temporary file to load " + what + ": " + os_error(errno));
-    path = templ;
-    unlink_after = true;
-  }
-  struct Cleanup {
-    int fd;
-    std::string path;
-    bool unlink_after;
-    ~Cleanup() {
-      ::close(fd);
-      if (unlink_after) ::unlink(path.c_str());
-    }
-  } cleanup{fd, path, unlink_after};
-  for (size_t done = 0; done < bytes.size;) {
-    const ssize_t w = ::write(fd, bytes.data + done, bytes.size - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) throw IoError("cannot stage " + what + ": " + os_error(errno));
-    done += static_cast<size_t>(w);
-  }
   try {
-    return load_index(path);
+    return load_index_from_bytes(bytes.data, bytes.size);
   } catch (const IoError& e) {
     throw FileFormatError(what + ": the embedded head index is invalid: " + e.what());
   }
@@ -140,7 +87,7 @@ void SpannIndex::write_sections(io::IndexFileWriter& out) const {
   codec_->save_parameters(cp);
   out.add_section(kSpannSection, m.take());
   out.add_section(kCodecSection, cp.take());
-  out.add_section(kHeadSection, head_file_bytes(*head_, posting_path_));
+  out.add_section(kHeadSection, head_->to_bytes());
 }
 
 void SpannIndex::read_sections(const io::IndexFileReader& in) {

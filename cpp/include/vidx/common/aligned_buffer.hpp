@@ -37,6 +37,9 @@ inline void aligned_free(void* p) {
 #endif
 }
 
+// A buffer may instead be a view of memory it does not own (a mapped index file, see
+// AlignedBuffer::view): it is read in place, never freed, and the first reallocate() turns it
+// into an ordinary owned buffer holding a copy.
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
@@ -44,22 +47,35 @@ class AlignedBuffer {
 
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t bytes) { reallocate(bytes); }
-  ~AlignedBuffer() { aligned_free(data_); }
+  ~AlignedBuffer() { release(); }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  AlignedBuffer(AlignedBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), owned_(std::exchange(o.owned_, true)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
-      aligned_free(data_);
+      release();
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
+      owned_ = std::exchange(o.owned_, true);
     }
     return *this;
   }
 
+  // A view of `bytes` at `data` (64-byte aligned), which the caller keeps alive and unchanged
+  // for as long as the buffer (or a move of it) is a view.
+  static AlignedBuffer view(uint8_t* data, size_t bytes) {
+    AlignedBuffer b;
+    b.data_ = bytes ? data : nullptr;
+    b.size_ = bytes;
+    b.owned_ = false;
+    return b;
+  }
+  bool is_view() const { return !owned_; }
+
   // Grows (or shrinks) to `bytes`, keeping the common prefix; new bytes are zero.
   void reallocate(size_t bytes) {
-    if (bytes == size_) return;
+    if (bytes == size_ && owned_) return;
     uint8_t* fresh = nullptr;
     if (bytes > 0) {
       const bool huge = bytes >= 2 * kHugePage;
@@ -74,9 +90,10 @@ class AlignedBuffer {
       if (keep) std::memcpy(fresh, data_, keep);
       if (bytes > keep) std::memset(fresh + keep, 0, bytes - keep);
     }
-    aligned_free(data_);
+    release();
     data_ = fresh;
     size_ = bytes;
+    owned_ = true;
   }
 
   uint8_t* data() { return data_; }
@@ -84,8 +101,13 @@ class AlignedBuffer {
   size_t size() const { return size_; }
 
  private:
+  void release() noexcept {
+    if (owned_) aligned_free(data_);
+  }
+
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool owned_ = true;
 };
 
 }  // namespace vidx

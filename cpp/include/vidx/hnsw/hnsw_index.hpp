@@ -87,6 +87,11 @@ class HnswIndex final : public VectorIndex {
   // Record storage (level 0, tails, kept vectors, states) for n slots; levels and upper links
   // are reserve_rows' part.
   void reserve_records(size_t n);
+  // read_sections' level-0 records, codes and kept vectors: as memory holds them (version 2;
+  // in place when the file is mapped), or as version 1 files split them (codes, links).
+  void read_records(const io::IndexFileReader& in, uint64_t count);
+  void read_version1_records(const io::IndexFileReader& in, uint64_t count);
+  void read_kept(const io::IndexFileReader& in);
   int sample_level(uint32_t slot) const;
 
   // ---- node states (one byte per slot, atomic: writers change them while searches read) ----

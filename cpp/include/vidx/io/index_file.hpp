@@ -28,14 +28,25 @@
 //   corrupted file from a newer one.
 // - Every byte of a valid file is covered: the header and payloads by checksums, padding by
 //   the must-be-zero rule, the length by file_size. Any truncation or flipped byte is caught.
-// - 64-byte aligned payloads let a reader (or a future mmap reader) hand out pointers into the
-//   file buffer that are aligned for any SIMD load, so loading copies nothing.
+// - 64-byte aligned payloads let a reader hand out pointers into the file buffer (or into the
+//   file mapped with IndexFileReader::map) that are aligned for any SIMD load, so loading
+//   copies nothing.
+//
+// Version 2 is the same container; it marks that kinds may store arrays in their in-memory
+// layout (HNSW: level-0 records "REC0" instead of "CODE" + "LNK0") so a mapped file is
+// searched in place. Version 1 files are still read; a version 1 library refuses version 2
+// files with "upgrade vidx" instead of a missing-section error.
+//
+// The same bytes can live in memory instead of a file (IndexFileWriter::to_bytes,
+// IndexFileReader::from_bytes: pickling, to_bytes/from_bytes), verified the same way.
 //
 // Section payloads are opaque here: each index kind defines its sections and encodes them,
 // metadata with ByteWriter/ByteReader, bulk arrays as raw little-endian arrays.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,8 +55,10 @@
 
 namespace vidx::io {
 
+class MappedFile;
+
 // The newest format version this library reads and the one it writes.
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 
 // Payload alignment within the file.
 constexpr size_t kSectionAlignment = 64;
@@ -86,10 +99,21 @@ class IndexFileWriter {
   // (If only the final directory fsync fails, the rename has already happened: the new file
   // is in place but may not survive a power loss; that is reported as an IoError too.)
   void write_atomically(const std::string& path) const;
+  // The same file as bytes in memory.
+  std::vector<uint8_t> to_bytes() const;
 
   const std::string& kind() const { return kind_; }
 
  private:
+  struct Layout {
+    size_t header_size = 0;
+    std::vector<uint64_t> offsets, lengths;
+    uint64_t file_size = 0;
+  };
+  Layout layout() const;
+  // Hands every byte of the file to `write(offset, data, n)`: padding and payloads in file
+  // order, then the header (which holds the payloads' checksums) at offset 0.
+  void emit(const Layout& layout, const std::function<void(uint64_t, const uint8_t*, size_t)>& write) const;
   struct Section {
     uint32_t tag;
     std::vector<uint8_t> owned;  // payload for add_section
@@ -101,11 +125,11 @@ class IndexFileWriter {
   std::vector<Section> sections_;
 };
 
-// Reads a whole index file into a 64-byte aligned buffer it owns, after verifying all of it;
-// sections are handed out as views into that buffer. Movable, not copyable; views stay valid
-// across moves and as long as the reader lives.
+// Opens an index file, in memory or mapped, and hands out its sections as views. Movable, not
+// copyable; views stay valid across moves and as long as the reader or backing() lives.
 class IndexFileReader {
  public:
+  // Reads the whole file into a 64-byte aligned buffer after verifying all of it.
   // Errors:
   //   FileNotFound     "no such file: <path>"
   //   IoError          the file cannot be opened or read (with the system's reason)
@@ -113,6 +137,15 @@ class IndexFileReader {
   //                    "... file format version N is newer than this library supports (M);
   //                    upgrade vidx"; a checksum failure naming the header or the section.
   static IndexFileReader open(const std::string& path);
+  // Index file bytes held in memory (copied, so `data` need not outlive the call), verified as
+  // open() verifies a file; `name` stands for the path in messages.
+  static IndexFileReader from_bytes(const void* data, size_t size, const std::string& name = "index bytes");
+  // Maps the file instead of reading it (mapped_file.hpp). Verified at once: the header, the
+  // section table and the zero padding; each payload when section() first hands it out, or
+  // all of them now with verify_all. in_place() hands out a section unverified: a structure
+  // searching a large section in place (codes, level-0 links) need not read all of it first
+  // (checksumming a 1 GB file takes seconds and makes every page resident).
+  static IndexFileReader map(const std::string& path, bool verify_all);
 
   IndexFileReader(IndexFileReader&&) noexcept = default;
   IndexFileReader& operator=(IndexFileReader&&) noexcept = default;
@@ -122,11 +155,23 @@ class IndexFileReader {
   const std::string& kind() const { return kind_; }
   uint32_t version() const { return version_; }
   const std::string& path() const { return path_; }
+  // True for map(): sections are views into the file, which a structure may keep (holding
+  // backing()) instead of copying them.
+  bool mapped() const { return mapping_ != nullptr; }
+  // Owns the bytes the sections point into; whoever keeps views past the reader holds it.
+  std::shared_ptr<const void> backing() const { return owner_; }
+  // Hints that section `tag` is read at random (a graph): no read-ahead. Mapped files only.
+  void advise_random(uint32_t tag) const;
 
   bool has(uint32_t tag) const { return find(tag) != nullptr; }
   // The payload of section `tag` (64-byte aligned); FileFormatError "missing section 'GRPH'"
   // (with the path) when the file has no such section.
   Span section(uint32_t tag) const;
+  // Section `tag` without verifying its checksum (only a mapped file has unverified ones):
+  // for a structure that uses it in place. Check verified(tag) before trusting its contents.
+  Span in_place(uint32_t tag) const;
+  // Whether section `tag` has passed its checksum (false for a missing one).
+  bool verified(uint32_t tag) const;
   // A ByteReader over section `tag` whose errors name the file and the section.
   ByteReader reader(uint32_t tag) const;
   // The tags of all sections, in file order.
@@ -135,17 +180,26 @@ class IndexFileReader {
  private:
   struct Entry {
     uint32_t tag;
+    uint32_t crc;
     uint64_t offset;
     uint64_t length;
+    mutable bool verified;
   };
   IndexFileReader() = default;
   const Entry* find(uint32_t tag) const;
+  // Checks the header and table of the n bytes at data_ (the whole file), and with verify_all
+  // every payload.
+  void verify(size_t n, bool verify_all);
+  // FileFormatError naming the section when its payload fails its checksum.
+  void check_payload(const Entry& e) const;
 
   std::string path_;
   std::string kind_;
   uint32_t version_ = 0;
   std::vector<Entry> entries_;
-  AlignedBuffer file_;  // the whole file
+  std::shared_ptr<const void> owner_;          // an AlignedBuffer or a MappedFile
+  const MappedFile* mapping_ = nullptr;  // owned by owner_ when mapped
+  const uint8_t* data_ = nullptr;              // the whole file
 };
 
 }  // namespace vidx::io
