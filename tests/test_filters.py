@@ -181,3 +181,13 @@ def test_filtered_search_releases_the_gil(data):
     done.set()
     t.join()
     assert len(ticks) > 1
+
+
+def test_unsorted_repeated_allow_list_equals_sorted(index, data):
+    _, q = data
+    allowed = np.flatnonzero(np.random.default_rng(8).random(N) < 0.3)
+    shuffled = np.random.default_rng(9).permutation(np.concatenate([allowed, allowed[:50], [N + 10]]))
+    D1, I1 = index.search(q, K, filter=allowed)
+    D2, I2 = index.search(q, K, filter=shuffled)
+    np.testing.assert_array_equal(I1, I2)
+    np.testing.assert_allclose(D1, D2)

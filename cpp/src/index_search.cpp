@@ -28,10 +28,7 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
   std::shared_lock<WriterFirstMutex> lock(rw_);
-  SearchParams resolved = resolve(params);
-  const size_t n = stores_labels() ? structure_size() : ids_.size();
-  resolved.ef = clamp_width(resolved.ef, n, 1);
-  resolved.rerank = clamp_width(resolved.rerank, n, 1);
+  SearchParams resolved = resolve(params, 1);
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, has_removed_rows());
   resolved.row_filters = filters.get();
   range_search_rows(q, nq, radius, resolved, out, pool());

@@ -7,6 +7,7 @@
 #include "search_filter.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <string>
 
 #include "vidx/common/error.hpp"
@@ -34,17 +35,27 @@ class LiveRows final : public RowFilter {
   const IdMap& ids_;
 };
 
-// An allow-list over a slot-addressed structure: its slots, sorted. Membership is a bitset
-// when the list is dense enough for one to be cheaper than a binary search, else a search.
+// An allow-list over a slot-addressed structure: its slots, sorted. While ids are the slots
+// and the caller's list is strictly increasing (np.flatnonzero's output, a sorted id array), the
+// list is read in place: a large allow-list then costs one pass per call, not a copy. Otherwise
+// its slots are collected and sorted, with a bitset for membership when they are dense enough
+// for one to beat a binary search.
 class AllowedSlots final : public RowFilter {
  public:
-  AllowedSlots(const IdFilter& f, const IdMap& ids) : ids_(ids) {
+  AllowedSlots(const IdFilter& f, const IdMap& ids, bool slots_are_ids) : ids_(ids) {
+    const int64_t* first = f.allowed;
+    const int64_t* last = f.allowed + f.allowed_count;
+    if (slots_are_ids && std::adjacent_find(first, last, std::greater_equal<int64_t>()) == last) {
+      in_place_ = first;
+      in_place_end_ = std::lower_bound(first, last, static_cast<int64_t>(ids.labels().size()));
+      return;
+    }
     slots_.reserve(f.allowed_count);
-    for (size_t i = 0; i < f.allowed_count; ++i) {
-      const int64_t slot = ids.slot_of(f.allowed[i]);
+    for (const int64_t* id = first; id != last; ++id) {
+      const int64_t slot = ids.slot_of(*id);
       if (slot >= 0 && ids.label(static_cast<uint32_t>(slot)) >= 0) slots_.push_back(static_cast<uint32_t>(slot));
     }
-    std::sort(slots_.begin(), slots_.end());
+    if (!std::is_sorted(slots_.begin(), slots_.end())) std::sort(slots_.begin(), slots_.end());
     slots_.erase(std::unique(slots_.begin(), slots_.end()), slots_.end());
     // 64 slots per word: a bitset over n slots costs n/8 bytes; worth it above ~1/64 density.
     if (!slots_.empty() && slots_.size() * 64 >= ids.labels().size()) {
@@ -53,6 +64,7 @@ class AllowedSlots final : public RowFilter {
     }
   }
   bool allows_slot(uint32_t slot) const override {
+    if (in_place_) return std::binary_search(in_place_, in_place_end_, static_cast<int64_t>(slot));
     if (!bits_.empty()) return slot >> 6 < bits_.size() && (bits_[slot >> 6] >> (slot & 63) & 1);
     return std::binary_search(slots_.begin(), slots_.end(), slot);
   }
@@ -60,14 +72,17 @@ class AllowedSlots final : public RowFilter {
     const int64_t slot = ids_.slot_of(id);
     return slot >= 0 && allows_slot(static_cast<uint32_t>(slot));
   }
-  size_t allowed_count() const override { return slots_.size(); }
+  size_t allowed_count() const override { return in_place_ ? in_place_end_ - in_place_ : slots_.size(); }
   bool list_slots(std::vector<uint32_t>& out) const override {
-    out = slots_;
+    if (in_place_) out.assign(in_place_, in_place_end_);
+    else out = slots_;
     return true;
   }
 
  private:
   const IdMap& ids_;
+  const int64_t* in_place_ = nullptr;  // the caller's sorted ids, when they are the slots
+  const int64_t* in_place_end_ = nullptr;
   std::vector<uint32_t> slots_;
   std::vector<uint64_t> bits_;
 };
@@ -155,12 +170,12 @@ const RowFilter* CallFilters::live_rows() {
 
 const RowFilter* CallFilters::convert(const IdFilter& f) {
   if (is_unfiltered(f)) return removed_rows_ ? live_rows() : nullptr;
+  // While ids are the slots and none is removed, filters are read by slot directly.
+  const bool slots_are_ids = !ids_ || (ids_->identity() && !removed_rows_);
   if (f.allowed) {
-    if (ids_) owned_.push_back(std::make_unique<AllowedSlots>(f, *ids_));
+    if (ids_) owned_.push_back(std::make_unique<AllowedSlots>(f, *ids_, slots_are_ids));
     else owned_.push_back(std::make_unique<AllowedLabels>(f));
   } else {
-    // While ids are the slots and none is removed, a mask or predicate is read by slot directly.
-    const bool slots_are_ids = !ids_ || (ids_->identity() && !removed_rows_);
     owned_.push_back(std::make_unique<ByLabel>(f, ids_, slots_are_ids));
   }
   return owned_.back().get();
