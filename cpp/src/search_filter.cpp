@@ -45,9 +45,11 @@ class AllowedSlots final : public RowFilter {
   AllowedSlots(const IdFilter& f, const IdMap& ids, bool slots_are_ids) : ids_(ids) {
     const int64_t* first = f.allowed;
     const int64_t* last = f.allowed + f.allowed_count;
+    const size_t n = ids.labels().size();
     if (slots_are_ids && std::adjacent_find(first, last, std::greater_equal<int64_t>()) == last) {
       in_place_ = first;
-      in_place_end_ = std::lower_bound(first, last, static_cast<int64_t>(ids.labels().size()));
+      in_place_end_ = std::lower_bound(first, last, static_cast<int64_t>(n));
+      if (dense(in_place_end_ - in_place_, n)) fill_bits(in_place_, in_place_end_, n);
       return;
     }
     slots_.reserve(f.allowed_count);
@@ -57,15 +59,11 @@ class AllowedSlots final : public RowFilter {
     }
     if (!std::is_sorted(slots_.begin(), slots_.end())) std::sort(slots_.begin(), slots_.end());
     slots_.erase(std::unique(slots_.begin(), slots_.end()), slots_.end());
-    // 64 slots per word: a bitset over n slots costs n/8 bytes; worth it above ~1/64 density.
-    if (!slots_.empty() && slots_.size() * 64 >= ids.labels().size()) {
-      bits_.assign(ids.labels().size() / 64 + 1, 0);
-      for (uint32_t s : slots_) bits_[s >> 6] |= uint64_t{1} << (s & 63);
-    }
+    if (dense(slots_.size(), n)) fill_bits(slots_.begin(), slots_.end(), n);
   }
   bool allows_slot(uint32_t slot) const override {
-    if (in_place_) return std::binary_search(in_place_, in_place_end_, static_cast<int64_t>(slot));
     if (!bits_.empty()) return slot >> 6 < bits_.size() && (bits_[slot >> 6] >> (slot & 63) & 1);
+    if (in_place_) return std::binary_search(in_place_, in_place_end_, static_cast<int64_t>(slot));
     return std::binary_search(slots_.begin(), slots_.end(), slot);
   }
   bool allows_label(int64_t id) const override {
@@ -80,6 +78,14 @@ class AllowedSlots final : public RowFilter {
   }
 
  private:
+  // 64 slots per word: a bitset over n slots costs n/8 bytes; worth it above ~1/64 density.
+  static bool dense(size_t count, size_t n) { return count > 0 && count * 64 >= n; }
+  template <class It>
+  void fill_bits(It first, It last, size_t n) {
+    bits_.assign(n / 64 + 1, 0);
+    for (; first != last; ++first) bits_[*first >> 6] |= uint64_t{1} << (*first & 63);
+  }
+
   const IdMap& ids_;
   const int64_t* in_place_ = nullptr;  // the caller's sorted ids, when they are the slots
   const int64_t* in_place_end_ = nullptr;
