@@ -129,7 +129,7 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
   std::shared_lock<WriterFirstMutex> lock(rw_);
   SearchParams resolved = resolve(params, k);
-  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, has_removed_rows());
+  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   search_rows(q, nq, k, resolved, distances, ids, pool());
   if (stores_labels()) return;

@@ -29,11 +29,26 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
   std::shared_lock<WriterFirstMutex> lock(rw_);
   SearchParams resolved = resolve(params, 1);
-  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, has_removed_rows());
+  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   range_search_rows(q, nq, radius, resolved, out, pool());
   if (stores_labels()) return;
-  for (int64_t& id : out.ids) id = ids_.label(static_cast<uint32_t>(id));
+  // Slots to ids. A slot removed by a concurrent writer after the structure saw it live reads
+  // as a negative label: that result is dropped and the arrays close up.
+  size_t kept = 0, start = 0;
+  for (size_t i = 0; i < nq; ++i) {
+    const size_t end = out.lims[i + 1];
+    for (size_t j = start; j < end; ++j) {
+      const int64_t label = ids_.label(static_cast<uint32_t>(out.ids[j]));
+      if (label < 0) continue;
+      out.distances[kept] = out.distances[j];
+      out.ids[kept++] = label;
+    }
+    start = end;
+    out.lims[i + 1] = kept;
+  }
+  out.distances.resize(kept);
+  out.ids.resize(kept);
 }
 
 }  // namespace vidx

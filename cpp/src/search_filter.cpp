@@ -42,10 +42,10 @@ class LiveRows final : public RowFilter {
 // for one to beat a binary search.
 class AllowedSlots final : public RowFilter {
  public:
-  AllowedSlots(const IdFilter& f, const IdMap& ids, bool slots_are_ids) : ids_(ids) {
+  // n: the structure's slot count.
+  AllowedSlots(const IdFilter& f, const IdMap& ids, size_t n, bool slots_are_ids) : ids_(ids) {
     const int64_t* first = f.allowed;
     const int64_t* last = f.allowed + f.allowed_count;
-    const size_t n = ids.labels().size();
     if (slots_are_ids && std::adjacent_find(first, last, std::greater_equal<int64_t>()) == last) {
       in_place_ = first;
       in_place_end_ = std::lower_bound(first, last, static_cast<int64_t>(n));
@@ -152,8 +152,8 @@ void check_filters(const SearchParams& params, size_t nq) {
   }
 }
 
-CallFilters::CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, bool removed_rows)
-    : ids_(ids), removed_rows_(removed_rows && ids) {
+CallFilters::CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, size_t slots, bool removed_rows)
+    : ids_(ids), slots_(slots), removed_rows_(removed_rows && ids) {
   if (params.filter_count == 0) {
     if (removed_rows_) filters_.shared = live_rows();
     return;
@@ -179,7 +179,7 @@ const RowFilter* CallFilters::convert(const IdFilter& f) {
   // While ids are the slots and none is removed, filters are read by slot directly.
   const bool slots_are_ids = !ids_ || (ids_->identity() && !removed_rows_);
   if (f.allowed) {
-    if (ids_) owned_.push_back(std::make_unique<AllowedSlots>(f, *ids_, slots_are_ids));
+    if (ids_) owned_.push_back(std::make_unique<AllowedSlots>(f, *ids_, slots_, slots_are_ids));
     else owned_.push_back(std::make_unique<AllowedLabels>(f));
   } else {
     owned_.push_back(std::make_unique<ByLabel>(f, ids_, slots_are_ids));
