@@ -3,7 +3,8 @@
 # _core module in python/vidx.
 #   1. ASan + UBSan build of the core and the Python module; the Python tests run under it
 #      (LD_PRELOAD of libasan, since python itself is not instrumented).
-#   2. ThreadSanitizer build of cpp/tests/stress_concurrent.cpp (concurrent search/add/save).
+#   2. ThreadSanitizer build of cpp/tests/stress_concurrent.cpp (concurrent search/add/save) and
+#      cpp/tests/living_protocol.cpp (the concurrent write protocol: add/remove/upsert/compact).
 # Usage: bash tests/sanitize.sh [pytest args...]     (default: the fast robustness subset)
 # Environment: JOBS (default 2), STRESS_SECONDS (default 10), SKIP_ASAN=1, SKIP_TSAN=1.
 set -euo pipefail
@@ -54,7 +55,10 @@ if [ "${SKIP_TSAN:-0}" != 1 ]; then
   ${CXX:-g++} -std=c++17 -O1 -g -fsanitize=thread -I"$ROOT/cpp/include" "$ROOT/cpp/tests/stress_concurrent.cpp" \
       "$TSAN/libvidx_core.a" -lpthread -o "$TSAN/stress_concurrent"
   t1=$(seconds)
+  ${CXX:-g++} -std=c++17 -O1 -g -fsanitize=thread -I"$ROOT/cpp/include" "$ROOT/cpp/tests/living_protocol.cpp" \
+      "$TSAN/libvidx_core.a" -lpthread -o "$TSAN/living_protocol"
   "$TSAN/stress_concurrent" "$STRESS_SECONDS" "$TSAN"
+  "$TSAN/living_protocol" "$STRESS_SECONDS"
   t2=$(seconds)
   echo "sanitize: TSan build $((t1 - t0)) s, stress $((t2 - t1)) s"
 fi

@@ -18,6 +18,8 @@ namespace {
 constexpr uint32_t kMetaSection = io::fourcc("META");
 constexpr uint32_t kIdsSection = io::fourcc("IDS_");
 constexpr uint32_t kOptionsSection = io::fourcc("OPTS");
+// The next default id, where removals made it pass the largest stored id + 1 (optional).
+constexpr uint32_t kNextIdSection = io::fourcc("NXID");
 
 }  // namespace
 
@@ -48,7 +50,7 @@ void VectorIndex::set_threads(size_t threads) {
 
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   if (n == 0) return;
-  if (builds_once()) {
+  if (builds_once() && size() == 0) {
     io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
     build_once(source, ids, {});
     return;
@@ -56,21 +58,16 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   check_vectors(metric_, x, n, dim_, "vector");
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
-  std::unique_lock<WriterFirstMutex> lock(rw_);
-  if (ids_.size() + n > (size_t{1} << 31) - 1) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
-  ids_.check_new(ids, n);
-  // Slots are appended until removal lands (issue 10: live-core hands out freed slots first).
-  std::vector<uint32_t> slots(n);
-  for (size_t i = 0; i < n; ++i) slots[i] = static_cast<uint32_t>(ids_.size() + i);
-  add_rows(rows, n, slots.data(), pool());  // the structure grows only after its own checks pass
-  ids_.append(ids, n);
+  std::unique_lock<std::mutex> writing(write_mutex_);
+  if (stores_labels()) return add_after_build(rows, n, ids, writing);  // built already
+  add_checked(rows, n, ids, writing);  // index_write.cpp
 }
 
 void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
   if (source.dim() != dim_)
     throw InvalidArgument("vectors have dimension " + std::to_string(source.dim()) + ", the index has " +
                           std::to_string(dim_));
-  if (builds_once()) return build_once(source, ids, progress);
+  if (builds_once() && size() == 0) return build_once(source, ids, progress);
   // An in-memory structure holds every vector anyway: read them all, then add them in one
   // call, so that an error leaves the index unchanged and names the right row.
   const size_t n = source.rows();
@@ -133,8 +130,7 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   resolved.row_filters = filters.get();
   search_rows(q, nq, k, resolved, distances, ids, pool());
   if (stores_labels()) return;
-  for (size_t i = 0; i < nq * k; ++i)
-    if (ids[i] >= 0) ids[i] = ids_.label(static_cast<uint32_t>(ids[i]));
+  slots_to_labels(distances, ids, nq, k);
 }
 
 size_t VectorIndex::memory_usage() const {
@@ -151,18 +147,25 @@ std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
 }
 
 void VectorIndex::save(const std::string& path) const {
+  auto writing = pause_writes();  // no add is half done: every slot is live or free
   std::shared_lock<WriterFirstMutex> lock(rw_);
   check_save_path(path);
   io::IndexFileWriter out(kind());
   io::ByteWriter meta;
   meta.u64(dim_);
   meta.u32(static_cast<uint32_t>(metric_));
-  meta.u64(stores_labels() ? structure_size() : ids_.size());
+  meta.u64(stores_labels() ? structure_size() : ids_.slot_count());
   out.add_section(kMetaSection, meta.take());
   io::ByteWriter opts;
   write_options(options_, opts);
   out.add_section(kOptionsSection, opts.take());
-  out.add_section_view(kIdsSection, ids_.labels().data(), ids_.size() * sizeof(int64_t));
+  const std::vector<int64_t> labels = ids_.labels();  // -1: a free slot
+  out.add_section_view(kIdsSection, labels.data(), labels.size() * sizeof(int64_t));
+  if (ids_.next_default_id() > ids_.implied_next_default_id()) {
+    io::ByteWriter next;
+    next.u64(ids_.next_default_id());
+    out.add_section(kNextIdSection, next.take());
+  }
   write_sections(out);
   out.write_atomically(path);
 }
@@ -219,6 +222,11 @@ std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptio
   try {
     index->read_sections(in);
     index->ids_.assign(std::move(labels));
+    if (in.has(kNextIdSection)) {
+      io::ByteReader next = in.reader(kNextIdSection);
+      index->ids_.continue_defaults_from(next.u64());
+      next.expect_end();
+    }
   } catch (const InvalidArgument& e) {
     throw FileFormatError(path + ": " + e.what());
   }

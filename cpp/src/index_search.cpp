@@ -10,10 +10,7 @@
 
 namespace vidx {
 
-bool VectorIndex::has_removed_rows() const {
-  // Slots count removed rows until the structure reclaims them; the id map counts live ids.
-  return !stores_labels() && ids_.size() < structure_size();
-}
+bool VectorIndex::has_removed_rows() const { return !stores_labels() && removed_unreclaimed() != 0; }
 
 void VectorIndex::range_search(const float* queries, size_t nq, float radius, const SearchParams& params,
                                RangeResult& out) const {

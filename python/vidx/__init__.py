@@ -107,8 +107,9 @@ class Index:
         """Adds vectors: X is (n, dim) or (dim,), a numpy memmap, or the path of an .fvecs,
         .bvecs, .npy (read by C++) or .hdf5/.h5 file (``dataset``: default "train" or the only
         2-d dataset). ids: optional user ids, integers in [0, 2**63 - 1] (-1 marks missing
-        results; default: 0, 1, ... continuing after the largest id so far, ValueError if they
-        would pass 2**63 - 1). Raises ValueError on NaN/inf, values beyond
+        results; default: 0, 1, ... continuing after the largest id ever assigned, removed ones
+        included, ValueError if they would pass 2**63 - 1; an id already present raises
+        ValueError: upsert() replaces). Raises ValueError on NaN/inf, values beyond
         +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32), zero vectors for
         "cosine", wrong dimension, empty input, negative or repeated ids; on error the index is
         unchanged. A SPANN index is built by one add() of
@@ -161,6 +162,43 @@ class Index:
         if type(impl) is not _CoreIndex:
             raise ValueError(f"range_search is not supported on device {self.device!r}")
         return impl.range_search(Q, radius, ef, filter)
+    # ---- a living index (every kind; a kind that cannot yet raises ValueError saying so) ----
+    def remove(self, ids, *, ignore_missing=False):
+        """Removes the vectors with these ids (an int or a 1-d array-like of ints); returns how
+        many went. They leave search results before it returns; their slots are reused by later
+        adds, and compact() gives their memory back. An id not in the index raises ValueError
+        naming it, with nothing removed, unless ignore_missing (then it is skipped). An id
+        repeated in the call counts once. Searches keep running while it runs where the kind
+        allows concurrent writes (HNSW); otherwise they wait for it."""
+        return self._impl.remove(ids, ignore_missing=ignore_missing)
+
+    def upsert(self, X, ids):
+        """Adds the vectors X (as add()) under ids, replacing the vectors of ids already present.
+        Everything is checked before anything changes; then it removes the present ids and adds
+        all rows. Not atomic: a search running beside it may briefly find neither the old nor
+        the new vector of an id."""
+        return self._impl.upsert(X, ids)
+
+    def get(self, ids):
+        """(V, exact): the stored vectors of ids as a float32 (n, dim) array, and whether they
+        are exact (float32 storage or keep_vectors=True) rather than decoded from lossy codes
+        (f16, LVQ, binary...). Cosine indexes store unit vectors: V holds them normalised. An
+        id not in the index raises ValueError naming it."""
+        V, exact = self._impl.get(ids)
+        return V, bool(exact)
+
+    def __contains__(self, id):
+        """`id in index`: whether the id is stored (TypeError for a non-integer)."""
+        return self._impl.__contains__(id)
+
+    def ids(self):
+        """Every stored id, as an int64 array (in the index's internal order)."""
+        return self._impl.ids()
+
+    def compact(self):
+        """Gives back the memory of removed vectors (renumbers internal slots; ids and search
+        results are unchanged). Waits for writes in flight; searches wait while it runs."""
+        self._impl.compact()
 
     def save(self, path):
         """Writes the index to one file, atomically (temporary file, fsync, rename). A SPANN

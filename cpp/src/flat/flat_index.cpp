@@ -36,18 +36,56 @@ FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
   stride_ = stride_of(*codec_);
 }
 
+void FlatIndex::resize_rows(size_t rows, bool exact) {
+  const auto fit = [exact](AlignedBuffer& buffer, size_t bytes) {
+    if (exact)
+      buffer.reallocate(bytes);
+    else
+      grow(buffer, bytes);
+  };
+  fit(codes_, rows * stride_);
+  if (kept_codec_) fit(kept_, rows * kept_codec_->code_size());
+}
+
 void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
   if (codec_->needs_training()) codec_->train(x, n);
-  const size_t cs = stride_;
-  grow(codes_, (count_ + n) * cs);
+  size_t end = count_;  // slots are freed ones (below count_) or the next new ones
+  for (size_t i = 0; i < n; ++i) end = std::max(end, static_cast<size_t>(slots[i]) + 1);
+  resize_rows(end, false);
   if (kept_codec_) {
     const size_t ks = kept_codec_->code_size();
-    grow(kept_, (count_ + n) * ks);
-    std::memcpy(kept_.data() + count_ * ks, x, n * ks);
+    for (size_t i = 0; i < n; ++i) std::memcpy(kept_.data() + slots[i] * ks, x + i * dim(), ks);
   }
-  uint8_t* base = codes_.data() + count_ * cs;
-  pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), base + i * cs); }, 1024);
-  count_ += n;
+  const size_t cs = stride_;
+  pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), codes_.data() + slots[i] * cs); }, 1024);
+  count_ = end;
+}
+
+bool FlatIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
+  if (kept_codec_) {
+    const size_t ks = kept_codec_->code_size();
+    for (size_t i = 0; i < n; ++i) std::memcpy(out + i * dim(), kept_.data() + slots[i] * ks, ks);
+    return true;
+  }
+  for (size_t i = 0; i < n; ++i) codec_->decode(codes_.data() + slots[i] * stride_, out + i * dim());
+  return codec_->name() == "f32";
+}
+
+std::vector<uint32_t> FlatIndex::compact_rows(ThreadPool&) {
+  std::vector<uint32_t> new_slot(count_, UINT32_MAX);
+  const size_t ks = kept_codec_ ? kept_codec_->code_size() : 0;
+  uint32_t live = 0;
+  for (uint32_t s = 0; s < count_; ++s) {
+    if (!slot_is_live(s)) continue;
+    if (live != s) {  // rows move down only: source and destination never overlap
+      std::memcpy(codes_.data() + live * stride_, codes_.data() + s * stride_, stride_);
+      if (ks) std::memcpy(kept_.data() + live * ks, kept_.data() + s * ks, ks);
+    }
+    new_slot[s] = live++;
+  }
+  count_ = live;
+  resize_rows(live, true);
+  return new_slot;
 }
 
 void FlatIndex::search_one(const float* q, size_t k, size_t rerank, const RowFilter* filter, float* distances,
