@@ -72,8 +72,7 @@ IdFilter FilterInput::convert(py::handle one, const std::string& what) {
   }
   auto ids = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(arr);
   if (!ids) throw py::error_already_set();
-  for (py::ssize_t i = 0; i < ids.size(); ++i)
-    if (ids.data()[i] < 0) throw py::value_error(what + ": ids must be >= 0, got " + std::to_string(ids.data()[i]));
+  // Negative ids are refused by the core's check_filters (ValueError), in the same pass for all.
   f.allowed = ids.data();
   f.allowed_count = static_cast<size_t>(ids.size());
   keep_alive_.push_back(std::move(ids));

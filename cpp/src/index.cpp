@@ -105,12 +105,15 @@ void VectorIndex::check_search_params(const SearchParams& params) const {
   if (std::isnan(params.eps)) throw InvalidArgument("eps must be >= 0 (inf turns pruning off), got nan");
 }
 
-SearchParams VectorIndex::resolve(const SearchParams& params) const {
+SearchParams VectorIndex::resolve(const SearchParams& params, size_t k) const {
   SearchParams r = params;
   if (r.ef == 0) r.ef = options_.ef_search;
   if (r.rerank == 0) r.rerank = options_.rerank;
   if (r.nprobe == 0) r.nprobe = options_.spann.nprobe;
   if (r.eps < 0) r.eps = options_.spann.eps;
+  const size_t n = stores_labels() ? structure_size() : ids_.size();
+  r.ef = clamp_width(r.ef, n, k);
+  r.rerank = clamp_width(r.rerank, n, k);
   return r;
 }
 
@@ -124,11 +127,8 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
   std::shared_lock<WriterFirstMutex> lock(rw_);
-  SearchParams resolved = resolve(params);
-  const size_t n = stores_labels() ? structure_size() : ids_.size();
-  resolved.ef = clamp_width(resolved.ef, n, k);
-  resolved.rerank = clamp_width(resolved.rerank, n, k);
-  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, has_removed_rows());
+  SearchParams resolved = resolve(params, k);
+  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   search_rows(q, nq, k, resolved, distances, ids, pool());
   if (stores_labels()) return;

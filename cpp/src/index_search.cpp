@@ -10,10 +10,7 @@
 
 namespace vidx {
 
-bool VectorIndex::has_removed_rows() const {
-  // Slots count removed rows until the structure reclaims them; the id map counts live ids.
-  return !stores_labels() && ids_.hidden() > 0;
-}
+bool VectorIndex::has_removed_rows() const { return !stores_labels() && removed_unreclaimed() != 0; }
 
 void VectorIndex::range_search(const float* queries, size_t nq, float radius, const SearchParams& params,
                                RangeResult& out) const {
@@ -28,28 +25,25 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
   std::vector<float> normalized;
   const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
   std::shared_lock<WriterFirstMutex> lock(rw_);
-  SearchParams resolved = resolve(params);
-  const size_t n = stores_labels() ? structure_size() : ids_.size();
-  resolved.ef = clamp_width(resolved.ef, n, 1);
-  resolved.rerank = clamp_width(resolved.rerank, n, 1);
-  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, has_removed_rows());
+  SearchParams resolved = resolve(params, 1);
+  const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   range_search_rows(q, nq, radius, resolved, out, pool());
   if (stores_labels()) return;
-  // As in search(): a slot removed by a concurrent writer after the structure found it has a
-  // negative label by now; such results are dropped and the rows close up.
-  size_t kept = 0;
-  for (size_t qi = 0; qi < nq; ++qi) {
-    const size_t begin = out.lims[qi], end = out.lims[qi + 1];
-    out.lims[qi] = kept;
-    for (size_t j = begin; j < end; ++j) {
+  // Slots to ids. A slot removed by a concurrent writer after the structure saw it live reads
+  // as a negative label: that result is dropped and the arrays close up.
+  size_t kept = 0, start = 0;
+  for (size_t i = 0; i < nq; ++i) {
+    const size_t end = out.lims[i + 1];
+    for (size_t j = start; j < end; ++j) {
       const int64_t label = ids_.label(static_cast<uint32_t>(out.ids[j]));
       if (label < 0) continue;
       out.distances[kept] = out.distances[j];
       out.ids[kept++] = label;
     }
+    start = end;
+    out.lims[i + 1] = kept;
   }
-  out.lims[nq] = kept;
   out.distances.resize(kept);
   out.ids.resize(kept);
 }

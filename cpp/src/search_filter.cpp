@@ -7,6 +7,7 @@
 #include "search_filter.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <string>
 
 #include "vidx/common/error.hpp"
@@ -34,40 +35,60 @@ class LiveRows final : public RowFilter {
   const IdMap& ids_;
 };
 
-// An allow-list over a slot-addressed structure: its slots, sorted. Membership is a bitset
-// when the list is dense enough for one to be cheaper than a binary search, else a search.
+// An allow-list over a slot-addressed structure: its slots, sorted. While ids are the slots
+// and the caller's list is strictly increasing (np.flatnonzero's output, a sorted id array), the
+// list is read in place: a large allow-list then costs one pass per call, not a copy. Otherwise
+// its slots are collected and sorted, with a bitset for membership when they are dense enough
+// for one to beat a binary search.
 class AllowedSlots final : public RowFilter {
  public:
-  AllowedSlots(const IdFilter& f, const IdMap& ids) : ids_(ids) {
+  // n: the structure's slot count.
+  AllowedSlots(const IdFilter& f, const IdMap& ids, size_t n, bool slots_are_ids) : ids_(ids) {
+    const int64_t* first = f.allowed;
+    const int64_t* last = f.allowed + f.allowed_count;
+    if (slots_are_ids && std::adjacent_find(first, last, std::greater_equal<int64_t>()) == last) {
+      in_place_ = first;
+      in_place_end_ = std::lower_bound(first, last, static_cast<int64_t>(n));
+      if (dense(in_place_end_ - in_place_, n)) fill_bits(in_place_, in_place_end_, n);
+      return;
+    }
     slots_.reserve(f.allowed_count);
-    for (size_t i = 0; i < f.allowed_count; ++i) {
-      const int64_t slot = ids.slot_of(f.allowed[i]);
+    for (const int64_t* id = first; id != last; ++id) {
+      const int64_t slot = ids.slot_of(*id);
       if (slot >= 0 && ids.label(static_cast<uint32_t>(slot)) >= 0) slots_.push_back(static_cast<uint32_t>(slot));
     }
-    std::sort(slots_.begin(), slots_.end());
+    if (!std::is_sorted(slots_.begin(), slots_.end())) std::sort(slots_.begin(), slots_.end());
     slots_.erase(std::unique(slots_.begin(), slots_.end()), slots_.end());
-    // 64 slots per word: a bitset over n slots costs n/8 bytes; worth it above ~1/64 density.
-    if (!slots_.empty() && slots_.size() * 64 >= ids.slot_count()) {
-      bits_.assign(ids.slot_count() / 64 + 1, 0);
-      for (uint32_t s : slots_) bits_[s >> 6] |= uint64_t{1} << (s & 63);
-    }
+    if (dense(slots_.size(), n)) fill_bits(slots_.begin(), slots_.end(), n);
   }
   bool allows_slot(uint32_t slot) const override {
     if (!bits_.empty()) return slot >> 6 < bits_.size() && (bits_[slot >> 6] >> (slot & 63) & 1);
+    if (in_place_) return std::binary_search(in_place_, in_place_end_, static_cast<int64_t>(slot));
     return std::binary_search(slots_.begin(), slots_.end(), slot);
   }
   bool allows_label(int64_t id) const override {
     const int64_t slot = ids_.slot_of(id);
     return slot >= 0 && allows_slot(static_cast<uint32_t>(slot));
   }
-  size_t allowed_count() const override { return slots_.size(); }
+  size_t allowed_count() const override { return in_place_ ? in_place_end_ - in_place_ : slots_.size(); }
   bool list_slots(std::vector<uint32_t>& out) const override {
-    out = slots_;
+    if (in_place_) out.assign(in_place_, in_place_end_);
+    else out = slots_;
     return true;
   }
 
  private:
+  // 64 slots per word: a bitset over n slots costs n/8 bytes; worth it above ~1/64 density.
+  static bool dense(size_t count, size_t n) { return count > 0 && count * 64 >= n; }
+  template <class It>
+  void fill_bits(It first, It last, size_t n) {
+    bits_.assign(n / 64 + 1, 0);
+    for (; first != last; ++first) bits_[*first >> 6] |= uint64_t{1} << (*first & 63);
+  }
+
   const IdMap& ids_;
+  const int64_t* in_place_ = nullptr;  // the caller's sorted ids, when they are the slots
+  const int64_t* in_place_end_ = nullptr;
   std::vector<uint32_t> slots_;
   std::vector<uint64_t> bits_;
 };
@@ -131,8 +152,8 @@ void check_filters(const SearchParams& params, size_t nq) {
   }
 }
 
-CallFilters::CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, bool removed_rows)
-    : ids_(ids), removed_rows_(removed_rows && ids) {
+CallFilters::CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, size_t slots, bool removed_rows)
+    : ids_(ids), slots_(slots), removed_rows_(removed_rows && ids) {
   if (params.filter_count == 0) {
     if (removed_rows_) filters_.shared = live_rows();
     return;
@@ -155,12 +176,12 @@ const RowFilter* CallFilters::live_rows() {
 
 const RowFilter* CallFilters::convert(const IdFilter& f) {
   if (is_unfiltered(f)) return removed_rows_ ? live_rows() : nullptr;
+  // While ids are the slots and none is removed, filters are read by slot directly.
+  const bool slots_are_ids = !ids_ || (ids_->identity() && !removed_rows_);
   if (f.allowed) {
-    if (ids_) owned_.push_back(std::make_unique<AllowedSlots>(f, *ids_));
+    if (ids_) owned_.push_back(std::make_unique<AllowedSlots>(f, *ids_, slots_, slots_are_ids));
     else owned_.push_back(std::make_unique<AllowedLabels>(f));
   } else {
-    // While ids are the slots and none is removed, a mask or predicate is read by slot directly.
-    const bool slots_are_ids = !ids_ || (ids_->identity() && !removed_rows_);
     owned_.push_back(std::make_unique<ByLabel>(f, ids_, slots_are_ids));
   }
   return owned_.back().get();

@@ -23,8 +23,8 @@ void check_filters(const SearchParams& params, size_t nq);
 class CallFilters {
  public:
   // ids: the index's id map, or nullptr for kinds that store user ids themselves (SPANN);
-  // removed_rows: whether any slot is removed (label -1).
-  CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, bool removed_rows);
+  // slots: the structure's slot count; removed_rows: whether any slot is hidden (label < 0).
+  CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, size_t slots, bool removed_rows);
   // What SearchParams::row_filters gets: nullptr when nothing is filtered.
   const RowFilters* get() const { return filters_.any() ? &filters_ : nullptr; }
 
@@ -33,6 +33,7 @@ class CallFilters {
   const RowFilter* live_rows();
 
   const IdMap* ids_;
+  size_t slots_;
   bool removed_rows_;
   const RowFilter* live_rows_ = nullptr;  // made once, shared by every unfiltered query
   std::vector<std::unique_ptr<RowFilter>> owned_;

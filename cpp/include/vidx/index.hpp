@@ -260,7 +260,8 @@ class VectorIndex {
   void slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const;
   void build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress);
   void check_search_params(const SearchParams& params) const;
-  SearchParams resolve(const SearchParams& params) const;
+  // params with index defaults filled in and widths clamped to the index (see clamp_width).
+  SearchParams resolve(const SearchParams& params, size_t k) const;
   // Whether some slot holds a removed row (id -1) that searches must hide.
   bool has_removed_rows() const;
 

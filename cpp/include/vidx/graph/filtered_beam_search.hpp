@@ -27,6 +27,25 @@ struct FilteredBuffers {
 
 inline bool farther(const Neighbor& a, const Neighbor& b) { return closer(b, a); }
 
+// Marks the unvisited neighbours of a node visited and gathers them, with their codes (whose
+// memory loads start now, so the distance kernel finds most of them in cache). Returns how
+// many. lk: the node's link list, read through link_words.hpp.
+template <class CodeOf>
+size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, VisitedSet& visited, GatherBuffers& gather) {
+  const uint32_t degree = load_count(lk);
+  for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
+  size_t n = 0;
+  for (uint32_t j = 1; j <= degree; ++j) {
+    const uint32_t v = load_link(lk, j);
+    if (visited.test_and_set(v)) continue;
+    gather.slots[n] = v;
+    gather.codes[n] = code_of(v);
+    __builtin_prefetch(gather.codes[n], 0, 3);
+    ++n;
+  }
+  return n;
+}
+
 // links_of(node) -> const uint32_t* [count, slot, ...]; code_of(slot) -> const uint8_t*;
 // allowed(slot) -> bool. Leaves the best `width` allowed nodes, nearest first, in
 // buffers.results. Returns false, with the results incomplete, once it has computed more
@@ -66,17 +85,7 @@ bool filtered_beam_search(const QueryDistance& qd, uint32_t entry, float entry_d
     const uint32_t node = frontier.front().slot;
     std::pop_heap(frontier.begin(), frontier.end(), farther);
     frontier.pop_back();
-    const uint32_t* lk = links_of(node);
-    const uint32_t degree = load_count(lk);
-    size_t n = 0;
-    for (uint32_t j = 1; j <= degree; ++j) {
-      const uint32_t v = load_link(lk, j);
-      if (visited.test_and_set(v)) continue;
-      gathered[n] = v;
-      codes[n] = code_of(v);
-      __builtin_prefetch(codes[n], 0, 3);
-      ++n;
-    }
+    const size_t n = gather_unvisited(links_of(node), code_of, visited, gather);
     if (n == 0) continue;
     computed += n;
     if (computed > budget) return false;
