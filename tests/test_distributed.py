@@ -9,7 +9,7 @@ ray = pytest.importorskip("ray")
 
 import vidx  # noqa: E402
 from vidx.distributed import ShardedIndex, build_from_dataset, search_dataset  # noqa: E402
-from vidx.distributed._capabilities import supports  # noqa: E402
+from vidx._capabilities import supports  # noqa: E402
 from vidx.distributed._merge import merge_ranges, merge_topk  # noqa: E402
 from vidx.distributed._routing import shard_of_ids  # noqa: E402
 

@@ -11,7 +11,7 @@ import numpy as np
 
 import vidx
 
-from ._capabilities import require
+from .._capabilities import require
 
 
 def file_sha256(path):

@@ -17,7 +17,7 @@ import vidx
 from vidx import _check_choice, _check_count, _KINDS, _METRICS
 
 from . import _manifest
-from ._capabilities import require, supports
+from .._capabilities import require, supports
 from ._merge import merge_ranges, merge_topk
 from ._redo_log import RedoLog
 from ._routing import check_shard_key, shard_of_ids, split_by_shard

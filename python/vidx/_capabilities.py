@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-import vidx
+import vidx  # the installed build: what a pass-through may call
 
 
 def supports(method, keyword=None):
