@@ -58,6 +58,9 @@ class VidxVectorStore(BasePydanticVectorStore):
     def __len__(self) -> int:
         return len(self._store)
 
+    def __bool__(self) -> bool:
+        return True  # an empty store is still a store: the frameworks test `if vector_store:`
+
     # ---- writes ------------------------------------------------------------------------
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> List[str]:
         """Stores nodes with their embeddings; a node id already held is replaced."""
