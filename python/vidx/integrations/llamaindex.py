@@ -153,10 +153,10 @@ def _selector(filters, doc_ids, node_ids):
     if filters is not None and filters.filters:
         by_metadata = _from_filters(filters)
         tests.append(lambda payload: by_metadata(payload["metadata"]))
-    if doc_ids is not None:
+    if doc_ids:  # None or [] (what llama-index's retriever sends): no restriction
         docs = set(doc_ids)
         tests.append(lambda payload: payload["ref_doc_id"] in docs)
-    if node_ids is not None:
+    if node_ids:
         nodes = set(node_ids)
         tests.append(lambda payload: payload["node_id"] in nodes)
     return _metadata.all_of(tests) if tests else None
