@@ -36,10 +36,11 @@ def data():
 
 
 @pytest.fixture(scope="module")
-def flat4(data):
-    """A 4-shard exact index over the data (tests that change it put it back)."""
+def flat3(data):
+    """A 3-shard exact index over the data (tests that change it put it back). Every actor
+    is a Python process: the tests keep their number small."""
     X, _ = data
-    index = ShardedIndex(DIM, "l2", shards=4, kind="flat")
+    index = ShardedIndex(DIM, "l2", shards=3, kind="flat")
     index.add(X)
     return index
 
@@ -83,16 +84,16 @@ def test_hash_routing_is_stable_and_even():
 
 
 # ---- ShardedIndex ----------------------------------------------------------------------
-def test_exact_shards_answer_as_one_exact_index(data, flat4):
+def test_exact_shards_answer_as_one_exact_index(data, flat3):
     X, Q = data
     single = vidx.Index(DIM, "l2", kind="flat")
     single.add(X)
     D1, I1 = single.search(Q, 10)
-    D4, I4 = flat4.search(Q, 10)
-    np.testing.assert_array_equal(I4, I1)
-    np.testing.assert_allclose(D4, D1, rtol=1e-6)
-    assert len(flat4) == len(X) and sum(flat4.shard_sizes()) == len(X)
-    assert min(flat4.shard_sizes()) > 0.8 * len(X) / 4
+    D3, I3 = flat3.search(Q, 10)
+    np.testing.assert_array_equal(I3, I1)
+    np.testing.assert_allclose(D3, D1, rtol=1e-6)
+    assert len(flat3) == len(X) and sum(flat3.shard_sizes()) == len(X)
+    assert min(flat3.shard_sizes()) > 0.8 * len(X) / 3
 
 
 def test_hnsw_shards_keep_recall(data):
@@ -108,14 +109,14 @@ def test_hnsw_shards_keep_recall(data):
 def test_centroid_routing_asks_only_near_shards(data):
     X, Q = data
     _, truth = brute_force(X, Q, 10, "l2")
-    with ShardedIndex(DIM, "l2", shards=4, kind="flat", routing="centroids") as index:
+    with ShardedIndex(DIM, "l2", shards=2, kind="flat", routing="centroids") as index:
         index.add(X)
         sizes = index.shard_sizes()
         full = index.search(Q, 10)[1]
-        near = index.search(Q, 10, shards_per_query=2)[1]
-    assert sum(sizes) == len(X)
+        near = index.search(Q, 10, shards_per_query=1)[1]
+    assert sum(sizes) == len(X) and min(sizes) > 0
     assert recall(full, truth) == 1.0
-    assert recall(near, truth) > 0.9  # the 8 clusters fall on 4 centroids: 2 shards hold most neighbours
+    assert recall(near, truth) > 0.9  # each of the 8 clusters falls near one centroid: one shard holds its neighbours
 
 
 def test_user_shard_key_places_rows(data):
@@ -127,42 +128,42 @@ def test_user_shard_key_places_rows(data):
         np.testing.assert_array_equal(index.search(Q, 5)[1], brute_force(X, Q, 5, "l2")[1])
 
 
-def test_bad_input_names_the_problem(flat4):
+def test_bad_input_names_the_problem(flat3):
     with pytest.raises(ValueError, match="shape"):
-        flat4.search(np.zeros((2, DIM + 1)), 3)
+        flat3.search(np.zeros((2, DIM + 1)), 3)
     with pytest.raises(ValueError, match="NaN"):
-        flat4.add(np.full((1, DIM), np.nan))
+        flat3.add(np.full((1, DIM), np.nan))
     with pytest.raises(ValueError, match="repeated"):
-        flat4.add(np.ones((2, DIM)), [10**9, 10**9])
+        flat3.add(np.ones((2, DIM)), [10**9, 10**9])
     with pytest.raises(ValueError, match="shard_key"):
-        flat4.add(np.ones((1, DIM)), [10**9], shard_key=[7])
+        flat3.add(np.ones((1, DIM)), [10**9], shard_key=[7])
     with pytest.raises(ValueError, match="unknown kind"):
         ShardedIndex(DIM, kind="nope")
     with pytest.raises(ValueError, match="routing"):
-        flat4.search(np.zeros((1, DIM)), 3, shards_per_query=1)
+        flat3.search(np.zeros((1, DIM)), 3, shards_per_query=1)
     with pytest.raises(ValueError, match="uri"):
-        flat4.save("s3://bucket/x")
-    assert len(flat4) == 3000  # nothing was added
+        flat3.save("s3://bucket/x")
+    assert len(flat3) == 3000  # nothing was added
 
 
-def test_save_writes_manifest_and_load_restores(data, flat4, tmp_path):
+def test_save_writes_manifest_and_load_restores(data, flat3, tmp_path):
     X, Q = data
-    flat4.save(tmp_path)
+    flat3.save(tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["shards"] == 4 and manifest["kind"] == "flat" and manifest["vidx_version"] == vidx.__version__
+    assert manifest["shards"] == 3 and manifest["kind"] == "flat" and manifest["vidx_version"] == vidx.__version__
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
     assert sum(f["rows"] for f in manifest["files"]) == len(X)
     with ShardedIndex.load(tmp_path) as loaded:
-        np.testing.assert_array_equal(loaded.search(Q, 10)[1], flat4.search(Q, 10)[1])
-    flat4.save(f"file://{tmp_path}")  # a second save replaces the first generation's files
+        np.testing.assert_array_equal(loaded.search(Q, 10)[1], flat3.search(Q, 10)[1])
+    flat3.save(f"file://{tmp_path}")  # a second save replaces the first generation's files
     names = sorted(os.listdir(tmp_path))
-    assert names == ["manifest.json"] + [f"shard-{s:05d}-g2.vidx" for s in range(4)]
+    assert names == ["manifest.json"] + [f"shard-{s:05d}-g2.vidx" for s in range(3)]
     with open(tmp_path / names[1], "r+b") as f:  # a damaged shard file is refused by name
         f.seek(100)
         byte = f.read(1)
         f.seek(100)
         f.write(bytes([byte[0] ^ 0xFF]))
-    with pytest.raises(Exception, match="checksum"):
+    with pytest.raises(OSError, match="checksum"):
         ShardedIndex.load(tmp_path)
 
 
@@ -259,51 +260,51 @@ def test_spann_shards_keep_their_postings_on_the_node(data, tmp_path):
 
 # ---- living-index pass-throughs (run once vidx.Index has them) -------------------------
 @needs("remove")
-def test_remove_passes_through_and_refuses_unknown_ids(data, flat4):
+def test_remove_passes_through_and_refuses_unknown_ids(data, flat3):
     X, Q = data
-    nearest = flat4.search(Q[:1], 3)[1][0]
+    nearest = flat3.search(Q[:1], 3)[1][0]
     with pytest.raises(ValueError, match="not in the index"):
-        flat4.remove([int(nearest[0]), 10**12])
-    assert int(nearest[0]) in flat4
-    assert flat4.remove(nearest[:2]) == 2
-    assert int(nearest[0]) not in flat4
-    assert flat4.search(Q[:1], 1)[1][0, 0] == nearest[2]
-    flat4.add(X[nearest[:2]], nearest[:2])  # put back
+        flat3.remove([int(nearest[0]), 10**12])
+    assert int(nearest[0]) in flat3
+    assert flat3.remove(nearest[:2]) == 2
+    assert int(nearest[0]) not in flat3
+    assert flat3.search(Q[:1], 1)[1][0, 0] == nearest[2]
+    flat3.add(X[nearest[:2]], nearest[:2])  # put back
 
 
 @needs("upsert")
 @needs("get")
-def test_upsert_and_get(data, flat4):
+def test_upsert_and_get(data, flat3):
     X, _ = data
     ids = np.array([5, 17, 2999])
-    V, exact = flat4.get(ids)
+    V, exact = flat3.get(ids)
     np.testing.assert_array_equal(V, X[ids])
     assert exact
-    flat4.upsert(X[ids] + 1, ids)
-    np.testing.assert_array_equal(flat4.get(ids)[0], X[ids] + 1)
-    flat4.upsert(X[ids], ids)
-    assert len(flat4) == len(X)
+    flat3.upsert(X[ids] + 1, ids)
+    np.testing.assert_array_equal(flat3.get(ids)[0], X[ids] + 1)
+    flat3.upsert(X[ids], ids)
+    assert len(flat3) == len(X)
 
 
 @needs("search", "filter")
-def test_filters_pass_through(data, flat4):
+def test_filters_pass_through(data, flat3):
     X, Q = data
     allowed = np.arange(0, len(X), 7)
     _, truth = brute_force(X[allowed], Q, 5, "l2")
-    np.testing.assert_array_equal(flat4.search(Q, 5, filter=allowed)[1], allowed[truth])
+    np.testing.assert_array_equal(flat3.search(Q, 5, filter=allowed)[1], allowed[truth])
     mask = np.zeros(len(X), bool)
     mask[allowed] = True
-    np.testing.assert_array_equal(flat4.search(Q, 5, filter=mask)[1], allowed[truth])
+    np.testing.assert_array_equal(flat3.search(Q, 5, filter=mask)[1], allowed[truth])
     per_query = [allowed if i % 2 else mask for i in range(len(Q))]
-    np.testing.assert_array_equal(flat4.search(Q, 5, filter=per_query)[1], allowed[truth])
+    np.testing.assert_array_equal(flat3.search(Q, 5, filter=per_query)[1], allowed[truth])
 
 
 @needs("range_search")
-def test_range_search_passes_through(data, flat4):
+def test_range_search_passes_through(data, flat3):
     X, Q = data
     D, I = brute_force(X, Q, len(X), "l2")  # every distance, sorted
     radius = float(np.median(D[:, 10]))
-    lims, Dr, Ir = flat4.range_search(Q, radius)
+    lims, Dr, Ir = flat3.range_search(Q, radius)
     assert len(lims) == len(Q) + 1 and lims[-1] == len(Ir) == len(Dr)
     for q in range(len(Q)):
         expected, found = set(I[q][D[q] < radius]), set(Ir[lims[q]:lims[q + 1]])

@@ -42,21 +42,19 @@ def local_spann_options(options, shard):
 
 
 class ShardWorker:
-    """Holds shard `shard`'s index. `restore`: None (a new, empty index) or the manifest entry
-    of a saved shard ({"file", "sha256", "posting", "posting_sha256"} with absolute paths)."""
+    """Holds shard `shard`'s index: a new, empty one until restore() loads a saved file."""
 
-    def __init__(self, shard, dim, metric, kind, options, restore=None):
+    def __init__(self, shard, dim, metric, kind, options):
         self.shard = shard
         if kind == "spann":
             options = local_spann_options(options, shard)
         self.kind = kind
         self.options = options
-        if restore is None:
-            self.index = vidx.Index(dim, metric=metric, kind=kind, **options)
-        else:
-            self.index = self._restore(restore)
+        self.index = vidx.Index(dim, metric=metric, kind=kind, **options)
 
-    def _restore(self, entry):
+    def restore(self, entry):
+        """Loads a saved shard: entry is its manifest entry ({"file", "sha256", "posting",
+        "posting_sha256"} with absolute paths); checksums are verified first (OSError)."""
         verify_file(entry["file"], entry["sha256"])
         posting = None
         if entry.get("posting"):
@@ -64,7 +62,8 @@ class ShardWorker:
             posting = self.options["path"]  # copy the posting file to this node before opening it
             os.makedirs(os.path.dirname(posting), exist_ok=True)
             shutil.copyfile(entry["posting"], posting)
-        return vidx.load(entry["file"], posting_path=posting)
+        self.index = vidx.load(entry["file"], posting_path=posting)
+        return len(self.index)
 
     # ---- writes ------------------------------------------------------------------------
     def add(self, X, ids):

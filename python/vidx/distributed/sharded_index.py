@@ -68,13 +68,24 @@ class ShardedIndex:
         self._centroids = None
         if centroids is not None:
             self._set_centroids(centroids)
-        self._actors = [self._spawn(s) for s in range(self.shards)]
-        self._run({s: ("size", ()) for s in range(self.shards)})  # fail here if an actor cannot start
+        self._start_actors()
 
     # ---- actors ------------------------------------------------------------------------
     def _spawn(self, shard):
         remote = ray.remote(ShardWorker).options(**self.actor_options)
-        return remote.remote(shard, self.dim, self.metric, self.kind, self.options, self._saved[shard])
+        return remote.remote(shard, self.dim, self.metric, self.kind, self.options)
+
+    def _start_actors(self):
+        """One actor per shard, each restored from its saved file if any (in parallel); an
+        actor that cannot start or load fails here."""
+        self._actors = [self._spawn(s) for s in range(self.shards)]
+        calls = {s: ("restore", (entry,)) if entry else ("size", ()) for s, entry in enumerate(self._saved)}
+        futures = {s: getattr(self._actors[s], m).remote(*a) for s, (m, a) in calls.items()}
+        for future in futures.values():
+            try:
+                ray.get(future)
+            except ray.exceptions.RayTaskError as e:
+                raise _unwrap(e) from None
 
     @property
     def shard_actors(self):
@@ -113,6 +124,15 @@ class ShardedIndex:
         except Exception:  # already gone
             pass
         self._actors[shard] = self._spawn(shard)
+        if self._saved[shard]:
+            try:
+                ray.get(self._actors[shard].restore.remote(self._saved[shard]))
+            except ray.exceptions.RayTaskError as e:
+                raise _unwrap(e) from None
+        self.recoveries.append(self._replay_log(shard))
+
+    def _replay_log(self, shard):
+        """Re-applies the writes logged for shard since its save (or reports them as lost)."""
         records = self._log.records[shard]
         report = {"shard": shard, "restored_from": (self._saved[shard] or {}).get("file"),
                   "replayed_writes": 0, "lost_writes": None}
@@ -127,8 +147,8 @@ class ShardedIndex:
             records.clear()  # they are gone from the shard; the next save will not hold them
             lost = sum(len(v) for v in report["lost_writes"].values())
             warnings.warn(f"vidx shard {shard} restarted from its last save: {lost} ids written since "
-                          "are lost (wal='ids'; see ShardedIndex.recoveries)", RuntimeWarning, stacklevel=3)
-        self.recoveries.append(report)
+                          "are lost (wal='ids'; see ShardedIndex.recoveries)", RuntimeWarning, stacklevel=4)
+        return report
 
     def recover(self):
         """Restarts every shard whose actor is dead; returns their reports."""
@@ -178,10 +198,10 @@ class ShardedIndex:
         ids = _as_ids(ids)
         if self._ids_are_hashed():
             where = shard_of_ids(ids, self.shards)
+            parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
             held = np.zeros(len(ids), bool)
-            for s, pos in enumerate(split_by_shard(where, self.shards)):
-                if len(pos):
-                    held[pos] = self._run({s: ("contains", (ids[pos],))})[s]
+            for s, mask in self._run({s: ("contains", (ids[pos],)) for s, pos in parts.items()}).items():
+                held[parts[s]] = mask
             return np.where(held, where, -1)
         where = np.full(len(ids), -1, np.int64)
         held = self._run({s: ("contains", (ids,)) for s in range(self.shards)})
@@ -396,13 +416,12 @@ class ShardedIndex:
         self._centroids = None
         if m["centroids"] is not None:
             self._set_centroids(np.asarray(m["centroids"], np.float32))
-        self._actors = [self._spawn(s) for s in range(self.shards)]
-        self._run({s: ("size", ()) for s in range(self.shards)})
+        self._start_actors()
         if self._log.directory:
             self._log.read_directory()
             for s in range(self.shards):
-                if self._log.records[s]:
-                    self._restart(s)  # a fresh actor from the file, then the logged writes
+                if self._log.records[s]:  # the writes logged after that save, by an earlier driver
+                    self.recoveries.append(self._replay_log(s))
         return self
 
     # ---- input checks --------------------------------------------------------------------
