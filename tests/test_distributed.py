@@ -236,11 +236,12 @@ def test_disk_log_is_replayed_by_a_new_driver(data, tmp_path):
 
 def test_dataset_build_and_batch_search(data):
     X, Q = data
-    ds = ray.data.from_items([{"id": int(i) + 100, "vector": X[i]} for i in range(len(X))])
+    # few blocks: every Ray Data block is a task, and tasks cost seconds on a loaded machine
+    ds = ray.data.from_items([{"id": int(i) + 100, "vector": X[i]} for i in range(len(X))], override_num_blocks=2)
     with build_from_dataset(ds, "vector", id_column="id", shards=2, kind="flat", batch_size=1000) as index:
         assert len(index) == len(X)
-        queries = ray.data.from_items([{"qid": i, "vector": Q[i]} for i in range(len(Q))])
-        rows = search_dataset(index, queries, "vector", k=5, batch_size=16).take_all()
+        queries = ray.data.from_items([{"qid": i, "vector": Q[i]} for i in range(len(Q))], override_num_blocks=2)
+        rows = search_dataset(index, queries, "vector", k=5, batch_size=25).take_all()
     rows.sort(key=lambda r: r["qid"])
     found = np.stack([r["neighbors"] for r in rows]) - 100
     np.testing.assert_array_equal(found, brute_force(X, Q, 5, "l2")[1])

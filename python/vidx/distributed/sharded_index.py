@@ -25,6 +25,7 @@ from ._shard import ShardWorker
 
 _ROUTINGS = ("hash", "centroids")
 _DEFAULT_ACTOR_OPTIONS = {"num_cpus": 0, "scheduling_strategy": "SPREAD"}
+_INLINE_BYTES = 64 * 1024
 
 
 class ShardedIndex:
@@ -313,7 +314,8 @@ class ShardedIndex:
     def _plan(self, Q, shards_per_query):
         """{shard: (query rows or None for all, queries)} for one fan-out."""
         if shards_per_query is None or shards_per_query >= self.shards:
-            shared = ray.put(Q)  # one copy in the object store for every shard
+            # a large batch goes to the object store once for every shard; a small one travels inline
+            shared = ray.put(Q) if Q.nbytes > _INLINE_BYTES else Q
             return {s: (None, shared) for s in range(self.shards)}
         m = _check_count("shards_per_query", shards_per_query, 1)
         if self._centroids is None:
