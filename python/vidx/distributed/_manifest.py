@@ -60,3 +60,19 @@ def remove_other_generations(folder, generation):
                 os.remove(os.path.join(folder, name))
             except OSError:
                 pass  # best effort: a stale file costs only disk space
+
+
+def relative(entry, folder):
+    out = dict(entry)
+    for key in ("file", "posting"):
+        if out.get(key):
+            out[key] = os.path.relpath(out[key], folder)
+    return out
+
+
+def absolute(entry, folder):
+    out = dict(entry)
+    for key in ("file", "posting"):
+        if out.get(key):
+            out[key] = os.path.join(folder, out[key])
+    return out

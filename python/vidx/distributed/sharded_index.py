@@ -18,6 +18,8 @@ from vidx import _check_choice, _check_count, _KINDS, _METRICS
 
 from . import _manifest
 from .._capabilities import require, supports
+from ._inputs import (as_ids, check_unique, for_metric, is_dataset, iter_dataset, unwrap,
+                      validate_options)
 from ._merge import merge_ranges, merge_topk
 from ._redo_log import RedoLog
 from ._routing import check_shard_key, shard_of_ids, split_by_shard
@@ -59,7 +61,7 @@ class ShardedIndex:
         self.shards = _check_count("shards", shards, 1)
         self.batch_size = _check_count("batch_size", batch_size, 1)
         self.options = dict(index_options)
-        _validate_options(self.dim, metric, kind, self.options)
+        validate_options(self.dim, metric, kind, self.options)
         self.actor_options = {**_DEFAULT_ACTOR_OPTIONS, **(actor_options or {})}
         self.recoveries = []  # one report per restarted shard (see _restart)
         self._log = RedoLog(self.shards, wal)
@@ -86,7 +88,7 @@ class ShardedIndex:
             try:
                 ray.get(future)
             except ray.exceptions.RayTaskError as e:
-                raise _unwrap(e) from None
+                raise unwrap(e) from None
 
     @property
     def shard_actors(self):
@@ -109,7 +111,7 @@ class ShardedIndex:
                     method, args = calls[s]
                     results[s] = ray.get(getattr(self._actors[s], method).remote(*args))
             except ray.exceptions.RayTaskError as e:
-                error = error or _unwrap(e)
+                error = error or unwrap(e)
                 continue
             if on_success:
                 on_success(s)
@@ -129,7 +131,7 @@ class ShardedIndex:
             try:
                 ray.get(self._actors[shard].restore.remote(self._saved[shard]))
             except ray.exceptions.RayTaskError as e:
-                raise _unwrap(e) from None
+                raise unwrap(e) from None
         self.recoveries.append(self._replay_log(shard))
 
     def _replay_log(self, shard):
@@ -187,7 +189,7 @@ class ShardedIndex:
             return check_shard_key(shard_key, len(ids), self.shards)
         if self.routing == "centroids":
             if self._centroids is None:
-                self._set_centroids(vidx.kmeans(_for_metric(X, self.metric), self.shards, seed=0).centroids)
+                self._set_centroids(vidx.kmeans(for_metric(X, self.metric), self.shards, seed=0).centroids)
             return self._nearest_shards(X, 1)[:, 0]
         return shard_of_ids(ids, self.shards)
 
@@ -196,7 +198,7 @@ class ShardedIndex:
 
     def _locate(self, ids):
         """Shard of each id (-1: in no shard)."""
-        ids = _as_ids(ids)
+        ids = as_ids(ids)
         if self._ids_are_hashed():
             where = shard_of_ids(ids, self.shards)
             parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
@@ -216,14 +218,14 @@ class ShardedIndex:
         after the largest id so far) or a ray.data.Dataset (vectors in `column`, ids in
         `id_column` or automatic; shard_key not accepted). Rows are sent in rounds of
         batch_size, every shard receiving its part of a round in parallel."""
-        if _is_dataset(X):
+        if is_dataset(X):
             if ids is not None or shard_key is not None:
                 raise ValueError("with a Ray Dataset give ids as id_column (shard_key is not supported)")
             for batch_X, batch_ids in iter_dataset(X, column, id_column, self.batch_size):
                 self._add_round(batch_X, batch_ids, None)
             return
         X = self._vectors(X)
-        ids = self._new_ids(len(X)) if ids is None else _as_ids(ids, len(X))
+        ids = self._new_ids(len(X)) if ids is None else as_ids(ids, len(X))
         key = None if shard_key is None else np.asarray(shard_key)
         for start in range(0, len(X), self.batch_size):
             part = slice(start, start + self.batch_size)
@@ -234,8 +236,8 @@ class ShardedIndex:
 
     def _add_round(self, X, ids, shard_key):
         X = self._vectors(X)
-        ids = _as_ids(ids, len(X)) if ids is not None else self._new_ids(len(X))
-        _check_unique(ids)
+        ids = as_ids(ids, len(X)) if ids is not None else self._new_ids(len(X))
+        check_unique(ids)
         if supports("ids") and not (ids.min() >= self._next_id):  # ids may exist: refuse before any shard adds
             present = self._locate(ids)
             if (present >= 0).any():
@@ -254,8 +256,8 @@ class ShardedIndex:
         """Adds or replaces vectors by id (an id routed elsewhere than where it lives is moved)."""
         require("upsert")
         X = self._vectors(X)
-        ids = _as_ids(ids, len(X))
-        _check_unique(ids)
+        ids = as_ids(ids, len(X))
+        check_unique(ids)
         where = self._route(X, ids, shard_key)
         if not self._ids_are_hashed():  # an id may live on another shard than it now routes to
             old = self._locate(ids)
@@ -270,7 +272,7 @@ class ShardedIndex:
         """Removes ids; an unknown one raises ValueError naming it and nothing is removed
         (ignore_missing=True skips them). Returns the number removed."""
         require("remove")
-        ids = np.unique(_as_ids(ids))
+        ids = np.unique(as_ids(ids))
         where = self._locate(ids)
         if not ignore_missing and (where < 0).any():
             raise ValueError(f"id {int(ids[where < 0][0])} is not in the index")
@@ -345,7 +347,7 @@ class ShardedIndex:
     def get(self, ids):
         """(vectors, exact) for ids, in the order given (ValueError naming an unknown id)."""
         require("get")
-        ids = _as_ids(ids)
+        ids = as_ids(ids)
         where = self._locate(ids)
         if (where < 0).any():
             raise ValueError(f"id {int(ids[where < 0][0])} is not in the index")
@@ -396,7 +398,7 @@ class ShardedIndex:
             "shards": self.shards, "routing": self.routing, "options": self.options,
             "placed_by_key": self._placed_by_key, "next_id": self._next_id,
             "centroids": None if self._centroids is None else self._centroids.tolist(),
-            "files": [_relative(entry, folder) for entry in self._saved]})
+            "files": [_manifest.relative(entry, folder) for entry in self._saved]})
         _manifest.remove_other_generations(folder, generation)
         self._log.clear()
 
@@ -413,7 +415,7 @@ class ShardedIndex:
         self.actor_options = {**_DEFAULT_ACTOR_OPTIONS, **(actor_options or {})}
         self.recoveries = []
         self._log = RedoLog(self.shards, wal)
-        self._saved = [_absolute(entry, folder) for entry in m["files"]]
+        self._saved = [_manifest.absolute(entry, folder) for entry in m["files"]]
         self._next_id, self._placed_by_key = m["next_id"], m["placed_by_key"]
         self._centroids = None
         if m["centroids"] is not None:
@@ -438,78 +440,3 @@ class ShardedIndex:
         if not np.isfinite(X).all():
             raise ValueError(f"{what} hold NaN or inf")
         return np.ascontiguousarray(X)
-
-
-def _validate_options(dim, metric, kind, options):
-    """The options are checked once here (an empty index is cheap) rather than in every actor."""
-    if kind == "spann":
-        options = {**options, "path": os.path.join(os.devnull, "unused")}
-    vidx.Index(dim, metric=metric, kind=kind, **options)
-
-
-def _unwrap(error):
-    cause = getattr(error, "cause", None)
-    return cause if isinstance(cause, Exception) else error
-
-
-def _as_ids(ids, n=None):
-    ids = np.asarray(ids)
-    if ids.ndim == 0:
-        ids = ids[None]
-    if ids.ndim != 1:
-        raise ValueError(f"ids must be one-dimensional, got shape {ids.shape}")
-    if len(ids) and not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
-    ids = ids.astype(np.int64, copy=False)
-    if n is not None and len(ids) != n:
-        raise ValueError(f"got {len(ids)} ids for {n} vectors")
-    if len(ids) and ids.min() < 0:
-        raise ValueError(f"ids must be non-negative, got {int(ids.min())}")
-    return ids
-
-
-def _check_unique(ids):
-    unique, counts = np.unique(ids, return_counts=True)
-    if (counts > 1).any():
-        raise ValueError(f"id {int(unique[counts > 1][0])} is repeated")
-
-
-def _for_metric(X, metric):
-    if metric == "cosine":
-        return X / np.linalg.norm(X, axis=1, keepdims=True)
-    return X
-
-
-def _relative(entry, folder):
-    out = dict(entry)
-    for key in ("file", "posting"):
-        if out.get(key):
-            out[key] = os.path.relpath(out[key], folder)
-    return out
-
-
-def _absolute(entry, folder):
-    out = dict(entry)
-    for key in ("file", "posting"):
-        if out.get(key):
-            out[key] = os.path.join(folder, out[key])
-    return out
-
-
-def _is_dataset(X):
-    try:
-        from ray.data import Dataset
-    except ImportError:
-        return False
-    return isinstance(X, Dataset)
-
-
-def iter_dataset(ds, column, id_column, batch_size):
-    """(vectors, ids or None) per batch of a Ray Dataset."""
-    for batch in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
-        if column not in batch:
-            raise ValueError(f"the dataset has no column {column!r} (columns: {', '.join(batch)})")
-        X = batch[column]
-        if X.dtype == object:  # rows of lists or arrays
-            X = np.stack([np.asarray(row, dtype=np.float32) for row in X])
-        yield X, None if id_column is None else batch[id_column]
