@@ -1,0 +1,67 @@
+"""Input checks and conversions of ShardedIndex (ids, options, Ray Datasets, Ray errors)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+import vidx
+
+
+def validate_options(dim, metric, kind, options):
+    """The options are checked once here (an empty index is cheap) rather than in every actor."""
+    if kind == "spann":
+        options = {**options, "path": os.path.join(os.devnull, "unused")}
+    vidx.Index(dim, metric=metric, kind=kind, **options)
+
+
+def unwrap(error):
+    cause = getattr(error, "cause", None)
+    return cause if isinstance(cause, Exception) else error
+
+
+def as_ids(ids, n=None):
+    ids = np.asarray(ids)
+    if ids.ndim == 0:
+        ids = ids[None]
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be one-dimensional, got shape {ids.shape}")
+    if len(ids) and not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
+    ids = ids.astype(np.int64, copy=False)
+    if n is not None and len(ids) != n:
+        raise ValueError(f"got {len(ids)} ids for {n} vectors")
+    if len(ids) and ids.min() < 0:
+        raise ValueError(f"ids must be non-negative, got {int(ids.min())}")
+    return ids
+
+
+def check_unique(ids):
+    unique, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"id {int(unique[counts > 1][0])} is repeated")
+
+
+def for_metric(X, metric):
+    if metric == "cosine":
+        return X / np.linalg.norm(X, axis=1, keepdims=True)
+    return X
+
+
+def is_dataset(X):
+    try:
+        from ray.data import Dataset
+    except ImportError:
+        return False
+    return isinstance(X, Dataset)
+
+
+def iter_dataset(ds, column, id_column, batch_size):
+    """(vectors, ids or None) per batch of a Ray Dataset."""
+    for batch in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
+        if column not in batch:
+            raise ValueError(f"the dataset has no column {column!r} (columns: {', '.join(batch)})")
+        X = batch[column]
+        if X.dtype == object:  # rows of lists or arrays
+            X = np.stack([np.asarray(row, dtype=np.float32) for row in X])
+        yield X, None if id_column is None else batch[id_column]

@@ -1,0 +1,78 @@
+"""The manifest of a saved ShardedIndex: one JSON file beside the shard files, written last and
+atomically, so a reader sees either the previous save or this one, never a mix."""
+from __future__ import annotations
+
+import json
+import os
+
+import vidx
+
+FORMAT = "vidx.sharded/1"
+NAME = "manifest.json"
+
+
+def local_path(uri):
+    """A shared folder: a path or a file:// URI (every node must see it at the same path)."""
+    uri = os.fspath(uri)
+    if uri.startswith("file://"):
+        return uri[len("file://"):]
+    if "://" in uri:
+        raise ValueError(f"unsupported uri {uri!r}: give a shared filesystem path or file:// URI")
+    return uri
+
+
+def shard_file(folder, shard, generation):
+    return os.path.join(folder, f"shard-{shard:05d}-g{generation}.vidx")
+
+
+def write(folder, manifest):
+    import ray
+    manifest = {"format": FORMAT, "vidx_version": vidx.__version__, "ray_version": ray.__version__,
+                **manifest}
+    tmp = os.path.join(folder, NAME + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, os.path.join(folder, NAME))
+
+
+def read(folder):
+    path = os.path.join(folder, NAME)
+    try:
+        with open(path) as f:
+            manifest = json.load(f)
+    except FileNotFoundError:
+        raise OSError(f"{path}: no manifest (not a saved ShardedIndex)") from None
+    except json.JSONDecodeError as e:
+        raise OSError(f"{path}: unreadable manifest ({e})") from None
+    if manifest.get("format") != FORMAT:
+        raise OSError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
+    return manifest
+
+
+def remove_other_generations(folder, generation):
+    """Deletes shard files of earlier saves once the new manifest is in place."""
+    keep = f"-g{generation}."
+    for name in os.listdir(folder):
+        if name.startswith("shard-") and keep not in name:
+            try:
+                os.remove(os.path.join(folder, name))
+            except OSError:
+                pass  # best effort: a stale file costs only disk space
+
+
+def relative(entry, folder):
+    out = dict(entry)
+    for key in ("file", "posting"):
+        if out.get(key):
+            out[key] = os.path.relpath(out[key], folder)
+    return out
+
+
+def absolute(entry, folder):
+    out = dict(entry)
+    for key in ("file", "posting"):
+        if out.get(key):
+            out[key] = os.path.join(folder, out[key])
+    return out

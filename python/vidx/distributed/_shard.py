@@ -1,0 +1,130 @@
+"""One shard: a vidx.Index inside a Ray actor (the class is plain Python; ShardedIndex wraps it
+with ray.remote). Everything it returns is numpy arrays or small dicts, cheap to ship."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+import vidx
+
+from .._capabilities import require
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_file(path, sha256):
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise OSError(f"{path}: checksum mismatch (manifest {sha256[:12]}..., file {actual[:12]}...)")
+
+
+def local_spann_options(options, shard):
+    """SPANN keeps its posting file on the actor's node: `path` given -> one file per shard
+    beside it; no path -> a private folder in the node's temporary directory."""
+    options = dict(options)
+    path = options.get("path")
+    if path is None:
+        options["path"] = os.path.join(tempfile.mkdtemp(prefix=f"vidx-shard{shard}-"), "postings.bin")
+    else:
+        root, ext = os.path.splitext(os.fspath(path))
+        options["path"] = f"{root}.shard{shard}{ext or '.bin'}"
+    return options
+
+
+class ShardWorker:
+    """Holds shard `shard`'s index: a new, empty one until restore() loads a saved file."""
+
+    def __init__(self, shard, dim, metric, kind, options):
+        self.shard = shard
+        if kind == "spann":
+            options = local_spann_options(options, shard)
+        self.kind = kind
+        self.options = options
+        self.index = vidx.Index(dim, metric=metric, kind=kind, **options)
+
+    def restore(self, entry):
+        """Loads a saved shard: entry is its manifest entry ({"file", "sha256", "posting",
+        "posting_sha256"} with absolute paths); checksums are verified first (OSError)."""
+        verify_file(entry["file"], entry["sha256"])
+        posting = None
+        if entry.get("posting"):
+            verify_file(entry["posting"], entry["posting_sha256"])
+            posting = self.options["path"]  # copy the posting file to this node before opening it
+            os.makedirs(os.path.dirname(posting), exist_ok=True)
+            shutil.copyfile(entry["posting"], posting)
+        self.index = vidx.load(entry["file"], posting_path=posting)
+        return len(self.index)
+
+    # ---- writes ------------------------------------------------------------------------
+    def add(self, X, ids):
+        self.index.add(X, ids)
+        return len(ids)
+
+    def upsert(self, X, ids):
+        require("upsert")
+        self.index.upsert(X, ids)
+        return len(ids)
+
+    def remove(self, ids, ignore_missing=False):
+        require("remove")
+        return int(self.index.remove(ids, ignore_missing=ignore_missing))
+
+    # ---- reads -------------------------------------------------------------------------
+    def search(self, Q, k, filter, params):
+        if filter is not None:
+            require("search", "filter")
+            params = {**params, "filter": filter}
+        if len(self.index) == 0:  # an empty shard answers nothing rather than refusing
+            return (np.full((len(Q), k), np.inf, np.float32), np.full((len(Q), k), -1, np.int64))
+        return self.index.search(Q, k, **params)
+
+    def range_search(self, Q, radius, filter, params):
+        require("range_search")
+        if filter is not None:
+            params = {**params, "filter": filter}
+        return self.index.range_search(Q, radius, **params)
+
+    def get(self, ids):
+        require("get")
+        return self.index.get(ids)
+
+    def contains(self, ids):
+        """Which of `ids` this shard holds (bool array)."""
+        require("ids")
+        return np.isin(np.asarray(ids, np.int64), self.index.ids())
+
+    def ids(self):
+        require("ids")
+        return self.index.ids()
+
+    def size(self):
+        return len(self.index)
+
+    # ---- files -------------------------------------------------------------------------
+    def save(self, file):
+        """Writes the index to `file` (and SPANN's posting file beside it); returns the manifest
+        entry with checksums."""
+        self.index.save(file)
+        entry = {"file": file, "sha256": file_sha256(file), "bytes": os.path.getsize(file),
+                 "rows": len(self.index)}
+        posting = self.index.posting_path
+        if posting:
+            copy = os.path.splitext(file)[0] + ".postings"
+            shutil.copyfile(posting, copy)
+            entry.update(posting=copy, posting_sha256=file_sha256(copy))
+        return entry
+
+    def node(self):
+        """(host, pid): where the shard lives (for tests and diagnostics)."""
+        import socket
+        return socket.gethostname(), os.getpid()

@@ -1,0 +1,442 @@
+"""ShardedIndex: a vidx index split over Ray actors, one vidx.Index per shard.
+
+Writes are routed by a hash of the id (or a shard key the user gives, or the nearest of one
+trained centroid per shard); searches fan out and the per-shard top-k lists are merged exactly.
+save() writes a file per shard and a manifest; a shard actor that dies is restarted from its last
+saved file and the writes acknowledged since are replayed from the redo log (or, with
+wal="ids", reported as lost)."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import ray
+
+import vidx
+from vidx import _check_choice, _check_count, _KINDS, _METRICS
+
+from . import _manifest
+from .._capabilities import require, supports
+from ._inputs import (as_ids, check_unique, for_metric, is_dataset, iter_dataset, unwrap,
+                      validate_options)
+from ._merge import merge_ranges, merge_topk
+from ._redo_log import RedoLog
+from ._routing import check_shard_key, shard_of_ids, split_by_shard
+from ._shard import ShardWorker
+
+_ROUTINGS = ("hash", "centroids")
+_DEFAULT_ACTOR_OPTIONS = {"num_cpus": 0, "scheduling_strategy": "SPREAD"}
+_INLINE_BYTES = 64 * 1024
+
+
+class ShardedIndex:
+    """A vidx index over `shards` Ray actors (call ray.init() first, or let Ray start a local
+    cluster).
+
+    Args:
+        dim, metric, kind, **index_options: as vidx.Index; every shard gets the same options.
+            SPANN keeps each shard's posting file on its actor's node: `path` gives one file per
+            shard beside it (``postings.shard3.bin``), no `path` a temporary folder.
+        shards: number of shard actors.
+        routing: "hash" (id hash, the default: shards hold random, equal parts) or "centroids"
+            (one k-means centroid per shard, trained on the first add() batch or given as
+            `centroids`; each vector goes to its nearest centroid, and search(shards_per_query=m)
+            asks only the m shards whose centroids are nearest each query).
+        wal: what the driver keeps of the writes since the last save: "memory" (ids and vectors;
+            a restarted shard replays them), a directory (the same, also appended to a file per
+            shard there, fsynced, so ShardedIndex.load(uri, wal=dir) replays them in a new
+            driver) or "ids" (only the ids: a restart reports them as lost).
+        actor_options: Ray options of the shard actors (default: num_cpus=0, spread over nodes).
+        batch_size: rows per add() round (each round sends every shard its part in parallel).
+    """
+
+    def __init__(self, dim, metric="l2", shards=2, kind="hnsw", *, routing="hash", centroids=None,
+                 wal="memory", actor_options=None, batch_size=65536, **index_options):
+        self.dim = _check_count("dim", dim, 1)
+        _check_choice("metric", metric, _METRICS)
+        _check_choice("kind", kind, _KINDS)
+        _check_choice("routing", routing, _ROUTINGS)
+        self.metric, self.kind, self.routing = metric, kind, routing
+        self.shards = _check_count("shards", shards, 1)
+        self.batch_size = _check_count("batch_size", batch_size, 1)
+        self.options = dict(index_options)
+        validate_options(self.dim, metric, kind, self.options)
+        self.actor_options = {**_DEFAULT_ACTOR_OPTIONS, **(actor_options or {})}
+        self.recoveries = []  # one report per restarted shard (see _restart)
+        self._log = RedoLog(self.shards, wal)
+        self._saved = [None] * self.shards  # manifest entry of each shard's last save
+        self._next_id = 0
+        self._placed_by_key = False  # a user shard key was used: ids must be looked up
+        self._centroids = None
+        if centroids is not None:
+            self._set_centroids(centroids)
+        self._start_actors()
+
+    # ---- actors ------------------------------------------------------------------------
+    def _spawn(self, shard):
+        remote = ray.remote(ShardWorker).options(**self.actor_options)
+        return remote.remote(shard, self.dim, self.metric, self.kind, self.options)
+
+    def _start_actors(self):
+        """One actor per shard, each restored from its saved file if any (in parallel); an
+        actor that cannot start or load fails here."""
+        self._actors = [self._spawn(s) for s in range(self.shards)]
+        calls = {s: ("restore", (entry,)) if entry else ("size", ()) for s, entry in enumerate(self._saved)}
+        futures = {s: getattr(self._actors[s], m).remote(*a) for s, (m, a) in calls.items()}
+        for future in futures.values():
+            try:
+                ray.get(future)
+            except ray.exceptions.RayTaskError as e:
+                raise unwrap(e) from None
+
+    @property
+    def shard_actors(self):
+        """The actor handles, shard by shard (for diagnostics; restarts replace them)."""
+        return list(self._actors)
+
+    def _run(self, calls, on_success=None):
+        """Runs {shard: (method, args)} on the shards in parallel; returns {shard: result}. A
+        dead actor is restarted (saved file + redo log) and its call retried once. on_success(s)
+        runs for each shard that succeeded, even when another failed (then the first error is
+        raised afterwards, unwrapped from Ray's)."""
+        futures = {s: getattr(self._actors[s], m).remote(*a) for s, (m, a) in calls.items()}
+        results, error = {}, None
+        for s, future in futures.items():
+            try:
+                try:
+                    results[s] = ray.get(future)
+                except ray.exceptions.RayActorError:
+                    self._restart(s)
+                    method, args = calls[s]
+                    results[s] = ray.get(getattr(self._actors[s], method).remote(*args))
+            except ray.exceptions.RayTaskError as e:
+                error = error or unwrap(e)
+                continue
+            if on_success:
+                on_success(s)
+        if error is not None:
+            raise error
+        return results
+
+    def _restart(self, shard):
+        """Replaces shard's actor by a new one restored from its last save, then replays (or
+        reports as lost) the writes acknowledged since."""
+        try:
+            ray.kill(self._actors[shard])
+        except Exception:  # already gone
+            pass
+        self._actors[shard] = self._spawn(shard)
+        if self._saved[shard]:
+            try:
+                ray.get(self._actors[shard].restore.remote(self._saved[shard]))
+            except ray.exceptions.RayTaskError as e:
+                raise unwrap(e) from None
+        self.recoveries.append(self._replay_log(shard))
+
+    def _replay_log(self, shard):
+        """Re-applies the writes logged for shard since its save (or reports them as lost)."""
+        records = self._log.records[shard]
+        report = {"shard": shard, "restored_from": (self._saved[shard] or {}).get("file"),
+                  "replayed_writes": 0, "lost_writes": None}
+        if self._log.replayable:
+            for op, ids, X in records:
+                call = self._actors[shard].remove.remote(ids, True) if op == "remove" else \
+                    getattr(self._actors[shard], op).remote(X, ids)
+                ray.get(call)
+            report["replayed_writes"] = len(records)
+        else:
+            report["lost_writes"] = self._log.lost_writes(shard)
+            records.clear()  # they are gone from the shard; the next save will not hold them
+            lost = sum(len(v) for v in report["lost_writes"].values())
+            warnings.warn(f"vidx shard {shard} restarted from its last save: {lost} ids written since "
+                          "are lost (wal='ids'; see ShardedIndex.recoveries)", RuntimeWarning, stacklevel=4)
+        return report
+
+    def recover(self):
+        """Restarts every shard whose actor is dead; returns their reports."""
+        before = len(self.recoveries)
+        self._run({s: ("size", ()) for s in range(self.shards)})
+        return self.recoveries[before:]
+
+    def close(self):
+        """Stops the shard actors (a saved index can be loaded again)."""
+        for actor in self._actors:
+            ray.kill(actor)
+        self._actors = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- routing -----------------------------------------------------------------------
+    def _set_centroids(self, centroids):
+        centroids = np.ascontiguousarray(centroids, dtype=np.float32)
+        if centroids.shape != (self.shards, self.dim):
+            raise ValueError(f"centroids must have shape ({self.shards}, {self.dim}), got {centroids.shape}")
+        self._centroids = centroids
+        self._centroid_index = vidx.Index(self.dim, metric=self.metric, kind="flat")
+        self._centroid_index.add(centroids, np.arange(self.shards))
+
+    def _nearest_shards(self, X, m):
+        return self._centroid_index.search(X, m)[1]
+
+    def _route(self, X, ids, shard_key):
+        if shard_key is not None:
+            self._placed_by_key = True
+            return check_shard_key(shard_key, len(ids), self.shards)
+        if self.routing == "centroids":
+            if self._centroids is None:
+                self._set_centroids(vidx.kmeans(for_metric(X, self.metric), self.shards, seed=0).centroids)
+            return self._nearest_shards(X, 1)[:, 0]
+        return shard_of_ids(ids, self.shards)
+
+    def _ids_are_hashed(self):
+        return self.routing == "hash" and not self._placed_by_key
+
+    def _locate(self, ids):
+        """Shard of each id (-1: in no shard)."""
+        ids = as_ids(ids)
+        if self._ids_are_hashed():
+            where = shard_of_ids(ids, self.shards)
+            parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
+            held = np.zeros(len(ids), bool)
+            for s, mask in self._run({s: ("contains", (ids[pos],)) for s, pos in parts.items()}).items():
+                held[parts[s]] = mask
+            return np.where(held, where, -1)
+        where = np.full(len(ids), -1, np.int64)
+        held = self._run({s: ("contains", (ids,)) for s in range(self.shards)})
+        for s, mask in held.items():
+            where[mask] = s
+        return where
+
+    # ---- writes ------------------------------------------------------------------------
+    def add(self, X, ids=None, *, shard_key=None, column="vector", id_column=None):
+        """Adds vectors: X a (n, dim) array-like (ids: optional int64 ids; default continues
+        after the largest id so far) or a ray.data.Dataset (vectors in `column`, ids in
+        `id_column` or automatic; shard_key not accepted). Rows are sent in rounds of
+        batch_size, every shard receiving its part of a round in parallel."""
+        if is_dataset(X):
+            if ids is not None or shard_key is not None:
+                raise ValueError("with a Ray Dataset give ids as id_column (shard_key is not supported)")
+            for batch_X, batch_ids in iter_dataset(X, column, id_column, self.batch_size):
+                self._add_round(batch_X, batch_ids, None)
+            return
+        X = self._vectors(X)
+        ids = self._new_ids(len(X)) if ids is None else as_ids(ids, len(X))
+        key = None if shard_key is None else np.asarray(shard_key)
+        for start in range(0, len(X), self.batch_size):
+            part = slice(start, start + self.batch_size)
+            self._add_round(X[part], ids[part], None if key is None else key[part])
+
+    def _new_ids(self, n):
+        return np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+
+    def _add_round(self, X, ids, shard_key):
+        X = self._vectors(X)
+        ids = as_ids(ids, len(X)) if ids is not None else self._new_ids(len(X))
+        check_unique(ids)
+        if supports("ids") and not (ids.min() >= self._next_id):  # ids may exist: refuse before any shard adds
+            present = self._locate(ids)
+            if (present >= 0).any():
+                raise ValueError(f"id {int(ids[present >= 0][0])} is already in the index (use upsert)")
+        where = self._route(X, ids, shard_key)
+        parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
+        self._write("add", parts, X, ids)
+        self._next_id = max(self._next_id, int(ids.max()) + 1)
+
+    def _write(self, op, parts, X, ids):
+        """Sends each shard its rows; logs every acknowledged part (also when another failed)."""
+        calls = {s: (op, (X[pos], ids[pos])) for s, pos in parts.items()}
+        self._run(calls, on_success=lambda s: self._log.append(s, op, ids[parts[s]], X[parts[s]]))
+
+    def upsert(self, X, ids, *, shard_key=None):
+        """Adds or replaces vectors by id (an id routed elsewhere than where it lives is moved)."""
+        require("upsert")
+        X = self._vectors(X)
+        ids = as_ids(ids, len(X))
+        check_unique(ids)
+        where = self._route(X, ids, shard_key)
+        if not self._ids_are_hashed():  # an id may live on another shard than it now routes to
+            old = self._locate(ids)
+            moved = (old >= 0) & (old != where)
+            if moved.any():
+                self._remove_located(ids[moved], old[moved])
+        parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
+        self._write("upsert", parts, X, ids)
+        self._next_id = max(self._next_id, int(ids.max()) + 1)
+
+    def remove(self, ids, *, ignore_missing=False):
+        """Removes ids; an unknown one raises ValueError naming it and nothing is removed
+        (ignore_missing=True skips them). Returns the number removed."""
+        require("remove")
+        ids = np.unique(as_ids(ids))
+        where = self._locate(ids)
+        if not ignore_missing and (where < 0).any():
+            raise ValueError(f"id {int(ids[where < 0][0])} is not in the index")
+        return self._remove_located(ids[where >= 0], where[where >= 0])
+
+    def _remove_located(self, ids, where):
+        parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
+        calls = {s: ("remove", (ids[pos], True)) for s, pos in parts.items()}
+        counts = self._run(calls, on_success=lambda s: self._log.append(s, "remove", ids[parts[s]]))
+        return int(sum(counts.values()))
+
+    # ---- reads -------------------------------------------------------------------------
+    def search(self, Q, k=10, *, filter=None, shards_per_query=None, **params):
+        """k nearest neighbours over all shards: (D, I) as vidx.Index.search, merged exactly.
+        params (ef, rerank, nprobe, eps) go to every shard. filter: as vidx.Index.search
+        (allowed ids, a bool mask by id, or a list of those per query). shards_per_query=m
+        (routing="centroids"): ask only the m shards whose centroids are nearest each query."""
+        Q = self._vectors(Q, what="queries")
+        k = _check_count("k", k, 1)
+        params = {name: value for name, value in params.items() if value is not None}
+        if filter is not None:
+            require("search", "filter")
+        plan = self._plan(Q, shards_per_query)
+        calls = {s: ("search", (Qs, k, self._shard_filter(filter, s, rows), params))
+                 for s, (rows, Qs) in plan.items()}
+        results = self._run(calls)
+        return merge_topk([(plan[s][0], *results[s]) for s in plan], len(Q), k)
+
+    def range_search(self, Q, radius, *, filter=None, shards_per_query=None, **params):
+        """Every id within `radius` of each query (distance < radius), over all shards:
+        (lims, D, I) in faiss CSR form, each query's results sorted by distance."""
+        require("range_search")
+        Q = self._vectors(Q, what="queries")
+        params = {name: value for name, value in params.items() if value is not None}
+        plan = self._plan(Q, shards_per_query)
+        calls = {s: ("range_search", (Qs, float(radius), self._shard_filter(filter, s, rows), params))
+                 for s, (rows, Qs) in plan.items()}
+        results = self._run(calls)
+        return merge_ranges([(plan[s][0], *results[s]) for s in plan], len(Q))
+
+    def _plan(self, Q, shards_per_query):
+        """{shard: (query rows or None for all, queries)} for one fan-out."""
+        if shards_per_query is None or shards_per_query >= self.shards:
+            # a large batch goes to the object store once for every shard; a small one travels inline
+            shared = ray.put(Q) if Q.nbytes > _INLINE_BYTES else Q
+            return {s: (None, shared) for s in range(self.shards)}
+        m = _check_count("shards_per_query", shards_per_query, 1)
+        if self._centroids is None:
+            raise ValueError("shards_per_query needs routing='centroids' (with hash routing every "
+                             "neighbourhood is spread over all shards)")
+        nearest = self._nearest_shards(Q, m)
+        plan = {}
+        for s in range(self.shards):
+            rows = np.flatnonzero((nearest == s).any(axis=1))
+            if len(rows):
+                plan[s] = (rows, Q[rows])
+        return plan
+
+    def _shard_filter(self, filter, shard, rows):
+        """The filter one shard needs: an allow-list of ids is cut to the shard's ids when ids
+        are hashed (less to ship); masks go as they are; per-query lists follow the query rows."""
+        if filter is None:
+            return None
+        if isinstance(filter, (list, tuple)):
+            picked = filter if rows is None else [filter[r] for r in rows]
+            return [self._shard_filter(f, shard, None) for f in picked]
+        allowed = np.asarray(filter)
+        if allowed.dtype != bool and self._ids_are_hashed() and allowed.ndim == 1:
+            allowed = allowed[shard_of_ids(allowed, self.shards) == shard]
+        return allowed
+
+    def get(self, ids):
+        """(vectors, exact) for ids, in the order given (ValueError naming an unknown id)."""
+        require("get")
+        ids = as_ids(ids)
+        where = self._locate(ids)
+        if (where < 0).any():
+            raise ValueError(f"id {int(ids[where < 0][0])} is not in the index")
+        parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
+        results = self._run({s: ("get", (ids[pos],)) for s, pos in parts.items()})
+        out = np.empty((len(ids), self.dim), np.float32)
+        for s, pos in parts.items():
+            out[pos] = results[s][0]
+        return out, all(bool(results[s][1]) for s in parts)
+
+    def ids(self):
+        """Every id held, sorted."""
+        require("ids")
+        held = self._run({s: ("ids", ()) for s in range(self.shards)})
+        return np.sort(np.concatenate([np.asarray(held[s], np.int64) for s in range(self.shards)]))
+
+    def __contains__(self, id_):
+        return bool(self._locate(np.array([id_]))[0] >= 0)
+
+    def shard_sizes(self):
+        sizes = self._run({s: ("size", ()) for s in range(self.shards)})
+        return [sizes[s] for s in range(self.shards)]
+
+    def __len__(self):
+        return sum(self.shard_sizes())
+
+    def __repr__(self):
+        return (f"vidx.distributed.ShardedIndex(dim={self.dim}, metric={self.metric!r}, kind={self.kind!r}, "
+                f"shards={self.shards}, routing={self.routing!r})")
+
+    # ---- files -------------------------------------------------------------------------
+    def save(self, uri):
+        """Writes one file per shard (SPANN: and its posting file) and manifest.json into the
+        shared folder `uri` (a path every node sees, or file://). The manifest is replaced last
+        and atomically; files of the previous save there are deleted after it. The redo log
+        restarts empty: the files hold every write so far."""
+        folder = _manifest.local_path(uri)
+        os.makedirs(folder, exist_ok=True)
+        try:
+            generation = _manifest.read(folder)["generation"] + 1
+        except OSError:
+            generation = 1
+        calls = {s: ("save", (_manifest.shard_file(folder, s, generation),)) for s in range(self.shards)}
+        entries = self._run(calls)
+        self._saved = [entries[s] for s in range(self.shards)]
+        _manifest.write(folder, {
+            "generation": generation, "dim": self.dim, "metric": self.metric, "kind": self.kind,
+            "shards": self.shards, "routing": self.routing, "options": self.options,
+            "placed_by_key": self._placed_by_key, "next_id": self._next_id,
+            "centroids": None if self._centroids is None else self._centroids.tolist(),
+            "files": [_manifest.relative(entry, folder) for entry in self._saved]})
+        _manifest.remove_other_generations(folder, generation)
+        self._log.clear()
+
+    @classmethod
+    def load(cls, uri, *, wal="memory", actor_options=None, batch_size=65536):
+        """Restores a saved index (checksums verified by each shard before loading). With wal a
+        directory, the writes logged there since that save are replayed."""
+        folder = _manifest.local_path(uri)
+        m = _manifest.read(folder)
+        self = cls.__new__(cls)
+        self.dim, self.metric, self.kind = m["dim"], m["metric"], m["kind"]
+        self.shards, self.routing, self.options = m["shards"], m["routing"], m["options"]
+        self.batch_size = batch_size
+        self.actor_options = {**_DEFAULT_ACTOR_OPTIONS, **(actor_options or {})}
+        self.recoveries = []
+        self._log = RedoLog(self.shards, wal)
+        self._saved = [_manifest.absolute(entry, folder) for entry in m["files"]]
+        self._next_id, self._placed_by_key = m["next_id"], m["placed_by_key"]
+        self._centroids = None
+        if m["centroids"] is not None:
+            self._set_centroids(np.asarray(m["centroids"], np.float32))
+        self._start_actors()
+        if self._log.directory:
+            self._log.read_directory()
+            for s in range(self.shards):
+                if self._log.records[s]:  # the writes logged after that save, by an earlier driver
+                    self.recoveries.append(self._replay_log(s))
+        return self
+
+    # ---- input checks --------------------------------------------------------------------
+    def _vectors(self, X, what="vectors"):
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.dim:
+            raise ValueError(f"{what} must have shape (n, {self.dim}), got {X.shape}")
+        if len(X) == 0:
+            raise ValueError(f"no {what} given")
+        if not np.isfinite(X).all():
+            raise ValueError(f"{what} hold NaN or inf")
+        return np.ascontiguousarray(X)

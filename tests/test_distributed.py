@@ -1,0 +1,314 @@
+"""vidx.distributed: ShardedIndex over Ray actors (one local Ray cluster for the module)."""
+import json
+import os
+import threading
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+import vidx  # noqa: E402
+from vidx.distributed import ShardedIndex, build_from_dataset, search_dataset  # noqa: E402
+from vidx._capabilities import supports  # noqa: E402
+from vidx.distributed._merge import merge_ranges, merge_topk  # noqa: E402
+from vidx.distributed._routing import shard_of_ids  # noqa: E402
+
+from conftest import brute_force, clustered, recall  # noqa: E402
+
+DIM = 16
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_cluster():
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    yield
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def data():
+    both = clustered(3050, DIM, n_clusters=8, seed=3)
+    return both[:3000], both[3000:]
+
+
+@pytest.fixture(scope="module")
+def flat3(data):
+    """A 3-shard exact index over the data (tests that change it put it back). Every actor
+    is a Python process: the tests keep their number small."""
+    X, _ = data
+    index = ShardedIndex(DIM, "l2", shards=3, kind="flat")
+    index.add(X)
+    return index
+
+
+def needs(method, keyword=None):
+    what = f"vidx.Index.{method}" + (f"({keyword}=)" if keyword else "")
+    return pytest.mark.skipif(not supports(method, keyword), reason=f"{what} is not in this vidx build yet")
+
+
+# ---- merges (no Ray involved) ----------------------------------------------------------
+def test_merge_topk_is_the_topk_of_the_union():
+    rng = np.random.default_rng(0)
+    D = np.sort(rng.random((5, 12)).astype(np.float32), axis=1)
+    I = rng.permutation(60).reshape(5, 12)
+    parts = [(None, np.sort(D[:, s::3], 1), I[:, s::3][np.arange(5)[:, None], np.argsort(D[:, s::3], 1)])
+             for s in range(3)]
+    Dm, Im = merge_topk(parts, 5, 6)
+    np.testing.assert_array_equal(Dm, D[:, :6])
+    np.testing.assert_array_equal(Im, I[:, :6])
+    # a shard asked only some queries, and fewer results than k: padded with -1 / inf
+    Dm, Im = merge_topk([(np.array([1]), D[1:2, :2], I[1:2, :2])], 3, 4)
+    assert (Im[[0, 2]] == -1).all() and np.isinf(Dm[[0, 2]]).all()
+    np.testing.assert_array_equal(Im[1], [I[1, 0], I[1, 1], -1, -1])
+
+
+def test_merge_ranges_groups_by_query_sorted_by_distance():
+    a = (None, np.array([0, 2, 2, 3]), np.array([0.5, 0.1, 0.3], np.float32), np.array([7, 8, 9]))
+    b = (np.array([0, 2]), np.array([0, 1, 2]), np.array([0.2, 0.05], np.float32), np.array([1, 2]))
+    lims, D, I = merge_ranges([a, b], 3)
+    np.testing.assert_array_equal(lims, [0, 3, 3, 5])
+    np.testing.assert_array_equal(I, [8, 1, 7, 2, 9])
+    assert (np.diff(D[:3]) >= 0).all()
+
+
+def test_hash_routing_is_stable_and_even():
+    ids = np.arange(40000)
+    shards = shard_of_ids(ids, 4)
+    np.testing.assert_array_equal(shards, shard_of_ids(ids.copy(), 4))
+    counts = np.bincount(shards, minlength=4)
+    assert counts.min() > 0.95 * 10000 and counts.max() < 1.05 * 10000
+
+
+# ---- ShardedIndex ----------------------------------------------------------------------
+def test_exact_shards_answer_as_one_exact_index(data, flat3):
+    X, Q = data
+    single = vidx.Index(DIM, "l2", kind="flat")
+    single.add(X)
+    D1, I1 = single.search(Q, 10)
+    D3, I3 = flat3.search(Q, 10)
+    np.testing.assert_array_equal(I3, I1)
+    np.testing.assert_allclose(D3, D1, rtol=1e-6)
+    assert len(flat3) == len(X) and sum(flat3.shard_sizes()) == len(X)
+    assert min(flat3.shard_sizes()) > 0.8 * len(X) / 3
+
+
+def test_hnsw_shards_keep_recall(data):
+    X, Q = data
+    _, truth = brute_force(X, Q, 10, "cosine")
+    with ShardedIndex(DIM, "cosine", shards=2, kind="hnsw", M=12, ef_construction=64, threads=1) as index:
+        index.add(X, np.arange(len(X)) * 3 + 5)  # user ids
+        D, I = index.search(Q, 10, ef=64)
+    assert recall((I - 5) // 3, truth) > 0.95
+    assert (np.diff(D, axis=1) >= 0).all()
+
+
+def test_centroid_routing_asks_only_near_shards(data):
+    X, Q = data
+    _, truth = brute_force(X, Q, 10, "l2")
+    with ShardedIndex(DIM, "l2", shards=2, kind="flat", routing="centroids") as index:
+        index.add(X)
+        sizes = index.shard_sizes()
+        full = index.search(Q, 10)[1]
+        near = index.search(Q, 10, shards_per_query=1)[1]
+    assert sum(sizes) == len(X) and min(sizes) > 0
+    assert recall(full, truth) == 1.0
+    assert recall(near, truth) > 0.9  # each of the 8 clusters falls near one centroid: one shard holds its neighbours
+
+
+def test_user_shard_key_places_rows(data):
+    X, Q = data
+    key = np.arange(len(X)) % 3 == 0  # rows 0, 3, 6... on shard 1
+    with ShardedIndex(DIM, "l2", shards=2, kind="flat") as index:
+        index.add(X, shard_key=key.astype(np.int64))
+        assert index.shard_sizes() == [int((~key).sum()), int(key.sum())]
+        np.testing.assert_array_equal(index.search(Q, 5)[1], brute_force(X, Q, 5, "l2")[1])
+
+
+def test_bad_input_names_the_problem(flat3):
+    with pytest.raises(ValueError, match="shape"):
+        flat3.search(np.zeros((2, DIM + 1)), 3)
+    with pytest.raises(ValueError, match="NaN"):
+        flat3.add(np.full((1, DIM), np.nan))
+    with pytest.raises(ValueError, match="repeated"):
+        flat3.add(np.ones((2, DIM)), [10**9, 10**9])
+    with pytest.raises(ValueError, match="shard_key"):
+        flat3.add(np.ones((1, DIM)), [10**9], shard_key=[7])
+    with pytest.raises(ValueError, match="unknown kind"):
+        ShardedIndex(DIM, kind="nope")
+    with pytest.raises(ValueError, match="routing"):
+        flat3.search(np.zeros((1, DIM)), 3, shards_per_query=1)
+    with pytest.raises(ValueError, match="uri"):
+        flat3.save("s3://bucket/x")
+    assert len(flat3) == 3000  # nothing was added
+
+
+def test_save_writes_manifest_and_load_restores(data, flat3, tmp_path):
+    X, Q = data
+    flat3.save(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["shards"] == 3 and manifest["kind"] == "flat" and manifest["vidx_version"] == vidx.__version__
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"])
+    assert sum(f["rows"] for f in manifest["files"]) == len(X)
+    with ShardedIndex.load(tmp_path) as loaded:
+        np.testing.assert_array_equal(loaded.search(Q, 10)[1], flat3.search(Q, 10)[1])
+    flat3.save(f"file://{tmp_path}")  # a second save replaces the first generation's files
+    names = sorted(os.listdir(tmp_path))
+    assert names == ["manifest.json"] + [f"shard-{s:05d}-g2.vidx" for s in range(3)]
+    with open(tmp_path / names[1], "r+b") as f:  # a damaged shard file is refused by name
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(OSError, match="checksum"):
+        ShardedIndex.load(tmp_path)
+
+
+def test_killed_shard_resumes_with_the_same_results(data, tmp_path):
+    """Kill a shard actor during a search loop: the next search restarts it from its saved file
+    and replays the writes logged since, and answers exactly as before the kill."""
+    X, Q = data
+    with ShardedIndex(DIM, "l2", shards=3, kind="flat") as index:
+        index.add(X[:2000])
+        index.save(tmp_path)
+        index.add(X[2000:])  # written after the save: comes back from the redo log
+        before = index.search(Q, 10)
+        victim = index.shard_actors[1]
+        for step in range(6):
+            if step == 2:
+                ray.kill(victim)
+            D, I = index.search(Q, 10)
+            np.testing.assert_array_equal(I, before[1])
+            np.testing.assert_array_equal(D, before[0])
+        assert index.shard_actors[1] != victim
+        [report] = index.recoveries
+        assert report["shard"] == 1 and report["replayed_writes"] == 1
+        assert report["restored_from"].endswith("shard-00001-g1.vidx")
+        # now from another thread, while searches are in flight
+        killer = threading.Timer(0.3, ray.kill, args=(index.shard_actors[2],))
+        killer.start()
+        searches_after = 0
+        while searches_after < 3:
+            D, I = index.search(Q, 10)
+            np.testing.assert_array_equal(I, before[1])
+            np.testing.assert_array_equal(D, before[0])
+            searches_after += not killer.is_alive()
+        assert [r["shard"] for r in index.recoveries] == [1, 2]
+        assert len(index) == len(X)
+
+
+def test_without_replay_the_lost_writes_are_reported(data, tmp_path):
+    X, Q = data
+    with ShardedIndex(DIM, "l2", shards=2, kind="flat", wal="ids") as index:
+        index.add(X[:2000])
+        index.save(tmp_path)
+        saved = index.search(Q, 10)
+        index.add(X[2000:])
+        ray.kill(index.shard_actors[0])
+        with pytest.warns(RuntimeWarning, match="lost"):
+            D, I = index.search(Q, 10)
+        lost = index.recoveries[0]["lost_writes"]["added"]
+        expected = np.arange(2000, 3000)[shard_of_ids(np.arange(2000, 3000), 2) == 0]
+        np.testing.assert_array_equal(np.sort(lost), expected)
+        # the saved data answers as before; the lost rows are gone, the other shard's stay
+        survivors = np.setdiff1d(np.arange(len(X)), lost)
+        _, truth = brute_force(X[survivors], Q, 10, "l2")
+        np.testing.assert_array_equal(I, survivors[truth])
+        assert set(saved[1].ravel()) >= set(I.ravel()) - set(range(2000, 3000))
+
+
+def test_disk_log_is_replayed_by_a_new_driver(data, tmp_path):
+    X, Q = data
+    log_dir = tmp_path / "wal"
+    with ShardedIndex(DIM, "ip", shards=2, kind="flat", wal=log_dir) as index:
+        index.add(X[:1000])
+        index.save(tmp_path / "idx")
+        index.add(X[1000:1500])
+        expected = index.search(Q, 10)
+    with ShardedIndex.load(tmp_path / "idx", wal=log_dir) as restored:  # as if the driver had crashed
+        assert len(restored) == 1500
+        np.testing.assert_array_equal(restored.search(Q, 10)[1], expected[1])
+        assert sorted(r["shard"] for r in restored.recoveries) == [0, 1]
+
+
+def test_dataset_build_and_batch_search(data):
+    X, Q = data
+    # few blocks: every Ray Data block is a task, and tasks cost seconds on a loaded machine
+    ds = ray.data.from_items([{"id": int(i) + 100, "vector": X[i]} for i in range(len(X))], override_num_blocks=2)
+    with build_from_dataset(ds, "vector", id_column="id", shards=2, kind="flat", batch_size=1000) as index:
+        assert len(index) == len(X)
+        queries = ray.data.from_items([{"qid": i, "vector": Q[i]} for i in range(len(Q))], override_num_blocks=2)
+        rows = search_dataset(index, queries, "vector", k=5, batch_size=25).take_all()
+    rows.sort(key=lambda r: r["qid"])
+    found = np.stack([r["neighbors"] for r in rows]) - 100
+    np.testing.assert_array_equal(found, brute_force(X, Q, 5, "l2")[1])
+
+
+def test_spann_shards_keep_their_postings_on_the_node(data, tmp_path):
+    X, Q = data
+    with ShardedIndex(DIM, "l2", shards=2, kind="spann", threads=1) as index:
+        index.add(X)
+        _, truth = brute_force(X, Q, 10, "l2")
+        assert recall(index.search(Q, 10, nprobe=16)[1], truth) > 0.9
+        index.save(tmp_path)
+        assert len([n for n in os.listdir(tmp_path) if n.endswith(".postings")]) == 2
+        with ShardedIndex.load(tmp_path) as loaded:
+            np.testing.assert_array_equal(loaded.search(Q, 10, nprobe=16)[1], index.search(Q, 10, nprobe=16)[1])
+
+
+# ---- living-index pass-throughs (run once vidx.Index has them) -------------------------
+@needs("remove")
+def test_remove_passes_through_and_refuses_unknown_ids(data, flat3):
+    X, Q = data
+    nearest = flat3.search(Q[:1], 3)[1][0]
+    with pytest.raises(ValueError, match="not in the index"):
+        flat3.remove([int(nearest[0]), 10**12])
+    assert int(nearest[0]) in flat3
+    assert flat3.remove(nearest[:2]) == 2
+    assert int(nearest[0]) not in flat3
+    assert flat3.search(Q[:1], 1)[1][0, 0] == nearest[2]
+    flat3.add(X[nearest[:2]], nearest[:2])  # put back
+
+
+@needs("upsert")
+@needs("get")
+def test_upsert_and_get(data, flat3):
+    X, _ = data
+    ids = np.array([5, 17, 2999])
+    V, exact = flat3.get(ids)
+    np.testing.assert_array_equal(V, X[ids])
+    assert exact
+    flat3.upsert(X[ids] + 1, ids)
+    np.testing.assert_array_equal(flat3.get(ids)[0], X[ids] + 1)
+    flat3.upsert(X[ids], ids)
+    assert len(flat3) == len(X)
+
+
+@needs("search", "filter")
+def test_filters_pass_through(data, flat3):
+    X, Q = data
+    allowed = np.arange(0, len(X), 7)
+    _, truth = brute_force(X[allowed], Q, 5, "l2")
+    np.testing.assert_array_equal(flat3.search(Q, 5, filter=allowed)[1], allowed[truth])
+    mask = np.zeros(len(X), bool)
+    mask[allowed] = True
+    np.testing.assert_array_equal(flat3.search(Q, 5, filter=mask)[1], allowed[truth])
+    per_query = [allowed if i % 2 else mask for i in range(len(Q))]
+    np.testing.assert_array_equal(flat3.search(Q, 5, filter=per_query)[1], allowed[truth])
+
+
+@needs("range_search")
+def test_range_search_passes_through(data, flat3):
+    X, Q = data
+    D, I = brute_force(X, Q, len(X), "l2")  # every distance, sorted
+    radius = float(np.median(D[:, 10]))
+    lims, Dr, Ir = flat3.range_search(Q, radius)
+    assert len(lims) == len(Q) + 1 and lims[-1] == len(Ir) == len(Dr)
+    for q in range(len(Q)):
+        expected, found = set(I[q][D[q] < radius]), set(Ir[lims[q]:lims[q + 1]])
+        borderline = set(I[q][np.abs(D[q] - radius) < 1e-4])  # float32 vs float64 at the edge
+        assert not (expected ^ found) - borderline
+        assert (np.diff(Dr[lims[q]:lims[q + 1]]) >= 0).all()
