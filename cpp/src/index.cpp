@@ -54,7 +54,7 @@ void VectorIndex::set_threads(size_t threads) {
 
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   if (n == 0) return;
-  if (builds_once()) {
+  if (builds_once() && size() == 0) {  // the first add builds; later ones go to add_labelled
     io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
     build_once(source, ids, {});
     return;
@@ -63,6 +63,7 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
   std::unique_lock<WriterFirstMutex> lock(rw_);
+  if (stores_labels()) return add_labelled(rows, n, ids, pool());
   if (ids_.size() + n > (size_t{1} << 31) - 1) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
   ids_.check_new(ids, n);
   // Slots are appended until removal lands (issue 10: live-core hands out freed slots first).
@@ -76,7 +77,7 @@ void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const Progre
   if (source.dim() != dim_)
     throw InvalidArgument("vectors have dimension " + std::to_string(source.dim()) + ", the index has " +
                           std::to_string(dim_));
-  if (builds_once()) return build_once(source, ids, progress);
+  if (builds_once() && size() == 0) return build_once(source, ids, progress);
   // An in-memory structure holds every vector anyway: read them all, then add them in one
   // call, so that an error leaves the index unchanged and names the right row.
   const size_t n = source.rows();
