@@ -15,6 +15,10 @@ void register_index(pybind11::module_& m);
 // A structure as a vidx._core.Index, the one Python class of every kind and device (register_index
 // must have run).
 pybind11::object wrap_index(std::unique_ptr<VectorIndex> index);
+// The VectorIndex behind a vidx._core.Index (TypeError for another object or one never initialised).
+VectorIndex& index_of(pybind11::handle self);
+// remove, upsert, get, __contains__, ids, compact (living_bindings.cpp; after register_index).
+void register_living(pybind11::module_& m);
 void register_simd(pybind11::module_& m);
 
 // The SIMD level a test hook names ("scalar", "avx2", "avx512"); ValueError when the name is

@@ -193,6 +193,7 @@ py::object spann_property(const PyIndex& s, py::object (*get)(const spann::Spann
 }  // namespace
 
 py::object wrap_index(std::unique_ptr<VectorIndex> index) { return py::cast(PyIndex(std::move(index))); }
+VectorIndex& index_of(py::handle self) { return self.cast<PyIndex&>().index(); }
 
 void register_index(py::module_& m) {
   py::class_<PyIndex>(m, "Index")

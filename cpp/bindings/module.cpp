@@ -9,6 +9,7 @@ PYBIND11_MODULE(_core, m) {
   vidx::bindings::register_simd(m);
   vidx::bindings::register_codec(m);
   vidx::bindings::register_index(m);
+  vidx::bindings::register_living(m);
   vidx::bindings::register_spann(m);
   register_cuda(m);
 }

@@ -9,6 +9,7 @@
 #include "vidx/common/search_limits.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
+#include "normalized_rows.hpp"
 
 namespace vidx {
 namespace {
@@ -16,14 +17,6 @@ namespace {
 constexpr uint32_t kMetaSection = io::fourcc("META");
 constexpr uint32_t kIdsSection = io::fourcc("IDS_");
 constexpr uint32_t kOptionsSection = io::fourcc("OPTS");
-
-// Cosine indexes store and compare unit vectors; returns x itself for other metrics.
-const float* normalized_if_cosine(Metric metric, const float* x, size_t n, size_t dim, std::vector<float>& buffer) {
-  if (metric != Metric::Cosine) return x;
-  buffer.assign(x, x + n * dim);
-  for (size_t r = 0; r < n; ++r) normalize_in_place(buffer.data() + r * dim, dim);
-  return buffer.data();
-}
 
 }  // namespace
 
@@ -54,7 +47,7 @@ void VectorIndex::set_threads(size_t threads) {
 
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   if (n == 0) return;
-  if (builds_once() && size() == 0) {  // the first add builds; later ones go to add_labelled
+  if (builds_once() && size() == 0) {
     io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
     build_once(source, ids, {});
     return;
@@ -62,15 +55,9 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   check_vectors(metric_, x, n, dim_, "vector");
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
-  std::unique_lock<WriterFirstMutex> lock(rw_);
-  if (stores_labels()) return add_labelled(rows, n, ids, pool());
-  if (ids_.size() + n > (size_t{1} << 31) - 1) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
-  ids_.check_new(ids, n);
-  // Slots are appended until removal lands (issue 10: live-core hands out freed slots first).
-  std::vector<uint32_t> slots(n);
-  for (size_t i = 0; i < n; ++i) slots[i] = static_cast<uint32_t>(ids_.size() + i);
-  add_rows(rows, n, slots.data(), pool());  // the structure grows only after its own checks pass
-  ids_.append(ids, n);
+  std::unique_lock<std::mutex> writing(write_mutex_);
+  if (stores_labels()) return add_after_build(rows, n, ids, writing);  // built already
+  add_checked(rows, n, ids, writing);  // index_write.cpp
 }
 
 void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
@@ -155,18 +142,20 @@ std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
 }
 
 void VectorIndex::save(const std::string& path) const {
+  auto writing = pause_writes();  // no add is half done: every slot is live or free
   std::shared_lock<WriterFirstMutex> lock(rw_);
   check_save_path(path);
   io::IndexFileWriter out(kind());
   io::ByteWriter meta;
   meta.u64(dim_);
   meta.u32(static_cast<uint32_t>(metric_));
-  meta.u64(stores_labels() ? structure_size() : ids_.size());
+  meta.u64(stores_labels() ? structure_size() : ids_.slot_count());
   out.add_section(kMetaSection, meta.take());
   io::ByteWriter opts;
   write_options(options_, opts);
   out.add_section(kOptionsSection, opts.take());
-  out.add_section_view(kIdsSection, ids_.labels().data(), ids_.size() * sizeof(int64_t));
+  const std::vector<int64_t> labels = ids_.labels();  // -1: a free slot
+  out.add_section_view(kIdsSection, labels.data(), labels.size() * sizeof(int64_t));
   write_sections(out);
   out.write_atomically(path);
 }

@@ -136,6 +136,44 @@ class Index:
             raise ValueError("nprobe and eps apply to kind='spann' only")
         return impl.search(Q, k, ef, rerank)
 
+    # ---- a living index (every kind; a kind that cannot yet raises ValueError saying so) ----
+    def remove(self, ids, *, ignore_missing=False):
+        """Removes the vectors with these ids (an int or a 1-d array-like of ints); returns how
+        many went. They leave search results before it returns; their slots are reused by later
+        adds, and compact() gives their memory back. An id not in the index raises ValueError
+        naming it, with nothing removed, unless ignore_missing (then it is skipped). An id
+        repeated in the call counts once. Searches keep running while it runs where the kind
+        allows concurrent writes (HNSW); otherwise they wait for it."""
+        return self._impl.remove(ids, ignore_missing=ignore_missing)
+
+    def upsert(self, X, ids):
+        """Adds the vectors X (as add()) under ids, replacing the vectors of ids already present.
+        Everything is checked before anything changes; then it removes the present ids and adds
+        all rows. Not atomic: a search running beside it may briefly find neither the old nor
+        the new vector of an id."""
+        return self._impl.upsert(X, ids)
+
+    def get(self, ids):
+        """(V, exact): the stored vectors of ids as a float32 (n, dim) array, and whether they
+        are exact (float32 storage or keep_vectors=True) rather than decoded from lossy codes
+        (f16, LVQ, binary...). Cosine indexes store unit vectors: V holds them normalised. An
+        id not in the index raises ValueError naming it."""
+        V, exact = self._impl.get(ids)
+        return V, bool(exact)
+
+    def __contains__(self, id):
+        """`id in index`: whether the id is stored (TypeError for a non-integer)."""
+        return self._impl.__contains__(id)
+
+    def ids(self):
+        """Every stored id, as an int64 array (in the index's internal order)."""
+        return self._impl.ids()
+
+    def compact(self):
+        """Gives back the memory of removed vectors (renumbers internal slots; ids and search
+        results are unchanged). Waits for writes in flight; searches wait while it runs."""
+        self._impl.compact()
+
     def save(self, path):
         """Writes the index to one file, atomically (temporary file, fsync, rename). A SPANN
         index writes its in-memory part; the posting file stays where it is. A path holding a NUL byte raises ValueError."""

@@ -7,6 +7,10 @@ import numpy.typing
 import typing
 __all__: list[str] = ['Index', 'codec_names', 'cpu_features', 'load', 'option_names', 'spann_auto_head_ratio']
 class Index:
+    def __contains__(self, id: typing.Any) -> bool:
+        """
+        Whether an id is stored.
+        """
     def __init__(self, kind: str, dim: typing.SupportsInt | typing.SupportsIndex, metric: str, options: dict[str, typing.Any]) -> None:
         ...
     def __len__(self) -> int:
@@ -15,10 +19,26 @@ class Index:
         ...
     def add_region(self, path: str, offset: typing.SupportsInt | typing.SupportsIndex, rows: typing.SupportsInt | typing.SupportsIndex, row_stride: typing.SupportsInt | typing.SupportsIndex, dtype: str, ids: typing.Any = None, progress: typing.Any = None) -> None:
         ...
+    def compact(self) -> None:
+        """
+        Gives back the memory of removed rows.
+        """
+    def get(self, ids: typing.Any) -> tuple[typing.Any, ...]:
+        """
+        (vectors, exact): the stored vectors of ids, float32 (n, dim).
+        """
+    def ids(self) -> numpy.typing.NDArray[numpy.int64]:
+        """
+        Every stored id (int64).
+        """
     def memory_breakdown(self) -> dict[str, int]:
         ...
     def memory_usage(self) -> int:
         ...
+    def remove(self, ids: typing.Any, *, ignore_missing: bool = False) -> int:
+        """
+        Removes the vectors with these ids; returns how many went. An id not in the index raises ValueError (nothing removed) unless ignore_missing.
+        """
     def reset_stats(self) -> None:
         ...
     def save(self, path: str) -> None:
@@ -27,6 +47,10 @@ class Index:
         ...
     def stats(self) -> dict[str, float]:
         ...
+    def upsert(self, x: typing.Any, ids: typing.Any) -> None:
+        """
+        Adds the vectors, replacing those whose ids are present.
+        """
     @property
     def device(self) -> str:
         ...

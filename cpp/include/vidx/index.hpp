@@ -5,9 +5,10 @@
 //   index->search(queries, nq, 10, 0, D, I);      // D: nq*10 floats, I: nq*10 ids (-1 = none)
 //   index->save("my.vidx");  auto again = vidx::load_index("my.vidx");
 //
-// Thread safety: any number of concurrent searches; add() excludes searches while it runs
-// (a SPANN build runs without the lock: searches see an empty index until it is done).
-// Structures that say concurrent_writes() let add/remove/upsert run beside searches.
+// Thread safety: any number of concurrent searches; add/remove/upsert exclude searches while
+// they run (a SPANN build runs without the lock: searches see an empty index until it is
+// done). Structures that say concurrent_writes() let add/remove/upsert run beside searches,
+// several writers at once. The write protocol is described in src/index_write.cpp.
 #pragma once
 #include <cstddef>
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -95,16 +97,23 @@ class VectorIndex {
 
   // ---- a living index: every kind, the same API (kinds that cannot throw InvalidArgument) ----
   // Removes the vectors with these ids; they leave search results before it returns. An id
-  // not in the index throws (nothing removed) unless ignore_missing. Returns how many went.
+  // not in the index throws (nothing removed) unless ignore_missing (then it is skipped); an
+  // id repeated in the call counts once. Returns how many went. Their slots are reused by
+  // later adds; compact() gives their memory back.
   size_t remove(const int64_t* ids, size_t n, bool ignore_missing = false);
-  // Adds the vectors, replacing those whose ids are already present.
+  // Adds the vectors, replacing those whose ids are already present: remove (ignoring missing
+  // ids) then add, after checking both. Not atomic: a search running beside it may briefly see
+  // neither the old nor the new vector of an id, and a concurrent add of the same id may win
+  // (upsert then throws "already in the index", with the old vector removed).
   void upsert(const float* x, size_t n, const int64_t* ids);
   // The stored vectors of `ids` into out (n x dim); an unknown id throws. Returns true when
   // they are exact (float32 storage or keep_vectors), false when decoded from lossy codes.
+  // Cosine indexes store unit vectors: get() returns them normalised.
   bool get(const int64_t* ids, size_t n, float* out) const;
   bool contains(int64_t id) const;
   std::vector<int64_t> ids() const;
-  // Gives back the memory of removed rows (renumbers slots; ids are unchanged).
+  // Gives back the memory of removed rows (renumbers slots; ids are unchanged). Waits for
+  // writes in flight and excludes searches while it runs.
   void compact();
   // Every stored vector within `radius` of each query (distance < radius, in search()'s
   // distance), CSR style. Graph kinds find them with a search widened while it finds more.
@@ -133,10 +142,13 @@ class VectorIndex {
   VectorIndex(size_t dim, Metric metric, IndexOptions options);
 
   // Structure hooks. Rows reach them already normalised for cosine; the caller holds the
-  // write lock (add) or a read lock (search, save, memory).
+  // write lock (add, remove; a shared one when concurrent_writes()) or a read lock (search,
+  // save, memory).
   // Row i of x goes to slot slots[i]: the base hands out slots freed by remove (reclaimed by
-  // remove_rows) first, then structure_size(), structure_size() + 1, ... (structure_size()
-  // counts every slot, removed ones included).
+  // remove_rows) first, lowest first, then new ones after the highest slot handed out so far
+  // (structure_size() counts every slot, removed ones included, and equals the base's slot
+  // count whenever no write is in flight). With concurrent_writes(), several add_rows and
+  // remove_rows calls may run at once, on disjoint slots, beside searches.
   virtual void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) = 0;
   // Writes slot numbers (or -1) into `slots` as int64; the base maps them to user ids.
   // params.ef is already resolved (never 0); params.rerank may be 0 (automatic).
@@ -164,7 +176,10 @@ class VectorIndex {
   // Slot-addressed kinds: drop these slots (already hidden from searches by the base).
   virtual void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool);
   // stores_labels() kinds (SPANN): add after the first build / remove by user id. remove_labels
-  // returns how many of the ids were present.
+  // returns how many of the ids were present. add_labelled gets ids the base checked (>= 0,
+  // distinct) or nullptr (the kind assigns defaults after its largest id); it throws
+  // InvalidArgument naming an id already stored, before changing anything. Both run under the
+  // write mutex and the exclusive lock, or a shared one when concurrent_writes().
   virtual void add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool);
   virtual size_t remove_labels(const int64_t* ids, size_t n, ThreadPool& pool);
   // Decoded vectors of slots (or, for stores_labels() kinds, of user ids); returns whether exact.
@@ -173,8 +188,26 @@ class VectorIndex {
   // stores_labels() kinds: whether an id is stored, and every stored id.
   virtual bool has_label(int64_t id) const;
   virtual std::vector<int64_t> stored_labels() const;
-  // Packs live rows; returns, for each old slot, its new slot (or UINT32_MAX if it was removed).
+  // Packs live rows (slot_is_live) into slots 0, 1, ... in their order and gives back the
+  // memory of the others; returns, for each old slot, its new slot (or UINT32_MAX if it was
+  // removed). Called under the exclusive lock with no write in flight. stores_labels() kinds
+  // compact their own way and return an empty vector.
   virtual std::vector<uint32_t> compact_rows(ThreadPool& pool);
+  // concurrent_writes() kinds: make room for slots < slot_count, so that add_rows (called
+  // under a shared lock, beside searches and other writers) never reallocates. Called under
+  // the exclusive lock, rarely (the base grows the count geometrically).
+  virtual void reserve_rows(size_t slot_count) {}
+
+  // ---- what the base tells structures about removed rows (lock-free; slot-addressed kinds) ----
+  // False for a slot whose row was removed (free, or not yet reclaimed by remove_rows) or is
+  // still being added: a search must not return it. Hidden slots stay hidden until an add
+  // reuses them, so flat (which reclaims nothing) skips them for as long as they are free.
+  bool slot_is_live(uint32_t slot) const { return ids_.slot_is_live(slot); }
+  // How many slots slot_is_live() calls false (0: nothing to hide, no filter needed).
+  size_t removed_unreclaimed() const { return ids_.hidden(); }
+  // A guard under which no write is in flight and none starts (a consistent snapshot for
+  // save). Take it before lock_shared()/lock_exclusive(), never after.
+  std::unique_lock<std::mutex> pause_writes() const;
   // range_search over stored rows; ids as search_rows writes them (slots, or labels).
   virtual void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params,
                                  RangeResult& out, ThreadPool& pool) const;
@@ -191,6 +224,12 @@ class VectorIndex {
 
  private:
   ThreadPool& pool() const;
+  // The write protocol (index_write.cpp). `writing` holds write_mutex_ on entry and exit.
+  void add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing);
+  void add_after_build(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing);
+  size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, std::unique_lock<std::mutex>& writing);
+  size_t remove_stored_labels(const int64_t* ids, size_t n, bool ignore_missing);
+  void end_write(std::unique_lock<std::mutex>& writing);
   void build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress);
   void check_search_params(const SearchParams& params) const;
   SearchParams resolve(const SearchParams& params) const;
@@ -200,6 +239,12 @@ class VectorIndex {
   IndexOptions options_;
   IdMap ids_;
   mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches
+  // Write bookkeeping (ids, slots): one writer at a time. Taken before rw_ when both are held;
+  // never taken while holding rw_.
+  mutable std::mutex write_mutex_;
+  mutable std::condition_variable writes_idle_;  // writes_in_flight_ fell to 0
+  size_t writes_in_flight_ = 0;  // concurrent writes between their bookkeeping steps
+  size_t reserved_rows_ = 0;     // reserve_rows() granted slots below this
   mutable std::mutex pool_mutex_;
   mutable std::unique_ptr<ThreadPool> pool_;
   std::atomic<bool> building_{false};

@@ -27,16 +27,26 @@ void grow(AlignedBuffer& buffer, size_t needed) {
   if (needed > buffer.size()) buffer.reallocate(std::max(needed, buffer.size() + buffer.size() / 2));
 }
 
-// Pushes the distance from `query` to each of the `count` codes of `codes` into `top`.
-void scan(const QueryDistance& query, const uint8_t* codes, size_t code_size, size_t count, TopK& top) {
+// Pushes the distance from `query` to each of the `count` codes of `codes` that `allowed`
+// lets through (by slot) into `top`.
+template <class Allowed>
+void scan(const QueryDistance& query, const uint8_t* codes, size_t code_size, size_t count, TopK& top,
+          const Allowed& allowed) {
   const uint8_t* ptrs[kBlock];
+  uint32_t slots[kBlock];
   float dist[kBlock];
   for (size_t start = 0; start < count; start += kBlock) {
     const size_t m = std::min(kBlock, count - start);
-    for (size_t j = 0; j < m; ++j) ptrs[j] = codes + (start + j) * code_size;
-    query.batch(ptrs, m, dist);
-    for (size_t j = 0; j < m; ++j)
-      if (dist[j] <= top.threshold()) top.push(dist[j], static_cast<uint32_t>(start + j));
+    size_t used = 0;
+    for (size_t j = 0; j < m; ++j) {
+      const uint32_t slot = static_cast<uint32_t>(start + j);
+      if (!allowed(slot)) continue;
+      ptrs[used] = codes + slot * code_size;
+      slots[used++] = slot;
+    }
+    query.batch(ptrs, used, dist);
+    for (size_t j = 0; j < used; ++j)
+      if (dist[j] <= top.threshold()) top.push(dist[j], slots[j]);
   }
 }
 
@@ -49,26 +59,73 @@ FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
   stride_ = stride_of(*codec_);
 }
 
+void FlatIndex::resize_rows(size_t rows, bool exact) {
+  const auto fit = [exact](AlignedBuffer& buffer, size_t bytes) {
+    if (exact)
+      buffer.reallocate(bytes);
+    else
+      grow(buffer, bytes);
+  };
+  fit(codes_, rows * stride_);
+  if (kept_codec_) fit(kept_, rows * kept_codec_->code_size());
+}
+
 void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
   if (codec_->needs_training()) codec_->train(x, n);
-  const size_t cs = stride_;
-  grow(codes_, (count_ + n) * cs);
+  size_t end = count_;  // slots are freed ones (below count_) or the next new ones
+  for (size_t i = 0; i < n; ++i) end = std::max(end, static_cast<size_t>(slots[i]) + 1);
+  resize_rows(end, false);
   if (kept_codec_) {
     const size_t ks = kept_codec_->code_size();
-    grow(kept_, (count_ + n) * ks);
-    std::memcpy(kept_.data() + count_ * ks, x, n * ks);
+    for (size_t i = 0; i < n; ++i) std::memcpy(kept_.data() + slots[i] * ks, x + i * dim(), ks);
   }
-  uint8_t* base = codes_.data() + count_ * cs;
-  pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), base + i * cs); }, 1024);
-  count_ += n;
+  const size_t cs = stride_;
+  pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), codes_.data() + slots[i] * cs); }, 1024);
+  count_ = end;
+}
+
+bool FlatIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
+  if (kept_codec_) {
+    const size_t ks = kept_codec_->code_size();
+    for (size_t i = 0; i < n; ++i) std::memcpy(out + i * dim(), kept_.data() + slots[i] * ks, ks);
+    return true;
+  }
+  for (size_t i = 0; i < n; ++i) codec_->decode(codes_.data() + slots[i] * stride_, out + i * dim());
+  return codec_->name() == "f32";
+}
+
+std::vector<uint32_t> FlatIndex::compact_rows(ThreadPool&) {
+  std::vector<uint32_t> new_slot(count_, UINT32_MAX);
+  const size_t ks = kept_codec_ ? kept_codec_->code_size() : 0;
+  uint32_t live = 0;
+  for (uint32_t s = 0; s < count_; ++s) {
+    if (!slot_is_live(s)) continue;
+    if (live != s) {  // rows move down only: source and destination never overlap
+      std::memcpy(codes_.data() + live * stride_, codes_.data() + s * stride_, stride_);
+      if (ks) std::memcpy(kept_.data() + live * ks, kept_.data() + s * ks, ks);
+    }
+    new_slot[s] = live++;
+  }
+  count_ = live;
+  resize_rows(live, true);
+  return new_slot;
 }
 
 void FlatIndex::search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const {
+  // Removed rows stay in place until reused or compacted: skip them. (A stand-in for the
+  // RowFilter the base will pass in SearchParams::row_filters.)
+  const bool skip_removed = removed_unreclaimed() != 0;
+  const auto scan_rows = [&](const QueryDistance& query, const uint8_t* codes, size_t code_size, TopK& top) {
+    if (skip_removed)
+      scan(query, codes, code_size, count_, top, [this](uint32_t s) { return slot_is_live(s); });
+    else
+      scan(query, codes, code_size, count_, top, [](uint32_t) { return true; });
+  };
   std::vector<Neighbor> best;
   if (kept_codec_) {
     // Precise vectors are at hand: scan them, so kind="flat" stays exact whatever the codec.
     TopK top(k);
-    scan(*kept_codec_->prepare(q), kept_.data(), kept_codec_->code_size(), count_, top);
+    scan_rows(*kept_codec_->prepare(q), kept_.data(), kept_codec_->code_size(), top);
     best = top.sorted();
   } else {
     // An exhaustive scan of the codes; a two-level codec re-scores the best `rerank` with its
@@ -76,7 +133,7 @@ void FlatIndex::search_one(const float* q, size_t k, size_t rerank, float* dista
     const size_t cs = stride_;
     const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : k) : k;
     TopK top(kept);
-    scan(*codec_->prepare(q), codes_.data(), cs, count_, top);
+    scan_rows(*codec_->prepare(q), codes_.data(), cs, top);
     best = top.sorted();
     if (codec_->reranks()) {
       const auto precise = codec_->prepare_precise(q);

@@ -3,6 +3,8 @@
 // Exact with float32 codes (quant "none") or with keep_vectors (it then scans the kept float32
 // vectors); with another codec alone it is an exhaustive scan of the codes, re-ranked with
 // the codec's precise level where it has one: as exact as the codes are.
+// Living: a removed row's slot keeps its stale code until an add reuses it; searches skip it
+// (slot_is_live) and compact() packs the live rows and gives the rest back.
 #pragma once
 #include <memory>
 
@@ -19,6 +21,9 @@ class FlatIndex final : public VectorIndex {
 
  protected:
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
+  void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override {}  // skipped until reused
+  bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
+  std::vector<uint32_t> compact_rows(ThreadPool& pool) override;
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                    int64_t* slots, ThreadPool& pool) const override;
   size_t structure_size() const override { return count_; }
@@ -29,6 +34,8 @@ class FlatIndex final : public VectorIndex {
 
  private:
   void search_one(const float* q, size_t k, size_t rerank, float* distances, int64_t* slots) const;
+  // Reallocates the buffers to hold exactly `rows` rows (compact) or at least that (add).
+  void resize_rows(size_t rows, bool exact);
 
   std::unique_ptr<Codec> codec_;
   AlignedBuffer codes_;   // one code every stride_ bytes

@@ -1,0 +1,225 @@
+// The write half of VectorIndex: how add, remove, upsert and compact change ids and the
+// structure while searches run.
+//
+// Locks: rw_ (WriterFirstMutex; searches hold it shared) and write_mutex_ (write bookkeeping:
+// one writer at a time). write_mutex_ is always taken first and never while holding rw_; the
+// GIL is never taken while holding either.
+//
+// Kinds without concurrent_writes() (flat, CUDA flat, ...): a write holds write_mutex_ and the
+// exclusive lock for the whole call; no search runs beside it.
+//
+// Kinds with concurrent_writes() (HNSW): a write has three steps, so that the structure's work
+// runs beside searches and beside other writers (on other slots):
+//   1. Under write_mutex_: check the ids, reserve slots (IdMap::reserve: free slots lowest
+//      first, then new ones; their labels say "pending", so searches hide them), hide removed
+//      slots (their labels become -1 at once). When new slots pass what the structure has room
+//      for, grow it under the exclusive lock: reserve_rows(capacity), capacity growing by half
+//      each time, so this is rare. Count the write as in flight.
+//   2. Under a shared lock only: add_rows / remove_rows.
+//   3. Under write_mutex_ again: publish the added labels (searches may return them from now
+//      on) or hand the removed slots out for reuse; the write is no longer in flight.
+// save() and compact() wait until no write is in flight (pause_writes) and hold write_mutex_,
+// so every slot they see is live or free.
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <unordered_set>
+
+#include "normalized_rows.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/index.hpp"
+
+namespace vidx {
+namespace {
+
+constexpr size_t kMaxSlots = (size_t{1} << 31) - 1;
+
+// Ids as a caller may pass them to remove/upsert: >= 0 (-1 means "no result").
+void check_not_negative(const int64_t* ids, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (ids[i] < 0)
+      throw InvalidArgument("ids must be >= 0, got " + std::to_string(ids[i]) + " (row " + std::to_string(i) + ")");
+}
+
+// The ids once each, in their first order.
+std::vector<int64_t> distinct(const int64_t* ids, size_t n) {
+  std::unordered_set<int64_t> seen;
+  seen.reserve(n * 2);
+  std::vector<int64_t> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    if (seen.insert(ids[i]).second) out.push_back(ids[i]);
+  return out;
+}
+
+[[noreturn]] void missing(int64_t id) { throw InvalidArgument("id " + std::to_string(id) + " is not in the index"); }
+
+}  // namespace
+
+std::unique_lock<std::mutex> VectorIndex::pause_writes() const {
+  std::unique_lock<std::mutex> writing(write_mutex_);
+  writes_idle_.wait(writing, [&] { return writes_in_flight_ == 0; });
+  return writing;
+}
+
+void VectorIndex::end_write(std::unique_lock<std::mutex>& writing) {
+  if (--writes_in_flight_ == 0) writes_idle_.notify_all();
+}
+
+void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing) {
+  ids_.check_new(ids, n);
+  const size_t slot_end = ids_.slot_count() + ids_.new_slots_for(n);
+  if (ids_.size() + n > kMaxSlots || slot_end > kMaxSlots)
+    throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
+  std::vector<int64_t> assigned;
+  std::vector<uint32_t> slots;
+  if (!concurrent_writes()) {
+    auto lock = lock_exclusive();
+    ids_.grow(slot_end);
+    const size_t first_new = ids_.reserve(ids, n, assigned, slots);
+    try {
+      add_rows(rows, n, slots.data(), pool());
+    } catch (...) {
+      ids_.cancel(slots.data(), assigned.data(), n, first_new);
+      throw;
+    }
+    ids_.publish(slots.data(), assigned.data(), n);
+    return;
+  }
+  if (slot_end > reserved_rows_) {
+    const size_t capacity = std::min(kMaxSlots, std::max(slot_end, reserved_rows_ + reserved_rows_ / 2));
+    auto lock = lock_exclusive();
+    reserve_rows(capacity);
+    ids_.grow(capacity);
+    reserved_rows_ = capacity;
+  }
+  const size_t first_new = ids_.reserve(ids, n, assigned, slots);
+  ++writes_in_flight_;
+  writing.unlock();
+  try {
+    auto lock = lock_shared();
+    add_rows(rows, n, slots.data(), pool());
+  } catch (...) {
+    writing.lock();
+    ids_.cancel(slots.data(), assigned.data(), n, first_new);
+    end_write(writing);
+    throw;
+  }
+  writing.lock();
+  ids_.publish(slots.data(), assigned.data(), n);
+  end_write(writing);
+}
+
+void VectorIndex::add_after_build(const float* rows, size_t n, const int64_t* ids,
+                                  std::unique_lock<std::mutex>& writing) {
+  if (ids) IdMap::check_form(ids, n);
+  if (concurrent_writes()) {
+    auto lock = lock_shared();
+    add_labelled(rows, n, ids, pool());
+  } else {
+    auto lock = lock_exclusive();
+    add_labelled(rows, n, ids, pool());
+  }
+}
+
+size_t VectorIndex::remove(const int64_t* ids, size_t n, bool ignore_missing) {
+  if (n == 0) return 0;
+  check_not_negative(ids, n);
+  if (stores_labels()) return remove_stored_labels(ids, n, ignore_missing);
+  std::unique_lock<std::mutex> writing(write_mutex_);
+  return remove_checked(ids, n, ignore_missing, writing);
+}
+
+size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_missing,
+                                   std::unique_lock<std::mutex>& writing) {
+  std::vector<int64_t> removed;
+  std::vector<uint32_t> slots;
+  for (const int64_t id : distinct(ids, n)) {
+    const int64_t slot = ids_.slot_of(id);
+    if (slot < 0) {
+      if (ignore_missing) continue;
+      missing(id);
+    }
+    removed.push_back(id);
+    slots.push_back(static_cast<uint32_t>(slot));
+  }
+  const size_t m = slots.size();
+  if (m == 0) return 0;
+  if (!concurrent_writes()) {
+    auto lock = lock_exclusive();
+    ids_.hide(slots.data(), m);  // remove_rows sees them as removed, as in the concurrent path
+    try {
+      remove_rows(slots.data(), m, pool());  // a kind that cannot remove refuses here
+    } catch (...) {
+      ids_.restore(slots.data(), removed.data(), m);
+      throw;
+    }
+    ids_.release(slots.data(), m);
+    return m;
+  }
+  ids_.hide(slots.data(), m);  // searches stop returning them from here on
+  ++writes_in_flight_;
+  writing.unlock();
+  try {
+    auto lock = lock_shared();
+    remove_rows(slots.data(), m, pool());
+  } catch (...) {
+    writing.lock();
+    ids_.restore(slots.data(), removed.data(), m);
+    end_write(writing);
+    throw;
+  }
+  writing.lock();
+  ids_.release(slots.data(), m);
+  end_write(writing);
+  return m;
+}
+
+size_t VectorIndex::remove_stored_labels(const int64_t* ids, size_t n, bool ignore_missing) {
+  const std::vector<int64_t> unique = distinct(ids, n);
+  std::unique_lock<std::mutex> writing(write_mutex_);
+  auto remove_now = [&] {
+    if (!ignore_missing)
+      for (const int64_t id : unique)
+        if (!has_label(id)) missing(id);
+    return remove_labels(unique.data(), unique.size(), pool());
+  };
+  if (concurrent_writes()) {
+    auto lock = lock_shared();
+    return remove_now();
+  }
+  auto lock = lock_exclusive();
+  return remove_now();
+}
+
+void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
+  if (n == 0) return;
+  if (!ids) throw InvalidArgument("upsert needs ids (the ids whose vectors it adds or replaces)");
+  // Everything that can be refused is checked before anything is removed.
+  IdMap::check_form(ids, n);
+  if (builds_once() && size() == 0) return add(x, n, ids);  // the first build
+  check_vectors(metric(), x, n, dim(), "vector");
+  std::vector<float> normalized;
+  const float* rows = normalized_if_cosine(metric(), x, n, dim(), normalized);
+  if (stores_labels()) {
+    remove_stored_labels(ids, n, true);
+    std::unique_lock<std::mutex> writing(write_mutex_);
+    return add_after_build(rows, n, ids, writing);
+  }
+  std::unique_lock<std::mutex> writing(write_mutex_);
+  remove_checked(ids, n, true, writing);
+  add_checked(rows, n, ids, writing);
+}
+
+void VectorIndex::compact() {
+  auto writing = pause_writes();
+  auto lock = lock_exclusive();
+  if (stores_labels()) {
+    compact_rows(pool());
+    return;
+  }
+  ids_.renumber(compact_rows(pool()));
+  reserved_rows_ = 0;  // the structure shrank to fit: the next concurrent add grows it again
+}
+
+}  // namespace vidx
