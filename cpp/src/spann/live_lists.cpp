@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "live_state.hpp"
+#include "vidx/codec/float16.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/crc32c.hpp"
 
@@ -29,25 +30,28 @@ SpannIndex::Live& SpannIndex::live() const {
   std::lock_guard<std::mutex> guard(live_mutex_);
   if (live_) return *live_;
   if (!head_) throw InvalidArgument("the SPANN index is empty (call add first)");
-  if (head_vectors_.size() != head_->size() * dim())
+  if (head_halves_.size() != head_->size() * dim())
     throw InvalidArgument("this SPANN index was saved without its head vectors (an older vidx): rebuild it to add "
                           "or remove vectors");
   auto live = std::make_unique<Live>();
-  init_pages(*live);
+  init_live(*live);
   live->limit = std::max<size_t>(16, build_stats_.posting_limit);
   live_ = std::move(live);
   return *live_;
 }
 
-// Pages past the build's region: those the directory names are the saved state's, the rest
-// (a killed writer's leftovers included) are free.
-void SpannIndex::init_pages(Live& live) const {
+// The head vectors in float32; the pages past the build's region: those the directory names
+// are the saved state's, the rest (a killed writer's leftovers included) are free.
+void SpannIndex::init_live(Live& live) const {
+  live.head_vectors.resize(head_halves_.size());
+  for (size_t i = 0; i < head_halves_.size(); ++i) live.head_vectors[i] = f16::to_float(head_halves_[i]);
   const uint64_t built = postings_->built_end();
   const uint64_t file_end = postings_->file().size() / kPage * kPage;
   live.pages.reset(built, std::max(built, file_end));
   const size_t T = postings_->layout().tail_bytes;
   for (const io::PostingList& l : postings_->lists())
     if (l.count && l.offset >= built) live.pages.mark_saved(l.first_page_offset(), run_pages(l, T));
+  live.pages.rebuild_free_runs();
 }
 
 void SpannIndex::read_list(uint32_t list, ListBuffer& out) const {

@@ -10,6 +10,7 @@ namespace vidx::spann {
 
 struct SpannIndex::Live {
   io::File writer;          // the posting file opened for writing, on the first write
+  std::vector<float> head_vectors;  // H x dim, expanded from head_halves_
   PageAllocator pages;      // the pages past the build's region
   Liveness liveness;        // stale entries (removed ids, old versions)
   IdTable where;            // id -> a list holding a live entry of it (built by a scan)
@@ -23,7 +24,7 @@ struct SpannIndex::Live {
   std::vector<uint32_t> loaded_crc;
   uint64_t loaded_end = 0;
   size_t memory_usage() const {
-    return sizeof(*this) + pages.memory_usage() + liveness.memory_usage() + where.memory_usage();
+    return sizeof(*this) + head_vectors.capacity() * 4 + pages.memory_usage() + liveness.memory_usage() + where.memory_usage();
   }
 };
 

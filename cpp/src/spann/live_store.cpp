@@ -54,10 +54,10 @@ void PageAllocator::reset(uint64_t built_end, uint64_t end) {
   built_end_ = built_end;
   end_ = end;
   state_.assign(static_cast<size_t>((end - built_end) / io::kPageSize), kFree);
-  rebuild_runs();
+  rebuild_free_runs();
 }
 
-void PageAllocator::rebuild_runs() {
+void PageAllocator::rebuild_free_runs() {
   free_runs_.clear();
   for (size_t p = 0; p < state_.size();) {
     if (state_[p] != kFree) {
@@ -112,7 +112,7 @@ void PageAllocator::mark_saved(uint64_t offset, size_t pages) {
 
 void PageAllocator::commit_saved() {
   for (State& s : state_) s = (s == kUsed) ? kSaved : (s == kPending ? kFree : s);
-  rebuild_runs();
+  rebuild_free_runs();
 }
 
 size_t PageAllocator::free_pages() const {

@@ -77,8 +77,9 @@ class PageAllocator {
   uint64_t allocate(size_t pages);
   // Pages a list no longer uses (build-region pages are never reused).
   void release(uint64_t offset, size_t pages);
-  // The pages the directory being loaded refers to.
+  // The pages the directory being loaded refers to; then rebuild_free_runs().
   void mark_saved(uint64_t offset, size_t pages);
+  void rebuild_free_runs();
   // After a save: USED -> SAVED, PENDING -> FREE.
   void commit_saved();
   size_t free_pages() const;
@@ -86,7 +87,6 @@ class PageAllocator {
 
  private:
   State& at(uint64_t offset) { return state_[static_cast<size_t>((offset - built_end_) / io::kPageSize)]; }
-  void rebuild_runs();
   uint64_t built_end_ = 0, end_ = 0;
   std::vector<State> state_;
   std::multimap<uint64_t, uint64_t> free_runs_;  // length in pages -> first page offset

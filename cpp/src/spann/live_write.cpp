@@ -8,6 +8,7 @@
 
 #include "build_phases.hpp"
 #include "live_state.hpp"
+#include "vidx/codec/float16.hpp"
 #include "vidx/common/error.hpp"
 
 namespace vidx::spann {
@@ -49,7 +50,7 @@ void SpannIndex::assign_to_heads(const float* x, size_t n, std::vector<uint32_t>
   SearchParams sp;
   sp.ef = std::max(C, options().ef_search);
   head_->search(x, n, C, sp, cd.data(), ci.data());
-  const HeadDistance head_distance{head_vectors_.data(), dim(), head_->metric()};
+  const HeadDistance head_distance{live_->head_vectors.data(), dim(), head_->metric()};
   lists.assign(n * R, kNoList);
   for (size_t i = 0; i < n; ++i)
     accept_replicas(cd.data() + i * C, ci.data() + i * C, C, R, options().spann.rng_factor, head_distance,
@@ -122,7 +123,7 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
   const bool l2 = head_->metric() == Metric::L2;
   const auto& kt = simd::kernels();
   auto dist = [&](const float* p, const float* q) { return l2 ? kt.l2sq(p, q, d) : -kt.dot(p, q, d); };
-  const float* c0 = head_vectors_.data() + size_t(h) * d;
+  const float* c0 = live.head_vectors.data() + size_t(h) * d;
   std::vector<float> margin(m);
   for (size_t i = 0; i < m; ++i) margin[i] = dist(v.data() + i * d, c0);
   const size_t far = static_cast<size_t>(std::max_element(margin.begin(), margin.end()) - margin.begin());
@@ -143,7 +144,8 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
   const uint32_t g = static_cast<uint32_t>(postings_->lists().size());
   const int64_t new_head = g;
   head_->add(c1.data(), 1, &new_head);
-  head_vectors_.insert(head_vectors_.end(), c1.begin(), c1.end());
+  live.head_vectors.insert(live.head_vectors.end(), c1.begin(), c1.end());
+  for (float v : c1) head_halves_.push_back(f16::from_float(v));
   postings_->set_list(g, io::PostingList{});
   std::vector<uint8_t> to_new(m, 0);
   for (size_t j = 0; j < half; ++j) to_new[order[j]] = 1;
@@ -175,6 +177,11 @@ size_t SpannIndex::remove_labels(const int64_t* ids, size_t n, ThreadPool&) {
   count_ -= removed;
   if (too_stale(live, count_)) sweep_stale(live);
   return removed;
+}
+
+std::vector<uint32_t> SpannIndex::compact_rows(ThreadPool&) {
+  if (head_ && !live().liveness.empty()) sweep_stale(live());
+  return {};
 }
 
 }  // namespace vidx::spann

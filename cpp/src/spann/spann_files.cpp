@@ -59,7 +59,7 @@ constexpr uint32_t kCodecSection = io::fourcc("CODC");
 constexpr uint32_t kSpannVersion = 3;  // 3: a VectorIndex file (META/OPTS from the base)
 // Written by this version on: the head vectors (adds after the build need them), and once the
 // index lives (adds/removes after the build) its directory, page checksums and stale ids.
-constexpr uint32_t kHeadVectorSection = io::fourcc("HVEC");
+constexpr uint32_t kHeadVectorSection = io::fourcc("HV16");  // float16
 constexpr uint32_t kLiveSection = io::fourcc("SPLV");
 constexpr uint32_t kLiveVersion = 1;
 
@@ -148,7 +148,7 @@ void SpannIndex::write_sections(io::IndexFileWriter& out) const {
   out.add_section(kSpannSection, m.take());
   out.add_section(kCodecSection, cp.take());
   out.add_section(kHeadSection, head_file_bytes(*head_, posting_path_));
-  out.add_section_view(kHeadVectorSection, head_vectors_.data(), head_vectors_.size() * sizeof(float));
+  out.add_section_view(kHeadVectorSection, head_halves_.data(), head_halves_.size() * sizeof(uint16_t));
   if (live_) write_live_section(out);
 }
 
@@ -192,7 +192,7 @@ void SpannIndex::read_live_section(const io::IndexFileReader& in) {
   count_ = r.u64();
   live->loaded_end = r.u64();
   const uint64_t lists = r.u64();
-  if (lists != head_->size()) throw FileFormatError(in.path() + ": the living directory does not match the heads");
+  if (lists != head_->size() || head_halves_.size() != head_->size() * dim()) throw FileFormatError(in.path() + ": the living directory does not match the heads");
   live->loaded_lists.resize(static_cast<size_t>(lists));
   for (io::PostingList& l : live->loaded_lists) {
     l.offset = r.u64();
@@ -242,13 +242,13 @@ void SpannIndex::read_sections(const io::IndexFileReader& in) {
     throw FileFormatError(in.path() + ": the head index does not match the metadata; the file is corrupted");
   build_stats_ = b;
   count_ = b.vectors;
-  head_vectors_.clear();
+  head_halves_.clear();
   if (in.has(kHeadVectorSection)) {
     const io::Span hv = in.section(kHeadVectorSection);
-    if (hv.size != heads * dim() * sizeof(float))
+    if (hv.size != heads * dim() * sizeof(uint16_t))
       throw FileFormatError(in.path() + ": the head vectors do not match the heads; the file is corrupted");
-    head_vectors_.resize(heads * dim());
-    std::memcpy(head_vectors_.data(), hv.data, hv.size);
+    head_halves_.resize(heads * dim());
+    std::memcpy(head_halves_.data(), hv.data, hv.size);
   }
   live_.reset();
   if (in.has(kLiveSection)) read_live_section(in);
@@ -278,7 +278,7 @@ void SpannIndex::attach_storage(const std::string& index_path, const LoadOptions
       pf->header().dim != dim() || pf->header().codec != codec_->name())
     throw FileFormatError("posting file " + pf->path() + " does not match the index " + index_path);
   postings_ = std::move(pf);
-  if (live_) init_pages(*live_);
+  if (live_) init_live(*live_);
 #if defined(__GLIBC__)
   // Loading staged the file and the head graph in large temporary buffers, now freed; give
   // their pages back so that what stays resident is the index itself.

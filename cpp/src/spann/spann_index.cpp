@@ -12,6 +12,7 @@
 #include "build_phases.hpp"
 #include "live_state.hpp"
 #include "search_context.hpp"
+#include "vidx/codec/float16.hpp"
 #include "vidx/common/error.hpp"
 #include "spann_paths.hpp"
 
@@ -121,8 +122,11 @@ std::map<std::string, size_t> SpannIndex::structure_memory_parts() const {
   if (head_) parts["heads"] = head_->memory_usage();
   if (codec_) parts["codec"] = sizeof(*codec_) + codec_->parameter_bytes();
   if (postings_) parts["posting_directory"] = postings_->memory_usage();
-  parts["head_vectors"] = head_vectors_.capacity() * sizeof(float);
-  if (live_) parts["living"] = live_->memory_usage();
+  parts["head_vectors"] = head_halves_.capacity() * sizeof(uint16_t);
+  {
+    std::lock_guard<std::mutex> guard(live_mutex_);  // a lookup may be creating it
+    if (live_) parts["living"] = live_->memory_usage();
+  }
   parts["scratch"] = contexts_memory();
   return parts;
 }
@@ -145,7 +149,8 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
   BuiltParts parts;
   parts.codec = make_codec(options().quant, dim(), metric(), options().seed);
   Heads heads = choose_heads(b, *parts.codec);
-  std::vector<float> head_vectors = heads.vectors;  // kept for adds after the build (replicas, splits)
+  std::vector<uint16_t> head_halves(heads.vectors.size());  // kept for adds after the build
+  for (size_t i = 0; i < head_halves.size(); ++i) head_halves[i] = f16::from_float(heads.vectors[i]);
   const Assignment a = assign_rows(b, heads);
   const WriteResult w = write_postings(b, a, *parts.codec, posting_path_);
   auto postings = std::make_unique<io::PostingReader>(posting_path_, options().spann.direct_io);
@@ -160,7 +165,7 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
     postings_ = std::move(postings);
     build_stats_ = parts.stats;
     count_ = n;
-    head_vectors_ = std::move(head_vectors);
+    head_halves_ = std::move(head_halves);
     live_.reset();
     contexts_.clear();
   }

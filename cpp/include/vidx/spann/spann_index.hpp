@@ -127,6 +127,8 @@ class SpannIndex final : public VectorIndex {
   bool decode_labels(const int64_t* ids, size_t n, float* out) const override;
   bool has_label(int64_t id) const override;
   std::vector<int64_t> stored_labels() const override;
+  // compact(): purges every stale entry now (ids are kept; there are no slots to renumber).
+  std::vector<uint32_t> compact_rows(ThreadPool& pool) override;
   void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params, RangeResult& out,
                          ThreadPool& pool) const override;
 
@@ -138,7 +140,7 @@ class SpannIndex final : public VectorIndex {
                   int64_t* ids, Context& ctx) const;
   // Living state, created on first need (mutex: const lookups may create it).
   Live& live() const;
-  void init_pages(Live& live) const;
+  void init_live(Live& live) const;
   void write_live_section(io::IndexFileWriter& out) const;
   void read_live_section(const io::IndexFileReader& in);
   void ensure_where(Live& live) const;
@@ -163,7 +165,9 @@ class SpannIndex final : public VectorIndex {
   std::unique_ptr<VectorIndex> head_;       // HNSW over the heads; its ids are list numbers
   std::unique_ptr<io::PostingReader> postings_;
   std::unique_ptr<PreadPool> io_;
-  std::vector<float> head_vectors_;  // H x dim, as the head graph holds them (splits, replicas)
+  // H x dim float16 copies of the head vectors (the head graph holds them in float32): what
+  // adds after the build expand (replica rule, splits); small while the index stays static.
+  std::vector<uint16_t> head_halves_;
   mutable std::unique_ptr<Live> live_;
   mutable std::mutex live_mutex_;
 
