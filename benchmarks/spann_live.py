@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--nprobe", default="8,16,32,64")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=20000, help="rows per add/remove call")
+    ap.add_argument("--posting-limit", type=int, default=0, help="both indexes' posting_limit (0: automatic)")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -70,7 +71,9 @@ def main() -> None:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="spann_live_"))
     log: dict = {"dataset": args.dataset, "rows": n, "queries": len(queries)}
-    living = vidx.Index(ds.dim, metric, kind="spann", path=work / "living.post")
+    opts = {"posting_limit": args.posting_limit} if args.posting_limit else {}
+    log["posting_limit"] = args.posting_limit
+    living = vidx.Index(ds.dim, metric, kind="spann", path=work / "living.post", **opts)
     timed("build_80pct_s", lambda: living.add(x[first], ids=first, progress=False), log)
     def add_rest():
         for b in range(0, len(later), args.batch):
@@ -82,7 +85,7 @@ def main() -> None:
     timed("remove_20pct_s", remove_some, log)
     log["living_stats"] = {k: v for k, v in living.stats().items() if k.startswith("live") or k in ("heads", "stale_ids")}
     log["living_heads"] = living.heads
-    fresh = vidx.Index(ds.dim, metric, kind="spann", path=work / "fresh.post")
+    fresh = vidx.Index(ds.dim, metric, kind="spann", path=work / "fresh.post", **opts)
     timed("fresh_build_s", lambda: fresh.add(x[final], ids=final, progress=False), log)
     log["fresh_heads"] = fresh.heads
     assert len(living) == len(fresh) == len(final)
