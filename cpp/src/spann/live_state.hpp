@@ -17,7 +17,7 @@ struct SpannIndex::Live {
   bool where_ready = false;
   int64_t next_id = 0;      // the first id a call without ids assigns
   size_t limit = 0;         // a list past it splits
-  uint64_t splits = 0, rewrites = 0, sweeps = 0;
+  uint64_t splits = 0, rewrites = 0, sweeps = 0, reassigned = 0;
   // Read from the index file, installed into the posting reader by attach_storage.
   bool loaded = false;
   std::vector<io::PostingList> loaded_lists;

@@ -19,6 +19,8 @@ constexpr double kSweepShare = 0.1;
 constexpr size_t kSweepMinimum = 256;
 // Rounds of the split's 2-means.
 constexpr int kSplitRounds = 4;
+// Lists next to a new head whose members may join it (SPFresh's reassignment, bounded).
+constexpr size_t kReassignLists = 8;
 
 std::vector<int64_t> new_labels(const SpannIndex::Live& live, const int64_t* ids, size_t n) {
   std::vector<int64_t> labels(n);
@@ -161,8 +163,45 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
     if (at && *at == h) live.where.set(id, g);
   }
   write_list(live, h, kept);
+  take_nearer_members(live, g, moved);
   write_list(live, g, moved);
   ++live.splits;
+}
+
+// After a split: members of the lists next to new head g that are nearer to g than to their
+// own head join g as replicas (they stay where they are too), while g has room.
+void SpannIndex::take_nearer_members(Live& live, uint32_t g, ListBuffer& b) {
+  const size_t d = dim(), K = std::min(kReassignLists + 2, head_->size());
+  const float* cg = live.head_vectors.data() + size_t(g) * d;
+  std::vector<float> nd(K);
+  std::vector<int64_t> ni(K);
+  SearchParams sp;
+  sp.ef = std::max(K, options().ef_search);
+  head_->search(cg, 1, K, sp, nd.data(), ni.data());
+  const bool l2 = head_->metric() == Metric::L2;
+  const auto& kt = simd::kernels();
+  auto dist = [&](const float* p, const float* q) { return l2 ? kt.l2sq(p, q, d) : -kt.dot(p, q, d); };
+  IdTable held;
+  for (size_t i = 0; i < b.count; ++i) held.set(entry_id(b.raw_id(i)), 0);
+  ListBuffer near;
+  std::vector<float> v(d);
+  for (size_t j = 0; j < K && b.count < live.limit; ++j) {
+    if (ni[j] < 0 || static_cast<uint32_t>(ni[j]) == g) continue;
+    const uint32_t n = static_cast<uint32_t>(ni[j]);
+    if (postings_->lists()[n].count == 0) continue;
+    read_list(n, near);
+    const float* cn = live.head_vectors.data() + size_t(n) * d;
+    for (size_t e = 0; e < near.count && b.count < live.limit; ++e) {
+      const int64_t raw = near.raw_id(e);
+      if (!live.liveness.live(raw) || held.contains(entry_id(raw))) continue;
+      const uint8_t* tail = near.T ? near.tails.data() + e * near.T : nullptr;
+      codec_->decode_split(near.entries.data() + e * near.E + 8, tail, v.data());
+      if (dist(v.data(), cg) >= dist(v.data(), cn)) continue;
+      b.push(near.entries.data() + e * near.E, tail);
+      held.set(entry_id(raw), 0);
+      ++live.reassigned;
+    }
+  }
 }
 
 size_t SpannIndex::remove_labels(const int64_t* ids, size_t n, ThreadPool&) {

@@ -74,7 +74,7 @@ std::map<std::string, double> SpannIndex::stats() const {
   const BuildStats b = build_stats();
   const IoStats s = io_stats();
   const bool direct = direct_io();
-  double splits = 0, rewrites = 0, sweeps = 0, stale = 0;
+  double splits = 0, rewrites = 0, sweeps = 0, stale = 0, reassigned = 0;
   {
     auto lock = lock_shared();
     if (live_) {
@@ -82,6 +82,7 @@ std::map<std::string, double> SpannIndex::stats() const {
       rewrites = double(live_->rewrites);
       sweeps = double(live_->sweeps);
       stale = double(live_->liveness.size());
+      reassigned = double(live_->reassigned);
     }
   }
   return {{"vectors", double(b.vectors)},
@@ -103,6 +104,7 @@ std::map<std::string, double> SpannIndex::stats() const {
           {"live_splits", splits},
           {"live_list_rewrites", rewrites},
           {"live_sweeps", sweeps},
+          {"live_reassigned", reassigned},
           {"stale_ids", stale}};
 }
 

@@ -147,6 +147,7 @@ class SpannIndex final : public VectorIndex {
   void assign_to_heads(const float* x, size_t n, std::vector<uint32_t>& lists) const;
   void rewrite_list(Live& live, uint32_t list, ListBuffer& buffer);
   void split_list(Live& live, uint32_t list, ListBuffer& buffer);
+  void take_nearer_members(Live& live, uint32_t list, ListBuffer& buffer);
   void sweep_stale(Live& live);
   void read_list(uint32_t list, ListBuffer& out) const;
   void write_list(Live& live, uint32_t list, const ListBuffer& buffer);
