@@ -28,11 +28,15 @@
 //
 // Living (SPFresh-style, live_*.cpp): a second add() puts each vector into its nearest heads'
 // lists by the build's replica rule, rewriting those lists copy-on-write into free pages; a
-// list past posting_limit splits in two (balanced 2-means, the new head joins the head graph).
+// list past posting_limit splits in two (balanced 2-means, the new head joins the head graph;
+// members of the 8 lists nearest the new head that are nearer to it join it, at most limit/8).
 // remove() marks ids stale at once (searches skip stale entries); lists are purged of them
-// whenever they are rewritten, and all of them once stale ids pass 10% of the live count.
-// Ids must be below 2^56 (the stored id carries a version above). See live_store.hpp for
-// crash safety: the posting file is fsynced before save() replaces the index file.
+// whenever they are rewritten, and all of them once stale ids pass 10% of the live count
+// (or on compact()). contains/ids/get use an id -> list map (~24 bytes per id) built by one
+// scan of the posting file on first need. Writes hold the index lock (searches wait for a
+// whole add/remove call). Ids must be below 2^56 (the stored id carries a version above).
+// Crash safety (live_store.hpp): the posting file is fsynced before save() replaces the index
+// file, and no page the last save refers to is written until the next save.
 #pragma once
 #include <atomic>
 #include <cstddef>
