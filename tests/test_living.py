@@ -1,6 +1,5 @@
 """A living index (issue 10): remove, upsert, get, contains, ids, compact, slot reuse, and
-writes beside searches. Flat must pass everything; kinds whose structure work has not landed
-yet (listed in NOT_YET) are skipped when they refuse with "not supported", and only then."""
+writes beside searches, for flat and HNSW alike."""
 import threading
 
 import numpy as np
@@ -9,9 +8,6 @@ import pytest
 import vidx
 
 DIM = 16
-# Kinds whose remove_rows/decode_rows/compact_rows come from another branch of issue 10
-# (hnsw-live): their cases run as soon as the kind supports the call.
-NOT_YET = {"hnsw"}
 KINDS = ["flat", "hnsw"]
 
 
@@ -20,13 +16,8 @@ def data(n, seed=0, dim=DIM):
 
 
 def supported(kind, call):
-    """Runs call(); skips the test where a NOT_YET kind refuses it as not supported."""
-    try:
-        return call()
-    except ValueError as e:
-        if kind in NOT_YET and "is not supported by a" in str(e):
-            pytest.skip(f"{kind}: {e}")
-        raise
+    """Runs call() (every kind listed in KINDS supports every call)."""
+    return call()
 
 
 def built(kind, n=500, seed=0, ids=None, **options):

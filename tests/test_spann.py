@@ -428,8 +428,8 @@ def test_bad_add_and_search(tmp_path):
         SpannIndex(8, "l2", path=tmp_path / "q", memory_budget=1000).add(x, progress=False)
     assert len(idx) == 0 and not os.path.exists(tmp_path / "p")
     idx.add(x, progress=False)
-    with pytest.raises(ValueError, match="already built"):
-        idx.add(x, progress=False)
+    with pytest.raises(ValueError, match="already in the index"):  # a second add is an add after the build
+        idx.add(x, ids=np.arange(500), progress=False)
     with pytest.raises(ValueError, match="k must"):
         idx.search(x[:1], 0)
     with pytest.raises(ValueError, match="dimension"):
@@ -707,9 +707,9 @@ def test_calls_from_other_threads_during_a_build_finish(data, tmp_path):
         D, I = idx.search(q[:2], 5)
         assert D.shape == (2, 5)
         try:
-            idx.add(x[:10], progress=False)
+            idx.add(x[:10], ids=np.arange(10), progress=False)  # ids the build holds
         except ValueError as e:
-            assert "being built" in str(e) or "already built" in str(e)
+            assert "being built" in str(e) or "already in the index" in str(e)
             refused += 1
         calls += 1
     t.join(timeout=60)

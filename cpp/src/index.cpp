@@ -163,8 +163,12 @@ void VectorIndex::write_file(io::IndexFileWriter& out) const {
   io::ByteWriter opts;
   write_options(options_, opts);
   out.add_section(kOptionsSection, opts.take());
-  const std::vector<int64_t> labels = ids_.labels();  // -1: a free slot
-  out.add_section_view(kIdsSection, labels.data(), labels.size() * sizeof(int64_t));
+  // -1: a free slot. A copy the writer owns: labels() is a snapshot that write_file's caller
+  // outlives (a view of it would dangle by the time the file is written).
+  const std::vector<int64_t> labels = ids_.labels();
+  std::vector<uint8_t> id_bytes(labels.size() * sizeof(int64_t));
+  if (!labels.empty()) std::memcpy(id_bytes.data(), labels.data(), id_bytes.size());
+  out.add_section(kIdsSection, std::move(id_bytes));
   if (ids_.next_default_id() > ids_.implied_next_default_id()) {
     io::ByteWriter next;
     next.u64(ids_.next_default_id());

@@ -139,6 +139,7 @@ PostingLayout plan_postings(const std::vector<uint32_t>& counts, size_t entry_by
   for (PostingList& list : l.lists)
     if (list.count) list.offset += l.data_offset;
   l.tail_offset = l.data_offset + data_bytes;
+  for (PostingList& list : l.lists) list.tail_base = l.tail_offset + list.first_tail * tail_bytes;
   l.file_size = l.tail_offset + tail_region;
   return l;
 }
@@ -228,7 +229,8 @@ void PostingReader::read_header(const uint8_t* page, uint64_t size) {
   if (size < layout_.file_size)
     throw FileFormatError("posting file " + path_ + " is truncated: " + std::to_string(size) + " bytes, expected " +
                           std::to_string(layout_.file_size) + " (was it copied or written incompletely?)");
-  if (size > layout_.file_size)
+  // Whole pages past the end are a living index's rewritten lists (see install_live).
+  if (size > layout_.file_size && (size - layout_.file_size) % kPageSize != 0)
     throw FileFormatError("posting file " + path_ + " has " + std::to_string(size - layout_.file_size) +
                           " bytes more than its header says; the file is corrupted");
   const PostingLayout& l = layout_;
@@ -262,6 +264,7 @@ void PostingReader::read_tables() {
     l.count = d.u32();
     l.pages = d.u32();
     l.first_tail = d.u64();
+    l.tail_base = layout_.tail_offset + l.first_tail * layout_.tail_bytes;
     const uint64_t bytes = uint64_t(l.count) * layout_.entry_bytes;
     if (l.count && (l.offset < layout_.data_offset || l.offset + bytes > layout_.tail_offset ||
                     l.first_page_offset() + uint64_t(l.pages) * kPageSize > layout_.tail_offset ||
@@ -283,6 +286,42 @@ void PostingReader::verify_pages(uint64_t offset, const uint8_t* bytes, size_t p
       throw FileFormatError(std::string(what) + " " + std::to_string(which) + " of " + path_ + " (page at byte " +
                             std::to_string(offset + p * kPageSize) +
                             ") is damaged: checksum mismatch; the posting file is corrupted");
+}
+
+void PostingReader::install_live(std::vector<PostingList> lists, uint64_t end, std::vector<uint32_t> page_crc) {
+  auto bad = [&](const std::string& what) {
+    throw FileFormatError("posting file " + path_ + ": " + what + " (living directory of the index file)");
+  };
+  if (end < layout_.file_size || end % kPageSize) bad("implausible end of data");
+  if (file_.size() < end)
+    bad("the file holds " + std::to_string(file_.size()) + " bytes, the index refers to " + std::to_string(end));
+  if (page_crc.size() != (end - layout_.data_offset) / kPageSize) bad("wrong number of page checksums");
+  size_t largest = 0;
+  for (size_t i = 0; i < lists.size(); ++i) {
+    const PostingList& l = lists[i];
+    const uint64_t bytes = uint64_t(l.count) * layout_.entry_bytes;
+    const uint64_t tail_end = l.tail_base + uint64_t(l.count) * layout_.tail_bytes;
+    if (l.count && (l.offset < layout_.data_offset || l.first_page_offset() + uint64_t(l.pages) * kPageSize > end ||
+                    l.offset_in_page() + bytes > uint64_t(l.pages) * kPageSize ||
+                    (layout_.tail_bytes && (l.tail_base < layout_.data_offset || tail_end > end))))
+      bad("list " + std::to_string(i) + " points outside the data");
+    largest = std::max<size_t>(largest, l.pages);
+  }
+  layout_.lists = std::move(lists);
+  page_crc_ = std::move(page_crc);
+  largest_pages_ = largest;
+}
+
+void PostingReader::set_list(size_t i, const PostingList& list) {
+  if (i == layout_.lists.size()) layout_.lists.push_back(list);
+  layout_.lists.at(i) = list;
+  largest_pages_ = std::max<size_t>(largest_pages_, list.pages);
+}
+
+void PostingReader::set_page_crc(uint64_t offset, uint32_t crc) {
+  const size_t page = static_cast<size_t>((offset - layout_.data_offset) / kPageSize);
+  if (page >= page_crc_.size()) page_crc_.resize(page + 1, 0);
+  page_crc_[page] = crc;
 }
 
 size_t PostingReader::memory_usage() const {

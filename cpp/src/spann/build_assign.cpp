@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "build_phases.hpp"
-#include "vidx/simd/kernels.hpp"
 
 namespace vidx::spann {
 namespace {
@@ -15,13 +14,7 @@ void assign_replicas(BuildContext& b, Heads& heads, Assignment& a) {
   const size_t R = a.replicas, dim = b.dim;
   const size_t C = std::min(std::min(b.options.spann.candidates, b.heads_target), heads.index->size());
   const double rng_factor = b.options.spann.rng_factor;
-  const Metric head_metric = heads.index->metric();
-  const auto& kt = simd::kernels();
-  auto head_distance = [&](uint32_t x, uint32_t y) -> float {
-    const float* p = heads.vectors.data() + size_t(x) * dim;
-    const float* q = heads.vectors.data() + size_t(y) * dim;
-    return head_metric == Metric::L2 ? kt.l2sq(p, q, dim) : 1.0f - kt.dot(p, q, dim);
-  };
+  const HeadDistance head_distance{heads.vectors.data(), dim, heads.index->metric()};
   std::vector<float> buf(b.chunk * dim), cd(b.chunk * C);
   std::vector<int64_t> ci(b.chunk * C);
   b.mem.add(b.chunk * (dim * 4 + C * 12));
@@ -35,19 +28,10 @@ void assign_replicas(BuildContext& b, Heads& heads, Assignment& a) {
         c,
         [&](size_t i, size_t) {
           uint32_t* acc = a.list.data() + (begin + i) * R;
-          uint32_t* val = a.position.data() + (begin + i) * R;
-          size_t cnt = 0;
-          for (size_t j = 0; j < C && cnt < R; ++j) {
-            const int64_t h = ci[i * C + j];
-            if (h < 0) break;
-            const float dxh = cd[i * C + j];
-            bool ok = true;
-            for (size_t r = 0; r < cnt && ok; ++r)
-              if (rng_factor * head_distance(static_cast<uint32_t>(h), acc[r]) < dxh) ok = false;
-            if (!ok) continue;
-            acc[cnt] = static_cast<uint32_t>(h);
-            std::memcpy(&val[cnt++], &dxh, 4);
-          }
+          std::vector<float> dist(R);
+          const size_t cnt =
+              accept_replicas(cd.data() + i * C, ci.data() + i * C, C, R, rng_factor, head_distance, acc, dist.data());
+          std::memcpy(a.position.data() + (begin + i) * R, dist.data(), cnt * 4);  // distances as bits
         },
         64);
     b.report("assign", begin + c, b.n);

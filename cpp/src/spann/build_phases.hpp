@@ -12,6 +12,7 @@
 #include "vidx/index.hpp"
 #include "vidx/io/posting_store.hpp"
 #include "vidx/io/vector_source.hpp"
+#include "vidx/simd/kernels.hpp"
 
 namespace vidx::spann {
 
@@ -49,6 +50,38 @@ struct BuildContext {
   // Rows [begin, begin + count) as float32: NaN/inf refused naming the row, cosine normalised.
   void read_rows(size_t begin, size_t count, float* out) const;
 };
+
+// Distance between two heads as the head graph measures it (L2, or 1 - dot for IP).
+struct HeadDistance {
+  const float* vectors;
+  size_t dim;
+  Metric head_metric;
+  float operator()(uint32_t x, uint32_t y) const {
+    const float* p = vectors + size_t(x) * dim;
+    const float* q = vectors + size_t(y) * dim;
+    const auto& kt = simd::kernels();
+    return head_metric == Metric::L2 ? kt.l2sq(p, q, dim) : 1.0f - kt.dot(p, q, dim);
+  }
+};
+
+// The replica rule of the build and of later adds: walk a row's candidate heads nearest
+// first, accept head h unless rng_factor * d(h, an accepted head) < d(row, h), stop at R.
+// acc/acc_d receive the accepted lists and distances; returns how many.
+inline size_t accept_replicas(const float* cand_d, const int64_t* cand_i, size_t C, size_t R, double rng_factor,
+                              const HeadDistance& head_distance, uint32_t* acc, float* acc_d) {
+  size_t cnt = 0;
+  for (size_t j = 0; j < C && cnt < R; ++j) {
+    if (cand_i[j] < 0) break;
+    const uint32_t h = static_cast<uint32_t>(cand_i[j]);
+    bool ok = true;
+    for (size_t r = 0; r < cnt && ok; ++r)
+      if (rng_factor * head_distance(h, acc[r]) < cand_d[j]) ok = false;
+    if (!ok) continue;
+    acc[cnt] = h;
+    acc_d[cnt++] = cand_d[j];
+  }
+  return cnt;
+}
 
 // Checks the budget and sizes the chunks; InvalidArgument when the budget is too small.
 void plan_build(BuildContext& b, double head_ratio);

@@ -90,7 +90,7 @@ size_t Results::memory_usage() const {
 
 size_t SpannIndex::Context::memory_usage() const {
   return sizeof(*this) + pages.size() + head_d.capacity() * 4 + head_i.capacity() * 8 + seen.memory_usage() +
-         results.memory_usage() + codes.capacity() * sizeof(void*) + code_pos.capacity() * 4 + code_d.capacity() * 4 +
+         results.memory_usage() + codes.capacity() * sizeof(void*) + code_ids.capacity() * 8 + code_pos.capacity() * 4 + code_d.capacity() * 4 +
          order.capacity() * 4 + window_pages.capacity() * 8;
 }
 

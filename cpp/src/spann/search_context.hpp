@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "live_store.hpp"
+#include "vidx/common/id_filter.hpp"
 #include "vidx/io/posting_store.hpp"
 #include "vidx/spann/spann_index.hpp"
 
@@ -33,6 +35,7 @@ class Results {
  public:
   void reset(size_t keep, size_t head_bytes);
   bool full() const { return heap_.size() == keep_; }
+  size_t size() const { return heap_.size(); }
   float worst() const { return d_[heap_.front()]; }
   // check_duplicates: the id may already be held (the seen set overflowed).
   void offer(float d, int64_t id, uint64_t tail_at, const uint8_t* head, bool check_duplicates);
@@ -67,6 +70,7 @@ struct SpannIndex::Context {
   SeenSet seen;
   Results results;
   std::vector<const uint8_t*> codes;  // a list's new entries, scored in one batch
+  std::vector<int64_t> code_ids;
   std::vector<uint32_t> code_pos;
   std::vector<float> code_d;
   std::vector<uint32_t> order;
@@ -83,6 +87,8 @@ struct SearchStream {
   const io::PostingReader& postings;
   PreadPool& io;
   SpannIndex::Context& ctx;
+  const RowFilter* filter = nullptr;    // ids a result may have (null: any)
+  const Liveness* liveness = nullptr;  // stale entries to skip (null: none)
   std::vector<uint32_t> probe;  // lists to read, nearest head first
   std::vector<uint32_t> wave_lists;
   std::vector<size_t> wave_at;

@@ -12,8 +12,10 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <system_error>
 
+#include "live_state.hpp"
 #include "spann_paths.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/atomic_file.hpp"
@@ -54,6 +56,11 @@ constexpr uint32_t kSpannSection = io::fourcc("SPMT");
 constexpr uint32_t kHeadSection = io::fourcc("HEAD");
 constexpr uint32_t kCodecSection = io::fourcc("CODC");
 constexpr uint32_t kSpannVersion = 3;  // 3: a VectorIndex file (META/OPTS from the base)
+// Written by this version on: the head vectors (adds after the build need them), and once the
+// index lives (adds/removes after the build) its directory, page checksums and stale ids.
+constexpr uint32_t kHeadVectorSection = io::fourcc("HV16");  // float16
+constexpr uint32_t kLiveSection = io::fourcc("SPLV");
+constexpr uint32_t kLiveVersion = 1;
 
 // The embedded head index, read from the section's bytes (verified as a file would be).
 std::unique_ptr<VectorIndex> load_head(const io::Span& bytes, const std::string& what) {
@@ -88,6 +95,76 @@ void SpannIndex::write_sections(io::IndexFileWriter& out) const {
   out.add_section(kSpannSection, m.take());
   out.add_section(kCodecSection, cp.take());
   out.add_section(kHeadSection, head_->to_bytes());
+  out.add_section_view(kHeadVectorSection, head_halves_.data(), head_halves_.size() * sizeof(uint16_t));
+  if (live_) write_live_section(out);
+}
+
+// The living directory. The posting pages it names are made durable first, so the index file
+// that replaces the old one never refers to pages that a crash could lose.
+void SpannIndex::write_live_section(io::IndexFileWriter& out) const {
+  Live& live = *live_;
+  if (live.writer.is_open()) live.writer.flush();
+  const io::PostingLayout& layout = postings_->layout();
+  const uint64_t end = live.pages.end();
+  io::ByteWriter w;
+  w.u32(kLiveVersion);
+  w.u64(count_);
+  w.u64(end);
+  w.u64(layout.lists.size());
+  for (const io::PostingList& l : layout.lists) {
+    w.u64(l.offset);
+    w.u32(l.count);
+    w.u32(l.pages);
+    w.u64(l.tail_base);
+  }
+  std::vector<uint32_t> crc = postings_->page_crcs();
+  crc.resize(static_cast<size_t>((end - layout.data_offset) / io::kPageSize), 0);
+  w.u64(crc.size());
+  for (uint32_t c : crc) w.u32(c);
+  w.u64(live.liveness.size());
+  live.liveness.table().for_each([&](int64_t id, uint32_t v) {
+    w.i64(id);
+    w.u32(v);
+  });
+  w.i64(live.next_id);
+  for (uint64_t v : {live.splits, live.rewrites, live.sweeps}) w.u64(v);
+  out.add_section(kLiveSection, w.take());
+  live.pages.commit_saved();
+}
+
+void SpannIndex::read_live_section(const io::IndexFileReader& in) {
+  io::ByteReader r = in.reader(kLiveSection);
+  if (r.u32() != kLiveVersion) throw FileFormatError(in.path() + ": unsupported SPANN living section version");
+  auto live = std::make_unique<Live>();
+  count_ = r.u64();
+  live->loaded_end = r.u64();
+  const uint64_t lists = r.u64();
+  if (lists != head_->size() || head_halves_.size() != head_->size() * dim()) throw FileFormatError(in.path() + ": the living directory does not match the heads");
+  live->loaded_lists.resize(static_cast<size_t>(lists));
+  for (io::PostingList& l : live->loaded_lists) {
+    l.offset = r.u64();
+    l.count = r.u32();
+    l.pages = r.u32();
+    l.tail_base = r.u64();
+  }
+  const uint64_t pages = r.u64();
+  if (pages > r.remaining() / 4) throw FileFormatError(in.path() + ": the living directory is truncated");
+  live->loaded_crc.resize(static_cast<size_t>(pages));
+  for (uint32_t& c : live->loaded_crc) c = r.u32();
+  const uint64_t stale = r.u64();
+  if (stale > r.remaining() / 12) throw FileFormatError(in.path() + ": the stale id table is truncated");
+  IdTable versions;
+  for (uint64_t i = 0; i < stale; ++i) {
+    const int64_t id = r.i64();
+    versions.set(id, r.u32());
+  }
+  live->liveness.assign(std::move(versions));
+  live->next_id = r.i64();
+  for (uint64_t* v : {&live->splits, &live->rewrites, &live->sweeps}) *v = r.u64();
+  r.expect_end();
+  live->limit = std::max<size_t>(16, build_stats_.posting_limit);
+  live->loaded = true;
+  live_ = std::move(live);
 }
 
 void SpannIndex::read_sections(const io::IndexFileReader& in) {
@@ -112,6 +189,16 @@ void SpannIndex::read_sections(const io::IndexFileReader& in) {
     throw FileFormatError(in.path() + ": the head index does not match the metadata; the file is corrupted");
   build_stats_ = b;
   count_ = b.vectors;
+  head_halves_.clear();
+  if (in.has(kHeadVectorSection)) {
+    const io::Span hv = in.section(kHeadVectorSection);
+    if (hv.size != heads * dim() * sizeof(uint16_t))
+      throw FileFormatError(in.path() + ": the head vectors do not match the heads; the file is corrupted");
+    head_halves_.resize(heads * dim());
+    std::memcpy(head_halves_.data(), hv.data, hv.size);
+  }
+  live_.reset();
+  if (in.has(kLiveSection)) read_live_section(in);
 }
 
 void SpannIndex::attach_storage(const std::string& index_path, const LoadOptions& load) {
@@ -129,10 +216,16 @@ void SpannIndex::attach_storage(const std::string& index_path, const LoadOptions
   if (pf->header().build_id != expected_build_id_ || pf->header_crc() != expected_header_crc_)
     throw FileFormatError("posting file " + pf->path() + " does not belong to the index " + index_path +
                           " (it was rebuilt or replaced)");
-  if (pf->lists().size() != head_->size() || pf->header().vector_count != count_ || pf->header().dim != dim() ||
-      pf->header().codec != codec_->name())
+  if (live_) {
+    pf->install_live(std::move(live_->loaded_lists), live_->loaded_end, std::move(live_->loaded_crc));
+    live_->loaded_lists = {};
+    live_->loaded_crc = {};
+  }
+  if (pf->lists().size() != head_->size() || (!live_ && pf->header().vector_count != count_) ||
+      pf->header().dim != dim() || pf->header().codec != codec_->name())
     throw FileFormatError("posting file " + pf->path() + " does not match the index " + index_path);
   postings_ = std::move(pf);
+  if (live_) init_live(*live_);
 #if defined(__GLIBC__)
   // Loading staged the file and the head graph in large temporary buffers, now freed; give
   // their pages back so that what stays resident is the index itself.

@@ -10,7 +10,9 @@
 #include <cstring>
 
 #include "build_phases.hpp"
+#include "live_state.hpp"
 #include "search_context.hpp"
+#include "vidx/codec/float16.hpp"
 #include "vidx/common/error.hpp"
 #include "spann_paths.hpp"
 
@@ -72,6 +74,17 @@ std::map<std::string, double> SpannIndex::stats() const {
   const BuildStats b = build_stats();
   const IoStats s = io_stats();
   const bool direct = direct_io();
+  double splits = 0, rewrites = 0, sweeps = 0, stale = 0, reassigned = 0;
+  {
+    auto lock = lock_shared();
+    if (live_) {
+      splits = double(live_->splits);
+      rewrites = double(live_->rewrites);
+      sweeps = double(live_->sweeps);
+      stale = double(live_->liveness.size());
+      reassigned = double(live_->reassigned);
+    }
+  }
   return {{"vectors", double(b.vectors)},
           {"heads", double(b.heads)},
           {"entries", double(b.entries)},
@@ -87,7 +100,12 @@ std::map<std::string, double> SpannIndex::stats() const {
           {"lists_read", double(s.lists)},
           {"bytes_read", double(s.bytes)},
           {"tail_bytes_read", double(s.tail_bytes)},
-          {"entries_scanned", double(s.entries)}};
+          {"entries_scanned", double(s.entries)},
+          {"live_splits", splits},
+          {"live_list_rewrites", rewrites},
+          {"live_sweeps", sweeps},
+          {"live_reassigned", reassigned},
+          {"stale_ids", stale}};
 }
 
 void SpannIndex::add_rows(const float*, size_t, const uint32_t*, ThreadPool&) {
@@ -106,6 +124,11 @@ std::map<std::string, size_t> SpannIndex::structure_memory_parts() const {
   if (head_) parts["heads"] = head_->memory_usage();
   if (codec_) parts["codec"] = sizeof(*codec_) + codec_->parameter_bytes();
   if (postings_) parts["posting_directory"] = postings_->memory_usage();
+  parts["head_vectors"] = head_halves_.capacity() * sizeof(uint16_t);
+  {
+    std::lock_guard<std::mutex> guard(live_mutex_);  // a lookup may be creating it
+    if (live_) parts["living"] = live_->memory_usage();
+  }
   parts["scratch"] = contexts_memory();
   return parts;
 }
@@ -119,6 +142,8 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
     std::sort(sorted.begin(), sorted.end());
     const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
     if (dup != sorted.end()) throw InvalidArgument("id " + std::to_string(*dup) + " appears more than once");
+    if (!sorted.empty() && sorted.back() > kMaxSpannId)
+      throw InvalidArgument("id " + std::to_string(sorted.back()) + " is too large: SPANN ids must be below 2^56");
   }
   ThreadPool pool(options().threads);  // its own: set_threads() may replace the index's meanwhile
   BuildContext b{source, ids, progress, n, dim(), metric(), options(), pool};
@@ -126,6 +151,8 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
   BuiltParts parts;
   parts.codec = make_codec(options().quant, dim(), metric(), options().seed);
   Heads heads = choose_heads(b, *parts.codec);
+  std::vector<uint16_t> head_halves(heads.vectors.size());  // kept for adds after the build
+  for (size_t i = 0; i < head_halves.size(); ++i) head_halves[i] = f16::from_float(heads.vectors[i]);
   const Assignment a = assign_rows(b, heads);
   const WriteResult w = write_postings(b, a, *parts.codec, posting_path_);
   auto postings = std::make_unique<io::PostingReader>(posting_path_, options().spann.direct_io);
@@ -140,6 +167,8 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
     postings_ = std::move(postings);
     build_stats_ = parts.stats;
     count_ = n;
+    head_halves_ = std::move(head_halves);
+    live_.reset();
     contexts_.clear();
   }
 #if defined(__GLIBC__)

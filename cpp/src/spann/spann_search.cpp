@@ -3,9 +3,12 @@
 // best candidates re-scored from their tails.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 
+#include "live_state.hpp"
 #include "search_context.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/spann/spann_index.hpp"
@@ -50,7 +53,7 @@ size_t SearchStream::submit_wave(size_t first, uint8_t* slot, size_t slot_bytes,
   return i;
 }
 
-void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* ids,
+void SpannIndex::scan_query(const float* q, size_t keep, const SearchParams& params, const RowFilter* filter,
                             Context& ctx) const {
   const size_t np = std::min(params.nprobe, head_->size());
   ctx.head_d.resize(np);
@@ -59,22 +62,32 @@ void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params
   hp.ef = std::max(np, params.ef);
   head_->search(q, 1, np, hp, ctx.head_d.data(), ctx.head_i.data());
   SearchStream s{*postings_, *io_, ctx};
+  s.filter = filter;
+  {
+    std::lock_guard<std::mutex> guard(live_mutex_);  // a lookup may be creating the living state
+    if (live_ && !live_->liveness.empty()) s.liveness = &live_->liveness;
+  }
   choose_lists(ctx.head_d, ctx.head_i, params.eps, postings_->lists(), s.probe);
   const bool two_level = postings_->layout().tail_bytes > 0;
-  const size_t keep = two_level ? std::max(k, params.rerank ? params.rerank : 16 * k) : k;
-  ctx.results.reset(keep, two_level ? codec_->head_size() : 0);
   size_t entries = 0;
   for (uint32_t l : s.probe) entries += postings_->lists()[l].count;
+  ctx.results.reset(std::max<size_t>(1, std::min(keep, entries)), two_level ? codec_->head_size() : 0);
   ctx.seen.reset(entries, ctx.capacity / 32);
   const std::unique_ptr<QueryDistance> qd = codec_->prepare(q);
   s.scan(*qd, postings_->layout().entry_bytes, two_level);
   if (two_level) s.rerank_tails(*codec_->prepare_precise(q));
-  ctx.results.write_sorted(k, distances, ids);
   stat_queries_.fetch_add(1, std::memory_order_relaxed);
   stat_lists_.fetch_add(s.probe.size(), std::memory_order_relaxed);
   stat_bytes_.fetch_add(s.bytes_read + s.tail_bytes_read, std::memory_order_relaxed);
   stat_tail_bytes_.fetch_add(s.tail_bytes_read, std::memory_order_relaxed);
   stat_entries_.fetch_add(entries, std::memory_order_relaxed);
+}
+
+void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params, const RowFilter* filter,
+                            float* distances, int64_t* ids, Context& ctx) const {
+  const bool two_level = postings_->layout().tail_bytes > 0;
+  scan_query(q, two_level ? std::max(k, params.rerank ? params.rerank : 16 * k) : k, params, filter, ctx);
+  ctx.results.write_sorted(k, distances, ids);
 }
 
 // Streams the probed lists through the buffer's slots: while one slot is scored, the reads
@@ -111,12 +124,17 @@ void SearchStream::score_list(uint32_t list, const uint8_t* pages, const QueryDi
   const uint8_t* base = pages + l.offset_in_page();
   ctx.codes.clear();
   ctx.code_pos.clear();
+  ctx.code_ids.clear();
   for (uint32_t e = 0; e < l.count; ++e) {
-    int64_t id;
-    std::memcpy(&id, base + size_t(e) * entry_bytes, 8);
+    int64_t raw;
+    std::memcpy(&raw, base + size_t(e) * entry_bytes, 8);
+    if (liveness && !liveness->live(raw)) continue;  // removed, or an old version
+    const int64_t id = entry_id(raw);
+    if (filter && !filter->allows_label(id)) continue;
     if (ctx.seen.insert(id) == SeenSet::kSeen) continue;
     ctx.codes.push_back(base + size_t(e) * entry_bytes + 8);
     ctx.code_pos.push_back(e);
+    ctx.code_ids.push_back(id);
   }
   const size_t m = ctx.codes.size();
   if (m == 0) return;
@@ -129,8 +147,7 @@ void SearchStream::score_list(uint32_t list, const uint8_t* pages, const QueryDi
                      ctx.code_d.data());
   const io::PostingLayout& layout = postings.layout();
   for (size_t e = 0; e < m; ++e) {
-    int64_t id;
-    std::memcpy(&id, ctx.codes[e] - 8, 8);
+    const int64_t id = ctx.code_ids[e];
     const uint64_t tail_at = keep_tails ? layout.tail_at(l, ctx.code_pos[e]) : 0;
     ctx.results.offer(ctx.code_d[e], id, tail_at, ctx.codes[e], ctx.seen.saturated());
   }
@@ -194,10 +211,51 @@ void SpannIndex::search_rows(const float* q, size_t nq, size_t k, const SearchPa
     std::fill(ids, ids + nq * k, int64_t{-1});
     return;
   }
+  run_queries(nq, pool, [&](size_t i, Context& ctx) {
+    search_one(q + i * dim(), k, params, params.row_filters ? params.row_filters->of(i) : nullptr, distances + i * k,
+               ids + i * k, ctx);
+  });
+}
+
+void SpannIndex::range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params,
+                                   RangeResult& out, ThreadPool& pool) const {
+  out.lims.assign(nq + 1, 0);
+  out.distances.clear();
+  out.ids.clear();
+  if (!head_ || nq == 0) return;
+  // Every entry of the probed lists is a candidate (no top-k cut); those within the radius stay.
+  std::vector<std::vector<float>> found_d(nq);
+  std::vector<std::vector<int64_t>> found_i(nq);
+  run_queries(nq, pool, [&](size_t i, Context& ctx) {
+    scan_query(q + i * dim(), SIZE_MAX, params, params.row_filters ? params.row_filters->of(i) : nullptr, ctx);
+    const size_t held = ctx.results.size();
+    std::vector<float> d(held);
+    std::vector<int64_t> ids(held);
+    ctx.results.write_sorted(held, d.data(), ids.data());
+    size_t within = 0;
+    while (within < held && d[within] < radius) ++within;
+    d.resize(within);
+    ids.resize(within);
+    found_d[i].swap(d);
+    found_i[i].swap(ids);
+  });
+  for (size_t i = 0; i < nq; ++i) {
+    out.lims[i + 1] = out.lims[i] + found_d[i].size();
+    out.distances.insert(out.distances.end(), found_d[i].begin(), found_d[i].end());
+    out.ids.insert(out.ids.end(), found_i[i].begin(), found_i[i].end());
+  }
+}
+
+// Runs f(query, context) for every query, on the pool when there are several.
+void SpannIndex::run_queries(size_t nq, ThreadPool& pool, const std::function<void(size_t, Context&)>& f) const {
   if (nq == 1) {
     auto ctx = acquire_context();
-    search_one(q, k, params, distances, ids, *ctx);
-    release_context(std::move(ctx));
+    struct Release {
+      const SpannIndex* self;
+      std::unique_ptr<Context>& ctx;
+      ~Release() { self->release_context(std::move(ctx)); }
+    } release{this, ctx};
+    f(0, *ctx);
     return;
   }
   std::vector<std::unique_ptr<Context>> ctxs(pool.size());
@@ -209,9 +267,7 @@ void SpannIndex::search_rows(const float* q, size_t nq, size_t k, const SearchPa
       for (auto& c : ctxs) self->release_context(std::move(c));
     }
   } release{this, ctxs};
-  pool.parallel_for(nq, [&](size_t i, size_t w) {
-    search_one(q + i * dim(), k, params, distances + i * k, ids + i * k, *ctxs[w]);
-  });
+  pool.parallel_for(nq, [&](size_t i, size_t w) { f(i, *ctxs[w]); });
 }
 
 std::unique_ptr<SpannIndex::Context> SpannIndex::acquire_context() const {

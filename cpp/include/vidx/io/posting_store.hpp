@@ -44,6 +44,8 @@ struct PostingList {
   uint32_t count = 0;       // entries
   uint32_t pages = 0;       // pages to read from first_page_offset()
   uint64_t first_tail = 0;  // index of its first entry's tail in the tail region
+  uint64_t tail_base = 0;   // file offset of its first entry's tail (lists rewritten by a
+                            // living index keep their tails after their own pages)
   uint64_t first_page_offset() const { return offset / kPageSize * kPageSize; }
   uint32_t offset_in_page() const { return static_cast<uint32_t>(offset % kPageSize); }
 };
@@ -62,7 +64,7 @@ struct PostingLayout {
   uint64_t tail_offset = 0;
   uint64_t file_size = 0;
 
-  uint64_t tail_at(const PostingList& l, uint32_t entry) const { return tail_offset + (l.first_tail + entry) * tail_bytes; }
+  uint64_t tail_at(const PostingList& l, uint32_t entry) const { return l.tail_base + uint64_t(entry) * tail_bytes; }
   size_t checked_pages() const { return static_cast<size_t>((file_size - data_offset) / kPageSize); }
 };
 
@@ -116,6 +118,18 @@ class PostingReader {
   const PostingLayout& layout() const { return layout_; }
   const std::vector<PostingList>& lists() const { return layout_.lists; }
   const std::string& path() const { return path_; }
+  // A living index (SPANN add/remove after the build) rewrites lists into pages past the
+  // build's end, never over pages a saved directory refers to, and keeps their directory and
+  // checksums in its own index file. install_live replaces the build's directory with that;
+  // FileFormatError when a list points outside [data offset, end) or the file is shorter.
+  void install_live(std::vector<PostingList> lists, uint64_t end, std::vector<uint32_t> page_crc);
+  // The living writer's updates: list i (i == lists().size() appends one), page checksums.
+  void set_list(size_t i, const PostingList& list);
+  void set_page_crc(uint64_t offset, uint32_t crc);
+  const std::vector<uint32_t>& page_crcs() const { return page_crc_; }
+  // The build's end of file (the header's size); pages past it belong to the living writer.
+  uint64_t built_end() const { return layout_.file_size; }
+
   // Opened for direct I/O when direct_io() is true: reads must then be page-aligned.
   const File& file() const { return file_; }
   bool direct_io() const { return file_.direct(); }

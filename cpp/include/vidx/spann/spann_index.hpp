@@ -25,10 +25,23 @@
 // stream their lists through a fixed read buffer (read_buffer bytes per searching thread,
 // pread pool, O_DIRECT by default), verify each page, score the head codes; codecs with a
 // second level keep the best `rerank` candidates and re-score them from their tails.
+//
+// Living (SPFresh-style, live_*.cpp): a second add() puts each vector into its nearest heads'
+// lists by the build's replica rule, rewriting those lists copy-on-write into free pages; a
+// list past posting_limit splits in two (balanced 2-means, the new head joins the head graph;
+// members of the 8 lists nearest the new head that are nearer to it join it, at most limit/8).
+// remove() marks ids stale at once (searches skip stale entries); lists are purged of them
+// whenever they are rewritten, and all of them once stale ids pass 10% of the live count
+// (or on compact()). contains/ids/get use an id -> list map (~24 bytes per id) built by one
+// scan of the posting file on first need. Writes hold the index lock (searches wait for a
+// whole add/remove call). Ids must be below 2^56 (the stored id carries a version above).
+// Crash safety (live_store.hpp): the posting file is fsynced before save() replaces the index
+// file, and no page the last save refers to is written until the next save.
 #pragma once
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +54,8 @@
 #include "vidx/spann/async_reader.hpp"
 
 namespace vidx::spann {
+
+struct ListBuffer;  // a posting list in memory (live_store.hpp)
 
 // The default head ratio for vectors of `dim` dimensions and a head graph of degree M: 5%,
 // lowered for short vectors, whose head graph costs more than the vectors themselves, so that
@@ -94,6 +109,7 @@ class SpannIndex final : public VectorIndex {
   IoStats io_stats() const;
 
   struct Context;
+  struct Live;  // living state (live_state.hpp); null until a living call needs it
 
  protected:
   void build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) override;
@@ -109,10 +125,37 @@ class SpannIndex final : public VectorIndex {
   void read_sections(const io::IndexFileReader& in) override;
   void attach_storage(const std::string& index_path, const LoadOptions& load) override;
   void check_save_path(const std::string& path) const override;
+  // Living-index hooks (live_write.cpp, live_lookup.cpp, spann_search.cpp).
+  void add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool) override;
+  size_t remove_labels(const int64_t* ids, size_t n, ThreadPool& pool) override;
+  bool decode_labels(const int64_t* ids, size_t n, float* out) const override;
+  bool has_label(int64_t id) const override;
+  std::vector<int64_t> stored_labels() const override;
+  // compact(): purges every stale entry now (ids are kept; there are no slots to renumber).
+  std::vector<uint32_t> compact_rows(ThreadPool& pool) override;
+  void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params, RangeResult& out,
+                         ThreadPool& pool) const override;
 
  private:
-  void search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* ids,
+  // One query's lists scanned into ctx.results (the best `keep`; SIZE_MAX: every entry).
+  void scan_query(const float* q, size_t keep, const SearchParams& params, const RowFilter* filter,
                   Context& ctx) const;
+  void search_one(const float* q, size_t k, const SearchParams& params, const RowFilter* filter, float* distances,
+                  int64_t* ids, Context& ctx) const;
+  // Living state, created on first need (mutex: const lookups may create it).
+  Live& live() const;
+  void init_live(Live& live) const;
+  void write_live_section(io::IndexFileWriter& out) const;
+  void read_live_section(const io::IndexFileReader& in);
+  void ensure_where(Live& live) const;
+  void assign_to_heads(const float* x, size_t n, std::vector<uint32_t>& lists) const;
+  void rewrite_list(Live& live, uint32_t list, ListBuffer& buffer);
+  void split_list(Live& live, uint32_t list, ListBuffer& buffer);
+  void take_nearer_members(Live& live, uint32_t list, ListBuffer& buffer);
+  void sweep_stale(Live& live);
+  void read_list(uint32_t list, ListBuffer& out) const;
+  void write_list(Live& live, uint32_t list, const ListBuffer& buffer);
+  void run_queries(size_t nq, ThreadPool& pool, const std::function<void(size_t, Context&)>& f) const;
   std::unique_ptr<Context> acquire_context() const;
   void release_context(std::unique_ptr<Context> ctx) const;
   size_t contexts_memory() const;
@@ -127,6 +170,11 @@ class SpannIndex final : public VectorIndex {
   std::unique_ptr<VectorIndex> head_;       // HNSW over the heads; its ids are list numbers
   std::unique_ptr<io::PostingReader> postings_;
   std::unique_ptr<PreadPool> io_;
+  // H x dim float16 copies of the head vectors (the head graph holds them in float32): what
+  // adds after the build expand (replica rule, splits); small while the index stays static.
+  std::vector<uint16_t> head_halves_;
+  mutable std::unique_ptr<Live> live_;
+  mutable std::mutex live_mutex_;
 
   mutable ScratchPool<Context> contexts_;
   mutable std::atomic<uint64_t> stat_queries_{0}, stat_lists_{0}, stat_bytes_{0}, stat_entries_{0},

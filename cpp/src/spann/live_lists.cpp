@@ -1,0 +1,133 @@
+// SPANN living state: creating it, reading a posting list into memory, writing one
+// copy-on-write into free pages, the id -> list map, and the sweep of stale entries.
+#include <algorithm>
+#include <cstring>
+
+#include "live_state.hpp"
+#include "vidx/codec/float16.hpp"
+#include "vidx/common/error.hpp"
+#include "vidx/io/crc32c.hpp"
+
+namespace vidx::spann {
+namespace {
+
+constexpr size_t kPage = io::kPageSize;
+
+// Bytes [begin, begin + n) of the posting file, read as whole pages and verified.
+void read_bytes(const io::PostingReader& p, uint64_t begin, size_t n, uint8_t* out, const char* what, size_t which) {
+  if (n == 0) return;
+  const uint64_t first = begin / kPage * kPage, last = io::round_up_page(begin + n);
+  io::PageBuffer buffer;
+  uint8_t* pages = buffer.reserve(static_cast<size_t>(last - first));
+  p.file().read_exact_at(first, pages, static_cast<size_t>(last - first));
+  p.verify_pages(first, pages, static_cast<size_t>((last - first) / kPage), what, which);
+  std::memcpy(out, pages + (begin - first), n);
+}
+
+}  // namespace
+
+SpannIndex::Live& SpannIndex::live() const {
+  std::lock_guard<std::mutex> guard(live_mutex_);
+  if (live_) return *live_;
+  if (!head_) throw InvalidArgument("the SPANN index is empty (call add first)");
+  if (head_halves_.size() != head_->size() * dim())
+    throw InvalidArgument("this SPANN index was saved without its head vectors (an older vidx): rebuild it to add "
+                          "or remove vectors");
+  auto live = std::make_unique<Live>();
+  init_live(*live);
+  live->limit = std::max<size_t>(16, build_stats_.posting_limit);
+  live_ = std::move(live);
+  return *live_;
+}
+
+// The head vectors in float32; the pages past the build's region: those the directory names
+// are the saved state's, the rest (a killed writer's leftovers included) are free.
+void SpannIndex::init_live(Live& live) const {
+  live.head_vectors.resize(head_halves_.size());
+  for (size_t i = 0; i < head_halves_.size(); ++i) live.head_vectors[i] = f16::to_float(head_halves_[i]);
+  const uint64_t built = postings_->built_end();
+  const uint64_t file_end = postings_->file().size() / kPage * kPage;
+  live.pages.reset(built, std::max(built, file_end));
+  const size_t T = postings_->layout().tail_bytes;
+  for (const io::PostingList& l : postings_->lists())
+    if (l.count && l.offset >= built) live.pages.mark_saved(l.first_page_offset(), run_pages(l, T));
+  live.pages.rebuild_free_runs();
+}
+
+void SpannIndex::read_list(uint32_t list, ListBuffer& out) const {
+  const io::PostingList& l = postings_->lists()[list];
+  const io::PostingLayout& layout = postings_->layout();
+  out.clear(layout.entry_bytes, layout.tail_bytes);
+  out.count = l.count;
+  out.entries.resize(size_t(l.count) * out.E);
+  out.tails.resize(size_t(l.count) * out.T);
+  read_bytes(*postings_, l.offset, out.entries.size(), out.entries.data(), "posting list", list);
+  read_bytes(*postings_, l.tail_base, out.tails.size(), out.tails.data(), "posting tails of list", list);
+}
+
+void SpannIndex::write_list(Live& live, uint32_t list, const ListBuffer& b) {
+  if (!live.writer.is_open())
+    live.writer = io::File::open_existing(postings_->path(), io::File::Access::read_write);
+  const io::PostingList old = list < postings_->lists().size() ? postings_->lists()[list] : io::PostingList{};
+  io::PostingList l;
+  l.count = static_cast<uint32_t>(b.count);
+  if (b.count) {
+    const size_t entry_pages = static_cast<size_t>(io::round_up_page(b.entries.size()) / kPage);
+    const size_t total = entry_pages + static_cast<size_t>(io::round_up_page(b.tails.size()) / kPage);
+    const uint64_t at = live.pages.allocate(total);
+    // The file grows first, in whole pages: a kill never leaves a torn page count at its end.
+    if (live.writer.size() < live.pages.end()) live.writer.resize(live.pages.end());
+    io::PageBuffer buffer;
+    uint8_t* pages = buffer.reserve(total * kPage);
+    std::memset(pages, 0, total * kPage);
+    std::memcpy(pages, b.entries.data(), b.entries.size());
+    if (!b.tails.empty()) std::memcpy(pages + entry_pages * kPage, b.tails.data(), b.tails.size());
+    live.writer.write_at(at, pages, total * kPage);
+    for (size_t p = 0; p < total; ++p) postings_->set_page_crc(at + p * kPage, io::crc32c(pages + p * kPage, kPage));
+    l.offset = at;
+    l.pages = static_cast<uint32_t>(entry_pages);
+    l.tail_base = at + entry_pages * kPage;
+  }
+  postings_->set_list(list, l);
+  if (old.count && old.offset >= postings_->built_end())
+    live.pages.release(old.first_page_offset(), run_pages(old, postings_->layout().tail_bytes));
+  ++live.rewrites;
+}
+
+void SpannIndex::ensure_where(Live& live) const {
+  std::lock_guard<std::mutex> guard(live_mutex_);
+  if (live.where_ready) return;
+  ListBuffer b;
+  for (uint32_t h = 0; h < postings_->lists().size(); ++h) {
+    read_list(h, b);
+    for (size_t i = 0; i < b.count; ++i) {
+      const int64_t raw = b.raw_id(i);
+      if (!live.liveness.live(raw)) continue;
+      const int64_t id = entry_id(raw);
+      if (!live.where.contains(id)) live.where.set(id, h);
+      live.next_id = std::max(live.next_id, id + 1);
+    }
+  }
+  live.where_ready = true;
+}
+
+// Rewrites every list holding a stale entry or a versioned one, so that every entry left
+// has version 0 and nothing needs the stale table any more.
+void SpannIndex::sweep_stale(Live& live) {
+  ListBuffer b;
+  for (uint32_t h = 0; h < postings_->lists().size(); ++h) {
+    if (postings_->lists()[h].count == 0) continue;
+    read_list(h, b);
+    bool changed = b.keep_if([&](int64_t raw) { return live.liveness.live(raw); }) > 0;
+    for (size_t i = 0; i < b.count; ++i)
+      if (entry_version(b.raw_id(i)) != 0) {
+        b.set_raw_id(i, entry_id(b.raw_id(i)));
+        changed = true;
+      }
+    if (changed) write_list(live, h, b);
+  }
+  live.liveness.clear();
+  ++live.sweeps;
+}
+
+}  // namespace vidx::spann

@@ -1,0 +1,31 @@
+// What a SPANN index keeps once it lives (add/remove after the build), see live_store.hpp.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "live_store.hpp"
+#include "vidx/spann/spann_index.hpp"
+
+namespace vidx::spann {
+
+struct SpannIndex::Live {
+  io::File writer;          // the posting file opened for writing, on the first write
+  std::vector<float> head_vectors;  // H x dim, expanded from head_halves_
+  PageAllocator pages;      // the pages past the build's region
+  Liveness liveness;        // stale entries (removed ids, old versions)
+  IdTable where;            // id -> a list holding a live entry of it (built by a scan)
+  bool where_ready = false;
+  int64_t next_id = 0;      // the first id a call without ids assigns
+  size_t limit = 0;         // a list past it splits
+  uint64_t splits = 0, rewrites = 0, sweeps = 0, reassigned = 0;
+  // Read from the index file, installed into the posting reader by attach_storage.
+  bool loaded = false;
+  std::vector<io::PostingList> loaded_lists;
+  std::vector<uint32_t> loaded_crc;
+  uint64_t loaded_end = 0;
+  size_t memory_usage() const {
+    return sizeof(*this) + head_vectors.capacity() * 4 + pages.memory_usage() + liveness.memory_usage() + where.memory_usage();
+  }
+};
+
+}  // namespace vidx::spann

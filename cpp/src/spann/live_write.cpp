@@ -1,0 +1,230 @@
+// SPANN adds and removes after the build (SPFresh-style): new rows go to their nearest heads'
+// lists by the build's replica rule; a list past the limit splits in two; removed ids turn
+// stale at once and leave the lists as they are rewritten (or in a sweep).
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <string>
+
+#include "build_phases.hpp"
+#include "live_state.hpp"
+#include "vidx/codec/float16.hpp"
+#include "vidx/common/error.hpp"
+
+namespace vidx::spann {
+namespace {
+
+// Stale ids past this share of the stored ones trigger a sweep of every list.
+constexpr double kSweepShare = 0.1;
+constexpr size_t kSweepMinimum = 256;
+// Rounds of the split's 2-means.
+constexpr int kSplitRounds = 4;
+// Lists next to a new head whose members may join it (SPFresh's reassignment, bounded), and
+// the most that join, as a share of the limit: filling the new list to the limit made it split
+// again at once (glove6b-50, posting_limit 260: 18,309 heads against 15,564 without).
+constexpr size_t kReassignLists = 8;
+constexpr size_t kReassignShare = 8;  // limit / 8
+
+std::vector<int64_t> new_labels(const SpannIndex::Live& live, const int64_t* ids, size_t n) {
+  std::vector<int64_t> labels(n);
+  for (size_t i = 0; i < n; ++i) labels[i] = ids ? ids[i] : live.next_id + static_cast<int64_t>(i);
+  for (int64_t id : labels) {
+    if (id < 0) throw InvalidArgument("ids must be >= 0, got " + std::to_string(id));
+    if (id > kMaxSpannId) throw InvalidArgument("id " + std::to_string(id) + " is too large: SPANN ids must be below 2^56");
+    if (live.where.contains(id)) throw InvalidArgument("id " + std::to_string(id) + " is already in the index");
+  }
+  std::vector<int64_t> sorted = labels;
+  std::sort(sorted.begin(), sorted.end());
+  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+  if (dup != sorted.end()) throw InvalidArgument("id " + std::to_string(*dup) + " appears more than once");
+  return labels;
+}
+
+bool too_stale(const SpannIndex::Live& live, size_t stored) {
+  return live.liveness.size() > std::max<size_t>(kSweepMinimum, static_cast<size_t>(kSweepShare * stored));
+}
+
+}  // namespace
+
+// Up to `replicas` lists per row (kNoList where fewer), nearest first.
+void SpannIndex::assign_to_heads(const float* x, size_t n, std::vector<uint32_t>& lists) const {
+  const size_t R = options().spann.replicas, H = head_->size();
+  const size_t C = std::min(options().spann.candidates, H);
+  std::vector<float> cd(n * C), dist(R);
+  std::vector<int64_t> ci(n * C);
+  SearchParams sp;
+  sp.ef = std::max(C, options().ef_search);
+  head_->search(x, n, C, sp, cd.data(), ci.data());
+  const HeadDistance head_distance{live_->head_vectors.data(), dim(), head_->metric()};
+  lists.assign(n * R, kNoList);
+  for (size_t i = 0; i < n; ++i)
+    accept_replicas(cd.data() + i * C, ci.data() + i * C, C, R, options().spann.rng_factor, head_distance,
+                    lists.data() + i * R, dist.data());
+}
+
+void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool) {
+  Live& live = this->live();
+  ensure_where(live);
+  const std::vector<int64_t> labels = new_labels(live, ids, n);
+  if (count_ + n >= (uint64_t(1) << 31)) throw InvalidArgument("a SPANN index holds at most 2^31 - 1 vectors");
+  // A version about to wrap could meet its own old entries: sweep them first.
+  for (int64_t id : labels) {
+    const uint32_t* v = live.liveness.table().find(id);
+    if (v && (*v & kVersionMask) == kVersionMask) {
+      sweep_stale(live);
+      break;
+    }
+  }
+  std::vector<uint32_t> lists;
+  assign_to_heads(x, n, lists);
+  const size_t R = options().spann.replicas;
+  const io::PostingLayout& layout = postings_->layout();
+  const size_t E = layout.entry_bytes, T = layout.tail_bytes, head_bytes = codec_->head_size();
+  // Each row's entry [raw id | head code | zeros] and its tail, encoded once.
+  std::vector<uint8_t> entries(n * E, 0), tails(n * T);
+  std::vector<uint8_t> code_scratch(pool.size() * codec_->code_size());
+  pool.parallel_for(n, [&](size_t i, size_t w) {
+    uint8_t* code = code_scratch.data() + w * codec_->code_size();
+    codec_->encode(x + i * dim(), code);
+    std::memcpy(entries.data() + i * E + 8, code, head_bytes);
+    if (T) std::memcpy(tails.data() + i * T, code + head_bytes, T);
+  });
+  std::vector<std::pair<uint32_t, uint32_t>> by_list;  // (list, row)
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t raw = labels[i] | (int64_t(live.liveness.next_version(labels[i])) << kVersionShift);
+    std::memcpy(entries.data() + i * E, &raw, 8);
+    live.where.set(labels[i], lists[i * R]);  // before any split moves it
+    for (size_t r = 0; r < R && lists[i * R + r] != kNoList; ++r)
+      by_list.emplace_back(lists[i * R + r], static_cast<uint32_t>(i));
+  }
+  std::sort(by_list.begin(), by_list.end());
+  ListBuffer b;
+  for (size_t a = 0; a < by_list.size();) {
+    const uint32_t h = by_list[a].first;
+    read_list(h, b);
+    b.keep_if([&](int64_t raw) { return live.liveness.live(raw); });
+    for (; a < by_list.size() && by_list[a].first == h; ++a) {
+      const size_t row = by_list[a].second;
+      b.push(entries.data() + row * E, T ? tails.data() + row * T : nullptr);
+    }
+    if (b.count > live.limit)
+      split_list(live, h, b);
+    else
+      write_list(live, h, b);
+  }
+  count_ += n;
+  for (int64_t id : labels) live.next_id = std::max(live.next_id, id + 1);
+  if (too_stale(live, count_)) sweep_stale(live);
+}
+
+// Splits list h in two: h keeps the half nearer its head, a new head (the mean of the other
+// half, after a few rounds of 2-means with h's head fixed) takes the rest. Balanced by
+// construction: the halves are cut at the median of d(x, h) - d(x, new head).
+void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
+  const size_t m = b.count, d = dim();
+  std::vector<float> v(m * d);
+  for (size_t i = 0; i < m; ++i)
+    codec_->decode_split(b.entries.data() + i * b.E + 8, b.T ? b.tails.data() + i * b.T : nullptr, v.data() + i * d);
+  const bool l2 = head_->metric() == Metric::L2;
+  const auto& kt = simd::kernels();
+  auto dist = [&](const float* p, const float* q) { return l2 ? kt.l2sq(p, q, d) : -kt.dot(p, q, d); };
+  const float* c0 = live.head_vectors.data() + size_t(h) * d;
+  std::vector<float> margin(m);
+  for (size_t i = 0; i < m; ++i) margin[i] = dist(v.data() + i * d, c0);
+  const size_t far = static_cast<size_t>(std::max_element(margin.begin(), margin.end()) - margin.begin());
+  std::vector<float> c1(v.begin() + far * d, v.begin() + (far + 1) * d);
+  std::vector<uint32_t> order(m);
+  const size_t half = m / 2;
+  for (int round = 0; round <= kSplitRounds; ++round) {
+    for (size_t i = 0; i < m; ++i) margin[i] = dist(v.data() + i * d, c0) - dist(v.data() + i * d, c1.data());
+    std::iota(order.begin(), order.end(), 0u);
+    std::nth_element(order.begin(), order.begin() + half, order.end(),
+                     [&](uint32_t a, uint32_t c) { return margin[a] > margin[c]; });
+    if (round == kSplitRounds) break;
+    std::fill(c1.begin(), c1.end(), 0.0f);
+    for (size_t j = 0; j < half; ++j)
+      for (size_t k = 0; k < d; ++k) c1[k] += v[size_t(order[j]) * d + k] / static_cast<float>(half);
+    if (metric() == Metric::Cosine) normalize_in_place(c1.data(), d);
+  }
+  const uint32_t g = static_cast<uint32_t>(postings_->lists().size());
+  const int64_t new_head = g;
+  head_->add(c1.data(), 1, &new_head);
+  live.head_vectors.insert(live.head_vectors.end(), c1.begin(), c1.end());
+  for (float v : c1) head_halves_.push_back(f16::from_float(v));
+  postings_->set_list(g, io::PostingList{});
+  std::vector<uint8_t> to_new(m, 0);
+  for (size_t j = 0; j < half; ++j) to_new[order[j]] = 1;
+  ListBuffer kept, moved;
+  kept.clear(b.E, b.T);
+  moved.clear(b.E, b.T);
+  for (size_t i = 0; i < m; ++i) {
+    ListBuffer& to = to_new[i] ? moved : kept;
+    to.push(b.entries.data() + i * b.E, b.T ? b.tails.data() + i * b.T : nullptr);
+    if (!to_new[i]) continue;
+    const int64_t id = entry_id(b.raw_id(i));
+    const uint32_t* at = live.where.find(id);
+    if (at && *at == h) live.where.set(id, g);
+  }
+  write_list(live, h, kept);
+  take_nearer_members(live, g, moved);
+  write_list(live, g, moved);
+  ++live.splits;
+}
+
+// After a split: members of the lists next to new head g that are nearer to g than to their
+// own head join g as replicas (they stay where they are too), a bounded number of them.
+void SpannIndex::take_nearer_members(Live& live, uint32_t g, ListBuffer& b) {
+  const size_t d = dim(), K = std::min(kReassignLists + 2, head_->size());
+  const float* cg = live.head_vectors.data() + size_t(g) * d;
+  std::vector<float> nd(K);
+  std::vector<int64_t> ni(K);
+  SearchParams sp;
+  sp.ef = std::max(K, options().ef_search);
+  head_->search(cg, 1, K, sp, nd.data(), ni.data());
+  const bool l2 = head_->metric() == Metric::L2;
+  const auto& kt = simd::kernels();
+  auto dist = [&](const float* p, const float* q) { return l2 ? kt.l2sq(p, q, d) : -kt.dot(p, q, d); };
+  IdTable held;
+  for (size_t i = 0; i < b.count; ++i) held.set(entry_id(b.raw_id(i)), 0);
+  ListBuffer near;
+  std::vector<float> v(d);
+  const size_t room = std::min(live.limit, b.count + live.limit / kReassignShare);
+  for (size_t j = 0; j < K && b.count < room; ++j) {
+    if (ni[j] < 0 || static_cast<uint32_t>(ni[j]) == g) continue;
+    const uint32_t n = static_cast<uint32_t>(ni[j]);
+    if (postings_->lists()[n].count == 0) continue;
+    read_list(n, near);
+    const float* cn = live.head_vectors.data() + size_t(n) * d;
+    for (size_t e = 0; e < near.count && b.count < room; ++e) {
+      const int64_t raw = near.raw_id(e);
+      if (!live.liveness.live(raw) || held.contains(entry_id(raw))) continue;
+      const uint8_t* tail = near.T ? near.tails.data() + e * near.T : nullptr;
+      codec_->decode_split(near.entries.data() + e * near.E + 8, tail, v.data());
+      if (dist(v.data(), cg) >= dist(v.data(), cn)) continue;
+      b.push(near.entries.data() + e * near.E, tail);
+      held.set(entry_id(raw), 0);
+      ++live.reassigned;
+    }
+  }
+}
+
+size_t SpannIndex::remove_labels(const int64_t* ids, size_t n, ThreadPool&) {
+  Live& live = this->live();
+  ensure_where(live);
+  size_t removed = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (live.where.erase(ids[i])) {
+      live.liveness.mark_removed(ids[i]);
+      ++removed;
+    }
+  count_ -= removed;
+  if (too_stale(live, count_)) sweep_stale(live);
+  return removed;
+}
+
+std::vector<uint32_t> SpannIndex::compact_rows(ThreadPool&) {
+  if (head_ && !live().liveness.empty()) sweep_stale(live());
+  return {};
+}
+
+}  // namespace vidx::spann
