@@ -23,7 +23,7 @@ import tempfile
 import numpy as np
 
 import vidx
-from live_common import exact_top, load_rows, machine_line, recall_by_ef, timed
+from live_common import exact_top, load_rows, machine_line, recall_at, recall_by_ef, timed
 
 
 def build(train, ids, metric, args):
@@ -34,10 +34,14 @@ def build(train, ids, metric, args):
     return idx, secs
 
 
+def removal_set(n, rep):
+    """The random half removed in repeat ``rep`` (seeded: the same for vidx and the peer)."""
+    return np.sort(np.random.default_rng(1000 + rep).choice(n, n // 2, replace=False)).astype(np.int64)
+
+
 def one_repeat(rep, train, test, metric, truth_all, fresh_path, fresh_all_recall, args, efs):
     n = len(train)
-    rng = np.random.default_rng(1000 + rep)
-    gone = np.sort(rng.choice(n, n // 2, replace=False)).astype(np.int64)
+    gone = removal_set(n, rep)
     kept = np.setdiff1d(np.arange(n, dtype=np.int64), gone)
     truth_half = exact_top(train, kept, test, metric)
     row = {"repeat": rep, "removed": len(gone)}
@@ -77,6 +81,44 @@ def one_repeat(rep, train, test, metric, truth_all, fresh_path, fresh_all_recall
     return row
 
 
+def hnswlib_peer(train, test, metric, truth_all, gone, args, efs):
+    """hnswlib's way, same data and removal set: mark_deleted (a tombstone: the node stays in the
+    graph, skipped in results) then add_items(replace_deleted=True) reusing those slots; it has
+    no compact. Recall of each state against hnswlib's own fresh builds."""
+    import hnswlib
+    space = {"euclidean": "l2", "angular": "cosine"}[metric]
+    n = len(train)
+    kept = np.setdiff1d(np.arange(n), gone)
+    truth_half = exact_top(train, kept, test, metric)
+
+    def build(ids):
+        h = hnswlib.Index(space=space, dim=train.shape[1])
+        h.init_index(max_elements=n, M=args.M, ef_construction=args.ef_construction, random_seed=args.seed,
+                     allow_replace_deleted=True)
+        h.add_items(train[ids], ids, num_threads=args.threads)
+        return h
+
+    def recall(h, truth):
+        out = {}
+        for ef in efs:
+            h.set_ef(max(ef, 10))
+            found, _ = h.knn_query(test, k=10, num_threads=args.threads)
+            out[ef] = round(recall_at(found.astype(np.int64), truth, train, test, metric), 4)
+        return out
+
+    h = build(np.arange(n))
+    row = {"fresh_all_recall": recall(h, truth_all)}
+    for i in gone.tolist():
+        h.mark_deleted(i)
+    row["after_mark_deleted_recall"] = recall(h, truth_half)
+    h.add_items(train[gone], gone, num_threads=args.threads, replace_deleted=True)
+    row["replace_deleted_recall"] = recall(h, truth_all)
+    row["fresh_half_recall"] = recall(build(kept), truth_half)
+    row["readd_delta"] = {ef: round(row["replace_deleted_recall"][ef] - row["fresh_all_recall"][ef], 4) for ef in efs}
+    row["tombstone_delta"] = {ef: round(row["after_mark_deleted_recall"][ef] - row["fresh_half_recall"][ef], 4) for ef in efs}
+    return row
+
+
 def median_table(rows, key, efs):
     return {ef: float(np.median([r[key][ef] for r in rows])) for ef in efs}
 
@@ -94,6 +136,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--json", default=None, help="write every figure here")
+    ap.add_argument("--peer", default="", help="hnswlib: also run hnswlib's mark_deleted/replace_deleted "
+                                               "on repeat 0's removal set (float32 only)")
     args = ap.parse_args()
     efs = [int(e) for e in args.efs.split(",")]
 
@@ -140,10 +184,18 @@ def main():
     print("summary (medians over repeats; worst = lowest delta of any ef and repeat):", flush=True)
     for key, value in summary.items():
         print(f"  {key:20s} {value}")
+    peer = None
+    if args.peer == "hnswlib":
+        gone = removal_set(n, 0)
+        peer = hnswlib_peer(train, test, metric, truth_all, gone, args, efs)
+        print("hnswlib (same removal set as repeat 0):", flush=True)
+        for key, value in peer.items():
+            print(f"  {key:26s} {value}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "data": note, "machine": machine_line(), "build_s": build_s,
-                       "fresh_all_memory": fresh_all_memory, "repeats": rows, "summary": summary}, f, indent=1, default=str)
+                       "fresh_all_memory": fresh_all_memory, "repeats": rows, "summary": summary, "hnswlib": peer},
+                      f, indent=1, default=str)
 
 
 if __name__ == "__main__":
