@@ -11,8 +11,9 @@ index.threads = 1 (so add() runs on the writer's own thread). Per repeat, phases
   add+remove     the same, plus one writer thread looping: remove --write-batch random live ids
                  (recording when remove() returned), then add --write-batch vectors: half of them
                  ids removed earlier coming back with their vectors, half new ids from the pool
-  add-only       the same, the writer only adding new pool vectors (then those are removed again,
-                 outside the timed phase, so every repeat starts from the same size)
+  add-only       the same, the writer only adding (ids removed earlier first, then new pool rows);
+                 afterwards as many random ids are removed, outside the timed phase, so every
+                 repeat starts from the same size
 QPS ratio = phase QPS / the read-only QPS of the same repeat. Correctness, checked after each
 phase from the logs: a result holding id x, from a search that started after a remove(x) returned
 and ended before x's next add() was called, is a violation; so is any id never added. At the end
@@ -116,6 +117,41 @@ class Writer:
         self.removed_at = {}                  # id -> time its last remove() returned
         self.intervals = defaultdict(list)    # id -> [(remove_returned, next_add_called)]
 
+    def add(self, ids):
+        for i in ids.tolist():
+            self.ids[self.count] = i
+            self.place[i] = self.count
+            self.count += 1
+
+    def discard(self, ids):
+        for i in ids.tolist():
+            p, last = self.place[i], self.ids[self.count - 1]
+            self.ids[p], self.place[last] = last, p
+            self.place[i] = -1
+            self.count -= 1
+
+    def draw(self, rng, k):
+        return self.ids[rng.choice(self.count, k, replace=False)].copy()
+
+    def array(self):
+        return np.sort(self.ids[:self.count])
+
+
+class Writer:
+    """One writer thread per phase, its record kept across phases: ``live`` (ids in the index; an
+    id is its row of ``vectors``), ``removed`` (ids out of the index, oldest first, which may come
+    back with their vectors), and per id the intervals from a remove() returning to the next add()
+    being called, during which no search that starts and ends inside may return it."""
+
+    def __init__(self, idx, vectors, n, batch, seed):
+        self.idx, self.vectors, self.batch = idx, vectors, batch
+        self.live = LiveIds(n, len(vectors))
+        self.removed = []
+        self.pool_next = n                    # next never-used row of `vectors`
+        self.rng = np.random.default_rng(seed)
+        self.removed_at = {}                  # id -> time its last remove() returned
+        self.intervals = defaultdict(list)    # id -> [(remove_returned, next_add_called)]
+
     def _new_ids(self, count):
         if self.pool_next + count > len(self.vectors):
             raise RuntimeError("the pool of new vectors ran out: raise --pool")
@@ -142,15 +178,22 @@ class Writer:
         self.ops["removed"] += len(ids)
 
     def step(self, mode):
-        b = self.batch
-        if mode == "add-only":
-            self.add(self._new_ids(b))
-            return
-        self.remove(self.live.draw(self.rng, b))
-        back = min(b // 2, len(self.removed) - b)  # never re-add what this very batch removed
-        returning = np.array(self.removed[:back], dtype=np.int64)
+        """add+remove: remove a batch of random live ids, then add a batch, half ids removed
+        earlier (coming back with their vectors), half new pool rows. add-only: add a batch,
+        removed ids first. Returning ids fill in when the pool of new rows runs dry."""
+        b, reserve = self.batch, 0
+        if mode != "add-only":
+            self.remove(self.live.draw(self.rng, b))
+            reserve = b  # never re-add what this very batch removed
+        returnable = max(0, len(self.removed) - reserve)
+        fresh = min(b - min(b if mode == "add-only" else b // 2, returnable), len(self.vectors) - self.pool_next)
+        back = min(b - fresh, returnable)
+        ids = np.concatenate([np.array(self.removed[:back], dtype=np.int64),
+                              np.arange(self.pool_next, self.pool_next + fresh, dtype=np.int64)])
         del self.removed[:back]
-        self.add(np.concatenate([returning, self._new_ids(b - back)]))
+        self.pool_next += fresh
+        if len(ids):
+            self.add(ids)
 
     def start(self, mode):
         self.ops = {"removed": 0, "added": 0, "batches": 0}
@@ -220,7 +263,9 @@ def check(searchers, writer):
     bad, unknown = violations(searchers.logs, writer.all_intervals(), writer.pool_next)
     if bad:
         print("  first violations (id, search start, remove returned, re-add called):", bad[:5], flush=True)
-    return {"searches": sum(map(len, searchers.logs)), "violations": len(bad), "unknown_ids": unknown,
+    lat = np.array([t1 - t0 for log in searchers.logs for t0, t1, _ in log]) * 1e3
+    return {"latency_ms_p50": round(float(np.percentile(lat, 50)), 3), "latency_ms_p99": round(float(np.percentile(lat, 99)), 3),
+            "searches": sum(map(len, searchers.logs)), "violations": len(bad), "unknown_ids": unknown,
             "ids_match": bool(np.array_equal(np.sort(writer.idx.ids()), writer.live.array())),
             "size": len(writer.idx)}
 
@@ -229,7 +274,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="glove6b-50-angular")
     ap.add_argument("--n", type=int, default=100_000, help="rows in the index at the start")
-    ap.add_argument("--pool", type=int, default=400_000, help="rows available as new vectors")
+    ap.add_argument("--pool", type=int, default=200_000, help="rows available as new vectors")
     ap.add_argument("--nq", type=int, default=10_000)
     ap.add_argument("--ef", type=int, default=64)
     ap.add_argument("--batch", type=int, default=1, help="queries per search() call")
@@ -275,8 +320,7 @@ def main():
                   f"{r['violations']} violations, {r['unknown_ids']} unknown ids, errors {r['errors']}, "
                   f"ids() matches: {r['ids_match']}, size {r['size']}", flush=True)
             if mode == "add-only" and writer.ops["added"]:  # back to the starting size, outside the timed phase
-                newest = np.arange(writer.pool_next - writer.ops["added"], writer.pool_next, dtype=np.int64)
-                writer.remove(newest)
+                writer.remove(writer.live.draw(writer.rng, writer.ops["added"]))
         rows.append(row)
 
     # quality after the churn: the churned index vs a fresh build of its final set
@@ -290,10 +334,13 @@ def main():
     fresh_recall = recall_at(found, truth, vectors, test[:2000], metric)
     print(f"after churn: {len(final)} rows, recall@10 at ef {args.ef}: churned {churned:.4f}, fresh build {fresh_recall:.4f}", flush=True)
 
-    summary = {"readonly_qps": float(np.median([r["readonly_qps"] for r in rows]))}
+    summary = {"readonly_qps": float(np.median([r["readonly_qps"] for r in rows])),
+               "readonly_latency_ms_p50": float(np.median([r["readonly_check"]["latency_ms_p50"] for r in rows])),
+               "readonly_latency_ms_p99": float(np.median([r["readonly_check"]["latency_ms_p99"] for r in rows])),
+               "readonly_violations": sum(r["readonly_check"]["violations"] for r in rows)}
     for mode in modes:
         summary[mode] = {key: float(np.median([r[mode][key] for r in rows]))
-                         for key in ("qps", "qps_ratio", "writer_ids_per_s")}
+                         for key in ("qps", "qps_ratio", "writer_ids_per_s", "latency_ms_p50", "latency_ms_p99")}
         summary[mode]["violations"] = sum(r[mode]["violations"] for r in rows)
         summary[mode]["unknown_ids"] = sum(r[mode]["unknown_ids"] for r in rows)
         summary[mode]["errors"] = sum(len(r[mode]["errors"]) for r in rows)
