@@ -118,48 +118,6 @@ class Writer:
         self.intervals = defaultdict(list)    # id -> [(remove_returned, next_add_called)]
 
     def add(self, ids):
-        for i in ids.tolist():
-            self.ids[self.count] = i
-            self.place[i] = self.count
-            self.count += 1
-
-    def discard(self, ids):
-        for i in ids.tolist():
-            p, last = self.place[i], self.ids[self.count - 1]
-            self.ids[p], self.place[last] = last, p
-            self.place[i] = -1
-            self.count -= 1
-
-    def draw(self, rng, k):
-        return self.ids[rng.choice(self.count, k, replace=False)].copy()
-
-    def array(self):
-        return np.sort(self.ids[:self.count])
-
-
-class Writer:
-    """One writer thread per phase, its record kept across phases: ``live`` (ids in the index; an
-    id is its row of ``vectors``), ``removed`` (ids out of the index, oldest first, which may come
-    back with their vectors), and per id the intervals from a remove() returning to the next add()
-    being called, during which no search that starts and ends inside may return it."""
-
-    def __init__(self, idx, vectors, n, batch, seed):
-        self.idx, self.vectors, self.batch = idx, vectors, batch
-        self.live = LiveIds(n, len(vectors))
-        self.removed = []
-        self.pool_next = n                    # next never-used row of `vectors`
-        self.rng = np.random.default_rng(seed)
-        self.removed_at = {}                  # id -> time its last remove() returned
-        self.intervals = defaultdict(list)    # id -> [(remove_returned, next_add_called)]
-
-    def _new_ids(self, count):
-        if self.pool_next + count > len(self.vectors):
-            raise RuntimeError("the pool of new vectors ran out: raise --pool")
-        ids = np.arange(self.pool_next, self.pool_next + count, dtype=np.int64)
-        self.pool_next += count
-        return ids
-
-    def add(self, ids):
         called = time.perf_counter()
         for i in ids.tolist():
             if i in self.removed_at:
