@@ -11,6 +11,8 @@ index.threads = 1 (so add() runs on the writer's own thread). Per repeat, phases
   add+remove     the same, plus one writer thread looping: remove --write-batch random live ids
                  (recording when remove() returned), then add --write-batch vectors: half of them
                  ids removed earlier coming back with their vectors, half new ids from the pool
+  third-searcher (control, optional) the writer thread searching batches of --write-batch queries
+                 instead of writing: the share of 2 cores that any third busy thread takes
   add-only       the same, the writer only adding (ids removed earlier first, then new pool rows);
                  afterwards as many random ids are removed, outside the timed phase, so every
                  repeat starts from the same size
@@ -140,6 +142,9 @@ class Writer:
         earlier (coming back with their vectors), half new pool rows. add-only: add a batch,
         removed ids first. Returning ids fill in when the pool of new rows runs dry."""
         b, reserve = self.batch, 0
+        if mode == "third-searcher":  # control: a third thread as busy as a writer, never writing
+            self.idx.search(self.vectors[self.live.draw(self.rng, b)], k=10, ef=64)
+            return
         if mode != "add-only":
             self.remove(self.live.draw(self.rng, b))
             reserve = b  # never re-add what this very batch removed
