@@ -15,7 +15,8 @@ def deletes(paths):
     memory = []
     for path in paths:
         d = json.load(open(path))
-        s, peer, name = d["summary"], d.get("hnswlib") or {}, d["data"].split(":")[0]
+        s, peer = d["summary"], d.get("hnswlib") or {}
+        name = f"{d['data'].split(':')[0]} ({d['args']['nq']} q)"
         rows = len(d["repeats"])
         for ef in s["fresh_all_recall"]:
             pa = peer.get("readd_delta", {}).get(ef, "")
