@@ -122,10 +122,8 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   check_k(k, size());
   check_search_params(params);
   if (nq == 0) return;
-  check_filters(params, nq);
-  check_vectors(metric_, queries, nq, dim_, "query");
   std::vector<float> normalized;
-  const float* q = normalized_if_cosine(metric_, queries, nq, dim_, normalized);
+  const float* q = checked_queries(params, metric_, queries, nq, dim_, normalized);
   std::shared_lock<WriterFirstMutex> lock(rw_);
   SearchParams resolved = resolve(params, k);
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());

@@ -6,6 +6,8 @@
 // A removed slot (id -1) is never allowed; kinds that store ids (SPANN) are asked by id.
 #include "search_filter.hpp"
 
+#include "cosine_rows.hpp"
+
 #include <algorithm>
 #include <functional>
 #include <string>
@@ -132,6 +134,13 @@ class ByLabel final : public RowFilter {
 };
 
 }  // namespace
+
+const float* checked_queries(const SearchParams& params, Metric metric, const float* queries, size_t nq, size_t dim,
+                             std::vector<float>& normalized) {
+  check_filters(params, nq);
+  check_vectors(metric, queries, nq, dim, "query");
+  return normalized_if_cosine(metric, queries, nq, dim, normalized);
+}
 
 void check_filters(const SearchParams& params, size_t nq) {
   const size_t count = params.filter_count;

@@ -18,6 +18,12 @@ namespace vidx {
 // ids removed meanwhile).
 void check_filters(const SearchParams& params, size_t nq);
 
+// What search() and range_search() check of a call's queries and filters (check_filters,
+// check_vectors), then the queries as the structure compares them: cosine queries are
+// normalised into `normalized`, the others returned as given.
+const float* checked_queries(const SearchParams& params, Metric metric, const float* queries, size_t nq, size_t dim,
+                             std::vector<float>& normalized);
+
 // Owns the RowFilters of one search call. Rows removed but not reclaimed (label -1 in the id
 // map) are hidden from every query, also when the caller passed no filter.
 class CallFilters {

@@ -68,7 +68,7 @@ bool FlatIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
     return true;
   }
   for (size_t i = 0; i < n; ++i) codec_->decode(codes_.data() + slots[i] * stride_, out + i * dim());
-  return codec_->name() == "f32";
+  return codec_->decodes_exactly();
 }
 
 std::vector<uint32_t> FlatIndex::compact_rows(ThreadPool&) {

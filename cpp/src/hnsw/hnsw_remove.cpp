@@ -173,7 +173,7 @@ bool HnswIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
     if (kept_codec_) std::memcpy(row, kept_.data() + static_cast<size_t>(s) * dim() * sizeof(float), dim() * sizeof(float));
     else codec_->decode_split(code(s), tail(s), row);
   }
-  return kept_codec_ != nullptr || codec_->name() == "f32";
+  return kept_codec_ != nullptr || codec_->decodes_exactly();
 }
 
 std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {

@@ -27,7 +27,7 @@ std::vector<int64_t> SpannIndex::stored_labels() const {
 }
 
 bool SpannIndex::decode_labels(const int64_t* ids, size_t n, float* out) const {
-  if (n == 0) return codec_->name() == "f32";
+  if (n == 0) return codec_->decodes_exactly();
   if (!head_) throw InvalidArgument("id " + std::to_string(ids[0]) + " is not in the index");
   Live& live = this->live();
   ensure_where(live);
@@ -63,7 +63,7 @@ bool SpannIndex::decode_labels(const int64_t* ids, size_t n, float* out) const {
     if (found != z - a) throw std::logic_error("vidx::spann: an id's list does not hold it");
     a = z;
   }
-  return codec_->name() == "f32";
+  return codec_->decodes_exactly();
 }
 
 }  // namespace vidx::spann

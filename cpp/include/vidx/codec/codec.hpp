@@ -54,6 +54,9 @@ class Codec {
   virtual void decode(const uint8_t* code, float* x) const = 0;
   // decode() of a code whose tail is stored apart from its head.
   virtual void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const { decode(head, x); }
+  // True where decode() returns exactly the vector encode() was given (float32 codes): get()
+  // reports stored vectors as exact or as decoded from lossy codes by this.
+  virtual bool decodes_exactly() const { return false; }
   virtual std::unique_ptr<QueryDistance> prepare(const float* query) const = 0;
   // A stored vector as the query (graph construction compares stored vectors): decoded once
   // at full precision, then compared with prepare()'s fast kernel. tail = nullptr: the code

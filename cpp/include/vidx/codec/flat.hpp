@@ -20,12 +20,14 @@ template <>
 struct FlatFormat<float> {
   using Kernels = simd::KernelTable;
   static constexpr const char* kName = "f32";
+  static constexpr bool kExact = true;
   static const Kernels& kernels() { return simd::kernels(); }
 };
 template <>
 struct FlatFormat<uint16_t> {  // binary16 bits
   using Kernels = f16k::KernelTable;
   static constexpr const char* kName = "f16";
+  static constexpr bool kExact = false;
   static const Kernels& kernels() { return f16k::kernels(); }
 };
 
@@ -37,6 +39,7 @@ class FlatCodec final : public Codec {
   FlatCodec(size_t dim, Metric metric) : Codec(dim, metric), kernels_(&FlatFormat<Element>::kernels()) {}
 
   std::string name() const override { return FlatFormat<Element>::kName; }
+  bool decodes_exactly() const override { return FlatFormat<Element>::kExact; }
   size_t code_size() const override { return dim() * sizeof(Element); }
   // Defined for each element type, in flat_f32.cpp and flat_f16.cpp.
   void encode(const float* x, uint8_t* code) const override;

@@ -29,6 +29,25 @@ struct GatherBuffers {
   }
 };
 
+// Marks the unvisited neighbours of a node visited and gathers them, with their codes (whose
+// memory loads start now, so the distance kernel finds most of them in cache). Returns how
+// many. lk: the node's link list, read through link_words.hpp.
+template <class CodeOf>
+size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, VisitedSet& visited, GatherBuffers& gather) {
+  const uint32_t degree = load_count(lk);
+  for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
+  size_t n = 0;
+  for (uint32_t j = 1; j <= degree; ++j) {
+    const uint32_t v = load_link(lk, j);
+    if (visited.test_and_set(v)) continue;
+    gather.slots[n] = v;
+    gather.codes[n] = code_of(v);
+    __builtin_prefetch(gather.codes[n], 0, 3);
+    ++n;
+  }
+  return n;
+}
+
 // links_of(node) -> const uint32_t* [count, slot, slot, ...], read through link_words.hpp
 // (writers may change it meanwhile); code_of(slot) -> const uint8_t*.
 // Both are inlined (templates, not callbacks): the walk costs what a hand-written one does.
@@ -46,20 +65,7 @@ void beam_search(const QueryDistance& qd, uint32_t entry, float entry_distance, 
 
   while (beam.has_unexpanded()) {
     const uint32_t node = beam.pop_nearest_unexpanded();
-    const uint32_t* lk = links_of(node);
-    const uint32_t degree = load_count(lk);
-    for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
-    // Gather the unvisited neighbours first and start their memory loads, so the distance
-    // kernel then finds most of them on their way into the cache.
-    size_t n = 0;
-    for (uint32_t j = 1; j <= degree; ++j) {
-      const uint32_t v = load_link(lk, j);
-      if (visited.test_and_set(v)) continue;
-      gathered[n] = v;
-      codes[n] = code_of(v);
-      __builtin_prefetch(codes[n], 0, 3);
-      ++n;
-    }
+    const size_t n = gather_unvisited(links_of(node), code_of, visited, gather);
     if (n == 0) continue;
     // Once the beam is full, a neighbour at or beyond its worst distance is dropped anyway:
     // the codec may stop computing such a distance early.

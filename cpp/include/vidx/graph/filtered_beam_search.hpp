@@ -27,25 +27,6 @@ struct FilteredBuffers {
 
 inline bool farther(const Neighbor& a, const Neighbor& b) { return closer(b, a); }
 
-// Marks the unvisited neighbours of a node visited and gathers them, with their codes (whose
-// memory loads start now, so the distance kernel finds most of them in cache). Returns how
-// many. lk: the node's link list, read through link_words.hpp.
-template <class CodeOf>
-size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, VisitedSet& visited, GatherBuffers& gather) {
-  const uint32_t degree = load_count(lk);
-  for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
-  size_t n = 0;
-  for (uint32_t j = 1; j <= degree; ++j) {
-    const uint32_t v = load_link(lk, j);
-    if (visited.test_and_set(v)) continue;
-    gather.slots[n] = v;
-    gather.codes[n] = code_of(v);
-    __builtin_prefetch(gather.codes[n], 0, 3);
-    ++n;
-  }
-  return n;
-}
-
 // links_of(node) -> const uint32_t* [count, slot, ...]; code_of(slot) -> const uint8_t*;
 // allowed(slot) -> bool. Leaves the best `width` allowed nodes, nearest first, in
 // buffers.results. Returns false, with the results incomplete, once it has computed more
