@@ -2,6 +2,7 @@
 import json
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -167,6 +168,22 @@ def test_save_writes_manifest_and_load_restores(data, flat3, tmp_path):
         ShardedIndex.load(tmp_path)
 
 
+def kill_and_wait(actor, timeout=60.0):
+    """ray.kill returns before the actor is gone: a call sent meanwhile may still be answered.
+    Waits until the killed handle refuses calls, so the next index call meets a dead shard."""
+    ray.kill(actor)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.size.remote(), timeout=5)
+        except ray.exceptions.RayActorError:
+            return
+        except ray.exceptions.GetTimeoutError:  # slow, not dead: ask again
+            continue
+        time.sleep(0.05)
+    raise AssertionError("the killed shard actor still answers")
+
+
 def test_killed_shard_resumes_with_the_same_results(data, tmp_path):
     """Kill a shard actor during a search loop: the next search restarts it from its saved file
     and replays the writes logged since, and answers exactly as before the kill."""
@@ -179,7 +196,7 @@ def test_killed_shard_resumes_with_the_same_results(data, tmp_path):
         victim = index.shard_actors[1]
         for step in range(6):
             if step == 2:
-                ray.kill(victim)
+                kill_and_wait(victim)
             D, I = index.search(Q, 10)
             np.testing.assert_array_equal(I, before[1])
             np.testing.assert_array_equal(D, before[0])
@@ -207,7 +224,7 @@ def test_without_replay_the_lost_writes_are_reported(data, tmp_path):
         index.save(tmp_path)
         saved = index.search(Q, 10)
         index.add(X[2000:])
-        ray.kill(index.shard_actors[0])
+        kill_and_wait(index.shard_actors[0])
         with pytest.warns(RuntimeWarning, match="lost"):
             D, I = index.search(Q, 10)
         lost = index.recoveries[0]["lost_writes"]["added"]
