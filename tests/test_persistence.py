@@ -310,3 +310,26 @@ def test_version1_hnsw_file_loads(data, tmp_path, quant):
     (tmp_path / "v1.vidx").write_bytes(_write_v1(kind, v1))
     assert_same_answers(idx, vidx.load(tmp_path / "v1.vidx"), q)
     assert_same_answers(idx, vidx.load(tmp_path / "v1.vidx", mmap=True), q)  # copied: not in memory layout
+
+
+@pytest.mark.parametrize("stored, message", [((5, 5), "id 5 is stored twice"), ((7, -3), "holds the id -3")])
+def test_ids_section_with_a_duplicate_or_negative_id_is_refused(stored, message):
+    # A file whose ids section has valid checksums but impossible content (a writer bug, not
+    # bit rot): loading refuses it by name instead of building a map with one id at two slots.
+    from test_files import _crc32c
+    from test_corruption import regions
+    idx = vidx.Index(4, kind="flat")
+    idx.add(np.eye(4, dtype=np.float32), ids=np.array([5, 6, 7, 8]))
+    raw = bytearray(idx.to_bytes())
+    (_, start, end), = [r for r in regions(raw) if r[0] == "IDS_"]
+    struct.pack_into("<qq", raw, start, *stored)
+    header_size = struct.unpack_from("<I", raw, 12)[0]
+    kind_len = struct.unpack_from("<I", raw, 28)[0]
+    table = 36 + kind_len
+    for i in range(struct.unpack_from("<I", raw, 32 + kind_len)[0]):
+        tag, _, offset, length = struct.unpack_from("<IIQQ", raw, table + 24 * i)
+        if offset == start:
+            struct.pack_into("<I", raw, table + 24 * i + 4, _crc32c(bytes(raw[start:end])))
+    struct.pack_into("<I", raw, header_size - 4, _crc32c(bytes(raw[:header_size - 4])))
+    with pytest.raises(ValueError, match=message):
+        vidx.from_bytes(bytes(raw))

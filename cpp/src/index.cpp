@@ -241,11 +241,10 @@ std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader&
   if (id_bytes.size != id_count * sizeof(int64_t))
     throw FileFormatError(path + ": id section holds " + std::to_string(id_bytes.size) + " bytes, expected " +
                           std::to_string(id_count * sizeof(int64_t)));
-  std::vector<int64_t> labels(id_count);
-  if (id_count) std::memcpy(labels.data(), id_bytes.data, id_bytes.size);
   try {
     index->read_sections(in);
-    index->ids_.assign(std::move(labels));
+    // Sections start 64-byte aligned (in the file and in memory), so the ids are read in place.
+    index->ids_.assign(reinterpret_cast<const int64_t*>(id_bytes.data), id_count);
     if (in.has(kNextIdSection)) {
       io::ByteReader next = in.reader(kNextIdSection);
       index->ids_.continue_defaults_from(next.u64());

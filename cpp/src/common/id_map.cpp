@@ -12,6 +12,17 @@
 #include "vidx/common/error.hpp"
 
 namespace vidx {
+namespace {
+
+// The first id that occurs twice in labels (the caller knows one does).
+int64_t first_duplicate(const int64_t* labels, size_t n) {
+  std::unordered_set<int64_t> seen;
+  for (size_t s = 0; s < n; ++s)
+    if (labels[s] >= 0 && !seen.insert(labels[s]).second) return labels[s];
+  return -1;
+}
+
+}  // namespace
 
 using ReadLock = std::shared_lock<std::shared_mutex>;
 using WriteLock = std::unique_lock<std::shared_mutex>;
@@ -247,40 +258,42 @@ void IdMap::reset(size_t capacity) {
   next_auto_ = 0;
 }
 
-void IdMap::assign(std::vector<int64_t> labels) {
-  std::vector<int64_t> stored;
-  for (size_t s = 0; s < labels.size(); ++s) {
-    if (labels[s] == kFree) continue;
-    if (labels[s] < 0)
-      throw InvalidArgument("slot " + std::to_string(s) + " holds the id " + std::to_string(labels[s]) +
-                            " (ids are >= 0, -1 marks a free slot)");
-    stored.push_back(labels[s]);
-  }
-  // Ids 0..n-1 (the default) need no duplicate check: skipping its hash set keeps loading a
-  // mapped million-vector index in milliseconds instead of a second.
-  bool identity = true;
-  for (size_t s = 0; s < labels.size() && identity; ++s) identity = labels[s] == static_cast<int64_t>(s);
-  reset(0);
-  if (!identity) check_new(stored.data(), stored.size());  // duplicates
-  reset(labels.size());
+void IdMap::assign(const int64_t* labels, size_t n) {
+  // One pass that stores the labels and learns what they are; ids 0..n-1 (the default) need
+  // no duplicate check, which keeps loading a mapped million-vector index in milliseconds.
+  reset(n);
   WriteLock lock(map_lock_);
-  for (size_t s = 0; s < labels.size(); ++s) {
-    store_label(static_cast<uint32_t>(s), labels[s]);
-    if (labels[s] == kFree) {
+  size_t live = 0;
+  for (size_t s = 0; s < n; ++s) {
+    const int64_t id = labels[s];
+    if (id == kFree) {
       free_.push_back(static_cast<uint32_t>(s));  // increasing: already a min-heap
+    } else if (id < 0) {
+      reset(0);
+      throw InvalidArgument("slot " + std::to_string(s) + " holds the id " + std::to_string(id) +
+                            " (ids are >= 0, -1 marks a free slot)");
     } else {
-      identity_ = identity_ && labels[s] == static_cast<int64_t>(s);
-      next_auto_ = std::max(next_auto_, static_cast<uint64_t>(labels[s]) + 1);
+      ++live;
+      identity_ = identity_ && id == static_cast<int64_t>(s);
+      next_auto_ = std::max(next_auto_, static_cast<uint64_t>(id) + 1);
+    }
+    store_label(static_cast<uint32_t>(s), id);
+  }
+  slot_count_ = n;
+  live_ = live;
+  hidden_ = n - live;
+  if (!identity_) {
+    identity_ = true;  // leave_identity builds the map from the labels just stored...
+    leave_identity();
+    if (slot_of_.size() != live) {  // ...and a duplicate id collapses two entries into one
+      const std::string duplicate = std::to_string(first_duplicate(labels, n));
+      reset(0);
+      throw InvalidArgument("id " + duplicate + " is stored twice");
     }
   }
-  slot_count_ = labels.size();
-  live_ = stored.size();
-  hidden_ = labels.size() - stored.size();
-  if (!identity_) {
-    identity_ = true;  // leave_identity builds the map from the labels just stored
-    leave_identity();
-  }
 }
+
+void IdMap::assign(const std::vector<int64_t>& labels) { assign(labels.data(), labels.size()); }
 
 void IdMap::renumber(const std::vector<uint32_t>& new_slot) {
   const size_t n = slot_count();

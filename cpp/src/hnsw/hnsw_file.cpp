@@ -111,13 +111,15 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   // Level 0 used in place from a mapped file that was not verified whole is trusted (reading
   // it is the cost mapping avoids); the upper levels, copied into memory, are always checked.
   const int lowest_checked = in.has(kRecordsSection) && !in.verified(kRecordsSection) ? 1 : 0;
+  const uint8_t* node_level = levels_.data();  // a local: uint8_t data would otherwise be reloaded per link
   for (uint64_t s = 0; s < count; ++s) {
-    for (int level = lowest_checked; level <= levels_[s]; ++level) {
+    for (int level = lowest_checked; level <= node_level[s]; ++level) {
       const uint32_t* lk = links(static_cast<uint32_t>(s), level);
-      if (lk[0] > capacity_at(level)) throw bad("node " + std::to_string(s) + " has too many links");
-      for (uint32_t j = 1; j <= lk[0]; ++j)
-        if (lk[j] >= count || levels_[lk[j]] < level)
-          throw bad("node " + std::to_string(s) + " links to an invalid node");
+      const uint32_t n = lk[0];
+      if (n > capacity_at(level)) throw bad("node " + std::to_string(s) + " has too many links");
+      bool valid = true;
+      for (uint32_t j = 1; j <= n; ++j) valid &= lk[j] < count && node_level[lk[j]] >= level;
+      if (!valid) throw bad("node " + std::to_string(s) + " links to an invalid node");
     }
   }
   if (count > 0 && levels_[entry] != static_cast<int>(levels_plus_one) - 1)

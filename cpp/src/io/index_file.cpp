@@ -379,7 +379,10 @@ Span IndexFileReader::in_place(uint32_t tag) const {
 
 Span IndexFileReader::section(uint32_t tag) const {
   const Span s = in_place(tag);
-  check_payload(*find(tag));
+  const Entry& e = *find(tag);
+  // A copied section is read whole (its checksum first): ask for all of its pages at once.
+  if (mapping_ && !e.verified) mapping_->advise_willneed(static_cast<size_t>(e.offset), static_cast<size_t>(e.length));
+  check_payload(e);
   return s;
 }
 

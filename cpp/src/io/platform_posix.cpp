@@ -236,6 +236,19 @@ void MappedFile::advise_random(size_t offset, size_t n) const noexcept {
 #endif
 }
 
+void MappedFile::advise_willneed(size_t offset, size_t n) const noexcept {
+#ifdef MADV_WILLNEED
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (!data_ || offset >= size_ || page == 0) return;
+  const size_t begin = offset / page * page;
+  const size_t end = std::min(size_, offset + n);
+  ::madvise(data_ + begin, end - begin, MADV_WILLNEED);
+#else
+  (void)offset;
+  (void)n;
+#endif
+}
+
 void MappedFile::release() noexcept {
   if (data_) ::munmap(data_, size_);
   data_ = nullptr;

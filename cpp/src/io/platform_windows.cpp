@@ -229,6 +229,7 @@ MappedFile MappedFile::map(const std::string& path) {
 }
 
 void MappedFile::advise_random(size_t, size_t) const noexcept {}  // Windows has no such hint for views
+void MappedFile::advise_willneed(size_t, size_t) const noexcept {}  // (PrefetchVirtualMemory would do; not needed yet)
 
 void MappedFile::release() noexcept {
   if (data_) UnmapViewOfFile(data_);

@@ -86,7 +86,8 @@ class IdMap {
   void release(const uint32_t* slots, size_t n);
   // Replaces everything (loading a file): kFree entries are free slots; throws InvalidArgument
   // on duplicates or other negative values.
-  void assign(std::vector<int64_t> labels);
+  void assign(const int64_t* labels, size_t n);
+  void assign(const std::vector<int64_t>& labels);
   // After assign(): default ids continue from `next` if it is beyond the stored ids.
   void continue_defaults_from(uint64_t next);
   // compact(): new_slot[old] is each slot's new number (UINT32_MAX: dropped; only free slots

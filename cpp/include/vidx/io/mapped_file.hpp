@@ -34,6 +34,10 @@ class MappedFile {
   // Hints that [offset, offset + n) is read at random (a graph walk): no read-ahead, so a
   // search brings in the pages it touches and not their neighbours. A hint; failure is ignored.
   void advise_random(size_t offset, size_t n) const noexcept;
+  // Hints that [offset, offset + n) is about to be read whole (a section copied into memory):
+  // the kernel starts reading all of it at once instead of one read-ahead window per fault,
+  // which is most of a cold load's time. A hint; failure is ignored.
+  void advise_willneed(size_t offset, size_t n) const noexcept;
 
  private:
   void release() noexcept;
