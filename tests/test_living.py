@@ -286,6 +286,36 @@ def test_searches_beside_writer(kind):
     assert not np.isin(I, list(removed)).any()
 
 
+
+@pytest.mark.parametrize("quant", ["lvq8", "lvq4x8"])
+def test_first_adds_to_an_untrained_codec_from_several_threads(quant):
+    # The first add trains the codec (LVQ's mean), which every later code and search depends
+    # on: that write must not run beside other writes. Four threads add at once to an empty
+    # index; all rows must be stored, decodable and findable afterwards.
+    X = data(1200, seed=21)
+    idx = vidx.Index(DIM, kind="hnsw", quant=quant, threads=1, M=8, ef_construction=40)
+    errors = []
+
+    def add(part):
+        try:
+            rows = np.arange(part * 300, (part + 1) * 300)
+            idx.add(X[rows], rows)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=add, args=(p,)) for p in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sorted(idx.ids().tolist()) == list(range(1200))
+    V, exact = idx.get(np.arange(1200))
+    assert not exact
+    assert np.abs(V - X).max() < 0.25 * np.abs(X).max()  # decoded with the one trained codec
+    _, I = idx.search(X[:200], k=1, ef=64)
+    assert (I[:, 0] == np.arange(200)).mean() > 0.95
+
 def test_kinds_that_cannot_remove_refuse_by_name(tmp_path):
     idx = vidx.Index(DIM, kind="spann", path=str(tmp_path / "p"), threads=1)
     idx.add(data(300), progress=False)

@@ -8,7 +8,8 @@
 // Kinds without concurrent_writes() (flat, CUDA flat, ...): a write holds write_mutex_ and the
 // exclusive lock for the whole call; no search runs beside it.
 //
-// Kinds with concurrent_writes() (HNSW): a write has three steps, so that the structure's work
+// Kinds with concurrent_writes() (HNSW, once its codec is trained: the write that trains it
+// takes the exclusive path, since training changes what every search reads): a write has three steps, so that the structure's work
 // runs beside searches and beside other writers (on other slots):
 //   1. Under write_mutex_: check the ids, reserve slots (IdMap::reserve: free slots lowest
 //      first, then new ones; their labels say "pending", so searches hide them), hide removed

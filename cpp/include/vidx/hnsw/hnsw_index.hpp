@@ -52,7 +52,9 @@ class HnswIndex final : public VectorIndex {
   // Grows storage to hold slots [0, slot_count); the caller holds the exclusive index lock
   // (the base calls it before concurrent add_rows; add_rows calls it itself otherwise).
   void reserve_rows(size_t slot_count) override;
-  bool concurrent_writes() const override { return true; }
+  // Until the codec has learnt from its first rows (LVQ's mean), a write trains it, and
+  // training changes what every search reads: such a write takes the exclusive path.
+  bool concurrent_writes() const override { return !codec_->needs_training(); }
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
