@@ -316,6 +316,18 @@ def test_first_adds_to_an_untrained_codec_from_several_threads(quant):
     _, I = idx.search(X[:200], k=1, ef=64)
     assert (I[:, 0] == np.arange(200)).mean() > 0.95
 
+
+def test_k_equal_to_the_live_count_after_removes_returns_every_live_id():
+    # After removes, an unfiltered HNSW query walks as if unfiltered and skips removed rows when
+    # it collects results; a query left short of k must still be completed (the filtered walk).
+    idx = built("hnsw", n=400, M=4, ef_construction=16)
+    gone = np.random.default_rng(3).choice(400, 250, replace=False)
+    idx.remove(gone)
+    live = np.setdiff1d(np.arange(400), gone)
+    _, I = idx.search(data(5, seed=9), k=len(live), ef=10)
+    for row in I:
+        assert sorted(row.tolist()) == live.tolist()
+
 def test_kinds_that_cannot_remove_refuse_by_name(tmp_path):
     idx = vidx.Index(DIM, kind="spann", path=str(tmp_path / "p"), threads=1)
     idx.add(data(300), progress=False)

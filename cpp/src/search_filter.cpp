@@ -32,6 +32,7 @@ class LiveRows final : public RowFilter {
   bool allows_label(int64_t id) const override { return id >= 0; }
   size_t allowed_count() const override { return ids_.size(); }
   bool list_slots(std::vector<uint32_t>&) const override { return false; }
+  bool hides_removed_only() const override { return true; }
 
  private:
   const IdMap& ids_;

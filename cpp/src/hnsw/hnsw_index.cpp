@@ -189,8 +189,8 @@ size_t HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext
   return found;
 }
 
-void HnswIndex::search_one(const float* q, size_t k, const SearchParams& params, float* distances,
-                           int64_t* slots) const {
+size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& params, float* distances,
+                             int64_t* slots) const {
   size_t found = 0;
   // Registered for the whole walk: a node removed meanwhile keeps its memory until we leave.
   graph::GracePeriod::Reader reading(grace_);
@@ -221,14 +221,24 @@ void HnswIndex::search_one(const float* q, size_t k, const SearchParams& params,
     distances[j] = std::numeric_limits<float>::infinity();
     slots[j] = -1;
   }
+  return found;
 }
 
 void HnswIndex::search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                             int64_t* slots, ThreadPool& pool) const {
   auto one = [&](size_t i) {
     const RowFilter* filter = params.row_filters ? params.row_filters->of(i) : nullptr;
-    if (filter) search_filtered(q + i * dim(), k, params, *filter, distances + i * k, slots + i * k);
-    else search_one(q + i * dim(), k, params, distances + i * k, slots + i * k);
+    if (filter && !filter->hides_removed_only()) {
+      search_filtered(q + i * dim(), k, params, *filter, distances + i * k, slots + i * k);
+      return;
+    }
+    // Removed rows are unlinked from the graph and rows in flight are skipped by their node
+    // state when results are collected, so hiding them needs no filtered walk (which costs a
+    // check per visited node: 20-40% of a search). Only a query left short of k by such
+    // skips walks again with the filter, which keeps walking until k live rows are found.
+    const size_t found = search_one(q + i * dim(), k, params, distances + i * k, slots + i * k);
+    if (filter && found < k && found < filter->allowed_count())
+      search_filtered(q + i * dim(), k, params, *filter, distances + i * k, slots + i * k);
   };
   if (nq == 1) return one(0);
   pool.parallel_for(nq, [&](size_t i, size_t) { one(i); });

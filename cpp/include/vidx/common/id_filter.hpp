@@ -33,6 +33,10 @@ class RowFilter {
   // The allowed slots in increasing order, when listing them needs no scan of every slot
   // (an allow-list); returns false otherwise.
   virtual bool list_slots(std::vector<uint32_t>& out) const = 0;
+  // True for the filter an unfiltered query gets while removed (or not yet published) rows
+  // exist: it allows every live row. A structure that already skips such rows when it
+  // collects results (HNSW's node states) may then search as if unfiltered.
+  virtual bool hides_removed_only() const { return false; }
 };
 
 // The filters of one search call. of(q) is nullptr where query q is unfiltered.

@@ -140,7 +140,8 @@ class HnswIndex final : public VectorIndex {
                           int to_level) const;
   void search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                     SearchContext& ctx) const;
-  void search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* slots) const;
+  // Returns how many of the k results it found (the rest are -1).
+  size_t search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* slots) const;
   // Re-scores the best `n` of the beam with precise distances and writes the best k (live
   // nodes only); returns how many it wrote.
   size_t rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances, int64_t* slots) const;
