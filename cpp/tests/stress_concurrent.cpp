@@ -1,9 +1,9 @@
 // Concurrent search / add / save / set_threads on one index, for ThreadSanitizer (and ASan).
 // The contract (index.hpp): any number of concurrent searches; add() excludes them while it
 // runs. Every result must be sorted, hold only ids added so far, and pad only at the tail.
-// Then HNSW as a living index (living_hnsw): searches beside two writers, one removing rows
-// and re-adding them (into the freed slots), one appending; no search may return an id whose
-// removal returned before the search began (unless it was being re-added).
+// Then HNSW and flat as living indexes (living): searches beside two writers, one removing
+// rows and re-adding them (into the freed slots), one appending; no search may return an id
+// whose removal returned before the search began (unless it was being re-added).
 //
 //   stress_concurrent [seconds] [dir] [living]   (exit 0 = no violation seen; sanitizers report
 //                                                 races; "living": the living HNSW stress only)
@@ -115,13 +115,14 @@ struct SlotHistory {
   explicit SlotHistory(size_t n) : removed_at(n), add_started_at(n) {}
 };
 
-int living_hnsw(double seconds) {
+int living(const std::string& kind, const std::string& quant, double seconds) {
   constexpr size_t kStart = 1500, kAppend = 1500, kChurn = 25;
   vidx::IndexOptions options;
   options.threads = 2;
   options.M = 8;
   options.ef_construction = 32;
-  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  options.quant = quant;
+  auto index = vidx::make_index(kind, kDim, vidx::Metric::L2, options);
   const std::vector<float> data = random_rows(kStart + kAppend, 3);
   std::vector<int64_t> first(kStart);
   for (size_t s = 0; s < kStart; ++s) first[s] = static_cast<int64_t>(s);
@@ -132,7 +133,7 @@ int living_hnsw(double seconds) {
   std::atomic<size_t> searches{0}, removes{0}, adds{0};
   std::atomic<int> failures{0};
   auto fail = [&](const std::string& why) {
-    if (failures.fetch_add(1) < 5) std::fprintf(stderr, "living hnsw: %s\n", why.c_str());
+    if (failures.fetch_add(1) < 5) std::fprintf(stderr, "living %s/%s: %s\n", kind.c_str(), quant.c_str(), why.c_str());
   };
   auto searcher = [&](uint64_t seed) {
     const std::vector<float> q = random_rows(4, seed);
@@ -193,8 +194,8 @@ int living_hnsw(double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   done.store(true);
   for (auto& t : threads) t.join();
-  std::printf("living hnsw: %zu searches, %zu removed, %zu added, %d failures\n", searches.load(), removes.load(),
-              adds.load(), failures.load());
+  std::printf("living %s/%s: %zu searches, %zu removed, %zu added, %d failures\n", kind.c_str(), quant.c_str(),
+              searches.load(), removes.load(), adds.load(), failures.load());
   return failures.load();
 }
 
@@ -210,7 +211,9 @@ int main(int argc, char** argv) {
     failures += stress("hnsw", "lvq4x8", seconds, dir);
     failures += stress("flat", "binary", seconds, dir);
   }
-  failures += living_hnsw(seconds);
+  failures += living("hnsw", "none", seconds);
+  failures += living("flat", "none", seconds);
+  failures += living("flat", "lvq8", seconds);
   std::printf(failures ? "FAILED\n" : "ok\n");
   return failures ? 1 : 0;
 }

@@ -27,6 +27,21 @@ void grow(AlignedBuffer& buffer, size_t needed) {
   if (needed > buffer.size()) buffer.reallocate(std::max(needed, buffer.size() + buffer.size() / 2));
 }
 
+// Allows the live rows: what an unfiltered query scans with while some rows are hidden.
+template <class IsLive>
+class LiveRowsOf final : public RowFilter {
+ public:
+  explicit LiveRowsOf(IsLive live) : live_(live) {}
+  bool allows_slot(uint32_t slot) const override { return live_(slot); }
+  bool allows_label(int64_t id) const override { return id >= 0; }
+  size_t allowed_count() const override { return kUnknownCount; }
+  bool list_slots(std::vector<uint32_t>&) const override { return false; }
+  bool hides_removed_only() const override { return true; }
+
+ private:
+  IsLive live_;
+};
+
 }  // namespace
 
 FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
@@ -49,16 +64,28 @@ void FlatIndex::resize_rows(size_t rows, bool exact) {
 
 void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
   if (codec_->needs_training()) codec_->train(x, n);
-  size_t end = count_;  // slots are freed ones (below count_) or the next new ones
+  size_t end = 0;  // slots are freed ones (below count_) or the next new ones
   for (size_t i = 0; i < n; ++i) end = std::max(end, static_cast<size_t>(slots[i]) + 1);
-  resize_rows(end, false);
+  resize_rows(end, false);  // a no-op when the base reserved the room (concurrent writes)
   if (kept_codec_) {
     const size_t ks = kept_codec_->code_size();
     for (size_t i = 0; i < n; ++i) std::memcpy(kept_.data() + slots[i] * ks, x + i * dim(), ks);
   }
   const size_t cs = stride_;
   pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), codes_.data() + slots[i] * cs); }, 1024);
-  count_ = end;
+  // Raised only after the codes are written (release): a search that reads the new count sees
+  // them. Other writers may raise it at the same time, on other slots.
+  size_t seen = count_.load(std::memory_order_relaxed);
+  while (seen < end && !count_.compare_exchange_weak(seen, end, std::memory_order_release)) {
+  }
+}
+
+size_t FlatIndex::rows_to_scan(const RowFilter*& filter, const RowFilter& live_only) const {
+  const size_t rows = count_.load(std::memory_order_acquire);
+  // A writer hides its new slots before it raises count_, so having read the count, this
+  // sees them hidden (or already published).
+  if (!filter && removed_unreclaimed() != 0) filter = &live_only;
+  return rows;
 }
 
 bool FlatIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
@@ -72,10 +99,11 @@ bool FlatIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
 }
 
 std::vector<uint32_t> FlatIndex::compact_rows(ThreadPool&) {
-  std::vector<uint32_t> new_slot(count_, UINT32_MAX);
+  const size_t count = count_.load();
+  std::vector<uint32_t> new_slot(count, UINT32_MAX);
   const size_t ks = kept_codec_ ? kept_codec_->code_size() : 0;
   uint32_t live = 0;
-  for (uint32_t s = 0; s < count_; ++s) {
+  for (uint32_t s = 0; s < count; ++s) {
     if (!slot_is_live(s)) continue;
     if (live != s) {  // rows move down only: source and destination never overlap
       std::memcpy(codes_.data() + live * stride_, codes_.data() + s * stride_, stride_);
@@ -90,16 +118,18 @@ std::vector<uint32_t> FlatIndex::compact_rows(ThreadPool&) {
 
 void FlatIndex::search_one(const float* q, size_t k, size_t rerank, const RowFilter* filter, float* distances,
                            int64_t* slots) const {
+  const LiveRowsOf live_only([this](uint32_t s) { return slot_is_live(s); });  // C++17 deduction
+  const size_t rows = rows_to_scan(filter, live_only);
   std::vector<Neighbor> best;
   if (kept_codec_) {
     // Precise vectors are at hand: scan them, so kind="flat" stays exact whatever the codec.
-    best = nearest_allowed_rows(*kept_codec_->prepare(q), kept_.data(), kept_codec_->code_size(), count_, filter, k);
+    best = nearest_allowed_rows(*kept_codec_->prepare(q), kept_.data(), kept_codec_->code_size(), rows, filter, k);
   } else {
     // An exhaustive scan of the codes; a two-level codec re-scores the best `rerank` with its
     // precise level. Exact for float32 codes, as precise as the codec otherwise.
     const size_t cs = stride_;
     const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : k) : k;
-    best = nearest_allowed_rows(*codec_->prepare(q), codes_.data(), cs, count_, filter, kept);
+    best = nearest_allowed_rows(*codec_->prepare(q), codes_.data(), cs, rows, filter, kept);
     if (codec_->reranks()) {
       const auto precise = codec_->prepare_precise(q);
       for (Neighbor& n : best) n.distance = precise->one(codes_.data() + n.slot * cs);
@@ -132,12 +162,14 @@ void FlatIndex::range_search_rows(const float* q, size_t nq, float radius, const
   std::vector<std::vector<Neighbor>> found(nq);
   pool.parallel_for(nq, [&](size_t i, size_t) {
     const RowFilter* filter = params.row_filters ? params.row_filters->of(i) : nullptr;
+    const LiveRowsOf live_only([this](uint32_t s) { return slot_is_live(s); });  // C++17 deduction
+    const size_t rows = rows_to_scan(filter, live_only);
     const float* query = q + i * dim();
     const auto distance = kept_codec_ ? kept_codec_->prepare(query)
                                       : (codec_->reranks() ? codec_->prepare_precise(query) : codec_->prepare(query));
     const uint8_t* base = kept_codec_ ? kept_.data() : codes_.data();
     const size_t stride = kept_codec_ ? kept_codec_->code_size() : stride_;
-    scan_allowed_rows(*distance, base, stride, count_, filter, [&](float d, uint32_t s) {
+    scan_allowed_rows(*distance, base, stride, rows, filter, [&](float d, uint32_t s) {
       if (d < radius) found[i].push_back(Neighbor{d, s});
     });
     std::sort(found[i].begin(), found[i].end(), closer);

@@ -5,7 +5,12 @@
 // the codec's precise level where it has one: as exact as the codes are.
 // Living: a removed row's slot keeps its stale code until an add reuses it; searches skip it
 // (slot_is_live) and compact() packs the live rows and gives the rest back.
+// Writes run beside searches (concurrent_writes, once the codec is trained): the base reserves
+// room under its exclusive lock (reserve_rows), add_rows writes codes into slots nobody may
+// return yet (their ids are pending) and then raises count_; a search scans the rows below the
+// count_ it read and, when the base hid rows by then, skips the hidden ones.
 #pragma once
+#include <atomic>
 #include <memory>
 
 #include "vidx/codec/codec.hpp"
@@ -20,13 +25,16 @@ class FlatIndex final : public VectorIndex {
   std::string kind() const override { return "flat"; }
 
  protected:
+  // The write that trains the codec changes what every search reads: it takes the exclusive path.
+  bool concurrent_writes() const override { return !codec_->needs_training(); }
+  void reserve_rows(size_t slot_count) override { resize_rows(slot_count, false); }
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override {}  // skipped until reused
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
   std::vector<uint32_t> compact_rows(ThreadPool& pool) override;
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                    int64_t* slots, ThreadPool& pool) const override;
-  size_t structure_size() const override { return count_; }
+  size_t structure_size() const override { return count_.load(std::memory_order_acquire); }
   size_t structure_memory() const override { return codes_.size() + kept_.size() + codec_->parameter_bytes(); }
   std::map<std::string, size_t> structure_memory_parts() const override;
   void write_sections(io::IndexFileWriter& out) const override;
@@ -40,13 +48,18 @@ class FlatIndex final : public VectorIndex {
                   int64_t* slots) const;
   // Reallocates the buffers to hold exactly `rows` rows (compact) or at least that (add).
   void resize_rows(size_t rows, bool exact);
+  // The rows a search may scan, read once per query, and the filter it scans them with: when
+  // rows are hidden (removed, or added and not yet published) and the query has no filter of
+  // its own, `live_only` (read after the count, so every row below it that is not live is
+  // hidden by then).
+  size_t rows_to_scan(const RowFilter*& filter, const RowFilter& live_only) const;
 
   std::unique_ptr<Codec> codec_;
   AlignedBuffer codes_;   // one code every stride_ bytes
   size_t stride_ = 0;     // code_size() rounded up to 8 bytes
   std::unique_ptr<Codec> kept_codec_;  // "f32" when keep_vectors is set and codec_ is not float32
   AlignedBuffer kept_;
-  size_t count_ = 0;
+  std::atomic<size_t> count_{0};  // slots written so far; concurrent add_rows raise it
 };
 
 }  // namespace vidx
