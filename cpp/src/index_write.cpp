@@ -5,7 +5,8 @@
 // one writer at a time). write_mutex_ is always taken first and never while holding rw_; the
 // GIL is never taken while holding either.
 //
-// Kinds without concurrent_writes() (flat, CUDA flat, ...): a write holds write_mutex_ and the
+// Kinds without concurrent_writes() (CUDA flat, SPANN's add after the build; flat while slots
+// are free or pending, HNSW and flat while their codec is untrained): a write holds write_mutex_ and the
 // exclusive lock for the whole call; no search runs beside it.
 //
 // Kinds with concurrent_writes() (HNSW, once its codec is trained: the write that trains it

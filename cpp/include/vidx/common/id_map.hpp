@@ -37,7 +37,10 @@ class IdMap {
   size_t slot_count() const { return slot_count_.load(std::memory_order_acquire); }  // every slot
   // Slots that are not live (free or pending): searches must hide them while this is > 0.
   size_t hidden() const { return hidden_.load(std::memory_order_acquire); }
-  int64_t label(uint32_t slot) const { return labels_[slot].load(std::memory_order_relaxed); }
+  // Acquire/release: a search that reads a published label also sees what the writer stored
+  // for that slot before publishing it (a flat scan may reach a slot through a count raised by
+  // another writer). Plain loads and stores on x86.
+  int64_t label(uint32_t slot) const { return labels_[slot].load(std::memory_order_acquire); }
   bool slot_is_live(uint32_t slot) const { return label(slot) >= 0; }
 
   // ---- lookups by id (the map's lock) ----
@@ -95,7 +98,7 @@ class IdMap {
   void renumber(const std::vector<uint32_t>& new_slot);
 
  private:
-  void store_label(uint32_t slot, int64_t label) { labels_[slot].store(label, std::memory_order_relaxed); }
+  void store_label(uint32_t slot, int64_t label) { labels_[slot].store(label, std::memory_order_release); }
   bool pending_or_stored(int64_t id) const;  // under map_lock_
   void leave_identity();                     // under map_lock_ (exclusive)
   void check_default_ids_fit(size_t n) const;

@@ -5,10 +5,11 @@
 // the codec's precise level where it has one: as exact as the codes are.
 // Living: a removed row's slot keeps its stale code until an add reuses it; searches skip it
 // (slot_is_live) and compact() packs the live rows and gives the rest back.
-// Writes run beside searches (concurrent_writes, once the codec is trained): the base reserves
-// room under its exclusive lock (reserve_rows), add_rows writes codes into slots nobody may
-// return yet (their ids are pending) and then raises count_; a search scans the rows below the
-// count_ it read and, when the base hid rows by then, skips the hidden ones.
+// Appends run beside searches (concurrent_writes): the base reserves room under its exclusive
+// lock (reserve_rows), add_rows writes codes into new slots past every search's count and then
+// raises count_; a search scans the rows below the count_ it read and, when the base hid rows
+// by then, skips the hidden ones. A scan reads every row below its count, free ones included,
+// so a write that refills removed rows' slots (or trains the codec) takes the exclusive path.
 #pragma once
 #include <atomic>
 #include <memory>
@@ -25,8 +26,9 @@ class FlatIndex final : public VectorIndex {
   std::string kind() const override { return "flat"; }
 
  protected:
-  // The write that trains the codec changes what every search reads: it takes the exclusive path.
-  bool concurrent_writes() const override { return !codec_->needs_training(); }
+  // Exclusive: the write that trains the codec (what every search reads) and writes while
+  // slots are free or pending (an add would reuse free slots that scans are reading).
+  bool concurrent_writes() const override { return !codec_->needs_training() && removed_unreclaimed() == 0; }
   void reserve_rows(size_t slot_count) override { resize_rows(slot_count, false); }
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override {}  // skipped until reused
