@@ -7,12 +7,17 @@ each ef. Prints the grid and, for each candidate per-shard rule, its recall besi
 index's.
 
     PYTHONPATH=python python3 benchmarks/shard_ef_sweep.py --n 200000 --shards 2 4
+    PYTHONPATH=python python3 benchmarks/shard_ef_sweep.py --kind spann --n 60000 --shards 2 4
+
+With --kind spann the swept setting is nprobe (posting lists read per shard) instead of ef.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
+import tempfile
 
 import numpy as np
 
@@ -32,7 +37,7 @@ def recall_at(found, truth, k=K):
 def build_shards(X, dim, metric, shards, options, batch_size=65536):
     """N indexes holding the rows ShardedIndex would send each shard, in the same rounds."""
     ids = np.arange(len(X), dtype=np.int64)
-    indexes = [vidx.Index(dim, metric=metric, threads=0, **options) for _ in range(shards)]
+    indexes = [vidx.Index(dim, metric=metric, threads=0, **shard_options(options, s)) for s in range(shards)]
     for start in range(0, len(X), batch_size):
         part = slice(start, start + batch_size)
         where = shard_of_ids(ids[part], shards)
@@ -42,9 +47,18 @@ def build_shards(X, dim, metric, shards, options, batch_size=65536):
     return indexes
 
 
+def shard_options(options, shard):
+    if options.get("kind") != "spann":
+        return options
+    return {**options, "path": os.path.join(options["path"], f"postings{shard}.bin")}
+
+
+SETTING = "ef"  # the swept search setting: ef (HNSW) or nprobe (SPANN)
+
+
 def merged_recall(indexes, Q, truth, widths):
-    """widths: (k_shard, ef_shard) of each shard."""
-    parts = [(None, *index.search(Q, k_shard, ef=ef_shard)) for index, (k_shard, ef_shard) in zip(indexes, widths)]
+    """widths: (k_shard, setting) of each shard."""
+    parts = [(None, *index.search(Q, k_shard, **{SETTING: width})) for index, (k_shard, width) in zip(indexes, widths)]
     return recall_at(merge_topk(parts, len(Q), K)[1], truth)
 
 
@@ -61,6 +75,12 @@ RULES = {
     "split (default)": lambda ef, k, n: shard_search_widths(ef, k, n, n),
 }
 
+SPANN_RULES = {
+    "full": lambda nprobe, k, n: uniform(k, nprobe, n),
+    "nprobe/sqrt(N)": lambda nprobe, k, n: uniform(k, max(1, round(nprobe / n ** 0.5)), n),
+    "nprobe/N": lambda nprobe, k, n: uniform(k, max(1, math.ceil(nprobe / n)), n),
+}
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -71,15 +91,25 @@ def main():
     parser.add_argument("--efs", type=int, nargs="+", default=[16, 32, 64, 128, 256])
     parser.add_argument("--grid", action="store_true", help="also print recall for uniform per-shard widths")
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--kind", default="hnsw", choices=["hnsw", "spann"])
     args = parser.parse_args()
+    global SETTING
+    folder = tempfile.TemporaryDirectory(prefix="vidx-sweep-")
+    if args.kind == "spann":
+        SETTING = "nprobe"
+        RULES.clear()
+        RULES.update(SPANN_RULES)
+        if args.efs == parser.get_default("efs"):
+            args.efs = [8, 16, 32, 64]
 
     data = vidx.datasets.subset(vidx.datasets.load(args.dataset, download=False), args.n, args.queries)
     X, Q, truth = data.train, data.test, data.neighbors
     options = dict(M=16, ef_construction=100, seed=1)
+    if args.kind == "spann":
+        options.update(kind="spann", path=folder.name)
     print(f"# {data.name}: {len(X)} x {data.dim}, {len(Q)} queries, {data.vidx_metric}, HNSW {options}")
     # the reference: one index, all rows in one add() (as benchmarks/distributed_bench.py builds it)
-    single = vidx.Index(data.dim, metric=data.vidx_metric, threads=0, **options)
-    single.add(X)
+    single = build_shards(X, data.dim, data.vidx_metric, 1, options, batch_size=len(X))[0]
     out = {"single": {ef: merged_recall([single], Q, truth, [(K, ef)]) for ef in args.efs}, "shards": {}}
     print("single: " + "  ".join(f"ef {ef}: {r:.4f}" for ef, r in out["single"].items()), flush=True)
     for shards in args.shards:
