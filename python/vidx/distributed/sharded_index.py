@@ -50,15 +50,16 @@ class ShardedIndex:
             driver) or "ids" (only the ids: a restart reports them as lost).
         actor_options: Ray options of the shard actors (default: num_cpus=0, spread over nodes).
         batch_size: rows per add() round (each round sends every shard its part in parallel).
-        ef_per_shard: the beam each HNSW shard walks for search(ef=...). "split": ef / sqrt(N)
-            per shard (N the shards a query visits), each returning at most that many results,
-            so N shards find what one index with the same ef finds (recall@10 within 0.005 on
-            glove6b-50 and fashion-mnist, ef 16-256, 2 and 4 shards) for about sqrt(N) times
-            its work; "full": every shard walks the whole ef (higher recall for N times the
-            work, as before this option); "auto" (default): "split" with hash routing, "full"
-            with centroid or key routing, where one shard may hold all of a query's
-            neighbours. search(ef_per_shard=...) overrides it per call. Flat shards are exact
-            and SPANN shards take ef/nprobe as given, whatever this says.
+        ef_per_shard: the beam each HNSW shard walks for search(ef=...). "split": about
+            ef / sqrt(N) per shard (N the shards a query visits; see shard_ef.py), each
+            returning at most that many results, so N shards find what one index with the same
+            ef finds (recall@10 within 0.005 on glove6b-50 and fashion-mnist, ef 16-256, 2 and
+            4 shards) for about sqrt(N) times its work; "full": every shard walks the whole ef
+            (higher recall for N times the work, the behaviour before this option); "auto"
+            (default): "split" with hash routing, "full" with centroid or key routing, where
+            one shard may hold all of a query's neighbours. search(ef_per_shard=...) overrides
+            it per call. Flat shards are exact; SPANN shards and range_search take ef and
+            nprobe as given, whatever this says.
     """
 
     def __init__(self, dim, metric="l2", shards=2, kind="hnsw", *, routing="hash", centroids=None,
