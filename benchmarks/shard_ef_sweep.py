@@ -111,7 +111,7 @@ def main():
     # the reference: one index, all rows in one add() (as benchmarks/distributed_bench.py builds it)
     single = build_shards(X, data.dim, data.vidx_metric, 1, options, batch_size=len(X))[0]
     out = {"single": {ef: merged_recall([single], Q, truth, [(K, ef)]) for ef in args.efs}, "shards": {}}
-    print("single: " + "  ".join(f"ef {ef}: {r:.4f}" for ef, r in out["single"].items()), flush=True)
+    print("single: " + "  ".join(f"{SETTING} {ef}: {r:.4f}" for ef, r in out["single"].items()), flush=True)
     for shards in args.shards:
         indexes = build_shards(X, data.dim, data.vidx_metric, shards, options)
         row = out["shards"][shards] = {"rules": {}, "grid": {}}
@@ -125,8 +125,8 @@ def main():
                 widths = rule(ef, K, shards)
                 r = merged_recall(indexes, Q, truth, widths)
                 row["rules"].setdefault(name, {})[ef] = r
-                shown = ",".join(f"{k_shard}/{ef_shard}" for k_shard, ef_shard in widths)
-                print(f"shards {shards} rule {name:16s} ef {ef:3d} -> k/ef by shard {shown}: "
+                shown = ",".join(f"{k_shard}/{width}" for k_shard, width in widths)
+                print(f"shards {shards} rule {name:16s} {SETTING} {ef:3d} -> k/{SETTING} by shard {shown}: "
                       f"{r:.4f} (single {out['single'][ef]:.4f}, diff {r - out['single'][ef]:+.4f})", flush=True)
     if args.json:
         with open(args.json, "w") as f:
