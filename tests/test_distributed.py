@@ -201,7 +201,9 @@ def test_save_writes_manifest_and_load_restores(data, flat3, tmp_path):
     assert manifest["shards"] == 3 and manifest["kind"] == "flat" and manifest["vidx_version"] == vidx.__version__
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
     assert sum(f["rows"] for f in manifest["files"]) == len(X)
+    assert manifest["ef_per_shard"] == flat3.ef_per_shard == "auto"
     with ShardedIndex.load(tmp_path) as loaded:
+        assert loaded.ef_per_shard == "auto"
         np.testing.assert_array_equal(loaded.search(Q, 10)[1], flat3.search(Q, 10)[1])
     flat3.save(f"file://{tmp_path}")  # a second save replaces the first generation's files
     names = sorted(os.listdir(tmp_path))

@@ -31,9 +31,9 @@ def search_dataset(index, ds, column="vector", k=10, *, batch_size=1024, ids_col
                    distances_column="distances", **params):
     """Lazily adds the k nearest neighbours of each row's vector to Ray Dataset `ds`: columns
     `ids_column` (int64, k per row) and `distances_column` (float32). params (ef, nprobe,
-    ef_per_shard...) go to the shards as in index.search. The batches run as Ray tasks
-    calling the shard actors directly; a shard
-    that dies fails its batches (index.recover() restarts it; then run the job again)."""
+    ef_per_shard...) go to the shards as in index.search. The batches run as Ray tasks calling
+    the shard actors directly; a shard that dies fails its batches (index.recover() restarts
+    it; then run the job again)."""
     if not isinstance(index, ShardedIndex):
         raise TypeError(f"index must be a ShardedIndex, got {type(index).__name__}")
     ef_per_shard = params.pop("ef_per_shard", None)
