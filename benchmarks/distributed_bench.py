@@ -3,7 +3,9 @@ with the same options, search throughput by shard count, and the fan-out overhea
 
     PYTHONPATH=python python3 benchmarks/distributed_bench.py --n 200000 --queries 1000
 
-Every index is HNSW with the same options; the sharded ones route by id hash. Throughput is
+Every index is HNSW with the same options; the sharded ones route by id hash and search with
+ef_per_shard (default "auto": each shard walks about ef/sqrt(N)); the recall of "full" (every
+shard walks the whole ef, the behaviour before that option) is printed beside it. Throughput is
 batched search (all queries in one call); the fan-out overhead is the median single-query
 latency through ShardedIndex minus that of the same Index searched in-process."""
 from __future__ import annotations
@@ -54,6 +56,7 @@ def main():
     parser.add_argument("--M", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=100)
     parser.add_argument("--latency-queries", type=int, default=200)
+    parser.add_argument("--ef-per-shard", default="auto", choices=["auto", "split", "full"])
     args = parser.parse_args()
 
     data = vidx.datasets.subset(vidx.datasets.load(args.dataset, download=False), args.n, args.queries)
@@ -68,7 +71,6 @@ def main():
     single = vidx.Index(data.dim, metric=data.vidx_metric, threads=0, **options)
     single.add(X)
     print(f"single index built in {time.perf_counter() - start:.1f} s")
-    rows = []
     for shards in args.shards:
         start = time.perf_counter()
         sharded = ShardedIndex(data.dim, data.vidx_metric, shards=shards, threads=max(1, (os.cpu_count() or 2) // shards), **options)
@@ -76,16 +78,17 @@ def main():
         built = time.perf_counter() - start
         for ef in args.efs:
             r_single = recall_at(single.search(Q, 10, ef=ef)[1], truth)
-            r_sharded = recall_at(sharded.search(Q, 10, ef=ef)[1], truth)
+            r_sharded = recall_at(sharded.search(Q, 10, ef=ef, ef_per_shard=args.ef_per_shard)[1], truth)
+            r_full = recall_at(sharded.search(Q, 10, ef=ef, ef_per_shard="full")[1], truth)
             qps_single = batched_qps(lambda q: single.search(q, 10, ef=ef), Q)
-            qps_sharded = batched_qps(lambda q: sharded.search(q, 10, ef=ef), Q)
-            rows.append((shards, ef, r_single, r_sharded, qps_single, qps_sharded))
+            qps_sharded = batched_qps(lambda q: sharded.search(q, 10, ef=ef, ef_per_shard=args.ef_per_shard), Q)
             print(f"shards {shards} ef {ef:4d}: recall@10 single {r_single:.4f} sharded {r_sharded:.4f} "
-                  f"(diff {r_sharded - r_single:+.4f}); batched QPS single {qps_single:8.0f} sharded {qps_sharded:8.0f}",
-                  flush=True)
+                  f"(diff {r_sharded - r_single:+.4f}; full ef per shard {r_full:.4f}, {r_full - r_single:+.4f}); "
+                  f"batched QPS single {qps_single:8.0f} sharded {qps_sharded:8.0f}", flush=True)
         ef = 64
         lat_local = median_latency(lambda q: single.search(q, 10, ef=ef), Q, args.latency_queries)
-        lat_sharded = median_latency(lambda q: sharded.search(q, 10, ef=ef), Q, args.latency_queries)
+        lat_sharded = median_latency(lambda q: sharded.search(q, 10, ef=ef, ef_per_shard=args.ef_per_shard), Q,
+                                     args.latency_queries)
         print(f"shards {shards}: built in {built:.1f} s; one query at ef {ef}: in-process {lat_local * 1e3:.3f} ms, "
               f"sharded {lat_sharded * 1e3:.3f} ms, fan-out overhead {(lat_sharded - lat_local) * 1e3:.2f} ms/query",
               flush=True)

@@ -14,6 +14,7 @@ from vidx.distributed import ShardedIndex, build_from_dataset, search_dataset  #
 from vidx._capabilities import supports  # noqa: E402
 from vidx.distributed._merge import merge_ranges, merge_topk  # noqa: E402
 from vidx.distributed._routing import shard_of_ids  # noqa: E402
+from vidx.distributed.shard_ef import resolve_mode, shard_search_widths  # noqa: E402
 
 from conftest import brute_force, clustered, recall  # noqa: E402
 
@@ -107,6 +108,52 @@ def test_hnsw_shards_keep_recall(data):
     assert (np.diff(D, axis=1) >= 0).all()
 
 
+def test_split_widths_spread_one_total_beam():
+    for ef, k, n in [(16, 10, 4), (16, 10, 2), (256, 10, 4), (10, 10, 8), (64, 1, 3)]:
+        widths = shard_search_widths(ef, k, n, n)
+        total = sum(w for _, w in widths)
+        assert total == round(max(ef, k) * n ** 0.52)
+        assert max(w for _, w in widths) - min(w for _, w in widths) <= 1
+        assert all(k_shard == min(k, w) for k_shard, w in widths)
+    assert shard_search_widths(40, 10, 1, 3) == [(10, 40)] * 3  # one shard per query: one index's walk
+    assert resolve_mode("auto", True) == "split" and resolve_mode("auto", False) == "full"
+    with pytest.raises(ValueError, match="ef_per_shard"):
+        resolve_mode("half", True)
+
+
+def test_split_ef_finds_what_one_index_finds_and_full_keeps_the_old_walk():
+    """By default 4 hash-routed HNSW shards walk about ef/sqrt(4) each and find what one index
+    with the same ef finds; ef_per_shard="full" walks every shard with the whole ef, exactly as
+    before the option (more recall, for 4 times the work)."""
+    both = clustered(6300, DIM, n_clusters=32, seed=3, spread=1.0)
+    X, Q = both[:6000], both[6000:]
+    _, truth = brute_force(X, Q, 10, "cosine")
+    options = dict(M=16, ef_construction=64, seed=1, threads=1)
+    single = vidx.Index(DIM, "cosine", **options)
+    single.add(X)
+    r_single = recall(single.search(Q, 10, ef=16)[1], truth)
+    with ShardedIndex(DIM, "cosine", shards=4, **options) as index:
+        index.add(X)
+        r_split = recall(index.search(Q, 10, ef=16)[1], truth)
+        D_full, I_full = index.search(Q, 10, ef=16, ef_per_shard="full")
+        # the walk before the option: every shard asked for k results with the whole ef
+        old = ray.get([actor.search.remote(Q, 10, None, {"ef": 16}) for actor in index.shard_actors])
+        D_old, I_old = merge_topk([(None, *answer) for answer in old], len(Q), 10)
+        np.testing.assert_array_equal(I_full, I_old)
+        np.testing.assert_array_equal(D_full, D_old)
+        index.ef_per_shard = "full"  # the index-wide setting; search(ef_per_shard=...) overrides it
+        np.testing.assert_array_equal(index.search(Q, 10, ef=16)[1], I_old)
+        assert recall(index.search(Q, 10, ef=16, ef_per_shard="split")[1], truth) == r_split
+        # ef=None: the shards' ef_search (64 here) is split the same way
+        index.ef_per_shard = "auto"
+        np.testing.assert_array_equal(index.search(Q, 10)[1], index.search(Q, 10, ef=64)[1])
+        with pytest.raises(ValueError, match="ef_per_shard"):
+            index.search(Q, 10, ef_per_shard="half")
+    r_full = recall(I_full, truth)
+    assert abs(r_split - r_single) <= 0.02, (r_split, r_single)
+    assert r_full - r_single >= 0.02, (r_full, r_single)  # the gap the default closes
+
+
 def test_centroid_routing_asks_only_near_shards(data):
     X, Q = data
     _, truth = brute_force(X, Q, 10, "l2")
@@ -154,7 +201,9 @@ def test_save_writes_manifest_and_load_restores(data, flat3, tmp_path):
     assert manifest["shards"] == 3 and manifest["kind"] == "flat" and manifest["vidx_version"] == vidx.__version__
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
     assert sum(f["rows"] for f in manifest["files"]) == len(X)
+    assert manifest["ef_per_shard"] == flat3.ef_per_shard == "auto"
     with ShardedIndex.load(tmp_path) as loaded:
+        assert loaded.ef_per_shard == "auto"
         np.testing.assert_array_equal(loaded.search(Q, 10)[1], flat3.search(Q, 10)[1])
     flat3.save(f"file://{tmp_path}")  # a second save replaces the first generation's files
     names = sorted(os.listdir(tmp_path))

@@ -9,10 +9,11 @@ import vidx
 
 
 def validate_options(dim, metric, kind, options):
-    """The options are checked once here (an empty index is cheap) rather than in every actor."""
+    """The options are checked once here (an empty index is cheap) rather than in every actor;
+    returns the settings in force (defaults filled in)."""
     if kind == "spann":
         options = {**options, "path": os.path.join(os.devnull, "unused")}
-    vidx.Index(dim, metric=metric, kind=kind, **options)
+    return vidx.Index(dim, metric=metric, kind=kind, **options).params
 
 
 def unwrap(error):

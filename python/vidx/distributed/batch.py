@@ -30,22 +30,26 @@ def build_from_dataset(ds, column="vector", *, id_column=None, dim=None, metric=
 def search_dataset(index, ds, column="vector", k=10, *, batch_size=1024, ids_column="neighbors",
                    distances_column="distances", **params):
     """Lazily adds the k nearest neighbours of each row's vector to Ray Dataset `ds`: columns
-    `ids_column` (int64, k per row) and `distances_column` (float32). params (ef, nprobe...)
-    go to every shard. The batches run as Ray tasks calling the shard actors directly; a shard
-    that dies fails its batches (index.recover() restarts it; then run the job again)."""
+    `ids_column` (int64, k per row) and `distances_column` (float32). params (ef, nprobe,
+    ef_per_shard...) go to the shards as in index.search. The batches run as Ray tasks calling
+    the shard actors directly; a shard that dies fails its batches (index.recover() restarts
+    it; then run the job again)."""
     if not isinstance(index, ShardedIndex):
         raise TypeError(f"index must be a ShardedIndex, got {type(index).__name__}")
-    fn_kwargs = {"actors": index.shard_actors, "column": column, "k": k, "params": params,
+    ef_per_shard = params.pop("ef_per_shard", None)
+    asks = index.shard_requests(k, {n: v for n, v in params.items() if v is not None}, ef_per_shard)
+    fn_kwargs = {"actors": index.shard_actors, "column": column, "k": k, "asks": asks,
                  "ids_column": ids_column, "distances_column": distances_column}
     return ds.map_batches(_search_batch, batch_size=batch_size, batch_format="numpy", fn_kwargs=fn_kwargs)
 
 
-def _search_batch(batch, *, actors, column, k, params, ids_column, distances_column):
+def _search_batch(batch, *, actors, column, k, asks, ids_column, distances_column):
     Q = batch[column]
     if Q.dtype == object:
         Q = np.stack([np.asarray(row, dtype=np.float32) for row in Q])
     Q = np.ascontiguousarray(Q, dtype=np.float32)
     shared = ray.put(Q)
-    results = ray.get([actor.search.remote(shared, k, None, params) for actor in actors])
+    results = ray.get([actor.search.remote(shared, k_shard, None, params)
+                       for actor, (k_shard, params) in zip(actors, asks)])
     D, I = merge_topk([(None, D, I) for D, I in results], len(Q), k)
     return {**batch, ids_column: I, distances_column: D}
