@@ -150,6 +150,8 @@ def main():
     ap.add_argument("--target", type=float, default=0.95)
     ap.add_argument("--cache", default="/tmp/filters_bench")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--selectivities", default=",".join(map(str, SELECTIVITIES)),
+                    help="comma-separated shares of allowed ids")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
     import vidx.datasets
@@ -162,7 +164,7 @@ def main():
     print(f"indexes ready in {time.perf_counter() - t:.0f} s", flush=True)
     rng = np.random.default_rng(42)
     rows = []
-    for sel in SELECTIVITIES:
+    for sel in [float(s) for s in args.selectivities.split(",")]:
         allowed = np.sort(rng.choice(len(train), max(10, int(round(sel * len(train)))), replace=False))
         truth = exact_filtered(train, norms, queries, allowed)
         filters = {lib.name: lib.prepare(allowed, len(train)) for lib in libs}
