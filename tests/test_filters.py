@@ -246,3 +246,30 @@ def test_negative_id_in_one_of_the_per_query_filters_is_named(index, data):
         index.search(q[:4], K, filter=flts)
     with pytest.raises(ValueError, match=r"the filter allows id -9"):
         index.search(q[:4], K, filter=np.array([9, 1, -9]))
+
+
+@pytest.mark.parametrize("selectivity", [0.1, 0.2])
+@pytest.mark.parametrize("ef", [10, 32])
+def test_two_hop_walk_between_8_and_25_percent(data, selectivity, ef):
+    """At 8-25% allowed (past the exact-scan threshold at these ef) HNSW walks the allowed
+    nodes only, through one disallowed node at most: its top-10 matches the exact filtered
+    search, also with removed rows hidden and with a different filter per query."""
+    x, q = data
+    idx = vidx.Index(DIM, M=16)
+    idx.add(x)
+    rng = np.random.default_rng(int(selectivity * 100) + ef)
+    allowed = np.flatnonzero(rng.random(N) < selectivity)
+    _, I = idx.search(q, K, ef=ef, filter=allowed)
+    assert np.isin(I, allowed).all()
+    assert filtered_recall(I, exact_filtered(x, q, allowed, K)) >= 0.95
+    per_query = [np.flatnonzero(rng.random(N) < selectivity) for _ in range(len(q))]
+    _, I = idx.search(q, K, ef=ef, filter=per_query)
+    truth = np.vstack([exact_filtered(x, q[i : i + 1], f, K) for i, f in enumerate(per_query)])
+    assert all(np.isin(I[i], f).all() for i, f in enumerate(per_query))
+    assert filtered_recall(I, truth) >= 0.95
+    removed = allowed[::3]
+    idx.remove(removed)
+    _, I = idx.search(q, K, ef=ef, filter=allowed)
+    live = np.setdiff1d(allowed, removed)
+    assert np.isin(I, live).all()
+    assert filtered_recall(I, exact_filtered(x, q, live, K)) >= 0.95
