@@ -43,8 +43,11 @@ class CallFilters {
   const RowFilter* convert(const IdFilter& filter, const char* which, size_t q = kSharedFilter);
   const RowFilter* live_rows();
 
+  static constexpr size_t kBatchBitsBytes = size_t{64} << 20;
+
   const IdMap* ids_;
   size_t slots_;
+  bool search_lists_ = true;  // long increasing allow-lists are searched in place, not copied into bitsets
   bool removed_rows_;
   const RowFilter* live_rows_ = nullptr;  // made once, shared by every unfiltered query
   std::vector<std::unique_ptr<RowFilter>> owned_;
