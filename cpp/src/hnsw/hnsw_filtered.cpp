@@ -77,8 +77,11 @@ void HnswIndex::nearest_allowed(const QueryDistance& qd, size_t width, const Row
   if (max_level < 0) return;
   const size_t n = structure_size();
   // Rows being inserted or removed by a concurrent writer are never results.
+  // The filter first: it reads compact data (a bitset, a mask, a list's upper levels) where
+  // returnable() reads two arrays of the index's size (a cache miss each); at 50% this order
+  // cut the walk's time per query by ~15% (fashion-mnist, ef 10).
   const auto returnable_allowed = [this, filter](uint32_t slot) {
-    return returnable(slot) && (!filter || filter->allows_slot(slot));
+    return (!filter || filter->allows_slot(slot)) && returnable(slot);
   };
   const size_t allowed = filter ? estimate_allowed(*filter, n) : n;
   if (filter && exact_scan_is_cheaper(allowed, width, n)) {
