@@ -142,7 +142,8 @@ constexpr size_t kIdRangeFactor = 4;
 // than one id in kSearchAbove slots. Filling a bitset costs a pass over the list per call; a
 // search costs ~log2(m) steps per node the walk tests, and a walk tests more nodes the fewer
 // are allowed. Measured on fashion-mnist (60k, M=16, ef 10, microseconds per query, search /
-// bitset / bool mask): 427 / 519 / 397 at 50%, 1059 / 997 / 1020 at 10%, 1622 / 1630 / 1618 at 5%.
+// bitset / bool mask, one process, alternating): 315 / 393 / 346 at 50%, 581 / 454 / 459 at 10%,
+// 1372 / 1324 / 1322 at 5%.
 constexpr size_t kSearchAbove = 4;
 
 // An allow-list over a slot-addressed structure, with no id-map lookup per listed id: an
