@@ -4,6 +4,7 @@ filtered top-10; plus one batch with per-query filters vs one call per query.
 
     python benchmarks/filters_bench.py [--dataset fashion-mnist-784-euclidean] [--queries 200]
            [--rounds 3] [--cache /tmp/filters_bench] [--out benchmarks/results/filters.md]
+           [--selectivities 0.5,0.1,0.01,0.001] [--quant lvq8]
 
 Indexes are built once (2 threads, M=16 / efC=200 for vidx and hnswlib, HNSW32 / efC=200 for
 faiss) and cached in --cache. Allowed ids: a seeded random subset at each selectivity. For each
@@ -11,7 +12,10 @@ library the ef sweep stops at the first ef whose recall@10 (against exact filter
 reaches the target; that ef is then timed in --rounds rounds that alternate the libraries, and
 the median QPS is reported. vidx gets the allow-list (int64 ids) and, separately, a boolean mask;
 hnswlib gets the fastest Python callable there is (a set's __contains__); faiss an IDSelectorBatch
-built once outside the timing. vidx's per-call conversion of the filter is inside its timing."""
+built once outside the timing. vidx's per-call conversion of the filter is inside its timing.
+With --quant (default lvq8), a second table: vidx HNSW with that codec vs faiss IndexHNSWSQ
+(8-bit scalar quantizer, HNSW32, efC=200), both filtered the same way, reported beside the float32
+peers but never mixed with the float-vs-float ratios."""
 import argparse
 import json
 import os
@@ -38,17 +42,18 @@ def recall(found, truth):
 class Vidx:
     name = "vidx"
 
-    def __init__(self, train, cache, mode="ids"):
+    def __init__(self, train, cache, mode="ids", quant=None):
         import vidx
-        path = os.path.join(cache, "vidx.vidx")
+        path = os.path.join(cache, f"vidx_{quant}.vidx" if quant else "vidx.vidx")
         if not os.path.exists(path):
-            idx = vidx.Index(train.shape[1], M=16, ef_construction=200, threads=2)
+            options = {"quant": quant} if quant else {}
+            idx = vidx.Index(train.shape[1], M=16, ef_construction=200, threads=2, **options)
             idx.add(train)
             idx.save(path)
         self.index = vidx.load(path)
         self.index.threads = 1
         self.mode = mode
-        self.name = "vidx" if mode == "ids" else "vidx (mask)"
+        self.name = f"vidx {quant}" if quant else "vidx" if mode == "ids" else "vidx (mask)"
 
     def prepare(self, allowed, n):
         if self.mode == "ids":
@@ -88,15 +93,20 @@ class Hnswlib:
 class Faiss:
     name = "faiss"
 
-    def __init__(self, train, cache):
+    def __init__(self, train, cache, sq8=False):
         import faiss
         self.faiss = faiss
-        path = os.path.join(cache, "faiss_hnsw32.index")
+        self.name = "faiss SQ8" if sq8 else "faiss"
+        path = os.path.join(cache, "faiss_hnsw32_sq8.index" if sq8 else "faiss_hnsw32.index")
         if os.path.exists(path):
             self.index = faiss.read_index(path)
         else:
             faiss.omp_set_num_threads(2)
-            self.index = faiss.IndexHNSWFlat(train.shape[1], 32)
+            if sq8:  # 8-bit scalar quantizer, per-dimension ranges trained on the data
+                self.index = faiss.IndexHNSWSQ(train.shape[1], faiss.ScalarQuantizer.QT_8bit, 32)
+                self.index.train(train)
+            else:
+                self.index = faiss.IndexHNSWFlat(train.shape[1], 32)
             self.index.hnsw.efConstruction = 200
             self.index.add(train)
             faiss.write_index(self.index, path)
@@ -150,6 +160,10 @@ def main():
     ap.add_argument("--target", type=float, default=0.95)
     ap.add_argument("--cache", default="/tmp/filters_bench")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--quant", default="lvq8",
+                    help="vidx codec of the compressed rows (compared with faiss IndexHNSWSQ 8-bit); '' for none")
+    ap.add_argument("--selectivities", default=",".join(map(str, SELECTIVITIES)),
+                    help="comma-separated shares of allowed ids")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
     import vidx.datasets
@@ -159,10 +173,12 @@ def main():
     norms = (train.astype(np.float32) ** 2).sum(1)
     t = time.perf_counter()
     libs = [Vidx(train, args.cache), Vidx(train, args.cache, "mask"), Hnswlib(train, args.cache), Faiss(train, args.cache)]
+    if args.quant:
+        libs += [Vidx(train, args.cache, quant=args.quant), Faiss(train, args.cache, sq8=True)]
     print(f"indexes ready in {time.perf_counter() - t:.0f} s", flush=True)
     rng = np.random.default_rng(42)
     rows = []
-    for sel in SELECTIVITIES:
+    for sel in [float(s) for s in args.selectivities.split(",")]:
         allowed = np.sort(rng.choice(len(train), max(10, int(round(sel * len(train)))), replace=False))
         truth = exact_filtered(train, norms, queries, allowed)
         filters = {lib.name: lib.prepare(allowed, len(train)) for lib in libs}
@@ -190,7 +206,8 @@ def main():
 
 def report(rows, batch, args):
     lines = [f"## Filtered search: {args.dataset}, single thread, one query per call",
-             "", f"Command: `python benchmarks/filters_bench.py --queries {args.queries} --rounds {args.rounds}`",
+             "", f"Command: `python benchmarks/filters_bench.py --queries {args.queries} --rounds {args.rounds}"
+             f" --selectivities {args.selectivities} --quant {args.quant or repr('')}`",
              f"Target recall@10 of the exact filtered top-10: {args.target}; median QPS over {args.rounds} rounds.", "",
              "| selectivity | allowed | vidx ef / recall / QPS | vidx mask QPS | hnswlib ef / recall / QPS | faiss ef / recall / QPS | vidx/hnswlib | vidx/faiss |",
              "|---|---|---|---|---|---|---|---|"]
@@ -199,6 +216,18 @@ def report(rows, batch, args):
         lines.append(f"| {r['selectivity']:g} | {r['allowed']} | {v['ef']} / {v['recall']:.3f} / {v['qps']:.0f} | "
                      f"{m['qps']:.0f} ({m['recall']:.3f}) | {h['ef']} / {h['recall']:.3f} / {h['qps']:.0f} | "
                      f"{f['ef']} / {f['recall']:.3f} / {f['qps']:.0f} | {v['qps'] / h['qps']:.2f}x | {v['qps'] / f['qps']:.2f}x |")
+    if args.quant:
+        q, fs = f"vidx {args.quant}", "faiss SQ8"
+        lines += ["", f"Compressed: vidx HNSW quant=\"{args.quant}\" (no re-rank) vs faiss IndexHNSWSQ(QT_8bit, 32) with "
+                  "IDSelectorBatch, same run. The last two columns compare vidx's compressed index with the float32 "
+                  "peers above: a compressed-vs-float ratio, not a like-for-like one.", "",
+                  f"| selectivity | {q} ef / recall / QPS | faiss SQ8 ef / recall / QPS | {q}/faiss SQ8 | {q}/hnswlib (float) | {q}/faiss (float) |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            v, f, h, ff = r[q], r[fs], r["hnswlib"], r["faiss"]
+            lines.append(f"| {r['selectivity']:g} | {v['ef']} / {v['recall']:.3f} / {v['qps']:.0f} | "
+                         f"{f['ef']} / {f['recall']:.3f} / {f['qps']:.0f} | {v['qps'] / f['qps']:.2f}x | "
+                         f"{v['qps'] / h['qps']:.2f}x | {v['qps'] / ff['qps']:.2f}x |")
     lines += ["", f"Batch of {batch['queries']} queries with a different allow-list each (50/10/1%), single thread: "
               f"{batch['batch_s'] * 1e3:.1f} ms in one call vs {batch['one_call_each_s'] * 1e3:.1f} ms in one call each "
               f"({batch['one_call_each_s'] / batch['batch_s']:.2f}x)."]

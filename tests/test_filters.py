@@ -213,3 +213,63 @@ def test_removed_ids_never_appear(kind, data):
     assert filtered_recall(I, exact_filtered(x, q, live_allowed, K)) >= 0.95
     lims, _, I = idx.range_search(q, 1e9, filter=allowed)
     assert not np.isin(I, removed).any() and lims[1] == len(live_allowed)
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+@pytest.mark.parametrize("spacing", [3, 10**9])  # user ids within a few times n (a bitset over ids), or sparse
+def test_allow_lists_over_user_ids(kind, spacing, data):
+    """Allow-lists over user-given ids, increasing or shuffled with repeats, long (read in
+    place by binary search) or short (a bitset), before and after removals: the same top-k
+    as an exact search of the allowed rows."""
+    x, q = data
+    ids = np.arange(N, dtype=np.int64) * spacing + 7
+    idx = vidx.Index(DIM, kind=kind)
+    idx.add(x, ids)
+    rng = np.random.default_rng(spacing % 97)
+    for removed_rows in [np.array([], dtype=np.int64), np.arange(0, N, 4)]:
+        idx.remove(ids[removed_rows])
+        for share in [0.6, 0.1, 0.01]:
+            rows = np.flatnonzero(rng.random(N) < share)
+            live = np.setdiff1d(rows, removed_rows)
+            truth = ids[exact_filtered(x, q, live, K)]
+            shuffled = rng.permutation(np.concatenate([ids[rows], ids[rows[:5]], [ids[-1] + 1]]))
+            for flt in [ids[rows], shuffled]:
+                _, I = idx.search(q, K, filter=flt)
+                assert np.isin(I[I >= 0], ids[live]).all()
+                assert filtered_recall(I, truth) >= (0.95 if kind == "hnsw" else 1.0)
+
+
+def test_negative_id_in_one_of_the_per_query_filters_is_named(index, data):
+    _, q = data
+    flts = [np.arange(10), np.arange(20), np.array([4, 5, -3]), None]
+    with pytest.raises(ValueError, match=r"filter 2 allows id -3"):
+        index.search(q[:4], K, filter=flts)
+    with pytest.raises(ValueError, match=r"the filter allows id -9"):
+        index.search(q[:4], K, filter=np.array([9, 1, -9]))
+
+
+@pytest.mark.parametrize("selectivity", [0.1, 0.2])
+@pytest.mark.parametrize("ef", [10, 32])
+def test_two_hop_walk_between_8_and_25_percent(data, selectivity, ef):
+    """At 8-25% allowed (past the exact-scan threshold at these ef) HNSW walks the allowed
+    nodes only, through one disallowed node at most: its top-10 matches the exact filtered
+    search, also with removed rows hidden and with a different filter per query."""
+    x, q = data
+    idx = vidx.Index(DIM, M=16)
+    idx.add(x)
+    rng = np.random.default_rng(int(selectivity * 100) + ef)
+    allowed = np.flatnonzero(rng.random(N) < selectivity)
+    _, I = idx.search(q, K, ef=ef, filter=allowed)
+    assert np.isin(I, allowed).all()
+    assert filtered_recall(I, exact_filtered(x, q, allowed, K)) >= 0.95
+    per_query = [np.flatnonzero(rng.random(N) < selectivity) for _ in range(len(q))]
+    _, I = idx.search(q, K, ef=ef, filter=per_query)
+    truth = np.vstack([exact_filtered(x, q[i : i + 1], f, K) for i, f in enumerate(per_query)])
+    assert all(np.isin(I[i], f).all() for i, f in enumerate(per_query))
+    assert filtered_recall(I, truth) >= 0.95
+    removed = allowed[::3]
+    idx.remove(removed)
+    _, I = idx.search(q, K, ef=ef, filter=allowed)
+    live = np.setdiff1d(allowed, removed)
+    assert np.isin(I, live).all()
+    assert filtered_recall(I, exact_filtered(x, q, live, K)) >= 0.95

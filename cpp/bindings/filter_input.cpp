@@ -72,7 +72,7 @@ IdFilter FilterInput::convert(py::handle one, const std::string& what) {
   }
   auto ids = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(arr);
   if (!ids) throw py::error_already_set();
-  // Negative ids are refused by the core's check_filters (ValueError), in the same pass for all.
+  // Negative ids are refused by the core (ValueError), in the one pass it makes over the list.
   f.allowed = ids.data();
   f.allowed_count = static_cast<size_t>(ids.size());
   keep_alive_.push_back(std::move(ids));

@@ -12,7 +12,8 @@
 namespace vidx {
 
 // Refuses malformed filters before any lock is taken: filter_count must be 0, 1 or nq; each
-// IdFilter sets at most one form; allow-lists hold no negative id. An IdFilter with no form
+// IdFilter sets at most one form. (Negative ids in allow-lists are refused by CallFilters, in
+// the one pass it makes over each list anyway.) An IdFilter with no form
 // set filters nothing (a per-query list may leave some queries unfiltered). Ids of an
 // allow-list that are not in the index are simply not allowed (no error: the list may name
 // ids removed meanwhile).
@@ -30,16 +31,23 @@ class CallFilters {
  public:
   // ids: the index's id map, or nullptr for kinds that store user ids themselves (SPANN);
   // slots: the structure's slot count; removed_rows: whether any slot is hidden (label < 0).
+  // Throws InvalidArgument for an allow-list holding a negative id.
   CallFilters(const SearchParams& params, size_t nq, const IdMap* ids, size_t slots, bool removed_rows);
   // What SearchParams::row_filters gets: nullptr when nothing is filtered.
   const RowFilters* get() const { return filters_.any() ? &filters_ : nullptr; }
 
  private:
-  const RowFilter* convert(const IdFilter& filter);
+  static constexpr size_t kSharedFilter = static_cast<size_t>(-1);
+  // which / q name the filter in errors (q: its query, or kSharedFilter). A negative id in an
+  // allow-list throws InvalidArgument here, in the same pass that reads the list's shape.
+  const RowFilter* convert(const IdFilter& filter, const char* which, size_t q = kSharedFilter);
   const RowFilter* live_rows();
+
+  static constexpr size_t kBatchBitsBytes = size_t{64} << 20;
 
   const IdMap* ids_;
   size_t slots_;
+  bool search_lists_ = true;  // long increasing allow-lists are searched in place, not copied into bitsets
   bool removed_rows_;
   const RowFilter* live_rows_ = nullptr;  // made once, shared by every unfiltered query
   std::vector<std::unique_ptr<RowFilter>> owned_;
