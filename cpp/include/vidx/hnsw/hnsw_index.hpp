@@ -126,8 +126,12 @@ class HnswIndex final : public VectorIndex {
 
   // ---- removal (hnsw_remove.cpp) ----
   // Rewrites `node`'s list on `level` without removed nodes: its live neighbours plus the live
-  // neighbours of its removed ones, chosen by select_neighbors.
-  void repair_list(uint32_t node, int level, SearchContext& ctx);
+  // neighbours of its removed ones (plus `extra`, when given), chosen by select_neighbors.
+  void repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra = nullptr);
+  // After a removal (hnsw_refine.cpp): each repaired list is chosen again among what a beam
+  // search around its node finds. repaired[s]: bit l set when slot s's list on level l was repaired.
+  void refine_repaired(const std::vector<uint32_t>& repaired, ThreadPool& pool,
+                       std::vector<std::unique_ptr<SearchContext>>& contexts);
   // Nodes that no list links to any more (their in-links all came from removed nodes) ask
   // their own neighbours to link back, as a new node does.
   void relink_orphans(ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts);
