@@ -140,7 +140,8 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
   // add beside us may be filling one.
   std::vector<std::unique_ptr<SearchContext>> contexts;
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
-  std::vector<uint32_t> repaired(capacity_, 0);  // by slot: bit l = its list on level l was repaired
+  if (links_lost_.size() < capacity_) links_lost_.resize(capacity_, 0);
+  std::vector<uint32_t> due(capacity_, 0);  // by slot: bit l = its list on level l is due a refine
   pool.parallel_for(
       capacity_,
       [&](size_t u, size_t worker) {
@@ -150,15 +151,15 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
           graph::NodeLocks::Guard lock(node_locks_, node);
           const uint32_t* lk = links(node, level);
           const uint32_t count = graph::load_count(lk);
-          bool touched = false;
-          for (uint32_t j = 1; j <= count && !touched; ++j) touched = state(graph::load_link(lk, j)) == kRemoved;
-          if (!touched) continue;
+          uint32_t lost = 0;
+          for (uint32_t j = 1; j <= count; ++j) lost += state(graph::load_link(lk, j)) == kRemoved;
+          if (lost == 0) continue;
           repair_list(node, level, *contexts[worker]);
-          repaired[node] |= 1u << level;
+          if (due_for_refine(node, level, lost, count)) due[node] |= 1u << level;
         }
       },
       64);
-  refine_repaired(repaired, pool, contexts);
+  refine_repaired(due, pool, contexts);
   relink_orphans(pool, contexts);
   for (auto& ctx : contexts) release_context(std::move(ctx));
 
@@ -168,6 +169,7 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
     const uint32_t s = slots[i];
     graph::NodeLocks::Guard lock(node_locks_, s);
     for (int level = 0; level <= levels_[s]; ++level) graph::publish_count(links(s, level), 0);
+    links_lost_[s] = 0;  // a node that reuses the slot starts afresh
     set_state(s, kEmpty);
   }
 }
@@ -241,6 +243,9 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
   levels_ = std::move(levels);
   upper_offset_ = std::move(upper_offset);
   upper_ = std::move(upper);
+  std::vector<uint8_t> links_lost(live, 0);
+  for (size_t t = 0; t < live && kept_slots[t] < links_lost_.size(); ++t) links_lost[t] = links_lost_[kept_slots[t]];
+  links_lost_ = std::move(links_lost);
   states_.reset(new std::atomic<uint8_t>[live]());
   for (size_t t = 0; t < live; ++t) states_[t].store(kLive, std::memory_order_relaxed);
   capacity_ = live;
