@@ -8,11 +8,13 @@
 // the query, starting at the node) finds neighbours at the distances the thinned graph now has,
 // and repair_list picks among them and the list's current neighbours.
 //
-// Measured choices (benchmarks/results/living.md): a beam of 4M (64 at M=16) brings the
-// repaired graph level with a fresh build at about a third of a rebuild's time (ef_construction
-// does better than fresh but costs more than the rebuild); no reverse links: linking the chosen
-// neighbours back, as an insert does, overflows their refilled lists, and the overflow pruning
-// leaves them shorter and the graph worse.
+// Measured choices (benchmarks/results/living.md, section "Refine after a mass removal"): a beam
+// of 4M (64 at M=16) brings the repaired graph level with a fresh build of the survivors (a
+// beam of 2M left glove 0.005 short, one of ef_construction costs more than the rebuild); it
+// makes removing half the rows cost 0.4-0.8x of rebuilding the survivors, against 0.1-0.2x for
+// the 2-hop repair alone. No reverse links: linking the chosen neighbours back, as an insert
+// does, overflows their refilled lists, and the overflow pruning leaves them shorter and the
+// graph worse.
 //
 // Which lists: those that lost a quarter of their links since their last refine, and every
 // repaired upper-level list (few, and they carry the routing). A large removal refines nearly
