@@ -3,7 +3,8 @@
 // remove_rows (FreshDiskANN-style consolidation, batched): the removed nodes are marked (they
 // leave results at once), the entry point moves off them, then one pass over the graph finds
 // every list that links to a removed node and chooses it again among its live neighbours and
-// the live neighbours of its removed ones (the build's pruning heuristic). After a grace period
+// the live neighbours of its removed ones (the build's pruning heuristic); hnsw_refine.cpp then
+// widens each repaired list's pool with a beam search around its node. After a grace period
 // no search still stands on a removed node: its lists are emptied and its slot is free, for
 // add_rows to reuse like a new one.
 #include <algorithm>
@@ -17,7 +18,7 @@
 
 namespace vidx {
 
-void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx) {
+void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra) {
   // The caller holds the node's lock, so the list is stable; its words are still read
   // atomically, as a slot being reset writes them.
   uint32_t* lk = links(node, level);
@@ -40,6 +41,9 @@ void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx) {
       if (w != node && linkable(w)) candidates.push_back({0.f, w});
     }
   }
+  if (extra)
+    for (const Neighbor& c : *extra)
+      if (c.slot != node && linkable(c.slot)) candidates.push_back({0.f, c.slot});
   std::sort(candidates.begin(), candidates.end(), [](const Neighbor& a, const Neighbor& b) { return a.slot < b.slot; });
   candidates.erase(std::unique(candidates.begin(), candidates.end(),
                                [](const Neighbor& a, const Neighbor& b) { return a.slot == b.slot; }),
@@ -136,6 +140,8 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
   // add beside us may be filling one.
   std::vector<std::unique_ptr<SearchContext>> contexts;
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
+  if (links_lost_.size() < capacity_) links_lost_.resize(capacity_, 0);
+  std::vector<uint32_t> due(capacity_, 0);  // by slot: bit l = its list on level l is due a refine
   pool.parallel_for(
       capacity_,
       [&](size_t u, size_t worker) {
@@ -145,12 +151,15 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
           graph::NodeLocks::Guard lock(node_locks_, node);
           const uint32_t* lk = links(node, level);
           const uint32_t count = graph::load_count(lk);
-          bool touched = false;
-          for (uint32_t j = 1; j <= count && !touched; ++j) touched = state(graph::load_link(lk, j)) == kRemoved;
-          if (touched) repair_list(node, level, *contexts[worker]);
+          uint32_t lost = 0;
+          for (uint32_t j = 1; j <= count; ++j) lost += state(graph::load_link(lk, j)) == kRemoved;
+          if (lost == 0) continue;
+          repair_list(node, level, *contexts[worker]);
+          if (due_for_refine(node, level, lost, count)) due[node] |= 1u << level;
         }
       },
       64);
+  refine_repaired(due, pool, contexts);
   relink_orphans(pool, contexts);
   for (auto& ctx : contexts) release_context(std::move(ctx));
 
@@ -160,6 +169,7 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
     const uint32_t s = slots[i];
     graph::NodeLocks::Guard lock(node_locks_, s);
     for (int level = 0; level <= levels_[s]; ++level) graph::publish_count(links(s, level), 0);
+    links_lost_[s] = 0;  // a node that reuses the slot starts afresh
     set_state(s, kEmpty);
   }
 }
@@ -233,6 +243,9 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
   levels_ = std::move(levels);
   upper_offset_ = std::move(upper_offset);
   upper_ = std::move(upper);
+  std::vector<uint8_t> links_lost(live, 0);
+  for (size_t t = 0; t < live && kept_slots[t] < links_lost_.size(); ++t) links_lost[t] = links_lost_[kept_slots[t]];
+  links_lost_ = std::move(links_lost);
   states_.reset(new std::atomic<uint8_t>[live]());
   for (size_t t = 0; t < live; ++t) states_[t].store(kLive, std::memory_order_relaxed);
   capacity_ = live;

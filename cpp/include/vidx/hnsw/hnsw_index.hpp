@@ -128,8 +128,15 @@ class HnswIndex final : public VectorIndex {
 
   // ---- removal (hnsw_remove.cpp) ----
   // Rewrites `node`'s list on `level` without removed nodes: its live neighbours plus the live
-  // neighbours of its removed ones, chosen by select_neighbors.
-  void repair_list(uint32_t node, int level, SearchContext& ctx);
+  // neighbours of its removed ones (plus `extra`, when given), chosen by select_neighbors.
+  void repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra = nullptr);
+  // After a removal (hnsw_refine.cpp): each list due a refine is chosen again among what a beam
+  // search around its node finds. due[s]: bit l set when slot s's list on level l is due.
+  void refine_repaired(const std::vector<uint32_t>& due, ThreadPool& pool,
+                       std::vector<std::unique_ptr<SearchContext>>& contexts);
+  // Whether `node`'s list on `level`, which a removal just cost `lost` of its `degree` links,
+  // is due a refine (counts the loss towards the next one when not).
+  bool due_for_refine(uint32_t node, int level, uint32_t lost, uint32_t degree);
   // Nodes that no list links to any more (their in-links all came from removed nodes) ask
   // their own neighbours to link back, as a new node does.
   void relink_orphans(ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts);
@@ -214,6 +221,9 @@ class HnswIndex final : public VectorIndex {
   std::atomic<uint64_t> entry_state_{0};
   std::mutex entry_mutex_;               // writers updating the entry point
   std::mutex remove_mutex_;              // one remove_rows at a time
+  // Level-0 links each node lost to removals since its list was last refined (saturating;
+  // written only by remove_rows, under remove_mutex_; not saved: a loaded index starts at 0).
+  std::vector<uint8_t> links_lost_;
   graph::NodeLocks node_locks_;
   mutable graph::GracePeriod grace_;
 
