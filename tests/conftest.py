@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,13 @@ def wide_blobs():
     """3000 40-d vectors and 200 held-out queries from 32 wide clusters (the codec tests' data)."""
     both = clustered(3200, 40, seed=2, spread=0.5)
     return both[:3000], both[3000:]
+
+
+def run_in_threads(target, args_per_thread, timeout=120):
+    """Starts one thread per argument tuple, all at once, and joins them; fails if one hangs."""
+    threads = [threading.Thread(target=target, args=args) for args in args_per_thread]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not any(t.is_alive() for t in threads), "a thread did not finish"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import vidx
-from conftest import brute_force, clustered, recall
+from conftest import brute_force, clustered, recall, run_in_threads
 
 
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
@@ -152,11 +152,7 @@ def test_concurrent_searches_from_python_threads(blobs):
         except Exception as e:  # pragma: no cover - reported below
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=worker, args=(o,)) for o in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads(worker, [(o,) for o in range(4)])
     assert errors == []
 
 

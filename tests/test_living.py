@@ -7,6 +7,8 @@ import pytest
 
 import vidx
 
+from conftest import run_in_threads
+
 DIM = 16
 KINDS = ["flat", "hnsw"]
 
@@ -303,11 +305,7 @@ def test_first_adds_to_an_untrained_codec_from_several_threads(quant):
         except Exception as e:  # pragma: no cover - reported below
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=add, args=(p,)) for p in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_in_threads(add, [(p,) for p in range(4)])
     assert not errors, errors
     assert sorted(idx.ids().tolist()) == list(range(1200))
     V, exact = idx.get(np.arange(1200))
