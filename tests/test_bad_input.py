@@ -136,3 +136,12 @@ def test_integer_input_is_converted(filled):
     n = len(idx)
     idx.add(np.arange(16, dtype=np.int32).reshape(2, 8))
     assert len(idx) == n + 2
+
+
+def test_option_names_by_kind():
+    # The kind-independent way to ask "does this kind keep files at `path`" (sharded indexes ask it).
+    assert "path" in vidx._core.option_names("spann")
+    assert "path" not in vidx._core.option_names("hnsw")
+    assert set(vidx._core.option_names("flat")) <= set(vidx._core.option_names())
+    with pytest.raises(ValueError, match="unknown index kind 'nope'"):
+        vidx._core.option_names("nope")

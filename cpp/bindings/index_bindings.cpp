@@ -276,7 +276,9 @@ void register_index(py::module_& m) {
       });
   m.def("load", &load, py::arg("path"), py::arg("posting_path") = "", py::arg("direct_io") = -1,
         py::arg("mmap") = false, py::arg("verify") = false);
-  m.def("option_names", &option_names);
+  m.def("option_names", [](py::object kind) {
+        return kind.is_none() ? option_names() : option_names(kind.cast<std::string>());
+      }, py::arg("kind") = py::none(), "Every option name, or those index kind `kind` takes");
 }
 
 }  // namespace vidx::bindings

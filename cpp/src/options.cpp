@@ -85,13 +85,18 @@ struct Reader {
   }
 };
 
+// The names of the options whose scope meets `scope` (every option for ~0u).
 struct Names {
+  unsigned scope = ~0u;
   std::vector<std::string> out;
-  void count(const char* n, const size_t&, unsigned, const OptionLimits&) { out.push_back(n); }
-  void u64(const char* n, const uint64_t&, unsigned, const OptionLimits&) { out.push_back(n); }
-  void real(const char* n, const double&, unsigned, const OptionLimits&) { out.push_back(n); }
-  void flag(const char* n, const bool&, unsigned) { out.push_back(n); }
-  void text(const char* n, const std::string&, unsigned) { out.push_back(n); }
+  void add(const char* n, unsigned applies) {
+    if (applies & scope) out.push_back(n);
+  }
+  void count(const char* n, const size_t&, unsigned a, const OptionLimits&) { add(n, a); }
+  void u64(const char* n, const uint64_t&, unsigned a, const OptionLimits&) { add(n, a); }
+  void real(const char* n, const double&, unsigned a, const OptionLimits&) { add(n, a); }
+  void flag(const char* n, const bool&, unsigned a) { add(n, a); }
+  void text(const char* n, const std::string&, unsigned a) { add(n, a); }
 };
 
 }  // namespace
@@ -104,6 +109,15 @@ unsigned option_scope_of(const std::string& kind) {
 
 std::vector<std::string> option_names() {
   Names names;
+  const IndexOptions o;
+  visit_options(o, names);
+  return names.out;
+}
+
+std::vector<std::string> option_names(const std::string& kind) {
+  Names names;
+  names.scope = option_scope_of(kind);
+  if (names.scope == 0) throw InvalidArgument("unknown index kind '" + kind + "'");
   const IndexOptions o;
   visit_options(o, names);
   return names.out;

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "vidx/common/error.hpp"
+#include "vidx/common/live_rows.hpp"
 
 namespace vidx {
 namespace {
@@ -26,20 +27,6 @@ bool form_count_ok(const IdFilter& f) {
 }
 
 bool is_unfiltered(const IdFilter& f) { return !f.allowed && !f.mask && !f.predicate; }
-
-// Hides removed slots only: what an unfiltered query gets while removed rows exist.
-class LiveRows final : public RowFilter {
- public:
-  explicit LiveRows(const IdMap& ids) : ids_(ids) {}
-  bool allows_slot(uint32_t slot) const override { return ids_.label(slot) >= 0; }
-  bool allows_label(int64_t id) const override { return id >= 0; }
-  size_t allowed_count() const override { return ids_.size(); }
-  bool list_slots(std::vector<uint32_t>&) const override { return false; }
-  bool hides_removed_only() const override { return true; }
-
- private:
-  const IdMap& ids_;
-};
 
 // One pass over an allow-list: whether it holds a negative id (refused), whether it is strictly
 // increasing (then it repeats no id, and np.flatnonzero's output or a sorted id array is read

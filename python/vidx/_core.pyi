@@ -142,7 +142,7 @@ def index_to_bytes(index: typing.Any) -> bytes:
     """
 def load(path: str, posting_path: str = '', direct_io: typing.SupportsInt | typing.SupportsIndex = -1, mmap: bool = False, verify: bool = False) -> Index:
     ...
-def option_names() -> list[str]:
+def option_names(kind: str | None = None) -> list[str]:
     ...
 def spann_auto_head_ratio(dim: typing.SupportsInt | typing.SupportsIndex, M: typing.SupportsInt | typing.SupportsIndex = 16) -> float:
     """

@@ -25,6 +25,7 @@
 #include "vidx/common/error.hpp"
 #include "vidx/common/id_filter.hpp"
 #include "vidx/common/id_map.hpp"
+#include "vidx/common/live_rows.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"
 #include "vidx/common/writer_first_mutex.hpp"
@@ -221,6 +222,9 @@ class VectorIndex {
   bool slot_is_live(uint32_t slot) const { return ids_.slot_is_live(slot); }
   // How many slots slot_is_live() calls false (0: nothing to hide, no filter needed).
   size_t removed_unreclaimed() const { return ids_.hidden(); }
+  // Allows exactly the slots slot_is_live() calls true (for a structure that finds rows hidden
+  // after the base chose a query's filters, as flat's scans do).
+  const RowFilter& live_rows() const { return live_rows_; }
   // A guard under which no write is in flight and none starts (a consistent snapshot for
   // save). Take it before lock_shared()/lock_exclusive(), never after.
   std::unique_lock<std::mutex> pause_writes() const;
@@ -269,6 +273,7 @@ class VectorIndex {
   Metric metric_;
   IndexOptions options_;
   IdMap ids_;
+  LiveRows live_rows_{ids_};
   mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches
   // Write bookkeeping (ids, slots): one writer at a time. Taken before rw_ when both are held;
   // never taken while holding rw_.

@@ -95,8 +95,10 @@ void visit_options(Options& o, Visitor& v) {
 // The scope bit of a kind ("hnsw"/"flat": memory, "spann"); 0 for an unknown kind.
 unsigned option_scope_of(const std::string& kind);
 
-// All option names, for messages and Python.
+// All option names, for messages and Python; or those a kind takes (InvalidArgument for an
+// unknown kind), e.g. whether it keeps a file at `path`.
 std::vector<std::string> option_names();
+std::vector<std::string> option_names(const std::string& kind);
 
 // InvalidArgument naming the option and its rule for the first value out of its limits.
 void validate_options(const IndexOptions& options);

@@ -27,21 +27,6 @@ void grow(AlignedBuffer& buffer, size_t needed) {
   if (needed > buffer.size()) buffer.reallocate(std::max(needed, buffer.size() + buffer.size() / 2));
 }
 
-// Allows the live rows: what an unfiltered query scans with while some rows are hidden.
-template <class IsLive>
-class LiveRowsOf final : public RowFilter {
- public:
-  explicit LiveRowsOf(IsLive live) : live_(live) {}
-  bool allows_slot(uint32_t slot) const override { return live_(slot); }
-  bool allows_label(int64_t id) const override { return id >= 0; }
-  size_t allowed_count() const override { return kUnknownCount; }
-  bool list_slots(std::vector<uint32_t>&) const override { return false; }
-  bool hides_removed_only() const override { return true; }
-
- private:
-  IsLive live_;
-};
-
 }  // namespace
 
 FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
@@ -80,11 +65,11 @@ void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   }
 }
 
-size_t FlatIndex::rows_to_scan(const RowFilter*& filter, const RowFilter& live_only) const {
+size_t FlatIndex::rows_to_scan(const RowFilter*& filter) const {
   const size_t rows = count_.load(std::memory_order_acquire);
   // A writer hides its new slots before it raises count_, so having read the count, this
   // sees them hidden (or already published).
-  if (!filter && removed_unreclaimed() != 0) filter = &live_only;
+  if (!filter && removed_unreclaimed() != 0) filter = &live_rows();
   return rows;
 }
 
@@ -118,8 +103,7 @@ std::vector<uint32_t> FlatIndex::compact_rows(ThreadPool&) {
 
 void FlatIndex::search_one(const float* q, size_t k, size_t rerank, const RowFilter* filter, float* distances,
                            int64_t* slots) const {
-  const LiveRowsOf live_only([this](uint32_t s) { return slot_is_live(s); });  // C++17 deduction
-  const size_t rows = rows_to_scan(filter, live_only);
+  const size_t rows = rows_to_scan(filter);
   std::vector<Neighbor> best;
   if (kept_codec_) {
     // Precise vectors are at hand: scan them, so kind="flat" stays exact whatever the codec.
@@ -162,8 +146,7 @@ void FlatIndex::range_search_rows(const float* q, size_t nq, float radius, const
   std::vector<std::vector<Neighbor>> found(nq);
   pool.parallel_for(nq, [&](size_t i, size_t) {
     const RowFilter* filter = params.row_filters ? params.row_filters->of(i) : nullptr;
-    const LiveRowsOf live_only([this](uint32_t s) { return slot_is_live(s); });  // C++17 deduction
-    const size_t rows = rows_to_scan(filter, live_only);
+    const size_t rows = rows_to_scan(filter);
     const float* query = q + i * dim();
     const auto distance = kept_codec_ ? kept_codec_->prepare(query)
                                       : (codec_->reranks() ? codec_->prepare_precise(query) : codec_->prepare(query));

@@ -11,9 +11,15 @@ import vidx
 def validate_options(dim, metric, kind, options):
     """The options are checked once here (an empty index is cheap) rather than in every actor;
     returns the settings in force (defaults filled in)."""
-    if kind == "spann":
+    if keeps_files(kind):  # the check must not create the kind's files
         options = {**options, "path": os.path.join(os.devnull, "unused")}
     return vidx.Index(dim, metric=metric, kind=kind, **options).params
+
+
+def keeps_files(kind):
+    """Whether an index of this kind keeps files of its own at its `path` option (SPANN's
+    posting lists), which every shard then needs a path of its own for."""
+    return "path" in vidx._core.option_names(kind)
 
 
 def unwrap(error):

@@ -2,10 +2,11 @@
 atomically, so a reader sees either the previous save or this one, never a mix."""
 from __future__ import annotations
 
-import json
 import os
 
 import vidx
+
+from .._json_file import read_checked, write_atomic
 
 FORMAT = "vidx.sharded/1"
 NAME = "manifest.json"
@@ -29,26 +30,11 @@ def write(folder, manifest):
     import ray
     manifest = {"format": FORMAT, "vidx_version": vidx.__version__, "ray_version": ray.__version__,
                 **manifest}
-    tmp = os.path.join(folder, NAME + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, os.path.join(folder, NAME))
+    write_atomic(os.path.join(folder, NAME), manifest, indent=1)
 
 
 def read(folder):
-    path = os.path.join(folder, NAME)
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except FileNotFoundError:
-        raise OSError(f"{path}: no manifest (not a saved ShardedIndex)") from None
-    except json.JSONDecodeError as e:
-        raise OSError(f"{path}: unreadable manifest ({e})") from None
-    if manifest.get("format") != FORMAT:
-        raise OSError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
-    return manifest
+    return read_checked(os.path.join(folder, NAME), FORMAT, "no manifest (not a saved ShardedIndex)")
 
 
 def remove_other_generations(folder, generation):

@@ -12,6 +12,7 @@ import numpy as np
 import vidx
 
 from .._capabilities import require
+from ._inputs import keeps_files
 
 
 def file_sha256(path):
@@ -28,9 +29,10 @@ def verify_file(path, sha256):
         raise OSError(f"{path}: checksum mismatch (manifest {sha256[:12]}..., file {actual[:12]}...)")
 
 
-def local_spann_options(options, shard):
-    """SPANN keeps its posting file on the actor's node: `path` given -> one file per shard
-    beside it; no path -> a private folder in the node's temporary directory."""
+def local_file_options(options, shard):
+    """A kind that keeps files (SPANN's posting file) keeps them on the actor's node: `path`
+    given -> one file per shard beside it; no path -> a private folder in the node's temporary
+    directory."""
     options = dict(options)
     path = options.get("path")
     if path is None:
@@ -46,8 +48,8 @@ class ShardWorker:
 
     def __init__(self, shard, dim, metric, kind, options):
         self.shard = shard
-        if kind == "spann":
-            options = local_spann_options(options, shard)
+        if keeps_files(kind):
+            options = local_file_options(options, shard)
         self.kind = kind
         self.options = options
         self.index = vidx.Index(dim, metric=metric, kind=kind, **options)

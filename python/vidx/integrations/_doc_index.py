@@ -3,7 +3,6 @@ frameworks' string ids, with each document's payload (text, metadata...) kept be
 Metadata filters become an allow-list of ids for vidx's filtered search."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -11,6 +10,7 @@ import numpy as np
 import vidx
 
 from .._capabilities import require
+from .._json_file import read_checked, write_atomic
 
 _INDEX_FILE = "index.vidx"
 _DOCS_FILE = "docs.json"
@@ -111,24 +111,15 @@ class DocIndex:
                  "next_label": self._next_label, "labels": labels,
                  "keys": [self._entries[label][0] for label in labels],
                  "payloads": [self._entries[label][1] for label in labels]}
-        tmp = os.path.join(folder, _DOCS_FILE + ".tmp")
         try:
-            with open(tmp, "w") as f:
-                json.dump(state, f)
+            write_atomic(os.path.join(folder, _DOCS_FILE), state)
         except TypeError as e:
             raise TypeError(f"document metadata must be JSON-serialisable to save: {e}") from None
-        os.replace(tmp, os.path.join(folder, _DOCS_FILE))
 
     @classmethod
     def load(cls, folder):
-        path = os.path.join(folder, _DOCS_FILE)
-        try:
-            with open(path) as f:
-                state = json.load(f)
-        except FileNotFoundError:
-            raise OSError(f"{path}: not found (not a saved vidx document store)") from None
-        if state.get("format") != "vidx.docs/1":
-            raise OSError(f"{path}: unknown format {state.get('format')!r}")
+        state = read_checked(os.path.join(folder, _DOCS_FILE), "vidx.docs/1",
+                             "not found (not a saved vidx document store)")
         store = cls(state["metric"], state["kind"], **state["options"])
         if state["labels"]:
             store.index = vidx.load(os.path.join(folder, _INDEX_FILE))

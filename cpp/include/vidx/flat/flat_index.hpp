@@ -52,9 +52,9 @@ class FlatIndex final : public VectorIndex {
   void resize_rows(size_t rows, bool exact);
   // The rows a search may scan, read once per query, and the filter it scans them with: when
   // rows are hidden (removed, or added and not yet published) and the query has no filter of
-  // its own, `live_only` (read after the count, so every row below it that is not live is
-  // hidden by then).
-  size_t rows_to_scan(const RowFilter*& filter, const RowFilter& live_only) const;
+  // its own, live_rows() (checked after the count is read, so every row below it that is not
+  // live is hidden by then).
+  size_t rows_to_scan(const RowFilter*& filter) const;
 
   std::unique_ptr<Codec> codec_;
   AlignedBuffer codes_;   // one code every stride_ bytes

@@ -1,0 +1,34 @@
+"""Small JSON files saved beside index files (a sharded index's manifest, a document store's
+metadata): written atomically (temporary file, fsync, rename), so a reader sees the previous
+save or the new one, never a mix; read back with their format checked."""
+from __future__ import annotations
+
+import json
+import os
+
+
+def write_atomic(path, content, **dump_options):
+    """json.dump(content) to path via path + ".tmp"; a TypeError from json (content that is not
+    JSON-serialisable) leaves the previous file untouched."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(content, f, **dump_options)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_checked(path, expected_format, missing):
+    """The JSON object at path, whose "format" must be expected_format; OSError naming the
+    problem otherwise (`missing`: what to say when the file does not exist)."""
+    try:
+        with open(path) as f:
+            content = json.load(f)
+    except FileNotFoundError:
+        raise OSError(f"{path}: {missing}") from None
+    except json.JSONDecodeError as e:
+        raise OSError(f"{path}: unreadable ({e})") from None
+    if not isinstance(content, dict) or content.get("format") != expected_format:
+        found = content.get("format") if isinstance(content, dict) else None
+        raise OSError(f"{path}: format {found!r}, expected {expected_format!r}")
+    return content
