@@ -1,11 +1,13 @@
 // Per-thread scratch of HNSW searches and inserts (private to the hnsw sources).
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "vidx/common/visited_set.hpp"
 #include "vidx/graph/candidate_buffer.hpp"
 #include "vidx/graph/beam_search.hpp"
+#include "vidx/graph/link_words.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 
 namespace vidx {
@@ -35,5 +37,50 @@ struct HnswIndex::SearchContext {
     gather.reserve(max_degree);
   }
 };
+
+template <class CodeOf>
+uint32_t HnswIndex::descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
+                            int to_level, CodeOf code_of) const {
+  // Each hop scores the whole list at once: its codes are prefetched together, and a code at
+  // or beyond the current distance cannot be the next hop, so the bounded kernel may stop
+  // early on it (it would be discarded). The first nearest wins ties, as one by one would.
+  constexpr size_t kChunk = 64;  // upper lists hold M <= 2048 links, scored kChunk at a time
+  const uint8_t* codes[kChunk];
+  uint32_t slots[kChunk];
+  float distances[kChunk];
+  for (int level = from_level; level >= to_level; --level) {
+    bool moved = true;
+    while (moved) {
+      moved = false;
+      const uint32_t* lk = links(entry, level);
+      const uint32_t n = graph::load_count(lk);
+      for (uint32_t first = 1; first <= n; first += kChunk) {
+        const uint32_t count = std::min<uint32_t>(kChunk, n + 1 - first);
+        for (uint32_t j = 0; j < count; ++j) {
+          slots[j] = graph::load_link(lk, first + j);
+          codes[j] = code_of(slots[j]);
+          __builtin_prefetch(codes[j], 0, 3);
+        }
+        qd.batch_bounded(codes, count, entry_distance, distances);
+        for (uint32_t j = 0; j < count; ++j) {
+          if (distances[j] < entry_distance) {
+            entry_distance = distances[j];
+            entry = slots[j];
+            moved = true;
+          }
+        }
+      }
+    }
+  }
+  return entry;
+}
+
+template <class CodeOf>
+void HnswIndex::walk_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
+                           SearchContext& ctx, CodeOf code_of) const {
+  graph::beam_search(
+      qd, entry, entry_distance, ef, [this, level](uint32_t node) { return links(node, level); }, code_of,
+      ctx.visited, ctx.beam, ctx.gather);
+}
 
 }  // namespace vidx

@@ -131,31 +131,12 @@ void HnswIndex::release_context(std::unique_ptr<SearchContext> ctx) const {
 
 uint32_t HnswIndex::greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
                                    int to_level) const {
-  for (int level = from_level; level >= to_level; --level) {
-    bool moved = true;
-    while (moved) {
-      moved = false;
-      const uint32_t* lk = links(entry, level);
-      const uint32_t n = graph::load_count(lk);
-      for (uint32_t j = 1; j <= n; ++j) {
-        const uint32_t next = graph::load_link(lk, j);
-        const float d = qd.one(code(next));
-        if (d < entry_distance) {
-          entry_distance = d;
-          entry = next;
-          moved = true;
-        }
-      }
-    }
-  }
-  return entry;
+  return descend(qd, entry, entry_distance, from_level, to_level, [this](uint32_t s) { return code(s); });
 }
 
 void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                              SearchContext& ctx) const {
-  graph::beam_search(
-      qd, entry, entry_distance, ef, [this, level](uint32_t node) { return links(node, level); },
-      [this](uint32_t slot) { return code(slot); }, ctx.visited, ctx.beam, ctx.gather);
+  walk_layer(qd, entry, entry_distance, level, ef, ctx, [this](uint32_t s) { return code(s); });
 }
 
 void HnswIndex::rescore(const float* q, std::vector<Neighbor>& found) const {

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
@@ -46,6 +47,7 @@ class HnswIndex final : public VectorIndex {
 
   struct SearchContext;  // per-thread scratch: visited marks, beam, gather buffers
   struct LinkRequest;    // a reverse link produced while building
+  struct ConstructionCodes;  // compact codes a bulk float32 build walks (hnsw_construction_codes.hpp)
   friend struct HnswTestAccess;  // cpp/tests: drives the hooks directly
 
  protected:
@@ -123,6 +125,8 @@ class HnswIndex final : public VectorIndex {
   }
   // Writes `count` slots as the list `lk` (the caller holds the node's lock).
   static void write_list(uint32_t* lk, const uint32_t* slots, size_t count);
+  // Replaces each candidate's distance by `exact`'s (float32) and sorts them again.
+  void score_exactly(const QueryDistance& exact, std::vector<Neighbor>& candidates, SearchContext& ctx) const;
   // Distances from `base`'s code to each candidate's, into their .distance.
   void score_from(uint32_t base, std::vector<Neighbor>& candidates, SearchContext& ctx) const;
 
@@ -147,6 +151,13 @@ class HnswIndex final : public VectorIndex {
                           int to_level) const;
   void search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                     SearchContext& ctx) const;
+  // The two above over any codes by slot: code_of(slot) -> const uint8_t* (hnsw_context.hpp).
+  template <class CodeOf>
+  uint32_t descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level, int to_level,
+                   CodeOf code_of) const;
+  template <class CodeOf>
+  void walk_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
+                  SearchContext& ctx, CodeOf code_of) const;
   // Returns how many of the k results it found (the rest are -1).
   size_t search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* slots) const;
   // Re-scores the best `n` of the beam with precise distances and writes the best k (live
@@ -174,11 +185,20 @@ class HnswIndex final : public VectorIndex {
   std::vector<uint32_t> insertion_order(uint32_t first, size_t n) const;
   // Inserts rows[0..n-1] (indices into x) into slots[rows[i]].
   void insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
-                    std::vector<std::unique_ptr<SearchContext>>& contexts);
+                    std::vector<std::unique_ptr<SearchContext>>& contexts, const ConstructionCodes* walk_codes);
   // Writes the codes of rows x[0..n-1] into their slots' fresh records.
   void write_records(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool);
-  // x: the node's vector as added (the query of its neighbour search).
-  void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests);
+  // x: the node's vector as added (the query of its neighbour search). With `walk_codes`, the
+  // search walks them and its beam is scored again in float32 before neighbours are chosen.
+  void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests,
+                     const ConstructionCodes* walk_codes);
+  // Whether an add of n rows walks construction codes: float32 graphs, adds that at least
+  // double the graph (and are not small).
+  bool wants_construction_codes(size_t n) const;
+  // Construction codes for an add of rows x[0..n-1] into `slots` (written, and inserting), and
+  // for every node already in the graph. The caller is the only adder meanwhile.
+  std::unique_ptr<ConstructionCodes> make_construction_codes(const float* x, size_t n, const uint32_t* slots,
+                                                             ThreadPool& pool) const;
   // Applies requests grouped by (level, target), in parallel; with collect_sibling_links, also
   // returns (per group) the links between new nodes that the reverse-link pruning asks for.
   std::vector<std::vector<LinkRequest>> apply_link_requests(std::vector<LinkRequest>& requests, ThreadPool& pool,
@@ -221,6 +241,7 @@ class HnswIndex final : public VectorIndex {
   std::atomic<uint64_t> entry_state_{0};
   std::mutex entry_mutex_;               // writers updating the entry point
   std::mutex remove_mutex_;              // one remove_rows at a time
+  std::shared_mutex bulk_gate_;          // add_rows: shared, or exclusive for one with construction codes
   // Level-0 links each node lost to removals since its list was last refined (saturating;
   // written only by remove_rows, under remove_mutex_; not saved: a loaded index starts at 0).
   std::vector<uint8_t> links_lost_;
