@@ -44,6 +44,8 @@ class CandidateBuffer {
   }
 
   bool has_unexpanded() const { return cursor_ < size_; }
+  // The candidate pop_nearest_unexpanded would return now (has_unexpanded() must hold).
+  uint32_t nearest_unexpanded() const { return items_[cursor_].slot; }
 
   // Marks the nearest unexpanded candidate expanded and returns its slot.
   uint32_t pop_nearest_unexpanded() {

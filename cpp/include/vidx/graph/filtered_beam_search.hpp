@@ -68,6 +68,7 @@ bool filtered_beam_search(const QueryDistance& qd, uint32_t entry, float entry_d
     std::pop_heap(frontier.begin(), frontier.end(), farther);
     frontier.pop_back();
     const size_t n = gather_unvisited(links_of(node), code_of, visited, gather);
+    if (!frontier.empty()) prefetch_list(links_of(frontier.front().slot));  // as in beam_search
     if (n == 0) continue;
     computed += n;
     if (computed > budget) return false;

@@ -12,7 +12,9 @@
 // a batch every new node searches the graph as it was when the batch started and picks its
 // neighbours in parallel without locks; then the reverse links are applied grouped by
 // target node. The graph depends only on the rows and the seed, never on the number of
-// threads or their timing.
+// threads or their timing. An add to a float32 graph that at least doubles it (a first build)
+// walks LVQ-8 copies of the vectors (a quarter of their bytes, held only during the add) and
+// scores each beam again in float32 before choosing neighbours (hnsw_construction_codes.hpp).
 //
 // A living graph (hnsw_remove.cpp): remove_rows unlinks removed nodes and repairs the lists
 // that pointed at them; their slots are then free and add_rows reuses them like new ones;
@@ -174,6 +176,12 @@ class HnswIndex final : public VectorIndex {
   // cheaper (few allowed rows, or a walk that runs past what the scan would cost).
   void nearest_allowed(const QueryDistance& qd, size_t width, const RowFilter* filter,
                        std::vector<Neighbor>& out) const;
+  // nearest_allowed's graph walk from the entry point down, over the nodes allowed_slot(slot)
+  // accepts; `allowed` estimates how many rows the filter allows. Returns false (out
+  // incomplete) when the walk ran past its budget.
+  template <class Allowed>
+  bool walk_allowed(const QueryDistance& qd, uint32_t entry, int max_level, size_t width, size_t allowed,
+                    const RowFilter* filter, Allowed allowed_slot, std::vector<Neighbor>& out) const;
   // Every allowed row within `radius` of q, found by walks widened while they keep finding more.
   void range_one(const float* q, float radius, size_t ef, const RowFilter* filter, std::vector<Neighbor>& out) const;
   bool has_precise_distances() const { return codec_->reranks() || options().keep_vectors; }
