@@ -16,7 +16,7 @@ def data(request):
     return both[:BULK_ROWS], both[BULK_ROWS:]
 
 
-@pytest.mark.parametrize("metric", ["l2", "cosine"])
+@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
 def test_bulk_build_recalls_like_a_float32_walk(data, metric):
     x, q = data
     _, truth = brute_force(x, q, 10, metric)
