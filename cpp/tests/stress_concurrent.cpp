@@ -3,7 +3,8 @@
 // runs. Every result must be sorted, hold only ids added so far, and pad only at the tail.
 // Then HNSW and flat as living indexes (living): searches beside two writers, one removing
 // rows and re-adding them (into the freed slots), one appending; no search may return an id
-// whose removal returned before the search began (unless it was being re-added).
+// whose removal returned before the search began (unless it was being re-added). Last, bulk
+// adds (construction codes) beside small adds and searches.
 //
 //   stress_concurrent [seconds] [dir] [living]   (exit 0 = no violation seen; sanitizers report
 //                                                 races; "living": the living HNSW stress only)
@@ -201,6 +202,54 @@ int living(const std::string& kind, const std::string& quant, double seconds) {
 
 }  // namespace
 
+// Bulk adds (float32 HNSW: an add of >= 4096 rows that at least doubles the graph walks
+// construction codes, and other adds wait for it at a gate): two such adds start together on an
+// empty index while small adds and searches run. Every row must be in at the end.
+int bulk_adds() {
+  constexpr size_t kBulk = 4200, kSmall = 30, kSmallAdds = 10;
+  vidx::IndexOptions options;
+  options.threads = 2;
+  options.M = 8;
+  options.ef_construction = 24;
+  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  const std::vector<float> data = random_rows(2 * kBulk + kSmall * kSmallAdds, 5);
+  const int64_t total = static_cast<int64_t>(2 * kBulk + kSmall * kSmallAdds);
+  std::atomic<int> failures{0};
+  std::atomic<bool> done{false};
+  auto add_range = [&](size_t first, size_t n) {
+    std::vector<int64_t> ids(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(first + i);
+    index->add(data.data() + first * kDim, n, ids.data());
+  };
+  std::thread searcher([&] {
+    uint64_t seed = 100;
+    while (!done.load()) {
+      const std::vector<float> q = random_rows(4, ++seed);
+      std::vector<float> D(4 * kK);
+      std::vector<int64_t> I(4 * kK);
+      index->search(q.data(), 4, kK, vidx::SearchParams{}, D.data(), I.data());
+      const std::string err = check_results(D, I, 4, total - 1);
+      if (!err.empty() && failures.fetch_add(1) < 5) std::fprintf(stderr, "bulk: %s\n", err.c_str());
+    }
+  });
+  std::thread first([&] { add_range(0, kBulk); });
+  std::thread second([&] { add_range(kBulk, kBulk); });
+  std::thread small([&] {
+    for (size_t a = 0; a < kSmallAdds; ++a) add_range(2 * kBulk + a * kSmall, kSmall);
+  });
+  first.join();
+  second.join();
+  small.join();
+  done = true;
+  searcher.join();
+  if (index->size() != static_cast<size_t>(total)) {
+    std::fprintf(stderr, "bulk: %zu rows, expected %lld\n", index->size(), static_cast<long long>(total));
+    failures.fetch_add(1);
+  }
+  std::printf("bulk adds: %zu rows, %d violations\n", index->size(), failures.load());
+  return failures.load() ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 10.0;
   const std::string dir = argc > 2 ? argv[2] : ".";
@@ -210,6 +259,7 @@ int main(int argc, char** argv) {
     failures += stress("hnsw", "none", seconds, dir);
     failures += stress("hnsw", "lvq4x8", seconds, dir);
     failures += stress("flat", "binary", seconds, dir);
+    failures += bulk_adds();
   }
   failures += living("hnsw", "none", seconds);
   failures += living("flat", "none", seconds);
