@@ -97,7 +97,10 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
       const uint32_t c = ctx.beam.slot(i);
       if (c != slot && linkable(c)) ctx.candidates.push_back({ctx.beam.distance(i), c});
     }
-    if (compact) score_exactly(*exact, ctx.candidates, ctx);
+    if (compact) {  // the walk's distances only chose the beam: neighbours are chosen by exact ones
+      score_with(*exact, ctx.candidates, ctx);
+      std::sort(ctx.candidates.begin(), ctx.candidates.end(), closer);
+    }
     select_neighbors(ctx.candidates, M_, ctx);
     {
       // A neighbour removed since the search is dropped here, under the lock a remove's
@@ -116,15 +119,6 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
   }
 }
 
-void HnswIndex::score_exactly(const QueryDistance& exact, std::vector<Neighbor>& candidates, SearchContext& ctx) const {
-  ctx.compared_codes.resize(candidates.size());
-  ctx.compared_distances.resize(candidates.size());
-  for (size_t j = 0; j < candidates.size(); ++j) ctx.compared_codes[j] = code(candidates[j].slot);
-  exact.batch(ctx.compared_codes.data(), candidates.size(), ctx.compared_distances.data());
-  for (size_t j = 0; j < candidates.size(); ++j) candidates[j].distance = ctx.compared_distances[j];
-  std::sort(candidates.begin(), candidates.end(), closer);
-}
-
 std::unique_ptr<HnswIndex::ConstructionCodes> HnswIndex::make_construction_codes(const float* x, size_t n,
                                                                                  const uint32_t* slots,
                                                                                  ThreadPool& pool) const {
@@ -136,12 +130,15 @@ std::unique_ptr<HnswIndex::ConstructionCodes> HnswIndex::make_construction_codes
   const uint32_t top = *std::max_element(slots, slots + n);
   const size_t slot_count = std::max<size_t>(existing, static_cast<size_t>(top) + 1);
   cc->codes.reallocate(slot_count * cc->stride);
-  // Slots already in the graph (live or inserting): their float32 codes are the vectors.
+  // Every slot in the graph (live or inserting), decoded from its exact code.
+  std::vector<std::vector<float>> rows(pool.size(), std::vector<float>(dim()));
   pool.parallel_for(
       slot_count,
-      [&](size_t s, size_t) {
-        if (linkable(static_cast<uint32_t>(s)))
-          cc->codec->encode(reinterpret_cast<const float*>(code(static_cast<uint32_t>(s))), cc->of(s));
+      [&](size_t s, size_t worker) {
+        const uint32_t slot = static_cast<uint32_t>(s);
+        if (!linkable(slot)) return;
+        codec_->decode_split(code(slot), tail(slot), rows[worker].data());
+        cc->codec->encode(rows[worker].data(), cc->of(slot));
       },
       1024);
   return cc;
@@ -281,7 +278,9 @@ void HnswIndex::write_records(const float* x, size_t n, const uint32_t* slots, T
 }
 
 bool HnswIndex::wants_construction_codes(size_t n) const {
-  return codec_->name() == "f32" && n >= kConstructionCodesMinRows && n >= count_.load();
+  // Exact codes (float32) are the wide ones a walk pays full price for; compressed codecs are
+  // already compact, and walking a second lossy code would only lose precision.
+  return codec_->decodes_exactly() && n >= kConstructionCodesMinRows && n >= count_.load();
 }
 
 void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {

@@ -85,16 +85,19 @@ void HnswIndex::write_list(uint32_t* lk, const uint32_t* slots, size_t count) {
   graph::publish_count(lk, static_cast<uint32_t>(count));
 }
 
+void HnswIndex::score_with(const QueryDistance& qd, std::vector<Neighbor>& candidates, SearchContext& ctx) const {
+  ctx.compared_codes.resize(candidates.size());
+  ctx.compared_distances.resize(candidates.size());
+  for (size_t j = 0; j < candidates.size(); ++j) ctx.compared_codes[j] = code(candidates[j].slot);
+  qd.batch(ctx.compared_codes.data(), candidates.size(), ctx.compared_distances.data());
+  for (size_t j = 0; j < candidates.size(); ++j) candidates[j].distance = ctx.compared_distances[j];
+}
+
 void HnswIndex::score_from(uint32_t base, std::vector<Neighbor>& candidates, SearchContext& ctx) const {
   const uint8_t* base_code = code(base);
   if (codec_->prefers_prepared_comparisons()) {
     // The base decoded once, then one batch of asymmetric distances.
-    const auto qd = codec_->prepare_from_code(base_code, tail(base));
-    ctx.compared_codes.resize(candidates.size());
-    ctx.compared_distances.resize(candidates.size());
-    for (size_t j = 0; j < candidates.size(); ++j) ctx.compared_codes[j] = code(candidates[j].slot);
-    qd->batch(ctx.compared_codes.data(), candidates.size(), ctx.compared_distances.data());
-    for (size_t j = 0; j < candidates.size(); ++j) candidates[j].distance = ctx.compared_distances[j];
+    score_with(*codec_->prepare_from_code(base_code, tail(base)), candidates, ctx);
   } else {
     for (Neighbor& nb : candidates) nb.distance = codec_->distance_between(base_code, code(nb.slot));
   }

@@ -127,8 +127,8 @@ class HnswIndex final : public VectorIndex {
   }
   // Writes `count` slots as the list `lk` (the caller holds the node's lock).
   static void write_list(uint32_t* lk, const uint32_t* slots, size_t count);
-  // Replaces each candidate's distance by `exact`'s (float32) and sorts them again.
-  void score_exactly(const QueryDistance& exact, std::vector<Neighbor>& candidates, SearchContext& ctx) const;
+  // Each candidate's distance from `qd`, into its .distance (one batch call).
+  void score_with(const QueryDistance& qd, std::vector<Neighbor>& candidates, SearchContext& ctx) const;
   // Distances from `base`'s code to each candidate's, into their .distance.
   void score_from(uint32_t base, std::vector<Neighbor>& candidates, SearchContext& ctx) const;
 
@@ -200,7 +200,7 @@ class HnswIndex final : public VectorIndex {
   // search walks them and its beam is scored again in float32 before neighbours are chosen.
   void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests,
                      const ConstructionCodes* walk_codes);
-  // Whether an add of n rows walks construction codes: float32 graphs, adds that at least
+  // Whether an add of n rows walks construction codes: graphs of exact (float32) codes, adds that at least
   // double the graph (and are not small).
   bool wants_construction_codes(size_t n) const;
   // Construction codes for an add of rows x[0..n-1] into `slots` (written, and inserting), and
