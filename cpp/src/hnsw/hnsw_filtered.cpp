@@ -108,7 +108,7 @@ bool HnswIndex::walk_allowed(const QueryDistance& qd, uint32_t entry, int max_le
   thread_local graph::FilteredBuffers buffers;
   auto ctx = acquire_context();
   float d = qd.one(code(entry));
-  const uint32_t start = greedy_descend(qd, entry, d, max_level, 1);
+  const uint32_t start = greedy_descend(qd, entry, d, max_level, 1, ctx->visited);
   const size_t budget = filter ? std::max(kBudgetFactor * allowed, width) : std::numeric_limits<size_t>::max();
   const auto links_of = [this](uint32_t node) { return links(node, 0); };
   const auto code_of = [this](uint32_t slot) { return code(slot); };

@@ -133,8 +133,8 @@ void HnswIndex::release_context(std::unique_ptr<SearchContext> ctx) const {
 }
 
 uint32_t HnswIndex::greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
-                                   int to_level) const {
-  return descend(qd, entry, entry_distance, from_level, to_level, [this](uint32_t s) { return code(s); });
+                                   int to_level, VisitedSet& seen) const {
+  return descend(qd, entry, entry_distance, from_level, to_level, [this](uint32_t s) { return code(s); }, seen);
 }
 
 void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
@@ -188,7 +188,7 @@ size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& param
     const auto qd = codec_->prepare(q);
     auto ctx = acquire_context();
     float d = qd->one(code(entry));
-    const uint32_t start = greedy_descend(*qd, entry, d, max_level, 1);
+    const uint32_t start = greedy_descend(*qd, entry, d, max_level, 1, ctx->visited);
     search_layer(*qd, start, d, 0, std::max(ef, rerank_count), *ctx);
     if (rerank_count) {
       found = rerank(q, std::min(rerank_count, ctx->beam.size()), k, *ctx, distances, slots);

@@ -8,7 +8,7 @@
 // M slots (plus a count) per level for the few nodes that have them.
 //
 // Build: nodes are inserted in a seeded random order (so sorted or clustered rows build the
-// same graph as shuffled ones), in batches that grow with the graph (at most ~2% of it). Within
+// same graph as shuffled ones), in batches that grow with the graph (at most ~0.5% of it). Within
 // a batch every new node searches the graph as it was when the batch started and picks its
 // neighbours in parallel without locks; then the reverse links are applied grouped by
 // target node. The graph depends only on the rows and the seed, never on the number of
@@ -40,6 +40,8 @@
 #include "vidx/index.hpp"
 
 namespace vidx {
+
+class VisitedSet;
 
 class HnswIndex final : public VectorIndex {
  public:
@@ -149,14 +151,15 @@ class HnswIndex final : public VectorIndex {
   // The live node on the highest level (after the entry point was removed).
   void choose_new_entry();
   // ---- search ----
+  // seen: scratch marks (the context's visited set, reset here).
   uint32_t greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
-                          int to_level) const;
+                          int to_level, VisitedSet& seen) const;
   void search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                     SearchContext& ctx) const;
   // The two above over any codes by slot: code_of(slot) -> const uint8_t* (hnsw_context.hpp).
   template <class CodeOf>
   uint32_t descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level, int to_level,
-                   CodeOf code_of) const;
+                   CodeOf code_of, VisitedSet& seen) const;
   template <class CodeOf>
   void walk_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                   SearchContext& ctx, CodeOf code_of) const;
