@@ -32,7 +32,7 @@ def table(run) -> str:
            "| 1-thread QPS@0.99 | 2-thread batch QPS@0.95 |", "|---" * 9 + "|"]
     for n in names:
         top = max(r["recall"] for r in rows if r["algorithm"] == n)
-        out.append(f"| {n} | {builds[n][-1]:.1f} | {memory[n] / 2**20:.1f} | {memory[n] / f32:.2f} | {top:.3f} | " +
+        out.append(f"| {n} | {builds[n][-1]:.1f} | {memory[n] / 2**20:.1f} | {memory[n] / f32:.2f} | {top:.4f} | " +
                    " | ".join(fmt(best_qps(rows, n, key, t)) for key, t in columns) + " |")
     compressed = [n for n in names if n.startswith("vidx:") and memory[n] <= MEMORY_LIMIT * f32]
     peers = [n for n in names if not n.startswith("vidx")]
