@@ -27,7 +27,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset")
     p.add_argument("--algorithms", default="vidx,hnswlib,faiss,usearch",
-                   help="comma list; NAME@M builds that library with its own M (e.g. hnswlib@32)")
+                   help="comma list of NAME[:VARIANT][@M]: VARIANT picks a library's quantizer (vidx:lvq8, "
+                        "faiss:sq8, glass:sq8), M that library's own M (e.g. hnswlib@32)")
     p.add_argument("--M", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--ef", default="10,12,14,16,20,24,32,48,64,96,128")
@@ -41,6 +42,15 @@ def parse_args(argv):
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--json", help="write the raw measurements here")
     return p.parse_args(argv)
+
+
+def parse_spec(spec, default_M):
+    """"NAME[:VARIANT][@M]" -> (NAME, VARIANT or None, M)."""
+    rest, _, m = spec.strip().partition("@")
+    base, _, variant = rest.partition(":")
+    if not base or (m and not m.isdigit()):
+        raise ValueError(f"bad algorithm {spec!r}: expected NAME[:VARIANT][@M]")
+    return base, variant or None, int(m) if m else default_M
 
 
 def by_cluster(train):
@@ -69,17 +79,16 @@ def main(argv=None):
     data = datasets.load(args.dataset, download=False)
     metric = data.vidx_metric
     efs = [int(e) for e in args.ef.split(",")]
-    specs = {}  # display name -> (adapter class, M)
-    for spec in args.algorithms.split(","):
-        base, _, m = spec.partition("@")
-        specs[spec] = (base, int(m) if m else args.M)
-    available = {a.name: a for a in peers.select(sorted({b for b, _ in specs.values()}), print)}
+    specs = {spec: parse_spec(spec, args.M) for spec in args.algorithms.split(",")}  # name -> (base, variant, M)
+    available = {a.name: a for a in peers.select(sorted({s[0] for s in specs.values()}), print)}
     names = [n for n in specs if specs[n][0] in available]
+    for n in names:
+        available[specs[n][0]].check_variant(specs[n][1])  # a typo fails now, not after an hour of builds
     order = ORDERS[args.order](data.train)
     train = np.ascontiguousarray(data.train[order])  # position i holds original row order[i]
     print(f"{data.name} ({args.order} order): train {train.shape}, {args.queries} queries, metric {metric}, "
           f"efC={args.ef_construction}, threads {args.threads}; " +
-          ", ".join(f"{n} M={specs[n][1]}" for n in names), flush=True)
+          ", ".join(f"{n} M={specs[n][2]}" for n in names), flush=True)
 
     # Builds, round-robin; the last build of each library is kept for the searches.
     builds = {n: [] for n in names}
@@ -90,9 +99,10 @@ def main(argv=None):
             if n in built:
                 built[n].close()
                 del built[n]
-            a = available[specs[n][0]]()
+            base, variant, M = specs[n]
+            a = available[base](variant)
             before = rss_bytes()
-            builds[n].append(a.build(train, metric, specs[n][1], args.ef_construction, args.threads))
+            builds[n].append(a.build(train, metric, M, args.ef_construction, args.threads))
             memory[n] = a.memory_bytes() or (rss_bytes() - before)
             built[n] = a
             print(f"  build round {r + 1} {n}: {builds[n][-1]:.2f} s, {memory[n] / 2**20:.1f} MiB", flush=True)

@@ -6,6 +6,7 @@ Every adapter takes a vidx metric name ("l2", "ip", "cosine") and answers:
   query_one(q, k) -> ids (k,)                        one query, one thread (latency mode)
   query_batch(Q, k, threads) -> ids (q, k)           all queries with `threads` workers
   memory_bytes() -> int | None                       the library's own count of its memory, if it has one
+An adapter may take a variant (head_to_head's NAME:VARIANT), e.g. a quantizer: Adapter(variant).
 Missing results are -1. Outside build and query_batch an adapter stays single-threaded, so query_one
 measures one core. Libraries are imported only when an adapter is used, so a missing peer costs nothing.
 """
@@ -22,6 +23,18 @@ class Adapter:
     name = ""
     module = ""  # the import that must succeed for the adapter to be usable
     distribution = ""  # the installed package to ask for the version, where the module has no __version__
+    VARIANTS: tuple[str, ...] = ()  # accepted NAME:VARIANT suffixes (e.g. a quantizer); none by default
+
+    def __init__(self, variant: str | None = None):
+        self.variant = self.check_variant(variant)
+
+    @classmethod
+    def check_variant(cls, variant: str | None) -> str | None:
+        """variant itself when this adapter accepts it; ValueError naming the choices otherwise."""
+        if variant is not None and variant not in cls.VARIANTS:
+            choices = ", ".join(cls.VARIANTS) or "none"
+            raise ValueError(f"unknown variant {variant!r} for {cls.name} (choices: {choices})")
+        return variant
 
     @classmethod
     def available(cls) -> bool:
@@ -62,14 +75,22 @@ def _pad(ids, k: int) -> np.ndarray:
 
 
 class VidxHNSW(Adapter):
+    """vidx HNSW; the variant is its quant= (plain "vidx" is float32, "vidx:lvq8" LVQ-8 codes, ...)."""
     name = "vidx"
     module = "vidx"
+
+    @classmethod
+    def check_variant(cls, variant):
+        if variant is not None:
+            from vidx import _codecs
+            _codecs.check_quant(variant)  # ValueError listing the codecs the C++ registry knows
+        return variant
 
     def build(self, train, metric, M, efc, threads):
         import vidx
         start = perf_counter()
-        self.index = vidx.Index(train.shape[1], metric=metric, kind="hnsw", M=M,
-                                ef_construction=efc, seed=0, threads=threads)
+        self.index = vidx.Index(train.shape[1], metric=metric, kind="hnsw", M=M, ef_construction=efc,
+                                seed=0, threads=threads, quant=self.variant or "none")
         self.index.add(train)
         seconds = perf_counter() - start
         self.index.threads = 1
@@ -120,8 +141,11 @@ class Hnswlib(Adapter):
 
 
 class FaissHNSW(Adapter):
+    """faiss HNSW: `HNSW{M},Flat`, or with variant "sq8" `HNSW{M},SQ8` (IndexHNSWSQ, 8-bit scalar
+    codes trained on the data, no re-rank): the two faiss graph indexes the issue names."""
     name = "faiss"
     module = "faiss"
+    VARIANTS = ("sq8",)
 
     def build(self, train, metric, M, efc, threads):
         import faiss
@@ -132,9 +156,14 @@ class FaissHNSW(Adapter):
         kind = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
         faiss.omp_set_num_threads(threads)
         start = perf_counter()
-        self.index = faiss.IndexHNSWFlat(train.shape[1], M, kind)
+        if self.variant == "sq8":
+            self.index = faiss.IndexHNSWSQ(train.shape[1], faiss.ScalarQuantizer.QT_8bit, M, kind)
+        else:
+            self.index = faiss.IndexHNSWFlat(train.shape[1], M, kind)
         self.index.hnsw.efConstruction = efc
-        self.index.add(self._prepare(train))
+        data = self._prepare(train)
+        self.index.train(data)  # the SQ8 ranges; a no-op for Flat
+        self.index.add(data)
         seconds = perf_counter() - start
         faiss.omp_set_num_threads(1)
         return seconds
@@ -198,11 +227,13 @@ class USearch(Adapter):
 
 
 class Glass(Adapter):
-    """pyglass-portable (imported as glass): HNSW built with R = 2M level-0 links, searched in
-    float32 (FP32 quantizer, no refine) so that it is a float32 graph peer."""
+    """pyglass-portable (imported as glass): HNSW built with R = 2M level-0 links. Plain "glass"
+    searches in float32 (FP32 quantizer, no refine): a float32 graph peer. Variant "sq8" is glass's
+    own recommended fast setting: the graph searched on SQ8U codes, results refined with FP32."""
     name = "glass"
     module = "glass"
     distribution = "pyglass-portable"
+    VARIANTS = ("sq8",)
 
     def build(self, train, metric, M, efc, threads):
         import glass
@@ -214,7 +245,10 @@ class Glass(Adapter):
         start = perf_counter()
         data = self._prepare(train)
         graph = glass.Index("HNSW", metric=self._metric, R=2 * M, L=efc).build(data)
-        self.index = glass.Searcher(graph, data, self._metric, "FP32")
+        if self.variant == "sq8":
+            self.index = glass.Searcher(graph, data, self._metric, "SQ8U", "FP32")
+        else:
+            self.index = glass.Searcher(graph, data, self._metric, "FP32")
         seconds = perf_counter() - start
         self.index.optimize(1)  # glass's own prefetch tuning for search, not counted as build
         glass.set_num_threads(1)
@@ -234,7 +268,175 @@ class Glass(Adapter):
         return np.asarray(self.index.batch_search(self._prepare(Q), k, threads)[0], dtype=np.int64).reshape(len(Q), k)
 
 
-ADAPTERS = {cls.name: cls for cls in (VidxHNSW, Hnswlib, FaissHNSW, USearch, Glass)}
+def _rows_on_threads(search_one, Q, threads) -> np.ndarray:
+    """search_one over the rows of Q on `threads` Python threads, for libraries without a batch
+    call (their search releases the GIL, so the threads run in parallel)."""
+    if threads <= 1:
+        return np.vstack([search_one(q) for q in Q])
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(threads) as pool:
+        return np.vstack(list(pool.map(search_one, Q)))
+
+
+class ScaNN(Adapter):
+    """ScaNN: a k-means tree over num_leaves ~ sqrt(n) partitions (ScaNN's docs: "roughly the
+    square root of the number of points"), asymmetric hashing with 2 dimensions per 4-bit block,
+    anisotropic loss (threshold 0.2) for dot products as its docs advise, then an exact float32
+    re-rank of the best candidates: ann-benchmarks' ScaNN setup. Cosine: unit rows, dot product.
+
+    The sweep's one integer `ef` drives both search knobs, so that effort grows as ef does:
+      leaves_to_search          = clip(ceil(num_leaves * ef / 1024), 1, num_leaves)
+      pre_reorder_num_neighbors = max(k, 2 * ef)   candidates re-ranked exactly
+    (ef 64 on 60,000 points: 16 of 245 leaves and 128 re-ranked; ef 512: half the leaves)."""
+    name = "scann"
+    module = "scann"
+    distribution = "scann"
+
+    def build(self, train, metric, M, efc, threads):
+        from scann import scann_ops_pybind
+        # M and efc are graph settings with no ScaNN counterpart.
+        self._normalize = metric == "cosine"
+        measure = "squared_l2" if metric == "l2" else "dot_product"
+        start = perf_counter()
+        data = self._prepare(train)
+        self.num_leaves = max(1, int(round(np.sqrt(len(data)))))
+        builder = (scann_ops_pybind.builder(data, 10, measure)
+                   .tree(num_leaves=self.num_leaves, num_leaves_to_search=max(1, self.num_leaves // 16),
+                         training_sample_size=len(data), spherical=measure == "dot_product",
+                         quantize_centroids=True)
+                   .score_ah(2, anisotropic_quantization_threshold=0.2 if measure == "dot_product" else float("nan"))
+                   .reorder(100)
+                   .set_n_training_threads(threads))
+        self.index = builder.build()
+        seconds = perf_counter() - start
+        self.index.set_num_threads(1)
+        return seconds
+
+    def _prepare(self, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        return _unit_rows(x) if self._normalize else x
+
+    def set_ef(self, ef):
+        self.leaves = int(min(self.num_leaves, max(1, -(-self.num_leaves * ef // 1024))))
+        self.ef = ef
+
+    def query_one(self, q, k):
+        ids = self.index.search(self._prepare(q), k, max(k, 2 * self.ef), self.leaves)[0]
+        return _pad(ids, k)
+
+    def query_batch(self, Q, k, threads):
+        self.index.set_num_threads(threads)
+        try:
+            ids = self.index.search_batched_parallel(self._prepare(Q), k, max(k, 2 * self.ef), self.leaves)[0]
+        finally:
+            self.index.set_num_threads(1)
+        return np.asarray(ids, dtype=np.int64)
+
+
+class VSAG(Adapter):
+    """pyvsag: the HGraph index with the settings vsag's docs give for speed: the graph searched
+    on "sq8" codes, the results re-ranked with "fp32" vectors (use_reorder). max_degree = 2M, the
+    bottom-level degree of an HNSW with M (as glass's R); ef -> ef_search. Cosine is native."""
+    name = "vsag"
+    module = "pyvsag"
+    distribution = "pyvsag"
+
+    def build(self, train, metric, M, efc, threads):
+        import json
+        import pyvsag
+        self._json = json
+        params = {"dtype": "float32", "metric_type": metric, "dim": int(train.shape[1]),
+                  "index_param": {"base_quantization_type": "sq8", "use_reorder": True,
+                                  "precise_quantization_type": "fp32", "max_degree": 2 * M,
+                                  "ef_construction": efc, "build_thread_count": threads}}
+        data = np.ascontiguousarray(train, dtype=np.float32)
+        start = perf_counter()
+        self.index = pyvsag.Index("hgraph", json.dumps(params))
+        self.index.build(vectors=data.reshape(-1), ids=np.arange(len(data), dtype=np.int64),
+                         num_elements=len(data), dim=data.shape[1])
+        return perf_counter() - start
+
+    def set_ef(self, ef):
+        self._params = self._json.dumps({"hgraph": {"ef_search": ef}})
+
+    def query_one(self, q, k):
+        q = np.ascontiguousarray(q, dtype=np.float32)
+        return _pad(self.index.knn_search(vector=q, k=k, parameters=self._params)[0], k)
+
+    def query_batch(self, Q, k, threads):
+        # pyvsag has no batch search: one call per query on a pool of `threads` threads.
+        return _rows_on_threads(lambda q: self.query_one(q, k), Q, threads)
+
+
+class NGT(Adapter):
+    """NGT (ngtpy) ONNG, as NGT's README and ann-benchmarks build it: an ANNG with 100 edges per
+    node at creation (edge_size_for_creation=100, edge_size_for_search=40), then NGT's graph
+    optimizer reshapes it into an ONNG with 10 outgoing and 120 incoming edges per node, with its
+    shortcut reduction (`ngt reconstruct-graph -mS`). The optimizer's search-coefficient and
+    prefetch tuning is off: it runs sample searches for minutes even on 3,000 points, and
+    ann-benchmarks' reconstruct-graph step does not run it either. M and efc have no NGT counterpart.
+
+    The sweep's `ef` sets NGT's search range, epsilon (the explored radius is (1 + epsilon) x the
+    k-th distance; ann-benchmarks sweeps epsilon from about -0.4 to 0.5):
+      epsilon = 0.05 * log2(ef / 16)     (ef 8: -0.05, ef 16: 0, ef 32: 0.05, ef 256: 0.2)
+    with edge_size=-2, as ann-benchmarks does. On fashion-mnist recall climbs from 0.73 at
+    epsilon -0.07 to 0.998 at 0.06, so the steps are small. The batch search is ngtpy's
+    batch_search, which runs on all OpenMP threads (a pool of Python threads was slower: the
+    single search holds the GIL).
+    Cosine: unit rows with L2, which ranks the same way; inner product uses NGT's "Inner Product"."""
+    name = "ngt"
+    module = "ngtpy"
+    distribution = "ngt"
+    DISTANCE = {"l2": "L2", "cosine": "L2", "ip": "Inner Product"}
+
+    def build(self, train, metric, M, efc, threads):
+        import os
+        import tempfile
+        import ngtpy
+        self._normalize = metric == "cosine"
+        data = self._prepare(train)
+        self._folder = tempfile.TemporaryDirectory(prefix="vidx-ngt-")
+        anng, onng = os.path.join(self._folder.name, "anng"), os.path.join(self._folder.name, "onng")
+        start = perf_counter()
+        ngtpy.create(anng, data.shape[1], edge_size_for_creation=100, edge_size_for_search=40,
+                     distance_type=self.DISTANCE[metric], object_type="Float")
+        graph = ngtpy.Index(anng, log_disabled=True)
+        graph.batch_insert(data, num_threads=threads)
+        graph.save()
+        graph.close()
+        optimizer = ngtpy.Optimizer(num_of_outgoings=10, num_of_incomings=120, log_disabled=True)
+        optimizer.set_processing_modes(search_parameter_optimization=False, prefetch_parameter_optimization=False,
+                                       accuracy_table_generation=False)
+        optimizer.execute(anng, onng)
+        self.index = ngtpy.Index(onng, read_only=True, log_disabled=True)
+        return perf_counter() - start
+
+    def _prepare(self, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        return _unit_rows(x) if self._normalize else x
+
+    def set_ef(self, ef):
+        self.index.set(epsilon=0.05 * float(np.log2(ef / 16)), edge_size=-2)
+
+    def query_one(self, q, k):
+        return _pad(self.index.search(self._prepare(q), k, with_distance=False), k)
+
+    def query_batch(self, Q, k, threads):
+        import ngtpy
+        found = ngtpy.BatchResults()
+        self.index.batch_search(self._prepare(Q), found, k, with_distance=False)
+        return np.asarray(found.get_ids(), dtype=np.int64).reshape(len(Q), k)
+
+    def close(self):
+        if getattr(self, "index", None) is not None:
+            self.index.close()
+        super().close()
+        if getattr(self, "_folder", None) is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+
+ADAPTERS = {cls.name: cls for cls in (VidxHNSW, Hnswlib, FaissHNSW, USearch, Glass, ScaNN, VSAG, NGT)}
 
 
 def select(names, log=print) -> list[type[Adapter]]:
