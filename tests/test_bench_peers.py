@@ -3,30 +3,12 @@ clustered set; a peer that is not installed is skipped, so CI needs none of them
 import numpy as np
 import pytest
 
+from conftest import brute_force, clustered, recall
 from vidx.bench import peers
 
 # (adapter, variant): every adapter head_to_head can run, compressed variants included.
 CASES = [("vidx", None), ("vidx", "lvq8"), ("hnswlib", None), ("faiss", None), ("faiss", "sq8"),
          ("usearch", None), ("glass", None), ("glass", "sq8"), ("scann", None), ("vsag", None), ("ngt", None)]
-
-
-def clustered(n, dim, seed):
-    rng = np.random.default_rng(seed)
-    centers = rng.standard_normal((32, dim)).astype(np.float32) * 4
-    return centers[rng.integers(0, 32, n)] + rng.standard_normal((n, dim)).astype(np.float32)
-
-
-def true_neighbours(train, queries, metric, k):
-    if metric == "cosine":
-        train = train / np.linalg.norm(train, axis=1, keepdims=True)
-        queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
-        return np.argsort(-(queries @ train.T), axis=1)[:, :k]
-    d = (queries ** 2).sum(1)[:, None] - 2 * queries @ train.T + (train ** 2).sum(1)[None]
-    return np.argsort(d, axis=1)[:, :k]
-
-
-def recall(found, truth):
-    return np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)])
 
 
 @pytest.mark.parametrize("metric", ["l2", "cosine"])
@@ -35,8 +17,9 @@ def test_adapter_finds_true_neighbours(name, variant, metric):
     cls = peers.ADAPTERS[name]
     if not cls.available():
         pytest.skip(f"{cls.module} is not installed")
-    train, queries, k = clustered(3000, 24, 0), clustered(50, 24, 1), 10
-    truth = true_neighbours(train, queries, metric, k)
+    # 32 Gaussian blobs whose noise is a quarter of the spread between their centres.
+    train, queries, k = clustered(3000, 24, seed=0, spread=0.25), clustered(50, 24, seed=1, spread=0.25), 10
+    _, truth = brute_force(train, queries, k, metric)
     adapter = cls(variant)
     try:
         assert adapter.build(train, metric, 16, 100, 2) > 0

@@ -77,19 +77,16 @@ void HnswIndex::nearest_allowed(const QueryDistance& qd, size_t width, const Row
   if (max_level < 0) return;
   const size_t n = structure_size();
   const size_t allowed = filter ? estimate_allowed(*filter, n) : n;
-  if (filter && exact_scan_is_cheaper(allowed, width, n)) {
-    out = nearest_allowed_rows(qd, level0_.data(), stride_, n, filter, width);
-    return;
-  }
+  // The exact scan of the allowed rows: chosen up front when cheaper, else the fallback of a
+  // walk that ran past its budget.
+  const auto scan = [&] { out = nearest_allowed_rows(qd, level0_.data(), stride_, n, filter, width); };
+  if (filter && exact_scan_is_cheaper(allowed, width, n)) return scan();
   // The walk asks the filter only: returnable() reads two arrays of the index's size (a cache
   // miss each, for every allowed node scored), and the rows it refuses (being inserted, or
   // removed while we walk) are rare. They are dropped from the results afterwards; only a
   // walk left short of `width` by that walks again, checking every node.
   const auto allowed_by_filter = [filter](uint32_t slot) { return !filter || filter->allows_slot(slot); };
-  if (!walk_allowed(qd, entry, max_level, width, allowed, filter, allowed_by_filter, out)) {
-    out = nearest_allowed_rows(qd, level0_.data(), stride_, n, filter, width);  // past its budget
-    return;
-  }
+  if (!walk_allowed(qd, entry, max_level, width, allowed, filter, allowed_by_filter, out)) return scan();
   const size_t walked = out.size();
   out.erase(std::remove_if(out.begin(), out.end(), [this](const Neighbor& nb) { return !returnable(nb.slot); }),
             out.end());
@@ -97,8 +94,7 @@ void HnswIndex::nearest_allowed(const QueryDistance& qd, size_t width, const Row
   const auto returnable_allowed = [this, filter](uint32_t slot) {
     return (!filter || filter->allows_slot(slot)) && returnable(slot);
   };
-  if (!walk_allowed(qd, entry, max_level, width, allowed, filter, returnable_allowed, out))
-    out = nearest_allowed_rows(qd, level0_.data(), stride_, n, filter, width);
+  if (!walk_allowed(qd, entry, max_level, width, allowed, filter, returnable_allowed, out)) scan();
 }
 
 template <class Allowed>
