@@ -119,3 +119,19 @@ def test_env_naming_an_unavailable_level_falls_back_to_best():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     active, reason = (part.strip() for part in out.split("|"))
     assert active == vidx.cpu_features()["best"] and "not available" in reason
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dim", DIMS + [300])
+def test_reflect_matches_scalar_and_float64(level, dim):
+    # One Householder reflection y - scale <v, y> v (PcaRotation's step), every level.
+    rng = np.random.default_rng(dim + 7)
+    v = rng.standard_normal(dim).astype(np.float32)
+    y = rng.standard_normal(dim).astype(np.float32)
+    scale = np.float32(2.0 / float(v.astype(np.float64) @ v))
+    want = y.astype(np.float64) - scale * float(v.astype(np.float64) @ y) * v
+    got = _core._kernel_reflect(level, v, y, scale)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+    np.testing.assert_allclose(got, _core._kernel_reflect("scalar", v, y, scale), rtol=1e-4, atol=1e-5)
+    # A reflection is its own inverse.
+    np.testing.assert_allclose(_core._kernel_reflect(level, v, got, scale), y, rtol=1e-4, atol=1e-4)

@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,16 @@ py::array_t<float> kernel_l2_bounded(const std::string& level, Floats q, Floats 
   return out;
 }
 
+// One Householder reflection of y by v with the kernels of one level (returns the new y).
+py::array_t<float> kernel_reflect(const std::string& level, Floats v, Floats y, float scale) {
+  const simd::KernelTable& t = table_for(level);
+  if (v.ndim() != 1 || y.ndim() != 1 || v.shape(0) != y.shape(0)) throw InvalidArgument("shapes do not match");
+  py::array_t<float> out(y.shape(0));
+  std::copy(y.data(), y.data() + y.shape(0), out.mutable_data());
+  t.reflect(v.data(), out.mutable_data(), static_cast<size_t>(y.shape(0)), scale);
+  return out;
+}
+
 }  // namespace
 
 simd::Level runnable_level(const std::string& name) {
@@ -85,6 +96,7 @@ void register_simd(py::module_& m) {
   m.def("cpu_features", &cpu_features);
   m.def("_kernel_distances", &kernel_distances, py::arg("level"), py::arg("op"), py::arg("q"), py::arg("x"));
   m.def("_kernel_l2_bounded", &kernel_l2_bounded, py::arg("level"), py::arg("q"), py::arg("x"), py::arg("bound"));
+  m.def("_kernel_reflect", &kernel_reflect, py::arg("level"), py::arg("v"), py::arg("y"), py::arg("scale"));
 }
 
 }  // namespace vidx::bindings

@@ -29,15 +29,10 @@ class F16Distance final : public QueryDistance {
       out[i] = one(codes[i]);
     }
   }
-  // L2: far codes are abandoned early; only the first lines of the next code are prefetched,
-  // the hardware streams the rest if the kernel gets that far.
+  // L2: far codes are abandoned early, a block of dimensions at a time across the batch.
   void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
     if (!l2_) return batch(codes, n, out);
-    const size_t ahead = std::min(dim_, simd::kBoundCheckDims) * sizeof(uint16_t);
-    for (size_t i = 0; i < n; ++i) {
-      if (i + 1 < n) prefetch(codes[i + 1], ahead);
-      out[i] = k_->l2_bounded(q_.data(), as_halves(codes[i]), dim_, bound);
-    }
+    k_->l2_batch_bounded(q_.data(), reinterpret_cast<const uint16_t* const*>(codes), n, dim_, bound, out);
   }
 
  private:

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "vidx/codec/binary.hpp"
+#include "vidx/codec/f32_pca.hpp"
 #include "vidx/codec/flat.hpp"
 #include "vidx/codec/lvq.hpp"
 #include "vidx/common/error.hpp"
@@ -25,6 +26,11 @@ std::unique_ptr<Codec> make_f32(size_t dim, Metric metric, uint64_t) {
   return std::make_unique<FlatF32Codec>(dim, metric);
 }
 
+// The one codec that tells cosine from inner product (make_codec passes it the index's metric).
+std::unique_ptr<Codec> make_f32_pca(size_t dim, Metric metric, uint64_t seed) {
+  return std::make_unique<F32PcaCodec>(dim, metric, seed);
+}
+
 std::unique_ptr<Codec> make_f16(size_t dim, Metric metric, uint64_t) {
   return std::make_unique<FlatF16Codec>(dim, metric);
 }
@@ -32,6 +38,8 @@ std::unique_ptr<Codec> make_f16(size_t dim, Metric metric, uint64_t) {
 // One line per codec. The name must be what the codec's name() returns (tests check it).
 const std::vector<CodecFactory> kCodecs = {
     {"f32", "none", "float32, exact", make_f32},
+    {"f32_pca", "", "float32 in a principal-component basis: f32's results, far candidates rejected sooner",
+     make_f32_pca},
     {"f16", "", "IEEE float16, half the bytes; values beyond +-65504 saturate", make_f16},
     {"lvq8", "", "LVQ, 8 bits per dimension", make_lvq<8, 0>},
     {"lvq4", "", "LVQ, 4 bits per dimension", make_lvq<4, 0>},
@@ -72,8 +80,9 @@ const CodecFactory& find_codec(const std::string& name) {
 
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed) {
   const CodecFactory& factory = find_codec(name);
-  // Cosine reaches codecs as inner product on normalised vectors.
-  auto codec = factory.make(dim, metric == Metric::Cosine ? Metric::IP : metric, seed);
+  // Cosine reaches codecs as inner product on normalised vectors; f32_pca alone is told.
+  const bool told_cosine = factory.make == make_f32_pca;
+  auto codec = factory.make(dim, metric == Metric::Cosine && !told_cosine ? Metric::IP : metric, seed);
   // Files record name() and load_codec looks it up here: the two must agree.
   if (codec->name() != factory.name)
     throw std::logic_error(std::string("codec registry entry '") + factory.name + "' makes a codec named '" +

@@ -280,9 +280,9 @@ void HnswIndex::write_records(const float* x, size_t n, const uint32_t* slots, T
 }
 
 bool HnswIndex::wants_construction_codes(size_t n) const {
-  // Exact codes (float32) are the wide ones a walk pays full price for; compressed codecs are
-  // already compact, and walking a second lossy code would only lose precision.
-  return codec_->decodes_exactly() && n >= kConstructionCodesMinRows && n >= count_.load();
+  // Float32 codes are the wide ones a walk pays full price for; compressed codecs are already
+  // compact, and walking a second lossy code would only lose precision.
+  return codec_->full_width() && n >= kConstructionCodesMinRows && n >= count_.load();
 }
 
 void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {

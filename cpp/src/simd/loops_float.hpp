@@ -84,29 +84,76 @@ float l2_bounded(const A* a, const B* b, size_t dim, float bound) {
   return finish<I, L2Term>(a, b, full, dim, acc);
 }
 
-template <class I>
-inline void prefetch_floats(const float* x, size_t count) {
+template <class I, class B>
+inline void prefetch_elements(const B* x, size_t count) {
   const char* p = reinterpret_cast<const char*>(x);
-  for (size_t off = 0; off < count * sizeof(float); off += 64) I::prefetch(p + off);
+  for (size_t off = 0; off < count * sizeof(B); off += 64) I::prefetch(p + off);
 }
 
 // One query against n vectors given by pointers; vector i+1 is prefetched while i is summed.
 template <class I, class Term>
 void batch(const float* q, const float* const* xs, size_t n, size_t dim, float* out) {
   for (size_t i = 0; i < n; ++i) {
-    if (i + 1 < n) prefetch_floats<I>(xs[i + 1], dim);
+    if (i + 1 < n) prefetch_elements<I>(xs[i + 1], dim);
     out[i] = distance<I, Term>(q, xs[i], dim);
   }
 }
 
-// Only the first kBoundCheckDims of the next vector are prefetched: the hardware streams the
-// rest if the loop gets that far.
-template <class I>
-void l2_batch_bounded(const float* q, const float* const* xs, size_t n, size_t dim, float bound, float* out) {
+// The bounded batch taken one block of kBoundCheckDims at a time across all the vectors still
+// under the bound, instead of one vector after another: the loads of a block of every live
+// candidate are in flight together, so a walk waits about once per block rather than once per
+// candidate and block. Each vector keeps its own accumulators, so a distance below the bound is
+// still bit for bit distance<I, L2Term>. Measured against one vector after another (the first
+// 128 dimensions of the next prefetched), alternating in one process on a saved fashion-mnist
+// graph: 1.15-1.24x the queries per second at ef 12 and 24, float32 and f32_pca alike.
+template <class I, class B>
+void l2_batch_bounded(const float* q, const B* const* xs, size_t n, size_t dim, float bound, float* out) {
+  constexpr size_t kMaxBatch = 64;  // a node's unvisited neighbours (<= 2M) or a descent's chunk
+  for (; n > kMaxBatch; n -= kMaxBatch, xs += kMaxBatch, out += kMaxBatch)
+    l2_batch_bounded<I, B>(q, xs, kMaxBatch, dim, bound, out);
+  constexpr size_t kBlock = kBoundCheckDims;
+  static_assert(kBlock % (4 * I::kWidth) == 0, "checks must fall on a step boundary");
+  Accumulators<I> acc[kMaxBatch];
+  uint8_t live[kMaxBatch];
+  size_t live_count = n;
   for (size_t i = 0; i < n; ++i) {
-    if (i + 1 < n) prefetch_floats<I>(xs[i + 1], dim < kBoundCheckDims ? dim : kBoundCheckDims);
-    out[i] = l2_bounded<I>(q, xs[i], dim, bound);
+    live[i] = static_cast<uint8_t>(i);
+    prefetch_elements<I>(xs[i], dim < kBlock ? dim : kBlock);
   }
+  const size_t full = whole_steps<I>(dim);
+  size_t begin = 0;
+  for (; begin + kBlock <= full && live_count > 0; begin += kBlock) {
+    const size_t next = begin + kBlock, next_len = dim - next < kBlock ? dim - next : kBlock;
+    size_t kept = 0;
+    for (size_t j = 0; j < live_count; ++j) {
+      const size_t i = live[j];
+      accumulate<I, L2Term>(q, xs[i], begin, next, acc[i]);
+      const float partial = acc[i].total();
+      if (partial >= bound) {
+        out[i] = partial;
+        continue;
+      }
+      if (next_len) prefetch_elements<I>(xs[i] + next, next_len);
+      live[kept++] = static_cast<uint8_t>(i);
+    }
+    live_count = kept;
+  }
+  for (size_t j = 0; j < live_count; ++j) {
+    const size_t i = live[j];
+    accumulate<I, L2Term>(q, xs[i], begin, full, acc[i]);
+    out[i] = finish<I, L2Term>(q, xs[i], full, dim, acc[i]);
+  }
+}
+
+// y -= scale <v, y> v.
+template <class I>
+void reflect(const float* v, float* y, size_t n, float scale) {
+  constexpr size_t W = I::kWidth;
+  const float s = scale * distance<I, DotTerm>(v, y, n);
+  const typename I::F minus_s = I::set1(-s);
+  size_t i = 0;
+  for (; i + W <= n; i += W) I::store(y + i, I::fmadd(minus_s, I::load(v + i), I::load(y + i)));
+  for (; i < n; ++i) y[i] -= s * v[i];
 }
 
 }  // namespace vidx::simd::loops

@@ -18,7 +18,8 @@ const KernelTable& table_of() {
                                  loops::distance<I, loops::DotTerm, float, float>,
                                  loops::batch<I, loops::L2Term>,
                                  loops::batch<I, loops::DotTerm>,
-                                 loops::l2_batch_bounded<I>};
+                                 loops::l2_batch_bounded<I, float>,
+                                 loops::reflect<I>};
   return table;
 }
 
@@ -34,7 +35,8 @@ const KernelTable& table_of() {
                                  loops::distance<I, loops::DotTerm, float, uint16_t>,
                                  loops::distance<I, loops::L2Term, uint16_t, uint16_t>,
                                  loops::distance<I, loops::DotTerm, uint16_t, uint16_t>,
-                                 loops::l2_bounded<I, float, uint16_t>};
+                                 loops::l2_bounded<I, float, uint16_t>,
+                                 loops::l2_batch_bounded<I, uint16_t>};
   return table;
 }
 

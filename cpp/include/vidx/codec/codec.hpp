@@ -57,6 +57,10 @@ class Codec {
   // True where decode() returns exactly the vector encode() was given (float32 codes): get()
   // reports stored vectors as exact or as decoded from lossy codes by this.
   virtual bool decodes_exactly() const { return false; }
+  // True where codes keep float32's full width and precision (f32, and f32_pca up to its
+  // rotation's rounding): a graph build walking them pays for every byte, so it walks compact
+  // construction codes instead.
+  virtual bool full_width() const { return decodes_exactly(); }
   virtual std::unique_ptr<QueryDistance> prepare(const float* query) const = 0;
   // A stored vector as the query (graph construction compares stored vectors): decoded once
   // at full precision, then compared with prepare()'s fast kernel. tail = nullptr: the code

@@ -19,6 +19,9 @@ using PairFn = float (*)(const uint16_t* a, const uint16_t* b, size_t dim);
 // dimensions) reaches `bound`, returning that partial sum; below the bound it returns exactly
 // what l2 returns.
 using BoundedFn = float (*)(const float* q, const uint16_t* x, size_t dim, float bound);
+// The bounded form over n codes at once, as simd::BoundedBatchFn.
+using BoundedBatchFn = void (*)(const float* q, const uint16_t* const* xs, size_t n, size_t dim, float bound,
+                                float* out);
 
 struct KernelTable {
   simd::Level level;
@@ -27,6 +30,7 @@ struct KernelTable {
   PairFn l2_pair;
   PairFn dot_pair;
   BoundedFn l2_bounded;
+  BoundedBatchFn l2_batch_bounded;
 };
 
 // The table of the level simd::kernels() chose (VIDX_SIMD lowers it too).

@@ -26,9 +26,15 @@ using BatchFn = void (*)(const float* q, const float* const* xs, size_t n, size_
 // Like the L2 batch, but a vector may be abandoned once its partial sum reaches `bound`: its
 // result is then some value >= bound instead of the exact distance. A graph search passes its
 // beam's worst distance, since it discards such candidates anyway; for long vectors this
-// skips most of the memory traffic of the far ones.
+// skips most of the memory traffic of the far ones. The kernel goes a block of
+// kBoundCheckDims at a time across all the vectors still under the bound, so the loads of
+// many vectors are in flight at once.
 using BoundedBatchFn = void (*)(const float* q, const float* const* xs, size_t n, size_t dim, float bound,
                                 float* out);
+
+// y -= scale * <v, y> * v over n floats: one Householder reflection (scale = 2 / |v|^2), the
+// step PcaRotation rotates queries and vectors with.
+using ReflectFn = void (*)(const float* v, float* y, size_t n, float scale);
 
 struct KernelTable {
   Level level;
@@ -37,10 +43,11 @@ struct KernelTable {
   BatchFn l2sq_batch;
   BatchFn dot_batch;
   BoundedBatchFn l2sq_batch_bounded;
+  ReflectFn reflect;
 };
 
 // How many dimensions a bounded kernel accumulates between two checks against the bound.
-constexpr size_t kBoundCheckDims = 128;
+constexpr size_t kBoundCheckDims = 64;
 
 // The table chosen at load time: the best level the CPU supports, lowered by the environment
 // variable VIDX_SIMD=scalar|avx2|avx512|neon (a level this CPU/build cannot run is ignored).

@@ -1,0 +1,106 @@
+"""The "f32_pca" codec: float32 vectors in a principal-component basis. Its searches must
+return what "f32" returns (the basis is orthogonal), get() must give the vectors back, and it
+must keep the identity (and be exactly f32) where rotating would not pay."""
+import numpy as np
+import pytest
+
+import vidx
+
+from conftest import brute_force, recall
+
+
+def low_rank(n, dim, rank=12, seed=0):
+    """Rows whose variance sits in a few directions (like images): the case the codec rotates for."""
+    rng = np.random.default_rng(seed)
+    basis = rng.standard_normal((rank, dim)).astype(np.float32)
+    scales = np.linspace(3.0, 0.5, rank, dtype=np.float32)
+    x = (rng.standard_normal((n, rank)).astype(np.float32) * scales) @ basis
+    return (x + 0.05 * rng.standard_normal((n, dim)).astype(np.float32)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def concentrated():
+    x = low_rank(3200, 160, seed=1)
+    return x[:3000], x[3000:]
+
+
+def build(x, quant, metric="l2", kind="hnsw", **kw):
+    idx = vidx.Index(x.shape[1], metric=metric, kind=kind, quant=quant, M=12, ef_construction=80, seed=3, **kw)
+    idx.add(x)
+    return idx
+
+
+@pytest.mark.parametrize("metric", ["l2", "cosine", "ip"])
+def test_searches_like_f32(concentrated, metric):
+    x, q = concentrated
+    if metric == "ip":
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)  # ip on bounded norms, as users run it
+    plain, rotated = build(x, "f32", metric), build(x, "f32_pca", metric)
+    _, exact_ids = brute_force(x, q, 10, metric)
+    D0, I0 = plain.search(q, 10, ef=64)
+    D1, I1 = rotated.search(q, 10, ef=64)
+    assert recall(I1, exact_ids) >= recall(I0, exact_ids) - 0.01
+    assert recall(I1, exact_ids) > 0.95
+    # Same distances for the ids both return, up to the rotation's rounding.
+    for d0, i0, d1, i1 in zip(D0, I0, D1, I1):
+        common = np.intersect1d(i0, i1)
+        a = {i: d for i, d in zip(i0, d0)}
+        b = {i: d for i, d in zip(i1, d1)}
+        np.testing.assert_allclose([b[i] for i in common], [a[i] for i in common], rtol=2e-4, atol=2e-5)
+
+
+def test_get_rotates_back_and_says_it_is_decoded(concentrated):
+    x, _ = concentrated
+    idx = build(x, "f32_pca")
+    V, exact = idx.get(np.arange(50))
+    assert not exact
+    np.testing.assert_allclose(V, x[:50], atol=1e-5 * np.abs(x).max())
+
+
+def test_flat_spectrum_keeps_the_identity():
+    # Isotropic noise: no 64 directions hold 70% of the variance, so the codec stays f32.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2000, 160)).astype(np.float32)
+    q = rng.standard_normal((20, 160)).astype(np.float32)
+    plain, kept = build(x, "f32"), build(x, "f32_pca")
+    V, exact = kept.get(np.arange(10))
+    assert exact
+    np.testing.assert_array_equal(V, x[:10])
+    D0, I0 = plain.search(q, 10, ef=40)
+    D1, I1 = kept.search(q, 10, ef=40)
+    np.testing.assert_array_equal(I0, I1)
+    np.testing.assert_array_equal(D0, D1)
+
+
+def test_few_dimensions_keep_the_identity():
+    x = low_rank(500, 48, seed=2)
+    V, exact = build(x, "f32_pca").get(np.arange(5))
+    assert exact
+    np.testing.assert_array_equal(V, x[:5])
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat", "spann"])
+def test_round_trip_through_a_file(tmp_path, concentrated, kind):
+    x, q = concentrated
+    extra = {"path": tmp_path / "lists", "head_ratio": 0.05} if kind == "spann" else {}
+    idx = build(x, "f32_pca", kind=kind, **extra)
+    D, I = idx.search(q, 10)
+    _, exact_ids = brute_force(x, q, 10, "l2")
+    assert recall(I, exact_ids) > 0.8
+    idx.save(tmp_path / "r.vidx")
+    again = vidx.load(tmp_path / "r.vidx")
+    D2, I2 = again.search(q, 10)
+    np.testing.assert_array_equal(I, I2)
+    np.testing.assert_array_equal(D, D2)
+    # Adding after the load encodes in the same basis.
+    more = low_rank(100, 160, seed=9)
+    again.add(more, ids=np.arange(10_000, 10_100))
+    _, I3 = again.search(more[:5], 1)
+    assert list(I3[:, 0]) == list(range(10_000, 10_005))
+
+
+def test_same_seed_same_index(concentrated):
+    x, q = concentrated
+    a, b = build(x, "f32_pca"), build(x, "f32_pca")
+    np.testing.assert_array_equal(a.search(q, 10)[1], b.search(q, 10)[1])
+    np.testing.assert_array_equal(a.to_bytes(), b.to_bytes())
