@@ -24,8 +24,10 @@ class F16Distance final : public QueryDistance {
     return l2_ ? k_->l2(q_.data(), as_halves(code), dim_) : 1.f - k_->dot(q_.data(), as_halves(code), dim_);
   }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
+    const size_t bytes = dim_ * sizeof(uint16_t), ahead = simd::vectors_ahead(bytes);
+    for (size_t i = 1; i < ahead && i < n; ++i) prefetch(codes[i], bytes);
     for (size_t i = 0; i < n; ++i) {
-      if (i + 1 < n) prefetch(codes[i + 1], dim_ * sizeof(uint16_t));
+      if (i + ahead < n) prefetch(codes[i + ahead], bytes);
       out[i] = one(codes[i]);
     }
   }

@@ -87,8 +87,10 @@ class LvqDistance final : public QueryDistance {
   }
 
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
+    const size_t ahead = simd::vectors_ahead(layout_.read_bytes);
+    for (size_t i = 1; i < ahead && i < n; ++i) prefetch(codes[i]);
     for (size_t i = 0; i < n; ++i) {
-      if (i + 1 < n) prefetch(codes[i + 1]);
+      if (i + ahead < n) prefetch(codes[i + ahead]);
       out[i] = one(codes[i]);
     }
   }
