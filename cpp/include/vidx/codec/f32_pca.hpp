@@ -55,9 +55,6 @@ class F32PcaCodec final : public Codec {
   void load_parameters(io::ByteReader& in) override;
   size_t parameter_bytes() const override { return rotation_.memory_bytes(); }
 
-  // The same codec with another kernel table (tests compare every SIMD level).
-  void use_kernels(const simd::KernelTable& table) { kernels_ = &table; }
-
  private:
   // Cosine in the rotated basis is compared as |q - x|^2 / 2 (see above); unrotated, as f32 does.
   bool compares_half_l2() const { return unit_ && rotated(); }
