@@ -23,7 +23,13 @@ import statistics
 import sys
 import time
 
-import numpy as np
+# numpy's OpenBLAS threads spin on the other core for a while after any matrix product (recall
+# and ground-truth arithmetic), taking it from the single-thread loops of every library alike.
+# Pin them before numpy loads; the libraries' own threads (faiss's OpenMP, vidx's pool) are set
+# per call and unaffected.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 EFS = [10, 12, 16, 20, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
 SELECTIVITIES = [0.5, 0.1, 0.01, 0.001]

@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 from time import perf_counter
 
-import numpy as np
+# numpy's OpenBLAS threads spin on the other core for a while after any matrix product (recall
+# and ground-truth arithmetic), taking it from the single-thread loops of every library alike.
+# Pin them before numpy loads; the libraries' own threads (faiss's OpenMP, vidx's pool) are set
+# per call and unaffected.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from vidx import datasets
-from vidx.bench import peers
-from vidx.bench.recall import recall_at_k
+import numpy as np  # noqa: E402
+
+from vidx import datasets  # noqa: E402
+from vidx.bench import peers  # noqa: E402
+from vidx.bench.recall import recall_at_k  # noqa: E402
 
 
 def parse_args(argv):

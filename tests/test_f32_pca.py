@@ -72,11 +72,17 @@ def test_flat_spectrum_keeps_the_identity():
     np.testing.assert_array_equal(D0, D1)
 
 
-def test_few_dimensions_keep_the_identity():
-    x = low_rank(500, 48, seed=2)
-    V, exact = build(x, "f32_pca").get(np.arange(5))
+@pytest.mark.parametrize("rows, dim", [(1500, 48), (500, 160)])
+def test_few_dimensions_or_rows_keep_the_identity(rows, dim):
+    # Under 128 dimensions no bound is checked before the end; a first add of under 1000 rows
+    # is too little to learn the basis the whole index will keep.
+    x = low_rank(rows, dim, seed=2)
+    idx = build(x, "f32_pca")
+    V, exact = idx.get(np.arange(5))
     assert exact
     np.testing.assert_array_equal(V, x[:5])
+    idx.add(low_rank(2000, dim, seed=4), ids=np.arange(10_000, 12_000))  # learnt once: stays f32
+    assert idx.get(np.arange(5))[1]
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "flat", "spann"])

@@ -16,11 +16,12 @@ F32PcaCodec::F32PcaCodec(size_t dim, Metric metric, uint64_t seed)
       kernels_(&simd::kernels()) {}
 
 void F32PcaCodec::train(const float* x, size_t n) {
-  // Too few dimensions for a check before the end, or a spectrum too flat for the leading
-  // components to pass a bound early: the rotation would cost a query 2 r d multiply-adds and
+  // Too few dimensions for a check before the end, too many to learn cheaply, too few rows,
+  // or a spectrum too flat for the leading components to pass a bound early: the rotation would cost a query 2 r d multiply-adds and
   // save nothing (wordnet-minilm, 54% in 64 components: 0.86-0.93x of f32), so keep the
   // identity and compare exactly as f32 does.
-  const double share = dim() >= kMinDim ? rotation_.learn(x, n, kComponents, seed_) : 0.0;
+  const bool worth_learning = dim() >= kMinDim && dim() <= kMaxDim && n >= kMinTrainRows;
+  const double share = worth_learning ? rotation_.learn(x, n, kComponents, seed_) : 0.0;
   if (share < kMinVarianceShare) rotation_.clear();
   trained_ = true;
 }
