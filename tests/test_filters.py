@@ -273,3 +273,26 @@ def test_two_hop_walk_between_8_and_25_percent(data, selectivity, ef):
     live = np.setdiff1d(allowed, removed)
     assert np.isin(I, live).all()
     assert filtered_recall(I, exact_filtered(x, q, live, K)) >= 0.95
+
+
+@pytest.mark.parametrize("shape", ["dense_head", "dense_tail", "two_blocks", "every_other"])
+def test_long_increasing_lists_searched_in_place_equal_the_mask(index, data, shape):
+    # A sorted list holding more than a quarter of the ids is searched in place (interpolation
+    # guess, then a short window): skewed spreads must answer exactly as the same set as a mask.
+    x, q = data
+    rng = np.random.default_rng(len(shape))
+    if shape == "dense_head":
+        allowed = np.concatenate([np.arange(1200), np.sort(rng.choice(np.arange(1200, N), 200, replace=False))])
+    elif shape == "dense_tail":
+        allowed = np.concatenate([np.sort(rng.choice(np.arange(0, N - 1200), 200, replace=False)), np.arange(N - 1200, N)])
+    elif shape == "two_blocks":
+        allowed = np.concatenate([np.arange(0, 700), np.arange(N - 700, N)])
+    else:
+        allowed = np.arange(0, N, 2)
+    mask = np.zeros(N, dtype=bool)
+    mask[allowed] = True
+    D1, I1 = index.search(q, K, filter=allowed)
+    D2, I2 = index.search(q, K, filter=mask)
+    np.testing.assert_array_equal(I1, I2)
+    np.testing.assert_array_equal(D1, D2)
+    assert np.isin(I1[I1 >= 0], allowed).all()
