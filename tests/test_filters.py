@@ -277,8 +277,8 @@ def test_two_hop_walk_between_8_and_25_percent(data, selectivity, ef):
 
 @pytest.mark.parametrize("shape", ["dense_head", "dense_tail", "two_blocks", "every_other"])
 def test_long_increasing_lists_searched_in_place_equal_the_mask(index, data, shape):
-    # A sorted list holding more than a quarter of the ids is searched in place (interpolation
-    # guess, then a short window): skewed spreads must answer exactly as the same set as a mask.
+    # A sorted list holding more than a quarter of the ids is searched in place (binary search
+    # per tested node): skewed spreads must answer exactly as the same set as a mask.
     x, q = data
     rng = np.random.default_rng(len(shape))
     if shape == "dense_head":
