@@ -60,6 +60,22 @@ def parse_spec(spec, default_M):
     return base, variant or None, int(m) if m else default_M
 
 
+def qps_at_recall(points, target):
+    """QPS at exactly `target` recall, linear between the two efs whose recalls straddle it.
+
+    points: (recall, qps) per ef, in ef order. "Best QPS among the efs reaching the target"
+    jumps with the ef grid (a library at 0.9497 is charged its next, slower ef); this reading
+    does not. None when no ef reaches the target; the first ef's QPS when it already does (an
+    underestimate: a smaller ef might have reached it too)."""
+    for i, (r1, q1) in enumerate(points):
+        if r1 >= target:
+            if i == 0:
+                return q1
+            r0, q0 = points[i - 1]
+            return q0 + (q1 - q0) * (target - r0) / (r1 - r0)
+    return None
+
+
 def by_cluster(train):
     """Rows grouped by their nearest of 256 sample rows: what a corpus sorted by category looks like."""
     rng = np.random.default_rng(0)
@@ -165,6 +181,12 @@ def main(argv=None):
             if ref:
                 print("    %s / peer: " % names[0] + ", ".join(
                     f"{n} {ref[key] / best[n][key]:.2f}x" for n in names[1:] if best[n]))
+            at = {n: qps_at_recall([(r["recall"], r[key]) for r in rows if r["algorithm"] == n], target)
+                  for n in names}
+            print(f"    interpolated at {target:.2f}: " + "  ".join(
+                f"{n} " + (f"{at[n]:.0f}" if at[n] else "-") for n in names) + (
+                "  (%s / peer: " % names[0] + ", ".join(
+                    f"{n} {at[names[0]] / at[n]:.2f}x" for n in names[1:] if at[n]) + ")" if at[names[0]] else ""))
     if len(names) > 1:
         print("build time %s / peer: " % names[0] + ", ".join(
             f"{n} {statistics.median(builds[names[0]]) / statistics.median(builds[n]):.2f}x" for n in names[1:]))

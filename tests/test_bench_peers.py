@@ -51,3 +51,7 @@ def test_head_to_head_reads_name_variant_and_m():
     assert h2h.parse_spec("faiss:sq8", 16) == ("faiss", "sq8", 16)
     with pytest.raises(ValueError, match="NAME"):
         h2h.parse_spec("hnswlib@x", 16)
+    # QPS read at exactly the target recall, between the efs that straddle it
+    assert h2h.qps_at_recall([(0.90, 120.0), (0.94, 100.0), (0.96, 80.0)], 0.95) == pytest.approx(90.0)
+    assert h2h.qps_at_recall([(0.97, 50.0), (0.99, 30.0)], 0.95) == 50.0
+    assert h2h.qps_at_recall([(0.90, 50.0), (0.93, 30.0)], 0.95) is None
