@@ -117,9 +117,15 @@ void check_f16(Checker& c, const f16k::KernelTable& t, const f16k::KernelTable& 
     c.near("f16 l2~scalar", dim, t.l2(q.data(), a.data(), dim), scalar.l2(q.data(), a.data(), dim), l2);
     c.near("f16 dot~scalar", dim, t.dot(q.data(), a.data(), dim), scalar.dot(q.data(), a.data(), dim), abs_ip);
     const float exact = t.l2(q.data(), a.data(), dim);
-    c.same("f16 l2_bounded(inf)", dim, t.l2_bounded(q.data(), a.data(), dim, std::numeric_limits<float>::infinity()), exact);
-    c.same("f16 l2_bounded(above)", dim, t.l2_bounded(q.data(), a.data(), dim, exact * 1.001f + 1e-6f), exact);
-    const float cut = t.l2_bounded(q.data(), a.data(), dim, exact * 0.5f);
+    const auto bounded = [&](float bound) {
+      const uint16_t* code = a.data();
+      float out;
+      t.l2_batch_bounded(q.data(), &code, 1, dim, bound, &out);
+      return out;
+    };
+    c.same("f16 l2_bounded(inf)", dim, bounded(std::numeric_limits<float>::infinity()), exact);
+    c.same("f16 l2_bounded(above)", dim, bounded(exact * 1.001f + 1e-6f), exact);
+    const float cut = bounded(exact * 0.5f);
     c.near("f16 l2_bounded(below)", dim, cut >= exact * 0.5f ? 1 : 0, 1, 0, 0);
   }
 }

@@ -1,6 +1,7 @@
 // Query distances over float32 codes, shared by the float32 codecs (plain and PCA-rotated);
 // private to the codec sources.
 #pragma once
+#include <utility>
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
@@ -15,7 +16,9 @@ inline const float* const* as_float_rows(const uint8_t* const* codes) {
 
 class L2Distance final : public QueryDistance {
  public:
-  L2Distance(const float* q, size_t dim, const simd::KernelTable* k) : q_(q, q + dim), dim_(dim), k_(k) {}
+  L2Distance(const float* q, size_t dim, const simd::KernelTable* k) : L2Distance(std::vector<float>(q, q + dim), k) {}
+  // Takes a query already prepared (rotated) by the caller.
+  L2Distance(std::vector<float> q, const simd::KernelTable* k) : q_(std::move(q)), dim_(q_.size()), k_(k) {}
   float one(const uint8_t* code) const override { return k_->l2sq(q_.data(), as_floats(code), dim_); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     k_->l2sq_batch(q_.data(), as_float_rows(codes), n, dim_, out);
@@ -33,7 +36,8 @@ class L2Distance final : public QueryDistance {
 // 1 - <q, x>: inner product, and cosine on normalised vectors.
 class IpDistance final : public QueryDistance {
  public:
-  IpDistance(const float* q, size_t dim, const simd::KernelTable* k) : q_(q, q + dim), dim_(dim), k_(k) {}
+  IpDistance(const float* q, size_t dim, const simd::KernelTable* k) : IpDistance(std::vector<float>(q, q + dim), k) {}
+  IpDistance(std::vector<float> q, const simd::KernelTable* k) : q_(std::move(q)), dim_(q_.size()), k_(k) {}
   float one(const uint8_t* code) const override { return 1.f - k_->dot(q_.data(), as_floats(code), dim_); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     k_->dot_batch(q_.data(), as_float_rows(codes), n, dim_, out);
@@ -50,7 +54,7 @@ class IpDistance final : public QueryDistance {
 // its partial sums only grow, so far candidates can be abandoned early (batch_bounded).
 class HalfL2Distance final : public QueryDistance {
  public:
-  HalfL2Distance(const float* q, size_t dim, const simd::KernelTable* k) : l2_(q, dim, k) {}
+  HalfL2Distance(std::vector<float> q, const simd::KernelTable* k) : l2_(std::move(q), k) {}
   float one(const uint8_t* code) const override { return 0.5f * l2_.one(code); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     l2_.batch(codes, n, out);

@@ -1,5 +1,6 @@
 #include "vidx/codec/f32_pca.hpp"
 
+#include <utility>
 #include <vector>
 
 #include "f32_distances.hpp"
@@ -9,7 +10,7 @@
 namespace vidx {
 
 F32PcaCodec::F32PcaCodec(size_t dim, Metric metric, uint64_t seed)
-    : Codec(dim, metric == Metric::L2 ? Metric::L2 : Metric::IP),
+    : Codec(dim, metric),
       unit_(metric == Metric::Cosine),
       seed_(seed),
       rotation_(dim),
@@ -33,9 +34,9 @@ void F32PcaCodec::decode(const uint8_t* code, float* x) const { rotation_.apply_
 std::unique_ptr<QueryDistance> F32PcaCodec::prepare(const float* query) const {
   std::vector<float> q(dim());
   rotation_.apply(query, q.data());
-  if (metric() == Metric::L2) return std::make_unique<f32::L2Distance>(q.data(), dim(), kernels_);
-  if (compares_half_l2()) return std::make_unique<f32::HalfL2Distance>(q.data(), dim(), kernels_);
-  return std::make_unique<f32::IpDistance>(q.data(), dim(), kernels_);
+  if (metric() == Metric::L2) return std::make_unique<f32::L2Distance>(std::move(q), kernels_);
+  if (compares_half_l2()) return std::make_unique<f32::HalfL2Distance>(std::move(q), kernels_);
+  return std::make_unique<f32::IpDistance>(std::move(q), kernels_);
 }
 
 float F32PcaCodec::distance_between(const uint8_t* a, const uint8_t* b) const {

@@ -26,7 +26,6 @@ std::unique_ptr<Codec> make_f32(size_t dim, Metric metric, uint64_t) {
   return std::make_unique<FlatF32Codec>(dim, metric);
 }
 
-// The one codec that tells cosine from inner product (make_codec passes it the index's metric).
 std::unique_ptr<Codec> make_f32_pca(size_t dim, Metric metric, uint64_t seed) {
   return std::make_unique<F32PcaCodec>(dim, metric, seed);
 }
@@ -80,9 +79,8 @@ const CodecFactory& find_codec(const std::string& name) {
 
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed) {
   const CodecFactory& factory = find_codec(name);
-  // Cosine reaches codecs as inner product on normalised vectors; f32_pca alone is told.
-  const bool told_cosine = factory.make == make_f32_pca;
-  auto codec = factory.make(dim, metric == Metric::Cosine && !told_cosine ? Metric::IP : metric, seed);
+  // Codecs get the index's metric; the Codec base records cosine as inner product.
+  auto codec = factory.make(dim, metric, seed);
   // Files record name() and load_codec looks it up here: the two must agree.
   if (codec->name() != factory.name)
     throw std::logic_error(std::string("codec registry entry '") + factory.name + "' makes a codec named '" +

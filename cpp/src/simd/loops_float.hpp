@@ -67,23 +67,6 @@ float distance(const A* a, const B* b, size_t dim) {
   return finish<I, Term>(a, b, full, dim, acc);
 }
 
-// Squared L2 that returns its partial sum as soon as it reaches `bound` (checked every
-// kBoundCheckDims dimensions); below the bound, exactly distance<I, L2Term>.
-template <class I, class A, class B>
-float l2_bounded(const A* a, const B* b, size_t dim, float bound) {
-  static_assert(kBoundCheckDims % (4 * I::kWidth) == 0, "checks must fall on a step boundary");
-  Accumulators<I> acc;
-  const size_t full = whole_steps<I>(dim);
-  size_t i = 0;
-  for (; i + kBoundCheckDims <= full; i += kBoundCheckDims) {
-    accumulate<I, L2Term>(a, b, i, i + kBoundCheckDims, acc);
-    const float partial = acc.total();
-    if (partial >= bound) return partial;
-  }
-  accumulate<I, L2Term>(a, b, i, full, acc);
-  return finish<I, L2Term>(a, b, full, dim, acc);
-}
-
 template <class I, class B>
 inline void prefetch_elements(const B* x, size_t count) {
   const char* p = reinterpret_cast<const char*>(x);

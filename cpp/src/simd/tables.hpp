@@ -35,7 +35,6 @@ const KernelTable& table_of() {
                                  loops::distance<I, loops::DotTerm, float, uint16_t>,
                                  loops::distance<I, loops::L2Term, uint16_t, uint16_t>,
                                  loops::distance<I, loops::DotTerm, uint16_t, uint16_t>,
-                                 loops::l2_bounded<I, float, uint16_t>,
                                  loops::l2_batch_bounded<I, uint16_t>};
   return table;
 }

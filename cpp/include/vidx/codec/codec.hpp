@@ -96,7 +96,10 @@ class Codec {
   virtual size_t parameter_bytes() const { return 0; }
 
  protected:
-  Codec(size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
+  // Cosine is inner product on vectors the index normalises, so a codec records IP for it; a
+  // codec that compares unit vectors another way reads the index's metric in its own
+  // constructor (f32_pca).
+  Codec(size_t dim, Metric metric) : dim_(dim), metric_(metric == Metric::Cosine ? Metric::IP : metric) {}
 
  private:
   size_t dim_;

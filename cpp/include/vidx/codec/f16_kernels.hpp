@@ -15,11 +15,9 @@ namespace vidx::f16k {
 using QueryFn = float (*)(const float* q, const uint16_t* x, size_t dim);
 // The same between two float16 vectors (graph construction compares stored vectors).
 using PairFn = float (*)(const uint16_t* a, const uint16_t* b, size_t dim);
-// QueryFn for L2 that may stop once a partial sum (checked every simd::kBoundCheckDims
-// dimensions) reaches `bound`, returning that partial sum; below the bound it returns exactly
-// what l2 returns.
-using BoundedFn = float (*)(const float* q, const uint16_t* x, size_t dim, float bound);
-// The bounded form over n codes at once, as simd::BoundedBatchFn.
+// L2 over n codes that may stop on a code once its partial sum (checked every
+// simd::kBoundCheckDims dimensions) reaches `bound`, returning that partial sum; below the
+// bound it returns exactly what l2 returns (as simd::BoundedBatchFn).
 using BoundedBatchFn = void (*)(const float* q, const uint16_t* const* xs, size_t n, size_t dim, float bound,
                                 float* out);
 
@@ -29,7 +27,6 @@ struct KernelTable {
   QueryFn dot;
   PairFn l2_pair;
   PairFn dot_pair;
-  BoundedFn l2_bounded;
   BoundedBatchFn l2_batch_bounded;
 };
 
