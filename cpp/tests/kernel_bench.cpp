@@ -80,6 +80,10 @@ int main(int argc, char** argv) {
           s += lq.l2[pk](qp.data(), codes.data() + i * padded, codes.data() + (i + kN / 2) * padded, padded, 0.01f, -1.f);
       }));
     }
+    std::vector<int8_t> q8(padded, 100);
+    report("lvq_u4_terms", ns_per_call(kN, [&] {
+      for (size_t i = 0; i < kN; ++i) s += static_cast<float>(lq.u4_terms(q8.data(), codes.data() + i * padded / 2, padded / 32).dot);
+    }));
     report("lvq_dot_u8", ns_per_call(kN, [&] { for (size_t i = 0; i < kN; ++i) s += lq.dot[0](qp.data(), codes.data() + i * padded, nullptr, padded); }));
     const size_t words = padded / 64 ? padded / 64 : 1;
     const auto* bits = reinterpret_cast<const uint64_t*>(codes.data());

@@ -179,6 +179,33 @@ void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& sc
         c.near("lvq decode", padded, decoded[i], offset + static_cast<double>(scale) * lvq_value(p, pri, res, i), 4.0, 1e-6);
     }
   }
+  // Integer terms of 4-bit codes against an 8-bit query: exact, so equal to the reference.
+  // Block counts cover whole query groups, short last groups and both together; the query's
+  // extremes (+-127) and all-15 codes are the largest products.
+  std::uniform_int_distribution<int> query_byte(-127, 127);
+  for (size_t blocks : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 25, 33}) {
+    const size_t padded = blocks * lvq::kBlockDims;
+    for (int extreme = 0; extreme < 2; ++extreme) {
+      std::vector<int8_t> r(padded), arranged(padded);
+      std::vector<uint8_t> codes(padded / 2);
+      for (auto& v : r) v = static_cast<int8_t>(extreme ? 127 : query_byte(rng));
+      for (auto& b : codes) b = static_cast<uint8_t>(extreme ? 255 : byte(rng));
+      lvq::arrange_u4_query(r.data(), blocks, arranged.data());
+      int64_t dot = 0, sum = 0, squares = 0;
+      for (size_t i = 0; i < padded; ++i) {
+        const int64_t v = nibble(codes, i);
+        dot += v * r[i];
+        sum += v;
+        squares += v * v;
+      }
+      const lvq::U4Terms got = t.u4_terms(arranged.data(), codes.data(), blocks);
+      const lvq::U4Terms ref = scalar.u4_terms(arranged.data(), codes.data(), blocks);
+      c.same("lvq u4 dot", padded, got.dot, static_cast<double>(dot));
+      c.same("lvq u4 sum", padded, got.sum, static_cast<double>(sum));
+      c.same("lvq u4 squares", padded, got.squares, static_cast<double>(squares));
+      c.same("lvq u4 dot~scalar", padded, got.dot, ref.dot);
+    }
+  }
 }
 
 // ---- binary codes ----------------------------------------------------------------------------

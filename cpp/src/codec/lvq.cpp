@@ -47,6 +47,51 @@ uint32_t quantize(float t, uint32_t max_code) {
   return r <= 0.f ? 0u : (r >= static_cast<float>(max_code) ? max_code : static_cast<uint32_t>(r));
 }
 
+// The query as the kernels compare it: centred by the mean for L2, as given for IP.
+void centre(const float* query, const std::vector<float>& mean, Metric metric, float* out) {
+  if (metric == Metric::L2)
+    for (size_t i = 0; i < mean.size(); ++i) out[i] = query[i] - mean[i];
+  else
+    std::copy(query, query + mean.size(), out);
+}
+
+// sum(q) and <q, mu> for IP distances. Eight interleaved lanes, which compilers vectorise (one
+// running sum is a chain of dependent additions, a microsecond a query at d = 784).
+void query_sums(const float* q, const std::vector<float>& mean, float& sum, float& with_mean) {
+  float s[8] = {}, m[8] = {};
+  const size_t dim = mean.size();
+  size_t i = 0;
+  for (; i + 8 <= dim; i += 8)
+    for (size_t l = 0; l < 8; ++l) {
+      s[l] += q[i + l];
+      m[l] += q[i + l] * mean[i + l];
+    }
+  sum = with_mean = 0.f;
+  for (; i < dim; ++i) {
+    sum += q[i];
+    with_mean += q[i] * mean[i];
+  }
+  for (size_t l = 0; l < 8; ++l) {
+    sum += s[l];
+    with_mean += m[l];
+  }
+}
+
+// out[i] = one(codes[i]), requesting the `read_bytes` of codes a few ahead
+// (simd::vectors_ahead) while it scores the current one.
+template <class One>
+void batch_prefetching(const uint8_t* const* codes, size_t n, size_t read_bytes, float* out, One one) {
+  const auto prefetch = [read_bytes](const uint8_t* code) {
+    for (size_t off = 0; off < read_bytes; off += 64) __builtin_prefetch(code + off, 0, 3);
+  };
+  const size_t ahead = simd::vectors_ahead(read_bytes);
+  for (size_t i = 1; i < ahead && i < n; ++i) prefetch(codes[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + ahead < n) prefetch(codes[i + ahead]);
+    out[i] = one(codes[i]);
+  }
+}
+
 // Distances from one query to LVQ codes read through one View. Per-query terms are computed
 // here once: the centred query for L2; sum(q) and <q, mu> for IP, where
 //   <q, x> = <q, mu> + offset·sum(q) + scale·<q, v>.
@@ -62,14 +107,8 @@ class LvqDistance final : public QueryDistance {
       : q_(layout.padded_dim, 0.f), metric_(metric), layout_(layout) {
     l2_ = k.l2[static_cast<int>(packing)];
     dot_ = k.dot[static_cast<int>(packing)];
-    double q_sum = 0, q_mu = 0;
-    for (size_t i = 0; i < layout.dim; ++i) {
-      q_[i] = metric == Metric::L2 ? query[i] - mean[i] : query[i];
-      q_sum += query[i];
-      q_mu += static_cast<double>(query[i]) * mean[i];
-    }
-    q_sum_ = static_cast<float>(q_sum);
-    q_mu_ = static_cast<float>(q_mu);
+    centre(query, mean, metric, q_.data());
+    if (metric != Metric::L2) query_sums(query, mean, q_sum_, q_mu_);
     pad_ = static_cast<float>(layout.padded_dim - layout.dim);
   }
 
@@ -87,12 +126,7 @@ class LvqDistance final : public QueryDistance {
   }
 
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
-    const size_t ahead = simd::vectors_ahead(layout_.read_bytes);
-    for (size_t i = 1; i < ahead && i < n; ++i) prefetch(codes[i]);
-    for (size_t i = 0; i < n; ++i) {
-      if (i + ahead < n) prefetch(codes[i + ahead]);
-      out[i] = one(codes[i]);
-    }
+    batch_prefetching(codes, n, layout_.read_bytes, out, [this](const uint8_t* c) { return one(c); });
   }
 
   // No batch_bounded: an early-exit L2 kernel (checks every 128 dimensions) measured slower
@@ -109,10 +143,6 @@ class LvqDistance final : public QueryDistance {
     offset = two ? bias - 0.5f * delta : bias;
   }
 
-  void prefetch(const uint8_t* code) const {
-    for (size_t off = 0; off < layout_.read_bytes; off += 64) __builtin_prefetch(code + off, 0, 3);
-  }
-
   std::vector<float> q_;  // centred (L2) or plain (IP) query, zero-padded
   Metric metric_;
   Layout layout_;
@@ -121,6 +151,85 @@ class LvqDistance final : public QueryDistance {
   float q_sum_ = 0.f;
   float q_mu_ = 0.f;
   float pad_ = 0.f;
+};
+
+// The walk's distance over the 4-bit primary codes of a two-level codec: the query rounded to
+// 8 bits, r_i = round(q_i / step) with step = max|q_i| / 127, meets the codes in integer
+// arithmetic (lvq::U4TermsFn: <r, c>, sum c, sum c^2, about a quarter of the float kernel's
+// instructions), and each vector's grid (x_i = mu_i + offset + scale·c_i) is applied to those sums:
+//   L2 (q centred):  |q - x|^2 = |q|^2 - 2·(offset·sum q + scale·step·<r, c>) + dim·offset^2
+//                                + 2·offset·scale·sum c + scale^2·sum c^2
+//   IP:              <q, x> = <q, mu> + offset·sum q + scale·step·<r, c>
+// Rounding moves a query coordinate by at most step / 2, against the codes' delta / 2 of
+// (max - min) / 15: far less than the codes already do. Only a codec that re-scores the walk's
+// candidates with the float query and both levels uses it (a one-level codec's walk distances
+// are its results).
+class LvqU4Distance final : public QueryDistance {
+ public:
+  LvqU4Distance(const float* query, const std::vector<float>& mean, Metric metric, size_t padded_dim,
+                size_t constants_offset, size_t read_bytes, const lvq::KernelTable& k)
+      : metric_(metric),
+        blocks_(padded_dim / lvq::kBlockDims),
+        constants_offset_(constants_offset),
+        read_bytes_(read_bytes),
+        terms_(k.u4_terms),
+        dim_(static_cast<double>(mean.size())) {
+    // Every loop here is plain or laned so that it vectorises: this runs once per search, and
+    // scalar chains (or std::nearbyint, a library call on baseline x86-64) cost microseconds.
+    const size_t dim = mean.size();
+    thread_local std::vector<float> q;
+    thread_local std::vector<int8_t> rounded;
+    q.resize(dim);
+    centre(query, mean, metric, q.data());
+    float sum, with_mean;
+    query_sums(metric == Metric::L2 ? q.data() : query, mean, sum, with_mean);
+    q_sum_ = sum;
+    q_mu_ = with_mean;
+    q_norm_ = metric == Metric::L2 ? simd::kernels().dot(q.data(), q.data(), dim) : 0.0;
+    float largest[8] = {};
+    size_t i = 0;
+    for (; i + 8 <= dim; i += 8)
+      for (size_t l = 0; l < 8; ++l) largest[l] = std::max(largest[l], std::fabs(q[i + l]));
+    for (; i < dim; ++i) largest[0] = std::max(largest[0], std::fabs(q[i]));
+    const float top = *std::max_element(largest, largest + 8);
+    step_ = top > 0.f ? top / 127.f : 1.f;
+    // |q_i| * inverse is within 127 up to a rounding error far below 0.5, so t + 128.5 lies in
+    // (1, 256): positive, where the truncating cast floors it, and the result in [-127, 127].
+    const float inverse = 1.f / step_;
+    rounded.assign(padded_dim, 0);
+    const float* from = q.data();
+    int8_t* to = rounded.data();
+    for (size_t j = 0; j < dim; ++j)
+      to[j] = static_cast<int8_t>(static_cast<int>(from[j] * inverse + 128.5f) - 128);  // nearest, halves up
+    arranged_.resize(padded_dim);
+    lvq::arrange_u4_query(rounded.data(), blocks_, arranged_.data());
+  }
+
+  float one(const uint8_t* code) const override {
+    const double scale = f16::to_float(load_u16(code + constants_offset_));  // one level: delta
+    const double offset = f16::to_float(load_u16(code + constants_offset_ + 2));
+    const lvq::U4Terms t = terms_(arranged_.data(), code, blocks_);
+    const double dot = offset * q_sum_ + scale * step_ * t.dot;
+    if (metric_ == Metric::L2) {
+      const double d = q_norm_ - 2.0 * dot + dim_ * offset * offset + 2.0 * offset * scale * t.sum +
+                       scale * scale * t.squares;
+      return static_cast<float>(std::max(d, 0.0));
+    }
+    return static_cast<float>(1.0 - (q_mu_ + dot));
+  }
+
+  void batch(const uint8_t* const* codes, size_t n, float* out) const override {
+    batch_prefetching(codes, n, read_bytes_, out, [this](const uint8_t* c) { return one(c); });
+  }
+
+ private:
+  Metric metric_;
+  size_t blocks_, constants_offset_, read_bytes_;
+  lvq::U4TermsFn terms_;
+  double dim_;
+  std::vector<int8_t> arranged_;  // the rounded query in arrange_u4_query's layout
+  float step_ = 1.f;
+  double q_sum_ = 0, q_mu_ = 0, q_norm_ = 0;
 };
 
 }  // namespace
@@ -223,7 +332,12 @@ std::unique_ptr<QueryDistance> LvqCodec::prepare_view(const float* query, View v
   return std::make_unique<LvqDistance>(query, mean_, metric(), layout, *kernels_, view.packing);
 }
 
-std::unique_ptr<QueryDistance> LvqCodec::prepare(const float* query) const { return prepare_view(query, primary_view_); }
+std::unique_ptr<QueryDistance> LvqCodec::prepare(const float* query) const {
+  if (primary_bits_ == 4 && residual_bits_ > 0)
+    return std::make_unique<LvqU4Distance>(query, mean_, metric(), padded_dim_, constants_offset_, head_size(),
+                                           *kernels_);
+  return prepare_view(query, primary_view_);
+}
 
 std::unique_ptr<QueryDistance> LvqCodec::prepare_precise(const float* query) const {
   return prepare_view(query, precise_view_);

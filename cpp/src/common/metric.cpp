@@ -1,6 +1,9 @@
 #include "vidx/common/metric.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -43,20 +46,48 @@ float max_abs_value(size_t dim) {
   return static_cast<float>(std::sqrt(static_cast<double>(std::numeric_limits<float>::max()) / (4.0 * dim)));
 }
 
+namespace {
+
+// Whether every value of the row is within +-limit (NaN is not). On the bits of |x| (sign
+// cleared) integer order is float order, and inf and NaN lie above every finite value, so
+// one integer max a value decides it; compilers vectorise that loop. A search checks its
+// query on every call, where a compare-and-branch per value cost about a microsecond at
+// d = 784.
+uint32_t magnitude_bits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof(b));
+  return b & 0x7fffffffu;
+}
+
+bool all_within(const float* row, size_t dim, float limit) {
+  uint32_t largest[8] = {};
+  size_t c = 0;
+  for (; c + 8 <= dim; c += 8)
+    for (size_t l = 0; l < 8; ++l) largest[l] = std::max(largest[l], magnitude_bits(row[c + l]));
+  for (; c < dim; ++c) largest[0] = std::max(largest[0], magnitude_bits(row[c]));
+  return *std::max_element(largest, largest + 8) <= magnitude_bits(limit);
+}
+
+}  // namespace
+
 void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what) {
   const float bound = max_abs_value(dim);
+  const float limit = metric == Metric::Cosine ? std::numeric_limits<float>::max() : bound;
   const auto where = [&](size_t r, size_t c) {
     return std::string(what) + " row " + std::to_string(r) + " column " + std::to_string(c);
   };
   for (size_t r = 0; r < n; ++r) {
     const float* row = x + r * dim;
-    for (size_t c = 0; c < dim; ++c) {
-      if (!std::isfinite(row[c])) throw InvalidArgument(where(r, c) + " is NaN or infinite");
-      // Cosine compares unit vectors (normalised in double), so only l2 and ip need the bound.
-      if (metric != Metric::Cosine && std::fabs(row[c]) > bound)
-        throw InvalidArgument(where(r, c) + " is " + std::to_string(row[c]) + ": with dimension " +
-                              std::to_string(dim) + " values must be within +-" + std::to_string(bound) +
-                              " (sqrt(FLT_MAX / (4 * dim))) so that distances fit in float32");
+    // Valid rows pass the fast pass; a row that fails it is searched for the value to name.
+    if (!all_within(row, dim, limit)) {
+      for (size_t c = 0; c < dim; ++c) {
+        if (!std::isfinite(row[c])) throw InvalidArgument(where(r, c) + " is NaN or infinite");
+        // Cosine compares unit vectors (normalised in double), so only l2 and ip need the bound.
+        if (metric != Metric::Cosine && std::fabs(row[c]) > bound)
+          throw InvalidArgument(where(r, c) + " is " + std::to_string(row[c]) + ": with dimension " +
+                                std::to_string(dim) + " values must be within +-" + std::to_string(bound) +
+                                " (sqrt(FLT_MAX / (4 * dim))) so that distances fit in float32");
+      }
     }
     if (metric == Metric::Cosine && !(squared_norm(row, dim) > 0.0))
       throw InvalidArgument(std::string(what) + " row " + std::to_string(r) +

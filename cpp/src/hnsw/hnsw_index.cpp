@@ -142,7 +142,14 @@ void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entr
   walk_layer(qd, entry, entry_distance, level, ef, ctx, [this](uint32_t s) { return code(s); });
 }
 
+void HnswIndex::prefetch_precise(uint32_t slot) const {
+  const size_t bytes = kept_codec_ ? kept_codec_->code_size() : tail_size_;
+  const uint8_t* p = kept_codec_ ? kept_.data() + static_cast<size_t>(slot) * bytes : tail(slot);
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
+}
+
 void HnswIndex::rescore(const float* q, std::vector<Neighbor>& found) const {
+  for (const Neighbor& n : found) prefetch_precise(n.slot);
   const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
   const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
   for (Neighbor& n : found) {
@@ -154,6 +161,7 @@ void HnswIndex::rescore(const float* q, std::vector<Neighbor>& found) const {
 
 size_t HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances,
                          int64_t* slots) const {
+  for (size_t j = 0; j < n; ++j) prefetch_precise(ctx.beam.slot(j));
   const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
   const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
   std::vector<Neighbor> rescored;

@@ -6,10 +6,11 @@
 
 #include "partial_load.hpp"
 #include "isa_shape.hpp"
+#include "isa_x86_u4.hpp"
 
 namespace vidx::simd {
 
-struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2> {
+struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2>, U4TermsX86 {
   using F = __m256;
   using U = __m256i;
   using Count = uint64_t;

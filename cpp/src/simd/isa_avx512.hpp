@@ -1,13 +1,15 @@
 // AVX-512 (F/BW/DQ/VL, VPOPCNTDQ) primitives (include only from files compiled with the
-// AVX-512 level's flags). Partial registers are masked loads. The contract: isa.md.
+// AVX-512 level's flags). Partial registers are masked loads; the LVQ 4-bit integer terms are
+// AVX2's (isa_x86_u4.hpp). The contract: isa.md.
 #pragma once
 #include <immintrin.h>
 
 #include "isa_shape.hpp"
+#include "isa_x86_u4.hpp"
 
 namespace vidx::simd {
 
-struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8> {
+struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8>, U4TermsX86 {
   using F = __m512;
   using U = __m512i;
   using Count = __m512i;

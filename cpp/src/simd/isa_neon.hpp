@@ -54,6 +54,41 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
   static U combine(U c, U r) { return vaddq_u32(vsubq_u32(vshlq_n_u32(c, Bits), c), r); }
   static F to_float(U a) { return vcvtq_f32_u32(a); }
 
+  // LVQ 4-bit integer terms (loops_codes.hpp), one 16-byte block per step: products of code
+  // and query bytes widened to 16 bits (four per lane, at most 7620), then pairwise into 32.
+  struct Terms {
+    int32x4_t dot, squares;
+    uint32x4_t sum;
+  };
+  static constexpr size_t kU4Blocks = 1;
+  static Terms terms_zero() { return {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_u32(0)}; }
+  static Terms u4_terms(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
+    const uint8x16_t v = vld1q_u8(codes);
+    const uint8x16_t lo_u = vandq_u8(v, vdupq_n_u8(0xf)), hi_u = vshrq_n_u8(v, 4);
+    const int8x16_t lo = vreinterpretq_s8_u8(lo_u), hi = vreinterpretq_s8_u8(hi_u);
+    const int8x16_t ql = vld1q_s8(q_lo), qh = vld1q_s8(q_hi);
+    int16x8_t dot = vmull_s8(vget_low_s8(lo), vget_low_s8(ql));
+    dot = vmlal_s8(dot, vget_high_s8(lo), vget_high_s8(ql));
+    dot = vmlal_s8(dot, vget_low_s8(hi), vget_low_s8(qh));
+    dot = vmlal_s8(dot, vget_high_s8(hi), vget_high_s8(qh));
+    int16x8_t sq = vmull_s8(vget_low_s8(lo), vget_low_s8(lo));
+    sq = vmlal_s8(sq, vget_high_s8(lo), vget_high_s8(lo));
+    sq = vmlal_s8(sq, vget_low_s8(hi), vget_low_s8(hi));
+    sq = vmlal_s8(sq, vget_high_s8(hi), vget_high_s8(hi));
+    t.dot = vpadalq_s16(t.dot, dot);
+    t.squares = vpadalq_s16(t.squares, sq);
+    t.sum = vpadalq_u16(t.sum, vpaddlq_u8(vaddq_u8(lo_u, hi_u)));
+    return t;
+  }
+  static Terms u4_terms_one(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
+    return u4_terms(t, codes, q_lo, q_hi);
+  }
+  static void terms_total(Terms t, int32_t& dot, int32_t& sum, int32_t& squares) {
+    dot = vaddvq_s32(t.dot);
+    squares = vaddvq_s32(t.squares);
+    sum = static_cast<int32_t>(vaddvq_u32(t.sum));
+  }
+
   static uint64_t popcount64(uint64_t x) { return vaddv_u8(vcnt_u8(vcreate_u8(x))); }
   static Count count_zero() { return 0; }
   static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) {

@@ -91,6 +91,30 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
     return r;
   }
 
+  // LVQ 4-bit integer terms (loops_codes.hpp), one 16-byte block per step.
+  struct Terms {
+    int32_t dot = 0, squares = 0, sum = 0;
+  };
+  static constexpr size_t kU4Blocks = 1;
+  static Terms terms_zero() { return {}; }
+  static Terms u4_terms(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
+    for (size_t j = 0; j < 16; ++j) {
+      const int32_t lo = codes[j] & 0xf, hi = codes[j] >> 4;
+      t.dot += lo * q_lo[j] + hi * q_hi[j];
+      t.squares += lo * lo + hi * hi;
+      t.sum += lo + hi;
+    }
+    return t;
+  }
+  static Terms u4_terms_one(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
+    return u4_terms(t, codes, q_lo, q_hi);
+  }
+  static void terms_total(Terms t, int32_t& dot, int32_t& sum, int32_t& squares) {
+    dot = t.dot;
+    sum = t.sum;
+    squares = t.squares;
+  }
+
   // Bit-parallel count: the x86-64 baseline has no popcount instruction.
   static uint64_t popcount64(uint64_t x) {
     x = x - ((x >> 1) & 0x5555555555555555ull);

@@ -54,7 +54,8 @@ const KernelTable& table_of() {
       {loops::lvq_dot<I, P::U8>, loops::lvq_dot<I, P::U4>, loops::lvq_dot<I, P::U4U4>, loops::lvq_dot<I, P::U4U8>,
        loops::lvq_dot<I, P::U8U8>},
       {loops::lvq_decode<I, P::U8>, loops::lvq_decode<I, P::U4>, loops::lvq_decode<I, P::U4U4>,
-       loops::lvq_decode<I, P::U4U8>, loops::lvq_decode<I, P::U8U8>}};
+       loops::lvq_decode<I, P::U4U8>, loops::lvq_decode<I, P::U8U8>},
+      loops::lvq_u4_terms<I>};
   return table;
 }
 

@@ -31,11 +31,39 @@ using DotFn = float (*)(const float* q, const uint8_t* primary, const uint8_t* r
 using DecodeFn = void (*)(const uint8_t* primary, const uint8_t* residual, size_t padded_dim, float scale,
                           float offset, float* out);
 
+// Integer sums of 4-bit codes c against an 8-bit query r, exact at every level: a graph walk
+// over the primary codes of a two-level codec compares a query rounded to 8 bits (lvq.cpp),
+// at a quarter of the float kernel's instructions.
+struct U4Terms {
+  int32_t dot = 0;      // sum r_i·c_i
+  int32_t sum = 0;      // sum c_i
+  int32_t squares = 0;  // sum c_i^2
+};
+// The query r of U4TermsFn, in groups of kU4QueryGroup blocks: a group of g blocks (the last
+// may be shorter) holds the 16 low-nibble dimensions of each block (block dims 0-15), then the
+// 16 high-nibble ones of each (dims 16-31), so a register of several blocks' code bytes meets
+// its query bytes in one load. arrange_u4_query writes it from r in dimension order.
+constexpr size_t kU4QueryGroup = 4;
+inline void arrange_u4_query(const int8_t* r, size_t blocks, int8_t* out) {
+  for (size_t first = 0; first < blocks; first += kU4QueryGroup) {
+    const size_t g = blocks - first < kU4QueryGroup ? blocks - first : kU4QueryGroup;
+    int8_t* group = out + first * kBlockDims;
+    for (size_t k = 0; k < g; ++k)
+      for (size_t j = 0; j < 16; ++j) {
+        group[16 * k + j] = r[(first + k) * kBlockDims + j];
+        group[16 * g + 16 * k + j] = r[(first + k) * kBlockDims + 16 + j];
+      }
+  }
+}
+// The terms of `blocks` blocks of 4-bit codes (16 bytes each, the layout above).
+using U4TermsFn = U4Terms (*)(const int8_t* arranged_query, const uint8_t* codes, size_t blocks);
+
 struct KernelTable {
   simd::Level level;
   L2Fn l2[kPackings];
   DotFn dot[kPackings];
   DecodeFn decode[kPackings];
+  U4TermsFn u4_terms;
 };
 
 // The table of the level simd::kernels() chose, so VIDX_SIMD lowers these kernels too.

@@ -168,6 +168,10 @@ class HnswIndex final : public VectorIndex {
   // Re-scores the best `n` of the beam with precise distances and writes the best k (live
   // nodes only); returns how many it wrote.
   size_t rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances, int64_t* slots) const;
+  // Re-ranking reads what the walk never touched (code tails kept apart, or kept float32
+  // vectors), cold in cache: it requests every candidate's bytes before scoring the first,
+  // so their misses overlap instead of queueing one candidate at a time.
+  void prefetch_precise(uint32_t slot) const;
   // Replaces the distances of `found` by precise ones and sorts it again.
   void rescore(const float* q, std::vector<Neighbor>& found) const;
 
