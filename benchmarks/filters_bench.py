@@ -59,11 +59,14 @@ class Vidx:
         self.index = vidx.load(path)
         self.index.threads = 1
         self.mode = mode
-        self.name = f"vidx {quant}" if quant else "vidx" if mode == "ids" else "vidx (mask)"
+        self.name = f"vidx {quant}" if quant else {"ids": "vidx", "mask": "vidx (mask)", "idset": "vidx (IdSet)"}[mode]
 
     def prepare(self, allowed, n):
         if self.mode == "ids":
             return allowed
+        if self.mode == "idset":  # prepared once, like faiss's IDSelectorBatch
+            import vidx
+            return vidx.IdSet(allowed)
         mask = np.zeros(n, dtype=bool)
         mask[allowed] = True
         return mask
@@ -178,7 +181,8 @@ def main():
     queries = np.ascontiguousarray(ds.test[: args.queries], dtype=np.float32)
     norms = (train.astype(np.float32) ** 2).sum(1)
     t = time.perf_counter()
-    libs = [Vidx(train, args.cache), Vidx(train, args.cache, "mask"), Hnswlib(train, args.cache), Faiss(train, args.cache)]
+    libs = [Vidx(train, args.cache), Vidx(train, args.cache, "mask"), Vidx(train, args.cache, "idset"),
+            Hnswlib(train, args.cache), Faiss(train, args.cache)]
     if args.quant:
         libs += [Vidx(train, args.cache, quant=args.quant), Faiss(train, args.cache, sq8=True)]
     print(f"indexes ready in {time.perf_counter() - t:.0f} s", flush=True)
@@ -215,13 +219,19 @@ def report(rows, batch, args):
              "", f"Command: `python benchmarks/filters_bench.py --queries {args.queries} --rounds {args.rounds}"
              f" --selectivities {args.selectivities} --quant {args.quant or repr('')}`",
              f"Target recall@10 of the exact filtered top-10: {args.target}; median QPS over {args.rounds} rounds.", "",
-             "| selectivity | allowed | vidx ef / recall / QPS | vidx mask QPS | hnswlib ef / recall / QPS | faiss ef / recall / QPS | vidx/hnswlib | vidx/faiss |",
-             "|---|---|---|---|---|---|---|---|"]
+             "vidx ids: an int64 array per call (checked each call); IdSet: the same ids prepared once "
+             "(vidx.IdSet, outside the timing like faiss's IDSelectorBatch). Ratios: ids / IdSet / mask over the peer.", "",
+             "| selectivity | allowed | vidx ef / recall / QPS | vidx IdSet QPS | vidx mask QPS | hnswlib ef / recall / QPS | faiss ef / recall / QPS | vidx/hnswlib | vidx/faiss |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        v, m, h, f = r["vidx"], r["vidx (mask)"], r["hnswlib"], r["faiss"]
+        v, p, m, h, f = r["vidx"], r["vidx (IdSet)"], r["vidx (mask)"], r["hnswlib"], r["faiss"]
+
+        def ratios(peer):
+            return " / ".join(f"{x['qps'] / peer['qps']:.2f}x" for x in (v, p, m))
         lines.append(f"| {r['selectivity']:g} | {r['allowed']} | {v['ef']} / {v['recall']:.3f} / {v['qps']:.0f} | "
-                     f"{m['qps']:.0f} ({m['recall']:.3f}) | {h['ef']} / {h['recall']:.3f} / {h['qps']:.0f} | "
-                     f"{f['ef']} / {f['recall']:.3f} / {f['qps']:.0f} | {v['qps'] / h['qps']:.2f}x | {v['qps'] / f['qps']:.2f}x |")
+                     f"{p['qps']:.0f} ({p['recall']:.3f}) | {m['qps']:.0f} ({m['recall']:.3f}) | "
+                     f"{h['ef']} / {h['recall']:.3f} / {h['qps']:.0f} | {f['ef']} / {f['recall']:.3f} / {f['qps']:.0f} | "
+                     f"{ratios(h)} | {ratios(f)} |")
     if args.quant:
         q, fs = f"vidx {args.quant}", "faiss SQ8"
         lines += ["", f"Compressed: vidx HNSW quant=\"{args.quant}\" (no re-rank) vs faiss IndexHNSWSQ(QT_8bit, 32) with "

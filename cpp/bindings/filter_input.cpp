@@ -10,13 +10,19 @@ const int64_t kNoIds[1] = {0};  // where an empty allow-list points: non-null, s
 
 std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
+// vidx.IdSet: ids already checked, sorted and deduplicated in Python, maybe with a bitset.
+bool is_id_set(py::handle obj) {
+  static py::object* id_set = new py::object(py::module_::import("vidx._id_set").attr("IdSet"));
+  return py::isinstance(obj, *id_set);
+}
+
 // A list or tuple whose entries are themselves filters (arrays, lists, None): one per query.
 // A list of plain ints is an allow-list.
 bool is_per_query_list(py::handle obj) {
   if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) return false;
   for (py::handle item : obj)
     if (item.is_none() || py::isinstance<py::array>(item) || py::isinstance<py::list>(item) ||
-        py::isinstance<py::tuple>(item))
+        py::isinstance<py::tuple>(item) || is_id_set(item))
       return true;
   return false;
 }
@@ -43,6 +49,7 @@ FilterInput::FilterInput(py::handle filter, size_t nq) {
 
 IdFilter FilterInput::convert(py::handle one, const std::string& what) {
   static py::object* asarray = new py::object(py::module_::import("numpy").attr("asarray"));
+  if (is_id_set(one)) return prepared(one);
   py::array arr = py::isinstance<py::array>(one) ? py::reinterpret_borrow<py::array>(one) : (*asarray)(one);
   if (arr.ndim() != 1)
     throw py::value_error(what + " must be 1-d (allowed ids, or a boolean mask indexed by id), got " +
@@ -76,6 +83,24 @@ IdFilter FilterInput::convert(py::handle one, const std::string& what) {
   f.allowed = ids.data();
   f.allowed_count = static_cast<size_t>(ids.size());
   keep_alive_.push_back(std::move(ids));
+  return f;
+}
+
+IdFilter FilterInput::prepared(py::handle id_set) {
+  // IdSet made these: int64 ids strictly increasing and >= 0, the bitset's words uint64.
+  IdFilter f;
+  auto ids = py::reinterpret_borrow<py::array>(id_set.attr("_ids"));
+  f.allowed = ids.size() ? static_cast<const int64_t*>(ids.data()) : kNoIds;
+  f.allowed_count = static_cast<size_t>(ids.size());
+  f.allowed_sorted = true;
+  keep_alive_.push_back(ids);
+  py::object bits = id_set.attr("_bits");
+  if (!bits.is_none()) {
+    auto words = py::reinterpret_borrow<py::array>(bits);
+    f.allowed_bits = static_cast<const uint64_t*>(words.data());
+    f.allowed_bits_size = id_set.attr("_bits_size").cast<size_t>();
+    keep_alive_.push_back(words);
+  }
   return f;
 }
 

@@ -62,6 +62,14 @@ ListShape shape_of(const int64_t* ids, size_t n) {
   return shape;
 }
 
+// The shape of a list its caller promises is strictly increasing and non-negative (a prepared
+// allow-list): no pass over it.
+ListShape sorted_shape(const int64_t* ids, size_t n) {
+  ListShape shape;
+  shape.largest = n ? ids[n - 1] : -1;
+  return shape;
+}
+
 // Whether a strictly increasing run [first, first + n) holds `id`: a binary search whose
 // steps are conditional moves, not branches.
 bool holds(const int64_t* first, size_t n, int64_t id) {
@@ -74,13 +82,28 @@ bool holds(const int64_t* first, size_t n, int64_t id) {
   return *first == id;
 }
 
-// A bitset over ids [0, size): one bit test per question, however long the list was.
+// A bitset over ids [0, size): one bit test per question, however long the list was. It owns
+// its words, or reads a caller's (a prepared allow-list's) in place.
 class IdBits {
  public:
   IdBits() = default;
-  explicit IdBits(size_t size) : words_(size / 64 + 1, 0), size_(size) {}
+  explicit IdBits(size_t size) : own_(size / 64 + 1, 0), words_(own_.data()), size_(size) {}
+  static IdBits view(const uint64_t* words, size_t size) {
+    IdBits b;
+    b.words_ = words;
+    b.size_ = size;
+    return b;
+  }
+  IdBits(IdBits&& o) noexcept { *this = std::move(o); }
+  IdBits& operator=(IdBits&& o) noexcept {
+    const bool owned = o.words_ == o.own_.data();
+    own_ = std::move(o.own_);
+    words_ = owned ? own_.data() : o.words_;
+    size_ = o.size_;
+    return *this;
+  }
   bool test(uint64_t id) const { return id < size_ && (words_[id >> 6] >> (id & 63) & 1); }
-  void set_one(uint64_t id) { words_[id >> 6] |= uint64_t{1} << (id & 63); }  // id < size()
+  void set_one(uint64_t id) { own_[id >> 6] |= uint64_t{1} << (id & 63); }  // id < size(), owned
   // Sets the listed ids below size(); `increasing`: the list is strictly increasing, so a word
   // is built in a register and stored once (setting bits in memory one id at a time makes
   // each store wait for the previous one to the same word).
@@ -92,7 +115,7 @@ class IdBits {
     }
     last = std::lower_bound(first, last, static_cast<int64_t>(size_));
     if (first == last) return;
-    uint64_t* words = words_.data();
+    uint64_t* words = own_.data();
     uint64_t at = static_cast<uint64_t>(*first) >> 6;
     uint64_t word = 0;
     for (; first != last; ++first) {
@@ -108,17 +131,20 @@ class IdBits {
   }
   size_t count() const {
     size_t c = 0;
-    for (uint64_t w : words_) c += static_cast<size_t>(__builtin_popcountll(w));
+    for (size_t i = 0; i < word_count(); ++i) c += static_cast<size_t>(__builtin_popcountll(words_[i]));
     return c;
   }
   template <class Visit>
   void for_each(Visit visit) const {
-    for (size_t i = 0; i < words_.size(); ++i)
+    for (size_t i = 0; i < word_count(); ++i)
       for (uint64_t w = words_[i]; w; w &= w - 1) visit(i * 64 + static_cast<size_t>(__builtin_ctzll(w)));
   }
 
  private:
-  std::vector<uint64_t> words_;
+  size_t word_count() const { return (size_ + 63) / 64; }
+
+  std::vector<uint64_t> own_;
+  const uint64_t* words_ = nullptr;
   size_t size_ = 0;
 };
 
@@ -157,10 +183,14 @@ class AllowedIds final : public RowFilter {
         read_labels_(!labels_are_slots || removed_rows) {
     const size_t bits_size = labels_are_slots ? n : static_cast<size_t>(shape.largest) + 1;
     const bool bits_fit = bits_size <= kIdRangeFactor * n + 64;
-    searched_ = increasing_ && (!bits_fit || (may_search && f.allowed_count * kSearchAbove > n));
-    if (!searched_) {
-      bits_ = IdBits(bits_size);
-      bits_.set(list_, list_end_, increasing_);
+    if (f.allowed_bits) {  // prepared: the caller's bitset, read in place
+      bits_ = IdBits::view(f.allowed_bits, f.allowed_bits_size);
+    } else {
+      searched_ = increasing_ && (!bits_fit || (may_search && f.allowed_count * kSearchAbove > n));
+      if (!searched_) {
+        bits_ = IdBits(bits_size);
+        bits_.set(list_, list_end_, increasing_);
+      }
     }
     if (!read_labels_)
       count_ = increasing_ ? std::lower_bound(list_, list_end_, static_cast<int64_t>(n)) - list_ : bits_.count();
@@ -362,7 +392,8 @@ const RowFilter* CallFilters::convert(const IdFilter& f, const char* which, size
   const bool labels_are_slots = ids_ && ids_->identity();
   const bool slots_are_ids = !ids_ || (labels_are_slots && !removed_rows_);
   if (f.allowed) {
-    const ListShape shape = shape_of(f.allowed, f.allowed_count);
+    const ListShape shape = f.allowed_sorted ? sorted_shape(f.allowed, f.allowed_count)
+                                             : shape_of(f.allowed, f.allowed_count);
     if (shape.negative) {
       const int64_t bad = *std::find_if(f.allowed, f.allowed + f.allowed_count, [](int64_t id) { return id < 0; });
       const std::string name = q == kSharedFilter ? which : std::string(which) + " " + std::to_string(q);

@@ -13,8 +13,10 @@ from __future__ import annotations
 import os as _os
 
 from . import _codecs, _core
+from ._id_set import IdSet
 from ._version import __version__
-__all__ = ["Index", "load", "from_bytes", "verify", "cpu_features", "cuda_available", "kmeans", "cmake_dir", "__version__"]
+__all__ = ["Index", "IdSet", "load", "from_bytes", "verify", "cpu_features", "cuda_available", "kmeans", "cmake_dir",
+           "__version__"]
 
 _KINDS = ("hnsw", "flat", "spann")
 _METRICS = ("l2", "ip", "cosine")
@@ -133,6 +135,8 @@ class Index:
 
         filter: which ids the results may hold (None: all). One of
           - a 1-d integer array of allowed ids (ids not in the index are simply not allowed);
+          - a vidx.IdSet: the same, checked and sorted once for many calls (no per-call pass
+            over the ids);
           - a 1-d boolean numpy array indexed by id (mask[id] True: allowed; ids past its end
             are not);
           - a list of nq of those, one per query (a None entry leaves that query unfiltered).

@@ -2,7 +2,7 @@
 # tests/test_typing.py runs mypy --strict on examples/typed_usage.py through this stub and
 # checks that every name in vidx.__all__ is declared here.
 import os
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterator, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +23,16 @@ PathLike = str | os.PathLike[str]
 # .npy or .hdf5 file.
 Vectors = npt.ArrayLike
 Progress = bool | Callable[[str, int, int], object] | None
-# search(filter=): allowed ids (1-d integers), a boolean mask indexed by id, or one per query.
-OneFilter = npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_] | list[int]
+class IdSet:
+    def __init__(self, ids: npt.ArrayLike) -> None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, id_: object) -> bool: ...
+    def __iter__(self) -> Iterator[int]: ...
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[np.int64]: ...
+
+# search(filter=): allowed ids (1-d integers or a prepared IdSet), a boolean mask indexed by id,
+# or one per query.
+OneFilter = npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_] | list[int] | IdSet
 Filter = OneFilter | list[OneFilter | None] | None
 
 class Index:

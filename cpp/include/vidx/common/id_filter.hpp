@@ -17,6 +17,14 @@ namespace vidx {
 struct IdFilter {
   const int64_t* allowed = nullptr;
   size_t allowed_count = 0;
+  // A prepared allow-list (vidx.IdSet) sets these to skip the pass a search otherwise makes
+  // over the list on every call; they are the caller's promise, not checked:
+  //   allowed_sorted: `allowed` is strictly increasing and holds no negative id;
+  //   allowed_bits:   with allowed_sorted, the same ids as a bitset over [0, allowed_bits_size)
+  //                   (bit id % 64 of word id / 64), read instead of searching the list.
+  bool allowed_sorted = false;
+  const uint64_t* allowed_bits = nullptr;
+  size_t allowed_bits_size = 0;
   const uint8_t* mask = nullptr;
   size_t mask_size = 0;
   std::function<bool(int64_t)> predicate;

@@ -26,7 +26,13 @@ struct FilteredBuffers {
   std::vector<Neighbor> results;   // the best allowed nodes: a max-heap, then sorted nearest first
 };
 
-inline bool farther(const Neighbor& a, const Neighbor& b) { return closer(b, a); }
+// Heap orders as function objects, not function pointers, so the heap algorithms inline them.
+struct Closer {
+  bool operator()(const Neighbor& a, const Neighbor& b) const { return closer(a, b); }
+};
+struct Farther {
+  bool operator()(const Neighbor& a, const Neighbor& b) const { return closer(b, a); }
+};
 
 // links_of(node) -> const uint32_t* [count, slot, ...]; code_of(slot) -> const uint8_t*;
 // allowed(slot) -> bool. Leaves the best `width` allowed nodes, nearest first, in
@@ -48,12 +54,12 @@ bool filtered_beam_search(const QueryDistance& qd, uint32_t entry, float entry_d
   auto offer = [&](float d, uint32_t slot) {
     if (d >= worst()) return;
     frontier.push_back(Neighbor{d, slot});
-    std::push_heap(frontier.begin(), frontier.end(), farther);
+    std::push_heap(frontier.begin(), frontier.end(), Farther{});
     if (!allowed(slot)) return;
     results.push_back(Neighbor{d, slot});
-    std::push_heap(results.begin(), results.end(), closer);
+    std::push_heap(results.begin(), results.end(), Closer{});
     if (results.size() > width) {
-      std::pop_heap(results.begin(), results.end(), closer);
+      std::pop_heap(results.begin(), results.end(), Closer{});
       results.pop_back();
     }
   };
@@ -65,7 +71,7 @@ bool filtered_beam_search(const QueryDistance& qd, uint32_t entry, float entry_d
   size_t computed = 0;
   while (!frontier.empty() && frontier.front().distance <= worst()) {
     const uint32_t node = frontier.front().slot;
-    std::pop_heap(frontier.begin(), frontier.end(), farther);
+    std::pop_heap(frontier.begin(), frontier.end(), Farther{});
     frontier.pop_back();
     const size_t n = gather_unvisited(links_of(node), code_of, visited, gather);
     if (!frontier.empty()) prefetch_list(links_of(frontier.front().slot));  // as in beam_search
@@ -77,7 +83,7 @@ bool filtered_beam_search(const QueryDistance& qd, uint32_t entry, float entry_d
     else qd.batch(codes, n, dist);
     for (size_t j = 0; j < n; ++j) offer(dist[j], gathered[j]);
   }
-  std::sort_heap(results.begin(), results.end(), closer);
+  std::sort_heap(results.begin(), results.end(), Closer{});
   return true;
 }
 
