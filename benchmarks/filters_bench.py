@@ -10,9 +10,10 @@ Indexes are built once (2 threads, M=16 / efC=200 for vidx and hnswlib, HNSW32 /
 faiss) and cached in --cache. Allowed ids: a seeded random subset at each selectivity. For each
 library the ef sweep stops at the first ef whose recall@10 (against exact filtered brute force)
 reaches the target; that ef is then timed in --rounds rounds that alternate the libraries, and
-the median QPS is reported. vidx gets the allow-list (int64 ids) and, separately, a boolean mask;
-hnswlib gets the fastest Python callable there is (a set's __contains__); faiss an IDSelectorBatch
-built once outside the timing. vidx's per-call conversion of the filter is inside its timing.
+the median QPS is reported. vidx gets the allow-list (int64 ids, checked on every call), the same
+ids as a vidx.IdSet prepared once outside the timing, and a boolean mask; hnswlib gets the fastest
+Python callable there is (a set's __contains__); faiss an IDSelectorBatch built once outside the
+timing. vidx's per-call conversion of the filter is inside its timing.
 With --quant (default lvq8), a second table: vidx HNSW with that codec vs faiss IndexHNSWSQ
 (8-bit scalar quantizer, HNSW32, efC=200), both filtered the same way, reported beside the float32
 peers but never mixed with the float-vs-float ratios."""
@@ -234,7 +235,7 @@ def report(rows, batch, args):
                      f"{ratios(h)} | {ratios(f)} |")
     if args.quant:
         q, fs = f"vidx {args.quant}", "faiss SQ8"
-        lines += ["", f"Compressed: vidx HNSW quant=\"{args.quant}\" (no re-rank) vs faiss IndexHNSWSQ(QT_8bit, 32) with "
+        lines += ["", f"Compressed: vidx HNSW quant=\"{args.quant}\" (re-ranked by its second level where it has one) vs faiss IndexHNSWSQ(QT_8bit, 32) with "
                   "IDSelectorBatch, same run. The last two columns compare vidx's compressed index with the float32 "
                   "peers above: a compressed-vs-float ratio, not a like-for-like one.", "",
                   f"| selectivity | {q} ef / recall / QPS | faiss SQ8 ef / recall / QPS | {q}/faiss SQ8 | {q}/hnswlib (float) | {q}/faiss (float) |",
