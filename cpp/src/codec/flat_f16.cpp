@@ -4,16 +4,13 @@
 #include <cstring>
 #include <vector>
 
+#include "prefetching_batch.hpp"
 #include "vidx/codec/float16.hpp"
 
 namespace vidx {
 namespace {
 
 inline const uint16_t* as_halves(const uint8_t* code) { return reinterpret_cast<const uint16_t*>(code); }
-
-void prefetch(const uint8_t* code, size_t bytes) {
-  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(code + off, 0, 3);
-}
 
 class F16Distance final : public QueryDistance {
  public:
@@ -24,12 +21,7 @@ class F16Distance final : public QueryDistance {
     return l2_ ? k_->l2(q_.data(), as_halves(code), dim_) : 1.f - k_->dot(q_.data(), as_halves(code), dim_);
   }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
-    const size_t bytes = dim_ * sizeof(uint16_t), ahead = simd::vectors_ahead(bytes);
-    for (size_t i = 1; i < ahead && i < n; ++i) prefetch(codes[i], bytes);
-    for (size_t i = 0; i < n; ++i) {
-      if (i + ahead < n) prefetch(codes[i + ahead], bytes);
-      out[i] = one(codes[i]);
-    }
+    batch_prefetching(codes, n, dim_ * sizeof(uint16_t), out, [this](const uint8_t* c) { return one(c); });
   }
   // L2: far codes are abandoned early, a block of dimensions at a time across the batch.
   void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {

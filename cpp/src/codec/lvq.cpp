@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "prefetching_batch.hpp"
 #include "vidx/codec/float16.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -77,19 +78,22 @@ void query_sums(const float* q, const std::vector<float>& mean, float& sum, floa
   }
 }
 
-// out[i] = one(codes[i]), requesting the `read_bytes` of codes a few ahead
-// (simd::vectors_ahead) while it scores the current one.
-template <class One>
-void batch_prefetching(const uint8_t* const* codes, size_t n, size_t read_bytes, float* out, One one) {
-  const auto prefetch = [read_bytes](const uint8_t* code) {
-    for (size_t off = 0; off < read_bytes; off += 64) __builtin_prefetch(code + off, 0, 3);
-  };
-  const size_t ahead = simd::vectors_ahead(read_bytes);
-  for (size_t i = 1; i < ahead && i < n; ++i) prefetch(codes[i]);
-  for (size_t i = 0; i < n; ++i) {
-    if (i + ahead < n) prefetch(codes[i + ahead]);
-    out[i] = one(codes[i]);
-  }
+// The grid a code's values are decoded on, from its stored float16 constants: the primary
+// codes alone (residual_levels 0), x = mu + bias + delta·c, or both levels (residual_levels
+// 2^B2 - 1), x = mu + (bias - delta/2) + (delta / (2^B2 - 1))·v.
+struct Grid {
+  float scale, offset;
+};
+float stored_delta(const uint8_t* head, size_t constants_offset) {
+  return f16::to_float(load_u16(head + constants_offset));
+}
+float stored_bias(const uint8_t* head, size_t constants_offset) {
+  return f16::to_float(load_u16(head + constants_offset + 2));
+}
+Grid grid_of(const uint8_t* head, size_t constants_offset, float residual_levels) {
+  const float delta = stored_delta(head, constants_offset), bias = stored_bias(head, constants_offset);
+  if (residual_levels > 0.f) return Grid{delta / residual_levels, bias - 0.5f * delta};
+  return Grid{delta, bias};
 }
 
 // Distances from one query to LVQ codes read through one View. Per-query terms are computed
@@ -115,8 +119,8 @@ class LvqDistance final : public QueryDistance {
   float one(const uint8_t* code) const override { return one_split(code, code + layout_.head_bytes); }
 
   float one_split(const uint8_t* head, const uint8_t* tail) const override {
-    float scale, offset;
-    grid(head, scale, offset);
+    const Grid g = grid_of(head, layout_.constants_offset, layout_.residual_levels);
+    const float scale = g.scale, offset = g.offset;
     if (metric_ == Metric::L2) {
       // Padding dimensions hold q = 0 and v = 0, so each added exactly offset^2.
       const float d = l2_(q_.data(), head, tail, layout_.padded_dim, scale, offset) - pad_ * offset * offset;
@@ -134,15 +138,6 @@ class LvqDistance final : public QueryDistance {
   // than the bytes they skip), so the default (plain batch) applies.
 
  private:
-  void grid(const uint8_t* head, float& scale, float& offset) const {
-    const float delta = f16::to_float(load_u16(head + layout_.constants_offset));
-    const float bias = f16::to_float(load_u16(head + layout_.constants_offset + 2));
-    // Two levels: x = mu + (bias - delta/2) + (delta / (2^B2 - 1))·v.
-    const bool two = layout_.residual_levels > 0.f;
-    scale = two ? delta / layout_.residual_levels : delta;
-    offset = two ? bias - 0.5f * delta : bias;
-  }
-
   std::vector<float> q_;  // centred (L2) or plain (IP) query, zero-padded
   Metric metric_;
   Layout layout_;
@@ -185,7 +180,7 @@ class LvqU4Distance final : public QueryDistance {
     query_sums(metric == Metric::L2 ? q.data() : query, mean, sum, with_mean);
     q_sum_ = sum;
     q_mu_ = with_mean;
-    q_norm_ = metric == Metric::L2 ? simd::kernels().dot(q.data(), q.data(), dim) : 0.0;
+    q_norm_ = metric == Metric::L2 ? simd::kernels_for(k.level)->dot(q.data(), q.data(), dim) : 0.0;
     float largest[8] = {};
     size_t i = 0;
     for (; i + 8 <= dim; i += 8)
@@ -206,8 +201,8 @@ class LvqU4Distance final : public QueryDistance {
   }
 
   float one(const uint8_t* code) const override {
-    const double scale = f16::to_float(load_u16(code + constants_offset_));  // one level: delta
-    const double offset = f16::to_float(load_u16(code + constants_offset_ + 2));
+    const Grid g = grid_of(code, constants_offset_, 0.f);  // the primary codes alone
+    const double scale = g.scale, offset = g.offset;
     const lvq::U4Terms t = terms_(arranged_.data(), code, blocks_);
     const double dot = offset * q_sum_ + scale * step_ * t.dot;
     if (metric_ == Metric::L2) {
@@ -301,16 +296,15 @@ void LvqCodec::encode(const float* x, uint8_t* code) const {
   }
 }
 
-float LvqCodec::delta(const uint8_t* code) const { return f16::to_float(load_u16(code + constants_offset_)); }
-float LvqCodec::bias(const uint8_t* code) const { return f16::to_float(load_u16(code + constants_offset_ + 2)); }
+float LvqCodec::delta(const uint8_t* code) const { return stored_delta(code, constants_offset_); }
+float LvqCodec::bias(const uint8_t* code) const { return stored_bias(code, constants_offset_); }
 
 void LvqCodec::decode_view(const uint8_t* head, const uint8_t* tail, View view, bool add_mean, float* x) const {
   thread_local std::vector<float> padded;
   padded.resize(padded_dim_);
-  const float d = delta(head), b = bias(head);
-  const float scale = view.two_level ? d / static_cast<float>((1u << residual_bits_) - 1) : d;
-  const float offset = view.two_level ? b - 0.5f * d : b;
-  kernels_->decode[static_cast<int>(view.packing)](head, tail, padded_dim_, scale, offset, padded.data());
+  const float residual_levels = view.two_level ? static_cast<float>((1u << residual_bits_) - 1) : 0.f;
+  const Grid g = grid_of(head, constants_offset_, residual_levels);
+  kernels_->decode[static_cast<int>(view.packing)](head, tail, padded_dim_, g.scale, g.offset, padded.data());
   for (size_t i = 0; i < dim(); ++i) x[i] = add_mean ? padded[i] + mean_[i] : padded[i];
 }
 

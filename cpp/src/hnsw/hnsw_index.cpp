@@ -10,6 +10,7 @@
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
 #include "vidx/graph/link_words.hpp"
+#include "vidx/simd/kernels.hpp"
 
 namespace vidx {
 namespace {
@@ -144,8 +145,7 @@ void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entr
 
 void HnswIndex::prefetch_precise(uint32_t slot) const {
   const size_t bytes = kept_codec_ ? kept_codec_->code_size() : tail_size_;
-  const uint8_t* p = kept_codec_ ? kept_.data() + static_cast<size_t>(slot) * bytes : tail(slot);
-  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
+  simd::prefetch_bytes(kept_codec_ ? kept_.data() + static_cast<size_t>(slot) * bytes : tail(slot), bytes);
 }
 
 void HnswIndex::rescore(const float* q, std::vector<Neighbor>& found) const {
