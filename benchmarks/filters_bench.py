@@ -2,8 +2,8 @@
 faiss HNSW32 (SearchParametersHNSW(sel=IDSelectorBatch)) at matched recall of the exact
 filtered top-10; plus one batch with per-query filters vs one call per query.
 
-    python benchmarks/filters_bench.py [--dataset fashion-mnist-784-euclidean] [--queries 200]
-           [--rounds 3] [--cache /tmp/filters_bench] [--out benchmarks/results/filters.md]
+    python benchmarks/filters_bench.py [--dataset fashion-mnist-784-euclidean] [--queries 1000]
+           [--rounds 5] [--cache /tmp/filters_bench] [--out benchmarks/results/filters.md]
            [--selectivities 0.5,0.1,0.01,0.001] [--quant lvq8]
 
 Indexes are built once (2 threads, M=16 / efC=200 for vidx and hnswlib, HNSW32 / efC=200 for
@@ -13,7 +13,9 @@ reaches the target; that ef is then timed in --rounds rounds that alternate the 
 the median QPS is reported. vidx gets the allow-list (int64 ids, checked on every call), the same
 ids as a vidx.IdSet prepared once outside the timing, and a boolean mask; hnswlib gets the fastest
 Python callable there is (a set's __contains__); faiss an IDSelectorBatch built once outside the
-timing. vidx's per-call conversion of the filter is inside its timing.
+timing. vidx's per-call conversion of the filter is inside its timing. Timed loops run with
+Python's cyclic collector paused (timeit's way, vidx/bench/timing.py): a collection falling into
+one library's loop of a few hundred queries moved single runs' ratios by several percent.
 With --quant (default lvq8), a second table: vidx HNSW with that codec vs faiss IndexHNSWSQ
 (8-bit scalar quantizer, HNSW32, efC=200), both filtered the same way, reported beside the float32
 peers but never mixed with the float-vs-float ratios."""
@@ -31,6 +33,8 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+
+from vidx.bench.timing import timed_call  # noqa: E402
 
 EFS = [10, 12, 16, 20, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
 SELECTIVITIES = [0.5, 0.1, 0.01, 0.001]
@@ -133,10 +137,13 @@ class Faiss:
 
 def run_queries(lib, queries, ef, flt):
     found = np.empty((len(queries), 10), np.int64)
-    t = time.perf_counter()
-    for i, q in enumerate(queries):
-        found[i] = lib.query(q, ef, flt)
-    return found, len(queries) / (time.perf_counter() - t)
+
+    def loop():
+        for i, q in enumerate(queries):
+            found[i] = lib.query(q, ef, flt)
+
+    seconds, _ = timed_call(loop)
+    return found, len(queries) / seconds
 
 
 def matched_ef(lib, queries, truth, flt, target):
@@ -152,21 +159,16 @@ def batch_vs_single(index, queries, per_query, rounds):
     """One search() call with nq per-query filters vs one call per query, single thread."""
     batch, single = [], []
     for _ in range(rounds):
-        t = time.perf_counter()
-        index.search(queries, 10, filter=per_query)
-        batch.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        for q, f in zip(queries, per_query):
-            index.search(q, 10, filter=f)
-        single.append(time.perf_counter() - t)
+        batch.append(timed_call(lambda: index.search(queries, 10, filter=per_query))[0])
+        single.append(timed_call(lambda: [index.search(q, 10, filter=f) for q, f in zip(queries, per_query)])[0])
     return statistics.median(batch), statistics.median(single)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="fashion-mnist-784-euclidean")
-    ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--target", type=float, default=0.95)
     ap.add_argument("--cache", default="/tmp/filters_bench")
     ap.add_argument("--out", default=None)

@@ -15,7 +15,6 @@ import json
 import os
 import statistics
 import sys
-from time import perf_counter
 
 # numpy's OpenBLAS threads spin on the other core for a while after any matrix product (recall
 # and ground-truth arithmetic), taking it from the single-thread loops of every library alike.
@@ -28,6 +27,7 @@ import numpy as np  # noqa: E402
 from vidx import datasets  # noqa: E402
 from vidx.bench import peers  # noqa: E402
 from vidx.bench.recall import recall_at_k  # noqa: E402
+from vidx.bench.timing import timed_call  # noqa: E402
 
 
 def parse_args(argv):
@@ -146,14 +146,11 @@ def main(argv=None):
         for _ in range(args.rounds):
             for n in names:
                 a = built[n]
-                start = perf_counter()
-                ids = [a.query_one(q, args.k) for q in queries]
-                times[n].append(perf_counter() - start)
+                seconds, ids = timed_call(lambda: [a.query_one(q, args.k) for q in queries])
+                times[n].append(seconds)
                 recalls[n] = recall_at_k(data.train, queries, original_ids(np.vstack(ids)), truth, data.metric, args.k)
                 if args.batch:
-                    start = perf_counter()
-                    a.query_batch(queries, args.k, args.threads)
-                    batch_times[n].append(perf_counter() - start)
+                    batch_times[n].append(timed_call(lambda: a.query_batch(queries, args.k, args.threads))[0])
         for n in names:
             rows.append({"algorithm": n, "ef": ef, "recall": recalls[n],
                          "qps_median": len(queries) / statistics.median(times[n]),

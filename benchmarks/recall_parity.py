@@ -2,11 +2,14 @@
 
 A single graph's recall at one ef moves by about 0.002 from seed to seed, as much as the
 differences this compares; so both libraries are built once per seed (same M and
-ef_construction, the rows in the file's order, alternating), and the means are compared.
+ef_construction, the same rows in the same order, alternating), and the means are compared.
+--order gives both libraries the rows as stored (natural), grouped by cluster (sorted: what a
+corpus stored by category looks like) or shuffled, each row under its original number as id, so
+the dataset's ground truth applies to all three.
 Recall is batch search against the dataset's ground truth, so the host's load does not enter it;
 build times are quoted only as a same-run ratio.
 
-    python benchmarks/recall_parity.py glove6b-50-angular --seeds 0,1,2
+    python benchmarks/recall_parity.py glove6b-50-angular --seeds 0,1,2 [--order sorted]
 """
 import argparse
 import time
@@ -14,6 +17,7 @@ import time
 import numpy as np
 
 import vidx
+from head_to_head import ORDERS
 from vidx import datasets
 
 EFS = (10, 16, 24, 32, 48)
@@ -27,11 +31,14 @@ def main():
     p.add_argument("--M", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--order", choices=sorted(ORDERS), default="natural",
+                   help="row order given to both libraries (ids stay the original row numbers)")
     args = p.parse_args()
     import hnswlib
 
     data = datasets.load(args.dataset)
-    train = np.ascontiguousarray(data.train)
+    order = ORDERS[args.order](data.train).astype(np.int64)
+    train = np.ascontiguousarray(data.train[order])  # position i holds original row order[i]
     queries = data.test[: args.queries]
     truth = data.neighbors[: args.queries, :10]
     metric = data.vidx_metric
@@ -45,14 +52,14 @@ def main():
         start = time.perf_counter()
         index = vidx.Index(train.shape[1], metric=metric, kind="hnsw", M=args.M,
                            ef_construction=args.ef_construction, seed=seed, threads=args.threads)
-        index.add(train)
+        index.add(train, ids=order)
         builds["vidx"].append(time.perf_counter() - start)
         recalls["vidx"].append([recall(index.search(queries, 10, ef=ef)[1]) for ef in EFS])
         del index
         start = time.perf_counter()
         peer = hnswlib.Index(space=metric, dim=train.shape[1])
         peer.init_index(len(train), M=args.M, ef_construction=args.ef_construction, random_seed=seed)
-        peer.add_items(train, np.arange(len(train)), num_threads=args.threads)
+        peer.add_items(train, order, num_threads=args.threads)
         builds["hnswlib"].append(time.perf_counter() - start)
         found = []
         for ef in EFS:
@@ -64,7 +71,7 @@ def main():
               f"recall@10 at ef {EFS}: vidx {np.round(recalls['vidx'][-1], 4)}, "
               f"hnswlib {np.round(recalls['hnswlib'][-1], 4)}", flush=True)
     ours, theirs = np.mean(recalls["vidx"], 0), np.mean(recalls["hnswlib"], 0)
-    print(f"{data.name}, mean over seeds {args.seeds}:")
+    print(f"{data.name} ({args.order} order), mean over seeds {args.seeds}:")
     for ef, a, b in zip(EFS, ours, theirs):
         print(f"  ef {ef:3d}: vidx {a:.4f}  hnswlib {b:.4f}  difference {a - b:+.4f}")
     ratio = np.median(builds["vidx"]) / np.median(builds["hnswlib"])

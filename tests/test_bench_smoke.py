@@ -45,3 +45,26 @@ def test_recall_counts_by_distance_and_ignores_padding():
     assert recall.recall_at_k(train, query, np.array([[0, 2]]), gt, "euclidean", k=2) == 1.0
     assert recall.recall_at_k(train, query, np.array([[0, 3]]), gt, "euclidean", k=2) == 0.5
     assert recall.recall_at_k(train, query, np.array([[0, -1]]), gt, "euclidean", k=2) == 0.5
+
+
+def test_timed_loops_pause_the_collector_and_restore_it():
+    import gc
+
+    from vidx.bench.timing import gc_paused, timed_call
+
+    assert gc.isenabled()
+    seconds, seen = timed_call(gc.isenabled)
+    assert seen is False and seconds >= 0.0 and gc.isenabled()
+    try:
+        with gc_paused():
+            raise KeyError("inside a timed loop")
+    except KeyError:
+        pass
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

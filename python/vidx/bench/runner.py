@@ -9,6 +9,7 @@ after the first ef whose recall reaches ``stop_recall`` (None: sweep every ef). 
   * batch QPS: one query_batch call on every test vector with ``threads`` workers, best and median;
   * recall@k of the batch results over every test vector (and of the single-query results, which
     must agree; a gap would point at a bug in one of the two search paths).
+Timed loops run with Python's cyclic collector paused, as ``timeit`` runs them (``timing.py``).
 The result is a plain dict (JSON-ready) consumed by ``report``.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from .peers import Adapter
 from .progress import progress
 from .recall import recall_at_k
+from .timing import gc_paused, timed_call
 
 DEFAULT_EFS = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 WARMUP_QUERIES = 50  # untimed queries per ef, so the first timed run does not pay for cold caches
@@ -193,7 +195,8 @@ def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> d
 
     answers = {}
     if config.keep_answers:
-        _, laps = single_loop_with_laps()
+        with gc_paused():
+            _, laps = single_loop_with_laps()
         answers = {"_answers": {"single_ids": np.stack(single_ids), "single_times": np.asarray(laps),
                                 "batch_ids": np.asarray(batch_ids),
                                 "batch_time_per_query": min(batch_times) / n_batch}}
@@ -213,9 +216,8 @@ def _timed(fn, runs: int):
     """Wall seconds of each of `runs` calls of fn, and the last call's result."""
     times = []
     for _ in range(max(1, runs)):
-        start = perf_counter()
-        result = fn()
-        times.append(perf_counter() - start)
+        seconds, result = timed_call(fn)
+        times.append(seconds)
     return times, result
 
 
