@@ -228,7 +228,8 @@ IndexFileReader IndexFileReader::open(const std::string& path) {
 
   IndexFileReader f;
   f.path_ = path;
-  auto buffer = std::make_shared<AlignedBuffer>(size_on_disk);
+  // Not zeroed first: the read fills it, and a short read is refused by verify() below.
+  auto buffer = std::make_shared<AlignedBuffer>(AlignedBuffer::for_overwrite(size_on_disk));
   // `n` is what was actually read: if the file shrank since fstat, that shows as truncation.
   const size_t n = file.read_at(0, buffer->data(), size_on_disk);
   f.data_ = buffer->data();
@@ -241,7 +242,8 @@ IndexFileReader IndexFileReader::from_bytes(const void* data, size_t size, const
   check_magic(static_cast<const uint8_t*>(data), std::min(size, sizeof kMagic), name);
   IndexFileReader f;
   f.path_ = name;
-  auto buffer = std::make_shared<AlignedBuffer>(size);  // aligned copies: sections are SIMD-loaded
+  // Aligned copies (sections are SIMD-loaded), not zeroed first: the copy fills every byte.
+  auto buffer = std::make_shared<AlignedBuffer>(AlignedBuffer::for_overwrite(size));
   if (size) std::memcpy(buffer->data(), data, size);
   f.data_ = buffer->data();
   f.owner_ = std::move(buffer);

@@ -73,8 +73,19 @@ class AlignedBuffer {
   }
   bool is_view() const { return !owned_; }
 
-  // Grows (or shrinks) to `bytes`, keeping the common prefix; new bytes are zero.
-  void reallocate(size_t bytes) {
+  // A buffer of `bytes` whose contents are left as the allocator gives them, for a caller that
+  // overwrites all of it at once (a file read into it): zeroing first would write every page
+  // twice (the kernel zeroes fresh pages anyway). Loading a 200 MB index from the page cache,
+  // 15 alternating processes: median 155 -> 153 ms, best 140 -> 128 ms.
+  static AlignedBuffer for_overwrite(size_t bytes) {
+    AlignedBuffer b;
+    b.reallocate(bytes, false);
+    return b;
+  }
+
+  // Grows (or shrinks) to `bytes`, keeping the common prefix; new bytes are zero unless
+  // `zero_new` is false.
+  void reallocate(size_t bytes, bool zero_new = true) {
     if (bytes == size_ && owned_) return;
     uint8_t* fresh = nullptr;
     if (bytes > 0) {
@@ -88,7 +99,7 @@ class AlignedBuffer {
 #endif
       const size_t keep = bytes < size_ ? bytes : size_;
       if (keep) std::memcpy(fresh, data_, keep);
-      if (bytes > keep) std::memset(fresh + keep, 0, bytes - keep);
+      if (bytes > keep && zero_new) std::memset(fresh + keep, 0, bytes - keep);
     }
     release();
     data_ = fresh;
