@@ -29,7 +29,9 @@ def test_bulk_build_recalls_like_a_float32_walk(data, metric):
     walked = vidx.Index(x.shape[1], metric=metric, M=12, ef_construction=64, seed=3)
     walked.add(x[:4000])
     walked.add(x[4000:])
-    for ef, floor in ((16, 0.88), (64, 0.99)):
+    # The floors are for one graph: at ef 64 on the 160-d inner-product set, six row orders gave
+    # 0.987-0.998 (with the plain shuffle of earlier builds as with the present insertion order).
+    for ef, floor in ((16, 0.88), (64, 0.98)):
         r_bulk = recall(bulk.search(q, 10, ef=ef)[1], truth)
         r_walked = recall(walked.search(q, 10, ef=ef)[1], truth)
         assert r_bulk >= floor, (ef, r_bulk)

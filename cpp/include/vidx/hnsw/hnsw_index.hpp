@@ -7,12 +7,13 @@
 // slot, so the walk touches only traversal codes and links. Upper levels live in one arena,
 // M slots (plus a count) per level for the few nodes that have them.
 //
-// Build: nodes are inserted in a seeded random order (so sorted or clustered rows build the
-// same graph as shuffled ones), in batches that grow with the graph (at most ~0.5% of it). Within
+// Build: a seeded random 30% of the nodes are inserted first, the rest in about the caller's
+// order (so sorted or clustered rows build as good a graph as shuffled ones, and a helpful order
+// still helps: hnsw_build.cpp), in batches that grow with the graph (at most ~0.5% of it). Within
 // a batch every new node searches the graph as it was when the batch started and picks its
 // neighbours in parallel without locks; then the reverse links are applied grouped by
-// target node. The graph depends only on the rows and the seed, never on the number of
-// threads or their timing. An add to a float32 graph that at least doubles it (a first build)
+// target node. The graph depends only on the rows, their order and the seed, never on the
+// number of threads or their timing. An add to a float32 graph that at least doubles it (a first build)
 // walks LVQ-8 copies of the vectors (a quarter of their bytes, held only during the add) and
 // scores each beam again in float32 before choosing neighbours (hnsw_construction_codes.hpp).
 //
@@ -196,7 +197,8 @@ class HnswIndex final : public VectorIndex {
   void release_context(std::unique_ptr<SearchContext> ctx) const;
 
   // ---- build ----
-  // The rows 0..n-1 in the order they are inserted (a seeded shuffle, seeded by the first slot).
+  // The rows 0..n-1 in the order they are inserted (seeded by the seed and the first slot; see
+  // hnsw_build.cpp for why it is neither the caller's order nor a plain shuffle).
   std::vector<uint32_t> insertion_order(uint32_t first, size_t n) const;
   // Inserts rows[0..n-1] (indices into x) into slots[rows[i]].
   void insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
