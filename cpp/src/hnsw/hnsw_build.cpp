@@ -35,10 +35,11 @@ constexpr double kBatchFraction = 0.005;
 // row moved by a random distance of up to kOrderWindow of the add, which breaks runs of
 // neighbours far beyond a batch. Recall@10 at ef 24 / 32, M=16, efC=200, mean of 3 seeds:
 // glove6b-50 (390,000 rows, file order) 0.9346 / 0.9535 shuffled -> 0.9388 / 0.9567 (hnswlib
-// 0.9420 / 0.9599); without the skeleton 0.9404 / 0.9590, but the sorted tight clusters then
-// fall to 0.905 (0.979 with it, 0.989 shuffled); a skeleton of half the rows keeps little of
-// glove's gain (0.9359). wordnet-minilm-384 in dictionary order gives up 0.003 (0.9515 -> 0.9485,
-// hnswlib 0.9518), sorted by cluster 0.9495 -> 0.9505.
+// 0.9435 / 0.9603 in the same runs); without the skeleton 0.9404 / 0.9590, but the sorted tight
+// clusters then fall to 0.905 (0.979 with it, 0.989 shuffled); a skeleton of half the rows keeps
+// little of glove's gain (0.9359). wordnet-minilm-384 in dictionary order gives up 0.003 (0.9515
+// -> 0.9485, hnswlib 0.9453), sorted by cluster 0.9495 -> 0.9505 (hnswlib 0.9523). Measured with
+// benchmarks/recall_parity.py --order; benchmarks/results/graph.md section 9.
 constexpr double kSkeletonShare = 0.3;
 constexpr double kOrderWindow = 0.1;
 

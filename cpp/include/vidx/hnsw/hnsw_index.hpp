@@ -13,9 +13,10 @@
 // a batch every new node searches the graph as it was when the batch started and picks its
 // neighbours in parallel without locks; then the reverse links are applied grouped by
 // target node. The graph depends only on the rows, their order and the seed, never on the
-// number of threads or their timing. An add to a float32 graph that at least doubles it (a first build)
-// walks LVQ-8 copies of the vectors (a quarter of their bytes, held only during the add) and
-// scores each beam again in float32 before choosing neighbours (hnsw_construction_codes.hpp).
+// number of threads or their timing. An add to a float32 graph that at least doubles it (a
+// first build) walks LVQ-8 copies of the vectors (a quarter of their bytes, held only during
+// the add) and scores each beam again in float32 before choosing neighbours
+// (hnsw_construction_codes.hpp).
 //
 // A living graph (hnsw_remove.cpp): remove_rows unlinks removed nodes and repairs the lists
 // that pointed at them; their slots are then free and add_rows reuses them like new ones;
