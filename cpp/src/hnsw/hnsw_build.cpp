@@ -29,7 +29,7 @@ constexpr double kBatchFraction = 0.005;
 // 8,000 rows of 400 tight clusters sorted by cluster: recall 0.87 at ef 10 against 0.99
 // shuffled). But it can also help: glove's rows come in word-frequency order, and frequent words
 // inserted first become well-linked hubs (hnswlib loses 0.002-0.003 at ef 24 when they are
-// shuffled; a full shuffle cost vidx 0.007 against hnswlib in file order). So a random
+// shuffled; a full shuffle left vidx 0.007-0.009 below hnswlib in file order at ef 24). So a random
 // skeleton of kSkeletonShare of the rows goes first, in random order: every region has early
 // members, whatever the order. The rest keeps the caller's order at the scale of the add, each
 // row moved by a random distance of up to kOrderWindow of the add, which breaks runs of
