@@ -17,7 +17,10 @@ def child(variant, dataset, mode, efs, nq):
     import vidx, h5py
     with h5py.File(DATA % dataset) as f:
         metric = "l2" if f.attrs["distance"] == "euclidean" else "cosine"
-        train = f["train"][:]; test = f["test"][:nq]; truth = f["neighbors"][:nq, :10]
+        # nq queries spread over the stored order, as vidx.datasets.spread_rows picks them (inlined:
+        # a variant may be a package from before it existed)
+        rows = (np.arange(nq) * len(f["test"])) // nq if nq < len(f["test"]) else np.arange(len(f["test"]))
+        train = f["train"][:]; test = f["test"][rows]; truth = f["neighbors"][rows, :10]
     path = f"/tmp/ab/{variant}-{dataset}.vidx"
     if mode == "build":
         idx = vidx.Index(train.shape[1], metric=metric, M=16, ef_construction=200, threads=2)

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import vidx
-from vidx.datasets import load
+from vidx.datasets import load, spread_rows
 
 K = 10
 EFS = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -120,7 +120,7 @@ def main():
     for name in args.datasets:
         ds = load(name, download=False)
         train = np.ascontiguousarray(ds.train[:args.n], np.float32)
-        test = np.ascontiguousarray(ds.test[:args.queries], np.float32)
+        test = np.ascontiguousarray(ds.test[spread_rows(len(ds.test), args.queries)], np.float32)
         truth = exact_neighbors(train, test, ds.vidx_metric)
         print(f"\n## {name}: {len(train)} x {ds.dim}, {len(test)} queries, M={args.M}, "
               f"ef_construction={args.ef_construction}, SIMD {vidx.cpu_features()['active']}")

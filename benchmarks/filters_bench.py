@@ -181,7 +181,7 @@ def main():
     import vidx.datasets
     ds = vidx.datasets.load(args.dataset)
     train = np.ascontiguousarray(ds.train, dtype=np.float32)
-    queries = np.ascontiguousarray(ds.test[: args.queries], dtype=np.float32)
+    queries = np.ascontiguousarray(ds.test[vidx.datasets.spread_rows(len(ds.test), args.queries)], dtype=np.float32)
     norms = (train.astype(np.float32) ** 2).sum(1)
     t = time.perf_counter()
     libs = [Vidx(train, args.cache), Vidx(train, args.cache, "mask"), Vidx(train, args.cache, "idset"),

@@ -134,8 +134,9 @@ def main(argv=None):
         found = np.asarray(found, dtype=np.int64)
         return np.where(found >= 0, order[np.clip(found, 0, None)], -1)
 
-    queries = data.test[: args.queries]
-    truth = data.distances[: args.queries]
+    picked = datasets.spread_rows(len(data.test), args.queries)  # ordered test sets: not the first rows
+    queries = data.test[picked]
+    truth = data.distances[picked]
     rows = []
     for ef in efs:
         times = {n: [] for n in names}

@@ -9,13 +9,13 @@ import time
 import numpy as np
 
 import vidx
-from vidx.datasets import exact_knn, load, true_distances
+from vidx.datasets import exact_knn, load, spread_rows, true_distances
 
 
 def load_rows(name: str, n: int | None, nq: int, seed: int):
     """(train, test, metric, note): ``n`` train rows drawn at random (seeded; None or >= size: all,
-    in file order) and the first ``nq`` test queries. A random draw, not the first rows, because
-    glove's rows are sorted by word frequency."""
+    in file order) and ``nq`` test queries spread over the stored order. Not the first rows,
+    because glove's rows (its queries too) are sorted by word frequency."""
     ds = load(name, download=False)
     train = ds.train
     note = f"{name}: all {len(train)} train rows"
@@ -23,8 +23,8 @@ def load_rows(name: str, n: int | None, nq: int, seed: int):
         pick = np.sort(np.random.default_rng(seed).choice(len(train), n, replace=False))
         train = np.ascontiguousarray(train[pick])
         note = f"{name}: {n} of {len(ds.train)} train rows drawn at random (seed {seed}), file order kept"
-    test = np.ascontiguousarray(ds.test[:nq])
-    return train, test, ds.metric, note + f", first {len(test)} test queries"
+    test = np.ascontiguousarray(ds.test[spread_rows(len(ds.test), nq)])
+    return train, test, ds.metric, note + f", {len(test)} test queries spread over the stored order"
 
 
 def exact_top(train: np.ndarray, ids: np.ndarray, test: np.ndarray, metric: str, k: int = 10) -> np.ndarray:

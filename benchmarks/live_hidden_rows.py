@@ -26,7 +26,7 @@ def main():
     args = ap.parse_args()
     ds = datasets.load("glove6b-50-angular")
     X = np.ascontiguousarray(ds.train[:args.n])
-    Q = np.ascontiguousarray(ds.test[:args.queries])
+    Q = np.ascontiguousarray(ds.test[datasets.spread_rows(len(ds.test), args.queries)])
     idx = vidx.Index(X.shape[1], "cosine", kind="hnsw", M=16, ef_construction=100, threads=2, seed=1)
     idx.add(X)
     idx.threads = 1

@@ -20,14 +20,16 @@ import vidx
 from head_to_head import ORDERS
 from vidx import datasets
 
-EFS = (10, 16, 24, 32, 48)
+EFS = "10,16,24,32,48"
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--queries", type=int, default=1000)
+    p.add_argument("--queries", type=int, default=1000,
+                   help="queries, spread evenly over the stored test set (datasets.spread_rows)")
+    p.add_argument("--ef", default=EFS, help="comma-separated ef values")
     p.add_argument("--M", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--threads", type=int, default=2)
@@ -39,8 +41,10 @@ def main():
     data = datasets.load(args.dataset)
     order = ORDERS[args.order](data.train).astype(np.int64)
     train = np.ascontiguousarray(data.train[order])  # position i holds original row order[i]
-    queries = data.test[: args.queries]
-    truth = data.neighbors[: args.queries, :10]
+    efs = [int(e) for e in args.ef.split(",")]
+    picked = datasets.spread_rows(len(data.test), args.queries)  # ordered test sets: not the first rows
+    queries = data.test[picked]
+    truth = data.neighbors[picked, :10]
     metric = data.vidx_metric
 
     def recall(found):
@@ -54,7 +58,7 @@ def main():
                            ef_construction=args.ef_construction, seed=seed, threads=args.threads)
         index.add(train, ids=order)
         builds["vidx"].append(time.perf_counter() - start)
-        recalls["vidx"].append([recall(index.search(queries, 10, ef=ef)[1]) for ef in EFS])
+        recalls["vidx"].append([recall(index.search(queries, 10, ef=ef)[1]) for ef in efs])
         del index
         start = time.perf_counter()
         peer = hnswlib.Index(space=metric, dim=train.shape[1])
@@ -62,17 +66,17 @@ def main():
         peer.add_items(train, order, num_threads=args.threads)
         builds["hnswlib"].append(time.perf_counter() - start)
         found = []
-        for ef in EFS:
+        for ef in efs:
             peer.set_ef(ef)
             found.append(recall(peer.knn_query(queries, k=10, num_threads=args.threads)[0]))
         recalls["hnswlib"].append(found)
         del peer
         print(f"seed {seed}: build vidx {builds['vidx'][-1]:.1f} s, hnswlib {builds['hnswlib'][-1]:.1f} s; "
-              f"recall@10 at ef {EFS}: vidx {np.round(recalls['vidx'][-1], 4)}, "
+              f"recall@10 at ef {efs}: vidx {np.round(recalls['vidx'][-1], 4)}, "
               f"hnswlib {np.round(recalls['hnswlib'][-1], 4)}", flush=True)
     ours, theirs = np.mean(recalls["vidx"], 0), np.mean(recalls["hnswlib"], 0)
     print(f"{data.name} ({args.order} order), mean over seeds {args.seeds}:")
-    for ef, a, b in zip(EFS, ours, theirs):
+    for ef, a, b in zip(efs, ours, theirs):
         print(f"  ef {ef:3d}: vidx {a:.4f}  hnswlib {b:.4f}  difference {a - b:+.4f}")
     ratio = np.median(builds["vidx"]) / np.median(builds["hnswlib"])
     print(f"  build, median: vidx {np.median(builds['vidx']):.1f} s, hnswlib {np.median(builds['hnswlib']):.1f} s "

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vidx.datasets import spread_rows
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -83,6 +85,12 @@ def child_build(cfg: dict) -> dict:
                 effective_head_ratio=idx.params["effective_head_ratio"])
 
 
+def query_rows(f, cfg: dict) -> np.ndarray:
+    """The test rows a run searches: cfg["batch_queries"] of them spread over the stored order (the
+    first rows of an ordered test set are no fair sample)."""
+    return spread_rows(len(f["test"]), cfg["batch_queries"])
+
+
 def recall_at_10(D, gt_dist, metric):
     d = np.sqrt(np.maximum(D[:, :10].astype(np.float64), 0)) if metric == "l2" else D[:, :10].astype(np.float64)
     thr = gt_dist[:, 9:10] * (1 + 1e-3) + 1e-6
@@ -93,9 +101,10 @@ def child_search(cfg: dict) -> dict:
     import h5py
     import vidx  # noqa: F401  (import cost outside the measured load)
     with h5py.File(cfg["data"], "r") as f:
-        test = f["test"][: cfg["batch_queries"]].astype(np.float32)
-        gt_dist = f["distances"][: cfg["batch_queries"], :10].astype(np.float64)
-        gt_ids = f["neighbors"][: cfg["batch_queries"], :10].astype(np.int64)
+        rows = query_rows(f, cfg)
+        test = f["test"][rows].astype(np.float32)
+        gt_dist = f["distances"][rows, :10].astype(np.float64)
+        gt_ids = f["neighbors"][rows, :10].astype(np.int64)
         metric_name = f.attrs["distance"]
         raw_bytes = int(np.prod(f["train"].shape)) * 4
     rss0 = rss()
@@ -106,15 +115,16 @@ def child_search(cfg: dict) -> dict:
                posting_file_bytes=os.path.getsize(idx.posting_path), rows=[])
     metric = idx.metric
     nq = min(cfg["queries"], len(test))
+    single = spread_rows(len(test), nq)
     for nprobe in cfg["nprobe"]:
         eps = cfg["eps"]
         idx.search(test[:20], 10, nprobe=nprobe, eps=eps)  # warm the buffers
         idx.reset_stats()
         lat = np.empty(nq)
         D1 = np.empty((nq, 10), np.float32)
-        for i in range(nq):
+        for i, row in enumerate(single):
             t = time.perf_counter()
-            D1[i], _ = idx.search(test[i], 10, nprobe=nprobe, eps=eps)
+            D1[i], _ = idx.search(test[row], 10, nprobe=nprobe, eps=eps)
             lat[i] = time.perf_counter() - t
         io = idx.stats()
         t = time.perf_counter()
@@ -126,7 +136,7 @@ def child_search(cfg: dict) -> dict:
         hits = sum(len(np.intersect1d(I[i], gt_ids[i])) for i in range(len(I)))
         out["rows"].append(dict(
             nprobe=nprobe, recall=recall_at_10(D, gt_dist, metric), recall_ids=hits / (10 * len(I)),
-            recall_single=recall_at_10(D1, gt_dist[:nq], metric),
+            recall_single=recall_at_10(D1, gt_dist[single], metric),
             mean_ms=1e3 * lat.mean(), p99_ms=1e3 * np.percentile(lat, 99), qps_single=nq / lat.sum(),
             qps_batch=len(test) / batch_s, kib_per_query=io["bytes_read"] / io["queries"] / 1024,
             lists_per_query=io["lists_read"] / io["queries"], entries_per_query=io["entries_scanned"] / io["queries"]))
@@ -143,8 +153,9 @@ def child_diskann(cfg: dict) -> dict:
     import diskannpy as dap
     with h5py.File(cfg["data"], "r") as f:
         train = f["train"][:].astype(np.float32)
-        test = f["test"][: cfg["batch_queries"]].astype(np.float32)
-        gt_dist = f["distances"][: cfg["batch_queries"], :10].astype(np.float64)
+        rows = query_rows(f, cfg)
+        test = f["test"][rows].astype(np.float32)
+        gt_dist = f["distances"][rows, :10].astype(np.float64)
         metric = {"euclidean": "l2", "angular": "cosine"}[f.attrs["distance"]]
     if metric == "cosine":
         # diskannpy's disk index has no cosine: unit vectors under L2 rank the same, and
@@ -171,12 +182,13 @@ def child_diskann(cfg: dict) -> dict:
     resident = rss() - rss0
     out = dict(build_s=build_s, resident_bytes=resident, rows=[])
     nq = min(cfg["queries"], len(test))
+    single = spread_rows(len(test), nq)
     for L in cfg["diskann_L"]:
         lat = np.empty(nq)
         D1 = np.empty((nq, 10), np.float32)
-        for i in range(nq):
+        for i, row in enumerate(single):
             t = time.perf_counter()
-            _, d = idx.search(test[i], k_neighbors=10, complexity=L, beam_width=4)
+            _, d = idx.search(test[row], k_neighbors=10, complexity=L, beam_width=4)
             D1[i] = d * scale
             lat[i] = time.perf_counter() - t
         t = time.perf_counter()

@@ -64,7 +64,7 @@ def main() -> None:
     first, later = order[: int(0.8 * n)], order[int(0.8 * n):]
     removed = rng.choice(n, int(0.2 * n), replace=False)
     final = np.setdiff1d(np.arange(n), removed)
-    queries = ds.test[: args.queries]
+    queries = ds.test[datasets.spread_rows(len(ds.test), args.queries)]
     print(f"{args.dataset}: build {len(first)}, add {len(later)}, remove {len(removed)}, final {len(final)}", flush=True)
     truth_local, _ = datasets.exact_knn(x[final], queries, ds.metric, k=10)
     truth = final[truth_local]

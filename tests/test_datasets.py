@@ -172,6 +172,31 @@ def test_fetch_explains_a_missing_source(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_spread_rows_sample_the_whole_order():
+    rows = datasets.spread_rows(10_000, 1000)
+    assert len(rows) == 1000 and rows[0] == 0 and rows[-1] >= 9_990
+    assert np.all(np.diff(rows) == 10)  # evenly spaced, increasing: the stored order is kept
+    np.testing.assert_array_equal(datasets.spread_rows(7, 3), [0, 2, 4])
+    np.testing.assert_array_equal(datasets.spread_rows(5, None), np.arange(5))
+    np.testing.assert_array_equal(datasets.spread_rows(5, 50), np.arange(5))
+    with pytest.raises(ValueError, match="at least one"):
+        datasets.spread_rows(5, 0)
+
+
+def test_subset_takes_queries_from_the_whole_test_set():
+    """Test sets are often stored in an order (glove6b-50's by word frequency): the first rows
+    would be a biased sample, so a subset spreads its queries over the stored order."""
+    ds = datasets.make_clustered(500, 6, n_queries=40, n_clusters=5, k=20)
+    small = datasets.subset(ds, None, 10)
+    picked = datasets.spread_rows(40, 10)
+    np.testing.assert_array_equal(small.test, ds.test[picked])
+    np.testing.assert_array_equal(small.neighbors, ds.neighbors[picked])
+    np.testing.assert_array_equal(small.distances, ds.distances[picked])
+    assert small.test[-1].tolist() == ds.test[36].tolist()  # from the end of the set, not its start
+    with pytest.raises(ValueError, match="at least one"):
+        datasets.subset(ds, None, 0)
+
+
 def test_subset_recomputes_ground_truth():
     ds = datasets.make_clustered(500, 6, n_queries=30, n_clusters=5, k=20)
     small = datasets.subset(ds, 200, 10)

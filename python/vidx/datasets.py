@@ -285,15 +285,36 @@ def exact_knn(train: np.ndarray, queries: np.ndarray, metric: str, k: int = 100,
     return ids_out, dist_out
 
 
+def spread_rows(total: int, n: int | None) -> np.ndarray:
+    """Positions of ``n`` rows spread evenly over ``total`` (all of them when n is None or >= total),
+    in increasing order: row (i * total) // n for i < n.
+
+    Stored sets are often ordered, so their first rows are no fair sample: glove6b-50's queries
+    are held-out words kept in word-frequency order, and its first 1000 are the most frequent
+    (an HNSW reaches recall@10 0.935 on them at ef 24, and 0.794 on all 10,000). A sample spread
+    over the whole order keeps every part, and keeps the order."""
+    if n is not None and n < 1:
+        raise ValueError(f"a sample needs at least one row, got {n}")
+    if n is None or n >= total:
+        return np.arange(total)
+    return (np.arange(n, dtype=np.int64) * total) // n
+
+
 def subset(dataset: Dataset, n_train: int | None = None, n_test: int | None = None) -> Dataset:
-    """The first ``n_train`` train and ``n_test`` test vectors of ``dataset`` (None: all), with exact
-    ground truth recomputed when the train set shrinks (the stored neighbours index the full set)."""
-    train = dataset.train if n_train is None or n_train >= len(dataset.train) else dataset.train[:n_train]
-    test = dataset.test if n_test is None or n_test >= len(dataset.test) else dataset.test[:n_test]
-    if len(train) < 1 or len(test) < 1:
-        raise ValueError(f"a subset needs at least one train and one test vector, got {len(train)} and {len(test)}")
+    """``n_train`` train and ``n_test`` test vectors of ``dataset`` (None: all), each taken evenly
+    spread over the stored order (spread_rows: the first rows of an ordered set are no fair
+    sample), with exact ground truth recomputed when the train set shrinks (the stored neighbours
+    index the full set)."""
+    if (n_train is not None and n_train < 1) or (n_test is not None and n_test < 1):
+        raise ValueError(f"a subset needs at least one train and one test vector, got {n_train} and {n_test}")
+    whole_train = n_train is None or n_train >= len(dataset.train)
+    whole_test = n_test is None or n_test >= len(dataset.test)
+    train = dataset.train if whole_train else dataset.train[spread_rows(len(dataset.train), n_train)]
+    picked = spread_rows(len(dataset.test), n_test)
+    test = dataset.test if whole_test else dataset.test[picked]
     if train is dataset.train:
-        neighbors, distances = dataset.neighbors[: len(test)], dataset.distances[: len(test)]
+        neighbors = dataset.neighbors if whole_test else dataset.neighbors[picked]
+        distances = dataset.distances if whole_test else dataset.distances[picked]
         name = dataset.name if test is dataset.test else f"{dataset.name}-q{len(test)}"
     else:
         neighbors, distances = exact_knn(train, test, dataset.metric, k=min(dataset.neighbors.shape[1], len(train)))

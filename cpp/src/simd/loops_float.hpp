@@ -10,6 +10,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <new>
+#include <type_traits>
 
 #include "vidx/simd/kernels.hpp"
 
@@ -99,10 +101,16 @@ void l2_batch_bounded(const float* q, const B* const* xs, size_t n, size_t dim, 
     l2_batch_bounded<I, B>(q, xs, kMaxBatch, dim, bound, out);
   constexpr size_t kBlock = kBoundCheckDims;
   static_assert(kBlock % (4 * I::kWidth) == 0, "checks must fall on a step boundary");
-  Accumulators<I> acc[kMaxBatch];
+  // Room for kMaxBatch accumulators, but only the n in use are zeroed: a plain array of them
+  // was zeroed whole on every call (16 KB with AVX-512, 8 KB with AVX2), a memset that took 5%
+  // of the samples of a filtered fashion-mnist walk under perf.
+  alignas(alignof(Accumulators<I>)) unsigned char acc_bytes[kMaxBatch * sizeof(Accumulators<I>)];
+  Accumulators<I>* const acc = reinterpret_cast<Accumulators<I>*>(acc_bytes);
+  static_assert(std::is_trivially_destructible<Accumulators<I>>::value, "accumulators are never destroyed");
   uint8_t live[kMaxBatch];
   size_t live_count = n;
   for (size_t i = 0; i < n; ++i) {
+    new (&acc[i]) Accumulators<I>();
     live[i] = static_cast<uint8_t>(i);
     prefetch_elements<I>(xs[i], dim < kBlock ? dim : kBlock);
   }

@@ -45,7 +45,7 @@ def export(results: dict, dataset: datasets.Dataset, out_dir, log=print) -> list
                  (True, answers["batch_ids"], np.full(len(answers["batch_ids"]), answers["batch_time_per_query"])))
         for batch, ids, times in modes:
             ids = np.asarray(ids, dtype=np.int64)[:, :k]
-            queries = dataset.test[: len(ids)]
+            queries = dataset.test[: len(ids)]  # an export's single loop times the first queries (runner)
             dist = datasets.true_distances(dataset.train, queries, ids, dataset.metric)
             path = run_file(out_dir, dataset.name, k, row["algorithm"], build_args + [row["ef"]], batch)
             path.parent.mkdir(parents=True, exist_ok=True)

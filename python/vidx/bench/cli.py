@@ -13,8 +13,9 @@ QUICK_EFS = (10, 32, 128)
 QUICK_QUERIES = 200
 
 # The default run is sized to finish in about a minute on 2 idle cores and still compare the libraries
-# on real data with exact ground truth: the first FIRST_RUN_TRAIN train vectors, FIRST_RUN_TEST
-# queries, each library's ef sweep stopping once recall@k reaches FIRST_RUN_STOP_RECALL.
+# on real data with exact ground truth: FIRST_RUN_TRAIN train vectors and FIRST_RUN_TEST queries
+# spread evenly over the stored order (datasets.subset), each library's ef sweep stopping once
+# recall@k reaches FIRST_RUN_STOP_RECALL.
 # --full runs the whole ann-benchmarks set, every query, the whole sweep, best of 3.
 FIRST_RUN_TRAIN = 10_000
 FIRST_RUN_TEST = 500
@@ -86,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
                           f"is a first run of about a minute: {FIRST_RUN_TRAIN} train vectors, "
                           f"{FIRST_RUN_TEST} queries, each sweep stopping at recall {FIRST_RUN_STOP_RECALL})")
     run.add_argument("--train-size", type=int, metavar="N",
-                     help="use the first N train vectors (exact ground truth recomputed)")
-    run.add_argument("--test-size", type=int, metavar="Q", help="use the first Q test vectors")
+                     help="use N train vectors spread evenly over the stored order (exact ground truth "
+                          "recomputed)")
+    run.add_argument("--test-size", type=int, metavar="Q",
+                     help="use Q test vectors spread evenly over the stored order")
     run.add_argument("--stop-recall", type=float, metavar="R",
                      help="leave an algorithm's sweep once its recall reaches R")
     run.add_argument("--quick", action="store_true",

@@ -4,7 +4,8 @@ Every algorithm is built once with ``threads`` workers (seconds and memory recor
 sweep runs with the algorithms interleaved (ef 10 for every algorithm, then ef 16 for every one...),
 so a change in machine load during the run hits every library alike; an algorithm leaves the sweep
 after the first ef whose recall reaches ``stop_recall`` (None: sweep every ef). At each ef
-  * single-thread QPS: a Python loop calling query_one on the first ``queries`` test vectors, the
+  * single-thread QPS: a Python loop calling query_one on ``queries`` test vectors spread over the
+    stored order (the first ones when exporting for ann-benchmarks: _single_rows), the
     whole loop timed (so call overhead counts, as it does for a user), best and median of ``runs``;
   * batch QPS: one query_batch call on every test vector with ``threads`` workers, best and median;
   * recall@k of the batch results over every test vector (and of the single-query results, which
@@ -26,6 +27,7 @@ from time import perf_counter
 
 import numpy as np
 
+from .. import datasets
 from .peers import Adapter
 from .progress import progress
 from .recall import recall_at_k
@@ -109,12 +111,13 @@ def run(dataset, adapters: list[type[Adapter]], config: BenchConfig, log=print) 
                 adapter.close()
             else:
                 built.append((adapter, build))
-        singles = list(dataset.test[: config.queries])  # row views: no copy inside the timed loop
+        single_rows = _single_rows(len(dataset.test), config)
+        singles = list(dataset.test[single_rows])  # row views: no copy inside the timed loop
         active = list(built)
         bar = progress(config.efs, desc="ef sweep")
         for ef in bar:
             for adapter, build in list(active):
-                row = guarded(adapter.name, lambda: _row(adapter, build, ef, dataset, singles, config))
+                row = guarded(adapter.name, lambda: _row(adapter, build, ef, dataset, singles, single_rows, config))
                 if row is None:
                     active.remove((adapter, build))
                     continue
@@ -144,12 +147,23 @@ def _build_logged(adapter: Adapter, dataset, config: BenchConfig, log) -> dict:
     return build
 
 
-def _row(adapter: Adapter, build: dict, ef: int, dataset, singles: list, config: BenchConfig) -> dict:
+def _single_rows(n_test: int, config: BenchConfig) -> np.ndarray:
+    """The test rows the single-query loop times: config.queries of them, spread over the stored
+    order (the first rows of an ordered test set are no fair sample: datasets.spread_rows). An
+    ann-benchmarks export times the first ones instead: ann-benchmarks scores row i of a run file
+    against query i."""
+    if config.keep_answers:
+        return np.arange(min(n_test, config.queries))
+    return datasets.spread_rows(n_test, config.queries)
+
+
+def _row(adapter: Adapter, build: dict, ef: int, dataset, singles: list, single_rows: np.ndarray,
+         config: BenchConfig) -> dict:
     adapter.set_ef(ef)
     return {"algorithm": adapter.name, "version": adapter.version(),
             "params": {"M": config.M, "ef_construction": config.ef_construction},
             "ef": ef, "k": config.k, "threads": config.threads, **build,
-            **_measure(adapter, dataset, singles, config)}
+            **_measure(adapter, dataset, singles, single_rows, config)}
 
 
 def _build(adapter: Adapter, dataset, config: BenchConfig) -> dict:
@@ -166,7 +180,7 @@ def _build(adapter: Adapter, dataset, config: BenchConfig) -> dict:
             "rss_delta_bytes": rss_delta}
 
 
-def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> dict:
+def _measure(adapter: Adapter, dataset, singles: list, single_rows: np.ndarray, config: BenchConfig) -> dict:
     k = config.k
     for q in singles[:WARMUP_QUERIES]:
         adapter.query_one(q, k)
@@ -190,8 +204,8 @@ def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> d
                                     config.runs)
     n_single, n_batch = len(singles), len(dataset.test)
 
-    def score(queries, ids):
-        return recall_at_k(dataset.train, queries, ids, dataset.distances, dataset.metric, k)
+    def score(rows, ids):
+        return recall_at_k(dataset.train, dataset.test[rows], ids, dataset.distances[rows], dataset.metric, k)
 
     answers = {}
     if config.keep_answers:
@@ -201,8 +215,8 @@ def _measure(adapter: Adapter, dataset, singles: list, config: BenchConfig) -> d
                                 "batch_ids": np.asarray(batch_ids),
                                 "batch_time_per_query": min(batch_times) / n_batch}}
     return {**answers,
-        "recall": score(dataset.test, np.asarray(batch_ids)),
-        "recall_single": score(dataset.test[:n_single], np.stack(single_ids)),
+        "recall": score(np.arange(n_batch), np.asarray(batch_ids)),
+        "recall_single": score(single_rows, np.stack(single_ids)),
         "qps_single": n_single / min(single_times),
         "qps_single_median": n_single / statistics.median(single_times),
         "qps_batch": n_batch / min(batch_times),

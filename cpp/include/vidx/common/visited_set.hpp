@@ -1,8 +1,16 @@
-// "Seen in this query" marks for graph walks. Each query bumps an epoch instead of clearing
-// the table, so starting a query costs nothing until the 16-bit epoch wraps (every 65535).
+// "Seen in this query" marks for graph walks: one bit per slot, and the words a query set are
+// remembered so the next query clears only those.
+//
+// Bits rather than a 16-bit epoch per slot (hnswlib's way, and ours until the ninth session):
+// 1/16 of the memory per search thread (glove6b-50's 390,000 slots: 49 KB against 780 KB; a
+// billion-slot graph would need 2 GB of epochs per thread), and a table the L2 cache holds. On
+// a glove walk at ef 128 the epoch loads had ~13% of the perf samples; with bits that stall is
+// gone, but the walk then waits as long on the code prefetches that follow it (it is bound by
+// misses in flight), so the speed is unchanged within this machine's noise (median of 23
+// alternating process pairs +3%). The epoch table's clearing memset every 65,535 queries is gone
+// too.
 #pragma once
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 namespace vidx {
@@ -10,32 +18,34 @@ namespace vidx {
 class VisitedSet {
  public:
   void resize(size_t n) {
-    if (marks_.size() < n) marks_.resize(n + n / 4 + 64, 0);
+    const size_t words = (n + 63) / 64;
+    if (bits_.size() < words) bits_.resize(words + words / 4 + 1, 0);
   }
-  size_t capacity() const { return marks_.size(); }
+  size_t capacity() const { return bits_.size() * 64; }
 
+  // Clears what the previous query marked: as many words as it touched, not the whole table.
   void new_query() {
-    if (++epoch_ == 0) {
-      std::memset(marks_.data(), 0, marks_.size() * sizeof(uint16_t));
-      epoch_ = 1;
-    }
+    for (uint32_t w : touched_) bits_[w] = 0;
+    touched_.clear();
   }
 
   // True if `slot` was already visited in this query; marks it visited either way.
   bool test_and_set(uint32_t slot) {
-    uint16_t& m = marks_[slot];
-    if (m == epoch_) return true;
-    m = epoch_;
+    uint64_t& word = bits_[slot >> 6];
+    const uint64_t bit = uint64_t{1} << (slot & 63);
+    if (word & bit) return true;
+    if (word == 0) touched_.push_back(slot >> 6);
+    word |= bit;
     return false;
   }
 
-  void prefetch(uint32_t slot) const { __builtin_prefetch(marks_.data() + slot, 1, 3); }
+  void prefetch(uint32_t slot) const { __builtin_prefetch(bits_.data() + (slot >> 6), 1, 3); }
 
-  size_t memory_usage() const { return marks_.capacity() * sizeof(uint16_t); }
+  size_t memory_usage() const { return bits_.capacity() * sizeof(uint64_t) + touched_.capacity() * sizeof(uint32_t); }
 
  private:
-  std::vector<uint16_t> marks_;
-  uint16_t epoch_ = 0;
+  std::vector<uint64_t> bits_;
+  std::vector<uint32_t> touched_;  // words set since the last new_query, each listed once
 };
 
 }  // namespace vidx
