@@ -41,11 +41,13 @@ def export(results: dict, dataset: datasets.Dataset, out_dir, log=print) -> list
             continue
         k = row["k"]
         build_args = [dataset.metric, {"M": row["params"]["M"], "efConstruction": row["params"]["ef_construction"]}]
-        modes = ((False, answers["single_ids"], answers["single_times"]),
-                 (True, answers["batch_ids"], np.full(len(answers["batch_ids"]), answers["batch_time_per_query"])))
-        for batch, ids, times in modes:
+        every_row = np.arange(len(answers["batch_ids"]))
+        modes = ((False, answers["single_ids"], answers["single_rows"], answers["single_times"]),
+                 (True, answers["batch_ids"], every_row,
+                  np.full(len(answers["batch_ids"]), answers["batch_time_per_query"])))
+        for batch, ids, rows, times in modes:
             ids = np.asarray(ids, dtype=np.int64)[:, :k]
-            queries = dataset.test[: len(ids)]  # an export's single loop times the first queries (runner)
+            queries = dataset.test[rows]  # the rows the runner searched (the first ones when exporting)
             dist = datasets.true_distances(dataset.train, queries, ids, dataset.metric)
             path = run_file(out_dir, dataset.name, k, row["algorithm"], build_args + [row["ef"]], batch)
             path.parent.mkdir(parents=True, exist_ok=True)

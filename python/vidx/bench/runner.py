@@ -211,7 +211,8 @@ def _measure(adapter: Adapter, dataset, singles: list, single_rows: np.ndarray, 
     if config.keep_answers:
         with gc_paused():
             _, laps = single_loop_with_laps()
-        answers = {"_answers": {"single_ids": np.stack(single_ids), "single_times": np.asarray(laps),
+        answers = {"_answers": {"single_ids": np.stack(single_ids), "single_rows": single_rows,
+                                "single_times": np.asarray(laps),
                                 "batch_ids": np.asarray(batch_ids),
                                 "batch_time_per_query": min(batch_times) / n_batch}}
     return {**answers,
