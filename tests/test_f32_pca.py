@@ -1,6 +1,7 @@
 """The "f32_pca" codec: float32 vectors in a principal-component basis. Its searches must
-return what "f32" returns (the basis is orthogonal), get() must give the vectors back, and it
-must keep the identity (and be exactly f32) where rotating would not pay."""
+find what "f32" finds (the basis is orthogonal; the walk's calibrated checks may drop a rare
+candidate), get() must give the vectors back, and it must keep the identity (and be exactly
+f32) where rotating would not pay."""
 import numpy as np
 import pytest
 
@@ -58,7 +59,8 @@ def test_get_rotates_back_and_says_it_is_decoded(concentrated):
 
 
 def test_flat_spectrum_keeps_the_identity():
-    # Isotropic noise: no 64 directions hold 70% of the variance, so the codec stays f32.
+    # Isotropic noise: no 64 directions (the most at 160 dimensions) hold 70% of the variance,
+    # so the codec stays f32.
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2000, 160)).astype(np.float32)
     q = rng.standard_normal((20, 160)).astype(np.float32)
@@ -70,6 +72,49 @@ def test_flat_spectrum_keeps_the_identity():
     D1, I1 = kept.search(q, 10, ef=40)
     np.testing.assert_array_equal(I0, I1)
     np.testing.assert_array_equal(D0, D1)
+
+
+def rotation_components(idx, dim):
+    """Reflections the codec keeps: its parameters are r reflectors of dim floats plus r scales,
+    and one check scale per whole 64-coordinate block (fewer than dim + 1)."""
+    return idx.memory_breakdown()["codec"] // 4 // (dim + 1)
+
+
+def check_scales(idx, dim):
+    """The check scales the codec learnt (see rotation_components)."""
+    return idx.memory_breakdown()["codec"] // 4 - rotation_components(idx, dim) * (dim + 1)
+
+
+@pytest.mark.parametrize("metric, scaled", [("l2", True), ("cosine", True), ("ip", False)])
+def test_check_scales_are_learnt_and_kept_in_the_file(tmp_path, concentrated, metric, scaled):
+    # One scale per whole block of 64 coordinates where the walk can be bounded (L2, and cosine
+    # compared as half the squared distance of unit vectors); inner product has no bound.
+    x, q = concentrated
+    idx = build(x, "f32_pca", metric)
+    assert check_scales(idx, 160) == (160 // 64 if scaled else 0)
+    idx.save(tmp_path / "s.vidx")
+    again = vidx.load(tmp_path / "s.vidx")
+    assert again.memory_breakdown()["codec"] == idx.memory_breakdown()["codec"]
+    np.testing.assert_array_equal(again.search(q, 10)[1], idx.search(q, 10)[1])
+
+
+def test_learns_as_many_components_as_the_spectrum_needs(concentrated):
+    # Twelve strong directions: 64 components hold nearly all the variance, so one step is learnt.
+    x, _ = concentrated
+    assert rotation_components(build(x, "f32_pca"), 160) == 64
+    # A hundred directions of equal weight in 256 dimensions: 64 components hold ~64% of the
+    # variance, 128 nearly all, so the codec learns 128 (a text embedding's spectrum is this
+    # flat: wordnet-minilm needs 192 of its 384). Results stay those of f32.
+    rng = np.random.default_rng(11)
+    basis = np.linalg.qr(rng.standard_normal((256, 100)))[0].T.astype(np.float32)
+    wide = (rng.standard_normal((2200, 100)).astype(np.float32) @ basis
+            + 0.02 * rng.standard_normal((2200, 256)).astype(np.float32))
+    x, q = wide[:2000], wide[2000:]
+    plain, rotated = build(x, "f32"), build(x, "f32_pca")
+    assert rotation_components(rotated, 256) == 128
+    _, exact_ids = brute_force(x, q, 10, "l2")
+    I0, I1 = plain.search(q, 10, ef=64)[1], rotated.search(q, 10, ef=64)[1]
+    assert recall(I1, exact_ids) >= recall(I0, exact_ids) - 0.01
 
 
 @pytest.mark.parametrize("rows, dim", [(1500, 48), (500, 160)])

@@ -81,14 +81,19 @@ def test_search_results_same_under_every_level(level, blobs):
         np.testing.assert_array_equal(outs[0], outs[1])
 
 
-@pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("dim", DIMS + [128, 300])
-def test_bounded_l2_is_exact_below_the_bound(level, dim):
-    rng = np.random.default_rng(dim + 1)
+def bounded_case(dim, seed):
+    """A query, 64 rows, their exact squared distances (float64) and the median as bound."""
+    rng = np.random.default_rng(seed)
     q = rng.standard_normal(dim).astype(np.float32)
     x = rng.standard_normal((64, dim)).astype(np.float32)
     exact = ((x.astype(np.float64) - q) ** 2).sum(1)
-    bound = float(np.median(exact))
+    return q, x, exact, float(np.median(exact))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dim", DIMS + [128, 300])
+def test_bounded_l2_is_exact_below_the_bound(level, dim):
+    q, x, exact, bound = bounded_case(dim, dim + 1)
     got = _core._kernel_l2_bounded(level, q, x, bound)
     below = exact < bound * (1 - 1e-4)
     above = exact > bound * (1 + 1e-4)
@@ -96,6 +101,31 @@ def test_bounded_l2_is_exact_below_the_bound(level, dim):
     assert np.all(got[above] >= bound)
     unbounded = _core._kernel_l2_bounded(level, q, x, np.inf)
     np.testing.assert_allclose(unbounded, exact, rtol=1e-5)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dim", [64, 100, 128, 300])
+def test_scaled_checks_abandon_by_the_partial_sum(level, dim):
+    # Check b compares the first 64 (b + 1) coordinates' sum with bound * scale[b].
+    q, x, exact, bound = bounded_case(dim, dim + 7)
+    checks = dim // 64
+    plain = _core._kernel_l2_bounded(level, q, x, bound)
+    np.testing.assert_array_equal(_core._kernel_l2_bounded(level, q, x, bound, np.ones(checks, np.float32)), plain)
+    # Scales in proportion to the coordinates read (1 for a block that ends the vector, as the
+    # codec learns them): abandoned exactly where a checked prefix reaches its share of the
+    # bound (prefixes within 1e-4 of it left out: float rounding decides those).
+    scales = np.minimum(1.0, (np.arange(checks) + 1) * 64 / dim).astype(np.float32)
+    scaled = _core._kernel_l2_bounded(level, q, x, bound, scales)
+    prefixes = np.cumsum((x.astype(np.float64) - q) ** 2, axis=1)[:, 63:checks * 64:64]
+    limits = bound * scales.astype(np.float64)
+    reached = (prefixes >= limits * (1 + 1e-4)).any(axis=1)
+    clear = ~(np.abs(prefixes - limits) < limits * 1e-4).any(axis=1)
+    assert np.all(scaled[reached] >= bound)
+    stays = clear & ~reached
+    np.testing.assert_allclose(scaled[stays], exact[stays], rtol=1e-5)
+    assert reached.any() and stays.any()
+    with pytest.raises(ValueError, match="one scale per whole block"):
+        _core._kernel_l2_bounded(level, q, x, bound, np.ones(checks - 1, np.float32))
 
 
 def test_levels_listed_in_order_and_neon_only_on_arm():

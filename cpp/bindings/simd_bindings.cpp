@@ -2,8 +2,11 @@
 // against the scalar reference on the same inputs.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -61,15 +64,21 @@ py::tuple kernel_distances(const std::string& level, const std::string& op, Floa
   return py::make_tuple(pair, batch);
 }
 
-// The bounded L2 batch kernel of one level: exact below `bound`, any value >= bound above.
-py::array_t<float> kernel_l2_bounded(const std::string& level, Floats q, Floats x, float bound) {
+// The bounded L2 batch kernel of one level: exact below `bound`, any value >= bound above;
+// with `check_scales` (None, or one per whole kBoundCheckDims block) the scaled checks.
+py::array_t<float> kernel_l2_bounded(const std::string& level, Floats q, Floats x, float bound,
+                                     std::optional<Floats> check_scales) {
   const simd::KernelTable& t = table_for(level);
   if (q.ndim() != 1 || x.ndim() != 2 || x.shape(1) != q.shape(0)) throw InvalidArgument("shapes do not match");
   const size_t dim = q.shape(0), n = x.shape(0);
+  const size_t checks = dim / simd::kBoundCheckDims;
+  if (check_scales && (check_scales->ndim() != 1 || static_cast<size_t>(check_scales->shape(0)) < checks))
+    throw InvalidArgument("check_scales needs one scale per whole block of " + std::to_string(simd::kBoundCheckDims));
   std::vector<const float*> rows(n);
   for (size_t i = 0; i < n; ++i) rows[i] = x.data() + i * dim;
   py::array_t<float> out(n);
-  t.l2sq_batch_bounded(q.data(), rows.data(), n, dim, bound, out.mutable_data());
+  t.l2sq_batch_bounded(q.data(), rows.data(), n, dim, bound, check_scales ? check_scales->data() : nullptr,
+                       out.mutable_data());
   return out;
 }
 
@@ -95,7 +104,8 @@ simd::Level runnable_level(const std::string& name) {
 void register_simd(py::module_& m) {
   m.def("cpu_features", &cpu_features);
   m.def("_kernel_distances", &kernel_distances, py::arg("level"), py::arg("op"), py::arg("q"), py::arg("x"));
-  m.def("_kernel_l2_bounded", &kernel_l2_bounded, py::arg("level"), py::arg("q"), py::arg("x"), py::arg("bound"));
+  m.def("_kernel_l2_bounded", &kernel_l2_bounded, py::arg("level"), py::arg("q"), py::arg("x"), py::arg("bound"),
+        py::arg("check_scales") = py::none());
   m.def("_kernel_reflect", &kernel_reflect, py::arg("level"), py::arg("v"), py::arg("y"), py::arg("scale"));
 }
 

@@ -68,11 +68,11 @@ int main(int argc, char** argv) {
     report("l2sq", ns_per_call(kN, [&] { for (size_t i = 0; i < kN; ++i) s += t.l2sq(q.data(), rows[i], dim); }));
     report("dot", ns_per_call(kN, [&] { for (size_t i = 0; i < kN; ++i) s += t.dot(q.data(), rows[i], dim); }));
     report("l2sq_batch", ns_per_call(kN, [&] { t.l2sq_batch(q.data(), rows.data(), kN, dim, out.data()); }));
-    report("l2sq_bounded", ns_per_call(kN, [&] { t.l2sq_batch_bounded(q.data(), rows.data(), kN, dim, bound, out.data()); }));
+    report("l2sq_bounded", ns_per_call(kN, [&] { t.l2sq_batch_bounded(q.data(), rows.data(), kN, dim, bound, nullptr, out.data()); }));
     report("f16_l2", ns_per_call(kN, [&] { for (size_t i = 0; i < kN; ++i) s += h.l2(q.data(), xh.data() + i * dim, dim); }));
     report("f16_dot", ns_per_call(kN, [&] { for (size_t i = 0; i < kN; ++i) s += h.dot(q.data(), xh.data() + i * dim, dim); }));
     report("f16_l2_pair", ns_per_call(kN, [&] { for (size_t i = 1; i < kN; ++i) s += h.l2_pair(xh.data(), xh.data() + i * dim, dim); }));
-    report("f16_l2_bounded", ns_per_call(kN, [&] { h.l2_batch_bounded(q.data(), hrows.data(), kN, dim, bound, out.data()); }));
+    report("f16_l2_bounded", ns_per_call(kN, [&] { h.l2_batch_bounded(q.data(), hrows.data(), kN, dim, bound, nullptr, out.data()); }));
     for (int pk : {0, 1, 2}) {
       const char* names[] = {"lvq_l2_u8", "lvq_l2_u4", "lvq_l2_u4u4"};
       report(names[pk], ns_per_call(kN / 2, [&] {

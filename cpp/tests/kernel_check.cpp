@@ -60,7 +60,8 @@ void check_f32(Checker& c, const simd::KernelTable& t, const simd::KernelTable& 
     std::vector<float> l2(kVectors), ip(kVectors), bounded(kVectors), unbounded(kVectors);
     t.l2sq_batch(q.data(), rows.data(), kVectors, dim, l2.data());
     t.dot_batch(q.data(), rows.data(), kVectors, dim, ip.data());
-    t.l2sq_batch_bounded(q.data(), rows.data(), kVectors, dim, std::numeric_limits<float>::infinity(), unbounded.data());
+    t.l2sq_batch_bounded(q.data(), rows.data(), kVectors, dim, std::numeric_limits<float>::infinity(), nullptr,
+                         unbounded.data());
     double bound = 0;
     for (size_t i = 0; i < kVectors; ++i) {
       double want_l2 = 0, want_ip = 0, abs_ip = 0;
@@ -80,10 +81,24 @@ void check_f32(Checker& c, const simd::KernelTable& t, const simd::KernelTable& 
       c.same("l2sq_batch_bounded(inf)", dim, unbounded[i], l2[i]);
     }
     // With the mean distance as bound: exact below it, at least the bound above it.
-    t.l2sq_batch_bounded(q.data(), rows.data(), kVectors, dim, static_cast<float>(bound), bounded.data());
+    t.l2sq_batch_bounded(q.data(), rows.data(), kVectors, dim, static_cast<float>(bound), nullptr, bounded.data());
     for (size_t i = 0; i < kVectors; ++i) {
       if (l2[i] < bound) c.same("l2sq_batch_bounded(below)", dim, bounded[i], l2[i]);
       else c.near("l2sq_batch_bounded(above)", dim, bounded[i] >= bound ? 1 : 0, 1, 0, 0);
+    }
+    // Scaled checks: scales of 1 check against the bound itself; scales near 0 abandon every
+    // vector at its first check (where the vector has a whole block before its end), reporting
+    // at least the bound.
+    const std::vector<float> ones(dim / simd::kBoundCheckDims + 1, 1.f), tiny(ones.size(), 1e-6f);
+    std::vector<float> scaled(kVectors);
+    t.l2sq_batch_bounded(q.data(), rows.data(), kVectors, dim, static_cast<float>(bound), ones.data(), scaled.data());
+    for (size_t i = 0; i < kVectors; ++i) c.same("l2sq_batch_bounded(scales 1)", dim, scaled[i], bounded[i]);
+    t.l2sq_batch_bounded(q.data(), rows.data(), kVectors, dim, static_cast<float>(bound), tiny.data(), scaled.data());
+    for (size_t i = 0; i < kVectors; ++i) {
+      const bool checked = dim >= simd::kBoundCheckDims;
+      const bool abandoned = scaled[i] >= static_cast<float>(bound) && (l2[i] >= bound || scaled[i] != l2[i]);
+      const bool as_expected = checked ? abandoned : scaled[i] == bounded[i];
+      c.near("l2sq_batch_bounded(scales ~0)", dim, as_expected ? 1 : 0, 1, 0, 0);
     }
   }
 }
@@ -120,7 +135,7 @@ void check_f16(Checker& c, const f16k::KernelTable& t, const f16k::KernelTable& 
     const auto bounded = [&](float bound) {
       const uint16_t* code = a.data();
       float out;
-      t.l2_batch_bounded(q.data(), &code, 1, dim, bound, &out);
+      t.l2_batch_bounded(q.data(), &code, 1, dim, bound, nullptr, &out);
       return out;
     };
     c.same("f16 l2_bounded(inf)", dim, bounded(std::numeric_limits<float>::infinity()), exact);

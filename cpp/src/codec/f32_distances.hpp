@@ -17,20 +17,24 @@ inline const float* const* as_float_rows(const uint8_t* const* codes) {
 class L2Distance final : public QueryDistance {
  public:
   L2Distance(const float* q, size_t dim, const simd::KernelTable* k) : L2Distance(std::vector<float>(q, q + dim), k) {}
-  // Takes a query already prepared (rotated) by the caller.
-  L2Distance(std::vector<float> q, const simd::KernelTable* k) : q_(std::move(q)), dim_(q_.size()), k_(k) {}
+  // Takes a query already prepared (rotated) by the caller; check_scales: see
+  // simd::BoundedBatchFn (empty: exact checks).
+  L2Distance(std::vector<float> q, const simd::KernelTable* k, std::vector<float> check_scales = {})
+      : q_(std::move(q)), dim_(q_.size()), k_(k), check_scales_(std::move(check_scales)) {}
   float one(const uint8_t* code) const override { return k_->l2sq(q_.data(), as_floats(code), dim_); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     k_->l2sq_batch(q_.data(), as_float_rows(codes), n, dim_, out);
   }
   void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
-    k_->l2sq_batch_bounded(q_.data(), as_float_rows(codes), n, dim_, bound, out);
+    k_->l2sq_batch_bounded(q_.data(), as_float_rows(codes), n, dim_, bound,
+                           check_scales_.empty() ? nullptr : check_scales_.data(), out);
   }
 
  private:
   std::vector<float> q_;
   size_t dim_;
   const simd::KernelTable* k_;
+  std::vector<float> check_scales_;
 };
 
 // 1 - <q, x>: inner product, and cosine on normalised vectors.
@@ -54,7 +58,8 @@ class IpDistance final : public QueryDistance {
 // its partial sums only grow, so far candidates can be abandoned early (batch_bounded).
 class HalfL2Distance final : public QueryDistance {
  public:
-  HalfL2Distance(std::vector<float> q, const simd::KernelTable* k) : l2_(std::move(q), k) {}
+  HalfL2Distance(std::vector<float> q, const simd::KernelTable* k, std::vector<float> check_scales = {})
+      : l2_(std::move(q), k, std::move(check_scales)) {}
   float one(const uint8_t* code) const override { return 0.5f * l2_.one(code); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     l2_.batch(codes, n, out);

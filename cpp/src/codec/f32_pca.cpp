@@ -1,8 +1,10 @@
 #include "vidx/codec/f32_pca.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
+#include "bound_calibration.hpp"
 #include "f32_distances.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -16,15 +18,31 @@ F32PcaCodec::F32PcaCodec(size_t dim, Metric metric, uint64_t seed)
       rotation_(dim),
       kernels_(&simd::kernels()) {}
 
+size_t F32PcaCodec::most_components(size_t dim) {
+  const double budget_r = kLearningBudget / (static_cast<double>(dim) * static_cast<double>(dim));
+  const size_t most = std::min(dim / 2, static_cast<size_t>(budget_r));
+  return most / kComponentStep * kComponentStep;
+}
+
 void F32PcaCodec::train(const float* x, size_t n) {
   // Too few dimensions for a check before the end, too many to learn cheaply, too few rows,
-  // or a spectrum too flat for the leading components to pass a bound early: the rotation would cost a query 2 r d multiply-adds and
-  // save nothing (wordnet-minilm, 54% in 64 components: 0.86-0.93x of f32), so keep the
-  // identity and compare exactly as f32 does.
-  const bool worth_learning = dim() >= kMinDim && dim() <= kMaxDim && n >= kMinTrainRows;
-  const double share = worth_learning ? rotation_.learn(x, n, kComponents, seed_) : 0.0;
+  // or a spectrum too flat for the leading components to pass a bound early: the rotation would
+  // cost a query 2 r d multiply-adds and save nothing, so keep the identity and compare exactly
+  // as f32 does.
+  const size_t most = most_components(dim());
+  const bool worth_learning = dim() >= kMinDim && most > 0 && n >= kMinTrainRows;
+  const PcaRotation::ComponentRule rule{kComponentStep, most, kTargetShare};
+  const double share = worth_learning ? rotation_.learn(x, n, rule, seed_) : 0.0;
   if (share < kMinVarianceShare) rotation_.clear();
+  if (rotated() && (metric() == Metric::L2 || compares_half_l2())) calibrate_checks(x, n);
   trained_ = true;
+}
+
+void F32PcaCodec::calibrate_checks(const float* x, size_t n) {
+  const size_t m = std::min(n, calibration::kSampleRows);
+  std::vector<float> rows(m * dim());
+  for (size_t i = 0; i < m; ++i) rotation_.apply(x + (i * n / m) * dim(), &rows[i * dim()]);
+  check_scales_ = calibration::near_pair_check_scales(rows.data(), m, dim(), *kernels_);
 }
 
 void F32PcaCodec::encode(const float* x, uint8_t* code) const { rotation_.apply(x, reinterpret_cast<float*>(code)); }
@@ -34,8 +52,17 @@ void F32PcaCodec::decode(const uint8_t* code, float* x) const { rotation_.apply_
 std::unique_ptr<QueryDistance> F32PcaCodec::prepare(const float* query) const {
   std::vector<float> q(dim());
   rotation_.apply(query, q.data());
-  if (metric() == Metric::L2) return std::make_unique<f32::L2Distance>(std::move(q), kernels_);
-  if (compares_half_l2()) return std::make_unique<f32::HalfL2Distance>(std::move(q), kernels_);
+  return prepare_rotated(std::move(q));
+}
+
+std::unique_ptr<QueryDistance> F32PcaCodec::prepare_stored(const uint8_t* code) const {
+  const float* y = f32::as_floats(code);
+  return prepare_rotated(std::vector<float>(y, y + dim()));
+}
+
+std::unique_ptr<QueryDistance> F32PcaCodec::prepare_rotated(std::vector<float> q) const {
+  if (metric() == Metric::L2) return std::make_unique<f32::L2Distance>(std::move(q), kernels_, check_scales_);
+  if (compares_half_l2()) return std::make_unique<f32::HalfL2Distance>(std::move(q), kernels_, check_scales_);
   return std::make_unique<f32::IpDistance>(std::move(q), kernels_);
 }
 
@@ -47,19 +74,35 @@ float F32PcaCodec::distance_between(const uint8_t* a, const uint8_t* b) const {
   return 1.f - kernels_->dot(x, y, dim());
 }
 
-// [u8 flags: bit 0 trained, bit 1 unit vectors (cosine) | the rotation].
+// [u8 flags: bit 0 trained, bit 1 unit vectors (cosine), bit 2 check scales follow | the
+// rotation | (bit 2) u32 count, count f32 check scales]. Files without bit 2 (written before
+// the scales existed) load with exact checks.
 void F32PcaCodec::save_parameters(io::ByteWriter& out) const {
-  out.u8(static_cast<uint8_t>((trained_ ? 1 : 0) | (unit_ ? 2 : 0)));
+  const bool scaled = !check_scales_.empty();
+  out.u8(static_cast<uint8_t>((trained_ ? 1 : 0) | (unit_ ? 2 : 0) | (scaled ? 4 : 0)));
   rotation_.save(out);
+  if (!scaled) return;
+  out.u32(static_cast<uint32_t>(check_scales_.size()));
+  for (float s : check_scales_) out.f32(s);
 }
 
 void F32PcaCodec::load_parameters(io::ByteReader& in) {
   const uint8_t flags = in.u8();
-  if (flags > 3) throw FileFormatError(in.what() + ": invalid f32_pca flags");
+  if (flags > 7) throw FileFormatError(in.what() + ": invalid f32_pca flags");
   if (((flags & 2) != 0) != unit_)
     throw FileFormatError(in.what() + ": f32_pca codes were stored for another metric");
   trained_ = (flags & 1) != 0;
   rotation_.load(in);
+  check_scales_.clear();
+  if ((flags & 4) == 0) return;
+  const uint32_t count = in.u32();
+  if (count != dim() / simd::kBoundCheckDims || !rotated())
+    throw FileFormatError(in.what() + ": f32_pca check scales do not match the vectors");
+  check_scales_.resize(count);
+  for (float& s : check_scales_) {
+    s = in.f32();
+    if (!(s > 0.f && s <= 1.f)) throw FileFormatError(in.what() + ": f32_pca check scale out of (0, 1]");
+  }
 }
 
 }  // namespace vidx

@@ -26,7 +26,7 @@ class F16Distance final : public QueryDistance {
   // L2: far codes are abandoned early, a block of dimensions at a time across the batch.
   void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
     if (!l2_) return batch(codes, n, out);
-    k_->l2_batch_bounded(q_.data(), reinterpret_cast<const uint16_t* const*>(codes), n, dim_, bound, out);
+    k_->l2_batch_bounded(q_.data(), reinterpret_cast<const uint16_t* const*>(codes), n, dim_, bound, nullptr, out);
   }
 
  private:

@@ -18,10 +18,19 @@ namespace {
 // may stay mixed, which only blurs the order of coordinates that are checked late anyway.
 constexpr int kSubspaceIterations = 16;
 
+// Four running sums: one sum would make every add wait for the previous one, and the
+// Gram-Schmidt passes of a few hundred directions are mostly these dots.
 double dot(const double* a, const double* b, size_t n) {
-  double s = 0;
-  for (size_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
 }
 
 // Covariance of up to kSampleRows rows evenly spaced over x, as a dense d x d float matrix.
@@ -123,8 +132,10 @@ void jacobi_eigen(std::vector<double>& a, size_t n, std::vector<double>& values,
 // The r leading principal directions of the covariance c, as rows, by decreasing variance:
 // orthogonal iteration for the subspace, then Rayleigh-Ritz to order the directions within it.
 // variance_share: the share of the total variance (trace of c) that the r directions hold.
+// Below needed_share no directions are returned (the caller tries more), which skips the
+// ordering: the share is the trace of the projection, known before its eigenvectors.
 std::vector<double> principal_directions(const std::vector<float>& c, size_t r, size_t d, uint64_t seed,
-                                         double& variance_share) {
+                                         double needed_share, double& variance_share) {
   Rng rng(splitmix64(seed ^ 0x7063615f726f74ull));
   std::vector<double> v(r * d), w;
   for (double& x : v) x = rng.uniform() - 0.5;
@@ -140,11 +151,12 @@ std::vector<double> principal_directions(const std::vector<float>& c, size_t r, 
     for (size_t b = 0; b < r; ++b) small[a * r + b] = dot(&v[a * d], &w[b * d], d);
   for (size_t a = 0; a < r; ++a)  // symmetric up to rounding: make it exactly so
     for (size_t b = 0; b < a; ++b) small[a * r + b] = small[b * r + a] = 0.5 * (small[a * r + b] + small[b * r + a]);
-  jacobi_eigen(small, r, values, vectors);
   double trace = 0, held = 0;
   for (size_t i = 0; i < d; ++i) trace += c[i * d + i];
-  for (double v : values) held += v;
+  for (size_t a = 0; a < r; ++a) held += small[a * r + a];
   variance_share = trace > 0 ? std::min(1.0, held / trace) : 0.0;
+  if (variance_share < needed_share) return {};
+  jacobi_eigen(small, r, values, vectors);
   std::vector<size_t> order(r);
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a] > values[b]; });
@@ -160,13 +172,21 @@ std::vector<double> principal_directions(const std::vector<float>& c, size_t r, 
 
 }  // namespace
 
-double PcaRotation::learn(const float* x, size_t n, size_t components, uint64_t seed) {
+double PcaRotation::learn(const float* x, size_t n, const ComponentRule& rule, uint64_t seed) {
   const size_t d = dim_;
-  const size_t r = std::min(components, d);
+  const size_t most = std::min(rule.most, d);
   clear();
-  if (n == 0 || r == 0) return 0.0;
+  if (n == 0 || most == 0 || rule.step == 0) return 0.0;
+  // Each count is learnt afresh from the one covariance: a try costs r d^2 per iteration, so
+  // m tries cost (m + 1) / 2 times the last one (2x for wordnet-minilm's three).
+  const std::vector<float> c = covariance(x, n, d);
   double share = 0;
-  std::vector<double> p = principal_directions(covariance(x, n, d), r, d, seed, share);
+  size_t r = 0;
+  std::vector<double> p;
+  do {
+    r = std::min(r + rule.step, most);
+    p = principal_directions(c, r, d, seed, r < most ? rule.target_share : 0.0, share);
+  } while (p.empty());
   // Householder QR of the directions taken as columns: reflection k sends the k-th direction,
   // as the previous reflections left it, to a multiple of e_k; the later ones leave the first
   // k coordinates alone, so T p_k = +-e_k for every k.

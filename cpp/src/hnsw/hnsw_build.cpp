@@ -2,6 +2,7 @@
 // under its node's lock, so several add_rows calls (and remove_rows) may run at once.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -105,7 +106,8 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
 void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests,
                               const ConstructionCodes* walk_codes) {
   const int node_level = levels_[slot];
-  const auto exact = codec_->prepare(x);
+  std::unique_ptr<QueryDistance> exact = codec_->prepare_stored(code(slot));  // written before linking
+  if (!exact) exact = codec_->prepare(x);
   const auto compact = walk_codes ? walk_codes->codec->prepare(x) : nullptr;
   const QueryDistance& walk = compact ? *compact : *exact;
   const auto walk_code = [&](uint32_t s) { return walk_codes ? walk_codes->of(s) : code(s); };
@@ -155,15 +157,22 @@ std::unique_ptr<HnswIndex::ConstructionCodes> HnswIndex::make_construction_codes
   const uint32_t top = *std::max_element(slots, slots + n);
   const size_t slot_count = std::max<size_t>(existing, static_cast<size_t>(top) + 1);
   cc->codes.reallocate(slot_count * cc->stride);
-  // Every slot in the graph (live or inserting), decoded from its exact code.
+  // Every slot in the graph (live or inserting): this add's rows from the caller's vectors,
+  // older ones decoded from their exact codes (f32_pca decodes by rotating back, 2 r d
+  // multiply-adds a row).
+  constexpr uint32_t kOlder = std::numeric_limits<uint32_t>::max();
+  std::vector<uint32_t> row_of(slot_count, kOlder);
+  for (size_t i = 0; i < n; ++i) row_of[slots[i]] = static_cast<uint32_t>(i);
   std::vector<std::vector<float>> rows(pool.size(), std::vector<float>(dim()));
   pool.parallel_for(
       slot_count,
       [&](size_t s, size_t worker) {
         const uint32_t slot = static_cast<uint32_t>(s);
         if (!linkable(slot)) return;
-        codec_->decode_split(code(slot), tail(slot), rows[worker].data());
-        cc->codec->encode(rows[worker].data(), cc->of(slot));
+        const float* row = rows[worker].data();
+        if (row_of[slot] == kOlder) codec_->decode_split(code(slot), tail(slot), rows[worker].data());
+        else row = x + static_cast<size_t>(row_of[slot]) * dim();
+        cc->codec->encode(row, cc->of(slot));
       },
       1024);
   return cc;

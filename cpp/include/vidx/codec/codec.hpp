@@ -70,6 +70,10 @@ class Codec {
     decode_split(head, tail ? tail : head + head_size(), x.data());
     return prepare(x.data());
   }
+  // A stored code as the query without decoding it, where the code is the vector itself in the
+  // basis the codec compares in (f32_pca: a query is rotated once, 2 r d multiply-adds, which
+  // a build would otherwise pay again for every row it links); nullptr elsewhere.
+  virtual std::unique_ptr<QueryDistance> prepare_stored(const uint8_t* code) const { return nullptr; }
   // Distance between two stored vectors, from their heads (graph construction compares
   // neighbours).
   virtual float distance_between(const uint8_t* a, const uint8_t* b) const = 0;

@@ -17,9 +17,9 @@ using QueryFn = float (*)(const float* q, const uint16_t* x, size_t dim);
 using PairFn = float (*)(const uint16_t* a, const uint16_t* b, size_t dim);
 // L2 over n codes that may stop on a code once its partial sum (checked every
 // simd::kBoundCheckDims dimensions) reaches `bound`, returning that partial sum; below the
-// bound it returns exactly what l2 returns (as simd::BoundedBatchFn).
+// bound it returns exactly what l2 returns (as simd::BoundedBatchFn, check_scales included).
 using BoundedBatchFn = void (*)(const float* q, const uint16_t* const* xs, size_t n, size_t dim, float bound,
-                                float* out);
+                                const float* check_scales, float* out);
 
 struct KernelTable {
   simd::Level level;

@@ -1,22 +1,32 @@
 // "f32_pca": float32 vectors stored in a principal-component basis (pca_rotation.hpp).
 //
-// Distances are those of the original vectors up to float rounding (the basis is orthogonal),
-// so results match "f32"; what changes is how soon a far candidate is recognised. A graph
-// walk discards every candidate at or beyond its beam's worst distance, and with the leading
-// components first a partial sum passes that bound after a few dozen coordinates instead of
-// most of them (the bounded kernel checks every simd::kBoundCheckDims). On fashion-mnist the
-// bounded distances of a search read 50% of the coordinates instead of 76%.
+// Distances are those of the original vectors up to float rounding (the basis is orthogonal);
+// what changes is how soon a far candidate is recognised. A graph walk discards every
+// candidate at or beyond its beam's worst distance, and with the leading components first a
+// partial sum passes that bound after a few dozen coordinates instead of most of them (the
+// bounded kernel checks every simd::kBoundCheckDims). On fashion-mnist the bounded distances
+// of a search read 50% of the coordinates instead of 76%.
+//
+// The checks go further than the exact bound: the first add also learns, per block, the
+// largest share of a near pair's distance its first coordinates hold (bound_calibration.hpp),
+// and a candidate is abandoned once its partial sum passes that share of the bound. So a
+// candidate under the bound can be dropped, but only one whose first coordinates hold more of
+// its distance than any calibration pair's did. Measured: recall@10 over all 10,000 queries
+// at ef 10-64 equal to f32's to four decimals on wordnet-minilm and fashion-mnist, at 1.08x /
+// 1.03-1.08x the QPS of exact checks (one process, alternating).
 //
 // Cosine is compared as |q - x|^2 / 2 on the unit vectors, which equals 1 - <q, x> but, unlike
 // it, only grows as coordinates are added, so it can be bounded; plain inner product cannot.
 //
-// Costs: a query is rotated once (2 r d multiply-adds, r = min(d, 64) reflections), get()
+// Costs: a query is rotated once (2 r d multiply-adds for r reflections, see below), get()
 // returns vectors rotated back (exact to about 1e-6 relative, so reported as decoded), and
-// the first add learns the basis (covariance of up to 4096 rows). Where the data has fewer
+// the first add learns the basis (covariance of up to 4096 rows) and the check scales (4096
+// rows rotated, 128 of them against the rest). Where the data has fewer
 // than 128 or more than 2048 dimensions, a flat spectrum (kMinVarianceShare), or the first add
 // holds fewer than 1000 rows, the codec keeps the identity and is exactly f32.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "vidx/codec/codec.hpp"
 #include "vidx/codec/pca_rotation.hpp"
@@ -26,17 +36,28 @@ namespace vidx {
 
 class F32PcaCodec final : public Codec {
  public:
-  static constexpr size_t kComponents = 64;
+  // How many leading components the basis holds: the fewest multiple of kComponentStep (from
+  // kComponentStep up) whose components hold kTargetShare of the variance, within two limits.
+  // Rotating a query costs 2 r d multiply-adds, so r stays <= d / 2 (a dense rotation's cost).
+  // Learning r components costs r d^2 per iteration, so r d^2 stays within the learning of 64
+  // components at d = kMaxDim (0.5 s at d = 784 and 1.9 s at 1536 for 64, 2 cores).
+  // Measured (single thread, same graph, alternating, QPS ratio to f32 at ef 24 / 32 / 48, exact
+  // checks): wordnet-minilm (d = 384) r = 128 (76% of the variance) 1.10 / 1.25 / 1.19, r = 192
+  // (89%) 1.10 / 1.28 / 1.28, r = 384 1.06 / 1.23 / 1.21; with 64 components (54%) it had been
+  // 0.86-0.93x. fashion-mnist (d = 784): r = 64 (88%) was faster than 128 or 192.
+  static constexpr size_t kComponentStep = 64;
+  static constexpr double kTargetShare = 0.85;
   // Rotate only from this many dimensions (a bounded kernel checks every 64: below 128 it
   // would check once, near the end) and where the leading components hold this share of the
-  // variance (fashion-mnist: 0.88; wordnet-minilm: 0.54, where rotating was slower than f32).
+  // variance (a flatter spectrum gives a bound little to act on early).
   static constexpr size_t kMinDim = 128;
   static constexpr double kMinVarianceShare = 0.7;
-  // Learning costs O(d^2) per sample row and per iteration: 0.5 s at d = 784 and 1.9 s at 1536,
-  // but 17 s at 3072 (5000 rows, 2 cores), so wider vectors keep the identity. A first add of
-  // fewer rows than kMinTrainRows keeps it too: the basis is learnt once, from the first add,
-  // and a few rows say little about the data to come.
+  // Learning costs O(d^2) per sample row and per iteration: 17 s at d = 3072 for 64
+  // components, so wider vectors keep the identity (most_components() is 0 beyond kMaxDim). A
+  // first add of fewer rows than kMinTrainRows keeps it too: the basis is learnt once, from the
+  // first add, and a few rows say little about the data to come.
   static constexpr size_t kMaxDim = 2048;
+  static constexpr double kLearningBudget = double(kComponentStep) * kMaxDim * kMaxDim;  // r d^2
   static constexpr size_t kMinTrainRows = 1000;
 
   // metric: L2, IP or Cosine (the only codec that tells cosine apart: it compares unit vectors
@@ -52,6 +73,7 @@ class F32PcaCodec final : public Codec {
   void encode(const float* x, uint8_t* code) const override;
   void decode(const uint8_t* code, float* x) const override;
   std::unique_ptr<QueryDistance> prepare(const float* query) const override;
+  std::unique_ptr<QueryDistance> prepare_stored(const uint8_t* code) const override;
   float distance_between(const uint8_t* a, const uint8_t* b) const override;
 
   bool needs_training() const override { return !trained_; }
@@ -59,16 +81,31 @@ class F32PcaCodec final : public Codec {
 
   void save_parameters(io::ByteWriter& out) const override;
   void load_parameters(io::ByteReader& in) override;
-  size_t parameter_bytes() const override { return rotation_.memory_bytes(); }
+  size_t parameter_bytes() const override {
+    return rotation_.memory_bytes() + check_scales_.capacity() * sizeof(float);
+  }
 
  private:
   // Cosine in the rotated basis is compared as |q - x|^2 / 2 (see above); unrotated, as f32 does.
   bool compares_half_l2() const { return unit_ && rotated(); }
 
+  // The distance from a query already in the stored basis.
+  std::unique_ptr<QueryDistance> prepare_rotated(std::vector<float> q) const;
+  // Learns check_scales_ from the first add's rows (rotated): see bound_calibration.hpp.
+  void calibrate_checks(const float* x, size_t n);
+
+  // The most components train() may learn for this width (a multiple of kComponentStep, 0
+  // when not even one step fits): see kComponentStep.
+  static size_t most_components(size_t dim);
+
   bool unit_;  // cosine: vectors arrive normalised
   uint64_t seed_;
   bool trained_ = false;
   PcaRotation rotation_;
+  // One scale per whole bounded-kernel block (simd::BoundedBatchFn): a search abandons a
+  // candidate once its first coordinates hold that share of the beam's worst distance. Empty
+  // (exact checks) unrotated, for inner product, and in files from before it was learnt.
+  std::vector<float> check_scales_;
   const simd::KernelTable* kernels_;
 };
 

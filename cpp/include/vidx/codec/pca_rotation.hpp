@@ -23,10 +23,18 @@ class PcaRotation {
   // The identity (no reflections) until learn().
   explicit PcaRotation(size_t dim) : dim_(dim) {}
 
-  // Learns the leading min(components, dim) principal directions of up to kSampleRows of the
-  // n rows of x (evenly spaced), deterministically for a given seed. Returns the share of the
-  // sample's variance those directions hold (0 to 1).
-  double learn(const float* x, size_t n, size_t components, uint64_t seed);
+  // How many components learn() keeps: the fewest of step, 2 step, ... up to most that hold
+  // target_share of the variance (most, if none does).
+  struct ComponentRule {
+    size_t step;
+    size_t most;
+    double target_share;
+  };
+
+  // Learns the leading principal directions of up to kSampleRows of the n rows of x (evenly
+  // spaced), as many as the rule asks (at most dim), deterministically for a given seed.
+  // Returns the share of the sample's variance the kept directions hold (0 to 1).
+  double learn(const float* x, size_t n, const ComponentRule& rule, uint64_t seed);
   // Back to the identity.
   void clear();
 

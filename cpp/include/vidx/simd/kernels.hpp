@@ -29,8 +29,13 @@ using BatchFn = void (*)(const float* q, const float* const* xs, size_t n, size_
 // skips most of the memory traffic of the far ones. The kernel goes a block of
 // kBoundCheckDims at a time across all the vectors still under the bound, so the loads of
 // many vectors are in flight at once.
+// check_scales (nullptr: every check against `bound` itself, so abandoning is exact): the check
+// after block b compares the partial sum with bound * check_scales[b] (one scale per whole
+// block, each in (0, 1]): a calibrated guess that a vector whose first blocks already hold that
+// much is beyond the bound (see F32PcaCodec). A vector under the bound can then be abandoned
+// too, so the search becomes approximate.
 using BoundedBatchFn = void (*)(const float* q, const float* const* xs, size_t n, size_t dim, float bound,
-                                float* out);
+                                const float* check_scales, float* out);
 
 // y -= scale * <v, y> * v over n floats: one Householder reflection (scale = 2 / |v|^2), the
 // step PcaRotation rotates queries and vectors with.
