@@ -5,18 +5,18 @@
 
 namespace vidx::calibration {
 
-std::vector<float> near_pair_check_scales(const float* rows, size_t n, size_t dim, const simd::KernelTable& k) {
+std::vector<float> near_pair_check_scales(const float* rows, size_t m, size_t dim, size_t queries,
+                                          const simd::KernelTable& k) {
   constexpr size_t kBlock = simd::kBoundCheckDims;
   const size_t checks = dim / kBlock;
-  const size_t m = std::min(n, kSampleRows);
   if (checks == 0 || m <= kNeighbours) return {};
   std::vector<const float*> sample(m);
-  for (size_t i = 0; i < m; ++i) sample[i] = rows + (i * n / m) * dim;
+  for (size_t i = 0; i < m; ++i) sample[i] = rows + i * dim;
 
   std::vector<float> scales(checks, 0.f);
   std::vector<float> distances(m);
   std::vector<std::pair<float, size_t>> order(m);
-  const size_t queries = std::min(m, kQueries);
+  queries = std::min(m, queries);
   size_t pairs = 0;
   for (size_t qi = 0; qi < queries; ++qi) {
     const size_t self = qi * m / queries;

@@ -19,16 +19,25 @@
 
 namespace vidx::calibration {
 
-// Rows of the sample the pairs are drawn from, queries among them, nearest rows per query.
-constexpr size_t kSampleRows = 4096;
-constexpr size_t kQueries = 128;
+// How much of an add a calibration reads: rows of the sample the pairs are drawn from (each
+// rotated first, 2 r d multiply-adds) and queries among them.
+struct SampleSize {
+  size_t rows;
+  size_t queries;
+};
+// The first add's calibration, and that of a later add (which only widens the first's scales;
+// smaller so that adding 1000 rows at a time pays ~30 ms each, not ~0.2 s).
+constexpr SampleSize kFirstAdd{4096, 128};
+constexpr SampleSize kLaterAdd{1024, 64};
+// Nearest rows per query: its pairs.
 constexpr size_t kNeighbours = 16;
 
 // One scale per whole simd::kBoundCheckDims block of `dim`: the largest share of its squared
 // distance any calibration pair (a sample row and one of its kNeighbours nearest others in the
 // sample) holds in the coordinates up to that block's end; 1 for a block that ends the vector.
-// rows: n x dim, already in the basis the kernel reads (at most kSampleRows are used, evenly
-// spaced). Empty (check exactly) when there are too few distinct rows or no whole block.
-std::vector<float> near_pair_check_scales(const float* rows, size_t n, size_t dim, const simd::KernelTable& k);
+// rows: n x dim, already in the basis the kernel reads (the caller's sample); `queries` of them
+// are evenly spaced. Empty (check exactly) when there are too few distinct rows or no whole block.
+std::vector<float> near_pair_check_scales(const float* rows, size_t n, size_t dim, size_t queries,
+                                          const simd::KernelTable& k);
 
 }  // namespace vidx::calibration

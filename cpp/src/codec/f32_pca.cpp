@@ -34,15 +34,38 @@ void F32PcaCodec::train(const float* x, size_t n) {
   const PcaRotation::ComponentRule rule{kComponentStep, most, kTargetShare};
   const double share = worth_learning ? rotation_.learn(x, n, rule, seed_) : 0.0;
   if (share < kMinVarianceShare) rotation_.clear();
-  if (rotated() && (metric() == Metric::L2 || compares_half_l2())) calibrate_checks(x, n);
+  if (rotated() && (metric() == Metric::L2 || compares_half_l2())) {
+    const calibration::SampleSize size = calibration::kFirstAdd;
+    const std::vector<float> scales = calibrate_checks(x, n, size.rows, size.queries);
+    check_scales_ = std::vector<std::atomic<float>>(scales.size());
+    for (size_t b = 0; b < scales.size(); ++b) check_scales_[b].store(scales[b], std::memory_order_relaxed);
+  }
   trained_ = true;
 }
 
-void F32PcaCodec::calibrate_checks(const float* x, size_t n) {
-  const size_t m = std::min(n, calibration::kSampleRows);
+void F32PcaCodec::observe(const float* x, size_t n) {
+  if (check_scales_.empty() || n < kMinTrainRows) return;
+  const calibration::SampleSize size = calibration::kLaterAdd;
+  const std::vector<float> scales = calibrate_checks(x, n, size.rows, size.queries);
+  if (scales.size() != check_scales_.size()) return;  // every sampled row a duplicate
+  for (size_t b = 0; b < scales.size(); ++b) {
+    float seen = check_scales_[b].load(std::memory_order_relaxed);
+    while (seen < scales[b] && !check_scales_[b].compare_exchange_weak(seen, scales[b], std::memory_order_relaxed)) {
+    }
+  }
+}
+
+std::vector<float> F32PcaCodec::calibrate_checks(const float* x, size_t n, size_t sample_rows, size_t queries) const {
+  const size_t m = std::min(n, sample_rows);
   std::vector<float> rows(m * dim());
   for (size_t i = 0; i < m; ++i) rotation_.apply(x + (i * n / m) * dim(), &rows[i * dim()]);
-  check_scales_ = calibration::near_pair_check_scales(rows.data(), m, dim(), *kernels_);
+  return calibration::near_pair_check_scales(rows.data(), m, dim(), queries, *kernels_);
+}
+
+std::vector<float> F32PcaCodec::check_scales() const {
+  std::vector<float> scales(check_scales_.size());
+  for (size_t b = 0; b < scales.size(); ++b) scales[b] = check_scales_[b].load(std::memory_order_relaxed);
+  return scales;
 }
 
 void F32PcaCodec::encode(const float* x, uint8_t* code) const { rotation_.apply(x, reinterpret_cast<float*>(code)); }
@@ -61,8 +84,8 @@ std::unique_ptr<QueryDistance> F32PcaCodec::prepare_stored(const uint8_t* code) 
 }
 
 std::unique_ptr<QueryDistance> F32PcaCodec::prepare_rotated(std::vector<float> q) const {
-  if (metric() == Metric::L2) return std::make_unique<f32::L2Distance>(std::move(q), kernels_, check_scales_);
-  if (compares_half_l2()) return std::make_unique<f32::HalfL2Distance>(std::move(q), kernels_, check_scales_);
+  if (metric() == Metric::L2) return std::make_unique<f32::L2Distance>(std::move(q), kernels_, check_scales());
+  if (compares_half_l2()) return std::make_unique<f32::HalfL2Distance>(std::move(q), kernels_, check_scales());
   return std::make_unique<f32::IpDistance>(std::move(q), kernels_);
 }
 
@@ -83,7 +106,7 @@ void F32PcaCodec::save_parameters(io::ByteWriter& out) const {
   rotation_.save(out);
   if (!scaled) return;
   out.u32(static_cast<uint32_t>(check_scales_.size()));
-  for (float s : check_scales_) out.f32(s);
+  for (float s : check_scales()) out.f32(s);
 }
 
 void F32PcaCodec::load_parameters(io::ByteReader& in) {
@@ -93,16 +116,18 @@ void F32PcaCodec::load_parameters(io::ByteReader& in) {
     throw FileFormatError(in.what() + ": f32_pca codes were stored for another metric");
   trained_ = (flags & 1) != 0;
   rotation_.load(in);
-  check_scales_.clear();
+  check_scales_ = std::vector<std::atomic<float>>();
   if ((flags & 4) == 0) return;
   const uint32_t count = in.u32();
   if (count != dim() / simd::kBoundCheckDims || !rotated())
     throw FileFormatError(in.what() + ": f32_pca check scales do not match the vectors");
-  check_scales_.resize(count);
-  for (float& s : check_scales_) {
-    s = in.f32();
-    if (!(s > 0.f && s <= 1.f)) throw FileFormatError(in.what() + ": f32_pca check scale out of (0, 1]");
+  std::vector<std::atomic<float>> scales(count);
+  for (std::atomic<float>& s : scales) {
+    const float v = in.f32();
+    if (!(v > 0.f && v <= 1.f)) throw FileFormatError(in.what() + ": f32_pca check scale out of (0, 1]");
+    s.store(v, std::memory_order_relaxed);
   }
+  check_scales_ = std::move(scales);
 }
 
 }  // namespace vidx

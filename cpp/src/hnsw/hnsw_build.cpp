@@ -344,6 +344,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   for (size_t i = 0; i < n; ++i) set_state(slots[i], kInserting);
   // The codec learns from the first rows it sees (LVQ: the mean it centres by).
   if (codec_->needs_training()) codec_->train(x, n);
+  else codec_->observe(x, n);
   write_records(x, n, slots, pool);
   const std::unique_ptr<ConstructionCodes> walk_codes = bulk ? make_construction_codes(x, n, slots, pool) : nullptr;
 

@@ -80,6 +80,7 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
   const size_t R = options().spann.replicas;
   const io::PostingLayout& layout = postings_->layout();
   const size_t E = layout.entry_bytes, T = layout.tail_bytes, head_bytes = codec_->head_size();
+  codec_->observe(x, n);  // before the postings it scans can hold these rows
   // Each row's entry [raw id | head code | zeros] and its tail, encoded once.
   std::vector<uint8_t> entries(n * E, 0), tails(n * T);
   std::vector<uint8_t> code_scratch(pool.size() * codec_->code_size());

@@ -85,6 +85,10 @@ class Codec {
   // the first rows added, before anything is encoded.
   virtual bool needs_training() const { return false; }
   virtual void train(const float* x, size_t n) {}
+  // The rows of a later add, for codecs that widen what they learnt from them (f32_pca: its
+  // early-exit shares, so that rows unlike the first add's are not dropped). Safe beside
+  // running searches and other adds.
+  virtual void observe(const float* x, size_t n) {}
 
   // Compact codecs may hold more than traversal uses: prepare() is the fast distance a
   // structure walks with, prepare_precise() the one it re-ranks its best candidates with.

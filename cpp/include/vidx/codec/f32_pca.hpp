@@ -21,10 +21,12 @@
 // Costs: a query is rotated once (2 r d multiply-adds for r reflections, see below), get()
 // returns vectors rotated back (exact to about 1e-6 relative, so reported as decoded), and
 // the first add learns the basis (covariance of up to 4096 rows) and the check scales (4096
-// rows rotated, 128 of them against the rest). Where the data has fewer
-// than 128 or more than 2048 dimensions, a flat spectrum (kMinVarianceShare), or the first add
-// holds fewer than 1000 rows, the codec keeps the identity and is exactly f32.
+// rows rotated, 128 of them against the rest; a later add of 1000 rows or more: 1024 and 64).
+// Where the data has fewer than 128 or more than 2048 dimensions, a flat spectrum
+// (kMinVarianceShare), or the first add holds fewer than 1000 rows, the codec keeps the
+// identity and is exactly f32.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -78,11 +80,15 @@ class F32PcaCodec final : public Codec {
 
   bool needs_training() const override { return !trained_; }
   void train(const float* x, size_t n) override;
+  // An add of kMinTrainRows rows or more is calibrated too, and each scale becomes the larger
+  // of the two: near pairs of data unlike the first add's (say, held mostly in the leading
+  // components) are then checked no harder than the data they resemble.
+  void observe(const float* x, size_t n) override;
 
   void save_parameters(io::ByteWriter& out) const override;
   void load_parameters(io::ByteReader& in) override;
   size_t parameter_bytes() const override {
-    return rotation_.memory_bytes() + check_scales_.capacity() * sizeof(float);
+    return rotation_.memory_bytes() + check_scales_.size() * sizeof(float);
   }
 
  private:
@@ -91,8 +97,9 @@ class F32PcaCodec final : public Codec {
 
   // The distance from a query already in the stored basis.
   std::unique_ptr<QueryDistance> prepare_rotated(std::vector<float> q) const;
-  // Learns check_scales_ from the first add's rows (rotated): see bound_calibration.hpp.
-  void calibrate_checks(const float* x, size_t n);
+  // Check scales learnt from rows of an add (rotated here): see bound_calibration.hpp.
+  std::vector<float> calibrate_checks(const float* x, size_t n, size_t sample_rows, size_t queries) const;
+  std::vector<float> check_scales() const;  // a copy, as a search uses them
 
   // The most components train() may learn for this width (a multiple of kComponentStep, 0
   // when not even one step fits): see kComponentStep.
@@ -104,8 +111,9 @@ class F32PcaCodec final : public Codec {
   PcaRotation rotation_;
   // One scale per whole bounded-kernel block (simd::BoundedBatchFn): a search abandons a
   // candidate once its first coordinates hold that share of the beam's worst distance. Empty
-  // (exact checks) unrotated, for inner product, and in files from before it was learnt.
-  std::vector<float> check_scales_;
+  // (exact checks) unrotated, for inner product, and in files from before it was learnt. Set
+  // by train() and load; later adds only raise them (observe), beside running searches.
+  std::vector<std::atomic<float>> check_scales_;
   const simd::KernelTable* kernels_;
 };
 
