@@ -4,7 +4,8 @@
 // Then HNSW and flat as living indexes (living): searches beside two writers, one removing
 // rows and re-adding them (into the freed slots), one appending; no search may return an id
 // whose removal returned before the search began (unless it was being re-added). Last, bulk
-// adds (construction codes) beside small adds and searches.
+// adds (construction codes) beside small adds and searches, and f32_pca adds that widen its
+// early-exit scales beside searches.
 //
 //   stress_concurrent [seconds] [dir] [living]   (exit 0 = no violation seen; sanitizers report
 //                                                 races; "living": the living HNSW stress only)
@@ -250,6 +251,62 @@ int bulk_adds() {
   return failures.load() ? 1 : 0;
 }
 
+// f32_pca: a first add that learns a rotation, then adds of 1000 rows on two threads, each
+// widening the early-exit scales (F32PcaCodec::observe) while searches read them.
+int pca_scales() {
+  constexpr size_t kWide = 128, kFirst = 1200, kLater = 1000, kLaterAdds = 4;
+  vidx::IndexOptions options;
+  options.threads = 2;
+  options.M = 8;
+  options.ef_construction = 24;
+  options.quant = "f32_pca";
+  auto index = vidx::make_index("hnsw", kWide, vidx::Metric::L2, options);
+  // Rows in 12 directions plus a little noise, so the codec rotates (a flat spectrum would not).
+  const size_t total = kFirst + 2 * kLater * kLaterAdds;
+  std::mt19937_64 rng(9);
+  std::normal_distribution<float> normal;
+  std::vector<float> directions(12 * kWide), data(total * kWide);
+  for (float& v : directions) v = normal(rng);
+  for (size_t i = 0; i < total; ++i)
+    for (size_t c = 0; c < 12; ++c) {
+      const float w = normal(rng) * (3.f - 0.2f * static_cast<float>(c));
+      for (size_t j = 0; j < kWide; ++j) data[i * kWide + j] += w * directions[c * kWide + j] + 0.01f * normal(rng);
+    }
+  auto add_range = [&](size_t first, size_t n) {
+    std::vector<int64_t> ids(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(first + i);
+    index->add(data.data() + first * kWide, n, ids.data());
+  };
+  add_range(0, kFirst);
+  std::atomic<int> failures{0};
+  std::atomic<bool> done{false};
+  std::thread searcher([&] {
+    for (size_t s = 0; !done.load(); ++s) {
+      std::vector<float> D(2 * kK);
+      std::vector<int64_t> I(2 * kK);
+      index->search(data.data() + (s % kFirst) * kWide, 2, kK, vidx::SearchParams{}, D.data(), I.data());
+      const std::string err = check_results(D, I, 2, static_cast<int64_t>(total) - 1);
+      if (!err.empty() && failures.fetch_add(1) < 5) std::fprintf(stderr, "pca: %s\n", err.c_str());
+    }
+  });
+  std::thread one([&] {
+    for (size_t a = 0; a < kLaterAdds; ++a) add_range(kFirst + a * kLater, kLater);
+  });
+  std::thread two([&] {
+    for (size_t a = 0; a < kLaterAdds; ++a) add_range(kFirst + (kLaterAdds + a) * kLater, kLater);
+  });
+  one.join();
+  two.join();
+  done = true;
+  searcher.join();
+  if (index->size() != total) {
+    std::fprintf(stderr, "pca: %zu rows, expected %zu\n", index->size(), total);
+    failures.fetch_add(1);
+  }
+  std::printf("f32_pca adds: %zu rows, %d violations\n", index->size(), failures.load());
+  return failures.load() ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 10.0;
   const std::string dir = argc > 2 ? argv[2] : ".";
@@ -260,6 +317,7 @@ int main(int argc, char** argv) {
     failures += stress("hnsw", "lvq4x8", seconds, dir);
     failures += stress("flat", "binary", seconds, dir);
     failures += bulk_adds();
+    failures += pca_scales();
   }
   failures += living("hnsw", "none", seconds);
   failures += living("flat", "none", seconds);
