@@ -181,3 +181,17 @@ def test_later_adds_unlike_the_first_widen_the_early_exits():
         idx.add(later, ids=np.arange(1500, 9500))
         found[quant] = recall(idx.search(q, 10, ef=10)[1], exact_ids)
     assert found["f32_pca"] >= found["f32"] - 0.005
+
+
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_flat_search_stays_exact(concentrated, metric):
+    # A flat scan stops reading a row once its partial distance passes the k-th best so far
+    # (in the rotated basis that is after a few dozen coordinates), but only then: its results
+    # are the exact ones, with no calibrated early exits.
+    x, q = concentrated
+    idx = vidx.Index(x.shape[1], metric=metric, kind="flat", quant="f32_pca")
+    idx.add(x)
+    D, I = idx.search(q, 10)
+    exact_d, exact_ids = brute_force(x, q, 10, metric)
+    assert recall(I, exact_ids) == 1.0
+    np.testing.assert_allclose(D, exact_d, rtol=1e-4, atol=1e-5)

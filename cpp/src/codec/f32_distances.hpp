@@ -29,6 +29,9 @@ class L2Distance final : public QueryDistance {
     k_->l2sq_batch_bounded(q_.data(), as_float_rows(codes), n, dim_, bound,
                            check_scales_.empty() ? nullptr : check_scales_.data(), out);
   }
+  void batch_bounded_exact(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
+    k_->l2sq_batch_bounded(q_.data(), as_float_rows(codes), n, dim_, bound, nullptr, out);
+  }
 
  private:
   std::vector<float> q_;
@@ -67,6 +70,10 @@ class HalfL2Distance final : public QueryDistance {
   }
   void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
     l2_.batch_bounded(codes, n, 2.f * bound, out);
+    for (size_t i = 0; i < n; ++i) out[i] *= 0.5f;
+  }
+  void batch_bounded_exact(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
+    l2_.batch_bounded_exact(codes, n, 2.f * bound, out);
     for (size_t i = 0; i < n; ++i) out[i] *= 0.5f;
   }
 

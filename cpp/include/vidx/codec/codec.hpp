@@ -23,9 +23,16 @@ class QueryDistance {
   // dispatch to a SIMD batch kernel once per call, not once per distance.
   virtual void batch(const uint8_t* const* codes, size_t n, float* out) const = 0;
   // Like batch, but a code whose distance is at least `bound` may get any value >= bound
-  // instead of its exact distance, so kernels can stop early on far candidates.
+  // instead of its exact distance, so kernels can stop early on far candidates. f32_pca's
+  // calibrated early exits may also, rarely, abandon a code under the bound (a graph walk
+  // accepts that); batch_bounded_exact never does.
   virtual void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const {
     batch(codes, n, out);
+  }
+  // batch_bounded for scans that promise exact results: only codes at or beyond the bound are
+  // abandoned, and every other distance is the one batch() gives.
+  virtual void batch_bounded_exact(const uint8_t* const* codes, size_t n, float bound, float* out) const {
+    batch_bounded(codes, n, bound, out);
   }
   // The distance to a code whose head and tail (see Codec::head_size) are stored apart; only
   // precise distances read the tail, the others ignore it.

@@ -3,7 +3,9 @@
 // codec's batch kernel. Rows are codes at base + slot * stride.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
@@ -14,17 +16,21 @@ namespace vidx {
 
 // Calls emit(distance, slot) for every slot in [0, count) that `filter` allows (every slot
 // when filter is null). When the filter lists its slots (an allow-list), only those are read;
-// otherwise each slot is tested and only allowed ones are scored.
-template <class Emit>
+// otherwise each slot is tested and only allowed ones are scored. bound() (called before
+// each block of rows): a distance from which on a row is of no interest, so it may be emitted
+// with any value at least that instead (QueryDistance::batch_bounded_exact); infinity: none.
+template <class Emit, class Bound>
 void scan_allowed_rows(const QueryDistance& query, const uint8_t* base, size_t stride, size_t count,
-                       const RowFilter* filter, Emit emit) {
+                       const RowFilter* filter, Emit emit, Bound bound) {
   constexpr size_t kBlock = 256;  // codes per batch-kernel call
   const uint8_t* codes[kBlock];
   uint32_t slots[kBlock];
   float dist[kBlock];
   size_t n = 0;
   auto flush = [&] {
-    query.batch(codes, n, dist);
+    const float b = bound();
+    if (b < std::numeric_limits<float>::infinity()) query.batch_bounded_exact(codes, n, b, dist);
+    else query.batch(codes, n, dist);
     for (size_t j = 0; j < n; ++j) emit(dist[j], slots[j]);
     n = 0;
   };
@@ -44,13 +50,23 @@ void scan_allowed_rows(const QueryDistance& query, const uint8_t* base, size_t s
   if (n) flush();
 }
 
+template <class Emit>
+void scan_allowed_rows(const QueryDistance& query, const uint8_t* base, size_t stride, size_t count,
+                       const RowFilter* filter, Emit emit) {
+  scan_allowed_rows(query, base, stride, count, filter, emit, [] { return std::numeric_limits<float>::infinity(); });
+}
+
 // The `width` nearest allowed rows, nearest first.
 inline std::vector<Neighbor> nearest_allowed_rows(const QueryDistance& query, const uint8_t* base, size_t stride,
                                                   size_t count, const RowFilter* filter, size_t width) {
   TopK top(width);
-  scan_allowed_rows(query, base, stride, count, filter, [&](float d, uint32_t s) {
-    if (d <= top.threshold()) top.push(d, s);
-  });
+  // Once the top is full, a row at or beyond its worst cannot enter (the next float up, so a
+  // row at exactly the worst is still computed and offered, as without a bound): bounded
+  // kernels stop reading such rows early (float32 and float16 L2, f32_pca's rotated basis
+  // most of all).
+  scan_allowed_rows(
+      query, base, stride, count, filter, [&](float d, uint32_t s) { if (d <= top.threshold()) top.push(d, s); },
+      [&] { return std::nextafter(top.threshold(), std::numeric_limits<float>::infinity()); });
   return std::move(top.sorted());
 }
 
