@@ -78,8 +78,8 @@ std::unique_ptr<QueryDistance> F32PcaCodec::prepare(const float* query) const {
   return prepare_rotated(std::move(q));
 }
 
-std::unique_ptr<QueryDistance> F32PcaCodec::prepare_stored(const uint8_t* code) const {
-  const float* y = f32::as_floats(code);
+std::unique_ptr<QueryDistance> F32PcaCodec::prepare_from_code(const uint8_t* head, const uint8_t*) const {
+  const float* y = f32::as_floats(head);
   return prepare_rotated(std::vector<float>(y, y + dim()));
 }
 

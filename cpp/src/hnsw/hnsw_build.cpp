@@ -106,8 +106,9 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
 void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests,
                               const ConstructionCodes* walk_codes) {
   const int node_level = levels_[slot];
-  std::unique_ptr<QueryDistance> exact = codec_->prepare_stored(code(slot));  // written before linking
-  if (!exact) exact = codec_->prepare(x);
+  // Full-width codes (written before linking) are the vector as precisely as x: preparing from
+  // them spares f32_pca rotating x again; a compact code would be less precise than x.
+  const auto exact = codec_->full_width() ? codec_->prepare_from_code(code(slot), tail(slot)) : codec_->prepare(x);
   const auto compact = walk_codes ? walk_codes->codec->prepare(x) : nullptr;
   const QueryDistance& walk = compact ? *compact : *exact;
   const auto walk_code = [&](uint32_t s) { return walk_codes ? walk_codes->of(s) : code(s); };

@@ -72,15 +72,14 @@ class Codec {
   // A stored vector as the query (graph construction compares stored vectors): decoded once
   // at full precision, then compared with prepare()'s fast kernel. tail = nullptr: the code
   // is contiguous.
-  std::unique_ptr<QueryDistance> prepare_from_code(const uint8_t* head, const uint8_t* tail = nullptr) const {
+  // Codecs whose code is the vector itself in the basis they compare in override it to skip
+  // the decode (f32_pca: decoding and preparing would rotate back and forth, 4 r d
+  // multiply-adds).
+  virtual std::unique_ptr<QueryDistance> prepare_from_code(const uint8_t* head, const uint8_t* tail = nullptr) const {
     std::vector<float> x(dim_);
     decode_split(head, tail ? tail : head + head_size(), x.data());
     return prepare(x.data());
   }
-  // A stored code as the query without decoding it, where the code is the vector itself in the
-  // basis the codec compares in (f32_pca: a query is rotated once, 2 r d multiply-adds, which
-  // a build would otherwise pay again for every row it links); nullptr elsewhere.
-  virtual std::unique_ptr<QueryDistance> prepare_stored(const uint8_t* code) const { return nullptr; }
   // Distance between two stored vectors, from their heads (graph construction compares
   // neighbours).
   virtual float distance_between(const uint8_t* a, const uint8_t* b) const = 0;
