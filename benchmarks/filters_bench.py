@@ -4,7 +4,7 @@ filtered top-10; plus one batch with per-query filters vs one call per query.
 
     python benchmarks/filters_bench.py [--dataset fashion-mnist-784-euclidean] [--queries 1000]
            [--rounds 5] [--cache /tmp/filters_bench] [--out benchmarks/results/filters.md]
-           [--selectivities 0.5,0.1,0.01,0.001] [--quant lvq8]
+           [--selectivities 0.5,0.1,0.01,0.001] [--quant lvq8] [--float-quants f32,f32_pca]
 
 Indexes are built once (2 threads, M=16 / efC=200 for vidx and hnswlib, HNSW32 / efC=200 for
 faiss) and cached in --cache. Allowed ids: a seeded random subset at each selectivity. For each
@@ -16,6 +16,8 @@ Python callable there is (a set's __contains__); faiss an IDSelectorBatch built 
 timing. vidx's per-call conversion of the filter is inside its timing. Timed loops run with
 Python's cyclic collector paused (timeit's way, vidx/bench/timing.py): a collection falling into
 one library's loop of a few hundred queries moved single runs' ratios by several percent.
+--float-quants lists the float32 codecs whose three filter forms go into the float table (f32_pca:
+float32 in a learnt rotation, with calibrated early exits; its vectors are float32 to ~1e-6).
 With --quant (default lvq8), a second table: vidx HNSW with that codec vs faiss IndexHNSWSQ
 (8-bit scalar quantizer, HNSW32, efC=200), both filtered the same way, reported beside the float32
 peers but never mixed with the float-vs-float ratios."""
@@ -53,18 +55,24 @@ def recall(found, truth):
 class Vidx:
     name = "vidx"
 
-    def __init__(self, train, cache, mode="ids", quant=None):
+    def __init__(self, train, cache, mode="ids", quant="f32", compressed=False):
         import vidx
-        path = os.path.join(cache, f"vidx_{quant}.vidx" if quant else "vidx.vidx")
+        path = os.path.join(cache, "vidx.vidx" if quant == "f32" else f"vidx_{quant}.vidx")
         if not os.path.exists(path):
-            options = {"quant": quant} if quant else {}
-            idx = vidx.Index(train.shape[1], M=16, ef_construction=200, threads=2, **options)
+            idx = vidx.Index(train.shape[1], M=16, ef_construction=200, threads=2, quant=quant)
             idx.add(train)
             idx.save(path)
         self.index = vidx.load(path)
         self.index.threads = 1
         self.mode = mode
-        self.name = f"vidx {quant}" if quant else {"ids": "vidx", "mask": "vidx (mask)", "idset": "vidx (IdSet)"}[mode]
+        self.name = self.label(quant, mode, compressed)
+
+    @staticmethod
+    def label(quant, mode, compressed=False):
+        if compressed:
+            return f"vidx {quant}"
+        suffix = {"ids": "", "mask": " (mask)", "idset": " (IdSet)"}[mode]
+        return ("vidx" if quant == "f32" else f"vidx {quant}") + suffix
 
     def prepare(self, allowed, n):
         if self.mode == "ids":
@@ -174,6 +182,8 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--quant", default="lvq8",
                     help="vidx codec of the compressed rows (compared with faiss IndexHNSWSQ 8-bit); '' for none")
+    ap.add_argument("--float-quants", default="f32",
+                    help="comma-separated float32 codecs of the float table (f32, f32_pca)")
     ap.add_argument("--selectivities", default=",".join(map(str, SELECTIVITIES)),
                     help="comma-separated shares of allowed ids")
     args = ap.parse_args()
@@ -184,10 +194,11 @@ def main():
     queries = np.ascontiguousarray(ds.test[vidx.datasets.spread_rows(len(ds.test), args.queries)], dtype=np.float32)
     norms = (train.astype(np.float32) ** 2).sum(1)
     t = time.perf_counter()
-    libs = [Vidx(train, args.cache), Vidx(train, args.cache, "mask"), Vidx(train, args.cache, "idset"),
-            Hnswlib(train, args.cache), Faiss(train, args.cache)]
+    float_quants = args.float_quants.split(",")
+    libs = [Vidx(train, args.cache, mode, quant) for quant in float_quants for mode in ("ids", "mask", "idset")]
+    libs += [Hnswlib(train, args.cache), Faiss(train, args.cache)]
     if args.quant:
-        libs += [Vidx(train, args.cache, quant=args.quant), Faiss(train, args.cache, sq8=True)]
+        libs += [Vidx(train, args.cache, quant=args.quant, compressed=True), Faiss(train, args.cache, sq8=True)]
     print(f"indexes ready in {time.perf_counter() - t:.0f} s", flush=True)
     rng = np.random.default_rng(42)
     rows = []
@@ -220,21 +231,24 @@ def main():
 def report(rows, batch, args):
     lines = [f"## Filtered search: {args.dataset}, single thread, one query per call",
              "", f"Command: `python benchmarks/filters_bench.py --queries {args.queries} --rounds {args.rounds}"
-             f" --selectivities {args.selectivities} --quant {args.quant or repr('')}`",
+             f" --selectivities {args.selectivities} --quant {args.quant or repr('')}"
+             f" --float-quants {args.float_quants}`",
              f"Target recall@10 of the exact filtered top-10: {args.target}; median QPS over {args.rounds} rounds.", "",
              "vidx ids: an int64 array per call (checked each call); IdSet: the same ids prepared once "
              "(vidx.IdSet, outside the timing like faiss's IDSelectorBatch). Ratios: ids / IdSet / mask over the peer.", "",
-             "| selectivity | allowed | vidx ef / recall / QPS | vidx IdSet QPS | vidx mask QPS | hnswlib ef / recall / QPS | faiss ef / recall / QPS | vidx/hnswlib | vidx/faiss |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| selectivity | allowed | vidx quant | vidx ef / recall / QPS | vidx IdSet QPS | vidx mask QPS | hnswlib ef / recall / QPS | faiss ef / recall / QPS | vidx/hnswlib | vidx/faiss |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        v, p, m, h, f = r["vidx"], r["vidx (IdSet)"], r["vidx (mask)"], r["hnswlib"], r["faiss"]
+        h, f = r["hnswlib"], r["faiss"]
+        for quant in args.float_quants.split(","):
+            v, p, m = (r[Vidx.label(quant, mode)] for mode in ("ids", "idset", "mask"))
 
-        def ratios(peer):
-            return " / ".join(f"{x['qps'] / peer['qps']:.2f}x" for x in (v, p, m))
-        lines.append(f"| {r['selectivity']:g} | {r['allowed']} | {v['ef']} / {v['recall']:.3f} / {v['qps']:.0f} | "
-                     f"{p['qps']:.0f} ({p['recall']:.3f}) | {m['qps']:.0f} ({m['recall']:.3f}) | "
-                     f"{h['ef']} / {h['recall']:.3f} / {h['qps']:.0f} | {f['ef']} / {f['recall']:.3f} / {f['qps']:.0f} | "
-                     f"{ratios(h)} | {ratios(f)} |")
+            def ratios(peer):
+                return " / ".join(f"{x['qps'] / peer['qps']:.2f}x" for x in (v, p, m))
+            lines.append(f"| {r['selectivity']:g} | {r['allowed']} | {quant} | {v['ef']} / {v['recall']:.3f} / {v['qps']:.0f} | "
+                         f"{p['qps']:.0f} ({p['recall']:.3f}) | {m['qps']:.0f} ({m['recall']:.3f}) | "
+                         f"{h['ef']} / {h['recall']:.3f} / {h['qps']:.0f} | {f['ef']} / {f['recall']:.3f} / {f['qps']:.0f} | "
+                         f"{ratios(h)} | {ratios(f)} |")
     if args.quant:
         q, fs = f"vidx {args.quant}", "faiss SQ8"
         lines += ["", f"Compressed: vidx HNSW quant=\"{args.quant}\" (re-ranked by its second level where it has one) vs faiss IndexHNSWSQ(QT_8bit, 32) with "

@@ -251,10 +251,11 @@ int bulk_adds() {
   return failures.load() ? 1 : 0;
 }
 
-// f32_pca: a first add that learns a rotation, then adds of 1000 rows on two threads, each
-// widening the early-exit scales (F32PcaCodec::observe) while searches read them.
+// f32_pca: a first add that learns a rotation, then adds on two threads, of 1000 rows on one
+// and of 100 on the other (pooled until they make 1000), each widening the early-exit scales
+// (F32PcaCodec::observe) while searches read them.
 int pca_scales() {
-  constexpr size_t kWide = 128, kFirst = 1200, kLater = 1000, kLaterAdds = 4;
+  constexpr size_t kWide = 128, kFirst = 1200, kLater = 1000, kLaterAdds = 4, kSmall = 100;
   vidx::IndexOptions options;
   options.threads = 2;
   options.M = 8;
@@ -293,7 +294,7 @@ int pca_scales() {
     for (size_t a = 0; a < kLaterAdds; ++a) add_range(kFirst + a * kLater, kLater);
   });
   std::thread two([&] {
-    for (size_t a = 0; a < kLaterAdds; ++a) add_range(kFirst + (kLaterAdds + a) * kLater, kLater);
+    for (size_t a = 0; a < kLaterAdds * kLater / kSmall; ++a) add_range(kFirst + kLaterAdds * kLater + a * kSmall, kSmall);
   });
   one.join();
   two.join();

@@ -44,9 +44,20 @@ void F32PcaCodec::train(const float* x, size_t n) {
 }
 
 void F32PcaCodec::observe(const float* x, size_t n) {
-  if (check_scales_.empty() || n < kMinTrainRows) return;
+  if (check_scales_.empty() || n == 0) return;
   const calibration::SampleSize size = calibration::kLaterAdd;
-  const std::vector<float> scales = calibrate_checks(x, n, size.rows, size.queries);
+  if (n >= kMinTrainRows) return widen_checks(calibrate_checks(x, n, size.rows, size.queries));
+  std::vector<float> pooled;
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    pending_.insert(pending_.end(), x, x + n * dim());
+    if (pending_.size() < kMinTrainRows * dim()) return;
+    pooled.swap(pending_);
+  }
+  widen_checks(calibrate_checks(pooled.data(), pooled.size() / dim(), size.rows, size.queries));
+}
+
+void F32PcaCodec::widen_checks(const std::vector<float>& scales) {
   if (scales.size() != check_scales_.size()) return;  // every sampled row a duplicate
   for (size_t b = 0; b < scales.size(); ++b) {
     float seen = check_scales_[b].load(std::memory_order_relaxed);

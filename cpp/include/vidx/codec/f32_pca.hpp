@@ -29,6 +29,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
@@ -84,7 +85,8 @@ class F32PcaCodec final : public Codec {
   void train(const float* x, size_t n) override;
   // An add of kMinTrainRows rows or more is calibrated too, and each scale becomes the larger
   // of the two: near pairs of data unlike the first add's (say, held mostly in the leading
-  // components) are then checked no harder than the data they resemble.
+  // components) are then checked no harder than the data they resemble. Smaller adds are
+  // pooled until they make kMinTrainRows rows, then calibrated as one (see pending_).
   void observe(const float* x, size_t n) override;
 
   void save_parameters(io::ByteWriter& out) const override;
@@ -102,6 +104,8 @@ class F32PcaCodec final : public Codec {
   // Check scales learnt from rows of an add (rotated here): see bound_calibration.hpp.
   std::vector<float> calibrate_checks(const float* x, size_t n, size_t sample_rows, size_t queries) const;
   std::vector<float> check_scales() const;  // a copy, as a search uses them
+  // Each scale becomes the larger of its own and `scales`' (beside running searches).
+  void widen_checks(const std::vector<float>& scales);
 
   // The most components train() may learn for this width (a multiple of kComponentStep, 0
   // when not even one step fits): see kComponentStep.
@@ -116,6 +120,12 @@ class F32PcaCodec final : public Codec {
   // (exact checks) unrotated, for inner product, and in files from before it was learnt. Set
   // by train() and load; later adds only raise them (observe), beside running searches.
   std::vector<std::atomic<float>> check_scales_;
+  // Rows of adds too small to calibrate alone, pooled until there are kMinTrainRows of them:
+  // data that drifts in through many small adds (a stream of single documents) widens the
+  // shares like one large add would. Not saved: a process that stops leaves at most
+  // kMinTrainRows - 1 rows uncounted, and the next one pools anew.
+  std::mutex pending_mutex_;
+  std::vector<float> pending_;
   const simd::KernelTable* kernels_;
 };
 
