@@ -57,6 +57,11 @@ void F32PcaCodec::observe(const float* x, size_t n) {
   widen_checks(calibrate_checks(pooled.data(), pooled.size() / dim(), size.rows, size.queries));
 }
 
+size_t F32PcaCodec::parameter_bytes() const {
+  std::lock_guard<std::mutex> lock(pending_mutex_);
+  return rotation_.memory_bytes() + check_scales_.size() * sizeof(float) + pending_.capacity() * sizeof(float);
+}
+
 void F32PcaCodec::widen_checks(const std::vector<float>& scales) {
   if (scales.size() != check_scales_.size()) return;  // every sampled row a duplicate
   for (size_t b = 0; b < scales.size(); ++b) {

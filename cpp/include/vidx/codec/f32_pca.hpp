@@ -91,9 +91,8 @@ class F32PcaCodec final : public Codec {
 
   void save_parameters(io::ByteWriter& out) const override;
   void load_parameters(io::ByteReader& in) override;
-  size_t parameter_bytes() const override {
-    return rotation_.memory_bytes() + check_scales_.size() * sizeof(float);
-  }
+  // With the rows pooled for calibration (pending_), which memory_usage() should not hide.
+  size_t parameter_bytes() const override;
 
  private:
   // Cosine in the rotated basis is compared as |q - x|^2 / 2 (see above); unrotated, as f32 does.
@@ -124,7 +123,7 @@ class F32PcaCodec final : public Codec {
   // data that drifts in through many small adds (a stream of single documents) widens the
   // shares like one large add would. Not saved: a process that stops leaves at most
   // kMinTrainRows - 1 rows uncounted, and the next one pools anew.
-  std::mutex pending_mutex_;
+  mutable std::mutex pending_mutex_;
   std::vector<float> pending_;
   const simd::KernelTable* kernels_;
 };
