@@ -135,6 +135,27 @@ def test_keep_vectors_reranks_with_float32(wide_blobs):
     assert kept.memory_usage() >= plain.memory_usage() + x.nbytes
 
 
+@pytest.mark.parametrize("quant, keep", [("lvq8", True), ("lvq4", True), ("lvq4x8", False)])
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_adaptive_rerank_finds_what_the_whole_beam_finds(wide_blobs, quant, keep, metric):
+    # Without rerank= the re-rank stops once no later candidate of the walk could enter the k
+    # (allowing for the walk's error); it must find what re-scoring the whole beam finds, with
+    # the same precise distances, whether the walk's codes are fine (LVQ-8) or coarse (LVQ-4).
+    x, q = wide_blobs
+    idx = vidx.Index(40, metric=metric, quant=quant, keep_vectors=keep, M=12, ef_construction=80)
+    idx.add(x)
+    for k, ef in ((1, 40), (10, 64), (10, 200)):
+        D_auto, I_auto = idx.search(q, k, ef=ef)
+        D_all, I_all = idx.search(q, k, ef=ef, rerank=ef)
+        assert np.mean(I_auto == I_all) >= 0.995, (k, ef)
+        np.testing.assert_allclose(D_auto[I_auto == I_all], D_all[I_auto == I_all], rtol=1e-6)
+        assert np.all(np.diff(D_auto, axis=1) >= 0)
+    if keep:  # precise distances are float32's
+        D_true, truth = brute_force(x, q, 10, metric)
+        D, I = idx.search(q, 10, ef=64)
+        np.testing.assert_allclose(D[I == truth], D_true[I == truth], rtol=1e-4, atol=1e-6)
+
+
 def test_flat_with_lvq(wide_blobs):
     x, q = wide_blobs
     _, truth = brute_force(x, q, 10, "l2")

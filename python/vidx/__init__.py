@@ -75,7 +75,9 @@ class Index:
             "binary_rot", "rabitq"). SPANN stores these codes in its posting lists, the
             re-rank level in a separate region read only for the candidates re-ranked.
         rerank: candidates re-scored with precise distances after a compressed search
-            (0: automatic; HNSW the whole beam, SPANN 16 * k).
+            (0: automatic. HNSW: the beam in the walk's order, at least max(k, 8) of it, then
+            on while a candidate's walk distance, less twice the largest walk error seen in
+            this query, could still enter the k; SPANN: 16 * k).
         keep_vectors: (hnsw, flat) also keep the float32 vectors (more memory): HNSW re-ranks
             with them, flat scans them (exact results).
         SPANN: path (the posting file, required), head_ratio (None: automatic), replicas,

@@ -132,14 +132,15 @@ void HnswIndex::search_filtered(const float* q, size_t k, const SearchParams& pa
   const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
   thread_local std::vector<Neighbor> found;
   nearest_allowed(*codec_->prepare(q), std::max(ef, rerank_count), &filter, found);
+  size_t n = std::min(k, found.size());
   if (rerank_count) {
     found.resize(std::min(found.size(), rerank_count));
-    rescore(q, found);
-  }
-  const size_t n = std::min(k, found.size());
-  for (size_t j = 0; j < n; ++j) {
-    distances[j] = found[j].distance;
-    slots[j] = found[j].slot;
+    n = rerank(q, found, k, params.rerank == 0, distances, slots);
+  } else {
+    for (size_t j = 0; j < n; ++j) {
+      distances[j] = found[j].distance;
+      slots[j] = found[j].slot;
+    }
   }
   for (size_t j = n; j < k; ++j) {
     distances[j] = std::numeric_limits<float>::infinity();

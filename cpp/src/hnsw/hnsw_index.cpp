@@ -9,6 +9,7 @@
 #include "hnsw_context.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
+#include "vidx/common/topk.hpp"
 #include "vidx/graph/link_words.hpp"
 #include "vidx/simd/kernels.hpp"
 
@@ -159,26 +160,40 @@ void HnswIndex::rescore(const float* q, std::vector<Neighbor>& found) const {
   std::sort(found.begin(), found.end(), closer);
 }
 
-size_t HnswIndex::rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances,
-                         int64_t* slots) const {
-  for (size_t j = 0; j < n; ++j) prefetch_precise(ctx.beam.slot(j));
+size_t HnswIndex::rerank(const float* q, const std::vector<Neighbor>& walked, size_t k, bool adaptive,
+                         float* distances, int64_t* slots) const {
+  // Adaptive: the walk's order is nearly the precise one, so past the first few the re-rank
+  // stops at the first candidate whose walk distance, less kWalkErrorMargin times the largest
+  // walk error seen so far in this query, could no longer beat the k-th precise distance. The
+  // walk distances are sorted, so no later candidate could either. Fine codes (LVQ-8) stop a
+  // few past k; coarse ones (LVQ-4) see large errors and go on through the beam.
+  constexpr size_t kRerankSample = 8;      // re-scored always, to learn the walk's error
+  constexpr float kWalkErrorMargin = 2.f;  // the error the next candidate may have, in multiples of the worst seen
+  constexpr size_t kPrefetchAhead = 4;     // candidates whose bytes are requested before they are scored
+  const size_t n = walked.size();
+  const size_t sure = adaptive ? std::min(n, std::max(k, kRerankSample)) : n;
+  for (size_t j = 0; j < std::min(n, sure + kPrefetchAhead); ++j) prefetch_precise(walked[j].slot);
   const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
   const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
-  std::vector<Neighbor> rescored;
-  rescored.reserve(n);
+  TopK best(k);
+  float worst_error = 0.f;
   for (size_t j = 0; j < n; ++j) {
-    const uint32_t s = ctx.beam.slot(j);
-    if (!returnable(s)) continue;  // removed (or still being inserted) while we walked
+    const float walk_distance = walked[j].distance;
+    if (j >= sure) {
+      if (walk_distance - kWalkErrorMargin * worst_error >= best.threshold()) break;
+      if (j + kPrefetchAhead < n) prefetch_precise(walked[j + kPrefetchAhead].slot);
+    }
+    const uint32_t s = walked[j].slot;
     const float d = kept_codec_ ? precise->one(kept_.data() + s * kept_bytes) : precise->one_split(code(s), tail(s));
-    rescored.push_back(Neighbor{d, s});
+    worst_error = std::max(worst_error, std::abs(d - walk_distance));
+    if (returnable(s)) best.push(d, s);  // else removed (or still being inserted) while we walked
   }
-  const size_t found = std::min(k, rescored.size());
-  std::partial_sort(rescored.begin(), rescored.begin() + found, rescored.end(), closer);
-  for (size_t j = 0; j < found; ++j) {
-    distances[j] = rescored[j].distance;
-    slots[j] = rescored[j].slot;
+  const std::vector<Neighbor>& found = best.sorted();
+  for (size_t j = 0; j < found.size(); ++j) {
+    distances[j] = found[j].distance;
+    slots[j] = found[j].slot;
   }
-  return found;
+  return found.size();
 }
 
 size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& params, float* distances,
@@ -199,7 +214,10 @@ size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& param
     const uint32_t start = greedy_descend(*qd, entry, d, max_level, 1, ctx->visited);
     search_layer(*qd, start, d, 0, std::max(ef, rerank_count), *ctx);
     if (rerank_count) {
-      found = rerank(q, std::min(rerank_count, ctx->beam.size()), k, *ctx, distances, slots);
+      thread_local std::vector<Neighbor> walked;
+      walked.resize(std::min(rerank_count, ctx->beam.size()));
+      for (size_t j = 0; j < walked.size(); ++j) walked[j] = Neighbor{ctx->beam.distance(j), ctx->beam.slot(j)};
+      found = rerank(q, walked, k, params.rerank == 0, distances, slots);
     } else {
       for (size_t j = 0; j < ctx->beam.size() && found < k; ++j) {
         if (!returnable(ctx->beam.slot(j))) continue;  // removed (or being inserted) meanwhile

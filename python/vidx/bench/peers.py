@@ -75,22 +75,30 @@ def _pad(ids, k: int) -> np.ndarray:
 
 
 class VidxHNSW(Adapter):
-    """vidx HNSW; the variant is its quant= (plain "vidx" is float32, "vidx:lvq8" LVQ-8 codes, ...)."""
+    """vidx HNSW; the variant is its quant= (plain "vidx" is float32, "vidx:lvq8" LVQ-8 codes, ...).
+    A "+f32" suffix ("vidx:lvq8+f32") also keeps the float32 vectors (keep_vectors=True): the walk
+    reads the codes and the beam is re-ranked exactly, so results are float32's."""
     name = "vidx"
     module = "vidx"
+    KEEP_SUFFIX = "+f32"
 
     @classmethod
     def check_variant(cls, variant):
         if variant is not None:
             from vidx import _codecs
-            _codecs.check_quant(variant)  # ValueError listing the codecs the C++ registry knows
+            _codecs.check_quant(variant.removesuffix(cls.KEEP_SUFFIX))  # ValueError listing the registry's codecs
         return variant
+
+    def _quant_and_keep(self):
+        variant = self.variant or "none"
+        return variant.removesuffix(self.KEEP_SUFFIX), variant.endswith(self.KEEP_SUFFIX)
 
     def build(self, train, metric, M, efc, threads):
         import vidx
         start = perf_counter()
+        quant, keep_vectors = self._quant_and_keep()
         self.index = vidx.Index(train.shape[1], metric=metric, kind="hnsw", M=M, ef_construction=efc,
-                                seed=0, threads=threads, quant=self.variant or "none")
+                                seed=0, threads=threads, quant=quant, keep_vectors=keep_vectors)
         self.index.add(train)
         seconds = perf_counter() - start
         self.index.threads = 1

@@ -167,9 +167,12 @@ class HnswIndex final : public VectorIndex {
                   SearchContext& ctx, CodeOf code_of) const;
   // Returns how many of the k results it found (the rest are -1).
   size_t search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* slots) const;
-  // Re-scores the best `n` of the beam with precise distances and writes the best k (live
-  // nodes only); returns how many it wrote.
-  size_t rerank(const float* q, size_t n, size_t k, const SearchContext& ctx, float* distances, int64_t* slots) const;
+  // Re-scores `walked` (a walk's candidates, nearest first by the walk's distances) with
+  // precise distances and writes the best k (live nodes only); returns how many it wrote.
+  // adaptive (no rerank= given): stops early once the walk's distances, allowing for their
+  // error, leave no candidate that could enter the k.
+  size_t rerank(const float* q, const std::vector<Neighbor>& walked, size_t k, bool adaptive, float* distances,
+                int64_t* slots) const;
   // Re-ranking reads what the walk never touched (code tails kept apart, or kept float32
   // vectors), cold in cache: it requests every candidate's bytes before scoring the first,
   // so their misses overlap instead of queueing one candidate at a time.
