@@ -17,7 +17,9 @@ timing. vidx's per-call conversion of the filter is inside its timing. Timed loo
 Python's cyclic collector paused (timeit's way, vidx/bench/timing.py): a collection falling into
 one library's loop of a few hundred queries moved single runs' ratios by several percent.
 --float-quants lists the float32 codecs whose three filter forms go into the float table (f32_pca:
-float32 in a learnt rotation, with calibrated early exits; its vectors are float32 to ~1e-6).
+float32 in a learnt rotation, with calibrated early exits; its vectors are float32 to ~1e-6;
+lvq8+f32: LVQ-8 codes walked, float32 vectors kept and the candidates re-ranked with them, so
+results and distances are float32's).
 With --quant (default lvq8), a second table: vidx HNSW with that codec vs faiss IndexHNSWSQ
 (8-bit scalar quantizer, HNSW32, efC=200), both filtered the same way, reported beside the float32
 peers but never mixed with the float-vs-float ratios."""
@@ -59,7 +61,9 @@ class Vidx:
         import vidx
         path = os.path.join(cache, "vidx.vidx" if quant == "f32" else f"vidx_{quant}.vidx")
         if not os.path.exists(path):
-            idx = vidx.Index(train.shape[1], M=16, ef_construction=200, threads=2, quant=quant)
+            # "lvq8+f32": LVQ-8 codes walked, float32 vectors kept to re-rank with (float32 results)
+            idx = vidx.Index(train.shape[1], M=16, ef_construction=200, threads=2, quant=quant.removesuffix("+f32"),
+                             keep_vectors=quant.endswith("+f32"))
             idx.add(train)
             idx.save(path)
         self.index = vidx.load(path)

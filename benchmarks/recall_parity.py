@@ -10,6 +10,10 @@ Recall is batch search against the dataset's ground truth, so the host's load do
 build times are quoted only as a same-run ratio.
 
     python benchmarks/recall_parity.py glove6b-50-angular --seeds 0,1,2 [--order sorted]
+    python benchmarks/recall_parity.py fashion-mnist-784-euclidean --quant lvq8 --keep-vectors
+
+--quant / --keep-vectors build vidx with those settings (lvq8 + kept float32 vectors: the walk
+reads LVQ-8 codes, results are re-ranked in float32).
 """
 import argparse
 import time
@@ -33,6 +37,8 @@ def main():
     p.add_argument("--M", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quant", default="none", help="vidx's quant= (default float32)")
+    p.add_argument("--keep-vectors", action="store_true", help="vidx keeps float32 vectors to re-rank with")
     p.add_argument("--order", choices=sorted(ORDERS), default="natural",
                    help="row order given to both libraries (ids stay the original row numbers)")
     args = p.parse_args()
@@ -55,7 +61,8 @@ def main():
     for seed in (int(s) for s in args.seeds.split(",")):
         start = time.perf_counter()
         index = vidx.Index(train.shape[1], metric=metric, kind="hnsw", M=args.M,
-                           ef_construction=args.ef_construction, seed=seed, threads=args.threads)
+                           ef_construction=args.ef_construction, seed=seed, threads=args.threads,
+                           quant=args.quant, keep_vectors=args.keep_vectors)
         index.add(train, ids=order)
         builds["vidx"].append(time.perf_counter() - start)
         recalls["vidx"].append([recall(index.search(queries, 10, ef=ef)[1]) for ef in efs])
@@ -75,7 +82,8 @@ def main():
               f"recall@10 at ef {efs}: vidx {np.round(recalls['vidx'][-1], 4)}, "
               f"hnswlib {np.round(recalls['hnswlib'][-1], 4)}", flush=True)
     ours, theirs = np.mean(recalls["vidx"], 0), np.mean(recalls["hnswlib"], 0)
-    print(f"{data.name} ({args.order} order), mean over seeds {args.seeds}:")
+    print(f"{data.name} ({args.order} order, vidx quant={args.quant}"
+          f"{' + float32 re-rank' if args.keep_vectors else ''}), mean over seeds {args.seeds}:")
     for ef, a, b in zip(efs, ours, theirs):
         print(f"  ef {ef:3d}: vidx {a:.4f}  hnswlib {b:.4f}  difference {a - b:+.4f}")
     ratio = np.median(builds["vidx"]) / np.median(builds["hnswlib"])

@@ -156,9 +156,9 @@ class LvqDistance final : public QueryDistance {
 //                                + 2·offset·scale·sum c + scale^2·sum c^2
 //   IP:              <q, x> = <q, mu> + offset·sum q + scale·step·<r, c>
 // Rounding moves a query coordinate by at most step / 2, against the codes' delta / 2 of
-// (max - min) / 15: far less than the codes already do. Only a codec that re-scores the walk's
-// candidates with the float query and both levels uses it (a one-level codec's walk distances
-// are its results).
+// (max - min) / 15: far less than the codes already do. Only walks whose candidates are re-scored
+// use it: by both levels with the float query (two-level codecs), or by an HNSW's kept float32
+// vectors (a one-level codec's walk distances are otherwise its results).
 class LvqU4Distance final : public QueryDistance {
  public:
   LvqU4Distance(const float* query, const std::vector<float>& mean, Metric metric, size_t padded_dim,
@@ -327,7 +327,12 @@ std::unique_ptr<QueryDistance> LvqCodec::prepare_view(const float* query, View v
 }
 
 std::unique_ptr<QueryDistance> LvqCodec::prepare(const float* query) const {
-  if (primary_bits_ == 4 && residual_bits_ > 0)
+  // A two-level codec re-scores its walk's candidates with both levels: the walk may round.
+  return residual_bits_ > 0 ? prepare_reranked_walk(query) : prepare_view(query, primary_view_);
+}
+
+std::unique_ptr<QueryDistance> LvqCodec::prepare_reranked_walk(const float* query) const {
+  if (primary_bits_ == 4)
     return std::make_unique<LvqU4Distance>(query, mean_, metric(), padded_dim_, constants_offset_, head_size(),
                                            *kernels_);
   return prepare_view(query, primary_view_);

@@ -131,7 +131,7 @@ void HnswIndex::search_filtered(const float* q, size_t k, const SearchParams& pa
   const size_t ef = std::max(params.ef, k);
   const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
   thread_local std::vector<Neighbor> found;
-  nearest_allowed(*codec_->prepare(q), std::max(ef, rerank_count), &filter, found);
+  nearest_allowed(*prepare_walk(q), std::max(ef, rerank_count), &filter, found);
   size_t n = std::min(k, found.size());
   if (rerank_count) {
     found.resize(std::min(found.size(), rerank_count));
@@ -152,7 +152,7 @@ void HnswIndex::range_one(const float* q, float radius, size_t ef, const RowFilt
                           std::vector<Neighbor>& out) const {
   // Approximate: a walk of width ef; while all of its results lie inside the radius there may
   // be more beyond them, so it is repeated with ef doubled (up to the whole index).
-  const auto qd = codec_->prepare(q);
+  const auto qd = prepare_walk(q);
   for (size_t width = std::max<size_t>(ef, 1);; width *= 2) {
     nearest_allowed(*qd, width, filter, out);
     if (has_precise_distances()) rescore(q, out);

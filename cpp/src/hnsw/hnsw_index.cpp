@@ -208,7 +208,7 @@ size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& param
     // compact distances only choose which candidates reach it.
     const size_t ef = std::max(params.ef, k);
     const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
-    const auto qd = codec_->prepare(q);
+    const auto qd = prepare_walk(q);
     auto ctx = acquire_context();
     float d = qd->one(code(entry));
     const uint32_t start = greedy_descend(*qd, entry, d, max_level, 1, ctx->visited);

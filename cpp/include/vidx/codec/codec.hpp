@@ -101,6 +101,11 @@ class Codec {
   // reranks() says whether the two differ, so re-ranking is worth its cost.
   virtual std::unique_ptr<QueryDistance> prepare_precise(const float* query) const { return prepare(query); }
   virtual bool reranks() const { return false; }
+  // The walk's distance where every candidate it keeps is re-scored from other data (an HNSW
+  // with kept float32 vectors): the walk only chooses candidates, so a codec may trade exactness
+  // for speed here (LVQ-4: a query rounded to 8 bits in integer arithmetic, as its two-level
+  // codecs walk).
+  virtual std::unique_ptr<QueryDistance> prepare_reranked_walk(const float* query) const { return prepare(query); }
 
   // Parameters that must travel with the codes (a mean, a rotation...), read back by
   // load_parameters from exactly what save_parameters wrote.

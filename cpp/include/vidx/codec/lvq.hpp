@@ -42,6 +42,7 @@ class LvqCodec final : public Codec {
 
   std::unique_ptr<QueryDistance> prepare(const float* query) const override;
   std::unique_ptr<QueryDistance> prepare_precise(const float* query) const override;
+  std::unique_ptr<QueryDistance> prepare_reranked_walk(const float* query) const override;
   bool reranks() const override { return residual_bits_ > 0; }
   float distance_between(const uint8_t* a, const uint8_t* b) const override;
   bool prefers_prepared_comparisons() const override { return true; }

@@ -197,6 +197,11 @@ class HnswIndex final : public VectorIndex {
   // Every allowed row within `radius` of q, found by walks widened while they keep finding more.
   void range_one(const float* q, float radius, size_t ef, const RowFilter* filter, std::vector<Neighbor>& out) const;
   bool has_precise_distances() const { return codec_->reranks() || options().keep_vectors; }
+  // The distance a search walks with: with kept float32 vectors every candidate is re-scored,
+  // so the codec may use its faster, rounded walk (Codec::prepare_reranked_walk).
+  std::unique_ptr<QueryDistance> prepare_walk(const float* q) const {
+    return kept_codec_ ? codec_->prepare_reranked_walk(q) : codec_->prepare(q);
+  }
   std::unique_ptr<SearchContext> acquire_context() const;
   void release_context(std::unique_ptr<SearchContext> ctx) const;
 
