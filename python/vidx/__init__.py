@@ -79,7 +79,9 @@ class Index:
             on while a candidate's walk distance, less twice the largest walk error seen in
             this query, could still enter the k; SPANN: 16 * k).
         keep_vectors: (hnsw, flat) also keep the float32 vectors (more memory): HNSW re-ranks
-            with them, flat scans them (exact results).
+            with them, so results and distances are float32's while the walk reads the codes
+            (quant="lvq4" then walks in integer arithmetic; the fastest float32-exact setting for
+            wide vectors), flat scans them (exact results).
         SPANN: path (the posting file, required), head_ratio (None: automatic), replicas,
             candidates, rng_factor, posting_limit, branch, kmeans_iters, nprobe and eps
             (search defaults), direct_io, io_threads, memory_budget (bytes the build may
