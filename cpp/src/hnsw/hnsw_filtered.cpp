@@ -127,7 +127,7 @@ bool HnswIndex::walk_allowed(const QueryDistance& qd, uint32_t entry, int max_le
 void HnswIndex::search_filtered(const float* q, size_t k, const SearchParams& params, const RowFilter& filter,
                                 float* distances, int64_t* slots) const {
   // As search_one: with precise distances at hand the walk keeps the re-rank count of allowed
-  // candidates, and only those are re-scored.
+  // candidates, and at most those are re-scored.
   const size_t ef = std::max(params.ef, k);
   const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
   thread_local std::vector<Neighbor> found;

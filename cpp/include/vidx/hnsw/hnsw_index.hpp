@@ -174,8 +174,8 @@ class HnswIndex final : public VectorIndex {
   size_t rerank(const float* q, const std::vector<Neighbor>& walked, size_t k, bool adaptive, float* distances,
                 int64_t* slots) const;
   // Re-ranking reads what the walk never touched (code tails kept apart, or kept float32
-  // vectors), cold in cache: it requests every candidate's bytes before scoring the first,
-  // so their misses overlap instead of queueing one candidate at a time.
+  // vectors), cold in cache: it requests the bytes of the candidates it will surely score, and
+  // then a few ahead, before scoring, so their misses overlap instead of queueing one at a time.
   void prefetch_precise(uint32_t slot) const;
   // Replaces the distances of `found` by precise ones and sorts it again.
   void rescore(const float* q, std::vector<Neighbor>& found) const;
