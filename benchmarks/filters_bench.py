@@ -38,6 +38,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from vidx.bench.peers import vidx_quant_and_keep  # noqa: E402
 from vidx.bench.timing import timed_call  # noqa: E402
 
 EFS = [10, 12, 16, 20, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
@@ -61,9 +62,9 @@ class Vidx:
         import vidx
         path = os.path.join(cache, "vidx.vidx" if quant == "f32" else f"vidx_{quant}.vidx")
         if not os.path.exists(path):
-            # "lvq8+f32": LVQ-8 codes walked, float32 vectors kept to re-rank with (float32 results)
-            idx = vidx.Index(train.shape[1], M=16, ef_construction=200, threads=2, quant=quant.removesuffix("+f32"),
-                             keep_vectors=quant.endswith("+f32"))
+            codec, keep_vectors = vidx_quant_and_keep(quant)  # "lvq8+f32": float32 vectors kept to re-rank with
+            idx = vidx.Index(train.shape[1], M=16, ef_construction=200, threads=2, quant=codec,
+                             keep_vectors=keep_vectors)
             idx.add(train)
             idx.save(path)
         self.index = vidx.load(path)

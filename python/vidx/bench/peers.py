@@ -74,29 +74,34 @@ def _pad(ids, k: int) -> np.ndarray:
     return out
 
 
+KEEP_VECTORS_SUFFIX = "+f32"
+
+
+def vidx_quant_and_keep(spec: str | None) -> tuple[str, bool]:
+    """A vidx quant as the benchmarks spell it -> (quant=, keep_vectors=). "lvq8+f32" keeps the
+    float32 vectors too: the walk reads the codes and the candidates are re-ranked exactly, so
+    results are float32's. None is float32 ("none")."""
+    spec = spec or "none"
+    return spec.removesuffix(KEEP_VECTORS_SUFFIX), spec.endswith(KEEP_VECTORS_SUFFIX)
+
+
 class VidxHNSW(Adapter):
-    """vidx HNSW; the variant is its quant= (plain "vidx" is float32, "vidx:lvq8" LVQ-8 codes, ...).
-    A "+f32" suffix ("vidx:lvq8+f32") also keeps the float32 vectors (keep_vectors=True): the walk
-    reads the codes and the beam is re-ranked exactly, so results are float32's."""
+    """vidx HNSW; the variant is its quant= (plain "vidx" is float32, "vidx:lvq8" LVQ-8 codes, ...),
+    with an optional "+f32" suffix (vidx_quant_and_keep)."""
     name = "vidx"
     module = "vidx"
-    KEEP_SUFFIX = "+f32"
 
     @classmethod
     def check_variant(cls, variant):
         if variant is not None:
             from vidx import _codecs
-            _codecs.check_quant(variant.removesuffix(cls.KEEP_SUFFIX))  # ValueError listing the registry's codecs
+            _codecs.check_quant(vidx_quant_and_keep(variant)[0])  # ValueError listing the registry's codecs
         return variant
-
-    def _quant_and_keep(self):
-        variant = self.variant or "none"
-        return variant.removesuffix(self.KEEP_SUFFIX), variant.endswith(self.KEEP_SUFFIX)
 
     def build(self, train, metric, M, efc, threads):
         import vidx
         start = perf_counter()
-        quant, keep_vectors = self._quant_and_keep()
+        quant, keep_vectors = vidx_quant_and_keep(self.variant)
         self.index = vidx.Index(train.shape[1], metric=metric, kind="hnsw", M=M, ef_construction=efc,
                                 seed=0, threads=threads, quant=quant, keep_vectors=keep_vectors)
         self.index.add(train)
