@@ -1,5 +1,7 @@
 """LVQ codecs: error bounds per level, every SIMD level against scalar, distances on codes,
 recall in HNSW and flat, files, and rejected parameters."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -45,17 +47,21 @@ def test_decoded_values_within_half_a_step_per_level(name, dim):
 
 
 @pytest.mark.parametrize("name", VARIANTS)
-def test_code_size(name):
+@pytest.mark.parametrize("dim, padded", [(70, 96), (29, 32), (30, 32), (64, 64)])
+def test_code_size(name, dim, padded):
+    """Codes fill whole blocks of 32 dimensions, plus 4 bytes of constants, which 8-bit
+    primary codes keep in their padding when it has room (4 bytes or more)."""
     primary_bits, residual_bits = VARIANTS[name]
-    r = _core._lvq_probe(name, "l2", "scalar", *probe_data(70))
-    padded = 96  # whole blocks of 32 dimensions
-    assert r["code_size"] == padded * (primary_bits + residual_bits) // 8 + 4
+    r = _core._lvq_probe(name, "l2", "scalar", *probe_data(dim))
+    constants = 0 if primary_bits == 8 and padded - dim >= 4 else 4
+    assert r["code_size"] == padded * (primary_bits + residual_bits) // 8 + constants
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 @pytest.mark.parametrize("metric", ["l2", "ip"])
-def test_distances_on_codes_match_decoded_vectors(name, metric):
-    x, q = probe_data(77, seed=3)
+@pytest.mark.parametrize("dim", [77, 30, 64])  # constants in the padding (8-bit), after the codes, no padding
+def test_distances_on_codes_match_decoded_vectors(name, metric, dim):
+    x, q = probe_data(dim, seed=3)
     r = _core._lvq_probe(name, metric, "scalar", x, q)
 
     def exact(a, b):
@@ -193,6 +199,60 @@ def test_save_load_gives_identical_results(tmp_path, wide_blobs, kind, name, kee
     np.testing.assert_array_equal(idx.search(q, 5)[1], loaded.search(q, 5)[1])
 
 
+# Files written before 8-bit codes kept their constants in the padding (LVQ layout 2, constants
+# after the codes), by vidx at commit e6a87dc from the rows of layout2_rows():
+#   hnsw_lvq8_layout2.vidx:  Index(50, metric="cosine", kind="hnsw", quant="lvq8", M=8,
+#                            ef_construction=64, threads=1).add(x)
+#   flat_lvq8x8_layout2.vidx: Index(40, metric="l2", kind="flat", quant="lvq8x8").add(y)
+LAYOUT2 = Path(__file__).parent / "data"
+
+
+def layout2_rows():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((300, 50)).astype(np.float32)
+    y = rng.standard_normal((200, 40)).astype(np.float32) * 3
+    return x, y
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_files_of_the_earlier_code_layout_load_answer_and_grow(tmp_path, kind):
+    """An index saved in the earlier layout answers as the same index built today (the
+    codes hold the same values, only where the constants sit differs), keeps its layout
+    when it grows and when it is saved again."""
+    x, y = layout2_rows()
+    if kind == "hnsw":
+        old = vidx.load(LAYOUT2 / "hnsw_lvq8_layout2.vidx")
+        new = vidx.Index(50, metric="cosine", kind="hnsw", quant="lvq8", M=8, ef_construction=64, threads=1)
+        rows = x
+    else:
+        old = vidx.load(LAYOUT2 / "flat_lvq8x8_layout2.vidx")
+        new = vidx.Index(40, metric="l2", kind="flat", quant="lvq8x8")
+        rows = y
+    new.add(rows)
+    rng = np.random.default_rng(8)
+    q = rng.standard_normal((30, rows.shape[1])).astype(np.float32)
+    more = rng.standard_normal((100, rows.shape[1])).astype(np.float32)
+
+    def assert_same_answers(a, b):
+        Da, Ia = a.search(q, 10, ef=64)
+        Db, Ib = b.search(q, 10, ef=64)
+        np.testing.assert_array_equal(Ia, Ib)
+        # Inner products read no padding; L2 subtracts the padding's part, rounded differently.
+        np.testing.assert_allclose(Da, Db, rtol=1e-5, atol=1e-5)
+
+    assert_same_answers(old, new)
+    _, exact = brute_force(rows, q, 10, "cosine" if kind == "hnsw" else "l2")
+    assert recall(old.search(q, 10, ef=64)[1], exact) >= 0.95
+    np.testing.assert_array_equal(old.get(np.arange(5))[0], new.get(np.arange(5))[0])  # the same decoded values
+    old.add(more)
+    new.add(more)
+    assert_same_answers(old, new)
+    path = tmp_path / "again.vidx"
+    old.save(path)
+    again = vidx.load(path)
+    assert_loaded_alike(old, again, q, 10, efs=(16, 64))  # codes re-read in the layout they were saved in
+
+
 @pytest.mark.parametrize("bad", ["lvq", "lvq2", "lvq8x4", "LVQ8", "lvq4x16", ""])
 def test_unknown_quant_rejected(bad):
     with pytest.raises(ValueError):
@@ -222,7 +282,8 @@ def test_residuals_are_stored_apart_from_the_graph(tmp_path, wide_blobs, name):
     idx.add(x)
     parts = idx.memory_breakdown()
     assert sum(parts.values()) == idx.memory_usage()
-    assert parts["codes"] == len(x) * (64 * primary_bits // 8 + 4)  # 40 dims padded to 64
+    # 40 dims padded to 64; 8-bit codes keep their 4 bytes of constants in that padding
+    assert parts["codes"] == len(x) * (64 * primary_bits // 8 + (0 if primary_bits == 8 else 4))
     assert parts["rerank_codes"] == len(x) * 64 * residual_bits // 8
     idx.save(tmp_path / "r.vidx")
     loaded = vidx.load(tmp_path / "r.vidx")

@@ -31,6 +31,7 @@ class HammingDistance final : public QueryDistance {
   float one(const uint8_t* code) const override {
     return static_cast<float>(fn_(bits_.data(), reinterpret_cast<const uint64_t*>(code), bits_.size()));
   }
+  size_t code_bytes() const override { return bits_.size() * sizeof(uint64_t); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     for (size_t i = 0; i < n; ++i) out[i] = one(codes[i]);
   }
@@ -55,6 +56,7 @@ class EstimatorDistance final : public QueryDistance {
     const float dot = f.f * (2.f * fn_(q_.data(), reinterpret_cast<const uint64_t*>(code), words_) - q_sum_);
     return l2_ ? q_norm2_ + f.norm * f.norm - 2.f * dot : 1.f - (q_mu_ + dot);
   }
+  size_t code_bytes() const override { return words_ * sizeof(uint64_t) + sizeof(Factors); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     for (size_t i = 0; i < n; ++i) out[i] = one(codes[i]);
   }
@@ -72,6 +74,7 @@ class PreciseDistance final : public QueryDistance {
  public:
   PreciseDistance(std::unique_ptr<QueryDistance> inner, size_t skip) : inner_(std::move(inner)), skip_(skip) {}
   float one(const uint8_t* code) const override { return inner_->one(code + skip_); }
+  size_t code_bytes() const override { return skip_ + inner_->code_bytes(); }
   float one_split(const uint8_t* head, const uint8_t* tail) const override { return inner_->one(tail); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     for (size_t i = 0; i < n; ++i) out[i] = inner_->one(codes[i] + skip_);

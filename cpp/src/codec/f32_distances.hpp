@@ -22,6 +22,7 @@ class L2Distance final : public QueryDistance {
   L2Distance(std::vector<float> q, const simd::KernelTable* k, std::vector<float> check_scales = {})
       : q_(std::move(q)), dim_(q_.size()), k_(k), check_scales_(std::move(check_scales)) {}
   float one(const uint8_t* code) const override { return k_->l2sq(q_.data(), as_floats(code), dim_); }
+  size_t code_bytes() const override { return dim_ * sizeof(float); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     k_->l2sq_batch(q_.data(), as_float_rows(codes), n, dim_, out);
   }
@@ -46,6 +47,7 @@ class IpDistance final : public QueryDistance {
   IpDistance(const float* q, size_t dim, const simd::KernelTable* k) : IpDistance(std::vector<float>(q, q + dim), k) {}
   IpDistance(std::vector<float> q, const simd::KernelTable* k) : q_(std::move(q)), dim_(q_.size()), k_(k) {}
   float one(const uint8_t* code) const override { return 1.f - k_->dot(q_.data(), as_floats(code), dim_); }
+  size_t code_bytes() const override { return dim_ * sizeof(float); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     k_->dot_batch(q_.data(), as_float_rows(codes), n, dim_, out);
     for (size_t i = 0; i < n; ++i) out[i] = 1.f - out[i];
@@ -64,6 +66,7 @@ class HalfL2Distance final : public QueryDistance {
   HalfL2Distance(std::vector<float> q, const simd::KernelTable* k, std::vector<float> check_scales = {})
       : l2_(std::move(q), k, std::move(check_scales)) {}
   float one(const uint8_t* code) const override { return 0.5f * l2_.one(code); }
+  size_t code_bytes() const override { return l2_.code_bytes(); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     l2_.batch(codes, n, out);
     for (size_t i = 0; i < n; ++i) out[i] *= 0.5f;

@@ -20,8 +20,9 @@ class F16Distance final : public QueryDistance {
   float one(const uint8_t* code) const override {
     return l2_ ? k_->l2(q_.data(), as_halves(code), dim_) : 1.f - k_->dot(q_.data(), as_halves(code), dim_);
   }
+  size_t code_bytes() const override { return dim_ * sizeof(uint16_t); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
-    batch_prefetching(codes, n, dim_ * sizeof(uint16_t), out, [this](const uint8_t* c) { return one(c); });
+    batch_prefetching(codes, n, code_bytes(), out, [this](const uint8_t* c) { return one(c); });
   }
   // L2: far codes are abandoned early, a block of dimensions at a time across the batch.
   void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {

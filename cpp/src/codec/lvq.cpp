@@ -19,6 +19,14 @@ size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
 size_t code_bytes(size_t padded_dim, int bits) { return padded_dim * static_cast<size_t>(bits) / 8; }
 
+constexpr size_t kConstantBytes = 2 * sizeof(uint16_t);  // f16 delta, f16 bias
+
+// Whether the constants can live in the primary codes' padding: whole bytes there (8-bit
+// codes; 4-bit blocks interleave their dimensions, lvq_kernels.hpp) and room for both.
+bool fits_in_padding(size_t dim, size_t padded_dim, int primary_bits) {
+  return primary_bits == 8 && padded_dim - dim >= kConstantBytes;
+}
+
 lvq::Packing packing_of(int primary_bits, int residual_bits) {
   if (residual_bits == 0) return primary_bits == 8 ? lvq::Packing::U8 : lvq::Packing::U4;
   if (primary_bits == 8) return lvq::Packing::U8U8;
@@ -103,7 +111,8 @@ class LvqDistance final : public QueryDistance {
  public:
   struct Layout {
     size_t dim, padded_dim, constants_offset, head_bytes, read_bytes;
-    float residual_levels;  // 2^B2 - 1, 0 for one level
+    float residual_levels;      // 2^B2 - 1, 0 for one level
+    bool constants_in_padding;  // the kernels read the constants' bytes as codes of padding dimensions
   };
 
   LvqDistance(const float* query, const std::vector<float>& mean, Metric metric, const Layout& layout,
@@ -117,13 +126,13 @@ class LvqDistance final : public QueryDistance {
   }
 
   float one(const uint8_t* code) const override { return one_split(code, code + layout_.head_bytes); }
+  size_t code_bytes() const override { return layout_.read_bytes; }
 
   float one_split(const uint8_t* head, const uint8_t* tail) const override {
     const Grid g = grid_of(head, layout_.constants_offset, layout_.residual_levels);
     const float scale = g.scale, offset = g.offset;
     if (metric_ == Metric::L2) {
-      // Padding dimensions hold q = 0 and v = 0, so each added exactly offset^2.
-      const float d = l2_(q_.data(), head, tail, layout_.padded_dim, scale, offset) - pad_ * offset * offset;
+      const float d = l2_(q_.data(), head, tail, layout_.padded_dim, scale, offset) - padding_term(head, scale, offset);
       return std::max(d, 0.f);
     }
     return 1.f - (q_mu_ + offset * q_sum_ + scale * dot_(q_.data(), head, tail, layout_.padded_dim));
@@ -131,6 +140,21 @@ class LvqDistance final : public QueryDistance {
 
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     batch_prefetching(codes, n, layout_.read_bytes, out, [this](const uint8_t* c) { return one(c); });
+  }
+
+  // What padding dimensions (q = 0) added to the L2 kernel's sum: (offset + scale·v)^2 each,
+  // where v is 0 except at the constants' bytes when they live in the padding. Their v is
+  // the byte read as a primary code (times 2^B2 - 1 in the two-level view, whose residual
+  // padding is 0).
+  float padding_term(const uint8_t* head, float scale, float offset) const {
+    float term = pad_ * offset * offset;
+    if (!layout_.constants_in_padding) return term;
+    const float step = layout_.residual_levels > 0.f ? scale * layout_.residual_levels : scale;
+    for (size_t j = 0; j < kConstantBytes; ++j) {
+      const float x = step * static_cast<float>(head[layout_.constants_offset + j]);
+      term += x * (2.f * offset + x);  // (offset + x)^2 - offset^2
+    }
+    return term;
   }
 
   // No batch_bounded: an early-exit L2 kernel (checks every 128 dimensions) measured slower
@@ -200,6 +224,7 @@ class LvqU4Distance final : public QueryDistance {
     lvq::arrange_u4_query(rounded.data(), blocks_, arranged_.data());
   }
 
+  size_t code_bytes() const override { return read_bytes_; }
   float one(const uint8_t* code) const override {
     const Grid g = grid_of(code, constants_offset_, 0.f);  // the primary codes alone
     const double scale = g.scale, offset = g.offset;
@@ -240,11 +265,17 @@ LvqCodec::LvqCodec(size_t dim, Metric metric, int primary_bits, int residual_bit
   if (residual_bits != 0 && residual_bits != 4 && residual_bits != 8)
     throw InvalidArgument("LVQ residual codes take 0, 4 or 8 bits");
   if (primary_bits == 8 && residual_bits == 4) throw InvalidArgument("LVQ-8x4 is not supported");
-  constants_offset_ = code_bytes(padded_dim_, primary_bits);
-  residual_offset_ = constants_offset_ + 2 * sizeof(uint16_t);
+  set_layout(fits_in_padding(dim, padded_dim_, primary_bits));
   residual_bytes_ = code_bytes(padded_dim_, residual_bits);
   primary_view_ = View{packing_of(primary_bits, 0), false};
   precise_view_ = View{packing_of(primary_bits, residual_bits), residual_bits > 0};
+}
+
+void LvqCodec::set_layout(bool constants_in_padding) {
+  constants_in_padding_ = constants_in_padding;
+  const size_t primary = code_bytes(padded_dim_, primary_bits_);
+  constants_offset_ = constants_in_padding ? dim() : primary;
+  residual_offset_ = constants_in_padding ? primary : primary + kConstantBytes;
 }
 
 std::string LvqCodec::name() const {
@@ -322,7 +353,8 @@ std::unique_ptr<QueryDistance> LvqCodec::prepare_view(const float* query, View v
   // What one distance reads: the head only, or the whole code for the precise view.
   const size_t read_bytes = view.two_level ? code_size() : head_size();
   const LvqDistance::Layout layout{dim(), padded_dim_, constants_offset_, residual_offset_, read_bytes,
-                                   view.two_level ? static_cast<float>((1u << residual_bits_) - 1) : 0.f};
+                                   view.two_level ? static_cast<float>((1u << residual_bits_) - 1) : 0.f,
+                                   constants_in_padding_};
   return std::make_unique<LvqDistance>(query, mean_, metric(), layout, *kernels_, view.packing);
 }
 
@@ -356,24 +388,29 @@ float LvqCodec::distance_between(const uint8_t* a, const uint8_t* b) const {
   return l2 ? k.l2sq(xa.data(), xb.data(), dim()) : 1.f - k.dot(xa.data(), xb.data(), dim());
 }
 
-// The first byte is 2 + trained: codes laid out [primary | constants | residual]. Files of
-// the first LVQ layout ([primary | residual | constants], byte 0 or 1) are refused rather
-// than misread.
+// The first byte is the layout plus trained: 2 + trained for [primary | constants | residual],
+// 4 + trained for constants inside the primary codes' padding (lvq.hpp). Files of the first
+// LVQ layout ([primary | residual | constants], byte 0 or 1) are refused rather than misread;
+// files of layout 2 load as they were written.
 void LvqCodec::save_parameters(io::ByteWriter& out) const {
-  out.u8(trained_ ? 3 : 2);
+  out.u8(static_cast<uint8_t>((constants_in_padding_ ? 4 : 2) + (trained_ ? 1 : 0)));
   for (float m : mean_) out.f32(m);
 }
 
 void LvqCodec::load_parameters(io::ByteReader& in) {
   const uint8_t flag = in.u8();
   if (flag < 2) throw FileFormatError(in.what() + ": LVQ codes in an older layout; rebuild the index");
-  if (flag > 3) throw FileFormatError(in.what() + ": invalid LVQ training flag");
-  const uint8_t trained = flag - 2;
+  if (flag > 5) throw FileFormatError(in.what() + ": unknown LVQ code layout " + std::to_string(flag));
+  const bool in_padding = flag >= 4;
+  if (in_padding && !fits_in_padding(dim(), padded_dim_, primary_bits_))
+    throw FileFormatError(in.what() + ": LVQ constants stored in padding these codes do not have");
+  const uint8_t trained = flag & 1;
   for (float& m : mean_) {
     m = in.f32();
     if (!std::isfinite(m)) throw FileFormatError(in.what() + ": LVQ mean is not finite");
   }
   in.expect_end();
+  set_layout(in_padding);
   trained_ = trained == 1;
 }
 

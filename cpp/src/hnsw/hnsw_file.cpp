@@ -77,6 +77,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   if (codec_name != codec_->name()) throw bad("codec '" + codec_name + "' does not match '" + codec_->name() + "'");
   io::ByteReader codec_params = in.reader(kCodecSection);
   codec_ = load_codec(codec_name, dim(), metric(), codec_params);
+  set_record_layout();  // the file's codec may lay its codes out as an older build did
   if (count >= (uint64_t{1} << 31)) throw bad("implausible node count");
   if (count > 0 && (levels_plus_one == 0 || levels_plus_one > 32 || entry >= count))
     throw bad("invalid entry point");

@@ -19,6 +19,9 @@ class QueryDistance {
  public:
   virtual ~QueryDistance() = default;
   virtual float one(const uint8_t* code) const = 0;
+  // How many bytes of a code one() reads (from its start): a graph walk requests them when it
+  // gathers a neighbour, so a code that straddles cache lines arrives whole.
+  virtual size_t code_bytes() const = 0;
   // Distances to n codes given by pointers, as a graph walk gathers them; implementations
   // dispatch to a SIMD batch kernel once per call, not once per distance.
   virtual void batch(const uint8_t* const* codes, size_t n, float* out) const = 0;

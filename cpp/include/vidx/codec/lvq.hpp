@@ -12,6 +12,11 @@
 // to blocks of 32 dimensions in the layout of lvq_kernels.hpp. The head (primary codes and
 // constants) is all a traversal reads; the residual codes are the tail that only re-ranking
 // reads, so a structure can keep them apart from its graph (Codec::head_size).
+// 8-bit primary codes whose padding has room for the constants keep them there, right after
+// the last dimension: the head is then the padded codes alone, one cache line for 50
+// dimensions instead of two (a graph walk over such short codes waits on every line it
+// loads). The kernels read the padding as codes; a float query is zero there, so only L2's
+// padding term changes, and LvqDistance subtracts what the constants add to it.
 #pragma once
 #include <vector>
 
@@ -74,7 +79,10 @@ class LvqCodec final : public Codec {
   int primary_bits_;
   int residual_bits_;
   size_t padded_dim_;
-  size_t constants_offset_;  // bytes of primary codes
+  // Where the constants go: after the codes, or inside the primary codes' padding.
+  void set_layout(bool constants_in_padding);
+  bool constants_in_padding_ = false;
+  size_t constants_offset_;  // after the primary codes, or at byte `dim` of their padding
   size_t residual_offset_;   // bytes of primary codes and constants: the head
   size_t residual_bytes_;    // bytes of residual codes: the tail
   View primary_view_;

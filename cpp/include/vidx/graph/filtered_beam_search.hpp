@@ -68,12 +68,13 @@ bool filtered_beam_search(const QueryDistance& qd, uint32_t entry, float entry_d
   uint32_t* gathered = gather.slots.data();
   const uint8_t** codes = gather.codes.data();
   float* dist = gather.distances.data();
+  const size_t prefetch_bytes = gather_prefetch_bytes(qd);
   size_t computed = 0;
   while (!frontier.empty() && frontier.front().distance <= worst()) {
     const uint32_t node = frontier.front().slot;
     std::pop_heap(frontier.begin(), frontier.end(), Farther{});
     frontier.pop_back();
-    const size_t n = gather_unvisited(links_of(node), code_of, visited, gather);
+    const size_t n = gather_unvisited(links_of(node), code_of, prefetch_bytes, visited, gather);
     if (!frontier.empty()) prefetch_list(links_of(frontier.front().slot));  // as in beam_search
     if (n == 0) continue;
     computed += n;
@@ -93,8 +94,8 @@ bool filtered_beam_search(const QueryDistance& qd, uint32_t entry, float entry_d
 // (the graph's largest degree). Marks what it gathers visited; a disallowed neighbour is marked
 // too, so its list is read once per query. Returns how many it gathered.
 template <class LinksOf, class CodeOf, class Allowed>
-size_t gather_allowed_two_hop(const uint32_t* lk, LinksOf links_of, CodeOf code_of, Allowed allowed,
-                              VisitedSet& visited, GatherBuffers& gather) {
+size_t gather_allowed_two_hop(const uint32_t* lk, LinksOf links_of, CodeOf code_of, size_t prefetch_bytes,
+                              Allowed allowed, VisitedSet& visited, GatherBuffers& gather) {
   const size_t cap = gather.slots.size();
   uint32_t passed[256];  // disallowed neighbours, whose own lists are read second
   size_t n_passed = 0;
@@ -102,7 +103,7 @@ size_t gather_allowed_two_hop(const uint32_t* lk, LinksOf links_of, CodeOf code_
   auto take = [&](uint32_t v) {
     gather.slots[n] = v;
     gather.codes[n] = code_of(v);
-    __builtin_prefetch(gather.codes[n], 0, 3);
+    simd::prefetch_bytes(gather.codes[n], prefetch_bytes);
     ++n;
   };
   const uint32_t degree = load_count(lk);
@@ -153,9 +154,10 @@ bool two_hop_beam_search(const QueryDistance& qd, uint32_t entry, float entry_di
   uint32_t* gathered = gather.slots.data();
   const uint8_t** codes = gather.codes.data();
   float* dist = gather.distances.data();
+  const size_t prefetch_bytes = gather_prefetch_bytes(qd);
   size_t computed = 0;
   auto expand = [&](uint32_t node) {
-    const size_t n = gather_allowed_two_hop(links_of(node), links_of, code_of, allowed, visited, gather);
+    const size_t n = gather_allowed_two_hop(links_of(node), links_of, code_of, prefetch_bytes, allowed, visited, gather);
     if (n == 0) return;
     computed += n;
     if (beam.full()) qd.batch_bounded(codes, n, beam.bound(), dist);

@@ -97,6 +97,9 @@ class HnswIndex final : public VectorIndex {
   // Record storage (level 0, tails, kept vectors, states) for n slots; levels and upper links
   // are reserve_rows' part.
   void reserve_records(size_t n);
+  // head_size_, tail_size_, links_offset_ and stride_ from the codec (whose layout a file may
+  // choose: read_sections calls it again once the file's codec is loaded).
+  void set_record_layout();
   // read_sections' level-0 records, codes and kept vectors: as memory holds them (version 2;
   // in place when the file is mapped), or as version 1 files split them (codes, links).
   void read_records(const io::IndexFileReader& in, uint64_t count);

@@ -64,10 +64,11 @@ constexpr size_t vectors_ahead(size_t code_bytes) {
   return n < 1 ? 1 : (n > 4 ? 4 : n);
 }
 
-// Requests the cache lines of bytes [p, p + bytes) for reading (a hint).
+// Requests every cache line that bytes [p, p + bytes) touch, for reading (a hint).
 inline void prefetch_bytes(const void* p, size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off, 0, 3);
+  const uintptr_t start = reinterpret_cast<uintptr_t>(p);
+  for (uintptr_t line = start & ~uintptr_t{63}; line < start + bytes; line += 64)
+    __builtin_prefetch(reinterpret_cast<const void*>(line), 0, 3);
 }
 
 // The table chosen at load time: the best level the CPU supports, lowered by the environment
