@@ -67,19 +67,29 @@ bool two_hop_walk_is_cheaper(double share) {
 
 }  // namespace
 
-void HnswIndex::nearest_allowed(const QueryDistance& qd, size_t width, const RowFilter* filter,
-                                std::vector<Neighbor>& out) const {
+bool HnswIndex::nearest_allowed(const QueryDistance& qd, size_t width, const RowFilter* filter,
+                                std::vector<Neighbor>& out, const float* query) const {
   out.clear();
   // Registered for the whole walk: a node removed meanwhile keeps its memory until we leave.
   graph::GracePeriod::Reader reading(grace_);
   uint32_t entry = 0;
   const int max_level = entry_point(entry);
-  if (max_level < 0) return;
+  if (max_level < 0) return false;
   const size_t n = structure_size();
   const size_t allowed = filter ? estimate_allowed(*filter, n) : n;
   // The exact scan of the allowed rows: chosen up front when cheaper, else the fallback of a
-  // walk that ran past its budget.
-  const auto scan = [&] { out = nearest_allowed_rows(qd, level0_.data(), stride_, n, filter, width); };
+  // walk that ran past its budget. Kept float32 vectors make it exact in float32 too, where a
+  // scan of the walk's codes could rank a true neighbour past `width` (the bounded float32
+  // kernel stops early on rows beyond the best so far, so it reads little more).
+  const bool scans_kept = kept_codec_ && query;
+  const auto scan = [&] {
+    if (scans_kept)
+      out = nearest_allowed_rows(*kept_codec_->prepare(query), kept_.data(), kept_codec_->code_size(), n, filter,
+                                 width);
+    else
+      out = nearest_allowed_rows(qd, level0_.data(), stride_, n, filter, width);
+    return scans_kept;
+  };
   if (filter && exact_scan_is_cheaper(allowed, width, n)) return scan();
   // The walk asks the filter only: returnable() reads two arrays of the index's size (a cache
   // miss each, for every allowed node scored), and the rows it refuses (being inserted, or
@@ -90,11 +100,12 @@ void HnswIndex::nearest_allowed(const QueryDistance& qd, size_t width, const Row
   const size_t walked = out.size();
   out.erase(std::remove_if(out.begin(), out.end(), [this](const Neighbor& nb) { return !returnable(nb.slot); }),
             out.end());
-  if (out.size() == walked) return;
+  if (out.size() == walked) return false;
   const auto returnable_allowed = [this, filter](uint32_t slot) {
     return (!filter || filter->allows_slot(slot)) && returnable(slot);
   };
-  if (!walk_allowed(qd, entry, max_level, width, allowed, filter, returnable_allowed, out)) scan();
+  if (!walk_allowed(qd, entry, max_level, width, allowed, filter, returnable_allowed, out)) return scan();
+  return false;
 }
 
 template <class Allowed>
@@ -131,15 +142,16 @@ void HnswIndex::search_filtered(const float* q, size_t k, const SearchParams& pa
   const size_t ef = std::max(params.ef, k);
   const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
   thread_local std::vector<Neighbor> found;
-  nearest_allowed(*prepare_walk(q), std::max(ef, rerank_count), &filter, found);
-  size_t n = std::min(k, found.size());
-  if (rerank_count) {
+  const bool exact = nearest_allowed(*prepare_walk(q), std::max(ef, rerank_count), &filter, found, q);
+  size_t n = 0;
+  if (rerank_count && !exact) {
     found.resize(std::min(found.size(), rerank_count));
     n = rerank(q, found, k, params.rerank == 0, distances, slots);
   } else {
-    for (size_t j = 0; j < n; ++j) {
-      distances[j] = found[j].distance;
-      slots[j] = found[j].slot;
+    for (size_t j = 0; j < found.size() && n < k; ++j) {
+      if (!returnable(found[j].slot)) continue;  // removed (or being inserted) meanwhile
+      distances[n] = found[j].distance;
+      slots[n++] = found[j].slot;
     }
   }
   for (size_t j = n; j < k; ++j) {
@@ -154,8 +166,8 @@ void HnswIndex::range_one(const float* q, float radius, size_t ef, const RowFilt
   // be more beyond them, so it is repeated with ef doubled (up to the whole index).
   const auto qd = prepare_walk(q);
   for (size_t width = std::max<size_t>(ef, 1);; width *= 2) {
-    nearest_allowed(*qd, width, filter, out);
-    if (has_precise_distances()) rescore(q, out);
+    const bool exact = nearest_allowed(*qd, width, filter, out, q);
+    if (has_precise_distances() && !exact) rescore(q, out);
     const bool full = out.size() == width && width < structure_size();
     if (!full || out.back().distance >= radius) break;
   }
