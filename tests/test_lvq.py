@@ -172,12 +172,16 @@ def test_flat_with_lvq(wide_blobs):
 
 def test_compressed_memory_is_smaller(wide_blobs):
     x, _ = wide_blobs
-    sizes = {}
+    sizes, codes = {}, {}
     for quant in ("none", "lvq8", "lvq4x8", "lvq4"):
         idx = vidx.Index(40, quant=quant, M=8, ef_construction=40)
         idx.add(x)
         sizes[quant] = idx.memory_usage()
-    assert sizes["lvq4"] < sizes["lvq8"] < sizes["lvq4x8"] < sizes["none"]
+        codes[quant] = idx.memory_breakdown()["codes"]
+    assert codes["lvq4"] < codes["lvq8"] < codes["none"]
+    # 40 dimensions: LVQ-4's 36-byte heads are padded to a cache line like LVQ-8's 64-byte
+    # ones (a head that straddles two lines costs the walk a second load), so they tie here.
+    assert sizes["lvq4"] <= sizes["lvq8"] < sizes["lvq4x8"] < sizes["none"]
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "flat"])

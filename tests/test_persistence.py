@@ -268,8 +268,8 @@ def _sections(raw):
     return kind, out
 
 
-def _write_v1(kind, sections):
-    """An index file as format version 1 wrote it (same container, version 1)."""
+def _write_v1(kind, sections, version=1):
+    """An index file as format version 1 (or `version`) wrote it (same container)."""
     from test_files import _crc32c
     header_size = 40 + len(kind) + 24 * len(sections)
     body, entries, at = bytearray(), [], header_size
@@ -280,7 +280,7 @@ def _write_v1(kind, sections):
         entries.append(struct.pack("<IIQQ", int.from_bytes(tag, "little"), _crc32c(payload), at, len(payload)))
         body += payload
         at += len(payload)
-    head = b"\x89VIDX\r\n\x1a" + struct.pack("<IIIQI", 1, header_size, 0, at, len(kind)) + kind
+    head = b"\x89VIDX\r\n\x1a" + struct.pack("<IIIQI", version, header_size, 0, at, len(kind)) + kind
     head += struct.pack("<I", len(sections)) + b"".join(entries)
     head += struct.pack("<I", _crc32c(head))
     return head + bytes(body)
@@ -293,23 +293,47 @@ def test_version1_hnsw_file_loads(data, tmp_path, quant):
     idx = build("hnsw", x, quant=quant)
     kind, sections = _sections(idx.to_bytes())
     by_tag = dict(sections)
-    stride, links_offset, head_size = struct.unpack("<3Q", by_tag[b"RLAY"])
+    head_stride, head_size = struct.unpack("<2Q", by_tag[b"HLAY"])
     count, _, m0 = struct.unpack_from("<3Q", by_tag[b"HNSW"])
-    records, tails = by_tag[b"REC0"], by_tag[b"TAIL"]
+    heads, tails = by_tag[b"HED0"], by_tag[b"TAIL"]
     tail_size = len(tails) // count
-    link_bytes = 4 * (m0 + 1)
-    codes = b"".join(records[s * stride:s * stride + head_size] + tails[s * tail_size:(s + 1) * tail_size]
+    codes = b"".join(heads[s * head_stride:s * head_stride + head_size] + tails[s * tail_size:(s + 1) * tail_size]
                      for s in range(count))
-    links = b"".join(records[s * stride + links_offset:s * stride + links_offset + link_bytes] for s in range(count))
     v1 = []
     for tag, payload in sections:
-        if tag == b"REC0":
-            v1 += [(b"CODE", codes), (b"LNK0", links)]
-        elif tag not in (b"RLAY", b"TAIL"):
-            v1.append((tag, payload))
+        if tag == b"HED0":
+            v1.append((b"CODE", codes))
+        elif tag not in (b"HLAY", b"TAIL"):
+            v1.append((tag, payload))  # LNK0: version 1 lists are laid out as today's
     (tmp_path / "v1.vidx").write_bytes(_write_v1(kind, v1))
     assert_same_answers(idx, vidx.load(tmp_path / "v1.vidx"), q)
     assert_same_answers(idx, vidx.load(tmp_path / "v1.vidx", mmap=True), q)  # copied: not in memory layout
+
+
+@pytest.mark.parametrize("quant", ["none", "lvq8", "lvq4x8"])
+def test_version2_hnsw_file_loads(data, tmp_path, quant):
+    """Version 2 kept each level-0 head and list in one record (REC0, laid out as RLAY says)."""
+    x, q = data
+    idx = build("hnsw", x, quant=quant)
+    kind, sections = _sections(idx.to_bytes())
+    by_tag = dict(sections)
+    head_stride, head_size = struct.unpack("<2Q", by_tag[b"HLAY"])
+    count, _, m0 = struct.unpack_from("<3Q", by_tag[b"HNSW"])
+    heads, lists = by_tag[b"HED0"], by_tag[b"LNK0"]
+    list_bytes = 4 * (m0 + 1)
+    links_offset = (head_size + 3) // 4 * 4
+    stride = (links_offset + list_bytes + 15) // 16 * 16
+    records = b"".join((heads[s * head_stride:s * head_stride + head_size].ljust(links_offset, b"\0") +
+                        lists[s * list_bytes:(s + 1) * list_bytes]).ljust(stride, b"\0") for s in range(count))
+    v2 = []
+    for tag, payload in sections:
+        if tag == b"HED0":
+            v2 += [(b"RLAY", struct.pack("<3Q", stride, links_offset, head_size)), (b"REC0", records)]
+        elif tag not in (b"HLAY", b"LNK0"):
+            v2.append((tag, payload))
+    (tmp_path / "v2.vidx").write_bytes(_write_v1(kind, v2, version=2))
+    assert_same_answers(idx, vidx.load(tmp_path / "v2.vidx"), q)
+    assert_same_answers(idx, vidx.load(tmp_path / "v2.vidx", mmap=True), q)  # copied: not in memory layout
 
 
 @pytest.mark.parametrize("stored, message", [((5, 5), "id 5 is stored twice"), ((7, -3), "holds the id -3")])

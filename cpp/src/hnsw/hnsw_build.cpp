@@ -302,10 +302,10 @@ void HnswIndex::write_records(const float* x, size_t n, const uint32_t* slots, T
       n,
       [&](size_t i, size_t) {
         const uint32_t slot = slots[i];
-        uint8_t* rec = record(slot);
+        uint8_t* rec = head(slot);
         if (tail_size_ == 0) {
           codec_->encode(x + i * dim(), rec);
-        } else {  // the head goes into the record, the tail beside the graph
+        } else {  // the head goes with the heads, the tail beside the graph
           thread_local std::vector<uint8_t> whole;
           whole.resize(cs);
           codec_->encode(x + i * dim(), whole.data());

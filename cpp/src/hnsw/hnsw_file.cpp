@@ -1,7 +1,8 @@
-// HNSW sections of an index file. Level-0 records are written as memory holds them (REC0,
-// with their layout in RLAY) and code tails as their own array (TAIL), so a mapped file is
-// searched in place; a reader whose record layout differs copies each record's code head and
-// links out. Format version 1 files (CODE: whole codes, LNK0: level-0 links) are still read.
+// HNSW sections of an index file. Level-0 code heads (HED0, with their stride in HLAY), lists
+// (LNK0) and code tails (TAIL) are written as memory holds them, so a mapped file is searched
+// in place; a reader whose head stride differs copies each head. Format version 2 files (REC0:
+// head and list in one record, laid out as RLAY says) and version 1 files (CODE: whole codes,
+// LNK0) are still read, by copying.
 // Loading checks every link before use, except in a mapped file loaded without verify (see
 // LoadOptions::mmap): that would read the whole file, which mapping exists to avoid.
 #include <cstring>
@@ -22,8 +23,10 @@ constexpr uint32_t kLevelsSection = io::fourcc("LVLS");
 constexpr uint32_t kLevel0Section = io::fourcc("LNK0");
 constexpr uint32_t kUpperSection = io::fourcc("LNKU");
 constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 rows by slot
-constexpr uint32_t kRecordsSection = io::fourcc("REC0");  // level-0 records as in memory
+constexpr uint32_t kRecordsSection = io::fourcc("REC0");  // version 2: [head | list] records
 constexpr uint32_t kRecordLayoutSection = io::fourcc("RLAY");
+constexpr uint32_t kHeadsSection = io::fourcc("HED0");  // level-0 code heads as in memory
+constexpr uint32_t kHeadLayoutSection = io::fourcc("HLAY");
 constexpr uint32_t kTailsSection = io::fourcc("TAIL");
 
 // A section's bytes used in place. Mapped files are mapped copy-on-write (mapped_file.hpp),
@@ -49,11 +52,11 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   out.add_section(kCodecSection, codec_params.take());
 
   io::ByteWriter layout;
-  layout.u64(stride_);
-  layout.u64(links_offset_);
+  layout.u64(head_stride_);
   layout.u64(head_size_);
-  out.add_section(kRecordLayoutSection, layout.take());
-  out.add_section_view(kRecordsSection, level0_.data(), count * stride_);
+  out.add_section(kHeadLayoutSection, layout.take());
+  out.add_section_view(kHeadsSection, heads_.data(), count * head_stride_);
+  out.add_section_view(kLevel0Section, links0_.data(), count * (M0_ + 1) * sizeof(uint32_t));
   out.add_section_view(kTailsSection, tails_.data(), count * tail_size_);
   out.add_section_view(kLevelsSection, levels_.data(), count);
   // Slots past `count` are reserved, not used: their upper lists are not written.
@@ -77,7 +80,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   if (codec_name != codec_->name()) throw bad("codec '" + codec_name + "' does not match '" + codec_->name() + "'");
   io::ByteReader codec_params = in.reader(kCodecSection);
   codec_ = load_codec(codec_name, dim(), metric(), codec_params);
-  set_record_layout();  // the file's codec may lay its codes out as an older build did
+  set_head_layout();  // the file's codec may lay its codes out as an older build did
   if (count >= (uint64_t{1} << 31)) throw bad("implausible node count");
   if (count > 0 && (levels_plus_one == 0 || levels_plus_one > 32 || entry >= count))
     throw bad("invalid entry point");
@@ -103,15 +106,17 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   upper_.resize(upper_words);
   if (upper.size) std::memcpy(upper_.data(), upper.data, upper.size);
 
-  if (in.has(kRecordsSection)) {
-    read_records(in, count);
+  if (in.has(kHeadsSection)) {
+    read_level0(in, count);
+  } else if (in.has(kRecordsSection)) {
+    read_version2_records(in, count);
   } else {
     read_version1_records(in, count);
   }
   // Every link must name an existing node and fit its list, or a search could read anywhere.
   // Level 0 used in place from a mapped file that was not verified whole is trusted (reading
   // it is the cost mapping avoids); the upper levels, copied into memory, are always checked.
-  const int lowest_checked = in.has(kRecordsSection) && !in.verified(kRecordsSection) ? 1 : 0;
+  const int lowest_checked = links0_.is_view() && !in.verified(kLevel0Section) ? 1 : 0;
   const uint8_t* node_level = levels_.data();  // a local: uint8_t data would otherwise be reloaded per link
   for (uint64_t s = 0; s < count; ++s) {
     for (int level = lowest_checked; level <= node_level[s]; ++level) {
@@ -129,7 +134,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   // again. A live node always has a link, except the only node of a graph. A mapped file
   // (read-only, never written) skips this pass, which would read every record: its freed
   // slots stay hidden by their ids (-1), which every search checks.
-  const bool in_place = lowest_checked == 1 || (in.mapped() && level0_.is_view());
+  const bool in_place = lowest_checked == 1 || (in.mapped() && links0_.is_view());
   for (uint64_t s = 0; s < count; ++s) {
     const bool freed = !in_place && links(static_cast<uint32_t>(s), 0)[0] == 0 && s != entry;
     set_state(static_cast<uint32_t>(s), freed ? kEmpty : kLive);
@@ -139,42 +144,63 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   else entry_state_.store(0);
 }
 
-void HnswIndex::read_records(const io::IndexFileReader& in, uint64_t count) {
+void HnswIndex::read_level0(const io::IndexFileReader& in, uint64_t count) {
   auto bad = [&](const std::string& what) { return FileFormatError(in.path() + ": " + what); };
-  io::ByteReader layout = in.reader(kRecordLayoutSection);
-  const uint64_t stride = layout.u64();
-  const uint64_t links_offset = layout.u64();
+  io::ByteReader layout = in.reader(kHeadLayoutSection);
+  const uint64_t head_stride = layout.u64();
   const uint64_t head_size = layout.u64();
   layout.expect_end();
-  const size_t link_bytes = (M0_ + 1) * sizeof(uint32_t);
-  if (head_size != head_size_ || links_offset < head_size || stride < links_offset + link_bytes)
-    throw bad("level-0 record layout does not match the codec and the graph degree");
-  if (in.in_place(kRecordsSection).size != count * stride) throw bad("level-0 record section has the wrong size");
+  if (head_size != head_size_ || head_stride < head_size) throw bad("level-0 head layout does not match the codec");
+  const size_t list_bytes = (M0_ + 1) * sizeof(uint32_t);
+  if (in.in_place(kHeadsSection).size != count * head_stride) throw bad("level-0 head section has the wrong size");
+  if (in.in_place(kLevel0Section).size != count * list_bytes) throw bad("level-0 link section has the wrong size");
   if (in.in_place(kTailsSection).size != count * tail_size_) throw bad("code tail section has the wrong size");
 
-  if (in.mapped() && stride == stride_ && links_offset == links_offset_) {
-    // Searched in place: the walk reads records straight from the mapped file, unverified
-    // unless the whole file was (see IndexFileReader::map).
-    for (uint32_t tag : {kRecordsSection, kTailsSection, kKeptSection}) in.advise_random(tag);
-    level0_ = view_of(in.in_place(kRecordsSection));
+  if (in.mapped() && head_stride == head_stride_) {
+    // Searched in place: the walk reads heads and lists straight from the mapped file,
+    // unverified unless the whole file was (see IndexFileReader::map).
+    for (uint32_t tag : {kHeadsSection, kLevel0Section, kTailsSection, kKeptSection}) in.advise_random(tag);
+    heads_ = view_of(in.in_place(kHeadsSection));
+    links0_ = view_of(in.in_place(kLevel0Section));
     tails_ = view_of(in.in_place(kTailsSection));
     if (kept_codec_) kept_ = view_of(in.in_place(kKeptSection));
     capacity_ = count;  // no reserve_records(): the per-node arrays it sizes are sized here
     states_.reset(new std::atomic<uint8_t>[count]());
     return;
   }
-  const io::Span records = in.section(kRecordsSection);
+  const io::Span heads = in.section(kHeadsSection);
+  const io::Span lists = in.section(kLevel0Section);
   const io::Span tails = in.section(kTailsSection);
   reserve_records(count);
-  if (stride == stride_ && links_offset == links_offset_) {
-    if (records.size) std::memcpy(level0_.data(), records.data, records.size);
-  } else {  // written by a build whose records were padded differently
-    for (uint64_t s = 0; s < count; ++s) {
-      const uint8_t* from = records.data + s * stride;
-      uint8_t* rec = record(static_cast<uint32_t>(s));
-      std::memcpy(rec, from, head_size_);
-      std::memcpy(rec + links_offset_, from + links_offset, link_bytes);
-    }
+  if (head_stride == head_stride_) {
+    if (heads.size) std::memcpy(heads_.data(), heads.data, heads.size);
+  } else {  // written by a build that padded heads differently
+    for (uint64_t s = 0; s < count; ++s) std::memcpy(head(static_cast<uint32_t>(s)), heads.data + s * head_stride, head_size_);
+  }
+  if (lists.size) std::memcpy(links0_.data(), lists.data, lists.size);
+  if (tails.size) std::memcpy(tails_.data(), tails.data, tails.size);
+  read_kept(in);
+}
+
+void HnswIndex::read_version2_records(const io::IndexFileReader& in, uint64_t count) {
+  auto bad = [&](const std::string& what) { return FileFormatError(in.path() + ": " + what); };
+  io::ByteReader layout = in.reader(kRecordLayoutSection);
+  const uint64_t stride = layout.u64();
+  const uint64_t links_offset = layout.u64();
+  const uint64_t head_size = layout.u64();
+  layout.expect_end();
+  const size_t list_bytes = (M0_ + 1) * sizeof(uint32_t);
+  if (head_size != head_size_ || links_offset < head_size || stride < links_offset + list_bytes)
+    throw bad("level-0 record layout does not match the codec and the graph degree");
+  const io::Span records = in.section(kRecordsSection);
+  const io::Span tails = in.section(kTailsSection);
+  if (records.size != count * stride) throw bad("level-0 record section has the wrong size");
+  if (tails.size != count * tail_size_) throw bad("code tail section has the wrong size");
+  reserve_records(count);
+  for (uint64_t s = 0; s < count; ++s) {
+    const uint8_t* from = records.data + s * stride;
+    std::memcpy(head(static_cast<uint32_t>(s)), from, head_size_);
+    std::memcpy(links(static_cast<uint32_t>(s), 0), from + links_offset, list_bytes);
   }
   if (tails.size) std::memcpy(tails_.data(), tails.data, tails.size);
   read_kept(in);
@@ -196,12 +222,10 @@ void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t co
   if (links0.size != count * link_words * sizeof(uint32_t)) throw bad("level-0 link section has the wrong size");
   reserve_records(count);
   for (uint64_t s = 0; s < count; ++s) {
-    uint8_t* rec = record(static_cast<uint32_t>(s));
-    std::memset(rec, 0, stride_);
-    std::memcpy(rec, codes.data + s * cs, head_size_);
+    std::memcpy(head(static_cast<uint32_t>(s)), codes.data + s * cs, head_size_);
     if (tail_size_) std::memcpy(tail(static_cast<uint32_t>(s)), codes.data + s * cs + head_size_, tail_size_);
-    std::memcpy(rec + links_offset_, links0.data + s * link_words * sizeof(uint32_t), link_words * sizeof(uint32_t));
   }
+  if (links0.size) std::memcpy(links0_.data(), links0.data, links0.size);
   read_kept(in);
 }
 

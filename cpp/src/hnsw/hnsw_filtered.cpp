@@ -87,7 +87,7 @@ bool HnswIndex::nearest_allowed(const QueryDistance& qd, size_t width, const Row
       out = nearest_allowed_rows(*kept_codec_->prepare(query), kept_.data(), kept_codec_->code_size(), n, filter,
                                  width);
     else
-      out = nearest_allowed_rows(qd, level0_.data(), stride_, n, filter, width);
+      out = nearest_allowed_rows(qd, heads_.data(), head_stride_, n, filter, width);
     return scans_kept;
   };
   if (filter && exact_scan_is_cheaper(allowed, width, n)) return scan();

@@ -32,32 +32,28 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
   if (options.ef_search < 1) throw InvalidArgument("ef_search must be at least 1");
   level_multiplier_ = 1.0 / std::log(static_cast<double>(M_));
   if (options.keep_vectors) kept_codec_ = make_codec("f32", dim, metric);
-  set_record_layout();
+  set_head_layout();
 }
 
-void HnswIndex::set_record_layout() {
-  // Code heads start each record. Tails (re-rank codes) go to their own array. Records are
-  // 16-byte aligned, except:
-  // - long heads are aligned to their codec's widest load (a cache line for float32), so SIMD
+void HnswIndex::set_head_layout() {
+  // Heads are 16-byte aligned, except:
+  // - long ones are aligned to their codec's widest load (a cache line for float32), so SIMD
   //   loads never split a line;
-  // - a head of up to a line is kept within one (records aligned to its size rounded up to a
-  //   power of two) where that adds at most a quarter to the record: a walk waits on every
-  //   line it loads, and glove's 64-byte LVQ-8 heads, read from one line instead of two, were
-  //   walked 1.16x faster with 256-byte records than with 208-byte ones (medians of eight
-  //   alternating runs, ef 96).
+  // - a head of up to a line is kept within one (aligned to its size rounded up to a power of
+  //   two) where that adds at most a quarter to the node's level-0 bytes (head and list): a
+  //   walk waits on every line it loads, and glove's 64-byte LVQ-8 heads read from one line
+  //   instead of two were walked 1.16-1.18x faster (graph.md section 14).
   head_size_ = codec_->head_size();
   tail_size_ = codec_->code_size() - head_size_;
-  const size_t code_bytes = round_up(head_size_, 4);
-  links_offset_ = code_bytes;
-  const size_t raw = code_bytes + sizeof(uint32_t) * (1 + M0_);
-  stride_ = round_up(raw, 16);
+  const size_t list_bytes = sizeof(uint32_t) * (1 + M0_);
+  head_stride_ = round_up(head_size_, 16);
   if (head_size_ >= 256) {
-    stride_ = round_up(raw, std::max<size_t>(16, codec_->load_alignment()));
+    head_stride_ = round_up(head_size_, std::max<size_t>(16, codec_->load_alignment()));
   } else if (head_size_ <= 64) {
     size_t line_share = 16;
     while (line_share < head_size_) line_share *= 2;
-    const size_t aligned = round_up(raw, line_share);
-    if (4 * aligned <= 5 * stride_) stride_ = aligned;
+    const size_t aligned = round_up(head_size_, line_share);
+    if (4 * (aligned + list_bytes) <= 5 * (head_stride_ + list_bytes)) head_stride_ = aligned;
   }
 }
 
@@ -65,8 +61,11 @@ HnswIndex::~HnswIndex() = default;
 
 void HnswIndex::reserve_records(size_t n) {
   if (n <= capacity_) return;
-  level0_.reallocate(n * stride_);
-  std::memset(level0_.data() + capacity_ * stride_, 0, (n - capacity_) * stride_);
+  const size_t list_bytes = sizeof(uint32_t) * (1 + M0_);
+  heads_.reallocate(n * head_stride_);
+  std::memset(heads_.data() + capacity_ * head_stride_, 0, (n - capacity_) * head_stride_);
+  links0_.reallocate(n * list_bytes);
+  std::memset(links0_.data() + capacity_ * list_bytes, 0, (n - capacity_) * list_bytes);
   if (tail_size_) tails_.reallocate(n * tail_size_);
   if (kept_codec_) kept_.reallocate(n * kept_codec_->code_size());
   std::unique_ptr<std::atomic<uint8_t>[]> states(new std::atomic<uint8_t>[n]());
@@ -125,9 +124,9 @@ void HnswIndex::score_from(uint32_t base, std::vector<Neighbor>& candidates, Sea
 
 std::map<std::string, size_t> HnswIndex::structure_memory_parts() const {
   std::map<std::string, size_t> parts;
-  const size_t code_bytes = capacity_ * head_size_;  // the code heads inside level-0 records
+  const size_t code_bytes = capacity_ * head_size_;  // the code heads (their padding counts as graph)
   parts["codes"] = code_bytes;
-  parts["graph"] = level0_.size() - code_bytes + upper_.capacity() * sizeof(uint32_t) +
+  parts["graph"] = heads_.size() - code_bytes + links0_.size() + upper_.capacity() * sizeof(uint32_t) +
                    upper_offset_.capacity() * sizeof(uint64_t) + levels_.capacity() + capacity_ /* states */;
   parts["rerank_codes"] = tails_.size();
   parts["kept_vectors"] = kept_.size();

@@ -200,7 +200,9 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
   }
   const size_t live = kept_slots.size();
 
-  AlignedBuffer level0(live * stride_);
+  const size_t list_words = M0_ + 1;
+  AlignedBuffer heads(live * head_stride_);
+  AlignedBuffer links0(live * list_words * sizeof(uint32_t));
   AlignedBuffer tails(live * tail_size_);
   const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
   AlignedBuffer kept(live * kept_bytes);
@@ -224,10 +226,10 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
       live,
       [&](size_t t, size_t) {
         const uint32_t s = kept_slots[t];
-        uint8_t* rec = level0.data() + t * stride_;
-        std::memcpy(rec, record(s), links_offset_);
-        std::memset(rec + links_offset_, 0, stride_ - links_offset_);
-        renumber(links(s, 0), reinterpret_cast<uint32_t*>(rec + links_offset_));
+        std::memcpy(heads.data() + t * head_stride_, head(s), head_stride_);
+        uint32_t* list = reinterpret_cast<uint32_t*>(links0.data()) + t * list_words;
+        std::memset(list, 0, list_words * sizeof(uint32_t));
+        renumber(links(s, 0), list);
         if (tail_size_) std::memcpy(tails.data() + t * tail_size_, tail(s), tail_size_);
         if (kept_bytes) std::memcpy(kept.data() + t * kept_bytes, kept_.data() + s * kept_bytes, kept_bytes);
         for (int level = 1; level <= levels[t]; ++level)
@@ -237,7 +239,8 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
 
   uint32_t entry = 0;
   const int top = entry_point(entry);
-  level0_ = std::move(level0);
+  heads_ = std::move(heads);
+  links0_ = std::move(links0);
   tails_ = std::move(tails);
   kept_ = std::move(kept);
   levels_ = std::move(levels);

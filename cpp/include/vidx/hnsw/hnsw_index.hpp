@@ -1,11 +1,13 @@
 // HNSW (Malkov & Yashunin) over any codec.
 //
-// Layout: level 0 is one 64-byte-aligned block of fixed-stride records
-//   [code head | u32 count | 2M u32 neighbour slots]
-// so visiting a node touches one contiguous record. A code's tail (Codec::head_size: LVQ
-// residuals, binary's LVQ-8 level), which only re-ranking reads, lives in a separate array by
-// slot, so the walk touches only traversal codes and links. Upper levels live in one arena,
-// M slots (plus a count) per level for the few nodes that have them.
+// Layout: level 0 is two arrays by slot: code heads (all a walk scores), at a stride that keeps
+// each within as few cache lines as its size allows, and link lists [u32 count | 2M u32
+// neighbour slots], packed. A walk scores many more nodes than it expands, and reads only the
+// head of one and only the list of the other, so the two gain nothing from sharing a record
+// and a short head need not pad one out to whole lines. A code's tail (Codec::head_size: LVQ
+// residuals, binary's LVQ-8 level), which only re-ranking reads, lives in a third array, so the
+// walk touches only traversal codes and links. Upper levels live in one arena, M slots (plus a
+// count) per level for the few nodes that have them.
 //
 // Build: a seeded random 30% of the nodes are inserted first, the rest in about the caller's
 // order (so sorted or clustered rows build as good a graph as shuffled ones, and a helpful order
@@ -79,30 +81,34 @@ class HnswIndex final : public VectorIndex {
 
  private:
   // ---- storage ----
-  // Records are written only under the index write lock; const search code reads them.
-  uint8_t* record(uint32_t slot) const {
-    return const_cast<uint8_t*>(level0_.data()) + static_cast<size_t>(slot) * stride_;
+  // Heads and lists are written only under the index write lock (lists also under their node's
+  // lock); const search code reads them.
+  uint8_t* head(uint32_t slot) const {
+    return const_cast<uint8_t*>(heads_.data()) + static_cast<size_t>(slot) * head_stride_;
   }
   // The head of a node's code (all a traversal reads), and its tail (re-ranking only).
-  const uint8_t* code(uint32_t slot) const { return record(slot); }
+  const uint8_t* code(uint32_t slot) const { return head(slot); }
   uint8_t* tail(uint32_t slot) const {
     return const_cast<uint8_t*>(tails_.data()) + static_cast<size_t>(slot) * tail_size_;
   }
   // [count, slot, slot, ...] of `slot` on `level` (level <= levels_[slot]).
   uint32_t* links(uint32_t slot, int level) const {
-    if (level == 0) return reinterpret_cast<uint32_t*>(record(slot) + links_offset_);
+    if (level == 0) return const_cast<uint32_t*>(level0_links()) + static_cast<size_t>(slot) * (M0_ + 1);
     return const_cast<uint32_t*>(upper_.data()) + upper_offset_[slot] + static_cast<size_t>(level - 1) * (M_ + 1);
   }
   size_t capacity_at(int level) const { return level == 0 ? M0_ : M_; }
   // Record storage (level 0, tails, kept vectors, states) for n slots; levels and upper links
   // are reserve_rows' part.
   void reserve_records(size_t n);
-  // head_size_, tail_size_, links_offset_ and stride_ from the codec (whose layout a file may
-  // choose: read_sections calls it again once the file's codec is loaded).
-  void set_record_layout();
-  // read_sections' level-0 records, codes and kept vectors: as memory holds them (version 2;
-  // in place when the file is mapped), or as version 1 files split them (codes, links).
-  void read_records(const io::IndexFileReader& in, uint64_t count);
+  const uint32_t* level0_links() const { return reinterpret_cast<const uint32_t*>(links0_.data()); }
+  // head_size_, tail_size_ and head_stride_ from the codec (whose layout a file may choose:
+  // read_sections calls it again once the file's codec is loaded).
+  void set_head_layout();
+  // read_sections' level-0 heads, lists, code tails and kept vectors: as memory holds them
+  // (version 3; in place when the file is mapped), from version 2's records (head and list
+  // in one), or as version 1 files split them (whole codes, lists).
+  void read_level0(const io::IndexFileReader& in, uint64_t count);
+  void read_version2_records(const io::IndexFileReader& in, uint64_t count);
   void read_version1_records(const io::IndexFileReader& in, uint64_t count);
   void read_kept(const io::IndexFileReader& in);
   int sample_level(uint32_t slot) const;
@@ -254,12 +260,12 @@ class HnswIndex final : public VectorIndex {
   size_t ef_construction_;
   double level_multiplier_;
 
-  size_t head_size_ = 0;     // bytes of a code kept in its record
+  size_t head_size_ = 0;     // bytes of a code kept in heads_
   size_t tail_size_ = 0;     // bytes of a code kept in tails_
   AlignedBuffer tails_;      // code tails by slot (empty for codecs whose head is the code)
-  size_t links_offset_ = 0;  // where [count | links] starts in a record
-  size_t stride_ = 0;        // bytes per level-0 record
-  AlignedBuffer level0_;
+  size_t head_stride_ = 0;   // bytes between two slots' heads
+  AlignedBuffer heads_;      // code heads by slot
+  AlignedBuffer links0_;     // level-0 lists by slot, M0 + 1 words each
   size_t capacity_ = 0;      // records allocated
   std::atomic<size_t> count_{0};  // slots in use or freed: one past the highest slot ever added
 

@@ -58,7 +58,7 @@ namespace vidx::io {
 class MappedFile;
 
 // The newest format version this library reads and the one it writes.
-constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kFormatVersion = 3;
 
 // Payload alignment within the file.
 constexpr size_t kSectionAlignment = 64;
