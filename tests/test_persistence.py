@@ -286,15 +286,21 @@ def _write_v1(kind, sections, version=1):
     return head + bytes(body)
 
 
+def _today_hnsw_file(idx):
+    """(kind, sections, by tag, (count, M0), the heads' stride and size) of an HNSW index saved today."""
+    kind, sections = _sections(idx.to_bytes())
+    by_tag = dict(sections)
+    head_stride, head_size = struct.unpack("<2Q", by_tag[b"HLAY"])
+    count, _, m0 = struct.unpack_from("<3Q", by_tag[b"HNSW"])
+    return kind, sections, by_tag, (count, m0), (head_stride, head_size)
+
+
 @pytest.mark.parametrize("quant", ["none", "lvq4x8"])
 def test_version1_hnsw_file_loads(data, tmp_path, quant):
     """Version 1 split level-0 records into whole codes (CODE) and links (LNK0)."""
     x, q = data
     idx = build("hnsw", x, quant=quant)
-    kind, sections = _sections(idx.to_bytes())
-    by_tag = dict(sections)
-    head_stride, head_size = struct.unpack("<2Q", by_tag[b"HLAY"])
-    count, _, m0 = struct.unpack_from("<3Q", by_tag[b"HNSW"])
+    kind, sections, by_tag, (count, _), (head_stride, head_size) = _today_hnsw_file(idx)
     heads, tails = by_tag[b"HED0"], by_tag[b"TAIL"]
     tail_size = len(tails) // count
     codes = b"".join(heads[s * head_stride:s * head_stride + head_size] + tails[s * tail_size:(s + 1) * tail_size]
@@ -315,10 +321,7 @@ def test_version2_hnsw_file_loads(data, tmp_path, quant):
     """Version 2 kept each level-0 head and list in one record (REC0, laid out as RLAY says)."""
     x, q = data
     idx = build("hnsw", x, quant=quant)
-    kind, sections = _sections(idx.to_bytes())
-    by_tag = dict(sections)
-    head_stride, head_size = struct.unpack("<2Q", by_tag[b"HLAY"])
-    count, _, m0 = struct.unpack_from("<3Q", by_tag[b"HNSW"])
+    kind, sections, by_tag, (count, m0), (head_stride, head_size) = _today_hnsw_file(idx)
     heads, lists = by_tag[b"HED0"], by_tag[b"LNK0"]
     list_bytes = 4 * (m0 + 1)
     links_offset = (head_size + 3) // 4 * 4

@@ -132,7 +132,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
     throw bad("entry point is not on the top level");
   // Slots freed by remove (and not compacted away) were saved with empty lists: they are free
   // again. A live node always has a link, except the only node of a graph. A mapped file
-  // (read-only, never written) skips this pass, which would read every record: its freed
+  // (read-only, never written) skips this pass, which would read every list: its freed
   // slots stay hidden by their ids (-1), which every search checks.
   const bool in_place = lowest_checked == 1 || (in.mapped() && links0_.is_view());
   for (uint64_t s = 0; s < count; ++s) {

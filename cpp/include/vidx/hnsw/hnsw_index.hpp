@@ -97,8 +97,8 @@ class HnswIndex final : public VectorIndex {
     return const_cast<uint32_t*>(upper_.data()) + upper_offset_[slot] + static_cast<size_t>(level - 1) * (M_ + 1);
   }
   size_t capacity_at(int level) const { return level == 0 ? M0_ : M_; }
-  // Record storage (level 0, tails, kept vectors, states) for n slots; levels and upper links
-  // are reserve_rows' part.
+  // Per-slot storage (level-0 heads and lists, tails, kept vectors, states) for n slots;
+  // levels and upper links are reserve_rows' part.
   void reserve_records(size_t n);
   const uint32_t* level0_links() const { return reinterpret_cast<const uint32_t*>(links0_.data()); }
   // head_size_, tail_size_ and head_stride_ from the codec (whose layout a file may choose:
@@ -223,7 +223,7 @@ class HnswIndex final : public VectorIndex {
   // Inserts rows[0..n-1] (indices into x) into slots[rows[i]].
   void insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
                     std::vector<std::unique_ptr<SearchContext>>& contexts, const ConstructionCodes* walk_codes);
-  // Writes the codes of rows x[0..n-1] into their slots' fresh records.
+  // Writes the codes of rows x[0..n-1] into their fresh slots.
   void write_records(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool);
   // x: the node's vector as added (the query of its neighbour search). With `walk_codes`, the
   // search walks them and its beam is scored again in float32 before neighbours are chosen.
@@ -266,7 +266,7 @@ class HnswIndex final : public VectorIndex {
   size_t head_stride_ = 0;   // bytes between two slots' heads
   AlignedBuffer heads_;      // code heads by slot
   AlignedBuffer links0_;     // level-0 lists by slot, M0 + 1 words each
-  size_t capacity_ = 0;      // records allocated
+  size_t capacity_ = 0;      // slots allocated
   std::atomic<size_t> count_{0};  // slots in use or freed: one past the highest slot ever added
 
   // Level and upper links of every slot < capacity_, allocated when the slot is (a slot keeps
