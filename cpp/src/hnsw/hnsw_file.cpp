@@ -56,7 +56,7 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   layout.u64(head_size_);
   out.add_section(kHeadLayoutSection, layout.take());
   out.add_section_view(kHeadsSection, heads_.data(), count * head_stride_);
-  out.add_section_view(kLevel0Section, links0_.data(), count * (M0_ + 1) * sizeof(uint32_t));
+  out.add_section_view(kLevel0Section, links0_.data(), count * level0_list_words() * sizeof(uint32_t));
   out.add_section_view(kTailsSection, tails_.data(), count * tail_size_);
   out.add_section_view(kLevelsSection, levels_.data(), count);
   // Slots past `count` are reserved, not used: their upper lists are not written.
@@ -151,7 +151,7 @@ void HnswIndex::read_level0(const io::IndexFileReader& in, uint64_t count) {
   const uint64_t head_size = layout.u64();
   layout.expect_end();
   if (head_size != head_size_ || head_stride < head_size) throw bad("level-0 head layout does not match the codec");
-  const size_t list_bytes = (M0_ + 1) * sizeof(uint32_t);
+  const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
   if (in.in_place(kHeadsSection).size != count * head_stride) throw bad("level-0 head section has the wrong size");
   if (in.in_place(kLevel0Section).size != count * list_bytes) throw bad("level-0 link section has the wrong size");
   if (in.in_place(kTailsSection).size != count * tail_size_) throw bad("code tail section has the wrong size");
@@ -189,7 +189,7 @@ void HnswIndex::read_version2_records(const io::IndexFileReader& in, uint64_t co
   const uint64_t links_offset = layout.u64();
   const uint64_t head_size = layout.u64();
   layout.expect_end();
-  const size_t list_bytes = (M0_ + 1) * sizeof(uint32_t);
+  const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
   if (head_size != head_size_ || links_offset < head_size || stride < links_offset + list_bytes)
     throw bad("level-0 record layout does not match the codec and the graph degree");
   const io::Span records = in.section(kRecordsSection);
@@ -217,7 +217,7 @@ void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t co
   const io::Span codes = in.section(kCodesSection);
   const io::Span links0 = in.section(kLevel0Section);
   const size_t cs = codec_->code_size();
-  const size_t link_words = M0_ + 1;
+  const size_t link_words = level0_list_words();
   if (codes.size != count * cs) throw bad("code section has the wrong size");
   if (links0.size != count * link_words * sizeof(uint32_t)) throw bad("level-0 link section has the wrong size");
   reserve_records(count);

@@ -45,7 +45,7 @@ void HnswIndex::set_head_layout() {
   //   instead of two were walked 1.16-1.18x faster (graph.md section 14).
   head_size_ = codec_->head_size();
   tail_size_ = codec_->code_size() - head_size_;
-  const size_t list_bytes = sizeof(uint32_t) * (1 + M0_);
+  const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
   head_stride_ = round_up(head_size_, 16);
   if (head_size_ >= 256) {
     head_stride_ = round_up(head_size_, std::max<size_t>(16, codec_->load_alignment()));
@@ -61,7 +61,7 @@ HnswIndex::~HnswIndex() = default;
 
 void HnswIndex::reserve_records(size_t n) {
   if (n <= capacity_) return;
-  const size_t list_bytes = sizeof(uint32_t) * (1 + M0_);
+  const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
   heads_.reallocate(n * head_stride_);
   std::memset(heads_.data() + capacity_ * head_stride_, 0, (n - capacity_) * head_stride_);
   links0_.reallocate(n * list_bytes);

@@ -200,7 +200,7 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
   }
   const size_t live = kept_slots.size();
 
-  const size_t list_words = M0_ + 1;
+  const size_t list_words = level0_list_words();
   AlignedBuffer heads(live * head_stride_);
   AlignedBuffer links0(live * list_words * sizeof(uint32_t));
   AlignedBuffer tails(live * tail_size_);

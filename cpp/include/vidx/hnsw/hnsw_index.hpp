@@ -93,7 +93,7 @@ class HnswIndex final : public VectorIndex {
   }
   // [count, slot, slot, ...] of `slot` on `level` (level <= levels_[slot]).
   uint32_t* links(uint32_t slot, int level) const {
-    if (level == 0) return const_cast<uint32_t*>(level0_links()) + static_cast<size_t>(slot) * (M0_ + 1);
+    if (level == 0) return const_cast<uint32_t*>(level0_links()) + static_cast<size_t>(slot) * level0_list_words();
     return const_cast<uint32_t*>(upper_.data()) + upper_offset_[slot] + static_cast<size_t>(level - 1) * (M_ + 1);
   }
   size_t capacity_at(int level) const { return level == 0 ? M0_ : M_; }
@@ -101,6 +101,8 @@ class HnswIndex final : public VectorIndex {
   // levels and upper links are reserve_rows' part.
   void reserve_records(size_t n);
   const uint32_t* level0_links() const { return reinterpret_cast<const uint32_t*>(links0_.data()); }
+  // Words of one level-0 list in links0_: [count | M0 slots].
+  size_t level0_list_words() const { return M0_ + 1; }
   // head_size_, tail_size_ and head_stride_ from the codec (whose layout a file may choose:
   // read_sections calls it again once the file's codec is loaded).
   void set_head_layout();
