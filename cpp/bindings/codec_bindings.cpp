@@ -90,8 +90,9 @@ py::array_t<float> between_first(const Codec& codec, const Encoded& enc) {
 }
 
 // Trains an LVQ codec on `data`, encodes it and returns, per row: the full decode, the
-// primary-only decode, delta and bias; and, per (query, row): the primary distance, the
-// precise distance and distance_between(row 0, row).
+// primary-only decode, delta and bias; and, per (query, row): the primary distance (prepare),
+// the precise distance, the re-scored walk's distance (prepare_reranked_walk) and
+// distance_between(row 0, row).
 py::dict lvq_probe(const std::string& name, const std::string& metric, const std::string& level, Floats data,
                    Floats queries) {
   const ProbeInput in(std::move(data), std::move(queries));
@@ -114,6 +115,7 @@ py::dict lvq_probe(const std::string& name, const std::string& metric, const std
   out["bias"] = bias;
   out["fast"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare(q); });
   out["precise"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare_precise(q); });
+  out["walk"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare_reranked_walk(q); });
   out["between"] = between_first(*codec, enc);
   return out;
 }

@@ -221,6 +221,31 @@ void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& sc
       c.same("lvq u4 dot~scalar", padded, got.dot, ref.dot);
     }
   }
+  // Integer terms of 8-bit codes against an 8-bit query, both in dimension order: exact too.
+  // The extremes (query -127 and +127, codes 255) are the largest products and squares.
+  for (size_t blocks : {1, 2, 3, 5, 12, 25, 33}) {
+    const size_t padded = blocks * lvq::kBlockDims;
+    for (int extreme = 0; extreme < 3; ++extreme) {
+      std::vector<int8_t> r(padded);
+      std::vector<uint8_t> codes(padded);
+      for (auto& v : r) v = static_cast<int8_t>(extreme == 1 ? 127 : extreme == 2 ? -127 : query_byte(rng));
+      for (auto& b : codes) b = static_cast<uint8_t>(extreme ? 255 : byte(rng));
+      int64_t dot = 0, sum = 0, squares = 0;
+      for (size_t i = 0; i < padded; ++i) {
+        dot += static_cast<int64_t>(codes[i]) * r[i];
+        sum += codes[i];
+        squares += static_cast<int64_t>(codes[i]) * codes[i];
+      }
+      const lvq::U8Terms got = t.u8_terms(r.data(), codes.data(), blocks);
+      const lvq::U8Terms dot_only = t.u8_dot(r.data(), codes.data(), blocks);
+      const lvq::U8Terms ref = scalar.u8_terms(r.data(), codes.data(), blocks);
+      c.same("lvq u8 dot", padded, static_cast<double>(got.dot), static_cast<double>(dot));
+      c.same("lvq u8 sum", padded, static_cast<double>(got.sum), static_cast<double>(sum));
+      c.same("lvq u8 squares", padded, static_cast<double>(got.squares), static_cast<double>(squares));
+      c.same("lvq u8 dot alone", padded, static_cast<double>(dot_only.dot), static_cast<double>(dot));
+      c.same("lvq u8 dot~scalar", padded, static_cast<double>(got.dot), static_cast<double>(ref.dot));
+    }
+  }
 }
 
 // ---- binary codes ----------------------------------------------------------------------------

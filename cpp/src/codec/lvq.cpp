@@ -172,32 +172,38 @@ class LvqDistance final : public QueryDistance {
   float pad_ = 0.f;
 };
 
-// The walk's distance over the 4-bit primary codes of a two-level codec: the query rounded to
-// 8 bits, r_i = round(q_i / step) with step = max|q_i| / 127, meets the codes in integer
-// arithmetic (lvq::U4TermsFn: <r, c>, sum c, sum c^2, about a quarter of the float kernel's
-// instructions), and each vector's grid (x_i = mu_i + offset + scale·c_i) is applied to those sums:
+// The walk's distance over primary codes in integer arithmetic, for walks whose candidates are
+// re-scored: by both levels with the float query (two-level codecs), or by an HNSW's kept
+// float32 vectors or a float32 build's exact distances (a one-level codec's walk distances are
+// otherwise its results). The query is rounded to 8 bits, r_i = round(q_i / step) with
+// step = max|q_i| / 127, and meets the codes in integer sums (<r, c>, sum c, sum c^2: lvq::U4TermsFn
+// for 4-bit codes, U8TermsFn for 8-bit ones, a quarter to a half of the float kernel's
+// instructions); each vector's grid (x_i = mu_i + offset + scale·c_i) is applied to those sums:
 //   L2 (q centred):  |q - x|^2 = |q|^2 - 2·(offset·sum q + scale·step·<r, c>) + dim·offset^2
 //                                + 2·offset·scale·sum c + scale^2·sum c^2
 //   IP:              <q, x> = <q, mu> + offset·sum q + scale·step·<r, c>
-// Rounding moves a query coordinate by at most step / 2, against the codes' delta / 2 of
-// (max - min) / 15: far less than the codes already do. Only walks whose candidates are re-scored
-// use it: by both levels with the float query (two-level codecs), or by an HNSW's kept float32
-// vectors (a one-level codec's walk distances are otherwise its results).
-class LvqU4Distance final : public QueryDistance {
+// Rounding moves a query coordinate by at most step / 2: for 4-bit codes far less than their
+// delta / 2 of (max - min) / 15, for 8-bit ones about as much as their (max - min) / 510.
+class LvqRoundedDistance final : public QueryDistance {
  public:
-  LvqU4Distance(const float* query, const std::vector<float>& mean, Metric metric, size_t padded_dim,
-                size_t constants_offset, size_t read_bytes, const lvq::KernelTable& k)
+  struct Layout {
+    size_t padded_dim, constants_offset, read_bytes;
+    int primary_bits;
+    bool constants_in_padding;  // 8-bit codes: sum c and sum c^2 must leave out the constants' bytes
+  };
+
+  LvqRoundedDistance(const float* query, const std::vector<float>& mean, Metric metric, const Layout& layout,
+                     const lvq::KernelTable& k)
       : metric_(metric),
-        blocks_(padded_dim / lvq::kBlockDims),
-        constants_offset_(constants_offset),
-        read_bytes_(read_bytes),
-        terms_(k.u4_terms),
+        layout_(layout),
+        blocks_(layout.padded_dim / lvq::kBlockDims),
+        u4_terms_(k.u4_terms),
+        u8_terms_(metric == Metric::L2 ? k.u8_terms : k.u8_dot),
         dim_(static_cast<double>(mean.size())) {
     // Every loop here is plain or laned so that it vectorises: this runs once per search, and
     // scalar chains (or std::nearbyint, a library call on baseline x86-64) cost microseconds.
     const size_t dim = mean.size();
     thread_local std::vector<float> q;
-    thread_local std::vector<int8_t> rounded;
     q.resize(dim);
     centre(query, mean, metric, q.data());
     float sum, with_mean;
@@ -215,39 +221,64 @@ class LvqU4Distance final : public QueryDistance {
     // |q_i| * inverse is within 127 up to a rounding error far below 0.5, so t + 128.5 lies in
     // (1, 256): positive, where the truncating cast floors it, and the result in [-127, 127].
     const float inverse = 1.f / step_;
-    rounded.assign(padded_dim, 0);
+    rounded_.assign(layout.padded_dim, 0);
     const float* from = q.data();
-    int8_t* to = rounded.data();
+    int8_t* to = rounded_.data();
     for (size_t j = 0; j < dim; ++j)
       to[j] = static_cast<int8_t>(static_cast<int>(from[j] * inverse + 128.5f) - 128);  // nearest, halves up
-    arranged_.resize(padded_dim);
-    lvq::arrange_u4_query(rounded.data(), blocks_, arranged_.data());
+    if (layout.primary_bits == 4) {
+      thread_local std::vector<int8_t> arranged;
+      arranged.resize(layout.padded_dim);
+      lvq::arrange_u4_query(rounded_.data(), blocks_, arranged.data());
+      rounded_.swap(arranged);
+    }
   }
 
-  size_t code_bytes() const override { return read_bytes_; }
+  size_t code_bytes() const override { return layout_.read_bytes; }
   float one(const uint8_t* code) const override {
-    const Grid g = grid_of(code, constants_offset_, 0.f);  // the primary codes alone
+    const Grid g = grid_of(code, layout_.constants_offset, 0.f);  // the primary codes alone
     const double scale = g.scale, offset = g.offset;
-    const lvq::U4Terms t = terms_(arranged_.data(), code, blocks_);
-    const double dot = offset * q_sum_ + scale * step_ * t.dot;
+    double t_dot, t_sum = 0, t_squares = 0;
+    if (layout_.primary_bits == 4) {
+      const lvq::U4Terms t = u4_terms_(rounded_.data(), code, blocks_);
+      t_dot = t.dot, t_sum = t.sum, t_squares = t.squares;
+    } else {
+      const lvq::U8Terms t = u8_terms_(rounded_.data(), code, blocks_);
+      t_dot = static_cast<double>(t.dot);
+      if (metric_ == Metric::L2) {
+        int64_t sum = t.sum, squares = t.squares;
+        if (layout_.constants_in_padding) {  // the constants' bytes were summed as padding codes
+          for (size_t j = 0; j < kConstantBytes; ++j) {
+            const int64_t c = code[layout_.constants_offset + j];
+            sum -= c;
+            squares -= c * c;
+          }
+        }
+        t_sum = static_cast<double>(sum), t_squares = static_cast<double>(squares);
+      }
+    }
+    const double dot = offset * q_sum_ + scale * step_ * t_dot;
     if (metric_ == Metric::L2) {
-      const double d = q_norm_ - 2.0 * dot + dim_ * offset * offset + 2.0 * offset * scale * t.sum +
-                       scale * scale * t.squares;
+      const double d = q_norm_ - 2.0 * dot + dim_ * offset * offset + 2.0 * offset * scale * t_sum +
+                       scale * scale * t_squares;
       return static_cast<float>(std::max(d, 0.0));
     }
     return static_cast<float>(1.0 - (q_mu_ + dot));
   }
 
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
-    batch_prefetching(codes, n, read_bytes_, out, [this](const uint8_t* c) { return one(c); });
+    batch_prefetching(codes, n, layout_.read_bytes, out, [this](const uint8_t* c) { return one(c); });
   }
 
  private:
   Metric metric_;
-  size_t blocks_, constants_offset_, read_bytes_;
-  lvq::U4TermsFn terms_;
+  Layout layout_;
+  size_t blocks_;
+  lvq::U4TermsFn u4_terms_;
+  lvq::U8TermsFn u8_terms_;
   double dim_;
-  std::vector<int8_t> arranged_;  // the rounded query in arrange_u4_query's layout
+  // The rounded query: in dimension order (8-bit codes), or in arrange_u4_query's layout.
+  std::vector<int8_t> rounded_;
   float step_ = 1.f;
   double q_sum_ = 0, q_mu_ = 0, q_norm_ = 0;
 };
@@ -364,10 +395,9 @@ std::unique_ptr<QueryDistance> LvqCodec::prepare(const float* query) const {
 }
 
 std::unique_ptr<QueryDistance> LvqCodec::prepare_reranked_walk(const float* query) const {
-  if (primary_bits_ == 4)
-    return std::make_unique<LvqU4Distance>(query, mean_, metric(), padded_dim_, constants_offset_, head_size(),
-                                           *kernels_);
-  return prepare_view(query, primary_view_);
+  const LvqRoundedDistance::Layout layout{padded_dim_, constants_offset_, head_size(), primary_bits_,
+                                          constants_in_padding_};
+  return std::make_unique<LvqRoundedDistance>(query, mean_, metric(), layout, *kernels_);
 }
 
 std::unique_ptr<QueryDistance> LvqCodec::prepare_precise(const float* query) const {

@@ -109,7 +109,7 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
   // Full-width codes (written before linking) are the vector as precisely as x: preparing from
   // them spares f32_pca rotating x again; a compact code would be less precise than x.
   const auto exact = codec_->full_width() ? codec_->prepare_from_code(code(slot), tail(slot)) : codec_->prepare(x);
-  const auto compact = walk_codes ? walk_codes->codec->prepare(x) : nullptr;
+  const auto compact = walk_codes ? walk_codes->codec->prepare_reranked_walk(x) : nullptr;
   const QueryDistance& walk = compact ? *compact : *exact;
   const auto walk_code = [&](uint32_t s) { return walk_codes ? walk_codes->of(s) : code(s); };
   uint32_t entry = 0;

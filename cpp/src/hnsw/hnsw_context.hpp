@@ -86,10 +86,10 @@ uint32_t HnswIndex::descend(const QueryDistance& qd, uint32_t entry, float& entr
 
 template <class CodeOf>
 void HnswIndex::walk_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
-                           SearchContext& ctx, CodeOf code_of) const {
+                           SearchContext& ctx, CodeOf code_of, size_t window) const {
   graph::beam_search(
       qd, entry, entry_distance, ef, [this, level](uint32_t node) { return links(node, level); }, code_of,
-      ctx.visited, ctx.beam, ctx.gather);
+      ctx.visited, ctx.beam, ctx.gather, window);
 }
 
 }  // namespace vidx

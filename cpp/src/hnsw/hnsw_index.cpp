@@ -157,8 +157,8 @@ uint32_t HnswIndex::greedy_descend(const QueryDistance& qd, uint32_t entry, floa
 }
 
 void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
-                             SearchContext& ctx) const {
-  walk_layer(qd, entry, entry_distance, level, ef, ctx, [this](uint32_t s) { return code(s); });
+                             SearchContext& ctx, size_t window) const {
+  walk_layer(qd, entry, entry_distance, level, ef, ctx, [this](uint32_t s) { return code(s); }, window);
 }
 
 void HnswIndex::prefetch_precise(uint32_t slot) const {
@@ -229,10 +229,16 @@ size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& param
     auto ctx = acquire_context();
     float d = qd->one(code(entry));
     const uint32_t start = greedy_descend(*qd, entry, d, max_level, 1, ctx->visited);
-    search_layer(*qd, start, d, 0, std::max(ef, rerank_count), *ctx);
+    // A re-scored walk expands the nearest `window` candidates as an exact one would, but its
+    // beam keeps a few more than k (kRerankSlack): when ef is about k, the k true neighbours it
+    // reached are otherwise cut at the k-th walk distance, where a coarse code's rounding has
+    // swapped some of them with worse ones (the re-rank puts them back in order).
+    const size_t window = std::max(ef, rerank_count);
+    const size_t capacity = rerank_count ? std::max(window, k + (k + 1) / 2) : window;
+    search_layer(*qd, start, d, 0, capacity, *ctx, window);
     if (rerank_count) {
       thread_local std::vector<Neighbor> walked;
-      walked.resize(std::min(rerank_count, ctx->beam.size()));
+      walked.resize(std::min(capacity, ctx->beam.size()));
       for (size_t j = 0; j < walked.size(); ++j) walked[j] = Neighbor{ctx->beam.distance(j), ctx->beam.slot(j)};
       found = rerank(q, walked, k, params.rerank == 0, distances, slots);
     } else {

@@ -7,10 +7,11 @@
 #include "partial_load.hpp"
 #include "isa_shape.hpp"
 #include "isa_x86_u4.hpp"
+#include "isa_x86_u8.hpp"
 
 namespace vidx::simd {
 
-struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2>, U4TermsX86 {
+struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2>, U4TermsX86, U8TermsAvx2 {
   using F = __m256;
   using U = __m256i;
   using Count = uint64_t;

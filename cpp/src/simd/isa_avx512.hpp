@@ -6,10 +6,11 @@
 
 #include "isa_shape.hpp"
 #include "isa_x86_u4.hpp"
+#include "isa_x86_u8.hpp"
 
 namespace vidx::simd {
 
-struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8>, U4TermsX86 {
+struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8>, U4TermsX86, U8TermsAvx512 {
   using F = __m512;
   using U = __m512i;
   using Count = __m512i;

@@ -89,6 +89,41 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
     sum = static_cast<int32_t>(vaddvq_u32(t.sum));
   }
 
+  // LVQ 8-bit integer terms (loops_codes.hpp), one 32-byte block per step: code bytes widened
+  // to 16 bits meet the query's (products up to 255·127 need 32-bit lanes: vmlal into them).
+  struct U8Sums {
+    int32x4_t dot, squares;
+    uint32x4_t sum;
+  };
+  static U8Sums u8_zero() { return {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_u32(0)}; }
+  template <bool kNorms>
+  static U8Sums u8_block(U8Sums s, const uint8_t* codes, const int8_t* q) {
+    for (size_t h = 0; h < 32; h += 16) {
+      const uint8x16_t v = vld1q_u8(codes + h);
+      const int8x16_t r = vld1q_s8(q + h);
+      const int16x8_t c_lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(v)));
+      const int16x8_t c_hi = vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(v)));
+      const int16x8_t r_lo = vmovl_s8(vget_low_s8(r)), r_hi = vmovl_s8(vget_high_s8(r));
+      s.dot = vmlal_s16(s.dot, vget_low_s16(c_lo), vget_low_s16(r_lo));
+      s.dot = vmlal_s16(s.dot, vget_high_s16(c_lo), vget_high_s16(r_lo));
+      s.dot = vmlal_s16(s.dot, vget_low_s16(c_hi), vget_low_s16(r_hi));
+      s.dot = vmlal_s16(s.dot, vget_high_s16(c_hi), vget_high_s16(r_hi));
+      if (kNorms) {
+        s.squares = vmlal_s16(s.squares, vget_low_s16(c_lo), vget_low_s16(c_lo));
+        s.squares = vmlal_s16(s.squares, vget_high_s16(c_lo), vget_high_s16(c_lo));
+        s.squares = vmlal_s16(s.squares, vget_low_s16(c_hi), vget_low_s16(c_hi));
+        s.squares = vmlal_s16(s.squares, vget_high_s16(c_hi), vget_high_s16(c_hi));
+        s.sum = vpadalq_u16(s.sum, vpaddlq_u8(v));
+      }
+    }
+    return s;
+  }
+  static void u8_total(U8Sums s, int64_t& dot, int64_t& sum, int64_t& squares) {
+    dot = vaddlvq_s32(s.dot);
+    squares = vaddlvq_s32(s.squares);
+    sum = static_cast<int64_t>(vaddlvq_u32(s.sum));
+  }
+
   static uint64_t popcount64(uint64_t x) { return vaddv_u8(vcnt_u8(vcreate_u8(x))); }
   static Count count_zero() { return 0; }
   static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) {

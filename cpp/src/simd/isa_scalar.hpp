@@ -115,6 +115,29 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
     squares = t.squares;
   }
 
+  // LVQ 8-bit integer terms (loops_codes.hpp), one 32-byte block per step.
+  struct U8Sums {
+    int64_t dot = 0, sum = 0, squares = 0;
+  };
+  static U8Sums u8_zero() { return {}; }
+  template <bool kNorms>
+  static U8Sums u8_block(U8Sums s, const uint8_t* codes, const int8_t* q) {
+    for (size_t j = 0; j < 32; ++j) {
+      const int32_t c = codes[j];
+      s.dot += c * q[j];
+      if (kNorms) {
+        s.sum += c;
+        s.squares += c * c;
+      }
+    }
+    return s;
+  }
+  static void u8_total(U8Sums s, int64_t& dot, int64_t& sum, int64_t& squares) {
+    dot = s.dot;
+    sum = s.sum;
+    squares = s.squares;
+  }
+
   // Bit-parallel count: the x86-64 baseline has no popcount instruction.
   static uint64_t popcount64(uint64_t x) {
     x = x - ((x >> 1) & 0x5555555555555555ull);

@@ -118,6 +118,18 @@ lvq::U4Terms lvq_u4_terms(const int8_t* q, const uint8_t* codes, size_t blocks) 
   return out;
 }
 
+// Integer terms of 8-bit codes against an 8-bit query, both in dimension order, one block of
+// 32 bytes per step; kNorms: also sum c and sum c^2 (L2), else the dot alone.
+template <class I, bool kNorms>
+lvq::U8Terms lvq_u8_terms(const int8_t* q, const uint8_t* codes, size_t blocks) {
+  typename I::U8Sums s = I::u8_zero();
+  for (size_t b = 0; b < blocks; ++b, q += lvq::kBlockDims, codes += lvq::kBlockDims)
+    s = I::template u8_block<kNorms>(s, codes, q);
+  lvq::U8Terms out;
+  I::u8_total(s, out.dot, out.sum, out.squares);
+  return out;
+}
+
 // ---- binary codes --------------------------------------------------------------------------
 
 template <class I>

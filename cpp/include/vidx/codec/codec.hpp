@@ -105,9 +105,9 @@ class Codec {
   virtual std::unique_ptr<QueryDistance> prepare_precise(const float* query) const { return prepare(query); }
   virtual bool reranks() const { return false; }
   // The walk's distance where every candidate it keeps is re-scored from other data (an HNSW
-  // with kept float32 vectors): the walk only chooses candidates, so a codec may trade exactness
-  // for speed here (LVQ-4: a query rounded to 8 bits in integer arithmetic, as its two-level
-  // codecs walk).
+  // with kept float32 vectors, a float32 build's construction codes): the walk only chooses
+  // candidates, so a codec may trade exactness for speed here (LVQ: a query rounded to 8 bits
+  // in integer arithmetic, as its two-level codecs walk).
   virtual std::unique_ptr<QueryDistance> prepare_reranked_walk(const float* query) const { return prepare(query); }
 
   // Parameters that must travel with the codes (a mean, a rotation...), read back by

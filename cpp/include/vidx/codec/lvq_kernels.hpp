@@ -58,12 +58,27 @@ inline void arrange_u4_query(const int8_t* r, size_t blocks, int8_t* out) {
 // The terms of `blocks` blocks of 4-bit codes (16 bytes each, the layout above).
 using U4TermsFn = U4Terms (*)(const int8_t* arranged_query, const uint8_t* codes, size_t blocks);
 
+// Integer sums of 8-bit codes c against an 8-bit query r, both in dimension order over whole
+// blocks (r is zero in the padding): the rounded-query walk over 8-bit primary codes, for walks
+// whose candidates are re-scored (lvq.cpp). 64-bit totals: the squares of a few thousand
+// dimensions already pass 2^31 / 65025.
+struct U8Terms {
+  int64_t dot = 0;      // sum r_i·c_i
+  int64_t sum = 0;      // sum c_i (U8DotFn leaves it 0)
+  int64_t squares = 0;  // sum c_i^2 (U8DotFn leaves it 0)
+};
+// All three terms (L2), or the dot alone (inner product: it needs no code norms).
+using U8TermsFn = U8Terms (*)(const int8_t* query, const uint8_t* codes, size_t blocks);
+using U8DotFn = U8TermsFn;
+
 struct KernelTable {
   simd::Level level;
   L2Fn l2[kPackings];
   DotFn dot[kPackings];
   DecodeFn decode[kPackings];
   U4TermsFn u4_terms;
+  U8TermsFn u8_terms;
+  U8DotFn u8_dot;
 };
 
 // The table of the level simd::kernels() chose, so VIDX_SIMD lowers these kernels too.

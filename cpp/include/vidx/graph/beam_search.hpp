@@ -67,12 +67,14 @@ inline void prefetch_list(const uint32_t* lk) {
 // links_of(node) -> const uint32_t* [count, slot, slot, ...], read through link_words.hpp
 // (writers may change it meanwhile); code_of(slot) -> const uint8_t*.
 // Both are inlined (templates, not callbacks): the walk costs what a hand-written one does.
-// Leaves the best `ef` candidates, nearest first, in `beam`.
+// Leaves the best `ef` candidates, nearest first, in `beam`; with a `window` (< ef) it
+// expands only candidates among the nearest `window` (CandidateBuffer's split beam).
 template <class LinksOf, class CodeOf>
 void beam_search(const QueryDistance& qd, uint32_t entry, float entry_distance, size_t ef, LinksOf links_of,
-                 CodeOf code_of, VisitedSet& visited, CandidateBuffer& beam, GatherBuffers& gather) {
+                 CodeOf code_of, VisitedSet& visited, CandidateBuffer& beam, GatherBuffers& gather,
+                 size_t window = 0) {
   visited.new_query();
-  beam.reset(ef);
+  beam.reset(ef, window);
   beam.insert(entry_distance, entry);
   visited.test_and_set(entry);
   uint32_t* gathered = gather.slots.data();

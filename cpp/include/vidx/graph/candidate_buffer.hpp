@@ -1,6 +1,9 @@
 // The beam of a graph search: up to `capacity` candidates kept sorted by distance, each
 // flagged once expanded. One sorted array replaces HNSW's two heaps: the nearest
-// unexpanded candidate is at `cursor_`, and the search ends when none is left.
+// unexpanded candidate is at `cursor_`, and the search ends when none is left among the
+// nearest `window` (by default all of them). A window smaller than the capacity (SVS's split
+// buffer) walks as a beam of `window` would, while keeping the next nearest it scored for a
+// re-rank.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -14,8 +17,9 @@ class CandidateBuffer {
  public:
   static constexpr uint32_t kExpanded = 0x80000000u;  // slots are < 2^31, the top bit is free
 
-  void reset(size_t capacity) {
+  void reset(size_t capacity, size_t window = 0) {
     capacity_ = capacity;
+    window_ = window ? window : capacity;
     if (items_.size() < capacity + 1) items_.resize(capacity + 1);
     size_ = 0;
     cursor_ = 0;
@@ -43,7 +47,7 @@ class CandidateBuffer {
     return true;
   }
 
-  bool has_unexpanded() const { return cursor_ < size_; }
+  bool has_unexpanded() const { return cursor_ < size_ && cursor_ < window_; }
   // The candidate pop_nearest_unexpanded would return now (has_unexpanded() must hold).
   uint32_t nearest_unexpanded() const { return items_[cursor_].slot; }
 
@@ -65,6 +69,7 @@ class CandidateBuffer {
   std::vector<Neighbor> items_;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  size_t window_ = 0;
   size_t cursor_ = 0;
 };
 

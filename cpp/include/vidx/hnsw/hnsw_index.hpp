@@ -168,14 +168,14 @@ class HnswIndex final : public VectorIndex {
   uint32_t greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
                           int to_level, VisitedSet& seen) const;
   void search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
-                    SearchContext& ctx) const;
+                    SearchContext& ctx, size_t window = 0) const;
   // The two above over any codes by slot: code_of(slot) -> const uint8_t* (hnsw_context.hpp).
   template <class CodeOf>
   uint32_t descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level, int to_level,
                    CodeOf code_of, VisitedSet& seen) const;
   template <class CodeOf>
   void walk_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
-                  SearchContext& ctx, CodeOf code_of) const;
+                  SearchContext& ctx, CodeOf code_of, size_t window = 0) const;
   // Returns how many of the k results it found (the rest are -1).
   size_t search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* slots) const;
   // Re-scores `walked` (a walk's candidates, nearest first by the walk's distances) with
