@@ -230,15 +230,16 @@ size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& param
     float d = qd->one(code(entry));
     const uint32_t start = greedy_descend(*qd, entry, d, max_level, 1, ctx->visited);
     // A re-scored walk expands the nearest `window` candidates as an exact one would, but its
-    // beam keeps a few more than k (kRerankSlack): when ef is about k, the k true neighbours it
-    // reached are otherwise cut at the k-th walk distance, where a coarse code's rounding has
-    // swapped some of them with worse ones (the re-rank puts them back in order).
+    // beam keeps at least k + ceil(k/2): when ef is about k, the true neighbours it reached are
+    // otherwise cut at the k-th walk distance, where a coarse code's rounding has swapped some
+    // of them with worse ones (the re-rank puts them back in order).
     const size_t window = std::max(ef, rerank_count);
     const size_t capacity = rerank_count ? std::max(window, k + (k + 1) / 2) : window;
     search_layer(*qd, start, d, 0, capacity, *ctx, window);
     if (rerank_count) {
       thread_local std::vector<Neighbor> walked;
-      walked.resize(std::min(capacity, ctx->beam.size()));
+      // rerank= given: exactly that many are re-scored (the slack only serves the adaptive re-rank).
+      walked.resize(std::min(params.rerank ? rerank_count : capacity, ctx->beam.size()));
       for (size_t j = 0; j < walked.size(); ++j) walked[j] = Neighbor{ctx->beam.distance(j), ctx->beam.slot(j)};
       found = rerank(q, walked, k, params.rerank == 0, distances, slots);
     } else {
