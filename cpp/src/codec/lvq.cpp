@@ -27,6 +27,22 @@ bool fits_in_padding(size_t dim, size_t padded_dim, int primary_bits) {
   return primary_bits == 8 && padded_dim - dim >= kConstantBytes;
 }
 
+// sum c and sum c^2 of the constants' bytes read as codes: where 8-bit codes keep their
+// constants in the padding, the kernels sum those bytes with the padding dimensions', and L2
+// distances take them out again.
+struct ConstantByteSums {
+  int32_t sum = 0, squares = 0;
+};
+ConstantByteSums constant_byte_sums(const uint8_t* head, size_t constants_offset) {
+  ConstantByteSums s;
+  for (size_t j = 0; j < kConstantBytes; ++j) {
+    const int32_t c = head[constants_offset + j];
+    s.sum += c;
+    s.squares += c * c;
+  }
+  return s;
+}
+
 lvq::Packing packing_of(int primary_bits, int residual_bits) {
   if (residual_bits == 0) return primary_bits == 8 ? lvq::Packing::U8 : lvq::Packing::U4;
   if (primary_bits == 8) return lvq::Packing::U8U8;
@@ -149,12 +165,10 @@ class LvqDistance final : public QueryDistance {
   float padding_term(const uint8_t* head, float scale, float offset) const {
     float term = pad_ * offset * offset;
     if (!layout_.constants_in_padding) return term;
+    // Each such byte c added (offset + step·c)^2 - offset^2 = 2·offset·step·c + step^2·c^2.
     const float step = layout_.residual_levels > 0.f ? scale * layout_.residual_levels : scale;
-    for (size_t j = 0; j < kConstantBytes; ++j) {
-      const float x = step * static_cast<float>(head[layout_.constants_offset + j]);
-      term += x * (2.f * offset + x);  // (offset + x)^2 - offset^2
-    }
-    return term;
+    const ConstantByteSums c = constant_byte_sums(head, layout_.constants_offset);
+    return term + 2.f * offset * step * static_cast<float>(c.sum) + step * step * static_cast<float>(c.squares);
   }
 
   // No batch_bounded: an early-exit L2 kernel (checks every 128 dimensions) measured slower
@@ -248,11 +262,9 @@ class LvqRoundedDistance final : public QueryDistance {
       if (metric_ == Metric::L2) {
         int64_t sum = t.sum, squares = t.squares;
         if (layout_.constants_in_padding) {  // the constants' bytes were summed as padding codes
-          for (size_t j = 0; j < kConstantBytes; ++j) {
-            const int64_t c = code[layout_.constants_offset + j];
-            sum -= c;
-            squares -= c * c;
-          }
+          const ConstantByteSums c = constant_byte_sums(code, layout_.constants_offset);
+          sum -= c.sum;
+          squares -= c.squares;
         }
         t_sum = static_cast<double>(sum), t_squares = static_cast<double>(squares);
       }
