@@ -163,7 +163,7 @@ void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entr
 
 void HnswIndex::prefetch_precise(uint32_t slot) const {
   const size_t bytes = kept_codec_ ? kept_codec_->code_size() : tail_size_;
-  simd::prefetch_bytes(kept_codec_ ? kept_.data() + static_cast<size_t>(slot) * bytes : tail(slot), bytes);
+  simd::prefetch_bytes_to_l2(kept_codec_ ? kept_.data() + static_cast<size_t>(slot) * bytes : tail(slot), bytes);
 }
 
 void HnswIndex::rescore(const float* q, std::vector<Neighbor>& found) const {

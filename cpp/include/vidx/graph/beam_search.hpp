@@ -31,15 +31,26 @@ struct GatherBuffers {
   }
 };
 
-// How many bytes of each gathered code a walk requests at once: all of a short code, the
-// first four lines of a long one, whose rest the codec's batch requests a few codes ahead.
-// Against the first line only: 1.04x (wordnet LVQ-8, 388-byte heads) and 1.03x (fashion-mnist
-// LVQ-8, 800 bytes) single-thread QPS, medians of 12 alternating runs; 512 gained no more.
-constexpr size_t kGatherPrefetchBytes = 256;
+// A walk requests the whole of each gathered code (up to kGatherPrefetchBytes) into L2 the
+// moment it gathers it, so a node's ~20 unvisited neighbours all load at once and the kernel
+// then reads them from L2 (the kernels still request the next code or block into L1 as they
+// go). Into L1 (prefetcht0) a request holds one of L1's few miss buffers until its line
+// arrives; an expansion's hundreds of lines then stalled the prefetch instructions themselves
+// (perf of glove's float32 walk: 40% of the walk loop's samples), which is why requesting more than
+// four lines into L1 had gained nothing. Into L2 (prefetcht1) they do not. Alternating
+// processes, ratio to hnswlib in each, against four lines into L1: wordnet float32 (1536-byte
+// vectors) 1.12-1.21x -> 1.77-1.88x, lvq8 + f32 2.35-2.44x -> 2.97-3.28x, lvq4 + f32
+// 2.97-3.41x -> 3.42-3.67x; fashion-mnist float32 (3136 bytes, walked with early exits)
+// 1.50-1.69x -> 1.77-1.79x, lvq4 + f32 2.88-3.01x -> 3.16-3.38x; glove float32 (200 bytes,
+// where only L2 instead of L1 changes) 1.38-1.52x -> 1.68-1.74x. Builds too: wordnet float32,
+// 2 threads, six alternating pairs, median 7.69 -> 7.13 s.
+// The cap keeps an expansion of 32 neighbours within 256 KB, a quarter of a 1 MB L2 (codes up
+// to 3136 bytes measured; none past the cap).
+constexpr size_t kGatherPrefetchBytes = 8192;
 inline size_t gather_prefetch_bytes(const QueryDistance& qd) { return std::min(qd.code_bytes(), kGatherPrefetchBytes); }
 
 // Marks the unvisited neighbours of a node visited and gathers them, with their codes (whose
-// first `prefetch_bytes` start loading now, so the distance kernel finds most of them in
+// first `prefetch_bytes` start loading into L2 now, so the distance kernel finds them in
 // cache). Returns how many. lk: the node's link list, read through link_words.hpp.
 template <class CodeOf>
 size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, size_t prefetch_bytes, VisitedSet& visited,
@@ -52,7 +63,7 @@ size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, size_t prefetch_byte
     if (visited.test_and_set(v)) continue;
     gather.slots[n] = v;
     gather.codes[n] = code_of(v);
-    simd::prefetch_bytes(gather.codes[n], prefetch_bytes);
+    simd::prefetch_bytes_to_l2(gather.codes[n], prefetch_bytes);
     ++n;
   }
   return n;

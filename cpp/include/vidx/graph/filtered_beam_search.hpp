@@ -103,7 +103,7 @@ size_t gather_allowed_two_hop(const uint32_t* lk, LinksOf links_of, CodeOf code_
   auto take = [&](uint32_t v) {
     gather.slots[n] = v;
     gather.codes[n] = code_of(v);
-    simd::prefetch_bytes(gather.codes[n], prefetch_bytes);
+    simd::prefetch_bytes_to_l2(gather.codes[n], prefetch_bytes);  // as gather_unvisited
     ++n;
   };
   const uint32_t degree = load_count(lk);

@@ -187,6 +187,9 @@ class HnswIndex final : public VectorIndex {
   // Re-ranking reads what the walk never touched (code tails kept apart, or kept float32
   // vectors), cold in cache: it requests the bytes of the candidates it will surely score, and
   // then a few ahead, before scoring, so their misses overlap instead of queueing one at a time.
+  // Into L2 (simd::prefetch_bytes_to_l2): a dozen kept vectors are hundreds of lines, more than
+  // L1 tracks at once. Alternating processes, ratio to hnswlib in each (seven pairs): wordnet
+  // lvq4 + f32 3.18x -> 3.44x, fashion-mnist 2.80x -> 2.91x; glove lvq8 + f32 unchanged.
   void prefetch_precise(uint32_t slot) const;
   // Replaces the distances of `found` by precise ones and sorts it again.
   void rescore(const float* q, std::vector<Neighbor>& found) const;

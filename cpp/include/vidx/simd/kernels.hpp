@@ -64,12 +64,17 @@ constexpr size_t vectors_ahead(size_t code_bytes) {
   return n < 1 ? 1 : (n > 4 ? 4 : n);
 }
 
-// Requests every cache line that bytes [p, p + bytes) touch, for reading (a hint).
-inline void prefetch_bytes(const void* p, size_t bytes) {
+// Requests every cache line that bytes [p, p + bytes) touch, for reading (a hint): into every
+// cache level (x86 prefetcht0), or into L2 and below only (prefetcht1), which spares L1's few
+// miss buffers when many lines are requested at once.
+template <int kLocality>
+inline void prefetch_lines(const void* p, size_t bytes) {
   const uintptr_t start = reinterpret_cast<uintptr_t>(p);
   for (uintptr_t line = start & ~uintptr_t{63}; line < start + bytes; line += 64)
-    __builtin_prefetch(reinterpret_cast<const void*>(line), 0, 3);
+    __builtin_prefetch(reinterpret_cast<const void*>(line), 0, kLocality);
 }
+inline void prefetch_bytes(const void* p, size_t bytes) { prefetch_lines<3>(p, bytes); }
+inline void prefetch_bytes_to_l2(const void* p, size_t bytes) { prefetch_lines<2>(p, bytes); }
 
 // The table chosen at load time: the best level the CPU supports, lowered by the environment
 // variable VIDX_SIMD=scalar|avx2|avx512|neon (a level this CPU/build cannot run is ignored).
