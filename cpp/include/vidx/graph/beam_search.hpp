@@ -38,12 +38,13 @@ struct GatherBuffers {
 // arrives; an expansion's hundreds of lines then stalled the prefetch instructions themselves
 // (perf of glove's float32 walk: 40% of the walk loop's samples), which is why requesting more than
 // four lines into L1 had gained nothing. Into L2 (prefetcht1) they do not. Alternating
-// processes, ratio to hnswlib in each, against four lines into L1: wordnet float32 (1536-byte
-// vectors) 1.12-1.21x -> 1.77-1.88x, lvq8 + f32 2.35-2.44x -> 2.97-3.28x, lvq4 + f32
-// 2.97-3.41x -> 3.42-3.67x; fashion-mnist float32 (3136 bytes, walked with early exits)
-// 1.50-1.69x -> 1.77-1.79x, lvq4 + f32 2.88-3.01x -> 3.16-3.38x; glove float32 (200 bytes,
-// where only L2 instead of L1 changes) 1.38-1.52x -> 1.68-1.74x. Builds too: wordnet float32,
-// 2 threads, six alternating pairs, median 7.69 -> 7.13 s.
+// processes, ratio to hnswlib in each: the first four lines into L2 instead of L1, glove
+// float32 (200 bytes, so that step is all that changes for it) 1.38-1.54x -> 1.62-1.78x; then
+// whole codes instead of four lines, wordnet float32 (1536-byte vectors) 1.12-1.21x ->
+// 1.77-1.88x, lvq8 + f32 2.35-2.44x -> 2.97-3.28x, lvq4 + f32 2.97-3.41x -> 3.42-3.67x;
+// fashion-mnist float32 (3136 bytes, walked with early exits) 1.50-1.69x -> 1.77-1.79x, lvq4 +
+// f32 2.88-3.01x -> 3.16-3.38x. Builds too: wordnet float32, 2 threads, six alternating
+// pairs, median 7.69 -> 7.13 s (graph.md section 16).
 // The cap keeps an expansion of 32 neighbours within 256 KB, a quarter of a 1 MB L2 (codes up
 // to 3136 bytes measured; none past the cap).
 constexpr size_t kGatherPrefetchBytes = 8192;
