@@ -116,7 +116,7 @@ def test_short_mask_allows_nothing_past_its_end(index, data):
     assert (I >= 0).all() and (I < 100).all()
 
 
-@pytest.mark.parametrize("quant", ["lvq4x8", "f16"])
+@pytest.mark.parametrize("quant", ["lvq4x8", "f16", "f32_split"])
 def test_compressed_codes_rerank_among_allowed(data, quant):
     x, q = data
     idx = vidx.Index(DIM, kind="hnsw", quant=quant)

@@ -105,7 +105,7 @@ def test_upsert_checks_before_removing():
 
 @pytest.mark.parametrize(
     "options, exact",
-    [({"quant": "none"}, True), ({"quant": "f16"}, False), ({"quant": "lvq8"}, False),
+    [({"quant": "none"}, True), ({"quant": "f32_split"}, True), ({"quant": "f16"}, False), ({"quant": "lvq8"}, False),
      ({"quant": "lvq8", "keep_vectors": True}, True)],
 )
 def test_get_is_exact_or_decoded_by_codec(options, exact):

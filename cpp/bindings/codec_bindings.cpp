@@ -1,12 +1,13 @@
 // vidx._core.codec_names (the codec registry, read by Python), and test hooks for codecs:
 // encode and decode rows, read per-vector constants, and distances with the kernels of one SIMD
-// level (LVQ, float16, Hamming), so tests check error bounds and every level against scalar on
-// the same codes.
+// level (LVQ, float16, split float32, Hamming), so tests check error bounds and every level
+// against scalar on the same codes.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "vidx/codec/flat.hpp"
 #include "vidx/codec/lvq.hpp"
 #include "vidx/codec/registry.hpp"
+#include "vidx/codec/split_f32.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/simd/kernels.hpp"
 
@@ -142,6 +144,40 @@ py::dict f16_probe(const std::string& metric, const std::string& level, Floats d
   return out;
 }
 
+// Encodes `data` as "f32_split" with the kernels of one level and returns the upper and lower
+// halves (uint16 rows), the decoded rows, per (query, row) the walk's distances (batch() and
+// batch_bounded() with `bound`, from the upper halves), the precise ones (both halves joined)
+// and the float32 codec's with the same level's kernels, and distance_between(row 0, row).
+py::dict split_probe(const std::string& metric, const std::string& level, Floats data, Floats queries, float bound) {
+  const ProbeInput in(std::move(data), std::move(queries));
+  auto codec = registered<SplitF32Codec>("f32_split", in.dim, metric, 0, "the split float32");
+  const simd::Level l = runnable_level(level);
+  codec->use_kernels(*split::kernels_for(l));
+  auto f32 = registered<FlatF32Codec>("f32", in.dim, metric, 0, "the float32");
+  f32->use_kernels(*simd::kernels_for(l));
+  const Encoded enc(*codec, in), plain(*f32, in);
+  py::array_t<uint16_t> upper({in.n, in.dim}), lower({in.n, in.dim});
+  py::array_t<float> decoded({in.n, in.dim}), bounded({in.nq, in.n});
+  const size_t half = codec->head_size();
+  for (size_t i = 0; i < in.n; ++i) {
+    std::memcpy(upper.mutable_data() + i * in.dim, enc.ptrs[i], half);
+    std::memcpy(lower.mutable_data() + i * in.dim, enc.ptrs[i] + half, half);
+    codec->decode(enc.ptrs[i], decoded.mutable_data() + i * in.dim);
+  }
+  for (size_t j = 0; j < in.nq; ++j)
+    codec->prepare(in.query(j))->batch_bounded(enc.ptrs.data(), in.n, bound, bounded.mutable_data() + j * in.n);
+  py::dict out;
+  out["upper"] = upper;
+  out["lower"] = lower;
+  out["decoded"] = decoded;
+  out["walk"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare(q); });
+  out["bounded"] = bounded;
+  out["precise"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare_precise(q); });
+  out["f32"] = distance_matrix(in, plain, [&](const float* q) { return f32->prepare(q); });
+  out["between"] = between_first(*codec, enc);
+  return out;
+}
+
 // Trains a binary codec ("binary", "binary_rot", "rabitq") with `seed` on `data` and returns
 // the codes' heads (uint8 rows), the rotation (d x d, empty if unrotated), per (query, row)
 // the traversal distances, per row distance_between(row 0, row), with the kernels of `level`.
@@ -206,6 +242,8 @@ void register_codec(py::module_& m) {
   m.def("_lvq_probe", &lvq_probe, py::arg("name"), py::arg("metric"), py::arg("level"), py::arg("data"),
         py::arg("queries"));
   m.def("_f16_probe", &f16_probe, py::arg("metric"), py::arg("level"), py::arg("data"), py::arg("queries"),
+        py::arg("bound") = std::numeric_limits<float>::infinity());
+  m.def("_split_probe", &split_probe, py::arg("metric"), py::arg("level"), py::arg("data"), py::arg("queries"),
         py::arg("bound") = std::numeric_limits<float>::infinity());
   m.def("_binary_probe", &binary_probe, py::arg("name"), py::arg("metric"), py::arg("seed"), py::arg("level"),
         py::arg("data"), py::arg("queries"));

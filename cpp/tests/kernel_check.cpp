@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -15,6 +16,7 @@
 #include "vidx/codec/f16_kernels.hpp"
 #include "vidx/codec/float16.hpp"
 #include "vidx/codec/lvq_kernels.hpp"
+#include "vidx/codec/split_f32_kernels.hpp"
 #include "vidx/simd/cpu_features.hpp"
 #include "vidx/simd/kernels.hpp"
 
@@ -111,13 +113,15 @@ std::vector<uint16_t> halves(const std::vector<float>& v) {
   return h;
 }
 
-void check_f16(Checker& c, const f16k::KernelTable& t, const f16k::KernelTable& scalar) {
-  for (size_t dim : kDims) {
-    const std::vector<float> q = gaussian(dim);
-    const std::vector<uint16_t> a = halves(gaussian(dim)), b = halves(gaussian(dim));
-    double l2 = 0, ip = 0, abs_ip = 0, l2_pair = 0, ip_pair = 0, abs_pair = 0;
-    for (size_t d = 0; d < dim; ++d) {
-      const double x = f16::to_float(a[d]), y = f16::to_float(b[d]);
+// float64 sums of a query q against the values x_d of one code, and of that code against
+// another's values y_d: what a kernel over codes converted to floats should return.
+struct ReferenceSums {
+  double l2 = 0, ip = 0, abs_ip = 0, l2_pair = 0, ip_pair = 0, abs_pair = 0;
+
+  template <class X, class Y>
+  ReferenceSums(const std::vector<float>& q, X x_of, Y y_of) {
+    for (size_t d = 0; d < q.size(); ++d) {
+      const double x = x_of(d), y = y_of(d);
       l2 += (q[d] - x) * (q[d] - x);
       ip += q[d] * x;
       abs_ip += std::fabs(q[d] * x);
@@ -125,23 +129,81 @@ void check_f16(Checker& c, const f16k::KernelTable& t, const f16k::KernelTable& 
       ip_pair += x * y;
       abs_pair += std::fabs(x * y);
     }
-    c.near("f16 l2", dim, t.l2(q.data(), a.data(), dim), l2, l2);
-    c.near("f16 dot", dim, t.dot(q.data(), a.data(), dim), ip, abs_ip);
-    c.near("f16 l2_pair", dim, t.l2_pair(a.data(), b.data(), dim), l2_pair, l2_pair);
-    c.near("f16 dot_pair", dim, t.dot_pair(a.data(), b.data(), dim), ip_pair, abs_pair);
-    c.near("f16 l2~scalar", dim, t.l2(q.data(), a.data(), dim), scalar.l2(q.data(), a.data(), dim), l2);
-    c.near("f16 dot~scalar", dim, t.dot(q.data(), a.data(), dim), scalar.dot(q.data(), a.data(), dim), abs_ip);
-    const float exact = t.l2(q.data(), a.data(), dim);
-    const auto bounded = [&](float bound) {
-      const uint16_t* code = a.data();
-      float out;
-      t.l2_batch_bounded(q.data(), &code, 1, dim, bound, nullptr, &out);
-      return out;
-    };
-    c.same("f16 l2_bounded(inf)", dim, bounded(std::numeric_limits<float>::infinity()), exact);
-    c.same("f16 l2_bounded(above)", dim, bounded(exact * 1.001f + 1e-6f), exact);
-    const float cut = bounded(exact * 0.5f);
-    c.near("f16 l2_bounded(below)", dim, cut >= exact * 0.5f ? 1 : 0, 1, 0, 0);
+  }
+};
+
+// The kernels a table of codes converted to floats has (float16, split float32's upper halves):
+// against the float64 reference, against the scalar level, and the bounded batch's rules.
+template <class Table, class Element>
+void check_converted(Checker& c, const std::string& family, const Table& t, const Table& scalar,
+                     const std::vector<float>& q, const Element* a, const Element* b, const ReferenceSums& ref) {
+  const size_t dim = q.size();
+  const auto what = [&](const char* kernel) { return family + " " + kernel; };
+  c.near(what("l2").c_str(), dim, t.l2(q.data(), a, dim), ref.l2, ref.l2);
+  c.near(what("dot").c_str(), dim, t.dot(q.data(), a, dim), ref.ip, ref.abs_ip);
+  c.near(what("l2_pair").c_str(), dim, t.l2_pair(a, b, dim), ref.l2_pair, ref.l2_pair);
+  c.near(what("dot_pair").c_str(), dim, t.dot_pair(a, b, dim), ref.ip_pair, ref.abs_pair);
+  c.near(what("l2~scalar").c_str(), dim, t.l2(q.data(), a, dim), scalar.l2(q.data(), a, dim), ref.l2);
+  c.near(what("dot~scalar").c_str(), dim, t.dot(q.data(), a, dim), scalar.dot(q.data(), a, dim), ref.abs_ip);
+  const float exact = t.l2(q.data(), a, dim);
+  const auto bounded = [&](float bound) {
+    float out;
+    t.l2_batch_bounded(q.data(), &a, 1, dim, bound, nullptr, &out);
+    return out;
+  };
+  c.same(what("l2_bounded(inf)").c_str(), dim, bounded(std::numeric_limits<float>::infinity()), exact);
+  c.same(what("l2_bounded(above)").c_str(), dim, bounded(exact * 1.001f + 1e-6f), exact);
+  c.near(what("l2_bounded(below)").c_str(), dim, bounded(exact * 0.5f) >= exact * 0.5f ? 1 : 0, 1, 0, 0);
+}
+
+void check_f16(Checker& c, const f16k::KernelTable& t, const f16k::KernelTable& scalar) {
+  for (size_t dim : kDims) {
+    const std::vector<float> q = gaussian(dim);
+    const std::vector<uint16_t> a = halves(gaussian(dim)), b = halves(gaussian(dim));
+    const ReferenceSums ref(
+        q, [&](size_t d) { return f16::to_float(a[d]); }, [&](size_t d) { return f16::to_float(b[d]); });
+    check_converted(c, "f16", t, scalar, q, a.data(), b.data(), ref);
+  }
+}
+
+// ---- split float32 ---------------------------------------------------------------------------
+
+// The halves of v's values, as the "f32_split" codec stores them.
+void split_halves(const std::vector<float>& v, std::vector<split::UpperHalf>& upper, std::vector<uint16_t>& lower) {
+  upper.resize(v.size());
+  lower.resize(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &v[i], 4);
+    upper[i].bits = static_cast<uint16_t>(bits >> 16);
+    lower[i] = static_cast<uint16_t>(bits);
+  }
+}
+
+void check_split(Checker& c, const split::KernelTable& t, const split::KernelTable& scalar,
+                 const simd::KernelTable& f32) {
+  for (size_t dim : kDims) {
+    const std::vector<float> q = gaussian(dim), va = gaussian(dim), vb = gaussian(dim);
+    std::vector<split::UpperHalf> a, b;
+    std::vector<uint16_t> a_low, b_low;
+    split_halves(va, a, a_low);
+    split_halves(vb, b, b_low);
+    for (size_t d = 0; d < dim; ++d)  // within half a step of 2^-7
+      c.near("split midpoint", dim, split::midpoint(a[d]), va[d], std::fabs(va[d]), 1.0 / 256);
+    const ReferenceSums ref(
+        q, [&](size_t d) { return split::midpoint(a[d]); }, [&](size_t d) { return split::midpoint(b[d]); });
+    check_converted(c, "split", t, scalar, q, a.data(), b.data(), ref);
+    // Joined halves are the float32 values: the float32 kernels' results of this level, bit for bit.
+    c.same("split l2_joined", dim, t.l2_joined(q.data(), a.data(), a_low.data(), dim),
+           f32.l2sq(q.data(), va.data(), dim));
+    c.same("split dot_joined", dim, t.dot_joined(q.data(), a.data(), a_low.data(), dim),
+           f32.dot(q.data(), va.data(), dim));
+    const split::UpperHalf* rows[2] = {a.data(), b.data()};
+    float batch[2], dots[2];
+    t.l2_batch(q.data(), rows, 2, dim, batch);
+    t.dot_batch(q.data(), rows, 2, dim, dots);
+    c.same("split l2_batch", dim, batch[1], t.l2(q.data(), b.data(), dim));
+    c.same("split dot_batch", dim, dots[1], t.dot(q.data(), b.data(), dim));
   }
 }
 
@@ -284,6 +346,7 @@ int main() {
     Checker c{simd::level_name(level)};
     check_f32(c, *simd::kernels_for(level), *simd::kernels_for(simd::Level::Scalar));
     check_f16(c, *f16k::kernels_for(level), *f16k::kernels_for(simd::Level::Scalar));
+    check_split(c, *split::kernels_for(level), *split::kernels_for(simd::Level::Scalar), *simd::kernels_for(level));
     check_lvq(c, *lvq::kernels_for(level), *lvq::kernels_for(simd::Level::Scalar));
     check_binary(c, binary::hamming_for(level), binary::masked_sum_for(level));
     std::printf("level %-7s %6zu checks, %zu mismatches\n", c.level.c_str(), c.checks, c.failures);

@@ -124,6 +124,8 @@ def _make_cuda_flat(dim: typing.SupportsInt | typing.SupportsIndex, metric: str,
     """
 def _masked_sum(level: str, q: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], bits: typing.Annotated[numpy.typing.ArrayLike, numpy.uint64]) -> numpy.typing.NDArray[numpy.float32]:
     ...
+def _split_probe(metric: str, level: str, data: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], bound: typing.SupportsFloat | typing.SupportsIndex = ...) -> dict[str, typing.Any]:
+    ...
 def codec_names(include_aliases: bool = False) -> list[str]:
     """
     Names of every registered codec (the quant= choices); with include_aliases their other spellings first

@@ -6,6 +6,7 @@
 #include "vidx/codec/f32_pca.hpp"
 #include "vidx/codec/flat.hpp"
 #include "vidx/codec/lvq.hpp"
+#include "vidx/codec/split_f32.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"
 
@@ -30,6 +31,10 @@ std::unique_ptr<Codec> make_f32_pca(size_t dim, Metric metric, uint64_t seed) {
   return std::make_unique<F32PcaCodec>(dim, metric, seed);
 }
 
+std::unique_ptr<Codec> make_f32_split(size_t dim, Metric metric, uint64_t) {
+  return std::make_unique<SplitF32Codec>(dim, metric);
+}
+
 std::unique_ptr<Codec> make_f16(size_t dim, Metric metric, uint64_t) {
   return std::make_unique<FlatF16Codec>(dim, metric);
 }
@@ -39,6 +44,8 @@ const std::vector<CodecFactory> kCodecs = {
     {"f32", "none", "float32, exact", make_f32},
     {"f32_pca", "", "float32 in a principal-component basis: f32's results, far candidates rejected sooner",
      make_f32_pca},
+    {"f32_split", "", "float32 as upper and lower 16-bit halves: graph walks read the upper halves, results exact",
+     make_f32_split},
     {"f16", "", "IEEE float16, half the bytes; values beyond +-65504 saturate", make_f16},
     {"lvq8", "", "LVQ, 8 bits per dimension", make_lvq<8, 0>},
     {"lvq4", "", "LVQ, 4 bits per dimension", make_lvq<4, 0>},

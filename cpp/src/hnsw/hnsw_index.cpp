@@ -35,26 +35,38 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
   set_head_layout();
 }
 
+// Average cache lines a head of `bytes` touches when heads lie `stride` apart from a
+// line-aligned start (the 64 offsets stride·i mod 64 repeat with every slot's).
+static double lines_per_head(size_t bytes, size_t stride) {
+  size_t lines = 0;
+  for (size_t i = 0; i < 64; ++i) lines += ((i * stride) % 64 + bytes + 63) / 64;
+  return static_cast<double>(lines) / 64.0;
+}
+
 void HnswIndex::set_head_layout() {
   // Heads are 16-byte aligned, except:
   // - long ones are aligned to their codec's widest load (a cache line for float32), so SIMD
   //   loads never split a line;
-  // - a head of up to a line is kept within one (aligned to its size rounded up to a power of
-  //   two) where that adds at most a quarter to the node's level-0 bytes (head and list): a
-  //   walk waits on every line it loads, and glove's 64-byte LVQ-8 heads read from one line
-  //   instead of two were walked 1.16-1.18x faster (graph.md section 14).
+  // - a shorter head is kept within as few lines as its size allows (up to a line: aligned to
+  //   its size rounded up to a power of two; up to 256 bytes: to whole lines) where that
+  //   touches fewer lines on average and adds at most a quarter to the node's level-0 bytes
+  //   (head and list): a walk waits on every line it loads. glove's 64-byte LVQ-8 heads read
+  //   from one line instead of two were walked 1.16-1.18x faster (graph.md section 14), and
+  //   its 100-byte f32_split heads from two lines instead of 2.5 on average (section 17).
   head_size_ = codec_->head_size();
   tail_size_ = codec_->code_size() - head_size_;
   const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
   head_stride_ = round_up(head_size_, 16);
   if (head_size_ >= 256) {
     head_stride_ = round_up(head_size_, std::max<size_t>(16, codec_->load_alignment()));
-  } else if (head_size_ <= 64) {
-    size_t line_share = 16;
-    while (line_share < head_size_) line_share *= 2;
-    const size_t aligned = round_up(head_size_, line_share);
-    if (4 * (aligned + list_bytes) <= 5 * (head_stride_ + list_bytes)) head_stride_ = aligned;
+    return;
   }
+  size_t line_share = 16;
+  while (line_share < head_size_ && line_share < 64) line_share *= 2;
+  const size_t aligned = round_up(head_size_, line_share);
+  if (lines_per_head(head_size_, aligned) < lines_per_head(head_size_, head_stride_) &&
+      4 * (aligned + list_bytes) <= 5 * (head_stride_ + list_bytes))
+    head_stride_ = aligned;
 }
 
 HnswIndex::~HnswIndex() = default;

@@ -1,8 +1,9 @@
-// Picks the codec kernel tables (float16, LVQ, binary) of the level the main table runs at, so
+// Picks the codec kernel tables (float16, split float32, LVQ, binary) of the level the main table runs at, so
 // one choice (best level, lowered by VIDX_SIMD) governs every kernel in the library.
 #include "vidx/codec/binary_kernels.hpp"
 #include "vidx/codec/f16_kernels.hpp"
 #include "vidx/codec/lvq_kernels.hpp"
+#include "vidx/codec/split_f32_kernels.hpp"
 #include "vidx/simd/cpu_features.hpp"
 #include "vidx/simd/kernels.hpp"
 
@@ -31,6 +32,10 @@ struct F16Table {
   static const f16k::KernelTable& get() { return f16k::table_of<I>(); }
 };
 template <class I>
+struct SplitTable {
+  static const split::KernelTable& get() { return split::table_of<I>(); }
+};
+template <class I>
 struct LvqTable {
   static const lvq::KernelTable& get() { return lvq::table_of<I>(); }
 };
@@ -55,6 +60,13 @@ const KernelTable* kernels_for(simd::Level level) { return simd::family_table<Ke
 const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::F16Table>(); }
 
 }  // namespace vidx::f16k
+
+namespace vidx::split {
+
+const KernelTable* kernels_for(simd::Level level) { return simd::family_table<KernelTable, simd::SplitTable>(level); }
+const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::SplitTable>(); }
+
+}  // namespace vidx::split
 
 namespace vidx::lvq {
 

@@ -6,6 +6,7 @@
 
 #include "partial_load.hpp"
 #include "isa_shape.hpp"
+#include "vidx/codec/split_f32_kernels.hpp"
 #include "isa_x86_u4.hpp"
 #include "isa_x86_u8.hpp"
 
@@ -29,6 +30,26 @@ struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2>, U4TermsX86
     uint64_t lo, hi;
     vidx_read_partial(p, n * sizeof(uint16_t), lo, hi);
     return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)));
+  }
+  // Split float32 codes: 16-bit halves widened to lanes and joined by a shift (and an or).
+  static U widen_u16(const void* p) { return _mm256_cvtepu16_epi32(_mm_loadu_si128(static_cast<const __m128i*>(p))); }
+  static U widen_u16_partial(const void* p, size_t n) {
+    uint64_t lo, hi;
+    vidx_read_partial(p, n * sizeof(uint16_t), lo, hi);
+    return _mm256_cvtepu16_epi32(_mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)));
+  }
+  static F join(U upper, U lower) {
+    return _mm256_castsi256_ps(_mm256_or_si256(_mm256_slli_epi32(upper, 16), lower));
+  }
+  static F load(const split::UpperHalf* p) { return join(widen_u16(p), _mm256_set1_epi32(split::kMidpointLowerHalf)); }
+  static F load_partial(const split::UpperHalf* p, size_t n) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 on = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane));
+    return _mm256_and_ps(on, join(widen_u16_partial(p, n), _mm256_set1_epi32(split::kMidpointLowerHalf)));
+  }
+  static F load_joined(const split::UpperHalf* u, const uint16_t* l) { return join(widen_u16(u), widen_u16(l)); }
+  static F load_joined_partial(const split::UpperHalf* u, const uint16_t* l, size_t n) {
+    return join(widen_u16_partial(u, n), widen_u16_partial(l, n));
   }
   static void store(float* p, F a) { _mm256_storeu_ps(p, a); }
   static F add(F a, F b) { return _mm256_add_ps(a, b); }

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "isa_shape.hpp"
+#include "vidx/codec/split_f32_kernels.hpp"
 #include "isa_x86_u4.hpp"
 #include "isa_x86_u8.hpp"
 
@@ -23,6 +24,25 @@ struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8>, U4Ter
   static F load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
   static F load_partial(const float* p, size_t n) { return _mm512_maskz_loadu_ps(first_lanes(n), p); }
   static F load_partial(const uint16_t* p, size_t n) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first_lanes(n), p)); }
+  // Split float32 codes: 16-bit halves widened to lanes and joined by a shift (and an or).
+  static U widen_u16(const void* p) {
+    return _mm512_cvtepu16_epi32(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+  }
+  static U widen_u16_partial(const void* p, size_t n) {
+    return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(first_lanes(n), p));
+  }
+  static F join(U upper, U lower) {
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_slli_epi32(upper, 16), lower));
+  }
+  static U midpoint_lower() { return _mm512_set1_epi32(split::kMidpointLowerHalf); }
+  static F load(const split::UpperHalf* p) { return join(widen_u16(p), midpoint_lower()); }
+  static F load_partial(const split::UpperHalf* p, size_t n) {
+    return _mm512_maskz_mov_ps(first_lanes(n), join(widen_u16_partial(p, n), midpoint_lower()));
+  }
+  static F load_joined(const split::UpperHalf* u, const uint16_t* l) { return join(widen_u16(u), widen_u16(l)); }
+  static F load_joined_partial(const split::UpperHalf* u, const uint16_t* l, size_t n) {
+    return join(widen_u16_partial(u, n), widen_u16_partial(l, n));
+  }
   static void store(float* p, F a) { _mm512_storeu_ps(p, a); }
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }

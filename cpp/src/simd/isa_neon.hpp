@@ -8,6 +8,7 @@
 
 #include "partial_load.hpp"
 #include "isa_shape.hpp"
+#include "vidx/codec/split_f32_kernels.hpp"
 
 namespace vidx::simd {
 
@@ -29,6 +30,27 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
     uint64_t lo, hi;
     vidx_read_partial(p, n * sizeof(uint16_t), lo, hi);
     return vcvt_f32_f16(vreinterpret_f16_u64(vcreate_u64(lo)));
+  }
+  // Split float32 codes: 16-bit halves widened to lanes and joined by a shift (and an or).
+  static uint16x4_t halves(const void* p) { return vld1_u16(static_cast<const uint16_t*>(p)); }
+  static uint16x4_t halves_partial(const void* p, size_t n) {
+    uint64_t lo, hi;
+    vidx_read_partial(p, n * sizeof(uint16_t), lo, hi);
+    return vreinterpret_u16_u64(vcreate_u64(lo));
+  }
+  static F join(uint16x4_t upper, uint32x4_t lower) {
+    return vreinterpretq_f32_u32(vorrq_u32(vshll_n_u16(upper, 16), lower));
+  }
+  static F load(const split::UpperHalf* p) { return join(halves(p), vdupq_n_u32(split::kMidpointLowerHalf)); }
+  static F load_partial(const split::UpperHalf* p, size_t n) {
+    static const uint32_t kLane[kWidth] = {0, 1, 2, 3};
+    const uint32x4_t on = vcltq_u32(vld1q_u32(kLane), vdupq_n_u32(static_cast<uint32_t>(n)));
+    return vreinterpretq_f32_u32(
+        vandq_u32(on, vreinterpretq_u32_f32(join(halves_partial(p, n), vdupq_n_u32(split::kMidpointLowerHalf)))));
+  }
+  static F load_joined(const split::UpperHalf* u, const uint16_t* l) { return join(halves(u), vmovl_u16(halves(l))); }
+  static F load_joined_partial(const split::UpperHalf* u, const uint16_t* l, size_t n) {
+    return join(halves_partial(u, n), vmovl_u16(halves_partial(l, n)));
   }
   static void store(float* p, F a) { vst1q_f32(p, a); }
   static F add(F a, F b) { return vaddq_f32(a, b); }

@@ -3,6 +3,7 @@
 // compilers vectorise the loops without -ffast-math. The contract: isa.md.
 #pragma once
 #include "vidx/codec/float16.hpp"
+#include "vidx/codec/split_f32_kernels.hpp"
 #include "isa_shape.hpp"
 #include "partial_load.hpp"
 
@@ -38,6 +39,26 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
   static F load_partial(const uint16_t* p, size_t n) {
     F r;
     for (size_t l = 0; l < kWidth; ++l) r.v[l] = l < n ? f16::to_float(p[l]) : 0.f;
+    return r;
+  }
+  static F load(const split::UpperHalf* p) {
+    F r;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = split::midpoint(p[l]);
+    return r;
+  }
+  static F load_partial(const split::UpperHalf* p, size_t n) {
+    F r;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = l < n ? split::midpoint(p[l]) : 0.f;
+    return r;
+  }
+  static F load_joined(const split::UpperHalf* u, const uint16_t* lower) {
+    F r;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = split::joined(u[l], lower[l]);
+    return r;
+  }
+  static F load_joined_partial(const split::UpperHalf* u, const uint16_t* lower, size_t n) {
+    F r;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = l < n ? split::joined(u[l], lower[l]) : 0.f;
     return r;
   }
   static void store(float* p, F a) {

@@ -1,6 +1,7 @@
 // The float distance loops, written once over an ISA's primitives (isa_<name>.hpp) and
 // instantiated per ISA in kernels_<name>.cpp. A: the query's element type, B: the stored
-// vector's (float, or uint16_t for float16 codes converted in registers).
+// vector's (float, uint16_t for float16 codes converted in registers, split::UpperHalf for the
+// upper halves of split float32 codes), or JoinedHalves, a split code's two halves joined.
 //
 // Every loop runs four accumulators over 4·W dimensions per step (a fused multiply-add waits
 // on the previous one into the same register for ~4-5 cycles; four chains keep both FMA
@@ -13,9 +14,28 @@
 #include <new>
 #include <type_traits>
 
+#include "vidx/codec/split_f32_kernels.hpp"
 #include "vidx/simd/kernels.hpp"
 
 namespace vidx::simd::loops {
+
+// Where a loop reads its elements: a pointer to them, or both halves of split float32 codes,
+// which an ISA joins in registers (isa.md: load_joined).
+struct JoinedHalves {
+  const split::UpperHalf* upper;
+  const uint16_t* lower;
+};
+
+template <class I, class E>
+inline typename I::F load_at(const E* p, size_t i) { return I::load(p + i); }
+template <class I, class E>
+inline typename I::F load_partial_at(const E* p, size_t i, size_t n) { return I::load_partial(p + i, n); }
+template <class I>
+inline typename I::F load_at(JoinedHalves p, size_t i) { return I::load_joined(p.upper + i, p.lower + i); }
+template <class I>
+inline typename I::F load_partial_at(JoinedHalves p, size_t i, size_t n) {
+  return I::load_joined_partial(p.upper + i, p.lower + i, n);
+}
 
 struct L2Term {
   template <class I>
@@ -36,37 +56,49 @@ struct Accumulators {
   float total() const { return I::reduce(I::add(I::add(s0, s1), I::add(s2, s3))); }
 };
 
-// Dimensions [begin, end), a multiple of 4·W apart.
+// Dimensions [begin, end), a multiple of 4·W apart. a, b: element pointers or JoinedHalves.
 template <class I, class Term, class A, class B>
-inline void accumulate(const A* a, const B* b, size_t begin, size_t end, Accumulators<I>& acc) {
+inline void accumulate(A a, B b, size_t begin, size_t end, Accumulators<I>& acc) {
   constexpr size_t W = I::kWidth;
   for (size_t i = begin; i < end; i += 4 * W) {
-    acc.s0 = Term::template apply<I>(I::load(a + i), I::load(b + i), acc.s0);
-    acc.s1 = Term::template apply<I>(I::load(a + i + W), I::load(b + i + W), acc.s1);
-    acc.s2 = Term::template apply<I>(I::load(a + i + 2 * W), I::load(b + i + 2 * W), acc.s2);
-    acc.s3 = Term::template apply<I>(I::load(a + i + 3 * W), I::load(b + i + 3 * W), acc.s3);
+    acc.s0 = Term::template apply<I>(load_at<I>(a, i), load_at<I>(b, i), acc.s0);
+    acc.s1 = Term::template apply<I>(load_at<I>(a, i + W), load_at<I>(b, i + W), acc.s1);
+    acc.s2 = Term::template apply<I>(load_at<I>(a, i + 2 * W), load_at<I>(b, i + 2 * W), acc.s2);
+    acc.s3 = Term::template apply<I>(load_at<I>(a, i + 3 * W), load_at<I>(b, i + 3 * W), acc.s3);
   }
 }
 
 // Dimensions [i, dim), fewer than 4·W, then the total.
 template <class I, class Term, class A, class B>
-inline float finish(const A* a, const B* b, size_t i, size_t dim, Accumulators<I> acc) {
+inline float finish(A a, B b, size_t i, size_t dim, Accumulators<I> acc) {
   constexpr size_t W = I::kWidth;
-  for (; i + W <= dim; i += W) acc.s0 = Term::template apply<I>(I::load(a + i), I::load(b + i), acc.s0);
-  if (i < dim) acc.s1 = Term::template apply<I>(I::load_partial(a + i, dim - i), I::load_partial(b + i, dim - i), acc.s1);
+  for (; i + W <= dim; i += W) acc.s0 = Term::template apply<I>(load_at<I>(a, i), load_at<I>(b, i), acc.s0);
+  if (i < dim)
+    acc.s1 = Term::template apply<I>(load_partial_at<I>(a, i, dim - i), load_partial_at<I>(b, i, dim - i), acc.s1);
   return acc.total();
 }
 
 template <class I>
 constexpr size_t whole_steps(size_t dim) { return dim / (4 * I::kWidth) * (4 * I::kWidth); }
 
-// sum_i term(a_i, b_i): squared L2 with L2Term, inner product with DotTerm.
+// sum_i term(a_i, b_i) over element pointers or JoinedHalves.
 template <class I, class Term, class A, class B>
-float distance(const A* a, const B* b, size_t dim) {
+float distance_over(A a, B b, size_t dim) {
   Accumulators<I> acc;
   const size_t full = whole_steps<I>(dim);
   accumulate<I, Term>(a, b, 0, full, acc);
   return finish<I, Term>(a, b, full, dim, acc);
+}
+
+// sum_i term(a_i, b_i): squared L2 with L2Term, inner product with DotTerm.
+template <class I, class Term, class A, class B>
+float distance(const A* a, const B* b, size_t dim) { return distance_over<I, Term>(a, b, dim); }
+
+// The same against split float32 codes, their halves joined: the float32 values themselves,
+// summed in distance()'s order, so the result is float32's bit for bit.
+template <class I, class Term>
+float joined_distance(const float* q, const split::UpperHalf* upper, const uint16_t* lower, size_t dim) {
+  return distance_over<I, Term>(q, JoinedHalves{upper, lower}, dim);
 }
 
 template <class I, class B>
@@ -77,9 +109,9 @@ inline void prefetch_elements(const B* x, size_t count) {
 
 // One query against n vectors given by pointers; vector i + vectors_ahead is prefetched while
 // i is summed.
-template <class I, class Term>
-void batch(const float* q, const float* const* xs, size_t n, size_t dim, float* out) {
-  const size_t ahead = vectors_ahead(dim * sizeof(float));
+template <class I, class Term, class B = float>
+void batch(const float* q, const B* const* xs, size_t n, size_t dim, float* out) {
+  const size_t ahead = vectors_ahead(dim * sizeof(B));
   for (size_t i = 1; i < ahead && i < n; ++i) prefetch_elements<I>(xs[i], dim);
   for (size_t i = 0; i < n; ++i) {
     if (i + ahead < n) prefetch_elements<I>(xs[i + ahead], dim);

@@ -7,6 +7,7 @@
 #include "vidx/codec/binary_kernels.hpp"
 #include "vidx/codec/f16_kernels.hpp"
 #include "vidx/codec/lvq_kernels.hpp"
+#include "vidx/codec/split_f32_kernels.hpp"
 #include "vidx/simd/kernels.hpp"
 
 namespace vidx::simd {
@@ -40,6 +41,26 @@ const KernelTable& table_of() {
 }
 
 }  // namespace vidx::f16k
+
+namespace vidx::split {
+
+template <class I>
+const KernelTable& table_of() {
+  namespace loops = simd::loops;
+  static const KernelTable table{I::kLevel,
+                                 loops::distance<I, loops::L2Term, float, UpperHalf>,
+                                 loops::distance<I, loops::DotTerm, float, UpperHalf>,
+                                 loops::distance<I, loops::L2Term, UpperHalf, UpperHalf>,
+                                 loops::distance<I, loops::DotTerm, UpperHalf, UpperHalf>,
+                                 loops::batch<I, loops::L2Term, UpperHalf>,
+                                 loops::batch<I, loops::DotTerm, UpperHalf>,
+                                 loops::l2_batch_bounded<I, UpperHalf>,
+                                 loops::joined_distance<I, loops::L2Term>,
+                                 loops::joined_distance<I, loops::DotTerm>};
+  return table;
+}
+
+}  // namespace vidx::split
 
 namespace vidx::lvq {
 
@@ -77,5 +98,6 @@ const KernelTable& table_of() {
 #define VIDX_INSTANTIATE_KERNEL_TABLES(Isa)                                  \
   template const vidx::simd::KernelTable& vidx::simd::table_of<Isa>();     \
   template const vidx::f16k::KernelTable& vidx::f16k::table_of<Isa>();     \
+  template const vidx::split::KernelTable& vidx::split::table_of<Isa>();   \
   template const vidx::lvq::KernelTable& vidx::lvq::table_of<Isa>();       \
   template const vidx::binary::KernelTable& vidx::binary::table_of<Isa>()

@@ -52,9 +52,10 @@ class Codec {
   Metric metric() const { return metric_; }
   virtual size_t code_size() const = 0;
   // A code is [head | tail]. prepare() and distance_between() read only the head, the first
-  // head_size() bytes; the tail (re-rank codes: LVQ residuals, binary's LVQ-8 level) is read
-  // only by prepare_precise(). A structure may keep tails apart from its graph records, so a
-  // graph walk touches only heads and links (QueryDistance::one_split reads both parts).
+  // head_size() bytes; the tail (re-rank codes: LVQ residuals, binary's LVQ-8 level, the lower
+  // halves of f32_split's values) is read only by prepare_precise(). A structure may keep tails
+  // apart from its graph records, so a graph walk touches only heads and links
+  // (QueryDistance::one_split reads both parts).
   virtual size_t head_size() const { return code_size(); }
   // The widest load its kernels make from a code: a structure aligns long codes to it (to a
   // cache line for float kernels; LVQ reads 16 bytes at a time and needs no more padding).

@@ -5,9 +5,9 @@
 // neighbour slots], packed. A walk scores many more nodes than it expands, and reads only the
 // head of one and only the list of the other, so the two gain nothing from sharing a record
 // and a short head need not pad one out to whole lines. A code's tail (Codec::head_size: LVQ
-// residuals, binary's LVQ-8 level), which only re-ranking reads, lives in a third array, so the
-// walk touches only traversal codes and links. Upper levels live in one arena, M slots (plus a
-// count) per level for the few nodes that have them.
+// residuals, binary's LVQ-8 level, f32_split's lower halves), which only re-ranking reads, lives
+// in a third array, so the walk touches only traversal codes and links. Upper levels live in
+// one arena, M slots (plus a count) per level for the few nodes that have them.
 //
 // Build: a seeded random 30% of the nodes are inserted first, the rest in about the caller's
 // order (so sorted or clustered rows build as good a graph as shuffled ones, and a helpful order

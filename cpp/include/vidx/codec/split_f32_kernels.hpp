@@ -1,0 +1,75 @@
+// SIMD kernels of the "f32_split" codec (split_f32.hpp), whose float32 values are stored as
+// two 16-bit halves apart: a float32 query against the upper halves alone (what a graph walk
+// reads), and against both halves joined again in registers (exactly the stored float32, for
+// re-ranking). Halves are joined and widened with integer shifts, so every level reads the same
+// values; levels differ only in the order of their float32 sums, and the joined kernels sum in
+// the order of the float32 kernels (simd::KernelTable), so they return float32's distances bit
+// for bit.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "vidx/simd/kernels.hpp"
+
+namespace vidx::split {
+
+// The upper 16 bits of a float32: its sign, exponent and leading 7 mantissa bits (a bfloat16
+// truncated, not rounded, so the lower half completes it without a carry). Its own type, so the
+// float loops, which load an element by its type, read it as a value.
+struct UpperHalf {
+  uint16_t bits;
+};
+static_assert(sizeof(UpperHalf) == 2, "upper halves are packed two bytes apart");
+
+// An upper half read alone stands for every float32 it begins, so it is read as their midpoint
+// (the lower half 0x8000): at most half a step of 2^-7 relative away from the stored value,
+// and as often above it as below, where reading the lower half as zero would shrink every
+// vector towards the origin.
+constexpr uint32_t kMidpointLowerHalf = 0x8000u;
+
+inline float float_of_bits(uint32_t b) {
+  float x;
+  std::memcpy(&x, &b, 4);
+  return x;
+}
+
+inline float midpoint(UpperHalf u) { return float_of_bits(static_cast<uint32_t>(u.bits) << 16 | kMidpointLowerHalf); }
+inline float joined(UpperHalf u, uint16_t lower) { return float_of_bits(static_cast<uint32_t>(u.bits) << 16 | lower); }
+
+// sum_i (q_i - x_i)^2 and sum_i q_i·x_i, q float32, x the midpoints of upper halves.
+using QueryFn = float (*)(const float* q, const UpperHalf* x, size_t dim);
+// The same between two vectors' upper halves (graph construction compares stored vectors).
+using PairFn = float (*)(const UpperHalf* a, const UpperHalf* b, size_t dim);
+// One query against n vectors' upper halves given by pointers (as simd::BatchFn).
+using BatchFn = void (*)(const float* q, const UpperHalf* const* xs, size_t n, size_t dim, float* out);
+// L2 over n vectors' upper halves that may stop on one once its partial sum reaches `bound`
+// (as simd::BoundedBatchFn, check_scales included).
+using BoundedBatchFn = void (*)(const float* q, const UpperHalf* const* xs, size_t n, size_t dim, float bound,
+                                const float* check_scales, float* out);
+// L2 and inner product against the float32 values that `upper` and `lower` join into.
+using JoinedFn = float (*)(const float* q, const UpperHalf* upper, const uint16_t* lower, size_t dim);
+
+struct KernelTable {
+  simd::Level level;
+  QueryFn l2;
+  QueryFn dot;
+  PairFn l2_pair;
+  PairFn dot_pair;
+  BatchFn l2_batch;
+  BatchFn dot_batch;
+  BoundedBatchFn l2_batch_bounded;
+  JoinedFn l2_joined;
+  JoinedFn dot_joined;
+};
+
+// The table of the level simd::kernels() chose (VIDX_SIMD lowers it too).
+const KernelTable& kernels();
+// The table of one level, or nullptr where that level is unavailable.
+const KernelTable* kernels_for(simd::Level level);
+
+// The table of one ISA (see vidx/simd/kernels.hpp).
+template <class Isa>
+const KernelTable& table_of();
+
+}  // namespace vidx::split

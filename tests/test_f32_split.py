@@ -1,0 +1,188 @@
+"""The "f32_split" codec: float32 values stored as upper and lower 16-bit halves apart. Walks
+read the upper halves (as midpoints); results are re-scored with both halves joined, which must
+be float32's vectors and distances exactly, at every SIMD level."""
+import numpy as np
+import pytest
+
+import vidx
+from vidx import _core
+from conftest import brute_force, clustered, recall
+
+LEVELS = vidx.cpu_features()["available"]
+
+
+def probe_data(dim, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((30, dim)).astype(np.float32) * rng.uniform(1e-3, 300, (30, 1)).astype(np.float32)
+    x[0, : min(dim, 4)] = [1e-40, -3e-6, 0.0, -0.0][: min(dim, 4)]  # subnormal, tiny, both zeros
+    q = rng.standard_normal((4, dim)).astype(np.float32) * 10
+    return x, q
+
+
+@pytest.mark.parametrize("dim", [1, 7, 16, 33, 100, 300])
+def test_halves_are_the_float32_bits_and_decode_exactly(dim):
+    x, q = probe_data(dim)
+    r = _core._split_probe("l2", "scalar", x, q)
+    bits = x.view(np.uint32)
+    np.testing.assert_array_equal(r["upper"], (bits >> 16).astype(np.uint16))
+    np.testing.assert_array_equal(r["lower"], (bits & 0xFFFF).astype(np.uint16))
+    np.testing.assert_array_equal(r["decoded"].view(np.uint32), bits)  # -0.0 and subnormals too
+
+
+def midpoints(upper):
+    return ((upper.astype(np.uint32) << 16) | 0x8000).view(np.float32)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+@pytest.mark.parametrize("dim", [1, 7, 16, 33, 100, 300])
+def test_every_simd_level_walks_midpoints_and_reranks_exactly(level, metric, dim):
+    x, q = probe_data(dim, seed=dim)
+    ref = _core._split_probe(metric, "scalar", x, q)
+    got = _core._split_probe(metric, level, x, q)
+    # Re-ranking distances are the float32 codec's of the same level, bit for bit.
+    np.testing.assert_array_equal(got["precise"], got["f32"])
+    # The walk compares the midpoints of the upper halves: within 2^-8 of each value (within
+    # 2^-134 of zeros and subnormals, whose steps are absolute).
+    mid = midpoints(got["upper"]).astype(np.float64)
+    assert np.all(np.abs(mid - x) <= np.maximum(np.abs(x) * 2.0 ** -8, 2.0 ** -134))
+    q64 = q.astype(np.float64)
+    want = ((q64[:, None] - mid[None]) ** 2).sum(-1) if metric == "l2" else 1 - q64 @ mid.T
+    between = ((mid[:1] - mid) ** 2).sum(-1) if metric == "l2" else 1 - mid[0] @ mid.T
+    scale = np.abs(q64) @ np.abs(mid).T + np.abs(want) + 1
+    for r in (ref, got):
+        assert np.all(np.abs(r["walk"] - want) <= 1e-5 * scale)
+        np.testing.assert_allclose(r["between"], between, rtol=1e-5, atol=1e-5 * (mid ** 2).sum(1).max())
+    np.testing.assert_allclose(got["walk"], ref["walk"], rtol=1e-5, atol=1e-5 * scale.max())
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_bounded_walk_distances(level):
+    x, q = probe_data(300, seed=9)
+    full = _core._split_probe("l2", level, x, q)["walk"]
+    bound = float(np.median(full))
+    r = _core._split_probe("l2", level, x, q, bound)
+    below = full < bound
+    np.testing.assert_array_equal(r["bounded"][below], full[below])  # exact below the bound
+    assert np.all(r["bounded"][~below] >= bound)
+
+
+@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+def test_results_are_float32_results(wide_blobs, metric):
+    """Same recall as float32 at equal ef, and every returned distance is float32's exactly."""
+    x, q = wide_blobs
+    _, truth = brute_force(x, q, 10, metric)
+    exact = vidx.Index(40, metric=metric, kind="flat")
+    exact.add(x)
+    built = {}
+    for quant in ("f32", "f32_split"):
+        idx = vidx.Index(40, metric=metric, quant=quant, M=12, ef_construction=80, seed=1)
+        idx.add(x)
+        built[quant] = idx
+    for ef in (16, 48):
+        r_plain = recall(built["f32"].search(q, 10, ef=ef)[1], truth)
+        D, I = built["f32_split"].search(q, 10, ef=ef)
+        assert recall(I, truth) >= r_plain - 0.02, (ef, recall(I, truth), r_plain)
+        assert np.all(np.diff(D, axis=1) >= 0)
+    D, I = built["f32_split"].search(q, 10, ef=64)
+    assert recall(I, truth) >= 0.97
+    # The flat float32 index's distance to each returned id, computed by the same kernels.
+    for row in range(len(q)):
+        flat_d, flat_i = exact.search(q[row], k=len(x))
+        by_id = dict(zip(flat_i[0].tolist(), flat_d[0].tolist()))
+        np.testing.assert_array_equal(D[row], np.array([by_id[i] for i in I[row]], np.float32))
+    V, is_exact = built["f32_split"].get(np.arange(len(x)))
+    assert is_exact
+    stored = x / np.linalg.norm(x, axis=1, keepdims=True) if metric == "cosine" else x
+    np.testing.assert_array_equal(V, built["f32"].get(np.arange(len(x)))[0])
+    np.testing.assert_allclose(V, stored, rtol=1e-6, atol=1e-7)
+
+
+def test_flat_scan_is_exact(wide_blobs):
+    x, q = wide_blobs
+    plain = vidx.Index(40, kind="flat")
+    split = vidx.Index(40, kind="flat", quant="f32_split")
+    plain.add(x)
+    split.add(x)
+    for a, b in zip(plain.search(q, 10), split.search(q, 10, rerank=100)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_memory_is_float32s(wide_blobs):
+    x, _ = wide_blobs
+    sizes = {}
+    for quant in ("f32", "f32_split"):
+        idx = vidx.Index(40, quant=quant, M=12)
+        idx.add(x)
+        sizes[quant] = idx.memory_usage()
+    assert 0.95 * sizes["f32"] <= sizes["f32_split"] <= 1.1 * sizes["f32"], sizes
+
+
+@pytest.mark.parametrize("order", ["natural", "sorted", "shuffled"])
+def test_row_order_keeps_recall(order):
+    """Rows sorted by cluster or shuffled build as good a graph as float32's in that order."""
+    x = clustered(4200, 24, n_clusters=60, seed=5, spread=0.2)
+    x, q = x[:4000], x[4000:]
+    if order == "sorted":
+        x = x[np.argsort(np.argmin(((x[:, None, :8] - x[None, :60, :8]) ** 2).sum(-1), axis=1), kind="stable")]
+    elif order == "shuffled":
+        x = x[np.random.default_rng(3).permutation(len(x))]
+    _, truth = brute_force(x, q, 10, "l2")
+    got = {}
+    for quant in ("f32", "f32_split"):
+        idx = vidx.Index(24, quant=quant, M=12, ef_construction=64, seed=2)
+        idx.add(x)
+        got[quant] = recall(idx.search(q, 10, ef=16)[1], truth)
+    assert got["f32_split"] >= got["f32"] - 0.02, got
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_save_load(tmp_path, wide_blobs, kind):
+    x, q = wide_blobs
+    idx = vidx.Index(40, kind=kind, quant="f32_split", M=8, ef_construction=40)
+    idx.add(x)
+    idx.save(tmp_path / "s.vidx")
+    loaded = vidx.load(tmp_path / "s.vidx")
+    assert loaded.params["quant"] == "f32_split"
+    for a, b in zip(idx.search(q, 5), loaded.search(q, 5)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.get(np.arange(10))[0], x[:10])
+
+
+@pytest.mark.parametrize("share", [0.02, 0.3])
+def test_filtered_results_are_float32_distances(wide_blobs, share):
+    """Filtered walks and scans of the allowed rows re-score what they keep with both halves."""
+    x, q = wide_blobs
+    idx = vidx.Index(40, quant="f32_split", M=12, ef_construction=80, seed=1)
+    idx.add(x)
+    allowed = np.flatnonzero(np.random.default_rng(4).random(len(x)) < share)
+    D, I = idx.search(q, 10, filter=allowed, ef=48)
+    assert np.isin(I, allowed).all()
+    want = ((q[:, None, :].astype(np.float64) - x[I].astype(np.float64)) ** 2).sum(-1)
+    np.testing.assert_allclose(D, want, rtol=1e-5, atol=1e-4)
+    exact = vidx.Index(40, kind="flat")
+    exact.add(x)
+    _, truth = exact.search(q, 10, filter=allowed)
+    assert recall(I, truth) >= 0.95
+
+
+def test_removes_repairs_and_compaction_keep_float32_results(wide_blobs):
+    x, q = wide_blobs
+    idx = vidx.Index(40, quant="f32_split", M=12, ef_construction=80, seed=1)
+    idx.add(x)
+    gone = np.arange(0, len(x), 2)
+    idx.remove(gone)
+    idx.add(x[gone[:200]] + 0.01, ids=np.arange(len(x), len(x) + 200))  # reuses freed slots
+    idx.compact()
+    ids = np.concatenate([np.arange(1, len(x), 2), np.arange(len(x), len(x) + 200)])
+    rows = np.concatenate([x[1::2], x[gone[:200]] + 0.01]).astype(np.float32)
+    V, is_exact = idx.get(ids)
+    assert is_exact
+    np.testing.assert_array_equal(V, rows)
+    D, I = idx.search(q, 10, ef=64)
+    d = ((q[:, None, :].astype(np.float64) - rows[None].astype(np.float64)) ** 2).sum(-1)
+    truth = ids[np.argsort(d, axis=1)[:, :10]]
+    assert recall(I, truth) >= 0.95
+    row_of = {int(i): r for r, i in enumerate(ids)}
+    want = d[np.arange(len(q))[:, None], np.vectorize(row_of.get)(I)]
+    np.testing.assert_allclose(D, want, rtol=1e-5, atol=1e-4)
