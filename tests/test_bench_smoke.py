@@ -8,7 +8,7 @@ from vidx.bench import cli, recall
 
 
 def test_cli_quick_run_writes_results(tmp_path, capsys):
-    algorithms = ["vidx"] + (["hnswlib"] if importlib.util.find_spec("hnswlib") else [])
+    algorithms = ["vidx", "vidx:f32_split"] + (["hnswlib"] if importlib.util.find_spec("hnswlib") else [])
     # Fewer single-thread queries than test queries: recall_single scores a prefix of the set.
     code = cli.main(["--quick", "--synthetic", "2000,16", "--algorithms", ",".join(algorithms),
                      "--queries", "150", "--threads", "2", "--out", str(tmp_path)])
@@ -23,7 +23,8 @@ def test_cli_quick_run_writes_results(tmp_path, capsys):
         assert 0.0 <= row["recall"] <= 1.0 and 0.0 <= row["recall_single"] <= 1.0
         assert row["qps_single"] > 0 and row["qps_batch"] > 0 and row["build_s"] > 0
     # A graph search on 2000 clustered points at ef=128 must find nearly everything.
-    assert max(r["recall"] for r in rows if r["algorithm"] == "vidx") > 0.9
+    for name in ("vidx", "vidx:f32_split"):
+        assert max(r["recall"] for r in rows if r["algorithm"] == name) > 0.9
     assert [s["algorithm"] for s in results["summary"]] == algorithms
     assert results["failures"] == {}
 
@@ -68,3 +69,8 @@ def test_timed_loops_pause_the_collector_and_restore_it():
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_unknown_variant_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["--quick", "--synthetic", "100,4", "--algorithms", "vidx:nope", "--out", str(tmp_path)]) == 2
+    assert "nope" in capsys.readouterr().err

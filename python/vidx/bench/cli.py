@@ -63,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--list-datasets", action="store_true", help="list the cached datasets and exit")
 
     algo = p.add_argument_group("algorithms")
-    algo.add_argument("--algorithms", default=",".join(peers.ADAPTERS),
-                      help=f"comma-separated, from {','.join(peers.ADAPTERS)} (default all; "
-                           f"uninstalled ones are skipped)")
+    algo.add_argument("--algorithms", default=",".join(peers.DEFAULT_ALGORITHMS),
+                      help=f"comma-separated, from {','.join(peers.ADAPTERS)}, each with an optional "
+                           f":VARIANT (vidx:QUANT, e.g. vidx:f32_split; default "
+                           f"{','.join(peers.DEFAULT_ALGORITHMS)}; uninstalled ones are skipped)")
     algo.add_argument("--M", type=int, default=16, help="graph degree (default 16)")
     algo.add_argument("--ef-construction", type=int, default=200,
                       help="build-time search breadth (default 200)")

@@ -452,16 +452,35 @@ class NGT(Adapter):
 ADAPTERS = {cls.name: cls for cls in (VidxHNSW, Hnswlib, FaissHNSW, USearch, Glass, ScaNN, VSAG, NGT)}
 
 
+# What vidx-bench runs when no --algorithms is given: vidx's two float32 graphs (plain, and the
+# layout whose walks read the upper halves), then every peer.
+DEFAULT_ALGORITHMS = ("vidx", "vidx:f32_split", *[name for name in ADAPTERS if name != "vidx"])
+
+
+def with_variant(cls: type[Adapter], variant: str) -> type[Adapter]:
+    """An adapter class that is `cls` with `variant` fixed, named "NAME:VARIANT", so a runner that
+    makes adapters from their classes and reports them by name treats it as one more library."""
+    cls.check_variant(variant)
+
+    def __init__(self, unused_variant=None):
+        cls.__init__(self, variant)
+
+    return type(f"{cls.__name__}_{variant}", (cls,), {"name": f"{cls.name}:{variant}", "__init__": __init__})
+
+
 def select(names, log=print) -> list[type[Adapter]]:
-    """The adapter classes for `names`, in order; unknown names raise, uninstalled ones are skipped."""
-    unknown = [n for n in names if n not in ADAPTERS]
+    """The adapter classes for `names` ("NAME" or "NAME:VARIANT", e.g. "vidx:f32_split"), in order;
+    unknown names or variants raise, uninstalled libraries are skipped."""
+    unknown = [n for n in names if n.partition(":")[0] not in ADAPTERS]
     if unknown:
-        raise ValueError(f"unknown algorithm(s) {', '.join(unknown)}; choose from {', '.join(ADAPTERS)}")
+        raise ValueError(f"unknown algorithm(s) {', '.join(unknown)}; choose from {', '.join(ADAPTERS)} "
+                         f"(with an optional :VARIANT, e.g. vidx:f32_split)")
     chosen = []
     for name in names:
-        cls = ADAPTERS[name]
+        base, _, variant = name.partition(":")
+        cls = ADAPTERS[base]
         if cls.available():
-            chosen.append(cls)
+            chosen.append(with_variant(cls, variant) if variant else cls)
         else:
             log(f"skipping {name}: python module {cls.module!r} is not installed "
                 f"(pip install vidx[bench] installs every peer)")

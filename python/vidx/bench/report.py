@@ -8,9 +8,10 @@ import numpy as np
 
 RECALL_TARGETS = (0.90, 0.95)
 BASELINE = "hnswlib"  # the reference every summary ratio is taken against
+NAME_WIDTH = 14  # "vidx:f32_split": an adapter name with its variant
 
 _COLUMNS = (  # header, width, alignment ("<" for names, ">" so digits line up), format of one row
-    ("algorithm", 10, "<", lambda r: r["algorithm"]),
+    ("algorithm", NAME_WIDTH, "<", lambda r: r["algorithm"]),
     ("params", 13, "<", lambda r: f"M={r['params']['M']},efC={r['params']['ef_construction']}"),
     ("ef", 5, ">", lambda r: str(r["ef"])),
     ("recall", 7, ">", lambda r: f"{r['recall']:.4f}"),
@@ -75,7 +76,7 @@ def summarize(results: dict) -> list[dict]:
 
 def format_summary(summary: list[dict]) -> str:
     ratio_head = f"vs {BASELINE}"
-    head = [("algorithm", 10, "<")]
+    head = [("algorithm", NAME_WIDTH, "<")]
     for target in RECALL_TARGETS:
         head += [(f"QPS@{target:.2f}", 11, ">"), ("ef", 5, ">"), (ratio_head, 11, ">")]
     lines = [f"Best single-thread QPS at recall >= {' / '.join(f'{t:.2f}' for t in RECALL_TARGETS)} "
@@ -83,7 +84,7 @@ def format_summary(summary: list[dict]) -> str:
              _line(head)]
     lines.append("-" * len(lines[-1]))
     for entry in summary:
-        cells = [(entry["algorithm"], 10, "<")]
+        cells = [(entry["algorithm"], NAME_WIDTH, "<")]
         for target in RECALL_TARGETS:
             best = entry[f"{target:.2f}"]
             if best is None:
