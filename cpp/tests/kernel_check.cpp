@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -173,8 +172,7 @@ void split_halves(const std::vector<float>& v, std::vector<split::UpperHalf>& up
   upper.resize(v.size());
   lower.resize(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &v[i], 4);
+    const uint32_t bits = f16::bits_of(v[i]);
     upper[i].bits = static_cast<uint16_t>(bits >> 16);
     lower[i] = static_cast<uint16_t>(bits);
   }

@@ -73,8 +73,7 @@ class JoinedDistance final : public QueryDistance {
 void SplitF32Codec::encode(const float* x, uint8_t* code) const {
   uint8_t* lower = code + head_size();
   for (size_t i = 0; i < dim(); ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, x + i, 4);
+    const uint32_t bits = f16::bits_of(x[i]);
     const uint16_t hi = static_cast<uint16_t>(bits >> 16), lo = static_cast<uint16_t>(bits);
     std::memcpy(code + 2 * i, &hi, 2);
     std::memcpy(lower + 2 * i, &lo, 2);

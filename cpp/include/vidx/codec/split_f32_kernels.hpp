@@ -8,8 +8,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
+#include "vidx/codec/float16.hpp"
 #include "vidx/simd/kernels.hpp"
 
 namespace vidx::split {
@@ -28,14 +28,9 @@ static_assert(sizeof(UpperHalf) == 2, "upper halves are packed two bytes apart")
 // vector towards the origin.
 constexpr uint32_t kMidpointLowerHalf = 0x8000u;
 
-inline float float_of_bits(uint32_t b) {
-  float x;
-  std::memcpy(&x, &b, 4);
-  return x;
-}
-
-inline float midpoint(UpperHalf u) { return float_of_bits(static_cast<uint32_t>(u.bits) << 16 | kMidpointLowerHalf); }
-inline float joined(UpperHalf u, uint16_t lower) { return float_of_bits(static_cast<uint32_t>(u.bits) << 16 | lower); }
+// The float32 bits are reassembled and read back with float16.hpp's portable bit casts.
+inline float midpoint(UpperHalf u) { return f16::float_of(static_cast<uint32_t>(u.bits) << 16 | kMidpointLowerHalf); }
+inline float joined(UpperHalf u, uint16_t lower) { return f16::float_of(static_cast<uint32_t>(u.bits) << 16 | lower); }
 
 // sum_i (q_i - x_i)^2 and sum_i q_i·x_i, q float32, x the midpoints of upper halves.
 using QueryFn = float (*)(const float* q, const UpperHalf* x, size_t dim);
