@@ -39,13 +39,18 @@ def test_unknown_variant_is_refused():
         peers.ADAPTERS["hnswlib"]("sq8")
 
 
-def test_head_to_head_reads_name_variant_and_m():
+def load_benchmark(name):
     import importlib.util
     from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "head_to_head.py"
-    spec = importlib.util.spec_from_file_location("head_to_head", path)
-    h2h = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(h2h)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_head_to_head_reads_name_variant_and_m():
+    h2h = load_benchmark("head_to_head")
     assert h2h.parse_spec("vidx", 16) == ("vidx", None, 16)
     assert h2h.parse_spec("vidx:lvq4x8@32", 16) == ("vidx", "lvq4x8", 32)
     assert h2h.parse_spec("faiss:sq8", 16) == ("faiss", "sq8", 16)
@@ -55,3 +60,23 @@ def test_head_to_head_reads_name_variant_and_m():
     assert h2h.qps_at_recall([(0.90, 120.0), (0.94, 100.0), (0.96, 80.0)], 0.95) == pytest.approx(90.0)
     assert h2h.qps_at_recall([(0.97, 50.0), (0.99, 30.0)], 0.95) == 50.0
     assert h2h.qps_at_recall([(0.90, 50.0), (0.93, 30.0)], 0.95) is None
+
+
+def test_h2h_medians_takes_the_median_of_same_run_ratios():
+    medians = load_benchmark("h2h_medians")
+
+    def run(ours, theirs, build):  # two efs straddling every target; QPS scaled per library
+        rows = []
+        for name, scale in (("vidx", ours), ("hnswlib", theirs)):
+            rows += [{"algorithm": name, "ef": ef, "recall": r, "qps_median": q * scale, "batch_qps_median": q}
+                     for ef, r, q in ((16, 0.89, 200.0), (64, 0.995, 100.0))]
+        return {"dataset": "d", "rows": rows, "builds": {"vidx": [build], "hnswlib": [10.0]},
+                "memory": {"vidx": 2**20, "hnswlib": 2**21}}
+
+    runs = [run(3.0, 1.0, 5.0), run(2.0, 1.0, 4.0), run(8.0, 2.0, 6.0)]
+    ratios, build = medians.same_run_ratios(runs[2], "vidx", "hnswlib")
+    assert ratios[("single", 0.95)] == pytest.approx(4.0) and ratios[("batch", 0.99)] == pytest.approx(1.0)
+    assert build == pytest.approx(0.6)
+    text = medians.table(runs, "hnswlib")
+    # single-thread ratios 3, 2, 4 per run: median 3; builds 0.5, 0.4, 0.6: median 0.5
+    assert "**3.00x** (3.00, 2.00, 4.00)" in text and "**0.50x** (0.50, 0.40, 0.60)" in text
