@@ -14,6 +14,21 @@
 
 namespace vidx {
 
+// Calls take(slot) for every slot in [0, count) that `filter` allows (every slot when filter
+// is null), in slot order. When the filter lists its slots (an allow-list), only those are
+// visited; otherwise each slot is tested.
+template <class Take>
+void for_each_allowed_slot(const RowFilter* filter, size_t count, Take take) {
+  std::vector<uint32_t> listed;
+  if (filter && filter->list_slots(listed)) {
+    for (uint32_t s : listed)
+      if (s < count) take(s);
+  } else {
+    for (size_t s = 0; s < count; ++s)
+      if (!filter || filter->allows_slot(static_cast<uint32_t>(s))) take(static_cast<uint32_t>(s));
+  }
+}
+
 // Calls emit(distance, slot) for every slot in [0, count) that `filter` allows (every slot
 // when filter is null). When the filter lists its slots (an allow-list), only those are read;
 // otherwise each slot is tested and only allowed ones are scored. bound() (called before
@@ -34,19 +49,11 @@ void scan_allowed_rows(const QueryDistance& query, const uint8_t* base, size_t s
     for (size_t j = 0; j < n; ++j) emit(dist[j], slots[j]);
     n = 0;
   };
-  auto take = [&](uint32_t slot) {
+  for_each_allowed_slot(filter, count, [&](uint32_t slot) {
     slots[n] = slot;
     codes[n] = base + static_cast<size_t>(slot) * stride;
     if (++n == kBlock) flush();
-  };
-  std::vector<uint32_t> listed;
-  if (filter && filter->list_slots(listed)) {
-    for (uint32_t s : listed)
-      if (s < count) take(s);
-  } else {
-    for (size_t s = 0; s < count; ++s)
-      if (!filter || filter->allows_slot(static_cast<uint32_t>(s))) take(static_cast<uint32_t>(s));
-  }
+  });
   if (n) flush();
 }
 

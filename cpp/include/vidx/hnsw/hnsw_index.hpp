@@ -200,8 +200,9 @@ class HnswIndex final : public VectorIndex {
   // The best `width` rows that `filter` allows (every row when null) by the walk's distance,
   // nearest first: a filtered graph walk, or an exact scan of the allowed rows when that is
   // cheaper (few allowed rows, or a walk that runs past what the scan would cost). Given the
-  // float query, an index that keeps float32 vectors scans those instead of the walk's codes:
-  // then `out` holds float32's distances, and it returns true.
+  // float query, an index that keeps float32 vectors scans those instead of the walk's codes,
+  // and one whose codes' precise level is the stored float32 (f32_split) scans by that: then
+  // `out` holds float32's distances, and it returns true.
   bool nearest_allowed(const QueryDistance& qd, size_t width, const RowFilter* filter, std::vector<Neighbor>& out,
                        const float* query = nullptr) const;
   // nearest_allowed's graph walk from the entry point down, over the nodes allowed_slot(slot)
