@@ -205,6 +205,11 @@ class HnswIndex final : public VectorIndex {
   // `out` holds float32's distances, and it returns true.
   bool nearest_allowed(const QueryDistance& qd, size_t width, const RowFilter* filter, std::vector<Neighbor>& out,
                        const float* query = nullptr) const;
+  // nearest_allowed's exact scan for codes whose precise level is the stored float32
+  // (f32_split): the `width` nearest of the first `count` slots `filter` allows (all when null),
+  // by float32's distance to `query`, nearest first.
+  std::vector<Neighbor> nearest_allowed_precise(const float* query, size_t count, const RowFilter* filter,
+                                                size_t width) const;
   // nearest_allowed's graph walk from the entry point down, over the nodes allowed_slot(slot)
   // accepts; `allowed` estimates how many rows the filter allows. Returns false (out
   // incomplete) when the walk ran past its budget.
