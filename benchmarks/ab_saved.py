@@ -33,6 +33,19 @@ def load_queries(dataset, nq):
         return metric, f["test"][rows], f["neighbors"][rows, :10], f["train"].shape
 
 
+def timed_pass(search_one, queries):
+    """Seconds for one single-query loop over `queries` (search_one(q) -> 10 ids), and the ids."""
+    found = np.empty((len(queries), 10), np.int64)
+    start = time.perf_counter()
+    for i, q in enumerate(queries):
+        found[i] = search_one(q)
+    return time.perf_counter() - start, found
+
+
+def recall_of(found, truth):
+    return float(np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, truth)]))
+
+
 def child(args):
     sys.path.insert(0, os.path.join(args.root, args.child))
     import hnswlib
@@ -45,25 +58,17 @@ def child(args):
     peer.set_num_threads(1)
     peer.set_ef(args.hnswlib_ef or args.ef)
 
-    def timed(search):
-        found = np.empty((len(test), 10), np.int64)
-        t = time.perf_counter()
-        for i, q in enumerate(test):
-            found[i] = search(q)
-        return time.perf_counter() - t, found
-
     vidx_one = lambda q: idx.search(q, k=10, ef=args.ef)[1][0]
     peer_one = lambda q: peer.knn_query(q, k=10)[0][0]
-    timed(vidx_one), timed(peer_one)  # warm both
+    timed_pass(vidx_one, test), timed_pass(peer_one, test)  # warm both
     ratios, vidx_times = [], []
     for _ in range(args.rounds):
-        tv, found_v = timed(vidx_one)
-        th, found_h = timed(peer_one)
+        tv, found_v = timed_pass(vidx_one, test)
+        th, found_h = timed_pass(peer_one, test)
         ratios.append(th / tv)
         vidx_times.append(tv)
-    recall = lambda found: float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
     print(json.dumps({"ratio": float(np.median(ratios)), "vidx_qps": len(test) / float(np.median(vidx_times)),
-                      "recall": recall(found_v), "hnswlib_recall": recall(found_h)}))
+                      "recall": recall_of(found_v, truth), "hnswlib_recall": recall_of(found_h, truth)}))
 
 
 def make_hnswlib(dataset, path):

@@ -17,14 +17,13 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see head_to_head.py
 
 import numpy as np  # noqa: E402
 
 from head_to_head import qps_at_recall  # noqa: E402
-from ab_saved import load_queries  # noqa: E402
+from ab_saved import load_queries, recall_of, timed_pass  # noqa: E402
 
 TARGETS = (0.90, 0.95, 0.97)
 
@@ -39,18 +38,6 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--queries", type=int, default=1000)
     return p.parse_args(argv)
-
-
-def recall_of(found, truth):
-    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
-
-
-def timed_pass(search_one, queries):
-    found = np.empty((len(queries), 10), np.int64)
-    start = time.perf_counter()
-    for j, q in enumerate(queries):
-        found[j] = search_one(q)
-    return time.perf_counter() - start, found
 
 
 def main(argv=None):

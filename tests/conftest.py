@@ -78,3 +78,28 @@ def run_in_threads(target, args_per_thread, timeout=120):
     for t in threads:
         t.join(timeout=timeout)
     assert not any(t.is_alive() for t in threads), "a thread did not finish"
+
+
+def check_probe_distances(ref, got, key, stored, q, metric):
+    """A codec probe's distances (result `key`, and "between" the first stored vector and each)
+    at the scalar level (`ref`) and another (`got`), against float64 sums over `stored`, the
+    values the kernels read: each within float32 rounding of them, and of each other."""
+    xd, q64 = stored.astype(np.float64), q.astype(np.float64)
+    want = ((q64[:, None] - xd[None]) ** 2).sum(-1) if metric == "l2" else 1 - q64 @ xd.T
+    between = ((xd[:1] - xd) ** 2).sum(-1) if metric == "l2" else 1 - xd[0] @ xd.T
+    scale = np.abs(q64) @ np.abs(xd).T + np.abs(want) + 1
+    for r in (ref, got):
+        assert np.all(np.abs(r[key] - want) <= 1e-5 * scale)
+        np.testing.assert_allclose(r["between"], between, rtol=1e-5, atol=1e-5 * (xd ** 2).sum(1).max())
+    np.testing.assert_allclose(got[key], ref[key], rtol=1e-5, atol=1e-5 * scale.max())
+
+
+def check_bounded_probe(probe, key, level, x, q):
+    """probe(metric, level, x, q[, bound]) with a bound at the median L2 distance: exact below
+    it, at least the bound above it."""
+    full = probe("l2", level, x, q)[key]
+    bound = float(np.median(full))
+    r = probe("l2", level, x, q, bound)
+    below = full < bound
+    np.testing.assert_array_equal(r["bounded"][below], full[below])  # exact below the bound
+    assert np.all(r["bounded"][~below] >= bound)

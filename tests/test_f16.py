@@ -5,7 +5,7 @@ import pytest
 
 import vidx
 from vidx import _core
-from conftest import brute_force, clustered, recall
+from conftest import brute_force, check_bounded_probe, check_probe_distances, clustered, recall
 
 LEVELS = vidx.cpu_features()["available"]
 
@@ -40,25 +40,13 @@ def test_every_simd_level_matches_scalar_and_decoded(level, metric, dim):
     ref = _core._f16_probe(metric, "scalar", x, q)
     got = _core._f16_probe(metric, level, x, q)
     np.testing.assert_array_equal(got["codes"], ref["codes"])
-    xd, q64 = ref["decoded"].astype(np.float64), q.astype(np.float64)
-    want = ((q64[:, None] - xd[None]) ** 2).sum(-1) if metric == "l2" else 1 - q64 @ xd.T
-    between = ((xd[:1] - xd) ** 2).sum(-1) if metric == "l2" else 1 - xd[0] @ xd.T
-    scale = np.abs(q64) @ np.abs(xd).T + np.abs(want) + 1
-    for r in (ref, got):
-        assert np.all(np.abs(r["distances"] - want) <= 1e-5 * scale)
-        np.testing.assert_allclose(r["between"], between, rtol=1e-5, atol=1e-5 * (np.abs(xd) ** 2).sum(1).max())
-    np.testing.assert_allclose(got["distances"], ref["distances"], rtol=1e-5, atol=1e-5 * scale.max())
+    check_probe_distances(ref, got, "distances", ref["decoded"], q, metric)
 
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_bounded_distances(level):
     x, q = probe_data(300, seed=9)
-    full = _core._f16_probe("l2", level, x, q)["distances"]
-    bound = float(np.median(full))
-    r = _core._f16_probe("l2", level, x, q, bound)
-    below = full < bound
-    np.testing.assert_array_equal(r["bounded"][below], full[below])  # exact below the bound
-    assert np.all(r["bounded"][~below] >= bound)
+    check_bounded_probe(_core._f16_probe, "distances", level, x, q)
 
 
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])

@@ -6,7 +6,7 @@ import pytest
 
 import vidx
 from vidx import _core
-from conftest import brute_force, clustered, recall
+from conftest import brute_force, check_bounded_probe, check_probe_distances, clustered, recall
 
 LEVELS = vidx.cpu_features()["available"]
 
@@ -46,25 +46,13 @@ def test_every_simd_level_walks_midpoints_and_reranks_exactly(level, metric, dim
     # 2^-134 of zeros and subnormals, whose steps are absolute).
     mid = midpoints(got["upper"]).astype(np.float64)
     assert np.all(np.abs(mid - x) <= np.maximum(np.abs(x) * 2.0 ** -8, 2.0 ** -134))
-    q64 = q.astype(np.float64)
-    want = ((q64[:, None] - mid[None]) ** 2).sum(-1) if metric == "l2" else 1 - q64 @ mid.T
-    between = ((mid[:1] - mid) ** 2).sum(-1) if metric == "l2" else 1 - mid[0] @ mid.T
-    scale = np.abs(q64) @ np.abs(mid).T + np.abs(want) + 1
-    for r in (ref, got):
-        assert np.all(np.abs(r["walk"] - want) <= 1e-5 * scale)
-        np.testing.assert_allclose(r["between"], between, rtol=1e-5, atol=1e-5 * (mid ** 2).sum(1).max())
-    np.testing.assert_allclose(got["walk"], ref["walk"], rtol=1e-5, atol=1e-5 * scale.max())
+    check_probe_distances(ref, got, "walk", mid, q, metric)
 
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_bounded_walk_distances(level):
     x, q = probe_data(300, seed=9)
-    full = _core._split_probe("l2", level, x, q)["walk"]
-    bound = float(np.median(full))
-    r = _core._split_probe("l2", level, x, q, bound)
-    below = full < bound
-    np.testing.assert_array_equal(r["bounded"][below], full[below])  # exact below the bound
-    assert np.all(r["bounded"][~below] >= bound)
+    check_bounded_probe(_core._split_probe, "walk", level, x, q)
 
 
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
