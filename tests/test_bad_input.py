@@ -145,3 +145,35 @@ def test_option_names_by_kind():
     assert set(vidx._core.option_names("flat")) <= set(vidx._core.option_names())
     with pytest.raises(ValueError, match="unknown index kind 'nope'"):
         vidx._core.option_names("nope")
+
+
+@pytest.mark.parametrize("call", [
+    lambda idx, q: idx.search(q, k=2, eps=np.array([3.0])),
+    lambda idx, q: idx.range_search(q, np.array([1.0])),
+    lambda idx, q: idx.range_search(q, "1.0"),
+])
+def test_array_or_string_where_a_number_goes(filled, call):
+    # A one-element array made pybind11 raise RuntimeError("Unable to cast ...").
+    idx, x = filled
+    with pytest.raises(TypeError, match="must be a number"):
+        call(idx, x[:1])
+
+
+def test_numpy_scalars_where_a_number_goes(filled):
+    idx, x = filled
+    lims, D, I = idx.range_search(x[:1], np.float32(1e9))
+    assert lims[-1] == len(idx)
+    assert idx.range_search(x[:1], np.array(1e9))[0][-1] == len(idx)  # a 0-d array is a number
+
+
+def test_npy_file_claiming_more_rows_than_any_file_holds(tmp_path):
+    # rows * row bytes wrapped around 2^64: the "truncated" check passed and add() crashed.
+    path = tmp_path / "huge.npy"
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }"
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode())
+        f.write(np.zeros((10, 8), np.float32).tobytes())
+    for kind in ("hnsw", "flat"):
+        with pytest.raises(OSError, match="more than any file holds"):
+            vidx.Index(8, kind=kind).add(str(path))

@@ -118,3 +118,25 @@ def test_every_corruption_is_detected_or_harmless(kind, quant, keep_vectors, tmp
     print(kind, quant, "keep_vectors" if keep_vectors else "", report["size"], "bytes,", len(flips), "flips:", report["counts"])
     assert report["bad"] == [], report
     assert report["counts"].get("truncate:detected") == report["size"]  # every shorter file refused
+
+
+def test_a_head_stride_that_wraps_the_section_size_is_refused():
+    # A file is checksummed, not signed: one rewritten with head_stride + 2^63 and its CRCs
+    # recomputed made count * stride wrap back to the real size, and the loader read far away.
+    from test_files import _crc32c
+    idx = vidx.Index(8, "l2", quant="f16")
+    idx.add(np.random.default_rng(0).standard_normal((120, 8)).astype(np.float32))
+    data = bytearray(idx.to_bytes())
+    header_size = struct.unpack_from("<I", data, 12)[0]
+    kind_len = struct.unpack_from("<I", data, 28)[0]
+    n = struct.unpack_from("<I", data, 32 + kind_len)[0]
+    table = 36 + kind_len
+    for i in range(n):
+        tag, _, offset, length = struct.unpack_from("<IIQQ", data, table + 24 * i)
+        if tag.to_bytes(4, "little") == b"HLAY":
+            stride = struct.unpack_from("<Q", data, offset)[0]
+            struct.pack_into("<Q", data, offset, stride + 2**63)
+            struct.pack_into("<I", data, table + 24 * i + 4, _crc32c(bytes(data[offset:offset + length])))
+    struct.pack_into("<I", data, header_size - 4, _crc32c(bytes(data[:header_size - 4])))
+    with pytest.raises(ValueError, match="head layout"):
+        vidx.from_bytes(bytes(data))

@@ -127,3 +127,14 @@ def test_empty_id_set_allows_nothing(data):
     idx.add(x)
     D, I = idx.search(q[:3], K, filter=vidx.IdSet([]))
     assert (I == -1).all() and np.isinf(D).all()
+
+
+def test_its_ids_cannot_be_made_writeable():
+    # setflags(write=False) can be undone; a search trusts an IdSet's ids to stay sorted and >= 0
+    # (a mutated sparse set made a flat search read outside the index).
+    for s in (vidx.IdSet([1, 2, 3, 2**40]), vidx.IdSet(range(100))):
+        a = np.asarray(s)
+        with pytest.raises(ValueError):
+            a.setflags(write=True)
+        with pytest.raises(ValueError):
+            a[0] = -5

@@ -336,3 +336,70 @@ def test_kinds_that_cannot_remove_refuse_by_name(tmp_path):
         assert len(idx) == 300
     else:
         assert went == 1 and len(idx) == 299
+
+
+# ---- found by an adversarial pass over the API (eighteenth session) ----
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_concurrent_upserts_of_the_same_ids_lose_nothing(kind):
+    # Two threads upserting overlapping ids: neither may fail with "already in the index" (the
+    # other took an id between its remove and its add), and no id may go missing.
+    idx = built(kind, n=100)
+    errors = []
+
+    def upserts(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(150):
+            ids = np.unique(rng.integers(0, 100, 5))
+            try:
+                idx.upsert(data(len(ids), seed=int(rng.integers(1 << 30))), ids)
+            except ValueError as e:  # pragma: no cover - the failure this test is for
+                errors.append(str(e))
+
+    run_in_threads(upserts, [(1,), (2,)])
+    assert errors == []
+    assert len(idx) == 100
+    assert sorted(idx.ids().tolist()) == list(range(100))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_survivors_of_a_mass_removal_stay_reachable(seed):
+    # 30 of 36 rows removed at once left survivors with no links in or out: searches (at any ef)
+    # never found them, and a save/load took a survivor with an empty list for a free slot.
+    X = data(36, seed=seed, dim=6)
+    idx = vidx.Index(6, kind="hnsw", threads=1)
+    idx.add(X)
+    idx.remove(np.arange(30))
+    for copy in (idx, vidx.from_bytes(idx.to_bytes())):
+        D, I = copy.search(X[30:], k=1, ef=50)
+        assert I[:, 0].tolist() == list(range(30, 36))
+        assert np.all(D[:, 0] == 0)
+        V, exact = copy.get(np.arange(30, 36))
+        assert exact and np.array_equal(V, X[30:])
+    idx.add(data(3, seed=seed + 100, dim=6), ids=[1000, 1001, 1002])
+    assert idx.search(X[30:], k=1, ef=50)[1][:, 0].tolist() == list(range(30, 36))
+
+
+def test_survivors_stay_reachable_when_removed_one_at_a_time():
+    X = data(60, seed=5, dim=6)
+    idx = vidx.Index(6, kind="hnsw", threads=1)
+    idx.add(X)
+    for gone in range(54):
+        idx.remove([gone])
+        left = np.arange(gone + 1, 60)
+        assert idx.search(X[left], k=1, ef=64)[1][:, 0].tolist() == left.tolist()
+
+
+@pytest.mark.parametrize("quant", ["none", "f32_split", "lvq8"])
+def test_an_hnsw_index_emptied_by_remove_saves_and_loads(quant, tmp_path):
+    idx = vidx.Index(DIM, kind="hnsw", quant=quant, threads=1)
+    idx.add(data(50))
+    idx.remove(np.arange(50))
+    idx.save(tmp_path / "empty.vidx")
+    for loaded in (vidx.load(tmp_path / "empty.vidx"), vidx.from_bytes(idx.to_bytes())):
+        assert len(loaded) == 0
+        D, I = loaded.search(data(2, seed=1), k=3)
+        assert np.all(I == -1) and np.all(np.isinf(D))
+        loaded.add(data(4, seed=2))
+        assert loaded.ids().tolist() == [50, 51, 52, 53]  # default ids continue after removed ones
+        assert loaded.search(data(4, seed=2), k=1)[1][:, 0].tolist() == [50, 51, 52, 53]

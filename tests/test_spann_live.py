@@ -323,3 +323,19 @@ def test_kill_during_living_writes_leaves_a_saved_state(tmp_path):
         del idx
     print(f"kill -9 during living SPANN writes: {KILL_TRIALS} kills, steps reached {sorted(steps_seen)}")
     assert max(steps_seen) > 0  # the kills did land after some saves
+
+
+def test_an_emptied_index_adds_instead_of_building_again(data, tmp_path):
+    # After every id was removed, add() built a fresh index: default ids restarted at 0 and the
+    # posting file was rewritten under the last save, which then no longer loaded.
+    x, _ = data
+    idx = spann(tmp_path)
+    idx.add(x[:1000], progress=False)
+    idx.save(tmp_path / "before.spann")
+    idx.remove(np.arange(1000))
+    idx.add(x[1000:1003])
+    assert idx.ids().tolist() == [1000, 1001, 1002]
+    assert idx.search(x[1000:1003], k=1)[1][:, 0].tolist() == [1000, 1001, 1002]
+    idx.upsert(x[1003:1004], ids=[7])
+    assert sorted(idx.ids().tolist()) == [7, 1000, 1001, 1002]
+    assert len(vidx.load(tmp_path / "before.spann")) == 1000

@@ -58,12 +58,24 @@ bool rows_in_place(const py::array& a, size_t dim) {
          a.strides(1) == a.itemsize() && a.strides(0) >= static_cast<ssize_t>(dim * a.itemsize());
 }
 
+// A real number: a Python or numpy scalar (a 0-d array too), not a bool, a string or an array
+// of one element (whose float() numpy deprecates). TypeError naming `what` otherwise.
+double as_real(py::handle obj, const char* what) {
+  const bool array = py::isinstance<py::array>(obj) && py::reinterpret_borrow<py::array>(obj).ndim() != 0;
+  if (array || PyBool_Check(obj.ptr()) || py::isinstance<py::str>(obj) ||
+      !(PyFloat_Check(obj.ptr()) || PyLong_Check(obj.ptr()) || py::hasattr(obj, "__float__")))
+    throw py::type_error(std::string(what) + " must be a number");
+  const double value = PyFloat_AsDouble(obj.ptr());
+  if (value == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw py::type_error(std::string(what) + " must be a number");
+  }
+  return value;
+}
+
 double as_eps(py::handle obj) {
   if (obj.is_none()) return -1;
-  if (PyBool_Check(obj.ptr()) || py::isinstance<py::str>(obj) ||
-      !(PyFloat_Check(obj.ptr()) || PyLong_Check(obj.ptr()) || py::hasattr(obj, "__float__")))
-    throw py::type_error("eps must be a number");
-  const double eps = obj.cast<double>();
+  const double eps = as_real(obj, "eps");
   if (!(eps >= 0)) throw py::value_error("eps must be >= 0 (inf turns pruning off)");
   return eps;
 }
@@ -138,10 +150,7 @@ class PyIndex {
 
   // (lims, D, I): the results of query i are D[lims[i]:lims[i+1]], I[same], nearest first.
   py::tuple range_search(py::handle q, py::handle radius_obj, py::handle ef, py::handle filter) const {
-    if (PyBool_Check(radius_obj.ptr()) || !(PyFloat_Check(radius_obj.ptr()) || PyLong_Check(radius_obj.ptr()) ||
-                                            py::hasattr(radius_obj, "__float__")))
-      throw py::type_error("radius must be a number");
-    const float radius = static_cast<float>(radius_obj.cast<double>());
+    const float radius = static_cast<float>(as_real(radius_obj, "radius"));
     if (std::isnan(radius)) throw py::value_error("radius must be a number, got nan");
     SearchParams params;
     params.ef = as_positive_int(ef, "ef", true);

@@ -51,7 +51,7 @@ void VectorIndex::set_threads(size_t threads) {
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
   check_writable("add");
   if (n == 0) return;
-  if (builds_once() && size() == 0) {
+  if (builds_once() && !built()) {
     io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
     build_once(source, ids, {});
     return;
@@ -69,7 +69,7 @@ void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const Progre
   if (source.dim() != dim_)
     throw InvalidArgument("vectors have dimension " + std::to_string(source.dim()) + ", the index has " +
                           std::to_string(dim_));
-  if (builds_once() && size() == 0) return build_once(source, ids, progress);
+  if (builds_once() && !built()) return build_once(source, ids, progress);
   // An in-memory structure holds every vector anyway: read them all, then add them in one
   // call, so that an error leaves the index unchanged and names the right row.
   const size_t n = source.rows();
@@ -87,7 +87,7 @@ void VectorIndex::build_once(io::VectorSource& source, const int64_t* ids, const
     std::atomic<bool>& flag;
     ~Done() { flag = false; }
   } done{building_};
-  if (size() != 0)
+  if (built())
     throw InvalidArgument("this " + kind() + " index is already built: a " + kind() +
                           " index is built by one add() of all its vectors");
   build(source, ids, progress);  // no lock held: it reads the source and may report progress
@@ -254,6 +254,7 @@ std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader&
     throw FileFormatError(path + ": " + e.what());
   }
   if (in.mapped()) index->backing_ = in.backing();  // the structure may be using sections in place
+  index->adopt_loaded_ids(path);
   index->attach_storage(storage_path, load);
   if (index->structure_size() != count)
     throw FileFormatError(path + ": structure holds " + std::to_string(index->structure_size()) + " vectors, ids " +

@@ -68,7 +68,8 @@ void VectorIndex::end_write(std::unique_lock<std::mutex>& writing) {
   if (--writes_in_flight_ == 0) writes_idle_.notify_all();
 }
 
-void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing) {
+void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing,
+                              WriteLock hold) {
   ids_.check_new(ids, n);
   const size_t slot_end = ids_.slot_count() + ids_.new_slots_for(n);
   if (ids_.size() + n > kMaxSlots || slot_end > kMaxSlots)
@@ -97,17 +98,17 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, s
   }
   const size_t first_new = ids_.reserve(ids, n, assigned, slots);
   ++writes_in_flight_;
-  writing.unlock();
+  if (hold == WriteLock::kReleased) writing.unlock();
   try {
     auto lock = lock_shared();
     add_rows(rows, n, slots.data(), pool());
   } catch (...) {
-    writing.lock();
+    if (!writing.owns_lock()) writing.lock();
     ids_.cancel(slots.data(), assigned.data(), n, first_new);
     end_write(writing);
     throw;
   }
-  writing.lock();
+  if (!writing.owns_lock()) writing.lock();
   ids_.publish(slots.data(), assigned.data(), n);
   end_write(writing);
 }
@@ -134,7 +135,7 @@ size_t VectorIndex::remove(const int64_t* ids, size_t n, bool ignore_missing) {
 }
 
 size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_missing,
-                                   std::unique_lock<std::mutex>& writing) {
+                                   std::unique_lock<std::mutex>& writing, WriteLock hold) {
   std::vector<int64_t> removed;
   std::vector<uint32_t> slots;
   for (const int64_t id : distinct(ids, n)) {
@@ -162,17 +163,17 @@ size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_mis
   }
   ids_.hide(slots.data(), m);  // searches stop returning them from here on
   ++writes_in_flight_;
-  writing.unlock();
+  if (hold == WriteLock::kReleased) writing.unlock();
   try {
     auto lock = lock_shared();
     remove_rows(slots.data(), m, pool());
   } catch (...) {
-    writing.lock();
+    if (!writing.owns_lock()) writing.lock();
     ids_.restore(slots.data(), removed.data(), m);
     end_write(writing);
     throw;
   }
-  writing.lock();
+  if (!writing.owns_lock()) writing.lock();
   ids_.release(slots.data(), m);
   end_write(writing);
   return m;
@@ -181,6 +182,10 @@ size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_mis
 size_t VectorIndex::remove_stored_labels(const int64_t* ids, size_t n, bool ignore_missing) {
   const std::vector<int64_t> unique = distinct(ids, n);
   std::unique_lock<std::mutex> writing(write_mutex_);
+  return remove_stored_labels_locked(unique, ignore_missing);
+}
+
+size_t VectorIndex::remove_stored_labels_locked(const std::vector<int64_t>& unique, bool ignore_missing) {
   auto remove_now = [&] {
     if (!ignore_missing)
       for (const int64_t id : unique)
@@ -201,18 +206,21 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   if (!ids) throw InvalidArgument("upsert needs ids (the ids whose vectors it adds or replaces)");
   // Everything that can be refused is checked before anything is removed.
   IdMap::check_form(ids, n);
-  if (builds_once() && size() == 0) return add(x, n, ids);  // the first build
+  if (builds_once() && !built()) return add(x, n, ids);  // the first build
   check_vectors(metric(), x, n, dim(), "vector");
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric(), x, n, dim(), normalized);
+  // write_mutex_ is held from the remove to the add: a writer that took one of these ids
+  // in between would make the add fail with the other ids already gone.
   if (stores_labels()) {
-    remove_stored_labels(ids, n, true);
+    const std::vector<int64_t> unique = distinct(ids, n);
     std::unique_lock<std::mutex> writing(write_mutex_);
+    remove_stored_labels_locked(unique, true);
     return add_after_build(rows, n, ids, writing);
   }
   std::unique_lock<std::mutex> writing(write_mutex_);
-  remove_checked(ids, n, true, writing);
-  add_checked(rows, n, ids, writing);
+  remove_checked(ids, n, true, writing, WriteLock::kHeld);
+  add_checked(rows, n, ids, writing, WriteLock::kHeld);
 }
 
 void VectorIndex::compact() {

@@ -11,6 +11,13 @@ _BITS_PER_ID = 64
 _SMALL_BITSET_BITS = 1 << 23
 
 
+def _frozen(a):
+    """a's values in an array nobody can make writeable again: its memory is a bytes object.
+    (setflags(write=False) alone can be undone, and searches trust an IdSet's ids to stay sorted
+    and >= 0.)"""
+    return np.frombuffer(a.tobytes(), dtype=a.dtype)
+
+
 class IdSet:
     """Allowed ids, checked, sorted and deduplicated once, for any number of
     ``search(..., filter=...)`` / ``range_search`` calls (like faiss's ``IDSelectorBatch``).
@@ -37,8 +44,7 @@ class IdSet:
         ids = np.unique(a.astype(np.int64, copy=False))
         if ids.size and ids[0] < 0:
             raise ValueError(f"IdSet: id {int(ids[0])} is negative: ids are >= 0")
-        ids.setflags(write=False)
-        self._ids = ids
+        self._ids = _frozen(ids)
         size = int(ids[-1]) + 1 if ids.size else 0
         self._bits = None
         self._bits_size = 0
@@ -48,8 +54,7 @@ class IdSet:
             # Bit b of word w is id 64 w + b: bytes packed little-endian first, then read as
             # little-endian words whatever the host's byte order.
             bits = np.packbits(flags, bitorder="little").view("<u8").astype(np.uint64)
-            bits.setflags(write=False)
-            self._bits = bits
+            self._bits = _frozen(bits)
             self._bits_size = size
 
     def __len__(self):

@@ -144,6 +144,9 @@ class VectorIndex {
   // Kinds built in one pass over all their vectors (SPANN) return true and implement build();
   // add() then calls build() once, without holding the index lock, and refuses a second add.
   virtual bool builds_once() const { return false; }
+  // builds_once() kinds: whether that build has run. An index emptied by remove() stays built:
+  // its next add() adds (ids continue), it does not build anew.
+  virtual bool built() const { return true; }
 
   size_t threads() const { return options_.threads; }
   void set_threads(size_t threads);
@@ -233,6 +236,10 @@ class VectorIndex {
                                  RangeResult& out, ThreadPool& pool) const;
   // After read_sections: open what lives beside the index file (SPANN's posting file).
   virtual void attach_storage(const std::string& index_path, const LoadOptions& load) {}
+  // After read_sections, once the ids are in: slot_is_live() now tells which slots the file
+  // holds as free (removed, not compacted). Throws FileFormatError where the structure
+  // contradicts them.
+  virtual void adopt_loaded_ids(const std::string& path) {}
 
   // Refuses a path the index cannot be saved to (SPANN: its own posting file), before writing.
   virtual void check_save_path(const std::string& path) const {}
@@ -255,10 +262,18 @@ class VectorIndex {
                                                   const LoadOptions& load);
   ThreadPool& pool() const;
   // The write protocol (index_write.cpp). `writing` holds write_mutex_ on entry and exit.
-  void add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing);
+  // kReleased: a concurrent-writes kind lets it go while the structure works (other writers
+  // run meanwhile); kHeld keeps it (upsert: no other writer may take an id between its remove
+  // and its add).
+  enum class WriteLock { kReleased, kHeld };
+  void add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing,
+                   WriteLock hold = WriteLock::kReleased);
   void add_after_build(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing);
-  size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, std::unique_lock<std::mutex>& writing);
+  size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, std::unique_lock<std::mutex>& writing,
+                        WriteLock hold = WriteLock::kReleased);
   size_t remove_stored_labels(const int64_t* ids, size_t n, bool ignore_missing);
+  // The same under write_mutex_, which the caller holds.
+  size_t remove_stored_labels_locked(const std::vector<int64_t>& distinct_ids, bool ignore_missing);
   void end_write(std::unique_lock<std::mutex>& writing);
   // search(): slots -> user ids, dropping slots hidden meanwhile (see index_living.cpp).
   void slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const;

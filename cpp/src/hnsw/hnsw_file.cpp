@@ -29,6 +29,10 @@ constexpr uint32_t kHeadsSection = io::fourcc("HED0");  // level-0 code heads as
 constexpr uint32_t kHeadLayoutSection = io::fourcc("HLAY");
 constexpr uint32_t kTailsSection = io::fourcc("TAIL");
 
+// The most padding any build puts after a level-0 head or record (line alignment: under 64
+// bytes so far). A file claiming more is corrupt.
+constexpr uint64_t kMaxRecordPadding = 4096;
+
 // A section's bytes used in place. Mapped files are mapped copy-on-write (mapped_file.hpp),
 // so the memory is writable even though the reader hands it out as const.
 AlignedBuffer view_of(const io::Span& s) { return AlignedBuffer::view(const_cast<uint8_t*>(s.data), s.size); }
@@ -82,7 +86,10 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   codec_ = load_codec(codec_name, dim(), metric(), codec_params);
   set_head_layout();  // the file's codec may lay its codes out as an older build did
   if (count >= (uint64_t{1} << 31)) throw bad("implausible node count");
-  if (count > 0 && (levels_plus_one == 0 || levels_plus_one > 32 || entry >= count))
+  // No entry point (levels_plus_one 0) with nodes: every row was removed and none compacted
+  // away; adopt_loaded_ids checks that the ids agree.
+  const bool has_entry = levels_plus_one > 0;
+  if (levels_plus_one > 32 || (has_entry && entry >= count) || (count == 0 && has_entry))
     throw bad("invalid entry point");
 
   const io::Span levels = in.section(kLevelsSection);
@@ -128,20 +135,31 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
       if (!valid) throw bad("node " + std::to_string(s) + " links to an invalid node");
     }
   }
-  if (count > 0 && levels_[entry] != static_cast<int>(levels_plus_one) - 1)
+  if (has_entry && levels_[entry] != static_cast<int>(levels_plus_one) - 1)
     throw bad("entry point is not on the top level");
-  // Slots freed by remove (and not compacted away) were saved with empty lists: they are free
-  // again. A live node always has a link, except the only node of a graph. A mapped file
-  // (read-only, never written) skips this pass, which would read every list: its freed
-  // slots stay hidden by their ids (-1), which every search checks.
-  const bool in_place = lowest_checked == 1 || (in.mapped() && links0_.is_view());
-  for (uint64_t s = 0; s < count; ++s) {
-    const bool freed = !in_place && links(static_cast<uint32_t>(s), 0)[0] == 0 && s != entry;
-    set_state(static_cast<uint32_t>(s), freed ? kEmpty : kLive);
-  }
+  // Every node live until adopt_loaded_ids frees those the ids say were removed.
+  for (uint64_t s = 0; s < count; ++s) set_state(static_cast<uint32_t>(s), kLive);
   count_ = count;
-  if (count > 0) set_entry(entry, static_cast<int>(levels_plus_one) - 1);
+  if (has_entry) set_entry(entry, static_cast<int>(levels_plus_one) - 1);
   else entry_state_.store(0);
+}
+
+void HnswIndex::adopt_loaded_ids(const std::string& path) {
+  // Slots freed by remove (and not compacted away) are saved with the id -1: they are free
+  // again, for later adds to reuse. Their lists are empty, but an empty list does not make a
+  // slot free: remove's repair can leave a live node with no out-links (every neighbour gone,
+  // no replacement found), and that node keeps its row.
+  const size_t count = count_.load();
+  size_t live = 0;
+  for (uint32_t s = 0; s < count; ++s) {
+    const bool free = !slot_is_live(s);
+    set_state(s, free ? kEmpty : kLive);
+    live += !free;
+  }
+  uint32_t entry = 0;
+  const bool has_entry = entry_point(entry) >= 0;
+  if (live > 0 && (!has_entry || !slot_is_live(entry)))
+    throw FileFormatError(path + ": the graph's entry point is not a stored row");
 }
 
 void HnswIndex::read_level0(const io::IndexFileReader& in, uint64_t count) {
@@ -150,7 +168,10 @@ void HnswIndex::read_level0(const io::IndexFileReader& in, uint64_t count) {
   const uint64_t head_stride = layout.u64();
   const uint64_t head_size = layout.u64();
   layout.expect_end();
-  if (head_size != head_size_ || head_stride < head_size) throw bad("level-0 head layout does not match the codec");
+  // A stride is at most a few lines past the head (padding); a larger one is corrupt, and
+  // could make count * stride wrap around to the section's size.
+  if (head_size != head_size_ || head_stride < head_size || head_stride > head_size + kMaxRecordPadding)
+    throw bad("level-0 head layout does not match the codec");
   const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
   if (in.in_place(kHeadsSection).size != count * head_stride) throw bad("level-0 head section has the wrong size");
   if (in.in_place(kLevel0Section).size != count * list_bytes) throw bad("level-0 link section has the wrong size");
@@ -190,7 +211,8 @@ void HnswIndex::read_version2_records(const io::IndexFileReader& in, uint64_t co
   const uint64_t head_size = layout.u64();
   layout.expect_end();
   const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
-  if (head_size != head_size_ || links_offset < head_size || stride < links_offset + list_bytes)
+  if (head_size != head_size_ || links_offset < head_size || links_offset > head_size + kMaxRecordPadding ||
+      stride < links_offset + list_bytes || stride > links_offset + list_bytes + kMaxRecordPadding)
     throw bad("level-0 record layout does not match the codec and the graph degree");
   const io::Span records = in.section(kRecordsSection);
   const io::Span tails = in.section(kTailsSection);

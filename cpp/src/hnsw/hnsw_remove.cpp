@@ -8,6 +8,7 @@
 // no search still stands on a removed node: its lists are emptied and its slot is free, for
 // add_rows to reuse like a new one.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 
@@ -100,6 +101,84 @@ void HnswIndex::relink_orphans(ThreadPool& pool, std::vector<std::unique_ptr<Sea
   if (!requests.empty()) apply_link_requests(requests, pool, contexts, false);
 }
 
+void HnswIndex::reconnect_unreachable(SearchContext& ctx) {
+  uint32_t entry = 0;
+  if (entry_point(entry) < 0 || !linkable(entry)) return;
+  const size_t end = count_.load();
+  std::vector<uint8_t> reached(end, 0);
+  std::vector<uint32_t> frontier;
+  auto reach_from = [&](uint32_t start) {
+    reached[start] = 1;
+    frontier.assign(1, start);
+    while (!frontier.empty()) {
+      const uint32_t u = frontier.back();
+      frontier.pop_back();
+      const uint32_t* lk = links(u, 0);
+      const uint32_t count = graph::load_count(lk);
+      for (uint32_t j = 1; j <= count; ++j) {
+        const uint32_t v = graph::load_link(lk, j);
+        if (v < end && !reached[v] && linkable(v)) {
+          reached[v] = 1;
+          frontier.push_back(v);
+        }
+      }
+    }
+  };
+  reach_from(entry);
+  const size_t degree = capacity_at(0);
+  for (uint32_t u = 0; u < end; ++u) {
+    if (reached[u] || state(u) != kLive) continue;
+    // Its neighbours: what a search from the entry point finds (reachable, by construction).
+    const auto qd = codec_->prepare_from_code(code(u), tail(u));
+    search_layer(*qd, entry, qd->one(code(entry)), 0, ef_construction_, ctx);
+    ctx.candidates.clear();
+    for (size_t i = 0; i < ctx.beam.size(); ++i) {
+      const uint32_t c = ctx.beam.slot(i);
+      if (c != u && c < end && reached[c] && linkable(c)) ctx.candidates.push_back({ctx.beam.distance(i), c});
+    }
+    if (ctx.candidates.empty()) ctx.candidates.push_back({qd->one(code(entry)), entry});
+    std::sort(ctx.candidates.begin(), ctx.candidates.end(), closer);
+    const uint32_t nearest = ctx.candidates.front().slot;
+    select_neighbors(ctx.candidates, degree, ctx);
+    {
+      graph::NodeLocks::Guard lock(node_locks_, u);
+      uint32_t* lk = links(u, 0);
+      std::vector<uint32_t>& chosen = ctx.selected;
+      const uint32_t count = graph::load_count(lk);
+      for (uint32_t j = 1; j <= count && chosen.size() < degree; ++j) {
+        const uint32_t v = graph::load_link(lk, j);
+        if (linkable(v) && std::find(chosen.begin(), chosen.end(), v) == chosen.end()) chosen.push_back(v);
+      }
+      write_list(lk, chosen.data(), chosen.size());
+    }
+    {
+      // The way in: the nearest reachable node links to u, in place of its farthest link when
+      // its list is full.
+      graph::NodeLocks::Guard lock(node_locks_, nearest);
+      uint32_t* lk = links(nearest, 0);
+      const uint32_t count = graph::load_count(lk);
+      std::vector<uint32_t> list;
+      for (uint32_t j = 1; j <= count; ++j) list.push_back(graph::load_link(lk, j));
+      if (std::find(list.begin(), list.end(), u) == list.end()) {
+        if (list.size() < degree) {
+          list.push_back(u);
+        } else {
+          size_t farthest = 0;
+          float worst = -1.f;
+          for (size_t j = 0; j < list.size(); ++j) {
+            const float d = linkable(list[j]) ? codec_->distance_between(code(nearest), code(list[j]))
+                                              : std::numeric_limits<float>::infinity();
+            if (d > worst) worst = d, farthest = j;
+          }
+          list[farthest] = u;
+        }
+        write_list(lk, list.data(), list.size());
+      }
+    }
+    reach_from(u);
+  }
+}
+
 void HnswIndex::choose_new_entry() {
   // The caller holds entry_mutex_. Prefer a node whose insertion is complete.
   int best_level = -1;
@@ -142,6 +221,7 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
   if (links_lost_.size() < capacity_) links_lost_.resize(capacity_, 0);
   std::vector<uint32_t> due(capacity_, 0);  // by slot: bit l = its list on level l is due a refine
+  std::atomic<bool> thinned{false};          // a repaired level-0 list kept fewer than 2 links
   pool.parallel_for(
       capacity_,
       [&](size_t u, size_t worker) {
@@ -155,12 +235,17 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
           for (uint32_t j = 1; j <= count; ++j) lost += state(graph::load_link(lk, j)) == kRemoved;
           if (lost == 0) continue;
           repair_list(node, level, *contexts[worker]);
+          if (level == 0 && graph::load_count(lk) < 2) thinned.store(true, std::memory_order_relaxed);
           if (due_for_refine(node, level, lost, count)) due[node] |= 1u << level;
         }
       },
       64);
   refine_repaired(due, pool, contexts);
   relink_orphans(pool, contexts);
+  // Checking that every live node is still reachable is a walk over the whole graph: done
+  // where a removal could have cut some off (a large share of the graph gone at once, or a
+  // list left with fewer than two links), not for every small removal.
+  if (thinned.load() || n * 8 >= count_.load() - n) reconnect_unreachable(*contexts[0]);
   for (auto& ctx : contexts) release_context(std::move(ctx));
 
   // No list links to them now; once the searches that started before have left, nothing can.

@@ -124,6 +124,12 @@ FileSource::FileSource(const std::string& path, uint64_t offset, size_t rows, si
                           std::to_string(dim) + " elements");
   file_ = File::open_existing(path);
   const uint64_t size = file_.size();
+  // A header may claim any row count: the product is checked, not trusted to fit (a wrapped
+  // product would pass as small and the reads would run far past the buffer).
+  const uint64_t room = std::numeric_limits<uint64_t>::max() - offset;
+  if (rows != 0 && row_stride > room / rows)
+    throw IoError(path + " is truncated: " + std::to_string(rows) + " rows of " + std::to_string(row_stride) +
+                  " bytes are more than any file holds");
   const uint64_t need = offset + static_cast<uint64_t>(rows) * row_stride;
   if (size < need) {
     throw IoError(path + " is truncated: " + std::to_string(rows) + " rows need " + std::to_string(need) +

@@ -76,6 +76,7 @@ class HnswIndex final : public VectorIndex {
   std::map<std::string, size_t> structure_memory_parts() const override;
   void write_sections(io::IndexFileWriter& out) const override;
   void read_sections(const io::IndexFileReader& in) override;
+  void adopt_loaded_ids(const std::string& path) override;
   void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params, RangeResult& out,
                          ThreadPool& pool) const override;
 
@@ -161,6 +162,10 @@ class HnswIndex final : public VectorIndex {
   // Nodes that no list links to any more (their in-links all came from removed nodes) ask
   // their own neighbours to link back, as a new node does.
   void relink_orphans(ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts);
+  // Live nodes that level 0 no longer reaches from the entry point (a removal that took most
+  // of a neighbourhood can leave survivors with no links in or out) are linked again: each to
+  // the reachable nodes a search from the entry finds, and the nearest of those to it.
+  void reconnect_unreachable(SearchContext& ctx);
   // The live node on the highest level (after the entry point was removed).
   void choose_new_entry();
   // ---- search ----

@@ -97,6 +97,7 @@ class SpannIndex final : public VectorIndex {
 
   std::string kind() const override { return "spann"; }
   bool builds_once() const override { return true; }
+  bool built() const override { return heads() > 0; }
   std::map<std::string, double> stats() const override;
   void reset_stats() override;
 
