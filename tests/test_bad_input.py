@@ -177,3 +177,40 @@ def test_npy_file_claiming_more_rows_than_any_file_holds(tmp_path):
     for kind in ("hnsw", "flat"):
         with pytest.raises(OSError, match="more than any file holds"):
             vidx.Index(8, kind=kind).add(str(path))
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+@pytest.mark.parametrize("quant", ["lvq8", "lvq4x8", "binary"])
+def test_values_a_codec_cannot_store_are_refused(kind, quant):
+    # LVQ keeps float16 constants: values of ~3e5 made NaN distances and lost every self-match.
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((50, 8)) * 1e5).astype(np.float32)
+    idx = vidx.Index(8, "l2", kind=kind, quant=quant)
+    with pytest.raises(ValueError, match=f"quant '{quant}' stores values within"):
+        idx.add(X)
+    assert len(idx) == 0
+    idx.add(X / 100)  # within the bound: stored, and found again
+    assert (idx.search(X[:10] / 100, k=1, ef=50)[1][:, 0] == np.arange(10)).all()
+    with pytest.raises(ValueError, match="stores values within"):
+        idx.upsert(X[:1], ids=[0])
+    cos = vidx.Index(8, "cosine", kind=kind, quant=quant)  # unit vectors: no bound
+    cos.add(X)
+    assert len(cos) == 50
+
+
+def test_spann_refuses_values_its_codec_cannot_store(tmp_path):
+    X = (np.random.default_rng(0).standard_normal((400, 8)) * 1e5).astype(np.float32)
+    idx = vidx.Index(8, "l2", kind="spann", quant="lvq8", path=tmp_path / "p.post")
+    with pytest.raises(ValueError, match="vector row 0 column .* quant 'lvq8' stores values within"):
+        idx.add(X, progress=False)
+
+
+@pytest.mark.parametrize("quant", ["lvq4", "lvq4x8", "lvq4x4"])
+def test_a_subnormal_query_is_a_zero_query(quant):
+    # Its 8-bit rounding step was subnormal, its inverse infinite (UB under UBSan).
+    X = np.random.default_rng(0).standard_normal((100, 8)).astype(np.float32)
+    idx = vidx.Index(8, "ip", quant=quant)
+    idx.add(X)
+    tiny = idx.search(np.full(8, 1e-40, np.float32), k=5, ef=100)
+    zero = idx.search(np.zeros(8, np.float32), k=5, ef=100)
+    np.testing.assert_allclose(tiny[0], zero[0], atol=1e-6)

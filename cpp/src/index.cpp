@@ -7,6 +7,7 @@
 
 #include "cosine_rows.hpp"
 #include "search_filter.hpp"
+#include "vidx/codec/registry.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/search_limits.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -56,7 +57,7 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
     build_once(source, ids, {});
     return;
   }
-  check_vectors(metric_, x, n, dim_, "vector");
+  check_vectors(metric_, x, n, dim_, "vector", codec_value_bound(options_.quant), options_.quant);
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
   std::unique_lock<std::mutex> writing(write_mutex_);

@@ -118,7 +118,8 @@ class Index:
         results; default: 0, 1, ... continuing after the largest id ever assigned, removed ones
         included, ValueError if they would pass 2**63 - 1; an id already present raises
         ValueError: upsert() replaces). Raises ValueError on NaN/inf, values beyond
-        +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32), zero vectors for
+        +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32) or beyond +-32752
+        with an LVQ or binary quant (their per-vector constants are float16), zero vectors for
         "cosine", wrong dimension, empty input, negative or repeated ids; on error the index is
         unchanged. A SPANN index is built by one add() of
         all its vectors, streamed within its memory_budget; progress: None (bars on a

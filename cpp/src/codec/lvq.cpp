@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "prefetching_batch.hpp"
 #include "vidx/codec/float16.hpp"
@@ -231,7 +232,9 @@ class LvqRoundedDistance final : public QueryDistance {
       for (size_t l = 0; l < 8; ++l) largest[l] = std::max(largest[l], std::fabs(q[i + l]));
     for (; i < dim; ++i) largest[0] = std::max(largest[0], std::fabs(q[i]));
     const float top = *std::max_element(largest, largest + 8);
-    step_ = top > 0.f ? top / 127.f : 1.f;
+    // At least the smallest normal float: a subnormal step (a query of values below ~1e-36)
+    // would make its inverse infinite, and the cast below undefined.
+    step_ = top > 0.f ? std::max(top / 127.f, std::numeric_limits<float>::min()) : 1.f;
     // |q_i| * inverse is within 127 up to a rounding error far below 0.5, so t + 128.5 lies in
     // (1, 256): positive, where the truncating cast floors it, and the result in [-127, 127].
     const float inverse = 1.f / step_;

@@ -39,6 +39,11 @@ std::unique_ptr<Codec> make_f16(size_t dim, Metric metric, uint64_t) {
   return std::make_unique<FlatF16Codec>(dim, metric);
 }
 
+// LVQ keeps each vector's bias and step as float16 (binary codes re-rank with LVQ-8): a value
+// centred on the mean must stay within float16's +-65504, which values within half of it do
+// whatever the mean. Beyond, the constants overflow and distances come out NaN.
+constexpr float kFloat16ConstantsBound = 65504.f / 2;
+
 // One line per codec. The name must be what the codec's name() returns (tests check it).
 const std::vector<CodecFactory> kCodecs = {
     {"f32", "none", "float32, exact", make_f32},
@@ -47,16 +52,20 @@ const std::vector<CodecFactory> kCodecs = {
     {"f32_split", "", "float32 as upper and lower 16-bit halves: graph walks read the upper halves, results exact",
      make_f32_split},
     {"f16", "", "IEEE float16, half the bytes; values beyond +-65504 saturate", make_f16},
-    {"lvq8", "", "LVQ, 8 bits per dimension", make_lvq<8, 0>},
-    {"lvq4", "", "LVQ, 4 bits per dimension", make_lvq<4, 0>},
-    {"lvq4x4", "", "LVQ, 4-bit primary level + 4-bit residual for re-ranking", make_lvq<4, 4>},
-    {"lvq4x8", "", "LVQ, 4-bit primary level + 8-bit residual for re-ranking", make_lvq<4, 8>},
-    {"lvq8x8", "", "LVQ, 8-bit primary level + 8-bit residual for re-ranking", make_lvq<8, 8>},
-    {"binary", "", "sign bits (Hamming distance), LVQ-8 codes for re-ranking", make_binary<false, false>},
+    {"lvq8", "", "LVQ, 8 bits per dimension", make_lvq<8, 0>, kFloat16ConstantsBound},
+    {"lvq4", "", "LVQ, 4 bits per dimension", make_lvq<4, 0>, kFloat16ConstantsBound},
+    {"lvq4x4", "", "LVQ, 4-bit primary level + 4-bit residual for re-ranking", make_lvq<4, 4>,
+     kFloat16ConstantsBound},
+    {"lvq4x8", "", "LVQ, 4-bit primary level + 8-bit residual for re-ranking", make_lvq<4, 8>,
+     kFloat16ConstantsBound},
+    {"lvq8x8", "", "LVQ, 8-bit primary level + 8-bit residual for re-ranking", make_lvq<8, 8>,
+     kFloat16ConstantsBound},
+    {"binary", "", "sign bits (Hamming distance), LVQ-8 codes for re-ranking", make_binary<false, false>,
+     kFloat16ConstantsBound},
     {"binary_rot", "", "sign bits after a random rotation drawn from the seed, LVQ-8 re-ranking",
-     make_binary<true, false>},
+     make_binary<true, false>, kFloat16ConstantsBound},
     {"rabitq", "", "rotated sign bits with an asymmetric estimator (RaBitQ), LVQ-8 re-ranking",
-     make_binary<true, true>},
+     make_binary<true, true>, kFloat16ConstantsBound},
 };
 
 std::string quoted_list(const std::vector<std::string>& names) {
@@ -83,6 +92,8 @@ const CodecFactory& find_codec(const std::string& name) {
     if (name == c.name || (*c.alias && name == c.alias)) return c;
   throw InvalidArgument("unknown quant '" + name + "' (expected one of " + quoted_list(codec_names(true)) + ")");
 }
+
+float codec_value_bound(const std::string& name) { return find_codec(name).value_bound; }
 
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed) {
   const CodecFactory& factory = find_codec(name);

@@ -70,11 +70,13 @@ bool all_within(const float* row, size_t dim, float limit) {
 
 }  // namespace
 
-void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what) {
+void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what, float codec_bound,
+                   const std::string& codec, size_t first_row) {
   const float bound = max_abs_value(dim);
-  const float limit = metric == Metric::Cosine ? std::numeric_limits<float>::max() : bound;
+  // Cosine stores unit vectors: neither bound applies to what it is given.
+  const float limit = metric == Metric::Cosine ? std::numeric_limits<float>::max() : std::min(bound, codec_bound);
   const auto where = [&](size_t r, size_t c) {
-    return std::string(what) + " row " + std::to_string(r) + " column " + std::to_string(c);
+    return std::string(what) + " row " + std::to_string(first_row + r) + " column " + std::to_string(c);
   };
   for (size_t r = 0; r < n; ++r) {
     const float* row = x + r * dim;
@@ -87,6 +89,10 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
           throw InvalidArgument(where(r, c) + " is " + std::to_string(row[c]) + ": with dimension " +
                                 std::to_string(dim) + " values must be within +-" + std::to_string(bound) +
                                 " (sqrt(FLT_MAX / (4 * dim))) so that distances fit in float32");
+        if (metric != Metric::Cosine && std::fabs(row[c]) > codec_bound)
+          throw InvalidArgument(where(r, c) + " is " + std::to_string(row[c]) + ": quant '" + codec +
+                                "' stores values within +-" + std::to_string(codec_bound) +
+                                " (its per-vector constants are float16); use quant='none' or scale the data");
       }
     }
     if (metric == Metric::Cosine && !(squared_norm(row, dim) > 0.0))

@@ -6,7 +6,9 @@
 #include <cstdio>
 
 #include "build_phases.hpp"
+#include "vidx/codec/registry.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/common/metric.hpp"
 
 namespace vidx::spann {
 namespace {
@@ -31,14 +33,10 @@ std::string bytes_text(uint64_t b) {
 
 void BuildContext::read_rows(size_t begin, size_t count, float* out) const {
   source.read(begin, count, out);
-  for (size_t r = 0; r < count; ++r) {
-    float* row = out + r * dim;
-    for (size_t c = 0; c < dim; ++c)
-      if (!std::isfinite(row[c]))
-        throw InvalidArgument("vector row " + std::to_string(begin + r) + " has a NaN or infinite value at column " +
-                              std::to_string(c));
-    if (metric == Metric::Cosine) normalize_in_place(row, dim);
-  }
+  // The checks add() makes of in-memory rows, chunk by chunk (rows named by their place in the source).
+  check_vectors(metric, out, count, dim, "vector", codec_value_bound(options.quant), options.quant, begin);
+  if (metric == Metric::Cosine)
+    for (size_t r = 0; r < count; ++r) normalize_in_place(out + r * dim, dim);
 }
 
 void plan_build(BuildContext& b, double head_ratio) {

@@ -6,6 +6,7 @@
 // Adding a codec: its .hpp/.cpp, its kernels, and one line in kCodecs (registry.cpp).
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct CodecFactory {
   // Builds the codec for dim and metric (L2 or IP: cosine reaches codecs as IP on unit vectors).
   // seed: where the codec draws something at random (a rotation).
   std::unique_ptr<Codec> (*make)(size_t dim, Metric metric, uint64_t seed);
+  // The largest |value| the codec stores faithfully (l2 and ip; cosine stores unit vectors):
+  // add() refuses larger ones, naming the codec. Infinite where only max_abs_value applies.
+  float value_bound = std::numeric_limits<float>::infinity();
 };
 
 // Every codec, in the order documentation lists them.
@@ -35,5 +39,8 @@ std::vector<std::string> codec_names(bool include_aliases = false);
 // The registered codec called `name` (or one of its aliases); InvalidArgument naming every
 // choice when there is none.
 const CodecFactory& find_codec(const std::string& name);
+
+// find_codec(name).value_bound.
+float codec_value_bound(const std::string& name);
 
 }  // namespace vidx
