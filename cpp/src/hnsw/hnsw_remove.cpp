@@ -101,82 +101,100 @@ void HnswIndex::relink_orphans(ThreadPool& pool, std::vector<std::unique_ptr<Sea
   if (!requests.empty()) apply_link_requests(requests, pool, contexts, false);
 }
 
+namespace {
+
+// Which live nodes level 0 reaches from a start: a depth-first walk over the lists.
+class Level0Reach {
+ public:
+  explicit Level0Reach(size_t end) : reached_(end, 0) {}
+  bool reached(uint32_t u) const { return reached_[u] != 0; }
+  template <class ListOf, class Linkable>
+  void mark_from(uint32_t start, ListOf list_of, Linkable linkable) {
+    reached_[start] = 1;
+    frontier_.assign(1, start);
+    while (!frontier_.empty()) {
+      const uint32_t* lk = list_of(frontier_.back());
+      frontier_.pop_back();
+      const uint32_t count = graph::load_count(lk);
+      for (uint32_t j = 1; j <= count; ++j) {
+        const uint32_t v = graph::load_link(lk, j);
+        if (v < reached_.size() && !reached_[v] && linkable(v)) {
+          reached_[v] = 1;
+          frontier_.push_back(v);
+        }
+      }
+    }
+  }
+
+ private:
+  std::vector<uint8_t> reached_;
+  std::vector<uint32_t> frontier_;
+};
+
+}  // namespace
+
 void HnswIndex::reconnect_unreachable(SearchContext& ctx) {
   uint32_t entry = 0;
   if (entry_point(entry) < 0 || !linkable(entry)) return;
   const size_t end = count_.load();
-  std::vector<uint8_t> reached(end, 0);
-  std::vector<uint32_t> frontier;
-  auto reach_from = [&](uint32_t start) {
-    reached[start] = 1;
-    frontier.assign(1, start);
-    while (!frontier.empty()) {
-      const uint32_t u = frontier.back();
-      frontier.pop_back();
-      const uint32_t* lk = links(u, 0);
-      const uint32_t count = graph::load_count(lk);
-      for (uint32_t j = 1; j <= count; ++j) {
-        const uint32_t v = graph::load_link(lk, j);
-        if (v < end && !reached[v] && linkable(v)) {
-          reached[v] = 1;
-          frontier.push_back(v);
-        }
-      }
-    }
-  };
-  reach_from(entry);
-  const size_t degree = capacity_at(0);
+  Level0Reach reach(end);
+  const auto list_of = [this](uint32_t u) { return links(u, 0); };
+  const auto is_linkable = [this](uint32_t v) { return linkable(v); };
+  reach.mark_from(entry, list_of, is_linkable);
   for (uint32_t u = 0; u < end; ++u) {
-    if (reached[u] || state(u) != kLive) continue;
-    // Its neighbours: what a search from the entry point finds (reachable, by construction).
+    if (reach.reached(u) || state(u) != kLive) continue;
+    // Its neighbours: the reachable nodes a search from the entry point finds for its vector.
     const auto qd = codec_->prepare_from_code(code(u), tail(u));
     search_layer(*qd, entry, qd->one(code(entry)), 0, ef_construction_, ctx);
     ctx.candidates.clear();
     for (size_t i = 0; i < ctx.beam.size(); ++i) {
       const uint32_t c = ctx.beam.slot(i);
-      if (c != u && c < end && reached[c] && linkable(c)) ctx.candidates.push_back({ctx.beam.distance(i), c});
+      if (c != u && c < end && reach.reached(c) && linkable(c)) ctx.candidates.push_back({ctx.beam.distance(i), c});
     }
     if (ctx.candidates.empty()) ctx.candidates.push_back({qd->one(code(entry)), entry});
     std::sort(ctx.candidates.begin(), ctx.candidates.end(), closer);
     const uint32_t nearest = ctx.candidates.front().slot;
-    select_neighbors(ctx.candidates, degree, ctx);
-    {
-      graph::NodeLocks::Guard lock(node_locks_, u);
-      uint32_t* lk = links(u, 0);
-      std::vector<uint32_t>& chosen = ctx.selected;
-      const uint32_t count = graph::load_count(lk);
-      for (uint32_t j = 1; j <= count && chosen.size() < degree; ++j) {
-        const uint32_t v = graph::load_link(lk, j);
-        if (linkable(v) && std::find(chosen.begin(), chosen.end(), v) == chosen.end()) chosen.push_back(v);
-      }
-      write_list(lk, chosen.data(), chosen.size());
-    }
-    {
-      // The way in: the nearest reachable node links to u, in place of its farthest link when
-      // its list is full.
-      graph::NodeLocks::Guard lock(node_locks_, nearest);
-      uint32_t* lk = links(nearest, 0);
-      const uint32_t count = graph::load_count(lk);
-      std::vector<uint32_t> list;
-      for (uint32_t j = 1; j <= count; ++j) list.push_back(graph::load_link(lk, j));
-      if (std::find(list.begin(), list.end(), u) == list.end()) {
-        if (list.size() < degree) {
-          list.push_back(u);
-        } else {
-          size_t farthest = 0;
-          float worst = -1.f;
-          for (size_t j = 0; j < list.size(); ++j) {
-            const float d = linkable(list[j]) ? codec_->distance_between(code(nearest), code(list[j]))
-                                              : std::numeric_limits<float>::infinity();
-            if (d > worst) worst = d, farthest = j;
-          }
-          list[farthest] = u;
-        }
-        write_list(lk, list.data(), list.size());
-      }
-    }
-    reach_from(u);
+    select_neighbors(ctx.candidates, capacity_at(0), ctx);
+    relink_level0(u, ctx.selected);
+    link_in_at_level0(nearest, u);
+    reach.mark_from(u, list_of, is_linkable);
   }
+}
+
+void HnswIndex::relink_level0(uint32_t node, std::vector<uint32_t>& chosen) {
+  // The chosen links first, then the node's own live ones, up to the list's capacity.
+  graph::NodeLocks::Guard lock(node_locks_, node);
+  uint32_t* lk = links(node, 0);
+  const uint32_t count = graph::load_count(lk);
+  for (uint32_t j = 1; j <= count && chosen.size() < capacity_at(0); ++j) {
+    const uint32_t v = graph::load_link(lk, j);
+    if (linkable(v) && std::find(chosen.begin(), chosen.end(), v) == chosen.end()) chosen.push_back(v);
+  }
+  write_list(lk, chosen.data(), chosen.size());
+}
+
+void HnswIndex::link_in_at_level0(uint32_t from, uint32_t to) {
+  // Appended while the list has room; otherwise in place of its farthest (or a dead) link. The
+  // node that link named keeps its other in-links: a full list belongs to a well-linked region.
+  graph::NodeLocks::Guard lock(node_locks_, from);
+  uint32_t* lk = links(from, 0);
+  const uint32_t count = graph::load_count(lk);
+  std::vector<uint32_t> list;
+  for (uint32_t j = 1; j <= count; ++j) list.push_back(graph::load_link(lk, j));
+  if (std::find(list.begin(), list.end(), to) != list.end()) return;
+  if (list.size() < capacity_at(0)) {
+    list.push_back(to);
+  } else {
+    size_t farthest = 0;
+    float worst = -1.f;
+    for (size_t j = 0; j < list.size(); ++j) {
+      const float d = linkable(list[j]) ? codec_->distance_between(code(from), code(list[j]))
+                                        : std::numeric_limits<float>::infinity();
+      if (d > worst) worst = d, farthest = j;
+    }
+    list[farthest] = to;
+  }
+  write_list(lk, list.data(), list.size());
 }
 
 void HnswIndex::choose_new_entry() {

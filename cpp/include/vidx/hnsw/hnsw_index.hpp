@@ -166,6 +166,10 @@ class HnswIndex final : public VectorIndex {
   // of a neighbourhood can leave survivors with no links in or out) are linked again: each to
   // the reachable nodes a search from the entry finds, and the nearest of those to it.
   void reconnect_unreachable(SearchContext& ctx);
+  // node's level-0 list becomes `chosen`, topped up with its own live links.
+  void relink_level0(uint32_t node, std::vector<uint32_t>& chosen);
+  // `from` links to `to` on level 0 (replacing its farthest link when its list is full).
+  void link_in_at_level0(uint32_t from, uint32_t to);
   // The live node on the highest level (after the entry point was removed).
   void choose_new_entry();
   // ---- search ----
