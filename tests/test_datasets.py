@@ -204,3 +204,30 @@ def test_subset_recomputes_ground_truth():
     ids, _ = brute_force(small.train, small.test, "euclidean", 20)
     np.testing.assert_array_equal(small.neighbors, ids)
     assert datasets.subset(ds) is not None and datasets.subset(ds, None, 10).neighbors.shape == (10, 20)
+
+
+@pytest.mark.parametrize("change, words", [
+    ("train_group", "must be datasets"),
+    ("array_metric", "distance attribute"),
+    ("nan_train", "NaN or infinite"),
+    ("empty_test", "must both hold rows"),
+])
+def test_odd_files_are_valueerrors(tmp_path, change, words):
+    # These raised TypeError from inside h5py / a set lookup, or loaded and failed later.
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / f"{NAME}.hdf5"
+    arrays = write_tiny(path)
+    with h5py.File(path, "r+") as f:
+        if change == "train_group":
+            del f["train"]
+            f.create_group("train")
+        elif change == "array_metric":
+            f.attrs["distance"] = np.array([1, 2])
+        elif change == "nan_train":
+            f["train"][0, 0] = np.nan
+        else:
+            for key in ("test", "neighbors", "distances"):
+                del f[key]
+                f.create_dataset(key, data=arrays[key][:0])
+    with pytest.raises(ValueError, match=words):
+        datasets.load(NAME, cache_dir=tmp_path, download=False)

@@ -378,3 +378,27 @@ def test_range_search_passes_through(data, flat3):
         borderline = set(I[q][np.abs(D[q] - radius) < 1e-4])  # float32 vs float64 at the edge
         assert not (expected ^ found) - borderline
         assert (np.diff(Dr[lims[q]:lims[q + 1]]) >= 0).all()
+
+
+def test_an_add_a_shard_would_refuse_changes_no_shard():
+    # The driver checked only NaN/inf; a value past the float32 bound was refused by one shard
+    # while the other kept its rows, and the next default ids collided with them.
+    X = np.random.default_rng(0).standard_normal((10, 8)).astype(np.float32)
+    X[0, 0] = 1e30
+    s = ShardedIndex(8, "l2", shards=2)
+    with pytest.raises(ValueError, match="row 0 column 0"):
+        s.add(X)
+    assert len(s) == 0
+    s.add(X[1:4] * 0)
+    assert s.ids().tolist() == [0, 1, 2]
+    lvq = ShardedIndex(8, "l2", shards=2, quant="lvq8")
+    with pytest.raises(ValueError, match="quant 'lvq8' stores values within"):
+        lvq.add(X[1:] * 1e5)
+    assert len(lvq) == 0
+
+
+def test_a_repeated_id_in_a_later_round_adds_nothing():
+    s = ShardedIndex(8, "l2", shards=2, batch_size=2)
+    with pytest.raises(ValueError):
+        s.add(np.ones((3, 8), np.float32), ids=[0, 1, 0])
+    assert len(s) == 0

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "numpy_input.hpp"
 #include "vidx/codec/binary.hpp"
 #include "vidx/codec/binary_kernels.hpp"
 #include "vidx/codec/flat.hpp"
@@ -233,12 +234,24 @@ py::list codec_summaries() {
   return out;
 }
 
+// The checks add() makes of vectors (NaN/inf, the float32 and the quant's value bounds, zero
+// vectors under cosine), for a caller that must refuse rows before handing them to several
+// indexes (ShardedIndex): ValueError naming the row and the column, as add() would.
+void check_rows(py::handle x, size_t dim, const std::string& metric, const std::string& quant) {
+  const Matrix m = as_matrix(x, dim, "vectors");
+  const float bound = codec_value_bound(quant);
+  py::gil_scoped_release no_gil;
+  check_vectors(parse_metric(metric), m.data(), m.rows, dim, "vector", bound, quant);
+}
+
 }  // namespace
 
 void register_codec(py::module_& m) {
   m.def("codec_names", &codec_names, py::arg("include_aliases") = false,
         "Names of every registered codec (the quant= choices); with include_aliases their other spellings first");
   m.def("_codec_summaries", &codec_summaries, "(name, alias, summary) of every registered codec");
+  m.def("_check_rows", &check_rows, py::arg("x"), py::arg("dim"), py::arg("metric"), py::arg("quant"),
+        "Raises ValueError where add() would refuse these vectors");
   m.def("_lvq_probe", &lvq_probe, py::arg("name"), py::arg("metric"), py::arg("level"), py::arg("data"),
         py::arg("queries"));
   m.def("_f16_probe", &f16_probe, py::arg("metric"), py::arg("level"), py::arg("data"), py::arg("queries"),

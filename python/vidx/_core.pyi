@@ -86,6 +86,10 @@ class Index:
         ...
 def _binary_probe(name: str, metric: str, seed: typing.SupportsInt | typing.SupportsIndex, level: str, data: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> dict[str, typing.Any]:
     ...
+def _check_rows(x: typing.Any, dim: typing.SupportsInt | typing.SupportsIndex, metric: str, quant: str) -> None:
+    """
+    Raises ValueError where add() would refuse these vectors
+    """
 def _codec_summaries() -> list:
     """
     (name, alias, summary) of every registered codec

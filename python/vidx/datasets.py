@@ -191,6 +191,9 @@ def _read_hdf5(path: Path, name: str) -> Dataset:
         missing = [key for key in _REQUIRED if key not in f]
         if missing:
             raise ValueError(f"{path} is not an ann-benchmarks file: missing {', '.join(missing)}")
+        groups = [key for key in _REQUIRED if not isinstance(f[key], h5py.Dataset)]
+        if groups:
+            raise ValueError(f"{path} is not an ann-benchmarks file: {', '.join(groups)} must be datasets, not groups")
         metric = f.attrs.get("distance")
         if isinstance(metric, bytes):
             metric = metric.decode()
@@ -206,10 +209,17 @@ def _validate(path, metric, train, test, neighbors, distances) -> None:
     def bad(msg):
         raise ValueError(f"{path}: {msg}")
 
-    if metric not in VIDX_METRIC:
+    if not isinstance(metric, str) or metric not in VIDX_METRIC:
         bad(f"distance attribute is {metric!r}; supported: {', '.join(VIDX_METRIC)}")
     if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1] or train.shape[1] == 0:
         bad(f"train {train.shape} and test {test.shape} must be 2-D with the same dimension")
+    if len(train) == 0 or len(test) == 0:
+        bad(f"train {train.shape} and test {test.shape} must both hold rows")
+    for what, rows in (("train", train), ("test", test)):
+        if rows.dtype.kind not in "fiu":
+            bad(f"{what} must be numeric, not {rows.dtype}")
+        if rows.dtype.kind == "f" and not np.isfinite(rows).all():
+            bad(f"{what} holds NaN or infinite values")
     if neighbors.ndim != 2 or neighbors.shape[0] != test.shape[0] or neighbors.shape[1] == 0:
         bad(f"neighbors {neighbors.shape} must have one row per test vector {test.shape}")
     if distances.shape != neighbors.shape:

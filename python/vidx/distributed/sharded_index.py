@@ -14,7 +14,7 @@ import numpy as np
 import ray
 
 import vidx
-from vidx import _check_choice, _check_count, _KINDS, _METRICS
+from vidx import _check_choice, _check_count, _core, _KINDS, _METRICS
 
 from . import _manifest
 from .._capabilities import require, supports
@@ -239,6 +239,8 @@ class ShardedIndex:
             return
         X = self._vectors(X)
         ids = self._new_ids(len(X)) if ids is None else as_ids(ids, len(X))
+        check_unique(ids)  # over the whole call: a later round must not fail on what an earlier one added
+        self._refuse_present(ids)
         key = None if shard_key is None else np.asarray(shard_key)
         for start in range(0, len(X), self.batch_size):
             part = slice(start, start + self.batch_size)
@@ -251,14 +253,20 @@ class ShardedIndex:
         X = self._vectors(X)
         ids = as_ids(ids, len(X)) if ids is not None else self._new_ids(len(X))
         check_unique(ids)
-        if supports("ids") and not (ids.min() >= self._next_id):  # ids may exist: refuse before any shard adds
+        self._refuse_present(ids)
+        where = self._route(X, ids, shard_key)
+        parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
+        try:
+            self._write("add", parts, X, ids)
+        finally:  # a shard that failed may leave the others' rows in: default ids never reuse them
+            self._next_id = max(self._next_id, int(ids.max()) + 1)
+
+    def _refuse_present(self, ids):
+        """ValueError naming an id already stored, before any shard adds anything."""
+        if supports("ids") and not (ids.min() >= self._next_id):  # only ids below next_id may exist
             present = self._locate(ids)
             if (present >= 0).any():
                 raise ValueError(f"id {int(ids[present >= 0][0])} is already in the index (use upsert)")
-        where = self._route(X, ids, shard_key)
-        parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
-        self._write("add", parts, X, ids)
-        self._next_id = max(self._next_id, int(ids.max()) + 1)
 
     def _write(self, op, parts, X, ids):
         """Sends each shard its rows; logs every acknowledged part (also when another failed)."""
@@ -469,4 +477,7 @@ class ShardedIndex:
             raise ValueError(f"no {what} given")
         if not np.isfinite(X).all():
             raise ValueError(f"{what} hold NaN or inf")
-        return np.ascontiguousarray(X)
+        X = np.ascontiguousarray(X)
+        if what == "vectors":  # every check a shard's add() makes, before any shard is sent a row
+            _core._check_rows(X, self.dim, self.metric, self.options.get("quant", "none"))
+        return X
