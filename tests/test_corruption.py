@@ -120,23 +120,40 @@ def test_every_corruption_is_detected_or_harmless(kind, quant, keep_vectors, tmp
     assert report["counts"].get("truncate:detected") == report["size"]  # every shorter file refused
 
 
-def test_a_head_stride_that_wraps_the_section_size_is_refused():
-    # A file is checksummed, not signed: one rewritten with head_stride + 2^63 and its CRCs
-    # recomputed made count * stride wrap back to the real size, and the loader read far away.
+def rewrite_section(data, tag, change):
+    """data (a bytearray of an index file) with section `tag`'s bytes passed through change(view)
+    and every checksum recomputed: what anyone can forge, since a file is checksummed, not signed."""
     from test_files import _crc32c
-    idx = vidx.Index(8, "l2", quant="f16")
-    idx.add(np.random.default_rng(0).standard_normal((120, 8)).astype(np.float32))
-    data = bytearray(idx.to_bytes())
     header_size = struct.unpack_from("<I", data, 12)[0]
     kind_len = struct.unpack_from("<I", data, 28)[0]
     n = struct.unpack_from("<I", data, 32 + kind_len)[0]
     table = 36 + kind_len
     for i in range(n):
-        tag, _, offset, length = struct.unpack_from("<IIQQ", data, table + 24 * i)
-        if tag.to_bytes(4, "little") == b"HLAY":
-            stride = struct.unpack_from("<Q", data, offset)[0]
-            struct.pack_into("<Q", data, offset, stride + 2**63)
+        t, _, offset, length = struct.unpack_from("<IIQQ", data, table + 24 * i)
+        if t.to_bytes(4, "little") == tag:
+            change(memoryview(data)[offset:offset + length])
             struct.pack_into("<I", data, table + 24 * i + 4, _crc32c(bytes(data[offset:offset + length])))
     struct.pack_into("<I", data, header_size - 4, _crc32c(bytes(data[:header_size - 4])))
+    return bytes(data)
+
+
+def test_a_head_stride_that_wraps_the_section_size_is_refused():
+    # head_stride + 2^63 made count * stride wrap back to the real size, and the loader read far away.
+    idx = vidx.Index(8, "l2", quant="f16")
+    idx.add(np.random.default_rng(0).standard_normal((120, 8)).astype(np.float32))
+
+    def add_2_63(view):
+        struct.pack_into("<Q", view, 0, struct.unpack_from("<Q", view, 0)[0] + 2**63)
     with pytest.raises(ValueError, match="head layout"):
-        vidx.from_bytes(bytes(data))
+        vidx.from_bytes(rewrite_section(bytearray(idx.to_bytes()), b"HLAY", add_2_63))
+
+
+def test_an_lvq_mean_out_of_range_is_refused():
+    # A forged mean of 1e30 loaded and overflowed every query centred on it (NaN cast to int).
+    idx = vidx.Index(8, "l2", quant="lvq4x8")
+    idx.add(np.random.default_rng(0).standard_normal((120, 8)).astype(np.float32))
+
+    def huge_mean(view):
+        struct.pack_into("<f", view, 1, 1e30)  # after the layout flag byte
+    with pytest.raises(ValueError, match="LVQ mean"):
+        vidx.from_bytes(rewrite_section(bytearray(idx.to_bytes()), b"CDEC", huge_mean))

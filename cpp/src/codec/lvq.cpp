@@ -450,9 +450,11 @@ void LvqCodec::load_parameters(io::ByteReader& in) {
   if (in_padding && !fits_in_padding(dim(), padded_dim_, primary_bits_))
     throw FileFormatError(in.what() + ": LVQ constants stored in padding these codes do not have");
   const uint8_t trained = flag & 1;
+  // The mean of vectors LVQ can store lies within float16's range (their constants are float16);
+  // a larger one is corrupt, and would overflow a query centred on it.
   for (float& m : mean_) {
     m = in.f32();
-    if (!std::isfinite(m)) throw FileFormatError(in.what() + ": LVQ mean is not finite");
+    if (!(std::fabs(m) <= 65504.f)) throw FileFormatError(in.what() + ": LVQ mean is not finite or out of range");
   }
   in.expect_end();
   set_layout(in_padding);
