@@ -239,9 +239,9 @@ py::list codec_summaries() {
 // indexes (ShardedIndex): ValueError naming the row and the column, as add() would.
 void check_rows(py::handle x, size_t dim, const std::string& metric, const std::string& quant) {
   const Matrix m = as_matrix(x, dim, "vectors");
-  const float bound = codec_value_bound(quant);
+  const Metric parsed = parse_metric(metric);
   py::gil_scoped_release no_gil;
-  check_vectors(parse_metric(metric), m.data(), m.rows, dim, "vector", bound, quant);
+  check_vectors_for(quant, parsed, m.data(), m.rows, dim);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
     build_once(source, ids, {});
     return;
   }
-  check_vectors(metric_, x, n, dim_, "vector", codec_value_bound(options_.quant), options_.quant);
+  check_vectors_for(options_.quant, metric_, x, n, dim_);
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
   std::unique_lock<std::mutex> writing(write_mutex_);

@@ -8,6 +8,7 @@
 #include "vidx/codec/lvq.hpp"
 #include "vidx/codec/split_f32.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/common/metric.hpp"
 #include "vidx/io/byte_stream.hpp"
 
 namespace vidx {
@@ -94,6 +95,11 @@ const CodecFactory& find_codec(const std::string& name) {
 }
 
 float codec_value_bound(const std::string& name) { return find_codec(name).value_bound; }
+
+void check_vectors_for(const std::string& quant, Metric metric, const float* x, size_t n, size_t dim,
+                       size_t first_row) {
+  check_vectors(metric, x, n, dim, "vector", codec_value_bound(quant), quant, first_row);
+}
 
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed) {
   const CodecFactory& factory = find_codec(name);

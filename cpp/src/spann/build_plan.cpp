@@ -8,7 +8,6 @@
 #include "build_phases.hpp"
 #include "vidx/codec/registry.hpp"
 #include "vidx/common/error.hpp"
-#include "vidx/common/metric.hpp"
 
 namespace vidx::spann {
 namespace {
@@ -34,7 +33,7 @@ std::string bytes_text(uint64_t b) {
 void BuildContext::read_rows(size_t begin, size_t count, float* out) const {
   source.read(begin, count, out);
   // The checks add() makes of in-memory rows, chunk by chunk (rows named by their place in the source).
-  check_vectors(metric, out, count, dim, "vector", codec_value_bound(options.quant), options.quant, begin);
+  check_vectors_for(options.quant, metric, out, count, dim, begin);
   if (metric == Metric::Cosine)
     for (size_t r = 0; r < count; ++r) normalize_in_place(out + r * dim, dim);
 }

@@ -235,12 +235,11 @@ class ShardedIndex:
             if ids is not None or shard_key is not None:
                 raise ValueError("with a Ray Dataset give ids as id_column (shard_key is not supported)")
             for batch_X, batch_ids in iter_dataset(X, column, id_column, self.batch_size):
-                self._add_round(batch_X, batch_ids, None)
+                X, ids = self._checked_rows(batch_X, batch_ids)
+                self._add_round(X, ids, None)
             return
-        X = self._vectors(X)
-        ids = self._new_ids(len(X)) if ids is None else as_ids(ids, len(X))
-        check_unique(ids)  # over the whole call: a later round must not fail on what an earlier one added
-        self._refuse_present(ids)
+        # Checked over the whole call: a later round must not fail on what an earlier one added.
+        X, ids = self._checked_rows(X, ids)
         key = None if shard_key is None else np.asarray(shard_key)
         for start in range(0, len(X), self.batch_size):
             part = slice(start, start + self.batch_size)
@@ -249,11 +248,17 @@ class ShardedIndex:
     def _new_ids(self, n):
         return np.arange(self._next_id, self._next_id + n, dtype=np.int64)
 
-    def _add_round(self, X, ids, shard_key):
-        X = self._vectors(X)
-        ids = as_ids(ids, len(X)) if ids is not None else self._new_ids(len(X))
+    def _checked_rows(self, X, ids):
+        """(X, ids) as every shard's add() would accept them (vectors, ids given or default, none
+        repeated or present), or ValueError before any shard is sent a row."""
+        X = self._stored_vectors(X)
+        ids = self._new_ids(len(X)) if ids is None else as_ids(ids, len(X))
         check_unique(ids)
         self._refuse_present(ids)
+        return X, ids
+
+    def _add_round(self, X, ids, shard_key):
+        """Rows checked by _checked_rows, each shard sent its part."""
         where = self._route(X, ids, shard_key)
         parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
         try:
@@ -276,7 +281,7 @@ class ShardedIndex:
     def upsert(self, X, ids, *, shard_key=None):
         """Adds or replaces vectors by id (an id routed elsewhere than where it lives is moved)."""
         require("upsert")
-        X = self._vectors(X)
+        X = self._stored_vectors(X)
         ids = as_ids(ids, len(X))
         check_unique(ids)
         where = self._route(X, ids, shard_key)
@@ -477,7 +482,11 @@ class ShardedIndex:
             raise ValueError(f"no {what} given")
         if not np.isfinite(X).all():
             raise ValueError(f"{what} hold NaN or inf")
-        X = np.ascontiguousarray(X)
-        if what == "vectors":  # every check a shard's add() makes, before any shard is sent a row
-            _core._check_rows(X, self.dim, self.metric, self.options.get("quant", "none"))
+        return np.ascontiguousarray(X)
+
+    def _stored_vectors(self, X):
+        """_vectors, then every check a shard's add() makes of them (value bounds, the quant's
+        included; zero vectors under cosine), before any shard is sent a row."""
+        X = self._vectors(X)
+        _core._check_rows(X, self.dim, self.metric, self.options.get("quant", "none"))
         return X
