@@ -66,7 +66,7 @@ bool same_request(const HnswIndex::LinkRequest& a, const HnswIndex::LinkRequest&
 
 }  // namespace
 
-void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count,
+void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count, uint32_t owner,
                                  SearchContext& ctx) const {
   std::vector<uint32_t>& selected = ctx.selected;
   selected.clear();
@@ -76,12 +76,17 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
   const bool prepared_mode = codec_->prefers_prepared_comparisons();
   size_t prepared = 0;  // kept neighbours prepared so far (lazily: the last one may never be)
   ctx.pruned_by.assign(sorted_candidates.size(), kNotPruned);
+  mark_surplus_copies(sorted_candidates, owner, max_count, ctx);
   for (size_t i = 0; i < sorted_candidates.size(); ++i) {
     const Neighbor& c = sorted_candidates[i];
     if (selected.size() >= max_count) break;
+    if (ctx.copy_of_owner[i] == SearchContext::kSurplusCopy) continue;
     const uint8_t* c_code = code(c.slot);
     bool keep = true;
-    for (size_t j = 0; j < selected.size(); ++j) {
+    // A copy of the owner is no farther from a kept neighbour than from the owner itself, but
+    // rounding (a lossy code compared with the float32 row it came from, say) may say otherwise.
+    const size_t compared = ctx.copy_of_owner[i] == SearchContext::kKeptCopy ? 0 : selected.size();
+    for (size_t j = 0; j < compared; ++j) {
       float d;
       if (prepared_mode) {
         if (j == prepared) {
@@ -129,7 +134,7 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
       score_with(*exact, ctx.candidates, ctx);
       std::sort(ctx.candidates.begin(), ctx.candidates.end(), closer);
     }
-    select_neighbors(ctx.candidates, M_, ctx);
+    select_neighbors(ctx.candidates, M_, slot, ctx);
     {
       // A neighbour removed since the search is dropped here, under the lock a remove's
       // repair pass takes too: either it sees the removal or the repair sees this list.
@@ -204,7 +209,7 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   for (size_t i = 0; i < n; ++i) scratch.push_back({0.f, group[i].source});
   score_from(target, scratch, ctx);
   std::sort(scratch.begin(), scratch.end(), closer);
-  select_neighbors(scratch, capacity, ctx);
+  select_neighbors(scratch, capacity, target, ctx);
   write_list(lk, ctx.selected.data(), ctx.selected.size());
   if (!sibling_links) return;
   // A new node dropped here because another new node of its batch is nearer to it: the two
@@ -218,9 +223,15 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   for (size_t i = 0; i < scratch.size(); ++i) {
     const uint32_t pruner = ctx.pruned_by[i];
     if (pruner == kNotPruned || !is_new(pruner) || !is_new(scratch[i].slot)) continue;
+    if (same_code(pruner, scratch[i].slot)) continue;  // copies: chained below
     sibling_links->push_back({pruner, scratch[i].slot, static_cast<uint32_t>(level)});
     sibling_links->push_back({scratch[i].slot, pruner, static_cast<uint32_t>(level)});
   }
+  // New copies of one vector never saw each other either; a star around one of them would
+  // overflow its list, where only a few copies stay (hnsw_copies.cpp): they link as a chain.
+  ctx.new_sources.clear();
+  for (size_t i = 0; i < n; ++i) ctx.new_sources.push_back({0, group[i].source});
+  chain_copies(ctx.new_sources, static_cast<uint32_t>(level), *sibling_links);
 }
 
 void HnswIndex::insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,

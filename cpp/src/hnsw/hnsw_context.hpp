@@ -27,6 +27,11 @@ struct HnswIndex::SearchContext {
   std::vector<Neighbor> candidates;         // build: beam copied out for neighbour selection
   std::vector<uint32_t> selected;           // build: chosen neighbours
   std::vector<uint32_t> pruned_by;          // build: per candidate, the chosen neighbour that ruled it out
+  // build: per candidate, whether it is a copy of the list's node (mark_surplus_copies)
+  enum CopyOfOwner : uint8_t { kNotACopy, kKeptCopy, kSurplusCopy };
+  std::vector<uint8_t> copy_of_owner;
+  std::vector<size_t> copies_below, copies_above;  // build: the node's copies among the candidates
+  std::vector<std::pair<uint64_t, uint32_t>> new_sources;  // build: a reverse-link group's, for chain_copies
   // build: chosen neighbours prepared as queries, for codecs that prefer prepared comparisons
   std::vector<std::unique_ptr<QueryDistance>> prepared;
   std::vector<const uint8_t*> compared_codes;  // build: codes of a target's old and new neighbours

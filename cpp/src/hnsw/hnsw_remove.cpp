@@ -53,7 +53,7 @@ void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx, const 
   std::sort(candidates.begin(), candidates.end(), closer);
   // The nearest ef_construction are enough for the heuristic (as at build time), and bound its cost.
   if (candidates.size() > ef_construction_) candidates.resize(ef_construction_);
-  select_neighbors(candidates, capacity_at(level), ctx);
+  select_neighbors(candidates, capacity_at(level), node, ctx);
   // The heuristic alone keeps few links (a built list also holds the reverse links others
   // added): refill to the list's old length with the nearest candidates left, the surviving
   // neighbours first, so a repaired node keeps the degree it had.
@@ -65,7 +65,8 @@ void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx, const 
     if (linkable(v) && !taken(v)) chosen.push_back(v);
   }
   for (size_t i = 0; i < candidates.size() && chosen.size() < wanted; ++i)
-    if (!taken(candidates[i].slot)) chosen.push_back(candidates[i].slot);
+    if (ctx.copy_of_owner[i] != SearchContext::kSurplusCopy && !taken(candidates[i].slot))
+      chosen.push_back(candidates[i].slot);
   write_list(lk, chosen.data(), chosen.size());
 }
 
@@ -154,7 +155,7 @@ void HnswIndex::reconnect_unreachable(SearchContext& ctx) {
     if (ctx.candidates.empty()) ctx.candidates.push_back({qd->one(code(entry)), entry});
     std::sort(ctx.candidates.begin(), ctx.candidates.end(), closer);
     const uint32_t nearest = ctx.candidates.front().slot;
-    select_neighbors(ctx.candidates, capacity_at(0), ctx);
+    select_neighbors(ctx.candidates, capacity_at(0), u, ctx);
     relink_level0(u, ctx.selected);
     link_in_at_level0(nearest, u);
     reach.mark_from(u, list_of, is_linkable);

@@ -33,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <utility>
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
@@ -267,8 +268,22 @@ class HnswIndex final : public VectorIndex {
   // The neighbour-selection heuristic: walk candidates nearest first and keep one only if
   // it is closer to the base node than to every neighbour kept so far. Writes ctx.selected,
   // and in ctx.pruned_by, for each candidate, the kept neighbour that ruled it out (or kNotPruned).
+  // Of `owner`'s exact copies among the candidates it keeps only a few (mark_surplus_copies).
   static constexpr uint32_t kNotPruned = 0xFFFFFFFFu;
-  void select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count, SearchContext& ctx) const;
+  void select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count, uint32_t owner,
+                        SearchContext& ctx) const;
+
+  // ---- exact copies (hnsw_copies.cpp) ----
+  // Whether two nodes hold the same code (to this index, the same vector).
+  bool same_code(uint32_t a, uint32_t b) const;
+  // Sets ctx.surplus_copy[i] for the candidates that are copies of `owner` beyond the few a list
+  // of `max_count` keeps: those nearest to it in slot number, below and above in turn.
+  void mark_surplus_copies(const std::vector<Neighbor>& candidates, uint32_t owner, size_t max_count,
+                           SearchContext& ctx) const;
+  // Adds to `links`, both ways, a chain in slot order through the nodes that are copies of each
+  // other among `keyed`'s second members (keyed is scratch: its first members are overwritten).
+  void chain_copies(std::vector<std::pair<uint64_t, uint32_t>>& keyed, uint32_t level,
+                    std::vector<LinkRequest>& links) const;
 
   std::unique_ptr<Codec> codec_;
   // keep_vectors: float32 copies of the vectors, by slot, that re-ranking reads instead of

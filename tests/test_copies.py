@@ -1,0 +1,82 @@
+"""Exact copies in an HNSW graph: every stored copy of a vector stays reachable.
+
+Corpora repeat rows (boilerplate chunks, empty documents, re-ingested data). Before
+hnsw_copies.cpp, groups of copies larger than a level-0 list filled each other's lists and the
+copies that lost the ties had no way in: a search at any ef missed some of them."""
+import numpy as np
+import pytest
+
+import vidx
+
+DIM, UNIQUE, GROUPS, COPIES = 16, 3000, 60, 40  # 40 copies: more than a level-0 list's 32 slots
+
+
+def rows_with_copies(order, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((UNIQUE + GROUPS, DIM)).astype(np.float32)
+    copied = base[:GROUPS]
+    x = np.concatenate([base[GROUPS:], np.repeat(copied, COPIES, axis=0)])
+    ids = np.arange(len(x))
+    if order == "shuffled":
+        ids = rng.permutation(len(x))
+    elif order == "interleaved":  # the copies of a vector spread over the whole add
+        ids = np.concatenate([np.arange(UNIQUE), UNIQUE + np.arange(GROUPS * COPIES).reshape(GROUPS, COPIES).T.ravel()])
+    return x[ids], copied
+
+
+def copies_found(idx, x, copied, k, ef):
+    _, found = idx.search(copied, k=k, ef=ef)
+    return np.array([(x[row[row >= 0]] == q).all(axis=1).sum() for q, row in zip(copied, found)])
+
+
+@pytest.mark.parametrize("order", ["natural", "shuffled", "interleaved"])
+@pytest.mark.parametrize("quant", ["f32", "lvq8", "f32_split"])
+def test_every_copy_is_found(order, quant):
+    x, copied = rows_with_copies(order)
+    idx = vidx.Index(DIM, kind="hnsw", quant=quant, M=16, ef_construction=100, threads=2, seed=3)
+    idx.add(x, progress=False)
+    found = copies_found(idx, x, copied, k=COPIES, ef=200)
+    assert (found == COPIES).all(), f"copies found per vector (of {COPIES}): {sorted(found)[:10]}"
+
+
+def test_copies_added_one_batch_after_another_are_found():
+    # Small adds: each new copy meets a graph that already holds its group.
+    x, copied = rows_with_copies("interleaved")
+    idx = vidx.Index(DIM, kind="hnsw", metric="cosine", M=16, ef_construction=100, threads=2, seed=4)
+    idx.add(x[:UNIQUE], progress=False)
+    for start in range(UNIQUE, len(x), 300):
+        idx.add(x[start : start + 300], np.arange(start, min(start + 300, len(x))), progress=False)
+    found = copies_found(idx, x, copied, k=COPIES, ef=200)
+    assert (found == COPIES).all(), f"copies found per vector (of {COPIES}): {sorted(found)[:10]}"
+
+
+def test_copies_left_after_a_removal_are_found():
+    x, copied = rows_with_copies("shuffled", seed=5)
+    idx = vidx.Index(DIM, kind="hnsw", M=16, ef_construction=100, threads=2, seed=5)
+    idx.add(x, progress=False)
+    is_copy = (x[:, None, :] == copied[None, :, :]).all(axis=2).any(axis=1)
+    copy_ids = np.flatnonzero(is_copy)
+    removed = np.random.default_rng(6).choice(copy_ids, len(copy_ids) // 2, replace=False)
+    idx.remove(removed)
+    kept = np.setdiff1d(copy_ids, removed)
+    _, found = idx.search(copied, k=COPIES, ef=200)
+    for q, row in zip(copied, found):
+        wanted = kept[(x[kept] == q).all(axis=1)]
+        assert set(wanted.tolist()) <= set(row.tolist()), f"missing copies: {sorted(set(wanted) - set(row))[:5]}"
+
+
+def test_a_copy_query_still_finds_distinct_neighbours():
+    # A list keeps a few copies of its node and distinct neighbours for the rest: a query
+    # beside a group of copies still reaches the rows around it.
+    x, copied = rows_with_copies("shuffled", seed=7)
+    idx = vidx.Index(DIM, kind="hnsw", M=16, ef_construction=100, threads=2, seed=7)
+    idx.add(x, progress=False)
+    q = copied + 0.05 * np.random.default_rng(8).standard_normal(copied.shape).astype(np.float32)
+    k = COPIES + 10
+    _, got = idx.search(q, k=k, ef=200)
+    # Recall the ann-benchmarks way (by distance): the 40 copies tie, which ids cannot show.
+    d = ((q[:, None, :].astype(np.float64) - x[None, :, :]) ** 2).sum(-1)
+    kth = np.sort(d, axis=1)[:, k - 1]
+    returned = np.take_along_axis(d, got, axis=1)
+    recall = (returned <= kth[:, None] * (1 + 1e-5)).mean()
+    assert recall >= 0.99, recall
