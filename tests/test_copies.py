@@ -39,6 +39,20 @@ def test_every_copy_is_found(order, quant):
     assert (found == COPIES).all(), f"copies found per vector (of {COPIES}): {sorted(found)[:10]}"
 
 
+@pytest.mark.parametrize("quant", ["f32", "lvq8"])
+def test_a_group_larger_than_the_insertion_search_is_found_whole(quant):
+    # 600 copies of one vector against ef_construction=100: a new copy's search meets only part
+    # of its group, and must still link in beside its place in the group's chain.
+    rng = np.random.default_rng(9)
+    unique = rng.standard_normal((UNIQUE, DIM)).astype(np.float32)
+    copied = rng.standard_normal((1, DIM)).astype(np.float32)
+    x = np.concatenate([unique, np.repeat(copied, 600, axis=0)])[rng.permutation(UNIQUE + 600)]
+    idx = vidx.Index(DIM, kind="hnsw", quant=quant, M=16, ef_construction=100, threads=2, seed=9)
+    idx.add(x, progress=False)
+    found = copies_found(idx, x, copied, k=600, ef=600)
+    assert found[0] == 600, f"{found[0]} of 600 copies found"
+
+
 def test_copies_added_one_batch_after_another_are_found():
     # Small adds: each new copy meets a graph that already holds its group.
     x, copied = rows_with_copies("interleaved")

@@ -120,10 +120,15 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
   uint32_t entry = 0;
   const int max_level = entry_point(entry);
   float entry_distance = walk.one(walk_code(entry));
+  // Once the walk stands on a copy of the new node, its copies all tie: it moves along their
+  // chain to the one nearest in slot number instead (a skip list over the levels), so the search
+  // on the node's own levels finds the copies it is to link up with (hnsw_copies.cpp).
+  const auto toward_own_slot = [&](int level, uint32_t e) { return nearest_copy_by_slot(e, slot, level); };
   if (max_level > node_level)
-    entry = descend(walk, entry, entry_distance, max_level, node_level + 1, walk_code, ctx.visited);
+    entry = descend(walk, entry, entry_distance, max_level, node_level + 1, walk_code, ctx.visited, toward_own_slot);
 
   for (int level = std::min(node_level, max_level); level >= 0; --level) {
+    entry = toward_own_slot(level, entry);
     walk_layer(walk, entry, entry_distance, level, ef_construction_, ctx, walk_code);
     ctx.candidates.clear();
     for (size_t i = 0; i < ctx.beam.size(); ++i) {
@@ -134,6 +139,7 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
       score_with(*exact, ctx.candidates, ctx);
       std::sort(ctx.candidates.begin(), ctx.candidates.end(), closer);
     }
+    add_copies_beside(slot, level, ctx.candidates);
     select_neighbors(ctx.candidates, M_, slot, ctx);
     {
       // A neighbour removed since the search is dropped here, under the lock a remove's
@@ -148,6 +154,9 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
     if (ctx.beam.size() > 0) {
       entry = ctx.beam.slot(0);
       entry_distance = ctx.beam.distance(0);
+      // Among tied copies the beam's first is the lowest slot; go on from the kept copy nearest
+      // in slot number (the same distance) so the next level starts beside the node's own place.
+      if (same_code(entry, slot)) entry = nearest_copy_among(ctx.candidates, slot, ctx, entry);
     }
   }
 }

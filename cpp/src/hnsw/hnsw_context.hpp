@@ -43,9 +43,9 @@ struct HnswIndex::SearchContext {
   }
 };
 
-template <class CodeOf>
+template <class CodeOf, class AtLevelEnd>
 uint32_t HnswIndex::descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
-                            int to_level, CodeOf code_of, VisitedSet& seen) const {
+                            int to_level, CodeOf code_of, VisitedSet& seen, AtLevelEnd at_level_end) const {
   // Each hop scores the unseen part of the list at once: its codes are prefetched together,
   // and a code at or beyond the current distance cannot be the next hop, so the bounded kernel
   // may stop early on it (it would be discarded). A node scored before in this descent is
@@ -85,6 +85,7 @@ uint32_t HnswIndex::descend(const QueryDistance& qd, uint32_t entry, float& entr
         }
       }
     }
+    entry = at_level_end(level, entry);
   }
   return entry;
 }

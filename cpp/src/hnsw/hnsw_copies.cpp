@@ -11,20 +11,21 @@
 // copies on average (f32, lvq8, f32_split; file order or shuffled), hnswlib all 100.
 //
 // So a list keeps only a few copies of its node (mark_surplus_copies), chosen by slot number,
-// nearest below and nearest above in turn, and a batch's new copies of one vector link to each
-// other in slot order (chain_copies): the copies of a vector form a chain in slot order that
-// every member reaches both ways, and the rest of each list is left to distinct neighbours.
-// A new copy links into the chain among the copies its insertion search found (ef_construction
-// of them at most): groups up to about that size are chained whole (every copy found, in any row
-// order); in larger ones a new copy may miss its true slot neighbours and stay unreachable
-// (groups of 1,000 copies: 97% reachable in file order, 75-78% shuffled, 19-27% before; hnswlib,
-// whose builds vary from run to run, 74-78% and 78-94% over three runs; 20,000 copies of one
-// vector: 45-69% / 22-29%, before 0.2-2.5%; benchmarks/results/graph.md section 20).
+// nearest below and nearest above in turn: the copies of a vector form a chain in slot order on
+// every level, which each member reaches both ways, and the rest of each list is left to distinct
+// neighbours. A new copy links in beside its own place in that chain: its descent, once on a copy,
+// moves along the chain to the copy nearest in slot number on each level (a skip list: copies on
+// one level lie a few steps apart on the level below; nearest_copy_by_slot), and its candidates
+// on its own levels get the copies beside that place (add_copies_beside), which a search that met
+// only part of a large group may have missed. A batch's new copies, which do not see each other,
+// link to each other as a chain too (chain_copies). Groups of 40, 100, 1,000 and 20,000 copies are
+// found whole in file order and shuffled, with every codec (benchmarks/results/graph.md section 20).
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "hnsw_context.hpp"
+#include "vidx/graph/link_words.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 
 namespace vidx {
@@ -33,9 +34,9 @@ namespace {
 
 // A list holds at most this share of its capacity in copies of its own node (at least 2: the
 // nearest below and above), so a level-0 list of 32 keeps 8 copies and 24 other neighbours.
-// A quarter rather than an eighth: groups of 1,000 and 20,000 copies built in file order kept
-// 97% and 45-69% of their copies reachable instead of 88-91% and 27-51% (groups up to ~ef_construction
-// keep all of them either way).
+// A quarter rather than an eighth was chosen before new copies found their place in the chain
+// (then groups of 1,000 and 20,000 copies in file order kept 97% and 45-69% of their copies
+// reachable instead of 88-91% and 27-51%).
 constexpr size_t kCopyShareDivisor = 4;
 constexpr size_t kMinCopiesKept = 2;
 
@@ -55,6 +56,12 @@ uint64_t code_sample(const uint8_t* code, size_t size) {
   }
   return sample;
 }
+
+uint32_t slot_gap(uint32_t a, uint32_t b) { return a > b ? a - b : b - a; }
+
+// Steps along a chain of copies on one level are few (copies on one level lie ~M apart in slot
+// order on the level below); the bound only guards against a chain that loops.
+constexpr size_t kMaxChainSteps = 4096;
 
 }  // namespace
 
@@ -114,6 +121,60 @@ void HnswIndex::chain_copies(std::vector<std::pair<uint64_t, uint32_t>>& keyed, 
     }
     i = end;
   }
+}
+
+uint32_t HnswIndex::nearest_copy_by_slot(uint32_t entry, uint32_t node, int level) const {
+  if (entry == node || !same_code(entry, node)) return entry;
+  for (size_t step = 0; step < kMaxChainSteps; ++step) {
+    // Old lists only: an insertion's first phase writes no list but its own node's.
+    const uint32_t* lk = links(entry, level);
+    const uint32_t count = graph::load_count(lk);
+    uint32_t best = entry;
+    for (uint32_t j = 1; j <= count; ++j) {
+      const uint32_t v = graph::load_link(lk, j);
+      if (v != node && slot_gap(v, node) < slot_gap(best, node) && linkable(v) && same_code(v, node)) best = v;
+    }
+    if (best == entry) break;
+    entry = best;
+  }
+  return entry;
+}
+
+void HnswIndex::add_copies_beside(uint32_t node, int level, std::vector<Neighbor>& candidates) const {
+  uint32_t nearest = node;
+  float distance = 0.f;
+  for (const Neighbor& c : candidates)
+    if (c.slot != node && (nearest == node || slot_gap(c.slot, node) < slot_gap(nearest, node)) &&
+        same_code(c.slot, node)) {
+      nearest = c.slot;
+      distance = c.distance;  // every copy's: the same code scored by the same query
+    }
+  if (nearest == node) return;  // no copies: the common case
+  const uint32_t beside = nearest_copy_by_slot(nearest, node, level);
+  const size_t before = candidates.size();
+  const auto add = [&](uint32_t s) {
+    if (s == node || !linkable(s)) return;
+    for (const Neighbor& c : candidates)
+      if (c.slot == s) return;
+    candidates.push_back({distance, s});
+  };
+  add(beside);
+  const uint32_t* lk = links(beside, level);
+  const uint32_t count = graph::load_count(lk);
+  for (uint32_t j = 1; j <= count; ++j) {
+    const uint32_t v = graph::load_link(lk, j);
+    if (same_code(v, node)) add(v);
+  }
+  if (candidates.size() != before) std::sort(candidates.begin(), candidates.end(), closer);
+}
+
+uint32_t HnswIndex::nearest_copy_among(const std::vector<Neighbor>& candidates, uint32_t node,
+                                       const SearchContext& ctx, uint32_t otherwise) const {
+  uint32_t best = otherwise;
+  for (size_t i = 0; i < candidates.size(); ++i)
+    if (ctx.copy_of_owner[i] != SearchContext::kNotACopy && slot_gap(candidates[i].slot, node) < slot_gap(best, node))
+      best = candidates[i].slot;
+  return best;
 }
 
 }  // namespace vidx

@@ -165,7 +165,9 @@ void HnswIndex::release_context(std::unique_ptr<SearchContext> ctx) const {
 
 uint32_t HnswIndex::greedy_descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level,
                                    int to_level, VisitedSet& seen) const {
-  return descend(qd, entry, entry_distance, from_level, to_level, [this](uint32_t s) { return code(s); }, seen);
+  return descend(
+      qd, entry, entry_distance, from_level, to_level, [this](uint32_t s) { return code(s); }, seen,
+      [](int, uint32_t e) { return e; });
 }
 
 void HnswIndex::search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,

@@ -180,9 +180,11 @@ class HnswIndex final : public VectorIndex {
   void search_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                     SearchContext& ctx, size_t window = 0) const;
   // The two above over any codes by slot: code_of(slot) -> const uint8_t* (hnsw_context.hpp).
-  template <class CodeOf>
+  // at_level_end(level, entry) -> the entry to go on from after each level (an insertion moves
+  // along the chain of its copies there).
+  template <class CodeOf, class AtLevelEnd>
   uint32_t descend(const QueryDistance& qd, uint32_t entry, float& entry_distance, int from_level, int to_level,
-                   CodeOf code_of, VisitedSet& seen) const;
+                   CodeOf code_of, VisitedSet& seen, AtLevelEnd at_level_end) const;
   template <class CodeOf>
   void walk_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                   SearchContext& ctx, CodeOf code_of, size_t window = 0) const;
@@ -284,6 +286,16 @@ class HnswIndex final : public VectorIndex {
   // other among `keyed`'s second members (keyed is scratch: its first members are overwritten).
   void chain_copies(std::vector<std::pair<uint64_t, uint32_t>>& keyed, uint32_t level,
                     std::vector<LinkRequest>& links) const;
+  // From `entry`, a copy of `node`, the copy on `level` whose slot number is nearest node's,
+  // followed along the copies' chain there (the entry itself when it is no copy).
+  uint32_t nearest_copy_by_slot(uint32_t entry, uint32_t node, int level) const;
+  // When the candidates hold copies of `node` (an insertion's search on `level` found them), adds
+  // the copies beside node's place in their chain there, which that search may not have reached.
+  void add_copies_beside(uint32_t node, int level, std::vector<Neighbor>& candidates) const;
+  // Of the candidates that mark_surplus_copies found to be copies of `node`, the one nearest to
+  // it in slot number (`otherwise` when there is none nearer).
+  uint32_t nearest_copy_among(const std::vector<Neighbor>& candidates, uint32_t node, const SearchContext& ctx,
+                              uint32_t otherwise) const;
 
   std::unique_ptr<Codec> codec_;
   // keep_vectors: float32 copies of the vectors, by slot, that re-ranking reads instead of
