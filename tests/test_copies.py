@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import vidx
+from conftest import run_in_threads
 
 DIM, UNIQUE, GROUPS, COPIES = 16, 3000, 60, 40  # 40 copies: more than a level-0 list's 32 slots
 
@@ -60,6 +61,28 @@ def test_copies_added_one_batch_after_another_are_found():
     idx.add(x[:UNIQUE], progress=False)
     for start in range(UNIQUE, len(x), 300):
         idx.add(x[start : start + 300], np.arange(start, min(start + 300, len(x))), progress=False)
+    found = copies_found(idx, x, copied, k=COPIES, ef=200)
+    assert (found == COPIES).all(), f"copies found per vector (of {COPIES}): {sorted(found)[:10]}"
+
+
+def test_copies_added_from_several_threads_at_once_are_found():
+    # Adds beside each other: each walks lists that the others' reverse links are rewriting.
+    x, copied = rows_with_copies("shuffled", seed=10)
+    idx = vidx.Index(DIM, kind="hnsw", M=16, ef_construction=100, threads=1, seed=10)
+    idx.add(x[:500], np.arange(500), progress=False)
+    parts = np.array_split(np.arange(500, len(x)), 4)
+    errors = []
+
+    def add(rows):
+        try:
+            for chunk in np.array_split(rows, 8):
+                idx.add(x[chunk], chunk, progress=False)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(repr(e))
+
+    run_in_threads(add, [(p,) for p in parts])
+    assert not errors, errors
+    assert len(idx) == len(x)
     found = copies_found(idx, x, copied, k=COPIES, ef=200)
     assert (found == COPIES).all(), f"copies found per vector (of {COPIES}): {sorted(found)[:10]}"
 
