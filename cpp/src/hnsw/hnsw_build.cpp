@@ -202,6 +202,11 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   uint32_t* lk = links(target, level);
   const uint32_t count = graph::load_count(lk);  // stable: only lock holders write it
   const size_t capacity = capacity_at(level);
+  // New copies of one vector never saw each other: wherever they meet, they link up as a chain
+  // (a star around one of them would overflow its list, where only a few copies stay; and copies
+  // left unlinked start separate chains that later copies, which see only part of a large group,
+  // never join: hnsw_copies.cpp).
+  if (sibling_links) chain_copies_among_sources(group, n, level, ctx, *sibling_links);
   if (count + n <= capacity) {
     for (size_t i = 0; i < n; ++i) graph::store_link(lk, static_cast<uint32_t>(count + 1 + i), group[i].source);
     graph::publish_count(lk, static_cast<uint32_t>(count + n));
@@ -232,15 +237,10 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   for (size_t i = 0; i < scratch.size(); ++i) {
     const uint32_t pruner = ctx.pruned_by[i];
     if (pruner == kNotPruned || !is_new(pruner) || !is_new(scratch[i].slot)) continue;
-    if (same_code(pruner, scratch[i].slot)) continue;  // copies: chained below
+    if (same_code(pruner, scratch[i].slot)) continue;  // copies: chained above
     sibling_links->push_back({pruner, scratch[i].slot, static_cast<uint32_t>(level)});
     sibling_links->push_back({scratch[i].slot, pruner, static_cast<uint32_t>(level)});
   }
-  // New copies of one vector never saw each other either; a star around one of them would
-  // overflow its list, where only a few copies stay (hnsw_copies.cpp): they link as a chain.
-  ctx.new_sources.clear();
-  for (size_t i = 0; i < n; ++i) ctx.new_sources.push_back({0, group[i].source});
-  chain_copies(ctx.new_sources, static_cast<uint32_t>(level), *sibling_links);
 }
 
 void HnswIndex::insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,

@@ -2,6 +2,7 @@
 #pragma once
 #include <algorithm>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "vidx/common/visited_set.hpp"
@@ -31,7 +32,7 @@ struct HnswIndex::SearchContext {
   enum CopyOfOwner : uint8_t { kNotACopy, kKeptCopy, kSurplusCopy };
   std::vector<uint8_t> copy_of_owner;
   std::vector<size_t> copies_below, copies_above;  // build: the node's copies among the candidates
-  std::vector<std::pair<uint64_t, uint32_t>> new_sources;  // build: a reverse-link group's, for chain_copies
+  std::vector<std::pair<uint64_t, uint32_t>> new_sources;  // build: (code sample, slot), chain_copies_among_sources
   // build: chosen neighbours prepared as queries, for codecs that prefer prepared comparisons
   std::vector<std::unique_ptr<QueryDistance>> prepared;
   std::vector<const uint8_t*> compared_codes;  // build: codes of a target's old and new neighbours

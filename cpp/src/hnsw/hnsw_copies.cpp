@@ -18,8 +18,9 @@
 // one level lie a few steps apart on the level below; nearest_copy_by_slot), and its candidates
 // on its own levels get the copies beside that place (add_copies_beside), which a search that met
 // only part of a large group may have missed. A batch's new copies, which do not see each other,
-// link to each other as a chain too (chain_copies). Groups of 40, 100, 1,000 and 20,000 copies are
-// found whole in file order and shuffled, with every codec (benchmarks/results/graph.md section 20).
+// link to each other as a chain too (chain_copies_among_sources), wherever they ask for the same
+// reverse link. Groups of 40, 100, 1,000 and 20,000 copies are found whole in file order and
+// shuffled, with every codec measured (benchmarks/results/graph.md section 20).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -100,12 +101,14 @@ void HnswIndex::mark_surplus_copies(const std::vector<Neighbor>& candidates, uin
   }
 }
 
-void HnswIndex::chain_copies(std::vector<std::pair<uint64_t, uint32_t>>& keyed, uint32_t level,
-                             std::vector<LinkRequest>& links) const {
-  if (keyed.size() < 2) return;
+void HnswIndex::chain_copies_among_sources(const LinkRequest* group, size_t n, int level, SearchContext& ctx,
+                                           std::vector<LinkRequest>& links) const {
+  if (n < 2) return;
+  std::vector<std::pair<uint64_t, uint32_t>>& keyed = ctx.new_sources;
   // Copies sort next to each other (by their codes' samples, then slot); each run of copies
   // links up as a chain in slot order.
-  for (auto& k : keyed) k.first = code_sample(code(k.second), head_size_);
+  keyed.clear();
+  for (size_t i = 0; i < n; ++i) keyed.push_back({code_sample(code(group[i].source), head_size_), group[i].source});
   std::sort(keyed.begin(), keyed.end());
   for (size_t i = 0; i < keyed.size();) {
     size_t end = i + 1;
@@ -114,8 +117,8 @@ void HnswIndex::chain_copies(std::vector<std::pair<uint64_t, uint32_t>>& keyed, 
     for (size_t a = i; a < end; ++a) {
       for (size_t b = a + 1; b < end; ++b) {
         if (!same_code(keyed[a].second, keyed[b].second)) continue;
-        links.push_back({keyed[a].second, keyed[b].second, level});
-        links.push_back({keyed[b].second, keyed[a].second, level});
+        links.push_back({keyed[a].second, keyed[b].second, static_cast<uint32_t>(level)});
+        links.push_back({keyed[b].second, keyed[a].second, static_cast<uint32_t>(level)});
         break;
       }
     }

@@ -33,7 +33,6 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
-#include <utility>
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
@@ -282,10 +281,10 @@ class HnswIndex final : public VectorIndex {
   // of `max_count` keeps: those nearest to it in slot number, below and above in turn.
   void mark_surplus_copies(const std::vector<Neighbor>& candidates, uint32_t owner, size_t max_count,
                            SearchContext& ctx) const;
-  // Adds to `links`, both ways, a chain in slot order through the nodes that are copies of each
-  // other among `keyed`'s second members (keyed is scratch: its first members are overwritten).
-  void chain_copies(std::vector<std::pair<uint64_t, uint32_t>>& keyed, uint32_t level,
-                    std::vector<LinkRequest>& links) const;
+  // Adds to `links`, both ways, a chain in slot order through the sources of a reverse-link
+  // group (new nodes of one batch) that are copies of each other.
+  void chain_copies_among_sources(const LinkRequest* group, size_t n, int level, SearchContext& ctx,
+                                  std::vector<LinkRequest>& links) const;
   // From `entry`, a copy of `node`, the copy on `level` whose slot number is nearest node's,
   // followed along the copies' chain there (the entry itself when it is no copy).
   uint32_t nearest_copy_by_slot(uint32_t entry, uint32_t node, int level) const;
