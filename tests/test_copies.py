@@ -96,10 +96,24 @@ def test_copies_left_after_a_removal_are_found():
     removed = np.random.default_rng(6).choice(copy_ids, len(copy_ids) // 2, replace=False)
     idx.remove(removed)
     kept = np.setdiff1d(copy_ids, removed)
-    _, found = idx.search(copied, k=COPIES, ef=200)
-    for q, row in zip(copied, found):
-        wanted = kept[(x[kept] == q).all(axis=1)]
-        assert set(wanted.tolist()) <= set(row.tolist()), f"missing copies: {sorted(set(wanted) - set(row))[:5]}"
+
+    def all_kept_copies_found():
+        _, found = idx.search(copied, k=COPIES, ef=200)
+        for q, row in zip(copied, found):
+            wanted = kept[(x[kept] == q).all(axis=1)]
+            assert set(wanted.tolist()) <= set(row.tolist()), f"missing copies: {sorted(set(wanted) - set(row))[:5]}"
+
+    all_kept_copies_found()
+    idx.compact()  # renumbers slots in their order: the copies' chains keep theirs
+    all_kept_copies_found()
+    # New copies after the compaction link into the renumbered chains.
+    more = np.repeat(copied[:5], 8, axis=0)
+    idx.add(more, np.arange(len(x), len(x) + len(more)), progress=False)
+    _, found = idx.search(copied[:5], k=COPIES, ef=200)
+    for q, row in zip(copied[:5], found):
+        wanted = set(kept[(x[kept] == q).all(axis=1)].tolist())
+        wanted |= {len(x) + i for i in range(len(more)) if (more[i] == q).all()}
+        assert wanted <= set(row.tolist()), f"missing copies: {sorted(wanted - set(row.tolist()))[:5]}"
 
 
 def test_a_copy_query_still_finds_distinct_neighbours():
