@@ -61,7 +61,8 @@ uint64_t code_sample(const uint8_t* code, size_t size) {
 uint32_t slot_gap(uint32_t a, uint32_t b) { return a > b ? a - b : b - a; }
 
 // Steps along a chain of copies on one level are few (copies on one level lie ~M apart in slot
-// order on the level below); the bound only guards against a chain that loops.
+// order on the level below). Each step comes strictly nearer, so a walk cannot loop; the bound
+// caps the cost where a chain was reached far from the node's place (a group met on no upper level).
 constexpr size_t kMaxChainSteps = 4096;
 
 }  // namespace
