@@ -454,7 +454,7 @@ void LvqCodec::load_parameters(io::ByteReader& in) {
   // a larger one is corrupt, and would overflow a query centred on it.
   for (float& m : mean_) {
     m = in.f32();
-    if (!(std::fabs(m) <= 65504.f)) throw FileFormatError(in.what() + ": LVQ mean is not finite or out of range");
+    if (!(std::fabs(m) <= f16::kMax)) throw FileFormatError(in.what() + ": LVQ mean is not finite or out of range");
   }
   in.expect_end();
   set_layout(in_padding);

@@ -5,6 +5,7 @@
 #include "vidx/codec/binary.hpp"
 #include "vidx/codec/f32_pca.hpp"
 #include "vidx/codec/flat.hpp"
+#include "vidx/codec/float16.hpp"
 #include "vidx/codec/lvq.hpp"
 #include "vidx/codec/split_f32.hpp"
 #include "vidx/common/error.hpp"
@@ -43,7 +44,7 @@ std::unique_ptr<Codec> make_f16(size_t dim, Metric metric, uint64_t) {
 // LVQ keeps each vector's bias and step as float16 (binary codes re-rank with LVQ-8): a value
 // centred on the mean must stay within float16's +-65504, which values within half of it do
 // whatever the mean. Beyond, the constants overflow and distances come out NaN.
-constexpr float kFloat16ConstantsBound = 65504.f / 2;
+constexpr float kFloat16ConstantsBound = f16::kMax / 2;
 
 // One line per codec. The name must be what the codec's name() returns (tests check it).
 const std::vector<CodecFactory> kCodecs = {
@@ -94,11 +95,9 @@ const CodecFactory& find_codec(const std::string& name) {
   throw InvalidArgument("unknown quant '" + name + "' (expected one of " + quoted_list(codec_names(true)) + ")");
 }
 
-float codec_value_bound(const std::string& name) { return find_codec(name).value_bound; }
-
 void check_vectors_for(const std::string& quant, Metric metric, const float* x, size_t n, size_t dim,
                        size_t first_row) {
-  check_vectors(metric, x, n, dim, "vector", codec_value_bound(quant), quant, first_row);
+  check_vectors(metric, x, n, dim, "vector", find_codec(quant).value_bound, quant, first_row);
 }
 
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed) {

@@ -40,9 +40,6 @@ std::vector<std::string> codec_names(bool include_aliases = false);
 // choice when there is none.
 const CodecFactory& find_codec(const std::string& name);
 
-// find_codec(name).value_bound.
-float codec_value_bound(const std::string& name);
-
 // What add() refuses of vectors for an index storing them with codec `quant`: check_vectors
 // with that codec's value bound (rows named from first_row on).
 void check_vectors_for(const std::string& quant, Metric metric, const float* x, size_t n, size_t dim,

@@ -27,7 +27,7 @@ float max_abs_value(size_t dim);
 
 // Throws InvalidArgument (naming `what`, the row and the column) for NaN or infinite values,
 // for l2/ip values beyond max_abs_value(dim) or beyond `codec_bound` (what the codec called
-// `codec` stores faithfully: codec_value_bound), and for zero vectors under cosine. Rows are
+// `codec` stores faithfully: its registry value_bound), and for zero vectors under cosine. Rows are
 // named from `first_row` on.
 void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what,
                    float codec_bound = std::numeric_limits<float>::infinity(), const std::string& codec = "",

@@ -277,8 +277,8 @@ class HnswIndex final : public VectorIndex {
   // ---- exact copies (hnsw_copies.cpp) ----
   // Whether two nodes hold the same code (to this index, the same vector).
   bool same_code(uint32_t a, uint32_t b) const;
-  // Sets ctx.surplus_copy[i] for the candidates that are copies of `owner` beyond the few a list
-  // of `max_count` keeps: those nearest to it in slot number, below and above in turn.
+  // Marks in ctx.copy_of_owner which candidates are copies of `owner`, and which of those a list
+  // of `max_count` leaves out: it keeps the few nearest to owner in slot number, below and above in turn.
   void mark_surplus_copies(const std::vector<Neighbor>& candidates, uint32_t owner, size_t max_count,
                            SearchContext& ctx) const;
   // Adds to `links`, both ways, a chain in slot order through the sources of a reverse-link
