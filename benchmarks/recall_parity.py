@@ -37,7 +37,7 @@ def main():
     p.add_argument("--M", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quant", default="none", help="vidx's quant= (default float32)")
+    p.add_argument("--quant", help="vidx's quant= (default: HNSW's default, f32_split; 'f32' plain float32)")
     p.add_argument("--keep-vectors", action="store_true", help="vidx keeps float32 vectors to re-rank with")
     p.add_argument("--order", choices=sorted(ORDERS), default="natural",
                    help="row order given to both libraries (ids stay the original row numbers)")
@@ -62,8 +62,9 @@ def main():
         start = time.perf_counter()
         index = vidx.Index(train.shape[1], metric=metric, kind="hnsw", M=args.M,
                            ef_construction=args.ef_construction, seed=seed, threads=args.threads,
-                           quant=args.quant, keep_vectors=args.keep_vectors)
+                           keep_vectors=args.keep_vectors, **({"quant": args.quant} if args.quant else {}))
         index.add(train, ids=order)
+        quant_used = index.params["quant"]
         builds["vidx"].append(time.perf_counter() - start)
         recalls["vidx"].append([recall(index.search(queries, 10, ef=ef)[1]) for ef in efs])
         del index
@@ -82,7 +83,7 @@ def main():
               f"recall@10 at ef {efs}: vidx {np.round(recalls['vidx'][-1], 4)}, "
               f"hnswlib {np.round(recalls['hnswlib'][-1], 4)}", flush=True)
     ours, theirs = np.mean(recalls["vidx"], 0), np.mean(recalls["hnswlib"], 0)
-    print(f"{data.name} ({args.order} order, vidx quant={args.quant}"
+    print(f"{data.name} ({args.order} order, vidx quant={quant_used}"
           f"{' + float32 re-rank' if args.keep_vectors else ''}), mean over seeds {args.seeds}:")
     for ef, a, b in zip(efs, ours, theirs):
         print(f"  ef {ef:3d}: vidx {a:.4f}  hnswlib {b:.4f}  difference {a - b:+.4f}")

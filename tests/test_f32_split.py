@@ -174,3 +174,26 @@ def test_removes_repairs_and_compaction_keep_float32_results(wide_blobs):
     row_of = {int(i): r for r, i in enumerate(ids)}
     want = d[np.arange(len(q))[:, None], np.vectorize(row_of.get)(I)]
     np.testing.assert_allclose(D, want, rtol=1e-5, atol=1e-4)
+
+
+def test_hnsw_defaults_to_f32_split_and_other_kinds_to_float32(tmp_path, wide_blobs):
+    """Left out, quant is the kind's default, which params names and a save keeps; HNSW's is
+    f32_split (float32's vectors and distances), flat's and SPANN's plain float32 (a flat scan of
+    f32_split would not be exact). Given, "none" and "f32" stay plain float32 on HNSW."""
+    x, q = wide_blobs
+    default = vidx.Index(40, M=8, ef_construction=40)
+    default.add(x)
+    assert default.params["quant"] == "f32_split"
+    split = vidx.Index(40, quant="f32_split", M=8, ef_construction=40)
+    split.add(x)
+    for a, b in zip(default.search(q, 5), split.search(q, 5)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(default.get(np.arange(len(x)))[0], x)
+    default.save(tmp_path / "d.vidx")
+    assert vidx.load(tmp_path / "d.vidx").params["quant"] == "f32_split"
+    for quant in ("none", "f32"):
+        assert vidx.Index(40, quant=quant).params["quant"] == quant
+    assert vidx.Index(40, kind="flat").params["quant"] == "none"
+    assert vidx.Index(40, kind="spann", path=str(tmp_path / "p.postings")).params["quant"] == "none"
+    with pytest.raises(ValueError, match="unknown quant ''"):
+        vidx.Index(40, quant="")

@@ -3,6 +3,8 @@
 
 #include <set>
 
+#include "vidx/codec/registry.hpp"
+
 namespace vidx::bindings {
 namespace py = pybind11;
 namespace {
@@ -68,6 +70,8 @@ struct FromKwargs {
     if (!py::isinstance<py::str>(v)) throw py::type_error(std::string(name) + " must be a string, got " + type_name(v));
     field = v.cast<std::string>();
     if (std::string(name) == "path") checked_path(field);
+    // Left out, quant is the kind's default; given, it must name a codec ("" included).
+    if (std::string(name) == "quant") find_codec(field);
   }
 };
 

@@ -21,8 +21,8 @@ size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 }  // namespace
 
 HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
-    : VectorIndex(dim, metric, options),
-      codec_(make_codec(options.quant, dim, metric, options.seed)),
+    : VectorIndex(dim, metric, with_kind_defaults("hnsw", options)),
+      codec_(make_codec(this->options().quant, dim, metric, options.seed)),
       M_(options.M),
       M0_(2 * options.M),
       ef_construction_(std::max(options.ef_construction, options.M)),

@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     algo = p.add_argument_group("algorithms")
     algo.add_argument("--algorithms", default=",".join(peers.DEFAULT_ALGORITHMS),
                       help=f"comma-separated, from {','.join(peers.ADAPTERS)}, each with an optional "
-                           f":VARIANT (vidx:QUANT, e.g. vidx:f32_split; default "
+                           f":VARIANT (vidx:QUANT, e.g. vidx:f32 or vidx:lvq8; default "
                            f"{','.join(peers.DEFAULT_ALGORITHMS)}; uninstalled ones are skipped)")
     algo.add_argument("--M", type=int, default=16, help="graph degree (default 16)")
     algo.add_argument("--ef-construction", type=int, default=200,

@@ -77,17 +77,19 @@ def _pad(ids, k: int) -> np.ndarray:
 KEEP_VECTORS_SUFFIX = "+f32"
 
 
-def vidx_quant_and_keep(spec: str | None) -> tuple[str, bool]:
+def vidx_quant_and_keep(spec: str | None) -> tuple[str | None, bool]:
     """A vidx quant as the benchmarks spell it -> (quant=, keep_vectors=). "lvq8+f32" keeps the
     float32 vectors too: the walk reads the codes and the candidates are re-ranked exactly, so
-    results are float32's. None is float32 ("none")."""
-    spec = spec or "none"
+    results are float32's. None is the index's default quant (None: pass no quant=)."""
+    if spec is None:
+        return None, False
     return spec.removesuffix(KEEP_VECTORS_SUFFIX), spec.endswith(KEEP_VECTORS_SUFFIX)
 
 
 class VidxHNSW(Adapter):
-    """vidx HNSW; the variant is its quant= (plain "vidx" is float32, "vidx:lvq8" LVQ-8 codes, ...),
-    with an optional "+f32" suffix (vidx_quant_and_keep)."""
+    """vidx HNSW; the variant is its quant= (plain "vidx" is HNSW's default, "f32_split";
+    "vidx:f32" plain float32, "vidx:lvq8" LVQ-8 codes, ...), with an optional "+f32" suffix
+    (vidx_quant_and_keep)."""
     name = "vidx"
     module = "vidx"
 
@@ -102,8 +104,9 @@ class VidxHNSW(Adapter):
         import vidx
         start = perf_counter()
         quant, keep_vectors = vidx_quant_and_keep(self.variant)
+        codec = {} if quant is None else {"quant": quant}
         self.index = vidx.Index(train.shape[1], metric=metric, kind="hnsw", M=M, ef_construction=efc,
-                                seed=0, threads=threads, quant=quant, keep_vectors=keep_vectors)
+                                seed=0, threads=threads, keep_vectors=keep_vectors, **codec)
         self.index.add(train)
         seconds = perf_counter() - start
         self.index.threads = 1
@@ -452,9 +455,9 @@ class NGT(Adapter):
 ADAPTERS = {cls.name: cls for cls in (VidxHNSW, Hnswlib, FaissHNSW, USearch, Glass, ScaNN, VSAG, NGT)}
 
 
-# What vidx-bench runs when no --algorithms is given: vidx's two float32 graphs (plain, and the
-# layout whose walks read the upper halves), then every peer.
-DEFAULT_ALGORITHMS = ("vidx", "vidx:f32_split", *[name for name in ADAPTERS if name != "vidx"])
+# What vidx-bench runs when no --algorithms is given: vidx's two float32 graphs (the default,
+# f32_split, whose walks read the upper halves, and plain float32), then every peer.
+DEFAULT_ALGORITHMS = ("vidx", "vidx:f32", *[name for name in ADAPTERS if name != "vidx"])
 
 
 def with_variant(cls: type[Adapter], variant: str) -> type[Adapter]:
