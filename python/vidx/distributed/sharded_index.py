@@ -72,7 +72,8 @@ class ShardedIndex:
         self.shards = _check_count("shards", shards, 1)
         self.batch_size = _check_count("batch_size", batch_size, 1)
         self.options = dict(index_options)
-        self._ef_search = validate_options(self.dim, metric, kind, self.options)["ef_search"]
+        settings = validate_options(self.dim, metric, kind, self.options)
+        self._ef_search, self._quant = settings["ef_search"], settings["quant"]
         resolve_mode(ef_per_shard, True)
         self.ef_per_shard = ef_per_shard
         self.actor_options = {**_DEFAULT_ACTOR_OPTIONS, **(actor_options or {})}
@@ -452,7 +453,8 @@ class ShardedIndex:
         self = cls.__new__(cls)
         self.dim, self.metric, self.kind = m["dim"], m["metric"], m["kind"]
         self.shards, self.routing, self.options = m["shards"], m["routing"], m["options"]
-        self._ef_search = validate_options(self.dim, self.metric, self.kind, self.options)["ef_search"]
+        settings = validate_options(self.dim, self.metric, self.kind, self.options)
+        self._ef_search, self._quant = settings["ef_search"], settings["quant"]
         self.ef_per_shard = m.get("ef_per_shard", "auto")  # manifests before the option: the default
         self.batch_size = batch_size
         self.actor_options = {**_DEFAULT_ACTOR_OPTIONS, **(actor_options or {})}
@@ -488,5 +490,5 @@ class ShardedIndex:
         """_vectors, then every check a shard's add() makes of them (value bounds, the quant's
         included; zero vectors under cosine), before any shard is sent a row."""
         X = self._vectors(X)
-        _core._check_rows(X, self.dim, self.metric, self.options.get("quant", "none"))
+        _core._check_rows(X, self.dim, self.metric, self._quant)  # the kind's default when not given
         return X
