@@ -80,7 +80,8 @@ def test_concurrent_writers_and_searches(tmp_path_factory):
     out = subprocess.run([str(exe), "2", str(tmp_path_factory.mktemp("stress")), "living"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    for kind in ("hnsw/none", "flat/none", "flat/lvq8"):  # flat writes run beside searches too
+    # flat writes run beside searches too; hnsw/f32_split is HNSW's default codec
+    for kind in ("hnsw/none", "hnsw/f32_split", "flat/none", "flat/lvq8"):
         m = re.search(kind + r": (\d+) searches, (\d+) removed, (\d+) added, 0 failures", out.stdout)
         assert m and all(int(g) > 0 for g in m.groups()), out.stdout
 

@@ -28,7 +28,7 @@ class CudaFlatIndex final : public VectorIndex {
  public:
   CudaFlatIndex(size_t dim, Metric metric, const IndexOptions& options, const std::string& codec,
                 const FlatDeviceOptions& device)
-      : VectorIndex(dim, metric, with_kind_defaults("flat", options)),
+      : VectorIndex(dim, metric, options),
         codec_(make_codec(codec, dim, metric)),
         device_(device.device),
         store_(dim, codec == "f16", metric_is_inner_product(metric), device) {}

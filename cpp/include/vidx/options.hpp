@@ -105,11 +105,13 @@ std::vector<std::string> option_names(const std::string& kind);
 // The codec a kind stores when quant= is not given. HNSW: "f32_split", float32's bytes and
 // float32's results whose graph walks read only the upper 16 bits of each value (on
 // memory-bound indexes 1.2-1.6x the speed of plain float32 at equal recall; benchmarks/RESULTS.md).
-// Flat and SPANN: "none" (float32), as a flat scan of f32_split would not be exact.
+// Every other kind, flat and SPANN included: "none" (float32), as a flat scan of f32_split would
+// not be exact.
 const char* default_quant(const std::string& kind);
 
-// `options` with an empty quant replaced by the kind's default; every kind's constructor
-// passes its options through this, so options() always names the codec in use.
+// `options` with an empty quant replaced by the kind's default. VectorIndex's constructor
+// applies the fallback ("none"), so options() always names the codec in use; a kind with a
+// default of its own (HNSW) applies it before passing its options on.
 IndexOptions with_kind_defaults(const std::string& kind, IndexOptions options);
 
 // InvalidArgument naming the option and its rule for the first value out of its limits.

@@ -30,8 +30,7 @@ void grow(AlignedBuffer& buffer, size_t needed) {
 }  // namespace
 
 FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
-    : VectorIndex(dim, metric, with_kind_defaults("flat", options)),
-      codec_(make_codec(this->options().quant, dim, metric, options.seed)) {
+    : VectorIndex(dim, metric, options), codec_(make_codec(this->options().quant, dim, metric, options.seed)) {
   // float32 codes are the vectors already: keeping them twice would add nothing.
   if (options.keep_vectors && codec_->name() != "f32") kept_codec_ = make_codec("f32", dim, metric);
   stride_ = stride_of(*codec_);

@@ -27,7 +27,7 @@ double auto_head_ratio(size_t dim, size_t head_M) {
 }
 
 SpannIndex::SpannIndex(size_t dim, Metric metric, IndexOptions options)
-    : VectorIndex(dim, metric, with_kind_defaults("spann", std::move(options))) {
+    : VectorIndex(dim, metric, std::move(options)) {
   const IndexOptions& o = this->options();
   if (o.spann.path.empty()) throw InvalidArgument("a SPANN index needs path= : the file its posting lists are written to");
   if (o.spann.path.size() >= PATH_MAX) throw InvalidArgument("path is too long");
