@@ -7,12 +7,15 @@
 
 namespace vidx::simd {
 
-// kWidth: float lanes per register; kPopWords: 64-bit words per Hamming step.
-template <Level L, size_t Width, size_t PopWords>
+// kWidth: float lanes per register; kPopWords: 64-bit words per Hamming step; kBoundBlocks:
+// kBoundCheckDims blocks a bounded L2 batch sums between two looks at its bound when no
+// check scales are given (isa.md).
+template <Level L, size_t Width, size_t PopWords, size_t BoundBlocks = 1>
 struct IsaShape {
   static constexpr Level kLevel = L;
   static constexpr size_t kWidth = Width;
   static constexpr size_t kPopWords = PopWords;
+  static constexpr size_t kBoundBlocks = BoundBlocks;
 };
 
 }  // namespace vidx::simd

@@ -134,6 +134,9 @@ void l2_batch_bounded(const float* q, const B* const* xs, size_t n, size_t dim, 
     l2_batch_bounded<I, B>(q, xs, kMaxBatch, dim, bound, check_scales, out);
   constexpr size_t kBlock = kBoundCheckDims;
   static_assert(kBlock % (4 * I::kWidth) == 0, "checks must fall on a step boundary");
+  // Check scales are one per kBoundCheckDims block (f32_pca's calibration); without them the
+  // ISA may look at the bound less often (kBoundBlocks).
+  const size_t block = check_scales ? kBlock : I::kBoundBlocks * kBlock;
   // Room for kMaxBatch accumulators, but only the n in use are zeroed: a plain array of them
   // was zeroed whole on every call (16 KB with AVX-512, 8 KB with AVX2), a memset that took 5%
   // of the samples of a filtered fashion-mnist walk under perf.
@@ -145,12 +148,12 @@ void l2_batch_bounded(const float* q, const B* const* xs, size_t n, size_t dim, 
   for (size_t i = 0; i < n; ++i) {
     new (&acc[i]) Accumulators<I>();
     live[i] = static_cast<uint8_t>(i);
-    prefetch_elements<I>(xs[i], dim < kBlock ? dim : kBlock);
+    prefetch_elements<I>(xs[i], dim < block ? dim : block);
   }
   const size_t full = whole_steps<I>(dim);
   size_t begin = 0;
-  for (; begin + kBlock <= full && live_count > 0; begin += kBlock) {
-    const size_t next = begin + kBlock, next_len = dim - next < kBlock ? dim - next : kBlock;
+  for (; begin + block <= full && live_count > 0; begin += block) {
+    const size_t next = begin + block, next_len = dim - next < block ? dim - next : block;
     const float limit = check_scales ? bound * check_scales[begin / kBlock] : bound;
     size_t kept = 0;
     for (size_t j = 0; j < live_count; ++j) {
