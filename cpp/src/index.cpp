@@ -25,7 +25,7 @@ constexpr uint32_t kNextIdSection = io::fourcc("NXID");
 }  // namespace
 
 VectorIndex::VectorIndex(size_t dim, Metric metric, IndexOptions options)
-    : dim_(dim), metric_(metric), options_(with_kind_defaults("", std::move(options))) {
+    : dim_(dim), metric_(metric), options_(with_default_quant(std::move(options), kDefaultQuant)) {
   if (dim == 0) throw InvalidArgument("dim must be at least 1");
   if (dim > (1u << 20)) throw InvalidArgument("dim must be at most 1048576");
   validate_options(options_);

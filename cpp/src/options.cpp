@@ -123,10 +123,8 @@ std::vector<std::string> option_names(const std::string& kind) {
   return names.out;
 }
 
-const char* default_quant(const std::string& kind) { return kind == "hnsw" ? "f32_split" : "none"; }
-
-IndexOptions with_kind_defaults(const std::string& kind, IndexOptions options) {
-  if (options.quant.empty()) options.quant = default_quant(kind);
+IndexOptions with_default_quant(IndexOptions options, const char* quant) {
+  if (options.quant.empty()) options.quant = quant;
   return options;
 }
 
@@ -146,7 +144,7 @@ void write_options(const IndexOptions& options, io::ByteWriter& out) {
 
 IndexOptions read_options(io::ByteReader& in) {
   IndexOptions o;
-  o.quant = "none";  // a file names its codec; one that did not would have stored float32
+  o.quant = kDefaultQuant;  // a file names its codec; one that did not would have stored float32
   const uint32_t fields = in.u32();
   for (uint32_t i = 0; i < fields; ++i) {
     const std::string name = in.str();

@@ -43,7 +43,7 @@ struct IndexOptions {
   uint64_t seed = 0;             // everything random is derived from it
   size_t threads = 0;            // 0 = all cores
   // Codec of the stored vectors: "none" (float32), "f32_split", "lvq8", "lvq4x8", ...; "" asks for
-  // the kind's default (default_quant), which the index then reports and saves by name.
+  // the kind's default (kDefaultQuant, or the kind's own), which the index reports and saves by name.
   std::string quant;
   // Candidates re-scored with precise distances after a compressed scan; 0 = automatic.
   size_t rerank = 0;
@@ -102,17 +102,14 @@ unsigned option_scope_of(const std::string& kind);
 std::vector<std::string> option_names();
 std::vector<std::string> option_names(const std::string& kind);
 
-// The codec a kind stores when quant= is not given. HNSW: "f32_split", float32's bytes and
-// float32's results whose graph walks read only the upper 16 bits of each value (on
-// memory-bound indexes 1.2-1.6x the speed of plain float32 at equal recall; benchmarks/RESULTS.md).
-// Every other kind, flat and SPANN included: "none" (float32), as a flat scan of f32_split would
-// not be exact.
-const char* default_quant(const std::string& kind);
+// The codec an index stores when quant= is left empty ("none": float32), unless its kind has a
+// default of its own (HNSW: HnswIndex::kDefaultCodec).
+constexpr const char* kDefaultQuant = "none";
 
-// `options` with an empty quant replaced by the kind's default. VectorIndex's constructor
-// applies the fallback ("none"), so options() always names the codec in use; a kind with a
-// default of its own (HNSW) applies it before passing its options on.
-IndexOptions with_kind_defaults(const std::string& kind, IndexOptions options);
+// `options` with an empty quant replaced by `quant`. VectorIndex's constructor applies
+// kDefaultQuant, so options() always names the codec in use; a kind with a default of its own
+// applies it before passing its options on.
+IndexOptions with_default_quant(IndexOptions options, const char* quant);
 
 // InvalidArgument naming the option and its rule for the first value out of its limits.
 void validate_options(const IndexOptions& options);

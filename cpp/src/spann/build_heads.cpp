@@ -46,7 +46,7 @@ std::vector<float> read_sample(BuildContext& b, size_t s) {
 std::unique_ptr<VectorIndex> index_heads(BuildContext& b, const std::vector<float>& vectors, size_t H) {
   b.report("head index", 0, H);
   IndexOptions ho;
-  ho.quant = "none";  // heads are few and searched exactly as the postings' centroids they are
+  ho.quant = kDefaultQuant;  // float32, not HNSW's own default: the head graph SPANN was measured with
   ho.M = b.options.M;
   ho.ef_construction = b.options.ef_construction;
   ho.ef_search = b.options.ef_search;

@@ -83,7 +83,7 @@ struct FlatDeviceOptions {
 // dimension above kFlatMaxDim, a negative device. Checks arguments only (no device is touched),
 // so builds without CUDA give the same errors; make_flat_index calls it first.
 inline std::string check_flat_options(size_t dim, const IndexOptions& options, const FlatDeviceOptions& device) {
-  const std::string codec = find_codec(options.quant.empty() ? default_quant("flat") : options.quant).name;
+  const std::string codec = find_codec(options.quant.empty() ? kDefaultQuant : options.quant).name;
   if (codec != "f32" && codec != "f16")
     throw InvalidArgument("the CUDA flat index stores float32 (quant='none') or float16 (quant='f16') vectors; got quant='" +
                           options.quant + "'");
