@@ -13,7 +13,7 @@
 namespace vidx::simd {
 
 // Bound looked at every 128 dimensions: a look (four registers summed across lanes, a compare
-// and a branch) per 64 took enough of an 8-lane walk that 128 ran 1.05-1.10x the queries per
+// and a branch) per 64 took enough of an 8-lane walk that 128 ran 1.02-1.11x the queries per
 // second on fashion-mnist (graph.md section 21); AVX-512 was tuned at 64 and stays there.
 struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2, /*bound_blocks=*/2>, U4TermsX86, U8TermsAvx2 {
   using F = __m256;

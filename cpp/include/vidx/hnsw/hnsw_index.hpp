@@ -50,7 +50,7 @@ class VisitedSet;
 class HnswIndex final : public VectorIndex {
  public:
   // The codec stored when quant= is left empty: float32's bytes and float32's results, walks
-  // reading only the upper 16 bits of each value (memory-bound indexes: 1.15-1.5x plain float32
+  // reading only the upper 16 bits of each value (memory-bound indexes: 1.1-1.5x plain float32
   // at equal recall; benchmarks/results/graph.md sections 17 and 21). Other kinds store
   // kDefaultQuant (a flat scan of f32_split would not be exact).
   static constexpr const char* kDefaultCodec = "f32_split";
