@@ -23,6 +23,7 @@ class L2Distance final : public QueryDistance {
       : q_(std::move(q)), dim_(q_.size()), k_(k), check_scales_(std::move(check_scales)) {}
   float one(const uint8_t* code) const override { return k_->l2sq(q_.data(), as_floats(code), dim_); }
   size_t code_bytes() const override { return dim_ * sizeof(float); }
+  size_t walk_prefetch_bytes() const override { return simd::bounded_walk_prefetch_bytes(k_->level, code_bytes()); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     k_->l2sq_batch(q_.data(), as_float_rows(codes), n, dim_, out);
   }
@@ -67,6 +68,7 @@ class HalfL2Distance final : public QueryDistance {
       : l2_(std::move(q), k, std::move(check_scales)) {}
   float one(const uint8_t* code) const override { return 0.5f * l2_.one(code); }
   size_t code_bytes() const override { return l2_.code_bytes(); }
+  size_t walk_prefetch_bytes() const override { return l2_.walk_prefetch_bytes(); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     l2_.batch(codes, n, out);
     for (size_t i = 0; i < n; ++i) out[i] *= 0.5f;

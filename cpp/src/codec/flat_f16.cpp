@@ -21,6 +21,9 @@ class F16Distance final : public QueryDistance {
     return l2_ ? k_->l2(q_.data(), as_halves(code), dim_) : 1.f - k_->dot(q_.data(), as_halves(code), dim_);
   }
   size_t code_bytes() const override { return dim_ * sizeof(uint16_t); }
+  size_t walk_prefetch_bytes() const override {
+    return l2_ ? simd::bounded_walk_prefetch_bytes(k_->level, code_bytes()) : code_bytes();
+  }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     batch_prefetching(codes, n, code_bytes(), out, [this](const uint8_t* c) { return one(c); });
   }

@@ -22,6 +22,10 @@ class QueryDistance {
   // How many bytes of a code one() reads (from its start): a graph walk requests them when it
   // gathers a neighbour, so a code that straddles cache lines arrives whole.
   virtual size_t code_bytes() const = 0;
+  // How many of those bytes a graph walk requests when it gathers a neighbour, before scoring
+  // it with batch or batch_bounded: all of them, unless batch_bounded abandons far codes partway
+  // and requests the rest of a code itself (simd::bounded_walk_prefetch_bytes).
+  virtual size_t walk_prefetch_bytes() const { return code_bytes(); }
   // Distances to n codes given by pointers, as a graph walk gathers them; implementations
   // dispatch to a SIMD batch kernel once per call, not once per distance.
   virtual void batch(const uint8_t* const* codes, size_t n, float* out) const = 0;

@@ -48,7 +48,10 @@ struct GatherBuffers {
 // The cap keeps an expansion of 32 neighbours within 256 KB, a quarter of a 1 MB L2 (codes up
 // to 3136 bytes measured; none past the cap).
 constexpr size_t kGatherPrefetchBytes = 8192;
-inline size_t gather_prefetch_bytes(const QueryDistance& qd) { return std::min(qd.code_bytes(), kGatherPrefetchBytes); }
+// Bounded L2 walks ask for less (QueryDistance::walk_prefetch_bytes).
+inline size_t gather_prefetch_bytes(const QueryDistance& qd) {
+  return std::min(qd.walk_prefetch_bytes(), kGatherPrefetchBytes);
+}
 
 // Marks the unvisited neighbours of a node visited and gathers them, with their codes (whose
 // first `prefetch_bytes` start loading into L2 now, so the distance kernel finds them in
