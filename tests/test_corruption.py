@@ -120,16 +120,21 @@ def test_every_corruption_is_detected_or_harmless(kind, quant, keep_vectors, tmp
     assert report["counts"].get("truncate:detected") == report["size"]  # every shorter file refused
 
 
+def section_table(data):
+    """[(index, tag, offset, length)] of an index file's sections, tag as 4 bytes."""
+    kind_len = struct.unpack_from("<I", data, 28)[0]
+    n = struct.unpack_from("<I", data, 32 + kind_len)[0]
+    table = 36 + kind_len
+    return [(i, *struct.unpack_from("<IIQQ", data, table + 24 * i)) for i in range(n)], table
+
+
 def rewrite_section(data, tag, change):
     """data (a bytearray of an index file) with section `tag`'s bytes passed through change(view)
     and every checksum recomputed: what anyone can forge, since a file is checksummed, not signed."""
     from test_files import _crc32c
     header_size = struct.unpack_from("<I", data, 12)[0]
-    kind_len = struct.unpack_from("<I", data, 28)[0]
-    n = struct.unpack_from("<I", data, 32 + kind_len)[0]
-    table = 36 + kind_len
-    for i in range(n):
-        t, _, offset, length = struct.unpack_from("<IIQQ", data, table + 24 * i)
+    sections, table = section_table(data)
+    for i, t, _, offset, length in sections:
         if t.to_bytes(4, "little") == tag:
             change(memoryview(data)[offset:offset + length])
             struct.pack_into("<I", data, table + 24 * i + 4, _crc32c(bytes(data[offset:offset + length])))
@@ -157,3 +162,59 @@ def test_an_lvq_mean_out_of_range_is_refused():
         struct.pack_into("<f", view, 1, 1e30)  # after the layout flag byte
     with pytest.raises(ValueError, match="LVQ mean"):
         vidx.from_bytes(rewrite_section(bytearray(idx.to_bytes()), b"CDEC", huge_mean))
+
+
+def section_bytes(data, tag):
+    """The payload of section `tag` of an index file (bytes), or None."""
+    for _, t, _, offset, length in section_table(data)[0]:
+        if t.to_bytes(4, "little") == tag:
+            return bytes(data[offset:offset + length])
+    return None
+
+
+def fill_row(row, count):
+    """change(view) for rewrite_section: row `row` of a section of `count` equal rows set to
+    0xFF bytes, which read as NaN under every codec (float32 and float16 values, the upper
+    halves of float32, LVQ's float16 step and bias, the estimator's float32 factors)."""
+    def change(view):
+        size = len(view) // count
+        view[row * size:(row + 1) * size] = b"\xff" * size
+    return change
+
+
+# (kind, quant, keep_vectors, sections to damage): every codec's stored values, and kept vectors.
+NON_FINITE_CASES = [("hnsw", q, False, (b"HED0", b"TAIL")) for q in
+                    ("none", "f32_split", "f16", "f32_pca", "lvq8", "lvq4x8", "binary", "rabitq")]
+NON_FINITE_CASES += [("hnsw", "lvq8", True, (b"VECS",))]
+NON_FINITE_CASES += [("flat", q, False, (b"CODE",)) for q in ("none", "f16", "lvq4x8", "rabitq")]
+NON_FINITE_CASES += [("flat", "lvq4x8", True, (b"VECS",))]
+
+
+@pytest.mark.parametrize("kind, quant, keep_vectors, tags", NON_FINITE_CASES)
+def test_stored_nan_or_infinity_is_refused_at_load(kind, quant, keep_vectors, tags, tmp_path):
+    # Adds refuse NaN and infinity, so stored ones come from a damaged or forged file (checksums
+    # recomputed). They loaded, and gave NaN distances among the results; now the load names the row.
+    n, row = 200, 5
+    x = clustered(n, 64, seed=3)
+    idx = vidx.Index(64, "l2", kind=kind, quant=quant, keep_vectors=keep_vectors)
+    idx.add(x)
+    data = bytearray(idx.to_bytes())
+    for tag in tags:
+        payload = section_bytes(data, tag)
+        if payload is None or len(payload) == 0:
+            continue  # a codec without tails
+        if tag == b"HED0":  # heads are padded to a stride: damage the head of one slot only
+            stride, head = struct.unpack_from("<QQ", section_bytes(data, b"HLAY"), 0)
+            data = bytearray(rewrite_section(data, tag, lambda v: v.__setitem__(
+                slice(row * stride, row * stride + head), b"\xff" * head)))
+        else:
+            data = bytearray(rewrite_section(data, tag, fill_row(row, n)))
+    where = "slot" if kind == "hnsw" else "row"
+    with pytest.raises(ValueError, match=f"{where} {row} holds NaN or infinite values"):
+        vidx.from_bytes(bytes(data))
+    path = tmp_path / "forged.vidx"
+    path.write_bytes(bytes(data))
+    with pytest.raises(OSError, match=f"{where} {row} holds NaN or infinite values"):  # a bad file, as elsewhere
+        vidx.load(str(path))
+    with pytest.raises(OSError, match=f"{where} {row} holds NaN or infinite values"):
+        vidx.load(str(path), mmap=True, verify=True)

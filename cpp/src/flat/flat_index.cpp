@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "vidx/codec/finite_codes.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/filtered_scan.hpp"
 #include "vidx/common/topk.hpp"
@@ -207,14 +208,21 @@ void FlatIndex::read_sections(const io::IndexFileReader& in) {
   if (in.mapped() && stride_ == cs) {
     codes_ = view_of(codes);
     if (kept_codec_) kept_ = view_of(kept);
-    return;
+  } else {
+    in.section(kCodesSection);  // checks the checksum of what is copied
+    if (kept_codec_) in.section(kKeptSection);
+    codes_.reallocate(count_ * stride_);
+    for (size_t i = 0; i < count_; ++i) std::memcpy(codes_.data() + i * stride_, codes.data + i * cs, cs);
+    kept_.reallocate(kept.size);
+    if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
   }
-  in.section(kCodesSection);  // checks the checksum of what is copied
-  if (kept_codec_) in.section(kKeptSection);
-  codes_.reallocate(count_ * stride_);
-  for (size_t i = 0; i < count_; ++i) std::memcpy(codes_.data() + i * stride_, codes.data + i * cs, cs);
-  kept_.reallocate(kept.size);
-  if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
+  // Codes scanned in place from a mapped file that was not verified whole are trusted:
+  // checking them would read the whole file.
+  if (!codes_.is_view() || in.verified(kCodesSection))
+    refuse_non_finite_rows(*codec_, codes_.data(), stride_, count_, in.path(), "stored vector in row");
+  if (kept_codec_ && (!kept_.is_view() || in.verified(kKeptSection)))
+    refuse_non_finite_rows(*kept_codec_, kept_.data(), kept_codec_->code_size(), count_, in.path(),
+                           "kept float32 vector in row");
 }
 
 }  // namespace vidx

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "vidx/codec/finite_codes.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -137,11 +138,26 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   }
   if (has_entry && levels_[entry] != static_cast<int>(levels_plus_one) - 1)
     throw bad("entry point is not on the top level");
+  check_codes_finite(in, count);
   // Every node live until adopt_loaded_ids frees those the ids say were removed.
   for (uint64_t s = 0; s < count; ++s) set_state(static_cast<uint32_t>(s), kLive);
   count_ = count;
   if (has_entry) set_entry(entry, static_cast<int>(levels_plus_one) - 1);
   else entry_state_.store(0);
+}
+
+void HnswIndex::check_codes_finite(const io::IndexFileReader& in, uint64_t count) const {
+  // Codes used in place from a mapped file that was not verified whole are trusted, as its
+  // level-0 lists are: checking them would read the whole file.
+  if (!heads_.is_view() || (in.verified(kHeadsSection) && in.verified(kTailsSection))) {
+    refuse_non_finite_codes(
+        *codec_, count,
+        [this](size_t s) { return StoredCode{head(static_cast<uint32_t>(s)), tail(static_cast<uint32_t>(s))}; },
+        in.path(), "stored vector in slot");
+  }
+  if (kept_codec_ && (!kept_.is_view() || in.verified(kKeptSection)))
+    refuse_non_finite_rows(*kept_codec_, kept_.data(), kept_codec_->code_size(), count, in.path(),
+                           "kept float32 vector in slot");
 }
 
 void HnswIndex::adopt_loaded_ids(const std::string& path) {

@@ -69,6 +69,10 @@ class Codec {
   virtual void decode(const uint8_t* code, float* x) const = 0;
   // decode() of a code whose tail is stored apart from its head.
   virtual void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const { decode(head, x); }
+  // Whether a stored code decodes to finite values (what a loader checks: finite_codes.hpp).
+  // By default it decodes the code into `scratch` (dim() floats) and looks; codecs that can tell
+  // from the stored bits or constants alone look at those instead.
+  virtual bool finite(const uint8_t* head, const uint8_t* tail, float* scratch) const;
   // True where decode() returns exactly the vector encode() was given (float32 codes): get()
   // reports stored vectors as exact or as decoded from lossy codes by this.
   virtual bool decodes_exactly() const { return false; }

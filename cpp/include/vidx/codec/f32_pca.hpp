@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
+#include "vidx/codec/finite_codes.hpp"
 #include "vidx/codec/pca_rotation.hpp"
 #include "vidx/simd/kernels.hpp"
 
@@ -76,6 +77,10 @@ class F32PcaCodec final : public Codec {
   bool rotated() const { return rotation_.components() > 0; }
   void encode(const float* x, uint8_t* code) const override;
   void decode(const uint8_t* code, float* x) const override;
+  // The stored (rotated) values themselves: decoding would rotate every one back.
+  bool finite(const uint8_t* head, const uint8_t*, float*) const override {
+    return exponents_finite<uint32_t>(head, dim(), kF32ExponentBits);
+  }
   std::unique_ptr<QueryDistance> prepare(const float* query) const override;
   // The code is the rotated vector: prepared as it is, with no rotation back and forth.
   std::unique_ptr<QueryDistance> prepare_from_code(const uint8_t* head, const uint8_t* tail = nullptr) const override;

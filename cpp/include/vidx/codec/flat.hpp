@@ -9,6 +9,7 @@
 
 #include "vidx/codec/codec.hpp"
 #include "vidx/codec/f16_kernels.hpp"
+#include "vidx/codec/finite_codes.hpp"
 #include "vidx/simd/kernels.hpp"
 
 namespace vidx {
@@ -21,6 +22,8 @@ struct FlatFormat<float> {
   using Kernels = simd::KernelTable;
   static constexpr const char* kName = "f32";
   static constexpr bool kExact = true;
+  using Bits = uint32_t;  // an element's bit pattern, and its exponent bits (all set: NaN or infinity)
+  static constexpr Bits kExponentBits = kF32ExponentBits;
   static const Kernels& kernels() { return simd::kernels(); }
 };
 template <>
@@ -28,6 +31,8 @@ struct FlatFormat<uint16_t> {  // binary16 bits
   using Kernels = f16k::KernelTable;
   static constexpr const char* kName = "f16";
   static constexpr bool kExact = false;
+  using Bits = uint16_t;
+  static constexpr Bits kExponentBits = kF16ExponentBits;
   static const Kernels& kernels() { return f16k::kernels(); }
 };
 
@@ -44,6 +49,10 @@ class FlatCodec final : public Codec {
   // Defined for each element type, in flat_f32.cpp and flat_f16.cpp.
   void encode(const float* x, uint8_t* code) const override;
   void decode(const uint8_t* code, float* x) const override;
+  // The stored values' own exponent bits.
+  bool finite(const uint8_t* head, const uint8_t*, float*) const override {
+    return exponents_finite<typename FlatFormat<Element>::Bits>(head, dim(), FlatFormat<Element>::kExponentBits);
+  }
   std::unique_ptr<QueryDistance> prepare(const float* query) const override;
   float distance_between(const uint8_t* a, const uint8_t* b) const override;
   void save_parameters(io::ByteWriter& out) const override {}

@@ -18,6 +18,7 @@
 // loads). The kernels read the padding as codes; a float query is zero there, so only L2's
 // padding term changes, and LvqDistance subtracts what the constants add to it.
 #pragma once
+#include <cmath>
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
@@ -44,6 +45,11 @@ class LvqCodec final : public Codec {
   void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const override;
   // The reconstruction from the primary codes alone.
   void decode_primary(const uint8_t* code, float* x) const;
+  // Codes are integers: a code decodes to finite values when its step and bias are finite (the
+  // mean is checked when the codec's parameters load).
+  bool finite(const uint8_t* head, const uint8_t*, float*) const override {
+    return std::isfinite(delta(head)) && std::isfinite(bias(head));
+  }
 
   std::unique_ptr<QueryDistance> prepare(const float* query) const override;
   std::unique_ptr<QueryDistance> prepare_precise(const float* query) const override;

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "vidx/codec/codec.hpp"
+#include "vidx/codec/finite_codes.hpp"
 #include "vidx/codec/split_f32_kernels.hpp"
 
 namespace vidx {
@@ -37,6 +38,10 @@ class SplitF32Codec final : public Codec {
   void encode(const float* x, uint8_t* code) const override;
   void decode(const uint8_t* code, float* x) const override { decode_split(code, code + head_size(), x); }
   void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const override;
+  // A value's exponent is all in its upper half.
+  bool finite(const uint8_t* head, const uint8_t*, float*) const override {
+    return exponents_finite<uint16_t>(head, dim(), kF32UpperHalfExponentBits);
+  }
   // The walk's distance: from the upper halves alone.
   std::unique_ptr<QueryDistance> prepare(const float* query) const override;
   // The re-rank's: float32's exact distance, from both halves.

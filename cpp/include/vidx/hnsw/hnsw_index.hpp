@@ -116,6 +116,8 @@ class HnswIndex final : public VectorIndex {
   // read_sections' level-0 heads, lists, code tails and kept vectors: as memory holds them
   // (version 3; in place when the file is mapped), from version 2's records (head and list
   // in one), or as version 1 files split them (whole codes, lists).
+  // Refuses a file whose stored codes (or kept vectors) decode to NaN or infinity (finite_codes.hpp).
+  void check_codes_finite(const io::IndexFileReader& in, uint64_t count) const;
   void read_level0(const io::IndexFileReader& in, uint64_t count);
   void read_version2_records(const io::IndexFileReader& in, uint64_t count);
   void read_version1_records(const io::IndexFileReader& in, uint64_t count);
