@@ -192,10 +192,10 @@ void check_split(Checker& c, const split::KernelTable& t, const split::KernelTab
     std::vector<uint16_t> a_low, b_low;
     split_halves(va, a, a_low);
     split_halves(vb, b, b_low);
-    for (size_t d = 0; d < dim; ++d)  // within half a step of 2^-7
-      c.near("split midpoint", dim, split::midpoint(a[d]), va[d], std::fabs(va[d]), 1.0 / 256);
+    for (size_t d = 0; d < dim; ++d)  // within a step of 2^-7
+      c.near("split upper value", dim, split::upper_value(a[d]), va[d], std::fabs(va[d]), 1.0 / 128);
     const ReferenceSums ref(
-        q, [&](size_t d) { return split::midpoint(a[d]); }, [&](size_t d) { return split::midpoint(b[d]); });
+        q, [&](size_t d) { return split::upper_value(a[d]); }, [&](size_t d) { return split::upper_value(b[d]); });
     check_converted(c, "split", t, scalar, q, a.data(), b.data(), ref);
     // Joined halves are the float32 values: the float32 kernels' results of this level, bit for bit.
     c.same("split l2_joined", dim, t.l2_joined(q.data(), a.data(), a_low.data(), dim),

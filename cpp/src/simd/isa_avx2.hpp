@@ -44,12 +44,9 @@ struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2, /*bound_blo
   static F join(U upper, U lower) {
     return _mm256_castsi256_ps(_mm256_or_si256(_mm256_slli_epi32(upper, 16), lower));
   }
-  static F load(const split::UpperHalf* p) { return join(widen_u16(p), _mm256_set1_epi32(split::kMidpointLowerHalf)); }
-  static F load_partial(const split::UpperHalf* p, size_t n) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256 on = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane));
-    return _mm256_and_ps(on, join(widen_u16_partial(p, n), _mm256_set1_epi32(split::kMidpointLowerHalf)));
-  }
+  static F upper_only(U upper) { return _mm256_castsi256_ps(_mm256_slli_epi32(upper, 16)); }
+  static F load(const split::UpperHalf* p) { return upper_only(widen_u16(p)); }
+  static F load_partial(const split::UpperHalf* p, size_t n) { return upper_only(widen_u16_partial(p, n)); }
   static F load_joined(const split::UpperHalf* u, const uint16_t* l) { return join(widen_u16(u), widen_u16(l)); }
   static F load_joined_partial(const split::UpperHalf* u, const uint16_t* l, size_t n) {
     return join(widen_u16_partial(u, n), widen_u16_partial(l, n));

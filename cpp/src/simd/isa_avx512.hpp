@@ -34,11 +34,9 @@ struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8>, U4Ter
   static F join(U upper, U lower) {
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_slli_epi32(upper, 16), lower));
   }
-  static U midpoint_lower() { return _mm512_set1_epi32(split::kMidpointLowerHalf); }
-  static F load(const split::UpperHalf* p) { return join(widen_u16(p), midpoint_lower()); }
-  static F load_partial(const split::UpperHalf* p, size_t n) {
-    return _mm512_maskz_mov_ps(first_lanes(n), join(widen_u16_partial(p, n), midpoint_lower()));
-  }
+  static F upper_only(U upper) { return _mm512_castsi512_ps(_mm512_slli_epi32(upper, 16)); }
+  static F load(const split::UpperHalf* p) { return upper_only(widen_u16(p)); }
+  static F load_partial(const split::UpperHalf* p, size_t n) { return upper_only(widen_u16_partial(p, n)); }
   static F load_joined(const split::UpperHalf* u, const uint16_t* l) { return join(widen_u16(u), widen_u16(l)); }
   static F load_joined_partial(const split::UpperHalf* u, const uint16_t* l, size_t n) {
     return join(widen_u16_partial(u, n), widen_u16_partial(l, n));

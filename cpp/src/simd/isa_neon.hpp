@@ -41,13 +41,9 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
   static F join(uint16x4_t upper, uint32x4_t lower) {
     return vreinterpretq_f32_u32(vorrq_u32(vshll_n_u16(upper, 16), lower));
   }
-  static F load(const split::UpperHalf* p) { return join(halves(p), vdupq_n_u32(split::kMidpointLowerHalf)); }
-  static F load_partial(const split::UpperHalf* p, size_t n) {
-    static const uint32_t kLane[kWidth] = {0, 1, 2, 3};
-    const uint32x4_t on = vcltq_u32(vld1q_u32(kLane), vdupq_n_u32(static_cast<uint32_t>(n)));
-    return vreinterpretq_f32_u32(
-        vandq_u32(on, vreinterpretq_u32_f32(join(halves_partial(p, n), vdupq_n_u32(split::kMidpointLowerHalf)))));
-  }
+  static F upper_only(uint16x4_t upper) { return vreinterpretq_f32_u32(vshll_n_u16(upper, 16)); }
+  static F load(const split::UpperHalf* p) { return upper_only(halves(p)); }
+  static F load_partial(const split::UpperHalf* p, size_t n) { return upper_only(halves_partial(p, n)); }
   static F load_joined(const split::UpperHalf* u, const uint16_t* l) { return join(halves(u), vmovl_u16(halves(l))); }
   static F load_joined_partial(const split::UpperHalf* u, const uint16_t* l, size_t n) {
     return join(halves_partial(u, n), vmovl_u16(halves_partial(l, n)));

@@ -43,12 +43,12 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
   }
   static F load(const split::UpperHalf* p) {
     F r;
-    for (size_t l = 0; l < kWidth; ++l) r.v[l] = split::midpoint(p[l]);
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = split::upper_value(p[l]);
     return r;
   }
   static F load_partial(const split::UpperHalf* p, size_t n) {
     F r;
-    for (size_t l = 0; l < kWidth; ++l) r.v[l] = l < n ? split::midpoint(p[l]) : 0.f;
+    for (size_t l = 0; l < kWidth; ++l) r.v[l] = l < n ? split::upper_value(p[l]) : 0.f;
     return r;
   }
   static F load_joined(const split::UpperHalf* u, const uint16_t* lower) {

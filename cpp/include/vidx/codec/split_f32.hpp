@@ -2,8 +2,8 @@
 //
 // A code is [upper halves | lower halves], 2·dim bytes each, and its head (Codec::head_size) is
 // the upper halves: sign, exponent and the leading 7 mantissa bits of each value, a truncated
-// bfloat16. A graph walk scores its candidates from heads alone, each value read as the
-// midpoint of the float32 values its upper half begins (within 2^-8 of the value, relative),
+// bfloat16. A graph walk scores its candidates from heads alone, each value read with a zero
+// lower half (within 2^-7 of the value, relative, towards zero: split_f32_kernels.hpp),
 // and so waits on half the cache lines a float32 walk does; the candidates it keeps are then
 // re-scored with the halves joined, which is exactly the stored float32 (reranks()). So the
 // index holds float32's bytes and returns float32's distances, bit for bit, and its walks read
