@@ -11,19 +11,14 @@ bool Codec::finite(const uint8_t* head, const uint8_t* tail, float* scratch) con
   return exponents_finite<uint32_t>(reinterpret_cast<const uint8_t*>(scratch), dim(), kF32ExponentBits);
 }
 
-size_t first_non_finite_code(const Codec& codec, size_t n, const std::function<StoredCode(size_t)>& code_of) {
+void refuse_non_finite_codes(const Codec& codec, size_t n, const std::function<StoredCode(size_t)>& code_of,
+                             const std::string& path, const std::string& what) {
   std::vector<float> scratch(codec.dim());
   for (size_t i = 0; i < n; ++i) {
     const StoredCode code = code_of(i);
-    if (!codec.finite(code.head, code.tail, scratch.data())) return i;
+    if (!codec.finite(code.head, code.tail, scratch.data()))
+      throw FileFormatError(path + ": the " + what + " " + std::to_string(i) + " holds NaN or infinite values");
   }
-  return n;
-}
-
-void refuse_non_finite_codes(const Codec& codec, size_t n, const std::function<StoredCode(size_t)>& code_of,
-                             const std::string& path, const std::string& what) {
-  const size_t bad = first_non_finite_code(codec, n, code_of);
-  if (bad < n) throw FileFormatError(path + ": the " + what + " " + std::to_string(bad) + " holds NaN or infinite values");
 }
 
 void refuse_non_finite_rows(const Codec& codec, const uint8_t* rows, size_t stride, size_t n, const std::string& path,

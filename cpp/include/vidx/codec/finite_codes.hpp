@@ -35,15 +35,12 @@ constexpr uint32_t kF32ExponentBits = 0x7f800000u;
 constexpr uint16_t kF16ExponentBits = 0x7c00u;
 constexpr uint16_t kF32UpperHalfExponentBits = 0x7f80u;
 
-// The first of n stored codes that does not decode to finite values, or n when all do.
+// Throws FileFormatError "<path>: the <what> <i> holds NaN or infinite values" for the first of
+// n stored codes that does not decode to finite values (what: e.g. "stored vector in slot").
 // Adds refuse NaN and infinite values (check_vectors) and values a codec cannot hold, so such a
 // code comes only from a damaged or forged file: checksums can be recomputed over anything.
 // Loaded, a NaN or infinite value (a float32 or float16 value, an LVQ step or bias) gives NaN
 // distances, which sort nowhere in particular among a search's results.
-size_t first_non_finite_code(const Codec& codec, size_t n, const std::function<StoredCode(size_t)>& code_of);
-
-// Throws FileFormatError "<path>: the <what> <i> holds NaN or infinite values" for the first
-// such code (what: e.g. "stored vector in slot").
 void refuse_non_finite_codes(const Codec& codec, size_t n, const std::function<StoredCode(size_t)>& code_of,
                              const std::string& path, const std::string& what);
 // The same over n whole codes `stride` bytes apart from `rows`.

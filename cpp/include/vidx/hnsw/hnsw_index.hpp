@@ -113,11 +113,11 @@ class HnswIndex final : public VectorIndex {
   // head_size_, tail_size_ and head_stride_ from the codec (whose layout a file may choose:
   // read_sections calls it again once the file's codec is loaded).
   void set_head_layout();
+  // Refuses a file whose stored codes (or kept vectors) decode to NaN or infinity (finite_codes.hpp).
+  void check_codes_finite(const io::IndexFileReader& in, uint64_t count) const;
   // read_sections' level-0 heads, lists, code tails and kept vectors: as memory holds them
   // (version 3; in place when the file is mapped), from version 2's records (head and list
   // in one), or as version 1 files split them (whole codes, lists).
-  // Refuses a file whose stored codes (or kept vectors) decode to NaN or infinity (finite_codes.hpp).
-  void check_codes_finite(const io::IndexFileReader& in, uint64_t count) const;
   void read_level0(const io::IndexFileReader& in, uint64_t count);
   void read_version2_records(const io::IndexFileReader& in, uint64_t count);
   void read_version1_records(const io::IndexFileReader& in, uint64_t count);
