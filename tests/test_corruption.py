@@ -184,7 +184,7 @@ def fill_row(row, count):
 
 # (kind, quant, keep_vectors, sections to damage): every codec's stored values, and kept vectors.
 NON_FINITE_CASES = [("hnsw", q, False, (b"HED0", b"TAIL")) for q in
-                    ("none", "f32_split", "f16", "f32_pca", "lvq8", "lvq4x8", "binary", "rabitq")]
+                    ("none", "f32_split", "f32_sketch", "f16", "f32_pca", "lvq8", "lvq4x8", "binary", "rabitq")]
 NON_FINITE_CASES += [("hnsw", "lvq8", True, (b"VECS",))]
 NON_FINITE_CASES += [("flat", q, False, (b"CODE",)) for q in ("none", "f16", "lvq4x8", "rabitq")]
 NON_FINITE_CASES += [("flat", "lvq4x8", True, (b"VECS",))]

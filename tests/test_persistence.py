@@ -11,7 +11,7 @@ import vidx
 from conftest import clustered
 
 DIM = 16
-CODECS = ("none", "f16", "f32_split", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq")
+CODECS = ("none", "f16", "f32_split", "f32_sketch", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ EXAMPLES = int(os.environ.get("VIDX_HYPOTHESIS_EXAMPLES", "40"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES == 40,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-QUANTS = ["none", "f16", "f32_split", "lvq8", "lvq4x8", "binary", "rabitq"]
+QUANTS = ["none", "f16", "f32_split", "f32_sketch", "lvq8", "lvq4x8", "binary", "rabitq"]
 DTYPES = [np.float32, np.float64, np.float16, np.int32, np.int8, np.uint8]
 
 

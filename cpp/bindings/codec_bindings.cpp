@@ -19,7 +19,9 @@
 #include "vidx/codec/flat.hpp"
 #include "vidx/codec/lvq.hpp"
 #include "vidx/codec/registry.hpp"
+#include "vidx/codec/sign_sketch.hpp"
 #include "vidx/codec/split_f32.hpp"
+#include "vidx/codec/split_f32_sketched.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/simd/kernels.hpp"
 
@@ -179,6 +181,43 @@ py::dict split_probe(const std::string& metric, const std::string& level, Floats
   return out;
 }
 
+// Trains "f32_sketch" with `seed` on `data` (its mean), with the kernels of one level, and returns
+// per (query, row) the sketch's lower bounds, the walk's batch_bounded() with `bound` (a
+// screened row gets its lower bound), the walk's distances from the upper halves, and float32's
+// (the re-rank's joined halves); per row the decoded vector.
+py::dict sketch_probe(const std::string& metric, const std::string& level, uint64_t seed, Floats data, Floats queries,
+                      float bound) {
+  const ProbeInput in(std::move(data), std::move(queries));
+  auto codec = registered<SketchedSplitF32Codec>("f32_sketch", in.dim, metric, seed, "the sketched split float32");
+  const simd::Level l = runnable_level(level);
+  codec->use_kernels(*split::kernels_for(l), binary::planes_dot_for(l));
+  codec->train(in.data.data(), in.n);
+  SignSketch sketch(in.dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP, seed);
+  sketch.use_kernel(binary::planes_dot_for(l));
+  sketch.train(in.data.data(), in.n);
+  const Encoded enc(*codec, in);
+  py::array_t<float> lower({in.nq, in.n}), bounded({in.nq, in.n}), decoded({in.n, in.dim});
+  std::vector<uint8_t> own(sketch.bytes());
+  for (size_t j = 0; j < in.nq; ++j) {
+    const SignSketch::Query q = sketch.prepare(in.query(j));
+    for (size_t i = 0; i < in.n; ++i) {
+      sketch.encode(in.row(i), own.data());
+      lower.mutable_data()[j * in.n + i] = sketch.lower_bound(q, own.data());
+    }
+    codec->prepare(in.query(j))->batch_bounded(enc.ptrs.data(), in.n, bound, bounded.mutable_data() + j * in.n);
+  }
+  for (size_t i = 0; i < in.n; ++i) codec->decode(enc.ptrs[i], decoded.mutable_data() + i * in.dim);
+  py::dict out;
+  out["lower"] = lower;
+  out["bounded"] = bounded;
+  out["walk"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare(q); });
+  out["precise"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare_precise(q); });
+  out["decoded"] = decoded;
+  out["code_size"] = codec->code_size();
+  out["sketch_bytes"] = sketch.bytes();
+  return out;
+}
+
 // Trains a binary codec ("binary", "binary_rot", "rabitq") with `seed` on `data` and returns
 // the codes' heads (uint8 rows), the rotation (d x d, empty if unrotated), per (query, row)
 // the traversal distances, per row distance_between(row 0, row), with the kernels of `level`.
@@ -260,6 +299,8 @@ void register_codec(py::module_& m) {
         py::arg("bound") = std::numeric_limits<float>::infinity());
   m.def("_binary_probe", &binary_probe, py::arg("name"), py::arg("metric"), py::arg("seed"), py::arg("level"),
         py::arg("data"), py::arg("queries"));
+  m.def("_sketch_probe", &sketch_probe, py::arg("metric"), py::arg("level"), py::arg("seed"), py::arg("data"),
+        py::arg("queries"), py::arg("bound") = std::numeric_limits<float>::infinity());
   m.def("_masked_sum", &masked_sum, py::arg("level"), py::arg("q"), py::arg("bits"));
   m.def("_hamming", &hamming, py::arg("level"), py::arg("bits"));
 }

@@ -316,7 +316,7 @@ void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& sc
 
 // ---- binary codes ----------------------------------------------------------------------------
 
-void check_binary(Checker& c, binary::HammingFn hamming, binary::MaskedSumFn masked_sum) {
+void check_binary(Checker& c, binary::HammingFn hamming, binary::MaskedSumFn masked_sum, binary::PlanesDotFn planes_dot) {
   std::uniform_int_distribution<uint64_t> word;
   for (size_t words = 1; words <= 27; ++words) {
     std::vector<uint64_t> a(words), b(words);
@@ -334,6 +334,16 @@ void check_binary(Checker& c, binary::HammingFn hamming, binary::MaskedSumFn mas
     c.same("hamming", 64 * words, hamming(a.data(), b.data(), words), want);
     c.same("hamming(self)", 64 * words, hamming(a.data(), a.data(), words), 0);
     c.near("masked_sum", 64 * words, masked_sum(q.data(), a.data(), words), sum, abs_sum);
+    // A query of 1..8 bit planes (sign sketches use 5; AVX2 weighs up to 5 in bytes, more in words).
+    for (size_t count = 1; count <= 8; ++count) {
+      std::vector<uint64_t> planes(count * words);
+      for (auto& w : planes) w = word(rng);
+      uint64_t weighted = 0;
+      for (size_t j = 0; j < count; ++j)
+        for (size_t w = 0; w < words; ++w)
+          for (size_t i = 0; i < 64; ++i) weighted += (((planes[j * words + w] & a[w]) >> i) & 1u) << j;
+      c.same("planes_dot", 64 * words, planes_dot(planes.data(), a.data(), words, count), static_cast<double>(weighted));
+    }
   }
 }
 
@@ -352,7 +362,7 @@ int main() {
     check_f16(c, *f16k::kernels_for(level), *f16k::kernels_for(simd::Level::Scalar));
     check_split(c, *split::kernels_for(level), *split::kernels_for(simd::Level::Scalar), *simd::kernels_for(level));
     check_lvq(c, *lvq::kernels_for(level), *lvq::kernels_for(simd::Level::Scalar));
-    check_binary(c, binary::hamming_for(level), binary::masked_sum_for(level));
+    check_binary(c, binary::hamming_for(level), binary::masked_sum_for(level), binary::planes_dot_for(level));
     std::printf("level %-7s %6zu checks, %zu mismatches\n", c.level.c_str(), c.checks, c.failures);
     if (c.failures) failed = 1;
   }

@@ -16,7 +16,7 @@ __all__: list[str]
 
 Metric = Literal["l2", "ip", "cosine"]
 Kind = Literal["hnsw", "flat", "spann"]
-Quant = Literal["none", "f32", "f32_pca", "f32_split", "f16", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq"]
+Quant = Literal["none", "f32", "f32_pca", "f32_split", "f32_sketch", "f16", "lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8", "binary", "binary_rot", "rabitq"]
 Device = Literal["cpu", "cuda"] | str  # "cuda:N" too
 PathLike = str | os.PathLike[str]
 # An (n, dim) or (dim,) array-like of numbers; add() also takes the path of an .fvecs, .bvecs,

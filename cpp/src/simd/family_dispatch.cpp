@@ -88,6 +88,22 @@ HammingFn hamming_for(simd::Level level) {
   return t->hamming;
 }
 
+PlanesDotFn planes_dot_for(simd::Level level) {
+  const KernelTable* t = simd::family_table<KernelTable, simd::BinaryTable>(level);
+  if (!t) return nullptr;
+#if defined(VIDX_X86_KERNELS)
+  // As hamming_for: AVX-512's counts need VPOPCNTDQ.
+  if (level == simd::Level::AVX512 && !simd::cpu_features().avx512vpopcntdq)
+    return binary::table_of<simd::IsaAvx2>().planes_dot;
+#endif
+  return t->planes_dot;
+}
+
+PlanesDotFn planes_dot() {
+  static const PlanesDotFn chosen = planes_dot_for(simd::kernels().level);
+  return chosen;
+}
+
 MaskedSumFn masked_sum_for(simd::Level level) {
   const KernelTable* t = simd::family_table<KernelTable, simd::BinaryTable>(level);
   return t ? t->masked_sum : nullptr;

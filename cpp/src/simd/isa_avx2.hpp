@@ -86,7 +86,43 @@ struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2, /*bound_blo
   static Count xor_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
     return n ? acc + popcount64(vidx_read_word(a) ^ vidx_read_word(b)) : acc;
   }
+  static Count and_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
+    return acc + (popcount64(vidx_read_word(a) & vidx_read_word(b)) + popcount64(vidx_read_word(a + 1) & vidx_read_word(b + 1)));
+  }
+  static Count and_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
+    return n ? acc + popcount64(vidx_read_word(a) & vidx_read_word(b)) : acc;
+  }
   static uint64_t count_total(Count acc) { return acc; }
+
+  // sum_j 2^j · popcount(code & plane_j) for up to kMaxBytePlanes planes, 256 bits at a time:
+  // each byte's counts (<= 8 a plane) are weighted in the byte itself, Horner's way from the top
+  // plane down (8·(2^5 - 1) = 248 fits), then summed once per 256 bits; the scalar words
+  // after the last whole 256 bits count as xor_popcount does. Scalar POPCNT costs one
+  // instruction per 64 bits a plane; this, eight per 256 bits and a plane, in vector registers.
+  static constexpr size_t kMaxBytePlanes = 5;
+  static uint64_t weighted_and_popcount(const uint64_t* planes, const uint64_t* code, size_t words, size_t count) {
+    const __m256i nibble_counts = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                                   0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    __m256i total = _mm256_setzero_si256();
+    size_t w = 0;
+    for (; w + 4 <= words; w += 4) {
+      const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(code + w));
+      __m256i weighted = _mm256_setzero_si256();
+      for (size_t j = count; j-- > 0;) {
+        const __m256i x = _mm256_and_si256(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(planes + j * words + w)));
+        const __m256i ones = _mm256_add_epi8(_mm256_shuffle_epi8(nibble_counts, _mm256_and_si256(x, low4)),
+                                             _mm256_shuffle_epi8(nibble_counts, _mm256_and_si256(_mm256_srli_epi16(x, 4), low4)));
+        weighted = _mm256_add_epi8(_mm256_add_epi8(weighted, weighted), ones);
+      }
+      total = _mm256_add_epi64(total, _mm256_sad_epu8(weighted, _mm256_setzero_si256()));
+    }
+    const __m128i halves = _mm_add_epi64(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+    uint64_t sum = static_cast<uint64_t>(_mm_cvtsi128_si64(halves)) + static_cast<uint64_t>(_mm_extract_epi64(halves, 1));
+    for (; w < words; ++w)
+      for (size_t j = 0; j < count; ++j) sum += popcount64(vidx_read_word(code + w) & vidx_read_word(planes + j * words + w)) << j;
+    return sum;
+  }
 };
 
 }  // namespace vidx::simd

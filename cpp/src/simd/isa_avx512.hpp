@@ -71,6 +71,15 @@ struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8>, U4Ter
     const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi64(m, a), _mm512_maskz_loadu_epi64(m, b));
     return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
   }
+  static Count and_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
+    const __m512i x = _mm512_and_si512(_mm512_loadu_si512(a), _mm512_loadu_si512(b));
+    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+  }
+  static Count and_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
+    const __mmask8 m = static_cast<__mmask8>((1u << n) - 1u);
+    const __m512i x = _mm512_and_si512(_mm512_maskz_loadu_epi64(m, a), _mm512_maskz_loadu_epi64(m, b));
+    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+  }
   static uint64_t count_total(Count acc) { return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc)); }
 };
 

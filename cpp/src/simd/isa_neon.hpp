@@ -151,6 +151,13 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
   static Count xor_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
     return n ? acc + popcount64(vidx_read_word(a) ^ vidx_read_word(b)) : acc;
   }
+  static Count and_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
+    const uint8x16_t x = vandq_u8(vld1q_u8(reinterpret_cast<const uint8_t*>(a)), vld1q_u8(reinterpret_cast<const uint8_t*>(b)));
+    return acc + vaddlvq_u8(vcntq_u8(x));
+  }
+  static Count and_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
+    return n ? acc + popcount64(vidx_read_word(a) & vidx_read_word(b)) : acc;
+  }
   static uint64_t count_total(Count acc) { return acc; }
 };
 

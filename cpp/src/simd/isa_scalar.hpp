@@ -171,6 +171,10 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
     return acc + popcount64(vidx_read_word(a) ^ vidx_read_word(b));
   }
   static Count xor_popcount_partial(Count acc, const uint64_t*, const uint64_t*, size_t) { return acc; }
+  static Count and_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
+    return acc + popcount64(vidx_read_word(a) & vidx_read_word(b));
+  }
+  static Count and_popcount_partial(Count acc, const uint64_t*, const uint64_t*, size_t) { return acc; }
   static uint64_t count_total(Count acc) { return acc; }
 };
 

@@ -141,6 +141,25 @@ uint32_t hamming(const uint64_t* a, const uint64_t* b, size_t words) {
   return static_cast<uint32_t>(I::count_total(acc));
 }
 
+// sum_j 2^j · popcount(code & plane_j) over `planes` bit planes of `words` words each, stored
+// one after another: a query quantized to `planes` bits against one-bit codes (sign_sketch.hpp).
+template <class I>
+uint32_t planes_dot(const uint64_t* planes, const uint64_t* code, size_t words, size_t count) {
+  if constexpr (I::kLevel == Level::AVX2) {
+    if (count <= I::kMaxBytePlanes) return static_cast<uint32_t>(I::weighted_and_popcount(planes, code, words, count));
+  }
+  uint64_t total = 0;
+  for (size_t j = 0; j < count; ++j) {
+    const uint64_t* plane = planes + j * words;
+    typename I::Count acc = I::count_zero();
+    size_t i = 0;
+    for (; i + I::kPopWords <= words; i += I::kPopWords) acc = I::and_popcount(acc, plane + i, code + i);
+    if (i < words) acc = I::and_popcount_partial(acc, plane + i, code + i, words - i);
+    total += I::count_total(acc) << j;
+  }
+  return static_cast<uint32_t>(total);
+}
+
 // sum of q_i over the set bits i; four accumulators take turns over the W-bit slices of a word.
 template <class I>
 float masked_sum(const float* q, const uint64_t* bits, size_t words) {

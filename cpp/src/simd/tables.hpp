@@ -88,7 +88,8 @@ namespace vidx::binary {
 
 template <class I>
 const KernelTable& table_of() {
-  static const KernelTable table{I::kLevel, simd::loops::hamming<I>, simd::loops::masked_sum<I>};
+  static const KernelTable table{I::kLevel, simd::loops::hamming<I>, simd::loops::masked_sum<I>,
+                                  simd::loops::planes_dot<I>};
   return table;
 }
 

@@ -23,10 +23,18 @@ using MaskedSumFn = float (*)(const float* q, const uint64_t* bits, size_t words
 MaskedSumFn masked_sum();
 MaskedSumFn masked_sum_for(simd::Level level);
 
+// sum_j 2^j · popcount(code & plane_j): a query quantized to `count` bits a dimension, stored as
+// `count` bit planes of `words` words each, against a code of one-bit signs (the sum of the
+// quantized values over the code's set bits, in integers, so every level agrees exactly).
+using PlanesDotFn = uint32_t (*)(const uint64_t* planes, const uint64_t* code, size_t words, size_t count);
+PlanesDotFn planes_dot();
+PlanesDotFn planes_dot_for(simd::Level level);
+
 struct KernelTable {
   simd::Level level;
   HammingFn hamming;
   MaskedSumFn masked_sum;
+  PlanesDotFn planes_dot;
 };
 
 // The table of one ISA (see vidx/simd/kernels.hpp).
