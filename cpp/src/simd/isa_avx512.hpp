@@ -62,23 +62,27 @@ struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8>, U4Ter
   // Eight 64-bit counts per instruction (VPOPCNTDQ; binary dispatch falls back to AVX2's
   // counts on CPUs without it).
   static Count count_zero() { return _mm512_setzero_si512(); }
+  // The count of a ^ b (Hamming) or a & b (bit planes), eight words or the first n.
+  template <bool And>
+  static Count combined_popcount(Count acc, __m512i a, __m512i b) {
+    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(And ? _mm512_and_si512(a, b) : _mm512_xor_si512(a, b)));
+  }
+  template <bool And>
+  static Count combined_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
+    const __mmask8 m = static_cast<__mmask8>((1u << n) - 1u);
+    return combined_popcount<And>(acc, _mm512_maskz_loadu_epi64(m, a), _mm512_maskz_loadu_epi64(m, b));
+  }
   static Count xor_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
-    const __m512i x = _mm512_xor_si512(_mm512_loadu_si512(a), _mm512_loadu_si512(b));
-    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    return combined_popcount<false>(acc, _mm512_loadu_si512(a), _mm512_loadu_si512(b));
   }
   static Count xor_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
-    const __mmask8 m = static_cast<__mmask8>((1u << n) - 1u);
-    const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi64(m, a), _mm512_maskz_loadu_epi64(m, b));
-    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    return combined_popcount_partial<false>(acc, a, b, n);
   }
   static Count and_popcount(Count acc, const uint64_t* a, const uint64_t* b) {
-    const __m512i x = _mm512_and_si512(_mm512_loadu_si512(a), _mm512_loadu_si512(b));
-    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    return combined_popcount<true>(acc, _mm512_loadu_si512(a), _mm512_loadu_si512(b));
   }
   static Count and_popcount_partial(Count acc, const uint64_t* a, const uint64_t* b, size_t n) {
-    const __mmask8 m = static_cast<__mmask8>((1u << n) - 1u);
-    const __m512i x = _mm512_and_si512(_mm512_maskz_loadu_epi64(m, a), _mm512_maskz_loadu_epi64(m, b));
-    return _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    return combined_popcount_partial<true>(acc, a, b, n);
   }
   static uint64_t count_total(Count acc) { return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc)); }
 };
