@@ -218,3 +218,52 @@ def test_stored_nan_or_infinity_is_refused_at_load(kind, quant, keep_vectors, ta
         vidx.load(str(path))
     with pytest.raises(OSError, match=f"{where} {row} holds NaN or infinite values"):
         vidx.load(str(path), mmap=True, verify=True)
+
+
+MAPPED_SEARCH_CHILD = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import vidx
+
+    idx = vidx.load(sys.argv[1], mmap=True)  # not verified: level-0 lists are used as mapped
+    q = np.load(sys.argv[2])
+    n = int(sys.argv[3])
+    for ef in (10, 64):
+        D, I = idx.search(q, 10, ef=ef)
+        assert np.all((I >= -1) & (I < n)), I
+    D, I = idx.search(q, 10, ef=32, filter=np.arange(0, n, 3))
+    assert np.all((I == -1) | (I % 3 == 0)), I
+    print("searched")
+""")
+
+
+@pytest.mark.parametrize("damage", ["all_ones", "random"])
+def test_a_damaged_mapped_level0_list_cannot_crash_a_search(damage, tmp_path):
+    # A file mapped without verify is searched in place, its level-0 lists unchecked (checking
+    # them would read the whole file). Lists damaged with valid checksums, counts up to 2^32 - 1
+    # and slots far past the index, used to send walks past the index's memory; now a list is
+    # read up to its capacity and a slot beyond the index counts as visited. Answers may be
+    # wrong; the search must return.
+    n = 400
+    x = clustered(n, 16, seed=9)
+    idx = vidx.Index(16, "l2", M=8, ef_construction=40)
+    idx.add(x)
+    data = bytearray(idx.to_bytes())
+    rng = np.random.default_rng(2)
+
+    def change(view):
+        if damage == "all_ones":
+            view[:] = b"\xff" * len(view)
+        else:
+            view[:] = rng.integers(0, 256, len(view), dtype=np.uint8).tobytes()
+
+    assert section_bytes(data, b"LNK0"), "the level-0 section this test damages"
+    path = tmp_path / "damaged.vidx"
+    path.write_bytes(rewrite_section(data, b"LNK0", change))
+    np.save(tmp_path / "q.npy", x[:20])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", MAPPED_SEARCH_CHILD, str(path), str(tmp_path / "q.npy"), str(n)],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0 and "searched" in out.stdout, out.stderr[-3000:]
+    with pytest.raises(OSError):  # a full load checks every link
+        vidx.load(str(path))

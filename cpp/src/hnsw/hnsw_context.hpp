@@ -64,7 +64,7 @@ uint32_t HnswIndex::descend(const QueryDistance& qd, uint32_t entry, float& entr
     while (moved) {
       moved = false;
       const uint32_t* lk = links(entry, level);
-      const uint32_t n = graph::load_count(lk);
+      const uint32_t n = graph::load_degree(lk, M0_);
       for (uint32_t next = 1; next <= n;) {
         uint32_t count = 0;
         for (; next <= n && count < kChunk; ++next) {

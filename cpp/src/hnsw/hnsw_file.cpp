@@ -122,8 +122,10 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
     read_version1_records(in, count);
   }
   // Every link must name an existing node and fit its list, or a search could read anywhere.
-  // Level 0 used in place from a mapped file that was not verified whole is trusted (reading
-  // it is the cost mapping avoids); the upper levels, copied into memory, are always checked.
+  // Level 0 used in place from a mapped file that was not verified whole is not checked here
+  // (reading it is the cost mapping avoids): walks read a list up to its capacity
+  // (graph::load_degree) and skip slots beyond the index (VisitedSet), so damaged lists give
+  // wrong answers, not stray reads. The upper levels, copied into memory, are always checked.
   const int lowest_checked = links0_.is_view() && !in.verified(kLevel0Section) ? 1 : 0;
   const uint8_t* node_level = levels_.data();  // a local: uint8_t data would otherwise be reloaded per link
   for (uint64_t s = 0; s < count; ++s) {

@@ -21,7 +21,7 @@ size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 }  // namespace
 
 HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
-    : VectorIndex(dim, metric, with_default_quant(options, default_codec(dim, metric))),
+    : VectorIndex(dim, metric, with_default_quant(options, kDefaultCodec)),
       codec_(make_codec(this->options().quant, dim, metric, options.seed)),
       M_(options.M),
       M0_(2 * options.M),

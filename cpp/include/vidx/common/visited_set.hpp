@@ -17,9 +17,13 @@ namespace vidx {
 
 class VisitedSet {
  public:
+  // Slots 0..n-1 exist. A slot beyond them, which only a damaged file maps into a list (mapped
+  // files loaded without verify are not checked whole), reads as visited, so a walk skips it
+  // rather than reading past the index's memory.
   void resize(size_t n) {
     const size_t words = (n + 63) / 64;
     if (bits_.size() < words) bits_.resize(words + words / 4 + 1, 0);
+    slots_ = n;
   }
   size_t capacity() const { return bits_.size() * 64; }
 
@@ -31,6 +35,7 @@ class VisitedSet {
 
   // True if `slot` was already visited in this query; marks it visited either way.
   bool test_and_set(uint32_t slot) {
+    if (slot >= slots_) return true;
     uint64_t& word = bits_[slot >> 6];
     const uint64_t bit = uint64_t{1} << (slot & 63);
     if (word & bit) return true;
@@ -39,13 +44,15 @@ class VisitedSet {
     return false;
   }
 
+  bool holds(uint32_t slot) const { return slot < slots_; }
   void prefetch(uint32_t slot) const { __builtin_prefetch(bits_.data() + (slot >> 6), 1, 3); }
 
   size_t memory_usage() const { return bits_.capacity() * sizeof(uint64_t) + touched_.capacity() * sizeof(uint32_t); }
 
  private:
   std::vector<uint64_t> bits_;
-  std::vector<uint32_t> touched_;  // words set since the last new_query, each listed once
+  std::vector<uint32_t> touched_;
+  size_t slots_ = 0;  // words set since the last new_query, each listed once
 };
 
 }  // namespace vidx

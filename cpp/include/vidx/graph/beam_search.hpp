@@ -59,7 +59,7 @@ inline size_t gather_prefetch_bytes(const QueryDistance& qd) {
 template <class CodeOf>
 size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, size_t prefetch_bytes, VisitedSet& visited,
                         GatherBuffers& gather) {
-  const uint32_t degree = load_count(lk);
+  const uint32_t degree = load_degree(lk, gather.slots.size());
   for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
   size_t n = 0;
   for (uint32_t j = 1; j <= degree; ++j) {

@@ -106,7 +106,7 @@ size_t gather_allowed_two_hop(const uint32_t* lk, LinksOf links_of, CodeOf code_
     simd::prefetch_bytes_to_l2(gather.codes[n], prefetch_bytes);  // as gather_unvisited
     ++n;
   };
-  const uint32_t degree = load_count(lk);
+  const uint32_t degree = load_degree(lk, gather.slots.size());
   for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
   for (uint32_t j = 1; j <= degree && n < cap; ++j) {
     const uint32_t v = load_link(lk, j);
@@ -116,10 +116,10 @@ size_t gather_allowed_two_hop(const uint32_t* lk, LinksOf links_of, CodeOf code_
   }
   for (size_t p = 0; p < n_passed && n < cap; ++p) {
     const uint32_t* lk2 = links_of(passed[p]);
-    const uint32_t degree2 = load_count(lk2);
+    const uint32_t degree2 = load_degree(lk2, gather.slots.size());
     for (uint32_t j = 1; j <= degree2 && n < cap; ++j) {
       const uint32_t v = load_link(lk2, j);
-      if (!allowed(v) || visited.test_and_set(v)) continue;
+      if (!visited.holds(v) || !allowed(v) || visited.test_and_set(v)) continue;
       take(v);
     }
   }
@@ -144,9 +144,12 @@ bool two_hop_beam_search(const QueryDistance& qd, uint32_t entry, float entry_di
                          Allowed allowed, VisitedSet& visited, CandidateBuffer& beam, GatherBuffers& gather,
                          std::vector<Neighbor>& out) {
   const uint32_t* entry_links = links_of(entry);
-  const uint32_t entry_degree = load_count(entry_links);
+  const uint32_t entry_degree = load_degree(entry_links, gather.slots.size());
   size_t near_entry = 0;
-  for (uint32_t j = 1; j <= entry_degree; ++j) near_entry += allowed(load_link(entry_links, j));
+  for (uint32_t j = 1; j <= entry_degree; ++j) {
+    const uint32_t v = load_link(entry_links, j);
+    near_entry += visited.holds(v) && allowed(v);
+  }
   if (2.0 * static_cast<double>(near_entry) < share * entry_degree) return false;
   visited.new_query();
   beam.reset(width);

@@ -24,6 +24,12 @@ inline std::atomic<uint32_t>* as_atomic(uint32_t* word) { return reinterpret_cas
 
 inline uint32_t load_count(const uint32_t* list) { return as_atomic(list)->load(std::memory_order_acquire); }
 inline uint32_t load_link(const uint32_t* list, uint32_t j) { return as_atomic(list + j)->load(std::memory_order_acquire); }
+// A list's count, at most `slots` (the list's capacity): a damaged mapped file (level-0 lists of
+// files mapped without verify are trusted) cannot send a walk past its list.
+inline uint32_t load_degree(const uint32_t* list, size_t slots) {
+  const uint32_t count = load_count(list);
+  return count < slots ? count : static_cast<uint32_t>(slots);
+}
 inline void store_link(uint32_t* list, uint32_t j, uint32_t slot) {
   as_atomic(list + j)->store(slot, std::memory_order_release);
 }

@@ -54,15 +54,10 @@ class HnswIndex final : public VectorIndex {
   // at equal recall; benchmarks/results/graph.md sections 17 and 21). Other kinds store
   // kDefaultQuant (a flat scan of f32_split would not be exact).
   static constexpr const char* kDefaultCodec = "f32_split";
-  // Inner-product and cosine walks of vectors this wide store "f32_sketch" instead: the same
-  // halves behind a one-bit sketch that drops most far candidates unread. Those walks score
-  // whole codes (no early exit, unlike L2's), so what the sketch saves outweighs its cost:
-  // wordnet-minilm (384 dims, cosine) 1.76x -> 2.04x hnswlib at recall 0.95; glove (50 dims,
-  // 64-bit sketches) lost 11-17% and fashion-mnist (L2) 11% (graph.md section 23).
-  static constexpr size_t kSketchDefaultMinDim = 256;
-  static const char* default_codec(size_t dim, Metric metric) {
-    return metric != Metric::L2 && dim >= kSketchDefaultMinDim ? "f32_sketch" : kDefaultCodec;
-  }
+  // Not "f32_sketch" (the same halves behind a one-bit sketch that drops far candidates
+  // unread), even for cosine: 1.22x f32_split's speed on wordnet-minilm's walks, but 0.77-1.11x
+  // on gaussian mixtures of 128-768 dimensions, 0.83-0.89x on glove-50 and fashion-mnist
+  // (graph.md section 23).
 
   HnswIndex(size_t dim, Metric metric, const IndexOptions& options);
   ~HnswIndex() override;
