@@ -329,6 +329,54 @@ def test_damaged_list_raises_naming_it(data, tmp_path):
     assert_names_damaged_list(excinfo, tmp_path / "p", off + 8 + 5)
 
 
+def forge_entries(index_path, path, writes):
+    """Writes each (offset, bytes) into a posting file and recomputes every checksum over them
+    (data pages' in the crc table, the crc table's, the header's, and the header checksum the
+    index file records, with the index file's own): what anyone can forge."""
+    from test_corruption import rewrite_section
+    from test_files import _crc32c
+    raw = bytearray(open(path, "rb").read())
+    h = read_header(raw)
+    old_header_crc = bytes(raw[4092:4096])
+    for offset, value in writes:
+        raw[offset:offset + len(value)] = value
+    for page in sorted({offset // 4096 * 4096 for offset, _ in writes}):
+        crc = _crc32c(bytes(raw[page:page + 4096]))
+        struct.pack_into("<I", raw, h["crc_off"] + 4 * ((page - h["data_off"]) // 4096), crc)
+    table_end = h["crc_off"] + -(-h["crc_bytes"] // 4096) * 4096
+    crc_field = 28 + len(h["codec"]) + 8 + 88 + 4  # after the directory's crc
+    struct.pack_into("<I", raw, crc_field, _crc32c(bytes(raw[h["crc_off"]:table_end])))
+    struct.pack_into("<I", raw, 4092, _crc32c(bytes(raw[:4092])))
+    open(path, "wb").write(raw)
+
+    def recorded(view):
+        at = bytes(view).find(old_header_crc)
+        assert at >= 0 and bytes(view).find(old_header_crc, at + 1) < 0
+        view[at:at + 4] = raw[4092:4096]
+
+    forged = rewrite_section(bytearray(open(index_path, "rb").read()), b"SPMT", recorded)
+    open(index_path, "wb").write(forged)
+
+
+def test_a_forged_nan_in_a_posting_list_is_refused_not_ranked(data, tmp_path):
+    # Adds refuse NaN, and pages are checksummed, so a stored NaN comes from a file forged with
+    # its checksums recomputed. It scored NaN and was ranked (or dropped) as any distance; now
+    # the search that scores it names the list and the entry. Every entry's fourth value is
+    # forged: an id's first copy scored may be in any list (replicas).
+    x, q = data
+    idx = SpannIndex(DIM, "l2", path=tmp_path / "p")
+    idx.add(x, progress=False)
+    idx.save(tmp_path / "i.spann")
+    info = read_posting_file(tmp_path / "p")
+    entry = 8 + 4 * DIM
+    writes = [(off + e * entry + 8 + 4 * 3, struct.pack("<f", float("nan")))
+              for off, _, ids, _ in info["lists"] for e in range(len(ids))]
+    forge_entries(tmp_path / "i.spann", tmp_path / "p", writes)
+    again = load_spann(tmp_path / "i.spann")  # the checksums agree
+    with pytest.raises(OSError, match=r"posting list \d+ of .*: entry \d+ holds NaN or infinite values"):
+        again.search(q[:4], 10, nprobe=10_000, eps=float("inf"))
+
+
 def test_damaged_header_or_directory(data, built, tmp_path):
     built.save(tmp_path / "i.spann")
     raw = bytearray(open(built.posting_path, "rb").read())

@@ -101,6 +101,10 @@ struct SearchStream {
   size_t submit_wave(size_t first, uint8_t* slot, size_t slot_bytes, ReadBatch& batch);
   void score_list(uint32_t list, const uint8_t* pages, const QueryDistance& qd, size_t entry_bytes, bool keep_tails);
   void read_pages(const std::vector<uint64_t>& pages);
+  // FileFormatError naming the entry of `list` (or the tail at byte `at`) whose stored values
+  // scored NaN or infinity.
+  [[noreturn]] void refuse_non_finite(uint32_t list, uint32_t entry) const;
+  [[noreturn]] void refuse_non_finite_tail(uint64_t at) const;
 };
 
 }  // namespace vidx::spann

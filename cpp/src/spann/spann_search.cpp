@@ -140,17 +140,31 @@ void SearchStream::score_list(uint32_t list, const uint8_t* pages, const QueryDi
   if (m == 0) return;
   ctx.code_d.resize(m);
   // Once the result set is full, entries farther than its worst need no exact distance.
-  if (!ctx.results.full())
+  const bool full = ctx.results.full();
+  if (!full)
     qd.batch(ctx.codes.data(), m, ctx.code_d.data());
   else
     qd.batch_bounded(ctx.codes.data(), m, std::nextafter(ctx.results.worst(), std::numeric_limits<float>::infinity()),
                      ctx.code_d.data());
   const io::PostingLayout& layout = postings.layout();
   for (size_t e = 0; e < m; ++e) {
+    // Adds refuse NaN and infinity, so a code scoring NaN (or infinity, where nothing is
+    // abandoned) was forged with its page checksum recomputed: refused, not ranked.
+    if (std::isnan(ctx.code_d[e]) || (!full && std::isinf(ctx.code_d[e]))) refuse_non_finite(list, ctx.code_pos[e]);
     const int64_t id = ctx.code_ids[e];
     const uint64_t tail_at = keep_tails ? layout.tail_at(l, ctx.code_pos[e]) : 0;
     ctx.results.offer(ctx.code_d[e], id, tail_at, ctx.codes[e], ctx.seen.saturated());
   }
+}
+
+void SearchStream::refuse_non_finite(uint32_t list, uint32_t entry) const {
+  throw FileFormatError("posting list " + std::to_string(list) + " of " + postings.path() + ": entry " +
+                        std::to_string(entry) + " holds NaN or infinite values; the posting file is corrupted");
+}
+
+void SearchStream::refuse_non_finite_tail(uint64_t at) const {
+  throw FileFormatError("the re-rank code at byte " + std::to_string(at) + " of " + postings.path() +
+                        " holds NaN or infinite values; the posting file is corrupted");
 }
 
 // Re-scores the kept candidates from their tails, read page by page through the buffer.
@@ -180,7 +194,9 @@ void SearchStream::rerank_tails(const QueryDistance& precise) {
       const size_t page_index = static_cast<size_t>(
           std::lower_bound(ctx.window_pages.begin(), ctx.window_pages.end(), at / kPage) - ctx.window_pages.begin());
       const uint8_t* tail = ctx.pages.data() + page_index * kPage + at % kPage;
-      res.set_distance(slot, precise.one_split(res.head_code(slot), tail));
+      const float d = precise.one_split(res.head_code(slot), tail);
+      if (!std::isfinite(d)) refuse_non_finite_tail(at);
+      res.set_distance(slot, d);
     }
   }
 }
