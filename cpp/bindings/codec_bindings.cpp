@@ -192,18 +192,12 @@ py::dict sketch_probe(const std::string& metric, const std::string& level, uint6
   const simd::Level l = runnable_level(level);
   codec->use_kernels(*split::kernels_for(l), binary::planes_dot_for(l));
   codec->train(in.data.data(), in.n);
-  SignSketch sketch(in.dim, parse_metric(metric) == Metric::L2 ? Metric::L2 : Metric::IP, seed);
-  sketch.use_kernel(binary::planes_dot_for(l));
-  sketch.train(in.data.data(), in.n);
+  const SignSketch& sketch = codec->sketch();  // a code begins with its sketch
   const Encoded enc(*codec, in);
   py::array_t<float> lower({in.nq, in.n}), bounded({in.nq, in.n}), decoded({in.n, in.dim});
-  std::vector<uint8_t> own(sketch.bytes());
   for (size_t j = 0; j < in.nq; ++j) {
     const SignSketch::Query q = sketch.prepare(in.query(j));
-    for (size_t i = 0; i < in.n; ++i) {
-      sketch.encode(in.row(i), own.data());
-      lower.mutable_data()[j * in.n + i] = sketch.lower_bound(q, own.data());
-    }
+    for (size_t i = 0; i < in.n; ++i) lower.mutable_data()[j * in.n + i] = sketch.lower_bound(q, enc.ptrs[i]);
     codec->prepare(in.query(j))->batch_bounded(enc.ptrs.data(), in.n, bound, bounded.mutable_data() + j * in.n);
   }
   for (size_t i = 0; i < in.n; ++i) codec->decode(enc.ptrs[i], decoded.mutable_data() + i * in.dim);

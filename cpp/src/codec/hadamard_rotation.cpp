@@ -41,7 +41,7 @@ void walsh_hadamard(float* v, size_t n) {
 }  // namespace
 
 HadamardRotation::HadamardRotation(size_t dim, uint64_t seed)
-    : dim_(dim), padded_(next_power_of_two(dim)), seed_(seed), signs_(kRounds * padded_) {
+    : dim_(dim), padded_(next_power_of_two(dim)), seed_(seed), signs_(dim) {
   Rng rng(seed ^ 0x5eed5ca7c4u);
   const float scale = 1.f / std::sqrt(static_cast<float>(padded_));
   for (float& s : signs_) s = (rng.next() >> 63) ? scale : -scale;
@@ -51,11 +51,6 @@ void HadamardRotation::apply(const float* x, float* out) const {
   for (size_t i = 0; i < dim_; ++i) out[i] = x[i] * signs_[i];
   std::memset(out + dim_, 0, (padded_ - dim_) * sizeof(float));
   walsh_hadamard(out, padded_);
-  for (size_t r = 1; r < kRounds; ++r) {
-    const float* s = signs_.data() + r * padded_;
-    for (size_t i = 0; i < padded_; ++i) out[i] *= s[i];
-    walsh_hadamard(out, padded_);
-  }
 }
 
 }  // namespace vidx

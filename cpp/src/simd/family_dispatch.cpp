@@ -77,26 +77,29 @@ const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::LvqT
 
 namespace vidx::binary {
 
-HammingFn hamming_for(simd::Level level) {
+namespace {
+
+// The table whose bit counts a level uses: the AVX-512 level does not require VPOPCNTDQ, and
+// without it AVX2's POPCNT loops count.
+const KernelTable* counting_table(simd::Level level) {
   const KernelTable* t = simd::family_table<KernelTable, simd::BinaryTable>(level);
-  if (!t) return nullptr;
 #if defined(VIDX_X86_KERNELS)
-  // The AVX-512 level does not require VPOPCNTDQ; without it AVX2's POPCNT loop counts.
-  if (level == simd::Level::AVX512 && !simd::cpu_features().avx512vpopcntdq)
-    return binary::table_of<simd::IsaAvx2>().hamming;
+  if (t && level == simd::Level::AVX512 && !simd::cpu_features().avx512vpopcntdq)
+    return &binary::table_of<simd::IsaAvx2>();
 #endif
-  return t->hamming;
+  return t;
+}
+
+}  // namespace
+
+HammingFn hamming_for(simd::Level level) {
+  const KernelTable* t = counting_table(level);
+  return t ? t->hamming : nullptr;
 }
 
 PlanesDotFn planes_dot_for(simd::Level level) {
-  const KernelTable* t = simd::family_table<KernelTable, simd::BinaryTable>(level);
-  if (!t) return nullptr;
-#if defined(VIDX_X86_KERNELS)
-  // As hamming_for: AVX-512's counts need VPOPCNTDQ.
-  if (level == simd::Level::AVX512 && !simd::cpu_features().avx512vpopcntdq)
-    return binary::table_of<simd::IsaAvx2>().planes_dot;
-#endif
-  return t->planes_dot;
+  const KernelTable* t = counting_table(level);
+  return t ? t->planes_dot : nullptr;
 }
 
 PlanesDotFn planes_dot() {

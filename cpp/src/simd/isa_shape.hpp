@@ -16,6 +16,8 @@ struct IsaShape {
   static constexpr size_t kWidth = Width;
   static constexpr size_t kPopWords = PopWords;
   static constexpr size_t kBoundBlocks = BoundBlocks;
+  // Bit planes an ISA weighs in bytes (weighted_and_popcount); 0: planes_dot counts word by word.
+  static constexpr size_t kMaxBytePlanes = 0;
 };
 
 }  // namespace vidx::simd

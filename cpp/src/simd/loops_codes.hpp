@@ -145,7 +145,7 @@ uint32_t hamming(const uint64_t* a, const uint64_t* b, size_t words) {
 // one after another: a query quantized to `planes` bits against one-bit codes (sign_sketch.hpp).
 template <class I>
 uint32_t planes_dot(const uint64_t* planes, const uint64_t* code, size_t words, size_t count) {
-  if constexpr (I::kLevel == Level::AVX2) {
+  if constexpr (I::kMaxBytePlanes > 0) {
     if (count <= I::kMaxBytePlanes) return static_cast<uint32_t>(I::weighted_and_popcount(planes, code, words, count));
   }
   uint64_t total = 0;

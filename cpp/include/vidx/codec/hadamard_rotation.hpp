@@ -1,11 +1,10 @@
-// A random rotation that costs O(d log d) to apply: rounds of random sign flips, each followed
-// by a normalised Walsh-Hadamard transform, on the vector zero-padded to a power of two. Dense
-// random rotations (binary.hpp) cost d^2 multiply-adds and d^2 floats of memory: 784
-// dimensions hold 2.4 MB, which a query streams from memory on every search. One round is the
-// subsampled randomised Hadamard transform of the JL literature; for the sign sketches that use
-// it (sign_sketch.hpp) one round screened as many candidates as a dense Gaussian rotation and
-// missed none more (fashion-mnist walks, numpy: 60.0% of the rejected candidates with 1 round,
-// 58.7% with 2, 59.0% with 3), and a query pays ~2.4 us per round for 1024 values.
+// A random rotation that costs O(d log d) to apply: random sign flips, then a normalised
+// Walsh-Hadamard transform, on the vector zero-padded to a power of two (the randomised Hadamard
+// transform of the JL literature). Dense random rotations (binary.hpp) cost d^2 multiply-adds
+// and d^2 floats of memory: 784 dimensions hold 2.4 MB, which a query streams from memory on
+// every search. For the sign sketches that use it (sign_sketch.hpp) one round screened as many
+// candidates as two or three and missed none (fashion-mnist walks, numpy: 60.0% of the rejected
+// candidates with 1 round, 58.7% with 2, 59.0% with 3), and a query pays ~2 us for 1024 values.
 // The signs are drawn from a seed, so the rotation travels as that seed alone.
 #pragma once
 #include <cstddef>
@@ -27,10 +26,11 @@ class HadamardRotation {
   void apply(const float* x, float* out) const;
 
  private:
-  static constexpr size_t kRounds = 1;
   size_t dim_, padded_;
   uint64_t seed_;
-  std::vector<float> signs_;  // kRounds x padded_, each +-1/sqrt(padded_) (the transform's scale folded in)
+  // One round: a sign per input value (the padding's zeros need none), each +-1/sqrt(padded_),
+  // the transform's scale folded in.
+  std::vector<float> signs_;
 };
 
 }  // namespace vidx

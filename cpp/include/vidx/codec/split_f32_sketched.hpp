@@ -52,6 +52,8 @@ class SketchedSplitF32Codec final : public Codec {
   void load_parameters(io::ByteReader& in) override { sketch_.load_parameters(in); }
   size_t parameter_bytes() const override { return sketch_.parameter_bytes(); }
 
+  const SignSketch& sketch() const { return sketch_; }
+
   // Another level's kernels (tests compare every level).
   void use_kernels(const split::KernelTable& table, binary::PlanesDotFn planes_dot) {
     split_.use_kernels(table);

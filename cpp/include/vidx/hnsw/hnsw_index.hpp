@@ -56,7 +56,7 @@ class HnswIndex final : public VectorIndex {
   static constexpr const char* kDefaultCodec = "f32_split";
   // Not "f32_sketch" (the same halves behind a one-bit sketch that drops far candidates
   // unread), even for cosine: 1.22x f32_split's speed on wordnet-minilm's walks, but 0.77-1.11x
-  // on gaussian mixtures of 128-768 dimensions, 0.83-0.89x on glove-50 and fashion-mnist
+  // on gaussian mixtures of 128-768 dimensions, 0.83-0.90x on glove-50 and fashion-mnist
   // (graph.md section 23).
 
   HnswIndex(size_t dim, Metric metric, const IndexOptions& options);
