@@ -42,7 +42,7 @@ struct BuildContext {
   size_t heads_target = 0;
   size_t chunk = 0;          // rows read at a time
   uint64_t chunk_bytes = 0;  // what one chunk's buffers cost
-  MemoryTracker mem;
+  MemoryTracker mem{};
 
   void report(const char* phase, size_t done, size_t total) const {
     if (progress) progress(phase, done, total);
