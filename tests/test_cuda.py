@@ -201,6 +201,60 @@ def test_chunked_streaming_equals_resident(quant):
 
 
 @needs_gpu
+@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+@pytest.mark.parametrize("quant", ["none", "f16"])
+@pytest.mark.parametrize("dim", [40, 1000])
+def test_few_query_scan_equals_the_tiled_scan(metric, quant, dim):
+    # Batches of at most 8 queries with k <= 16 take their own scan (every row read once, scored
+    # in the re-rank's own float32 arithmetic); inside a 200-query batch the same queries take
+    # the tiled tensor-core scan. Both must give the same ids and the same distances, bit for bit.
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((9000 if dim == 40 else 3000, dim)).astype(np.float32)
+    q = rng.standard_normal((200, dim)).astype(np.float32)
+    g = cuda_flat(dim, metric, quant=quant)
+    g.add(x)
+    for k in (1, 10, 16, 17):
+        D_all, I_all = g.search(q, k)
+        for nq in (1, 2, 5, 8, 9):
+            D, I = g.search(q[:nq], k)
+            np.testing.assert_array_equal(I, I_all[:nq], err_msg=f"k={k} nq={nq}")
+            np.testing.assert_array_equal(D, D_all[:nq], err_msg=f"k={k} nq={nq}")
+    if quant == "none":
+        Dn, In = numpy_exact(x, q[:8], 10, metric)
+        assert_same_results(*g.search(q[:8], 10), Dn, In, rtol=1e-4, atol=1e-4)
+
+
+@needs_gpu
+def test_few_query_scan_over_streamed_blocks():
+    # Few queries over blocks on the device and blocks streamed from host memory, rows not a
+    # multiple of the tile, a single query, and k = 1.
+    x = clustered(7013, 40, seed=8)
+    q = clustered(5, 40, seed=9)
+    chunked = cuda_flat(40, chunk_rows=1000, max_device_rows=2500)
+    chunked.add(x)
+    whole = cuda_flat(40)
+    whole.add(x)
+    for nq, k in ((1, 1), (1, 10), (5, 16)):
+        D1, I1 = chunked.search(q[:nq], k)
+        D2, I2 = whole.search(q[:nq], k)
+        np.testing.assert_array_equal(I1, I2)
+        np.testing.assert_array_equal(D1, D2)
+        Dn, In = numpy_exact(x, q[:nq], k, "l2")
+        assert_same_results(D1, I1, Dn, In, rtol=1e-4, atol=1e-4)
+    # the 1xTF32 mode's few-query batches take the same exact scan
+    fast = cuda_flat(40, exact=False)
+    fast.add(x)
+    for nq, k in ((1, 10), (5, 16)):
+        np.testing.assert_array_equal(fast.search(q[:nq], k)[1], whole.search(q[:nq], k)[1])
+        np.testing.assert_array_equal(fast.search(q[:nq], k)[0], whole.search(q[:nq], k)[0])
+    # fewer rows than one list holds: empty slots come back as -1
+    tiny = cuda_flat(40)
+    tiny.add(x[:5])
+    D, I = tiny.search(q[:2], 10)
+    assert (I[:, :5] >= 0).all() and (I[:, 5:] == -1).all()
+
+
+@needs_gpu
 def test_float16_storage():
     x, q = clustered(6000, 24, seed=1), clustered(200, 24, seed=2)
     g = cuda_flat(24, quant="f16")

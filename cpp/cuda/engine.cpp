@@ -46,6 +46,14 @@ const DeviceTraits& device_traits(int device) {
     min_blocks = std::min(min_blocks, per_sm);
   }
   t.concurrent_scan_blocks = t.multiprocessors * min_blocks;
+  // The few-query scan at the most shared memory it takes: registers and that bound its blocks.
+  for (int f16 = 0; f16 < 2; ++f16)
+    for (int nq = 1; nq <= kFewMaxQueries; ++nq) {
+      int per_sm = 0;
+      check(few_scan_occupancy(f16 == 1, nq, kFewSharedLimit, &per_sm),
+            "cudaOccupancyMaxActiveBlocksPerMultiprocessor(few-query scan kernel)");
+      t.few_blocks[f16][nq - 1] = std::max(1, per_sm);
+    }
   return cache.emplace(device, t).first->second;
 }
 
@@ -143,37 +151,87 @@ void ensure_scratch(Scratch& s, int nq, int slices, int cap, int k) {
   s.k = k;
 }
 
+bool uses_few_scan(int nq, int k, int dp) {
+  return nq <= kFewMaxQueries && k + kFewMargin <= kFewList && few_scan_shared_bytes(nq, dp) <= kFewSharedLimit;
+}
+
+int few_scan_slices(const DeviceTraits& t, ScanMode mode, int nq, int rows, int k) {
+  const int by_merge = (kMergeMaxEntries - k) / (k + kFewMargin);
+  const int by_rows = std::max(1, rows / kFewMinRows);
+  const int by_device = t.multiprocessors * t.few_blocks[mode == ScanMode::F16 ? 1 : 0][nq - 1];
+  return std::max(1, std::min({by_merge, by_rows, by_device}));
+}
+
+int scratch_slices(const DeviceTraits& t, ScanMode mode, int nq, int rows, int k, int dp) {
+  const int tiled = choose_slices(t, nq, rows, k, candidates_per_slice(k, mode));
+  return uses_few_scan(nq, k, dp) ? std::max(tiled, few_scan_slices(t, mode, nq, rows, k)) : tiled;
+}
+
+namespace {
+
+// The few-query scan over one block, in as many slices as few_scan_slices allows and the
+// scratch holds.
+int run_few_scan(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, const RowBlock& b, int dp,
+                 bool inner_product, int k, Scratch& s, cudaStream_t stream) {
+  const int slices = std::min(s.slices, few_scan_slices(t, mode, q.nq, b.rows, k));
+  FewScanParams fp;
+  fp.q = q.qf;
+  fp.nq = q.nq;
+  fp.x = b.x;
+  fp.n = b.rows;
+  fp.dp = dp;
+  fp.slice_len = slice_length(b.rows, slices);
+  fp.num_slices = (b.rows + fp.slice_len - 1) / fp.slice_len;
+  fp.cap = s.cap;
+  fp.inner_product = inner_product ? 1 : 0;
+  fp.cand_d = s.cand_d.as<float>();
+  fp.cand_i = s.cand_i.as<int>();
+  check(launch_few_scan(mode == ScanMode::F16, fp, stream), "launch of the few-query scan kernel");
+  after_launch(stream, "few-query scan kernel");
+  return fp.num_slices;
+}
+
+// The tiled tensor-core scan over one block, in choose_slices' slices (at most the scratch's).
+int run_tiled_scan(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, const RowBlock& b, int dp,
+                   bool inner_product, int k, int kp, Scratch& s, cudaStream_t stream) {
+  const int m = static_cast<int>(mode);
+  const int slices = std::min(choose_slices(t, q.nq, b.rows, k, kp), s.slices);
+  ScanParams sp;
+  sp.q = mode == ScanMode::F16 ? q.qh : static_cast<const void*>(q.qf);
+  sp.q_lo = q.ql;
+  sp.nq = q.nq;
+  sp.x = b.x;
+  sp.norms = b.norms;
+  sp.n = b.rows;
+  sp.dp = dp;
+  sp.slice_len = slice_length(b.rows, slices);
+  sp.num_slices = (b.rows + sp.slice_len - 1) / sp.slice_len;
+  sp.kp = kp;
+  sp.cap = s.cap;
+  sp.inner_product = inner_product ? 1 : 0;
+  sp.cand_d = s.cand_d.as<float>();
+  sp.cand_i = s.cand_i.as<int>();
+  check(launch_scan(mode, t.alias[m], t.scan_shared[m], sp, stream), "launch of the scan kernel");
+  after_launch(stream, "scan kernel");
+  return sp.num_slices;
+}
+
+}  // namespace
+
 void run_block(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, const RowBlock& b, int dim, int dp,
                bool inner_product, int k, bool first, Scratch& s, cudaStream_t stream) {
   if (q.nq <= 0) return;
   if (q.nq > s.nq || k > s.k) throw InvalidArgument("internal: scratch too small for this batch");
-  const int kp = candidates_per_slice(k, mode);
+  const bool few = uses_few_scan(q.nq, k, dp);
+  const int kp = few ? k + kFewMargin : candidates_per_slice(k, mode);
   const int cap = candidate_capacity(kp);
   if (cap > s.cap) throw InvalidArgument("internal: candidate buffers too small");
-  const int m = static_cast<int>(mode);
 
+  // Each scan leaves per (query, slice) the candidates the merge reads; the number of slices it used.
   int slices = 0;
-  if (b.rows > 0) {
-    slices = std::min(choose_slices(t, q.nq, b.rows, k, kp), s.slices);
-    ScanParams sp;
-    sp.q = mode == ScanMode::F16 ? q.qh : static_cast<const void*>(q.qf);
-    sp.q_lo = q.ql;
-    sp.nq = q.nq;
-    sp.x = b.x;
-    sp.norms = b.norms;
-    sp.n = b.rows;
-    sp.dp = dp;
-    sp.slice_len = slice_length(b.rows, slices);
-    sp.num_slices = (b.rows + sp.slice_len - 1) / sp.slice_len;
-    slices = sp.num_slices;
-    sp.kp = kp;
-    sp.cap = s.cap;
-    sp.inner_product = inner_product ? 1 : 0;
-    sp.cand_d = s.cand_d.as<float>();
-    sp.cand_i = s.cand_i.as<int>();
-    check(launch_scan(mode, t.alias[m], t.scan_shared[m], sp, stream), "launch of the scan kernel");
-    after_launch(stream, "scan kernel");
-  }
+  if (b.rows > 0)
+    slices = few ? run_few_scan(t, mode, q, b, dp, inner_product, k, s, stream)
+                 : run_tiled_scan(t, mode, q, b, dp, inner_product, k, kp, s, stream);
 
   MergeParams mp;
   mp.q = q.qf;
@@ -183,6 +241,8 @@ void run_block(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, const 
   mp.x = b.x;
   mp.base = b.base;
   mp.cand_i = s.cand_i.as<int>();
+  mp.cand_d = s.cand_d.as<float>();
+  mp.scored = few ? 1 : 0;
   mp.num_slices = slices;
   mp.kp = kp;
   mp.cap = s.cap;

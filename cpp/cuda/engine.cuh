@@ -19,6 +19,7 @@ struct DeviceTraits {
   size_t shared_optin = 48 * 1024;
   bool alias[3] = {false, false, false};  // per ScanMode: tile aliased on the staging buffers
   size_t scan_shared[3] = {0, 0, 0};
+  int few_blocks[2][8] = {};  // few-query scan blocks per multiprocessor: [float16 rows][queries - 1]
 };
 
 // Reads (once) the traits of `device` and configures the kernels for it; the device must be current.
@@ -32,6 +33,19 @@ int candidate_capacity(int kp);
 // the merge (k + slices * kp <= kMergeMaxEntries) and by rows (at least 4 tiles a slice).
 int choose_slices(const DeviceTraits& t, int nq, int rows, int k, int kp);
 int slice_length(int rows, int slices);  // rows per slice, a multiple of kScanRows
+
+// Whether a batch takes the few-query scan (few_scan.cu) rather than the tiled one: at most
+// kFewMaxQueries queries, k small enough that the scan's kFewList-entry lists keep a margin of
+// kFewMargin beyond it, and the queries and lists within the default shared memory.
+constexpr int kFewMargin = 16;
+constexpr int kFewMinRows = 4 * kScanRows;  // rows a few-query slice scans at least
+constexpr size_t kFewSharedLimit = 48 * 1024;
+bool uses_few_scan(int nq, int k, int dp);
+// Slices of a few-query scan over `rows` rows: bounded by the merge (k + kFewMargin candidates
+// each), by rows (kFewMinRows each) and by the blocks the device runs at once.
+int few_scan_slices(const DeviceTraits& t, ScanMode mode, int nq, int rows, int k);
+// Slices the scratch must hold for batches of nq queries over blocks of up to `rows` rows.
+int scratch_slices(const DeviceTraits& t, ScanMode mode, int nq, int rows, int k, int dp);
 
 struct QueryBatch {
   const float* qf = nullptr;  // float32 queries [nq x dp]

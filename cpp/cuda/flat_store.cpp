@@ -246,13 +246,14 @@ int FlatStore::reserve_scratch(size_t nq, int k, size_t max_rows) const {
   const size_t budget = std::min<size_t>(size_t{1} << 30, (free_b + held) / 2);
   int nb = static_cast<int>(std::min<size_t>(nq, 65536));
   auto need = [&](int b) {
-    const int s = choose_slices(t, b, static_cast<int>(max_rows), k, kp);
+    const int s = scratch_slices(t, mode_, b, static_cast<int>(max_rows), k, static_cast<int>(dp_));
     return detail::scratch_bytes(b, s, cap, k) + static_cast<size_t>(b) * q_row;
   };
   while (nb > kScanQueries && need(nb) > budget) nb /= 2;
   for (;;) {
     try {
-      ensure_scratch(scratch_, nb, choose_slices(t, nb, static_cast<int>(max_rows), k, kp), cap, k);
+      ensure_scratch(scratch_, nb, scratch_slices(t, mode_, nb, static_cast<int>(max_rows), k, static_cast<int>(dp_)),
+                     cap, k);
       q_f_.ensure(static_cast<size_t>(nb) * dp_ * sizeof(float), "queries");
       if (half_) {
         q_h_.ensure(static_cast<size_t>(nb) * dp_ * sizeof(uint16_t), "queries (float16 hi)");

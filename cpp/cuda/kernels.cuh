@@ -43,6 +43,27 @@ struct ScanParams {
   int* cand_i = nullptr;       // row index inside the block
 };
 
+// The scan for a batch of at most kFewMaxQueries queries (few_scan.cu): every row read once and
+// scored in exact float32, the same arithmetic as the merge's re-rank. Grid: num_slices blocks of
+// kFewThreads. For every (query, slice) it leaves the slice's best kFewList rows, ascending, with
+// their distances (-<q,x> for inner product) in cand_* at [(q*num_slices+s)*cap].
+constexpr int kFewMaxQueries = 8;
+constexpr int kFewThreads = 256;
+constexpr int kFewList = 32;
+struct FewScanParams {
+  const float* q = nullptr;    // float32 queries [nq x dp]
+  int nq = 0;
+  const void* x = nullptr;     // block rows: float or __half [n x dp]
+  int n = 0;
+  int dp = 0;
+  int slice_len = 0;
+  int num_slices = 0;
+  int cap = 0;
+  int inner_product = 0;
+  float* cand_d = nullptr;
+  int* cand_i = nullptr;
+};
+
 // Exact re-ranking of one block's candidates merged into the running top-k of each query.
 // Grid: nq blocks of kMergeThreads.
 struct MergeParams {
@@ -53,6 +74,8 @@ struct MergeParams {
   const void* x = nullptr;     // block rows, float or __half [n x dp]
   int base = 0;                // slot of the block's first row
   const int* cand_i = nullptr;
+  const float* cand_d = nullptr;  // with `scored`: the scan's exact distances of the candidates
+  int scored = 0;                 // 1: take cand_d instead of re-ranking (the few-query scan's)
   int num_slices = 0;
   int kp = 0;
   int cap = 0;
@@ -74,6 +97,10 @@ cudaError_t scan_occupancy(ScanMode mode, size_t shared_bytes, int* blocks_per_s
 cudaError_t launch_scan(ScanMode mode, bool alias, size_t shared_bytes, const ScanParams& p, cudaStream_t stream);
 size_t merge_shared_bytes(int dp, int sorted_entries);
 cudaError_t launch_merge(bool f16, const MergeParams& p, cudaStream_t stream);
+
+size_t few_scan_shared_bytes(int nq, int dp);
+cudaError_t few_scan_occupancy(bool f16, int nq, size_t shared_bytes, int* blocks_per_sm);
+cudaError_t launch_few_scan(bool f16, const FewScanParams& p, cudaStream_t stream);
 
 // q (float [count]) -> hi = half(q), lo = half(q - hi).
 cudaError_t launch_split_half(const float* q, void* hi, void* lo, size_t count, cudaStream_t stream);

@@ -476,8 +476,12 @@ __global__ void __launch_bounds__(kMergeThreads) merge_kernel(const MergeParams 
       const int j = t - p.k;
       const int s = j / p.kp;
       const int jj = j - s * p.kp;
-      const int id = p.cand_i[(static_cast<size_t>(q) * p.num_slices + s) * p.cap + jj];
+      const size_t at = (static_cast<size_t>(q) * p.num_slices + s) * p.cap + jj;
+      const int id = p.cand_i[at];
       kv = id < 0 ? -1 : p.base + id;
+      // The few-query scan's distances are the re-rank's own arithmetic: L2 bit for bit, and
+      // 1 + (-<q,x>) is 1 - <q,x> exactly.
+      if (p.scored && id >= 0) kd = p.inner_product ? 1.f + p.cand_d[at] : p.cand_d[at];
     }
     keys[t] = kd;
     vals[t] = kv;
@@ -485,7 +489,7 @@ __global__ void __launch_bounds__(kMergeThreads) merge_kernel(const MergeParams 
   __syncthreads();
 
   const Elem* x = static_cast<const Elem*>(p.x);
-  for (int t = p.k + warp; t < m_total; t += kMWarps) {
+  for (int t = p.k + warp; !p.scored && t < m_total; t += kMWarps) {
     const int g = vals[t];
     if (g < 0) continue;  // the same for the whole warp
     const Elem* xr = x + static_cast<size_t>(g - p.base) * p.dp;
