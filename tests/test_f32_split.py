@@ -51,6 +51,26 @@ def test_every_simd_level_walks_upper_halves_and_reranks_exactly(level, metric, 
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+@pytest.mark.parametrize("dim", [7, 33, 300, 784])
+def test_values_exact_in_bfloat16_are_walked_at_float32_precision(level, metric, dim):
+    # Zero lower halves: the walk's distances (plain and bounded) are the re-rank's bit for bit,
+    # which is what lets HNSW skip re-reading such codes (walks_exactly_with_zero_tails).
+    rng = np.random.default_rng(dim)
+    x = rng.integers(0, 256, (30, dim)).astype(np.float32)
+    x[1] = (rng.standard_normal(dim).astype(np.float32).view(np.uint32) & 0xFFFF0000).view(np.float32)  # any bfloat16
+    q = rng.standard_normal((4, dim)).astype(np.float32) * 100
+    got = _core._split_probe(metric, level, x, q)
+    assert not got["lower"].any()
+    np.testing.assert_array_equal(got["walk"], got["precise"])
+    if metric == "l2":
+        bound = float(np.median(got["walk"]))
+        bounded = _core._split_probe("l2", level, x, q, bound)["bounded"]
+        below = got["walk"] < bound
+        np.testing.assert_array_equal(bounded[below], got["precise"][below])
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_bounded_walk_distances(level):
     x, q = probe_data(300, seed=9)
     check_bounded_probe(_core._split_probe, "walk", level, x, q)
@@ -175,6 +195,48 @@ def test_removes_repairs_and_compaction_keep_float32_results(wide_blobs):
     row_of = {int(i): r for r, i in enumerate(ids)}
     want = d[np.arange(len(q))[:, None], np.vectorize(row_of.get)(I)]
     np.testing.assert_allclose(D, want, rtol=1e-5, atol=1e-4)
+
+
+def test_data_exact_in_bfloat16_is_not_reread_and_gives_the_same_results(tmp_path):
+    """Integer pixels (as fashion-mnist's) have zero lower halves: the walk's distances are the
+    precise ones, so the adaptive re-rank takes them as they are. Results must equal a forced
+    re-rank's (rerank=ef re-scores from both halves) bit for bit, before and after a save, from
+    a mapped file (whose tails are not read at load, so it re-ranks), and once a row with a
+    non-zero lower half arrives (which turns the shortcut off for good)."""
+    rng = np.random.default_rng(5)
+    centres = rng.integers(0, 256, (12, 64))
+    x = np.clip(centres[rng.integers(0, 12, 3000)] + rng.integers(-30, 31, (3000, 64)), 0, 255).astype(np.float32)
+    q = np.clip(centres[rng.integers(0, 12, 100)] + rng.integers(-30, 31, (100, 64)), 0, 255).astype(np.float32)
+    idx = vidx.Index(64, quant="f32_split", M=12, ef_construction=80, seed=1)
+    idx.add(x)
+    exact = vidx.Index(64, kind="flat")
+    exact.add(x)
+    _, truth = exact.search(q, 10)
+
+    def same_as_forced_rerank(index, ef):
+        D, I = index.search(q, 10, ef=ef)
+        Df, If = index.search(q, 10, ef=ef, rerank=ef)
+        np.testing.assert_array_equal(I, If)
+        np.testing.assert_array_equal(D, Df)
+        return D, I
+
+    for ef in (10, 12, 40):
+        D, I = same_as_forced_rerank(idx, ef)
+    assert recall(I, truth) >= 0.97
+    for row in range(0, len(q), 10):  # float32's distances, as the flat index computes them
+        flat_d, flat_i = exact.search(q[row], k=len(x))
+        by_id = dict(zip(flat_i[0].tolist(), flat_d[0].tolist()))
+        np.testing.assert_array_equal(D[row], np.array([by_id[i] for i in I[row]], np.float32))
+    idx.save(tmp_path / "pixels.vidx")
+    for loaded in (vidx.load(tmp_path / "pixels.vidx"), vidx.load(tmp_path / "pixels.vidx", mmap=True)):
+        for a, b in zip(same_as_forced_rerank(loaded, 12), idx.search(q, 10, ef=12)):
+            np.testing.assert_array_equal(a, b)
+    odd = x[:5] + np.float32(0.1)  # 0.1 steps need the lower halves
+    idx.add(odd, ids=np.arange(len(x), len(x) + 5))
+    D, I = same_as_forced_rerank(idx, 40)
+    hit = I[:, 0] >= len(x)
+    d_odd = ((q[:, None, :].astype(np.float64) - odd[None].astype(np.float64)) ** 2).sum(-1)
+    np.testing.assert_allclose(D[hit, 0], d_odd[hit, I[hit, 0] - len(x)], rtol=1e-6)
 
 
 def test_hnsw_defaults_to_f32_split_and_other_kinds_to_float32(tmp_path, wide_blobs):

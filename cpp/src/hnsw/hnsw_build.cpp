@@ -10,6 +10,7 @@
 #include "hnsw_context.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
+#include "vidx/common/zero_bytes.hpp"
 #include "vidx/graph/link_words.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 
@@ -331,6 +332,8 @@ void HnswIndex::write_records(const float* x, size_t n, const uint32_t* slots, T
           codec_->encode(x + i * dim(), whole.data());
           std::memcpy(rec, whole.data(), head_size_);
           std::memcpy(tail(slot), whole.data() + head_size_, tail_size_);
+          if (tails_all_zero_.load(std::memory_order_relaxed) && !all_zero_bytes(whole.data() + head_size_, tail_size_))
+            tails_all_zero_.store(false, std::memory_order_release);  // before the node is linked below
         }
         if (kept_bytes) std::memcpy(kept_.data() + slot * kept_bytes, x + i * dim(), kept_bytes);
         // Fresh lists (a reused slot's old ones were emptied when it was removed).

@@ -10,6 +10,7 @@
 
 #include "vidx/codec/finite_codes.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/common/zero_bytes.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
@@ -141,6 +142,8 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   if (has_entry && levels_[entry] != static_cast<int>(levels_plus_one) - 1)
     throw bad("entry point is not on the top level");
   check_codes_finite(in, count);
+  // Tails mapped in place are not read at load (that is the point of mapping them).
+  tails_all_zero_.store(!tails_.is_view() && all_zero_bytes(tails_.data(), count * tail_size_));
   // Every node live until adopt_loaded_ids frees those the ids say were removed.
   for (uint64_t s = 0; s < count; ++s) set_state(static_cast<uint32_t>(s), kLive);
   count_ = count;

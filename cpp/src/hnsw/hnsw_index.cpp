@@ -181,6 +181,7 @@ void HnswIndex::prefetch_precise(uint32_t slot) const {
 }
 
 void HnswIndex::rescore(const float* q, std::vector<Neighbor>& found) const {
+  if (walk_is_precise()) return std::sort(found.begin(), found.end(), closer);
   for (const Neighbor& n : found) prefetch_precise(n.slot);
   const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
   const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
@@ -203,8 +204,14 @@ size_t HnswIndex::rerank(const float* q, const std::vector<Neighbor>& walked, si
   constexpr size_t kPrefetchAhead = 4;     // candidates whose bytes are requested before they are scored
   const size_t n = walked.size();
   const size_t sure = adaptive ? std::min(n, std::max(k, kRerankSample)) : n;
-  for (size_t j = 0; j < std::min(n, sure + kPrefetchAhead); ++j) prefetch_precise(walked[j].slot);
-  const auto precise = kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
+  // Walk distances that are already the precise ones (zero tails) are taken as they are: the
+  // same distances, chosen by the same loop, without reading each candidate's code again. On
+  // fashion-mnist (pixels, exact in bfloat16) the reads were about 12% of a query at ef 12.
+  // An explicit rerank= still re-scores.
+  const bool walk_precise = adaptive && walk_is_precise();
+  if (!walk_precise)
+    for (size_t j = 0; j < std::min(n, sure + kPrefetchAhead); ++j) prefetch_precise(walked[j].slot);
+  const auto precise = walk_precise ? nullptr : kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
   const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
   TopK best(k);
   float worst_error = 0.f;
@@ -212,10 +219,12 @@ size_t HnswIndex::rerank(const float* q, const std::vector<Neighbor>& walked, si
     const float walk_distance = walked[j].distance;
     if (j >= sure) {
       if (walk_distance - kWalkErrorMargin * worst_error >= best.threshold()) break;
-      if (j + kPrefetchAhead < n) prefetch_precise(walked[j + kPrefetchAhead].slot);
+      if (!walk_precise && j + kPrefetchAhead < n) prefetch_precise(walked[j + kPrefetchAhead].slot);
     }
     const uint32_t s = walked[j].slot;
-    const float d = kept_codec_ ? precise->one(kept_.data() + s * kept_bytes) : precise->one_split(code(s), tail(s));
+    const float d = walk_precise  ? walk_distance
+                    : kept_codec_ ? precise->one(kept_.data() + s * kept_bytes)
+                                  : precise->one_split(code(s), tail(s));
     worst_error = std::max(worst_error, std::abs(d - walk_distance));
     if (returnable(s)) best.push(d, s);  // else removed (or still being inserted) while we walked
   }

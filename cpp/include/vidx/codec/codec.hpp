@@ -113,6 +113,9 @@ class Codec {
   // reranks() says whether the two differ, so re-ranking is worth its cost.
   virtual std::unique_ptr<QueryDistance> prepare_precise(const float* query) const { return prepare(query); }
   virtual bool reranks() const { return false; }
+  // Whether a walk's distance to a code whose tail is all zero bytes is already the precise
+  // distance, bit for bit, so that re-ranking such codes would only read their tails again.
+  virtual bool walks_exactly_with_zero_tails() const { return false; }
   // The walk's distance where every candidate it keeps is re-scored from other data (an HNSW
   // with kept float32 vectors, a float32 build's construction codes): the walk only chooses
   // candidates, so a codec may trade exactness for speed here (LVQ: a query rounded to 8 bits

@@ -34,6 +34,10 @@ class SplitF32Codec final : public Codec {
   // making LVQ-8 construction codes, as it does for full float32 vectors.
   bool full_width() const override { return false; }
   bool reranks() const override { return true; }
+  // A zero lower half leaves the upper half the float32 value itself, and the walk's kernels sum
+  // in the joined kernel's order (simd/loops_float.hpp): data whose values fit bfloat16 (8-bit
+  // integers such as pixels, embeddings computed in bfloat16) is walked at float32 precision.
+  bool walks_exactly_with_zero_tails() const override { return true; }
 
   void encode(const float* x, uint8_t* code) const override;
   void decode(const uint8_t* code, float* x) const override { decode_split(code, code + head_size(), x); }
