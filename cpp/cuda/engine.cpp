@@ -82,6 +82,19 @@ int candidates_per_slice(int k, ScanMode mode) {
 
 int candidate_capacity(int kp) { return (2 * kp + kScanRows + 31) / 32 * 32; }
 
+namespace {
+
+// A block's rows cut into at most `slices` slices of whole tiles: their length, and how many
+// hold rows (fewer than asked when the rounding up to tiles covers the rows sooner).
+struct RowSlices {
+  int length;
+  int count;
+};
+RowSlices cut_rows(int rows, int slices) {
+  const int len = slice_length(rows, slices);
+  return {len, static_cast<int>((static_cast<long long>(rows) + len - 1) / len)};
+}
+
 // Time of one row block's search, in units of one scan tile (kScanRows rows against
 // kScanQueries queries on one multiprocessor): the waves of scan blocks times the tiles each
 // block scans, plus the merge, whose blocks (one per query, about eight at once on a
@@ -90,15 +103,13 @@ int candidate_capacity(int kp) { return (2 * kp + kScanRows + 31) / 32 * 32; }
 // scan tile 22 us. The scan dominates wherever there are rows to scan, so this only has to
 // rank the slice counts, and it must see that a few queries need many slices to fill the device
 // (100 queries over 1M rows: 17 slices took 10.3 ms, 4x PyTorch's time).
-namespace {
-
 double block_search_tiles(const DeviceTraits& t, long long query_blocks, int nq, int rows, int k, int kp,
                           int slices) {
-  const int len = slice_length(rows, slices);
-  const long long used = (static_cast<long long>(rows) + len - 1) / len;  // slices that hold rows
+  const RowSlices cut = cut_rows(rows, slices);
+  const long long used = cut.count;
   const long long lanes = std::max(1, t.concurrent_scan_blocks);
   const long long waves = (query_blocks * used + lanes - 1) / lanes;
-  const double scan = static_cast<double>(waves) * (len / kScanRows);
+  const double scan = static_cast<double>(waves) * (cut.length / kScanRows);
   const long long merge_lanes = 8LL * std::max(1, t.multiprocessors);
   const long long merge_rounds = (nq + merge_lanes - 1) / merge_lanes;
   const double merge = static_cast<double>(merge_rounds) * (k + used * kp) / 256.0;
@@ -173,15 +184,15 @@ namespace {
 // scratch holds.
 int run_few_scan(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, const RowBlock& b, int dp,
                  bool inner_product, int k, Scratch& s, cudaStream_t stream) {
-  const int slices = std::min(s.slices, few_scan_slices(t, mode, q.nq, b.rows, k));
+  const RowSlices cut = cut_rows(b.rows, std::min(s.slices, few_scan_slices(t, mode, q.nq, b.rows, k)));
   FewScanParams fp;
   fp.q = q.qf;
   fp.nq = q.nq;
   fp.x = b.x;
   fp.n = b.rows;
   fp.dp = dp;
-  fp.slice_len = slice_length(b.rows, slices);
-  fp.num_slices = (b.rows + fp.slice_len - 1) / fp.slice_len;
+  fp.slice_len = cut.length;
+  fp.num_slices = cut.count;
   fp.cap = s.cap;
   fp.inner_product = inner_product ? 1 : 0;
   fp.cand_d = s.cand_d.as<float>();
@@ -195,7 +206,7 @@ int run_few_scan(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, cons
 int run_tiled_scan(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, const RowBlock& b, int dp,
                    bool inner_product, int k, int kp, Scratch& s, cudaStream_t stream) {
   const int m = static_cast<int>(mode);
-  const int slices = std::min(choose_slices(t, q.nq, b.rows, k, kp), s.slices);
+  const RowSlices cut = cut_rows(b.rows, std::min(choose_slices(t, q.nq, b.rows, k, kp), s.slices));
   ScanParams sp;
   sp.q = mode == ScanMode::F16 ? q.qh : static_cast<const void*>(q.qf);
   sp.q_lo = q.ql;
@@ -204,8 +215,8 @@ int run_tiled_scan(const DeviceTraits& t, ScanMode mode, const QueryBatch& q, co
   sp.norms = b.norms;
   sp.n = b.rows;
   sp.dp = dp;
-  sp.slice_len = slice_length(b.rows, slices);
-  sp.num_slices = (b.rows + sp.slice_len - 1) / sp.slice_len;
+  sp.slice_len = cut.length;
+  sp.num_slices = cut.count;
   sp.kp = kp;
   sp.cap = s.cap;
   sp.inner_product = inner_product ? 1 : 0;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "device_values.cuh"
 #include "kernels.cuh"
 
 namespace vidx::gpu::detail {
@@ -21,12 +22,13 @@ namespace {
 constexpr int kThreads = kFewThreads;
 constexpr int kWarps = kThreads / 32;
 constexpr int kRowsPerStep = 8;  // rows a warp has in flight: enough loads to cover memory latency
-constexpr unsigned kFull = 0xffffffffu;
+constexpr unsigned kFull = kFullWarp;
 
 static_assert(kFewList == 32, "a candidate list is one entry per lane");
 
+// A stored value as the merge reads it (to_float); float rows through the read-only cache.
 __device__ __forceinline__ float load_float(const float* x, size_t i) { return __ldg(x + i); }
-__device__ __forceinline__ float load_float(const __half* x, size_t i) { return __half2float(x[i]); }
+__device__ __forceinline__ float load_float(const __half* x, size_t i) { return to_float(x[i]); }
 
 // Inserts (d, id) into a warp's ascending list (one entry per lane), dropping the last entry.
 // Every lane passes the same (d, id), and d is below the last entry.
@@ -62,7 +64,7 @@ __global__ void __launch_bounds__(kThreads) few_scan_kernel(const FewScanParams 
   int list_i[NQ];
 #pragma unroll
   for (int j = 0; j < NQ; ++j) {
-    list_d[j] = __int_as_float(0x7f800000);
+    list_d[j] = inf_f();
     last[j] = list_d[j];
     list_i[j] = -1;
   }

@@ -17,6 +17,7 @@
 #include <cfloat>
 #include <cstdint>
 
+#include "device_values.cuh"
 #include "kernels.cuh"
 
 namespace vidx::gpu::detail {
@@ -30,7 +31,7 @@ constexpr int kKC = kScanDepth;
 constexpr int kThreads = kScanThreads;
 constexpr int kWarps = kThreads / 32;
 constexpr int kLDC = kBN + 4;  // distance tile row stride (floats): a multiple of 4, rows 16 B apart
-constexpr unsigned kFull = 0xffffffffu;
+constexpr unsigned kFull = kFullWarp;
 
 static_assert(kBQ == 128 && kBN == 128 && kThreads == 256, "the warp layout below assumes 2 x 4 warps of 64 x 32");
 static_assert(kKC % 16 == 0, "k-chunk must hold whole WMMA steps");
@@ -93,7 +94,6 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
-__device__ __forceinline__ float inf_f() { return __int_as_float(0x7f800000); }
 
 // Order-preserving map of floats to unsigned keys (negative numbers below positive ones).
 __device__ __forceinline__ uint32_t float_key(float f) {
@@ -105,8 +105,6 @@ __device__ __forceinline__ float key_float(uint32_t k) {
   return __uint_as_float(u);
 }
 
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
 
 // ---- staging one k-chunk of queries (A) and rows (B) into shared memory --------------------
 

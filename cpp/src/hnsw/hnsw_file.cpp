@@ -143,7 +143,8 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
     throw bad("entry point is not on the top level");
   check_codes_finite(in, count);
   // Tails mapped in place are not read at load (that is the point of mapping them).
-  tails_all_zero_.store(!tails_.is_view() && all_zero_bytes(tails_.data(), count * tail_size_));
+  if (tails_all_zero_.load() && (tails_.is_view() || !all_zero_bytes(tails_.data(), count * tail_size_)))
+    tails_all_zero_.store(false);
   // Every node live until adopt_loaded_ids frees those the ids say were removed.
   for (uint64_t s = 0; s < count; ++s) set_state(static_cast<uint32_t>(s), kLive);
   count_ = count;

@@ -33,6 +33,9 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
   level_multiplier_ = 1.0 / std::log(static_cast<double>(M_));
   if (options.keep_vectors) kept_codec_ = make_codec("f32", dim, metric);
   set_head_layout();
+  // Only a walk that is exact on zero tails (and whose candidates are re-scored from those tails,
+  // not from kept vectors) has anything to gain from knowing they are all zero.
+  tails_all_zero_.store(!kept_codec_ && tail_size_ > 0 && codec_->walks_exactly_with_zero_tails());
 }
 
 // Average cache lines a head of `bytes` touches when heads lie `stride` apart from a

@@ -103,9 +103,7 @@ class HnswIndex final : public VectorIndex {
     return const_cast<uint8_t*>(tails_.data()) + static_cast<size_t>(slot) * tail_size_;
   }
   // Re-ranking may take the walk's distances as they are (see tails_all_zero_).
-  bool walk_is_precise() const {
-    return !kept_codec_ && tails_all_zero_.load(std::memory_order_acquire) && codec_->walks_exactly_with_zero_tails();
-  }
+  bool walk_is_precise() const { return tails_all_zero_.load(std::memory_order_acquire); }
   // [count, slot, slot, ...] of `slot` on `level` (level <= levels_[slot]).
   uint32_t* links(uint32_t slot, int level) const {
     if (level == 0) return const_cast<uint32_t*>(level0_links()) + static_cast<size_t>(slot) * level0_list_words();
@@ -324,10 +322,12 @@ class HnswIndex final : public VectorIndex {
 
   size_t head_size_ = 0;     // bytes of a code kept in heads_
   size_t tail_size_ = 0;     // bytes of a code kept in tails_
-  // Every stored tail is zero bytes so far (cleared for good by the first that is not, before
-  // its node is linked; false for tails searched in place from a mapped file, which are not
-  // read at load). With a codec whose walk is then exact, re-ranking reads no tails.
-  std::atomic<bool> tails_all_zero_{true};
+  // Every stored tail is zero bytes so far, kept only for a codec whose walk is then exact
+  // (Codec::walks_exactly_with_zero_tails) re-ranked from its tails: false from the start for
+  // any other, cleared for good by the first non-zero tail (before its node is linked), and
+  // false for tails searched in place from a mapped file, which are not read at load. While
+  // it holds, re-ranking reads no tails.
+  std::atomic<bool> tails_all_zero_{false};
   AlignedBuffer tails_;      // code tails by slot (empty for codecs whose head is the code)
   size_t head_stride_ = 0;   // bytes between two slots' heads
   AlignedBuffer heads_;      // code heads by slot
