@@ -167,17 +167,23 @@ def test_remove_half_of_skewed_clusters_matches_fresh_build(calls):
     # Repairing each list from its old neighbourhood alone left this graph below a fresh build
     # at ef 10 by 0.10 (one call) and 0.03 (ten calls); the refine's beam search around each
     # node brings it level, and in ten calls the losses that add up trigger it too.
-    X = _skewed_clusters(5200, 32, 1)
-    Q, X = X[5000:], X[:5000]
-    idx, keep = _removed_half(X, threads=2, calls=calls)
-    fresh = vidx.Index(32, metric="l2", M=8, ef_construction=64, threads=2, seed=1)
-    fresh.add(X[keep], keep)
-    truth = _exact(X[keep], keep, Q)
-    after = {ef: _recall(idx.search(Q, 10, ef=ef)[1], truth) for ef in (10, 16, 32)}
-    for ef, recall in after.items():
-        assert recall >= _recall(fresh.search(Q, 10, ef=ef)[1], truth) - 0.01, (ef, recall)
-    idx.compact()  # renumbers the same graph: the same answers
-    assert {ef: _recall(idx.search(Q, 10, ef=ef)[1], truth) for ef in after} == after
+    # Compared as a mean over three data sets: one set's difference moves by +-0.02 from set to
+    # set (measured from -0.019 to +0.029 at ef 10), more than the margin this checks.
+    differences = {10: [], 16: [], 32: []}
+    for seed in (1, 2, 3):
+        X = _skewed_clusters(5200, 32, seed)
+        Q, X = X[5000:], X[:5000]
+        idx, keep = _removed_half(X, threads=2, calls=calls)
+        fresh = vidx.Index(32, metric="l2", M=8, ef_construction=64, threads=2, seed=1)
+        fresh.add(X[keep], keep)
+        truth = _exact(X[keep], keep, Q)
+        after = {ef: _recall(idx.search(Q, 10, ef=ef)[1], truth) for ef in differences}
+        for ef, recall in after.items():
+            differences[ef].append(recall - _recall(fresh.search(Q, 10, ef=ef)[1], truth))
+        idx.compact()  # renumbers the same graph: the same answers
+        assert {ef: _recall(idx.search(Q, 10, ef=ef)[1], truth) for ef in after} == after
+    for ef, d in differences.items():
+        assert np.mean(d) >= -0.01, (ef, d)
 
 
 def test_remove_repair_is_deterministic_across_thread_counts():

