@@ -22,7 +22,6 @@ namespace {
 constexpr int kThreads = kFewThreads;
 constexpr int kWarps = kThreads / 32;
 constexpr int kRowsPerStep = 8;  // rows a warp has in flight: enough loads to cover memory latency
-constexpr unsigned kFull = kFullWarp;
 
 static_assert(kFewList == 32, "a candidate list is one entry per lane");
 
@@ -33,9 +32,9 @@ __device__ __forceinline__ float load_float(const __half* x, size_t i) { return 
 // Inserts (d, id) into a warp's ascending list (one entry per lane), dropping the last entry.
 // Every lane passes the same (d, id), and d is below the last entry.
 __device__ __forceinline__ void insert_sorted(float& list_d, int& list_i, float d, int id, int lane) {
-  const int pos = __popc(__ballot_sync(kFull, list_d <= d));  // entries that stay ahead of it
-  const float up_d = __shfl_up_sync(kFull, list_d, 1);
-  const int up_i = __shfl_up_sync(kFull, list_i, 1);
+  const int pos = __popc(__ballot_sync(kFullWarp, list_d <= d));  // entries that stay ahead of it
+  const float up_d = __shfl_up_sync(kFullWarp, list_d, 1);
+  const int up_i = __shfl_up_sync(kFullWarp, list_i, 1);
   if (lane == pos) {
     list_d = d;
     list_i = id;
@@ -100,7 +99,7 @@ __global__ void __launch_bounds__(kThreads) few_scan_kernel(const FewScanParams 
 #pragma unroll
       for (int j = 0; j < NQ; ++j)
 #pragma unroll
-        for (int off = 16; off > 0; off >>= 1) acc[r][j] += __shfl_xor_sync(kFull, acc[r][j], off);
+        for (int off = 16; off > 0; off >>= 1) acc[r][j] += __shfl_xor_sync(kFullWarp, acc[r][j], off);
     // Butterfly sums leave the same value in every lane, so every branch below is warp-uniform.
 #pragma unroll
     for (int r = 0; r < kRowsPerStep; ++r) {
@@ -110,7 +109,7 @@ __global__ void __launch_bounds__(kThreads) few_scan_kernel(const FewScanParams 
         const float d = p.inner_product ? -acc[r][j] : acc[r][j];
         if (d < last[j]) {
           insert_sorted(list_d[j], list_i[j], d, r0 + r, lane);
-          last[j] = __shfl_sync(kFull, list_d[j], 31);
+          last[j] = __shfl_sync(kFullWarp, list_d[j], 31);
         }
       }
     }
@@ -126,7 +125,7 @@ __global__ void __launch_bounds__(kThreads) few_scan_kernel(const FewScanParams 
   const int j = warp;  // this warp merges query j's lists
   float d_j = warp_d[j * kFewList + lane];
   int i_j = warp_i[j * kFewList + lane];
-  float last_j = __shfl_sync(kFull, d_j, 31);
+  float last_j = __shfl_sync(kFullWarp, d_j, 31);
   for (int w = 1; w < kWarps; ++w) {
     const float* wd = warp_d + (w * NQ + j) * kFewList;
     const int* wi = warp_i + (w * NQ + j) * kFewList;
@@ -134,7 +133,7 @@ __global__ void __launch_bounds__(kThreads) few_scan_kernel(const FewScanParams 
       const float d = wd[e];
       if (!(d < last_j)) break;  // the list is ascending: nothing further in it gets in
       insert_sorted(d_j, i_j, d, wi[e], lane);
-      last_j = __shfl_sync(kFull, d_j, 31);
+      last_j = __shfl_sync(kFullWarp, d_j, 31);
     }
   }
   const size_t o = (static_cast<size_t>(j) * p.num_slices + blockIdx.x) * p.cap + lane;

@@ -31,7 +31,6 @@ constexpr int kKC = kScanDepth;
 constexpr int kThreads = kScanThreads;
 constexpr int kWarps = kThreads / 32;
 constexpr int kLDC = kBN + 4;  // distance tile row stride (floats): a multiple of 4, rows 16 B apart
-constexpr unsigned kFull = kFullWarp;
 
 static_assert(kBQ == 128 && kBN == 128 && kThreads == 256, "the warp layout below assumes 2 x 4 warps of 64 x 32");
 static_assert(kKC % 16 == 0, "k-chunk must hold whole WMMA steps");
@@ -94,7 +93,6 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
-
 // Order-preserving map of floats to unsigned keys (negative numbers below positive ones).
 __device__ __forceinline__ uint32_t float_key(float f) {
   const uint32_t u = __float_as_uint(f);
@@ -104,7 +102,6 @@ __device__ __forceinline__ float key_float(uint32_t k) {
   const uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
   return __uint_as_float(u);
 }
-
 
 // ---- staging one k-chunk of queries (A) and rows (B) into shared memory --------------------
 
@@ -244,7 +241,7 @@ __device__ float warp_compact(float* bd, int* bi, int cnt, int keep, int* hist, 
     int incl = sum;
 #pragma unroll
     for (int off = 1; off < 32; off <<= 1) {
-      const int y = __shfl_up_sync(kFull, incl, off);
+      const int y = __shfl_up_sync(kFullWarp, incl, off);
       if (lane >= off) incl += y;
     }
     const int excl = incl - sum;
@@ -263,9 +260,9 @@ __device__ float warp_compact(float* bd, int* bi, int cnt, int keep, int* hist, 
         c += local[b];
       }
     }
-    const int owner = __ffs(__ballot_sync(kFull, mine)) - 1;
-    bin = __shfl_sync(kFull, bin, owner);
-    next_rank = __shfl_sync(kFull, next_rank, owner);
+    const int owner = __ffs(__ballot_sync(kFullWarp, mine)) - 1;
+    bin = __shfl_sync(kFullWarp, bin, owner);
+    next_rank = __shfl_sync(kFullWarp, next_rank, owner);
     prefix |= static_cast<uint32_t>(bin) << shift;
     mask |= 0xffu << shift;
     rank = next_rank;
@@ -282,10 +279,10 @@ __device__ float warp_compact(float* bd, int* bi, int cnt, int keep, int* hist, 
     const uint32_t key = float_key(d);
     const bool lt = valid && key < prefix;
     const bool eq = valid && key == prefix;
-    const unsigned meq = __ballot_sync(kFull, eq);
+    const unsigned meq = __ballot_sync(kFullWarp, eq);
     const bool keep_it = lt || (eq && __popc(meq & lt_mask) < eq_left);
     eq_left -= min(__popc(meq), eq_left);
-    const unsigned mk = __ballot_sync(kFull, keep_it);
+    const unsigned mk = __ballot_sync(kFullWarp, keep_it);
     // Writes land at or before the position read in this round: reads of later rounds are untouched.
     if (keep_it) {
       const int pos = out + __popc(mk & lt_mask);
@@ -324,7 +321,7 @@ __device__ __forceinline__ void select_tile(const ScanParams& p, const float* ct
       const float dot = crow[j];
       const float v = p.inner_product ? -dot : fmaf(-2.f, dot, s_norm[j]);
       const bool pass = row < r_end && v < tau;
-      const unsigned m = __ballot_sync(kFull, pass);
+      const unsigned m = __ballot_sync(kFullWarp, pass);
       if (pass) {
         const int pos = cnt + __popc(m & lt_mask);
         bd[pos] = v;
@@ -501,7 +498,7 @@ __global__ void __launch_bounds__(kMergeThreads) merge_kernel(const MergeParams 
       }
     }
 #pragma unroll
-    for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(kFull, acc, off);
+    for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(kFullWarp, acc, off);
     if (lane == 0) keys[t] = p.inner_product ? 1.f - acc : acc;
   }
   __syncthreads();
@@ -553,7 +550,7 @@ __global__ void row_norms_kernel(const float* x, int n, int dp, float* norms) {
   float acc = 0.f;
   for (int i = lane; i < dp; i += 32) acc = fmaf(xr[i], xr[i], acc);
 #pragma unroll
-  for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(kFull, acc, off);
+  for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(kFullWarp, acc, off);
   if (lane == 0) norms[row] = acc;
 }
 
