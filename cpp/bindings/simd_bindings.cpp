@@ -39,6 +39,7 @@ py::dict cpu_features() {
     if (simd::kernels_for(l)) available.insert(0, simd::level_name(l));
   py::dict d;
   d["arch"] = f.arch;
+  d["vendor"] = f.vendor;
   d["flags"] = flags;
   d["available"] = available;
   d["best"] = simd::level_name(simd::best_level());

@@ -351,7 +351,9 @@ def verify(path):
 
 
 def cpu_features():
-    """What the CPU supports and which SIMD level vidx chose (VIDX_SIMD lowers it)."""
+    """What the CPU supports and which SIMD level vidx chose (VIDX_SIMD lowers it): a dict with
+    "arch", "vendor" (x86's cpuid vendor string, e.g. "GenuineIntel"; "" elsewhere), "flags",
+    "available", "best", "active" and "reason"."""
     return _core.cpu_features()
 
 

@@ -41,6 +41,9 @@ CpuFeatures detect() {
   unsigned r[4];
   cpuid(0, 0, r);
   const unsigned max_leaf = r[0];
+  // Twelve characters in ebx, edx, ecx order.
+  for (const unsigned word : {r[1], r[3], r[2]})
+    for (int byte = 0; byte < 4; ++byte) f.vendor += static_cast<char>((word >> (8 * byte)) & 0xFF);
   cpuid(1, 0, r);
   const unsigned ecx1 = r[2];
   f.sse42 = ecx1 & (1u << 20);

@@ -37,7 +37,8 @@ struct GatherBuffers {
 // go). Into L1 (prefetcht0) a request holds one of L1's few miss buffers until its line
 // arrives; an expansion's hundreds of lines then stalled the prefetch instructions themselves
 // (perf of glove's float32 walk: 40% of the walk loop's samples), which is why requesting more than
-// four lines into L1 had gained nothing. Into L2 (prefetcht1) they do not. Alternating
+// four lines into L1 had gained nothing. Into L2 (prefetcht1) they do not, on AMD's cores; Intel's
+// hold an L1 buffer for those too, which bounded walks avoid (walk_prefetch.cpp). Alternating
 // processes, ratio to hnswlib in each: the first four lines into L2 instead of L1, glove
 // float32 (200 bytes, so that step is all that changes for it) 1.38-1.54x -> 1.62-1.78x; then
 // whole codes instead of four lines, wordnet float32 (1536-byte vectors) 1.12-1.21x ->

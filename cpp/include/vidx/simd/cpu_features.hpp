@@ -6,6 +6,9 @@ namespace vidx::simd {
 
 struct CpuFeatures {
   std::string arch;  // "x86_64", "aarch64", ...
+  // x86: cpuid's vendor string ("GenuineIntel", "AuthenticAMD", ...); empty elsewhere. Cores
+  // of one ISA level differ in how they handle memory requests (bounded_walk_prefetch_bytes).
+  std::string vendor;
   bool sse42 = false;
   bool avx = false;
   bool avx2 = false;

@@ -65,21 +65,11 @@ constexpr size_t vectors_ahead(size_t code_bytes) {
 }
 
 // How many leading bytes of each code a graph walk requests into L2 when it gathers the
-// neighbours that a bounded L2 batch (BoundedBatchFn) will score on this level; the batch
-// requests the rest of a code block by block while the code stays under the bound. Such a batch
-// abandons most of a walk's candidates partway, and on the AVX2 host measured the requests for
-// their unread lines cost more than the wait they spared: alternating processes on saved
-// fashion-mnist graphs, ratio to hnswlib at ef 12, f32_split (1568-byte walk codes) whole codes
-// 1.76-1.81x, first 512 bytes 1.91-1.95x, 768 bytes 1.90-1.96x, 1024 bytes 1.82-1.86x; float32
-// (3136 bytes) whole 1.46x, 768 bytes 1.68x, 1024 bytes 1.72x, 2048 bytes 1.64x
-// (benchmarks/results/graph.md section 22). Other levels request whole codes, as measured on
-// the AVX-512 host (whole float32 codes 1.77-1.79x against their first 256 bytes 1.50-1.69x;
-// nothing in between was measured there).
-constexpr size_t kAvx2BoundedWalkPrefetchBytes = 768;
-constexpr size_t bounded_walk_prefetch_bytes(Level level, size_t code_bytes) {
-  return level == Level::AVX2 && code_bytes > kAvx2BoundedWalkPrefetchBytes ? kAvx2BoundedWalkPrefetchBytes
-                                                                           : code_bytes;
-}
+// neighbours that a bounded L2 batch (BoundedBatchFn) of this level will score; the batch
+// requests the rest of a code block by block while the code stays under the bound. It abandons
+// most of a walk's candidates partway, so requests for their unread lines can cost more than the
+// wait they spare: how much depends on the core more than on the level (walk_prefetch.cpp).
+size_t bounded_walk_prefetch_bytes(Level level, size_t code_bytes);
 
 // Requests every cache line that bytes [p, p + bytes) touch, for reading (a hint): into every
 // cache level (x86 prefetcht0), or into L2 and below only (prefetcht1), which spares L1's few
