@@ -56,6 +56,15 @@ constexpr size_t kConstructionCodesMinRows = 4096;
 // clusters, whose neighbours differ by less than its 4-bit step.
 constexpr const char* kConstructionCodec = "lvq8";
 
+// Codes that are not float32 are walked through construction codes only when these spare the
+// walk at least this many bytes a candidate. f32_split, Intel Xeon, 2 threads, alternating
+// processes (graph.md section 26): wordnet-minilm-384 (768-byte upper halves against a
+// 392-byte LVQ-8 code, cosine) builds 5.55-5.77 -> 4.85-4.99 s; fashion-mnist-784 (1568
+// against 792 bytes, but L2: its bounded walks read a fraction of each code) 2% slower,
+// 6.68-6.83 -> 6.86-6.98 s; glove6b-50 (100 against 58 bytes) slower, 28.8-30.3 -> 32.0 s
+// (the walk then re-scores its beam from codes it did not touch).
+constexpr size_t kConstructionCodesMinSavedBytes = 256;
+
 // Neighbour selection drops a candidate c only when a kept neighbour s is nearer to it by this
 // factor: kPruneMargin * d(s, c) < d(owner, c), not HNSW's d(s, c) < d(owner, c). This is
 // Vamana's relaxed pruning (DiskANN's alpha): some longer links survive that the plain rule
@@ -357,9 +366,17 @@ void HnswIndex::write_records(const float* x, size_t n, const uint32_t* slots, T
 }
 
 bool HnswIndex::wants_construction_codes(size_t n) const {
-  // Float32 codes are the wide ones a walk pays full price for; compressed codecs are already
-  // compact, and walking a second lossy code would only lose precision.
-  return codec_->full_width() && n >= kConstructionCodesMinRows && n >= count_.load();
+  if (n < kConstructionCodesMinRows || n < count_.load()) return false;
+  // Float32 codes are the wide ones a walk pays full price for. Other codes are walked as they
+  // are unless construction codes spare a walk kConstructionCodesMinSavedBytes a candidate:
+  // compressed codecs are already compact (and walking a second lossy code would only lose
+  // precision), and f32_split's upper halves (two bytes a dimension) of low-dimensional data
+  // are within a line of the LVQ-8 code. Nor under L2, where those codes' walks abandon far
+  // candidates partway (bounded batches) and so read a fraction of each code anyway.
+  if (codec_->full_width()) return true;
+  if (codec_->metric() == Metric::L2) return false;
+  const size_t construction_bytes = make_codec(kConstructionCodec, dim(), codec_->metric())->code_size();
+  return codec_->head_size() >= construction_bytes + kConstructionCodesMinSavedBytes;
 }
 
 void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {

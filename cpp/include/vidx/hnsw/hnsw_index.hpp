@@ -265,8 +265,9 @@ class HnswIndex final : public VectorIndex {
   // search walks them and its beam is scored again in float32 before neighbours are chosen.
   void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests,
                      const ConstructionCodes* walk_codes);
-  // Whether an add of n rows walks construction codes: graphs of exact (float32) codes, adds that at least
-  // double the graph (and are not small).
+  // Whether an add of n rows walks construction codes: graphs of exact (float32) codes, or of codes
+  // wider than those by a few lines (f32_split of many dimensions), and adds that at least double
+  // the graph (and are not small).
   bool wants_construction_codes(size_t n) const;
   // Construction codes for an add of rows x[0..n-1] into `slots` (written, and inserting), and
   // for every node already in the graph. The caller is the only adder meanwhile.
