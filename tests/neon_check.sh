@@ -13,7 +13,7 @@ FULL=0
 [[ "${1:-}" == "--full" ]] && FULL=1
 
 CXXFLAGS=(-std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Icpp/include)
-COMMON=(cpp/src/simd/dispatch.cpp cpp/src/simd/family_dispatch.cpp cpp/src/simd/cpu_features.cpp
+COMMON=(cpp/src/simd/dispatch.cpp cpp/src/simd/family_dispatch.cpp cpp/src/simd/cpu_features.cpp cpp/src/simd/walk_prefetch.cpp
         cpp/src/simd/kernels_scalar.cpp cpp/tests/kernel_check.cpp)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

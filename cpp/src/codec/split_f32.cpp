@@ -27,7 +27,8 @@ class UpperHalfDistance final : public QueryDistance {
   }
   size_t code_bytes() const override { return dim_ * sizeof(split::UpperHalf); }
   size_t walk_prefetch_bytes() const override {
-    return l2_ ? simd::bounded_walk_prefetch_bytes(k_->level, code_bytes()) : code_bytes();
+    return l2_ ? simd::bounded_walk_prefetch_bytes(k_->level, code_bytes())
+               : simd::unbounded_walk_prefetch_bytes(code_bytes());
   }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     if (l2_) return k_->l2_batch(q_.data(), upper_rows(codes), n, dim_, out);

@@ -107,11 +107,11 @@ inline void prefetch_elements(const B* x, size_t count) {
   for (size_t off = 0; off < count * sizeof(B); off += 64) I::prefetch(p + off);
 }
 
-// One query against n vectors given by pointers; vector i + vectors_ahead is prefetched while
+// One query against n vectors given by pointers; vector i + float_batch_vectors_ahead is prefetched while
 // i is summed.
 template <class I, class Term, class B = float>
 void batch(const float* q, const B* const* xs, size_t n, size_t dim, float* out) {
-  const size_t ahead = vectors_ahead(dim * sizeof(B));
+  const size_t ahead = float_batch_vectors_ahead(dim * sizeof(B));
   for (size_t i = 1; i < ahead && i < n; ++i) prefetch_elements<I>(xs[i], dim);
   for (size_t i = 0; i < n; ++i) {
     if (i + ahead < n) prefetch_elements<I>(xs[i + ahead], dim);

@@ -63,6 +63,9 @@ constexpr size_t vectors_ahead(size_t code_bytes) {
   const size_t n = code_bytes ? (512 + code_bytes - 1) / code_bytes : 4;
   return n < 1 ? 1 : (n > 4 ? 4 : n);
 }
+// The float batch kernels' choice on this core (walk_prefetch.cpp): vectors_ahead, or more on
+// Intel, whose walks request less at the gather.
+size_t float_batch_vectors_ahead(size_t code_bytes);
 
 // How many leading bytes of each code a graph walk requests into L2 when it gathers the
 // neighbours that a bounded L2 batch (BoundedBatchFn) of this level will score; the batch
@@ -70,6 +73,9 @@ constexpr size_t vectors_ahead(size_t code_bytes) {
 // most of a walk's candidates partway, so requests for their unread lines can cost more than the
 // wait they spare: how much depends on the core more than on the level (walk_prefetch.cpp).
 size_t bounded_walk_prefetch_bytes(Level level, size_t code_bytes);
+// The same for walks that read every byte of a code (inner products): whole codes, except on
+// Intel (walk_prefetch.cpp).
+size_t unbounded_walk_prefetch_bytes(size_t code_bytes);
 
 // Requests every cache line that bytes [p, p + bytes) touch, for reading (a hint): into every
 // cache level (x86 prefetcht0), or into L2 and below only (prefetcht1), which spares L1's few
