@@ -7,7 +7,7 @@ namespace vidx::simd {
 struct CpuFeatures {
   std::string arch;  // "x86_64", "aarch64", ...
   // x86: cpuid's vendor string ("GenuineIntel", "AuthenticAMD", ...); empty elsewhere. Cores
-  // of one ISA level differ in how they handle memory requests (bounded_walk_prefetch_bytes).
+  // of one ISA level differ in how they handle memory requests (walk_prefetch.cpp).
   std::string vendor;
   bool sse42 = false;
   bool avx = false;
