@@ -21,12 +21,15 @@ struct GatherBuffers {
   std::vector<uint32_t> slots;
   std::vector<const uint8_t*> codes;
   std::vector<float> distances;
+  std::vector<uint32_t> order, entered;  // CandidateBuffer::insert_many's scratch and result
 
   void reserve(size_t max_degree) {
     if (slots.size() < max_degree) {
       slots.resize(max_degree);
       codes.resize(max_degree);
       distances.resize(max_degree);
+      order.resize(max_degree);
+      entered.resize(max_degree);
     }
   }
 };
@@ -74,21 +77,24 @@ size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, size_t prefetch_byte
   return n;
 }
 
-// Starts loading a link list's count and first slots (two cache lines: 31 slots).
-inline void prefetch_list(const uint32_t* lk) {
-  __builtin_prefetch(lk, 0, 3);
-  __builtin_prefetch(reinterpret_cast<const char*>(lk) + 64, 0, 3);
+// Starts loading a link list: its first `bytes` (by default two lines, the count and at least
+// the first 15 slots).
+inline void prefetch_list(const uint32_t* lk, size_t bytes = 128) {
+  const char* p = reinterpret_cast<const char*>(lk);
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
+  // The line holding the last byte, which the steps above miss when the list starts mid-line.
+  if (bytes > 64) __builtin_prefetch(p + bytes - 1, 0, 3);
 }
 
 // links_of(node) -> const uint32_t* [count, slot, slot, ...], read through link_words.hpp
-// (writers may change it meanwhile); code_of(slot) -> const uint8_t*.
+// (writers may change it meanwhile), lists of `list_bytes` at most; code_of(slot) -> const uint8_t*.
 // Both are inlined (templates, not callbacks): the walk costs what a hand-written one does.
 // Leaves the best `ef` candidates, nearest first, in `beam`; with a `window` (< ef) it
 // expands only candidates among the nearest `window` (CandidateBuffer's split beam).
 template <class LinksOf, class CodeOf>
 void beam_search(const QueryDistance& qd, uint32_t entry, float entry_distance, size_t ef, LinksOf links_of,
-                 CodeOf code_of, VisitedSet& visited, CandidateBuffer& beam, GatherBuffers& gather,
-                 size_t window = 0) {
+                 size_t list_bytes, CodeOf code_of, VisitedSet& visited, CandidateBuffer& beam,
+                 GatherBuffers& gather, size_t window = 0) {
   visited.new_query();
   beam.reset(ef, window);
   beam.insert(entry_distance, entry);
@@ -104,21 +110,23 @@ void beam_search(const QueryDistance& qd, uint32_t entry, float entry_distance, 
     // The list expanded next is most often the next unexpanded candidate now (unless this
     // batch brings a nearer one): its first lines load while the distances are computed,
     // instead of stalling the next gather.
-    if (beam.has_unexpanded()) prefetch_list(links_of(beam.nearest_unexpanded()));
+    if (beam.has_unexpanded()) prefetch_list(links_of(beam.nearest_unexpanded()), list_bytes);
     if (n == 0) continue;
     // Once the beam is full, a neighbour at or beyond its worst distance is dropped anyway:
     // the codec may stop computing such a distance early.
     if (beam.full()) qd.batch_bounded(codes, n, beam.bound(), dist);
     else qd.batch(codes, n, dist);
-    // A candidate that enters the beam is likely to be expanded later in the walk: its list's
-    // first lines start loading now, so that gather does not wait on them (perf of a glove6b-50
-    // build: 16% of the insertion walk's samples on loading a list's count and links). Intel
-    // Xeon, alternating processes: builds glove (150,000 rows) 9.73-9.86 -> 9.08-9.14 s,
-    // wordnet-minilm 5.56-5.57 -> 5.31-5.51 s, fashion-mnist level; searches, ratio to hnswlib
-    // on saved graphs, glove ef 96 1.93-1.98x -> 2.05-2.08x, wordnet ef 24 1.99-2.00x -> 2.11x,
-    // fashion ef 10 2.17-2.18x -> 2.17-2.26x (graph.md section 26).
-    for (size_t j = 0; j < n; ++j)
-      if (beam.insert(dist[j], gathered[j])) prefetch_list(links_of(gathered[j]));
+    // A candidate that enters the beam is likely to be expanded later in the walk: its whole list
+    // starts loading now, so that gather does not wait on it (perf of a glove6b-50 build: 16% of
+    // the insertion walk's samples on loading a list's count and links). Intel Xeon, alternating
+    // processes: the first two lines of each list, builds glove (150,000 rows) 9.73-9.86 ->
+    // 9.08-9.14 s, wordnet-minilm 5.56-5.57 -> 5.31-5.51 s, fashion-mnist level; searches, ratio
+    // to hnswlib on saved graphs, glove ef 96 1.93-1.98x -> 2.05-2.08x, wordnet ef 24 1.99-2.00x ->
+    // 2.11x, fashion ef 10 2.17-2.18x -> 2.17-2.26x (graph.md section 26). The whole list
+    // instead (a level-0 list of 33 words starts mid-line and spans three): glove 150,000 rows
+    // 9.06 -> 8.81-8.84 s (section 27).
+    const size_t entered = beam.insert_many(dist, gathered, n, gather.order.data(), gather.entered.data());
+    for (size_t j = 0; j < entered; ++j) prefetch_list(links_of(gather.entered[j]), list_bytes);
   }
 }
 
