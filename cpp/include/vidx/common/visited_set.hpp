@@ -46,10 +46,18 @@ class VisitedSet {
 
   bool holds(uint32_t slot) const { return slot < slots_; }
   void prefetch(uint32_t slot) const { __builtin_prefetch(bits_.data() + (slot >> 6), 1, 3); }
+  // Whether a walk should request a list's marks before testing them: only for a table too
+  // large to stay in a core's caches. A smaller one is there already, and on Intel cores every
+  // request, even one that hits L2, holds one of L1's few fill buffers, which the walk's code
+  // requests need: glove6b-50 (390,000 slots, a 49 KB table), 2-thread build 28.3-28.4 ->
+  // 27.5-27.9 s without the requests (benchmarks/results/graph.md section 27). Tables past the
+  // threshold (graphs of about 840,000 slots and more) keep them, unmeasured.
+  bool worth_prefetching() const { return bits_.size() * sizeof(uint64_t) > kPrefetchAboveBytes; }
 
   size_t memory_usage() const { return bits_.capacity() * sizeof(uint64_t) + touched_.capacity() * sizeof(uint32_t); }
 
  private:
+  static constexpr size_t kPrefetchAboveBytes = size_t{128} << 10;
   std::vector<uint64_t> bits_;
   std::vector<uint32_t> touched_;
   size_t slots_ = 0;  // words set since the last new_query, each listed once

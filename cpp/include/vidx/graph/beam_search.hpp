@@ -64,7 +64,8 @@ template <class CodeOf>
 size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, size_t prefetch_bytes, VisitedSet& visited,
                         GatherBuffers& gather) {
   const uint32_t degree = load_degree(lk, gather.slots.size());
-  for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
+  if (visited.worth_prefetching())
+    for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
   size_t n = 0;
   for (uint32_t j = 1; j <= degree; ++j) {
     const uint32_t v = load_link(lk, j);
