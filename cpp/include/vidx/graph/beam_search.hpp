@@ -78,13 +78,14 @@ size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, size_t prefetch_byte
   return n;
 }
 
-// Starts loading a link list: its first `bytes` (by default two lines, the count and at least
-// the first 15 slots).
-inline void prefetch_list(const uint32_t* lk, size_t bytes = 128) {
-  const char* p = reinterpret_cast<const char*>(lk);
-  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
-  // The line holding the last byte, which the steps above miss when the list starts mid-line.
-  if (bytes > 64) __builtin_prefetch(p + bytes - 1, 0, 3);
+// Starts loading a whole link list of `bytes`: every line it touches (a level-0 list of 33 words
+// starts mid-line and spans three).
+inline void prefetch_list(const uint32_t* lk, size_t bytes) { simd::prefetch_bytes(lk, bytes); }
+
+// Starts loading a link list's count and first slots only (two lines: at least 15 slots).
+inline void prefetch_list_start(const uint32_t* lk) {
+  __builtin_prefetch(lk, 0, 3);
+  __builtin_prefetch(reinterpret_cast<const char*>(lk) + 64, 0, 3);
 }
 
 // links_of(node) -> const uint32_t* [count, slot, slot, ...], read through link_words.hpp

@@ -75,7 +75,7 @@ bool filtered_beam_search(const QueryDistance& qd, uint32_t entry, float entry_d
     std::pop_heap(frontier.begin(), frontier.end(), Farther{});
     frontier.pop_back();
     const size_t n = gather_unvisited(links_of(node), code_of, prefetch_bytes, visited, gather);
-    if (!frontier.empty()) prefetch_list(links_of(frontier.front().slot));  // as in beam_search
+    if (!frontier.empty()) prefetch_list_start(links_of(frontier.front().slot));  // as beam_search did
     if (n == 0) continue;
     computed += n;
     if (computed > budget) return false;
