@@ -51,8 +51,8 @@ class CandidateBuffer {
   // but moves the beam's entries once for all of them rather than once for each: those that
   // can enter are sorted (n is one expansion's gather, a few dozen at most) and merged in from
   // the back. Writes the slots that entered to `entered` and returns how many; `order` is
-  // scratch. Both need room for n. A glove6b-50 build's walks (ef 200) spent 5% of their time
-  // moving entries one insert at a time (graph.md section 27).
+  // scratch. Both need room for n. One insert at a time, moving entries took 4-5% of a
+  // glove6b-50 build at ef_construction 200 (graph.md section 27).
   size_t insert_many(const float* distances, const uint32_t* slots, size_t n, uint32_t* order, uint32_t* entered) {
     // Candidates at or beyond a full beam's worst cannot enter (the worst only comes nearer).
     size_t k = 0;
