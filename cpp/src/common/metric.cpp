@@ -28,17 +28,26 @@ const char* metric_name(Metric m) {
 }
 
 double squared_norm(const float* v, size_t dim) {
-  double sq = 0.0;  // double: long vectors of large values must not overflow or lose precision
-  for (size_t i = 0; i < dim; ++i) sq += static_cast<double>(v[i]) * v[i];
-  return sq;
+  // double: long vectors of large values must not overflow or lose precision. Eight running
+  // sums, not one: a single sum waits on its last addition for every value (four cycles each,
+  // about half a microsecond at d = 384, paid twice by each cosine query: the check and the
+  // normalisation), while independent sums vectorise. The order is fixed, so the result is the
+  // same on every machine.
+  double lanes[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= dim; i += 8)
+    for (size_t l = 0; l < 8; ++l) lanes[l] += static_cast<double>(v[i + l]) * v[i + l];
+  for (; i < dim; ++i) lanes[0] += static_cast<double>(v[i]) * v[i];
+  return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
 }
 
 void normalize_in_place(float* v, size_t dim) {
   const double sq = squared_norm(v, dim);
   if (sq <= 0.0) return;
-  // Divide in double: 1/|v| of a tiny vector does not fit in a float.
-  const double norm = std::sqrt(sq);
-  for (size_t i = 0; i < dim; ++i) v[i] = static_cast<float>(v[i] / norm);
+  // Scale in double: 1/|v| of a tiny or huge vector does not fit in a float. One division, then
+  // products (a division a value cost as much as the rest of a small query's setup).
+  const double inverse_norm = 1.0 / std::sqrt(sq);
+  for (size_t i = 0; i < dim; ++i) v[i] = static_cast<float>(v[i] * inverse_norm);
 }
 
 float max_abs_value(size_t dim) {
