@@ -65,6 +65,10 @@ class Index:
     Options (keywords; the C++ options record validates them, one message per option; an
     option of another kind raises ValueError, an unknown name TypeError):
         M, ef_construction, ef_search: the graph (HNSW; SPANN: the graph over its heads).
+            ef_construction: the candidates each inserted node's search keeps and chooses its
+            neighbours from; rows inserted before the graph reaches 70% of an add's final
+            size expand only 60% of them (later rows rewrite their lists; builds ~11-17% faster,
+            search speed at equal recall unchanged).
         seed: seed of every random choice; a build is reproducible for the same data, seed
             and row order, whatever the thread count.
         threads: worker threads of add() and batched search(); 0 means all cores, at most

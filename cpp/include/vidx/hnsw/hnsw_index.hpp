@@ -256,15 +256,21 @@ class HnswIndex final : public VectorIndex {
   // The rows 0..n-1 in the order they are inserted (seeded by the seed and the first slot; see
   // hnsw_build.cpp for why it is neither the caller's order nor a plain shuffle).
   std::vector<uint32_t> insertion_order(uint32_t first, size_t n) const;
-  // Inserts rows[0..n-1] (indices into x) into slots[rows[i]].
+  // Inserts rows[0..n-1] (indices into x) into slots[rows[i]]. expanded: how many of the
+  // ef_construction candidates a new node's search keeps it expands (0: all of them).
   void insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
-                    std::vector<std::unique_ptr<SearchContext>>& contexts, const ConstructionCodes* walk_codes);
+                    std::vector<std::unique_ptr<SearchContext>>& contexts, const ConstructionCodes* walk_codes,
+                    size_t expanded);
   // Writes the codes of rows x[0..n-1] into their fresh slots.
   void write_records(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool);
   // x: the node's vector as added (the query of its neighbour search). With `walk_codes`, the
   // search walks them and its beam is scored again in float32 before neighbours are chosen.
+  // `expanded` as insert_batch's.
   void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests,
-                     const ConstructionCodes* walk_codes);
+                     const ConstructionCodes* walk_codes, size_t expanded);
+  // What a batch that starts when the graph holds `graph_size` of the add's `final_size` slots
+  // passes insert_batch as `expanded` (hnsw_build.cpp: early insertions expand fewer).
+  size_t expanded_by_early_insertions(size_t graph_size, size_t final_size) const;
   // Whether an add of n rows walks construction codes: graphs of exact (float32) codes, or of codes
   // wider than those by a few lines (f32_split of many dimensions), and adds that at least double
   // the graph (and are not small).
