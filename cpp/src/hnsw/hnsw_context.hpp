@@ -94,10 +94,10 @@ uint32_t HnswIndex::descend(const QueryDistance& qd, uint32_t entry, float& entr
 template <class CodeOf>
 void HnswIndex::walk_layer(const QueryDistance& qd, uint32_t entry, float entry_distance, int level, size_t ef,
                            SearchContext& ctx, CodeOf code_of, size_t window) const {
-  const size_t list_words = level == 0 ? level0_list_words() : M_ + 1;
+  const size_t list_bytes = (capacity_at(level) + 1) * sizeof(uint32_t);  // the count word and the links
   graph::beam_search(
-      qd, entry, entry_distance, ef, [this, level](uint32_t node) { return links(node, level); },
-      list_words * sizeof(uint32_t), code_of, ctx.visited, ctx.beam, ctx.gather, window);
+      qd, entry, entry_distance, ef, [this, level](uint32_t node) { return links(node, level); }, list_bytes,
+      code_of, ctx.visited, ctx.beam, ctx.gather, window);
 }
 
 }  // namespace vidx
