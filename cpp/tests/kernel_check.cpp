@@ -202,12 +202,16 @@ void check_split(Checker& c, const split::KernelTable& t, const split::KernelTab
            f32.l2sq(q.data(), va.data(), dim));
     c.same("split dot_joined", dim, t.dot_joined(q.data(), a.data(), a_low.data(), dim),
            f32.dot(q.data(), va.data(), dim));
-    const split::UpperHalf* rows[2] = {a.data(), b.data()};
-    float batch[2], dots[2];
-    t.l2_batch(q.data(), rows, 2, dim, batch);
-    t.dot_batch(q.data(), rows, 2, dim, dots);
-    c.same("split l2_batch", dim, batch[1], t.l2(q.data(), b.data(), dim));
-    c.same("split dot_batch", dim, dots[1], t.dot(q.data(), b.data(), dim));
+    // Three rows: batches score some side by side (kBatchGroup) and the rest one by one, and each
+    // result is the single distance's bit for bit either way.
+    const split::UpperHalf* rows[3] = {a.data(), b.data(), a.data()};
+    float batch[3], dots[3];
+    t.l2_batch(q.data(), rows, 3, dim, batch);
+    t.dot_batch(q.data(), rows, 3, dim, dots);
+    for (size_t i = 0; i < 3; ++i) {
+      c.same("split l2_batch", dim, batch[i], t.l2(q.data(), rows[i], dim));
+      c.same("split dot_batch", dim, dots[i], t.dot(q.data(), rows[i], dim));
+    }
   }
 }
 

@@ -17,6 +17,9 @@ namespace vidx::simd {
 // second on fashion-mnist (graph.md section 21); AVX-512 was tuned at 64 and stays there.
 struct IsaAvx2 : IsaShape<Level::AVX2, /*width=*/8, /*pop_words=*/2, /*bound_blocks=*/2>, U4TermsX86, U8TermsAvx2 {
   using F = __m256;
+  // loops::batch scores two candidates side by side (as AVX-512 does): their eight accumulators
+  // and the query's four registers fit in 16.
+  static constexpr size_t kBatchGroup = 2;
   using U = __m256i;
   using Count = uint64_t;
 

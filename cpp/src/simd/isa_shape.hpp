@@ -18,6 +18,9 @@ struct IsaShape {
   static constexpr size_t kBoundBlocks = BoundBlocks;
   // Bit planes an ISA weighs in bytes (weighted_and_popcount); 0: planes_dot counts word by word.
   static constexpr size_t kMaxBytePlanes = 0;
+  // Candidates an unbounded batch scores side by side (loops::batch): as many as the ISA's
+  // registers hold four accumulators each for, besides the query's four registers.
+  static constexpr size_t kBatchGroup = 1;
 };
 
 }  // namespace vidx::simd

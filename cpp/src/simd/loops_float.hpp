@@ -107,13 +107,53 @@ inline void prefetch_elements(const B* x, size_t count) {
   for (size_t off = 0; off < count * sizeof(B); off += 64) I::prefetch(p + off);
 }
 
-// One query against n vectors given by pointers; vector i + float_batch_vectors_ahead is prefetched while
-// i is summed.
+// G distances side by side: each vector keeps its own four accumulators, summed in
+// distance()'s order, so every result is distance<I, Term>'s bit for bit. One vector at a time,
+// each distance ended on a chain of dependent adds (its accumulators, then across lanes) that
+// the next vector's loads could not start under; side by side, G chains overlap and the query's
+// registers are loaded once for all G.
+template <class I, class Term, size_t G, class B>
+inline void distances_side_by_side(const float* q, const B* const* xs, size_t dim, float* out) {
+  constexpr size_t W = I::kWidth;
+  Accumulators<I> acc[G];
+  const size_t full = whole_steps<I>(dim);
+  size_t i = 0;
+  for (; i < full; i += 4 * W) {
+    const typename I::F q0 = I::load(q + i), q1 = I::load(q + i + W), q2 = I::load(q + i + 2 * W),
+                        q3 = I::load(q + i + 3 * W);
+    for (size_t g = 0; g < G; ++g) {
+      acc[g].s0 = Term::template apply<I>(q0, load_at<I>(xs[g], i), acc[g].s0);
+      acc[g].s1 = Term::template apply<I>(q1, load_at<I>(xs[g], i + W), acc[g].s1);
+      acc[g].s2 = Term::template apply<I>(q2, load_at<I>(xs[g], i + 2 * W), acc[g].s2);
+      acc[g].s3 = Term::template apply<I>(q3, load_at<I>(xs[g], i + 3 * W), acc[g].s3);
+    }
+  }
+  for (; i + W <= dim; i += W) {  // finish()'s steps, side by side
+    const typename I::F qi = I::load(q + i);
+    for (size_t g = 0; g < G; ++g) acc[g].s0 = Term::template apply<I>(qi, load_at<I>(xs[g], i), acc[g].s0);
+  }
+  if (i < dim) {
+    const typename I::F qi = I::load_partial(q + i, dim - i);
+    for (size_t g = 0; g < G; ++g)
+      acc[g].s1 = Term::template apply<I>(qi, load_partial_at<I>(xs[g], i, dim - i), acc[g].s1);
+  }
+  for (size_t g = 0; g < G; ++g) out[g] = acc[g].total();
+}
+
+// One query against n vectors given by pointers, I::kBatchGroup at a time; the vector
+// float_batch_vectors_ahead past the ones being summed is prefetched meanwhile.
 template <class I, class Term, class B = float>
 void batch(const float* q, const B* const* xs, size_t n, size_t dim, float* out) {
-  const size_t ahead = float_batch_vectors_ahead(dim * sizeof(B));
+  constexpr size_t G = I::kBatchGroup;
+  const size_t ahead = float_batch_vectors_ahead(dim * sizeof(B)) + G - 1;
   for (size_t i = 1; i < ahead && i < n; ++i) prefetch_elements<I>(xs[i], dim);
-  for (size_t i = 0; i < n; ++i) {
+  size_t i = 0;
+  for (; i + G <= n; i += G) {
+    for (size_t g = 0; g < G; ++g)
+      if (i + g + ahead < n) prefetch_elements<I>(xs[i + g + ahead], dim);
+    distances_side_by_side<I, Term, G>(q, xs + i, dim, out + i);
+  }
+  for (; i < n; ++i) {
     if (i + ahead < n) prefetch_elements<I>(xs[i + ahead], dim);
     out[i] = distance<I, Term>(q, xs[i], dim);
   }
