@@ -14,7 +14,7 @@ FULL=0
 
 CXXFLAGS=(-std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Icpp/include)
 COMMON=(cpp/src/simd/dispatch.cpp cpp/src/simd/family_dispatch.cpp cpp/src/simd/cpu_features.cpp cpp/src/simd/walk_prefetch.cpp
-        cpp/src/simd/kernels_scalar.cpp cpp/tests/kernel_check.cpp)
+        cpp/src/simd/split_bf16_dispatch.cpp cpp/src/simd/kernels_scalar.cpp cpp/tests/kernel_check.cpp)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -52,9 +52,14 @@ if [[ $(uname -m) == x86_64 ]]; then
   AVX2="-mavx2 -mfma -mf16c -mpopcnt"
   AVX512="-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vpopcntdq $AVX2 -Wno-uninitialized"
   specs=()
-  for src in "${COMMON[@]}"; do specs+=("$src|-DVIDX_X86_KERNELS=1"); done
+  # The AVX512-BF16 kernels where this g++ takes the flag (CMakeLists.txt does the same).
+  BF16_DEF="" BF16_SPEC=()
+  if echo 'int main(){}' | g++ -mavx512bf16 -x c++ - -o /dev/null 2>/dev/null; then
+    BF16_DEF="-DVIDX_AVX512BF16_KERNELS=1" BF16_SPEC=("cpp/src/simd/split_avx512bf16.cpp|$AVX512 -mavx512bf16")
+  fi
+  for src in "${COMMON[@]}"; do specs+=("$src|-DVIDX_X86_KERNELS=1 $BF16_DEF"); done
   build g++ "$WORK/kernel_check_x86" "${specs[@]}" \
-    "cpp/src/simd/kernels_avx2.cpp|$AVX2" "cpp/src/simd/kernels_avx512.cpp|$AVX512"
+    "cpp/src/simd/kernels_avx2.cpp|$AVX2" "cpp/src/simd/kernels_avx512.cpp|$AVX512" "${BF16_SPEC[@]}"
   "$WORK/kernel_check_x86" || status=1
 fi
 

@@ -178,6 +178,14 @@ py::dict split_probe(const std::string& metric, const std::string& level, Floats
   out["precise"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare_precise(q); });
   out["f32"] = distance_matrix(in, plain, [&](const float* q) { return f32->prepare(q); });
   out["between"] = between_first(*codec, enc);
+  // The query values the walk multiplies by (rounded to bfloat16 where the level's kernels do).
+  py::array_t<float> walk_query({in.nq, in.dim});
+  for (size_t j = 0; j < in.nq; ++j)
+    for (size_t d = 0; d < in.dim; ++d)
+      walk_query.mutable_data()[j * in.dim + d] =
+          codec->rounds_walk_query() ? split::upper_value(split::round_to_upper(in.query(j)[d])) : in.query(j)[d];
+  out["walk_query"] = walk_query;
+  out["walks_exactly_with_zero_tails"] = codec->walks_exactly_with_zero_tails();
   return out;
 }
 

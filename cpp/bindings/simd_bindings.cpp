@@ -31,7 +31,7 @@ py::dict cpu_features() {
       {"sse4_2", f.sse42},     {"avx", f.avx},           {"avx2", f.avx2},         {"fma", f.fma},
       {"f16c", f.f16c},        {"popcnt", f.popcnt},     {"avx512f", f.avx512f},   {"avx512bw", f.avx512bw},
       {"avx512dq", f.avx512dq}, {"avx512vl", f.avx512vl}, {"avx512vpopcntdq", f.avx512vpopcntdq},
-      {"neon", f.neon}};
+      {"avx512bf16", f.avx512bf16}, {"neon", f.neon}};
   py::dict flags;
   for (const auto& [name, on] : named_flags) flags[name] = on;
   py::list available;

@@ -184,6 +184,29 @@ void split_halves(const std::vector<float>& v, std::vector<split::UpperHalf>& up
   }
 }
 
+// The rounded query's kernels (AVX512-BF16): the products are the scalar level's against the
+// rounded query's values, so the sums agree to rounding; a batch gives each row the single
+// kernel's result bit for bit.
+void check_split_rounded(Checker& c, const split::KernelTable& t, const split::KernelTable& scalar,
+                         const std::vector<float>& q, const split::UpperHalf* const* rows, size_t dim) {
+  std::vector<split::UpperHalf> rounded(dim);
+  std::vector<float> rounded_values(dim);
+  for (size_t d = 0; d < dim; ++d) {
+    rounded[d] = split::round_to_upper(q[d]);
+    rounded_values[d] = split::upper_value(rounded[d]);
+    c.near("round_to_upper", dim, rounded_values[d], q[d], std::fabs(q[d]), 1.0 / 256);
+  }
+  float dots[3];
+  t.dot_batch_rounded(rounded.data(), rows, 3, dim, dots);
+  for (size_t i = 0; i < 3; ++i) {
+    double abs_ip = 0;
+    for (size_t d = 0; d < dim; ++d) abs_ip += std::fabs(rounded_values[d] * split::upper_value(rows[i][d]));
+    const float single = t.dot_rounded(rounded.data(), rows[i], dim);
+    c.same("split dot_batch_rounded", dim, dots[i], single);
+    c.near("split dot_rounded~scalar", dim, single, scalar.dot(rounded_values.data(), rows[i], dim), abs_ip);
+  }
+}
+
 void check_split(Checker& c, const split::KernelTable& t, const split::KernelTable& scalar,
                  const simd::KernelTable& f32) {
   for (size_t dim : kDims) {
@@ -212,6 +235,7 @@ void check_split(Checker& c, const split::KernelTable& t, const split::KernelTab
       c.same("split l2_batch", dim, batch[i], t.l2(q.data(), rows[i], dim));
       c.same("split dot_batch", dim, dots[i], t.dot(q.data(), rows[i], dim));
     }
+    if (t.dot_rounded) check_split_rounded(c, t, scalar, q, rows, dim);
   }
 }
 
@@ -353,11 +377,27 @@ void check_binary(Checker& c, binary::HammingFn hamming, binary::MaskedSumFn mas
 
 }  // namespace
 
+// round_to_upper rounds to the nearest bfloat16, ties to even, like vcvtneps2bf16.
+int check_rounding() {
+  const std::pair<uint32_t, uint16_t> cases[] = {
+      {0x3f800000u, 0x3f80}, {0x3f808000u, 0x3f80}, {0x3f818000u, 0x3f82}, {0x3f808001u, 0x3f81},
+      {0x3f807fffu, 0x3f80}, {0xbf808001u, 0xbf81}, {0x7f7fffffu, 0x7f80}, {0x00000001u, 0x0000}};
+  int bad = 0;
+  for (const auto& [bits, want] : cases) {
+    const uint16_t got = split::round_to_upper(f16::float_of(bits)).bits;
+    if (got != want) {
+      std::printf("MISMATCH round_to_upper(0x%08x) = 0x%04x, want 0x%04x\n", bits, got, want);
+      bad = 1;
+    }
+  }
+  return bad;
+}
+
 int main() {
   const simd::CpuFeatures& f = simd::cpu_features();
   std::printf("arch %s, best level %s, active %s (%s)\n", f.arch.c_str(), simd::level_name(simd::best_level()),
               simd::level_name(simd::kernels().level), simd::dispatch_note().c_str());
-  int failed = 0, levels = 0;
+  int failed = check_rounding(), levels = 0;
   for (simd::Level level : simd::kLevelsBestFirst) {
     if (!simd::kernels_for(level)) continue;
     ++levels;

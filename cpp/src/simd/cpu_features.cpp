@@ -66,10 +66,16 @@ CpuFeatures detect() {
     f.avx512bw = ebx7 & (1u << 30);
     f.avx512vl = ebx7 & (1u << 31);
     f.avx512vpopcntdq = ecx7 & (1u << 14);
+    const unsigned max_sub7 = r[0];
+    if (max_sub7 >= 1) {
+      cpuid(7, 1, r);
+      f.avx512bf16 = r[0] & (1u << 5);
+    }
   }
   // Instructions the OS does not save registers for must be treated as absent.
   if (!f.os_saves_avx) f.avx = f.avx2 = f.fma = f.f16c = false;
-  if (!f.os_saves_avx512) f.avx512f = f.avx512bw = f.avx512dq = f.avx512vl = f.avx512vpopcntdq = false;
+  if (!f.os_saves_avx512)
+    f.avx512f = f.avx512bw = f.avx512dq = f.avx512vl = f.avx512vpopcntdq = f.avx512bf16 = false;
 #elif defined(__aarch64__) || defined(_M_ARM64)
   f.arch = "aarch64";
   f.neon = true;  // mandatory in ARMv8-A

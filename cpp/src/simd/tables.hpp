@@ -56,7 +56,9 @@ const KernelTable& table_of() {
                                  loops::batch<I, loops::DotTerm, UpperHalf>,
                                  loops::l2_batch_bounded<I, UpperHalf>,
                                  loops::joined_distance<I, loops::L2Term>,
-                                 loops::joined_distance<I, loops::DotTerm>};
+                                 loops::joined_distance<I, loops::DotTerm>,
+                                 I::kLevel == simd::Level::AVX512 ? avx512bf16_dot() : nullptr,
+                                 I::kLevel == simd::Level::AVX512 ? avx512bf16_dot_batch() : nullptr};
   return table;
 }
 

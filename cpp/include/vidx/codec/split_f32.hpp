@@ -37,7 +37,10 @@ class SplitF32Codec final : public Codec {
   // A zero lower half leaves the upper half the float32 value itself, and the walk's kernels sum
   // in the joined kernel's order (simd/loops_float.hpp): data whose values fit bfloat16 (8-bit
   // integers such as pixels, embeddings computed in bfloat16) is walked at float32 precision.
-  bool walks_exactly_with_zero_tails() const override { return true; }
+  // Not inner products whose walk rounds the query to bfloat16 (KernelTable::dot_rounded).
+  bool walks_exactly_with_zero_tails() const override { return metric() == Metric::L2 || !rounds_walk_query(); }
+  // Whether a walk's inner products take the query rounded to bfloat16 (AVX512-BF16 kernels).
+  bool rounds_walk_query() const { return metric() != Metric::L2 && kernels_->dot_rounded != nullptr; }
 
   void encode(const float* x, uint8_t* code) const override;
   void decode(const uint8_t* code, float* x) const override { decode_split(code, code + head_size(), x); }

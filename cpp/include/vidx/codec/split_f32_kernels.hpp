@@ -46,6 +46,12 @@ using BoundedBatchFn = void (*)(const float* q, const UpperHalf* const* xs, size
                                 const float* check_scales, float* out);
 // L2 and inner product against the float32 values that `upper` and `lower` join into.
 using JoinedFn = float (*)(const float* q, const UpperHalf* upper, const uint16_t* lower, size_t dim);
+// sum_i q_i·x_i with the query rounded to bfloat16 too (round_query), stored as x is: every
+// product is exact in float32, so these differ from `dot` given the rounded query's values only
+// in the order of their sums. AVX512-BF16's vdpbf16ps takes such pairs of 16-bit values whole,
+// without widening them first: about half the instructions of a walk's inner products.
+using RoundedDotFn = float (*)(const UpperHalf* q, const UpperHalf* x, size_t dim);
+using RoundedBatchFn = void (*)(const UpperHalf* q, const UpperHalf* const* xs, size_t n, size_t dim, float* out);
 
 struct KernelTable {
   simd::Level level;
@@ -58,7 +64,24 @@ struct KernelTable {
   BoundedBatchFn l2_batch_bounded;
   JoinedFn l2_joined;
   JoinedFn dot_joined;
+  // Inner products against a rounded query (null unless this level's CPU runs vdpbf16ps and
+  // the compiler built its kernels: split_avx512bf16.cpp).
+  RoundedDotFn dot_rounded;
+  RoundedBatchFn dot_batch_rounded;
 };
+
+// A float32 rounded to the nearest bfloat16 (ties to even), as an upper half; values beyond
+// bfloat16's range round to infinity as any float rounding would, NaN stays NaN.
+inline UpperHalf round_to_upper(float x) {
+  const uint32_t bits = f16::bits_of(x);
+  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu)) return UpperHalf{static_cast<uint16_t>((bits >> 16) | 0x40)};
+  return UpperHalf{static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16)};
+}
+
+// The AVX512-BF16 kernels, or null where the CPU lacks the extension or the compiler could not
+// build them (split_avx512bf16.cpp).
+RoundedDotFn avx512bf16_dot();
+RoundedBatchFn avx512bf16_dot_batch();
 
 // The table of the level simd::kernels() chose (VIDX_SIMD lowers it too).
 const KernelTable& kernels();

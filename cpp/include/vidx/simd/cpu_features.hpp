@@ -20,6 +20,7 @@ struct CpuFeatures {
   bool avx512dq = false;
   bool avx512vl = false;
   bool avx512vpopcntdq = false;
+  bool avx512bf16 = false;  // vdpbf16ps: bfloat16 pairs' products summed into float32
   bool os_saves_avx = false;     // XSAVE enabled for YMM state
   bool os_saves_avx512 = false;  // XSAVE enabled for ZMM/opmask state
   bool neon = false;
