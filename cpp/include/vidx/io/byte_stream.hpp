@@ -44,8 +44,11 @@ class ByteWriter {
   void str(const std::string& s);
   void bytes(const void* data, size_t n) {
     if (n == 0) return;  // data may be null for an empty range
-    const auto* p = static_cast<const uint8_t*>(data);
-    buf_.insert(buf_.end(), p, p + n);
+    // resize + memcpy rather than insert(end, p, p + n): GCC 12 flags the insert into an empty
+    // vector as an overflow (-Wstringop-overflow, a false positive) and -Werror builds fail.
+    const size_t at = buf_.size();
+    buf_.resize(at + n);
+    std::memcpy(buf_.data() + at, data, n);
   }
 
   size_t size() const { return buf_.size(); }
