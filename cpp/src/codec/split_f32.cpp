@@ -20,8 +20,9 @@ inline const uint16_t* lower_halves(const uint8_t* tail) { return reinterpret_ca
 // products go through the level's rounded-query kernels where it has them (AVX512-BF16): the
 // query is rounded to bfloat16 once (to nearest: within 2^-8 of each value, relative), which
 // moves a walk's distances by less than reading truncated upper halves does (within 2^-7, and
-// all towards zero), and the re-rank still uses float32's. Saved wordnet-minilm f32_split graph, Intel Xeon, ef 24 against hnswlib at 27,
-// alternating processes: 1.97x -> 2.07x hnswlib, recall 0.9484 -> 0.9483 (graph.md section 29).
+// all towards zero), and the re-rank still uses float32's. Saved wordnet-minilm f32_split graph,
+// Intel Xeon, ef 24 against hnswlib at 27, alternating processes: 2.02x -> 2.09x hnswlib, recall
+// 0.9493 both (graph.md section 29).
 class UpperHalfDistance final : public QueryDistance {
  public:
   UpperHalfDistance(const float* q, size_t dim, Metric metric, const split::KernelTable* k)

@@ -46,7 +46,7 @@ using BoundedBatchFn = void (*)(const float* q, const UpperHalf* const* xs, size
                                 const float* check_scales, float* out);
 // L2 and inner product against the float32 values that `upper` and `lower` join into.
 using JoinedFn = float (*)(const float* q, const UpperHalf* upper, const uint16_t* lower, size_t dim);
-// sum_i q_i·x_i with the query rounded to bfloat16 too (round_query), stored as x is: every
+// sum_i q_i·x_i with the query rounded to bfloat16 too (round_to_upper), stored as x is: every
 // product is exact in float32, so these differ from `dot` given the rounded query's values only
 // in the order of their sums. AVX512-BF16's vdpbf16ps takes such pairs of 16-bit values whole,
 // without widening them first: about half the instructions of a walk's inner products.
