@@ -35,21 +35,17 @@ inline float dot_sum(const UpperHalf* q, const UpperHalf* x, size_t dim) {
 
 float dot(const UpperHalf* q, const UpperHalf* x, size_t dim) { return dot_sum(q, x, dim); }
 
-inline void prefetch_vector(const UpperHalf* x, size_t dim) {
-  const char* p = reinterpret_cast<const char*>(x);
-  for (size_t off = 0; off < dim * sizeof(UpperHalf); off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
-}
-
 // Two candidates at a time (as loops::batch), the vectors float_batch_vectors_ahead past them
 // requested meanwhile.
 void dot_batch(const UpperHalf* q, const UpperHalf* const* xs, size_t n, size_t dim, float* out) {
   constexpr size_t G = 2;
-  const size_t ahead = simd::float_batch_vectors_ahead(dim * sizeof(UpperHalf)) + G - 1;
-  for (size_t i = 1; i < ahead && i < n; ++i) prefetch_vector(xs[i], dim);
+  const size_t bytes = dim * sizeof(UpperHalf);
+  const size_t ahead = simd::float_batch_vectors_ahead(bytes) + G - 1;
+  for (size_t i = 1; i < ahead && i < n; ++i) simd::prefetch_bytes(xs[i], bytes);
   size_t i = 0;
   for (; i + G <= n; i += G) {
     for (size_t g = 0; g < G; ++g)
-      if (i + g + ahead < n) prefetch_vector(xs[i + g + ahead], dim);
+      if (i + g + ahead < n) simd::prefetch_bytes(xs[i + g + ahead], bytes);
     out[i] = dot_sum(q, xs[i], dim);
     out[i + 1] = dot_sum(q, xs[i + 1], dim);
   }

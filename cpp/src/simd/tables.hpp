@@ -50,8 +50,16 @@ namespace vidx::split {
 // 4.07-4.38 -> 3.76-3.93 s, glove 25.3-26.1 -> 23.7-23.9 s, recall at equal ef unchanged
 // (benchmarks/results/graph.md section 29).
 template <class I>
+RoundedDotFn rounded_dot() {  // the AVX512-BF16 kernels belong to the AVX-512 table alone
+  return I::kLevel == simd::Level::AVX512 ? avx512bf16_dot() : nullptr;
+}
+template <class I>
+RoundedBatchFn rounded_dot_batch() {
+  return I::kLevel == simd::Level::AVX512 ? avx512bf16_dot_batch() : nullptr;
+}
+template <class I>
 PairFn upper_dot_pair() {
-  const RoundedDotFn bf16 = I::kLevel == simd::Level::AVX512 ? avx512bf16_dot() : nullptr;
+  const RoundedDotFn bf16 = rounded_dot<I>();
   return bf16 ? bf16 : simd::loops::distance<I, simd::loops::DotTerm, UpperHalf, UpperHalf>;
 }
 
@@ -68,8 +76,8 @@ const KernelTable& table_of() {
                                  loops::l2_batch_bounded<I, UpperHalf>,
                                  loops::joined_distance<I, loops::L2Term>,
                                  loops::joined_distance<I, loops::DotTerm>,
-                                 I::kLevel == simd::Level::AVX512 ? avx512bf16_dot() : nullptr,
-                                 I::kLevel == simd::Level::AVX512 ? avx512bf16_dot_batch() : nullptr};
+                                 rounded_dot<I>(),
+                                 rounded_dot_batch<I>()};
   return table;
 }
 
