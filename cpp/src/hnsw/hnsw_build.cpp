@@ -13,6 +13,7 @@
 #include "vidx/common/zero_bytes.hpp"
 #include "vidx/graph/link_words.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
+#include "vidx/simd/kernels.hpp"
 
 namespace vidx {
 
@@ -94,6 +95,12 @@ constexpr size_t kConstructionCodesMinSavedBytes = 256;
 // consistently, so that metric keeps the plain rule.
 constexpr float kPruneMargin = 1.05f;
 
+// Candidate lists up to this long are decoded whole for neighbour selection, by codecs that
+// prefer prepared comparisons (select_neighbors). A full list choosing again among its old and
+// new neighbours (reverse links, repairs: a level-0 list's 32 and a few) is one; a new node's
+// ef_construction candidates are not.
+constexpr size_t kDecodedSelectionMax = 64;
+
 bool by_level_target_source(const HnswIndex::LinkRequest& a, const HnswIndex::LinkRequest& b) {
   if (a.level != b.level) return a.level < b.level;
   return a.target != b.target ? a.target < b.target : a.source < b.source;
@@ -109,12 +116,45 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
                                  SearchContext& ctx) const {
   std::vector<uint32_t>& selected = ctx.selected;
   selected.clear();
-  // Codecs whose stored-to-stored distance decodes both codes (LVQ) compare a candidate with
-  // each kept neighbour prepared once as a query (decoded at full precision, then the fast
-  // asymmetric kernel on the candidate's head); the others compare codes directly.
-  const bool prepared_mode = codec_->prefers_prepared_comparisons();
+  // Codecs whose stored-to-stored distance decodes both codes (LVQ) compare in one of two ways;
+  // the others compare codes directly.
+  // - A long list (a new node's candidates, most of them ruled out by the first few kept
+  //   neighbours): each kept neighbour prepared once as a query (decoded at full precision, then
+  //   the fast asymmetric kernel on the candidate's head).
+  // - A short list (a full list choosing again among its old and new neighbours, where most
+  //   candidates stay and meet every neighbour kept before them), where the codec's rows
+  //   compare as its prepared codes do (single-level LVQ): each candidate decoded once and the
+  //   float32 rows compared, giving the same choices. Preparing there cost more than the
+  //   comparisons (a decode, a centring and two allocations for every kept neighbour). Builds
+  //   with LVQ codes, 2 threads, alternating processes (graph.md section 30): wordnet-minilm
+  //   lvq4 + kept float32 4.76-4.92 -> 4.28-4.55 s, lvq8 4.75-4.97 -> 4.33-4.55 s; glove6b-50
+  //   lvq4 + kept 29.7-31.0 -> 25.7-26.8 s, lvq8 27.4-28.8 -> 25.2-26.6 s; fashion-mnist lvq4 +
+  //   kept level (4.9-5.1 s); the graphs byte for byte the same (wordnet lvq4 + kept). Decoding
+  //   a new node's 200 candidates as well lost (fashion-mnist 5.9-6.2 s). Two-level LVQ
+  //   prepares a rounded query, whose choices full rows changed: fashion-mnist lvq4x4 builds
+  //   level, recall at equal ef 0.0003-0.0022 lower (three seeds), so it keeps preparing.
+  const bool compares_prepared = codec_->prefers_prepared_comparisons();
+  const bool decoded_mode = compares_prepared && codec_->decoded_rows_compare_alike() &&
+                            sorted_candidates.size() <= kDecodedSelectionMax;
+  const bool prepared_mode = compares_prepared && !decoded_mode;
   const float margin = metric() == Metric::IP ? 1.f : kPruneMargin;
   size_t prepared = 0;  // kept neighbours prepared so far (lazily: the last one may never be)
+  const size_t d = dim();
+  if (decoded_mode) {
+    if (ctx.decoded.size() < sorted_candidates.size() * d) ctx.decoded.resize(sorted_candidates.size() * d);
+    ctx.decoded_rows.assign(sorted_candidates.size(), 0);
+    ctx.selected_rows.clear();
+  }
+  const auto decoded_row = [&](size_t i) {  // candidate i, decoded on first use
+    float* row = ctx.decoded.data() + i * d;
+    if (!ctx.decoded_rows[i]) {
+      codec_->decode_split(code(sorted_candidates[i].slot), tail(sorted_candidates[i].slot), row);
+      ctx.decoded_rows[i] = 1;
+    }
+    return row;
+  };
+  const simd::KernelTable& kernels = simd::kernels();
+  const bool l2 = metric() == Metric::L2;
   ctx.pruned_by.assign(sorted_candidates.size(), kNotPruned);
   mark_surplus_copies(sorted_candidates, owner, max_count, ctx);
   for (size_t i = 0; i < sorted_candidates.size(); ++i) {
@@ -126,25 +166,34 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
     // A copy of the owner is no farther from a kept neighbour than from the owner itself, but
     // rounding (a lossy code compared with the float32 row it came from, say) may say otherwise.
     const size_t compared = ctx.copy_of_owner[i] == SearchContext::kKeptCopy ? 0 : selected.size();
+    const float* c_row = decoded_mode && compared > 0 ? decoded_row(i) : nullptr;
     for (size_t j = 0; j < compared; ++j) {
-      float d;
-      if (prepared_mode) {
+      float distance;
+      if (decoded_mode) {  // both rows as prepare_from_code decodes them
+        const float* s_row = ctx.decoded.data() + ctx.selected_rows[j] * d;
+        distance = l2 ? kernels.l2sq(c_row, s_row, d) : 1.f - kernels.dot(c_row, s_row, d);
+      } else if (prepared_mode) {
         if (j == prepared) {
           if (ctx.prepared.size() <= j) ctx.prepared.emplace_back();
           ctx.prepared[j] = codec_->prepare_from_code(code(selected[j]), tail(selected[j]));
           ++prepared;
         }
-        d = ctx.prepared[j]->one(c_code);
+        distance = ctx.prepared[j]->one(c_code);
       } else {
-        d = codec_->distance_between(c_code, code(selected[j]));
+        distance = codec_->distance_between(c_code, code(selected[j]));
       }
-      if (margin * d < c.distance) {
+      if (margin * distance < c.distance) {
         keep = false;  // c is better reached through selected[j]
         ctx.pruned_by[i] = selected[j];
         break;
       }
     }
-    if (keep) selected.push_back(c.slot);
+    if (!keep) continue;
+    selected.push_back(c.slot);
+    if (decoded_mode) {
+      decoded_row(i);
+      ctx.selected_rows.push_back(static_cast<uint32_t>(i));
+    }
   }
 }
 

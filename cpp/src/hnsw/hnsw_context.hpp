@@ -35,6 +35,11 @@ struct HnswIndex::SearchContext {
   std::vector<std::pair<uint64_t, uint32_t>> new_sources;  // build: (code sample, slot), chain_copies_among_sources
   // build: chosen neighbours prepared as queries, for codecs that prefer prepared comparisons
   std::vector<std::unique_ptr<QueryDistance>> prepared;
+  // build: short candidate lists of such codecs decoded, a row per candidate (decoded_rows[i]
+  // set once row i holds candidate i), and for each chosen neighbour its candidate's row
+  std::vector<float> decoded;
+  std::vector<uint8_t> decoded_rows;
+  std::vector<uint32_t> selected_rows;
   std::vector<const uint8_t*> compared_codes;  // build: codes of a target's old and new neighbours
   std::vector<float> compared_distances;
 

@@ -98,6 +98,12 @@ class Codec {
   // True where distance_between is expensive (it decodes both codes) and a structure that
   // compares one stored vector with several should prepare it once (prepare_from_code).
   virtual bool prefers_prepared_comparisons() const { return false; }
+  // Whether a prepared code's distance to another code is, up to float rounding, the distance
+  // between the two rows decoded (decode_split), so that a structure comparing few codes with
+  // one another may decode each once instead. Single-level LVQ: yes (a float query against the
+  // codes' values); two-level LVQ: no (its prepared query is rounded to 8 bits and reads the
+  // primary codes only).
+  virtual bool decoded_rows_compare_alike() const { return false; }
 
   // Codecs whose codes depend on the data (LVQ centres by the dataset mean) learn it from
   // the first rows added, before anything is encoded.

@@ -57,6 +57,7 @@ class LvqCodec final : public Codec {
   bool reranks() const override { return residual_bits_ > 0; }
   float distance_between(const uint8_t* a, const uint8_t* b) const override;
   bool prefers_prepared_comparisons() const override { return true; }
+  bool decoded_rows_compare_alike() const override { return residual_bits_ == 0; }
 
   void save_parameters(io::ByteWriter& out) const override;
   void load_parameters(io::ByteReader& in) override;
