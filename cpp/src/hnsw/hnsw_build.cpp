@@ -127,9 +127,9 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
   //   float32 rows compared, giving the same choices. Preparing there cost more than the
   //   comparisons (a decode, a centring and two allocations for every kept neighbour). Builds
   //   with LVQ codes, 2 threads, alternating processes (graph.md section 30): wordnet-minilm
-  //   lvq4 + kept float32 4.76-4.92 -> 4.28-4.55 s, lvq8 4.75-4.97 -> 4.33-4.55 s; glove6b-50
-  //   lvq4 + kept 29.7-31.0 -> 25.7-26.8 s, lvq8 27.4-28.8 -> 25.2-26.6 s; fashion-mnist lvq4 +
-  //   kept level (4.9-5.1 s); the graphs byte for byte the same (wordnet lvq4 + kept). Decoding
+  //   lvq4 + kept float32 4.75-4.93 -> 4.27-4.48 s, lvq8 4.73-5.05 -> 4.28-4.53 s; glove6b-50
+  //   lvq4 + kept 28.4-30.7 -> 26.5-27.0 s, lvq8 27.4-28.8 -> 25.2-26.6 s; fashion-mnist lvq4 +
+  //   kept level; the graphs byte for byte the same (wordnet, fashion-mnist and glove). Decoding
   //   a new node's 200 candidates as well lost (fashion-mnist 5.9-6.2 s). Two-level LVQ
   //   prepares a rounded query, whose choices full rows changed: fashion-mnist lvq4x4 builds
   //   level, recall at equal ef 0.0003-0.0022 lower (three seeds), so it keeps preparing.
@@ -139,19 +139,10 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
   const bool prepared_mode = compares_prepared && !decoded_mode;
   const float margin = metric() == Metric::IP ? 1.f : kPruneMargin;
   size_t prepared = 0;  // kept neighbours prepared so far (lazily: the last one may never be)
-  const size_t d = dim();
-  if (decoded_mode) {
-    if (ctx.decoded.size() < sorted_candidates.size() * d) ctx.decoded.resize(sorted_candidates.size() * d);
-    ctx.decoded_rows.assign(sorted_candidates.size(), 0);
-    ctx.selected_rows.clear();
-  }
-  const auto decoded_row = [&](size_t i) {  // candidate i, decoded on first use
-    float* row = ctx.decoded.data() + i * d;
-    if (!ctx.decoded_rows[i]) {
-      codec_->decode_split(code(sorted_candidates[i].slot), tail(sorted_candidates[i].slot), row);
-      ctx.decoded_rows[i] = 1;
-    }
-    return row;
+  SearchContext::DecodedCandidates& decoded = ctx.decoded;
+  if (decoded_mode) decoded.reset(sorted_candidates.size(), dim());
+  const auto decode = [&](size_t i, float* row) {  // as prepare_from_code decodes
+    codec_->decode_split(code(sorted_candidates[i].slot), tail(sorted_candidates[i].slot), row);
   };
   const simd::KernelTable& kernels = simd::kernels();
   const bool l2 = metric() == Metric::L2;
@@ -166,12 +157,12 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
     // A copy of the owner is no farther from a kept neighbour than from the owner itself, but
     // rounding (a lossy code compared with the float32 row it came from, say) may say otherwise.
     const size_t compared = ctx.copy_of_owner[i] == SearchContext::kKeptCopy ? 0 : selected.size();
-    const float* c_row = decoded_mode && compared > 0 ? decoded_row(i) : nullptr;
+    const float* c_row = decoded_mode && compared > 0 ? decoded.row(i, decode) : nullptr;
     for (size_t j = 0; j < compared; ++j) {
       float distance;
-      if (decoded_mode) {  // both rows as prepare_from_code decodes them
-        const float* s_row = ctx.decoded.data() + ctx.selected_rows[j] * d;
-        distance = l2 ? kernels.l2sq(c_row, s_row, d) : 1.f - kernels.dot(c_row, s_row, d);
+      if (decoded_mode) {
+        const float* s_row = decoded.chosen_row(j);
+        distance = l2 ? kernels.l2sq(c_row, s_row, dim()) : 1.f - kernels.dot(c_row, s_row, dim());
       } else if (prepared_mode) {
         if (j == prepared) {
           if (ctx.prepared.size() <= j) ctx.prepared.emplace_back();
@@ -191,8 +182,8 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
     if (!keep) continue;
     selected.push_back(c.slot);
     if (decoded_mode) {
-      decoded_row(i);
-      ctx.selected_rows.push_back(static_cast<uint32_t>(i));
+      decoded.row(i, decode);  // a first candidate kept unseen (nothing to compare it with)
+      decoded.chosen.push_back(static_cast<uint32_t>(i));
     }
   }
 }

@@ -35,11 +35,31 @@ struct HnswIndex::SearchContext {
   std::vector<std::pair<uint64_t, uint32_t>> new_sources;  // build: (code sample, slot), chain_copies_among_sources
   // build: chosen neighbours prepared as queries, for codecs that prefer prepared comparisons
   std::vector<std::unique_ptr<QueryDistance>> prepared;
-  // build: short candidate lists of such codecs decoded, a row per candidate (decoded_rows[i]
-  // set once row i holds candidate i), and for each chosen neighbour its candidate's row
-  std::vector<float> decoded;
-  std::vector<uint8_t> decoded_rows;
-  std::vector<uint32_t> selected_rows;
+  // build: a short candidate list of such codecs, decoded (select_neighbors)
+  struct DecodedCandidates {
+    std::vector<float> rows;       // a row of dim floats per candidate
+    std::vector<uint8_t> ready;    // ready[i]: row i holds candidate i
+    std::vector<uint32_t> chosen;  // the row of each neighbour kept so far
+    size_t dim = 0;
+
+    void reset(size_t candidates, size_t d) {
+      dim = d;
+      if (rows.size() < candidates * d) rows.resize(candidates * d);
+      ready.assign(candidates, 0);
+      chosen.clear();
+    }
+    // Candidate i's row, decoded by decode(i, row) on first use.
+    template <class Decode>
+    const float* row(size_t i, Decode decode) {
+      float* r = rows.data() + i * dim;
+      if (!ready[i]) {
+        decode(i, r);
+        ready[i] = 1;
+      }
+      return r;
+    }
+    const float* chosen_row(size_t j) const { return rows.data() + chosen[j] * dim; }
+  } decoded;
   std::vector<const uint8_t*> compared_codes;  // build: codes of a target's old and new neighbours
   std::vector<float> compared_distances;
 
