@@ -313,6 +313,9 @@ void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& sc
       c.same("lvq u4 sum", padded, got.sum, static_cast<double>(sum));
       c.same("lvq u4 squares", padded, got.squares, static_cast<double>(squares));
       c.same("lvq u4 dot~scalar", padded, got.dot, ref.dot);
+      const lvq::U4Terms dot_only = t.u4_dot(arranged.data(), codes.data(), blocks);
+      c.same("lvq u4 dot alone", padded, dot_only.dot, static_cast<double>(dot));
+      c.same("lvq u4 dot alone~scalar", padded, dot_only.dot, scalar.u4_dot(arranged.data(), codes.data(), blocks).dot);
     }
   }
   // Integer terms of 8-bit codes against an 8-bit query, both in dimension order: exact too.

@@ -212,7 +212,7 @@ class LvqRoundedDistance final : public QueryDistance {
       : metric_(metric),
         layout_(layout),
         blocks_(layout.padded_dim / lvq::kBlockDims),
-        u4_terms_(k.u4_terms),
+        u4_terms_(metric == Metric::L2 ? k.u4_terms : k.u4_dot),
         u8_terms_(metric == Metric::L2 ? k.u8_terms : k.u8_dot),
         dim_(static_cast<double>(mean.size())) {
     // Every loop here is plain or laned so that it vectorises: this runs once per search, and

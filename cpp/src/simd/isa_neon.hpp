@@ -80,6 +80,7 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
   };
   static constexpr size_t kU4Blocks = 1;
   static Terms terms_zero() { return {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_u32(0)}; }
+  template <bool kNorms>  // also sum c and sum c^2 (L2), else the dot alone
   static Terms u4_terms(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
     const uint8x16_t v = vld1q_u8(codes);
     const uint8x16_t lo_u = vandq_u8(v, vdupq_n_u8(0xf)), hi_u = vshrq_n_u8(v, 4);
@@ -89,17 +90,20 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
     dot = vmlal_s8(dot, vget_high_s8(lo), vget_high_s8(ql));
     dot = vmlal_s8(dot, vget_low_s8(hi), vget_low_s8(qh));
     dot = vmlal_s8(dot, vget_high_s8(hi), vget_high_s8(qh));
-    int16x8_t sq = vmull_s8(vget_low_s8(lo), vget_low_s8(lo));
-    sq = vmlal_s8(sq, vget_high_s8(lo), vget_high_s8(lo));
-    sq = vmlal_s8(sq, vget_low_s8(hi), vget_low_s8(hi));
-    sq = vmlal_s8(sq, vget_high_s8(hi), vget_high_s8(hi));
     t.dot = vpadalq_s16(t.dot, dot);
-    t.squares = vpadalq_s16(t.squares, sq);
-    t.sum = vpadalq_u16(t.sum, vpaddlq_u8(vaddq_u8(lo_u, hi_u)));
+    if constexpr (kNorms) {
+      int16x8_t sq = vmull_s8(vget_low_s8(lo), vget_low_s8(lo));
+      sq = vmlal_s8(sq, vget_high_s8(lo), vget_high_s8(lo));
+      sq = vmlal_s8(sq, vget_low_s8(hi), vget_low_s8(hi));
+      sq = vmlal_s8(sq, vget_high_s8(hi), vget_high_s8(hi));
+      t.squares = vpadalq_s16(t.squares, sq);
+      t.sum = vpadalq_u16(t.sum, vpaddlq_u8(vaddq_u8(lo_u, hi_u)));
+    }
     return t;
   }
+  template <bool kNorms>
   static Terms u4_terms_one(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
-    return u4_terms(t, codes, q_lo, q_hi);
+    return u4_terms<kNorms>(t, codes, q_lo, q_hi);
   }
   static void terms_total(Terms t, int32_t& dot, int32_t& sum, int32_t& squares) {
     dot = vaddvq_s32(t.dot);

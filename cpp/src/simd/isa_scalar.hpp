@@ -118,17 +118,21 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
   };
   static constexpr size_t kU4Blocks = 1;
   static Terms terms_zero() { return {}; }
+  template <bool kNorms>  // also sum c and sum c^2 (L2), else the dot alone
   static Terms u4_terms(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
     for (size_t j = 0; j < 16; ++j) {
       const int32_t lo = codes[j] & 0xf, hi = codes[j] >> 4;
       t.dot += lo * q_lo[j] + hi * q_hi[j];
-      t.squares += lo * lo + hi * hi;
-      t.sum += lo + hi;
+      if constexpr (kNorms) {
+        t.squares += lo * lo + hi * hi;
+        t.sum += lo + hi;
+      }
     }
     return t;
   }
+  template <bool kNorms>
   static Terms u4_terms_one(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
-    return u4_terms(t, codes, q_lo, q_hi);
+    return u4_terms<kNorms>(t, codes, q_lo, q_hi);
   }
   static void terms_total(Terms t, int32_t& dot, int32_t& sum, int32_t& squares) {
     dot = t.dot;

@@ -21,7 +21,9 @@ struct U4TermsX86 {
 
   // maddubs multiplies unsigned code bytes by signed query bytes and adds neighbouring pairs
   // into 16 bits: |15·127·2| per pair, and the low and high halves of a block add to at most
-  // 7620, far from saturating; madd with ones then widens pairs to 32 bits.
+  // 7620, far from saturating; madd with ones then widens pairs to 32 bits. kNorms: also sum c
+  // and sum c^2 (L2), else the dot alone.
+  template <bool kNorms>
   static Terms u4_terms(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
     const __m256i nibble = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes));
@@ -29,13 +31,16 @@ struct U4TermsX86 {
     const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q_lo));
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q_hi));
     const __m256i dot = _mm256_add_epi16(_mm256_maddubs_epi16(lo, ql), _mm256_maddubs_epi16(hi, qh));
-    const __m256i sq = _mm256_add_epi16(_mm256_maddubs_epi16(lo, lo), _mm256_maddubs_epi16(hi, hi));
     t.dot = _mm256_add_epi32(t.dot, _mm256_madd_epi16(dot, ones));
-    t.squares = _mm256_add_epi32(t.squares, _mm256_madd_epi16(sq, ones));
-    t.sum = _mm256_add_epi64(t.sum, _mm256_sad_epu8(_mm256_add_epi8(lo, hi), _mm256_setzero_si256()));
+    if constexpr (kNorms) {
+      const __m256i sq = _mm256_add_epi16(_mm256_maddubs_epi16(lo, lo), _mm256_maddubs_epi16(hi, hi));
+      t.squares = _mm256_add_epi32(t.squares, _mm256_madd_epi16(sq, ones));
+      t.sum = _mm256_add_epi64(t.sum, _mm256_sad_epu8(_mm256_add_epi8(lo, hi), _mm256_setzero_si256()));
+    }
     return t;
   }
   // One block (16 code bytes): the same with 128-bit registers, added into the low lanes.
+  template <bool kNorms>
   static Terms u4_terms_one(Terms t, const uint8_t* codes, const int8_t* q_lo, const int8_t* q_hi) {
     const __m128i nibble = _mm_set1_epi8(0x0f), ones = _mm_set1_epi16(1);
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes));
@@ -43,10 +48,12 @@ struct U4TermsX86 {
     const __m128i ql = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q_lo));
     const __m128i qh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q_hi));
     const __m128i dot = _mm_add_epi16(_mm_maddubs_epi16(lo, ql), _mm_maddubs_epi16(hi, qh));
-    const __m128i sq = _mm_add_epi16(_mm_maddubs_epi16(lo, lo), _mm_maddubs_epi16(hi, hi));
     t.dot = _mm256_add_epi32(t.dot, low_lanes(_mm_madd_epi16(dot, ones)));
-    t.squares = _mm256_add_epi32(t.squares, low_lanes(_mm_madd_epi16(sq, ones)));
-    t.sum = _mm256_add_epi64(t.sum, low_lanes(_mm_sad_epu8(_mm_add_epi8(lo, hi), _mm_setzero_si128())));
+    if constexpr (kNorms) {
+      const __m128i sq = _mm_add_epi16(_mm_maddubs_epi16(lo, lo), _mm_maddubs_epi16(hi, hi));
+      t.squares = _mm256_add_epi32(t.squares, low_lanes(_mm_madd_epi16(sq, ones)));
+      t.sum = _mm256_add_epi64(t.sum, low_lanes(_mm_sad_epu8(_mm_add_epi8(lo, hi), _mm_setzero_si128())));
+    }
     return t;
   }
   static void terms_total(Terms t, int32_t& dot, int32_t& sum, int32_t& squares) {

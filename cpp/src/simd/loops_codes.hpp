@@ -100,8 +100,9 @@ void lvq_decode(const uint8_t* primary, const uint8_t* residual, size_t padded_d
 }
 
 // Integer terms of 4-bit codes against an 8-bit query laid out by lvq::arrange_u4_query:
-// whole groups I::kU4Blocks blocks per step, a last short group one block per step.
-template <class I>
+// whole groups I::kU4Blocks blocks per step, a last short group one block per step; kNorms:
+// also sum c and sum c^2 (L2), else the dot alone.
+template <class I, bool kNorms>
 lvq::U4Terms lvq_u4_terms(const int8_t* q, const uint8_t* codes, size_t blocks) {
   constexpr size_t G = lvq::kU4QueryGroup, kCodeBytes = lvq::kBlockDims / 2;
   static_assert(G % I::kU4Blocks == 0, "a query group must split into whole steps");
@@ -109,10 +110,10 @@ lvq::U4Terms lvq_u4_terms(const int8_t* q, const uint8_t* codes, size_t blocks) 
   size_t b = 0;
   for (; b + G <= blocks; b += G, q += G * lvq::kBlockDims, codes += G * kCodeBytes)
     for (size_t k = 0; k < G; k += I::kU4Blocks)
-      t = I::u4_terms(t, codes + k * kCodeBytes, q + k * kCodeBytes, q + (G + k) * kCodeBytes);
+      t = I::template u4_terms<kNorms>(t, codes + k * kCodeBytes, q + k * kCodeBytes, q + (G + k) * kCodeBytes);
   const size_t g = blocks - b;
   for (size_t k = 0; k < g; ++k)
-    t = I::u4_terms_one(t, codes + k * kCodeBytes, q + k * kCodeBytes, q + (g + k) * kCodeBytes);
+    t = I::template u4_terms_one<kNorms>(t, codes + k * kCodeBytes, q + k * kCodeBytes, q + (g + k) * kCodeBytes);
   lvq::U4Terms out;
   I::terms_total(t, out.dot, out.sum, out.squares);
   return out;

@@ -97,7 +97,8 @@ const KernelTable& table_of() {
        loops::lvq_dot<I, P::U8U8>},
       {loops::lvq_decode<I, P::U8>, loops::lvq_decode<I, P::U4>, loops::lvq_decode<I, P::U4U4>,
        loops::lvq_decode<I, P::U4U8>, loops::lvq_decode<I, P::U8U8>},
-      loops::lvq_u4_terms<I>,
+      loops::lvq_u4_terms<I, true>,
+      loops::lvq_u4_terms<I, false>,
       loops::lvq_u8_terms<I, true>,
       loops::lvq_u8_terms<I, false>};
   return table;

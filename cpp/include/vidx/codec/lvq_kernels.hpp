@@ -57,6 +57,11 @@ inline void arrange_u4_query(const int8_t* r, size_t blocks, int8_t* out) {
 }
 // The terms of `blocks` blocks of 4-bit codes (16 bytes each, the layout above).
 using U4TermsFn = U4Terms (*)(const int8_t* arranged_query, const uint8_t* codes, size_t blocks);
+// The dot alone (sum and squares 0): cosine and inner product need no code norms, and their
+// rounded walks spent a third of the kernel's instructions on them. Saved graphs, lvq4 + kept
+// float32, alternating processes, ratio to hnswlib: wordnet-minilm ef 24 2.58x -> 2.76x (medians
+// of four, recall unchanged), glove6b-50 ef 128 1.37x -> 1.42x (graph.md section 30).
+using U4DotFn = U4TermsFn;
 
 // Integer sums of 8-bit codes c against an 8-bit query r, both in dimension order over whole
 // blocks (r is zero in the padding): the rounded-query walk over 8-bit primary codes, for walks
@@ -77,6 +82,7 @@ struct KernelTable {
   DotFn dot[kPackings];
   DecodeFn decode[kPackings];
   U4TermsFn u4_terms;
+  U4DotFn u4_dot;
   U8TermsFn u8_terms;
   U8DotFn u8_dot;
 };
