@@ -429,8 +429,7 @@ float LvqCodec::distance_between(const uint8_t* a, const uint8_t* b) const {
   const bool l2 = metric() == Metric::L2;
   decode_view(a, nullptr, primary_view_, !l2, xa.data());
   decode_view(b, nullptr, primary_view_, !l2, xb.data());
-  const simd::KernelTable& k = simd::kernels();
-  return l2 ? k.l2sq(xa.data(), xb.data(), dim()) : 1.f - k.dot(xa.data(), xb.data(), dim());
+  return simd::kernels().distance(l2, xa.data(), xb.data(), dim());
 }
 
 // The first byte is the layout plus trained: 2 + trained for [primary | constants | residual],

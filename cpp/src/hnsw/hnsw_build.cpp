@@ -162,7 +162,7 @@ void HnswIndex::select_neighbors(const std::vector<Neighbor>& sorted_candidates,
       float distance;
       if (decoded_mode) {
         const float* s_row = decoded.chosen_row(j);
-        distance = l2 ? kernels.l2sq(c_row, s_row, dim()) : 1.f - kernels.dot(c_row, s_row, dim());
+        distance = kernels.distance(l2, c_row, s_row, dim());
       } else if (prepared_mode) {
         if (j == prepared) {
           if (ctx.prepared.size() <= j) ctx.prepared.emplace_back();

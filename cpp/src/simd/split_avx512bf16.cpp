@@ -35,21 +35,16 @@ inline float dot_sum(const UpperHalf* q, const UpperHalf* x, size_t dim) {
 
 float dot(const UpperHalf* q, const UpperHalf* x, size_t dim) { return dot_sum(q, x, dim); }
 
-// Two candidates at a time (as loops::batch), the vectors float_batch_vectors_ahead past them
-// requested meanwhile.
+// One candidate at a time, the vector float_batch_vectors_ahead + 1 past it requested meanwhile
+// (as far ahead as loops::batch's two side by side reach).
 void dot_batch(const UpperHalf* q, const UpperHalf* const* xs, size_t n, size_t dim, float* out) {
-  constexpr size_t G = 2;
   const size_t bytes = dim * sizeof(UpperHalf);
-  const size_t ahead = simd::float_batch_vectors_ahead(bytes) + G - 1;
+  const size_t ahead = simd::float_batch_vectors_ahead(bytes) + 1;
   for (size_t i = 1; i < ahead && i < n; ++i) simd::prefetch_bytes(xs[i], bytes);
-  size_t i = 0;
-  for (; i + G <= n; i += G) {
-    for (size_t g = 0; g < G; ++g)
-      if (i + g + ahead < n) simd::prefetch_bytes(xs[i + g + ahead], bytes);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + ahead < n) simd::prefetch_bytes(xs[i + ahead], bytes);
     out[i] = dot_sum(q, xs[i], dim);
-    out[i + 1] = dot_sum(q, xs[i + 1], dim);
   }
-  for (; i < n; ++i) out[i] = dot_sum(q, xs[i], dim);
 }
 
 }  // namespace

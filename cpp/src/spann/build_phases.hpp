@@ -59,8 +59,7 @@ struct HeadDistance {
   float operator()(uint32_t x, uint32_t y) const {
     const float* p = vectors + size_t(x) * dim;
     const float* q = vectors + size_t(y) * dim;
-    const auto& kt = simd::kernels();
-    return head_metric == Metric::L2 ? kt.l2sq(p, q, dim) : 1.0f - kt.dot(p, q, dim);
+    return simd::kernels().distance(head_metric == Metric::L2, p, q, dim);
   }
 };
 

@@ -49,6 +49,12 @@ struct KernelTable {
   BatchFn dot_batch;
   BoundedBatchFn l2sq_batch_bounded;
   ReflectFn reflect;
+
+  // The distance of two float32 rows under the metric conventions (vidx/common/metric.hpp):
+  // squared L2 when `l2`, else 1 - <a, b>.
+  float distance(bool l2, const float* a, const float* b, size_t dim) const {
+    return l2 ? l2sq(a, b, dim) : 1.f - dot(a, b, dim);
+  }
 };
 
 // How many dimensions a bounded kernel accumulates between two checks against the bound.
