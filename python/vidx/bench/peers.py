@@ -295,15 +295,18 @@ def _rows_on_threads(search_one, Q, threads) -> np.ndarray:
 
 
 class ScaNN(Adapter):
-    """ScaNN: a k-means tree over num_leaves ~ sqrt(n) partitions (ScaNN's docs: "roughly the
-    square root of the number of points"), asymmetric hashing with 2 dimensions per 4-bit block,
-    anisotropic loss (threshold 0.2) for dot products as its docs advise, then an exact float32
-    re-rank of the best candidates: ann-benchmarks' ScaNN setup. Cosine: unit rows, dot product.
+    """ScaNN: a k-means tree over num_leaves = 2 sqrt(n) partitions, asymmetric hashing with 2
+    dimensions per 4-bit block, anisotropic loss (threshold 0.3) for dot products, then an exact
+    float32 re-rank of the best candidates: ann-benchmarks' ScaNN setup, at the tree size and
+    threshold where benchmarks/scann_frontier.py found ScaNN's best curve (graph.md section 31: on
+    glove6b-50 1.73x hnswlib single-thread at recall 0.95 with 1500 leaves and threshold 0.3-0.4,
+    against 1.48x with ScaNN's docs' sqrt(n) leaves and threshold 0.2; wordnet's best tree 480
+    leaves, fashion-mnist's 250, within 10% of 2 sqrt(n)'s). Cosine: unit rows, dot product.
 
     The sweep's one integer `ef` drives both search knobs, so that effort grows as ef does:
       leaves_to_search          = clip(ceil(num_leaves * ef / 1024), 1, num_leaves)
       pre_reorder_num_neighbors = max(k, 2 * ef)   candidates re-ranked exactly
-    (ef 64 on 60,000 points: 16 of 245 leaves and 128 re-ranked; ef 512: half the leaves)."""
+    (ef 64 on 60,000 points: 31 of 490 leaves and 128 re-ranked; ef 512: half the leaves)."""
     name = "scann"
     module = "scann"
     distribution = "scann"
@@ -315,12 +318,12 @@ class ScaNN(Adapter):
         measure = "squared_l2" if metric == "l2" else "dot_product"
         start = perf_counter()
         data = self._prepare(train)
-        self.num_leaves = max(1, int(round(np.sqrt(len(data)))))
+        self.num_leaves = max(1, int(round(2 * np.sqrt(len(data)))))
         builder = (scann_ops_pybind.builder(data, 10, measure)
                    .tree(num_leaves=self.num_leaves, num_leaves_to_search=max(1, self.num_leaves // 16),
                          training_sample_size=len(data), spherical=measure == "dot_product",
                          quantize_centroids=True)
-                   .score_ah(2, anisotropic_quantization_threshold=0.2 if measure == "dot_product" else float("nan"))
+                   .score_ah(2, anisotropic_quantization_threshold=0.3 if measure == "dot_product" else float("nan"))
                    .reorder(100)
                    .set_n_training_threads(threads))
         self.index = builder.build()
