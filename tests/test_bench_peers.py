@@ -8,7 +8,7 @@ from vidx.bench import peers
 
 # (adapter, variant): every adapter head_to_head can run, compressed variants included.
 CASES = [("vidx", None), ("vidx", "lvq8"), ("hnswlib", None), ("faiss", None), ("faiss", "sq8"),
-         ("usearch", None), ("glass", None), ("glass", "sq8"), ("scann", None), ("vsag", None), ("ngt", None)]
+         ("usearch", None), ("glass", None), ("glass", "sq8"), ("scann", None), ("svs", None), ("svs", "lvq4x8"), ("vsag", None), ("ngt", None)]
 
 
 @pytest.mark.parametrize("metric", ["l2", "cosine"])
