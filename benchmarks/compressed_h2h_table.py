@@ -7,14 +7,18 @@ variant within 0.4x the float32 index's memory over the best peer of any kind.
 from __future__ import annotations
 
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from head_to_head import row_recall  # noqa: E402
 
 MEMORY_LIMIT = 0.4  # x the vidx float32 index
 
 
 def best_qps(rows, name, key, target):
     """(qps, ef) of the fastest sweep point of `name` reaching `target` recall, or None."""
-    ok = [r for r in rows if r["algorithm"] == name and r["recall"] >= target and r[key]]
+    ok = [r for r in rows if r["algorithm"] == name and row_recall(r, key) >= target and r[key]]
     return max(((r[key], r["ef"]) for r in ok), default=None)
 
 

@@ -18,7 +18,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from head_to_head import qps_at_recall  # noqa: E402
+from head_to_head import qps_at_recall, row_recall  # noqa: E402
 
 TARGETS = (0.90, 0.95, 0.99)
 MODES = (("qps_median", "single"), ("batch_qps_median", "batch"))
@@ -29,7 +29,7 @@ def same_run_ratios(run, name, reference):
     rows = run["rows"]
 
     def curve(n, key):
-        return [(r["recall"], r[key]) for r in rows if r["algorithm"] == n and r.get(key)]
+        return [(row_recall(r, key), r[key]) for r in rows if r["algorithm"] == n and r.get(key)]
 
     ratios = {}
     for key, mode in MODES:
