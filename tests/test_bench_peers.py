@@ -22,7 +22,13 @@ def test_adapter_finds_true_neighbours(name, variant, metric):
     _, truth = brute_force(train, queries, k, metric)
     adapter = cls(variant)
     try:
-        assert adapter.build(train, metric, 16, 100, 2) > 0
+        try:
+            seconds = adapter.build(train, metric, 16, 100, 2)
+        except Exception as refusal:  # SVS's LVQ refuses CPUs other than Intel's with AVX-512
+            if name == "svs" and variant:
+                pytest.skip(f"SVS LVQ is unavailable on this CPU: {refusal}")
+            raise
+        assert seconds > 0
         adapter.set_ef(256)
         single = np.vstack([adapter.query_one(q, k) for q in queries])
         batch = adapter.query_batch(queries, k, 2)
