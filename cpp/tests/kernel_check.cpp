@@ -317,6 +317,29 @@ void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& sc
       c.same("lvq u4 dot alone", padded, dot_only.dot, static_cast<double>(dot));
       c.same("lvq u4 dot alone~scalar", padded, dot_only.dot, scalar.u4_dot(arranged.data(), codes.data(), blocks).dot);
     }
+    // The batch kernels: each code's terms as the one-code kernel gives them, for gathers of 1 to
+    // 19 codes (shorter and longer than the prefetch distance), codes at scattered addresses.
+    std::vector<int8_t> r(padded), arranged(padded);
+    for (auto& v : r) v = static_cast<int8_t>(query_byte(rng));
+    lvq::arrange_u4_query(r.data(), blocks, arranged.data());
+    for (size_t n : {1, 2, 7, 19}) {
+      std::vector<std::vector<uint8_t>> pool(n, std::vector<uint8_t>(padded / 2));
+      std::vector<const uint8_t*> gather(n);
+      for (size_t i = 0; i < n; ++i) {
+        for (auto& b : pool[i]) b = static_cast<uint8_t>(byte(rng));
+        gather[n - 1 - i] = pool[i].data();
+      }
+      std::vector<lvq::U4Terms> terms(n), dots(n);
+      t.u4_terms_batch(arranged.data(), gather.data(), n, blocks, padded / 2, terms.data());
+      t.u4_dot_batch(arranged.data(), gather.data(), n, blocks, padded / 2, dots.data());
+      for (size_t i = 0; i < n; ++i) {
+        const lvq::U4Terms one = t.u4_terms(arranged.data(), gather[i], blocks);
+        c.same("lvq u4 batch dot", padded, terms[i].dot, one.dot);
+        c.same("lvq u4 batch sum", padded, terms[i].sum, one.sum);
+        c.same("lvq u4 batch squares", padded, terms[i].squares, one.squares);
+        c.same("lvq u4 batch dot alone", padded, dots[i].dot, t.u4_dot(arranged.data(), gather[i], blocks).dot);
+      }
+    }
   }
   // Integer terms of 8-bit codes against an 8-bit query, both in dimension order: exact too.
   // The extremes (query -127 and +127, codes 255) are the largest products and squares.

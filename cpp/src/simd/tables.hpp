@@ -100,7 +100,9 @@ const KernelTable& table_of() {
       loops::lvq_u4_terms<I, true>,
       loops::lvq_u4_terms<I, false>,
       loops::lvq_u8_terms<I, true>,
-      loops::lvq_u8_terms<I, false>};
+      loops::lvq_u8_terms<I, false>,
+      loops::lvq_u4_terms_batch<I, true>,
+      loops::lvq_u4_terms_batch<I, false>};
   return table;
 }
 

@@ -63,6 +63,12 @@ using U4TermsFn = U4Terms (*)(const int8_t* arranged_query, const uint8_t* codes
 // of four, recall unchanged), glove6b-50 ef 128 1.37x -> 1.42x (graph.md section 30).
 using U4DotFn = U4TermsFn;
 
+// The terms of n codes (codes[i] holds `blocks` blocks) into out[i], requesting the first
+// read_bytes of a code a few ahead as it scores: a walk's gather in one call with the kernel
+// inlined, instead of an indirect call and a return per code.
+using U4TermsBatchFn = void (*)(const int8_t* arranged_query, const uint8_t* const* codes, size_t n, size_t blocks,
+                                size_t read_bytes, U4Terms* out);
+
 // Integer sums of 8-bit codes c against an 8-bit query r, both in dimension order over whole
 // blocks (r is zero in the padding): the rounded-query walk over 8-bit primary codes, for walks
 // whose candidates are re-scored (lvq.cpp). 64-bit totals: the squares of a few thousand
@@ -85,6 +91,8 @@ struct KernelTable {
   U4DotFn u4_dot;
   U8TermsFn u8_terms;
   U8DotFn u8_dot;
+  U4TermsBatchFn u4_terms_batch;
+  U4TermsBatchFn u4_dot_batch;
 };
 
 // The table of the level simd::kernels() chose, so VIDX_SIMD lowers these kernels too.
