@@ -272,12 +272,12 @@ class LvqRoundedDistance final : public QueryDistance {
     return from_sums(code, static_cast<double>(t.dot), t_sum, t_squares);
   }
 
-  // 4-bit codes: the gather's integer sums in one kernel call, then each distance as one()
-  // computes it (the same floats). A call and return per candidate kept the arithmetic after
-  // it from overlapping the next code (perf of a wordnet-minilm lvq4x4 walk: ~10% of the
-  // samples there). Saved wordnet lvq4x4 graph at ef 24 (graph.md section 31): 2.60x -> 2.70x
-  // hnswlib single-thread (medians of four processes), 2-thread batch 76.6k -> 80.6k QPS (six
-  // alternations, every one above); fashion-mnist lvq4x4 (L2) level.
+  // 4-bit codes: the gather's integer sums in one call through the table, then each distance
+  // as one() computes it (the same floats), in a loop of its own. Before, an indirect call per
+  // candidate was followed by its arithmetic (perf of a wordnet-minilm lvq4x4 walk: ~10% of
+  // the samples there). Saved wordnet lvq4x4 graph at ef 24 (graph.md section 31): 2.60x ->
+  // 2.70x hnswlib single-thread (medians of four processes), 2-thread batch 76.6k -> 80.6k QPS
+  // (six alternations, every one above); fashion-mnist lvq4x4 (L2) level.
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     if (layout_.primary_bits != 4) {
       batch_prefetching(codes, n, layout_.read_bytes, out, [this](const uint8_t* c) { return one(c); });

@@ -64,8 +64,8 @@ using U4TermsFn = U4Terms (*)(const int8_t* arranged_query, const uint8_t* codes
 using U4DotFn = U4TermsFn;
 
 // The terms of n codes (codes[i] holds `blocks` blocks) into out[i], requesting the first
-// read_bytes of a code a few ahead as it scores: a walk's gather in one call with the kernel
-// inlined, instead of an indirect call and a return per code.
+// read_bytes of a code a few ahead as it scores: a walk's gather in one call through the table,
+// the kernel called directly for each code, instead of an indirect call per code.
 using U4TermsBatchFn = void (*)(const int8_t* arranged_query, const uint8_t* const* codes, size_t n, size_t blocks,
                                 size_t read_bytes, U4Terms* out);
 
