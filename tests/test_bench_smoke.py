@@ -74,3 +74,21 @@ def test_timed_loops_pause_the_collector_and_restore_it():
 def test_unknown_variant_is_a_usage_error(tmp_path, capsys):
     assert cli.main(["--quick", "--synthetic", "100,4", "--algorithms", "vidx:nope", "--out", str(tmp_path)]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_single_thread_summary_reads_each_row_at_its_single_query_recall():
+    # A library whose batch search returns less than its single search (glass's batch takes an
+    # ef below k as it is): the single-thread summary must not charge it the batch's recall.
+    from vidx.bench import report
+
+    def row(algorithm, ef, single, batch, qps):
+        return {"algorithm": algorithm, "ef": ef, "recall_single": single, "recall": batch, "qps_single": qps}
+
+    rows = [row("hnswlib", 10, 0.96, 0.96, 1000.0), row("peer", 4, 0.96, 0.79, 3000.0),
+            row("peer", 16, 0.99, 0.99, 1500.0)]
+    best = report.best_at(rows, "peer", 0.95)
+    assert best["ef"] == 4 and report.single_recall(best) == 0.96
+    summary = {e["algorithm"]: e for e in report.summarize({"rows": rows})}
+    assert summary["peer"]["0.95"]["vs_hnswlib"] == 3.0
+    # Rows written before recall_single existed are read at their one recall.
+    assert report.single_recall({"recall": 0.9}) == 0.9
