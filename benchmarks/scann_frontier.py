@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 from ab_saved import DATA, load_queries, recall_of, timed_pass  # noqa: E402
 from head_to_head import qps_at_recall  # noqa: E402
+from vidx.bench import peers  # noqa: E402
 
 TARGETS = (0.90, 0.95, 0.97)
 
@@ -49,31 +50,11 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def unit_rows(x):
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
 def build_scann(train, metric, leaves, threshold, dims_per_block):
-    from scann import scann_ops_pybind
-    measure = "squared_l2" if metric == "l2" else "dot_product"
     start = time.perf_counter()
-    searcher = (scann_ops_pybind.builder(train, 10, measure)
-                .tree(num_leaves=leaves, num_leaves_to_search=max(1, leaves // 16),
-                      training_sample_size=len(train), spherical=measure == "dot_product",
-                      quantize_centroids=True)
-                .score_ah(dims_per_block, anisotropic_quantization_threshold=threshold if measure == "dot_product"
-                          else float("nan"))
-                .reorder(100)
-                .set_n_training_threads(2)
-                .build())
+    searcher = peers.ScaNN.searcher(train, metric, leaves, threshold, dims_per_block, threads=2)
     searcher.set_num_threads(1)
     return searcher, time.perf_counter() - start
-
-
-def ten(ids):
-    """ScaNN returns fewer than k ids when its candidates run short: pad with -1 (never right)."""
-    ids = ids.astype(np.int64)
-    return ids if len(ids) == 10 else np.concatenate([ids, np.full(10 - len(ids), -1, np.int64)])
 
 
 def batch_vidx(index, Q, ef):
@@ -108,9 +89,9 @@ def main(argv=None):
     metric, queries, truth, (n, dim) = load_queries(args.dataset, args.queries)
     with h5py.File(DATA % args.dataset) as f:
         train = np.ascontiguousarray(f["train"][:], dtype=np.float32)
-    scann_queries = unit_rows(queries) if metric == "cosine" else queries
+    scann_queries = peers._unit_rows(queries) if metric == "cosine" else queries
     if metric == "cosine":
-        train = unit_rows(train)
+        train = peers._unit_rows(train)
 
     configs = {}  # (name, setting) -> (prepare() or None, search_one(q), search_batch(Q) on 2 threads)
     peer = hnswlib.Index("l2" if metric == "l2" else "cosine", dim)
@@ -137,7 +118,7 @@ def main(argv=None):
                 continue
             for reorder in map(int, args.reorder.split(",")):
                 configs[(f"scann{leaves}", (search, reorder))] = (
-                    None, (lambda s, search, reorder: lambda q: ten(s.search(q, 10, reorder, search)[0]))(
+                    None, (lambda s, search, reorder: lambda q: peers._pad(s.search(q, 10, reorder, search)[0], 10))(
                         searcher, search, reorder),
                     (lambda s, search, reorder: lambda Q: batch_scann(s, Q, search, reorder))(
                         searcher, search, reorder))

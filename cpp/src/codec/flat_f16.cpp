@@ -4,8 +4,8 @@
 #include <cstring>
 #include <vector>
 
-#include "prefetching_batch.hpp"
 #include "vidx/codec/float16.hpp"
+#include "vidx/simd/kernels.hpp"
 
 namespace vidx {
 namespace {
@@ -25,7 +25,7 @@ class F16Distance final : public QueryDistance {
     return l2_ ? simd::bounded_walk_prefetch_bytes(k_->level, code_bytes()) : code_bytes();
   }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
-    batch_prefetching(codes, n, code_bytes(), out, [this](const uint8_t* c) { return one(c); });
+    simd::prefetching_batch(codes, n, code_bytes(), out, [this](const uint8_t* c) { return one(c); });
   }
   // L2: far codes are abandoned early, a block of dimensions at a time across the batch.
   void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const override {

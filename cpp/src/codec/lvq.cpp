@@ -7,7 +7,6 @@
 #include <cstring>
 #include <limits>
 
-#include "prefetching_batch.hpp"
 #include "vidx/codec/float16.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -156,7 +155,7 @@ class LvqDistance final : public QueryDistance {
   }
 
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
-    batch_prefetching(codes, n, layout_.read_bytes, out, [this](const uint8_t* c) { return one(c); });
+    simd::prefetching_batch(codes, n, layout_.read_bytes, out, [this](const uint8_t* c) { return one(c); });
   }
 
   // What padding dimensions (q = 0) added to the L2 kernel's sum: (offset + scale·v)^2 each,
@@ -280,7 +279,7 @@ class LvqRoundedDistance final : public QueryDistance {
   // (six alternations, every one above); fashion-mnist lvq4x4 (L2) level.
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     if (layout_.primary_bits != 4) {
-      batch_prefetching(codes, n, layout_.read_bytes, out, [this](const uint8_t* c) { return one(c); });
+      simd::prefetching_batch(codes, n, layout_.read_bytes, out, [this](const uint8_t* c) { return one(c); });
       return;
     }
     thread_local std::vector<lvq::U4Terms> terms;

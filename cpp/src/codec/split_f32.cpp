@@ -1,9 +1,9 @@
 #include "vidx/codec/split_f32.hpp"
+#include "vidx/simd/kernels.hpp"
 
 #include <cstring>
 #include <vector>
 
-#include "prefetching_batch.hpp"
 
 namespace vidx {
 namespace {
@@ -77,7 +77,7 @@ class JoinedDistance final : public QueryDistance {
   }
   size_t code_bytes() const override { return dim_ * sizeof(float); }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
-    batch_prefetching(codes, n, code_bytes(), out, [this](const uint8_t* c) { return one(c); });
+    simd::prefetching_batch(codes, n, code_bytes(), out, [this](const uint8_t* c) { return one(c); });
   }
 
  private:

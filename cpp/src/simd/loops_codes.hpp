@@ -119,17 +119,12 @@ lvq::U4Terms lvq_u4_terms(const int8_t* q, const uint8_t* codes, size_t blocks) 
   return out;
 }
 
-// lvq_u4_terms of each of n codes, requesting the bytes of the code simd::vectors_ahead on
-// while it scores one (the prefetching of batch_prefetching, prefetching_batch.hpp).
+// lvq_u4_terms of each of n codes, with the codes ahead requested (simd::prefetching_batch).
 template <class I, bool kNorms>
 void lvq_u4_terms_batch(const int8_t* q, const uint8_t* const* codes, size_t n, size_t blocks, size_t read_bytes,
                         lvq::U4Terms* out) {
-  const size_t ahead = simd::vectors_ahead(read_bytes);
-  for (size_t i = 1; i < ahead && i < n; ++i) simd::prefetch_bytes(codes[i], read_bytes);
-  for (size_t i = 0; i < n; ++i) {
-    if (i + ahead < n) simd::prefetch_bytes(codes[i + ahead], read_bytes);
-    out[i] = lvq_u4_terms<I, kNorms>(q, codes[i], blocks);
-  }
+  simd::prefetching_batch(codes, n, read_bytes, out,
+                          [&](const uint8_t* code) { return lvq_u4_terms<I, kNorms>(q, code, blocks); });
 }
 
 // Integer terms of 8-bit codes against an 8-bit query, both in dimension order, one block of

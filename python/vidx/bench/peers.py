@@ -56,6 +56,15 @@ class Adapter:
     def memory_bytes(self) -> int | None:
         return None
 
+    # Libraries without a cosine metric get unit rows and inner product (or L2), which rank the
+    # same way; their build sets this from the metric.
+    _normalize = False
+
+    def _prepare(self, x):
+        """Rows (or one query) as the library takes them: float32, contiguous, unit length for cosine."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        return _unit_rows(x) if self._normalize else x
+
     def close(self) -> None:
         """Drop the index so its memory is freed before the next library is measured."""
         self.index = None
@@ -277,10 +286,6 @@ class Glass(Adapter):
         glass.set_num_threads(1)
         return seconds
 
-    def _prepare(self, x):
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        return _unit_rows(x) if self._normalize else x
-
     def set_ef(self, ef):
         self.index.set_ef(ef)
 
@@ -319,28 +324,32 @@ class ScaNN(Adapter):
     distribution = "scann"
 
     def build(self, train, metric, M, efc, threads):
-        from scann import scann_ops_pybind
         # M and efc are graph settings with no ScaNN counterpart.
         self._normalize = metric == "cosine"
-        measure = "squared_l2" if metric == "l2" else "dot_product"
         start = perf_counter()
         data = self._prepare(train)
         self.num_leaves = max(1, int(round(2 * np.sqrt(len(data)))))
-        builder = (scann_ops_pybind.builder(data, 10, measure)
-                   .tree(num_leaves=self.num_leaves, num_leaves_to_search=max(1, self.num_leaves // 16),
-                         training_sample_size=len(data), spherical=measure == "dot_product",
-                         quantize_centroids=True)
-                   .score_ah(2, anisotropic_quantization_threshold=0.3 if measure == "dot_product" else float("nan"))
-                   .reorder(100)
-                   .set_n_training_threads(threads))
-        self.index = builder.build()
+        self.index = self.searcher(data, metric, self.num_leaves, threshold=0.3, threads=threads)
         seconds = perf_counter() - start
         self.index.set_num_threads(1)
         return seconds
 
-    def _prepare(self, x):
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        return _unit_rows(x) if self._normalize else x
+    @staticmethod
+    def searcher(data, metric, leaves, threshold, dims_per_block=2, threads=1):
+        """A ScaNN searcher of `data` (unit rows for cosine) the ann-benchmarks way: a tree of
+        `leaves` partitions, AH codes of `dims_per_block` dimensions a 4-bit code with the
+        anisotropic `threshold` (dot products only), an exact re-rank. benchmarks/scann_frontier.py
+        builds it at other settings."""
+        from scann import scann_ops_pybind
+        measure = "squared_l2" if metric == "l2" else "dot_product"
+        return (scann_ops_pybind.builder(data, 10, measure)
+                .tree(num_leaves=leaves, num_leaves_to_search=max(1, leaves // 16), training_sample_size=len(data),
+                      spherical=measure == "dot_product", quantize_centroids=True)
+                .score_ah(dims_per_block,
+                          anisotropic_quantization_threshold=threshold if measure == "dot_product" else float("nan"))
+                .reorder(100)
+                .set_n_training_threads(threads)
+                .build())
 
     def set_ef(self, ef):
         self.leaves = int(min(self.num_leaves, max(1, -(-self.num_leaves * ef // 1024))))
@@ -374,8 +383,8 @@ class SVS(Adapter):
     name = "svs"
     module = "svs"
     distribution = "scalable-vs"
-    VARIANTS = ("lvq8", "lvq4", "lvq4x4", "lvq4x8", "lvq8x8")
-    LVQ_BITS = {"lvq8": (8, 0), "lvq4": (4, 0), "lvq4x4": (4, 4), "lvq4x8": (4, 8), "lvq8x8": (8, 8)}
+    LVQ_BITS = {"lvq8": (8, 0), "lvq4": (4, 0), "lvq4x4": (4, 4), "lvq4x8": (4, 8), "lvq8x8": (8, 8)}  # primary, residual
+    VARIANTS = tuple(LVQ_BITS)
 
     def build(self, train, metric, M, efc, threads):
         import os
@@ -402,10 +411,6 @@ class SVS(Adapter):
         self._defaults = self.index.search_parameters
         return seconds
 
-    def _prepare(self, x):
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        return _unit_rows(x) if self._normalize else x
-
     def set_ef(self, ef):
         self.ef = ef
         self._buffer_k = None  # the search parameters are set for the next query's k
@@ -418,7 +423,7 @@ class SVS(Adapter):
                 svs.SearchBufferConfig(self.ef, max(self.ef, k)), d.search_buffer_visited_set,
                 d.prefetch_lookahead, d.prefetch_step)
             self._buffer_k = k
-        return self.index.search(_unit_rows(Q) if self._normalize else Q, k)[0]
+        return self.index.search(self._prepare(Q), k)[0]
 
     def query_one(self, q, k):
         return self._search(q[None], k)[0]
@@ -426,7 +431,7 @@ class SVS(Adapter):
     def query_batch(self, Q, k, threads):
         self.index.num_threads = threads
         try:
-            return self._search(np.ascontiguousarray(Q, dtype=np.float32), k).astype(np.int64)
+            return self._search(Q, k).astype(np.int64)
         finally:
             self.index.num_threads = 1
 
@@ -508,10 +513,6 @@ class NGT(Adapter):
         optimizer.execute(anng, onng)
         self.index = ngtpy.Index(onng, read_only=True, log_disabled=True)
         return perf_counter() - start
-
-    def _prepare(self, x):
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        return _unit_rows(x) if self._normalize else x
 
     def set_ef(self, ef):
         self.index.set(epsilon=0.05 * float(np.log2(ef / 16)), edge_size=-2)

@@ -95,6 +95,19 @@ inline void prefetch_lines(const void* p, size_t bytes) {
 inline void prefetch_bytes(const void* p, size_t bytes) { prefetch_lines<3>(p, bytes); }
 inline void prefetch_bytes_to_l2(const void* p, size_t bytes) { prefetch_lines<2>(p, bytes); }
 
+// The batch loop of scores that take one call per code (LVQ, float16, a codec's integer sums):
+// out[i] = one(codes[i]), requesting the first `read_bytes` of code i + vectors_ahead while it
+// scores code i.
+template <class Out, class One>
+void prefetching_batch(const uint8_t* const* codes, size_t n, size_t read_bytes, Out* out, One one) {
+  const size_t ahead = vectors_ahead(read_bytes);
+  for (size_t i = 1; i < ahead && i < n; ++i) prefetch_bytes(codes[i], read_bytes);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + ahead < n) prefetch_bytes(codes[i + ahead], read_bytes);
+    out[i] = one(codes[i]);
+  }
+}
+
 // The table chosen at load time: the best level the CPU supports, lowered by the environment
 // variable VIDX_SIMD=scalar|avx2|avx512|neon (a level this CPU/build cannot run is ignored).
 const KernelTable& kernels();
