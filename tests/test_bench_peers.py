@@ -24,7 +24,7 @@ def test_adapter_finds_true_neighbours(name, variant, metric):
     try:
         try:
             seconds = adapter.build(train, metric, 16, 100, 2)
-        except Exception as refusal:  # SVS's LVQ refuses CPUs other than Intel's with AVX-512
+        except Exception as refusal:  # SVS's LVQ refuses some CPUs (AMD ones, in earlier sessions)
             if name == "svs" and variant:
                 pytest.skip(f"SVS LVQ is unavailable on this CPU: {refusal}")
             raise

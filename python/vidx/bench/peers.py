@@ -312,8 +312,9 @@ class ScaNN(Adapter):
     float32 re-rank of the best candidates: ann-benchmarks' ScaNN setup, at the tree size and
     threshold where benchmarks/scann_frontier.py found ScaNN's best curve (graph.md section 31: on
     glove6b-50 1.73x hnswlib single-thread at recall 0.95 with 1500 leaves and threshold 0.3-0.4,
-    against 1.48x with ScaNN's docs' sqrt(n) leaves and threshold 0.2; wordnet's best tree 480
-    leaves, fashion-mnist's 250, within 10% of 2 sqrt(n)'s). Cosine: unit rows, dot product.
+    against 1.48x with ScaNN's docs' sqrt(n) leaves and threshold 0.2; trees of about 2 sqrt(n)
+    leaves, 480 on wordnet-minilm and 500 on fashion-mnist, within 6% of the best tree measured
+    there). Cosine: unit rows, dot product.
 
     The sweep's one integer `ef` drives both search knobs, so that effort grows as ef does:
       leaves_to_search          = clip(ceil(num_leaves * ef / 1024), 1, num_leaves)
@@ -378,8 +379,8 @@ class SVS(Adapter):
     inside the timed build (a user holding a numpy array pays it too: 0.08 s of a 16 s build on wordnet-minilm).
     ef -> the search window; a window below k keeps a buffer of k (SVS's split buffer). Prefetching
     stays at SVS's defaults: its `experimental_calibrate` gave the same QPS at recall 0.95 on
-    wordnet-minilm (graph.md section 31). SVS's LVQ needs an Intel CPU with AVX-512 (it refuses AMD
-    ones). Cosine: unit rows with inner product."""
+    wordnet-minilm (graph.md section 31). SVS's LVQ refused the AMD hosts of earlier sessions and
+    runs on the Intel Xeon of section 31. Cosine: unit rows with inner product."""
     name = "svs"
     module = "svs"
     distribution = "scalable-vs"
