@@ -1,6 +1,6 @@
 // AVX-512 (F/BW/DQ/VL, VPOPCNTDQ) primitives (include only from files compiled with the
-// AVX-512 level's flags). Partial registers are masked loads; the LVQ 4-bit integer terms are
-// AVX2's (isa_x86_u4.hpp). The contract: isa.md.
+// AVX-512 level's flags). Partial registers are masked loads; the LVQ 4-bit integer terms take
+// 512-bit steps (isa_x86_u4.hpp). The contract: isa.md.
 #pragma once
 #include <immintrin.h>
 
@@ -17,7 +17,7 @@ namespace vidx::simd {
 // hnswlib at ef 10, alternating processes): 1.56-1.62x -> 1.71-1.73x with whole codes requested,
 // 1.92-2.00x -> 2.13-2.16x with their first 256 bytes (bounded_walk_prefetch_bytes); every 256
 // dimensions was no better (2.08-2.18x). Not measured on AMD's AVX-512.
-struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8, /*bound_blocks=*/2>, U4TermsX86, U8TermsAvx512 {
+struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8, /*bound_blocks=*/2>, U4TermsAvx512, U8TermsAvx512 {
   using F = __m512;
   using U = __m512i;
   using Count = __m512i;
