@@ -262,6 +262,32 @@ def test_values_whose_squares_overflow_are_rejected(kind, metric):
     assert_same_state(idx, x[:3], before)
 
 
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_a_large_batch_names_its_first_bad_query(metric):
+    # Batches of many queries are checked (and cosine ones normalised) by the index's threads,
+    # in groups of rows: the error still names the first bad row, whichever group met one first.
+    idx, x = small_index("hnsw", metric=metric, threads=2)
+    q = np.tile(x, (5, 1))  # 1000 rows: several groups per thread
+    q[900, 1] = np.nan
+    q[130, 5] = np.inf
+    with pytest.raises(ValueError, match="query row 130 column 5 is NaN or infinite"):
+        idx.search(q, 3)
+    q[130, 5] = 0.5
+    if metric == "cosine":
+        q[700] = 0
+        with pytest.raises(ValueError, match="query row 700 is the zero vector"):
+            idx.search(q, 3)
+        q[700] = x[0]
+    with pytest.raises(ValueError, match="query row 900 column 1 is NaN or infinite"):
+        idx.search(q, 3)
+    q[900, 1] = 0.5
+    # and a valid batch searched by the threads finds what one query at a time finds
+    D, I = idx.search(q, 3)
+    for r in (0, 131, 999):
+        d1, i1 = idx.search(q[r:r + 1], 3)
+        assert I[r].tolist() == i1[0].tolist() and np.allclose(D[r], d1[0])
+
+
 def test_values_within_the_bound_give_finite_distances():
     dim = 8
     bound = float(np.sqrt(np.finfo(np.float32).max / (4 * dim)))

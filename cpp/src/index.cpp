@@ -123,9 +123,10 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   check_k(k, size());
   check_search_params(params);
   if (nq == 0) return;
-  std::vector<float> normalized;
-  const float* q = checked_queries(params, metric_, queries, nq, dim_, normalized);
+  check_filters(params, nq);
   std::shared_lock<WriterFirstMutex> lock(rw_);
+  std::unique_ptr<float[]> normalized;
+  const float* q = checked_queries(metric_, queries, nq, dim_, normalized, pool());
   SearchParams resolved = resolve(params, k);
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();

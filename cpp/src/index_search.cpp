@@ -2,7 +2,6 @@
 #include <cmath>
 #include <string>
 
-#include "cosine_rows.hpp"
 #include "search_filter.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/search_limits.hpp"
@@ -20,9 +19,10 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
   out.distances.clear();
   out.ids.clear();
   if (nq == 0) return;
-  std::vector<float> normalized;
-  const float* q = checked_queries(params, metric_, queries, nq, dim_, normalized);
+  check_filters(params, nq);
   std::shared_lock<WriterFirstMutex> lock(rw_);
+  std::unique_ptr<float[]> normalized;
+  const float* q = checked_queries(metric_, queries, nq, dim_, normalized, pool());
   SearchParams resolved = resolve(params, 1);
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();

@@ -8,15 +8,17 @@
 // A removed slot (id -1) is never allowed; kinds that store ids (SPANN) are asked by id.
 #include "search_filter.hpp"
 
-#include "cosine_rows.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 
 #include "vidx/common/error.hpp"
 #include "vidx/common/live_rows.hpp"
+#include "vidx/common/metric.hpp"
 
 namespace vidx {
 namespace {
@@ -335,11 +337,35 @@ class ByLabel final : public RowFilter {
 
 }  // namespace
 
-const float* checked_queries(const SearchParams& params, Metric metric, const float* queries, size_t nq, size_t dim,
-                             std::vector<float>& normalized) {
-  check_filters(params, nq);
-  check_vectors(metric, queries, nq, dim, "query");
-  return normalized_if_cosine(metric, queries, nq, dim, normalized);
+const float* checked_queries(Metric metric, const float* queries, size_t nq, size_t dim,
+                             std::unique_ptr<float[]>& normalized, ThreadPool& pool) {
+  // Rows a worker takes at a time; calls with fewer than two such groups stay on the caller's thread.
+  constexpr size_t kRowsPerTask = 64;
+  const bool cosine = metric == Metric::Cosine;
+  if (cosine) normalized.reset(new float[nq * dim]);  // not zeroed: every row is written below
+  const auto check_rows = [&](size_t first, size_t n) {
+    check_vectors(metric, queries + first * dim, n, dim, "query", std::numeric_limits<float>::infinity(), "", first);
+    if (!cosine) return;
+    float* out = normalized.get() + first * dim;
+    std::memcpy(out, queries + first * dim, n * dim * sizeof(float));
+    for (size_t r = 0; r < n; ++r) normalize_in_place(out + r * dim, dim);
+  };
+  const size_t tasks = (nq + kRowsPerTask - 1) / kRowsPerTask;
+  if (tasks < 2 || pool.size() < 2) {
+    check_rows(0, nq);
+  } else {
+    try {
+      pool.parallel_for(tasks, [&](size_t t, size_t) {
+        const size_t first = t * kRowsPerTask;
+        check_rows(first, std::min(kRowsPerTask, nq - first));
+      });
+    } catch (const InvalidArgument&) {
+      // The workers stop at whichever bad row they met first; one pass names the first in row order.
+      check_vectors(metric, queries, nq, dim, "query");
+      throw;
+    }
+  }
+  return cosine ? normalized.get() : queries;
 }
 
 void check_filters(const SearchParams& params, size_t nq) {

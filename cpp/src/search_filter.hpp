@@ -7,6 +7,7 @@
 
 #include "vidx/common/id_filter.hpp"
 #include "vidx/common/id_map.hpp"
+#include "vidx/common/thread_pool.hpp"
 #include "vidx/index.hpp"
 
 namespace vidx {
@@ -19,11 +20,14 @@ namespace vidx {
 // ids removed meanwhile).
 void check_filters(const SearchParams& params, size_t nq);
 
-// What search() and range_search() check of a call's queries and filters (check_filters,
-// check_vectors), then the queries as the structure compares them: cosine queries are
-// normalised into `normalized`, the others returned as given.
-const float* checked_queries(const SearchParams& params, Metric metric, const float* queries, size_t nq, size_t dim,
-                             std::vector<float>& normalized);
+// What search() and range_search() check of a call's queries (check_vectors), then the queries
+// as the structure compares them: cosine queries are normalised into `normalized`, the others
+// returned as given. Many queries are checked and normalised by the index's threads (`pool`),
+// which take the copy's first page faults too: in a batch search with two threads, done by the
+// calling thread alone, this was a tenth of the call (graph.md section 32). A bad row is named
+// as a single pass names it (the first in row order).
+const float* checked_queries(Metric metric, const float* queries, size_t nq, size_t dim,
+                             std::unique_ptr<float[]>& normalized, ThreadPool& pool);
 
 // Owns the RowFilters of one search call. Rows removed but not reclaimed (label -1 in the id
 // map) are hidden from every query, also when the caller passed no filter.
