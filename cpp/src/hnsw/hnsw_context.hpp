@@ -94,13 +94,14 @@ uint32_t HnswIndex::descend(const QueryDistance& qd, uint32_t entry, float& entr
         uint32_t count = 0;
         for (; next <= n && count < kChunk; ++next) {
           const uint32_t slot = graph::load_link(lk, next);
-          if (seen.test_and_set(slot)) continue;
           slots[count] = slot;
-          codes[count] = code_of(slot);
-          __builtin_prefetch(codes[count], 0, 3);
-          ++count;
+          count += !seen.test_and_set(slot);
         }
         if (count == 0) break;
+        for (uint32_t j = 0; j < count; ++j) {
+          codes[j] = code_of(slots[j]);
+          __builtin_prefetch(codes[j], 0, 3);
+        }
         qd.batch_bounded(codes, count, entry_distance, distances);
         for (uint32_t j = 0; j < count; ++j) {
           if (distances[j] < entry_distance) {

@@ -22,26 +22,32 @@ class VisitedSet {
   // rather than reading past the index's memory.
   void resize(size_t n) {
     const size_t words = (n + 63) / 64;
-    if (bits_.size() < words) bits_.resize(words + words / 4 + 1, 0);
+    if (bits_.size() < words) {
+      bits_.resize(words + words / 4 + 1, 0);
+      touched_.resize(bits_.size() + 1);  // a write past the last word listed is never counted
+    }
     slots_ = n;
   }
   size_t capacity() const { return bits_.size() * 64; }
 
   // Clears what the previous query marked: as many words as it touched, not the whole table.
   void new_query() {
-    for (uint32_t w : touched_) bits_[w] = 0;
-    touched_.clear();
+    for (size_t i = 0; i < touched_count_; ++i) bits_[touched_[i]] = 0;
+    touched_count_ = 0;
   }
 
-  // True if `slot` was already visited in this query; marks it visited either way.
+  // True if `slot` was already visited in this query; marks it visited either way. Without a
+  // branch on the mark: whether a walk's neighbour was seen is as good as random, and callers
+  // count the unseen with arithmetic too (graph::gather_unvisited). The word's index is written
+  // every time and kept (counted) only when the word was clear.
   bool test_and_set(uint32_t slot) {
     if (slot >= slots_) return true;
     uint64_t& word = bits_[slot >> 6];
-    const uint64_t bit = uint64_t{1} << (slot & 63);
-    if (word & bit) return true;
-    if (word == 0) touched_.push_back(slot >> 6);
-    word |= bit;
-    return false;
+    const uint64_t was = word, bit = uint64_t{1} << (slot & 63);
+    touched_[touched_count_] = slot >> 6;
+    touched_count_ += was == 0;
+    word = was | bit;
+    return (was & bit) != 0;
   }
 
   bool holds(uint32_t slot) const { return slot < slots_; }
@@ -60,6 +66,7 @@ class VisitedSet {
   static constexpr size_t kPrefetchAboveBytes = size_t{128} << 10;
   std::vector<uint64_t> bits_;
   std::vector<uint32_t> touched_;
+  size_t touched_count_ = 0;
   size_t slots_ = 0;  // words set since the last new_query, each listed once
 };
 

@@ -55,9 +55,15 @@ class CandidateBuffer {
   // glove6b-50 build at ef_construction 200 (graph.md section 27).
   size_t insert_many(const float* distances, const uint32_t* slots, size_t n, uint32_t* order, uint32_t* entered) {
     // Candidates at or beyond a full beam's worst cannot enter (the worst only comes nearer).
+    // Chosen by arithmetic, as the merge below: most of a gather does not enter, in no
+    // predictable order (graph.md section 32).
     size_t k = 0;
-    for (size_t j = 0; j < n; ++j)
-      if (size_ < capacity_ || distances[j] < items_[size_ - 1].distance) order[k++] = static_cast<uint32_t>(j);
+    const bool room = size_ < capacity_;
+    const float worst = room ? 0.f : items_[size_ - 1].distance;
+    for (size_t j = 0; j < n; ++j) {
+      order[k] = static_cast<uint32_t>(j);
+      k += room | (distances[j] < worst);
+    }
     if (k == 0) return 0;
     // Stable: equal distances keep their arrival order, as successive insert() calls leave them.
     for (size_t a = 1; a < k; ++a) {
@@ -71,26 +77,30 @@ class CandidateBuffer {
     // together fall off a full beam.
     const size_t kept = size_ + k < capacity_ ? size_ + k : capacity_;
     size_t old_end = size_, new_end = k;
+    // Whether the farthest unmerged newcomer goes after the farthest unmerged old entry. The
+    // loops below choose with arithmetic, not branches: which side a step takes is as good as
+    // random, and a mispredicted branch a step cost more than the step.
     const auto newcomer_is_last = [&] {
-      return old_end == 0 || distances[order[new_end - 1]] >= items_[old_end - 1].distance;
+      return (old_end == 0) | (distances[order[new_end - 1]] >= items_[old_end - (old_end > 0)].distance);
     };
     size_t drop = size_ + k - kept;
     for (; drop > 0 && new_end > 0; --drop) {
-      if (newcomer_is_last()) --new_end;
-      else --old_end;
+      const bool newcomer = newcomer_is_last();
+      new_end -= newcomer;
+      old_end -= !newcomer;
     }
     old_end -= drop;  // what is left to drop is old: every newcomer was nearer
     const size_t entered_count = new_end;
     size_t out = kept;  // out == old_end + new_end throughout: old entries below stay where they are
     while (new_end > 0) {
       --out;
-      if (newcomer_is_last()) {
-        const uint32_t j = order[--new_end];
-        items_[out] = Neighbor{distances[j], slots[j]};
-        entered[new_end] = slots[j];
-      } else {
-        items_[out] = items_[--old_end];
-      }
+      const bool newcomer = newcomer_is_last();
+      const uint32_t j = order[new_end - 1];
+      const Neighbor incoming{distances[j], slots[j]};
+      items_[out] = newcomer ? incoming : items_[old_end - (old_end > 0)];
+      entered[new_end - 1] = slots[j];  // rewritten with the same slot until it is taken
+      new_end -= newcomer;
+      old_end -= !newcomer;
     }
     size_ = kept;
     if (out < cursor_) cursor_ = out;  // out: where the nearest newcomer went
