@@ -223,6 +223,8 @@ class VectorIndex {
   // still being added: a search must not return it. Hidden slots stay hidden until an add
   // reuses them, so flat (which reclaims nothing) skips them for as long as they are free.
   bool slot_is_live(uint32_t slot) const { return ids_.slot_is_live(slot); }
+  // Starts loading what slot_is_live reads.
+  void prefetch_slot_is_live(uint32_t slot) const { ids_.prefetch_label(slot); }
   // How many slots slot_is_live() calls false (0: nothing to hide, no filter needed).
   size_t removed_unreclaimed() const { return ids_.hidden(); }
   // Allows exactly the slots slot_is_live() calls true (for a structure that finds rows hidden

@@ -205,6 +205,7 @@ size_t HnswIndex::rerank(const float* q, const std::vector<Neighbor>& walked, si
   constexpr size_t kRerankSample = 8;      // re-scored always, to learn the walk's error
   constexpr float kWalkErrorMargin = 2.f;  // the error the next candidate may have, in multiples of the worst seen
   constexpr size_t kPrefetchAhead = 4;     // candidates whose bytes are requested before they are scored
+  constexpr size_t kReturnableAhead = 32;  // candidates whose node state and label are requested before
   const size_t n = walked.size();
   const size_t sure = adaptive ? std::min(n, std::max(k, kRerankSample)) : n;
   // Walk distances that are already the precise ones (zero tails) are taken as they are: the
@@ -212,8 +213,9 @@ size_t HnswIndex::rerank(const float* q, const std::vector<Neighbor>& walked, si
   // fashion-mnist (pixels, exact in bfloat16) the reads were about 12% of a query at ef 12.
   // An explicit rerank= still re-scores.
   const bool walk_precise = adaptive && walk_is_precise();
-  if (!walk_precise)
-    for (size_t j = 0; j < std::min(n, sure + kPrefetchAhead); ++j) prefetch_precise(walked[j].slot);
+  for (size_t j = 0; j < std::min(n, sure + kPrefetchAhead); ++j)
+    if (!walk_precise) prefetch_precise(walked[j].slot);
+  for (size_t j = 0; j < std::min(n, kReturnableAhead); ++j) prefetch_returnable(walked[j].slot);
   const auto precise = walk_precise ? nullptr : kept_codec_ ? kept_codec_->prepare(q) : codec_->prepare_precise(q);
   const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
   TopK best(k);
@@ -223,6 +225,7 @@ size_t HnswIndex::rerank(const float* q, const std::vector<Neighbor>& walked, si
     if (j >= sure) {
       if (walk_distance - kWalkErrorMargin * worst_error >= best.threshold()) break;
       if (!walk_precise && j + kPrefetchAhead < n) prefetch_precise(walked[j + kPrefetchAhead].slot);
+      if (j + kReturnableAhead < n) prefetch_returnable(walked[j + kReturnableAhead].slot);
     }
     const uint32_t s = walked[j].slot;
     const float d = walk_precise  ? walk_distance
@@ -269,6 +272,7 @@ size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& param
       for (size_t j = 0; j < walked.size(); ++j) walked[j] = Neighbor{ctx->beam.distance(j), ctx->beam.slot(j)};
       found = rerank(q, walked, k, params.rerank == 0, distances, slots);
     } else {
+      for (size_t j = 0; j < std::min(ctx->beam.size(), k); ++j) prefetch_returnable(ctx->beam.slot(j));
       for (size_t j = 0; j < ctx->beam.size() && found < k; ++j) {
         if (!returnable(ctx->beam.slot(j))) continue;  // removed (or being inserted) meanwhile
         distances[found] = ctx->beam.distance(j);

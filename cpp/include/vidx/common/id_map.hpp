@@ -42,6 +42,8 @@ class IdMap {
   // another writer). Plain loads and stores on x86.
   int64_t label(uint32_t slot) const { return labels_[slot].load(std::memory_order_acquire); }
   bool slot_is_live(uint32_t slot) const { return label(slot) >= 0; }
+  // Starts loading the label of `slot` (a search about to ask slot_is_live of a few scattered slots).
+  void prefetch_label(uint32_t slot) const { __builtin_prefetch(&labels_[slot]); }
 
   // ---- lookups by id (the map's lock) ----
   bool contains(int64_t id) const;
