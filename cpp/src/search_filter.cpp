@@ -8,7 +8,6 @@
 // A removed slot (id -1) is never allowed; kinds that store ids (SPANN) are asked by id.
 #include "search_filter.hpp"
 
-
 #include <algorithm>
 #include <cstring>
 #include <functional>
