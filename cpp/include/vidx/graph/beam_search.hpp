@@ -64,8 +64,8 @@ inline size_t gather_prefetch_bytes(const QueryDistance& qd) {
 // count advances past the unseen ones), the second requesting the codes: a branch per neighbour
 // on marks that are as good as random mispredicted about half the time. Intel Xeon, saved
 // wordnet-minilm lvq4x4 graph at ef 24, ratio to hnswlib in alternating processes (graph.md
-// section 32): 3.27x -> 3.39x; with the beam's merge also chosen by arithmetic
-// (CandidateBuffer::insert_many) 3.46x, and with the descent's marks too 3.18x -> 3.46x.
+// section 32): 3.27x -> 3.39x; with the beam's filter of newcomers also chosen by arithmetic
+// (CandidateBuffer::insert_many) 3.18-3.27x -> 3.39-3.59x.
 template <class CodeOf>
 size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, size_t prefetch_bytes, VisitedSet& visited,
                         GatherBuffers& gather) {
