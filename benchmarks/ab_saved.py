@@ -12,6 +12,11 @@ Each process loads the index and hnswlib's, then alternates 1000-query single-th
 that the host's load moves far less than either library's QPS. Processes alternate the variants
 `--procs` times; the summary gives each variant's ratios and their median. Used for the fifteenth
 session's figures (benchmarks/results/graph.md section 16).
+
+A variant may carry environment settings for its processes, `FOLDER@NAME=VALUE@...`: the same
+build with a scratch switch on and off (`--variants new,new@VIDX_X=1`). `--batch`: each round
+times one call of all `--queries` queries on `--threads` threads for both libraries instead, and
+the ratio is vidx's batch QPS over hnswlib's (graph.md section 32).
 """
 import argparse
 import json
@@ -47,7 +52,7 @@ def recall_of(found, truth):
 
 
 def child(args):
-    sys.path.insert(0, os.path.join(args.root, args.child))
+    sys.path.insert(0, os.path.join(args.root, args.child.split("@")[0]))
     import hnswlib
     import vidx
     metric, test, truth, (_, dim) = load_queries(args.dataset, args.queries)
@@ -58,6 +63,8 @@ def child(args):
     peer.set_num_threads(1)
     peer.set_ef(args.hnswlib_ef or args.ef)
 
+    if args.batch:
+        return batch_child(args, idx, peer, test, truth)
     vidx_one = lambda q: idx.search(q, k=10, ef=args.ef)[1][0]
     peer_one = lambda q: peer.knn_query(q, k=10)[0][0]
     timed_pass(vidx_one, test), timed_pass(peer_one, test)  # warm both
@@ -66,6 +73,25 @@ def child(args):
         tv, found_v = timed_pass(vidx_one, test)
         th, found_h = timed_pass(peer_one, test)
         ratios.append(th / tv)
+        vidx_times.append(tv)
+    print(json.dumps({"ratio": float(np.median(ratios)), "vidx_qps": len(test) / float(np.median(vidx_times)),
+                      "recall": recall_of(found_v, truth), "hnswlib_recall": recall_of(found_h, truth)}))
+
+
+def batch_child(args, idx, peer, test, truth):
+    """--batch: rounds of one call of every query on args.threads threads for each library;
+    prints vidx's QPS over hnswlib's (the median ratio) and vidx's median QPS."""
+    idx.threads = args.threads
+    peer.set_num_threads(args.threads)
+    idx.search(test, k=10, ef=args.ef), peer.knn_query(test, k=10)  # warm both
+    ratios, vidx_times = [], []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        found_v = idx.search(test, k=10, ef=args.ef)[1]
+        tv = time.perf_counter() - start
+        start = time.perf_counter()
+        found_h = peer.knn_query(test, k=10)[0]
+        ratios.append((time.perf_counter() - start) / tv)
         vidx_times.append(tv)
     print(json.dumps({"ratio": float(np.median(ratios)), "vidx_qps": len(test) / float(np.median(vidx_times)),
                       "recall": recall_of(found_v, truth), "hnswlib_recall": recall_of(found_h, truth)}))
@@ -97,6 +123,8 @@ def main():
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--make-hnswlib", action="store_true")
+    p.add_argument("--batch", action="store_true", help="time batch calls instead of one query per call")
+    p.add_argument("--threads", type=int, default=2, help="threads of --batch calls")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -108,7 +136,9 @@ def main():
     for _ in range(args.procs):
         for v in variants:
             cmd = [sys.executable, __file__] + sys.argv[1:] + ["--child", v]
-            out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+            settings = dict(kv.split("=", 1) for kv in v.split("@")[1:])  # FOLDER@NAME=VALUE@...
+            out = subprocess.run(cmd, capture_output=True, text=True,
+                                 env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **settings})
             if out.returncode:
                 sys.exit(out.stderr)
             r = json.loads(out.stdout.strip().splitlines()[-1])

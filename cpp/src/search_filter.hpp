@@ -23,9 +23,9 @@ void check_filters(const SearchParams& params, size_t nq);
 // What search() and range_search() check of a call's queries (check_vectors), then the queries
 // as the structure compares them: cosine queries are normalised into `normalized`, the others
 // returned as given. Many queries are checked and normalised by the index's threads (`pool`),
-// which take the copy's first page faults too: in a batch search with two threads, done by the
-// calling thread alone, this was a tenth of the call (graph.md section 32). A bad row is named
-// as a single pass names it (the first in row order).
+// which take the copy's first page faults too: done by the calling thread alone it was ~7% of a
+// 2-thread batch search's perf samples while the other thread waited (graph.md section 32). A bad
+// row is named as a single pass names it (the first in row order).
 const float* checked_queries(Metric metric, const float* queries, size_t nq, size_t dim,
                              std::unique_ptr<float[]>& normalized, ThreadPool& pool);
 

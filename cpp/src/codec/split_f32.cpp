@@ -1,9 +1,9 @@
 #include "vidx/codec/split_f32.hpp"
-#include "vidx/simd/kernels.hpp"
 
 #include <cstring>
 #include <vector>
 
+#include "vidx/simd/kernels.hpp"
 
 namespace vidx {
 namespace {
