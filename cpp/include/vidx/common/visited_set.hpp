@@ -50,6 +50,32 @@ class VisitedSet {
     return (was & bit) != 0;
   }
 
+  // Marks slots load_slot(1..count) visited (a link list's) and writes those not visited
+  // before to `unseen`, in list order; returns how many. test_and_set's work with the table's
+  // pointers, size and count held in locals: through the members, the compiler reloads all four for
+  // every slot, since each mark's stores might change them.
+  template <class LoadSlot>
+  size_t mark_list(uint32_t count, LoadSlot load_slot, uint32_t* unseen) {
+    uint64_t* const bits = bits_.data();
+    uint32_t* const touched = touched_.data();
+    const size_t slots = slots_;
+    size_t touched_count = touched_count_;
+    size_t n = 0;
+    for (uint32_t j = 1; j <= count; ++j) {
+      const uint32_t slot = load_slot(j);
+      unseen[n] = slot;
+      if (slot >= slots) continue;  // only in damaged files: read as visited
+      uint64_t& word = bits[slot >> 6];
+      const uint64_t was = word, bit = uint64_t{1} << (slot & 63);
+      touched[touched_count] = slot >> 6;
+      touched_count += was == 0;
+      word = was | bit;
+      n += (was & bit) == 0;
+    }
+    touched_count_ = touched_count;
+    return n;
+  }
+
   bool holds(uint32_t slot) const { return slot < slots_; }
   void prefetch(uint32_t slot) const { __builtin_prefetch(bits_.data() + (slot >> 6), 1, 3); }
   // Whether a walk should request a list's marks before testing them: only for a table too

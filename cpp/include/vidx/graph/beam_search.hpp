@@ -72,12 +72,7 @@ size_t gather_unvisited(const uint32_t* lk, CodeOf code_of, size_t prefetch_byte
   const uint32_t degree = load_degree(lk, gather.slots.size());
   if (visited.worth_prefetching())
     for (uint32_t j = 1; j <= degree; ++j) visited.prefetch(load_link(lk, j));
-  size_t n = 0;
-  for (uint32_t j = 1; j <= degree; ++j) {
-    const uint32_t v = load_link(lk, j);
-    gather.slots[n] = v;
-    n += !visited.test_and_set(v);
-  }
+  const size_t n = visited.mark_list(degree, [lk](uint32_t j) { return load_link(lk, j); }, gather.slots.data());
   for (size_t i = 0; i < n; ++i) {
     gather.codes[i] = code_of(gather.slots[i]);
     simd::prefetch_bytes_to_l2(gather.codes[i], prefetch_bytes);

@@ -212,6 +212,9 @@ class HnswIndex final : public VectorIndex {
                   SearchContext& ctx, CodeOf code_of, size_t window = 0) const;
   // Returns how many of the k results it found (the rest are -1).
   size_t search_one(const float* q, size_t k, const SearchParams& params, float* distances, int64_t* slots) const;
+  // The same with the caller's scratch, registered with grace_ by the caller.
+  size_t search_one(const float* q, size_t k, const SearchParams& params, SearchContext& ctx, float* distances,
+                    int64_t* slots) const;
   // Re-scores `walked` (a walk's candidates, nearest first by the walk's distances) with
   // precise distances and writes the best k (live nodes only); returns how many it wrote.
   // adaptive (no rerank= given): stops early once the walk's distances, allowing for their
