@@ -1,6 +1,7 @@
 #include "vidx/codec/split_f32.hpp"
 
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "vidx/simd/kernels.hpp"
@@ -28,14 +29,14 @@ class UpperHalfDistance final : public QueryDistance {
   UpperHalfDistance(const float* q, size_t dim, Metric metric, const split::KernelTable* k)
       : q_(q, q + dim), dim_(dim), l2_(metric == Metric::L2), k_(k) {
     if (!l2_ && k_->dot_rounded) {  // SplitF32Codec::rounds_walk_query
-      rounded_.resize(dim);
+      rounded_.reset(new split::UpperHalf[dim]);  // not zeroed first: every value is written
       for (size_t i = 0; i < dim; ++i) rounded_[i] = split::round_to_upper(q[i]);
     }
   }
 
   float one(const uint8_t* code) const override {
     if (l2_) return k_->l2(q_.data(), upper_halves(code), dim_);
-    if (!rounded_.empty()) return 1.f - k_->dot_rounded(rounded_.data(), upper_halves(code), dim_);
+    if (rounded_) return 1.f - k_->dot_rounded(rounded_.get(), upper_halves(code), dim_);
     return 1.f - k_->dot(q_.data(), upper_halves(code), dim_);
   }
   size_t code_bytes() const override { return dim_ * sizeof(split::UpperHalf); }
@@ -45,7 +46,7 @@ class UpperHalfDistance final : public QueryDistance {
   }
   void batch(const uint8_t* const* codes, size_t n, float* out) const override {
     if (l2_) return k_->l2_batch(q_.data(), upper_rows(codes), n, dim_, out);
-    if (!rounded_.empty()) k_->dot_batch_rounded(rounded_.data(), upper_rows(codes), n, dim_, out);
+    if (rounded_) k_->dot_batch_rounded(rounded_.get(), upper_rows(codes), n, dim_, out);
     else k_->dot_batch(q_.data(), upper_rows(codes), n, dim_, out);
     for (size_t i = 0; i < n; ++i) out[i] = 1.f - out[i];
   }
@@ -58,7 +59,7 @@ class UpperHalfDistance final : public QueryDistance {
 
  private:
   std::vector<float> q_;
-  std::vector<split::UpperHalf> rounded_;  // the query rounded to bfloat16, for dot_rounded
+  std::unique_ptr<split::UpperHalf[]> rounded_;  // the query rounded to bfloat16, for dot_rounded
   size_t dim_;
   bool l2_;
   const split::KernelTable* k_;

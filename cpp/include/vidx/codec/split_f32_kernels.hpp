@@ -71,11 +71,13 @@ struct KernelTable {
 };
 
 // A float32 rounded to the nearest bfloat16 (ties to even), as an upper half; values beyond
-// bfloat16's range round to infinity as any float rounding would, NaN stays NaN.
+// bfloat16's range round to infinity as any float rounding would, NaN stays NaN (quieted).
+// Chosen without a branch, so that a loop over a query vectorises (a walk rounds its query).
 inline UpperHalf round_to_upper(float x) {
   const uint32_t bits = f16::bits_of(x);
-  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu)) return UpperHalf{static_cast<uint16_t>((bits >> 16) | 0x40)};
-  return UpperHalf{static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16)};
+  const uint32_t nearest = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+  const uint32_t quiet_nan = (bits >> 16) | 0x40u;
+  return UpperHalf{static_cast<uint16_t>((bits & 0x7fffffffu) > 0x7f800000u ? quiet_nan : nearest)};
 }
 
 // The AVX512-BF16 kernels, or null where the CPU lacks the extension or the compiler could not
