@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -338,6 +339,35 @@ void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& sc
         c.same("lvq u4 batch sum", padded, terms[i].sum, one.sum);
         c.same("lvq u4 batch squares", padded, terms[i].squares, one.squares);
         c.same("lvq u4 batch dot alone", padded, dots[i].dot, t.u4_dot(arranged.data(), gather[i], blocks).dot);
+      }
+    }
+  }
+  // Rounded walks' distances from codes' sums, eight at a time where a level has that loop:
+  // bit for bit lvq::rounded_distance's, for L2 and dot, gathers shorter and longer than a step,
+  // constants of every float16 range (subnormal, tiny, large, negative).
+  if (t.rounded_distances) {
+    const float constants[] = {3.0e-6f, 1.0e-3f, 0.37f, -0.52f, 1.5f, -7.25f, 300.f, 6.0e-8f};
+    for (bool l2 : {false, true}) {
+      lvq::RoundedQueryTerms q;
+      q.q_sum = 3.25, q.q_mu = -0.125, q.q_norm = 17.5, q.step = 0.0078125 * 1.37, q.dim = 384;
+      q.constants_offset = 192;
+      q.l2 = l2;
+      for (size_t n : {1, 7, 8, 19}) {
+        std::vector<std::vector<uint8_t>> pool(n, std::vector<uint8_t>(q.constants_offset + 4));
+        std::vector<const uint8_t*> codes(n);
+        std::vector<lvq::U4Terms> terms(n);
+        std::uniform_int_distribution<int> pick(0, 7), dot(-700000, 700000), sum(0, 5760), squares(0, 86400);
+        for (size_t i = 0; i < n; ++i) {
+          const uint16_t stored[2] = {f16::from_float(constants[pick(rng)]), f16::from_float(constants[pick(rng)])};
+          std::memcpy(pool[i].data() + q.constants_offset, stored, sizeof(stored));
+          codes[n - 1 - i] = pool[i].data();
+          terms[i] = lvq::U4Terms{dot(rng), sum(rng), squares(rng)};
+        }
+        std::vector<float> got(n);
+        t.rounded_distances(q, codes.data(), terms.data(), n, got.data());
+        for (size_t i = 0; i < n; ++i)
+          c.same(l2 ? "lvq rounded distances l2" : "lvq rounded distances dot", n, got[i],
+                 lvq::rounded_distance(q, codes[i], terms[i].dot, terms[i].sum, terms[i].squares));
       }
     }
   }

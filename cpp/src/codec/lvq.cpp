@@ -203,7 +203,7 @@ class LvqRoundedDistance final : public QueryDistance {
         u4_terms_(metric == Metric::L2 ? k.u4_terms : k.u4_dot),
         u4_batch_(metric == Metric::L2 ? k.u4_terms_batch : k.u4_dot_batch),
         u8_terms_(metric == Metric::L2 ? k.u8_terms : k.u8_dot),
-        dim_(static_cast<double>(mean.size())) {
+        distances_(k.rounded_distances) {
     // Every loop here is plain or laned so that it vectorises: this runs once per search, and
     // scalar chains (or std::nearbyint, a library call on baseline x86-64) cost microseconds.
     const size_t dim = mean.size();
@@ -212,9 +212,12 @@ class LvqRoundedDistance final : public QueryDistance {
     centre(query, mean, metric, q.data());
     float sum, with_mean;
     query_sums(metric == Metric::L2 ? q.data() : query, mean, simd::kernels_for(k.level)->dot, sum, with_mean);
-    q_sum_ = sum;
-    q_mu_ = with_mean;
-    q_norm_ = metric == Metric::L2 ? simd::kernels_for(k.level)->dot(q.data(), q.data(), dim) : 0.0;
+    terms_.q_sum = sum;
+    terms_.q_mu = with_mean;
+    terms_.q_norm = metric == Metric::L2 ? simd::kernels_for(k.level)->dot(q.data(), q.data(), dim) : 0.0;
+    terms_.dim = static_cast<double>(dim);
+    terms_.constants_offset = layout.constants_offset;
+    terms_.l2 = metric == Metric::L2;
     float largest[8] = {};
     size_t i = 0;
     for (; i + 8 <= dim; i += 8)
@@ -223,10 +226,11 @@ class LvqRoundedDistance final : public QueryDistance {
     const float top = *std::max_element(largest, largest + 8);
     // At least the smallest normal float: a subnormal step (a query of values below ~1e-36)
     // would make its inverse infinite, and the cast below undefined.
-    step_ = top > 0.f ? std::max(top / 127.f, std::numeric_limits<float>::min()) : 1.f;
+    const float step = top > 0.f ? std::max(top / 127.f, std::numeric_limits<float>::min()) : 1.f;
+    terms_.step = step;
     // |q_i| * inverse is within 127 up to a rounding error far below 0.5, so t + 128.5 lies in
     // (1, 256): positive, where the truncating cast floors it, and the result in [-127, 127].
-    const float inverse = 1.f / step_;
+    const float inverse = 1.f / step;
     rounded_.assign(layout.padded_dim, 0);
     const float* from = q.data();
     int8_t* to = rounded_.data();
@@ -274,21 +278,14 @@ class LvqRoundedDistance final : public QueryDistance {
     thread_local std::vector<lvq::U4Terms> terms;
     if (terms.size() < n) terms.resize(n);
     u4_batch_(rounded_.data(), codes, n, blocks_, layout_.read_bytes, terms.data());
+    if (distances_) return distances_(terms_, codes, terms.data(), n, out);
     for (size_t i = 0; i < n; ++i) out[i] = from_sums(codes[i], terms[i].dot, terms[i].sum, terms[i].squares);
   }
 
  private:
   // The distance to the vector of `code` from the integer sums of its primary codes.
   float from_sums(const uint8_t* code, double t_dot, double t_sum, double t_squares) const {
-    const Grid g = grid_of(code, layout_.constants_offset, 0.f);  // the primary codes alone
-    const double scale = g.scale, offset = g.offset;
-    const double dot = offset * q_sum_ + scale * step_ * t_dot;
-    if (metric_ == Metric::L2) {
-      const double d = q_norm_ - 2.0 * dot + dim_ * offset * offset + 2.0 * offset * scale * t_sum +
-                       scale * scale * t_squares;
-      return static_cast<float>(std::max(d, 0.0));
-    }
-    return static_cast<float>(1.0 - (q_mu_ + dot));
+    return lvq::rounded_distance(terms_, code, t_dot, t_sum, t_squares);
   }
 
   Metric metric_;
@@ -297,11 +294,10 @@ class LvqRoundedDistance final : public QueryDistance {
   lvq::U4TermsFn u4_terms_;
   lvq::U4TermsBatchFn u4_batch_;
   lvq::U8TermsFn u8_terms_;
-  double dim_;
   // The rounded query: in dimension order (8-bit codes), or in arrange_u4_query's layout.
   std::vector<int8_t> rounded_;
-  float step_ = 1.f;
-  double q_sum_ = 0, q_mu_ = 0, q_norm_ = 0;
+  lvq::RoundedDistancesFn distances_;  // null: from_sums a code at a time
+  lvq::RoundedQueryTerms terms_;
 };
 
 }  // namespace

@@ -85,6 +85,13 @@ const KernelTable& table_of() {
 
 namespace vidx::lvq {
 
+// The batched distances of rounded walks: AVX-512's alone (lvq_distances_avx512.cpp).
+template <class I>
+RoundedDistancesFn rounded_distances() {
+  if constexpr (I::kLevel == simd::Level::AVX512) return avx512_rounded_distances();
+  else return nullptr;
+}
+
 template <class I>
 const KernelTable& table_of() {
   using P = Packing;
@@ -102,7 +109,8 @@ const KernelTable& table_of() {
       loops::lvq_u8_terms<I, true>,
       loops::lvq_u8_terms<I, false>,
       loops::lvq_u4_terms_batch<I, true>,
-      loops::lvq_u4_terms_batch<I, false>};
+      loops::lvq_u4_terms_batch<I, false>,
+      rounded_distances<I>()};
   return table;
 }
 

@@ -9,9 +9,12 @@
 // A code value v_i is the primary code c_i (one level) or (2^B2 - 1)·c_i + r_i (two levels,
 // with residual r_i), and the stored vector is x_i = mu_i + offset + scale·v_i.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
+#include "vidx/codec/float16.hpp"
 #include "vidx/simd/kernels.hpp"
 
 namespace vidx::lvq {
@@ -82,6 +85,41 @@ struct U8Terms {
 using U8TermsFn = U8Terms (*)(const int8_t* query, const uint8_t* codes, size_t blocks);
 using U8DotFn = U8TermsFn;
 
+// What the rounded walk's distance takes from its query besides a code's integer sums: with the
+// code's float16 constants (scale at constants_offset, offset two bytes on),
+//   <q, x> ~ offset·sum(q) + scale·step·dot
+// and the distance is 1 - (<q, mu> + that) (cosine, inner product) or, for L2 (q centred),
+//   |q|^2 - 2·that + dim·offset^2 + 2·offset·scale·sum c + scale^2·sum c^2.
+struct RoundedQueryTerms {
+  double q_sum = 0, q_mu = 0, q_norm = 0, step = 1, dim = 0;
+  size_t constants_offset = 0;
+  bool l2 = false;
+};
+
+// The distance above for one code, in double. Its callers, lvq.cpp (baseline flags: no fused
+// multiply-add) and lvq_distances_avx512.cpp (built with -ffp-contract=off), round every
+// product, so a code's distance is the same float whichever computes it.
+inline float rounded_distance(const RoundedQueryTerms& q, const uint8_t* code, double t_dot, double t_sum,
+                              double t_squares) {
+  uint16_t stored[2];
+  std::memcpy(stored, code + q.constants_offset, sizeof(stored));
+  const double scale = f16::to_float(stored[0]), offset = f16::to_float(stored[1]);
+  const double dot = offset * q.q_sum + scale * q.step * t_dot;
+  if (q.l2) {
+    const double d =
+        q.q_norm - 2.0 * dot + q.dim * offset * offset + 2.0 * offset * scale * t_sum + scale * scale * t_squares;
+    return static_cast<float>(std::max(d, 0.0));
+  }
+  return static_cast<float>(1.0 - (q.q_mu + dot));
+}
+
+// rounded_distance of n codes from their sums (terms[i] of codes[i]) into out: a loop of the
+// kernels' own where vectors make it cheaper than the code-by-code one (AVX-512: eight codes a
+// step), null elsewhere.
+using RoundedDistancesFn = void (*)(const RoundedQueryTerms& q, const uint8_t* const* codes, const U4Terms* terms,
+                                    size_t n, float* out);
+RoundedDistancesFn avx512_rounded_distances();  // lvq_distances_avx512.cpp, x86 builds only
+
 struct KernelTable {
   simd::Level level;
   L2Fn l2[kPackings];
@@ -93,6 +131,7 @@ struct KernelTable {
   U8DotFn u8_dot;
   U4TermsBatchFn u4_terms_batch;
   U4TermsBatchFn u4_dot_batch;
+  RoundedDistancesFn rounded_distances;  // null: rounded_distance a code at a time
 };
 
 // The table of the level simd::kernels() chose, so VIDX_SIMD lowers these kernels too.
