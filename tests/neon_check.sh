@@ -60,7 +60,8 @@ if [[ $(uname -m) == x86_64 ]]; then
   for src in "${COMMON[@]}"; do specs+=("$src|-DVIDX_X86_KERNELS=1 $BF16_DEF"); done
   build g++ "$WORK/kernel_check_x86" "${specs[@]}" \
     "cpp/src/simd/kernels_avx2.cpp|$AVX2" "cpp/src/simd/kernels_avx512.cpp|$AVX512" \
-    "cpp/src/simd/lvq_distances_avx512.cpp|$AVX512 -ffp-contract=off" "${BF16_SPEC[@]}"
+    "cpp/src/simd/lvq_distances_avx512.cpp|$AVX512 -ffp-contract=off" \
+    "cpp/src/simd/lvq_distances_avx2.cpp|$AVX2 -ffp-contract=off" "${BF16_SPEC[@]}"
   "$WORK/kernel_check_x86" || status=1
 fi
 

@@ -342,7 +342,7 @@ void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& sc
       }
     }
   }
-  // Rounded walks' distances from codes' sums, eight at a time where a level has that loop:
+  // Rounded walks' distances from codes' sums, several at a time where a level has that loop:
   // bit for bit lvq::rounded_distance's, for L2 and dot, gathers shorter and longer than a step,
   // constants of every float16 range (subnormal, tiny, large, negative).
   if (t.rounded_distances) {

@@ -85,10 +85,11 @@ const KernelTable& table_of() {
 
 namespace vidx::lvq {
 
-// The batched distances of rounded walks: AVX-512's alone (lvq_distances_avx512.cpp).
+// The batched distances of rounded walks: x86's alone (lvq_distances_*.cpp).
 template <class I>
 RoundedDistancesFn rounded_distances() {
   if constexpr (I::kLevel == simd::Level::AVX512) return avx512_rounded_distances();
+  else if constexpr (I::kLevel == simd::Level::AVX2) return avx2_rounded_distances();
   else return nullptr;
 }
 

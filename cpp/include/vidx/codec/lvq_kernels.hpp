@@ -97,7 +97,7 @@ struct RoundedQueryTerms {
 };
 
 // The distance above for one code, in double. Its callers, lvq.cpp (baseline flags: no fused
-// multiply-add) and lvq_distances_avx512.cpp (built with -ffp-contract=off), round every
+// multiply-add) and lvq_distances_*.cpp (built with -ffp-contract=off), round every
 // product, so a code's distance is the same float whichever computes it.
 inline float rounded_distance(const RoundedQueryTerms& q, const uint8_t* code, double t_dot, double t_sum,
                               double t_squares) {
@@ -115,10 +115,11 @@ inline float rounded_distance(const RoundedQueryTerms& q, const uint8_t* code, d
 
 // rounded_distance of n codes from their sums (terms[i] of codes[i]) into out: a loop of the
 // kernels' own where vectors make it cheaper than the code-by-code one (AVX-512: eight codes a
-// step), null elsewhere.
+// step, AVX2: four), null elsewhere.
 using RoundedDistancesFn = void (*)(const RoundedQueryTerms& q, const uint8_t* const* codes, const U4Terms* terms,
                                     size_t n, float* out);
 RoundedDistancesFn avx512_rounded_distances();  // lvq_distances_avx512.cpp, x86 builds only
+RoundedDistancesFn avx2_rounded_distances();    // lvq_distances_avx2.cpp, x86 builds only
 
 struct KernelTable {
   simd::Level level;
