@@ -1,5 +1,6 @@
 // Picks the codec kernel tables (float16, split float32, LVQ, binary) of the level the main table runs at, so
-// one choice (best level, lowered by VIDX_SIMD) governs every kernel in the library.
+// one choice (best level, lowered by VIDX_SIMD) governs every kernel in the library; on Intel,
+// LVQ's runs at AVX2's width instead of AVX-512's (lvq::kernels).
 #include "vidx/codec/binary_kernels.hpp"
 #include "vidx/codec/f16_kernels.hpp"
 #include "vidx/codec/lvq_kernels.hpp"
@@ -71,7 +72,24 @@ const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::Spli
 namespace vidx::lvq {
 
 const KernelTable* kernels_for(simd::Level level) { return simd::family_table<KernelTable, simd::LvqTable>(level); }
-const KernelTable& kernels() { return simd::chosen_table<KernelTable, simd::LvqTable>(); }
+// Intel cores run the LVQ family at AVX2's width where AVX-512 is the chosen level: a query that
+// issued any 512-bit instruction (its kernels, its setup's float dot products) ran its whole
+// walk slower, which Intel's lower clock for 512-bit work would explain (inferred: this VM has
+// no counters). Intel Xeon, saved wordnet-minilm lvq4x4 graph at ef 24, ratio to hnswlib in
+// alternating processes: 3.42x -> 3.68x single-thread, 3.12x -> 3.20x 2-thread batch (a scratch
+// with the setup's dot products left at 512 bits: 3.45x against 3.72x, and no gain from any one
+// kernel alone at 256); fashion-mnist lvq4x4 level (3.24x / 3.22x); recall the same on every
+// query (graph.md section 33). AMD's cores keep AVX-512 (not measured against AVX2 there; Zen 4
+// is documented to run 512-bit instructions at its full clock).
+const KernelTable& kernels() {
+  static const KernelTable& chosen = []() -> const KernelTable& {
+    const KernelTable& best = simd::chosen_table<KernelTable, simd::LvqTable>();
+    if (best.level == simd::Level::AVX512 && simd::cpu_features().vendor == "GenuineIntel")
+      if (const KernelTable* narrower = lvq::kernels_for(simd::Level::AVX2)) return *narrower;
+    return best;
+  }();
+  return chosen;
+}
 
 }  // namespace vidx::lvq
 
