@@ -21,6 +21,16 @@ def test_cpu_features_report():
     assert isinstance(f["flags"], dict) and f["arch"]
     # x86 names its vendor (cpuid's twelve characters), which tunes the walks' memory requests.
     assert len(f["vendor"]) == 12 if f["arch"] == "x86_64" else f["vendor"] == ""
+    # LVQ keeps to 256-bit kernels on Intel's AVX-512 cores, and follows the active level elsewhere.
+    narrower = f["vendor"] == "GenuineIntel" and f["active"] == "avx512"
+    assert f["lvq_active"] == ("avx2" if narrower else f["active"])
+
+
+def test_lvq_follows_a_forced_level():
+    code = "import vidx; f = vidx.cpu_features(); print(f['active'], f['lvq_active'])"
+    env = dict(os.environ, VIDX_SIMD="scalar")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["scalar", "scalar"]
 
 
 @pytest.mark.parametrize("level", LEVELS)

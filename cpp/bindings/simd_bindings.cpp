@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "vidx/codec/lvq_kernels.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/simd/cpu_features.hpp"
 #include "vidx/simd/kernels.hpp"
@@ -44,6 +45,8 @@ py::dict cpu_features() {
   d["available"] = available;
   d["best"] = simd::level_name(simd::best_level());
   d["active"] = simd::level_name(simd::kernels().level);
+  // The LVQ codecs' level: AVX2's on Intel CPUs whose active level is AVX-512 (lvq::kernels).
+  d["lvq_active"] = simd::level_name(lvq::kernels().level);
   d["reason"] = simd::dispatch_note();
   return d;
 }

@@ -358,7 +358,9 @@ def cpu_features():
     """What the CPU supports and which SIMD level vidx chose (VIDX_SIMD lowers it): a dict with
     "arch", "vendor" (x86's cpuid vendor string, e.g. "GenuineIntel"; "" elsewhere), "flags"
     (avx512bf16 among them: the default float32 index's cosine walks then round the query to
-    bfloat16 unless VIDX_BF16=0), "available", "best", "active" and "reason"."""
+    bfloat16 unless VIDX_BF16=0), "available", "best", "active", "lvq_active" (the LVQ codecs'
+    level: "avx2" on Intel CPUs whose active level is "avx512", whose walks ran slower with any
+    512-bit instruction; "active" elsewhere) and "reason"."""
     return _core.cpu_features()
 
 
