@@ -84,7 +84,7 @@ const KernelTable* kernels_for(simd::Level level) { return simd::family_table<Ke
 const KernelTable& kernels() {
   static const KernelTable& chosen = []() -> const KernelTable& {
     const KernelTable& best = simd::chosen_table<KernelTable, simd::LvqTable>();
-    if (best.level == simd::Level::AVX512 && simd::cpu_features().vendor == "GenuineIntel")
+    if (best.level == simd::Level::AVX512 && simd::cpu_features().intel())
       if (const KernelTable* narrower = lvq::kernels_for(simd::Level::AVX2)) return *narrower;
     return best;
   }();

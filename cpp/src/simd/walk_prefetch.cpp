@@ -34,7 +34,7 @@ constexpr size_t kIntelBatchBytesAhead = 2048;
 constexpr size_t kAmdAvx2BoundedWalkPrefetchBytes = 768;
 
 bool on_intel() {
-  static const bool intel = cpu_features().vendor == "GenuineIntel";
+  static const bool intel = cpu_features().intel();
   return intel;
 }
 

@@ -9,6 +9,7 @@ struct CpuFeatures {
   // x86: cpuid's vendor string ("GenuineIntel", "AuthenticAMD", ...); empty elsewhere. Cores
   // of one ISA level differ in how they handle memory requests (walk_prefetch.cpp).
   std::string vendor;
+  bool intel() const { return vendor == "GenuineIntel"; }
   bool sse42 = false;
   bool avx = false;
   bool avx2 = false;
