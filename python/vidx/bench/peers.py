@@ -487,7 +487,13 @@ class NGT(Adapter):
     epsilon -0.07 to 0.998 at 0.06, so the steps are small. The batch search is ngtpy's
     batch_search, which runs on all OpenMP threads (a pool of Python threads was slower: the
     single search holds the GIL).
-    Cosine: unit rows with L2, which ranks the same way; inner product uses NGT's "Inner Product"."""
+    Cosine: unit rows with L2, which ranks the same way; inner product uses NGT's "Inner Product".
+
+    What PyPI's wheel can show (ngt 2.8.0.post1, manylinux x86-64): its ngtpy module holds no
+    AVX instruction (objdump finds xmm registers only), so its distances run at SSE width and
+    NGT built for the host would be faster; and it cannot build NGT's quantized graphs (QG,
+    QBG): ngtpy opens them but has no builder, and ann-benchmarks builds them with NGT's `qbg`
+    command, which the wheel does not ship."""
     name = "ngt"
     module = "ngtpy"
     distribution = "ngt"
