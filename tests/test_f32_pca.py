@@ -143,11 +143,13 @@ def test_round_trip_through_a_file(tmp_path, concentrated, kind):
     D2, I2 = again.search(q, 10)
     np.testing.assert_array_equal(I, I2)
     np.testing.assert_array_equal(D, D2)
-    # Adding after the load encodes in the same basis.
+    # Adding after the load encodes in the same basis: the added rows find themselves (rows coded
+    # in another basis would not). They lie in a region of their own (another basis), which a graph
+    # reaches through its first few links, so a search on it is wide and one miss in 100 is the graph's.
     more = low_rank(100, 160, seed=9)
     again.add(more, ids=np.arange(10_000, 10_100))
-    _, I3 = again.search(more[:5], 1)
-    assert list(I3[:, 0]) == list(range(10_000, 10_005))
+    _, I3 = again.search(more, 1, ef=None if kind == "flat" else 64)
+    assert np.mean(I3[:, 0] == np.arange(10_000, 10_100)) >= 0.97
 
 
 def test_same_seed_same_index(concentrated):

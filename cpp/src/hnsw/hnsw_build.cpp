@@ -32,9 +32,9 @@ constexpr double kBatchFraction = 0.005;
 // 8,000 rows of 400 tight clusters sorted by cluster: recall 0.87 at ef 10 against 0.99
 // shuffled). But it can also help: glove's rows come in word-frequency order, and frequent words
 // inserted first become well-linked hubs (hnswlib loses 0.002-0.003 at ef 24 when they are
-// shuffled; a full shuffle left vidx 0.007-0.009 below hnswlib in file order at ef 24). So a random
-// skeleton of kSkeletonShare of the rows goes first, in random order: every region has early
-// members, whatever the order. The rest keeps the caller's order at the scale of the add, each
+// shuffled; a full shuffle left vidx 0.007-0.009 below hnswlib in file order at ef 24). So, when the
+// rows come in runs of near neighbours (kLocalRunsRatio below), a random skeleton of kSkeletonShare
+// of the rows goes first, in random order: every region has early members, whatever the order. The rest keeps the caller's order at the scale of the add, each
 // row moved by a random distance of up to kOrderWindow of the add, which breaks runs of
 // neighbours far beyond a batch. Recall@10 at ef 24 / 32, M=16, efC=200, mean of 3 seeds:
 // glove6b-50 (390,000 rows, file order) 0.9346 / 0.9535 shuffled -> 0.9388 / 0.9567 (hnswlib
@@ -45,6 +45,20 @@ constexpr double kBatchFraction = 0.005;
 // benchmarks/recall_parity.py --order; benchmarks/results/graph.md section 9.
 constexpr double kSkeletonShare = 0.3;
 constexpr double kOrderWindow = 0.1;
+
+// The skeleton is for rows that arrive in runs of near neighbours, and costs the graph where
+// they do not, so an add takes one only when its consecutive rows are far nearer each other than
+// random pairs of its rows are: the median squared distance of consecutive rows over that of
+// random pairs below kLocalRunsRatio. Recall@10 at equal ef, skeleton against none (Intel Xeon,
+// M=16, efC=200, graph.md section 34), with that ratio: 8,000 rows of 400 tight clusters sorted
+// by cluster (0.0025) 0.986-0.991 against 0.901-0.914 at ef 10 (M=12); gaussian mixtures sorted
+// by cluster 0.961-0.965 against 0.924-0.925 (0.005), level from 0.04 to 0.41; glove6b-50 in
+// file order (0.93) 0.9429 against 0.9460 at ef 96 over 10,000 queries (hnswlib 0.9477), sorted
+// by cluster (0.75) 0.9463 against 0.9482; wordnet-minilm in dictionary order and sorted by
+// cluster (0.77) and fashion-mnist sorted by cluster (0.28) level or slightly below. The bound
+// sits well above where the skeleton starts to matter.
+constexpr double kLocalRunsRatio = 0.25;
+constexpr size_t kLocalitySamples = 2000;
 
 // A node inserted early has its list rewritten again and again by the reverse links of the nodes
 // inserted after it, so its own search matters less than a late node's. Batches that start while
@@ -385,15 +399,52 @@ size_t HnswIndex::expanded_by_early_insertions(size_t graph_size, size_t final_s
   return expanded < ef_construction_ ? expanded : 0;
 }
 
-std::vector<uint32_t> HnswIndex::insertion_order(uint32_t first, size_t n) const {
-  // Each row gets a sort key: a seeded random share of the rows (the skeleton) a key below every
-  // other, in random order; the others their position plus a random displacement of up to
-  // kOrderWindow of the add. Driven by (seed, first): deterministic, whatever the thread count.
+namespace {
+
+// The median squared L2 distance between consecutive rows of x over that between random pairs
+// of its rows (sampled with rng): about 1 when the order says nothing about where rows lie, near
+// 0 when rows arrive in runs of near neighbours. Summed in double, so every SIMD level and
+// platform takes the same branch for the same rows.
+double consecutive_rows_ratio(const float* x, size_t n, size_t dim, Rng& rng) {
+  if (n < 3) return 1.0;
+  const auto squared_distance = [&](size_t a, size_t b) {
+    double sum = 0;
+    for (size_t j = 0; j < dim; ++j) {
+      const double d = static_cast<double>(x[a * dim + j]) - static_cast<double>(x[b * dim + j]);
+      sum += d * d;
+    }
+    return sum;
+  };
+  const size_t samples = std::min(kLocalitySamples, n - 1);
+  std::vector<double> consecutive(samples), random(samples);
+  for (size_t s = 0; s < samples; ++s) {
+    const size_t i = samples == n - 1 ? s : static_cast<size_t>(rng.below(n - 1));
+    consecutive[s] = squared_distance(i, i + 1);
+    random[s] = squared_distance(i, static_cast<size_t>(rng.below(n)));
+  }
+  const auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  const double apart = median(random);
+  return apart > 0 ? median(consecutive) / apart : 1.0;  // mostly one repeated row: no runs to break
+}
+
+}  // namespace
+
+std::vector<uint32_t> HnswIndex::insertion_order(const float* x, uint32_t first, size_t n) const {
+  // Each row gets a sort key: a seeded random share of the rows (the skeleton, when the rows come
+  // in runs of near neighbours) a key below every other, in random order; the others their
+  // position plus a random displacement of up to kOrderWindow of the add. Driven by (seed, first)
+  // and the rows: deterministic, whatever the thread count.
+  Rng sampling(splitmix64(options().seed) ^ splitmix64(first + 0x10CA1));
+  const bool in_runs = consecutive_rows_ratio(x, n, dim(), sampling) < kLocalRunsRatio;
+  const double skeleton_share = in_runs ? kSkeletonShare : 0.0;
   Rng rng(splitmix64(options().seed) ^ splitmix64(first + 0x51ED));
   const double window = kOrderWindow * static_cast<double>(n);
   std::vector<std::pair<double, uint32_t>> keys(n);
   for (uint32_t i = 0; i < n; ++i) {
-    const bool skeleton = rng.uniform() < kSkeletonShare;
+    const bool skeleton = rng.uniform() < skeleton_share;
     keys[i] = {skeleton ? -1.0 - rng.uniform() : static_cast<double>(i) + window * rng.uniform(), i};
   }
   std::sort(keys.begin(), keys.end());
@@ -470,7 +521,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
 
   // Not the caller's order, nor a plain shuffle (kSkeletonShare above).
-  const std::vector<uint32_t> order = insertion_order(slots[0], n);
+  const std::vector<uint32_t> order = insertion_order(x, slots[0], n);
   size_t done = 0;
   {
     std::lock_guard<std::mutex> lock(entry_mutex_);

@@ -265,9 +265,10 @@ class HnswIndex final : public VectorIndex {
   void release_context(std::unique_ptr<SearchContext> ctx) const;
 
   // ---- build ----
-  // The rows 0..n-1 in the order they are inserted (seeded by the seed and the first slot; see
-  // hnsw_build.cpp for why it is neither the caller's order nor a plain shuffle).
-  std::vector<uint32_t> insertion_order(uint32_t first, size_t n) const;
+  // The rows 0..n-1 of x in the order they are inserted (seeded by the seed and the first slot,
+  // shaped by how near consecutive rows are; see hnsw_build.cpp for why it is neither the
+  // caller's order nor a plain shuffle).
+  std::vector<uint32_t> insertion_order(const float* x, uint32_t first, size_t n) const;
   // Inserts rows[0..n-1] (indices into x) into slots[rows[i]]. expanded: how many of the
   // ef_construction candidates a new node's search keeps it expands (0: all of them).
   void insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
