@@ -32,11 +32,12 @@ constexpr double kBatchFraction = 0.005;
 // 8,000 rows of 400 tight clusters sorted by cluster: recall 0.87 at ef 10 against 0.99
 // shuffled). But it can also help: glove's rows come in word-frequency order, and frequent words
 // inserted first become well-linked hubs (hnswlib loses 0.002-0.003 at ef 24 when they are
-// shuffled; a full shuffle left vidx 0.007-0.009 below hnswlib in file order at ef 24). So, when the
-// rows come in runs of near neighbours (kLocalRunsRatio below), a random skeleton of kSkeletonShare
-// of the rows goes first, in random order: every region has early members, whatever the order. The rest keeps the caller's order at the scale of the add, each
-// row moved by a random distance of up to kOrderWindow of the add, which breaks runs of
-// neighbours far beyond a batch. Recall@10 at ef 24 / 32, M=16, efC=200, mean of 3 seeds:
+// shuffled; a full shuffle left vidx 0.007-0.009 below hnswlib in file order at ef 24). So, when
+// the rows come in runs of near neighbours (kLocalRunsRatio below), a random skeleton of
+// kSkeletonShare of the rows goes first, in random order: every region has early members,
+// whatever the order. The rest keeps the caller's order at the scale of the add, each row moved
+// by a random distance of up to kOrderWindow of the add, which breaks runs of neighbours far
+// beyond a batch. Recall@10 at ef 24 / 32, M=16, efC=200, mean of 3 seeds:
 // glove6b-50 (390,000 rows, file order) 0.9346 / 0.9535 shuffled -> 0.9388 / 0.9567 (hnswlib
 // 0.9435 / 0.9603 in the same runs); without the skeleton 0.9404 / 0.9590, but the sorted tight
 // clusters then fall to 0.905 (0.979 with it, 0.989 shuffled); a skeleton of half the rows keeps
