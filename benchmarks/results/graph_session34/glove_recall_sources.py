@@ -1,15 +1,12 @@
 """Where glove's recall gap to hnswlib at high ef comes from: the same 10,000 spread queries on hnswlib (a saved
 M=16, efC=200 index), on vidx's default index (f32_split: walks on bfloat16 upper halves, re-ranked in float32) and on
 a plain float32 vidx index (quant="f32", its own graph, built here with the same seed and order when missing)."""
-import os, sys, h5py, numpy as np
+import os, sys, numpy as np
 sys.path.insert(0, os.environ.get("VIDX_PACKAGE", "/tmp/ab/r33"))
 import vidx, hnswlib
-from vidx.datasets import spread_rows
-with h5py.File("/root/.cache/vidx/glove6b-50-angular.hdf5") as f:
-    X = f["train"][:]
-    rows = spread_rows(len(f["test"]), 10000)
-    Q = f["test"][rows]; T = f["neighbors"][rows, :10]
-def rec(I): return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(I, T)]))
+from glove_spread import glove_spread, recall_at_10
+X, Q, T = glove_spread()
+def rec(I): return recall_at_10(I, T)
 h = hnswlib.Index(space="cosine", dim=50); h.load_index(sys.argv[1]); h.set_num_threads(2)
 paths = {"f32_split": sys.argv[2], "f32": sys.argv[3]}
 if not os.path.exists(paths["f32"]):
