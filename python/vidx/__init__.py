@@ -67,7 +67,7 @@ class Index:
         M, ef_construction, ef_search: the graph (HNSW; SPANN: the graph over its heads).
             M (default 16): links a node keeps (2M on level 0). Wider lists pay where the data's
             neighbourhoods are hard to reach: on glove-50 M=24 ran 1.24x M=16's speed at recall 0.95 for
-            17% more memory; on wordnet-minilm (384 dims) it was 5% slower.
+            17% more memory; on wordnet-minilm (384 dims) it was 6% slower.
             ef_construction: the candidates each inserted node's search keeps and chooses its
             neighbours from; rows inserted before the graph reaches 70% of an add's final
             size expand only 60% of them (later rows rewrite their lists; builds ~11-17% faster,
