@@ -25,7 +25,6 @@ import numpy as np  # noqa: E402
 from head_to_head import qps_at_recall  # noqa: E402
 from ab_saved import load_queries, recall_of, timed_pass  # noqa: E402
 
-TARGETS = (0.90, 0.95, 0.97)
 
 
 def parse_args(argv):
@@ -37,6 +36,7 @@ def parse_args(argv):
     p.add_argument("--hnswlib-ef", default=None, help="hnswlib ef values (default: --ef)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--queries", type=int, default=1000)
+    p.add_argument("--targets", default="0.90,0.95,0.97", help="recall@10 values to read QPS at")
     return p.parse_args(argv)
 
 
@@ -87,7 +87,7 @@ def main(argv=None):
     print(f"  hnswlib ef {peer_efs}: {show(peer_curve)}")
     for path in paths:
         print(f"  {os.path.basename(path)} ef {efs}: {show(curves[path])}")
-    for target in TARGETS:
+    for target in [float(t) for t in args.targets.split(",")]:
         peer_qps = qps_at_recall(peer_curve, target)
         cells = []
         for path in paths:
