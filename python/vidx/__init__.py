@@ -65,14 +65,17 @@ class Index:
     Options (keywords; the C++ options record validates them, one message per option; an
     option of another kind raises ValueError, an unknown name TypeError):
         M, ef_construction, ef_search: the graph (HNSW; SPANN: the graph over its heads).
-            M (default 16): links a node keeps (2M on level 0). Wider lists pay on hard data, whatever
-            its dimension: over 19 sets (benchmarks/results/graph.md section 35) M=24 ran 1.19-1.41x
-            M=16's speed at recall 0.95 on every set whose local intrinsic dimension was 21 or more
-            (glove-50, isotropic Gaussians, M=32 another 5-8%), and 0.92-1.04x on the others
-            (wordnet-minilm, fashion-mnist, their 32-256-d projections, uniform data) but a 16-d
-            Gaussian (1.15x); at recall 0.99
-            it was level or ahead on all. benchmarks/degree_study.py lid estimates that dimension.
-            Each extra link costs 8 bytes a node.
+            M (default 0: automatic): links a node keeps (2M on level 0). Wider lists pay on hard
+            data, whatever its dimension: over 19 sets (benchmarks/results/graph.md section 35) M=24
+            ran 1.19-1.41x M=16's speed at recall 0.95 on every set whose local intrinsic dimension
+            was 21 or more (glove-50, isotropic Gaussians; M=32 another 5-8%), and 0.92-1.04x on
+            the others (wordnet-minilm, fashion-mnist, their 32-256-d projections, uniform data)
+            but a 16-d Gaussian (1.15x); at recall 0.99 it was level or ahead on all. So HNSW's
+            first add chooses: 24 when it holds at least 100,000 rows, its codes take 16 bits a
+            dimension or more (the float codecs, lvq8x8) and the rows' estimated intrinsic
+            dimension is 20.5 or more; else 16 (shorter codes, whose point is memory, and SPANN's
+            head graph keep 16). idx.params["M"] is 0 until that add, then the choice; a file
+            keeps it. Each unit of M costs 8 bytes a node.
             ef_construction: the candidates each inserted node's search keeps and chooses its
             neighbours from; rows inserted before the graph reaches 70% of an add's final
             size expand only 60% of them (later rows rewrite their lists; builds ~11-17% faster,

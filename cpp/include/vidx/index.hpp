@@ -160,6 +160,8 @@ class VectorIndex {
 
  protected:
   VectorIndex(size_t dim, Metric metric, IndexOptions options);
+  // An automatic M (0) resolved by the structure; options() reports it from then on.
+  void record_degree(size_t M) { options_.M = M; }
 
   // Structure hooks. Rows reach them already normalised for cosine; the caller holds the
   // write lock (add, remove; a shared one when concurrent_writes()) or a read lock (search,

@@ -37,7 +37,9 @@ struct SpannOptions {
 
 // Construction parameters; each kind reads the ones that apply to it (see visit_options).
 struct IndexOptions {
-  size_t M = 16;                 // graph links per node (2M on level 0); SPANN: its head graph
+  // Graph links per node (2M on level 0). 0: automatic, HNSW's first add chooses (hnsw_degree.cpp),
+  // SPANN's head graph takes kDefaultDegree.
+  size_t M = 0;
   size_t ef_construction = 200;  // graph beam width while building
   size_t ef_search = 64;         // default graph beam width of search() when ef == 0
   uint64_t seed = 0;             // everything random is derived from it
@@ -67,7 +69,7 @@ struct OptionLimits {
 // v.flag(name, bool&, scope), v.text(name, std::string&, scope) for every option.
 template <class Options, class Visitor>
 void visit_options(Options& o, Visitor& v) {
-  v.count("M", o.M, kScopeAll, OptionLimits{2, 2048});
+  v.count("M", o.M, kScopeAll, OptionLimits{2, 2048, "must be between 2 and 2048 (or 0: automatic)", false, true});
   v.count("ef_construction", o.ef_construction, kScopeAll, OptionLimits{1, 1e9});
   v.count("ef_search", o.ef_search, kScopeAll, OptionLimits{1, 1e9});
   v.u64("seed", o.seed, kScopeAll, OptionLimits{});
@@ -101,6 +103,10 @@ unsigned option_scope_of(const std::string& kind);
 // unknown kind), e.g. whether it keeps a file at `path`.
 std::vector<std::string> option_names();
 std::vector<std::string> option_names(const std::string& kind);
+
+// The graph degree where M is left automatic and nothing chooses another (HNSW's small first adds,
+// SPANN's head graph).
+constexpr size_t kDefaultDegree = 16;
 
 // The codec an index stores when quant= is left empty ("none": float32), unless its kind has a
 // default of its own (HNSW: HnswIndex::kDefaultCodec).

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "hnsw_context.hpp"
+#include "hnsw_degree.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
 #include "vidx/common/topk.hpp"
@@ -23,19 +24,36 @@ size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, with_default_quant(options, kDefaultCodec)),
       codec_(make_codec(this->options().quant, dim, metric, options.seed)),
-      M_(options.M),
-      M0_(2 * options.M),
-      ef_construction_(std::max(options.ef_construction, options.M)),
-      level_multiplier_(0.0) {
-  if (M_ < 2 || M_ > 2048) throw InvalidArgument("M must be between 2 and 2048, got " + std::to_string(M_));
+      degree_pending_(options.M == 0) {
+  if (options.M != 0 && (options.M < 2 || options.M > 2048))
+    throw InvalidArgument("M must be between 2 and 2048 (or 0: automatic), got " + std::to_string(options.M));
   if (options.ef_construction < 1) throw InvalidArgument("ef_construction must be at least 1");
   if (options.ef_search < 1) throw InvalidArgument("ef_search must be at least 1");
-  level_multiplier_ = 1.0 / std::log(static_cast<double>(M_));
+  // An automatic M is laid out as the default until the first add chooses (settle_degree).
+  set_degree(degree_pending_ ? kDefaultDegree : options.M);
   if (options.keep_vectors) kept_codec_ = make_codec("f32", dim, metric);
   set_head_layout();
   // Only a walk that is exact on zero tails (and whose candidates are re-scored from those tails,
   // not from kept vectors) has anything to gain from knowing they are all zero.
   tails_all_zero_.store(!kept_codec_ && tail_size_ > 0 && codec_->walks_exactly_with_zero_tails());
+}
+
+void HnswIndex::set_degree(size_t M) {
+  M_ = M;
+  M0_ = 2 * M;
+  ef_construction_ = std::max(options().ef_construction, M);
+  level_multiplier_ = 1.0 / std::log(static_cast<double>(M));
+}
+
+void HnswIndex::settle_degree(const float* x, size_t n, ThreadPool& pool) {
+  degree_pending_ = false;
+  // Only an index with nothing laid out yet can change its lists' width.
+  const bool float_codes = codec_->code_size() >= 2 * dim();
+  const size_t M = capacity_ == 0 ? automatic_degree(x, n, dim(), float_codes, options().seed, pool) : M_;
+  record_degree(M);
+  if (M == M_) return;
+  set_degree(M);
+  set_head_layout();
 }
 
 // Average cache lines a head of `bytes` touches when heads lie `stride` apart from a

@@ -17,6 +17,16 @@
 #include "spann_paths.hpp"
 
 namespace vidx::spann {
+namespace {
+
+// The head graph keeps the default degree where M is left automatic: its heads are cluster
+// centres, not rows, and no study measured another degree for them.
+IndexOptions with_head_degree(IndexOptions options) {
+  if (options.M == 0) options.M = kDefaultDegree;
+  return options;
+}
+
+}  // namespace
 
 double auto_head_ratio(size_t dim, size_t head_M) {
   // Resident bytes per head: its vector, its level-0 links (2M of 4 bytes), the graph's
@@ -27,7 +37,7 @@ double auto_head_ratio(size_t dim, size_t head_M) {
 }
 
 SpannIndex::SpannIndex(size_t dim, Metric metric, IndexOptions options)
-    : VectorIndex(dim, metric, std::move(options)) {
+    : VectorIndex(dim, metric, with_head_degree(std::move(options))) {
   const IndexOptions& o = this->options();
   if (o.spann.path.empty()) throw InvalidArgument("a SPANN index needs path= : the file its posting lists are written to");
   if (o.spann.path.size() >= PATH_MAX) throw InvalidArgument("path is too long");

@@ -74,7 +74,8 @@ class HnswIndex final : public VectorIndex {
   void reserve_rows(size_t slot_count) override;
   // Until the codec has learnt from its first rows (LVQ's mean), a write trains it, and
   // training changes what every search reads: such a write takes the exclusive path.
-  bool concurrent_writes() const override { return !codec_->needs_training(); }
+  // The write that trains the codec, or chooses an automatic M, runs alone.
+  bool concurrent_writes() const override { return !codec_->needs_training() && !degree_pending_; }
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
@@ -119,6 +120,11 @@ class HnswIndex final : public VectorIndex {
   // head_size_, tail_size_ and head_stride_ from the codec (whose layout a file may choose:
   // read_sections calls it again once the file's codec is loaded).
   void set_head_layout();
+  // M, 2M on level 0, and what follows from them (set_head_layout follows from M0_ too).
+  void set_degree(size_t M);
+  // The first add's choice of an automatic M from its rows (hnsw_degree.hpp), before anything
+  // is laid out for them.
+  void settle_degree(const float* x, size_t n, ThreadPool& pool);
   // Refuses a file whose stored codes (or kept vectors) decode to NaN or infinity (finite_codes.hpp).
   void check_codes_finite(const io::IndexFileReader& in, uint64_t count) const;
   // read_sections' level-0 heads, lists, code tails and kept vectors: as memory holds them
@@ -335,10 +341,13 @@ class HnswIndex final : public VectorIndex {
   // the codec's precise level.
   std::unique_ptr<Codec> kept_codec_;
   AlignedBuffer kept_;
-  size_t M_;
-  size_t M0_;
-  size_t ef_construction_;
-  double level_multiplier_;
+  // M was left automatic and no add has chosen it yet (the lists are laid out for kDefaultDegree
+  // meanwhile). Changed only by the first add, which runs alone (concurrent_writes).
+  bool degree_pending_;
+  size_t M_ = 0;
+  size_t M0_ = 0;
+  size_t ef_construction_ = 0;
+  double level_multiplier_ = 0.0;
 
   size_t head_size_ = 0;     // bytes of a code kept in heads_
   size_t tail_size_ = 0;     // bytes of a code kept in tails_

@@ -1,0 +1,102 @@
+#include "hnsw_degree.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "vidx/common/rng.hpp"
+#include "vidx/common/thread_pool.hpp"
+#include "vidx/options.hpp"
+#include "vidx/simd/kernels.hpp"
+
+namespace vidx {
+namespace {
+
+// Wider lists pay on data whose neighbourhoods are hard to reach, whatever its dimension. Over
+// 19 sets (Intel Xeon, f32_split, efC 200, single thread; benchmarks/results/graph.md section 35),
+// QPS at recall 0.95 of M=24 over M=16: every set whose local intrinsic dimension (the estimate
+// below over the whole set) was 21 or more gained 19-41% (glove6b-50 at 22.1: 1.20x / 1.26x in two
+// runs; 100,000 of its rows 1.19x; Gaussians of 24 and 32 dimensions 1.24-1.41x; a 128-d one with
+// falling variances 1.19x / 1.26x), and every set at 18.8 or less was level or lost up to 8%
+// (wordnet-minilm 18.8: 0.98x, fashion-mnist 15.8: 0.93x, their projections on 32-256 principal
+// components 0.94-1.04x, the unit cube and an 8-d Gaussian 0.92-0.99x), but for a 16-d Gaussian
+// (15.3: 1.15x). Dimension alone misjudges both ways (8-d data lost 8%, 16-d gained 15%). M=32
+// gained another 5-8% on the hard sets, for 16 more bytes a node than M=24; M=24 keeps glove's
+// index at hnswlib M=16's memory (166 MiB against 169) and its build at 0.48x hnswlib's.
+constexpr size_t kHardDataDegree = 24;
+constexpr double kHardDataDimension = 20.5;
+
+// The estimate reads the neighbourhoods at the scale of the rows it scans: on a 20,000-row sample
+// wordnet-minilm reads 21.2 (18.8 in full) and glove 21.8 (22.1), so a small first add cannot tell
+// them apart and keeps the default. 512 sampled rows should halve the spread that 128 showed
+// (wordnet 18.1-21.6, 100,000 of glove's rows 19.9-23.2, over eight seeds). Glove's automatic
+// build took as long as one with M=24 given (23.3 / 23.7 s against 23.7 / 24.4 s); rows past 2^20
+// are sampled evenly.
+constexpr size_t kMinRowsToChoose = 100000;
+constexpr size_t kSampledRows = 512;
+constexpr size_t kNeighbours = 20;
+constexpr size_t kMaxScannedRows = size_t{1} << 20;
+
+}  // namespace
+
+namespace {
+
+// The k smallest positive squared distances, ascending.
+void keep_nearest(std::vector<float>& nearest, float d, size_t k) {
+  if (!(d > 0.0f)) return;  // the row itself and its duplicates carry no scale
+  if (nearest.size() == k && d >= nearest.back()) return;
+  nearest.insert(std::upper_bound(nearest.begin(), nearest.end(), d), d);
+  if (nearest.size() > k) nearest.pop_back();
+}
+
+}  // namespace
+
+double neighbourhood_dimension(const float* x, size_t n, size_t dim, size_t samples, size_t k, uint64_t seed,
+                               ThreadPool& pool) {
+  if (n <= k + 1 || k < 2) return 0.0;
+  samples = std::min(samples, n);
+  const size_t step = (n + kMaxScannedRows - 1) / kMaxScannedRows;
+  Rng rng(splitmix64(seed) ^ splitmix64(0xDE6EE));
+  std::vector<size_t> picked(samples);
+  for (size_t& row : picked) row = static_cast<size_t>(rng.below(n));
+
+  // Blocks of scanned rows that stay in cache while every sampled row meets them (scanning all
+  // rows once per sampled row read glove's 78 MB 512 times); each worker keeps its own lists.
+  const size_t block_rows = std::max<size_t>(64, (256 << 10) / (dim * sizeof(float)));
+  const size_t scanned = (n + step - 1) / step;
+  const size_t blocks = (scanned + block_rows - 1) / block_rows;
+  std::vector<std::vector<std::vector<float>>> nearest(pool.size(), std::vector<std::vector<float>>(samples));
+  const simd::KernelTable& kernels = simd::kernels();
+  pool.parallel_for(blocks, [&](size_t b, size_t worker) {
+    std::vector<const float*> rows;
+    for (size_t i = b * block_rows; i < std::min(scanned, (b + 1) * block_rows); ++i) rows.push_back(x + i * step * dim);
+    std::vector<float> distances(rows.size());
+    for (size_t s = 0; s < samples; ++s) {
+      kernels.l2sq_batch(x + picked[s] * dim, rows.data(), rows.size(), dim, distances.data());
+      for (float d : distances) keep_nearest(nearest[worker][s], d, k);
+    }
+  });
+
+  std::vector<double> estimates(samples, 0.0);
+  for (size_t s = 0; s < samples; ++s) {
+    std::vector<float> merged;
+    for (auto& lists : nearest)
+      for (float d : lists[s]) keep_nearest(merged, d, k);
+    if (merged.size() < k) continue;
+    double log_ratios = 0;  // squared distances: half the log of their ratio is the radii's
+    for (size_t j = 0; j + 1 < k; ++j) log_ratios += 0.5 * std::log(static_cast<double>(merged[j]) / merged[k - 1]);
+    if (log_ratios < 0) estimates[s] = -static_cast<double>(k - 1) / log_ratios;
+  }
+  std::nth_element(estimates.begin(), estimates.begin() + samples / 2, estimates.end());
+  return estimates[samples / 2];
+}
+
+size_t automatic_degree(const float* x, size_t n, size_t dim, bool float_codes, uint64_t seed, ThreadPool& pool) {
+  // Compressed codes keep the default: their point is memory, and the links would grow their
+  // share of it (glove's LVQ-4 codes are 25 bytes a node, M=16's level-0 links 128).
+  if (!float_codes || n < kMinRowsToChoose) return kDefaultDegree;
+  const double dimension = neighbourhood_dimension(x, n, dim, kSampledRows, kNeighbours, seed, pool);
+  return dimension >= kHardDataDimension ? kHardDataDegree : kDefaultDegree;
+}
+
+}  // namespace vidx

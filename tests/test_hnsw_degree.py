@@ -1,0 +1,93 @@
+"""An HNSW index whose M is left automatic (the default) chooses it at its first add: 24 for a
+large add of hard data (local intrinsic dimension above ~20), the default 16 otherwise
+(hnsw_degree.cpp; benchmarks/results/graph.md section 35)."""
+import numpy as np
+import pytest
+
+import vidx
+from conftest import brute_force, recall
+
+ROWS = 100_000  # the fewest rows a first add chooses from
+BUILD = dict(ef_construction=24, threads=2, seed=3)
+
+
+def gaussian(n, dim, seed):
+    """Isotropic Gaussian rows: intrinsic dimension = dimension, the hard case."""
+    return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def hard():
+    return gaussian(ROWS, 32, 1)
+
+
+@pytest.fixture(scope="module")
+def hard_index(hard):
+    idx = vidx.Index(32, **BUILD)
+    idx.add(hard)
+    return idx
+
+
+def test_hard_data_gets_wider_lists(hard, hard_index):
+    assert hard_index.params["M"] == 24
+    narrow = vidx.Index(32, M=16, **BUILD)
+    narrow.add(hard)
+    queries = gaussian(200, 32, 2)
+    _, truth = brute_force(hard, queries, 10, "l2")
+    wide_recall = recall(hard_index.search(queries, k=10, ef=64)[1], truth)
+    # What the wider lists are for: more of the true neighbours at the same ef.
+    assert wide_recall > recall(narrow.search(queries, k=10, ef=64)[1], truth) + 0.01
+    assert recall(hard_index.search(queries, k=10, ef=256)[1], truth) >= 0.9
+
+
+def test_easy_data_keeps_the_default():
+    cube = np.random.default_rng(4).random((ROWS, 4), dtype=np.float32)
+    idx = vidx.Index(4, **BUILD)
+    idx.add(cube)
+    assert idx.params["M"] == 16
+
+
+def test_a_small_first_add_keeps_the_default(hard):
+    idx = vidx.Index(32, **BUILD)
+    idx.add(hard[:3000])
+    assert idx.params["M"] == 16
+    idx.add(hard[3000:6000])  # the choice is the first add's, for good
+    assert idx.params["M"] == 16
+
+
+def test_an_explicit_M_is_kept(hard):
+    idx = vidx.Index(32, M=12, **BUILD)
+    idx.add(hard[:2000])
+    assert idx.params["M"] == 12
+
+
+def test_compressed_codes_keep_the_default(hard):
+    idx = vidx.Index(32, quant="lvq8", ef_construction=8, threads=2)
+    idx.add(hard)
+    assert idx.params["M"] == 16
+
+
+def test_automatic_until_the_first_add_across_a_save(tmp_path, hard, hard_index):
+    empty = vidx.Index(32, **BUILD)
+    assert empty.params["M"] == 0
+    empty.save(tmp_path / "empty.vidx")
+    reloaded = vidx.load(tmp_path / "empty.vidx")
+    assert reloaded.params["M"] == 0
+    reloaded.add(hard)
+    assert reloaded.params["M"] == 24
+    # The same seed, rows and choice: the same graph as the index built without the round trip.
+    queries = gaussian(20, 32, 5)
+    assert np.array_equal(reloaded.search(queries, k=10, ef=32)[1], hard_index.search(queries, k=10, ef=32)[1])
+    hard_index.save(tmp_path / "built.vidx")
+    assert vidx.load(tmp_path / "built.vidx").params["M"] == 24
+
+
+@pytest.mark.parametrize("bad", [1, 2049])
+def test_an_M_out_of_range_names_the_automatic_choice(bad):
+    with pytest.raises(ValueError, match=r"M must be between 2 and 2048 \(or 0: automatic\)"):
+        vidx.Index(8, M=bad)
+
+
+def test_spann_head_graph_takes_the_default(tmp_path):
+    idx = vidx.Index(8, kind="spann", path=str(tmp_path / "postings.bin"))
+    assert idx.params["M"] == 16
