@@ -219,6 +219,10 @@ class VectorIndex {
   // under a shared lock, beside searches and other writers) never reallocates. Called under
   // the exclusive lock, rarely (the base grows the count geometrically).
   virtual void reserve_rows(size_t slot_count) {}
+  // concurrent_writes() kinds: an add's rows (normalised), under the exclusive lock, before the
+  // structure grows for them. A layout that depends on the data is fixed here by the first add
+  // (HNSW's automatic M), so that the add itself still runs beside searches.
+  virtual void settle_layout(const float* x, size_t n, ThreadPool& pool) {}
 
   // ---- what the base tells structures about removed rows (lock-free; slot-addressed kinds) ----
   // False for a slot whose row was removed (free, or not yet reclaimed by remove_rows) or is

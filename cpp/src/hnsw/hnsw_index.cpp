@@ -45,6 +45,10 @@ void HnswIndex::set_degree(size_t M) {
   level_multiplier_ = 1.0 / std::log(static_cast<double>(M));
 }
 
+void HnswIndex::settle_layout(const float* x, size_t n, ThreadPool& pool) {
+  if (degree_pending_) settle_degree(x, n, pool);
+}
+
 void HnswIndex::settle_degree(const float* x, size_t n, ThreadPool& pool) {
   degree_pending_ = false;
   // Only an index with nothing laid out yet can change its lists' width.

@@ -74,8 +74,8 @@ class HnswIndex final : public VectorIndex {
   void reserve_rows(size_t slot_count) override;
   // Until the codec has learnt from its first rows (LVQ's mean), a write trains it, and
   // training changes what every search reads: such a write takes the exclusive path.
-  // The write that trains the codec, or chooses an automatic M, runs alone.
-  bool concurrent_writes() const override { return !codec_->needs_training() && !degree_pending_; }
+  bool concurrent_writes() const override { return !codec_->needs_training(); }
+  void settle_layout(const float* x, size_t n, ThreadPool& pool) override;
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
@@ -342,7 +342,8 @@ class HnswIndex final : public VectorIndex {
   std::unique_ptr<Codec> kept_codec_;
   AlignedBuffer kept_;
   // M was left automatic and no add has chosen it yet (the lists are laid out for kDefaultDegree
-  // meanwhile). Changed only by the first add, which runs alone (concurrent_writes).
+  // meanwhile). Cleared by the first add under the exclusive lock: settle_layout, or add_rows
+  // when that add runs alone (a codec that trains on it).
   bool degree_pending_;
   size_t M_ = 0;
   size_t M0_ = 0;
