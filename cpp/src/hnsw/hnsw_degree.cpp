@@ -37,10 +37,6 @@ constexpr size_t kSampledRows = 512;
 constexpr size_t kNeighbours = 20;
 constexpr size_t kMaxScannedRows = size_t{1} << 20;
 
-}  // namespace
-
-namespace {
-
 // The k smallest positive squared distances, ascending.
 void keep_nearest(std::vector<float>& nearest, float d, size_t k) {
   if (!(d > 0.0f)) return;  // the row itself and its duplicates carry no scale
