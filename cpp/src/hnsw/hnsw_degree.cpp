@@ -22,16 +22,17 @@ namespace {
 // components 0.94-1.04x, the unit cube and an 8-d Gaussian 0.92-0.99x), but for a 16-d Gaussian
 // (15.3: 1.15x). Dimension alone misjudges both ways (8-d data lost 8%, 16-d gained 15%). M=32
 // gained another 5-8% on the hard sets, for 16 more bytes a node than M=24; M=24 keeps glove's
-// index at hnswlib M=16's memory (166 MiB against 169) and its build at 0.48x hnswlib's.
+// index at hnswlib M=16's memory (166 MiB against 168) and its build at 0.48x hnswlib's.
 constexpr size_t kHardDataDegree = 24;
 constexpr double kHardDataDimension = 20.5;
 
 // The estimate reads the neighbourhoods at the scale of the rows it scans: on a 20,000-row sample
 // wordnet-minilm reads 21.2 (18.8 in full) and glove 21.8 (22.1), so a small first add cannot tell
-// them apart and keeps the default. 512 sampled rows should halve the spread that 128 showed
-// (wordnet 18.1-21.6, 100,000 of glove's rows 19.9-23.2, over eight seeds). Glove's automatic
-// build took as long as one with M=24 given (23.3 / 23.7 s against 23.7 / 24.4 s); rows past 2^20
-// are sampled evenly.
+// them apart and keeps the default. With 128 sampled rows the median wandered too far over eight
+// seeds (wordnet 18.1-21.6, 100,000 of glove's rows 19.9-23.2); with 512 it stayed at wordnet
+// 18.7-19.6, glove 20.8-22.6, glove100k 21.1-23.4, gauss-24 20.8-21.3 (the threshold's margin is
+// thin on the hard side: a miss there only keeps M=16). Glove's automatic build took as long as
+// one with M=24 given (23.3 / 23.7 s against 23.7 / 24.4 s); rows past 2^20 are sampled evenly.
 constexpr size_t kMinRowsToChoose = 100000;
 constexpr size_t kSampledRows = 512;
 constexpr size_t kNeighbours = 20;
