@@ -256,11 +256,11 @@ void register_index(py::module_& m) {
       .def_property_readonly("kind", [](const PyIndex& s) { return s.index().kind(); })
       .def_property_readonly("device", [](const PyIndex& s) { return s.index().device(); })
       .def_property(
-          "threads", [](const PyIndex& s) { return s.index().threads(); },
+          "threads", [](const PyIndex& s) { return s.index().options_snapshot().threads; },
           [](PyIndex& s, size_t t) { s.unlocked([t](VectorIndex& i) { i.set_threads(t); }); })
       .def_property_readonly("params",
                              [](const PyIndex& s) {
-                               py::dict d = options_to_dict(s.index().kind(), s.index().options());
+                               py::dict d = options_to_dict(s.index().kind(), s.index().options_snapshot());
                                if (const auto* sp = s.spann()) d["effective_head_ratio"] = sp->effective_head_ratio();
                                return d;
                              })

@@ -45,7 +45,10 @@ void VectorIndex::set_threads(size_t threads) {
   validate_options(changed);  // the options record's one message for a bad thread count
   auto pool = std::make_unique<ThreadPool>(threads);  // may throw: change nothing before
   std::unique_lock<WriterFirstMutex> lock(rw_);
-  options_.threads = threads;
+  {
+    std::lock_guard<std::mutex> guard(options_mutex_);
+    options_.threads = threads;
+  }
   pool_ = std::move(pool);
 }
 

@@ -86,6 +86,12 @@ class VectorIndex {
   Metric metric() const { return metric_; }
   size_t size() const;
   const IndexOptions& options() const { return options_; }
+  // A copy for callers outside the index's locks (Python's params): the first add may resolve an
+  // automatic M, and set_threads change the thread count, while it is read.
+  IndexOptions options_snapshot() const {
+    std::lock_guard<std::mutex> guard(options_mutex_);
+    return options_;
+  }
 
   // Adds n vectors (row-major n x dim floats). ids: n user ids or nullptr to assign them.
   // Validates everything first (finite values, unique ids): on error nothing is changed.
@@ -161,7 +167,10 @@ class VectorIndex {
  protected:
   VectorIndex(size_t dim, Metric metric, IndexOptions options);
   // An automatic M (0) resolved by the structure; options() reports it from then on.
-  void record_degree(size_t M) { options_.M = M; }
+  void record_degree(size_t M) {
+    std::lock_guard<std::mutex> guard(options_mutex_);
+    options_.M = M;
+  }
 
   // Structure hooks. Rows reach them already normalised for cosine; the caller holds the
   // write lock (add, remove; a shared one when concurrent_writes()) or a read lock (search,
@@ -301,6 +310,8 @@ class VectorIndex {
   // Write bookkeeping (ids, slots): one writer at a time. Taken before rw_ when both are held;
   // never taken while holding rw_.
   mutable std::mutex write_mutex_;
+  // Guards options_'s few changes (record_degree, set_threads) against options_snapshot.
+  mutable std::mutex options_mutex_;
   mutable std::condition_variable writes_idle_;  // writes_in_flight_ fell to 0
   size_t writes_in_flight_ = 0;  // concurrent writes between their bookkeeping steps
   size_t reserved_rows_ = 0;     // reserve_rows() granted slots below this
