@@ -1,6 +1,6 @@
 """An HNSW index whose M is left automatic (the default) chooses it at its first add: 24 for a
-large add of hard data (local intrinsic dimension above ~20), the default 16 otherwise
-(hnsw_degree.cpp; benchmarks/results/graph.md section 35)."""
+large add of hard data (local intrinsic dimension above ~20) walked on codes of 4 bits a dimension
+or more, the default 16 otherwise (hnsw_degree.cpp; benchmarks/results/graph.md sections 35-36)."""
 import numpy as np
 import pytest
 
@@ -61,10 +61,13 @@ def test_an_explicit_M_is_kept(hard):
     assert idx.params["M"] == 12
 
 
-def test_compressed_codes_keep_the_default(hard):
-    idx = vidx.Index(32, quant="lvq8", ef_construction=8, threads=2)
+@pytest.mark.parametrize("quant, expected", [("lvq4x4", 24), ("lvq8", 24), ("binary", 16), ("rabitq", 16)])
+def test_lvq_walks_follow_the_data_and_sign_walks_keep_the_default(hard, quant, expected):
+    # LVQ walks gain from wider lists on hard data as float32 walks do; walks on 1-bit codes are
+    # limited by their codes, not by the graph (graph.md section 36).
+    idx = vidx.Index(32, quant=quant, ef_construction=8, threads=2)
     idx.add(hard)
-    assert idx.params["M"] == 16
+    assert idx.params["M"] == expected
 
 
 def test_automatic_until_the_first_add_across_a_save(tmp_path, hard, hard_index):

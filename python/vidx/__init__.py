@@ -71,11 +71,13 @@ class Index:
             was 21 or more (glove-50, isotropic Gaussians; M=32 another 5-8%), and 0.92-1.04x on
             the others (wordnet-minilm, fashion-mnist, their 32-256-d projections, uniform data)
             but a 16-d Gaussian (1.15x); at recall 0.99 it was level or ahead on all. So HNSW's
-            first add chooses: 24 when it holds at least 100,000 rows, its codes take 16 bits a
-            dimension or more (the float codecs, lvq8x8) and the rows' estimated intrinsic
-            dimension is 20.5 or more; else 16 (shorter codes, whose point is memory, and SPANN's
-            head graph keep 16). idx.params["M"] is 0 until that add, then the choice; a file
-            keeps it. Each unit of M costs 8 bytes a node.
+            first add chooses: 24 when it holds at least 100,000 rows, the rows' estimated
+            intrinsic dimension is 20.5 or more and its walks score codes of 4 bits a dimension
+            or more (float and LVQ codecs: LVQ graphs gained 1.14-1.44x on four hard sets,
+            section 36); else 16 (1-bit codes, whose walks gained nothing, and SPANN's head graph
+            keep 16). idx.params["M"] is 0 until that add, then the choice; a file keeps it.
+            Each unit of M costs 8 bytes a node (M=24 added 21-34% to the memory of glove-50's
+            and the Gaussians' LVQ indexes): give M=16 to keep the smaller graph.
             ef_construction: the candidates each inserted node's search keeps and chooses its
             neighbours from; rows inserted before the graph reaches 70% of an add's final
             size expand only 60% of them (later rows rewrite their lists; builds ~11-17% faster,

@@ -38,6 +38,15 @@ constexpr size_t kSampledRows = 512;
 constexpr size_t kNeighbours = 20;
 constexpr size_t kMaxScannedRows = size_t{1} << 20;
 
+// Walks on codes of 4 bits a dimension or more are held back by the graph on hard data as much as
+// float32 walks are: on glove6b-50, Gaussians of 24 and 32 dimensions and the 128-d one with
+// falling variances (graph.md section 36), LVQ-8 and LVQ-4x4 graphs at M=24 ran 1.14-1.44x their
+// M=16 graphs' speed at recall 0.95, for 64 more bytes a node (21-34% of those indexes' memory),
+// and on wordnet-minilm and fashion-mnist (easy) 0.87-0.94x, as float32 did. Sign codes limit
+// their walks themselves: on 100,000 of glove's rows binary and rabitq found no more at M=24
+// (recall 0.579 / 0.825 at ef 256, against 0.576 / 0.822) and ran 11-17% slower at equal ef.
+constexpr int kMinWalkBits = 4;
+
 // The k smallest positive squared distances, ascending.
 void keep_nearest(std::vector<float>& nearest, float d, size_t k) {
   if (!(d > 0.0f)) return;  // the row itself and its duplicates carry no scale
@@ -88,10 +97,8 @@ double neighbourhood_dimension(const float* x, size_t n, size_t dim, size_t samp
   return estimates[samples / 2];
 }
 
-size_t automatic_degree(const float* x, size_t n, size_t dim, bool float_codes, uint64_t seed, ThreadPool& pool) {
-  // Compressed codes keep the default: their point is memory, and the links would grow their
-  // share of it (glove's LVQ-4 codes are 25 bytes a node, M=16's level-0 links 128).
-  if (!float_codes || n < kMinRowsToChoose) return kDefaultDegree;
+size_t automatic_degree(const float* x, size_t n, size_t dim, int walk_bits, uint64_t seed, ThreadPool& pool) {
+  if (walk_bits < kMinWalkBits || n < kMinRowsToChoose) return kDefaultDegree;
   const double dimension = neighbourhood_dimension(x, n, dim, kSampledRows, kNeighbours, seed, pool);
   return dimension >= kHardDataDimension ? kHardDataDegree : kDefaultDegree;
 }

@@ -14,9 +14,8 @@ class ThreadPool;
 double neighbourhood_dimension(const float* x, size_t n, size_t dim, size_t samples, size_t k, uint64_t seed,
                                ThreadPool& pool);
 
-// M for a first add of n rows of x (normalised already for cosine). `float_codes`: the index's
-// codes take at least 16 bits a dimension (the float codecs, lvq8x8), so the links are a modest
-// share of its memory.
-size_t automatic_degree(const float* x, size_t n, size_t dim, bool float_codes, uint64_t seed, ThreadPool& pool);
+// M for a first add of n rows of x (normalised already for cosine) into an index whose walks
+// score codes of `walk_bits` bits a dimension (Codec::walk_bits).
+size_t automatic_degree(const float* x, size_t n, size_t dim, int walk_bits, uint64_t seed, ThreadPool& pool);
 
 }  // namespace vidx

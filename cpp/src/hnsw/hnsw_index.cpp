@@ -52,8 +52,7 @@ void HnswIndex::settle_layout(const float* x, size_t n, ThreadPool& pool) {
 void HnswIndex::settle_degree(const float* x, size_t n, ThreadPool& pool) {
   degree_pending_ = false;
   // Only an index with nothing laid out yet can change its lists' width.
-  const bool float_codes = codec_->code_size() >= 2 * dim();
-  const size_t M = capacity_ == 0 ? automatic_degree(x, n, dim(), float_codes, options().seed, pool) : M_;
+  const size_t M = capacity_ == 0 ? automatic_degree(x, n, dim(), codec_->walk_bits(), options().seed, pool) : M_;
   record_degree(M);
   if (M == M_) return;
   set_degree(M);

@@ -35,6 +35,7 @@ class BinaryCodec final : public Codec {
   // The 1-bit codes and, for "rabitq", their three factors.
   size_t head_size() const override { return bit_bytes() + (estimate_ ? kFactorBytes : 0); }
   size_t load_alignment() const override { return 16; }
+  int walk_bits() const override { return 1; }
 
   bool needs_training() const override { return precise_.needs_training(); }
   void train(const float* x, size_t n) override;

@@ -64,6 +64,10 @@ class Codec {
   // The widest load its kernels make from a code: a structure aligns long codes to it (to a
   // cache line for float kernels; LVQ reads 16 bytes at a time and needs no more padding).
   virtual size_t load_alignment() const { return 64; }
+  // Bits a dimension that a graph walk's distances resolve: 32 for float32, 16 for float16 and
+  // f32_split's upper halves, LVQ's primary bits, 1 for sign codes. HNSW's automatic M widens the
+  // lists only of walks precise enough to use them (hnsw_degree.cpp).
+  virtual int walk_bits() const = 0;
 
   virtual void encode(const float* x, uint8_t* code) const = 0;
   virtual void decode(const uint8_t* code, float* x) const = 0;

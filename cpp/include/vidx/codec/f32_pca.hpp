@@ -71,6 +71,7 @@ class F32PcaCodec final : public Codec {
 
   std::string name() const override { return "f32_pca"; }
   size_t code_size() const override { return dim() * sizeof(float); }
+  int walk_bits() const override { return 32; }
   bool full_width() const override { return true; }
   // Unrotated (untrained, or the data did not warrant it) the codes are the vectors themselves.
   bool decodes_exactly() const override { return rotation_.components() == 0; }

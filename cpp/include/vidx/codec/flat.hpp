@@ -46,6 +46,7 @@ class FlatCodec final : public Codec {
   std::string name() const override { return FlatFormat<Element>::kName; }
   bool decodes_exactly() const override { return FlatFormat<Element>::kExact; }
   size_t code_size() const override { return dim() * sizeof(Element); }
+  int walk_bits() const override { return 8 * sizeof(Element); }
   // Defined for each element type, in flat_f32.cpp and flat_f16.cpp.
   void encode(const float* x, uint8_t* code) const override;
   void decode(const uint8_t* code, float* x) const override;

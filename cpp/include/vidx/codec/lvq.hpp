@@ -35,6 +35,7 @@ class LvqCodec final : public Codec {
   size_t code_size() const override { return residual_offset_ + residual_bytes_; }
   size_t head_size() const override { return residual_offset_; }
   size_t load_alignment() const override { return 16; }
+  int walk_bits() const override { return primary_bits_; }
 
   bool needs_training() const override { return !trained_; }
   void train(const float* x, size_t n) override;

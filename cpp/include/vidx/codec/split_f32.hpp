@@ -29,6 +29,7 @@ class SplitF32Codec final : public Codec {
   std::string name() const override { return "f32_split"; }
   size_t code_size() const override { return 4 * dim(); }
   size_t head_size() const override { return 2 * dim(); }
+  int walk_bits() const override { return 16; }  // the upper halves
   bool decodes_exactly() const override { return true; }
   // Heads are already half of float32's bytes: a graph build walks them as they are rather than
   // making LVQ-8 construction codes, as it does for full float32 vectors.

@@ -24,6 +24,7 @@ class SketchedSplitF32Codec final : public Codec {
   std::string name() const override { return "f32_sketch"; }
   size_t code_size() const override { return sketch_.bytes() + split_.code_size(); }
   size_t head_size() const override { return sketch_.bytes() + split_.head_size(); }
+  int walk_bits() const override { return split_.walk_bits(); }  // the sketch only screens
   bool decodes_exactly() const override { return true; }
   bool full_width() const override { return false; }
   bool reranks() const override { return true; }
