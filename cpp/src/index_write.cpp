@@ -92,6 +92,10 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, s
   }
   if (slot_end > reserved_rows_) {
     const size_t capacity = std::min(kMaxSlots, std::max(slot_end, reserved_rows_ + reserved_rows_ / 2));
+    {
+      auto lock = lock_shared();
+      plan_layout(rows, n, pool());
+    }
     auto lock = lock_exclusive();
     settle_layout(rows, n, pool());
     reserve_rows(capacity);

@@ -70,12 +70,17 @@ class Index:
             ran 1.19-1.41x M=16's speed at recall 0.95 on every set whose local intrinsic dimension
             was 21 or more (glove-50, isotropic Gaussians; M=32 another 5-8%), and 0.92-1.04x on
             the others (wordnet-minilm, fashion-mnist, their 32-256-d projections, uniform data)
-            but a 16-d Gaussian (1.15x); at recall 0.99 it was level or ahead on all. So HNSW's
-            first add chooses: 24 when it holds at least 100,000 rows, the rows' estimated
-            intrinsic dimension is 20.5 or more and its walks score codes of 4 bits a dimension
-            or more (float and LVQ codecs: LVQ graphs gained 1.14-1.44x on four hard sets,
-            section 36); else 16 (1-bit codes, whose walks gained nothing, and SPANN's head graph
-            keep 16). idx.params["M"] is 0 until that add, then the choice; a file keeps it.
+            but a 16-d Gaussian (1.15x); at recall 0.99 it was level or ahead on all. So HNSW
+            chooses once it holds 100,000 rows (the add that brings it there; before, its lists
+            are laid out for 16, and they are widened, their links kept): 24 when the rows'
+            estimated intrinsic dimension is 20.5 or more and its walks score codes of 4 bits a
+            dimension or more (float and LVQ codecs: LVQ graphs gained 1.14-1.44x on four hard
+            sets, section 36); else 16 (1-bit codes, whose walks gained nothing, and SPANN's head
+            graph keep 16). Rows added 20,000 at a time to a 32-d Gaussian chose 24 at 100,000 and
+            searched as fast as M=24 given; glove-50's first 100,000 rows in file order (its most
+            frequent words) read easier than the whole set and chose 16. The estimate runs beside
+            searches; they wait only while the lists are widened. idx.params["M"] is 0 until the
+            choice, then the choice; a file keeps it, or that it is still to be made.
             Each unit of M costs 8 bytes a node (M=24 added 21-34% to the memory of glove-50's
             and the Gaussians' LVQ indexes): give M=16 to keep the smaller graph.
             ef_construction: the candidates each inserted node's search keeps and chooses its

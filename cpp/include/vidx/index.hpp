@@ -228,9 +228,12 @@ class VectorIndex {
   // under a shared lock, beside searches and other writers) never reallocates. Called under
   // the exclusive lock, rarely (the base grows the count geometrically).
   virtual void reserve_rows(size_t slot_count) {}
-  // concurrent_writes() kinds: an add's rows (normalised), under the exclusive lock, before the
-  // structure grows for them. A layout that depends on the data is fixed here by the first add
-  // (HNSW's automatic M), so that the add itself still runs beside searches.
+  // concurrent_writes() kinds: an add's rows (normalised), before the structure grows for them.
+  // A layout that depends on the data (HNSW's automatic M) is worked out by plan_layout, under a
+  // shared lock beside searches (write_mutex_ held: no other write starts meanwhile; writes in
+  // flight may finish), and applied by settle_layout under the exclusive lock, so that searches
+  // wait only for the layout to change and the add itself still runs beside them.
+  virtual void plan_layout(const float* x, size_t n, ThreadPool& pool) {}
   virtual void settle_layout(const float* x, size_t n, ThreadPool& pool) {}
 
   // ---- what the base tells structures about removed rows (lock-free; slot-addressed kinds) ----

@@ -505,8 +505,12 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   std::shared_lock<std::shared_mutex> one_of_adders(bulk_gate_, std::defer_lock);
   if (bulk) sole_adder.lock();
   else one_of_adders.lock();
-  // A first add that runs alone (a codec that trains on it); concurrent ones went through settle_layout.
-  if (degree_pending_ && !concurrent_writes()) settle_degree(x, n, pool);
+  // A first add that runs alone (a codec that trains on it); concurrent ones went through
+  // plan_layout and settle_layout.
+  if (degree_pending_ && !concurrent_writes()) {
+    plan_degree(x, n, pool);
+    apply_planned_degree();
+  }
   const uint32_t top = *std::max_element(slots, slots + n);
   // Callers that hold the exclusive lock may leave growing to us; concurrent ones reserved.
   reserve_rows(static_cast<size_t>(top) + 1);

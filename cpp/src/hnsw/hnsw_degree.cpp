@@ -33,7 +33,6 @@ constexpr double kHardDataDimension = 20.5;
 // 18.7-19.6, glove 20.8-22.6, glove100k 21.1-23.4, gauss-24 20.8-21.3 (the threshold's margin is
 // thin on the hard side: a miss there only keeps M=16). Glove's automatic build took as long as
 // one with M=24 given (23.3 / 23.7 s against 23.7 / 24.4 s); rows past 2^20 are sampled evenly.
-constexpr size_t kMinRowsToChoose = 100000;
 constexpr size_t kSampledRows = 512;
 constexpr size_t kNeighbours = 20;
 constexpr size_t kMaxScannedRows = size_t{1} << 20;
@@ -57,14 +56,18 @@ void keep_nearest(std::vector<float>& nearest, float d, size_t k) {
 
 }  // namespace
 
-double neighbourhood_dimension(const float* x, size_t n, size_t dim, size_t samples, size_t k, uint64_t seed,
+double neighbourhood_dimension(const RowSource& row, size_t n, size_t dim, size_t samples, size_t k, uint64_t seed,
                                ThreadPool& pool) {
   if (n <= k + 1 || k < 2) return 0.0;
   samples = std::min(samples, n);
   const size_t step = (n + kMaxScannedRows - 1) / kMaxScannedRows;
   Rng rng(splitmix64(seed) ^ splitmix64(0xDE6EE));
-  std::vector<size_t> picked(samples);
-  for (size_t& row : picked) row = static_cast<size_t>(rng.below(n));
+  std::vector<float> picked(samples * dim);  // the sampled rows, as float32
+  for (size_t s = 0; s < samples; ++s) {
+    float* sample = picked.data() + s * dim;
+    const float* r = row(static_cast<size_t>(rng.below(n)), sample);
+    if (r != sample) std::copy(r, r + dim, sample);
+  }
 
   // Blocks of scanned rows that stay in cache while every sampled row meets them (scanning all
   // rows once per sampled row read glove's 78 MB 512 times); each worker keeps its own lists.
@@ -74,11 +77,13 @@ double neighbourhood_dimension(const float* x, size_t n, size_t dim, size_t samp
   std::vector<std::vector<std::vector<float>>> nearest(pool.size(), std::vector<std::vector<float>>(samples));
   const simd::KernelTable& kernels = simd::kernels();
   pool.parallel_for(blocks, [&](size_t b, size_t worker) {
-    std::vector<const float*> rows;
-    for (size_t i = b * block_rows; i < std::min(scanned, (b + 1) * block_rows); ++i) rows.push_back(x + i * step * dim);
-    std::vector<float> distances(rows.size());
+    const size_t first = b * block_rows, count = std::min(scanned, first + block_rows) - first;
+    std::vector<float> decoded(count * dim);
+    std::vector<const float*> rows(count);
+    for (size_t i = 0; i < count; ++i) rows[i] = row((first + i) * step, decoded.data() + i * dim);
+    std::vector<float> distances(count);
     for (size_t s = 0; s < samples; ++s) {
-      kernels.l2sq_batch(x + picked[s] * dim, rows.data(), rows.size(), dim, distances.data());
+      kernels.l2sq_batch(picked.data() + s * dim, rows.data(), count, dim, distances.data());
       for (float d : distances) keep_nearest(nearest[worker][s], d, k);
     }
   });
@@ -97,9 +102,9 @@ double neighbourhood_dimension(const float* x, size_t n, size_t dim, size_t samp
   return estimates[samples / 2];
 }
 
-size_t automatic_degree(const float* x, size_t n, size_t dim, int walk_bits, uint64_t seed, ThreadPool& pool) {
-  if (walk_bits < kMinWalkBits || n < kMinRowsToChoose) return kDefaultDegree;
-  const double dimension = neighbourhood_dimension(x, n, dim, kSampledRows, kNeighbours, seed, pool);
+size_t automatic_degree(const RowSource& row, size_t n, size_t dim, int walk_bits, uint64_t seed, ThreadPool& pool) {
+  if (walk_bits < kMinWalkBits || n < kRowsToChooseDegree) return kDefaultDegree;
+  const double dimension = neighbourhood_dimension(row, n, dim, kSampledRows, kNeighbours, seed, pool);
   return dimension >= kHardDataDimension ? kHardDataDegree : kDefaultDegree;
 }
 

@@ -7,7 +7,6 @@
 #include <limits>
 
 #include "hnsw_context.hpp"
-#include "hnsw_degree.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
 #include "vidx/common/topk.hpp"
@@ -29,7 +28,7 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
     throw InvalidArgument("M must be between 2 and 2048 (or 0: automatic), got " + std::to_string(options.M));
   if (options.ef_construction < 1) throw InvalidArgument("ef_construction must be at least 1");
   if (options.ef_search < 1) throw InvalidArgument("ef_search must be at least 1");
-  // An automatic M is laid out as the default until the first add chooses (settle_degree).
+  // An automatic M is laid out as the default until an add chooses (hnsw_widen.cpp).
   set_degree(degree_pending_ ? kDefaultDegree : options.M);
   if (options.keep_vectors) kept_codec_ = make_codec("f32", dim, metric);
   set_head_layout();
@@ -43,20 +42,6 @@ void HnswIndex::set_degree(size_t M) {
   M0_ = 2 * M;
   ef_construction_ = std::max(options().ef_construction, M);
   level_multiplier_ = 1.0 / std::log(static_cast<double>(M));
-}
-
-void HnswIndex::settle_layout(const float* x, size_t n, ThreadPool& pool) {
-  if (degree_pending_) settle_degree(x, n, pool);
-}
-
-void HnswIndex::settle_degree(const float* x, size_t n, ThreadPool& pool) {
-  degree_pending_ = false;
-  // Only an index with nothing laid out yet can change its lists' width.
-  const size_t M = capacity_ == 0 ? automatic_degree(x, n, dim(), codec_->walk_bits(), options().seed, pool) : M_;
-  record_degree(M);
-  if (M == M_) return;
-  set_degree(M);
-  set_head_layout();
 }
 
 // Average cache lines a head of `bytes` touches when heads lie `stride` apart from a

@@ -75,6 +75,7 @@ class HnswIndex final : public VectorIndex {
   // Until the codec has learnt from its first rows (LVQ's mean), a write trains it, and
   // training changes what every search reads: such a write takes the exclusive path.
   bool concurrent_writes() const override { return !codec_->needs_training(); }
+  void plan_layout(const float* x, size_t n, ThreadPool& pool) override;
   void settle_layout(const float* x, size_t n, ThreadPool& pool) override;
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
@@ -122,9 +123,14 @@ class HnswIndex final : public VectorIndex {
   void set_head_layout();
   // M, 2M on level 0, and what follows from them (set_head_layout follows from M0_ too).
   void set_degree(size_t M);
-  // The first add's choice of an automatic M from its rows (hnsw_degree.hpp), before anything
-  // is laid out for them.
-  void settle_degree(const float* x, size_t n, ThreadPool& pool);
+  // An automatic M is chosen (hnsw_degree.hpp) once the graph and the add x[0..n-1] hold
+  // kRowsToChooseDegree rows, before the add is laid out (hnsw_widen.cpp): plan_degree decides
+  // (into planned_degree_; a shared lock suffices), apply_planned_degree records the choice and
+  // widens the lists if it is not the default (under the exclusive lock).
+  void plan_degree(const float* x, size_t n, ThreadPool& pool);
+  void apply_planned_degree();
+  // Lays every list out for degree M (> M_), links kept: level 0's and the upper levels'.
+  void widen_lists(size_t M);
   // Refuses a file whose stored codes (or kept vectors) decode to NaN or infinity (finite_codes.hpp).
   void check_codes_finite(const io::IndexFileReader& in, uint64_t count) const;
   // read_sections' level-0 heads, lists, code tails and kept vectors: as memory holds them
@@ -342,9 +348,11 @@ class HnswIndex final : public VectorIndex {
   std::unique_ptr<Codec> kept_codec_;
   AlignedBuffer kept_;
   // M was left automatic and no add has chosen it yet (the lists are laid out for kDefaultDegree
-  // meanwhile). Cleared by the first add under the exclusive lock: settle_layout, or add_rows
-  // when that add runs alone (a codec that trains on it).
+  // meanwhile; a file keeps it so). Cleared, under the exclusive lock, by the add that brings
+  // the graph to kRowsToChooseDegree rows: in settle_layout, or in add_rows for a first add that
+  // runs alone (a codec that trains on it).
   bool degree_pending_;
+  size_t planned_degree_ = 0;  // plan_degree's choice, until applied (0: none)
   size_t M_ = 0;
   size_t M0_ = 0;
   size_t ef_construction_ = 0;

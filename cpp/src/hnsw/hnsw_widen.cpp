@@ -1,0 +1,95 @@
+// HNSW's automatic M (M = 0): chosen once the index holds enough rows to tell how hard they are.
+//
+// hnsw_degree.cpp decides from the rows; here the index gathers them and, when the choice comes
+// after rows were already linked (adds of fewer than kRowsToChooseDegree rows each: an embedding
+// system adding in batches), lays its lists out wider. The links already made stay; every list may
+// then grow to the new width as later rows link back to it.
+#include <algorithm>
+#include <cstring>
+
+#include "hnsw_degree.hpp"
+#include "vidx/hnsw/hnsw_index.hpp"
+
+namespace vidx {
+
+void HnswIndex::plan_layout(const float* x, size_t n, ThreadPool& pool) {
+  if (degree_pending_) plan_degree(x, n, pool);
+}
+
+void HnswIndex::settle_layout(const float*, size_t, ThreadPool&) {
+  if (degree_pending_) apply_planned_degree();
+}
+
+void HnswIndex::plan_degree(const float* x, size_t n, ThreadPool& pool) {
+  // The graph's rows, which the estimate reads with the add's: only live ones, whose codes stay
+  // as they are while the caller holds the write bookkeeping lock (a slot is reused only by an
+  // add that reserved it under that lock).
+  std::vector<uint32_t> stored;
+  const size_t end = count_.load();
+  for (uint32_t s = 0; s < end; ++s)
+    if (state(s) == kLive) stored.push_back(s);
+  planned_degree_ = 0;
+  if (stored.size() + n < kRowsToChooseDegree) return;  // still automatic, laid out for the default
+  const RowSource row = [&](size_t i, float* scratch) -> const float* {
+    if (i >= stored.size()) return x + (i - stored.size()) * dim();
+    decode_rows(&stored[i], 1, scratch);
+    return scratch;
+  };
+  planned_degree_ = automatic_degree(row, stored.size() + n, dim(), codec_->walk_bits(), options().seed, pool);
+}
+
+void HnswIndex::apply_planned_degree() {
+  const size_t M = planned_degree_;
+  if (M == 0) return;
+  planned_degree_ = 0;
+  degree_pending_ = false;
+  record_degree(M);
+  if (M == M_) return;
+  if (capacity_ == 0) {
+    set_degree(M);
+    set_head_layout();
+  } else {
+    widen_lists(M);
+  }
+}
+
+void HnswIndex::widen_lists(size_t M) {
+  const size_t old_M = M_;
+  const size_t old_list_words = level0_list_words();
+  const size_t old_stride = head_stride_;
+  AlignedBuffer old_heads = std::move(heads_);
+  AlignedBuffer old_links0 = std::move(links0_);
+  const std::vector<uint64_t> old_offset = upper_offset_;
+  const std::vector<uint32_t> old_upper = std::move(upper_);
+  set_degree(M);
+  set_head_layout();  // heads sit beside wider lists: their alignment may change
+
+  const size_t end = count_.load();
+  const size_t list_words = level0_list_words();
+  heads_ = AlignedBuffer(capacity_ * head_stride_);
+  std::memset(heads_.data(), 0, capacity_ * head_stride_);
+  links0_ = AlignedBuffer(capacity_ * list_words * sizeof(uint32_t));
+  std::memset(links0_.data(), 0, capacity_ * list_words * sizeof(uint32_t));
+  const uint32_t* old_level0 = reinterpret_cast<const uint32_t*>(old_links0.data());
+  for (size_t s = 0; s < end; ++s) {
+    std::memcpy(head(static_cast<uint32_t>(s)), old_heads.data() + s * old_stride, head_size_);
+    const uint32_t* from = old_level0 + s * old_list_words;
+    std::memcpy(links(static_cast<uint32_t>(s), 0), from, (from[0] + 1) * sizeof(uint32_t));
+  }
+
+  // Slots never used yet draw their level again for the new M; used ones keep theirs.
+  size_t words = 0;
+  for (size_t s = 0; s < capacity_; ++s) {
+    if (s >= end) levels_[s] = static_cast<uint8_t>(sample_level(static_cast<uint32_t>(s)));
+    upper_offset_[s] = words;
+    words += static_cast<size_t>(levels_[s]) * (M_ + 1);
+  }
+  upper_.assign(words, 0);
+  for (size_t s = 0; s < end; ++s)
+    for (int level = 1; level <= levels_[s]; ++level) {
+      const uint32_t* from = old_upper.data() + old_offset[s] + static_cast<size_t>(level - 1) * (old_M + 1);
+      std::memcpy(links(static_cast<uint32_t>(s), level), from, (from[0] + 1) * sizeof(uint32_t));
+    }
+}
+
+}  // namespace vidx
