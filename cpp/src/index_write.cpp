@@ -97,7 +97,7 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, s
       plan_layout(rows, n, pool());
     }
     auto lock = lock_exclusive();
-    settle_layout(rows, n, pool());
+    settle_layout();
     reserve_rows(capacity);
     ids_.grow(capacity);
     reserved_rows_ = capacity;

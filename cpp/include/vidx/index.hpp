@@ -86,7 +86,7 @@ class VectorIndex {
   Metric metric() const { return metric_; }
   size_t size() const;
   const IndexOptions& options() const { return options_; }
-  // A copy for callers outside the index's locks (Python's params): the first add may resolve an
+  // A copy for callers outside the index's locks (Python's params): an add may resolve an
   // automatic M, and set_threads change the thread count, while it is read.
   IndexOptions options_snapshot() const {
     std::lock_guard<std::mutex> guard(options_mutex_);
@@ -234,7 +234,7 @@ class VectorIndex {
   // flight may finish), and applied by settle_layout under the exclusive lock, so that searches
   // wait only for the layout to change and the add itself still runs beside them.
   virtual void plan_layout(const float* x, size_t n, ThreadPool& pool) {}
-  virtual void settle_layout(const float* x, size_t n, ThreadPool& pool) {}
+  virtual void settle_layout() {}
 
   // ---- what the base tells structures about removed rows (lock-free; slot-addressed kinds) ----
   // False for a slot whose row was removed (free, or not yet reclaimed by remove_rows) or is

@@ -37,8 +37,8 @@ struct SpannOptions {
 
 // Construction parameters; each kind reads the ones that apply to it (see visit_options).
 struct IndexOptions {
-  // Graph links per node (2M on level 0). 0: automatic, HNSW's first add chooses (hnsw_degree.cpp),
-  // SPANN's head graph takes kDefaultDegree.
+  // Graph links per node (2M on level 0). 0: automatic, HNSW chooses once it holds 100,000 rows
+  // (hnsw_degree.cpp, hnsw_widen.cpp), SPANN's head graph takes kDefaultDegree.
   size_t M = 0;
   size_t ef_construction = 200;  // graph beam width while building
   size_t ef_search = 64;         // default graph beam width of search() when ef == 0
@@ -104,8 +104,8 @@ unsigned option_scope_of(const std::string& kind);
 std::vector<std::string> option_names();
 std::vector<std::string> option_names(const std::string& kind);
 
-// The graph degree where M is left automatic and nothing chooses another (HNSW's small first adds,
-// SPANN's head graph).
+// The graph degree where M is left automatic and nothing chooses another (HNSW under 100,000 rows,
+// and its easy or 1-bit-walked data; SPANN's head graph).
 constexpr size_t kDefaultDegree = 16;
 
 // The codec an index stores when quant= is left empty ("none": float32), unless its kind has a

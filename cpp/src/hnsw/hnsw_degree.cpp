@@ -27,8 +27,8 @@ constexpr size_t kHardDataDegree = 24;
 constexpr double kHardDataDimension = 20.5;
 
 // The estimate reads the neighbourhoods at the scale of the rows it scans: on a 20,000-row sample
-// wordnet-minilm reads 21.2 (18.8 in full) and glove 21.8 (22.1), so a small first add cannot tell
-// them apart and keeps the default. With 128 sampled rows the median wandered too far over eight
+// wordnet-minilm reads 21.2 (18.8 in full) and glove 21.8 (22.1), so fewer rows cannot tell them
+// apart and the choice waits for kRowsToChooseDegree. With 128 sampled rows the median wandered too far over eight
 // seeds (wordnet 18.1-21.6, 100,000 of glove's rows 19.9-23.2); with 512 it stayed at wordnet
 // 18.7-19.6, glove 20.8-22.6, glove100k 21.1-23.4, gauss-24 20.8-21.3 (the threshold's margin is
 // thin on the hard side: a miss there only keeps M=16). Glove's automatic build took as long as

@@ -16,7 +16,7 @@ void HnswIndex::plan_layout(const float* x, size_t n, ThreadPool& pool) {
   if (degree_pending_) plan_degree(x, n, pool);
 }
 
-void HnswIndex::settle_layout(const float*, size_t, ThreadPool&) {
+void HnswIndex::settle_layout() {
   if (degree_pending_) apply_planned_degree();
 }
 

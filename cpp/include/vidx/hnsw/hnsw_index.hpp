@@ -76,7 +76,7 @@ class HnswIndex final : public VectorIndex {
   // training changes what every search reads: such a write takes the exclusive path.
   bool concurrent_writes() const override { return !codec_->needs_training(); }
   void plan_layout(const float* x, size_t n, ThreadPool& pool) override;
-  void settle_layout(const float* x, size_t n, ThreadPool& pool) override;
+  void settle_layout() override;
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
