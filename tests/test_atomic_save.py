@@ -113,3 +113,32 @@ def test_spann_posting_file_is_written_through_the_atomic_writer(tmp_path):
     idx.add(np.random.default_rng(0).standard_normal((600, 16), dtype=np.float32), progress=False)
     assert os.listdir(tmp_path) == ["p.postings"]
     assert idx.search(np.zeros((1, 16), dtype=np.float32), 5)[0].shape == (1, 5)  # the file it wrote reads back
+
+
+def test_save_refuses_what_is_not_a_regular_file(tmp_path):
+    # rename() replaced a device node, a pipe or a link by the index (save("/dev/null") as root
+    # replaced the system's /dev/null).
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "folder").mkdir()
+    idx = small_index(50)
+    for name, what in (("pipe", "not a regular file"), ("folder", "a folder")):
+        with pytest.raises(OSError, match=what):
+            idx.save(tmp_path / name)
+    assert sorted(os.listdir(tmp_path)) == ["folder", "pipe"]
+    assert os.path.isdir(tmp_path / "folder") and not os.path.isfile(tmp_path / "pipe")
+
+
+def test_save_through_a_link_writes_the_file_it_names(tmp_path):
+    (tmp_path / "v1").mkdir()
+    small_index(50).save(tmp_path / "v1" / "index.vidx")
+    os.symlink("v1/index.vidx", tmp_path / "latest.vidx")
+    small_index(80).save(tmp_path / "latest.vidx")
+    assert os.path.islink(tmp_path / "latest.vidx")
+    assert len(vidx.load(tmp_path / "v1" / "index.vidx")) == 80
+    os.symlink("v2.vidx", tmp_path / "dangling.vidx")  # a link to a file not made yet
+    small_index(30).save(tmp_path / "dangling.vidx")
+    assert os.path.islink(tmp_path / "dangling.vidx") and len(vidx.load(tmp_path / "v2.vidx")) == 30
+    os.symlink("loop2", tmp_path / "loop1")
+    os.symlink("loop1", tmp_path / "loop2")
+    with pytest.raises(OSError, match="links"):
+        small_index(30).save(tmp_path / "loop1")

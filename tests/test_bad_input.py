@@ -214,3 +214,35 @@ def test_a_subnormal_query_is_a_zero_query(quant):
     tiny = idx.search(np.full(8, 1e-40, np.float32), k=5, ef=100)
     zero = idx.search(np.zeros(8, np.float32), k=5, ef=100)
     np.testing.assert_allclose(tiny[0], zero[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: vidx.Index(8, seed=2**64),
+    lambda: vidx.Index(8, M=2**64),
+    lambda: vidx.Index(8, ef_construction=2**70),
+    lambda: vidx.Index(2**64),
+])
+def test_integers_past_64_bits_name_the_option(make):
+    # pybind11's own cast error ("Unable to cast Python instance ... to C++ type '?'") named nothing.
+    with pytest.raises(ValueError, match="must be below 2\\*\\*64"):
+        make()
+
+
+def test_threads_past_64_bits(filled):
+    idx, _ = filled
+    with pytest.raises(ValueError, match="threads must be below 2\\*\\*64"):
+        idx.threads = 2**64
+
+
+def test_vecs_rows_of_other_dimensions(filled, tmp_path):
+    # Rows of 7 and 9 values after one of 8 add up to a multiple of the first row's size; they
+    # were read misaligned, each next row's header taken for a value.
+    import struct
+    idx, x = filled
+    before = snapshot(idx, x)
+    rows = [np.arange(8, dtype=np.float32)] + [np.ones(7 if i % 2 == 0 else 9, np.float32) for i in range(10)]
+    path = tmp_path / "mixed.fvecs"
+    path.write_bytes(b"".join(struct.pack("<i", len(r)) + r.tobytes() for r in rows))
+    with pytest.raises(OSError, match="row 1 declares dimension 7"):
+        idx.add(str(path))
+    assert_unchanged(idx, x, before)

@@ -2,7 +2,9 @@
 split past their limit), remove (stale at once, swept later), upsert, get / contains / ids,
 save and load of a living index, filters while scanning, range search, and kill -9 at any
 moment of add/remove/upsert/save (the saved pair always loads, in a state a save left)."""
+import gc
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -182,14 +184,19 @@ def test_living_index_saves_and_loads(data, tmp_path):
     np.testing.assert_array_equal(after[1], before[1])
     np.testing.assert_allclose(after[0], before[0])
     assert 50 not in again and 51 in again
-    # It keeps living after the load; the pages the save refers to are not overwritten.
+    # It keeps living after the load, once the index that wrote the posting file is closed (one
+    # writer at a time); the pages the save refers to are not overwritten.
+    with pytest.raises(OSError, match="another open index"):
+        again.add(x[:10] + 0.25, ids=np.arange(10_000, 10_010))
+    del idx
+    gc.collect()
     again.add(x[:10] + 0.25, ids=np.arange(10_000, 10_010))
     again.remove(np.arange(4001, 4050))
     third = vidx.load(tmp_path / "i.spann")  # the saved state, intact
     np.testing.assert_array_equal(third.search(q, 10, nprobe=16)[1], before[1])
     again.save(tmp_path / "i.spann")
     fourth = vidx.load(tmp_path / "i.spann")
-    assert 10_005 in fourth and 4020 not in fourth and 4051 in fourth and len(fourth) == len(idx) + 10 - 49
+    assert 10_005 in fourth and 4020 not in fourth and 4051 in fourth and len(fourth) == len(third) + 10 - 49
 
 
 def test_filter_while_scanning_postings(data, tmp_path):
@@ -339,3 +346,43 @@ def test_an_emptied_index_adds_instead_of_building_again(data, tmp_path):
     idx.upsert(x[1003:1004], ids=[7])
     assert sorted(idx.ids().tolist()) == [7, 1000, 1001, 1002]
     assert len(vidx.load(tmp_path / "before.spann")) == 1000
+
+
+def test_rows_added_outside_the_build_find_themselves(tmp_path):
+    # Rows 5 sigma off the build's data all went to a few lists at its edge; the add's splits
+    # then made heads near them, and the eps pruning skipped every list holding 42% of them:
+    # they did not find themselves at any nprobe. (Rows of an earlier add that a later add's
+    # splits leave far from their heads are not re-homed yet: 2.3% in parts of 100 here.)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3000, DIM)).astype(np.float32)
+    far = (rng.standard_normal((1500, DIM)) + 5).astype(np.float32)
+    ids = np.arange(20000, 21500)
+    idx = spann(tmp_path, threads=1)
+    idx.add(x, progress=False)
+    idx.add(far, ids=ids)
+    assert idx.stats()["live_splits"] > 0
+    assert (idx.search(far, 1)[1][:, 0] == ids).all()
+    near_far = far[:100] + 0.1
+    _, truth = brute_force(np.vstack([x, far]), near_far, 10, "l2")
+    assert recall(idx.search(near_far, 10)[1], truth + (truth >= 3000) * (20000 - 3000)) >= 0.95
+
+
+def test_one_open_index_at_a_time_writes_the_posting_file(data, tmp_path):
+    # A copy names the same posting file; two writers placed lists in each other's pages and
+    # the file's checksums then failed.
+    x, q = data
+    idx = spann(tmp_path)
+    idx.add(x[:2000], progress=False)
+    copy = pickle.loads(pickle.dumps(idx))
+    idx.add(x[2000:2100], ids=np.arange(2000, 2100))
+    with pytest.raises(OSError, match="another open index"):
+        copy.add(x[2100:2200], ids=np.arange(2100, 2200))
+    with pytest.raises(OSError, match="another open index"):
+        copy.remove([0])
+    assert len(copy) == 2000 and 0 in copy and 2100 not in copy
+    assert (idx.search(x[2000:2100], 1)[1][:, 0] == np.arange(2000, 2100)).all()
+    assert (copy.search(x[:100], 1)[1][:, 0] == np.arange(100)).all()
+    del idx
+    gc.collect()  # the writer is gone: its lock with it
+    copy.add(x[2100:2200], ids=np.arange(2100, 2200))
+    assert (copy.search(x[2100:2200], 1)[1][:, 0] == np.arange(2100, 2200)).all()

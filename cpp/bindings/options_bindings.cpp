@@ -1,6 +1,7 @@
 #include "options_bindings.hpp"
 #include "path_input.hpp"
 
+#include <limits>
 #include <set>
 
 #include "vidx/codec/registry.hpp"
@@ -37,6 +38,9 @@ struct FromKwargs {
     py::int_ i = py::reinterpret_steal<py::int_>(PyNumber_Index(v.ptr()));
     if (i.ptr() == nullptr) throw py::error_already_set();
     if (i < py::int_(0)) throw py::value_error(std::string(name) + " must be at least 0, got " + py::str(i).cast<std::string>());
+    // Past 64 bits pybind11's cast would fail with its own message, which names no option.
+    if (i > py::int_(std::numeric_limits<uint64_t>::max()))
+      throw py::value_error(std::string(name) + " must be below 2**64, got " + py::str(i).cast<std::string>());
     return i.cast<uint64_t>();
   }
   void count(const char* name, size_t& field, unsigned applies, const OptionLimits&) {

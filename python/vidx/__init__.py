@@ -41,6 +41,8 @@ def _check_count(name, value, minimum):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    if value >= 1 << 64:  # the C++ side takes 64 bits; past them pybind11's error names no argument
+        raise ValueError(f"{name} must be below 2**64, got {value}")
     return value
 
 
@@ -106,7 +108,7 @@ class Index:
         rerank: candidates re-scored with precise distances after a compressed search
             (0: automatic. HNSW: the beam in the walk's order, at least max(k, 8) of it, then
             on while a candidate's walk distance, less twice the largest walk error seen in
-            this query, could still enter the k; SPANN: 16 * k).
+            this query, could still enter the k; flat and SPANN: 16 * k).
         keep_vectors: (hnsw, flat) also keep the float32 vectors (more memory): HNSW re-ranks
             with them, so results and distances are float32's while the walk reads the codes
             (quant="lvq4" then walks in integer arithmetic; the fastest float32-exact setting for
@@ -314,7 +316,8 @@ class Index:
 
     def __copy__(self):
         # A full, independent copy: a shallow one would share the structure, so adding to
-        # the copy would change the original.
+        # the copy would change the original. SPANN copies share the posting file, which one
+        # open index at a time may write (the other's writes raise OSError).
         return from_bytes(self.to_bytes())
 
     def __deepcopy__(self, memo):

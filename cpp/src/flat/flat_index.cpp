@@ -8,6 +8,7 @@
 #include "vidx/codec/finite_codes.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/filtered_scan.hpp"
+#include "vidx/common/search_limits.hpp"
 #include "vidx/common/topk.hpp"
 #include "vidx/io/byte_stream.hpp"
 #include "vidx/io/index_file.hpp"
@@ -110,10 +111,11 @@ void FlatIndex::search_one(const float* q, size_t k, size_t rerank, const RowFil
     // Precise vectors are at hand: scan them, so kind="flat" stays exact whatever the codec.
     best = nearest_allowed_rows(*kept_codec_->prepare(q), kept_.data(), kept_codec_->code_size(), rows, filter, k);
   } else {
-    // An exhaustive scan of the codes; a two-level codec re-scores the best `rerank` with its
-    // precise level. Exact for float32 codes, as precise as the codec otherwise.
+    // An exhaustive scan of the codes; a two-level codec re-scores the best `rerank` (automatic:
+    // kRerankPerResult * k) with its precise level. Exact for float32 codes, as precise as the
+    // codec otherwise.
     const size_t cs = stride_;
-    const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : k) : k;
+    const size_t kept = codec_->reranks() ? std::max(k, rerank ? rerank : kRerankPerResult * k) : k;
     best = nearest_allowed_rows(*codec_->prepare(q), codes_.data(), cs, rows, filter, kept);
     if (codec_->reranks()) {
       const auto precise = codec_->prepare_precise(q);

@@ -81,7 +81,7 @@ size_t remove_stale_temp_files(const std::string& target) noexcept {
   return removed;
 }
 
-AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
+AtomicFile::AtomicFile(std::string target) : target_(resolve_save_target(target)) {
   remove_stale_temp_files(target_);
   for (int attempt = 1;; ++attempt) {
     temp_path_ = make_temp_path(target_);

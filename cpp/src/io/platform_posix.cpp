@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -145,8 +146,43 @@ void File::close() {
   if (::close(fd) != 0 && errno != EINTR) fail("close", path_, errno);
 }
 
+bool File::try_lock_exclusive() {
+  // flock, not fcntl: its lock belongs to this open file, so two opens in one process exclude
+  // each other as two processes do.
+  int rc;
+  do rc = ::flock(handle_, LOCK_EX | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  if (rc == 0) return true;
+  if (errno == EWOULDBLOCK) return false;
+  if (errno == ENOLCK || errno == EOPNOTSUPP || errno == ENOSYS) return true;
+  fail("lock", path_, errno);
+}
+
 void replace_file(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) fail("rename " + from + " to", to, errno);
+}
+
+std::string resolve_save_target(const std::string& path) {
+  std::string target = path;
+  for (int hops = 0;; ++hops) {
+    struct stat st;
+    if (::lstat(target.c_str(), &st) != 0) {
+      if (errno == ENOENT) return target;  // a new file (or the missing file a link names)
+      fail("stat", target, errno);
+    }
+    if (S_ISREG(st.st_mode)) return target;
+    if (!S_ISLNK(st.st_mode))
+      throw IoError("cannot save to " + target + ": it is " +
+                    (S_ISDIR(st.st_mode) ? "a folder" : "not a regular file (a device, pipe or socket)") +
+                    "; give the path of an index file");
+    if (hops == 40) fail("follow the links of", path, ELOOP);
+    std::string link(static_cast<size_t>(st.st_size > 0 ? st.st_size : 255) + 1, '\0');
+    const ssize_t n = ::readlink(target.c_str(), &link[0], link.size());
+    if (n < 0) fail("read the link", target, errno);
+    link.resize(static_cast<size_t>(n));
+    // A relative link is relative to the folder that holds it.
+    target = (link.front() == '/' || directory_of(target) == ".") ? link : directory_of(target) + "/" + link;
+  }
 }
 
 void sync_directory(const std::string& dir) {

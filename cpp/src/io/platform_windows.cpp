@@ -147,10 +147,27 @@ void File::close() {
   if (!CloseHandle(h)) fail("close", path_, GetLastError());
 }
 
+bool File::try_lock_exclusive() {
+  OVERLAPPED at = {};
+  if (LockFileEx(handle_, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, MAXDWORD, MAXDWORD, &at)) return true;
+  const DWORD err = GetLastError();
+  if (err == ERROR_LOCK_VIOLATION || err == ERROR_IO_PENDING) return false;
+  if (err == ERROR_NOT_SUPPORTED || err == ERROR_INVALID_FUNCTION) return true;
+  fail("lock", path_, err);
+}
+
 void replace_file(const std::string& from, const std::string& to) {
   // WRITE_THROUGH: returns only once the rename is on disk, so no folder sync is needed.
   if (!MoveFileExW(widen(from).c_str(), widen(to).c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
     fail("rename " + from + " to", to, GetLastError());
+}
+
+std::string resolve_save_target(const std::string& path) {
+  // MoveFileEx replaces a link itself, as rename does on POSIX; folders are refused here.
+  const DWORD attributes = GetFileAttributesW(widen(path).c_str());
+  if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY))
+    throw IoError("cannot save to " + path + ": it is a folder; give the path of an index file");
+  return path;
 }
 
 void sync_directory(const std::string&) {}  // replace_file wrote through

@@ -145,7 +145,21 @@ void FileSource::read(size_t begin, size_t count, float* out) {
   const uint64_t at = offset_ + static_cast<uint64_t>(begin) * stride_;
   if (file_.read_at(at, p, bytes) < bytes)
     throw IoError(path_ + " is truncated: it ended while reading row " + std::to_string(begin));
-  for (size_t r = 0; r < count; ++r) convert_to_float(p + r * stride_ + prefix_, type_, dim_, out + r * dim_);
+  for (size_t r = 0; r < count; ++r) {
+    if (prefix_ == sizeof(int32_t)) check_row_header(p + r * stride_, begin + r);
+    convert_to_float(p + r * stride_ + prefix_, type_, dim_, out + r * dim_);
+  }
+}
+
+void FileSource::check_row_header(const uint8_t* row, size_t index) const {
+  // Every .fvecs/.bvecs row repeats its dimension. Rows of mixed lengths can still add up to a
+  // multiple of the first row's size; without this check they would be read misaligned.
+  int32_t d;
+  std::memcpy(&d, row, sizeof d);
+  if (d < 0 || static_cast<size_t>(d) != dim_)
+    throw FileFormatError(path_ + ": row " + std::to_string(index) + " declares dimension " + std::to_string(d) +
+                          " where the first row declares " + std::to_string(dim_) +
+                          "; every row of a vecs file must have the same dimension");
 }
 
 }  // namespace vidx::io

@@ -65,9 +65,22 @@ void SpannIndex::read_list(uint32_t list, ListBuffer& out) const {
   read_bytes(*postings_, l.tail_base, out.tails.size(), out.tails.data(), "posting tails of list", list);
 }
 
+void SpannIndex::open_writer(Live& live) const {
+  if (live.writer.is_open()) return;
+  io::File writer = io::File::open_existing(postings_->path(), io::File::Access::read_write);
+  // Each index places its rewritten lists in the pages it believes free; two writing one file
+  // would overwrite each other's lists (a copy, a pickle, from_bytes or a second load of the
+  // same files all name the same posting file). So one index at a time may write it.
+  if (!writer.try_lock_exclusive())
+    throw IoError("the posting file " + postings_->path() +
+                      " is being written by another open index (a copy of this one, or the same files loaded "
+                      "twice): one index at a time may add to or remove from a SPANN posting file. Close the "
+                      "other one, or give this one a posting file of its own (copy both files and load the copy)");
+  live.writer = std::move(writer);
+}
+
 void SpannIndex::write_list(Live& live, uint32_t list, const ListBuffer& b) {
-  if (!live.writer.is_open())
-    live.writer = io::File::open_existing(postings_->path(), io::File::Access::read_write);
+  open_writer(live);
   const io::PostingList old = list < postings_->lists().size() ? postings_->lists()[list] : io::PostingList{};
   io::PostingList l;
   l.count = static_cast<uint32_t>(b.count);

@@ -1,6 +1,7 @@
 // What a SPANN index keeps once it lives (add/remove after the build), see live_store.hpp.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "live_store.hpp"
@@ -18,6 +19,7 @@ struct SpannIndex::Live {
   int64_t next_id = 0;      // the first id a call without ids assigns
   size_t limit = 0;         // a list past it splits
   uint64_t splits = 0, rewrites = 0, sweeps = 0, reassigned = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> split_into;  // (list, new list) of the add running
   // Read from the index file, installed into the posting reader by attach_storage.
   bool loaded = false;
   std::vector<io::PostingList> loaded_lists;

@@ -2,6 +2,7 @@
 // lists by the build's replica rule; a list past the limit splits in two; removed ids turn
 // stale at once and leave the lists as they are rewritten (or in a sweep).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <string>
@@ -19,6 +20,8 @@ constexpr double kSweepShare = 0.1;
 constexpr size_t kSweepMinimum = 256;
 // Rounds of the split's 2-means.
 constexpr int kSplitRounds = 4;
+// Rounds that re-home an add's rows left far from every head of their lists by its splits.
+constexpr int kOrphanRounds = 3;
 // Lists next to a new head whose members may join it (SPFresh's reassignment, bounded), and
 // the most that join, as a share of the limit: filling the new list to the limit made it split
 // again at once (glove6b-50, posting_limit 260: 18,309 heads against 15,564 without).
@@ -64,6 +67,7 @@ void SpannIndex::assign_to_heads(const float* x, size_t n, std::vector<uint32_t>
 
 void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool) {
   Live& live = this->live();
+  open_writer(live);  // before anything changes: another index may be writing the file
   ensure_where(live);
   const std::vector<int64_t> labels = new_labels(live, ids, n);
   if (count_ + n >= (uint64_t(1) << 31)) throw InvalidArgument("a SPANN index holds at most 2^31 - 1 vectors");
@@ -99,23 +103,95 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
       by_list.emplace_back(lists[i * R + r], static_cast<uint32_t>(i));
   }
   std::sort(by_list.begin(), by_list.end());
+  live.split_into.clear();
+  append_to_lists(live, by_list, entries.data(), tails.data(), false);
+  // Rows were assigned before this add's splits made new heads. One far outside the build's
+  // region (all of them went to a few lists at its edge) may now have a head near it while
+  // every list holding it is far enough for the eps pruning to skip: it joins its nearest
+  // list too, or searching the row itself would not find it (58% of 1,500 rows 5 sigma off a
+  // 16-d build were found before).
+  // Joining a list may split it again and make new orphans: a few rounds, each only while the
+  // previous one split.
+  for (int round = 0; round < kOrphanRounds && !live.split_into.empty(); ++round) {
+    by_list = orphans_of_add(live, x, n, lists);
+    live.split_into.clear();
+    for (const auto& [list, row] : by_list) {  // where the row is now for sure
+      uint32_t* slots = lists.data() + size_t(row) * R;
+      *std::find_if(slots, slots + R - 1, [](uint32_t l) { return l == kNoList; }) = list;
+    }
+    append_to_lists(live, by_list, entries.data(), tails.data(), true);
+  }
+  count_ += n;
+  for (int64_t id : labels) live.next_id = std::max(live.next_id, id + 1);
+  if (too_stale(live, count_)) sweep_stale(live);
+}
+
+// Appends rows (entries and tails of one add, indexed by row) to lists, (list, row) pairs sorted
+// by list; a list past the limit splits. skip_present: leave out rows the list already holds
+// (a split of this add may have moved them there).
+void SpannIndex::append_to_lists(Live& live, const std::vector<std::pair<uint32_t, uint32_t>>& by_list,
+                                 const uint8_t* entries, const uint8_t* tails, bool skip_present) {
+  const io::PostingLayout& layout = postings_->layout();
+  const size_t E = layout.entry_bytes, T = layout.tail_bytes;
   ListBuffer b;
+  IdTable present;
   for (size_t a = 0; a < by_list.size();) {
     const uint32_t h = by_list[a].first;
     read_list(h, b);
     b.keep_if([&](int64_t raw) { return live.liveness.live(raw); });
+    if (skip_present) {
+      present = IdTable();
+      for (size_t i = 0; i < b.count; ++i) present.set(entry_id(b.raw_id(i)), 0);
+    }
     for (; a < by_list.size() && by_list[a].first == h; ++a) {
       const size_t row = by_list[a].second;
-      b.push(entries.data() + row * E, T ? tails.data() + row * T : nullptr);
+      int64_t raw;
+      std::memcpy(&raw, entries + row * E, 8);
+      if (skip_present && present.contains(entry_id(raw))) continue;
+      b.push(entries + row * E, T ? tails + row * T : nullptr);
     }
     if (b.count > live.limit)
       split_list(live, h, b);
     else
       write_list(live, h, b);
   }
-  count_ += n;
-  for (int64_t id : labels) live.next_id = std::max(live.next_id, id + 1);
-  if (too_stale(live, count_)) sweep_stale(live);
+}
+
+// The rows of an add (x, with R lists each in `lists`) whose every list the eps pruning would
+// skip when searching the row itself, as (nearest head, row) pairs sorted by head: the row
+// joins its nearest head's list too.
+std::vector<std::pair<uint32_t, uint32_t>> SpannIndex::orphans_of_add(const Live& live, const float* x, size_t n,
+                                                                       const std::vector<uint32_t>& lists) const {
+  std::vector<std::pair<uint32_t, uint32_t>> orphans;
+  const double eps = options().spann.eps;
+  if (head_->metric() != Metric::L2 || !std::isfinite(eps)) return orphans;  // no ratio bound to break
+  const size_t R = options().spann.replicas, d = dim();
+  std::vector<float> nearest_d(n);
+  std::vector<int64_t> nearest(n);
+  SearchParams sp;
+  sp.ef = options().ef_search;
+  head_->search(x, n, 1, sp, nearest_d.data(), nearest.data());
+  const auto& kt = simd::kernels();
+  for (size_t i = 0; i < n; ++i) {
+    if (nearest[i] < 0) continue;
+    const uint32_t j = static_cast<uint32_t>(nearest[i]);
+    const double bound = (1.0 + eps) * nearest_d[i];
+    auto near_enough = [&](uint32_t l) {
+      return l == j || kt.l2sq(x + i * d, live.head_vectors.data() + size_t(l) * d, d) <= bound;
+    };
+    bool reachable = false;
+    for (size_t r = 0; r < R && !reachable; ++r) {
+      const uint32_t l = lists[i * R + r];
+      if (l == kNoList) break;
+      // A list that split holds the row in one of its parts: both must be near enough.
+      reachable = near_enough(l);
+      for (const auto& [from, to] : live.split_into)
+        if (from == l) reachable = reachable && near_enough(to);
+    }
+    if (!reachable) orphans.emplace_back(j, static_cast<uint32_t>(i));
+  }
+  std::sort(orphans.begin(), orphans.end());
+  return orphans;
 }
 
 // Splits list h in two: h keeps the half nearer its head, a new head (the mean of the other
@@ -166,6 +242,7 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
     const uint32_t* at = live.where.find(id);
     if (at && *at == h) live.where.set(id, g);
   }
+  live.split_into.emplace_back(h, g);
   write_list(live, h, kept);
   take_nearer_members(live, g, moved);
   write_list(live, g, moved);
@@ -211,6 +288,7 @@ void SpannIndex::take_nearer_members(Live& live, uint32_t g, ListBuffer& b) {
 
 size_t SpannIndex::remove_labels(const int64_t* ids, size_t n, ThreadPool&) {
   Live& live = this->live();
+  open_writer(live);
   ensure_where(live);
   size_t removed = 0;
   for (size_t i = 0; i < n; ++i)
@@ -224,7 +302,10 @@ size_t SpannIndex::remove_labels(const int64_t* ids, size_t n, ThreadPool&) {
 }
 
 std::vector<uint32_t> SpannIndex::compact_rows(ThreadPool&) {
-  if (head_ && !live().liveness.empty()) sweep_stale(live());
+  if (head_ && !live().liveness.empty()) {
+    open_writer(live());
+    sweep_stale(live());
+  }
   return {};
 }
 

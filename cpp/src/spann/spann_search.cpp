@@ -11,6 +11,7 @@
 #include "live_state.hpp"
 #include "search_context.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/common/search_limits.hpp"
 #include "vidx/spann/spann_index.hpp"
 
 namespace vidx::spann {
@@ -86,7 +87,7 @@ void SpannIndex::scan_query(const float* q, size_t keep, const SearchParams& par
 void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params, const RowFilter* filter,
                             float* distances, int64_t* ids, Context& ctx) const {
   const bool two_level = postings_->layout().tail_bytes > 0;
-  scan_query(q, two_level ? std::max(k, params.rerank ? params.rerank : 16 * k) : k, params, filter, ctx);
+  scan_query(q, two_level ? std::max(k, params.rerank ? params.rerank : kRerankPerResult * k) : k, params, filter, ctx);
   ctx.results.write_sorted(k, distances, ids);
 }
 

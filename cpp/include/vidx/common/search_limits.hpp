@@ -12,6 +12,13 @@ namespace vidx {
 // k may exceed the index size (the tail is padded with -1 / +inf) up to this many results.
 constexpr size_t kMaxPaddedK = size_t{1} << 16;
 
+// Candidates an exhaustive scan of compressed codes (flat, a SPANN list) re-scores with the
+// precise level per result wanted, when rerank= is left automatic. A 1-bit code's order is
+// rough: re-scoring only the k best loses most of the true neighbours, 16 k keeps them
+// (recall@10 0.20 -> 0.97 on a flat binary scan of clustered rows) for a re-rank that costs
+// far less than the scan.
+constexpr size_t kRerankPerResult = 16;
+
 // Throws InvalidArgument unless 1 <= k <= max(index_size, kMaxPaddedK).
 inline void check_k(size_t k, size_t index_size) {
   if (k == 0) throw InvalidArgument("k must be at least 1");

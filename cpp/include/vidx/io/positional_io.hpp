@@ -66,6 +66,10 @@ class File {
   void flush();
   // Closes the file, reporting an error the system deferred until close. Safe to repeat.
   void close();
+  // Takes an advisory exclusive lock on the whole file, held until it is closed, without
+  // waiting: false when another open of the file (in this process or another) holds one. True
+  // where the filesystem has no locks to take: writers there are not kept apart.
+  bool try_lock_exclusive();
 
  private:
 #ifdef _WIN32
@@ -86,6 +90,12 @@ class File {
 // Renames `from` over `to` in one step: a reader of `to` sees the old file or the new one.
 // Both must be in the same folder (or at least on the same filesystem).
 void replace_file(const std::string& from, const std::string& to);
+
+// The file a save to `path` should replace. A symbolic link is followed to the file it names
+// (as writing through open() would), so the link still names the saved index instead of being
+// replaced by it. IoError where that file exists but is not a regular file: renaming over a
+// folder, a device (/dev/null) or a pipe would replace the node itself.
+std::string resolve_save_target(const std::string& path);
 
 // Makes a completed rename in `dir` durable. A no-op where the system has no such operation
 // (Windows: replace_file writes through) or the filesystem does not support it.

@@ -64,6 +64,8 @@ class FileSource final : public VectorSource {
   std::string describe() const override { return path_; }
 
  private:
+  void check_row_header(const uint8_t* row, size_t index) const;
+
   std::string path_;
   File file_;
   uint64_t offset_;

@@ -151,10 +151,15 @@ class SpannIndex final : public VectorIndex {
   void ensure_where(Live& live) const;
   void assign_to_heads(const float* x, size_t n, std::vector<uint32_t>& lists) const;
   void rewrite_list(Live& live, uint32_t list, ListBuffer& buffer);
+  void append_to_lists(Live& live, const std::vector<std::pair<uint32_t, uint32_t>>& by_list, const uint8_t* entries,
+                       const uint8_t* tails, bool skip_present);
+  std::vector<std::pair<uint32_t, uint32_t>> orphans_of_add(const Live& live, const float* x, size_t n,
+                                                            const std::vector<uint32_t>& lists) const;
   void split_list(Live& live, uint32_t list, ListBuffer& buffer);
   void take_nearer_members(Live& live, uint32_t list, ListBuffer& buffer);
   void sweep_stale(Live& live);
   void read_list(uint32_t list, ListBuffer& out) const;
+  void open_writer(Live& live) const;
   void write_list(Live& live, uint32_t list, const ListBuffer& buffer);
   void run_queries(size_t nq, ThreadPool& pool, const std::function<void(size_t, Context&)>& f) const;
   std::unique_ptr<Context> acquire_context() const;
