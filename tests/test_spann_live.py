@@ -367,9 +367,11 @@ def test_rows_added_outside_the_build_find_themselves(tmp_path):
     assert recall(idx.search(near_far, 10)[1], truth + (truth >= 3000) * (20000 - 3000)) >= 0.95
 
 
-def test_one_open_index_at_a_time_writes_the_posting_file(data, tmp_path):
+@pytest.mark.parametrize("original_saved", [False, True])
+def test_one_open_index_at_a_time_writes_the_posting_file(data, tmp_path, original_saved):
     # A copy names the same posting file; two writers placed lists in each other's pages and
-    # the file's checksums then failed.
+    # the file's checksums then failed. Once the original is closed the copy may write, unless
+    # the original saved writes the copy does not have (its free pages hold their lists).
     x, q = data
     idx = spann(tmp_path)
     idx.add(x[:2000], progress=False)
@@ -382,7 +384,51 @@ def test_one_open_index_at_a_time_writes_the_posting_file(data, tmp_path):
     assert len(copy) == 2000 and 0 in copy and 2100 not in copy
     assert (idx.search(x[2000:2100], 1)[1][:, 0] == np.arange(2000, 2100)).all()
     assert (copy.search(x[:100], 1)[1][:, 0] == np.arange(100)).all()
+    if original_saved:
+        idx.save(tmp_path / "i.spann")
     del idx
     gc.collect()  # the writer is gone: its lock with it
-    copy.add(x[2100:2200], ids=np.arange(2100, 2200))
-    assert (copy.search(x[2100:2200], 1)[1][:, 0] == np.arange(2100, 2200)).all()
+    if original_saved:
+        with pytest.raises(OSError, match="older than its posting file"):
+            copy.add(x[2100:2200], ids=np.arange(2100, 2200))
+        assert len(vidx.load(tmp_path / "i.spann")) == 2100
+    else:
+        copy.add(x[2100:2200], ids=np.arange(2100, 2200))
+        assert (copy.search(x[2100:2200], 1)[1][:, 0] == np.arange(2100, 2200)).all()
+
+
+def test_an_older_save_may_not_write_over_a_newer_one(data, tmp_path):
+    # Each saved state keeps its lists in pages the other believes free: rolling back to an older
+    # save and adding overwrote the newer save's lists. Saves stamp a write generation beside
+    # the posting file ("<posting>.gen"); a state older than the stamp searches but refuses writes.
+    x, q = data
+    idx = spann(tmp_path)
+    idx.add(x[:3000], progress=False)
+    idx.add(x[3000:3500], ids=np.arange(3000, 3500))
+    idx.save(tmp_path / "v1.spann")
+    stamp_after_v1 = (tmp_path / "p.post.gen").read_bytes()
+    idx.add(x[3500:4000], ids=np.arange(3500, 4000))
+    idx.save(tmp_path / "v2.spann")
+    before = idx.search(q, 10, nprobe=16)
+    del idx
+    gc.collect()
+    v1 = vidx.load(tmp_path / "v1.spann")
+    assert len(v1) == 3500 and (v1.search(x[3000:3100], 1)[1][:, 0] == np.arange(3000, 3100)).all()
+    with pytest.raises(OSError, match="older than its posting file"):
+        v1.add(x[4000:4010], ids=np.arange(4000, 4010))
+    with pytest.raises(OSError, match="older than its posting file"):
+        v1.remove([1])
+    del v1
+    gc.collect()
+    v2 = vidx.load(tmp_path / "v2.spann")
+    np.testing.assert_array_equal(v2.search(q, 10, nprobe=16)[1], before[1])
+    v2.add(x[4000:4010], ids=np.arange(4000, 4010))
+    v2.save(tmp_path / "v3.spann")
+    del v2
+    gc.collect()
+    # A kill between a save's index file and its stamp leaves the stamp one behind: the newest
+    # save still writes.
+    (tmp_path / "p.post.gen").write_bytes(stamp_after_v1)
+    v3 = vidx.load(tmp_path / "v3.spann")
+    v3.add(x[4010:4020], ids=np.arange(4010, 4020))
+    assert len(v3) == 4020 and (v3.search(x[4000:4020], 1)[1][:, 0] == np.arange(4000, 4020)).all()

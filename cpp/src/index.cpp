@@ -187,6 +187,7 @@ void VectorIndex::save(const std::string& path) const {
   io::IndexFileWriter out(kind());
   write_file(out);
   out.write_atomically(path);
+  snapshot_taken();
 }
 
 std::vector<uint8_t> VectorIndex::to_bytes() const {
@@ -195,7 +196,9 @@ std::vector<uint8_t> VectorIndex::to_bytes() const {
   check_save_path("");  // refuses what cannot be saved at all (an empty SPANN index)
   io::IndexFileWriter out(kind());
   write_file(out);
-  return out.to_bytes();
+  std::vector<uint8_t> bytes = out.to_bytes();
+  snapshot_taken();
+  return bytes;
 }
 
 namespace {

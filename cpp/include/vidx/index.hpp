@@ -263,6 +263,9 @@ class VectorIndex {
 
   // Refuses a path the index cannot be saved to (SPANN: its own posting file), before writing.
   virtual void check_save_path(const std::string& path) const {}
+  // Called once a save's file is in place, or to_bytes has its bytes: the state they hold is
+  // now one a later load may start from (SPANN stamps its posting file's write generation).
+  virtual void snapshot_taken() const {}
 
   // Throws InvalidArgument "read-only: ..." naming `what` for an index loaded with mmap. Every
   // public write calls it before touching anything.

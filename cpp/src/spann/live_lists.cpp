@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "live_state.hpp"
+#include "write_generation.hpp"
 #include "vidx/codec/float16.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/crc32c.hpp"
@@ -66,17 +67,29 @@ void SpannIndex::read_list(uint32_t list, ListBuffer& out) const {
 }
 
 void SpannIndex::open_writer(Live& live) const {
-  if (live.writer.is_open()) return;
-  io::File writer = io::File::open_existing(postings_->path(), io::File::Access::read_write);
-  // Each index places its rewritten lists in the pages it believes free; two writing one file
-  // would overwrite each other's lists (a copy, a pickle, from_bytes or a second load of the
-  // same files all name the same posting file). So one index at a time may write it.
-  if (!writer.try_lock_exclusive())
-    throw IoError("the posting file " + postings_->path() +
-                      " is being written by another open index (a copy of this one, or the same files loaded "
-                      "twice): one index at a time may add to or remove from a SPANN posting file. Close the "
-                      "other one, or give this one a posting file of its own (copy both files and load the copy)");
-  live.writer = std::move(writer);
+  if (!live.writer.is_open()) {
+    io::File writer = io::File::open_existing(postings_->path(), io::File::Access::read_write);
+    // Each index places its rewritten lists in the pages it believes free; two writing one file
+    // would overwrite each other's lists (a copy, a pickle, from_bytes or a second load of the
+    // same files all name the same posting file). So one index at a time may write it.
+    if (!writer.try_lock_exclusive())
+      throw IoError("the posting file " + postings_->path() +
+                    " is being written by another open index (a copy of this one, or the same files loaded "
+                    "twice): one index at a time may add to or remove from a SPANN posting file. Close the "
+                    "other one, or give this one a posting file of its own (copy both files and load the copy)");
+    live.writer = std::move(writer);
+  }
+  if (live.changed) return;
+  // The first write since this state was loaded or saved: a newer saved state of the file may
+  // exist (this one is an older save, or a copy taken before it), whose lists sit in pages
+  // this one believes free.
+  const uint64_t stamped = read_write_generation(postings_->path(), postings_->header().build_id);
+  if (stamped > live.generation)
+    throw IoError("this SPANN index is older than its posting file: a state saved after it (generation " +
+                  std::to_string(stamped) + ", this one " + std::to_string(live.generation) + ") keeps lists in " +
+                  postings_->path() + " in pages this one would reuse. Searches work; to write, load the newest "
+                  "save, or copy this one's index and posting files together before its newer state is written");
+  live.changed = true;
 }
 
 void SpannIndex::write_list(Live& live, uint32_t list, const ListBuffer& b) {

@@ -20,6 +20,11 @@ struct SpannIndex::Live {
   size_t limit = 0;         // a list past it splits
   uint64_t splits = 0, rewrites = 0, sweeps = 0, reassigned = 0;
   std::vector<std::pair<uint32_t, uint32_t>> split_into;  // (list, new list) of the add running
+  // The write generation of this state (write_generation.hpp): the one it was loaded with, or
+  // the last one it saved; `changed` once it wrote since; `pending` between writing a saved
+  // state's index file and stamping the posting file with its generation.
+  uint64_t generation = 0, pending_generation = 0;
+  bool changed = false;
   // Read from the index file, installed into the posting reader by attach_storage.
   bool loaded = false;
   std::vector<io::PostingList> loaded_lists;

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "live_state.hpp"
+#include "write_generation.hpp"
 #include "spann_paths.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/atomic_file.hpp"
@@ -60,7 +61,8 @@ constexpr uint32_t kSpannVersion = 3;  // 3: a VectorIndex file (META/OPTS from 
 // index lives (adds/removes after the build) its directory, page checksums and stale ids.
 constexpr uint32_t kHeadVectorSection = io::fourcc("HV16");  // float16
 constexpr uint32_t kLiveSection = io::fourcc("SPLV");
-constexpr uint32_t kLiveVersion = 1;
+// 2 adds the write generation (write_generation.hpp); version 1 files read as generation 0.
+constexpr uint32_t kLiveVersion = 2;
 
 // The embedded head index, read from the section's bytes (verified as a file would be).
 std::unique_ptr<VectorIndex> load_head(const io::Span& bytes, const std::string& what) {
@@ -128,13 +130,28 @@ void SpannIndex::write_live_section(io::IndexFileWriter& out) const {
   });
   w.i64(live.next_id);
   for (uint64_t v : {live.splits, live.rewrites, live.sweeps}) w.u64(v);
+  // A state that wrote since its last save is a new generation, stamped once its file is in place.
+  live.pending_generation =
+      live.changed ? std::max(live.generation, read_write_generation(postings_->path(), postings_->header().build_id)) + 1 : 0;
+  w.u64(live.changed ? live.pending_generation : live.generation);
   out.add_section(kLiveSection, w.take());
   live.pages.commit_saved();
 }
 
+void SpannIndex::snapshot_taken() const {
+  if (!live_ || !live_->pending_generation) return;
+  Live& live = *live_;
+  write_write_generation(postings_->path(), postings_->header().build_id, live.pending_generation);
+  live.generation = live.pending_generation;
+  live.pending_generation = 0;
+  live.changed = false;
+}
+
 void SpannIndex::read_live_section(const io::IndexFileReader& in) {
   io::ByteReader r = in.reader(kLiveSection);
-  if (r.u32() != kLiveVersion) throw FileFormatError(in.path() + ": unsupported SPANN living section version");
+  const uint32_t version = r.u32();
+  if (version != 1 && version != kLiveVersion)
+    throw FileFormatError(in.path() + ": unsupported SPANN living section version " + std::to_string(version));
   auto live = std::make_unique<Live>();
   count_ = r.u64();
   live->loaded_end = r.u64();
@@ -161,6 +178,7 @@ void SpannIndex::read_live_section(const io::IndexFileReader& in) {
   live->liveness.assign(std::move(versions));
   live->next_id = r.i64();
   for (uint64_t* v : {&live->splits, &live->rewrites, &live->sweeps}) *v = r.u64();
+  if (version >= 2) live->generation = r.u64();
   r.expect_end();
   live->limit = std::max<size_t>(16, build_stats_.posting_limit);
   live->loaded = true;
