@@ -348,18 +348,19 @@ def test_an_emptied_index_adds_instead_of_building_again(data, tmp_path):
     assert len(vidx.load(tmp_path / "before.spann")) == 1000
 
 
-def test_rows_added_outside_the_build_find_themselves(tmp_path):
-    # Rows 5 sigma off the build's data all went to a few lists at its edge; the add's splits
-    # then made heads near them, and the eps pruning skipped every list holding 42% of them:
-    # they did not find themselves at any nprobe. (Rows of an earlier add that a later add's
-    # splits leave far from their heads are not re-homed yet: 2.3% in parts of 100 here.)
+@pytest.mark.parametrize("part", [1500, 100])
+def test_rows_added_outside_the_build_find_themselves(tmp_path, part):
+    # Rows 5 sigma off the build's data went to a few lists at its edge; splits then made heads
+    # near them, and the eps pruning skipped every list holding 42% of them (one add) or 3% (adds
+    # of 100): they did not find themselves at any nprobe.
     rng = np.random.default_rng(3)
     x = rng.standard_normal((3000, DIM)).astype(np.float32)
     far = (rng.standard_normal((1500, DIM)) + 5).astype(np.float32)
     ids = np.arange(20000, 21500)
     idx = spann(tmp_path, threads=1)
     idx.add(x, progress=False)
-    idx.add(far, ids=ids)
+    for a in range(0, 1500, part):
+        idx.add(far[a:a + part], ids=ids[a:a + part])
     assert idx.stats()["live_splits"] > 0
     assert (idx.search(far, 1)[1][:, 0] == ids).all()
     near_far = far[:100] + 0.1

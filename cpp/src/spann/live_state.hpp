@@ -9,6 +9,14 @@
 
 namespace vidx::spann {
 
+// Rows stored far from every head of their lists (live_strays.cpp), with their vectors and the
+// squared distance to the nearest head of a list holding them.
+struct Strays {
+  std::vector<int64_t> ids;
+  std::vector<float> vectors;
+  std::vector<float> reach;
+};
+
 struct SpannIndex::Live {
   io::File writer;          // the posting file opened for writing, on the first write
   std::vector<float> head_vectors;  // H x dim, expanded from head_halves_
@@ -20,6 +28,8 @@ struct SpannIndex::Live {
   size_t limit = 0;         // a list past it splits
   uint64_t splits = 0, rewrites = 0, sweeps = 0, reassigned = 0;
   std::vector<std::pair<uint32_t, uint32_t>> split_into;  // (list, new list) of the add running
+  Strays strays;            // remembered while the index is open
+  float typical_reach = 0;  // median squared distance of a member to its head; 0: not measured yet
   // The write generation of this state (write_generation.hpp): the one it was loaded with, or
   // the last one it saved; `changed` once it wrote since; `pending` between writing a saved
   // state's index file and stamping the posting file with its generation.
@@ -31,7 +41,8 @@ struct SpannIndex::Live {
   std::vector<uint32_t> loaded_crc;
   uint64_t loaded_end = 0;
   size_t memory_usage() const {
-    return sizeof(*this) + head_vectors.capacity() * 4 + pages.memory_usage() + liveness.memory_usage() + where.memory_usage();
+    return sizeof(*this) + head_vectors.capacity() * 4 + pages.memory_usage() + liveness.memory_usage() +
+           where.memory_usage() + strays.ids.capacity() * 8 + (strays.vectors.capacity() + strays.reach.capacity()) * 4;
   }
 };
 

@@ -21,7 +21,7 @@ constexpr size_t kSweepMinimum = 256;
 // Rounds of the split's 2-means.
 constexpr int kSplitRounds = 4;
 // Rounds that re-home an add's rows left far from every head of their lists by its splits.
-constexpr int kOrphanRounds = 3;
+constexpr size_t kOrphanRounds = 3;
 // Lists next to a new head whose members may join it (SPFresh's reassignment, bounded), and
 // the most that join, as a share of the limit: filling the new list to the limit made it split
 // again at once (glove6b-50, posting_limit 260: 18,309 heads against 15,564 without).
@@ -112,15 +112,16 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
   // 16-d build were found before).
   // Joining a list may split it again and make new orphans: a few rounds, each only while the
   // previous one split.
-  for (int round = 0; round < kOrphanRounds && !live.split_into.empty(); ++round) {
+  for (size_t round = 0, seen = 0; round < kOrphanRounds && live.split_into.size() > seen; ++round) {
     by_list = orphans_of_add(live, x, n, lists);
-    live.split_into.clear();
+    seen = live.split_into.size();
     for (const auto& [list, row] : by_list) {  // where the row is now for sure
       uint32_t* slots = lists.data() + size_t(row) * R;
       *std::find_if(slots, slots + R - 1, [](uint32_t l) { return l == kNoList; }) = list;
     }
     append_to_lists(live, by_list, entries.data(), tails.data(), true);
   }
+  note_strays(live, x, n, labels.data(), lists);
   count_ += n;
   for (int64_t id : labels) live.next_id = std::max(live.next_id, id + 1);
   if (too_stale(live, count_)) sweep_stale(live);
@@ -245,6 +246,7 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
   live.split_into.emplace_back(h, g);
   write_list(live, h, kept);
   take_nearer_members(live, g, moved);
+  rehome_strays(live, g, moved);
   write_list(live, g, moved);
   ++live.splits;
 }

@@ -157,6 +157,9 @@ class SpannIndex final : public VectorIndex {
   std::vector<std::pair<uint32_t, uint32_t>> orphans_of_add(const Live& live, const float* x, size_t n,
                                                             const std::vector<uint32_t>& lists) const;
   void split_list(Live& live, uint32_t list, ListBuffer& buffer);
+  float typical_reach(Live& live) const;
+  void note_strays(Live& live, const float* x, size_t n, const int64_t* labels, const std::vector<uint32_t>& lists);
+  void rehome_strays(Live& live, uint32_t list, ListBuffer& buffer);
   void take_nearer_members(Live& live, uint32_t list, ListBuffer& buffer);
   void sweep_stale(Live& live);
   void read_list(uint32_t list, ListBuffer& out) const;
