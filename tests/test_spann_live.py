@@ -348,8 +348,8 @@ def test_an_emptied_index_adds_instead_of_building_again(data, tmp_path):
     assert len(vidx.load(tmp_path / "before.spann")) == 1000
 
 
-@pytest.mark.parametrize("part", [1500, 100])
-def test_rows_added_outside_the_build_find_themselves(tmp_path, part):
+@pytest.mark.parametrize("part, reload", [(1500, False), (100, False), (100, True)])
+def test_rows_added_outside_the_build_find_themselves(tmp_path, part, reload):
     # Rows 5 sigma off the build's data went to a few lists at its edge; splits then made heads
     # near them, and the eps pruning skipped every list holding 42% of them (one add) or 3% (adds
     # of 100): they did not find themselves at any nprobe.
@@ -361,6 +361,11 @@ def test_rows_added_outside_the_build_find_themselves(tmp_path, part):
     idx.add(x, progress=False)
     for a in range(0, 1500, part):
         idx.add(far[a:a + part], ids=ids[a:a + part])
+        if reload and a == 700:  # the strays noted so far must outlive the load
+            idx.save(tmp_path / "i.spann")
+            del idx
+            gc.collect()
+            idx = vidx.load(tmp_path / "i.spann")
     assert idx.stats()["live_splits"] > 0
     assert (idx.search(far, 1)[1][:, 0] == ids).all()
     near_far = far[:100] + 0.1
@@ -433,3 +438,22 @@ def test_an_older_save_may_not_write_over_a_newer_one(data, tmp_path):
     v3 = vidx.load(tmp_path / "v3.spann")
     v3.add(x[4010:4020], ids=np.arange(4010, 4020))
     assert len(v3) == 4020 and (v3.search(x[4000:4020], 1)[1][:, 0] == np.arange(4000, 4020)).all()
+
+
+def test_a_living_file_of_the_first_format_loads_answers_alike_and_keeps_living(tmp_path):
+    # tests/data/spann_live_v1.*: written by main 55046f7 (living section version 1, before the
+    # write generation and the strays): 300 rows built, 100 added with splits, 3 removed.
+    data_dir = os.path.join(os.path.dirname(__file__), "data")
+    for name in ("spann_live_v1.vidx", "spann_live_v1.postings"):
+        with open(os.path.join(data_dir, name), "rb") as src:
+            (tmp_path / name).write_bytes(src.read())
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 8)).astype(np.float32)
+    q = rng.standard_normal((20, 8)).astype(np.float32)
+    idx = vidx.load(tmp_path / "spann_live_v1.vidx", posting_path=tmp_path / "spann_live_v1.postings")
+    assert len(idx) == 397 and 5 not in idx
+    np.testing.assert_array_equal(idx.search(q, 5, nprobe=8)[1], np.load(os.path.join(data_dir, "spann_live_v1_ids.npy")))
+    idx.add(x[:10] + 0.1, ids=np.arange(1000, 1010))
+    assert (idx.search(x[:10] + 0.1, 1)[1][:, 0] == np.arange(1000, 1010)).all()
+    idx.save(tmp_path / "again.vidx")
+    assert len(vidx.load(tmp_path / "again.vidx")) == 407

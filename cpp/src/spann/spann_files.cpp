@@ -61,8 +61,9 @@ constexpr uint32_t kSpannVersion = 3;  // 3: a VectorIndex file (META/OPTS from 
 // index lives (adds/removes after the build) its directory, page checksums and stale ids.
 constexpr uint32_t kHeadVectorSection = io::fourcc("HV16");  // float16
 constexpr uint32_t kLiveSection = io::fourcc("SPLV");
-// 2 adds the write generation (write_generation.hpp); version 1 files read as generation 0.
-constexpr uint32_t kLiveVersion = 2;
+// 2 adds the write generation (write_generation.hpp; version 1 files read as generation 0),
+// 3 the strays (live_strays.cpp) and the typical reach they are judged by.
+constexpr uint32_t kLiveVersion = 3;
 
 // The embedded head index, read from the section's bytes (verified as a file would be).
 std::unique_ptr<VectorIndex> load_head(const io::Span& bytes, const std::string& what) {
@@ -134,6 +135,13 @@ void SpannIndex::write_live_section(io::IndexFileWriter& out) const {
   live.pending_generation =
       live.changed ? std::max(live.generation, read_write_generation(postings_->path(), postings_->header().build_id)) + 1 : 0;
   w.u64(live.changed ? live.pending_generation : live.generation);
+  w.f32(live.typical_reach);
+  w.u64(live.strays.ids.size());
+  for (size_t i = 0; i < live.strays.ids.size(); ++i) {
+    w.i64(live.strays.ids[i]);
+    w.f32(live.strays.reach[i]);
+  }
+  for (float v : live.strays.vectors) w.f32(v);
   out.add_section(kLiveSection, w.take());
   live.pages.commit_saved();
 }
@@ -150,7 +158,7 @@ void SpannIndex::snapshot_taken() const {
 void SpannIndex::read_live_section(const io::IndexFileReader& in) {
   io::ByteReader r = in.reader(kLiveSection);
   const uint32_t version = r.u32();
-  if (version != 1 && version != kLiveVersion)
+  if (version < 1 || version > kLiveVersion)
     throw FileFormatError(in.path() + ": unsupported SPANN living section version " + std::to_string(version));
   auto live = std::make_unique<Live>();
   count_ = r.u64();
@@ -179,6 +187,20 @@ void SpannIndex::read_live_section(const io::IndexFileReader& in) {
   live->next_id = r.i64();
   for (uint64_t* v : {&live->splits, &live->rewrites, &live->sweeps}) *v = r.u64();
   if (version >= 2) live->generation = r.u64();
+  if (version >= 3) {
+    live->typical_reach = r.f32();
+    const uint64_t strays = r.u64();
+    if (strays > r.remaining() / (12 + 4 * uint64_t(dim()))) throw FileFormatError(in.path() + ": the stray rows are truncated");
+    Strays& s = live->strays;
+    s.ids.resize(static_cast<size_t>(strays));
+    s.reach.resize(static_cast<size_t>(strays));
+    for (size_t i = 0; i < s.ids.size(); ++i) {
+      s.ids[i] = r.i64();
+      s.reach[i] = r.f32();
+    }
+    s.vectors.resize(s.ids.size() * dim());
+    for (float& v : s.vectors) v = r.f32();
+  }
   r.expect_end();
   live->limit = std::max<size_t>(16, build_stats_.posting_limit);
   live->loaded = true;
