@@ -246,3 +246,28 @@ def test_vecs_rows_of_other_dimensions(filled, tmp_path):
     with pytest.raises(OSError, match="row 1 declares dimension 7"):
         idx.add(str(path))
     assert_unchanged(idx, x, before)
+
+
+@pytest.mark.parametrize("big", [2**63, 2**64])
+def test_a_list_id_past_int64_is_named(filled, big):
+    # numpy turns such a list into float64 or object: the error named that dtype, not the id.
+    idx, x = filled
+    before = snapshot(idx, x)
+    with pytest.raises(ValueError, match=f"id {big} does not fit"):
+        idx.add(x[:3] + 1, ids=[10**6, 10**6 + 1, big])
+    assert_unchanged(idx, x, before)
+
+
+def test_npy_with_a_negative_shape(filled, tmp_path):
+    idx, x = filled
+    path = tmp_path / "negative.npy"
+    np.save(path, np.ones((5, 8), np.float32))
+    path.write_bytes(path.read_bytes().replace(b"(5, 8)", b"(-5, 8)"))
+    with pytest.raises(OSError, match="negative shape"):
+        idx.add(str(path))
+
+
+def test_spann_sample_too_small_names_sample(tmp_path):
+    idx = vidx.Index(8, kind="spann", path=tmp_path / "p.post", sample=1)
+    with pytest.raises(ValueError, match="sample=1 clusters fewer rows"):
+        idx.add(np.random.default_rng(0).random((500, 8), dtype=np.float32), progress=False)

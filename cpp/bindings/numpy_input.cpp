@@ -47,8 +47,16 @@ std::optional<IdArray> as_ids(py::handle obj, size_t rows) {
   if (obj.is_none()) return std::nullopt;
   py::array arr = to_ndarray(obj);
   const char kind = arr.dtype().kind();
-  if (kind != 'i' && kind != 'u')
+  if (kind != 'i' && kind != 'u') {
+    // numpy turns a list of Python ints that do not all fit in int64 into floats or objects:
+    // name the id that does not fit, not the dtype numpy chose.
+    if (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj))
+      for (py::handle v : obj)
+        if (PyLong_Check(v.ptr()) && !PyBool_Check(v.ptr()) &&
+            (v > py::int_(std::numeric_limits<int64_t>::max()) || v < py::int_(0)))
+          throw py::value_error("id " + py::str(v).cast<std::string>() + " does not fit: ids must be >= 0 and below 2**63");
     throw py::type_error("ids must be integers, got dtype " + py::str(arr.dtype()).cast<std::string>());
+  }
   if (arr.ndim() != 1) throw py::value_error("ids must be a 1-d array");
   if (static_cast<size_t>(arr.shape(0)) != rows)
     throw py::value_error("got " + std::to_string(arr.shape(0)) + " ids for " + std::to_string(rows) + " vectors");

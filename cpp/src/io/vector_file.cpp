@@ -102,6 +102,9 @@ std::unique_ptr<VectorSource> open_npy(const std::string& path, size_t dim) {
     throw InvalidArgument(path + " is in Fortran order; save it in C order (numpy.ascontiguousarray)");
   const ElementType type = npy_type(npy_field(header, "descr", path), path);
   const std::string shape = npy_field(header, "shape", path);
+  // %zu would read "-5" as a huge count (reported as a truncated file of 2^64 - 5 rows).
+  if (shape.find('-') != std::string::npos)
+    throw FileFormatError(path + ": the .npy header gives a negative shape (" + shape + ")");
   size_t rows = 0, cols = 0;
   char extra = 0;
   const int parsed = std::sscanf(shape.c_str(), " %zu , %zu %c", &rows, &cols, &extra);

@@ -65,6 +65,10 @@ std::unique_ptr<VectorIndex> index_heads(BuildContext& b, const std::vector<floa
 Heads choose_heads(BuildContext& b, Codec& codec) {
   Heads heads;
   heads.sample = sample_size(b);
+  if (heads.sample < b.heads_target && b.options.spann.sample)
+    throw InvalidArgument("sample=" + std::to_string(b.options.spann.sample) + " clusters fewer rows than the " +
+                          std::to_string(b.heads_target) + " heads wanted (raise sample, or leave it 0 for all that " +
+                          "memory_budget allows, or lower head_ratio)");
   if (heads.sample < b.heads_target)
     throw InvalidArgument("memory_budget of " + std::to_string(b.budget) + " bytes leaves room to cluster only " +
                           std::to_string(heads.sample) + " rows, fewer than the " + std::to_string(b.heads_target) +
