@@ -271,3 +271,18 @@ def test_spann_sample_too_small_names_sample(tmp_path):
     idx = vidx.Index(8, kind="spann", path=tmp_path / "p.post", sample=1)
     with pytest.raises(ValueError, match="sample=1 clusters fewer rows"):
         idx.add(np.random.default_rng(0).random((500, 8), dtype=np.float32), progress=False)
+
+
+def test_a_progress_callback_that_raises_leaves_the_index_unchanged(filled, tmp_path):
+    # Adding from a file reported its only progress after the rows went in: the add raised and
+    # the rows stayed (a retry added them twice).
+    idx, x = filled
+    before = snapshot(idx, x)
+    path = tmp_path / "rows.npy"
+    np.save(path, x[:50] + 1)
+
+    def stop(phase, done, total):
+        raise RuntimeError("stopped")
+    with pytest.raises(RuntimeError, match="stopped"):
+        idx.add(str(path), progress=stop)
+    assert_unchanged(idx, x, before)

@@ -402,3 +402,27 @@ def test_a_repeated_id_in_a_later_round_adds_nothing():
     with pytest.raises(ValueError):
         s.add(np.ones((3, 8), np.float32), ids=[0, 1, 0])
     assert len(s) == 0
+
+
+def test_filtered_search_finds_k_allowed_ids_on_one_shard(data):
+    # The split widths asked each shard for fewer than k: allowed ids all on one shard came back
+    # short of k (6 of 10 found).
+    X, Q = data
+    with ShardedIndex(DIM, "l2", shards=2, kind="hnsw", threads=1) as index:
+        index.add(X)
+        on_one = np.flatnonzero(shard_of_ids(np.arange(len(X)), 2) == 0)[:10]
+        found = index.search(Q[:5], 10, ef=10, filter=on_one)[1]
+        assert all(sorted(row) == sorted(on_one) for row in found)
+
+
+def test_loading_a_spann_save_leaves_the_open_index_files_alone(data, tmp_path):
+    # The load copied the saved posting file over the path the open index was using.
+    X, _ = data
+    with ShardedIndex(DIM, "l2", shards=2, kind="spann", threads=1, path=str(tmp_path / "p.bin")) as live:
+        live.add(X[:2000])
+        live.save(tmp_path / "saved")
+        live.add(X[2000:2100], ids=np.arange(2000, 2100))
+        with ShardedIndex.load(tmp_path / "saved") as loaded:
+            assert len(loaded) == 2000
+        assert len(live) == 2100
+        assert (live.search(X[2000:2040], 1, nprobe=16)[1][:, 0] == np.arange(2000, 2040)).all()

@@ -138,3 +138,18 @@ def test_delete_and_replace(embeddings):
     assert store.get_by_ids(["emma"])[0].page_content == "emma, revised"
     assert store.similarity_search("emma, revised", k=1)[0].id == "emma" and len(store) == 3
     assert store.delete() is True and len(store) == 0
+
+
+def test_a_failed_save_leaves_the_previous_one(embeddings, tmp_path):
+    # The index was replaced before the documents failed to serialise: the folder's two files
+    # then disagreed (searching the loaded store raised KeyError) and the previous save was lost.
+    import datetime
+    store = VidxVectorStore(embeddings, kind="flat")
+    store.add_texts(["a", "b", "c"], ids=["1", "2", "3"])
+    store.save(tmp_path)
+    store.delete(["2"])
+    store.add_texts(["when"], [{"t": datetime.datetime(2020, 1, 1)}], ids=["dt"])
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        store.save(tmp_path)
+    loaded = VidxVectorStore.load(tmp_path, embeddings)
+    assert len(loaded) == 3 and {d.id for d in loaded.similarity_search("a", k=3)} == {"1", "2", "3"}

@@ -79,6 +79,9 @@ void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const Progre
   const size_t n = source.rows();
   std::vector<float> rows(n * dim_);
   source.read(0, n, rows.data());
+  // Reported before the add: a callback that raises (a stopped progress bar) then leaves the
+  // index unchanged, as an error must, instead of raising after the rows went in.
+  if (progress) progress("read", n, n);
   add(rows.data(), n, ids);
   if (progress) progress("add", n, n);
 }

@@ -63,6 +63,11 @@ class ShardWorker:
             verify_file(entry["posting"], entry["posting_sha256"])
             posting = self.options["path"]  # copy the posting file to this node before opening it
             os.makedirs(os.path.dirname(posting), exist_ok=True)
+            if os.path.exists(posting):
+                # Another index (the one that was saved, still open) may be using that file: a
+                # copy over it truncated its lists under it. This copy gets a folder of its own.
+                folder = tempfile.mkdtemp(prefix=f"vidx-shard{self.shard}-", dir=os.path.dirname(posting))
+                posting = os.path.join(folder, os.path.basename(posting))
             shutil.copyfile(entry["posting"], posting)
         self.index = vidx.load(entry["file"], posting_path=posting)
         return len(self.index)

@@ -326,7 +326,9 @@ class ShardedIndex:
             require("search", "filter")
         plan = self._plan(Q, shards_per_query)
         fan_out = self.shards if shards_per_query is None else min(shards_per_query, self.shards)
-        asks = self.shard_requests(k, params, ef_per_shard, fan_out)
+        # A filter may leave all allowed ids on one shard: the split widths (fewer than k from each
+        # shard) then returned fewer than k of them. Every shard is asked for k in full.
+        asks = self.shard_requests(k, params, "full" if filter is not None else ef_per_shard, fan_out)
         calls = {s: ("search", (Qs, asks[s][0], self._shard_filter(filter, s, rows), asks[s][1]))
                  for s, (rows, Qs) in plan.items()}
         results = self._run(calls)

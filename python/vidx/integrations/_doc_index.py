@@ -3,6 +3,7 @@ frameworks' string ids, with each document's payload (text, metadata...) kept be
 Metadata filters become an allow-list of ids for vidx's filtered search."""
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -103,18 +104,21 @@ class DocIndex:
     # ---- files -------------------------------------------------------------------------
     def save(self, folder):
         """Writes the index and the documents (JSON: payloads must be JSON-serialisable) into folder."""
-        os.makedirs(folder, exist_ok=True)
-        if self.index is not None:
-            self.index.save(os.path.join(folder, _INDEX_FILE))
         labels = list(self._entries)
         state = {"format": "vidx.docs/1", "metric": self.metric, "kind": self.kind, "options": self.options,
                  "next_label": self._next_label, "labels": labels,
                  "keys": [self._entries[label][0] for label in labels],
                  "payloads": [self._entries[label][1] for label in labels]}
+        # Refused before anything is written: a save that replaced the index and then failed on
+        # the documents left a folder whose two files disagree (and the previous save lost).
         try:
-            write_atomic(os.path.join(folder, _DOCS_FILE), state)
+            json.dumps(state)
         except TypeError as e:
             raise TypeError(f"document metadata must be JSON-serialisable to save: {e}") from None
+        os.makedirs(folder, exist_ok=True)
+        if self.index is not None:
+            self.index.save(os.path.join(folder, _INDEX_FILE))
+        write_atomic(os.path.join(folder, _DOCS_FILE), state)
 
     @classmethod
     def load(cls, folder):
