@@ -48,25 +48,30 @@ float SpannIndex::typical_reach(Live& live) const {
   return live.typical_reach;
 }
 
+float SpannIndex::row_reach(const Live& live, const float* row, const uint32_t* lists) const {
+  const size_t R = options().spann.replicas, d = dim();
+  const auto& kt = simd::kernels();
+  auto to_head = [&](uint32_t l) { return kt.l2sq(row, live.head_vectors.data() + size_t(l) * d, d); };
+  float reach = std::numeric_limits<float>::infinity();
+  for (size_t r = 0; r < R && lists[r] != kNoList; ++r) {
+    float to_list = to_head(lists[r]);
+    // A list the running add split holds the row in one of its two parts: count the farther.
+    for (const auto& [from, to] : live.split_into)
+      if (from == lists[r]) to_list = std::max(to_list, to_head(to));
+    reach = std::min(reach, to_list);
+  }
+  return reach;
+}
+
 void SpannIndex::note_strays(Live& live, const float* x, size_t n, const int64_t* labels,
                              const std::vector<uint32_t>& lists) {
   if (head_->metric() != Metric::L2 || !std::isfinite(options().spann.eps)) return;  // no ratio to break
   const float limit = kStrayScale * typical_reach(live);
   if (limit <= 0) return;
   const size_t R = options().spann.replicas, d = dim();
-  const auto& kt = simd::kernels();
   const size_t most = kMaxStrayBytes / (d * sizeof(float));
   for (size_t i = 0; i < n && live.strays.ids.size() < most; ++i) {
-    float reach = std::numeric_limits<float>::infinity();
-    for (size_t r = 0; r < R; ++r) {
-      const uint32_t l = lists[i * R + r];
-      if (l == kNoList) continue;
-      float to_list = kt.l2sq(x + i * d, live.head_vectors.data() + size_t(l) * d, d);
-      // A list this add split holds the row in one of its two parts: count the farther.
-      for (const auto& [from, to] : live.split_into)
-        if (from == l) to_list = std::max(to_list, kt.l2sq(x + i * d, live.head_vectors.data() + size_t(to) * d, d));
-      reach = std::min(reach, to_list);
-    }
+    const float reach = row_reach(live, x + i * d, lists.data() + i * R);
     if (reach <= limit) continue;
     live.strays.ids.push_back(labels[i]);
     live.strays.vectors.insert(live.strays.vectors.end(), x + i * d, x + (i + 1) * d);

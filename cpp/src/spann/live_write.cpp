@@ -166,29 +166,16 @@ std::vector<std::pair<uint32_t, uint32_t>> SpannIndex::orphans_of_add(const Live
   std::vector<std::pair<uint32_t, uint32_t>> orphans;
   const double eps = options().spann.eps;
   if (head_->metric() != Metric::L2 || !std::isfinite(eps)) return orphans;  // no ratio bound to break
-  const size_t R = options().spann.replicas, d = dim();
+  const size_t R = options().spann.replicas;
   std::vector<float> nearest_d(n);
   std::vector<int64_t> nearest(n);
   SearchParams sp;
   sp.ef = options().ef_search;
   head_->search(x, n, 1, sp, nearest_d.data(), nearest.data());
-  const auto& kt = simd::kernels();
   for (size_t i = 0; i < n; ++i) {
     if (nearest[i] < 0) continue;
     const uint32_t j = static_cast<uint32_t>(nearest[i]);
-    const double bound = (1.0 + eps) * nearest_d[i];
-    auto near_enough = [&](uint32_t l) {
-      return l == j || kt.l2sq(x + i * d, live.head_vectors.data() + size_t(l) * d, d) <= bound;
-    };
-    bool reachable = false;
-    for (size_t r = 0; r < R && !reachable; ++r) {
-      const uint32_t l = lists[i * R + r];
-      if (l == kNoList) break;
-      // A list that split holds the row in one of its parts: both must be near enough.
-      reachable = near_enough(l);
-      for (const auto& [from, to] : live.split_into)
-        if (from == l) reachable = reachable && near_enough(to);
-    }
+    const bool reachable = row_reach(live, x + i * dim(), lists.data() + i * R) <= (1.0 + eps) * nearest_d[i];
     if (!reachable) orphans.emplace_back(j, static_cast<uint32_t>(i));
   }
   std::sort(orphans.begin(), orphans.end());

@@ -158,6 +158,9 @@ class SpannIndex final : public VectorIndex {
                                                             const std::vector<uint32_t>& lists) const;
   void split_list(Live& live, uint32_t list, ListBuffer& buffer);
   float typical_reach(Live& live) const;
+  // The squared distance from a row of the running add to the nearest head of its lists
+  // (`lists`: its replicas slots, kNoList after the last).
+  float row_reach(const Live& live, const float* row, const uint32_t* lists) const;
   void note_strays(Live& live, const float* x, size_t n, const int64_t* labels, const std::vector<uint32_t>& lists);
   void rehome_strays(Live& live, uint32_t list, ListBuffer& buffer);
   void take_nearer_members(Live& live, uint32_t list, ListBuffer& buffer);
