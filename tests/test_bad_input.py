@@ -286,3 +286,62 @@ def test_a_progress_callback_that_raises_leaves_the_index_unchanged(filled, tmp_
     with pytest.raises(RuntimeError, match="stopped"):
         idx.add(str(path), progress=stop)
     assert_unchanged(idx, x, before)
+
+
+@pytest.fixture
+def h5_file(tmp_path):
+    """An HDF5 file holding a 2-d dataset "train" (rows that fit `filled`) and a group "grp"."""
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "rows.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("train", data=np.random.default_rng(1).standard_normal((20, 8)).astype(np.float32))
+        f.create_group("grp")
+    return h5py, path
+
+
+def test_hdf5_dataset_naming_a_group(filled, h5_file):
+    # It raised AttributeError ('Group' object has no attribute 'ndim').
+    idx, x = filled
+    h5py, path = h5_file
+    before = snapshot(idx, x)
+    with pytest.raises(ValueError, match=r"rows\.h5: '/grp' is an HDF5 group, not a dataset.*train"):
+        idx.add(str(path), dataset="grp")
+    with h5py.File(path, "r") as f, pytest.raises(ValueError, match="'/grp' is an HDF5 group"):
+        idx.add(f["grp"])
+    assert_unchanged(idx, x, before)
+
+
+def test_hdf5_dataset_must_be_a_name(filled, h5_file):
+    # An h5py object as dataset= raised h5py's own "A name should be string or bytes".
+    idx, x = filled
+    h5py, path = h5_file
+    before = snapshot(idx, x)
+    with h5py.File(path, "r") as f:
+        for bad in (f["grp"], f["train"], 3):
+            with pytest.raises(TypeError, match="dataset must be a str naming a dataset"):
+                idx.add(str(path), dataset=bad)
+        # The h5py Dataset passed as X with a name as well: which rows were meant is unclear.
+        with pytest.raises(ValueError, match="dataset='train' applies only to an HDF5 file path"):
+            idx.add(f["train"], dataset="train")
+    assert_unchanged(idx, x, before)
+
+
+def test_dataset_outside_hdf5_is_refused_not_ignored(filled, tmp_path):
+    # dataset= was silently ignored for other files and for arrays: the rows added were not the
+    # ones the caller named.
+    idx, x = filled
+    before = snapshot(idx, x)
+    path = tmp_path / "rows.npy"
+    np.save(path, x[:5] + 1)
+    with pytest.raises(ValueError, match=r"applies only to HDF5 files \(\.hdf5, \.h5\), not .*rows\.npy"):
+        idx.add(str(path), dataset="train")
+    with pytest.raises(ValueError, match="applies only to HDF5 files; X is a ndarray"):
+        idx.add(x[:5] + 1, dataset="train")
+    assert_unchanged(idx, x, before)
+
+
+def test_hdf5_dataset_by_name_still_adds(filled, h5_file):
+    idx, x = filled
+    _, path = h5_file
+    idx.add(str(path), dataset="train", ids=np.arange(1000, 1020))
+    assert len(idx) == len(x) + 20

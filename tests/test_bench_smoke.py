@@ -3,8 +3,9 @@ import importlib.util
 import json
 
 import numpy as np
+import pytest
 
-from vidx.bench import cli, recall
+from vidx.bench import cli, recall, runner
 
 
 def test_cli_quick_run_writes_results(tmp_path, capsys):
@@ -92,3 +93,66 @@ def test_single_thread_summary_reads_each_row_at_its_single_query_recall():
     assert summary["peer"]["0.95"]["vs_hnswlib"] == 3.0
     # Rows written before recall_single existed are read at their one recall.
     assert report.single_recall({"recall": 0.9}) == 0.9
+
+
+@pytest.mark.parametrize("flag", ["--k", "--queries", "--runs", "--threads", "--train-size", "--test-size",
+                                  "--M", "--ef-construction"])
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_count_flags_below_one_are_usage_errors(flag, value, tmp_path, capsys):
+    # --queries -5 crashed after every build; 0 for --queries/--runs/--train-size silently became
+    # the default (`x or default`) and --k 0 ran (--ef-construction 0 crashed hnswlib's build).
+    # All are refused before anything is built.
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--quick", "--synthetic", "100,4", "--algorithms", "vidx", flag, value, "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert f"argument {flag}: expected a positive integer, got '{value}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.1", "nan"])
+def test_stop_recall_must_be_a_recall(value, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--quick", "--synthetic", "100,4", "--algorithms", "vidx", "--stop-recall", value,
+                  "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "argument --stop-recall: expected a recall in (0, 1]" in capsys.readouterr().err
+
+
+def test_explicit_values_win_over_the_mode_defaults():
+    args = cli.build_parser().parse_args(["--quick", "--queries", "1", "--runs", "1", "--stop-recall", "1"])
+    config = cli._config(args)
+    assert (config.queries, config.runs, config.stop_recall) == (1, 1, 1.0)
+    with pytest.raises(ValueError, match="queries must be a positive integer, got 0"):
+        runner.BenchConfig(queries=0)  # the library face refuses it before any build too
+    with pytest.raises(ValueError, match="stop_recall must be in"):
+        runner.BenchConfig(stop_recall=2.0)
+
+
+def _no_fallback(*args):
+    raise AssertionError("replaced the dataset with a generated one")
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_a_damaged_cached_dataset_is_reported_not_replaced(explicit, tmp_path, capsys, monkeypatch):
+    # A truncated cached default dataset raised h5py's OSError, which the fallback took for "not
+    # available": the run went on with generated data, and the bad file stayed.
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / f"{cli.DEFAULT_DATASET}.hdf5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("train", data=np.zeros((1000, 4), np.float32))
+    path.write_bytes(path.read_bytes()[:1000])
+    monkeypatch.setattr(cli, "_synthetic", _no_fallback)
+    argv = ["--quick", "--cache-dir", str(tmp_path), "--no-download", "--out", str(tmp_path / "out")]
+    code = cli.main(argv + (["--dataset", cli.DEFAULT_DATASET] if explicit else []))
+    assert code == 2
+    captured = capsys.readouterr()
+    assert f"vidx-bench: error: {path} is not a readable HDF5 file" in captured.err
+    assert "Delete it" in captured.err and "Traceback" not in captured.err + captured.out
+    assert "GENERATED" not in captured.out and not (tmp_path / "out").exists()
+
+
+def test_an_absent_default_dataset_still_falls_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "_synthetic", lambda *args: "generated")
+    args = cli.build_parser().parse_args(["--cache-dir", str(tmp_path), "--no-download"])
+    lines = []
+    assert cli._dataset(args, lines.append) == "generated"
+    assert any("GENERATED" in line for line in lines)

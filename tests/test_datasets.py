@@ -244,3 +244,26 @@ def test_exact_knn_is_exact_far_from_the_origin(offset):
     d = ((test[:, None, :].astype(np.float64) - train[None].astype(np.float64)) ** 2).sum(-1)
     want = np.argsort(d, axis=1, kind="stable")[:, :10]
     np.testing.assert_array_equal(ids, want)
+
+
+@pytest.mark.parametrize("keep", [1000, 0.5])
+def test_truncated_file_names_the_path_and_says_to_delete_it(tmp_path, keep):
+    # h5py's own OSError ("truncated file: eof = 1000, ...") named no file and no remedy.
+    path = tmp_path / f"{NAME}.hdf5"
+    write_tiny(path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[:keep if isinstance(keep, int) else int(len(raw) * keep)])
+    with pytest.raises(ValueError) as err:
+        datasets.load(NAME, cache_dir=tmp_path, download=False)
+    message = str(err.value)
+    assert str(path) in message and "not a readable HDF5 file" in message and "truncated" in message
+    assert "Delete it so it is downloaded again" in message
+
+
+def test_foreign_file_says_to_delete_it(tmp_path):
+    pytest.importorskip("h5py")
+    path = tmp_path / f"{NAME}.hdf5"
+    path.write_bytes(np.random.default_rng(0).bytes(5000))
+    with pytest.raises(ValueError, match="Delete it so it is downloaded again") as err:
+        datasets.load(NAME, cache_dir=tmp_path, download=False)
+    assert str(path) in str(err.value)

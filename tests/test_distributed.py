@@ -426,3 +426,72 @@ def test_loading_a_spann_save_leaves_the_open_index_files_alone(data, tmp_path):
             assert len(loaded) == 2000
         assert len(live) == 2100
         assert (live.search(X[2000:2040], 1, nprobe=16)[1][:, 0] == np.arange(2000, 2040)).all()
+
+
+def test_ids_past_int64_are_named():
+    # Default ids past 2**63 - 1 raised OverflowError (np.arange), and an id of 2**63 given as
+    # uint64 was cast to int64 first: the error named -9223372036854775808.
+    X = np.ones((3, DIM), np.float32)
+    with ShardedIndex(DIM, "l2", shards=2, kind="flat") as s:
+        s.add(X[:2], [2**63 - 2, 2**63 - 1])
+        with pytest.raises(ValueError, match=r"would pass 2\^63 - 1 \(the next default id is 9223372036854775808\)"):
+            s.add(X[:1])
+        with pytest.raises(ValueError, match="id 9223372036854775808 does not fit"):
+            s.add(X[:1], np.array([2**63], np.uint64))
+        with pytest.raises(ValueError, match="id 9223372036854775808 does not fit"):
+            s.add(X[:2], [5, 2**63])
+        with pytest.raises(ValueError, match="id 18446744073709551616 does not fit"):
+            s.add(X[:1], [2**64])
+        if supports("remove"):
+            with pytest.raises(ValueError, match="id 18446744073709551615 does not fit"):
+                s.remove(np.array([2**64 - 1], np.uint64))
+        assert s.ids().tolist() == [2**63 - 2, 2**63 - 1]
+
+
+def test_contains_answers_as_vidx_index(data, flat3):
+    # `-1 in s` raised ValueError (and 2**64 a TypeError about dtype object): an id never
+    # stored is simply not in the index; only a non-integer is a TypeError.
+    one = vidx.Index(DIM, "l2", kind="flat")
+    one.add(data[0])
+    for id_ in (0, 2999, np.int64(7), np.uint64(7), 3000, -1, np.int64(-1), 2**63 - 1, 2**63,
+                np.uint64(2**63), 2**64):
+        assert (id_ in flat3) == (id_ in one) == (0 <= id_ < 3000), id_
+    for not_an_id in (1.5, np.float32(1), "1", None, True, np.True_):
+        with pytest.raises(TypeError, match="ids are integers"):
+            not_an_id in flat3  # noqa: B015
+
+
+def test_a_closed_index_says_so(tmp_path):
+    # After close() every call failed with IndexError (an empty actor list) or OverflowError.
+    s = ShardedIndex(DIM, "l2", shards=2, kind="flat")
+    s.add(np.ones((2, DIM), np.float32))
+    s.close()
+    s.close()  # a second close does nothing
+    Q = np.ones((1, DIM), np.float32)
+    calls = [lambda: len(s), lambda: 0 in s, lambda: s.add(Q), lambda: s.add(Q, [9]),
+             lambda: s.upsert(Q, [0]), lambda: s.remove([0]), lambda: s.search(Q, 1),
+             lambda: s.range_search(Q, 1.0), lambda: s.get([0]), s.ids, s.shard_sizes,
+             s.recover, lambda: s.save(tmp_path / "x"), lambda: s.shard_actors,
+             lambda: s.shard_requests(10, {}), lambda: s.__enter__()]
+    for call in calls:
+        with pytest.raises(ValueError, match="ShardedIndex is closed"):
+            call()
+    assert not (tmp_path / "x").exists()
+    assert s.closed and "ShardedIndex" in repr(s)
+
+
+def test_a_path_like_posting_path_saves_and_loads(data, tmp_path):
+    # A pathlib.Path `path` went into the manifest as is: json.dump raised TypeError at save.
+    X, Q = data
+    with ShardedIndex(DIM, "l2", shards=2, kind="spann", threads=1, path=tmp_path / "p.bin") as index:
+        index.add(X[:1000])
+        index.save(tmp_path / "saved")
+        manifest = json.loads((tmp_path / "saved" / "manifest.json").read_text())
+        assert manifest["options"]["path"] == str(tmp_path / "p.bin")
+        assert sorted(n for n in os.listdir(tmp_path) if n.startswith("p.")) == ["p.shard0.bin", "p.shard1.bin"]
+        with ShardedIndex.load(tmp_path / "saved") as loaded:
+            np.testing.assert_array_equal(loaded.search(Q, 5, nprobe=16)[1], index.search(Q, 5, nprobe=16)[1])
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike, got bytes"):
+        ShardedIndex(DIM, "l2", shards=2, kind="spann", path=b"p.bin")
+    with pytest.raises(TypeError, match="uri must be a str or os.PathLike, got bytes"):
+        ShardedIndex.load(b"saved")

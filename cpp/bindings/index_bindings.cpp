@@ -103,7 +103,7 @@ class PyIndex {
       const auto id_array = as_ids(ids, m.rows);
       const int64_t* id_ptr = id_array ? id_array->data() : nullptr;
       py::gil_scoped_release no_gil;
-      return index_->add(m.data(), m.rows, id_ptr);
+      return index_->add(m.data(), m.rows, id_ptr, fn);
     }
     if (py::isinstance<py::array>(x) && rows_in_place(py::reinterpret_borrow<py::array>(x), index_->dim())) {
       const auto a = py::reinterpret_borrow<py::array>(x);
@@ -136,7 +136,12 @@ class PyIndex {
     const Matrix m = as_matrix(q, index_->dim(), "queries");
     const FilterInput filters(filter, m.rows);
     filters.apply(params);
-    check_k(k, index_->size());  // before the (q, k) outputs are allocated
+    size_t stored;
+    {
+      py::gil_scoped_release no_gil;  // size() takes the index lock (see unlocked())
+      stored = index_->size();
+    }
+    check_k(k, stored);  // before the (q, k) outputs are allocated
     py::array_t<float> distances({m.rows, k});
     py::array_t<int64_t> ids({m.rows, k});
     float* d = distances.mutable_data();

@@ -37,7 +37,9 @@ class CudaFlatIndex final : public VectorIndex {
   std::string device() const override { return "cuda:" + std::to_string(device_); }
 
  protected:
-  void add_rows(const float* x, size_t n, const uint32_t*, ThreadPool&) override { store_.add(x, n); }  // appends only
+  void add_rows(const float* x, size_t n, const uint32_t*, ThreadPool&, const ProgressFn&) override {
+    store_.add(x, n);  // appends only
+  }
 
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
                    int64_t* slots, ThreadPool&) const override {

@@ -33,7 +33,7 @@ VectorIndex::VectorIndex(size_t dim, Metric metric, IndexOptions options)
 }
 
 size_t VectorIndex::size() const {
-  std::shared_lock<WriterFirstMutex> lock(rw_);
+  auto lock = lock_shared();
   return stores_labels() ? structure_size() : ids_.size();
 }
 
@@ -44,7 +44,7 @@ void VectorIndex::set_threads(size_t threads) {
   changed.threads = threads;
   validate_options(changed);  // the options record's one message for a bad thread count
   auto pool = std::make_unique<ThreadPool>(threads);  // may throw: change nothing before
-  std::unique_lock<WriterFirstMutex> lock(rw_);
+  auto lock = lock_exclusive();
   {
     std::lock_guard<std::mutex> guard(options_mutex_);
     options_.threads = threads;
@@ -52,20 +52,46 @@ void VectorIndex::set_threads(size_t threads) {
   pool_ = std::move(pool);
 }
 
-void VectorIndex::add(const float* x, size_t n, const int64_t* ids) {
+void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const ProgressFn& progress) {
   check_writable("add");
   if (n == 0) return;
   if (builds_once() && !built()) {
     io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
-    build_once(source, ids, {});
+    build_once(source, ids, progress);
     return;
   }
   check_vectors_for(options_.quant, metric_, x, n, dim_);
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
-  std::unique_lock<std::mutex> writing(write_mutex_);
-  if (stores_labels()) return add_after_build(rows, n, ids, writing);  // built already
-  add_checked(rows, n, ids, writing);  // index_write.cpp
+  std::unique_lock<std::mutex> writing = lock_writes();
+  if (stores_labels()) {  // built already: SPANN's add has no steps to report
+    add_after_build(rows, n, ids, writing);
+    writing.unlock();
+    report(progress, "add", n, n);
+    return;
+  }
+  add_checked(rows, n, ids, writing, WriteLock::kReleased, progress);  // index_write.cpp
+}
+
+namespace {
+// The index whose report() this thread is inside, if any.
+thread_local const VectorIndex* reporting_index = nullptr;
+}  // namespace
+
+void VectorIndex::report(const ProgressFn& progress, const char* phase, size_t done, size_t total) const {
+  if (!progress) return;
+  struct Mark {
+    const VectorIndex* outer;
+    explicit Mark(const VectorIndex* index) : outer(reporting_index) { reporting_index = index; }
+    ~Mark() { reporting_index = outer; }
+  } mark(this);
+  progress(phase, done, total);
+}
+
+void VectorIndex::check_not_reporting() const {
+  if (reporting_index == this)
+    throw InvalidArgument("this " + kind() + " index cannot be used from the progress callback of its own add(): "
+                          "the add holds the index until it returns");
 }
 
 void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
@@ -82,8 +108,7 @@ void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const Progre
   // Reported before the add: a callback that raises (a stopped progress bar) then leaves the
   // index unchanged, as an error must, instead of raising after the rows went in.
   if (progress) progress("read", n, n);
-  add(rows.data(), n, ids);
-  if (progress) progress("add", n, n);
+  add(rows.data(), n, ids, progress);
 }
 
 void VectorIndex::build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
@@ -130,7 +155,7 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   check_search_params(params);
   if (nq == 0) return;
   check_filters(params, nq);
-  std::shared_lock<WriterFirstMutex> lock(rw_);
+  auto lock = lock_shared();
   std::unique_ptr<float[]> normalized;
   const float* q = checked_queries(metric_, queries, nq, dim_, normalized, pool());
   SearchParams resolved = resolve(params, k);
@@ -142,12 +167,12 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
 }
 
 size_t VectorIndex::memory_usage() const {
-  std::shared_lock<WriterFirstMutex> lock(rw_);
+  auto lock = lock_shared();
   return sizeof(*this) + ids_.memory_usage() + structure_memory();
 }
 
 std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
-  std::shared_lock<WriterFirstMutex> lock(rw_);
+  auto lock = lock_shared();
   std::map<std::string, size_t> parts = structure_memory_parts();
   parts["ids"] += ids_.memory_usage();
   parts["other"] += sizeof(*this);
@@ -185,7 +210,7 @@ void VectorIndex::write_file(io::IndexFileWriter& out) const {
 
 void VectorIndex::save(const std::string& path) const {
   auto writing = pause_writes();  // no add is half done: every slot is live or free
-  std::shared_lock<WriterFirstMutex> lock(rw_);
+  auto lock = lock_shared();
   check_save_path(path);
   io::IndexFileWriter out(kind());
   write_file(out);
@@ -195,7 +220,7 @@ void VectorIndex::save(const std::string& path) const {
 
 std::vector<uint8_t> VectorIndex::to_bytes() const {
   auto writing = pause_writes();  // as save(): no add is half done
-  std::shared_lock<WriterFirstMutex> lock(rw_);
+  auto lock = lock_shared();
   check_save_path("");  // refuses what cannot be saved at all (an empty SPANN index)
   io::IndexFileWriter out(kind());
   write_file(out);

@@ -20,7 +20,7 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
   out.ids.clear();
   if (nq == 0) return;
   check_filters(params, nq);
-  std::shared_lock<WriterFirstMutex> lock(rw_);
+  auto lock = lock_shared();
   std::unique_ptr<float[]> normalized;
   const float* q = checked_queries(metric_, queries, nq, dim_, normalized, pool());
   SearchParams resolved = resolve(params, 1);

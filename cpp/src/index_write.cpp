@@ -2,8 +2,10 @@
 // structure while searches run.
 //
 // Locks: rw_ (WriterFirstMutex; searches hold it shared) and write_mutex_ (write bookkeeping:
-// one writer at a time). write_mutex_ is always taken first and never while holding rw_; the
-// GIL is never taken while holding either.
+// one writer at a time). write_mutex_ is always taken first and never while holding rw_. The
+// GIL is taken while holding them only by an add's progress report (report()); every binding
+// releases the GIL before it takes either, and the index refuses calls made from inside its own
+// report (check_not_reporting), so neither waits on the other.
 //
 // Kinds without concurrent_writes() (CUDA flat, SPANN's add after the build; flat while slots
 // are free or pending, HNSW and flat while their codec is untrained): a write holds write_mutex_ and the
@@ -60,7 +62,7 @@ std::vector<int64_t> distinct(const int64_t* ids, size_t n) {
 }  // namespace
 
 std::unique_lock<std::mutex> VectorIndex::pause_writes() const {
-  std::unique_lock<std::mutex> writing(write_mutex_);
+  std::unique_lock<std::mutex> writing = lock_writes();
   writes_idle_.wait(writing, [&] { return writes_in_flight_ == 0; });
   return writing;
 }
@@ -70,21 +72,24 @@ void VectorIndex::end_write(std::unique_lock<std::mutex>& writing) {
 }
 
 void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing,
-                              WriteLock hold) {
+                              WriteLock hold, const ProgressFn& progress) {
   ids_.check_new(ids, n);
   const size_t slot_end = ids_.slot_count() + ids_.new_slots_for(n);
   if (ids_.size() + n > kMaxSlots || slot_end > kMaxSlots)
     throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
   std::vector<int64_t> assigned;
   std::vector<uint32_t> slots;
+  const uint64_t next_before = ids_.next_default_id();  // reservations happen under write_mutex_
   if (!concurrent_writes()) {
     auto lock = lock_exclusive();
     ids_.grow(slot_end);
     const size_t first_new = ids_.reserve(ids, n, assigned, slots);
+    const uint64_t next_after = ids_.next_default_id();
     try {
-      add_rows(rows, n, slots.data(), pool());
+      add_rows(rows, n, slots.data(), pool(), progress);
     } catch (...) {
-      ids_.cancel(slots.data(), assigned.data(), n, first_new);
+      ids_.cancel(slots.data(), assigned.data(), n, first_new, next_before, next_after);
+      forget_rows_from(ids_.slot_count());
       throw;
     }
     ids_.publish(slots.data(), assigned.data(), n);
@@ -103,14 +108,16 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, s
     reserved_rows_ = capacity;
   }
   const size_t first_new = ids_.reserve(ids, n, assigned, slots);
+  const uint64_t next_after = ids_.next_default_id();
   ++writes_in_flight_;
   if (hold == WriteLock::kReleased) writing.unlock();
   try {
     auto lock = lock_shared();
-    add_rows(rows, n, slots.data(), pool());
+    add_rows(rows, n, slots.data(), pool(), progress);
   } catch (...) {
     if (!writing.owns_lock()) writing.lock();
-    ids_.cancel(slots.data(), assigned.data(), n, first_new);
+    ids_.cancel(slots.data(), assigned.data(), n, first_new, next_before, next_after);
+    forget_rows_from(ids_.slot_count());
     end_write(writing);
     throw;
   }
@@ -136,7 +143,7 @@ size_t VectorIndex::remove(const int64_t* ids, size_t n, bool ignore_missing) {
   if (n == 0) return 0;
   check_not_negative(ids, n);
   if (stores_labels()) return remove_stored_labels(ids, n, ignore_missing);
-  std::unique_lock<std::mutex> writing(write_mutex_);
+  std::unique_lock<std::mutex> writing = lock_writes();
   return remove_checked(ids, n, ignore_missing, writing);
 }
 
@@ -187,7 +194,7 @@ size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_mis
 
 size_t VectorIndex::remove_stored_labels(const int64_t* ids, size_t n, bool ignore_missing) {
   const std::vector<int64_t> unique = distinct(ids, n);
-  std::unique_lock<std::mutex> writing(write_mutex_);
+  std::unique_lock<std::mutex> writing = lock_writes();
   return remove_stored_labels_locked(unique, ignore_missing);
 }
 
@@ -220,11 +227,11 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   // in between would make the add fail with the other ids already gone.
   if (stores_labels()) {
     const std::vector<int64_t> unique = distinct(ids, n);
-    std::unique_lock<std::mutex> writing(write_mutex_);
+    std::unique_lock<std::mutex> writing = lock_writes();
     remove_stored_labels_locked(unique, true);
     return add_after_build(rows, n, ids, writing);
   }
-  std::unique_lock<std::mutex> writing(write_mutex_);
+  std::unique_lock<std::mutex> writing = lock_writes();
   remove_checked(ids, n, true, writing, WriteLock::kHeld);
   add_checked(rows, n, ids, writing, WriteLock::kHeld);
 }

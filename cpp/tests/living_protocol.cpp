@@ -45,7 +45,7 @@ class ToyIndex final : public vidx::VectorIndex {
     values_.swap(grown);
     slots_ = slot_count;
   }
-  void add_rows(const float* x, size_t n, const uint32_t* slots, vidx::ThreadPool&) override {
+  void add_rows(const float* x, size_t n, const uint32_t* slots, vidx::ThreadPool&, const vidx::ProgressFn&) override {
     for (size_t i = 0; i < n; ++i) {
       if (slots[i] >= slots_) throw std::logic_error("add_rows got a slot reserve_rows did not make room for");
       for (size_t d = 0; d < kDim; ++d) values_[slots[i] * kDim + d].store(x[i * kDim + d], std::memory_order_relaxed);

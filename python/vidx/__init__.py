@@ -151,8 +151,13 @@ class Index:
         with an LVQ or binary quant (their per-vector constants are float16), zero vectors for
         "cosine", wrong dimension, empty input, negative or repeated ids; on error the index is
         unchanged. A SPANN index is built by one add() of
-        all its vectors, streamed within its memory_budget; progress: None (bars on a
-        terminal for SPANN), True, False or a callable(phase, done, total)."""
+        all its vectors, streamed within its memory_budget. progress: None (bars on a
+        terminal for SPANN builds), True (bars), False, or a callable(phase, done, total);
+        HNSW reports as its insertion batches finish. A callable that raises stops the add, as
+        Ctrl-C does: the rows of this add are taken out again (their ids and default ids are
+        free again), except that an index's first add keeps the codec training and the
+        automatic M it chose. The callable may not use this index (ValueError: the add holds
+        it)."""
         impl = self._impl
         if type(impl) is not _CoreIndex:
             return impl.add(X, ids)

@@ -56,22 +56,32 @@ def _progress_callback(progress, kind):
     raise TypeError("progress must be None, a bool or a callable(phase, done, total)")
 
 
-def _pick_hdf5_dataset(f, dataset, path):
+def _two_d_datasets(f):
     import h5py
+    found = []
+    f.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) and obj.ndim == 2 else None)
+    return found
+
+
+def _pick_hdf5_dataset(f, dataset, path):
     if dataset is not None:
         if dataset not in f:
-            raise ValueError(f"{path} has no dataset {dataset!r}")
+            raise ValueError(f"{path} has no dataset {dataset!r} (2-d datasets: {_two_d_datasets(f)})")
         return f[dataset]
     if "train" in f:
         return f["train"]
-    found = []
-    f.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) and obj.ndim == 2 else None)
+    found = _two_d_datasets(f)
     if len(found) != 1:
         raise ValueError(f"{path}: name the dataset to index with dataset= (2-d datasets: {found})")
     return f[found[0]]
 
 
 def _add_hdf5(impl, ds, path, ids, cb):
+    import h5py
+    if not isinstance(ds, h5py.Dataset):  # a group (or the file, or a named type) holds no rows
+        kind = "group" if isinstance(ds, h5py.Group) else type(ds).__name__
+        raise ValueError(f"{path}: {ds.name!r} is an HDF5 {kind}, not a dataset "
+                         f"(2-d datasets in the file: {_two_d_datasets(ds.file)})")
     if ds.ndim != 2:
         raise ValueError(f"{path}: dataset {ds.name} is {ds.ndim}-d, expected (n, dim)")
     if ds.shape[1] != impl.dim:
@@ -83,12 +93,39 @@ def _add_hdf5(impl, ds, path, ids, cb):
     return impl.add(np.asarray(ds), ids, cb)  # chunked or compressed: read whole, then built
 
 
+def _is_hdf5_path(path):
+    return os.path.splitext(path)[1].lower() in (".hdf5", ".h5")
+
+
+def _check_dataset_name(X, dataset):
+    """dataset= picks one dataset inside an HDF5 file named by path. Anywhere else it would be
+    silently ignored, so the caller could index other rows than meant: refused instead."""
+    if dataset is None:
+        return
+    if not isinstance(dataset, str):
+        h5py_dataset = type(dataset).__module__.startswith("h5py") and type(dataset).__name__ == "Dataset"
+        hint = " (to index an h5py Dataset, pass it as X, without dataset=)" if h5py_dataset else ""
+        raise TypeError(f"dataset must be a str naming a dataset in the HDF5 file, "
+                        f"got {type(dataset).__name__}{hint}")
+    if isinstance(X, (str, bytes, os.PathLike)):
+        path = os.fsdecode(os.fspath(X))
+        if not _is_hdf5_path(path):
+            raise ValueError(f"dataset={dataset!r} applies only to HDF5 files (.hdf5, .h5), not {path}")
+    elif type(X).__module__.startswith("h5py"):
+        raise ValueError(f"dataset={dataset!r} applies only to an HDF5 file path; X is already the h5py "
+                         f"object {X.name!r} of {X.file.filename} (pass the h5py Dataset as X, "
+                         f"without dataset=, or the file's path with dataset=)")
+    else:
+        raise ValueError(f"dataset={dataset!r} applies only to HDF5 files; X is a {type(X).__name__}, not a path")
+
+
 def add_any(impl, X, ids, progress, dataset):
+    _check_dataset_name(X, dataset)
     cb = _progress_callback(progress, impl.kind)
     try:
         if isinstance(X, (str, bytes, os.PathLike)):
             path = os.fsdecode(os.fspath(X))
-            if os.path.splitext(path)[1].lower() in (".hdf5", ".h5"):
+            if _is_hdf5_path(path):
                 if not os.path.exists(path):
                     raise FileNotFoundError(f"no such file: {path}")
                 import h5py

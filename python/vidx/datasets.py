@@ -94,7 +94,8 @@ def load(name: str, cache_dir: str | os.PathLike | None = None, download: bool =
     """Load ``{name}.hdf5`` from the cache folder, downloading it first if missing and allowed.
 
     Raises OSError when the file is missing and cannot be fetched, ValueError when it is not a
-    valid ann-benchmarks file, ImportError when h5py is not installed.
+    valid ann-benchmarks file (one that is truncated, damaged or not HDF5 at all is named, with
+    the advice to delete it so it is downloaded again), ImportError when h5py is not installed.
     """
     name = _check_name(name)
     folder = cache_folder(cache_dir)
@@ -185,24 +186,42 @@ def _import_h5py():
 def _read_hdf5(path: Path, name: str) -> Dataset:
     h5py = _import_h5py()
     if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file (a truncated or foreign download? delete it "
-                         f"and retry)")
-    with h5py.File(path, "r") as f:
-        missing = [key for key in _REQUIRED if key not in f]
-        if missing:
-            raise ValueError(f"{path} is not an ann-benchmarks file: missing {', '.join(missing)}")
-        groups = [key for key in _REQUIRED if not isinstance(f[key], h5py.Dataset)]
-        if groups:
-            raise ValueError(f"{path} is not an ann-benchmarks file: {', '.join(groups)} must be datasets, not groups")
-        metric = f.attrs.get("distance")
-        if isinstance(metric, bytes):
-            metric = metric.decode()
-        train, test, neighbors, distances = (f[key][()] for key in _REQUIRED)
+        raise ValueError(_unreadable(path, name, "is not an HDF5 file (a foreign download?)"))
+    try:
+        with h5py.File(path, "r") as f:
+            metric, train, test, neighbors, distances = _read_arrays(h5py, f, path)
+    except (OSError, RuntimeError, KeyError) as err:
+        # h5py reports a truncated or damaged file as a bare OSError, RuntimeError or KeyError that
+        # names no file ("truncated file: eof = 1000", "bad global heap collection signature",
+        # "message not aligned"; _read_arrays looks keys up only after checking them). An OSError
+        # with an errno (permission, disk) is about reaching the file, not its bytes: left as it is.
+        if isinstance(err, OSError) and err.errno is not None:
+            raise
+        raise ValueError(_unreadable(path, name, f"is not a readable HDF5 file: it is truncated or "
+                                                 f"damaged (h5py: {err})")) from err
     _validate(path, metric, train, test, neighbors, distances)
     return Dataset(name=name, train=np.ascontiguousarray(train, dtype=np.float32),
                    test=np.ascontiguousarray(test, dtype=np.float32),
                    neighbors=neighbors, distances=distances.astype(np.float32, copy=False),
                    metric=metric, path=path)
+
+
+def _unreadable(path: Path, name: str, problem: str) -> str:
+    return (f"{path} {problem}. Delete it so it is downloaded again (or rebuilt: "
+            f"python -m vidx.datasets fetch {name}).")
+
+
+def _read_arrays(h5py, f, path: Path):
+    missing = [key for key in _REQUIRED if key not in f]
+    if missing:
+        raise ValueError(f"{path} is not an ann-benchmarks file: missing {', '.join(missing)}")
+    groups = [key for key in _REQUIRED if not isinstance(f[key], h5py.Dataset)]
+    if groups:
+        raise ValueError(f"{path} is not an ann-benchmarks file: {', '.join(groups)} must be datasets, not groups")
+    metric = f.attrs.get("distance")
+    if isinstance(metric, bytes):
+        metric = metric.decode()
+    return (metric, *(f[key][()] for key in _REQUIRED))
 
 
 def _validate(path, metric, train, test, neighbors, distances) -> None:

@@ -70,7 +70,10 @@ struct LoadOptions {
 };
 
 // Where a long add() is: phase ("add"; SPANN: "sample", "heads", "head index", "assign",
-// "write"), done, total. Called from the adding thread with no lock held.
+// "write"), done, total. Called from the adding thread. A function that throws stops the add
+// (Ctrl-C in Python): the rows of that add are taken out again, as for any failed add. A SPANN
+// build reports with no lock held; other adds report between steps while holding the index's
+// locks, so a function that calls back into the same index gets InvalidArgument, not a hang.
 using ProgressFn = std::function<void(const std::string&, size_t, size_t)>;
 
 class VectorIndex {
@@ -95,7 +98,8 @@ class VectorIndex {
 
   // Adds n vectors (row-major n x dim floats). ids: n user ids or nullptr to assign them.
   // Validates everything first (finite values, unique ids): on error nothing is changed.
-  void add(const float* x, size_t n, const int64_t* ids);
+  // progress: see ProgressFn (HNSW reports as its insertion batches finish).
+  void add(const float* x, size_t n, const int64_t* ids, const ProgressFn& progress = {});
   // Adds every row of `source` (ids: one per row or nullptr), read a block at a time, with no
   // lock held while it reads. Kinds built in one pass (SPANN) build from it; the others add
   // each block as add() does (an error leaves the blocks before it added).
@@ -180,7 +184,16 @@ class VectorIndex {
   // (structure_size() counts every slot, removed ones included, and equals the base's slot
   // count whenever no write is in flight). With concurrent_writes(), several add_rows and
   // remove_rows calls may run at once, on disjoint slots, beside searches.
-  virtual void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) = 0;
+  // progress may be empty; a structure that calls it (through report()) and sees it throw
+  // undoes what it did to these slots before passing the exception on.
+  virtual void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool,
+                        const ProgressFn& progress) = 0;
+  // After a failed add: the slots at and past slot_count were handed back (the base's slot
+  // count fell to slot_count), so structure_size() must fall with it.
+  virtual void forget_rows_from(size_t slot_count) {}
+  // Calls progress (when set) marked as this index's report: the index's own calls made from
+  // inside it are refused (check_not_reporting) instead of waiting on locks this add holds.
+  void report(const ProgressFn& progress, const char* phase, size_t done, size_t total) const;
   // Writes slot numbers (or -1) into `slots` as int64; the base maps them to user ids.
   // params.ef is already resolved (never 0); params.rerank may be 0 (automatic).
   virtual void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
@@ -271,8 +284,20 @@ class VectorIndex {
   // public write calls it before touching anything.
   void check_writable(const char* what) const;
 
-  std::unique_lock<WriterFirstMutex> lock_exclusive() const { return std::unique_lock<WriterFirstMutex>(rw_); }
-  std::shared_lock<WriterFirstMutex> lock_shared() const { return std::shared_lock<WriterFirstMutex>(rw_); }
+  std::unique_lock<WriterFirstMutex> lock_exclusive() const {
+    check_not_reporting();
+    return std::unique_lock<WriterFirstMutex>(rw_);
+  }
+  std::shared_lock<WriterFirstMutex> lock_shared() const {
+    check_not_reporting();
+    return std::shared_lock<WriterFirstMutex>(rw_);
+  }
+  std::unique_lock<std::mutex> lock_writes() const {
+    check_not_reporting();
+    return std::unique_lock<std::mutex>(write_mutex_);
+  }
+  // Throws InvalidArgument on the thread of an add of this index that is inside report().
+  void check_not_reporting() const;
 
   friend std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load);
   friend std::unique_ptr<VectorIndex> load_index_from_bytes(const void* data, size_t size);
@@ -290,7 +315,7 @@ class VectorIndex {
   // and its add).
   enum class WriteLock { kReleased, kHeld };
   void add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing,
-                   WriteLock hold = WriteLock::kReleased);
+                   WriteLock hold = WriteLock::kReleased, const ProgressFn& progress = {});
   void add_after_build(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing);
   size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, std::unique_lock<std::mutex>& writing,
                         WriteLock hold = WriteLock::kReleased);

@@ -204,8 +204,10 @@ void IdMap::publish(const uint32_t* slots, const int64_t* ids, size_t n) {
   hidden_.fetch_sub(n, std::memory_order_release);  // after the labels: a search that sees 0 sees them
 }
 
-void IdMap::cancel(const uint32_t* slots, const int64_t* ids, size_t n, size_t first_new) {
+void IdMap::cancel(const uint32_t* slots, const int64_t* ids, size_t n, size_t first_new, uint64_t next_before,
+                   uint64_t next_after) {
   WriteLock lock(map_lock_);
+  if (next_auto_ == next_after) next_auto_ = next_before;
   // New slots are the last ones unless another reservation came after: then drop them.
   size_t fresh = 0;
   for (size_t i = 0; i < n; ++i) fresh += slots[i] >= first_new;

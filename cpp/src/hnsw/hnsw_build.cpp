@@ -495,7 +495,8 @@ bool HnswIndex::wants_construction_codes(size_t n) const {
   return codec_->head_size() >= construction_bytes + kConstructionCodesMinSavedBytes;
 }
 
-void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) {
+void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool,
+                         const ProgressFn& progress) {
   if (n == 0) return;
   // Construction codes cover the slots in the graph when the add starts: no other add may
   // insert nodes (which the walks would reach without codes) until this one is done. Other
@@ -537,15 +538,46 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
       done = 1;
     }
   }
-  while (done < order.size()) {
-    const size_t batch = static_cast<size_t>(std::max<double>(1.0, (graph_size + done) * kBatchFraction));
-    const size_t stop = std::min(order.size(), done + batch);
-    insert_batch(x, slots, order.data() + done, stop - done, pool, contexts, walk_codes.get(),
-                 expanded_by_early_insertions(graph_size + done, graph_size + order.size()));
-    done = stop;
+  const bool only_entry = done == order.size();
+  try {
+    // The last report comes before the rows go live: one that throws still undoes the add.
+    while (done < order.size()) {
+      const size_t batch = static_cast<size_t>(std::max<double>(1.0, (graph_size + done) * kBatchFraction));
+      const size_t stop = std::min(order.size(), done + batch);
+      insert_batch(x, slots, order.data() + done, stop - done, pool, contexts, walk_codes.get(),
+                   expanded_by_early_insertions(graph_size + done, graph_size + order.size()));
+      done = stop;
+      report(progress, "add", done, n);
+    }
+    if (only_entry) report(progress, "add", 1, 1);  // an index's first node is set, not inserted
+  } catch (...) {
+    for (auto& ctx : contexts) release_context(std::move(ctx));
+    take_back(slots, order, done, pool);
+    throw;
   }
   for (auto& ctx : contexts) release_context(std::move(ctx));
   for (size_t i = 0; i < n; ++i) set_state(slots[i], kLive);
+}
+
+void HnswIndex::take_back(const uint32_t* slots, const std::vector<uint32_t>& order, size_t linked,
+                          ThreadPool& pool) {
+  // The unlinked ones first: no list points at them, and the entry point must not move onto
+  // one of them when the linked ones are removed below.
+  for (size_t i = linked; i < order.size(); ++i) set_state(slots[order[i]], kEmpty);
+  std::vector<uint32_t> in_graph(linked);
+  for (size_t i = 0; i < linked; ++i) {
+    in_graph[i] = slots[order[i]];
+    set_state(in_graph[i], kLive);  // as remove_rows expects; their ids stay hidden (pending)
+  }
+  remove_rows(in_graph.data(), linked, pool);
+}
+
+void HnswIndex::forget_rows_from(size_t slot_count) {
+  // Only this failed add raised the count past slot_count (the base handed those slots back
+  // because no reservation came after them), so no other add can be lowering it.
+  size_t seen = count_.load();
+  while (seen > slot_count && !count_.compare_exchange_weak(seen, slot_count)) {
+  }
 }
 
 }  // namespace vidx

@@ -118,7 +118,7 @@ std::map<std::string, double> SpannIndex::stats() const {
           {"stale_ids", stale}};
 }
 
-void SpannIndex::add_rows(const float*, size_t, const uint32_t*, ThreadPool&) {
+void SpannIndex::add_rows(const float*, size_t, const uint32_t*, ThreadPool&, const ProgressFn&) {
   throw std::logic_error("vidx::spann::SpannIndex is built by build(), not add_rows()");
 }
 

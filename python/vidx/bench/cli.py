@@ -36,6 +36,27 @@ def _int_list(text: str) -> tuple[int, ...]:
     return values
 
 
+def _count(text: str) -> int:
+    """A count flag: a positive integer. 0 is refused, not read as "not given" (the default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _recall(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a recall in (0, 1], got {text!r}") from None
+    if not 0.0 < value <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected a recall in (0, 1], got {text!r}")
+    return value
+
+
 def _synthetic_shape(text: str) -> tuple[int, int]:
     values = _int_list(text)
     if len(values) != 2:
@@ -67,19 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"comma-separated, from {','.join(peers.ADAPTERS)}, each with an optional "
                            f":VARIANT (vidx:QUANT, e.g. vidx:f32 or vidx:lvq8; default "
                            f"{','.join(peers.DEFAULT_ALGORITHMS)}; uninstalled ones are skipped)")
-    algo.add_argument("--M", type=int, default=16, help="graph degree (default 16)")
-    algo.add_argument("--ef-construction", type=int, default=200,
+    algo.add_argument("--M", type=_count, default=16, help="graph degree (default 16)")
+    algo.add_argument("--ef-construction", type=_count, default=200,
                       help="build-time search breadth (default 200)")
     algo.add_argument("--ef", type=_int_list,
                       help="search breadths to sweep (default "
                            f"{','.join(map(str, runner.DEFAULT_EFS))})")
 
     run = p.add_argument_group("measurement")
-    run.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
-    run.add_argument("--queries", type=int,
+    run.add_argument("--k", type=_count, default=10, help="neighbours per query (default 10)")
+    run.add_argument("--queries", type=_count,
                      help="queries in the single-thread latency loop (default 2000)")
-    run.add_argument("--runs", type=int, help="repetitions of each timing, best reported (default 3)")
-    run.add_argument("--threads", type=int, default=runner.cpu_count(),
+    run.add_argument("--runs", type=_count, help="repetitions of each timing, best reported (default 3)")
+    run.add_argument("--threads", type=_count, default=runner.cpu_count(),
                      help="threads for build and batch search (default: all cores, "
                           f"{runner.cpu_count()} here)")
     run.add_argument("--full", action="store_true",
@@ -87,13 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
                           f"sweep, {FULL_QUERIES} single-thread queries, best of {FULL_RUNS} (the default "
                           f"is a first run of about a minute: {FIRST_RUN_TRAIN} train vectors, "
                           f"{FIRST_RUN_TEST} queries, each sweep stopping at recall {FIRST_RUN_STOP_RECALL})")
-    run.add_argument("--train-size", type=int, metavar="N",
+    run.add_argument("--train-size", type=_count, metavar="N",
                      help="use N train vectors spread evenly over the stored order (exact ground truth "
                           "recomputed)")
-    run.add_argument("--test-size", type=int, metavar="Q",
+    run.add_argument("--test-size", type=_count, metavar="Q",
                      help="use Q test vectors spread evenly over the stored order")
-    run.add_argument("--stop-recall", type=float, metavar="R",
-                     help="leave an algorithm's sweep once its recall reaches R")
+    run.add_argument("--stop-recall", type=_recall, metavar="R",
+                     help="leave an algorithm's sweep once its recall reaches R, in (0, 1]")
     run.add_argument("--quick", action="store_true",
                      help=f"smoke test: ef {','.join(map(str, QUICK_EFS))}, {QUICK_QUERIES} queries, one run "
                           f"(explicit --ef/--queries/--runs still win)")
@@ -119,16 +140,21 @@ def _config(args) -> runner.BenchConfig:
     stop = FIRST_RUN_STOP_RECALL if mode == "first-run" else None
     return runner.BenchConfig(
         k=args.k, M=args.M, ef_construction=args.ef_construction,
-        efs=args.ef or efs, queries=args.queries or queries, runs=args.runs or runs,
-        threads=max(1, args.threads), keep_answers=bool(args.export_ann_benchmarks),
-        stop_recall=args.stop_recall if args.stop_recall is not None else stop)
+        efs=_given(args.ef, efs), queries=_given(args.queries, queries), runs=_given(args.runs, runs),
+        threads=args.threads, keep_answers=bool(args.export_ann_benchmarks),
+        stop_recall=_given(args.stop_recall, stop))
+
+
+def _given(value, default):
+    """The flag's value when given: `value or default` would read an explicit 0 as "not given"."""
+    return default if value is None else value
 
 
 def _sized(dataset: datasets.Dataset, args, log) -> datasets.Dataset:
     """The default first run uses part of a real dataset; --full and explicit sizes override."""
     first_run = _mode(args) == "first-run" and dataset.path is not None
-    n_train = args.train_size or (FIRST_RUN_TRAIN if first_run else None)
-    n_test = args.test_size or (FIRST_RUN_TEST if first_run else None)
+    n_train = _given(args.train_size, FIRST_RUN_TRAIN if first_run else None)
+    n_test = _given(args.test_size, FIRST_RUN_TEST if first_run else None)
     if n_train is None and n_test is None:
         return dataset
     small = datasets.subset(dataset, n_train, n_test)
@@ -152,9 +178,15 @@ def _dataset(args, log) -> datasets.Dataset:
     download = not args.no_download
     if args.dataset:  # asked for by name: a failure is the user's to see, not to paper over
         return datasets.load(args.dataset, cache_dir=args.cache_dir, download=download)
+    # Only a default dataset that is not cached and could not be had falls back. A cached one
+    # that cannot be read (truncated, damaged) is reported: replacing it with generated numbers
+    # would hide a file the user has to delete.
+    cached = (datasets.cache_folder(args.cache_dir) / f"{DEFAULT_DATASET}.hdf5").exists()
     try:
         return datasets.load(DEFAULT_DATASET, cache_dir=args.cache_dir, download=download)
     except (OSError, ImportError) as err:
+        if cached:
+            raise
         log(f"NOTE: the default dataset {DEFAULT_DATASET} is unavailable ({str(err).splitlines()[0]})")
         log("NOTE: falling back to a GENERATED clustered dataset; its numbers are not comparable "
             "with published ann-benchmarks results")

@@ -17,6 +17,7 @@ The result is a plain dict (JSON-ready) consumed by ``report``.
 from __future__ import annotations
 
 import gc
+import numbers
 import os
 import platform
 import statistics
@@ -56,6 +57,19 @@ class BenchConfig:
     threads: int = field(default_factory=cpu_count)
     stop_recall: float | None = None  # leave the sweep once recall reaches this (None: every ef)
     keep_answers: bool = False  # keep per-query ids and times in row["_answers"] (for exports)
+
+    def __post_init__(self):
+        # Checked here, before any build: a bad count otherwise surfaced only after every index
+        # was built (queries < 1 in spread_rows), or never (k = 0 timed empty searches).
+        for name in ("k", "M", "ef_construction", "queries", "runs", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.efs or any(isinstance(ef, bool) or not isinstance(ef, numbers.Integral) or ef < 1
+                                for ef in self.efs):
+            raise ValueError(f"efs must be positive integers, got {self.efs!r}")
+        if self.stop_recall is not None and not 0.0 < self.stop_recall <= 1.0:
+            raise ValueError(f"stop_recall must be in (0, 1] or None, got {self.stop_recall!r}")
 
 
 def rss_bytes() -> int | None:

@@ -15,6 +15,8 @@ NAME = "manifest.json"
 def local_path(uri):
     """A shared folder: a path or a file:// URI (every node must see it at the same path)."""
     uri = os.fspath(uri)
+    if not isinstance(uri, str):  # bytes failed below on str.startswith's own TypeError
+        raise TypeError(f"uri must be a str or os.PathLike, got {type(uri).__name__}")
     if uri.startswith("file://"):
         return uri[len("file://"):]
     if "://" in uri:

@@ -7,6 +7,8 @@ saved file and the writes acknowledged since are replayed from the redo log (or,
 wal="ids", reported as lost)."""
 from __future__ import annotations
 
+import functools
+import operator
 import os
 import warnings
 
@@ -18,8 +20,8 @@ from vidx import _check_choice, _check_count, _core, _KINDS, _METRICS
 
 from . import _manifest
 from .._capabilities import require, supports
-from ._inputs import (as_ids, check_unique, for_metric, is_dataset, iter_dataset, unwrap,
-                      validate_options)
+from ._inputs import (INT64_MAX, as_ids, check_unique, for_metric, is_dataset, iter_dataset,
+                      path_option, unwrap, validate_options)
 from ._merge import merge_ranges, merge_topk
 from ._redo_log import RedoLog
 from ._routing import check_shard_key, shard_of_ids, split_by_shard
@@ -31,6 +33,19 @@ _DEFAULT_ACTOR_OPTIONS = {"num_cpus": 0, "scheduling_strategy": "SPREAD"}
 _INLINE_BYTES = 64 * 1024
 
 
+def _open_only(method):
+    """Makes a public method refuse a closed index with a ValueError that says so (the type
+    Python's closed files raise; vidx.Index has no close()). After close() the actor list is
+    empty: calls failed on it with IndexError, some after training centroids or making folders."""
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        if self.closed:
+            raise ValueError("this ShardedIndex is closed (close() stopped its shard actors; "
+                             "ShardedIndex.load opens a saved one again)")
+        return method(self, *args, **kwargs)
+    return checked
+
+
 class ShardedIndex:
     """A vidx index over `shards` Ray actors (call ray.init() first, or let Ray start a local
     cluster).
@@ -38,7 +53,8 @@ class ShardedIndex:
     Args:
         dim, metric, kind, **index_options: as vidx.Index; every shard gets the same options.
             SPANN keeps each shard's posting file on its actor's node: `path` gives one file per
-            shard beside it (``postings.shard3.bin``), no `path` a temporary folder.
+            shard beside it (``postings.shard3.bin``; a str or os.PathLike), no `path` a temporary
+            folder.
         shards: number of shard actors.
         routing: "hash" (id hash, the default: shards hold random, equal parts) or "centroids"
             (one k-means centroid per shard, trained on the first add() batch or given as
@@ -71,7 +87,7 @@ class ShardedIndex:
         self.metric, self.kind, self.routing = metric, kind, routing
         self.shards = _check_count("shards", shards, 1)
         self.batch_size = _check_count("batch_size", batch_size, 1)
-        self.options = dict(index_options)
+        self.options = path_option(dict(index_options))
         settings = validate_options(self.dim, metric, kind, self.options)
         self._ef_search, self._quant = settings["ef_search"], settings["quant"]
         resolve_mode(ef_per_shard, True)
@@ -105,6 +121,7 @@ class ShardedIndex:
                 raise unwrap(e) from None
 
     @property
+    @_open_only
     def shard_actors(self):
         """The actor handles, shard by shard (for diagnostics; restarts replace them)."""
         return list(self._actors)
@@ -167,6 +184,7 @@ class ShardedIndex:
                           "are lost (wal='ids'; see ShardedIndex.recoveries)", RuntimeWarning, stacklevel=4)
         return report
 
+    @_open_only
     def recover(self):
         """Restarts every shard whose actor is dead; returns their reports."""
         before = len(self.recoveries)
@@ -174,11 +192,18 @@ class ShardedIndex:
         return self.recoveries[before:]
 
     def close(self):
-        """Stops the shard actors (a saved index can be loaded again)."""
+        """Stops the shard actors (a saved index can be loaded again). Every method but close()
+        then raises ValueError; a second close() does nothing."""
         for actor in self._actors:
             ray.kill(actor)
         self._actors = []
 
+    @property
+    def closed(self):
+        """True once close() has stopped the shard actors."""
+        return not self._actors
+
+    @_open_only
     def __enter__(self):
         return self
 
@@ -227,6 +252,7 @@ class ShardedIndex:
         return where
 
     # ---- writes ------------------------------------------------------------------------
+    @_open_only
     def add(self, X, ids=None, *, shard_key=None, column="vector", id_column=None):
         """Adds vectors: X a (n, dim) array-like (ids: optional int64 ids; default continues
         after the largest id so far) or a ray.data.Dataset (vectors in `column`, ids in
@@ -247,6 +273,11 @@ class ShardedIndex:
             self._add_round(X[part], ids[part], None if key is None else key[part])
 
     def _new_ids(self, n):
+        """n default ids after the largest so far; ValueError, as vidx.Index, where they would
+        pass int64 (np.arange raised OverflowError)."""
+        if self._next_id + n - 1 > INT64_MAX:
+            raise ValueError(f"default ids for {n} vectors would pass 2^63 - 1 (the next default id "
+                             f"is {self._next_id}); pass ids= explicitly")
         return np.arange(self._next_id, self._next_id + n, dtype=np.int64)
 
     def _checked_rows(self, X, ids):
@@ -279,6 +310,7 @@ class ShardedIndex:
         calls = {s: (op, (X[pos], ids[pos])) for s, pos in parts.items()}
         self._run(calls, on_success=lambda s: self._log.append(s, op, ids[parts[s]], X[parts[s]]))
 
+    @_open_only
     def upsert(self, X, ids, *, shard_key=None):
         """Adds or replaces vectors by id (an id routed elsewhere than where it lives is moved)."""
         require("upsert")
@@ -295,6 +327,7 @@ class ShardedIndex:
         self._write("upsert", parts, X, ids)
         self._next_id = max(self._next_id, int(ids.max()) + 1)
 
+    @_open_only
     def remove(self, ids, *, ignore_missing=False):
         """Removes ids; an unknown one raises ValueError naming it and nothing is removed
         (ignore_missing=True skips them). Returns the number removed."""
@@ -312,6 +345,7 @@ class ShardedIndex:
         return int(sum(counts.values()))
 
     # ---- reads -------------------------------------------------------------------------
+    @_open_only
     def search(self, Q, k=10, *, filter=None, shards_per_query=None, ef_per_shard=None, **params):
         """k nearest neighbours over all shards: (D, I) as vidx.Index.search; the shards' answers
         are merged exactly. params (ef, rerank, nprobe, eps) go to every shard, ef (None: the
@@ -334,6 +368,7 @@ class ShardedIndex:
         results = self._run(calls)
         return merge_topk([(plan[s][0], *results[s]) for s in plan], len(Q), k)
 
+    @_open_only
     def shard_requests(self, k, params, ef_per_shard=None, fan_out=None):
         """[(k_shard, params_shard)] by shard: what each shard is asked for a search of k
         results with params (see ef_per_shard in the class); fan_out: the shards each query
@@ -345,6 +380,7 @@ class ShardedIndex:
         widths = shard_search_widths(ef, k, fan_out or self.shards, self.shards)
         return [(k_shard, {**params, "ef": ef_shard}) for k_shard, ef_shard in widths]
 
+    @_open_only
     def range_search(self, Q, radius, *, filter=None, shards_per_query=None, **params):
         """Every id within `radius` of each query (distance < radius), over all shards:
         (lims, D, I) in faiss CSR form, each query's results sorted by distance."""
@@ -388,6 +424,7 @@ class ShardedIndex:
             allowed = allowed[shard_of_ids(allowed, self.shards) == shard]
         return allowed
 
+    @_open_only
     def get(self, ids):
         """(vectors, exact) for ids, in the order given (ValueError naming an unknown id)."""
         require("get")
@@ -402,19 +439,30 @@ class ShardedIndex:
             out[pos] = results[s][0]
         return out, all(bool(results[s][1]) for s in parts)
 
+    @_open_only
     def ids(self):
         """Every id held, sorted."""
         require("ids")
         held = self._run({s: ("ids", ()) for s in range(self.shards)})
         return np.sort(np.concatenate([np.asarray(held[s], np.int64) for s in range(self.shards)]))
 
+    @_open_only
     def __contains__(self, id_):
-        return bool(self._locate(np.array([id_]))[0] >= 0)
+        """As vidx.Index: False for an id never stored (negative or past int64 included), and
+        TypeError only for what is not an integer (a bool included)."""
+        if isinstance(id_, bool) or not hasattr(id_, "__index__"):
+            raise TypeError(f"ids are integers, got {type(id_).__name__}")
+        id_ = operator.index(id_)
+        if not 0 <= id_ <= INT64_MAX:
+            return False
+        return bool(self._locate(np.array([id_], np.int64))[0] >= 0)
 
+    @_open_only
     def shard_sizes(self):
         sizes = self._run({s: ("size", ()) for s in range(self.shards)})
         return [sizes[s] for s in range(self.shards)]
 
+    @_open_only
     def __len__(self):
         return sum(self.shard_sizes())
 
@@ -423,6 +471,7 @@ class ShardedIndex:
                 f"shards={self.shards}, routing={self.routing!r})")
 
     # ---- files -------------------------------------------------------------------------
+    @_open_only
     def save(self, uri):
         """Writes one file per shard (SPANN: and its posting file) and manifest.json into the
         shared folder `uri` (a path every node sees, or file://). The manifest is replaced last

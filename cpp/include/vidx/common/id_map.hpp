@@ -82,8 +82,12 @@ class IdMap {
   size_t reserve(const int64_t* ids, size_t n, std::vector<int64_t>& assigned, std::vector<uint32_t>& slots);
   // Pending slots become live (searches see them), or free again when their add failed
   // (new slots are dropped when no later reservation followed: the slot count is as before).
+  // cancel also gives back the default ids: next_default_id() returns to `next_before` (its
+  // value before the reservation) unless a later reservation moved it past `next_after` (its
+  // value just after).
   void publish(const uint32_t* slots, const int64_t* ids, size_t n);
-  void cancel(const uint32_t* slots, const int64_t* ids, size_t n, size_t first_new);
+  void cancel(const uint32_t* slots, const int64_t* ids, size_t n, size_t first_new, uint64_t next_before,
+              uint64_t next_after);
   // Removal: the slots' labels become kFree (hidden at once) and their ids are forgotten; the
   // slots are handed out again only after release(). restore() undoes hide() (a failed remove).
   void hide(const uint32_t* slots, size_t n);

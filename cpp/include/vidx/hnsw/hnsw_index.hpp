@@ -77,7 +77,8 @@ class HnswIndex final : public VectorIndex {
   bool concurrent_writes() const override { return !codec_->needs_training(); }
   void plan_layout(const float* x, size_t n, ThreadPool& pool) override;
   void settle_layout() override;
-  void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
+  void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
+  void forget_rows_from(size_t slot_count) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
   std::vector<uint32_t> compact_rows(ThreadPool& pool) override;
@@ -288,6 +289,9 @@ class HnswIndex final : public VectorIndex {
                     size_t expanded);
   // Writes the codes of rows x[0..n-1] into their fresh slots.
   void write_records(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool);
+  // An add that stopped partway (its progress report threw): the first `linked` of `order`'s
+  // rows are in the graph and are taken out as a remove takes nodes out; the rest never were.
+  void take_back(const uint32_t* slots, const std::vector<uint32_t>& order, size_t linked, ThreadPool& pool);
   // x: the node's vector as added (the query of its neighbour search). With `walk_codes`, the
   // search walks them and its beam is scored again in float32 before neighbours are chosen.
   // `expanded` as insert_batch's.

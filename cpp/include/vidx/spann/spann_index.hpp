@@ -116,7 +116,7 @@ class SpannIndex final : public VectorIndex {
   void build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) override;
   bool stores_labels() const override { return true; }
   unsigned search_settings() const override { return kSearchEf | kSearchRerank | kSearchNprobe | kSearchEps; }
-  void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool) override;
+  void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances, int64_t* ids,
                    ThreadPool& pool) const override;
   size_t structure_size() const override { return count_; }

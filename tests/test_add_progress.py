@@ -1,0 +1,171 @@
+"""Progress reports from adds of in-memory rows, and adds stopped by them (or by Ctrl-C).
+
+An HNSW add reports as its insertion batches finish; a report that raises stops the add and
+takes its rows out again, so the index answers as if the add had never been called."""
+import _thread
+import threading
+
+import numpy as np
+import pytest
+
+import vidx
+
+DIM = 24
+
+
+def rows(n, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
+
+
+class Stop(Exception):
+    pass
+
+
+def stop_after(share):
+    """A progress callback that raises once `share` of the rows are in."""
+    def callback(phase, done, total):
+        if done >= share * total:
+            raise Stop(f"{phase} {done}/{total}")
+    return callback
+
+
+def exact_ids(index_rows, ids, queries, k):
+    d = ((queries[:, None, :] - index_rows[None, :, :]) ** 2).sum(-1)
+    return ids[np.argsort(d, axis=1)[:, :k]]
+
+
+def recall(found, truth):
+    return np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)])
+
+
+@pytest.mark.parametrize("quant", ["f32", "lvq8", "f32_split"])
+def test_hnsw_reports_its_batches_up_to_the_whole_add(quant):
+    reports = []
+    idx = vidx.Index(DIM, kind="hnsw", quant=quant)
+    idx.add(rows(6000), progress=lambda *r: reports.append(r))
+    assert len(reports) >= 2, "a 6,000-row add reports more than its end"
+    assert {phase for phase, _, _ in reports} == {"add"}
+    assert all(total == 6000 for _, _, total in reports)
+    done = [d for _, d, _ in reports]
+    assert done == sorted(done) and done[-1] == 6000
+
+
+@pytest.mark.parametrize("quant", ["f32", "lvq8"])
+def test_a_stopped_add_leaves_the_index_as_it_was(quant, tmp_path):
+    X = rows(8000)
+    idx = vidx.Index(DIM, kind="hnsw", quant=quant, seed=3)
+    idx.add(X[:3000])
+    with pytest.raises(Stop):
+        idx.add(X[3000:], progress=stop_after(0.5))
+    assert len(idx) == 3000
+    assert not any(i in idx for i in (3000, 5000, 7999))
+    # None of the taken-back rows is found, and the rows before still are.
+    queries = X[3000:3200]
+    _, I = idx.search(queries, k=10, ef=64)
+    assert I.max() < 3000
+    truth = exact_ids(X[:3000], np.arange(3000), queries, 10)
+    assert recall(I, truth) > 0.9
+    # The default ids of the stopped add are handed out again, and the add goes through.
+    idx.add(X[3000:])
+    assert len(idx) == 8000 and 7999 in idx and 8000 not in idx
+    _, I = idx.search(X[::40], k=1, ef=64)
+    assert np.mean(I[:, 0] == np.arange(0, 8000, 40)) > 0.97
+    idx.save(str(tmp_path / "after.vidx"))
+    again = vidx.load(str(tmp_path / "after.vidx"))
+    assert len(again) == 8000
+    assert np.array_equal(again.search(X[:50], k=5, ef=64)[1], idx.search(X[:50], k=5, ef=64)[1])
+
+
+def test_explicit_ids_of_a_stopped_add_may_be_used_again():
+    X = rows(5000)
+    idx = vidx.Index(DIM, kind="hnsw", quant="f32")
+    idx.add(X[:1000], ids=np.arange(1000) * 7)
+    new_ids = np.arange(1000, 5000) * 7
+    with pytest.raises(Stop):
+        idx.add(X[1000:], ids=new_ids, progress=stop_after(0.3))
+    assert len(idx) == 1000 and new_ids[0] not in idx
+    idx.add(X[1000:], ids=new_ids)
+    _, I = idx.search(X[1000:1100], k=1, ef=64)
+    assert np.mean(I[:, 0] == new_ids[:100]) > 0.97
+
+
+def test_a_stopped_first_add_leaves_an_empty_index_that_still_builds():
+    X = rows(4000)
+    idx = vidx.Index(DIM, kind="hnsw", quant="f32")
+    with pytest.raises(Stop):
+        idx.add(X, progress=stop_after(0.5))
+    assert len(idx) == 0
+    assert idx.search(X[:3], k=5)[1].max() == -1
+    idx.add(X[:2000])
+    _, I = idx.search(X[:100], k=1)
+    assert np.array_equal(I[:, 0], np.arange(100))
+
+
+def test_ctrl_c_stops_an_add():
+    # interrupt_main() sets the flag a real SIGINT sets; the add sees it at its next report.
+    X = rows(6000)
+    idx = vidx.Index(DIM, kind="hnsw", quant="f32")
+    idx.add(X[:2000])
+    interrupted = []
+
+    def interrupt_once(phase, done, total):
+        if not interrupted:
+            interrupted.append(done)
+            _thread.interrupt_main()
+
+    with pytest.raises(KeyboardInterrupt):
+        idx.add(X[2000:], progress=interrupt_once)
+    assert interrupted and len(idx) == 2000
+    assert idx.search(X[2000:2100], k=5)[1].max() < 2000
+
+
+def test_the_progress_callback_may_not_use_its_own_index():
+    X = rows(3000)
+    idx = vidx.Index(DIM, kind="hnsw", quant="lvq8")  # a first add trains: it holds the index alone
+    with pytest.raises(ValueError, match="progress callback"):
+        idx.add(X, progress=lambda *r: idx.search(X[:1], k=1))
+    assert len(idx) == 0
+    idx.add(X)
+    other = vidx.Index(DIM, kind="hnsw", quant="f32")
+    other.add(X[:10])
+    seen = []
+    idx2 = vidx.Index(DIM, kind="hnsw", quant="f32")
+    idx2.add(X, progress=lambda *r: seen.append(len(other.search(X[:1], k=1)[1])))
+    assert seen and len(idx2) == 3000  # another index is fine
+
+
+def test_searches_beside_a_stopped_add_never_see_its_rows():
+    X = rows(12000)
+    idx = vidx.Index(DIM, kind="hnsw", quant="f32")
+    idx.add(X[:4000])
+    stop = threading.Event()
+    leaked = []
+
+    def search_loop():
+        while not stop.is_set():
+            _, I = idx.search(X[4000:4064], k=10, ef=32)
+            leaked.append(int(I.max()))
+
+    searcher = threading.Thread(target=search_loop)
+    searcher.start()
+    try:
+        with pytest.raises(Stop):
+            idx.add(X[4000:], progress=stop_after(0.7))
+    finally:
+        stop.set()
+        searcher.join()
+    assert leaked and max(leaked) < 4000
+    assert len(idx) == 4000
+
+
+def test_flat_reports_and_a_raising_report_adds_nothing():
+    X = rows(3000)
+    reports = []
+    idx = vidx.Index(DIM, kind="flat")
+    idx.add(X[:2000], progress=lambda *r: reports.append(r))
+    assert reports == [("add", 2000, 2000)]
+    with pytest.raises(Stop):
+        idx.add(X[2000:], progress=stop_after(1.0))
+    assert len(idx) == 2000 and 2000 not in idx
+    idx.add(X[2000:])
+    assert 2999 in idx and 3000 not in idx
