@@ -495,3 +495,31 @@ def test_a_path_like_posting_path_saves_and_loads(data, tmp_path):
         ShardedIndex(DIM, "l2", shards=2, kind="spann", path=b"p.bin")
     with pytest.raises(TypeError, match="uri must be a str or os.PathLike, got bytes"):
         ShardedIndex.load(b"saved")
+
+
+def test_a_save_whose_manifest_fails_keeps_the_last_save(data, tmp_path, monkeypatch):
+    # The shard files were written and counted as the last save before the manifest: a failed
+    # manifest left a shard restart to load files no manifest names, then replay writes they held.
+    X, Q = data
+    folder = tmp_path / "saved"
+    with ShardedIndex(DIM, "l2", shards=2, kind="flat", threads=1) as index:
+        index.add(X[:500])
+        index.save(folder)
+        index.add(X[500:800])
+        before = sorted(os.listdir(folder))
+
+        def full_disk(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        from vidx.distributed import _manifest
+        monkeypatch.setattr(_manifest, "write", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            index.save(folder)
+        monkeypatch.undo()
+        assert sorted(os.listdir(folder)) == before  # no shard file of the failed save is left
+        with ShardedIndex.load(folder) as loaded:
+            assert len(loaded) == 500
+        ray.kill(index.shard_actors[0])  # a restart recovers from the last save and the redo log
+        index.recover()
+        assert len(index) == 800
+        np.testing.assert_array_equal(index.search(Q, 5)[1], brute_force(X[:800], Q, 5, "l2")[1])

@@ -9,13 +9,21 @@ import os
 
 def write_atomic(path, content, **dump_options):
     """json.dump(content) to path via path + ".tmp"; a TypeError from json (content that is not
-    JSON-serialisable) leaves the previous file untouched."""
+    JSON-serialisable) leaves the previous file untouched, and no temporary file behind."""
+    text = json.dumps(content, **dump_options)  # before any file is opened: nothing to clean up
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(content, f, **dump_options)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def read_checked(path, expected_format, missing):

@@ -50,6 +50,18 @@ def remove_other_generations(folder, generation):
                 pass  # best effort: a stale file costs only disk space
 
 
+def remove_generation(folder, generation):
+    """Deletes the shard files (and SPANN posting files beside them) of a save whose manifest
+    was never written."""
+    mark = f"-g{generation}."
+    for name in os.listdir(folder):
+        if name.startswith("shard-") and mark in name:
+            try:
+                os.remove(os.path.join(folder, name))
+            except OSError:
+                pass  # best effort, as remove_other_generations
+
+
 def relative(entry, folder):
     out = dict(entry)
     for key in ("file", "posting"):

@@ -485,13 +485,21 @@ class ShardedIndex:
             generation = 1
         calls = {s: ("save", (_manifest.shard_file(folder, s, generation),)) for s in range(self.shards)}
         entries = self._run(calls)
-        self._saved = [entries[s] for s in range(self.shards)]
-        _manifest.write(folder, {
-            "generation": generation, "dim": self.dim, "metric": self.metric, "kind": self.kind,
-            "shards": self.shards, "routing": self.routing, "options": self.options,
-            "placed_by_key": self._placed_by_key, "next_id": self._next_id, "ef_per_shard": self.ef_per_shard,
-            "centroids": None if self._centroids is None else self._centroids.tolist(),
-            "files": [_manifest.relative(entry, folder) for entry in self._saved]})
+        saved = [entries[s] for s in range(self.shards)]
+        try:
+            _manifest.write(folder, {
+                "generation": generation, "dim": self.dim, "metric": self.metric, "kind": self.kind,
+                "shards": self.shards, "routing": self.routing, "options": self.options,
+                "placed_by_key": self._placed_by_key, "next_id": self._next_id,
+                "ef_per_shard": self.ef_per_shard,
+                "centroids": None if self._centroids is None else self._centroids.tolist(),
+                "files": [_manifest.relative(entry, folder) for entry in saved]})
+        except BaseException:
+            # No manifest names these files: the last save (and the redo log since it) stays what
+            # a restarted shard recovers from, and the files are not left to fill the folder.
+            _manifest.remove_generation(folder, generation)
+            raise
+        self._saved = saved
         _manifest.remove_other_generations(folder, generation)
         self._log.clear()
 
