@@ -169,3 +169,36 @@ def test_flat_reports_and_a_raising_report_adds_nothing():
     assert len(idx) == 2000 and 2000 not in idx
     idx.add(X[2000:])
     assert 2999 in idx and 3000 not in idx
+
+
+class _Terminal:
+    """A stderr that says it is a terminal and keeps what is written to it."""
+
+    def __init__(self):
+        self.text = []
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text.append(text)
+
+    def flush(self):
+        pass
+
+
+def test_bars_by_default_only_for_long_adds_on_a_terminal(monkeypatch):
+    from vidx import _sources
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert isinstance(_sources._progress_callback(None, "hnsw", 100_000), _sources._Progress)
+    assert isinstance(_sources._progress_callback(None, "hnsw", None), _sources._Progress)  # a file
+    assert isinstance(_sources._progress_callback(None, "spann", 10), _sources._Progress)
+    assert _sources._progress_callback(None, "hnsw", 99_999) is None
+    assert _sources._progress_callback(None, "flat", 10 ** 7) is None
+    assert _sources._progress_callback(False, "hnsw", 10 ** 7) is None
+    monkeypatch.setattr(terminal, "isatty", lambda: False)
+    assert _sources._progress_callback(None, "hnsw", 10 ** 7) is None  # a log file, a notebook
+    bar = _sources._progress_callback(True, "hnsw", 10)
+    vidx.Index(DIM, kind="hnsw").add(rows(2000), progress=bar)
+    assert any("add" in t for t in terminal.text)

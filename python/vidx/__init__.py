@@ -152,7 +152,8 @@ class Index:
         "cosine", wrong dimension, empty input, negative or repeated ids; on error the index is
         unchanged. A SPANN index is built by one add() of
         all its vectors, streamed within its memory_budget. progress: None (bars on a
-        terminal for SPANN builds), True (bars), False, or a callable(phase, done, total);
+        terminal for SPANN builds and HNSW adds of 100,000 rows or more, or from files), True
+        (bars), False, or a callable(phase, done, total);
         HNSW reports as its insertion batches finish. A callable that raises stops the add, as
         Ctrl-C does: the rows of this add are taken out again (their ids and default ids are
         free again), except that an index's first add keeps the codec training and the

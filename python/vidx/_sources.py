@@ -44,9 +44,24 @@ class _Progress:
         self._bar = None
 
 
-def _progress_callback(progress, kind):
-    if progress is None:
-        progress = kind == "spann" and sys.stderr is not None and sys.stderr.isatty()
+# An HNSW add of this many rows takes long enough (seconds to minutes) to deserve a bar by default.
+_LONG_HNSW_ADD_ROWS = 100_000
+
+
+def _rows_of(X):
+    """How many rows X holds, where that is known without reading it (None for a path)."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2:
+        return int(shape[0])
+    if isinstance(X, (list, tuple)):
+        return len(X)
+    return None
+
+
+def _progress_callback(progress, kind, rows):
+    if progress is None:  # bars by default only on a terminal, and only for adds that take a while
+        long_add = kind == "spann" or (kind == "hnsw" and (rows is None or rows >= _LONG_HNSW_ADD_ROWS))
+        progress = long_add and sys.stderr is not None and sys.stderr.isatty()
     if progress is True:
         return _Progress()
     if progress is False:
@@ -121,7 +136,7 @@ def _check_dataset_name(X, dataset):
 
 def add_any(impl, X, ids, progress, dataset):
     _check_dataset_name(X, dataset)
-    cb = _progress_callback(progress, impl.kind)
+    cb = _progress_callback(progress, impl.kind, _rows_of(X))
     try:
         if isinstance(X, (str, bytes, os.PathLike)):
             path = os.fsdecode(os.fspath(X))
