@@ -70,6 +70,7 @@ def main() -> None:
     truth = final[truth_local]
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="spann_live_"))
+    work.mkdir(parents=True, exist_ok=True)
     log: dict = {"dataset": args.dataset, "rows": n, "queries": len(queries)}
     opts = {"posting_limit": args.posting_limit} if args.posting_limit else {}
     log["posting_limit"] = args.posting_limit
@@ -109,10 +110,15 @@ def main() -> None:
         print(f"nprobe {nprobe}: recall living {rec['living']:.4f} fresh {rec['fresh']:.4f} "
               f"(diff {rec['fresh'] - rec['living']:+.4f}); mean latency living {med['living']:.3f} ms "
               f"fresh {med['fresh']:.3f} ms ratio {row['latency_ratio']:.2f}", flush=True)
+    report(log, rows, args.json)
+
+
+def report(log: dict, rows: list, json_path: str | None) -> None:
+    """Prints the run's summary (all but the rows, printed as they came) and writes it all as JSON."""
     log["rows"] = rows
     print(json.dumps({k: v for k, v in log.items() if k != "rows"}, indent=1))
-    if args.json:
-        Path(args.json).write_text(json.dumps(log, indent=1))
+    if json_path:
+        Path(json_path).write_text(json.dumps(log, indent=1))
 
 
 if __name__ == "__main__":

@@ -171,6 +171,18 @@ def test_flat_reports_and_a_raising_report_adds_nothing():
     assert 2999 in idx and 3000 not in idx
 
 
+def test_a_built_spann_index_reports_before_it_adds(tmp_path):
+    X = rows(3000)
+    idx = vidx.Index(DIM, kind="spann", path=str(tmp_path / "p.post"), threads=1)
+    idx.add(X[:2000], progress=False)
+    reports = []
+    idx.add(X[2000:2500], progress=lambda *r: reports.append(r))
+    assert reports == [("read", 500, 500)] and len(idx) == 2500
+    with pytest.raises(Stop):  # the one report comes first: the add does not happen
+        idx.add(X[2500:], progress=stop_after(0.0))
+    assert len(idx) == 2500 and 2500 not in idx
+
+
 class _Terminal:
     """A stderr that says it is a terminal and keeps what is written to it."""
 

@@ -86,6 +86,16 @@ def test_concurrent_writers_and_searches(tmp_path_factory):
         assert m and all(int(g) > 0 for g in m.groups()), out.stdout
 
 
+def test_adds_stopped_beside_removes_and_other_adds(tmp_path_factory):
+    # A remove that took out the entry point could move it onto a row of an add that was then
+    # stopped: later searches started from an empty slot, a save did not load, compact() read
+    # past its arrays (cpp/tests/stress_concurrent.cpp, "stopped").
+    exe = _compile(tmp_path_factory, "stress_concurrent.cpp")
+    out = subprocess.run([str(exe), "1", str(tmp_path_factory.mktemp("stopped")), "stopped"],
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0 and out.stdout.rstrip().endswith("ok"), out.stdout + out.stderr
+
+
 # ---- the public API (needs the base's remove/compact/get: skips while they refuse) ----
 
 def _clustered(n, dim, seed):

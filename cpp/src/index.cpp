@@ -63,13 +63,15 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
   check_vectors_for(options_.quant, metric_, x, n, dim_);
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
-  std::unique_lock<std::mutex> writing = lock_writes();
-  if (stores_labels()) {  // built already: SPANN's add has no steps to report
-    add_after_build(rows, n, ids, writing);
-    writing.unlock();
-    report(progress, "add", n, n);
-    return;
+  if (stores_labels()) {
+    // Built already (SPANN): the add has no steps to report, and a report after it could not
+    // stop it. The one report ("read", as for a file) comes first: one that throws leaves the
+    // index unchanged.
+    report(progress, "read", n, n);
+    std::unique_lock<std::mutex> writing = lock_writes();
+    return add_after_build(rows, n, ids, writing);
   }
+  std::unique_lock<std::mutex> writing = lock_writes();
   add_checked(rows, n, ids, writing, WriteLock::kReleased, progress);  // index_write.cpp
 }
 
@@ -108,7 +110,7 @@ void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const Progre
   // Reported before the add: a callback that raises (a stopped progress bar) then leaves the
   // index unchanged, as an error must, instead of raising after the rows went in.
   if (progress) progress("read", n, n);
-  add(rows.data(), n, ids, progress);
+  add(rows.data(), n, ids, stores_labels() ? ProgressFn{} : progress);  // a built SPANN would report "read" again
 }
 
 void VectorIndex::build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {

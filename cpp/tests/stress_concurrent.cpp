@@ -5,18 +5,26 @@
 // rows and re-adding them (into the freed slots), one appending; no search may return an id
 // whose removal returned before the search began (unless it was being re-added). Last, bulk
 // adds (construction codes) beside small adds and searches, and f32_pca adds that widen its
-// early-exit scales beside searches.
+// early-exit scales beside searches. Then adds stopped by their progress callback (which throws
+// partway for about half of them) beside searches, removes and upserts, on f32 and LVQ graphs.
 //
-//   stress_concurrent [seconds] [dir] [living]   (exit 0 = no violation seen; sanitizers report
-//                                                 races; "living": the living HNSW stress only)
+//   stress_concurrent [seconds] [dir] [living|stopped]   (exit 0 = no violation seen; sanitizers
+//                      report races; "living": the living stress only; "stopped": the stopped adds
+//                      only, each random one for `seconds` (at most 3 s in a full run))
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "vidx/index.hpp"
@@ -310,11 +318,528 @@ int pca_scales() {
   return failures.load() ? 1 : 0;
 }
 
+// ---- adds stopped by their progress report (VectorIndex::add's ProgressFn) ----
+
+struct StopAdd {};  // what the progress callbacks below throw
+
+// A callback that throws at its `at`-th report (0: never), or at the report that says the add
+// is complete when `at_end`; counts the reports it saw.
+struct StopAt {
+  size_t at = 0;
+  bool at_end = false;
+  size_t calls = 0;
+  vidx::ProgressFn fn() {
+    return [this](const std::string&, size_t done, size_t total) {
+      ++calls;
+      if ((at != 0 && calls == at) || (at_end && done == total)) throw StopAdd{};
+    };
+  }
+};
+
+// The live ids and their vectors as the writers of stopped_adds() left them. A writer takes ids
+// out (to remove or upsert them) and nobody else touches those until it puts them back.
+class LiveModel {
+ public:
+  void put(const std::vector<int64_t>& ids, const std::vector<float>& x) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      order_.push_back(ids[i]);
+      rows_[ids[i]].assign(x.begin() + i * kDim, x.begin() + (i + 1) * kDim);
+    }
+  }
+  // Up to n random live ids, taken out.
+  std::vector<int64_t> take(size_t n, std::mt19937_64& rng) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    std::vector<int64_t> out;
+    while (out.size() < n && !order_.empty()) {
+      const size_t i = rng() % order_.size();
+      const int64_t id = order_[i];
+      order_[i] = order_.back();
+      order_.pop_back();
+      rows_.erase(id);
+      out.push_back(id);
+    }
+    return out;
+  }
+  std::vector<int64_t> ids() const {
+    std::lock_guard<std::mutex> guard(mutex_);
+    std::vector<int64_t> out = order_;
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::vector<float> row(int64_t id) const {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return rows_.at(id);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<int64_t> order_;
+  std::unordered_map<int64_t, std::vector<float>> rows_;
+};
+
+// Several threads add to an HNSW index with progress callbacks that throw at a random report for
+// about half of the adds (explicit ids, retried after a stop, and default ids), while others
+// search, remove random live ids and upsert. Searches may never return an id whose stopped add
+// or remove returned before they began (unless an add of it started since), and adds of default
+// ids after a stopped one get the ids it gave back. Afterwards: the size and the ids are what the
+// successful writes left, searches return live ids only, live rows find themselves, and a save
+// loads back the same.
+int stopped_adds(const std::string& quant_asked, double seconds, const std::string& dir) {
+  constexpr size_t kStart = 600, kAdders = 2, kPerAdder = 20000;
+  constexpr int64_t kDefaultBase = 1000000;  // default ids start here (explicit ones stay below)
+  constexpr size_t kDefaultMax = 20000;
+  constexpr size_t kTracked = kStart + kAdders * kPerAdder + kDefaultMax;
+  const auto dense = [&](int64_t id) -> size_t {  // an id's place in the history arrays
+    if (id == kDefaultBase - 1) return kStart - 1;  // the start's last row (id kStart - 1 is never used)
+    return id >= kDefaultBase ? kStart + kAdders * kPerAdder + static_cast<size_t>(id - kDefaultBase)
+                              : static_cast<size_t>(id);
+  };
+  vidx::IndexOptions options;
+  options.threads = 2;
+  options.M = 8;
+  options.ef_construction = 32;
+  options.quant = quant_asked;
+  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  const std::string quant = index->options().quant;
+  const std::string name = "stopped adds hnsw/" + quant;
+  std::atomic<int> failures{0};
+  auto fail = [&](const std::string& why) {
+    if (failures.fetch_add(1) < 8) std::fprintf(stderr, "%s: %s\n", name.c_str(), why.c_str());
+  };
+
+  // The first add (for LVQ: the one that trains the codec, alone under the exclusive lock)
+  // stopped at its third report, then made again.
+  const std::vector<float> start = random_rows(kStart, 21);
+  std::vector<int64_t> start_ids(kStart);
+  for (size_t i = 0; i < kStart; ++i) start_ids[i] = static_cast<int64_t>(i);
+  start_ids.back() = kDefaultBase - 1;  // default ids continue from kDefaultBase
+  {
+    StopAt stop;
+    stop.at = 3;
+    try {
+      index->add(start.data(), kStart, start_ids.data(), stop.fn());
+      fail("the first add was not stopped");
+    } catch (const StopAdd&) {
+    }
+    if (index->size() != 0 || index->contains(0)) fail("a stopped first add left rows");
+  }
+  index->add(start.data(), kStart, start_ids.data());
+  LiveModel model;
+  model.put(start_ids, start);
+
+  SlotHistory history(kTracked);  // by dense(id): removed_at = stopped or removed, add_started_at
+  for (int64_t id : start_ids) history.add_started_at[dense(id)].store(1);
+  std::atomic<bool> done{false};
+  std::atomic<size_t> searches{0}, adds_ok{0}, adds_stopped{0}, removed{0}, upserted{0}, rows_added{0};
+  const auto now = [&] { return history.clock.fetch_add(1) + 1; };
+  const auto gone = [&](const std::vector<int64_t>& ids) {
+    const uint64_t t = now();
+    for (int64_t id : ids) history.removed_at[dense(id)].store(t);
+  };
+  const auto starting = [&](const std::vector<int64_t>& ids) {
+    for (int64_t id : ids) history.add_started_at[dense(id)].store(now());
+  };
+  // Half the adds stop: at a random report among the first few, or at the last one.
+  const auto plan_stop = [](std::mt19937_64& rng, StopAt& stop) {
+    if (rng() % 2) return;
+    if (rng() % 4 == 0) stop.at_end = true;
+    else stop.at = 1 + rng() % 8;
+  };
+
+  auto adder = [&](size_t t) {
+    std::mt19937_64 rng(1000 + t);
+    int64_t next = static_cast<int64_t>(kStart + t * kPerAdder);
+    const int64_t end = next + static_cast<int64_t>(kPerAdder);
+    std::vector<int64_t> retry;  // ids of stopped adds, free to use again
+    while (!done.load()) {
+      const size_t n = 5 + rng() % 80;
+      std::vector<int64_t> ids;
+      while (ids.size() < n / 2 && !retry.empty()) ids.push_back(retry.back()), retry.pop_back();
+      while (ids.size() < n && next < end) ids.push_back(next++);
+      if (ids.empty()) break;
+      const std::vector<float> x = random_rows(ids.size(), rng());
+      StopAt stop;
+      plan_stop(rng, stop);
+      starting(ids);
+      try {
+        index->add(x.data(), ids.size(), ids.data(), stop.fn());
+      } catch (const StopAdd&) {
+        gone(ids);
+        adds_stopped.fetch_add(1);
+        for (int64_t id : ids)
+          if (index->contains(id)) fail("id " + std::to_string(id) + " of a stopped add is in the index");
+        retry.insert(retry.end(), ids.begin(), ids.end());
+        continue;
+      } catch (const std::exception& e) {
+        fail(std::string("add threw ") + e.what());
+        continue;
+      }
+      adds_ok.fetch_add(1);
+      rows_added.fetch_add(ids.size());
+      model.put(ids, x);
+    }
+  };
+  // Default ids: only this thread moves the next default id (explicit ids stay below it), so a
+  // stopped add gives its ids back and the next add gets them.
+  auto default_adder = [&] {
+    std::mt19937_64 rng(2000);
+    int64_t next = kDefaultBase;
+    while (!done.load()) {
+      const size_t n = 5 + rng() % 80;
+      if (static_cast<size_t>(next - kDefaultBase) + n > kDefaultMax) break;
+      std::vector<int64_t> ids(n);
+      for (size_t i = 0; i < n; ++i) ids[i] = next + static_cast<int64_t>(i);
+      const std::vector<float> x = random_rows(n, rng());
+      StopAt stop;
+      plan_stop(rng, stop);
+      starting(ids);
+      try {
+        index->add(x.data(), n, nullptr, stop.fn());
+      } catch (const StopAdd&) {
+        gone(ids);
+        adds_stopped.fetch_add(1);
+        if (index->contains(next)) fail("default id " + std::to_string(next) + " of a stopped add is in the index");
+        continue;
+      } catch (const std::exception& e) {
+        fail(std::string("default add threw ") + e.what());
+        continue;
+      }
+      if (!index->contains(next) || !index->contains(next + static_cast<int64_t>(n) - 1) ||
+          index->contains(next + static_cast<int64_t>(n)))
+        fail("an add of " + std::to_string(n) + " default ids did not get " + std::to_string(next) + ".." +
+             std::to_string(next + static_cast<int64_t>(n) - 1) + " (ids of a stopped add not given back?)");
+      next += static_cast<int64_t>(n);
+      adds_ok.fetch_add(1);
+      rows_added.fetch_add(n);
+      model.put(ids, x);
+    }
+  };
+  auto remover = [&] {
+    std::mt19937_64 rng(3000);
+    while (!done.load()) {
+      const std::vector<int64_t> ids = model.take(1 + rng() % 20, rng);
+      if (ids.empty()) continue;
+      try {
+        const size_t went = index->remove(ids.data(), ids.size());
+        if (went != ids.size()) fail("remove of live ids removed " + std::to_string(went) + " of " + std::to_string(ids.size()));
+      } catch (const std::exception& e) {
+        fail(std::string("remove threw ") + e.what());
+      }
+      gone(ids);
+      removed.fetch_add(ids.size());
+    }
+  };
+  auto upserter = [&] {
+    std::mt19937_64 rng(4000);
+    while (!done.load()) {
+      const std::vector<int64_t> ids = model.take(1 + rng() % 10, rng);
+      if (ids.empty()) continue;
+      const std::vector<float> x = random_rows(ids.size(), rng());
+      starting(ids);
+      try {
+        index->upsert(x.data(), ids.size(), ids.data());
+      } catch (const std::exception& e) {
+        fail(std::string("upsert threw ") + e.what());
+      }
+      upserted.fetch_add(ids.size());
+      model.put(ids, x);
+    }
+  };
+  auto searcher = [&](uint64_t seed) {
+    std::vector<float> D(4 * kK);
+    std::vector<int64_t> I(4 * kK);
+    for (uint64_t round = 0; !done.load(); ++round) {
+      const std::vector<float> q = random_rows(4, seed * 1000003 + round);
+      const uint64_t began = history.clock.load();
+      index->search(q.data(), 4, kK, 32, D.data(), I.data());
+      const std::string err = check_results(D, I, 4, std::numeric_limits<int64_t>::max());
+      if (!err.empty()) fail(err);
+      for (int64_t id : I) {
+        if (id < 0) continue;
+        if (id >= kDefaultBase + static_cast<int64_t>(kDefaultMax) ||
+            (id >= static_cast<int64_t>(kStart + kAdders * kPerAdder) && id < kDefaultBase - 1)) {
+          fail("unknown id " + std::to_string(id));
+          continue;
+        }
+        const size_t s = dense(id);
+        const uint64_t started = history.add_started_at[s].load(), gone_at = history.removed_at[s].load();
+        if (started == 0) fail("id " + std::to_string(id) + " returned before any add of it started");
+        else if (gone_at != 0 && gone_at <= began && started < gone_at)
+          fail("id " + std::to_string(id) + " returned after its stopped add or remove returned");
+      }
+      searches.fetch_add(1);
+    }
+  };
+
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < kAdders; ++t) threads.emplace_back(adder, t);
+  threads.emplace_back(default_adder);
+  threads.emplace_back(remover);
+  threads.emplace_back(upserter);
+  for (uint64_t s = 0; s < 2; ++s) threads.emplace_back(searcher, 300 + s);
+  // A hang (a lock cycle through the progress path) fails the run instead of stalling it.
+  std::atomic<bool> joined{false};
+  std::thread watchdog([&] {
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds + 180);
+    while (!joined.load() && std::chrono::steady_clock::now() < limit)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!joined.load()) {
+      std::fprintf(stderr, "%s: threads still running 120 s after they were told to stop: deadlock?\n", name.c_str());
+      std::fflush(stderr);
+      std::abort();
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  // On a slow or busy machine (TSan) the writers may have done little yet: they go on until each
+  // kind of write happened a few times (within a minute more).
+  const auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((adds_ok.load() < 4 || adds_stopped.load() < 4 || removed.load() == 0 || upserted.load() == 0) &&
+         std::chrono::steady_clock::now() < grace)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  done.store(true);
+  for (auto& t : threads) t.join();
+  joined.store(true);
+  watchdog.join();
+
+  // What the writers left.
+  const std::vector<int64_t> live = model.ids();
+  if (live.size() != kStart + rows_added.load() - removed.load())
+    fail("model: " + std::to_string(live.size()) + " live ids against " + std::to_string(kStart) + " + " +
+         std::to_string(rows_added.load()) + " added - " + std::to_string(removed.load()) + " removed");
+  if (index->size() != live.size())
+    fail("size " + std::to_string(index->size()) + ", expected " + std::to_string(live.size()));
+  std::vector<int64_t> stored = index->ids();
+  std::sort(stored.begin(), stored.end());
+  if (stored != live) fail("ids() differ from the live ids");
+  const std::set<int64_t> live_set(live.begin(), live.end());
+  // Searches return live ids only, k of them.
+  {
+    const size_t nq = 200;
+    const std::vector<float> q = random_rows(nq, 77);
+    std::vector<float> D(nq * kK);
+    std::vector<int64_t> I(nq * kK);
+    index->search(q.data(), nq, kK, 64, D.data(), I.data());
+    const std::string err = check_results(D, I, nq, std::numeric_limits<int64_t>::max());
+    if (!err.empty()) fail("after: " + err);
+    size_t dead = 0, short_of_k = 0;
+    for (int64_t id : I) {
+      if (id < 0) ++short_of_k;
+      else if (!live_set.count(id)) ++dead;
+    }
+    if (dead) fail("after: " + std::to_string(dead) + " results name ids that are not live");
+    if (short_of_k) fail("after: " + std::to_string(short_of_k) + " results missing (" + std::to_string(live.size()) + " live)");
+  }
+  // Each live row finds itself at k=1 (a sample, generous ef).
+  size_t sampled = 0, found_self = 0;
+  for (size_t i = 0; i < live.size(); i += std::max<size_t>(1, live.size() / 500)) {
+    const std::vector<float> x = model.row(live[i]);
+    float d;
+    int64_t id;
+    index->search(x.data(), 1, 1, 128, &d, &id);
+    ++sampled;
+    found_self += id == live[i];
+  }
+  const double self_rate = sampled ? static_cast<double>(found_self) / sampled : 1.0;
+  if (self_rate < 0.95) fail("only " + std::to_string(found_self) + " of " + std::to_string(sampled) + " live rows find themselves at k=1");
+  // A save loads back with the same rows and answers.
+  const std::string path = dir + "/stress_stopped_" + quant + ".vidx";
+  index->save(path);
+  auto again = vidx::load_index(path);
+  if (again->size() != index->size()) fail("the saved index loads with " + std::to_string(again->size()) + " rows");
+  std::vector<int64_t> loaded = again->ids();
+  std::sort(loaded.begin(), loaded.end());
+  if (loaded != live) fail("the saved index loads with other ids");
+  {
+    const std::vector<float> q = random_rows(20, 78);
+    std::vector<float> D1(20 * kK), D2(20 * kK);
+    std::vector<int64_t> I1(20 * kK), I2(20 * kK);
+    index->search(q.data(), 20, kK, 64, D1.data(), I1.data());
+    again->search(q.data(), 20, kK, 64, D2.data(), I2.data());
+    if (I1 != I2) fail("the loaded index answers otherwise");
+  }
+  std::remove(path.c_str());
+  std::printf("%s: %zu adds, %zu stopped, %zu removed, %zu upserted, %zu searches, %zu live, self-found %.3f, "
+              "%d failures\n",
+              name.c_str(), adds_ok.load(), adds_stopped.load(), removed.load(), upserted.load(), searches.load(),
+              live.size(), self_rate, failures.load());
+  if (adds_ok.load() == 0 || adds_stopped.load() == 0 || removed.load() == 0 || upserted.load() == 0)
+    fail("a writer did nothing");
+  return failures.load() ? 1 : 0;
+}
+
+// A remove that takes out the entry point while an add is between two insertion batches moves
+// the entry onto the highest node left, which may be a node of that add not linked yet; the
+// add is then stopped. One node in the index, an add of 200 (one node a batch at this size).
+int stopped_add_after_entry_removed(const std::string& quant) {
+  vidx::IndexOptions options;
+  options.threads = 1;
+  options.M = 8;
+  options.ef_construction = 32;
+  options.quant = quant;
+  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  const std::vector<float> first = random_rows(1, 31), a = random_rows(200, 32), b = random_rows(100, 33);
+  const int64_t zero = 0;
+  index->add(first.data(), 1, &zero);
+  std::vector<int64_t> a_ids(200), b_ids(100);
+  for (size_t i = 0; i < a_ids.size(); ++i) a_ids[i] = 1 + static_cast<int64_t>(i);
+  for (size_t i = 0; i < b_ids.size(); ++i) b_ids[i] = 1000 + static_cast<int64_t>(i);
+  bool removed = false;
+  const vidx::ProgressFn progress = [&](const std::string&, size_t, size_t) {
+    std::thread remover([&] { removed = index->remove(&zero, 1) == 1; });
+    remover.join();
+    throw StopAdd{};
+  };
+  int failures = 0;
+  try {
+    index->add(a.data(), a_ids.size(), a_ids.data(), progress);
+    ++failures;
+  } catch (const StopAdd&) {
+  }
+  failures += !removed || index->size() != 0;
+  index->add(b.data(), b_ids.size(), b_ids.data());
+  size_t found_self = 0;
+  for (size_t i = 0; i < b_ids.size(); ++i) {
+    float d;
+    int64_t id;
+    index->search(b.data() + i * kDim, 1, 1, 64, &d, &id);
+    found_self += id == b_ids[i];
+  }
+  failures += found_self < 95;
+  std::printf("stopped add after entry removed hnsw/%s: %zu of 100 rows added after find themselves, %d failures\n",
+              index->options().quant.c_str(), found_self, failures);
+  return failures ? 1 : 0;
+}
+
+// The same beside a second add: add C stops at its first report until add A's first report has
+// removed the rows that were there before both (the entry point with them: it moves to the
+// highest node left, most likely one of A's 2000 not linked yet); C's later batches then walk
+// from there and link to it; A is stopped once C is done. C's rows must be all that is left, and
+// every list sound: searches find them, the index saves and loads, compact() renumbers it.
+int stopped_add_beside_add(const std::string& quant, uint64_t seed) {
+  struct Flag {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool set = false;
+    void raise() {
+      {
+        std::lock_guard<std::mutex> guard(mutex);
+        set = true;
+      }
+      changed.notify_all();
+    }
+    void wait() {
+      std::unique_lock<std::mutex> guard(mutex);
+      changed.wait(guard, [&] { return set; });
+    }
+  };
+  vidx::IndexOptions options;
+  options.threads = 1;
+  options.M = 8;
+  options.ef_construction = 32;
+  options.quant = quant;
+  options.seed = seed;  // levels, hence where the entry point moves
+  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  std::atomic<int> failures{0};  // fail() runs on add C's thread too
+  auto fail = [&](const std::string& why) {
+    failures.fetch_add(1);
+    std::fprintf(stderr, "stopped add beside add hnsw/%s seed %llu: %s\n", quant.c_str(),
+                 static_cast<unsigned long long>(seed), why.c_str());
+  };
+  constexpr size_t kFirst = 30, kC = 200, kA = 2000;
+  const std::vector<float> first = random_rows(kFirst, 41), c = random_rows(kC, 42), a = random_rows(kA, 43);
+  index->add(first.data(), kFirst, nullptr);  // ids 0..29
+  {  // a stopped add of kA + kC rows hands its slots back and leaves room for both adds below
+    const std::vector<float> d = random_rows(kA + kC, 44);
+    try {
+      index->add(d.data(), kA + kC, nullptr, [](const std::string&, size_t, size_t) { throw StopAdd{}; });
+      fail("the add that makes room was not stopped");
+    } catch (const StopAdd&) {
+    }
+  }
+  std::vector<int64_t> first_ids(kFirst), c_ids(kC), a_ids(kA);
+  for (size_t i = 0; i < kFirst; ++i) first_ids[i] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < kC; ++i) c_ids[i] = 5000 + static_cast<int64_t>(i);
+  for (size_t i = 0; i < kA; ++i) a_ids[i] = 10000 + static_cast<int64_t>(i);
+  Flag c_waits, first_removed, c_done;
+  std::thread adder_c([&] {
+    size_t calls = 0;
+    try {
+      index->add(c.data(), kC, c_ids.data(), [&](const std::string&, size_t, size_t) {
+        if (++calls != 1) return;
+        c_waits.raise();
+        first_removed.wait();
+      });
+    } catch (const std::exception& e) {
+      fail(std::string("add C threw ") + e.what());
+    }
+    c_done.raise();
+  });
+  c_waits.wait();
+  size_t calls = 0;
+  try {
+    index->add(a.data(), kA, a_ids.data(), [&](const std::string&, size_t, size_t) {
+      if (++calls != 1) return;
+      std::thread remover([&] { index->remove(first_ids.data(), kFirst); });
+      remover.join();
+      first_removed.raise();
+      c_done.wait();
+      throw StopAdd{};
+    });
+    fail("add A was not stopped");
+  } catch (const StopAdd&) {
+  }
+  adder_c.join();
+  if (index->size() != kC) fail("size " + std::to_string(index->size()) + ", expected " + std::to_string(kC));
+  const auto found_self = [&](vidx::VectorIndex& in) {
+    size_t found = 0;
+    for (size_t i = 0; i < kC; ++i) {
+      float d;
+      int64_t id;
+      in.search(c.data() + i * kDim, 1, 1, 64, &d, &id);
+      found += id == c_ids[i];
+    }
+    return found;
+  };
+  const size_t found = found_self(*index);
+  if (found < kC * 95 / 100) fail(std::to_string(found) + " of " + std::to_string(kC) + " rows find themselves");
+  try {
+    const std::vector<uint8_t> bytes = index->to_bytes();
+    auto again = vidx::load_index_from_bytes(bytes.data(), bytes.size());
+    if (again->size() != kC) fail("loads back with " + std::to_string(again->size()) + " rows");
+  } catch (const std::exception& e) {
+    fail(std::string("save and load: ") + e.what());
+  }
+  index->compact();
+  const size_t compacted = found_self(*index);
+  if (index->size() != kC || compacted < kC * 95 / 100)
+    fail("after compact(): " + std::to_string(index->size()) + " rows, " + std::to_string(compacted) + " find themselves");
+  std::printf("stopped add beside add hnsw/%s seed %llu: %zu of %zu rows find themselves, %zu after compact(), "
+              "%d failures\n",
+              index->options().quant.c_str(), static_cast<unsigned long long>(seed), found, kC, compacted,
+              failures.load());
+  return failures.load() ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 10.0;
   const std::string dir = argc > 2 ? argv[2] : ".";
-  const bool living_only = argc > 3 && std::string(argv[3]) == "living";
+  const std::string only = argc > 3 ? argv[3] : "";
+  const bool living_only = only == "living";
   int failures = 0;
+  if (only == "beside") {  // stress_concurrent 0 . beside QUANT SEED...: stopped_add_beside_add alone
+    for (int a = 5; a < argc; ++a) failures += stopped_add_beside_add(argv[4], std::strtoull(argv[a], nullptr, 10));
+    return failures ? 1 : 0;
+  }
+  if (only == "stopped") {  // the stopped adds alone, for as long as asked
+    failures += stopped_add_after_entry_removed("none");
+    failures += stopped_add_beside_add("none", 2);  // seeds whose entry point moves onto one of A's nodes
+    failures += stopped_add_beside_add("lvq4x8", 3);
+    failures += stopped_adds("none", seconds, dir);
+    failures += stopped_adds("lvq4x8", seconds, dir);
+    std::printf(failures ? "FAILED\n" : "ok\n");
+    return failures ? 1 : 0;
+  }
   if (!living_only) {
     failures += stress("hnsw", "none", seconds, dir);
     failures += stress("hnsw", "", seconds, dir);  // HNSW's default codec (f32_split)
@@ -322,6 +847,11 @@ int main(int argc, char** argv) {
     failures += stress("flat", "binary", seconds, dir);
     failures += bulk_adds();
     failures += pca_scales();
+    failures += stopped_add_after_entry_removed("none");
+    failures += stopped_add_beside_add("none", 2);  // seeds whose entry point moves onto one of A's nodes
+    failures += stopped_add_beside_add("lvq4x8", 3);
+    failures += stopped_adds("none", std::min(seconds, 3.0), dir);
+    failures += stopped_adds("lvq4x8", std::min(seconds, 3.0), dir);
   }
   failures += living("hnsw", "none", seconds);
   failures += living("hnsw", "", seconds);  // HNSW's default codec (f32_split)

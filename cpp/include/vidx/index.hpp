@@ -70,10 +70,11 @@ struct LoadOptions {
 };
 
 // Where a long add() is: phase ("add"; SPANN: "sample", "heads", "head index", "assign",
-// "write"), done, total. Called from the adding thread. A function that throws stops the add
-// (Ctrl-C in Python): the rows of that add are taken out again, as for any failed add. A SPANN
-// build reports with no lock held; other adds report between steps while holding the index's
-// locks, so a function that calls back into the same index gets InvalidArgument, not a hang.
+// "write"; a built SPANN index's add: one "read" before it starts), done, total. Called from
+// the adding thread. A function that throws stops the add (Ctrl-C in Python): the rows of that
+// add are taken out again, as for any failed add. A SPANN build reports with no lock held; other
+// adds report between steps while holding the index's locks, so a function that calls back into
+// the same index gets InvalidArgument, not a hang.
 using ProgressFn = std::function<void(const std::string&, size_t, size_t)>;
 
 class VectorIndex {

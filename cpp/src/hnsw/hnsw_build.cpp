@@ -552,24 +552,22 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
     if (only_entry) report(progress, "add", 1, 1);  // an index's first node is set, not inserted
   } catch (...) {
     for (auto& ctx : contexts) release_context(std::move(ctx));
-    take_back(slots, order, done, pool);
+    take_back(slots, n, pool);
     throw;
   }
   for (auto& ctx : contexts) release_context(std::move(ctx));
   for (size_t i = 0; i < n; ++i) set_state(slots[i], kLive);
 }
 
-void HnswIndex::take_back(const uint32_t* slots, const std::vector<uint32_t>& order, size_t linked,
-                          ThreadPool& pool) {
-  // The unlinked ones first: no list points at them, and the entry point must not move onto
-  // one of them when the linked ones are removed below.
-  for (size_t i = linked; i < order.size(); ++i) set_state(slots[order[i]], kEmpty);
-  std::vector<uint32_t> in_graph(linked);
-  for (size_t i = 0; i < linked; ++i) {
-    in_graph[i] = slots[order[i]];
-    set_state(in_graph[i], kLive);  // as remove_rows expects; their ids stay hidden (pending)
-  }
-  remove_rows(in_graph.data(), linked, pool);
+void HnswIndex::take_back(const uint32_t* slots, size_t n, ThreadPool& pool) {
+  // All of the add's rows go as a remove takes nodes out, the ones not linked yet too: a
+  // concurrent remove that took out the entry point may have moved it onto one of them
+  // (choose_new_entry takes inserting nodes), and later batches of this add, or other adds,
+  // then linked to it. remove_rows marks them all removed before it moves the entry, repairs
+  // every list that names one of them and empties their own.
+  std::vector<uint32_t> taken(slots, slots + n);
+  for (const uint32_t s : taken) set_state(s, kLive);  // as remove_rows expects; their ids stay hidden (pending)
+  remove_rows(taken.data(), n, pool);
 }
 
 void HnswIndex::forget_rows_from(size_t slot_count) {

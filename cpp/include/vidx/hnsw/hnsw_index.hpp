@@ -289,9 +289,9 @@ class HnswIndex final : public VectorIndex {
                     size_t expanded);
   // Writes the codes of rows x[0..n-1] into their fresh slots.
   void write_records(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool);
-  // An add that stopped partway (its progress report threw): the first `linked` of `order`'s
-  // rows are in the graph and are taken out as a remove takes nodes out; the rest never were.
-  void take_back(const uint32_t* slots, const std::vector<uint32_t>& order, size_t linked, ThreadPool& pool);
+  // An add that stopped partway (its progress report threw): its n rows (linked or not) are
+  // taken out as a remove takes nodes out.
+  void take_back(const uint32_t* slots, size_t n, ThreadPool& pool);
   // x: the node's vector as added (the query of its neighbour search). With `walk_codes`, the
   // search walks them and its beam is scored again in float32 before neighbours are chosen.
   // `expanded` as insert_batch's.

@@ -28,8 +28,9 @@
 //
 // Living (SPFresh-style, live_*.cpp): a second add() puts each vector into its nearest heads'
 // lists by the build's replica rule, rewriting those lists copy-on-write into free pages; a
-// list past posting_limit splits in two (balanced 2-means, the new head joins the head graph;
-// members of the 8 lists nearest the new head that are nearer to it join it, at most limit/8).
+// list past posting_limit splits in two (2-means around its head, each part at least an eighth;
+// the new head joins the head graph; members of the 8 lists nearest the new head that are
+// nearer to it join it, at most limit/8).
 // remove() marks ids stale at once (searches skip stale entries); lists are purged of them
 // whenever they are rewritten, and all of them once stale ids pass 10% of the live count
 // (or on compact()). contains/ids/get use an id -> list map (~24 bytes per id) built by one
