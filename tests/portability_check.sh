@@ -37,6 +37,18 @@ else
   echo "SKIP: clang++ not available and could not be installed"
 fi
 
+# Every public header compiles on its own, warning-free, for projects that add vidx with
+# add_subdirectory and build with -Wall -Wextra -Werror (the installed package's headers are
+# system headers to its users, which hides warnings; a source tree's are not).
+header_compiler=$(have clang++ && echo clang++ || echo g++)
+for h in $(cd cpp/include && find vidx -name '*.hpp' ! -path 'vidx/cuda/*' | sort); do
+  if ! echo "#include \"$h\"" | "$header_compiler" -std=c++17 -Wall -Wextra -Wpedantic -Werror -Icpp/include \
+        -fsyntax-only -x c++ -; then
+    echo "FAIL: $header_compiler: $h alone"; status=1
+  fi
+done
+echo "public headers alone, $header_compiler -Werror: checked"
+
 MINGW=x86_64-w64-mingw32-g++
 have $MINGW || try_install g++-mingw-w64-x86-64
 if have $MINGW; then

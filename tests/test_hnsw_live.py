@@ -96,6 +96,12 @@ def test_adds_stopped_beside_removes_and_other_adds(tmp_path_factory):
     assert out.returncode == 0 and out.stdout.rstrip().endswith("ok"), out.stdout + out.stderr
 
 
+def test_the_cpp_api_refuses_null_pointers(tmp_path_factory):
+    exe = _compile(tmp_path_factory, "null_inputs.cpp")
+    out = subprocess.run([str(exe), str(tmp_path_factory.mktemp("null"))], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.rstrip().endswith("ok"), out.stdout + out.stderr
+
+
 # ---- the public API (needs the base's remove/compact/get: skips while they refuse) ----
 
 def _clustered(n, dim, seed):

@@ -55,6 +55,7 @@ void VectorIndex::set_threads(size_t threads) {
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const ProgressFn& progress) {
   check_writable("add");
   if (n == 0) return;
+  require_data(x, n * dim_, "add: vectors");
   if (builds_once() && !built()) {
     io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
     build_once(source, ids, progress);
@@ -76,24 +77,30 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
 }
 
 namespace {
-// The index whose report() this thread is inside, if any.
-thread_local const VectorIndex* reporting_index = nullptr;
+// The indexes whose report() this thread is inside, innermost first: a callback may add to
+// another index, whose callback then must not use the first either.
+struct ReportMark {
+  const VectorIndex* index;
+  const ReportMark* outer;
+};
+thread_local const ReportMark* reporting = nullptr;
 }  // namespace
 
 void VectorIndex::report(const ProgressFn& progress, const char* phase, size_t done, size_t total) const {
   if (!progress) return;
-  struct Mark {
-    const VectorIndex* outer;
-    explicit Mark(const VectorIndex* index) : outer(reporting_index) { reporting_index = index; }
-    ~Mark() { reporting_index = outer; }
-  } mark(this);
+  struct Scope {
+    ReportMark mark;
+    explicit Scope(const VectorIndex* index) : mark{index, reporting} { reporting = &mark; }
+    ~Scope() { reporting = mark.outer; }
+  } scope(this);
   progress(phase, done, total);
 }
 
 void VectorIndex::check_not_reporting() const {
-  if (reporting_index == this)
-    throw InvalidArgument("this " + kind() + " index cannot be used from the progress callback of its own add(): "
-                          "the add holds the index until it returns");
+  for (const ReportMark* m = reporting; m; m = m->outer)
+    if (m->index == this)
+      throw InvalidArgument("this " + kind() + " index cannot be used from the progress callback of its own add() "
+                            "(or of an add that callback made): the add holds the index until it returns");
 }
 
 void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
@@ -156,6 +163,9 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   check_k(k, size());
   check_search_params(params);
   if (nq == 0) return;
+  require_data(queries, nq * dim_, "search: queries");
+  require_data(distances, nq * k, "search: distances");
+  require_data(ids, nq * k, "search: ids");
   check_filters(params, nq);
   auto lock = lock_shared();
   std::unique_ptr<float[]> normalized;
@@ -217,7 +227,7 @@ void VectorIndex::save(const std::string& path) const {
   io::IndexFileWriter out(kind());
   write_file(out);
   out.write_atomically(path);
-  snapshot_taken();
+  snapshot_taken(true);
 }
 
 std::vector<uint8_t> VectorIndex::to_bytes() const {
@@ -227,7 +237,7 @@ std::vector<uint8_t> VectorIndex::to_bytes() const {
   io::IndexFileWriter out(kind());
   write_file(out);
   std::vector<uint8_t> bytes = out.to_bytes();
-  snapshot_taken();
+  snapshot_taken(false);
   return bytes;
 }
 
@@ -306,6 +316,7 @@ std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptio
 }
 
 std::unique_ptr<VectorIndex> load_index_from_bytes(const void* data, size_t size) {
+  require_data(data, size, "load_index_from_bytes: data");
   const io::IndexFileReader in = io::IndexFileReader::from_bytes(data, size);
   return VectorIndex::from_reader(in, in.path(), LoadOptions{});
 }

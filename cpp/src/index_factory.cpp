@@ -1,3 +1,5 @@
+#include <string>
+
 #include "vidx/common/error.hpp"
 #include "vidx/flat/flat_index.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
@@ -10,6 +12,11 @@ namespace vidx {
 // names through it before the kind reads its sections.
 std::unique_ptr<VectorIndex> make_index(const std::string& kind, size_t dim, Metric metric,
                                         const IndexOptions& options) {
+  // A value cast from an integer the enum does not name: it would build and search, then save a
+  // file that no load accepts.
+  if (metric != Metric::L2 && metric != Metric::IP && metric != Metric::Cosine)
+    throw InvalidArgument("unknown metric code " + std::to_string(static_cast<uint32_t>(metric)) +
+                          " (expected Metric::L2, Metric::IP or Metric::Cosine)");
   if (kind == "hnsw") return std::make_unique<HnswIndex>(dim, metric, options);
   if (kind == "flat") return std::make_unique<FlatIndex>(dim, metric, options);
   if (kind == "spann") return std::make_unique<spann::SpannIndex>(dim, metric, options);

@@ -141,6 +141,7 @@ void VectorIndex::add_after_build(const float* rows, size_t n, const int64_t* id
 size_t VectorIndex::remove(const int64_t* ids, size_t n, bool ignore_missing) {
   check_writable("remove");
   if (n == 0) return 0;
+  require_data(ids, n, "remove: ids");
   check_not_negative(ids, n);
   if (stores_labels()) return remove_stored_labels(ids, n, ignore_missing);
   std::unique_lock<std::mutex> writing = lock_writes();
@@ -217,6 +218,7 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   check_writable("upsert");
   if (n == 0) return;
   if (!ids) throw InvalidArgument("upsert needs ids (the ids whose vectors it adds or replaces)");
+  require_data(x, n * dim(), "upsert: vectors");
   // Everything that can be refused is checked before anything is removed.
   IdMap::check_form(ids, n);
   if (builds_once() && !built()) return add(x, n, ids);  // the first build

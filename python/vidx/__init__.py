@@ -156,8 +156,8 @@ class Index:
         (bars), False, or a callable(phase, done, total);
         HNSW reports as its insertion batches finish. A callable that raises stops the add, as
         Ctrl-C does: the rows of this add are taken out again (their ids and default ids are
-        free again), except that an index's first add keeps the codec training and the
-        automatic M it chose. The callable may not use this index (ValueError: the add holds
+        free again; a stopped first add leaves the codec untrained but keeps an automatic M
+        it chose). The callable may not use this index (ValueError: the add holds
         it)."""
         impl = self._impl
         if type(impl) is not _CoreIndex:

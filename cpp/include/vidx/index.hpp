@@ -191,7 +191,7 @@ class VectorIndex {
                         const ProgressFn& progress) = 0;
   // After a failed add: the slots at and past slot_count were handed back (the base's slot
   // count fell to slot_count), so structure_size() must fall with it.
-  virtual void forget_rows_from(size_t slot_count) {}
+  virtual void forget_rows_from(size_t /*slot_count*/) {}
   // Calls progress (when set) marked as this index's report: the index's own calls made from
   // inside it are refused (check_not_reporting) instead of waiting on locks this add holds.
   void report(const ProgressFn& progress, const char* phase, size_t done, size_t total) const;
@@ -207,7 +207,7 @@ class VectorIndex {
   virtual void read_sections(const io::IndexFileReader& in) = 0;
 
   // Rows are raw (not normalised). The structure installs its result under lock_exclusive().
-  virtual void build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {}
+  virtual void build(io::VectorSource& /*source*/, const int64_t* /*ids*/, const ProgressFn& /*progress*/) {}
   // True where the structure stores user ids itself (SPANN keeps them in its posting file):
   // search_rows then writes user ids, and the base keeps no id map.
   virtual bool stores_labels() const { return false; }
@@ -241,13 +241,13 @@ class VectorIndex {
   // concurrent_writes() kinds: make room for slots < slot_count, so that add_rows (called
   // under a shared lock, beside searches and other writers) never reallocates. Called under
   // the exclusive lock, rarely (the base grows the count geometrically).
-  virtual void reserve_rows(size_t slot_count) {}
+  virtual void reserve_rows(size_t /*slot_count*/) {}
   // concurrent_writes() kinds: an add's rows (normalised), before the structure grows for them.
   // A layout that depends on the data (HNSW's automatic M) is worked out by plan_layout, under a
   // shared lock beside searches (write_mutex_ held: no other write starts meanwhile; writes in
   // flight may finish), and applied by settle_layout under the exclusive lock, so that searches
   // wait only for the layout to change and the add itself still runs beside them.
-  virtual void plan_layout(const float* x, size_t n, ThreadPool& pool) {}
+  virtual void plan_layout(const float* /*x*/, size_t /*n*/, ThreadPool& /*pool*/) {}
   virtual void settle_layout() {}
 
   // ---- what the base tells structures about removed rows (lock-free; slot-addressed kinds) ----
@@ -269,17 +269,18 @@ class VectorIndex {
   virtual void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params,
                                  RangeResult& out, ThreadPool& pool) const;
   // After read_sections: open what lives beside the index file (SPANN's posting file).
-  virtual void attach_storage(const std::string& index_path, const LoadOptions& load) {}
+  virtual void attach_storage(const std::string& /*index_path*/, const LoadOptions& /*load*/) {}
   // After read_sections, once the ids are in: slot_is_live() now tells which slots the file
   // holds as free (removed, not compacted). Throws FileFormatError where the structure
   // contradicts them.
-  virtual void adopt_loaded_ids(const std::string& path) {}
+  virtual void adopt_loaded_ids(const std::string& /*path*/) {}
 
   // Refuses a path the index cannot be saved to (SPANN: its own posting file), before writing.
-  virtual void check_save_path(const std::string& path) const {}
-  // Called once a save's file is in place, or to_bytes has its bytes: the state they hold is
-  // now one a later load may start from (SPANN stamps its posting file's write generation).
-  virtual void snapshot_taken() const {}
+  virtual void check_save_path(const std::string& /*path*/) const {}
+  // Called once a save's file is in place (in_file), or to_bytes has its bytes: the state they
+  // hold is now one a later load may start from (SPANN stamps its posting file's write
+  // generation, and keeps the pages that state uses). Not called when the save failed.
+  virtual void snapshot_taken(bool /*in_file*/) const {}
 
   // Throws InvalidArgument "read-only: ..." naming `what` for an index loaded with mmap. Every
   // public write calls it before touching anything.

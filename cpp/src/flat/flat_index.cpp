@@ -50,7 +50,8 @@ void FlatIndex::resize_rows(size_t rows, bool exact) {
 }
 
 void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) {
-  if (codec_->needs_training()) codec_->train(x, n);
+  const bool trains = codec_->needs_training();  // then this is the exclusive path (concurrent_writes)
+  if (trains) codec_->train(x, n);
   size_t end = 0;  // slots are freed ones (below count_) or the next new ones
   for (size_t i = 0; i < n; ++i) end = std::max(end, static_cast<size_t>(slots[i]) + 1);
   resize_rows(end, false);  // a no-op when the base reserved the room (concurrent writes)
@@ -62,7 +63,12 @@ void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), codes_.data() + slots[i] * cs); }, 1024);
   // Encoding is quick: one report, before any search can see the rows, so a report that
   // throws leaves nothing to undo (the base frees the slots).
-  report(progress, "add", n, n);
+  try {
+    report(progress, "add", n, n);
+  } catch (...) {
+    if (trains) codec_ = make_codec(options().quant, dim(), metric(), options().seed);  // as made: untrained
+    throw;
+  }
   // Raised only after the codes are written (release): a search that reads the new count sees
   // them. Other writers may raise it at the same time, on other slots.
   size_t seen = count_.load(std::memory_order_relaxed);

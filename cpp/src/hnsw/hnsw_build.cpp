@@ -519,8 +519,10 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   while (graph_size <= top && !count_.compare_exchange_weak(graph_size, static_cast<size_t>(top) + 1)) {
   }
   for (size_t i = 0; i < n; ++i) set_state(slots[i], kInserting);
-  // The codec learns from the first rows it sees (LVQ: the mean it centres by).
-  if (codec_->needs_training()) codec_->train(x, n);
+  // The codec learns from the first rows it sees (LVQ: the mean it centres by). Training is the
+  // exclusive path (concurrent_writes), so no search reads the codec while a stop replaces it.
+  const bool trains = codec_->needs_training();
+  if (trains) codec_->train(x, n);
   else codec_->observe(x, n);
   write_records(x, n, slots, pool);
   const std::unique_ptr<ConstructionCodes> walk_codes = bulk ? make_construction_codes(x, n, slots, pool) : nullptr;
@@ -553,6 +555,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   } catch (...) {
     for (auto& ctx : contexts) release_context(std::move(ctx));
     take_back(slots, n, pool);
+    if (trains) untrain_codec();  // the next first add trains it on its own rows
     throw;
   }
   for (auto& ctx : contexts) release_context(std::move(ctx));
@@ -568,6 +571,11 @@ void HnswIndex::take_back(const uint32_t* slots, size_t n, ThreadPool& pool) {
   std::vector<uint32_t> taken(slots, slots + n);
   for (const uint32_t s : taken) set_state(s, kLive);  // as remove_rows expects; their ids stay hidden (pending)
   remove_rows(taken.data(), n, pool);
+}
+
+void HnswIndex::untrain_codec() {
+  codec_ = make_codec(options().quant, dim(), metric(), options().seed);
+  tails_all_zero_.store(!kept_codec_ && tail_size_ > 0 && codec_->walks_exactly_with_zero_tails());
 }
 
 void HnswIndex::forget_rows_from(size_t slot_count) {

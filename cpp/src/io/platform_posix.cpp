@@ -61,7 +61,9 @@ void File::release() noexcept {
 }
 
 File File::open_existing(const std::string& path, Access access, bool direct) {
-  const int flags = (access == Access::read ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever, before the check below
+  // could refuse it. It changes nothing for regular files, and is cleared once one is open.
+  const int flags = (access == Access::read ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
   int fd = -1;
   bool opened_direct = false;
 #ifdef O_DIRECT
@@ -82,6 +84,8 @@ File File::open_existing(const std::string& path, Access access, bool direct) {
   if (::fstat(fd, &st) != 0) fail("stat", path, errno);
   if (S_ISDIR(st.st_mode)) fail("read", path, EISDIR);
   if (!S_ISREG(st.st_mode)) throw IoError("cannot read " + path + ": not a regular file");
+  const int status = ::fcntl(fd, F_GETFL);
+  if (status == -1 || ::fcntl(fd, F_SETFL, status & ~O_NONBLOCK) == -1) fail("fcntl", path, errno);
   return f;
 }
 

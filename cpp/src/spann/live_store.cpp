@@ -115,6 +115,11 @@ void PageAllocator::commit_saved() {
   rebuild_free_runs();
 }
 
+void PageAllocator::keep_used() {
+  for (State& s : state_)
+    if (s == kUsed) s = kSaved;
+}
+
 size_t PageAllocator::free_pages() const {
   size_t n = 0;
   for (State s : state_) n += s == kFree;

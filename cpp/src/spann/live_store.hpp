@@ -82,6 +82,8 @@ class PageAllocator {
   void rebuild_free_runs();
   // After a save: USED -> SAVED, PENDING -> FREE.
   void commit_saved();
+  // After to_bytes: USED -> SAVED (the bytes' lists are kept), PENDING stays (the last save's).
+  void keep_used();
   size_t free_pages() const;
   size_t memory_usage() const { return state_.capacity() + free_runs_.size() * 48; }
 

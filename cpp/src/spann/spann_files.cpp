@@ -143,12 +143,18 @@ void SpannIndex::write_live_section(io::IndexFileWriter& out) const {
   }
   for (float v : live.strays.vectors) w.f32(v);
   out.add_section(kLiveSection, w.take());
-  live.pages.commit_saved();
 }
 
-void SpannIndex::snapshot_taken() const {
-  if (!live_ || !live_->pending_generation) return;
+void SpannIndex::snapshot_taken(bool in_file) const {
+  if (!live_) return;
   Live& live = *live_;
+  // The pages this state uses are kept from now on. Those only the previous save used are
+  // given back after a save to a file, not after to_bytes (whose bytes may be thrown away: that
+  // file would then name pages later lists were written into), and not before the file is in
+  // place (a save that failed must leave the previous one whole).
+  if (in_file) live.pages.commit_saved();
+  else live.pages.keep_used();
+  if (!live.pending_generation) return;
   write_write_generation(postings_->path(), postings_->header().build_id, live.pending_generation);
   live.generation = live.pending_generation;
   live.pending_generation = 0;

@@ -42,7 +42,7 @@ class BinaryCodec final : public Codec {
 
   void encode(const float* x, uint8_t* code) const override;
   void decode(const uint8_t* code, float* x) const override { precise_.decode(code + head_size(), x); }
-  void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const override { precise_.decode(tail, x); }
+  void decode_split(const uint8_t* /*head*/, const uint8_t* tail, float* x) const override { precise_.decode(tail, x); }
   // The estimator's factors (walks read them) and the LVQ-8 code in the tail (re-ranks read it).
   bool finite(const uint8_t* head, const uint8_t* tail, float* scratch) const override {
     const bool factors = !estimate_ || exponents_finite<uint32_t>(head + bit_bytes(), kFactorBytes / sizeof(float),

@@ -33,7 +33,7 @@ class QueryDistance {
   // instead of its exact distance, so kernels can stop early on far candidates. f32_pca's
   // calibrated early exits may also, rarely, abandon a code under the bound (a graph walk
   // accepts that); batch_bounded_exact never does.
-  virtual void batch_bounded(const uint8_t* const* codes, size_t n, float bound, float* out) const {
+  virtual void batch_bounded(const uint8_t* const* codes, size_t n, float /*bound*/, float* out) const {
     batch(codes, n, out);
   }
   // batch_bounded for scans that promise exact results: only codes at or beyond the bound are
@@ -43,7 +43,7 @@ class QueryDistance {
   }
   // The distance to a code whose head and tail (see Codec::head_size) are stored apart; only
   // precise distances read the tail, the others ignore it.
-  virtual float one_split(const uint8_t* head, const uint8_t* tail) const { return one(head); }
+  virtual float one_split(const uint8_t* head, const uint8_t* /*tail*/) const { return one(head); }
 };
 
 class Codec {
@@ -72,7 +72,7 @@ class Codec {
   virtual void encode(const float* x, uint8_t* code) const = 0;
   virtual void decode(const uint8_t* code, float* x) const = 0;
   // decode() of a code whose tail is stored apart from its head.
-  virtual void decode_split(const uint8_t* head, const uint8_t* tail, float* x) const { decode(head, x); }
+  virtual void decode_split(const uint8_t* head, const uint8_t* /*tail*/, float* x) const { decode(head, x); }
   // Whether a stored code decodes to finite values (what a loader checks: finite_codes.hpp).
   // By default it decodes the code into `scratch` (dim() floats) and looks; codecs that can tell
   // from the stored bits or constants alone look at those instead.
@@ -112,11 +112,11 @@ class Codec {
   // Codecs whose codes depend on the data (LVQ centres by the dataset mean) learn it from
   // the first rows added, before anything is encoded.
   virtual bool needs_training() const { return false; }
-  virtual void train(const float* x, size_t n) {}
+  virtual void train(const float* /*x*/, size_t /*n*/) {}
   // The rows of a later add, for codecs that widen what they learnt from them (f32_pca: its
   // early-exit shares, so that rows unlike the first add's are not dropped). Safe beside
   // running searches and other adds.
-  virtual void observe(const float* x, size_t n) {}
+  virtual void observe(const float* /*x*/, size_t /*n*/) {}
 
   // Compact codecs may hold more than traversal uses: prepare() is the fast distance a
   // structure walks with, prepare_precise() the one it re-ranks its best candidates with.
@@ -135,7 +135,7 @@ class Codec {
   // Parameters that must travel with the codes (a mean, a rotation...), read back by
   // load_parameters from exactly what save_parameters wrote.
   virtual void save_parameters(io::ByteWriter& out) const = 0;
-  virtual void load_parameters(io::ByteReader& in) {}
+  virtual void load_parameters(io::ByteReader& /*in*/) {}
   // Bytes those parameters hold in memory (a mean, a rotation), for memory_usage().
   virtual size_t parameter_bytes() const { return 0; }
 

@@ -56,7 +56,7 @@ class FlatCodec final : public Codec {
   }
   std::unique_ptr<QueryDistance> prepare(const float* query) const override;
   float distance_between(const uint8_t* a, const uint8_t* b) const override;
-  void save_parameters(io::ByteWriter& out) const override {}
+  void save_parameters(io::ByteWriter& /*out*/) const override {}
 
   // The same codec with another kernel table (tests compare every SIMD level).
   void use_kernels(const Kernels& table) { kernels_ = &table; }

@@ -55,7 +55,7 @@ class SplitF32Codec final : public Codec {
   // The re-rank's: float32's exact distance, from both halves.
   std::unique_ptr<QueryDistance> prepare_precise(const float* query) const override;
   float distance_between(const uint8_t* a, const uint8_t* b) const override;
-  void save_parameters(io::ByteWriter& out) const override {}
+  void save_parameters(io::ByteWriter& /*out*/) const override {}
 
   // The same codec with another kernel table (tests compare every SIMD level).
   void use_kernels(const split::KernelTable& table) { kernels_ = &table; }

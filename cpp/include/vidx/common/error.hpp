@@ -3,6 +3,7 @@
 // FileNotFound -> FileNotFoundError, FileFormatError -> OSError,
 // ResourceError -> OSError), so C++ never aborts the interpreter.
 #pragma once
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -43,5 +44,11 @@ class FileFormatError : public IoError {
  public:
   using IoError::IoError;
 };
+
+// InvalidArgument naming `what` when a caller's pointer to n > 0 items is null.
+inline void require_data(const void* data, size_t n, const char* what) {
+  if (data == nullptr && n > 0)
+    throw InvalidArgument(std::string(what) + " is a null pointer for " + std::to_string(n) + " items");
+}
 
 }  // namespace vidx

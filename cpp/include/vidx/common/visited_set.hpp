@@ -10,6 +10,7 @@
 // median of 23 alternating process pairs +3%; wordnet ef 24, 50,000 slots: 12 pairs, 0.96). The
 // epoch table's clearing memset every 65,535 queries is gone too.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

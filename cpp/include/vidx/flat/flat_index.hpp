@@ -31,7 +31,7 @@ class FlatIndex final : public VectorIndex {
   bool concurrent_writes() const override { return !codec_->needs_training() && removed_unreclaimed() == 0; }
   void reserve_rows(size_t slot_count) override { resize_rows(slot_count, false); }
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
-  void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override {}  // skipped until reused
+  void remove_rows(const uint32_t* /*slots*/, size_t /*n*/, ThreadPool& /*pool*/) override {}  // skipped until reused
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
   std::vector<uint32_t> compact_rows(ThreadPool& pool) override;
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,

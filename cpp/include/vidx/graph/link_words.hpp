@@ -9,6 +9,7 @@
 // and ThreadSanitizer's report exact.
 #pragma once
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace vidx {

@@ -292,6 +292,8 @@ class HnswIndex final : public VectorIndex {
   // An add that stopped partway (its progress report threw): its n rows (linked or not) are
   // taken out as a remove takes nodes out.
   void take_back(const uint32_t* slots, size_t n, ThreadPool& pool);
+  // After a stopped add that trained the codec: the codec as the index was made with it.
+  void untrain_codec();
   // x: the node's vector as added (the query of its neighbour search). With `walk_codes`, the
   // search walks them and its beam is scored again in float32 before neighbours are chosen.
   // `expanded` as insert_batch's.

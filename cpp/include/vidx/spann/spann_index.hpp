@@ -127,7 +127,7 @@ class SpannIndex final : public VectorIndex {
   void read_sections(const io::IndexFileReader& in) override;
   void attach_storage(const std::string& index_path, const LoadOptions& load) override;
   void check_save_path(const std::string& path) const override;
-  void snapshot_taken() const override;
+  void snapshot_taken(bool in_file) const override;
   // Living-index hooks (live_write.cpp, live_lookup.cpp, spann_search.cpp).
   void add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool) override;
   size_t remove_labels(const int64_t* ids, size_t n, ThreadPool& pool) override;
