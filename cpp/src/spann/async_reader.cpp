@@ -24,17 +24,22 @@ long ReadBatch::wait_next() {
   return static_cast<long>(i);
 }
 
-PreadPool::PreadPool(size_t threads) {
-  for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { worker(); });
+PreadPool::PreadPool(size_t threads)
+    : threads_(threads), owner_process_(io::current_process_id()), queue_(std::make_unique<Queue>()) {
+  for (size_t i = 0; i < threads; ++i) queue_->workers.emplace_back([q = queue_.get()] { worker(*q); });
 }
 
 PreadPool::~PreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+  if (!workers_here()) {  // a forked child: see Queue
+    (void)queue_.release();
+    return;
   }
-  cv_.notify_all();
-  for (auto& t : workers_) t.join();
+  {
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    queue_->stop = true;
+  }
+  queue_->cv.notify_all();
+  for (auto& t : queue_->workers) t.join();
 }
 
 void PreadPool::execute(ReadBatch& batch, uint32_t index) {
@@ -65,26 +70,26 @@ void PreadPool::submit(ReadBatch& batch, std::vector<ReadRequest> requests, cons
   batch.returned_ = 0;
   batch.completed_ = 0;
   batch.what_ = what;
-  if (workers_.empty() || batch.requests_.size() == 1) {
+  if (threads_ == 0 || batch.requests_.size() == 1 || !workers_here()) {
     for (uint32_t i = 0; i < batch.requests_.size(); ++i) execute(batch, i);
     return;
   }
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (uint32_t i = 0; i < batch.requests_.size(); ++i) queue_.push_back(Job{&batch, i});
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    for (uint32_t i = 0; i < batch.requests_.size(); ++i) queue_->jobs.push_back(Job{&batch, i});
   }
-  cv_.notify_all();
+  queue_->cv.notify_all();
 }
 
-void PreadPool::worker() {
+void PreadPool::worker(Queue& queue) {
   for (;;) {
     Job job;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      job = queue_.front();
-      queue_.pop_front();
+      std::unique_lock<std::mutex> lock(queue.mutex);
+      queue.cv.wait(lock, [&] { return queue.stop || !queue.jobs.empty(); });
+      if (queue.jobs.empty()) return;
+      job = queue.jobs.front();
+      queue.jobs.pop_front();
     }
     execute(*job.batch, job.index);
   }

@@ -111,13 +111,20 @@ void PageAllocator::mark_saved(uint64_t offset, size_t pages) {
 }
 
 void PageAllocator::commit_saved() {
+  std::lock_guard<std::mutex> guard(snapshot_mutex_);
   for (State& s : state_) s = (s == kUsed) ? kSaved : (s == kPending ? kFree : s);
   rebuild_free_runs();
 }
 
 void PageAllocator::keep_used() {
+  std::lock_guard<std::mutex> guard(snapshot_mutex_);
   for (State& s : state_)
     if (s == kUsed) s = kSaved;
+}
+
+size_t PageAllocator::memory_usage() const {
+  std::lock_guard<std::mutex> guard(snapshot_mutex_);
+  return state_.capacity() + free_runs_.size() * 48;
 }
 
 size_t PageAllocator::free_pages() const {

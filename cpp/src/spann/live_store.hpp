@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <vector>
 
 #include "id_table.hpp"
@@ -85,11 +86,14 @@ class PageAllocator {
   // After to_bytes: USED -> SAVED (the bytes' lists are kept), PENDING stays (the last save's).
   void keep_used();
   size_t free_pages() const;
-  size_t memory_usage() const { return state_.capacity() + free_runs_.size() * 48; }
+  size_t memory_usage() const;
 
  private:
   State& at(uint64_t offset) { return state_[static_cast<size_t>((offset - built_end_) / io::kPageSize)]; }
   uint64_t built_end_ = 0, end_ = 0;
+  // A save changes the states under the index's shared lock (commit_saved, keep_used), where
+  // memory_usage() may read them too: those three take this. Writers hold the exclusive lock.
+  mutable std::mutex snapshot_mutex_;
   std::vector<State> state_;
   std::multimap<uint64_t, uint64_t> free_runs_;  // length in pages -> first page offset
 };

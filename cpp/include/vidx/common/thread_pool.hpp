@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -27,7 +28,7 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  size_t size() const { return workers_.size() + 1; }
+  size_t size() const { return threads_; }
 
   // Runs fn(i, worker) for every i in [0, n), handing out `chunk` indices at a time.
   // `worker` is in [0, size()) and unique among the concurrently running calls of fn, so it
@@ -37,27 +38,15 @@ class ThreadPool {
   void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t chunk = 1);
 
  private:
-  void stop_workers();  // joins every started worker
-  void worker_loop(size_t worker);
-  void run_share(size_t worker);
+  struct Crew;  // the worker threads and what they share (thread_pool.cpp)
+  // This process's crew. A child made by fork() has none of its parent's threads: the first
+  // call there starts a crew of its own (multiprocessing's workers on Linux used to hang).
+  Crew& crew();
 
-  std::vector<std::thread> workers_;
-  std::mutex call_mutex_;  // one parallel_for at a time
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
-  uint64_t generation_ = 0;
-  size_t active_ = 0;
-  bool stop_ = false;
-
-  // The job being run.
-  const std::function<void(size_t, size_t)>* job_ = nullptr;
-  size_t job_n_ = 0;
-  size_t job_chunk_ = 1;
-  std::atomic<size_t> next_{0};
-  std::exception_ptr error_;
-  std::mutex error_mutex_;
+  size_t threads_;
+  std::unique_ptr<Crew> crew_;
+  std::atomic<uint64_t> owner_process_{0};  // the process crew_'s threads live in
+  std::mutex fork_mutex_;                    // one thread of a child replaces the crew
 };
 
 }  // namespace vidx

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -48,30 +49,41 @@ class ReadBatch {
   std::string what_;
 };
 
-// Neither copyable nor movable (its mutex sees to that): the workers hold `this`.
+// Not copyable: the workers hold its queue.
 class PreadPool {
  public:
   // threads == 0: reads run on the calling thread inside submit().
   explicit PreadPool(size_t threads);
   ~PreadPool();
+  PreadPool(const PreadPool&) = delete;
+  PreadPool& operator=(const PreadPool&) = delete;
 
   // Starts all reads of `batch` (requests moved in); `what` names the file in errors.
   void submit(ReadBatch& batch, std::vector<ReadRequest> requests, const std::string& what);
-  size_t threads() const { return workers_.size(); }
+  size_t threads() const { return threads_; }
 
  private:
   struct Job {
     ReadBatch* batch;
     uint32_t index;
   };
+  // What the workers share. In a child made by fork() none of the workers exist, and a
+  // condition variable they waited on in the parent cannot even be destroyed there (glibc waits
+  // for its waiters): the child leaves it as it is, and reads on the calling thread.
+  struct Queue {
+    std::vector<std::thread> workers;
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<Job> jobs;
+    bool stop = false;
+  };
   static void execute(ReadBatch& batch, uint32_t index);
-  void worker();
+  static void worker(Queue& queue);
+  bool workers_here() const { return io::current_process_id() == owner_process_; }
 
-  std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_;
-  bool stop_ = false;
+  size_t threads_;
+  uint64_t owner_process_;
+  std::unique_ptr<Queue> queue_;
 };
 
 }  // namespace vidx::spann
