@@ -14,11 +14,13 @@
 #ifdef _WIN32
 #include <malloc.h>
 #endif
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 namespace vidx {
+
+// Offers [data, data + bytes) to the kernel for transparent huge pages (Linux; elsewhere a
+// no-op). A hint: failure changes nothing. Out of line, so that this header does not bring
+// <sys/mman.h>'s macros to everyone who includes it.
+void advise_huge_pages(void* data, size_t bytes) noexcept;
 
 // malloc/free for blocks aligned to `align` (a power of two; `bytes` a multiple of it).
 // Windows has no aligned_alloc (its aligned blocks need their own free function).
@@ -94,9 +96,7 @@ class AlignedBuffer {
       const size_t rounded = (bytes + align - 1) / align * align;
       fresh = static_cast<uint8_t*>(aligned_allocate(align, rounded));
       if (!fresh) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-      if (huge) madvise(fresh, rounded, MADV_HUGEPAGE);  // a hint: failure changes nothing
-#endif
+      if (huge) advise_huge_pages(fresh, rounded);
       const size_t keep = bytes < size_ ? bytes : size_;
       if (keep) std::memcpy(fresh, data_, keep);
       if (bytes > keep && zero_new) std::memset(fresh + keep, 0, bytes - keep);
