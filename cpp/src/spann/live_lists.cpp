@@ -67,6 +67,12 @@ void SpannIndex::read_list(uint32_t list, ListBuffer& out) const {
 }
 
 void SpannIndex::open_writer(Live& live) const {
+  // A child made by fork() shares its parent's open posting file and the lock on it, so the
+  // lock cannot keep the two from writing the same pages: the child may search, not write.
+  if (live.writer.is_open() && live.writer_process != io::current_process_id())
+    throw IoError("this SPANN index was opened for writing by the process this one was forked from, which "
+                  "may still write " + postings_->path() + ": a forked process may search it but not add to or "
+                  "remove from it (load its files, or copies of them, in the child to write)");
   if (!live.writer.is_open()) {
     io::File writer = io::File::open_existing(postings_->path(), io::File::Access::read_write);
     // Each index places its rewritten lists in the pages it believes free; two writing one file
@@ -78,6 +84,7 @@ void SpannIndex::open_writer(Live& live) const {
                     "twice): one index at a time may add to or remove from a SPANN posting file. Close the "
                     "other one, or give this one a posting file of its own (copy both files and load the copy)");
     live.writer = std::move(writer);
+    live.writer_process = io::current_process_id();
   }
   if (live.changed) return;
   // The first write since this state was loaded or saved: a newer saved state of the file may

@@ -19,6 +19,7 @@ struct Strays {
 
 struct SpannIndex::Live {
   io::File writer;          // the posting file opened for writing, on the first write
+  uint64_t writer_process = 0;  // the process that opened it (a forked child shares its lock)
   std::vector<float> head_vectors;  // H x dim, expanded from head_halves_
   PageAllocator pages;      // the pages past the build's region
   Liveness liveness;        // stale entries (removed ids, old versions)
