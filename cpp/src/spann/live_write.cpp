@@ -197,7 +197,9 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
   const bool l2 = head_->metric() == Metric::L2;
   const auto& kt = simd::kernels();
   auto dist = [&](const float* p, const float* q) { return l2 ? kt.l2sq(p, q, d) : -kt.dot(p, q, d); };
-  const float* c0 = live.head_vectors.data() + size_t(h) * d;
+  // A copy: the new head appended to live.head_vectors below may move them.
+  const std::vector<float> head0(live.head_vectors.begin() + size_t(h) * d, live.head_vectors.begin() + size_t(h + 1) * d);
+  const float* c0 = head0.data();
   std::vector<float> margin(m);
   for (size_t i = 0; i < m; ++i) margin[i] = dist(v.data() + i * d, c0);
   const size_t far = static_cast<size_t>(std::max_element(margin.begin(), margin.end()) - margin.begin());
