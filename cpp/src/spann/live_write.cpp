@@ -200,15 +200,19 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
   // A copy: the new head appended to live.head_vectors below may move them.
   const std::vector<float> head0(live.head_vectors.begin() + size_t(h) * d, live.head_vectors.begin() + size_t(h + 1) * d);
   const float* c0 = head0.data();
-  std::vector<float> margin(m);
-  for (size_t i = 0; i < m; ++i) margin[i] = dist(v.data() + i * d, c0);
-  const size_t far = static_cast<size_t>(std::max_element(margin.begin(), margin.end()) - margin.begin());
+  // Each row's distance to the old head (fixed) and to the new one (as of the last round).
+  std::vector<float> to_old(m), to_new_head(m), margin(m);
+  for (size_t i = 0; i < m; ++i) to_old[i] = dist(v.data() + i * d, c0);
+  const size_t far = static_cast<size_t>(std::max_element(to_old.begin(), to_old.end()) - to_old.begin());
   std::vector<float> c1(v.begin() + far * d, v.begin() + (far + 1) * d);
   std::vector<uint32_t> order(m);
   size_t half = m / 2;  // rows that go to the new head: order[0, half)
   const size_t least = std::max<size_t>(1, static_cast<size_t>(kSplitLeast * static_cast<double>(m)));
   for (int round = 0; round <= kSplitRounds; ++round) {
-    for (size_t i = 0; i < m; ++i) margin[i] = dist(v.data() + i * d, c0) - dist(v.data() + i * d, c1.data());
+    for (size_t i = 0; i < m; ++i) {
+      to_new_head[i] = dist(v.data() + i * d, c1.data());
+      margin[i] = to_old[i] - to_new_head[i];
+    }
     std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t c) { return margin[a] > margin[c]; });
     const size_t nearer_new = static_cast<size_t>(
@@ -239,7 +243,7 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
     const uint8_t* tail = b.T ? b.tails.data() + i * b.T : nullptr;
     ListBuffer& to = to_new[i] ? moved : kept;
     to.push(b.entries.data() + i * b.E, tail);
-    const float d0 = dist(v.data() + i * d, c0), d1 = dist(v.data() + i * d, c1.data());
+    const float d0 = to_old[i], d1 = to_new_head[i];  // c1 is the last round's
     if (l2 && (to_new[i] ? pruned(d1, d0) : pruned(d0, d1))) (to_new[i] ? kept : moved).push(b.entries.data() + i * b.E, tail);
     if (!to_new[i]) continue;
     const int64_t id = entry_id(b.raw_id(i));
