@@ -1,7 +1,9 @@
 """SPANN grown from a small build: build on the first `--build-share` of the rows, add the rest
 in batches (an embedding system filling its index), then compare with one fresh build of all the
 rows: recall@10 at each nprobe, and what each costs (posting entries scanned a query, mean
-single-query latency), so the two are compared at equal cost as well as at equal nprobe.
+single-query latency), so the two are compared at equal cost as well as at equal nprobe. The
+grown index is then saved, loaded again and rebuilt (`rebuild()`: re-clustered from its stored
+vectors into a new posting file), and the rebuilt copy is measured beside the other two.
 
     python benchmarks/spann_growth.py --dataset glove6b-50-angular --order natural --build-share 0.1
 
@@ -41,6 +43,7 @@ def main() -> None:
     ap.add_argument("--order", choices=("natural", "shuffled"), default="natural")
     ap.add_argument("--build-share", type=float, default=0.1)
     ap.add_argument("--batch", type=int, default=20000, help="rows per add call")
+    ap.add_argument("--quant", default="none", help="the posting lists' codec (SPANN's quant=)")
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--nprobe", default="4,8,16,32,64")
     ap.add_argument("--reps", type=int, default=3)
@@ -59,9 +62,9 @@ def main() -> None:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="spann_growth_"))
     work.mkdir(parents=True, exist_ok=True)
-    log: dict = {"dataset": args.dataset, "order": args.order, "rows": n, "build_rows": len(first),
+    log: dict = {"dataset": args.dataset, "order": args.order, "quant": args.quant, "rows": n, "build_rows": len(first),
                  "queries": len(queries)}
-    grown = vidx.Index(ds.dim, metric, kind="spann", path=work / "grown.post")
+    grown = vidx.Index(ds.dim, metric, kind="spann", path=work / "grown.post", quant=args.quant)
     timed("build_s", lambda: grown.add(x[first], ids=first, progress=False), log)
     log["heads_after_build"] = grown.heads
 
@@ -71,31 +74,37 @@ def main() -> None:
     timed("adds_s", add_rest, log)
     log["grown_stats"] = {k: v for k, v in grown.stats().items() if k.startswith("live")}
     log["grown_heads"] = grown.heads
-    fresh = vidx.Index(ds.dim, metric, kind="spann", path=work / "fresh.post")
+    fresh = vidx.Index(ds.dim, metric, kind="spann", path=work / "fresh.post", quant=args.quant)
     timed("fresh_build_s", lambda: fresh.add(x, progress=False), log)
     log["fresh_heads"] = fresh.heads
-    for idx in (grown, fresh):
+    grown.save(work / "grown.vidx")
+    rebuilt = vidx.load(work / "grown.vidx")  # a second copy: the grown one stays as it was
+    log["rebuilt_path"] = timed("rebuild_s", lambda: rebuilt.rebuild(progress=False), log)
+    log["rebuilt_heads"] = rebuilt.heads
+    indexes = {"grown": grown, "rebuilt": rebuilt, "fresh": fresh}
+    for idx in indexes.values():
         idx.threads = 1
-    log["posting_bytes"] = {"grown": (work / "grown.post").stat().st_size, "fresh": (work / "fresh.post").stat().st_size}
-    print(f"heads: grown {grown.heads} (built with {log['heads_after_build']}), fresh {fresh.heads}", flush=True)
+    log["posting_bytes"] = {name: Path(idx.posting_path).stat().st_size for name, idx in indexes.items()}
+    print(f"heads: grown {grown.heads} (built with {log['heads_after_build']}), rebuilt {rebuilt.heads}, "
+          f"fresh {fresh.heads}", flush=True)
 
     rows = []
     for nprobe in nprobes:
         row = {"nprobe": nprobe}
-        for name, idx in (("grown", grown), ("fresh", fresh)):
+        for name, idx in indexes.items():
             row[f"recall_{name}"] = recall_at(idx.search(queries, 10, nprobe=nprobe)[1], truth)
-        lat = {"grown": [], "fresh": []}
+        lat = {name: [] for name in indexes}
         for _ in range(args.reps):
-            for name, idx in (("grown", grown), ("fresh", fresh)):
+            for name, idx in indexes.items():
                 entries, ms = costs(idx, queries, nprobe)
                 row[f"entries_{name}"] = entries
                 lat[name].append(ms)
         for name in lat:
             row[f"latency_ms_{name}"] = statistics.median(lat[name])
         rows.append(row)
-        print(f"nprobe {nprobe:3d}: recall grown {row['recall_grown']:.4f} fresh {row['recall_fresh']:.4f}; "
-              f"entries grown {row['entries_grown']:.0f} fresh {row['entries_fresh']:.0f}; "
-              f"latency grown {row['latency_ms_grown']:.3f} ms fresh {row['latency_ms_fresh']:.3f} ms", flush=True)
+        print(f"nprobe {nprobe:3d}: " + "; ".join(
+            f"{name} recall {row[f'recall_{name}']:.4f} entries {row[f'entries_{name}']:.0f} "
+            f"latency {row[f'latency_ms_{name}']:.3f} ms" for name in indexes), flush=True)
     report(log, rows, args.json)
 
 

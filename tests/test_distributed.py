@@ -325,6 +325,23 @@ def test_spann_shards_keep_their_postings_on_the_node(data, tmp_path):
             np.testing.assert_array_equal(loaded.search(Q, 10, nprobe=16)[1], index.search(Q, 10, nprobe=16)[1])
 
 
+def test_spann_shards_rebuild_after_growing(data, tmp_path):
+    X, Q = data
+    with ShardedIndex(DIM, "l2", shards=2, kind="spann", threads=1, path=tmp_path / "p.bin") as index:
+        index.add(X[:300])
+        index.add(X[300:], ids=np.arange(300, len(X)))
+        paths = index.rebuild()
+        assert [os.path.dirname(p) for p in paths] == [str(tmp_path)] * 2
+        assert len(index) == len(X)
+        _, truth = brute_force(X, Q, 10, "l2")
+        assert recall(index.search(Q, 10, nprobe=16)[1], truth) > 0.9
+        index.save(tmp_path / "saved")
+        with ShardedIndex.load(tmp_path / "saved") as loaded:
+            np.testing.assert_array_equal(loaded.search(Q, 10, nprobe=16)[1], index.search(Q, 10, nprobe=16)[1])
+    with ShardedIndex(DIM, "l2", shards=2, kind="flat") as flat, pytest.raises(ValueError, match="spann"):
+        flat.rebuild()
+
+
 # ---- living-index pass-throughs (run once vidx.Index has them) -------------------------
 @needs("remove")
 def test_remove_passes_through_and_refuses_unknown_ids(data, flat3):

@@ -193,6 +193,20 @@ class PyIndex {
   VectorIndex& index() const { return *index_; }
   const spann::SpannIndex* spann() const { return dynamic_cast<const spann::SpannIndex*>(index_.get()); }
 
+  // SPANN's rebuild(); path None: the index chooses (spann_index.hpp). Returns the new path.
+  std::string rebuild(py::object path, py::object progress) {
+    auto* sp = dynamic_cast<spann::SpannIndex*>(index_.get());
+    if (!sp) throw py::value_error("rebuild() applies to kind='spann' (this index is '" + index_->kind() + "')");
+    std::string target;
+    if (!path.is_none()) {
+      target = py::str(py::module_::import("os").attr("fsdecode")(path));
+      checked_path(target);
+    }
+    const ProgressFn fn = wrap_progress(progress);
+    py::gil_scoped_release no_gil;
+    return sp->rebuild(target, fn);
+  }
+
  private:
   void add_source(io::VectorSource& src, py::handle ids, const ProgressFn& fn) {
     const auto id_array = as_ids(ids, src.rows());
@@ -255,6 +269,7 @@ void register_index(py::module_& m) {
       .def("range_search", &PyIndex::range_search, py::arg("q"), py::arg("radius"), py::arg("ef") = py::none(),
            py::arg("filter") = py::none())
       .def("save", &PyIndex::save, py::arg("path"))
+      .def("rebuild", &PyIndex::rebuild, py::arg("path") = py::none(), py::arg("progress") = py::none())
       .def("__len__", [](const PyIndex& s) { return s.unlocked([](VectorIndex& i) { return i.size(); }); })
       .def_property_readonly("dim", [](const PyIndex& s) { return s.index().dim(); })
       .def_property_readonly("metric", [](const PyIndex& s) { return std::string(metric_name(s.index().metric())); })
@@ -276,9 +291,14 @@ void register_index(py::module_& m) {
       .def("reset_stats", [](PyIndex& s) { s.unlocked([](VectorIndex& i) { i.reset_stats(); }); })
       .def_property_readonly("posting_path",
                              [](const PyIndex& s) {
-                               return spann_property(s, [](const spann::SpannIndex& i) -> py::object {
-                                 return py::str(i.posting_path());
-                               });
+                               const spann::SpannIndex* sp = s.spann();
+                               if (!sp) return py::object(py::none());
+                               std::string path;
+                               {
+                                 py::gil_scoped_release no_gil;  // posting_path() takes the index lock
+                                 path = sp->posting_path();
+                               }
+                               return py::object(py::str(path));
                              })
       .def_property_readonly("heads",
                              [](const PyIndex& s) {

@@ -100,7 +100,7 @@ void VectorIndex::check_not_reporting() const {
   for (const ReportMark* m = reporting; m; m = m->outer)
     if (m->index == this)
       throw InvalidArgument("this " + kind() + " index cannot be used from the progress callback of its own add() "
-                            "(or of an add that callback made): the add holds the index until it returns");
+                            "or rebuild() (or of one that callback made): that call holds the index until it returns");
 }
 
 void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {

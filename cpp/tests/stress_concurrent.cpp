@@ -7,8 +7,9 @@
 // adds (construction codes) beside small adds and searches, and f32_pca adds that widen its
 // early-exit scales beside searches. Then adds stopped by their progress callback (which throws
 // partway for about half of them) beside searches, removes and upserts, on f32 and LVQ graphs.
+// Last, SPANN rebuilds beside searches, lookups, saves, adds and removes (spann_rebuilds).
 //
-//   stress_concurrent [seconds] [dir] [living|stopped]   (exit 0 = no violation seen; sanitizers
+//   stress_concurrent [seconds] [dir] [living|stopped|spann]   (exit 0 = no violation seen; sanitizers
 //                      report races; "living": the living stress only; "stopped": the stopped adds
 //                      only, each random one for `seconds` (at most 3 s in a full run))
 #include <algorithm>
@@ -28,6 +29,8 @@
 #include <vector>
 
 #include "vidx/index.hpp"
+#include "vidx/io/positional_io.hpp"
+#include "vidx/spann/spann_index.hpp"
 
 namespace {
 
@@ -821,6 +824,95 @@ int stopped_add_beside_add(const std::string& quant, uint64_t seed) {
   return failures.load() ? 1 : 0;
 }
 
+// SPANN: adds, removes and rebuilds on the main thread beside searchers and a thread that saves,
+// copies (to_bytes) and looks ids up. Searches must keep the contract across every swap of
+// posting file; at the end every id added and not removed is stored, and nothing else.
+int spann_rebuilds(double seconds, const std::string& dir) {
+  constexpr size_t kFirst = 1000, kAdd = 100, kRemove = 20, kMaxRebuilds = 12;
+  for (const std::string& name : vidx::io::list_directory(dir))  // an earlier run's rebuilt files
+    if (name.rfind("stress_spann.", 0) == 0) vidx::io::remove_file(dir + "/" + name);
+  vidx::IndexOptions options;
+  options.threads = 2;
+  options.spann.path = dir + "/stress_spann.post";
+  options.spann.head_ratio = 0.05;
+  auto made = vidx::make_index("spann", kDim, vidx::Metric::L2, options);
+  auto& index = dynamic_cast<vidx::spann::SpannIndex&>(*made);
+  const std::vector<float> first = random_rows(kFirst, 7);
+  index.add(first.data(), kFirst, nullptr);
+  std::set<int64_t> stored;
+  for (size_t i = 0; i < kFirst; ++i) stored.insert(static_cast<int64_t>(i));
+  std::atomic<int64_t> next_id{static_cast<int64_t>(kFirst)};
+
+  std::atomic<bool> done{false};
+  std::atomic<size_t> searches{0};
+  std::atomic<int> failures{0};
+  auto fail = [&](const std::string& what) {
+    std::fprintf(stderr, "spann rebuild: %s\n", what.c_str());
+    failures.fetch_add(1);
+  };
+  vidx::SearchParams params;
+  params.nprobe = 8;
+  auto searcher = [&](uint64_t seed) {
+    const std::vector<float> q = random_rows(4, seed);
+    std::vector<float> D(4 * kK);
+    std::vector<int64_t> I(4 * kK);
+    while (!done.load()) {
+      index.search(q.data(), 4, kK, params, D.data(), I.data());
+      const std::string err = check_results(D, I, 4, next_id.load());
+      if (!err.empty()) fail(err);
+      searches.fetch_add(1);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (uint64_t s = 0; s < 2; ++s) threads.emplace_back(searcher, 300 + s);
+  threads.emplace_back([&] {
+    std::vector<float> row(kDim);
+    for (int64_t id = 0; !done.load(); id = (id + 37) % static_cast<int64_t>(kFirst)) {
+      index.save(dir + "/stress_spann.vidx");
+      (void)index.to_bytes();
+      if (index.contains(id)) index.get(&id, 1, row.data());
+      (void)index.memory_usage();
+    }
+  });
+  std::thread timer([&] {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (!done.load() && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    done.store(true);
+  });
+  std::mt19937_64 rng(11);
+  size_t rebuilds = 0;
+  for (uint64_t round = 0; !done.load(); ++round) {
+    const std::vector<float> x = random_rows(kAdd, 1000 + round);
+    std::vector<int64_t> ids(kAdd);
+    for (int64_t& id : ids) id = next_id.fetch_add(1);
+    index.add(x.data(), kAdd, ids.data());
+    stored.insert(ids.begin(), ids.end());
+    std::vector<int64_t> gone;
+    for (size_t r = 0; r < kRemove; ++r) {
+      auto it = stored.begin();
+      std::advance(it, static_cast<std::ptrdiff_t>(rng() % stored.size()));
+      gone.push_back(*it);
+      stored.erase(it);
+    }
+    index.remove(gone.data(), gone.size());
+    if (round % 3 == 2 && rebuilds < kMaxRebuilds) {
+      index.rebuild("");
+      ++rebuilds;
+    }
+  }
+  done.store(true);
+  timer.join();
+  for (auto& t : threads) t.join();
+  if (index.size() != stored.size())
+    fail("holds " + std::to_string(index.size()) + " vectors, expected " + std::to_string(stored.size()));
+  const std::vector<int64_t> ids = index.ids();
+  if (!std::equal(ids.begin(), ids.end(), stored.begin(), stored.end())) fail("the stored ids differ from those added");
+  std::printf("spann: %zu vectors, %zu rebuilds, %zu searches, %d failures\n", index.size(), rebuilds,
+              searches.load(), failures.load());
+  return failures.load();
+}
+
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 10.0;
   const std::string dir = argc > 2 ? argv[2] : ".";
@@ -829,6 +921,11 @@ int main(int argc, char** argv) {
   int failures = 0;
   if (only == "beside") {  // stress_concurrent 0 . beside QUANT SEED...: stopped_add_beside_add alone
     for (int a = 5; a < argc; ++a) failures += stopped_add_beside_add(argv[4], std::strtoull(argv[a], nullptr, 10));
+    return failures ? 1 : 0;
+  }
+  if (only == "spann") {  // the SPANN rebuilds alone
+    failures += spann_rebuilds(seconds, dir);
+    std::printf(failures ? "FAILED\n" : "ok\n");
     return failures ? 1 : 0;
   }
   if (only == "stopped") {  // the stopped adds alone, for as long as asked
@@ -852,6 +949,7 @@ int main(int argc, char** argv) {
     failures += stopped_add_beside_add("lvq4x8", 3);
     failures += stopped_adds("none", std::min(seconds, 3.0), dir);
     failures += stopped_adds("lvq4x8", std::min(seconds, 3.0), dir);
+    failures += spann_rebuilds(std::min(seconds, 3.0), dir);
   }
   failures += living("hnsw", "none", seconds);
   failures += living("hnsw", "", seconds);  // HNSW's default codec (f32_split)

@@ -59,6 +59,7 @@ def _rows_of(X):
 
 
 def _progress_callback(progress, kind, rows):
+    """The callable an add or rebuild reports to (None: no reports), from add()'s progress argument."""
     if progress is None:  # bars by default only on a terminal, and only for adds that take a while
         long_add = kind == "spann" or (kind == "hnsw" and (rows is None or rows >= _LONG_HNSW_ADD_ROWS))
         progress = long_add and sys.stderr is not None and sys.stderr.isatty()

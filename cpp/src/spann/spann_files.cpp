@@ -83,6 +83,7 @@ void SpannIndex::check_save_path(const std::string& path) const {
 }
 
 void SpannIndex::write_sections(io::IndexFileWriter& out) const {
+  posting_named_ = true;  // these bytes, once kept, name the posting file: a rebuild must not replace it
   io::ByteWriter m;
   m.u32(kSpannVersion);
   m.u64(head_->size());
@@ -271,6 +272,7 @@ void SpannIndex::attach_storage(const std::string& index_path, const LoadOptions
       pf->header().dim != dim() || pf->header().codec != codec_->name())
     throw FileFormatError("posting file " + pf->path() + " does not match the index " + index_path);
   postings_ = std::move(pf);
+  posting_named_ = true;  // the file loaded from names it
   if (live_) init_live(*live_);
 #if defined(__GLIBC__)
   // Loading staged the file and the head graph in large temporary buffers, now freed; give

@@ -143,6 +143,11 @@ std::map<std::string, size_t> SpannIndex::structure_memory_parts() const {
   return parts;
 }
 
+std::string SpannIndex::posting_path() const {
+  auto lock = lock_shared();
+  return posting_path_;
+}
+
 void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
   const size_t n = source.rows();
   if (n == 0) throw InvalidArgument("no vectors to add");
@@ -155,35 +160,49 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
     if (!sorted.empty() && sorted.back() > kMaxSpannId)
       throw InvalidArgument("id " + std::to_string(sorted.back()) + " is too large: SPANN ids must be below 2^56");
   }
+  BuiltParts parts = build_parts(source, ids, progress, posting_path_);
+  {
+    auto lock = lock_exclusive();  // searches wait only for this swap
+    install(std::move(parts));
+    live_.reset();
+  }
+#if defined(__GLIBC__)
+  ::malloc_trim(0);  // the build's buffers are gone; return their pages
+#endif
+}
+
+BuiltParts SpannIndex::build_parts(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress,
+                                   const std::string& path) const {
+  const size_t n = source.rows();
   ThreadPool pool(options().threads);  // its own: set_threads() may replace the index's meanwhile
   BuildContext b{source, ids, progress, n, dim(), metric(), options(), pool};
   plan_build(b, effective_head_ratio());
   BuiltParts parts;
   parts.codec = make_codec(options().quant, dim(), metric(), options().seed);
   Heads heads = choose_heads(b, *parts.codec);
-  std::vector<uint16_t> head_halves(heads.vectors.size());  // kept for adds after the build
-  for (size_t i = 0; i < head_halves.size(); ++i) head_halves[i] = f16::from_float(heads.vectors[i]);
+  parts.head_halves.resize(heads.vectors.size());
+  for (size_t i = 0; i < parts.head_halves.size(); ++i) parts.head_halves[i] = f16::from_float(heads.vectors[i]);
   const Assignment a = assign_rows(b, heads);
-  const WriteResult w = write_postings(b, a, *parts.codec, posting_path_);
-  auto postings = std::make_unique<io::PostingReader>(posting_path_, options().spann.direct_io);
+  const WriteResult w = write_postings(b, a, *parts.codec, path);
+  parts.postings = std::make_unique<io::PostingReader>(path, options().spann.direct_io);
   // In BuildStats's field order: vectors, heads, entries, dropped_replicas, posting_limit, sample,
   // write_passes, posting_file_bytes, peak_tracked_bytes.
   parts.stats = BuildStats{n, heads.index->size(), a.entries, a.dropped, a.limit, heads.sample, w.passes,
                            w.file_bytes, b.mem.peak};
-  {
-    auto lock = lock_exclusive();  // searches wait only for this swap
-    codec_ = std::move(parts.codec);
-    head_ = std::move(heads.index);
-    postings_ = std::move(postings);
-    build_stats_ = parts.stats;
-    count_ = n;
-    head_halves_ = std::move(head_halves);
-    live_.reset();
-    contexts_.clear();
-  }
-#if defined(__GLIBC__)
-  ::malloc_trim(0);  // the build's buffers are gone; return their pages
-#endif
+  parts.head = std::move(heads.index);
+  return parts;
+}
+
+void SpannIndex::install(BuiltParts parts) {
+  codec_ = std::move(parts.codec);
+  head_ = std::move(parts.head);
+  posting_path_ = parts.postings->path();
+  postings_ = std::move(parts.postings);
+  build_stats_ = parts.stats;
+  count_ = parts.stats.vectors;
+  head_halves_ = std::move(parts.head_halves);
+  contexts_.clear();
+  posting_named_ = false;  // a file this index just wrote: no save or copy names it yet
 }
 
 }  // namespace vidx::spann

@@ -86,6 +86,10 @@ class ShardWorker:
         require("remove")
         return int(self.index.remove(ids, ignore_missing=ignore_missing))
 
+    def rebuild(self):
+        """SPANN: re-clusters this shard's stored vectors (vidx.Index.rebuild); its new posting file."""
+        return self.index.rebuild(progress=False)
+
     # ---- reads -------------------------------------------------------------------------
     def search(self, Q, k, filter, params):
         if filter is not None:

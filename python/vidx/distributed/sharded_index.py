@@ -344,6 +344,17 @@ class ShardedIndex:
         counts = self._run(calls, on_success=lambda s: self._log.append(s, "remove", ids[parts[s]]))
         return int(sum(counts.values()))
 
+    @_open_only
+    def rebuild(self):
+        """SPANN: rebuilds every shard at once (vidx.Index.rebuild: each re-clusters its stored
+        vectors into a new posting file; searches go on meanwhile). Returns the shards' posting
+        files. Worth calling once the shards hold about twice the rows of their last build. No
+        write is logged: a shard restarted from its last save holds the same rows either way."""
+        if self.kind != "spann":
+            raise ValueError(f"rebuild() applies to kind='spann' (this index is {self.kind!r})")
+        paths = self._run({s: ("rebuild", ()) for s in range(self.shards)})
+        return [paths[s] for s in range(self.shards)]
+
     # ---- reads -------------------------------------------------------------------------
     @_open_only
     def search(self, Q, k=10, *, filter=None, shards_per_query=None, ef_per_shard=None, **params):

@@ -118,6 +118,8 @@ class PostingReader {
   const PostingLayout& layout() const { return layout_; }
   const std::vector<PostingList>& lists() const { return layout_.lists; }
   const std::string& path() const { return path_; }
+  // The open file was renamed to `path` (a SPANN rebuild writes beside the file it replaces).
+  void moved_to(const std::string& path) { path_ = path; }
   // A living index (SPANN add/remove after the build) rewrites lists into pages past the
   // build's end, never over pages a saved directory refers to, and keeps their directory and
   // checksums in its own index file. install_live replaces the build's directory with that;

@@ -36,6 +36,8 @@
 // (or on compact()). contains/ids/get use an id -> list map (~24 bytes per id) built by one
 // scan of the posting file on first need. Writes hold the index lock (searches wait for a
 // whole add/remove call). Ids must be below 2^56 (the stored id carries a version above).
+// rebuild() re-clusters the stored vectors into a new posting file (rebuild.cpp): an index
+// grown far past its build then reads what a fresh build of its rows reads.
 // Crash safety (live_store.hpp): the posting file is fsynced before save() replaces the index
 // file, and no page the last save refers to is written until the next save.
 #pragma once
@@ -89,6 +91,8 @@ struct BuiltParts {
   std::unique_ptr<Codec> codec;
   std::unique_ptr<VectorIndex> head;
   BuildStats stats;
+  std::vector<uint16_t> head_halves;  // the head vectors in float16 (adds after the build)
+  std::unique_ptr<io::PostingReader> postings;
 };
 
 class SpannIndex final : public VectorIndex {
@@ -103,7 +107,19 @@ class SpannIndex final : public VectorIndex {
   void reset_stats() override;
 
   size_t heads() const;
-  const std::string& posting_path() const { return posting_path_; }
+  // The posting file in use (rebuild() may change it).
+  std::string posting_path() const;
+  // Re-clusters every stored vector into a new posting file, as one build of those vectors
+  // would (rebuild.cpp): an index grown by adds keeps its first build's heads and splits lists
+  // as they fill, so it reads more entries for less recall than a fresh build. Searches run on
+  // the old file meanwhile; other writes wait. `path`: the new posting file, which must not
+  // exist; empty: the file in use is replaced where no save or copy names it (the index made
+  // it and was not saved since), else a new file "<posting file>.rN" beside it (the first N
+  // free). The old file is kept for the saves that name it. Ids, their default continuation and
+  // the options are kept; the codec is trained anew on the stored vectors (decoded: lossy codes
+  // are re-encoded from their decoded values). Returns the new posting file's path.
+  // InvalidArgument for an empty index, IoError where the path exists or cannot be written.
+  std::string rebuild(const std::string& path, const ProgressFn& progress = {});
   // head_ratio, or auto_head_ratio where it is 0.
   double effective_head_ratio() const;
   bool direct_io() const;
@@ -140,6 +156,14 @@ class SpannIndex final : public VectorIndex {
                          ThreadPool& pool) const override;
 
  private:
+  // The build's phases into a posting file at `path` (build(), rebuild()); installs nothing.
+  BuiltParts build_parts(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress,
+                         const std::string& path) const;
+  // Makes `parts` the index's state; the caller holds the exclusive lock.
+  void install(BuiltParts parts);
+  // Writes every live stored vector once (float32, decoded) to `rows_path` and returns their
+  // ids in that order (rebuild.cpp).
+  std::vector<int64_t> write_stored_rows(const std::string& rows_path, const ProgressFn& progress) const;
   // One query's lists scanned into ctx.results (the best `keep`; SIZE_MAX: every entry).
   void scan_query(const float* q, size_t keep, const SearchParams& params, const RowFilter* filter,
                   Context& ctx) const;
@@ -187,6 +211,8 @@ class SpannIndex final : public VectorIndex {
   // H x dim float16 copies of the head vectors (the head graph holds them in float32): what
   // adds after the build expand (replica rule, splits); small while the index stays static.
   std::vector<uint16_t> head_halves_;
+  // Whether a save, to_bytes or load names posting_path_: then rebuild() leaves that file be.
+  mutable std::atomic<bool> posting_named_{false};
   mutable std::unique_ptr<Live> live_;
   mutable std::mutex live_mutex_;
 

@@ -1,0 +1,221 @@
+"""SPANN rebuild(): an index built small and grown by adds is re-clustered from its own stored
+vectors into a new posting file. A rebuild is the build of the live rows in id order, so with
+float32 codes it answers exactly as a fresh index of those rows; files a save or copy names are
+never replaced; searches run while it works; a failed rebuild leaves the index as it was."""
+import copy
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import brute_force, clustered, recall
+
+import vidx
+
+DIM = 16
+
+
+def spann(path, metric="l2", **options):
+    options.setdefault("head_ratio", 0.05)
+    options.setdefault("seed", 3)
+    return vidx.Index(DIM, metric, kind="spann", path=path, **options)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return clustered(6000, DIM, n_clusters=60, seed=31), clustered(150, DIM, n_clusters=60, seed=32)
+
+
+def grown_index(x, path, metric="l2", first=600, batch=900, **options):
+    """Built on the first rows, the rest added in batches (ids are row numbers)."""
+    index = spann(path, metric, **options)
+    index.add(x[:first], progress=False)
+    for b in range(first, len(x), batch):
+        index.add(x[b:b + batch], ids=np.arange(b, min(b + batch, len(x))))
+    return index
+
+
+def test_a_rebuilt_index_answers_as_a_fresh_build_of_its_rows(data, tmp_path):
+    x, q = data
+    grown = grown_index(x, tmp_path / "g.post")
+    gone = [3, 4000, 5999]
+    grown.remove(gone)
+    moved = np.array([10, 20])  # upserted: only their new vectors may come back
+    new_rows = clustered(2, DIM, n_clusters=2, seed=33)
+    grown.upsert(new_rows, moved)
+    _, truth = brute_force(x, q, 10, "l2")
+    before = recall(grown.search(q, 10, nprobe=8)[1], truth)
+    entries_before = grown.stats()["live_splits"]
+
+    path = grown.rebuild(progress=False)
+
+    assert path == str(tmp_path / "g.post")  # never saved: replaced in place
+    ids = np.setdiff1d(np.arange(len(x)), gone)
+    rows = x[ids].copy()
+    rows[np.searchsorted(ids, moved)] = new_rows
+    fresh = spann(tmp_path / "f.post")
+    fresh.add(rows, ids=ids, progress=False)
+    assert grown.heads == fresh.heads
+    assert grown.stats()["vectors"] == len(ids) and grown.stats()["live_splits"] == 0
+    for nprobe in (2, 8, 32):
+        D1, I1 = grown.search(q, 10, nprobe=nprobe)
+        D2, I2 = fresh.search(q, 10, nprobe=nprobe)
+        np.testing.assert_array_equal(I1, I2)
+        np.testing.assert_array_equal(D1, D2)
+    assert entries_before > 0  # the grown index did split lists: the rebuild replaced them
+    truth_now = brute_force(rows, q, 10, "l2")[1]
+    after = recall(grown.search(q, 10, nprobe=8)[1], ids[truth_now])
+    assert after >= 0.9 and after >= before - 0.02, (before, after)
+    V, exact = grown.get(moved)
+    assert exact and np.array_equal(V, new_rows)
+    assert all(i not in grown for i in gone)
+
+
+def test_lossy_codes_are_re_encoded_from_their_decoded_values(data, tmp_path):
+    x, q = data
+    index = grown_index(x, tmp_path / "c.post", metric="cosine", quant="lvq8")
+    ids = np.arange(0, len(x), 97)
+    V_before, exact = index.get(ids)
+    assert not exact
+    index.rebuild(progress=False)
+    V_after, _ = index.get(ids)
+    # LVQ-8 of an LVQ-8-decoded vector: within a step of the code's grid.
+    assert np.abs(V_after - V_before).max() < 0.02
+    _, truth = brute_force(x, q, 10, "cosine")
+    assert recall(index.search(q, 10, nprobe=16)[1], truth) >= 0.9
+    assert sorted(index.ids()) == list(range(len(x)))
+
+
+def test_files_a_save_or_copy_names_are_kept(data, tmp_path):
+    x, q = data
+    index = grown_index(x, tmp_path / "s.post")
+    index.save(tmp_path / "s.vidx")
+    D_saved, I_saved = index.search(q, 10, nprobe=8)
+    first = index.rebuild(progress=False)
+    assert first == str(tmp_path / "s.post.r1")
+    assert index.posting_path == first
+    # The save still loads from its own file and answers as the state it saved.
+    old = vidx.load(tmp_path / "s.vidx")
+    assert old.posting_path == str(tmp_path / "s.post")
+    D_old, I_old = old.search(q, 10, nprobe=8)
+    np.testing.assert_array_equal(I_old, I_saved)
+    del old
+    # A save after the rebuild names the new file; a copy names it too, so the next rebuild
+    # writes another one.
+    index.save(tmp_path / "s.vidx")
+    again = vidx.load(tmp_path / "s.vidx")
+    assert again.posting_path == first
+    np.testing.assert_array_equal(again.search(q, 10, nprobe=8)[1], index.search(q, 10, nprobe=8)[1])
+    del again
+    twin = copy.copy(index)
+    second = index.rebuild(progress=False)
+    assert second == str(tmp_path / "s.post.r2")
+    assert twin.posting_path == first and len(twin.search(q, 10, nprobe=8)[1]) == len(q)
+    assert sorted(os.listdir(tmp_path)) == ["s.post", "s.post.gen", "s.post.r1", "s.post.r2", "s.vidx"]
+
+
+def test_a_given_path_must_be_new(data, tmp_path):
+    x, q = data
+    index = grown_index(x[:2000], tmp_path / "a.post")
+    before = index.search(q, 10, nprobe=8)
+    (tmp_path / "taken.post").write_bytes(b"someone's file")
+    for taken in (tmp_path / "taken.post", tmp_path / "a.post", tmp_path):
+        with pytest.raises(OSError, match="exists"):
+            index.rebuild(taken, progress=False)
+    with pytest.raises(OSError):
+        index.rebuild(tmp_path / "missing" / "b.post", progress=False)
+    assert (tmp_path / "taken.post").read_bytes() == b"someone's file"
+    assert index.posting_path == str(tmp_path / "a.post")
+    np.testing.assert_array_equal(index.search(q, 10, nprobe=8)[1], before[1])
+    assert index.rebuild(tmp_path / "b.post", progress=False) == str(tmp_path / "b.post")
+    assert sorted(os.listdir(tmp_path)) == ["a.post", "b.post", "taken.post"]
+
+
+def test_default_ids_continue_after_the_largest_ever_assigned(data, tmp_path):
+    x, _ = data
+    index = grown_index(x[:3000], tmp_path / "d.post")
+    index.remove([2999, 2998])
+    index.rebuild(progress=False)
+    index.add(x[:2])
+    assert 3000 in index and 3001 in index and 2999 not in index
+    index.remove([3000, 3001])
+    index.rebuild(progress=False)  # the removed default ids stay used
+    index.add(x[:1])
+    assert 3002 in index
+
+
+def test_writes_save_and_load_after_a_rebuild(data, tmp_path):
+    x, q = data
+    index = grown_index(x[:4000], tmp_path / "w.post")
+    index.rebuild(progress=False)
+    index.add(x[4000:], ids=np.arange(4000, 6000))
+    index.remove([0, 1])
+    index.save(tmp_path / "w.vidx")
+    loaded = vidx.load(tmp_path / "w.vidx")
+    assert len(loaded) == len(x) - 2
+    np.testing.assert_array_equal(loaded.search(q, 10, nprobe=8)[1], index.search(q, 10, nprobe=8)[1])
+
+
+def test_progress_reports_and_a_raising_callback_leaves_the_index_as_it_was(data, tmp_path):
+    x, q = data
+    index = grown_index(x[:3000], tmp_path / "p.post")
+    phases = []
+    index.rebuild(tmp_path / "p2.post", progress=lambda phase, done, total: phases.append(phase))
+    assert phases[0] == "read" and "heads" in phases and phases[-1] != "read"
+    before = index.search(q, 10, nprobe=8)
+
+    class Stop(Exception):
+        pass
+
+    for stop_at in ("read", "heads", "write"):
+        def stop(phase, done, total):
+            if phase == stop_at:
+                raise Stop(phase)
+        with pytest.raises(Stop):
+            index.rebuild(tmp_path / "p3.post", progress=stop)
+        assert index.posting_path == str(tmp_path / "p2.post")
+        assert sorted(os.listdir(tmp_path)) == ["p.post", "p2.post"], stop_at
+    with pytest.raises(ValueError, match=r"its own add\(\) or rebuild\(\)"):
+        index.rebuild(progress=lambda *a: index.search(q[:1], 1))  # its own index: refused
+    np.testing.assert_array_equal(index.search(q, 10, nprobe=8)[1], before[1])
+
+
+def test_searches_run_during_a_rebuild(data, tmp_path):
+    x, q = data
+    index = grown_index(x, tmp_path / "r.post")
+    _, truth = brute_force(x, q, 10, "l2")
+    done, seen, errors = threading.Event(), [], []
+
+    def search_loop():
+        while not done.is_set():
+            try:
+                seen.append(recall(index.search(q, 10, nprobe=8)[1], truth))
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+                return
+
+    t = threading.Thread(target=search_loop)
+    t.start()
+    index.rebuild(progress=False)
+    done.set()
+    t.join()
+    assert not errors and seen and min(seen) >= 0.85, (errors, seen[:3])
+
+
+def test_bad_calls(tmp_path):
+    with pytest.raises(ValueError, match="spann"):
+        vidx.Index(DIM, kind="hnsw").rebuild()
+    empty = spann(tmp_path / "e.post")
+    with pytest.raises(ValueError, match="empty"):
+        empty.rebuild()
+    x = clustered(400, DIM, n_clusters=4, seed=5)
+    index = spann(tmp_path / "e.post")
+    index.add(x, progress=False)
+    index.remove(np.arange(400))
+    with pytest.raises(ValueError, match="no vectors"):
+        index.rebuild()
+    with pytest.raises(TypeError):
+        index.rebuild(3.5)
+    with pytest.raises(ValueError, match="NUL"):
+        index.rebuild("a\0b")
