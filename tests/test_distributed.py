@@ -330,8 +330,11 @@ def test_spann_shards_rebuild_after_growing(data, tmp_path):
     with ShardedIndex(DIM, "l2", shards=2, kind="spann", threads=1, path=tmp_path / "p.bin") as index:
         index.add(X[:300])
         index.add(X[300:], ids=np.arange(300, len(X)))
+        index.save(tmp_path / "first")  # names the shards' files: the rebuild writes new ones
         paths = index.rebuild()
         assert [os.path.dirname(p) for p in paths] == [str(tmp_path)] * 2
+        # The files the shards used before are gone (saves keep their own copies).
+        assert sorted(n for n in os.listdir(tmp_path) if n.startswith("p.")) == sorted(os.path.basename(p) for p in paths)
         assert len(index) == len(X)
         _, truth = brute_force(X, Q, 10, "l2")
         assert recall(index.search(Q, 10, nprobe=16)[1], truth) > 0.9
@@ -340,6 +343,17 @@ def test_spann_shards_rebuild_after_growing(data, tmp_path):
             np.testing.assert_array_equal(loaded.search(Q, 10, nprobe=16)[1], index.search(Q, 10, nprobe=16)[1])
     with ShardedIndex(DIM, "l2", shards=2, kind="flat") as flat, pytest.raises(ValueError, match="spann"):
         flat.rebuild()
+
+
+def test_an_empty_spann_shard_is_left_as_it_is(data, tmp_path):
+    X, _ = data
+    from vidx.distributed._shard import ShardWorker
+    empty = ShardWorker(0, DIM, "l2", "spann", {"path": str(tmp_path / "e.bin")})
+    assert empty.rebuild() == str(tmp_path / "e.shard0.bin") and empty.size() == 0
+    emptied = ShardWorker(1, DIM, "l2", "spann", {"path": str(tmp_path / "e.bin")})
+    emptied.add(X[:500], np.arange(500))
+    emptied.remove(np.arange(500))
+    assert emptied.rebuild() == str(tmp_path / "e.shard1.bin")
 
 
 # ---- living-index pass-throughs (run once vidx.Index has them) -------------------------

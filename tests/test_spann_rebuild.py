@@ -4,6 +4,7 @@ float32 codes it answers exactly as a fresh index of those rows; files a save or
 never replaced; searches run while it works; a failed rebuild leaves the index as it was."""
 import copy
 import os
+import sys
 import threading
 
 import numpy as np
@@ -115,6 +116,47 @@ def test_files_a_save_or_copy_names_are_kept(data, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["s.post", "s.post.gen", "s.post.r1", "s.post.r2", "s.vidx"]
 
 
+def test_copies_rebuilding_at_once_claim_different_files(data, tmp_path):
+    x, q = data
+    index = grown_index(x[:3000], tmp_path / "c.post")
+    twins = [index, copy.copy(index), copy.copy(index)]
+    paths = [None] * len(twins)
+
+    def rebuild(i):
+        paths[i] = twins[i].rebuild(progress=False)
+
+    threads = [threading.Thread(target=rebuild, args=(i,)) for i in range(len(twins))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(paths) == [str(tmp_path / f"c.post.r{i}") for i in (1, 2, 3)]
+    expected = twins[0].search(q, 10, nprobe=8)[1]
+    for twin in twins[1:]:
+        np.testing.assert_array_equal(twin.search(q, 10, nprobe=8)[1], expected)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX's")
+def test_a_forked_child_never_replaces_its_parents_file(data, tmp_path):
+    x, q = data
+    index = grown_index(x[:2000], tmp_path / "f.post")  # never saved: the parent could replace it
+    before = index.search(q, 10, nprobe=8)
+    pid = os.fork()
+    if pid == 0:  # the child rebuilds its copy: into a file of its own
+        try:
+            ok = index.rebuild(progress=False) == str(tmp_path / "f.post.r1") and len(index) == 2000
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    np.testing.assert_array_equal(index.search(q, 10, nprobe=8)[1], before[1])
+    index.add(x[2000:2100], ids=np.arange(2000, 2100))
+    index.save(tmp_path / "f.vidx")
+    again = vidx.load(tmp_path / "f.vidx")
+    np.testing.assert_array_equal(again.search(q, 10, nprobe=8)[1], index.search(q, 10, nprobe=8)[1])
+
+
 def test_a_given_path_must_be_new(data, tmp_path):
     x, q = data
     index = grown_index(x[:2000], tmp_path / "a.post")
@@ -130,6 +172,17 @@ def test_a_given_path_must_be_new(data, tmp_path):
     np.testing.assert_array_equal(index.search(q, 10, nprobe=8)[1], before[1])
     assert index.rebuild(tmp_path / "b.post", progress=False) == str(tmp_path / "b.post")
     assert sorted(os.listdir(tmp_path)) == ["a.post", "b.post", "taken.post"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="other systems refuse names that are not UTF-8")
+def test_file_names_that_are_not_utf8(data, tmp_path):
+    x, _ = data
+    index = grown_index(x[:2000], tmp_path / "u.post")
+    made = index.rebuild(os.fsencode(tmp_path) + b"/\xff.post", progress=False)
+    assert made == os.fsdecode(os.fsencode(tmp_path) + b"/\xff.post") and index.posting_path == made
+    assert os.path.exists(made)
+    with pytest.raises(OSError, match="exists"):  # the message names the file as os.fsdecode does
+        index.rebuild(made, progress=False)
 
 
 def test_default_ids_continue_after_the_largest_ever_assigned(data, tmp_path):
@@ -176,8 +229,15 @@ def test_progress_reports_and_a_raising_callback_leaves_the_index_as_it_was(data
             index.rebuild(tmp_path / "p3.post", progress=stop)
         assert index.posting_path == str(tmp_path / "p2.post")
         assert sorted(os.listdir(tmp_path)) == ["p.post", "p2.post"], stop_at
-    with pytest.raises(ValueError, match=r"its own add\(\) or rebuild\(\)"):
-        index.rebuild(progress=lambda *a: index.search(q[:1], 1))  # its own index: refused
+    # A callback may not use its own index (it would wait for the writes the rebuild holds),
+    # in any phase.
+    for phase_used in ("read", "heads", "write"):
+        def use_index(phase, done, total):
+            if phase == phase_used:
+                index.save(tmp_path / "p.vidx")
+        with pytest.raises(ValueError, match=r"its own add\(\) or rebuild\(\)"):
+            index.rebuild(progress=use_index)
+    assert sorted(os.listdir(tmp_path)) == ["p.post", "p2.post"]
     np.testing.assert_array_equal(index.search(q, 10, nprobe=8)[1], before[1])
 
 

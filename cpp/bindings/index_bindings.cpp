@@ -80,6 +80,12 @@ double as_eps(py::handle obj) {
   return eps;
 }
 
+// A file name as Python gives them (os.fsdecode): bytes that are not UTF-8 come back as the str
+// that names the same file, not as a UnicodeDecodeError.
+py::object file_name_object(const std::string& name) {
+  return py::module_::import("os").attr("fsdecode")(py::bytes(name));
+}
+
 class PyIndex {
  public:
   explicit PyIndex(std::unique_ptr<VectorIndex> index) : index_(std::move(index)) {}
@@ -194,17 +200,21 @@ class PyIndex {
   const spann::SpannIndex* spann() const { return dynamic_cast<const spann::SpannIndex*>(index_.get()); }
 
   // SPANN's rebuild(); path None: the index chooses (spann_index.hpp). Returns the new path.
-  std::string rebuild(py::object path, py::object progress) {
+  py::object rebuild(py::object path, py::object progress) {
     auto* sp = dynamic_cast<spann::SpannIndex*>(index_.get());
     if (!sp) throw py::value_error("rebuild() applies to kind='spann' (this index is '" + index_->kind() + "')");
     std::string target;
     if (!path.is_none()) {
-      target = py::str(py::module_::import("os").attr("fsdecode")(path));
+      target = py::bytes(py::module_::import("os").attr("fsencode")(path));  // any name the system takes
       checked_path(target);
     }
     const ProgressFn fn = wrap_progress(progress);
-    py::gil_scoped_release no_gil;
-    return sp->rebuild(target, fn);
+    std::string made;
+    {
+      py::gil_scoped_release no_gil;
+      made = sp->rebuild(target, fn);
+    }
+    return file_name_object(made);
   }
 
  private:
@@ -298,7 +308,7 @@ void register_index(py::module_& m) {
                                  py::gil_scoped_release no_gil;  // posting_path() takes the index lock
                                  path = sp->posting_path();
                                }
-                               return py::object(py::str(path));
+                               return file_name_object(path);
                              })
       .def_property_readonly("heads",
                              [](const PyIndex& s) {

@@ -11,42 +11,55 @@
 // temporary float32 file beside the new posting file; the build's phases stream it as they
 // stream a user's file; the new state is installed under the exclusive lock. Ids, the next
 // default id and the options carry over; stale entries, strays and split counters do not.
-#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "live_state.hpp"
 #include "spann_paths.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/io/atomic_file.hpp"
 #include "vidx/io/positional_io.hpp"
 #include "vidx/io/vector_source.hpp"
 
 namespace vidx::spann {
 namespace {
 
-bool path_taken(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
+// Creates `path` empty, unless something is there already (false): the name is then ours, even
+// against another index rebuilding beside this one at the same moment. IoError where it cannot
+// be created for another reason (a missing folder, no permission).
+bool claim_name(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd >= 0) {
+    ::close(fd);
+    return true;
+  }
+  if (errno == EEXIST) return false;
+  throw IoError("cannot create " + path + ": " + std::strerror(errno));
 }
 
-// "<file>.rN" for the first N free, after dropping a ".rN" the name already ends with (so a
-// second rebuild of "x.post.r1" writes "x.post.r2", not "x.post.r1.r1").
-std::string next_free_name(const std::string& current) {
+// Claims "<file>.rN" for the first N free, after dropping a ".rN" of ours the name already ends
+// with (N from 1, no leading zero: a second rebuild of "x.post.r1" writes "x.post.r2", not
+// "x.post.r1.r1"; a user's "x.r007" keeps its name).
+std::string claim_next_name(const std::string& current) {
   std::string stem = current;
   const size_t dot = stem.rfind(".r");
-  if (dot != std::string::npos && dot + 2 < stem.size() &&
+  if (dot != std::string::npos && dot + 2 < stem.size() && stem[dot + 2] != '0' &&
       std::all_of(stem.begin() + static_cast<std::ptrdiff_t>(dot + 2), stem.end(),
                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }))
     stem.resize(dot);
   for (uint64_t k = 1;; ++k) {
     const std::string candidate = stem + ".r" + std::to_string(k);
-    if (!path_taken(candidate)) return candidate;
+    if (claim_name(candidate)) return candidate;
   }
 }
 
@@ -90,7 +103,7 @@ std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path,
   std::sort(ids.begin(), ids.end());
   for (size_t r = 0; r < ids.size(); ++r) rank.set(ids[r], static_cast<uint32_t>(r));
 
-  io::File out = io::File::create_new(rows_path);
+  io::File out = io::File::open_existing(rows_path, io::File::Access::read_write);  // claimed by rebuild()
   const size_t row_bytes = dim() * sizeof(float);
   out.resize(uint64_t(ids.size()) * row_bytes);
   std::vector<bool> written(ids.size(), false);
@@ -123,21 +136,32 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   }
   if (count_ == 0) throw InvalidArgument("the SPANN index holds no vectors (all were removed): nothing to rebuild");
   // Where the new file goes. The file in use is replaced only where nothing else names it: a
-  // save, to_bytes (a copy, a pickle) or a load of this state would otherwise lose its lists.
+  // save, to_bytes (a copy, a pickle) or a load of this state, or the process this one was
+  // forked from, would otherwise lose its lists.
+  // Each name is claimed (created empty) before anything is written to it; a failed rebuild
+  // removes what it claimed.
   std::string target;
   if (!path.empty()) {
     target = absolute_path(path);
-    if (path_taken(target))
+    if (!claim_name(target))
       throw IoError(target + " exists: rebuild() writes a new posting file and never replaces one (give another "
                              "path, or none to let the index choose)");
   } else {
-    target = posting_named_ ? next_free_name(current) : current;
+    const bool replaceable = !posting_named_ && posting_writer_process_ == io::current_process_id();
+    target = replaceable ? current : claim_next_name(current);
   }
+  // Temporary files are named as a save's are (io::temp_path_for): a later save or load beside
+  // them removes those a killed process left.
+  io::remove_stale_temp_files(current);  // a killed rebuild's leftovers (its process is gone)
+  if (target != current) io::remove_stale_temp_files(target);
   const bool in_place = target == current;
-  const std::string suffix = "." + std::to_string(io::current_process_id()) + ".tmp";
-  const std::string built_at = in_place ? current + ".rebuild" + suffix : target;
+  const std::string built_at = in_place ? io::temp_path_for(current) : target;
+  if (in_place && !claim_name(built_at)) throw IoError("cannot claim the temporary file " + built_at);
+  TemporaryFile unfinished{built_at};  // a failed build leaves no posting file behind
 
-  TemporaryFile rows{target + ".rows" + suffix};
+  const std::string rows_path = io::temp_path_for(target);
+  if (!claim_name(rows_path)) throw IoError("cannot claim the temporary file " + rows_path);
+  TemporaryFile rows{rows_path};
   std::vector<int64_t> ids = write_stored_rows(rows.path, progress);
   int64_t next_id = ids.empty() ? 0 : *std::max_element(ids.begin(), ids.end()) + 1;
   {
@@ -145,11 +169,16 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
     if (live_) next_id = std::max(next_id, live_->next_id);  // ids assigned, then removed, stay used
   }
   BuiltParts parts;
-  TemporaryFile unfinished{built_at};  // a failed build leaves no posting file behind
   {
     io::FileSource source(rows.path, 0, ids.size(), dim(), dim() * sizeof(float), 0, io::ElementType::Float32);
-    parts = build_parts(source, ids.data(), progress, built_at);
-    parts.postings = std::make_unique<io::PostingReader>(built_at, options().spann.direct_io);
+    // The build's phases report through report(), as the read above does: a callback that uses
+    // this index then raises instead of waiting for the writes this rebuild holds.
+    const ProgressFn marked = [this, &progress](const std::string& phase, size_t done, size_t total) {
+      report(progress, phase.c_str(), done, total);
+    };
+    parts = build_parts(source, ids.data(), progress ? marked : ProgressFn{}, built_at);
+    // Opened as the file in use is (a load may have chosen its direct_io).
+    parts.postings = std::make_unique<io::PostingReader>(built_at, postings_->direct_io());
   }
   if (in_place) {
     // Nothing names the old file: the new one takes its name (the old one stays open, and is

@@ -14,6 +14,7 @@
 #include "search_context.hpp"
 #include "vidx/codec/float16.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/io/positional_io.hpp"
 #include "spann_paths.hpp"
 
 namespace vidx::spann {
@@ -203,6 +204,7 @@ void SpannIndex::install(BuiltParts parts) {
   head_halves_ = std::move(parts.head_halves);
   contexts_.clear();
   posting_named_ = false;  // a file this index just wrote: no save or copy names it yet
+  posting_writer_process_ = io::current_process_id();
 }
 
 }  // namespace vidx::spann

@@ -87,8 +87,21 @@ class ShardWorker:
         return int(self.index.remove(ids, ignore_missing=ignore_missing))
 
     def rebuild(self):
-        """SPANN: re-clusters this shard's stored vectors (vidx.Index.rebuild); its new posting file."""
-        return self.index.rebuild(progress=False)
+        """SPANN: re-clusters this shard's stored vectors (vidx.Index.rebuild); returns its posting
+        file. An empty shard has nothing to re-cluster and is left as it is. The file it used
+        before is deleted: saves name the copies in the save folder (save() below), never the
+        shard's own file, which nothing else reads."""
+        if len(self.index) == 0:
+            return self.index.posting_path
+        old = self.index.posting_path
+        new = self.index.rebuild(progress=False)
+        if new != old:
+            for stale in (old, old + ".gen"):
+                try:
+                    os.remove(stale)
+                except FileNotFoundError:
+                    pass
+        return new
 
     # ---- reads -------------------------------------------------------------------------
     def search(self, Q, k, filter, params):

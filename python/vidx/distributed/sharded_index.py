@@ -347,9 +347,12 @@ class ShardedIndex:
     @_open_only
     def rebuild(self):
         """SPANN: rebuilds every shard at once (vidx.Index.rebuild: each re-clusters its stored
-        vectors into a new posting file; searches go on meanwhile). Returns the shards' posting
-        files. Worth calling once the shards hold about twice the rows of their last build. No
-        write is logged: a shard restarted from its last save holds the same rows either way."""
+        vectors into a new posting file, and deletes the one it used, which no save names: saves
+        copy posting files into their folder). Returns the shards' posting files; empty shards
+        are left as they are. A shard's actor runs one call at a time, so searches and writes
+        reaching a shard wait for its rebuild. Worth calling once the shards hold about twice the
+        rows of their last build. No write is logged: a shard restarted from its last save holds
+        the same rows either way."""
         if self.kind != "spann":
             raise ValueError(f"rebuild() applies to kind='spann' (this index is {self.kind!r})")
         paths = self._run({s: ("rebuild", ()) for s in range(self.shards)})

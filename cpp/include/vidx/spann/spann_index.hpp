@@ -211,8 +211,11 @@ class SpannIndex final : public VectorIndex {
   // H x dim float16 copies of the head vectors (the head graph holds them in float32): what
   // adds after the build expand (replica rule, splits); small while the index stays static.
   std::vector<uint16_t> head_halves_;
-  // Whether a save, to_bytes or load names posting_path_: then rebuild() leaves that file be.
+  // Whether a save, to_bytes or load names posting_path_, and the process that wrote it: a
+  // rebuild() replaces that file only where nothing names it and this process wrote it (a
+  // forked child's copy of an unsaved index shares its parent's file).
   mutable std::atomic<bool> posting_named_{false};
+  uint64_t posting_writer_process_ = 0;
   mutable std::unique_ptr<Live> live_;
   mutable std::mutex live_mutex_;
 
