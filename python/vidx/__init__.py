@@ -259,8 +259,10 @@ class Index:
         re-encoded from their decoded values, with the codec trained anew.
 
         path: the new posting file, which must not exist (OSError otherwise). None: the file in
-        use is replaced where no save, copy or pickle names it (this index wrote it and was not
-        saved since), else a new file "<posting file>.rN" is written beside it. The old file is
+        use is replaced where no save, copy or pickle names it (this index wrote it in this
+        process and was not saved since), else a new file "<posting file>.rN" is written beside
+        it (each name is claimed before it is written: copies rebuilding at once, in threads or
+        processes, get different files; a forked child gets its own). The old file is
         left for the saves that name it: delete it once no save you keep does (save() after a
         rebuild names the new one). progress: as in add() (bars by default on a terminal).
         ValueError for another kind or an empty index."""
