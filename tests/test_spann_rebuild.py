@@ -263,6 +263,102 @@ def test_searches_run_during_a_rebuild(data, tmp_path):
     assert not errors and seen and min(seen) >= 0.85, (errors, seen[:3])
 
 
+def writes_while_building(index, writes, fail_in=None):
+    """Rebuilds `index` while another thread calls writes(index) during the build's "heads"
+    phase (the rebuild waits in its report until they are done: they must not wait for it).
+    fail_in: a later phase whose report raises. Returns (the rebuild's path or exception, errors)."""
+    go, done, errors = threading.Event(), threading.Event(), []
+
+    def writer():
+        go.wait()
+        try:
+            writes(index)
+        except Exception as e:  # reported below
+            errors.append(e)
+        done.set()
+
+    def report(phase, _done, _total):
+        if phase == "heads" and not go.is_set():
+            go.set()
+            if not done.wait(60):
+                errors.append("the writes waited for the rebuild")
+        if phase == fail_in:
+            raise KeyboardInterrupt
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        outcome = index.rebuild(progress=report)
+    except KeyboardInterrupt as e:
+        outcome = e
+    t.join()
+    return outcome, errors
+
+
+def test_writes_go_on_while_a_rebuild_builds(data, tmp_path):
+    x, q = data
+    index = grown_index(x[:5000], tmp_path / "w.post")
+    new_rows = clustered(3, DIM, n_clusters=3, seed=41)
+
+    def writes(ix):
+        ix.add(x[5000:], ids=np.arange(5000, len(x)))
+        ix.remove([0, 1, 5001])
+        ix.upsert(new_rows[:1], [7])
+        ix.add(new_rows[1:])  # default ids: after the largest ever assigned
+
+    outcome, errors = writes_while_building(index, writes)
+    assert not errors and outcome == str(tmp_path / "w.post"), (outcome, errors)
+    expected = sorted(set(range(len(x))) - {0, 1, 5001} | {len(x), len(x) + 1})
+    assert sorted(index.ids()) == expected and len(index) == len(expected)
+    V, _ = index.get([7, len(x), len(x) + 1])
+    np.testing.assert_array_equal(V, new_rows)
+    D, I = index.search(x[5002:5100], 1, nprobe=8)  # rows added during the build find themselves
+    assert np.mean(I[:, 0] == np.arange(5002, 5100)) >= 0.98
+    index.add(x[:1])
+    assert len(x) + 2 in index
+    index.save(tmp_path / "w.vidx")
+    again = vidx.load(tmp_path / "w.vidx")
+    np.testing.assert_array_equal(again.search(q, 10, nprobe=8)[1], index.search(q, 10, nprobe=8)[1])
+
+
+def test_a_save_while_it_builds_keeps_the_file_it_names(data, tmp_path):
+    x, q = data
+    index = grown_index(x[:3000], tmp_path / "n.post")  # never saved: would be replaced in place
+    saved = {}
+
+    def writes(ix):
+        ix.add(x[3000:3100], ids=np.arange(3000, 3100))
+        ix.save(tmp_path / "n.vidx")
+        saved["ids"] = ix.search(q, 10, nprobe=8)[1]
+
+    outcome, errors = writes_while_building(index, writes)
+    assert not errors and outcome == str(tmp_path / "n.post.r1"), (outcome, errors)
+    old = vidx.load(tmp_path / "n.vidx")
+    assert old.posting_path == str(tmp_path / "n.post")
+    np.testing.assert_array_equal(old.search(q, 10, nprobe=8)[1], saved["ids"])
+    assert len(index) == 3100
+
+
+def test_a_rebuild_stopped_after_writes_keeps_them(data, tmp_path):
+    x, q = data
+    index = grown_index(x[:3000], tmp_path / "s.post")
+
+    def writes(ix):
+        ix.add(x[3000:3200], ids=np.arange(3000, 3200))
+        ix.remove([5])
+        with pytest.raises(ValueError, match="being rebuilt already"):
+            ix.rebuild(progress=False)
+
+    outcome, errors = writes_while_building(index, writes, fail_in="write")
+    assert isinstance(outcome, KeyboardInterrupt) and not errors, (outcome, errors)
+    assert index.posting_path == str(tmp_path / "s.post") and len(index) == 3199 and 5 not in index
+    assert sorted(os.listdir(tmp_path)) == ["s.post"]
+    D, I = index.search(x[3000:3100], 1, nprobe=8)
+    assert np.mean(I[:, 0] == np.arange(3000, 3100)) >= 0.98
+    index.rebuild(progress=False)  # and a later one goes through
+    assert len(index) == 3199
+
+
 def test_bad_calls(tmp_path):
     with pytest.raises(ValueError, match="spann"):
         vidx.Index(DIM, kind="hnsw").rebuild()

@@ -17,6 +17,37 @@ struct Strays {
   std::vector<float> reach;
 };
 
+// Adds and removes made while a rebuild builds (rebuild.cpp), in their order, to be made again
+// on the rebuilt state: the rows an add stored (as add_labelled got them) under the ids it gave
+// them, and the ids a remove took out.
+struct SpannIndex::Journal {
+  struct Write {
+    bool add = false;
+    std::vector<int64_t> ids;
+    std::vector<float> rows;  // adds: ids.size() x dim
+  };
+  std::vector<Write> writes;
+  size_t bytes() const {
+    size_t b = 0;
+    for (const Write& w : writes) b += w.ids.size() * 8 + w.rows.size() * 4;
+    return b;
+  }
+};
+
+// What rebuild() swaps: everything a build makes, and the living state on top of it.
+struct SpannIndex::State {
+  std::unique_ptr<Codec> codec;
+  std::unique_ptr<VectorIndex> head;
+  std::unique_ptr<io::PostingReader> postings;
+  BuildStats stats;
+  uint64_t count = 0;
+  std::vector<uint16_t> head_halves;
+  std::string posting_path;
+  bool named = false;
+  uint64_t writer_process = 0;
+  std::unique_ptr<Live> live;
+};
+
 struct SpannIndex::Live {
   io::File writer;          // the posting file opened for writing, on the first write
   uint64_t writer_process = 0;  // the process that opened it (a forked child shares its lock)

@@ -126,6 +126,7 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
   count_ += n;
   for (int64_t id : labels) live.next_id = std::max(live.next_id, id + 1);
   if (too_stale(live, count_)) sweep_stale(live);
+  if (journal_) journal_->writes.push_back({true, labels, std::vector<float>(x, x + n * dim())});
 }
 
 // Appends rows (entries and tails of one add, indexed by row) to lists, (list, row) pairs sorted
@@ -299,15 +300,17 @@ size_t SpannIndex::remove_labels(const int64_t* ids, size_t n, ThreadPool&) {
   Live& live = this->live();
   open_writer(live);
   ensure_where(live);
-  size_t removed = 0;
+  std::vector<int64_t> removed;
   for (size_t i = 0; i < n; ++i)
     if (live.where.erase(ids[i])) {
       live.liveness.mark_removed(ids[i]);
-      ++removed;
+      removed.push_back(ids[i]);
     }
-  count_ -= removed;
+  count_ -= removed.size();
   if (too_stale(live, count_)) sweep_stale(live);
-  return removed;
+  const size_t count = removed.size();
+  if (journal_ && count) journal_->writes.push_back({false, std::move(removed), {}});
+  return count;
 }
 
 std::vector<uint32_t> SpannIndex::compact_rows(ThreadPool&) {

@@ -173,7 +173,7 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
 }
 
 BuiltParts SpannIndex::build_parts(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress,
-                                   const std::string& path) const {
+                                   const std::string& path, bool keep_row_lists) const {
   const size_t n = source.rows();
   ThreadPool pool(options().threads);  // its own: set_threads() may replace the index's meanwhile
   BuildContext b{source, ids, progress, n, dim(), metric(), options(), pool};
@@ -185,6 +185,13 @@ BuiltParts SpannIndex::build_parts(io::VectorSource& source, const int64_t* ids,
   for (size_t i = 0; i < parts.head_halves.size(); ++i) parts.head_halves[i] = f16::from_float(heads.vectors[i]);
   const Assignment a = assign_rows(b, heads);
   const WriteResult w = write_postings(b, a, *parts.codec, path);
+  if (keep_row_lists) {  // the first list left to each row (the length bound keeps at least one)
+    parts.row_lists.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t* slots = a.list.data() + i * a.replicas;
+      parts.row_lists[i] = *std::find_if(slots, slots + a.replicas - 1, [](uint32_t l) { return l != kNoList; });
+    }
+  }
   parts.postings = std::make_unique<io::PostingReader>(path, options().spann.direct_io);
   // In BuildStats's field order: vectors, heads, entries, dropped_replicas, posting_limit, sample,
   // write_passes, posting_file_bytes, peak_tracked_bytes.

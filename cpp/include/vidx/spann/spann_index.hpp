@@ -93,6 +93,7 @@ struct BuiltParts {
   BuildStats stats;
   std::vector<uint16_t> head_halves;  // the head vectors in float16 (adds after the build)
   std::unique_ptr<io::PostingReader> postings;
+  std::vector<uint32_t> row_lists;    // per row, a list holding it (when asked for)
 };
 
 class SpannIndex final : public VectorIndex {
@@ -112,7 +113,9 @@ class SpannIndex final : public VectorIndex {
   // Re-clusters every stored vector into a new posting file, as one build of those vectors
   // would (rebuild.cpp): an index grown by adds keeps its first build's heads and splits lists
   // as they fill, so it reads more entries for less recall than a fresh build. Searches run on
-  // the old file meanwhile; other writes wait. `path`: the new posting file, which must not
+  // the old file meanwhile. Writes wait only while the stored vectors are read and while the new
+  // state is swapped in: those made while it builds go to the old state and are made again on
+  // the new one. `path`: the new posting file, which must not
   // exist; empty: the file in use is replaced where no save or copy names it (the index made
   // it and was not saved since), else a new file "<posting file>.rN" beside it (the first N
   // free). The old file is kept for the saves that name it. Ids, their default continuation and
@@ -127,7 +130,9 @@ class SpannIndex final : public VectorIndex {
   IoStats io_stats() const;
 
   struct Context;
-  struct Live;  // living state (live_state.hpp); null until a living call needs it
+  struct Live;     // living state (live_state.hpp); null until a living call needs it
+  struct Journal;  // writes made while a rebuild builds (live_state.hpp)
+  struct State;    // what a rebuild swaps in (live_state.hpp)
 
  protected:
   void build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) override;
@@ -158,9 +163,13 @@ class SpannIndex final : public VectorIndex {
  private:
   // The build's phases into a posting file at `path` (build(), rebuild()); installs nothing.
   BuiltParts build_parts(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress,
-                         const std::string& path) const;
+                         const std::string& path, bool keep_row_lists = false) const;
   // Makes `parts` the index's state; the caller holds the exclusive lock.
   void install(BuiltParts parts);
+  // rebuild(): whether the file in use may be replaced (nothing names it, this process wrote
+  // it); and the exchange of the whole built and living state, under the exclusive lock.
+  bool replaceable() const;
+  void swap_state(State& other);
   // Writes every live stored vector once (float32, decoded) to `rows_path` and returns their
   // ids in that order (rebuild.cpp).
   std::vector<int64_t> write_stored_rows(const std::string& rows_path, const ProgressFn& progress) const;
@@ -217,6 +226,8 @@ class SpannIndex final : public VectorIndex {
   mutable std::atomic<bool> posting_named_{false};
   uint64_t posting_writer_process_ = 0;
   mutable std::unique_ptr<Live> live_;
+  // Non-null while a rebuild builds: adds and removes (under the write mutex) append to it.
+  std::unique_ptr<Journal> journal_;
   mutable std::mutex live_mutex_;
 
   mutable ScratchPool<Context> contexts_;
