@@ -264,7 +264,12 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
         // The new file takes the old one's name, unless a save or copy named the old one while
         // the new one built (the old one stays open until the swap is over).
         const std::string final_path = fresh.named ? claim_next_name(current) : current;
-        io::replace_file(built_at, final_path);
+        try {
+          io::replace_file(built_at, final_path);
+        } catch (...) {
+          if (final_path != current) io::remove_file(final_path);  // the name it claimed
+          throw;
+        }
         postings_->moved_to(final_path);
         posting_path_ = final_path;
       }
