@@ -48,6 +48,19 @@ std::vector<float> random_rows(size_t n, uint64_t seed) {
   return x;
 }
 
+// The small graph (or flat index) most scenarios race on: M=8, ef_construction 32, quick to
+// build and deep enough for walks to meet writers.
+std::unique_ptr<vidx::VectorIndex> small_index(const std::string& kind, const std::string& quant, size_t threads,
+                                               uint64_t seed = vidx::IndexOptions{}.seed) {
+  vidx::IndexOptions options;
+  options.threads = threads;
+  options.M = 8;
+  options.ef_construction = 32;
+  options.quant = quant;
+  options.seed = seed;
+  return vidx::make_index(kind, kDim, vidx::Metric::L2, options);
+}
+
 // Returns an error message, or "" when the results keep the contract.
 std::string check_results(const std::vector<float>& D, const std::vector<int64_t>& I, size_t nq, int64_t max_id) {
   for (size_t q = 0; q < nq; ++q) {
@@ -132,12 +145,7 @@ struct SlotHistory {
 
 int living(const std::string& kind, std::string quant, double seconds) {
   constexpr size_t kStart = 1500, kAppend = 1500, kChurn = 25;
-  vidx::IndexOptions options;
-  options.threads = 2;
-  options.M = 8;
-  options.ef_construction = 32;
-  options.quant = quant;
-  auto index = vidx::make_index(kind, kDim, vidx::Metric::L2, options);
+  auto index = small_index(kind, quant, 2);
   quant = index->options().quant;  // "" asked for the kind's default: name it in messages
   const std::vector<float> data = random_rows(kStart + kAppend, 3);
   std::vector<int64_t> first(kStart);
@@ -399,12 +407,7 @@ int stopped_adds(const std::string& quant_asked, double seconds, const std::stri
     return id >= kDefaultBase ? kStart + kAdders * kPerAdder + static_cast<size_t>(id - kDefaultBase)
                               : static_cast<size_t>(id);
   };
-  vidx::IndexOptions options;
-  options.threads = 2;
-  options.M = 8;
-  options.ef_construction = 32;
-  options.quant = quant_asked;
-  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  auto index = small_index("hnsw", quant_asked, 2);
   const std::string quant = index->options().quant;
   const std::string name = "stopped adds hnsw/" + quant;
   std::atomic<int> failures{0};
@@ -676,12 +679,7 @@ int stopped_adds(const std::string& quant_asked, double seconds, const std::stri
 // the entry onto the highest node left, which may be a node of that add not linked yet; the
 // add is then stopped. One node in the index, an add of 200 (one node a batch at this size).
 int stopped_add_after_entry_removed(const std::string& quant) {
-  vidx::IndexOptions options;
-  options.threads = 1;
-  options.M = 8;
-  options.ef_construction = 32;
-  options.quant = quant;
-  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  auto index = small_index("hnsw", quant, 1);
   const std::vector<float> first = random_rows(1, 31), a = random_rows(200, 32), b = random_rows(100, 33);
   const int64_t zero = 0;
   index->add(first.data(), 1, &zero);
@@ -737,13 +735,7 @@ int stopped_add_beside_add(const std::string& quant, uint64_t seed) {
       changed.wait(guard, [&] { return set; });
     }
   };
-  vidx::IndexOptions options;
-  options.threads = 1;
-  options.M = 8;
-  options.ef_construction = 32;
-  options.quant = quant;
-  options.seed = seed;  // levels, hence where the entry point moves
-  auto index = vidx::make_index("hnsw", kDim, vidx::Metric::L2, options);
+  auto index = small_index("hnsw", quant, 1, seed);  // the seed: levels, hence where the entry point moves
   std::atomic<int> failures{0};  // fail() runs on add C's thread too
   auto fail = [&](const std::string& why) {
     failures.fetch_add(1);

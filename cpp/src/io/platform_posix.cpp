@@ -206,6 +206,13 @@ void sync_directory(const std::string& dir) {
 
 bool remove_file(const std::string& path) noexcept { return ::unlink(path.c_str()) == 0; }
 
+bool create_empty_file(const std::string& path) {
+  const int fd = open_retrying(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd >= 0) return ::close(fd), true;
+  if (errno == EEXIST) return false;
+  fail("create", path, errno);
+}
+
 std::vector<std::string> list_directory(const std::string& dir) noexcept {
   std::vector<std::string> names;
   DIR* d = ::opendir(dir.c_str());

@@ -180,6 +180,14 @@ bool remove_file(const std::string& path) noexcept {
   }
 }
 
+bool create_empty_file(const std::string& path) {
+  HANDLE h = CreateFileW(widen(path).c_str(), GENERIC_WRITE, 0, nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h != INVALID_HANDLE_VALUE) return CloseHandle(h), true;
+  const DWORD err = GetLastError();
+  if (err == ERROR_FILE_EXISTS || err == ERROR_ALREADY_EXISTS) return false;
+  fail("create", path, err);
+}
+
 std::vector<std::string> list_directory(const std::string& dir) noexcept {
   std::vector<std::string> names;
   try {

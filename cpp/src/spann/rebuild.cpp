@@ -14,18 +14,13 @@
 // exclusive lock the new state is swapped in and the journal's writes are made again on it
 // (swapped back out, old state whole, if that fails). Ids, the next default id and the options
 // carry over; stale entries, strays and split counters do not.
-#include <fcntl.h>
-#include <unistd.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
+#if defined(__GLIBC__)  // known once a library header is in
+#include <malloc.h>
+#endif
 
 #include "live_state.hpp"
 #include "search_context.hpp"
@@ -37,19 +32,6 @@
 
 namespace vidx::spann {
 namespace {
-
-// Creates `path` empty, unless something is there already (false): the name is then ours, even
-// against another index rebuilding beside this one at the same moment. IoError where it cannot
-// be created for another reason (a missing folder, no permission).
-bool claim_name(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd >= 0) {
-    ::close(fd);
-    return true;
-  }
-  if (errno == EEXIST) return false;
-  throw IoError("cannot create " + path + ": " + std::strerror(errno));
-}
 
 // Claims "<file>.rN" for the first N free, after dropping a ".rN" of ours the name already ends
 // with (N from 1, no leading zero: a second rebuild of "x.post.r1" writes "x.post.r2", not
@@ -63,7 +45,7 @@ std::string claim_next_name(const std::string& current) {
     stem.resize(dot);
   for (uint64_t k = 1;; ++k) {
     const std::string candidate = stem + ".r" + std::to_string(k);
-    if (claim_name(candidate)) return candidate;
+    if (io::create_empty_file(candidate)) return candidate;
   }
 }
 
@@ -161,7 +143,7 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   std::string target;
   if (!path.empty()) {
     target = absolute_path(path);
-    if (!claim_name(target))
+    if (!io::create_empty_file(target))
       throw IoError(target + " exists: rebuild() writes a new posting file and never replaces one (give another "
                              "path, or none to let the index choose)");
   } else {
@@ -173,11 +155,11 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   if (target != current) io::remove_stale_temp_files(target);
   const bool in_place = target == current;
   const std::string built_at = in_place ? io::temp_path_for(current) : target;
-  if (in_place && !claim_name(built_at)) throw IoError("cannot claim the temporary file " + built_at);
+  if (in_place && !io::create_empty_file(built_at)) throw IoError("cannot claim the temporary file " + built_at);
   TemporaryFile unfinished{built_at};  // a failed build leaves no posting file behind
 
   const std::string rows_path = io::temp_path_for(target);
-  if (!claim_name(rows_path)) throw IoError("cannot claim the temporary file " + rows_path);
+  if (!io::create_empty_file(rows_path)) throw IoError("cannot claim the temporary file " + rows_path);
   TemporaryFile rows{rows_path};
   const std::vector<int64_t> ids = write_stored_rows(rows.path, progress);
   const bool direct = postings_->direct_io();  // the new file opens as this one did (a load may have chosen)
@@ -203,16 +185,9 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
     const ProgressFn marked = [this, &progress](const std::string& phase, size_t done, size_t total) {
       report(progress, phase.c_str(), done, total);
     };
-    BuiltParts parts = build_parts(source, ids.data(), progress ? marked : ProgressFn{}, built_at, true);
+    BuiltParts parts = build_parts(source, ids.data(), progress ? marked : ProgressFn{}, built_at, direct, true);
     row_lists = std::move(parts.row_lists);
-    fresh.codec = std::move(parts.codec);
-    fresh.head = std::move(parts.head);
-    fresh.postings = std::make_unique<io::PostingReader>(built_at, direct);
-    fresh.stats = parts.stats;
-    fresh.count = parts.stats.vectors;
-    fresh.head_halves = std::move(parts.head_halves);
-    fresh.posting_path = built_at;
-    fresh.writer_process = io::current_process_id();
+    fresh = state_of(std::move(parts));
   }
   writing = pause_writes();
   {

@@ -161,11 +161,10 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
     if (!sorted.empty() && sorted.back() > kMaxSpannId)
       throw InvalidArgument("id " + std::to_string(sorted.back()) + " is too large: SPANN ids must be below 2^56");
   }
-  BuiltParts parts = build_parts(source, ids, progress, posting_path_);
+  State built = state_of(build_parts(source, ids, progress, posting_path_, options().spann.direct_io));
   {
     auto lock = lock_exclusive();  // searches wait only for this swap
-    install(std::move(parts));
-    live_.reset();
+    swap_state(built);             // a living state of a built index is made on first need
   }
 #if defined(__GLIBC__)
   ::malloc_trim(0);  // the build's buffers are gone; return their pages
@@ -173,7 +172,7 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
 }
 
 BuiltParts SpannIndex::build_parts(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress,
-                                   const std::string& path, bool keep_row_lists) const {
+                                   const std::string& path, bool direct_io, bool keep_row_lists) const {
   const size_t n = source.rows();
   ThreadPool pool(options().threads);  // its own: set_threads() may replace the index's meanwhile
   BuildContext b{source, ids, progress, n, dim(), metric(), options(), pool};
@@ -192,7 +191,7 @@ BuiltParts SpannIndex::build_parts(io::VectorSource& source, const int64_t* ids,
       parts.row_lists[i] = *std::find_if(slots, slots + a.replicas - 1, [](uint32_t l) { return l != kNoList; });
     }
   }
-  parts.postings = std::make_unique<io::PostingReader>(path, options().spann.direct_io);
+  parts.postings = std::make_unique<io::PostingReader>(path, direct_io);
   // In BuildStats's field order: vectors, heads, entries, dropped_replicas, posting_limit, sample,
   // write_passes, posting_file_bytes, peak_tracked_bytes.
   parts.stats = BuildStats{n, heads.index->size(), a.entries, a.dropped, a.limit, heads.sample, w.passes,
@@ -201,17 +200,18 @@ BuiltParts SpannIndex::build_parts(io::VectorSource& source, const int64_t* ids,
   return parts;
 }
 
-void SpannIndex::install(BuiltParts parts) {
-  codec_ = std::move(parts.codec);
-  head_ = std::move(parts.head);
-  posting_path_ = parts.postings->path();
-  postings_ = std::move(parts.postings);
-  build_stats_ = parts.stats;
-  count_ = parts.stats.vectors;
-  head_halves_ = std::move(parts.head_halves);
-  contexts_.clear();
-  posting_named_ = false;  // a file this index just wrote: no save or copy names it yet
-  posting_writer_process_ = io::current_process_id();
+SpannIndex::State SpannIndex::state_of(BuiltParts parts) const {
+  State state;
+  state.codec = std::move(parts.codec);
+  state.head = std::move(parts.head);
+  state.posting_path = parts.postings->path();
+  state.postings = std::move(parts.postings);
+  state.stats = parts.stats;
+  state.count = parts.stats.vectors;
+  state.head_halves = std::move(parts.head_halves);
+  state.named = false;
+  state.writer_process = io::current_process_id();
+  return state;
 }
 
 }  // namespace vidx::spann

@@ -104,6 +104,11 @@ void sync_directory(const std::string& dir);
 // Removes a file; false (and no exception) when it could not be removed.
 bool remove_file(const std::string& path) noexcept;
 
+// Creates `path` as an empty file unless something is there already (false then): the name is
+// then the caller's, even against another process creating it at the same moment. IoError for
+// any other failure (a missing folder, no permission).
+bool create_empty_file(const std::string& path);
+
 // The names (not paths) of the entries of `dir`, "." and ".." excluded; empty when the folder
 // cannot be read.
 std::vector<std::string> list_directory(const std::string& dir) noexcept;

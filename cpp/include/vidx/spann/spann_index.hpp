@@ -161,11 +161,13 @@ class SpannIndex final : public VectorIndex {
                          ThreadPool& pool) const override;
 
  private:
-  // The build's phases into a posting file at `path` (build(), rebuild()); installs nothing.
+  // The build's phases into a posting file at `path`, opened for reading with `direct_io`
+  // (build(), rebuild()); installs nothing.
   BuiltParts build_parts(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress,
-                         const std::string& path, bool keep_row_lists = false) const;
-  // Makes `parts` the index's state; the caller holds the exclusive lock.
-  void install(BuiltParts parts);
+                         const std::string& path, bool direct_io, bool keep_row_lists = false) const;
+  // What `parts` become once swapped in (swap_state): a file this process just wrote, which
+  // no save or copy names yet.
+  State state_of(BuiltParts parts) const;
   // rebuild(): whether the file in use may be replaced (nothing names it, this process wrote
   // it); and the exchange of the whole built and living state, under the exclusive lock.
   bool replaceable() const;
