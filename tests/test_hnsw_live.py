@@ -96,6 +96,13 @@ def test_adds_stopped_beside_removes_and_other_adds(tmp_path_factory):
     assert out.returncode == 0 and out.stdout.rstrip().endswith("ok"), out.stdout + out.stderr
 
 
+def test_removed_slots_wait_for_the_search_calls_that_could_name_them(tmp_path_factory):
+    # RetiredSlots step by step (cpp/tests/retired_slots_check.cpp); test_living.py races it.
+    exe = _compile(tmp_path_factory, "retired_slots_check.cpp")
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.rstrip().endswith("ok"), out.stdout + out.stderr
+
+
 def test_the_cpp_api_refuses_null_pointers(tmp_path_factory):
     exe = _compile(tmp_path_factory, "null_inputs.cpp")
     out = subprocess.run([str(exe), str(tmp_path_factory.mktemp("null"))], capture_output=True, text=True, timeout=120)

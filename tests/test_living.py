@@ -282,18 +282,75 @@ def test_searches_beside_writer(kind):
         finally:
             stop.set()
 
-    threads = [threading.Thread(target=search) for _ in range(2)] + [threading.Thread(target=write)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
+    run_in_threads(lambda work: work(), [(search,), (search,), (write,)])
     assert not errors, errors
     assert len(searches) >= 40  # a search finished in every round of writes
     assert len(idx) == 2000 - 1
     _, I = idx.search(X[:100], k=10)
     assert not np.isin(I, list(removed)).any()
 
+
+
+def row_of(ids):
+    """Each id's one row, the same whenever it is added: a result's distance tells which row it came from."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return (np.sin(np.outer(ids + 1, np.arange(1, DIM + 1)) * 0.37) * 3).astype(np.float32)
+
+
+def test_a_reused_slot_never_answers_for_the_row_it_held():
+    # A search call turns its filter into slots when it starts and its results into ids when it
+    # ends. A slot removed and taken by another id's add in between answered as that id: with
+    # the old row's distance, and past the call's filter (a batch of 2,000 queries beside this
+    # writer: 8% of results, and allowed-only searches returning disallowed ids). Removed slots
+    # now wait until the search calls that could name them have ended.
+    idx = vidx.Index(DIM, kind="hnsw", threads=1, M=8, ef_construction=40)
+    idx.add(row_of(np.arange(2000)), np.arange(2000))
+    allowed = np.arange(0, 2000, 2)  # later ids (>= 100,000) are never allowed
+    stop = threading.Event()
+    errors, calls = [], []
+
+    def search(seed):
+        rng = np.random.default_rng(seed)
+        while not stop.is_set():
+            Q = (rng.standard_normal((1000, DIM)) * 3).astype(np.float32)
+            filtered = len(calls) % 2 == 1
+            D, I = idx.search(Q, k=10, filter=allowed if filtered else None)
+            found = I >= 0
+            true = ((Q[:, None, :] - row_of(np.where(found, I, 0).ravel()).reshape(I.shape + (DIM,))) ** 2).sum(-1)
+            wrong = found & (np.abs(true - D) > 1e-3 * np.maximum(1, true))
+            if wrong.any():
+                errors.append(f"{int(wrong.sum())} results at another row's distance")
+            if filtered and not np.isin(I[found], allowed).all():
+                errors.append("a filtered search returned an id its filter does not allow")
+            calls.append(1)
+
+    def write():
+        rng = np.random.default_rng(3)
+        next_id = 100_000
+        try:
+            for _ in range(150):
+                gone = rng.choice(1000, 20, replace=False) * 2
+                idx.remove(gone)
+                fresh = np.arange(next_id, next_id + 20)
+                next_id += 20
+                idx.add(row_of(fresh), fresh)  # into the slots just freed, when free
+                idx.remove(fresh)
+                idx.add(row_of(gone), gone)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(repr(e))
+        finally:
+            stop.set()
+
+    run_in_threads(lambda work, *args: work(*args), [(search, 0), (search, 1), (write,)])
+    assert not errors, errors[:3]
+    assert len(calls) >= 4 and len(idx) == 2000
+    # With no search running, the slots held back are free again: further churn reuses them.
+    codes = idx.memory_breakdown()["codes"]
+    for cycle in range(5):
+        fresh = np.arange(500_000 + 100 * cycle, 500_100 + 100 * cycle)
+        idx.add(row_of(fresh), fresh)
+        idx.remove(fresh)
+    assert idx.memory_breakdown()["codes"] == codes
 
 
 @pytest.mark.parametrize("quant", ["lvq8", "lvq4x8"])

@@ -168,6 +168,8 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   require_data(ids, nq * k, "search: ids");
   check_filters(params, nq);
   auto lock = lock_shared();
+  // From the filters' slots to the results' ids, no slot removed meanwhile holds another row.
+  const RetiredSlots::Call call(retired_);
   std::unique_ptr<float[]> normalized;
   const float* q = checked_queries(metric_, queries, nq, dim_, normalized, pool());
   SearchParams resolved = resolve(params, k);

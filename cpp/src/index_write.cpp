@@ -21,7 +21,9 @@
 //      each time, so this is rare. Count the write as in flight.
 //   2. Under a shared lock only: add_rows / remove_rows.
 //   3. Under write_mutex_ again: publish the added labels (searches may return them from now
-//      on) or hand the removed slots out for reuse; the write is no longer in flight.
+//      on) or retire the removed slots (RetiredSlots: they are handed out for reuse once no
+//      search call that began before the removal is still running); the write is no longer
+//      in flight.
 // save() and compact() wait until no write is in flight (pause_writes) and hold write_mutex_,
 // so every slot they see is live or free.
 #include <algorithm>
@@ -71,9 +73,18 @@ void VectorIndex::end_write(std::unique_lock<std::mutex>& writing) {
   if (--writes_in_flight_ == 0) writes_idle_.notify_all();
 }
 
+void VectorIndex::free_retired() {
+  retired_.collect([&](const std::vector<uint32_t>& slots) { ids_.release(slots.data(), slots.size()); });
+}
+
+void VectorIndex::free_all_retired() {
+  retired_.collect_all([&](const std::vector<uint32_t>& slots) { ids_.release(slots.data(), slots.size()); });
+}
+
 void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing,
                               WriteLock hold, const ProgressFn& progress) {
   ids_.check_new(ids, n);
+  free_retired();
   const size_t slot_end = ids_.slot_count() + ids_.new_slots_for(n);
   if (ids_.size() + n > kMaxSlots || slot_end > kMaxSlots)
     throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
@@ -173,6 +184,7 @@ size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_mis
       throw;
     }
     ids_.release(slots.data(), m);
+    free_all_retired();  // no search runs beside the exclusive lock
     return m;
   }
   ids_.hide(slots.data(), m);  // searches stop returning them from here on
@@ -188,7 +200,8 @@ size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_mis
     throw;
   }
   if (!writing.owns_lock()) writing.lock();
-  ids_.release(slots.data(), m);
+  retired_.retire(slots.data(), m);
+  free_retired();
   end_write(writing);
   return m;
 }
@@ -246,6 +259,7 @@ void VectorIndex::compact() {
     compact_rows(pool());
     return;
   }
+  free_all_retired();  // compact_rows drops free slots
   ids_.renumber(compact_rows(pool()));
   reserved_rows_ = 0;  // the structure shrank to fit: the next concurrent add grows it again
 }

@@ -48,6 +48,12 @@ std::vector<float> random_rows(size_t n, uint64_t seed) {
   return x;
 }
 
+float l2(const float* a, const float* b) {
+  float sum = 0.f;
+  for (size_t i = 0; i < kDim; ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
+  return sum;
+}
+
 // The small graph (or flat index) most scenarios race on: M=8, ef_construction 32, quick to
 // build and deep enough for walks to meet writers.
 std::unique_ptr<vidx::VectorIndex> small_index(const std::string& kind, const std::string& quant, size_t threads,
@@ -159,20 +165,31 @@ int living(const std::string& kind, std::string quant, double seconds) {
   auto fail = [&](const std::string& why) {
     if (failures.fetch_add(1) < 5) std::fprintf(stderr, "living %s/%s: %s\n", kind.c_str(), quant.c_str(), why.c_str());
   };
-  auto searcher = [&](uint64_t seed) {
-    const std::vector<float> q = random_rows(4, seed);
-    std::vector<float> D(4 * kK);
-    std::vector<int64_t> I(4 * kK);
+  // An id's row never changes (re-adds bring the same row back), so a result's distance must
+  // be that row's: a slot reused by another id while a search still held it would report the
+  // new id with the old row's distance. Batches of 512 queries hold their slots longest.
+  const bool exact = quant == "none" || quant == "f32" || quant == "f32_split";
+  auto searcher = [&](uint64_t seed, size_t nq) {
+    const std::vector<float> q = random_rows(nq, seed);
+    std::vector<float> D(nq * kK);
+    std::vector<int64_t> I(nq * kK);
     while (!done.load()) {
       const uint64_t began = history.clock.load();
-      index->search(q.data(), 4, kK, 24, D.data(), I.data());
-      const std::string err = check_results(D, I, 4, static_cast<int64_t>(kStart + kAppend - 1));
+      index->search(q.data(), nq, kK, 24, D.data(), I.data());
+      const std::string err = check_results(D, I, nq, static_cast<int64_t>(kStart + kAppend - 1));
       if (!err.empty()) fail(err);
-      for (int64_t s : I) {
+      for (size_t j = 0; j < I.size(); ++j) {
+        const int64_t s = I[j];
         if (s < 0) continue;
         const uint64_t removed = history.removed_at[s].load();
         if (removed != 0 && removed <= began && history.add_started_at[s].load() < removed)
           fail("id " + std::to_string(s) + " returned after its removal returned");
+        if (exact) {
+          const float true_distance = l2(q.data() + (j / kK) * kDim, data.data() + s * kDim);
+          if (std::fabs(D[j] - true_distance) > 1e-3f * std::max(1.f, true_distance))
+            fail("id " + std::to_string(s) + " returned at " + std::to_string(D[j]) + ", its row is at " +
+                 std::to_string(true_distance));
+        }
       }
       searches.fetch_add(1);
     }
@@ -212,7 +229,8 @@ int living(const std::string& kind, std::string quant, double seconds) {
     }
   };
   std::vector<std::thread> threads;
-  for (uint64_t s = 0; s < 2; ++s) threads.emplace_back(searcher, 200 + s);
+  threads.emplace_back(searcher, 200, 4);
+  threads.emplace_back(searcher, 201, 512);
   threads.emplace_back(churner);
   threads.emplace_back(appender);
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));

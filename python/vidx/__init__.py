@@ -200,7 +200,8 @@ class Index:
     def remove(self, ids, *, ignore_missing=False):
         """Removes the vectors with these ids (an int or a 1-d array-like of ints); returns how
         many went. They leave search results before it returns; their slots are reused by later
-        adds, and compact() gives their memory back. An id not in the index raises ValueError
+        adds once the searches running at the removal have ended, and compact() gives their
+        memory back. An id not in the index raises ValueError
         naming it, with nothing removed, unless ignore_missing (then it is skipped). An id
         repeated in the call counts once. Searches keep running while it runs where the kind
         allows concurrent writes (HNSW); otherwise they wait for it."""

@@ -25,6 +25,7 @@
 #include "vidx/common/error.hpp"
 #include "vidx/common/id_filter.hpp"
 #include "vidx/common/id_map.hpp"
+#include "vidx/common/retired_slots.hpp"
 #include "vidx/common/live_rows.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"
@@ -259,6 +260,9 @@ class VectorIndex {
   void prefetch_slot_is_live(uint32_t slot) const { ids_.prefetch_label(slot); }
   // How many slots slot_is_live() calls false (0: nothing to hide, no filter needed).
   size_t removed_unreclaimed() const { return ids_.hidden(); }
+  // How many slots slot_is_live() calls true: what a filter's share of allowed rows is taken
+  // of (the slot count also holds removed rows, which under churn may outnumber the live).
+  size_t live_slots() const { return ids_.size(); }
   // Allows exactly the slots slot_is_live() calls true (for a structure that finds rows hidden
   // after the base chose a query's filters, as flat's scans do).
   const RowFilter& live_rows() const { return live_rows_; }
@@ -325,6 +329,10 @@ class VectorIndex {
   // The same under write_mutex_, which the caller holds.
   size_t remove_stored_labels_locked(const std::vector<int64_t>& distinct_ids, bool ignore_missing);
   void end_write(std::unique_lock<std::mutex>& writing);
+  // Frees the removed slots no search call can still name (see retired_slots.hpp); under
+  // write_mutex_. free_all_retired: the caller also holds the exclusive lock.
+  void free_retired();
+  void free_all_retired();
   // search(): slots -> user ids, dropping slots hidden meanwhile (see index_living.cpp).
   void slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const;
   void build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress);
@@ -338,6 +346,7 @@ class VectorIndex {
   Metric metric_;
   IndexOptions options_;
   IdMap ids_;
+  RetiredSlots retired_;  // removed slots kept from reuse while a search call may name them
   LiveRows live_rows_{ids_};
   mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches
   // Write bookkeeping (ids, slots): one writer at a time. Taken before rw_ when both are held;

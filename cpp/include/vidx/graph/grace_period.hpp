@@ -37,9 +37,15 @@ class GracePeriod {
   // Returns once every reader that entered before this call has left. Calls must not overlap
   // (callers serialise them), and the caller must not be a reader itself.
   void wait_for_readers() {
-    const uint32_t old = phase_.fetch_add(1);
-    while (readers_[old & 1].load() != 0) std::this_thread::yield();
+    const uint32_t old = flip();
+    while (!left(old)) std::this_thread::yield();
   }
+
+  // The same in two steps, for a caller that must not wait (RetiredSlots): flip() starts a
+  // new phase and returns the old one; left(old) says whether its readers have all left. The
+  // next flip() must wait until left() of the previous one is true.
+  uint32_t flip() { return phase_.fetch_add(1); }
+  bool left(uint32_t old) const { return readers_[old & 1].load() == 0; }
 
  private:
   std::atomic<uint32_t> phase_{0};
