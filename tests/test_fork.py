@@ -1,7 +1,11 @@
 """Indexes made before fork() work in the child (multiprocessing's default start method on Linux):
-the child has none of the parent's threads, and searches there waited for them forever."""
+the child has none of the parent's threads, and searches there waited for them forever; nor
+does a fork copy an index lock another thread held (vidx/common/fork_gate.hpp)."""
 import multiprocessing
 import os
+import signal
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -63,3 +67,91 @@ def test_a_forked_child_does_not_write_its_parents_spann_posting_file(tmp_path):
         assert len(index) == len(ROWS) + 40
     finally:
         INDEXES.clear()
+
+
+def _forked(work, wait=10):
+    """Runs work() in a forked child; returns its exit code, or "hung" after `wait` seconds."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os._exit(work())
+        except BaseException:
+            os._exit(99)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return "hung"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Python 3.12+: fork() with threads
+def test_a_fork_beside_a_searching_thread_leaves_the_child_every_call(tmp_path):
+    # A thread searched while the process forked: the child had that thread's locks held by
+    # nobody, and its first add, remove or compact hung forever. The fork now waits until no
+    # thread is inside an index call.
+    index = vidx.Index(DIM, kind="hnsw", threads=1, M=8)
+    index.add(ROWS)
+    stop = threading.Event()
+
+    def search():
+        while not stop.is_set():
+            index.search(ROWS[:200], k=10)
+
+    searcher = threading.Thread(target=search)
+    searcher.start()
+    try:
+        time.sleep(0.1)
+        calls = {
+            "add": lambda: index.add(ROWS[:10] + 5.0),
+            "grow": lambda: index.add(np.random.default_rng(1).standard_normal((6000, DIM)).astype(np.float32)),
+            "remove": lambda: index.remove([1, 2, 3]),
+            "compact": lambda: (index.remove([4]), index.compact()),
+            "save": lambda: index.save(str(tmp_path / "child.vidx")),
+        }
+        for name, call in calls.items():
+            assert _forked(lambda: (call(), 0)[1]) == 0, name
+    finally:
+        stop.set()
+        searcher.join()
+    assert len(index) == len(ROWS)  # the parent's index is its own
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_fork_that_cannot_wait_refuses_the_copied_index_instead_of_hanging():
+    # A thread stays inside an add (its progress report sleeps) past the fork's wait: the child's
+    # copy may be half-changed, so its calls raise OSError; an index made in the child works.
+    index = vidx.Index(DIM, kind="hnsw", threads=1, M=8)
+    index.add(ROWS[:1000])
+    reporting, forked = threading.Event(), threading.Event()
+
+    def slow_report(*_):  # holds the add (and its locks) until the fork is done
+        reporting.set()
+        forked.wait(10)
+
+    adder = threading.Thread(target=lambda: index.add(ROWS[1000:2000], progress=slow_report))
+    vidx._core._set_fork_wait(0.2)
+    try:
+        adder.start()
+        assert reporting.wait(10)
+
+        def in_child():
+            try:
+                index.search(ROWS[:5], k=3)
+                return 1
+            except OSError as error:
+                if "fork" not in str(error):
+                    return 2
+            fresh = vidx.Index(DIM, kind="hnsw", threads=1)
+            fresh.add(ROWS[:100])
+            return 0 if fresh.search(ROWS[:5], k=1)[1][:, 0].tolist() == [0, 1, 2, 3, 4] else 3
+
+        assert _forked(in_child) == 0
+    finally:
+        forked.set()
+        vidx._core._set_fork_wait(10.0)
+        adder.join()
+    assert len(index) == 2000  # the parent's add went on

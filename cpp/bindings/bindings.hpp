@@ -27,5 +27,7 @@ simd::Level runnable_level(const std::string& name);
 void register_codec(pybind11::module_& m);
 void register_spann(pybind11::module_& m);
 void register_persistence(pybind11::module_& m);
+// os.fork() hooks: index locks are never copied held into a child (fork_gate.hpp).
+void register_fork(pybind11::module_& m);
 
 }  // namespace vidx::bindings

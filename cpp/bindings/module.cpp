@@ -12,5 +12,6 @@ PYBIND11_MODULE(_core, m) {
   vidx::bindings::register_living(m);
   vidx::bindings::register_spann(m);
   vidx::bindings::register_persistence(m);
+  vidx::bindings::register_fork(m);
   register_cuda(m);
 }

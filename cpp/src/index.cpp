@@ -69,10 +69,10 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
     // stop it. The one report ("read", as for a file) comes first: one that throws leaves the
     // index unchanged.
     report(progress, "read", n, n);
-    std::unique_lock<std::mutex> writing = lock_writes();
+    WriteGuard writing = lock_writes();
     return add_after_build(rows, n, ids, writing);
   }
-  std::unique_lock<std::mutex> writing = lock_writes();
+  WriteGuard writing = lock_writes();
   add_checked(rows, n, ids, writing, WriteLock::kReleased, progress);  // index_write.cpp
 }
 

@@ -42,7 +42,7 @@ bool VectorIndex::get(const int64_t* ids, size_t n, float* out) const {
   }
   std::vector<uint32_t> slots(n);
   // Holding the write mutex, no slot changes hands (removed, then reused) while it is read.
-  std::unique_lock<std::mutex> writing = lock_writes();
+  WriteGuard writing = lock_writes();
   for (size_t i = 0; i < n; ++i) {
     const int64_t slot = ids_.slot_of(ids[i]);
     if (slot < 0) throw InvalidArgument("id " + std::to_string(ids[i]) + " is not in the index");

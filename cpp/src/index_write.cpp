@@ -63,13 +63,13 @@ std::vector<int64_t> distinct(const int64_t* ids, size_t n) {
 
 }  // namespace
 
-std::unique_lock<std::mutex> VectorIndex::pause_writes() const {
-  std::unique_lock<std::mutex> writing = lock_writes();
+WriteGuard VectorIndex::pause_writes() const {
+  WriteGuard writing = lock_writes();
   writes_idle_.wait(writing, [&] { return writes_in_flight_ == 0; });
   return writing;
 }
 
-void VectorIndex::end_write(std::unique_lock<std::mutex>& writing) {
+void VectorIndex::end_write(WriteGuard& writing) {
   if (--writes_in_flight_ == 0) writes_idle_.notify_all();
 }
 
@@ -81,7 +81,7 @@ void VectorIndex::free_all_retired() {
   retired_.collect_all([&](const std::vector<uint32_t>& slots) { ids_.release(slots.data(), slots.size()); });
 }
 
-void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing,
+void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing,
                               WriteLock hold, const ProgressFn& progress) {
   ids_.check_new(ids, n);
   free_retired();
@@ -138,7 +138,7 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, s
 }
 
 void VectorIndex::add_after_build(const float* rows, size_t n, const int64_t* ids,
-                                  std::unique_lock<std::mutex>& writing) {
+                                  WriteGuard& writing) {
   if (ids) IdMap::check_form(ids, n);
   if (concurrent_writes()) {
     auto lock = lock_shared();
@@ -155,12 +155,12 @@ size_t VectorIndex::remove(const int64_t* ids, size_t n, bool ignore_missing) {
   require_data(ids, n, "remove: ids");
   check_not_negative(ids, n);
   if (stores_labels()) return remove_stored_labels(ids, n, ignore_missing);
-  std::unique_lock<std::mutex> writing = lock_writes();
+  WriteGuard writing = lock_writes();
   return remove_checked(ids, n, ignore_missing, writing);
 }
 
 size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_missing,
-                                   std::unique_lock<std::mutex>& writing, WriteLock hold) {
+                                   WriteGuard& writing, WriteLock hold) {
   std::vector<int64_t> removed;
   std::vector<uint32_t> slots;
   for (const int64_t id : distinct(ids, n)) {
@@ -208,7 +208,7 @@ size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_mis
 
 size_t VectorIndex::remove_stored_labels(const int64_t* ids, size_t n, bool ignore_missing) {
   const std::vector<int64_t> unique = distinct(ids, n);
-  std::unique_lock<std::mutex> writing = lock_writes();
+  WriteGuard writing = lock_writes();
   return remove_stored_labels_locked(unique, ignore_missing);
 }
 
@@ -242,11 +242,11 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   // in between would make the add fail with the other ids already gone.
   if (stores_labels()) {
     const std::vector<int64_t> unique = distinct(ids, n);
-    std::unique_lock<std::mutex> writing = lock_writes();
+    WriteGuard writing = lock_writes();
     remove_stored_labels_locked(unique, true);
     return add_after_build(rows, n, ids, writing);
   }
-  std::unique_lock<std::mutex> writing = lock_writes();
+  WriteGuard writing = lock_writes();
   remove_checked(ids, n, true, writing, WriteLock::kHeld);
   add_checked(rows, n, ids, writing, WriteLock::kHeld);
 }

@@ -367,6 +367,12 @@ class Index:
 
 _CoreIndex = _core.Index
 
+# A fork waits (up to 10 s) until no other thread is inside an index call, so the child never
+# starts with an index lock held by a thread it does not have (cpp/include/vidx/common/fork_gate.hpp).
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(before=_core._fork_prepare, after_in_parent=_core._fork_parent,
+                         after_in_child=_core._fork_child)
+
 
 def load(path, posting_path=None, direct_io=None, device="cpu", *, mmap=False, verify=None):
     """Loads an index saved with Index.save, after verifying the whole file; the file says its

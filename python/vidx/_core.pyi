@@ -106,6 +106,18 @@ def _cuda_device_info(device: typing.SupportsInt | typing.SupportsIndex = 0) -> 
     """
 def _f16_probe(metric: str, level: str, data: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], bound: typing.SupportsFloat | typing.SupportsIndex = ...) -> dict[str, typing.Any]:
     ...
+def _fork_child() -> None:
+    """
+    os.fork() 'after_in_child' hook
+    """
+def _fork_parent() -> None:
+    """
+    os.fork() 'after_in_parent' hook
+    """
+def _fork_prepare() -> None:
+    """
+    os.fork() 'before' hook: waits until no other thread holds an index lock
+    """
 def _hamming(level: str, bits: typing.Annotated[numpy.typing.ArrayLike, numpy.uint64]) -> numpy.typing.NDArray[numpy.uint32]:
     ...
 def _kernel_distances(level: str, op: str, q: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> tuple[typing.Any, ...]:
@@ -130,6 +142,10 @@ def _make_cuda_flat(dim: typing.SupportsInt | typing.SupportsIndex, metric: str,
     """
 def _masked_sum(level: str, q: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], bits: typing.Annotated[numpy.typing.ArrayLike, numpy.uint64]) -> numpy.typing.NDArray[numpy.float32]:
     ...
+def _set_fork_wait(arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    tests: how long a fork waits for other threads' index calls (default 10 s)
+    """
 def _sketch_probe(metric: str, level: str, seed: typing.SupportsInt | typing.SupportsIndex, data: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], bound: typing.SupportsFloat | typing.SupportsIndex = ...) -> dict[str, typing.Any]:
     ...
 def _split_probe(metric: str, level: str, data: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], bound: typing.SupportsFloat | typing.SupportsIndex = ...) -> dict[str, typing.Any]:

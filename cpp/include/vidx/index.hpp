@@ -8,7 +8,9 @@
 // Thread safety: any number of concurrent searches; add/remove/upsert exclude searches while
 // they run (a SPANN build runs without the lock: searches see an empty index until it is
 // done). Structures that say concurrent_writes() let add/remove/upsert run beside searches,
-// several writers at once. The write protocol is described in src/index_write.cpp.
+// several writers at once. The write protocol is described in src/index_write.cpp. A program
+// that fork()s and uses an index in the child brackets the fork with ForkGate's close() and
+// parent() / child() (vidx/common/fork_gate.hpp; Python's os.fork does it by itself).
 #pragma once
 #include <cstddef>
 #include <atomic>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "vidx/common/error.hpp"
+#include "vidx/common/fork_gate.hpp"
 #include "vidx/common/id_filter.hpp"
 #include "vidx/common/id_map.hpp"
 #include "vidx/common/retired_slots.hpp"
@@ -69,6 +72,9 @@ struct LoadOptions {
   bool mmap = false;
   bool verify = false;
 };
+
+// The index's write bookkeeping lock held (VectorIndex::lock_writes).
+using WriteGuard = std::unique_lock<GatedMutex>;
 
 // Where a long add() is: phase ("add"; SPANN: "sample", "heads", "head index", "assign",
 // "write"; a built SPANN index's add: one "read" before it starts), done, total. Called from
@@ -268,7 +274,7 @@ class VectorIndex {
   const RowFilter& live_rows() const { return live_rows_; }
   // A guard under which no write is in flight and none starts (a consistent snapshot for
   // save). Take it before lock_shared()/lock_exclusive(), never after.
-  std::unique_lock<std::mutex> pause_writes() const;
+  WriteGuard pause_writes() const;
   // range_search over stored rows; ids as search_rows writes them (slots, or labels).
   virtual void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params,
                                  RangeResult& out, ThreadPool& pool) const;
@@ -298,9 +304,9 @@ class VectorIndex {
     check_not_reporting();
     return std::shared_lock<WriterFirstMutex>(rw_);
   }
-  std::unique_lock<std::mutex> lock_writes() const {
+  WriteGuard lock_writes() const {
     check_not_reporting();
-    return std::unique_lock<std::mutex>(write_mutex_);
+    return WriteGuard(write_mutex_);
   }
   // Throws InvalidArgument on the thread of an add of this index that is inside report().
   void check_not_reporting() const;
@@ -320,15 +326,15 @@ class VectorIndex {
   // run meanwhile); kHeld keeps it (upsert: no other writer may take an id between its remove
   // and its add).
   enum class WriteLock { kReleased, kHeld };
-  void add_checked(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing,
+  void add_checked(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing,
                    WriteLock hold = WriteLock::kReleased, const ProgressFn& progress = {});
-  void add_after_build(const float* rows, size_t n, const int64_t* ids, std::unique_lock<std::mutex>& writing);
-  size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, std::unique_lock<std::mutex>& writing,
+  void add_after_build(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing);
+  size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, WriteGuard& writing,
                         WriteLock hold = WriteLock::kReleased);
   size_t remove_stored_labels(const int64_t* ids, size_t n, bool ignore_missing);
   // The same under write_mutex_, which the caller holds.
   size_t remove_stored_labels_locked(const std::vector<int64_t>& distinct_ids, bool ignore_missing);
-  void end_write(std::unique_lock<std::mutex>& writing);
+  void end_write(WriteGuard& writing);
   // Frees the removed slots no search call can still name (see retired_slots.hpp); under
   // write_mutex_. free_all_retired: the caller also holds the exclusive lock.
   void free_retired();
@@ -351,10 +357,10 @@ class VectorIndex {
   mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches
   // Write bookkeeping (ids, slots): one writer at a time. Taken before rw_ when both are held;
   // never taken while holding rw_.
-  mutable std::mutex write_mutex_;
+  mutable GatedMutex write_mutex_;
   // Guards options_'s few changes (record_degree, set_threads) against options_snapshot.
   mutable std::mutex options_mutex_;
-  mutable std::condition_variable writes_idle_;  // writes_in_flight_ fell to 0
+  mutable std::condition_variable_any writes_idle_;  // writes_in_flight_ fell to 0
   size_t writes_in_flight_ = 0;  // concurrent writes between their bookkeeping steps
   size_t reserved_rows_ = 0;     // reserve_rows() granted slots below this
   mutable std::mutex pool_mutex_;

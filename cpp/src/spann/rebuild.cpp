@@ -126,7 +126,7 @@ std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path,
 
 std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progress) {
   check_writable("rebuild");
-  std::unique_lock<std::mutex> writing = pause_writes();  // while the stored rows are read
+  WriteGuard writing = pause_writes();  // while the stored rows are read
   if (journal_) throw InvalidArgument("this SPANN index is being rebuilt already (by another thread)");
   std::string current;
   {
@@ -169,7 +169,7 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   journal_ = std::make_unique<Journal>();
   struct EndJournal {  // on every way out: writes are held again and note nothing more
     SpannIndex& index;
-    std::unique_lock<std::mutex>& writing;
+    WriteGuard& writing;
     ~EndJournal() {
       if (!writing.owns_lock()) writing = index.pause_writes();
       index.journal_.reset();

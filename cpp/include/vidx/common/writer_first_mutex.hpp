@@ -2,17 +2,22 @@
 // prefers readers: under a steady stream of concurrent searches, add() waited for seconds
 // (2 of 40 adds in 3 s in cpp/tests/stress_concurrent.cpp). Here a writer that asks stops new
 // readers from entering, so it waits only for the searches already running.
-// Not recursive: a thread holding it shared must not take it shared again.
+// Not recursive: a thread holding it shared must not take it shared again. Every hold passes
+// through the process's ForkGate (fork_gate.hpp), so a fork never copies it held.
 #pragma once
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
+
+#include "vidx/common/fork_gate.hpp"
 
 namespace vidx {
 
 class WriterFirstMutex {
  public:
   void lock() {
+    ForkGate::get().enter(born_);
     std::unique_lock<std::mutex> guard(mutex_);
     ++writers_waiting_;
     writer_turn_.wait(guard, [&] { return !writer_ && readers_ == 0; });
@@ -20,8 +25,12 @@ class WriterFirstMutex {
     writer_ = true;
   }
   bool try_lock() {
+    ForkGate::get().enter(born_);
     std::lock_guard<std::mutex> guard(mutex_);
-    if (writer_ || readers_ != 0) return false;
+    if (writer_ || readers_ != 0) {
+      ForkGate::get().leave();
+      return false;
+    }
     writer_ = true;
     return true;
   }
@@ -32,16 +41,22 @@ class WriterFirstMutex {
     }
     writer_turn_.notify_one();
     reader_turn_.notify_all();
+    ForkGate::get().leave();
   }
 
   void lock_shared() {
+    ForkGate::get().enter(born_);
     std::unique_lock<std::mutex> guard(mutex_);
     reader_turn_.wait(guard, [&] { return !writer_ && writers_waiting_ == 0; });
     ++readers_;
   }
   bool try_lock_shared() {
+    ForkGate::get().enter(born_);
     std::lock_guard<std::mutex> guard(mutex_);
-    if (writer_ || writers_waiting_ != 0) return false;
+    if (writer_ || writers_waiting_ != 0) {
+      ForkGate::get().leave();
+      return false;
+    }
     ++readers_;
     return true;
   }
@@ -52,6 +67,7 @@ class WriterFirstMutex {
       last = --readers_ == 0;
     }
     if (last) writer_turn_.notify_one();
+    ForkGate::get().leave();
   }
 
  private:
@@ -61,6 +77,7 @@ class WriterFirstMutex {
   size_t readers_ = 0;
   size_t writers_waiting_ = 0;
   bool writer_ = false;
+  uint64_t born_ = ForkGate::get().generation();
 };
 
 }  // namespace vidx
