@@ -8,8 +8,8 @@
 // unlucky region of the graph) stops and the allowed rows are scanned instead, so a query
 // never costs much more than the cheaper of the two. m is the filter's count when it knows it
 // (allow-lists), else an estimate from a fixed sample of slots. n counts live rows only: taken
-// over every slot, removed rows not yet reused (under churn, up to several times the live ones)
-// made a 50% filter look like 17%, and chose a two-hop walk that took twice as long.
+// over every slot, removed rows not yet reused (under churn, more than the live ones) made a
+// 50% filter look far narrower and chose a two-hop walk that took twice as long.
 // kWalkCostFactor was measured on fashion-mnist (60k x 784, M=16, single thread, random
 // allow-lists): the walk and the scan cost the same near s = 3.5% for w = 16 (m ~ 2000) and
 // near s = 7% for w = 64 (m ~ 4000); both give m^2 / (w n) ~ 4.
