@@ -3,6 +3,7 @@ the child has none of the parent's threads, and searches there waited for them f
 does a fork copy an index lock another thread held (vidx/common/fork_gate.hpp)."""
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import time
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 import vidx
+
+from conftest import run_in_threads
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
 
@@ -155,3 +158,51 @@ def test_a_fork_that_cannot_wait_refuses_the_copied_index_instead_of_hanging():
         vidx._core._set_fork_wait(10.0)
         adder.join()
     assert len(index) == 2000  # the parent's add went on
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_fork_beside_a_writing_thread_waits_for_the_whole_write(tmp_path):
+    # A concurrent add or remove lets its locks go between its steps; a fork in such a gap
+    # copied a write half done, and the child's save, pickle or compact then waited for it
+    # forever. A fork now waits for the whole write.
+    index = vidx.Index(DIM, kind="hnsw", threads=1, M=8)
+    index.add(ROWS)
+    stop = threading.Event()
+
+    def churn():
+        rng = np.random.default_rng(4)
+        next_id = 100_000
+        while not stop.is_set():
+            fresh = np.arange(next_id, next_id + 20)
+            next_id += 20
+            index.add(ROWS[rng.integers(0, len(ROWS), 20)], fresh)
+            index.remove(fresh)
+
+    writer = threading.Thread(target=churn)
+    writer.start()
+    try:
+        time.sleep(0.1)
+        for _ in range(4):
+            assert _forked(lambda: (pickle.dumps(index), index.compact(), 0)[2]) == 0
+    finally:
+        stop.set()
+        writer.join()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_forks_from_two_threads_at_once_leave_both_children_working():
+    index = vidx.Index(DIM, kind="hnsw", threads=1, M=8)
+    index.add(ROWS[:500])
+    adder = threading.Thread(target=lambda: index.add(np.random.default_rng(6).standard_normal((6000, DIM)).astype(np.float32)))
+    adder.start()
+    time.sleep(0.05)
+
+    def in_child():
+        fresh = vidx.Index(DIM, kind="flat")
+        fresh.add(ROWS[:3])
+        return 0 if len(fresh) == 3 else 1
+
+    results = {}
+    run_in_threads(lambda name: results.__setitem__(name, _forked(in_child)), [("A",), ("B",)])
+    adder.join()
+    assert results == {"A": 0, "B": 0}

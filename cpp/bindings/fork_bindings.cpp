@@ -13,6 +13,16 @@ namespace vidx {
 namespace bindings {
 
 void register_fork(py::module_& m) {
+  // A thread that reaches the gate holding the GIL (a quick call that takes the index lock
+  // without releasing it) waits without it: the forking thread needs the GIL to open the gate.
+  ForkGate::get().set_around_wait([](void (*wait)(void*), void* state) {
+    if (PyGILState_Check()) {
+      py::gil_scoped_release released;
+      wait(state);
+    } else {
+      wait(state);
+    }
+  });
   m.def(
       "_fork_prepare",
       [] {

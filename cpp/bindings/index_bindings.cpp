@@ -16,6 +16,7 @@
 #include "numpy_input.hpp"
 #include "options_bindings.hpp"
 #include "path_input.hpp"
+#include "vidx/common/fork_gate.hpp"
 #include "vidx/common/search_limits.hpp"
 #include "vidx/index.hpp"
 #include "vidx/spann/spann_index.hpp"
@@ -32,6 +33,9 @@ ProgressFn wrap_progress(py::object progress) {
   return [progress, last](const std::string& phase, size_t done, size_t total) {
     const auto now = std::chrono::steady_clock::now();
     if (done < total && now - *last < std::chrono::milliseconds(100)) return;
+    // While os.fork() waits for this call to end, other fork hooks may hold locks a callback
+    // takes (logging's): the report is skipped rather than keep the call, and the fork, waiting.
+    if (ForkGate::get().closing()) return;
     *last = now;
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
@@ -256,9 +260,17 @@ PyIndex load(const std::string& path, const std::string& posting_path, int direc
   return PyIndex(std::move(index));
 }
 
-py::object spann_property(const PyIndex& s, py::object (*get)(const spann::SpannIndex&)) {
+// A SPANN index's value (None for other kinds), read without the GIL: it takes the index lock.
+template <class Get>
+py::object spann_property(const PyIndex& s, Get get) {
   const spann::SpannIndex* sp = s.spann();
-  return sp ? get(*sp) : py::none();
+  if (!sp) return py::none();
+  decltype(get(*sp)) value{};
+  {
+    py::gil_scoped_release no_gil;
+    value = get(*sp);
+  }
+  return py::cast(value);
 }
 
 }  // namespace
@@ -312,11 +324,10 @@ void register_index(py::module_& m) {
                              })
       .def_property_readonly("heads",
                              [](const PyIndex& s) {
-                               return spann_property(
-                                   s, [](const spann::SpannIndex& i) -> py::object { return py::int_(i.heads()); });
+                               return spann_property(s, [](const spann::SpannIndex& i) { return i.heads(); });
                              })
       .def_property_readonly("direct_io", [](const PyIndex& s) {
-        return spann_property(s, [](const spann::SpannIndex& i) -> py::object { return py::bool_(i.direct_io()); });
+        return spann_property(s, [](const spann::SpannIndex& i) { return i.direct_io(); });
       });
   m.def("load", &load, py::arg("path"), py::arg("posting_path") = "", py::arg("direct_io") = -1,
         py::arg("mmap") = false, py::arg("verify") = false);

@@ -128,6 +128,7 @@ void VectorIndex::build_once(io::VectorSource& source, const int64_t* ids, const
     std::atomic<bool>& flag;
     ~Done() { flag = false; }
   } done{building_};
+  const ForkGate::Hold whole_build(lock_generation());  // a fork waits for it (it holds no lock)
   if (built())
     throw InvalidArgument("this " + kind() + " index is already built: a " + kind() +
                           " index is built by one add() of all its vectors");

@@ -83,6 +83,7 @@ void VectorIndex::free_all_retired() {
 
 void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing,
                               WriteLock hold, const ProgressFn& progress) {
+  const ForkGate::Hold whole_write(lock_generation());  // a fork waits for all three steps
   ids_.check_new(ids, n);
   free_retired();
   const size_t slot_end = ids_.slot_count() + ids_.new_slots_for(n);
@@ -161,6 +162,7 @@ size_t VectorIndex::remove(const int64_t* ids, size_t n, bool ignore_missing) {
 
 size_t VectorIndex::remove_checked(const int64_t* ids, size_t n, bool ignore_missing,
                                    WriteGuard& writing, WriteLock hold) {
+  const ForkGate::Hold whole_write(lock_generation());  // a fork waits for all three steps
   std::vector<int64_t> removed;
   std::vector<uint32_t> slots;
   for (const int64_t id : distinct(ids, n)) {

@@ -304,6 +304,8 @@ class VectorIndex {
     check_not_reporting();
     return std::shared_lock<WriterFirstMutex>(rw_);
   }
+  // The fork generation this index's locks were made in (ForkGate::Hold's argument).
+  uint64_t lock_generation() const { return write_mutex_.born(); }
   WriteGuard lock_writes() const {
     check_not_reporting();
     return WriteGuard(write_mutex_);

@@ -38,9 +38,17 @@ void ForkGate::enter(uint64_t born) {
       return;
     }
     leave_count();
-    std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [&] { return !closed_.load(); });
+    if (around_wait_) {
+      around_wait_([](void* gate) { static_cast<ForkGate*>(gate)->wait_until_open(); }, this);
+    } else {
+      wait_until_open();
+    }
   }
+}
+
+void ForkGate::wait_until_open() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return !closed_.load(); });
 }
 
 void ForkGate::leave() {
@@ -57,33 +65,31 @@ void ForkGate::leave_count() {
 }
 
 void ForkGate::close() {
-  if (closes_++ > 0) return;
+  forking_.lock();
   closed_.store(true);
   std::unique_lock<std::mutex> lock(mutex_);
   waited_out_ = !changed_.wait_for(lock, wait_, [&] { return inside_.load() == held_here; });
 }
 
 void ForkGate::parent() {
-  if (--closes_ > 0) return;
-  std::lock_guard<std::mutex> lock(mutex_);
-  closed_.store(false);
-  waited_out_ = false;
-  changed_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_.store(false);
+    waited_out_ = false;
+    changed_.notify_all();
+  }
+  forking_.unlock();
 }
 
 void ForkGate::child() {
-  if (!reset_) {
-    // Only this thread exists now: what the others held of the gate's own state is void.
-    new (&mutex_) std::mutex();
-    new (&changed_) std::condition_variable();
-    inside_.store(held_here);
-    if (waited_out_) refuse_below_.store(generation_.fetch_add(1) + 1);
-    reset_ = true;
-  }
-  if (--closes_ > 0) return;
-  closed_.store(false);
+  // Only this thread exists now: what the others held of the gate's own state is void.
+  new (&mutex_) std::mutex();
+  new (&changed_) std::condition_variable();
+  new (&forking_) std::mutex();
+  inside_.store(held_here);
+  if (waited_out_) refuse_below_.store(generation_.fetch_add(1) + 1);
   waited_out_ = false;
-  reset_ = false;
+  closed_.store(false);
 }
 
 }  // namespace vidx

@@ -126,6 +126,7 @@ std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path,
 
 std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progress) {
   check_writable("rebuild");
+  const ForkGate::Hold whole_rebuild(lock_generation());  // a fork waits for it: writes go on between its steps
   WriteGuard writing = pause_writes();  // while the stored rows are read
   if (journal_) throw InvalidArgument("this SPANN index is being rebuilt already (by another thread)");
   std::string current;
@@ -171,7 +172,10 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
     SpannIndex& index;
     WriteGuard& writing;
     ~EndJournal() {
-      if (!writing.owns_lock()) writing = index.pause_writes();
+      try {
+        if (!writing.owns_lock()) writing = index.pause_writes();
+      } catch (...) {  // a copy refused after a fork: nothing else writes it
+      }
       index.journal_.reset();
     }
   } end_journal{*this, writing};

@@ -38,29 +38,47 @@ class ForkGate {
   void enter(uint64_t born);
   void leave();
   uint64_t generation() const { return generation_.load(); }
+  // Whether a fork is waiting for the calls inside (a progress report then skips the caller's
+  // callback: it could wait on a lock another fork hook holds).
+  bool closing() const { return closed_.load(); }
 
-  // The fork's side: close() waits (up to kFullWait) until no other thread is inside, then
-  // returns with the gate closed; parent() and child() open it again (child() also resets
-  // what the other threads left). Calls nest: only the outermost close waits and only the last
-  // open opens.
+  // A whole call that lets its locks go between steps (a concurrent write, a SPANN build or
+  // rebuild): a fork waits for all of it, not for one step, and the call never waits at the
+  // gate between its steps.
+  class Hold {
+   public:
+    explicit Hold(uint64_t born) { ForkGate::get().enter(born); }
+    ~Hold() { ForkGate::get().leave(); }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+  };
+
+  // The fork's side: close() waits (up to wait_) until no other thread is inside, then returns
+  // with the gate closed; parent() and child() open it again (child() also resets what the
+  // other threads left). Forks from two threads at once go one at a time.
   void close();
   void parent();
   void child();
   // How long close() waits (kFullWait unless a test shortens it).
   void set_wait(std::chrono::milliseconds wait) { wait_ = wait; }
+  // Runs a wait at the gate (the Python bindings release the GIL around it, for a thread that
+  // takes an index lock holding it: the fork needs the GIL back to open the gate).
+  using AroundWait = void (*)(void (*wait)(void*), void* state);
+  void set_around_wait(AroundWait around) { around_wait_ = around; }
 
  private:
   ForkGate() = default;
   void leave_count();
+  void wait_until_open();
 
   std::atomic<int64_t> inside_{0};   // lock holds (and requests) by every thread
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> generation_{1};
   std::atomic<uint64_t> refuse_below_{0};  // child only: locks born before this refuse
   std::chrono::milliseconds wait_ = kFullWait;
-  int closes_ = 0;                  // nesting of close(), the forking thread's alone
-  bool waited_out_ = false;         // the outermost close gave up waiting
-  bool reset_ = false;              // child(): the other threads' state already cleared
+  AroundWait around_wait_ = nullptr;
+  bool waited_out_ = false;         // this fork's close gave up waiting
+  std::mutex forking_;              // held from close() to parent() / child(): one fork at a time
   std::mutex mutex_;
   std::condition_variable changed_;
 };
@@ -82,6 +100,7 @@ class GatedMutex {
     mutex_.unlock();
     ForkGate::get().leave();
   }
+  uint64_t born() const { return born_; }
 
  private:
   std::mutex mutex_;

@@ -55,8 +55,9 @@ class RetiredSlots {
   template <class Release>
   void collect_all(Release&& release) {
     if (draining_) finish(release);
-    if (!waiting_.empty()) release(waiting_);
-    waiting_.clear();
+    std::vector<uint32_t> slots;
+    slots.swap(waiting_);
+    if (!slots.empty()) release(slots);
   }
 
   size_t size() const { return held_.size() + waiting_.size(); }
@@ -64,9 +65,12 @@ class RetiredSlots {
  private:
   template <class Release>
   void finish(Release& release) {
-    release(held_);
-    held_.clear();
+    // Taken out first: a release that throws part way loses the rest (they stay unused)
+    // rather than freeing the first ones twice.
+    std::vector<uint32_t> slots;
+    slots.swap(held_);
     draining_ = false;
+    release(slots);
   }
 
   mutable graph::GracePeriod calls_;  // search calls as readers
