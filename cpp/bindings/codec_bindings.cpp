@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "numpy_input.hpp"
 #include "vidx/codec/binary.hpp"
 #include "vidx/codec/binary_kernels.hpp"
@@ -281,7 +282,7 @@ py::list codec_summaries() {
 void check_rows(py::handle x, size_t dim, const std::string& metric, const std::string& quant) {
   const Matrix m = as_matrix(x, dim, "vectors");
   const Metric parsed = parse_metric(metric);
-  py::gil_scoped_release no_gil;
+  GilReleased no_gil;
   check_vectors_for(quant, parsed, m.data(), m.rows, dim);
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "numpy_input.hpp"
 #include "options_bindings.hpp"
 #include "vidx/cluster/kmeans.hpp"
@@ -85,7 +86,7 @@ py::object make_cuda_flat(size_t dim, const std::string& metric, const py::dict&
 #if defined(VIDX_WITH_CUDA)
   std::unique_ptr<vidx::VectorIndex> index;
   {
-    py::gil_scoped_release no_gil;
+    vidx::bindings::GilReleased no_gil;
     index = vidx::gpu::make_flat_index(dim, m, o, d);
   }
   return vidx::bindings::wrap_index(std::move(index));
@@ -102,7 +103,7 @@ py::object load_cuda_flat(const std::string& path, int device, size_t chunk_rows
 #if defined(VIDX_WITH_CUDA)
   std::unique_ptr<vidx::VectorIndex> index;
   {
-    py::gil_scoped_release no_gil;
+    vidx::bindings::GilReleased no_gil;
     index = vidx::gpu::load_flat_index(path, d);
   }
   return vidx::bindings::wrap_index(std::move(index));
@@ -117,7 +118,7 @@ py::object load_cuda_flat(const std::string& path, int device, size_t chunk_rows
 py::dict device_info(int device) {
   vidx::gpu::DeviceInfo info;
   {
-    py::gil_scoped_release no_gil;
+    vidx::bindings::GilReleased no_gil;
     info = vidx::gpu::device_info(device);
   }
   py::dict d;
@@ -172,7 +173,7 @@ py::tuple kmeans(py::handle x_obj, size_t k, size_t iters, uint64_t seed, const 
   const int dev = parse_device(device);
   vidx::KMeansResult r;
   {
-    py::gil_scoped_release no_gil;
+    vidx::bindings::GilReleased no_gil;
     if (dev < 0) {
       r = vidx::kmeans(x.data(), n, dim, p);
     } else {

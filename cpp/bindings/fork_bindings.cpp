@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "vidx/common/fork_gate.hpp"
 
 namespace py = pybind11;
@@ -17,7 +18,7 @@ void register_fork(py::module_& m) {
   // without releasing it) waits without it: the forking thread needs the GIL to open the gate.
   ForkGate::get().set_around_wait([](void (*wait)(void*), void* state) {
     if (PyGILState_Check()) {
-      py::gil_scoped_release released;
+      GilReleased released;
       wait(state);
     } else {
       wait(state);
@@ -27,7 +28,7 @@ void register_fork(py::module_& m) {
       "_fork_prepare",
       [] {
         // The threads close() waits for may need the GIL (an add's progress report) to finish.
-        py::gil_scoped_release released;
+        GilReleased released;
         ForkGate::get().close();
       },
       "os.fork() 'before' hook: waits until no other thread holds an index lock");

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "filter_input.hpp"
 #include "initialised_self.hpp"
 #include "numpy_input.hpp"
@@ -37,9 +38,10 @@ ProgressFn wrap_progress(py::object progress) {
     // takes (logging's): the report is skipped rather than keep the call, and the fork, waiting.
     if (ForkGate::get().closing()) return;
     *last = now;
-    py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-    if (!progress.is_none()) progress(phase, done, total);
+    with_gil([&] {
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (!progress.is_none()) progress(phase, done, total);
+    });
   };
 }
 
@@ -103,7 +105,7 @@ class PyIndex {
       checked_path(path);
       std::unique_ptr<io::VectorSource> src;
       {
-        py::gil_scoped_release no_gil;
+        GilReleased no_gil;
         src = io::open_vector_file(path, index_->dim());
       }
       return add_source(*src, ids, fn);
@@ -112,7 +114,7 @@ class PyIndex {
       const Matrix m = as_matrix(x, index_->dim(), "vectors");
       const auto id_array = as_ids(ids, m.rows);
       const int64_t* id_ptr = id_array ? id_array->data() : nullptr;
-      py::gil_scoped_release no_gil;
+      GilReleased no_gil;
       return index_->add(m.data(), m.rows, id_ptr, fn);
     }
     if (py::isinstance<py::array>(x) && rows_in_place(py::reinterpret_borrow<py::array>(x), index_->dim())) {
@@ -148,7 +150,7 @@ class PyIndex {
     filters.apply(params);
     size_t stored;
     {
-      py::gil_scoped_release no_gil;  // size() takes the index lock (see unlocked())
+      GilReleased no_gil;  // size() takes the index lock (see unlocked())
       stored = index_->size();
     }
     check_k(k, stored);  // before the (q, k) outputs are allocated
@@ -157,7 +159,7 @@ class PyIndex {
     float* d = distances.mutable_data();
     int64_t* i = ids.mutable_data();
     {
-      py::gil_scoped_release no_gil;
+      GilReleased no_gil;
       index_->search(m.data(), m.rows, k, params, d, i);
     }
     return py::make_tuple(std::move(distances), std::move(ids));
@@ -174,7 +176,7 @@ class PyIndex {
     filters.apply(params);
     RangeResult result;
     {
-      py::gil_scoped_release no_gil;
+      GilReleased no_gil;
       index_->range_search(m.data(), m.rows, radius, params, result);
     }
     py::array_t<int64_t> lims(result.lims.size());
@@ -188,7 +190,7 @@ class PyIndex {
 
   void save(const std::string& path) const {
     checked_path(path);
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     index_->save(path);
   }
 
@@ -196,7 +198,7 @@ class PyIndex {
   // may hold the lock and want the GIL for a progress report.
   template <class Fn>
   auto unlocked(Fn&& fn) const {
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     return fn(*index_);
   }
 
@@ -215,7 +217,7 @@ class PyIndex {
     const ProgressFn fn = wrap_progress(progress);
     std::string made;
     {
-      py::gil_scoped_release no_gil;
+      GilReleased no_gil;
       made = sp->rebuild(target, fn);
     }
     return file_name_object(made);
@@ -225,7 +227,7 @@ class PyIndex {
   void add_source(io::VectorSource& src, py::handle ids, const ProgressFn& fn) {
     const auto id_array = as_ids(ids, src.rows());
     const int64_t* id_ptr = id_array ? id_array->data() : nullptr;
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     index_->add(src, id_ptr, fn);
   }
 
@@ -254,7 +256,7 @@ PyIndex load(const std::string& path, const std::string& posting_path, int direc
   lo.verify = verify;
   std::unique_ptr<VectorIndex> index;
   {
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     index = load_index(path, lo);
   }
   return PyIndex(std::move(index));
@@ -267,7 +269,7 @@ py::object spann_property(const PyIndex& s, Get get) {
   if (!sp) return py::none();
   decltype(get(*sp)) value{};
   {
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     value = get(*sp);
   }
   return py::cast(value);
@@ -317,7 +319,7 @@ void register_index(py::module_& m) {
                                if (!sp) return py::object(py::none());
                                std::string path;
                                {
-                                 py::gil_scoped_release no_gil;  // posting_path() takes the index lock
+                                 GilReleased no_gil;  // posting_path() takes the index lock
                                  path = sp->posting_path();
                                }
                                return file_name_object(path);

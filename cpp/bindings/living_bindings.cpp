@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "numpy_input.hpp"
 
 namespace vidx::bindings {
@@ -29,7 +30,7 @@ size_t remove(py::handle self, py::handle ids, bool ignore_missing) {
   const IdArray a = as_id_list(ids);
   const int64_t* p = a.data();
   const size_t n = static_cast<size_t>(a.size());
-  py::gil_scoped_release no_gil;
+  GilReleased no_gil;
   return index.remove(p, n, ignore_missing);
 }
 
@@ -38,7 +39,7 @@ void upsert(py::handle self, py::handle x, py::handle ids) {
   if (ids.is_none()) throw py::type_error("upsert needs ids (the ids whose vectors it adds or replaces)");
   const Matrix m = as_matrix(x, index.dim(), "vectors");
   const IdArray a = *as_ids(ids, m.rows);
-  py::gil_scoped_release no_gil;
+  GilReleased no_gil;
   index.upsert(m.data(), m.rows, a.data());
 }
 
@@ -50,7 +51,7 @@ py::tuple get(py::handle self, py::handle ids) {
   float* o = out.mutable_data();
   bool exact;
   {
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     exact = index.get(a.data(), n, o);
   }
   return py::make_tuple(std::move(out), exact);
@@ -64,7 +65,7 @@ bool contains(py::handle self, py::handle id) {
   int overflow = 0;
   const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
   if (overflow != 0 || v < 0) return false;  // beyond int64 or negative: never stored
-  py::gil_scoped_release no_gil;
+  GilReleased no_gil;
   return index.contains(v);
 }
 
@@ -72,7 +73,7 @@ py::array_t<int64_t> ids(py::handle self) {
   VectorIndex& index = index_of(self);
   std::vector<int64_t> all;
   {
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     all = index.ids();
   }
   py::array_t<int64_t> out(all.size());
@@ -82,7 +83,7 @@ py::array_t<int64_t> ids(py::handle self) {
 
 void compact(py::handle self) {
   VectorIndex& index = index_of(self);
-  py::gil_scoped_release no_gil;
+  GilReleased no_gil;
   index.compact();
 }
 

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/index.hpp"
 
@@ -16,7 +17,7 @@ py::bytes index_to_bytes(py::handle index) {
   const VectorIndex& i = index_of(index);
   std::vector<uint8_t> bytes;
   {
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     bytes = i.to_bytes();
   }
   return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -32,7 +33,7 @@ py::object index_from_bytes(py::buffer data) {
   const size_t size = static_cast<size_t>(info.size) * static_cast<size_t>(info.itemsize);
   std::unique_ptr<VectorIndex> index;
   try {
-    py::gil_scoped_release no_gil;
+    GilReleased no_gil;
     index = load_index_from_bytes(info.ptr, size);
   } catch (const FileFormatError& e) {
     throw py::value_error(e.what());
