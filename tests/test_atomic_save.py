@@ -142,3 +142,27 @@ def test_save_through_a_link_writes_the_file_it_names(tmp_path):
     os.symlink("loop1", tmp_path / "loop2")
     with pytest.raises(OSError, match="links"):
         small_index(30).save(tmp_path / "loop1")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits and owners")
+def test_a_save_over_a_file_keeps_its_permissions_and_owner(tmp_path):
+    # A save replaces the file with a new one: it used to come out with the umask's mode (0644:
+    # readable by all) and the saving user as owner, whatever the user had made the old one.
+    path = tmp_path / "private.vidx"
+    index = vidx.Index(8)
+    index.add(np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32), progress=False)
+    index.save(path)
+    os.chmod(path, 0o600)
+    as_root = os.geteuid() == 0
+    if as_root:
+        os.chown(path, 1000, 1000)
+    index.save(path)
+    st = os.stat(path)
+    assert st.st_mode & 0o7777 == 0o600
+    if as_root:
+        assert (st.st_uid, st.st_gid) == (1000, 1000)
+    fresh = tmp_path / "new.vidx"
+    index.save(fresh)  # a new file keeps the umask's mode
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(fresh).st_mode & 0o777 == 0o666 & ~umask

@@ -46,7 +46,7 @@ SCRIPT = textwrap.dedent(
         started.wait()
         for i in range(10**6):
             index.add(rows[6000:8000], ids=np.arange(10**6 + 2000 * i, 10**6 + 2000 * (i + 1)),
-                      progress=lambda *report: time.sleep(0.001))
+                      progress=lambda *report: time.sleep(0.01))
 
     def remove():
         started.wait()

@@ -103,6 +103,7 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::commit() {
+  keep_permissions_of(target_, file_);
   file_.flush();
   file_.close();
   replace_file(temp_path_, target_);

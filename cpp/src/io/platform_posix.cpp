@@ -166,6 +166,20 @@ void replace_file(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) fail("rename " + from + " to", to, errno);
 }
 
+void keep_permissions_of(const std::string& target, File& file) {
+  struct stat st;
+  if (::stat(target.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    fail("stat", target, errno);
+  }
+  const int fd = file.native_handle();
+  // The owner first: changing it may clear set-id bits that the mode below puts back.
+  if ((st.st_uid != ::geteuid() || st.st_gid != ::getegid()) && ::fchown(fd, st.st_uid, st.st_gid) != 0 &&
+      errno != EPERM)
+    fail("set the owner of", target, errno);  // EPERM: not ours to give away; the mode still holds
+  if (::fchmod(fd, st.st_mode & 07777) != 0) fail("set the permissions of", target, errno);
+}
+
 std::string resolve_save_target(const std::string& path) {
   std::string target = path;
   for (int hops = 0;; ++hops) {

@@ -108,14 +108,19 @@ void SpannIndex::write_list(Live& live, uint32_t list, const ListBuffer& b) {
     const size_t entry_pages = static_cast<size_t>(io::round_up_page(b.entries.size()) / kPage);
     const size_t total = entry_pages + static_cast<size_t>(io::round_up_page(b.tails.size()) / kPage);
     const uint64_t at = live.pages.allocate(total);
-    // The file grows first, in whole pages: a kill never leaves a torn page count at its end.
-    if (live.writer.size() < live.pages.end()) live.writer.resize(live.pages.end());
     io::PageBuffer buffer;
     uint8_t* pages = buffer.reserve(total * kPage);
     std::memset(pages, 0, total * kPage);
     std::memcpy(pages, b.entries.data(), b.entries.size());
     if (!b.tails.empty()) std::memcpy(pages + entry_pages * kPage, b.tails.data(), b.tails.size());
-    live.writer.write_at(at, pages, total * kPage);
+    try {
+      // The file grows first, in whole pages: a kill never leaves a torn page count at its end.
+      if (live.writer.size() < live.pages.end()) live.writer.resize(live.pages.end());
+      live.writer.write_at(at, pages, total * kPage);
+    } catch (...) {  // refused (a full disk): the list keeps its old pages, the new ones are free again
+      live.pages.release(at, total);
+      throw;
+    }
     for (size_t p = 0; p < total; ++p) postings_->set_page_crc(at + p * kPage, io::crc32c(pages + p * kPage, kPage));
     l.offset = at;
     l.pages = static_cast<uint32_t>(entry_pages);

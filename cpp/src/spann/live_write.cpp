@@ -96,37 +96,52 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
     if (T) std::memcpy(tails.data() + i * T, code + head_bytes, T);
   });
   std::vector<std::pair<uint32_t, uint32_t>> by_list;  // (list, row)
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t raw = labels[i] | (int64_t(live.liveness.next_version(labels[i])) << kVersionShift);
-    std::memcpy(entries.data() + i * E, &raw, 8);
-    live.where.set(labels[i], lists[i * R]);  // before any split moves it
-    for (size_t r = 0; r < R && lists[i * R + r] != kNoList; ++r)
-      by_list.emplace_back(lists[i * R + r], static_cast<uint32_t>(i));
-  }
-  std::sort(by_list.begin(), by_list.end());
-  live.split_into.clear();
-  append_to_lists(live, by_list, entries.data(), tails.data(), false);
-  // Rows were assigned before this add's splits made new heads. One far outside the build's
-  // region (all of them went to a few lists at its edge) may now have a head near it while
-  // every list holding it is far enough for the eps pruning to skip: it joins its nearest
-  // list too, or searching the row itself would not find it (58% of 1,500 rows 5 sigma off a
-  // 16-d build were found before).
-  // Joining a list may split it again and make new orphans: a few rounds, each only while the
-  // previous one split.
-  for (size_t round = 0, seen = 0; round < kOrphanRounds && live.split_into.size() > seen; ++round) {
-    by_list = orphans_of_add(live, x, n, lists);
-    seen = live.split_into.size();
-    for (const auto& [list, row] : by_list) {  // where the row is now for sure
-      uint32_t* slots = lists.data() + size_t(row) * R;
-      *std::find_if(slots, slots + R - 1, [](uint32_t l) { return l == kNoList; }) = list;
+  try {
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t raw = labels[i] | (int64_t(live.liveness.next_version(labels[i])) << kVersionShift);
+      std::memcpy(entries.data() + i * E, &raw, 8);
+      live.where.set(labels[i], lists[i * R]);  // before any split moves it
+      for (size_t r = 0; r < R && lists[i * R + r] != kNoList; ++r)
+        by_list.emplace_back(lists[i * R + r], static_cast<uint32_t>(i));
     }
-    append_to_lists(live, by_list, entries.data(), tails.data(), true);
+    std::sort(by_list.begin(), by_list.end());
+    live.split_into.clear();
+    append_to_lists(live, by_list, entries.data(), tails.data(), false);
+    // Rows were assigned before this add's splits made new heads. One far outside the build's
+    // region (all of them went to a few lists at its edge) may now have a head near it while
+    // every list holding it is far enough for the eps pruning to skip: it joins its nearest
+    // list too, or searching the row itself would not find it (58% of 1,500 rows 5 sigma off a
+    // 16-d build were found before).
+    // Joining a list may split it again and make new orphans: a few rounds, each only while the
+    // previous one split.
+    for (size_t round = 0, seen = 0; round < kOrphanRounds && live.split_into.size() > seen; ++round) {
+      by_list = orphans_of_add(live, x, n, lists);
+      seen = live.split_into.size();
+      for (const auto& [list, row] : by_list) {  // where the row is now for sure
+        uint32_t* slots = lists.data() + size_t(row) * R;
+        *std::find_if(slots, slots + R - 1, [](uint32_t l) { return l == kNoList; }) = list;
+      }
+      append_to_lists(live, by_list, entries.data(), tails.data(), true);
+    }
+  } catch (...) {
+    forget_failed_add(live, labels);
+    throw;
   }
   note_strays(live, x, n, labels.data(), lists);
   count_ += n;
   for (int64_t id : labels) live.next_id = std::max(live.next_id, id + 1);
   if (too_stale(live, count_)) sweep_stale(live);
   if (journal_) journal_->writes.push_back({true, labels, std::vector<float>(x, x + n * dim())});
+}
+
+void SpannIndex::forget_failed_add(Live& live, const std::vector<int64_t>& labels) {
+  // Every list write is copy-on-write (write_list), so the lists hold what they held or what
+  // they hold now plus entries of this add; a split writes its new list before the old one
+  // lets go of the moved rows. What remains to undo is this add's own ids.
+  for (int64_t id : labels) {
+    live.where.erase(id);
+    live.liveness.mark_removed(id);
+  }
 }
 
 // Appends rows (entries and tails of one add, indexed by row) to lists, (list, row) pairs sorted
@@ -246,22 +261,27 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
     to.push(b.entries.data() + i * b.E, tail);
     const float d0 = to_old[i], d1 = to_new_head[i];  // c1 is the last round's
     if (l2 && (to_new[i] ? pruned(d1, d0) : pruned(d0, d1))) (to_new[i] ? kept : moved).push(b.entries.data() + i * b.E, tail);
+  }
+  live.split_into.emplace_back(h, g);
+  take_nearer_members(live, g, moved, h, kept);
+  rehome_strays(live, g, moved);
+  // The new list is written before h lets go of the moved rows: a write refused in between
+  // (a full disk) leaves them in h, or in both, never in neither.
+  write_list(live, g, moved);
+  for (size_t i = 0; i < m; ++i) {
     if (!to_new[i]) continue;
     const int64_t id = entry_id(b.raw_id(i));
     const uint32_t* at = live.where.find(id);
     if (at && *at == h) live.where.set(id, g);
   }
-  live.split_into.emplace_back(h, g);
   write_list(live, h, kept);
-  take_nearer_members(live, g, moved);
-  rehome_strays(live, g, moved);
-  write_list(live, g, moved);
   ++live.splits;
 }
 
 // After a split: members of the lists next to new head g that are nearer to g than to their
 // own head join g as replicas (they stay where they are too), a bounded number of them.
-void SpannIndex::take_nearer_members(Live& live, uint32_t g, ListBuffer& b) {
+void SpannIndex::take_nearer_members(Live& live, uint32_t g, ListBuffer& b, uint32_t split,
+                                     const ListBuffer& split_kept) {
   const size_t d = dim(), K = std::min(kReassignLists + 2, head_->size());
   const float* cg = live.head_vectors.data() + size_t(g) * d;
   std::vector<float> nd(K);
@@ -280,16 +300,19 @@ void SpannIndex::take_nearer_members(Live& live, uint32_t g, ListBuffer& b) {
   for (size_t j = 0; j < K && b.count < room; ++j) {
     if (ni[j] < 0 || static_cast<uint32_t>(ni[j]) == g) continue;
     const uint32_t n = static_cast<uint32_t>(ni[j]);
-    if (postings_->lists()[n].count == 0) continue;
-    read_list(n, near);
+    const bool pending = n == split;  // its new content is not written yet
+    if (!pending && postings_->lists()[n].count == 0) continue;
+    if (!pending) read_list(n, near);
+    const ListBuffer& members = pending ? split_kept : near;
+    if (members.count == 0) continue;
     const float* cn = live.head_vectors.data() + size_t(n) * d;
-    for (size_t e = 0; e < near.count && b.count < room; ++e) {
-      const int64_t raw = near.raw_id(e);
+    for (size_t e = 0; e < members.count && b.count < room; ++e) {
+      const int64_t raw = members.raw_id(e);
       if (!live.liveness.live(raw) || held.contains(entry_id(raw))) continue;
-      const uint8_t* tail = near.T ? near.tails.data() + e * near.T : nullptr;
-      codec_->decode_split(near.entries.data() + e * near.E + 8, tail, v.data());
+      const uint8_t* tail = members.T ? members.tails.data() + e * members.T : nullptr;
+      codec_->decode_split(members.entries.data() + e * members.E + 8, tail, v.data());
       if (dist(v.data(), cg) >= dist(v.data(), cn)) continue;
-      b.push(near.entries.data() + e * near.E, tail);
+      b.push(members.entries.data() + e * members.E, tail);
       held.set(entry_id(raw), 0);
       ++live.reassigned;
     }

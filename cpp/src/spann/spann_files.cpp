@@ -107,9 +107,14 @@ void SpannIndex::write_sections(io::IndexFileWriter& out) const {
 // that replaces the old one never refers to pages that a crash could lose.
 void SpannIndex::write_live_section(io::IndexFileWriter& out) const {
   Live& live = *live_;
-  if (live.writer.is_open()) live.writer.flush();
-  const io::PostingLayout& layout = postings_->layout();
   const uint64_t end = live.pages.end();
+  if (live.writer.is_open()) {
+    // A list write refused part-way (a full disk) may have left the file short of the pages
+    // handed out since; the directory below names them all.
+    if (live.writer.size() < end) live.writer.resize(end);
+    live.writer.flush();
+  }
+  const io::PostingLayout& layout = postings_->layout();
   io::ByteWriter w;
   w.u32(kLiveVersion);
   w.u64(count_);
@@ -156,10 +161,13 @@ void SpannIndex::snapshot_taken(bool in_file) const {
   if (in_file) live.pages.commit_saved();
   else live.pages.keep_used();
   if (!live.pending_generation) return;
-  write_write_generation(postings_->path(), postings_->header().build_id, live.pending_generation);
-  live.generation = live.pending_generation;
+  // The file now in place carries the new generation whether or not its stamp below can be
+  // written: the next save must take a higher one, or an older save would pass for it.
+  const uint64_t generation = live.pending_generation;
+  live.generation = generation;
   live.pending_generation = 0;
   live.changed = false;
+  write_write_generation(postings_->path(), postings_->header().build_id, generation);
 }
 
 void SpannIndex::read_live_section(const io::IndexFileReader& in) {

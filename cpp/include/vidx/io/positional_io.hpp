@@ -91,6 +91,12 @@ class File {
 // Both must be in the same folder (or at least on the same filesystem).
 void replace_file(const std::string& from, const std::string& to);
 
+// Gives `file` (a new file about to replace `target`) the permission bits and, where this
+// process may, the owner and group of `target`, so that replacing a file the user made private
+// (mode 600) does not make it readable to all. Nothing where `target` does not exist (a new file
+// keeps the umask's mode) or on Windows (a new file takes its folder's ACL).
+void keep_permissions_of(const std::string& target, File& file);
+
 // The file a save to `path` should replace. A symbolic link is followed to the file it names
 // (as writing through open() would), so the link still names the saved index instead of being
 // replaced by it. IoError where that file exists but is not a regular file: renaming over a

@@ -199,7 +199,11 @@ class SpannIndex final : public VectorIndex {
   float row_reach(const Live& live, const float* row, const uint32_t* lists) const;
   void note_strays(Live& live, const float* x, size_t n, const int64_t* labels, const std::vector<uint32_t>& lists);
   void rehome_strays(Live& live, uint32_t list, ListBuffer& buffer);
-  void take_nearer_members(Live& live, uint32_t list, ListBuffer& buffer);
+  // `split`, `split_kept`: the list being split and the part it keeps, not yet written.
+  void take_nearer_members(Live& live, uint32_t list, ListBuffer& buffer, uint32_t split, const ListBuffer& split_kept);
+  // A failed add (a posting write refused, e.g. a full disk) leaves the index as it was: its
+  // ids are forgotten and whatever entries of it reached the file are stale.
+  void forget_failed_add(Live& live, const std::vector<int64_t>& labels);
   void sweep_stale(Live& live);
   void read_list(uint32_t list, ListBuffer& out) const;
   void open_writer(Live& live) const;
