@@ -7,6 +7,7 @@ The loads of one file run in one child interpreter, so a crash fails the test in
 killing pytest; the child reports what it saw as JSON."""
 import json
 import os
+import pickle
 import struct
 import subprocess
 import sys
@@ -267,3 +268,39 @@ def test_a_damaged_mapped_level0_list_cannot_crash_a_search(damage, tmp_path):
     assert out.returncode == 0 and "searched" in out.stdout, out.stderr[-3000:]
     with pytest.raises(OSError):  # a full load checks every link
         vidx.load(str(path))
+
+
+def flip_a_bit(data, tag):
+    """data (bytes of an index file) with one bit flipped inside section `tag`, checksums left."""
+    damaged = bytearray(data)
+    for _, t, _, offset, length in section_table(damaged)[0]:
+        if t.to_bytes(4, "little") == tag:
+            damaged[offset + length // 2] ^= 0x08
+            return bytes(damaged)
+    raise AssertionError(f"no section {tag}")
+
+
+@pytest.mark.parametrize("kind,tag", [("hnsw", b"HED0"), ("hnsw", b"LNK0"), ("flat", b"CODE")])
+def test_a_mapped_file_damaged_where_it_is_used_in_place_is_not_copied(kind, tag, tmp_path):
+    # A file mapped without verify is used in place unchecked (that is what mapping is for). Saving
+    # or pickling that index wrote those bytes with fresh checksums: a flipped bit became a valid
+    # file (a vector off by 0.6 on a full load), or a file no load accepted. Now the copy compares
+    # them with the checksums the mapped file holds.
+    x = np.random.default_rng(0).standard_normal((500, 16)).astype(np.float32)
+    index = vidx.Index(16, "l2", kind=kind, quant="f32")
+    index.add(x, progress=False)
+    good, damaged = tmp_path / "good.vidx", tmp_path / "damaged.vidx"
+    index.save(good)
+    damaged.write_bytes(flip_a_bit(good.read_bytes(), tag))
+    with pytest.raises(OSError, match="checksum"):
+        vidx.load(damaged)
+    mapped = vidx.load(damaged, mmap=True)
+    copy = tmp_path / "copy.vidx"
+    with pytest.raises(OSError, match=f"checksum mismatch in section '{tag.decode()}'"):
+        mapped.save(copy)
+    assert not copy.exists()
+    with pytest.raises(OSError, match="checksum mismatch"):
+        pickle.dumps(mapped)
+    # An undamaged mapped file copies as before.
+    vidx.load(good, mmap=True).save(copy)
+    assert np.array_equal(vidx.load(copy).search(x[:20], k=3)[1], index.search(x[:20], k=3)[1])

@@ -3,6 +3,7 @@ import copy
 import os
 import pickle
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -360,3 +361,25 @@ def test_ids_section_with_a_duplicate_or_negative_id_is_refused(stored, message)
     struct.pack_into("<I", raw, header_size - 4, _crc32c(bytes(raw[:header_size - 4])))
     with pytest.raises(ValueError, match=message):
         vidx.from_bytes(bytes(raw))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names that are not UTF-8 (Linux takes any bytes)")
+def test_file_names_that_are_not_utf8_work_as_str_and_as_bytes(tmp_path):
+    # os.listdir gives such a name as a str with surrogate escapes; save, load, verify and SPANN's
+    # path used to refuse that str with pybind11's "incompatible function arguments".
+    x = np.random.default_rng(0).standard_normal((300, 8)).astype(np.float32)
+    index = vidx.Index(8)
+    index.add(x, progress=False)
+    name = os.path.join(str(tmp_path), os.fsdecode(b"index-\xff.vidx"))
+    index.save(name)
+    assert os.listdir(tmp_path) == [os.path.basename(name)]
+    vidx.verify(name)
+    assert len(vidx.load(name)) == 300 and len(vidx.load(os.fsencode(name), mmap=True)) == 300
+    with pytest.raises(FileNotFoundError, match=r"missing-\udcfe"):
+        vidx.load(os.path.join(str(tmp_path), os.fsdecode(b"missing-\xfe.vidx")))
+    posting = os.path.join(str(tmp_path), os.fsdecode(b"postings-\xfd.bin"))
+    spann = vidx.Index(8, kind="spann", path=posting)
+    spann.add(x, progress=False)
+    assert spann.posting_path == posting and spann.params["path"] == posting
+    spann.save(os.path.join(str(tmp_path), os.fsdecode(b"spann-\xfc.vidx")))
+    assert vidx.load(os.path.join(str(tmp_path), os.fsdecode(b"spann-\xfc.vidx"))).posting_path == posting

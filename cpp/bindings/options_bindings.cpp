@@ -69,9 +69,11 @@ struct FromKwargs {
   void text(const char* name, std::string& field, unsigned applies) {
     py::object v = take(name, applies);
     if (!v) return;
-    if (std::string(name) == "path" && !py::isinstance<py::str>(v) && py::hasattr(v, "__fspath__"))
-      v = py::module_::import("os").attr("fspath")(v);
-    if (!py::isinstance<py::str>(v)) throw py::type_error(std::string(name) + " must be a string, got " + type_name(v));
+    const bool path = std::string(name) == "path";
+    if (path && (py::isinstance<py::str>(v) || py::isinstance<py::bytes>(v) || py::hasattr(v, "__fspath__")))
+      v = py::module_::import("os").attr("fsencode")(v);  // the file system's bytes: any name os.listdir gives
+    if (!(path ? py::isinstance<py::bytes>(v) : py::isinstance<py::str>(v)))
+      throw py::type_error(std::string(name) + " must be a string, got " + type_name(v));
     field = v.cast<std::string>();
     if (std::string(name) == "path") checked_path(field);
     // Left out, quant is the kind's default; given, it must name a codec ("" included).
@@ -99,7 +101,11 @@ struct ToDict {
     if (applies & scope) out[name] = v;
   }
   void text(const char* name, const std::string& v, unsigned applies) {
-    if (applies & scope) out[name] = v;
+    if (!(applies & scope)) return;
+    if (std::string(name) == "path")  // as os.listdir names it, whatever its bytes
+      out[name] = py::module_::import("os").attr("fsdecode")(py::bytes(v));
+    else
+      out[name] = v;
   }
 };
 

@@ -277,7 +277,7 @@ class Index:
         from ._sources import _Progress, _progress_callback
         cb = _progress_callback(progress, impl.kind, None)
         try:
-            return impl.rebuild(None if path is None else _os.fspath(path), cb)
+            return impl.rebuild(None if path is None else _os.fsencode(path), cb)
         finally:
             if isinstance(cb, _Progress):
                 cb.close()
@@ -285,7 +285,7 @@ class Index:
     def save(self, path):
         """Writes the index to one file, atomically (temporary file, fsync, rename). A SPANN
         index writes its in-memory part; the posting file stays where it is. A path holding a NUL byte raises ValueError."""
-        self._impl.save(_os.fspath(path))
+        self._impl.save(_os.fsencode(path))
 
     def memory_usage(self):
         """Bytes held by the index in memory (vectors or codes, graph, ids, search buffers;
@@ -402,9 +402,9 @@ def load(path, posting_path=None, direct_io=None, device="cpu", *, mmap=False, v
         raise TypeError("verify must be None or a bool")
     if verify is not None and not mmap:
         raise ValueError("verify= applies to mmap=True (a load without mmap always verifies everything)")
-    posting = "" if posting_path is None else _os.fspath(posting_path)
+    posting = "" if posting_path is None else _os.fsencode(posting_path)
     direct = -1 if direct_io is None else int(direct_io)
-    return Index._wrap(_core.load(_os.fspath(path), posting, direct, mmap, bool(verify)))
+    return Index._wrap(_core.load(_os.fsencode(path), posting, direct, mmap, bool(verify)))
 
 
 def from_bytes(data):
@@ -419,7 +419,7 @@ def from_bytes(data):
 def verify(path):
     """Checks every checksum and link of an index file without keeping it in memory (the file
     is mapped, read once); raises ValueError/OSError naming the problem, returns None if sound."""
-    _core.load(_os.fspath(path), "", -1, True, True)
+    _core.load(_os.fsencode(path), "", -1, True, True)
 
 
 def cpu_features():

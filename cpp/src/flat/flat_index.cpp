@@ -186,14 +186,17 @@ void FlatIndex::write_sections(io::IndexFileWriter& out) const {
   codec_->save_parameters(params);
   out.add_section(io::fourcc("CDEC"), params.take());
   const size_t cs = codec_->code_size();
+  // Sections still in place from a mapped file are compared with the checksums they had there.
+  const auto check = [&](const AlignedBuffer& b, uint32_t tag) { return b.is_view() ? mapped_checks_.find(tag) : nullptr; };
   if (stride_ == cs) {
-    out.add_section_view(kCodesSection, codes_.data(), count_ * cs);
+    out.add_section_view(kCodesSection, codes_.data(), count_ * cs, check(codes_, kCodesSection));
   } else {  // the file holds codes back to back, without the in-memory padding
     std::vector<io::Span> rows(count_);
     for (size_t i = 0; i < count_; ++i) rows[i] = io::Span{codes_.data() + i * stride_, cs};
     out.add_section_views(kCodesSection, std::move(rows));
   }
-  if (kept_codec_) out.add_section_view(kKeptSection, kept_.data(), count_ * kept_codec_->code_size());
+  if (kept_codec_)
+    out.add_section_view(kKeptSection, kept_.data(), count_ * kept_codec_->code_size(), check(kept_, kKeptSection));
 }
 
 void FlatIndex::read_sections(const io::IndexFileReader& in) {
@@ -219,6 +222,9 @@ void FlatIndex::read_sections(const io::IndexFileReader& in) {
   if (in.mapped() && stride_ == cs) {
     codes_ = view_of(codes);
     if (kept_codec_) kept_ = view_of(kept);
+    mapped_checks_ = io::SectionChecks();
+    mapped_checks_.note(in, kCodesSection);
+    if (kept_codec_) mapped_checks_.note(in, kKeptSection);
   } else {
     in.section(kCodesSection);  // checks the checksum of what is copied
     if (kept_codec_) in.section(kKeptSection);

@@ -61,14 +61,18 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   layout.u64(head_stride_);
   layout.u64(head_size_);
   out.add_section(kHeadLayoutSection, layout.take());
-  out.add_section_view(kHeadsSection, heads_.data(), count * head_stride_);
-  out.add_section_view(kLevel0Section, links0_.data(), count * level0_list_words() * sizeof(uint32_t));
-  out.add_section_view(kTailsSection, tails_.data(), count * tail_size_);
+  // Sections still in place from a mapped file are compared with the checksums they had there.
+  const auto check = [&](const AlignedBuffer& b, uint32_t tag) { return b.is_view() ? mapped_checks_.find(tag) : nullptr; };
+  out.add_section_view(kHeadsSection, heads_.data(), count * head_stride_, check(heads_, kHeadsSection));
+  out.add_section_view(kLevel0Section, links0_.data(), count * level0_list_words() * sizeof(uint32_t),
+                       check(links0_, kLevel0Section));
+  out.add_section_view(kTailsSection, tails_.data(), count * tail_size_, check(tails_, kTailsSection));
   out.add_section_view(kLevelsSection, levels_.data(), count);
   // Slots past `count` are reserved, not used: their upper lists are not written.
   const size_t upper_words = count < levels_.size() ? upper_offset_[count] : upper_.size();
   out.add_section_view(kUpperSection, upper_.data(), upper_words * sizeof(uint32_t));
-  if (kept_codec_) out.add_section_view(kKeptSection, kept_.data(), count * kept_codec_->code_size());
+  if (kept_codec_)
+    out.add_section_view(kKeptSection, kept_.data(), count * kept_codec_->code_size(), check(kept_, kKeptSection));
 }
 
 void HnswIndex::read_sections(const io::IndexFileReader& in) {
@@ -207,6 +211,8 @@ void HnswIndex::read_level0(const io::IndexFileReader& in, uint64_t count) {
     links0_ = view_of(in.in_place(kLevel0Section));
     tails_ = view_of(in.in_place(kTailsSection));
     if (kept_codec_) kept_ = view_of(in.in_place(kKeptSection));
+    mapped_checks_ = io::SectionChecks();
+    for (uint32_t tag : {kHeadsSection, kLevel0Section, kTailsSection, kKeptSection}) mapped_checks_.note(in, tag);
     capacity_ = count;  // no reserve_records(): the per-node arrays it sizes are sized here
     states_.reset(new std::atomic<uint8_t>[count]());
     return;

@@ -113,11 +113,12 @@ void IndexFileWriter::check_new_tag(uint32_t tag) const {
 
 void IndexFileWriter::add_section(uint32_t tag, std::vector<uint8_t> bytes) {
   check_new_tag(tag);
-  sections_.push_back(Section{tag, std::move(bytes), {}});
+  sections_.push_back(Section{tag, std::move(bytes), {}, std::nullopt});
 }
 
-void IndexFileWriter::add_section_view(uint32_t tag, const void* data, size_t size) {
+void IndexFileWriter::add_section_view(uint32_t tag, const void* data, size_t size, const SectionCheck* check) {
   add_section_views(tag, {Span{static_cast<const uint8_t*>(data), size}});
+  if (check && check->length == size) sections_.back().check = *check;
 }
 
 void IndexFileWriter::add_section_views(uint32_t tag, std::vector<Span> parts) {
@@ -125,7 +126,7 @@ void IndexFileWriter::add_section_views(uint32_t tag, std::vector<Span> parts) {
   for (const Span& part : parts)
     if (part.data == nullptr && part.size > 0)
       throw InvalidArgument("section '" + tag_name(tag) + "': null buffer of " + std::to_string(part.size) + " bytes");
-  sections_.push_back(Section{tag, {}, std::move(parts)});
+  sections_.push_back(Section{tag, {}, std::move(parts), std::nullopt});
 }
 
 IndexFileWriter::Layout IndexFileWriter::layout() const {
@@ -170,6 +171,9 @@ void IndexFileWriter::emit(const Layout& l,
     const Section& s = sections_[i];
     stream(s.owned.data(), s.owned.size());
     for (const Span& part : s.parts) stream(part.data, part.size);
+    if (s.check && s.check->crc != crc)
+      throw FileFormatError(s.check->source + ": checksum mismatch in section '" + tag_name(s.tag) +
+                            "' (the file is damaged, or was changed while mapped); it was not copied");
     crcs[i] = crc;
   }
 
@@ -391,6 +395,23 @@ Span IndexFileReader::section(uint32_t tag) const {
 bool IndexFileReader::verified(uint32_t tag) const {
   const Entry* e = find(tag);
   return e && e->verified;
+}
+
+void SectionChecks::note(const IndexFileReader& in, uint32_t tag) {
+  if (!in.mapped()) return;
+  if (auto check = in.check_for(tag)) checks_.emplace_back(tag, std::move(*check));
+}
+
+const SectionCheck* SectionChecks::find(uint32_t tag) const {
+  for (const auto& [t, check] : checks_)
+    if (t == tag) return &check;
+  return nullptr;
+}
+
+std::optional<SectionCheck> IndexFileReader::check_for(uint32_t tag) const {
+  const Entry* e = find(tag);
+  if (!e) return std::nullopt;
+  return SectionCheck{e->crc, e->length, path_};
 }
 
 ByteReader IndexFileReader::reader(uint32_t tag) const {

@@ -17,6 +17,7 @@
 #include "vidx/codec/codec.hpp"
 #include "vidx/common/aligned_buffer.hpp"
 #include "vidx/index.hpp"
+#include "vidx/io/index_file.hpp"
 
 namespace vidx {
 
@@ -61,6 +62,7 @@ class FlatIndex final : public VectorIndex {
   size_t stride_ = 0;     // code_size() rounded up to 8 bytes
   std::unique_ptr<Codec> kept_codec_;  // "f32" when keep_vectors is set and codec_ is not float32
   AlignedBuffer kept_;
+  io::SectionChecks mapped_checks_;  // of codes_ and kept_ kept in place from a mapped file
   std::atomic<size_t> count_{0};  // slots written so far; concurrent add_rows raise it
 };
 

@@ -42,6 +42,7 @@
 #include "vidx/graph/grace_period.hpp"
 #include "vidx/graph/node_locks.hpp"
 #include "vidx/index.hpp"
+#include "vidx/io/index_file.hpp"
 
 namespace vidx {
 
@@ -376,6 +377,7 @@ class HnswIndex final : public VectorIndex {
   size_t head_stride_ = 0;   // bytes between two slots' heads
   AlignedBuffer heads_;      // code heads by slot
   AlignedBuffer links0_;     // level-0 lists by slot, M0 + 1 words each
+  io::SectionChecks mapped_checks_;  // of the sections above kept in place from a mapped file
   size_t capacity_ = 0;      // slots allocated
   std::atomic<size_t> count_{0};  // slots in use or freed: one past the highest slot ever added
 

@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,28 @@ constexpr uint32_t fourcc(const char (&s)[5]) {
 // appear as \xNN.
 std::string tag_name(uint32_t tag);
 
+// What a section kept in place from a mapped file held when it was mapped: its stored checksum
+// and length, and the file. A save that writes those bytes again compares them as it goes
+// (IndexFileWriter::add_section_view), so damage in the mapped file (never verified, or changed
+// since) fails the copy instead of being checksummed anew as valid.
+struct SectionCheck {
+  uint32_t crc = 0;
+  uint64_t length = 0;
+  std::string source;
+};
+
+// The SectionChecks of the sections a structure keeps in place from a mapped file.
+class SectionChecks {
+ public:
+  // Records section `tag`'s check when `in` is a mapped file.
+  void note(const class IndexFileReader& in, uint32_t tag);
+  // The check for `tag`, or nullptr (verified, or not kept in place).
+  const SectionCheck* find(uint32_t tag) const;
+
+ private:
+  std::vector<std::pair<uint32_t, SectionCheck>> checks_;
+};
+
 // Collects the sections of one index and writes them as a file, atomically.
 class IndexFileWriter {
  public:
@@ -86,7 +109,9 @@ class IndexFileWriter {
   // The writer keeps `bytes` (moved in, so pass an rvalue to avoid a copy).
   void add_section(uint32_t tag, std::vector<uint8_t> bytes);
   // The caller keeps `data` alive and unchanged until write_atomically returns; nothing is copied.
-  void add_section_view(uint32_t tag, const void* data, size_t size);
+  // `check`: the bytes come unverified from a mapped file (see SectionCheck); a checksum that
+  // differs fails the write with FileFormatError naming that file and section.
+  void add_section_view(uint32_t tag, const void* data, size_t size, const SectionCheck* check = nullptr);
   // One section made of several buffers written back to back (e.g. many vectors), no copy.
   // Same lifetime rule as add_section_view.
   void add_section_views(uint32_t tag, std::vector<Span> parts);
@@ -118,6 +143,7 @@ class IndexFileWriter {
     uint32_t tag;
     std::vector<uint8_t> owned;  // payload for add_section
     std::vector<Span> parts;     // payload for add_section_view(s)
+    std::optional<SectionCheck> check;
   };
   void check_new_tag(uint32_t tag) const;
 
@@ -172,6 +198,9 @@ class IndexFileReader {
   Span in_place(uint32_t tag) const;
   // Whether section `tag` has passed its checksum (false for a missing one).
   bool verified(uint32_t tag) const;
+  // For a section a structure keeps in place from a mapped file: what a later save must compare
+  // it with (verified or not: the file may change while mapped); nullopt for a missing section.
+  std::optional<SectionCheck> check_for(uint32_t tag) const;
   // A ByteReader over section `tag` whose errors name the file and the section.
   ByteReader reader(uint32_t tag) const;
   // The tags of all sections, in file order.
