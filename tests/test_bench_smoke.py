@@ -47,6 +47,22 @@ def test_recall_counts_by_distance_and_ignores_padding():
     assert recall.recall_at_k(train, query, np.array([[0, 2]]), gt, "euclidean", k=2) == 1.0
     assert recall.recall_at_k(train, query, np.array([[0, 3]]), gt, "euclidean", k=2) == 0.5
     assert recall.recall_at_k(train, query, np.array([[0, -1]]), gt, "euclidean", k=2) == 0.5
+    assert recall.recall_at_k(train, query, np.array([[0, 0]]), gt, "euclidean", k=2) == 0.5  # an id counts once
+    assert recall.recall_at_k(train, query, np.array([[-1, -1]]), gt, "euclidean", k=2) == 0.0
+
+
+def test_recall_slack_is_ann_benchmarks_absolute_one_thousandth():
+    # A near miss 1.5 beyond a k-th distance of 1,500 (fashion-mnist's scale) used to count under
+    # the relative slack; ann-benchmarks' +1e-3 does not count it. A float32-rounded k-th
+    # distance still counts the true neighbour recomputed in float64.
+    from vidx.bench import recall
+
+    train = np.array([[1500.0], [1501.5], [1500.0004]], dtype=np.float64).astype(np.float32)
+    query = np.zeros((1, 1), dtype=np.float32)
+    gt = np.array([[1500.0]], dtype=np.float32)
+    assert recall.recall_at_k(train, query, np.array([[1]]), gt, "euclidean", k=1) == 0.0
+    assert recall.recall_at_k(train, query, np.array([[0]]), gt, "euclidean", k=1) == 1.0
+    assert recall.recall_at_k(train, query, np.array([[2]]), gt, "euclidean", k=1) == 1.0
 
 
 def test_timed_loops_pause_the_collector_and_restore_it():
@@ -156,3 +172,42 @@ def test_an_absent_default_dataset_still_falls_back(tmp_path, monkeypatch):
     lines = []
     assert cli._dataset(args, lines.append) == "generated"
     assert any("GENERATED" in line for line in lines)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--algorithms", "vidx,vidx"], "given twice"),
+    (["--algorithms", "vidx", "--dataset", "glove6b-50-angular"], "give one"),
+])
+def test_conflicting_or_repeated_choices_are_usage_errors(argv, message, tmp_path, capsys):
+    assert cli.main(["--quick", "--synthetic", "100,4", "--out", str(tmp_path)] + argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_run(tmp_path, capsys):
+    # It used to be found after every build and sweep, as a traceback that threw the figures away.
+    not_a_folder = tmp_path / "results"
+    not_a_folder.write_text("a file")
+    for flag in ("--out", "--export-ann-benchmarks"):
+        code = cli.main(["--quick", "--synthetic", "100,4", "--algorithms", "vidx", flag, str(not_a_folder)])
+        assert code == 2
+        captured = capsys.readouterr()
+        assert "is a file, not a folder" in captured.err and "building" not in captured.out
+
+
+def test_ctrl_c_during_the_sweep_keeps_the_rows_measured(tmp_path, capsys, monkeypatch):
+    # The second row's measurement is interrupted: the first is printed and written, exit 130.
+    measured = []
+    real_row = runner._row
+
+    def row_then_interrupt(*args):
+        if measured:
+            raise KeyboardInterrupt
+        measured.append(real_row(*args))
+        return measured[-1]
+
+    monkeypatch.setattr(runner, "_row", row_then_interrupt)
+    code = cli.main(["--quick", "--synthetic", "500,8", "--algorithms", "vidx", "--out", str(tmp_path)])
+    assert code == 130
+    results = json.loads((tmp_path / "clustered-500-8-euclidean.json").read_text())
+    assert results["interrupted"] is True and len(results["rows"]) == 1
+    assert "interrupted" in capsys.readouterr().out

@@ -211,6 +211,11 @@ def test_subset_recomputes_ground_truth():
     ("array_metric", "distance attribute"),
     ("nan_train", "NaN or infinite"),
     ("empty_test", "must both hold rows"),
+    # Ground truth that would make every figure silently wrong: recall is scored against it.
+    ("squared_distances", "do not match"),
+    ("nan_distances", "distances hold NaN"),
+    ("unsorted_distances", "increasing order"),
+    ("float64_beyond_float32", "beyond float32"),
 ])
 def test_odd_files_are_valueerrors(tmp_path, change, words):
     # These raised TypeError from inside h5py / a set lookup, or loaded and failed later.
@@ -225,6 +230,17 @@ def test_odd_files_are_valueerrors(tmp_path, change, words):
             f.attrs["distance"] = np.array([1, 2])
         elif change == "nan_train":
             f["train"][0, 0] = np.nan
+        elif change in ("squared_distances", "nan_distances", "unsorted_distances"):
+            d = arrays["distances"].astype(np.float64)
+            d = {"squared_distances": d ** 2 * 10, "nan_distances": np.full_like(d, np.nan),
+                 "unsorted_distances": d[:, ::-1]}[change]
+            del f["distances"]
+            f.create_dataset("distances", data=d.astype(np.float32))
+        elif change == "float64_beyond_float32":
+            train = arrays["train"].astype(np.float64)
+            train[0, 0] = 1e300
+            del f["train"]
+            f.create_dataset("train", data=train)
         else:
             for key in ("test", "neighbors", "distances"):
                 del f[key]

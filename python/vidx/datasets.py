@@ -239,6 +239,8 @@ def _validate(path, metric, train, test, neighbors, distances) -> None:
             bad(f"{what} must be numeric, not {rows.dtype}")
         if rows.dtype.kind == "f" and not np.isfinite(rows).all():
             bad(f"{what} holds NaN or infinite values")
+        if rows.dtype.kind == "f" and rows.dtype.itemsize > 4 and np.abs(rows).max() > np.finfo(np.float32).max:
+            bad(f"{what} holds values beyond float32's range (they would load as infinite)")
     if neighbors.ndim != 2 or neighbors.shape[0] != test.shape[0] or neighbors.shape[1] == 0:
         bad(f"neighbors {neighbors.shape} must have one row per test vector {test.shape}")
     if distances.shape != neighbors.shape:
@@ -247,6 +249,33 @@ def _validate(path, metric, train, test, neighbors, distances) -> None:
         bad(f"neighbors must be integers, not {neighbors.dtype}")
     if neighbors.size and (neighbors.min() < 0 or neighbors.max() >= train.shape[0]):
         bad(f"neighbors hold ids outside [0, {train.shape[0]})")
+    _check_ground_truth(bad, metric, train, test, neighbors, distances)
+
+
+#: Queries whose stored neighbours are recomputed at load to check them against `distances`.
+_GROUND_TRUTH_SAMPLE = 16
+
+
+def _check_ground_truth(bad, metric, train, test, neighbors, distances) -> None:
+    """Recall is scored against the stored k-th distance: distances that are not finite, not
+    sorted, or not those of the stored neighbours (squared, scaled, another metric's) would turn
+    every figure silently wrong, so they are refused here."""
+    if distances.dtype.kind not in "fiu":
+        bad(f"distances must be numbers, not {distances.dtype}")
+    d = distances.astype(np.float64)
+    if not np.isfinite(d).all():
+        bad("distances hold NaN or infinite values")
+    if (np.diff(d, axis=1) < -1e-4 * (1 + np.abs(d[:, 1:]))).any():
+        bad("distances are not in increasing order within each row")
+    rows = np.unique(np.linspace(0, len(test) - 1, min(_GROUND_TRUTH_SAMPLE, len(test))).astype(np.int64))
+    actual = true_distances(np.asarray(train, dtype=np.float32), np.asarray(test[rows], dtype=np.float32),
+                            neighbors[rows].astype(np.int64), metric)
+    stored = d[rows]
+    if not np.allclose(actual, stored, rtol=1e-3, atol=1e-3):
+        worst = int(np.argmax(np.abs(actual - stored).max(axis=1)))
+        bad(f"distances do not match the {metric} distances of the stored neighbours (query {int(rows[worst])}: "
+            f"stored {stored[worst, 0]:.6g}, recomputed {actual[worst, 0]:.6g}); the file is not an "
+            f"ann-benchmarks ground truth for this metric")
 
 
 # ------------------------------------------------------------------------------- ground truth

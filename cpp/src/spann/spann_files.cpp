@@ -167,7 +167,13 @@ void SpannIndex::snapshot_taken(bool in_file) const {
   live.generation = generation;
   live.pending_generation = 0;
   live.changed = false;
-  write_write_generation(postings_->path(), postings_->header().build_id, generation);
+  try {
+    write_write_generation(postings_->path(), postings_->header().build_id, generation);
+  } catch (const IoError& e) {
+    throw IoError(std::string(in_file ? "the index file was saved" : "the index bytes were made") +
+                  ", but its generation stamp beside the posting file was not written (" +
+                  e.what() + "); until a later save writes it, an older save of this index is not refused writes");
+  }
 }
 
 void SpannIndex::read_live_section(const io::IndexFileReader& in) {

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
 from .. import datasets
 from . import peers, report, runner
@@ -205,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{folder}: " + (", ".join(names) if names else "no datasets"))
         return 0
     try:
+        if args.synthetic and args.dataset:
+            raise ValueError("--dataset and --synthetic name two datasets: give one")
         adapters = peers.select([n.strip() for n in args.algorithms.split(",") if n.strip()], log)
         if not adapters:
             raise ValueError("none of the requested algorithms is installed")
@@ -212,13 +216,37 @@ def main(argv: list[str] | None = None) -> int:
         dataset = _sized(_dataset(args, log), args, log)
         if dataset.neighbors.shape[1] < config.k:
             raise ValueError(f"{dataset.name} has ground truth for k <= {dataset.neighbors.shape[1]}")
+        # Checked before the run, not after it: a folder that cannot be written would cost every
+        # figure the run measured.
+        for folder in (args.out, args.export_ann_benchmarks):
+            if folder:
+                _writable_folder(folder)
     except (OSError, ValueError, ImportError) as err:
         print(f"vidx-bench: error: {err}", file=sys.stderr)
         return 2
-    results = runner.run(dataset, adapters, config, log)
-    if args.export_ann_benchmarks:
-        from . import ann_export
-        ann_export.export(results, dataset, args.export_ann_benchmarks, log)
-        ann_export.strip_answers(results)
-    report.write_all(results, args.out, log)
+    results = runner.run(dataset, adapters, config, log)  # Ctrl-C ends the sweep; its rows are kept
+    try:
+        if args.export_ann_benchmarks:
+            from . import ann_export
+            ann_export.export(results, dataset, args.export_ann_benchmarks, log)
+            ann_export.strip_answers(results)
+        report.write_all(results, args.out, log)
+    except OSError as err:
+        print(f"vidx-bench: error: could not write the results: {err}", file=sys.stderr)
+        return 1
+    if results.get("interrupted"):
+        return 130
     return 1 if results["failures"] else 0  # the numbers that did come out are written either way
+
+
+def _writable_folder(folder) -> None:
+    """Creates `folder` if needed; OSError naming it when it is not a folder this process can write."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"output folder {folder} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise OSError(f"cannot write to output folder {folder}: {err.strerror or err}") from err

@@ -363,10 +363,11 @@ class ScaNN(Adapter):
     def query_batch(self, Q, k, threads):
         self.index.set_num_threads(threads)
         try:
-            ids = self.index.search_batched_parallel(self._prepare(Q), k, max(k, 2 * self.ef), self.leaves)[0]
+            ids, dist = self.index.search_batched_parallel(self._prepare(Q), k, max(k, 2 * self.ef), self.leaves)
         finally:
             self.index.set_num_threads(1)
-        return np.asarray(ids, dtype=np.int64)
+        # A row with fewer than k found is padded with id 0 at distance NaN: -1, as query_one pads.
+        return np.where(np.isnan(dist), -1, np.asarray(ids, dtype=np.int64))
 
 
 class SVS(Adapter):
@@ -568,6 +569,9 @@ def select(names, log=print) -> list[type[Adapter]]:
     if unknown:
         raise ValueError(f"unknown algorithm(s) {', '.join(unknown)}; choose from {', '.join(ADAPTERS)} "
                          f"(with an optional :VARIANT, e.g. vidx:f32_split)")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"algorithm(s) {', '.join(repeated)} given twice: their rows would be indistinguishable")
     chosen = []
     for name in names:
         base, _, variant = name.partition(":")

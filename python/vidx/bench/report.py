@@ -150,11 +150,13 @@ def write_plot(results: dict, path: Path) -> Path | None:
 
 def write_all(results: dict, out_dir, log=print) -> dict:
     """Print the table and summary, write `{dataset}.json` and `{dataset}.png` into out_dir."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    log(format_table(results))
+    log(format_table(results))  # first: the figures are on screen whatever happens to the files
     log("")
     log(format_summary(summarize(results)))
+    if results.get("interrupted"):
+        log("(interrupted: the rows measured before Ctrl-C)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     stem = results["dataset"]["name"]
     files = {"json": write_json(results, out / f"{stem}.json"), "plot": write_plot(results, out / f"{stem}.png")}
     log("")

@@ -143,6 +143,9 @@ def run(dataset, adapters: list[type[Adapter]], config: BenchConfig, log=print) 
                     active.remove((adapter, build))
             if not active:
                 break
+    except KeyboardInterrupt:  # the rows measured so far are kept, and written by the caller
+        results["interrupted"] = True
+        log(f"interrupted: keeping the {len(results['rows'])} rows measured so far")
     finally:
         for adapter, _ in built:
             adapter.close()
