@@ -22,6 +22,9 @@ void VectorIndex::add_labelled(const float*, size_t, const int64_t*, ThreadPool&
   refuse("add after the build (this index is already built)", *this);
 }
 size_t VectorIndex::remove_labels(const int64_t*, size_t, ThreadPool&) { refuse("remove", *this); }
+void VectorIndex::upsert_labelled(const float*, size_t, const int64_t*, const std::vector<int64_t>&, ThreadPool&) {
+  refuse("upsert", *this);
+}
 bool VectorIndex::decode_rows(const uint32_t*, size_t, float*) const { refuse("get", *this); }
 bool VectorIndex::decode_labels(const int64_t*, size_t, float*) const { refuse("get", *this); }
 bool VectorIndex::has_label(int64_t) const { refuse("contains", *this); }

@@ -245,8 +245,12 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   if (stores_labels()) {
     const std::vector<int64_t> unique = distinct(ids, n);
     WriteGuard writing = lock_writes();
-    remove_stored_labels_locked(unique, true);
-    return add_after_build(rows, n, ids, writing);
+    if (concurrent_writes()) {
+      auto lock = lock_shared();
+      return upsert_labelled(rows, n, ids, unique, pool());
+    }
+    auto lock = lock_exclusive();
+    return upsert_labelled(rows, n, ids, unique, pool());
   }
   WriteGuard writing = lock_writes();
   remove_checked(ids, n, true, writing, WriteLock::kHeld);

@@ -234,6 +234,10 @@ class VectorIndex {
   // write mutex and the exclusive lock, or a shared one when concurrent_writes().
   virtual void add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool);
   virtual size_t remove_labels(const int64_t* ids, size_t n, ThreadPool& pool);
+  // Replaces the rows of `ids` (distinct: `unique`) by x, or adds them: all or nothing (an add
+  // refused after the remove puts the removed rows back). Same locks as add_labelled.
+  virtual void upsert_labelled(const float* x, size_t n, const int64_t* ids, const std::vector<int64_t>& unique,
+                               ThreadPool& pool);
   // Decoded vectors of slots (or, for stores_labels() kinds, of user ids); returns whether exact.
   virtual bool decode_rows(const uint32_t* slots, size_t n, float* out) const;
   virtual bool decode_labels(const int64_t* ids, size_t n, float* out) const;

@@ -99,37 +99,46 @@ void SpannIndex::open_writer(Live& live) const {
   live.changed = true;
 }
 
-void SpannIndex::write_list(Live& live, uint32_t list, const ListBuffer& b) {
+void SpannIndex::write_list(Live& live, uint32_t list, const ListBuffer& b) { install_list(live, list, write_pages(live, b)); }
+
+io::PostingList SpannIndex::write_pages(Live& live, const ListBuffer& b) {
   open_writer(live);
-  const io::PostingList old = list < postings_->lists().size() ? postings_->lists()[list] : io::PostingList{};
   io::PostingList l;
   l.count = static_cast<uint32_t>(b.count);
-  if (b.count) {
-    const size_t entry_pages = static_cast<size_t>(io::round_up_page(b.entries.size()) / kPage);
-    const size_t total = entry_pages + static_cast<size_t>(io::round_up_page(b.tails.size()) / kPage);
-    const uint64_t at = live.pages.allocate(total);
-    io::PageBuffer buffer;
-    uint8_t* pages = buffer.reserve(total * kPage);
-    std::memset(pages, 0, total * kPage);
-    std::memcpy(pages, b.entries.data(), b.entries.size());
-    if (!b.tails.empty()) std::memcpy(pages + entry_pages * kPage, b.tails.data(), b.tails.size());
-    try {
-      // The file grows first, in whole pages: a kill never leaves a torn page count at its end.
-      if (live.writer.size() < live.pages.end()) live.writer.resize(live.pages.end());
-      live.writer.write_at(at, pages, total * kPage);
-    } catch (...) {  // refused (a full disk): the list keeps its old pages, the new ones are free again
-      live.pages.release(at, total);
-      throw;
-    }
-    for (size_t p = 0; p < total; ++p) postings_->set_page_crc(at + p * kPage, io::crc32c(pages + p * kPage, kPage));
-    l.offset = at;
-    l.pages = static_cast<uint32_t>(entry_pages);
-    l.tail_base = at + entry_pages * kPage;
+  if (!b.count) return l;
+  const size_t entry_pages = static_cast<size_t>(io::round_up_page(b.entries.size()) / kPage);
+  const size_t total = entry_pages + static_cast<size_t>(io::round_up_page(b.tails.size()) / kPage);
+  const uint64_t at = live.pages.allocate(total);
+  io::PageBuffer buffer;
+  uint8_t* pages = buffer.reserve(total * kPage);
+  std::memset(pages, 0, total * kPage);
+  std::memcpy(pages, b.entries.data(), b.entries.size());
+  if (!b.tails.empty()) std::memcpy(pages + entry_pages * kPage, b.tails.data(), b.tails.size());
+  try {
+    // The file grows first, in whole pages: a kill never leaves a torn page count at its end.
+    if (live.writer.size() < live.pages.end()) live.writer.resize(live.pages.end());
+    live.writer.write_at(at, pages, total * kPage);
+  } catch (...) {  // refused (a full disk): the new pages are free again
+    live.pages.release(at, total);
+    throw;
   }
+  for (size_t p = 0; p < total; ++p) postings_->set_page_crc(at + p * kPage, io::crc32c(pages + p * kPage, kPage));
+  l.offset = at;
+  l.pages = static_cast<uint32_t>(entry_pages);
+  l.tail_base = at + entry_pages * kPage;
+  return l;
+}
+
+void SpannIndex::install_list(Live& live, uint32_t list, const io::PostingList& l) {
+  const io::PostingList old = list < postings_->lists().size() ? postings_->lists()[list] : io::PostingList{};
   postings_->set_list(list, l);
-  if (old.count && old.offset >= postings_->built_end())
-    live.pages.release(old.first_page_offset(), run_pages(old, postings_->layout().tail_bytes));
+  release_pages(live, old);
   ++live.rewrites;
+}
+
+void SpannIndex::release_pages(Live& live, const io::PostingList& l) {
+  if (l.count && l.offset >= postings_->built_end())
+    live.pages.release(l.first_page_offset(), run_pages(l, postings_->layout().tail_bytes));
 }
 
 void SpannIndex::ensure_where(Live& live) const {
@@ -150,20 +159,37 @@ void SpannIndex::ensure_where(Live& live) const {
 }
 
 // Rewrites every list holding a stale entry or a versioned one, so that every entry left
-// has version 0 and nothing needs the stale table any more.
+// has version 0 and nothing needs the stale table any more. A refused write (a full disk) must
+// leave every row readable: a list only dropping stale entries is rewritten at once (whatever
+// happens next, the stale table still says the same of every entry), while lists whose versions
+// go back to 0 take their places only once all of them are written. One of those rewritten alone
+// while the stale table still expected another version hid its rows, and a sweep refused
+// part-way lost them for good. (Writing only those last keeps the sweep's extra disk space to
+// the lists of re-added ids.)
 void SpannIndex::sweep_stale(Live& live) {
   ListBuffer b;
-  for (uint32_t h = 0; h < postings_->lists().size(); ++h) {
-    if (postings_->lists()[h].count == 0) continue;
-    read_list(h, b);
-    bool changed = b.keep_if([&](int64_t raw) { return live.liveness.live(raw); }) > 0;
-    for (size_t i = 0; i < b.count; ++i)
-      if (entry_version(b.raw_id(i)) != 0) {
-        b.set_raw_id(i, entry_id(b.raw_id(i)));
-        changed = true;
-      }
-    if (changed) write_list(live, h, b);
+  std::vector<std::pair<uint32_t, io::PostingList>> versioned;
+  try {
+    for (uint32_t h = 0; h < postings_->lists().size(); ++h) {
+      if (postings_->lists()[h].count == 0) continue;
+      read_list(h, b);
+      const bool dropped = b.keep_if([&](int64_t raw) { return live.liveness.live(raw); }) > 0;
+      bool reset = false;
+      for (size_t i = 0; i < b.count; ++i)
+        if (entry_version(b.raw_id(i)) != 0) {
+          b.set_raw_id(i, entry_id(b.raw_id(i)));
+          reset = true;
+        }
+      if (reset)
+        versioned.emplace_back(h, write_pages(live, b));
+      else if (dropped)
+        write_list(live, h, b);
+    }
+  } catch (...) {
+    for (const auto& [h, l] : versioned) release_pages(live, l);
+    throw;
   }
+  for (const auto& [h, l] : versioned) install_list(live, h, l);
   live.liveness.clear();
   ++live.sweeps;
 }

@@ -60,6 +60,11 @@ struct SpannIndex::Live {
   size_t limit = 0;         // a list past it splits
   uint64_t splits = 0, rewrites = 0, sweeps = 0, reassigned = 0;
   std::vector<std::pair<uint32_t, uint32_t>> split_into;  // (list, new list) of the add running
+  // While an upsert runs: no sweep, and the replaced ids' old entries (id -> their version) stay
+  // in the lists its add rewrites, so that a refused add can put the rows back.
+  bool upsert_running = false;
+  IdTable upsert_held;   // replaced id -> the version of its old entries
+  IdTable upsert_where;  // replaced id -> a list holding its old entry (followed through splits)
   Strays strays;            // remembered while the index is open
   float typical_reach = 0;  // median squared distance of a member to its head; 0: not measured yet
   // The write generation of this state (write_generation.hpp): the one it was loaded with, or

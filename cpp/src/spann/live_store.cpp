@@ -34,6 +34,14 @@ void Liveness::mark_removed(int64_t id) {
   note(id);
 }
 
+void Liveness::restore(int64_t id, const uint32_t* entry) {
+  // Recorded even as version 0: the undone write's entries carry another version and must stay
+  // stale (an id missing from the table counts only version 0 as live, but an empty table is not
+  // consulted by searches at all).
+  versions_.set(id, entry ? *entry : 0);
+  note(id);
+}
+
 void Liveness::assign(IdTable versions) {
   clear();
   versions.for_each([&](int64_t id, uint32_t v) {

@@ -55,6 +55,10 @@ class Liveness {
   // The version new entries of id get (also records it); the id must not be stored.
   uint32_t next_version(int64_t id);
   void mark_removed(int64_t id);
+  // The raw table entry of id (nullptr: none, its version-0 entries are live), and that entry
+  // put back by a write that is undone (nullptr: version 0, recorded).
+  const uint32_t* entry(int64_t id) const { return versions_.find(id); }
+  void restore(int64_t id, const uint32_t* entry);
   const IdTable& table() const { return versions_; }
   void assign(IdTable versions);
   void clear();

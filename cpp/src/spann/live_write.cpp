@@ -72,14 +72,7 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
   ensure_where(live);
   const std::vector<int64_t> labels = new_labels(live, ids, n);
   if (count_ + n >= (uint64_t(1) << 31)) throw InvalidArgument("a SPANN index holds at most 2^31 - 1 vectors");
-  // A version about to wrap could meet its own old entries: sweep them first.
-  for (int64_t id : labels) {
-    const uint32_t* v = live.liveness.table().find(id);
-    if (v && (*v & kVersionMask) == kVersionMask) {
-      sweep_stale(live);
-      break;
-    }
-  }
+  sweep_before_versions_wrap(live, labels);
   std::vector<uint32_t> lists;
   assign_to_heads(x, n, lists);
   const size_t R = options().spann.replicas;
@@ -130,8 +123,27 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
   note_strays(live, x, n, labels.data(), lists);
   count_ += n;
   for (int64_t id : labels) live.next_id = std::max(live.next_id, id + 1);
-  if (too_stale(live, count_)) sweep_stale(live);
   if (journal_) journal_->writes.push_back({true, labels, std::vector<float>(x, x + n * dim())});
+  sweep_if_stale(live);
+}
+
+void SpannIndex::sweep_before_versions_wrap(Live& live, const std::vector<int64_t>& ids) {
+  // A version about to wrap could meet its own old entries: sweep them first.
+  for (int64_t id : ids) {
+    const uint32_t* v = live.liveness.table().find(id);
+    if (v && (*v & kVersionMask) == kVersionMask) {
+      sweep_stale(live);
+      return;
+    }
+  }
+}
+
+void SpannIndex::sweep_if_stale(Live& live) {
+  if (live.upsert_running || !too_stale(live, count_)) return;
+  try {
+    sweep_stale(live);
+  } catch (const IoError&) {  // all or nothing: the index is as before the sweep, the write done
+  }
 }
 
 void SpannIndex::forget_failed_add(Live& live, const std::vector<int64_t>& labels) {
@@ -156,7 +168,8 @@ void SpannIndex::append_to_lists(Live& live, const std::vector<std::pair<uint32_
   for (size_t a = 0; a < by_list.size();) {
     const uint32_t h = by_list[a].first;
     read_list(h, b);
-    b.keep_if([&](int64_t raw) { return live.liveness.live(raw); });
+    // An upsert's old entries stay until its add is done: a refused add puts them back.
+    b.keep_if([&](int64_t raw) { return live.liveness.live(raw) || upsert_keeps(live, raw); });
     if (skip_present) {
       present = IdTable();
       for (size_t i = 0; i < b.count; ++i) present.set(entry_id(b.raw_id(i)), 0);
@@ -272,7 +285,9 @@ void SpannIndex::split_list(Live& live, uint32_t h, ListBuffer& b) {
     if (!to_new[i]) continue;
     const int64_t id = entry_id(b.raw_id(i));
     const uint32_t* at = live.where.find(id);
-    if (at && *at == h) live.where.set(id, g);
+    if (at && *at == h && live.liveness.live(b.raw_id(i))) live.where.set(id, g);  // not an upsert's old entry
+    const uint32_t* held_at = live.upsert_running ? live.upsert_where.find(id) : nullptr;
+    if (held_at && *held_at == h && upsert_keeps(live, b.raw_id(i))) live.upsert_where.set(id, g);
   }
   write_list(live, h, kept);
   ++live.splits;
@@ -330,10 +345,66 @@ size_t SpannIndex::remove_labels(const int64_t* ids, size_t n, ThreadPool&) {
       removed.push_back(ids[i]);
     }
   count_ -= removed.size();
-  if (too_stale(live, count_)) sweep_stale(live);
   const size_t count = removed.size();
   if (journal_ && count) journal_->writes.push_back({false, std::move(removed), {}});
+  sweep_if_stale(live);
   return count;
+}
+
+void SpannIndex::upsert_labelled(const float* x, size_t n, const int64_t* ids, const std::vector<int64_t>& unique,
+                                 ThreadPool& pool) {
+  Live& live = this->live();
+  open_writer(live);
+  ensure_where(live);
+  // What the remove changes, to put back if the add is refused (a full disk): the old rows'
+  // entries stay in their lists meanwhile (no sweep runs, and a list the add rewrites keeps
+  // them: upsert_keeps), so the rows come back whole.
+  struct Held {
+    int64_t id;
+    uint32_t list;
+    bool versioned;
+    uint32_t entry;
+  };
+  sweep_before_versions_wrap(live, unique);  // before the remove: it would drop the old entries
+  std::vector<Held> held;
+  for (int64_t id : unique)
+    if (const uint32_t* list = live.where.find(id)) {
+      const uint32_t* entry = live.liveness.entry(id);
+      held.push_back({id, *list, entry != nullptr, entry ? *entry : 0});
+    }
+  const size_t journal_mark = journal_ ? journal_->writes.size() : 0;
+  live.upsert_held = IdTable();
+  live.upsert_where = IdTable();
+  for (const Held& h : held) {
+    live.upsert_held.set(h.id, h.versioned ? h.entry & kVersionMask : 0);
+    live.upsert_where.set(h.id, h.list);
+  }
+  live.upsert_running = true;
+  try {
+    remove_labels(unique.data(), unique.size(), pool);
+    add_labelled(x, n, ids, pool);
+  } catch (...) {
+    live.upsert_running = false;
+    for (const Held& h : held) {
+      live.where.set(h.id, *live.upsert_where.find(h.id));
+      live.liveness.restore(h.id, h.versioned ? &h.entry : nullptr);
+    }
+    live.upsert_held = IdTable();
+    live.upsert_where = IdTable();
+    count_ += held.size();
+    if (journal_) journal_->writes.resize(journal_mark);
+    throw;
+  }
+  live.upsert_running = false;
+  live.upsert_held = IdTable();
+  live.upsert_where = IdTable();
+  sweep_if_stale(live);
+}
+
+bool SpannIndex::upsert_keeps(const Live& live, int64_t raw) const {
+  if (!live.upsert_running) return false;
+  const uint32_t* version = live.upsert_held.find(entry_id(raw));
+  return version && *version == entry_version(raw);
 }
 
 std::vector<uint32_t> SpannIndex::compact_rows(ThreadPool&) {

@@ -152,6 +152,8 @@ class SpannIndex final : public VectorIndex {
   // Living-index hooks (live_write.cpp, live_lookup.cpp, spann_search.cpp).
   void add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool) override;
   size_t remove_labels(const int64_t* ids, size_t n, ThreadPool& pool) override;
+  void upsert_labelled(const float* x, size_t n, const int64_t* ids, const std::vector<int64_t>& unique,
+                       ThreadPool& pool) override;
   bool decode_labels(const int64_t* ids, size_t n, float* out) const override;
   bool has_label(int64_t id) const override;
   std::vector<int64_t> stored_labels() const override;
@@ -208,6 +210,18 @@ class SpannIndex final : public VectorIndex {
   void read_list(uint32_t list, ListBuffer& out) const;
   void open_writer(Live& live) const;
   void write_list(Live& live, uint32_t list, const ListBuffer& buffer);
+  // write_list's two steps: the buffer written to new pages (its list descriptor), then put in
+  // place of list `list` (the old pages released). A list of 0 entries has no pages.
+  io::PostingList write_pages(Live& live, const ListBuffer& buffer);
+  void install_list(Live& live, uint32_t list, const io::PostingList& written);
+  void release_pages(Live& live, const io::PostingList& list);
+  // The sweep after a write, when stale entries pass their share: a refused one leaves the
+  // write done and the sweep for the next write or compact() (which reports it).
+  void sweep_if_stale(Live& live);
+  // Sweeps first when one of `ids` would take a version about to wrap.
+  void sweep_before_versions_wrap(Live& live, const std::vector<int64_t>& ids);
+  // During an upsert: whether the entry `raw` is one of the replaced rows' (kept, see Live).
+  bool upsert_keeps(const Live& live, int64_t raw) const;
   void run_queries(size_t nq, ThreadPool& pool, const std::function<void(size_t, Context&)>& f) const;
   std::unique_ptr<Context> acquire_context() const;
   void release_context(std::unique_ptr<Context> ctx) const;
