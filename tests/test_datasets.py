@@ -135,6 +135,16 @@ def test_make_clustered_is_deterministic_and_accepts_vidx_metric_names():
 def test_bad_names_are_refused(tmp_path):
     with pytest.raises(ValueError):
         datasets.load("../etc/passwd", cache_dir=tmp_path, download=False)
+    with pytest.raises(ValueError, match="invalid dataset name"):  # "$" let a trailing newline through
+        datasets.load(NAME + "\n", cache_dir=tmp_path, download=False)
+
+
+def test_available_lists_only_what_load_accepts(tmp_path):
+    write_tiny(tmp_path / f"{NAME}.hdf5")
+    (tmp_path / "my data.hdf5").write_bytes(b"")  # a name load() refuses
+    (tmp_path / "folder.hdf5").mkdir()
+    (tmp_path / "dangling.hdf5").symlink_to(tmp_path / "nowhere")
+    assert datasets.available(tmp_path) == [NAME]
 
 
 def write_idx_gz(path, images):
@@ -274,6 +284,8 @@ def test_truncated_file_names_the_path_and_says_to_delete_it(tmp_path, keep):
     message = str(err.value)
     assert str(path) in message and "not a readable HDF5 file" in message and "truncated" in message
     assert "Delete it so it is downloaded again" in message
+    with pytest.raises(ValueError, match="Delete it"):  # fetch said "already there"
+        datasets.fetch(NAME, cache_dir=tmp_path, log=lambda line: None)
 
 
 def test_foreign_file_says_to_delete_it(tmp_path):

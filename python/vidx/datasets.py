@@ -86,8 +86,9 @@ def available(cache_dir: str | os.PathLike | None = None) -> list[str]:
     folder = cache_folder(cache_dir)
     if not folder.is_dir():
         return []
-    # Partial downloads are hidden dot-files, so they never show up here.
-    return sorted(p.stem for p in folder.glob("*.hdf5") if not p.name.startswith("."))
+    # Partial downloads are hidden dot-files, so they never show up here; nor do names load()
+    # refuses, folders and dangling links.
+    return sorted(p.stem for p in folder.glob("*.hdf5") if _NAME_RE.fullmatch(p.stem) and p.is_file())
 
 
 def load(name: str, cache_dir: str | os.PathLike | None = None, download: bool = True) -> Dataset:
@@ -119,7 +120,7 @@ def _check_name(name: str) -> str:
     if name.endswith(".hdf5"):
         name = name[: -len(".hdf5")]
     # The name becomes a file name and part of a URL: refuse anything that could leave the folder.
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):  # fullmatch: "$" alone lets a trailing newline through
         raise ValueError(f"invalid dataset name {name!r}: use letters, digits, '.', '_' and '-'")
     return name
 
@@ -434,6 +435,9 @@ def fetch(name: str, cache_dir: str | os.PathLike | None = None, log=print) -> P
     folder = cache_folder(cache_dir)
     path = folder / f"{name}.hdf5"
     if path.exists():
+        # Checked, not trusted: the loader's advice for a truncated or foreign file is to fetch
+        # again, and "already there" would send the user round in circles.
+        load(name, cache_dir=cache_dir, download=False)
         log(f"{path}: already there")
         return path
     folder.mkdir(parents=True, exist_ok=True)
