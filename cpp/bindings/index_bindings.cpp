@@ -86,12 +86,6 @@ double as_eps(py::handle obj) {
   return eps;
 }
 
-// A file name as Python gives them (os.fsdecode): bytes that are not UTF-8 come back as the str
-// that names the same file, not as a UnicodeDecodeError.
-py::object file_name_object(const std::string& name) {
-  return py::module_::import("os").attr("fsdecode")(py::bytes(name));
-}
-
 class PyIndex {
  public:
   explicit PyIndex(std::unique_ptr<VectorIndex> index) : index_(std::move(index)) {}
@@ -211,7 +205,7 @@ class PyIndex {
     if (!sp) throw py::value_error("rebuild() applies to kind='spann' (this index is '" + index_->kind() + "')");
     std::string target;
     if (!path.is_none()) {
-      target = py::bytes(py::module_::import("os").attr("fsencode")(path));  // any name the system takes
+      target = file_system_path(path);
       checked_path(target);
     }
     const ProgressFn fn = wrap_progress(progress);

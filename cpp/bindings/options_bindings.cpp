@@ -70,11 +70,10 @@ struct FromKwargs {
     py::object v = take(name, applies);
     if (!v) return;
     const bool path = std::string(name) == "path";
-    if (path && (py::isinstance<py::str>(v) || py::isinstance<py::bytes>(v) || py::hasattr(v, "__fspath__")))
-      v = py::module_::import("os").attr("fsencode")(v);  // the file system's bytes: any name os.listdir gives
-    if (!(path ? py::isinstance<py::bytes>(v) : py::isinstance<py::str>(v)))
+    const bool path_like = py::isinstance<py::str>(v) || py::isinstance<py::bytes>(v) || py::hasattr(v, "__fspath__");
+    if (path ? !path_like : !py::isinstance<py::str>(v))
       throw py::type_error(std::string(name) + " must be a string, got " + type_name(v));
-    field = v.cast<std::string>();
+    field = path ? file_system_path(v) : v.cast<std::string>();
     if (std::string(name) == "path") checked_path(field);
     // Left out, quant is the kind's default; given, it must name a codec ("" included).
     if (std::string(name) == "quant") find_codec(field);
@@ -103,7 +102,7 @@ struct ToDict {
   void text(const char* name, const std::string& v, unsigned applies) {
     if (!(applies & scope)) return;
     if (std::string(name) == "path")  // as os.listdir names it, whatever its bytes
-      out[name] = py::module_::import("os").attr("fsdecode")(py::bytes(v));
+      out[name] = file_name_object(v);
     else
       out[name] = v;
   }

@@ -277,7 +277,7 @@ class Index:
         from ._sources import _Progress, _progress_callback
         cb = _progress_callback(progress, impl.kind, None)
         try:
-            return impl.rebuild(None if path is None else _os.fsencode(path), cb)
+            return impl.rebuild(None if path is None else _os.fspath(path), cb)
         finally:
             if isinstance(cb, _Progress):
                 cb.close()
