@@ -383,3 +383,26 @@ def test_file_names_that_are_not_utf8_work_as_str_and_as_bytes(tmp_path):
     assert spann.posting_path == posting and spann.params["path"] == posting
     spann.save(os.path.join(str(tmp_path), os.fsdecode(b"spann-\xfc.vidx")))
     assert vidx.load(os.path.join(str(tmp_path), os.fsdecode(b"spann-\xfc.vidx"))).posting_path == posting
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names that are not UTF-8 (Linux takes any bytes)")
+def test_vector_files_whose_names_are_not_utf8_can_be_added(tmp_path):
+    # add(path) turned the name into UTF-8 before C++ opened it, so a name os.listdir gives with
+    # surrogate escapes failed to convert; .npy and .fvecs go to C++, .hdf5 is read in place there.
+    h5py = pytest.importorskip("h5py")
+    x = np.random.default_rng(1).standard_normal((200, 8)).astype(np.float32)
+    npy = os.path.join(str(tmp_path), os.fsdecode(b"rows-\xff.npy"))
+    np.save(npy, x)
+    fvecs = os.path.join(str(tmp_path), os.fsdecode(b"rows-\xfe.fvecs"))
+    with open(fvecs, "wb") as f:
+        np.hstack([np.full((200, 1), 8, np.int32).view(np.float32), x]).tofile(f)
+    hdf5 = os.path.join(str(tmp_path), os.fsdecode(b"rows-\xfd.hdf5"))
+    with h5py.File(os.fsencode(hdf5), "w") as f:
+        f.create_dataset("train", data=x)
+    for path in (npy, os.fsencode(npy), fvecs, hdf5):
+        index = vidx.Index(8, kind="flat")
+        index.add(path, progress=False)
+        assert len(index) == 200
+        np.testing.assert_array_equal(index.get(np.arange(200))[0], x)
+    with pytest.raises(FileNotFoundError, match=r"missing-\udcfc"):
+        vidx.Index(8).add(os.path.join(str(tmp_path), os.fsdecode(b"missing-\xfc.npy")), progress=False)

@@ -95,7 +95,7 @@ class PyIndex {
   void add(py::handle x, py::handle ids, py::object progress, bool release_pages) {
     const ProgressFn fn = wrap_progress(progress);
     if (py::isinstance<py::str>(x) || py::hasattr(x, "__fspath__")) {
-      const std::string path = py::str(py::module_::import("os").attr("fsdecode")(x));
+      const std::string path = file_system_path(x);  // bytes, so a name that is not UTF-8 opens too
       checked_path(path);
       std::unique_ptr<io::VectorSource> src;
       {
@@ -123,10 +123,11 @@ class PyIndex {
   }
 
   // Rows of a file at a byte offset (a contiguous HDF5 dataset): read by C++ with pread.
-  void add_region(const std::string& path, uint64_t offset, size_t rows, size_t row_stride, const std::string& dtype,
+  void add_region(py::handle path_obj, uint64_t offset, size_t rows, size_t row_stride, const std::string& dtype,
                   py::handle ids, py::object progress) {
+    const std::string path = file_system_path(path_obj);
     checked_path(path);
-    if (rows == 0) throw py::value_error(path + " holds no vectors");
+    if (rows == 0) throw InvalidArgument(path + " holds no vectors");  // translated with the name's bytes kept
     io::FileSource src(path, offset, rows, index_->dim(), row_stride, 0, io::parse_element_type(dtype));
     add_source(src, ids, wrap_progress(progress));
   }
