@@ -375,3 +375,48 @@ def test_bad_calls(tmp_path):
         index.rebuild(3.5)
     with pytest.raises(ValueError, match="NUL"):
         index.rebuild("a\0b")
+
+
+KILLED_REBUILD = """
+import os, sys
+import vidx
+index = vidx.load(sys.argv[1])
+phase_to_die_in, target = sys.argv[2], (sys.argv[3] or None)
+
+def die(phase, done, total):
+    if phase == phase_to_die_in and done > 0:
+        os._exit(9)  # as a kill -9 would: no unwinding, no clean-up
+
+index.rebuild(target, progress=die)
+sys.exit(3)  # not reached
+"""
+
+
+@pytest.mark.parametrize("phase", ["read", "write"])
+def test_a_killed_rebuild_leaves_nothing_the_next_load_or_rebuild_keeps(data, tmp_path, phase):
+    # A killed rebuild used to leave its claimed "<file>.r1", half written, and its temporary
+    # rows file for good: nothing named them, and no later call looked for them.
+    import subprocess
+    x, q = data
+    index = grown_index(x[:3000], tmp_path / "k.post")
+    index.save(tmp_path / "k.vidx")
+    expected = index.search(q, 10, nprobe=8)[1]
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    saved = sorted(os.listdir(tmp_path))
+    for target in ("", str(other / "given.post")):
+        run = subprocess.run([sys.executable, "-c", KILLED_REBUILD, str(tmp_path / "k.vidx"), phase, target],
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, capture_output=True)
+        assert run.returncode == 9, run.stderr.decode()
+        left = set(os.listdir(tmp_path)) - set(saved) | set(os.listdir(other))
+        assert left and all(".vidx-tmp-" in name for name in left), left  # only temporaries, no claimed name
+    again = vidx.load(tmp_path / "k.vidx")  # a load removes what was left beside its posting file
+    assert sorted(os.listdir(tmp_path)) == saved
+    np.testing.assert_array_equal(again.search(q, 10, nprobe=8)[1], expected)
+    assert again.rebuild(progress=False) == str(tmp_path / "k.post.r1")  # the first name is free
+    assert sorted(os.listdir(tmp_path)) == sorted(saved + ["k.post.r1"])
+    # The given path is free too, and a rebuild into it clears what the killed one left there.
+    twin = vidx.load(tmp_path / "k.vidx")
+    assert twin.rebuild(other / "given.post", progress=False) == str(other / "given.post")
+    assert os.listdir(other) == ["given.post"]
+    np.testing.assert_array_equal(twin.search(q, 10, nprobe=8)[1], again.search(q, 10, nprobe=8)[1])

@@ -49,6 +49,11 @@ std::string claim_next_name(const std::string& current) {
   }
 }
 
+IoError name_taken(const std::string& path) {
+  return IoError(path + " exists: rebuild() writes a new posting file and never replaces one (give another "
+                        "path, or none to let the index choose)");
+}
+
 // A file of ours removed when the scope ends, unless kept.
 struct TemporaryFile {
   std::string path;
@@ -139,27 +144,30 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   // Where the new file goes. The file in use is replaced only where nothing else names it: a
   // save, to_bytes (a copy, a pickle) or a load of this state, or the process this one was
   // forked from, would otherwise lose its lists (checked again at the end: a save may come
-  // while the new file builds). Each name is claimed (created empty) before anything is
-  // written to it; a failed rebuild removes what it claimed.
-  std::string target;
-  if (!path.empty()) {
-    target = absolute_path(path);
-    if (!io::create_empty_file(target))
-      throw IoError(target + " exists: rebuild() writes a new posting file and never replaces one (give another "
-                             "path, or none to let the index choose)");
-  } else {
-    target = replaceable() ? current : claim_next_name(current);
+  // while the new file builds). Otherwise it gets the caller's path or the next free
+  // "<file>.rN".
+  //
+  // The new file builds under a temporary name in its final folder and takes its final name
+  // only when the new state is swapped in; that name is claimed (created empty) then, not
+  // before. Temporary names carry the writer's process id (io::temp_path_for), so what a killed
+  // rebuild left, its rows and its half-built file, is removed by the next rebuild, or by a
+  // load of this index (a file built at its final name would stay for good, and so would a
+  // name claimed at the start).
+  const std::string given = path.empty() ? std::string() : absolute_path(path);
+  if (!given.empty()) {
+    // Refused now rather than after the build (created and removed: a missing folder fails too).
+    if (!io::create_empty_file(given)) throw name_taken(given);
+    io::remove_file(given);
   }
-  // Temporary files are named as a save's are (io::temp_path_for): a later save or load beside
-  // them removes those a killed process left.
-  io::remove_stale_temp_files(current);  // a killed rebuild's leftovers (its process is gone)
-  if (target != current) io::remove_stale_temp_files(target);
-  const bool in_place = target == current;
-  const std::string built_at = in_place ? io::temp_path_for(current) : target;
-  if (in_place && !io::create_empty_file(built_at)) throw IoError("cannot claim the temporary file " + built_at);
+  const bool may_replace = given.empty() && replaceable();
+  const std::string beside = given.empty() ? current : given;  // the temporaries' final folder
+  io::remove_stale_temp_files(current);
+  if (!given.empty()) io::remove_stale_temp_files(given);
+  const std::string built_at = io::temp_path_for(beside);
+  if (!io::create_empty_file(built_at)) throw IoError("cannot claim the temporary file " + built_at);
   TemporaryFile unfinished{built_at};  // a failed build leaves no posting file behind
 
-  const std::string rows_path = io::temp_path_for(target);
+  const std::string rows_path = io::temp_path_for(beside);
   if (!io::create_empty_file(rows_path)) throw IoError("cannot claim the temporary file " + rows_path);
   TemporaryFile rows{rows_path};
   const std::vector<int64_t> ids = write_stored_rows(rows.path, progress);
@@ -239,26 +247,30 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
         remove_labels(w.ids.data(), w.ids.size(), pool);
       }
       add_pending();
-      if (in_place) {
-        // The new file takes the old one's name, unless a save or copy named the old one while
-        // the new one built (the old one stays open until the swap is over).
-        const std::string final_path = fresh.named ? claim_next_name(current) : current;
-        try {
-          io::replace_file(built_at, final_path);
-        } catch (...) {
-          if (final_path != current) io::remove_file(final_path);  // the name it claimed
-          throw;
-        }
-        postings_->moved_to(final_path);
-        posting_path_ = final_path;
+      // The old file's name, unless a save or copy named the old file while the new one built
+      // (the old one stays open until the swap is over).
+      std::string final_path = current;
+      if (!given.empty()) {
+        if (!io::create_empty_file(given)) throw name_taken(given);  // made by someone else meanwhile
+        final_path = given;
+      } else if (!may_replace || fresh.named) {
+        final_path = claim_next_name(current);
       }
+      try {
+        io::replace_file(built_at, final_path);
+      } catch (...) {
+        if (final_path != current) io::remove_file(final_path);  // the name it claimed
+        throw;
+      }
+      postings_->moved_to(final_path);
+      posting_path_ = final_path;
     } catch (...) {
       swap_state(fresh);  // the old state, which holds every write: as if nothing happened
       throw;
     }
     unfinished.path.clear();
   }
-  if (in_place) io::sync_directory(dir_name(current));
+  io::sync_directory(dir_name(posting_path()));  // the rename into the new file's name
 #if defined(__GLIBC__)
   ::malloc_trim(0);
 #endif
