@@ -26,29 +26,48 @@ import numpy as np  # noqa: E402
 
 from vidx import datasets  # noqa: E402
 from vidx.bench import peers  # noqa: E402
+from vidx.bench.arguments import beam, beam_list, count, degree  # noqa: E402
 from vidx.bench.recall import recall_at_k  # noqa: E402
 from vidx.bench.timing import timed_call  # noqa: E402
 
 
 def parse_args(argv):
+    """The arguments, with `specs` added (algorithm -> (library, variant, M)). Anything a run
+    could not use is a usage error now, not a traceback after the builds."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset")
     p.add_argument("--algorithms", default="vidx,hnswlib,faiss,usearch",
                    help="comma list of NAME[:VARIANT][@M]: VARIANT picks a library's quantizer (vidx:lvq8, "
                         "faiss:sq8, glass:sq8), M that library's own M (e.g. hnswlib@32)")
-    p.add_argument("--M", type=int, default=16)
-    p.add_argument("--ef-construction", type=int, default=200)
-    p.add_argument("--ef", default="10,12,14,16,20,24,32,48,64,96,128")
-    p.add_argument("--threads", type=int, default=2, help="build threads, and batch-search threads (default 2)")
-    p.add_argument("--queries", type=int, default=1000, help="queries in each single-query loop")
-    p.add_argument("--build-rounds", type=int, default=3)
-    p.add_argument("--rounds", type=int, default=5, help="repetitions of each single-query loop")
+    p.add_argument("--M", type=degree, default=16)
+    p.add_argument("--ef-construction", type=beam, default=200)
+    p.add_argument("--ef", type=beam_list, default="10,12,14,16,20,24,32,48,64,96,128")
+    p.add_argument("--threads", type=count, default=2, help="build threads, and batch-search threads (default 2)")
+    p.add_argument("--queries", type=count, default=1000, help="queries in each single-query loop")
+    p.add_argument("--build-rounds", type=count, default=3)
+    p.add_argument("--rounds", type=count, default=5, help="repetitions of each single-query loop")
     p.add_argument("--batch", action="store_true", help="also time all queries in one call on --threads threads")
     p.add_argument("--order", default="natural", choices=list(ORDERS),
                    help="row order given to every library: as stored, sorted by cluster, or shuffled")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=count, default=10)
     p.add_argument("--json", help="write the raw measurements here")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        args.specs = parse_specs(args.algorithms, args.M)
+    except ValueError as err:
+        p.error(str(err))
+    args.parser = p
+    return args
+
+
+def parse_specs(text, default_M):
+    """"NAME[:VARIANT][@M],..." -> {spec: (NAME, VARIANT or None, M)}, in the order given."""
+    specs = {}
+    for spec in (s.strip() for s in text.split(",")):
+        if spec in specs:
+            raise ValueError(f"algorithm {spec!r} given twice: its rows would be indistinguishable")
+        specs[spec] = parse_spec(spec, default_M)
+    return specs
 
 
 def parse_spec(spec, default_M):
@@ -57,7 +76,10 @@ def parse_spec(spec, default_M):
     base, _, variant = rest.partition(":")
     if not base or (m and not m.isdigit()):
         raise ValueError(f"bad algorithm {spec!r}: expected NAME[:VARIANT][@M]")
-    return base, variant or None, int(m) if m else default_M
+    try:
+        return base, variant or None, degree(m) if m else default_M
+    except argparse.ArgumentTypeError as err:
+        raise ValueError(f"bad algorithm {spec!r}: {err}") from None
 
 
 def row_recall(row, key):
@@ -107,14 +129,25 @@ def rss_bytes():
 
 def main(argv=None):
     args = parse_args(argv)
-    data = datasets.load(args.dataset, download=False)
+    specs = args.specs  # name -> (base, variant, M)
+    try:
+        available = {a.name: a for a in peers.select(sorted({s[0] for s in specs.values()}), print)}
+        names = [n for n in specs if specs[n][0] in available]
+        for n in names:
+            available[specs[n][0]].check_variant(specs[n][1])  # a typo fails now, not after an hour of builds
+        if not names:
+            raise ValueError("none of the requested algorithms is installed")
+        data = datasets.load(args.dataset, download=False)
+        if args.json:  # checked now: a path that cannot be written would cost every figure at the end
+            folder = os.path.dirname(os.path.abspath(args.json))
+            if os.path.isdir(args.json) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+                raise ValueError(f"--json {args.json}: not a file that can be written in an existing folder")
+        if data.neighbors.shape[1] < args.k:
+            raise ValueError(f"{data.name} has ground truth for k <= {data.neighbors.shape[1]}, not {args.k}")
+    except (OSError, ValueError) as err:
+        args.parser.error(str(err))
     metric = data.vidx_metric
-    efs = [int(e) for e in args.ef.split(",")]
-    specs = {spec: parse_spec(spec, args.M) for spec in args.algorithms.split(",")}  # name -> (base, variant, M)
-    available = {a.name: a for a in peers.select(sorted({s[0] for s in specs.values()}), print)}
-    names = [n for n in specs if specs[n][0] in available]
-    for n in names:
-        available[specs[n][0]].check_variant(specs[n][1])  # a typo fails now, not after an hour of builds
+    efs = list(args.ef)
     order = ORDERS[args.order](data.train)
     train = np.ascontiguousarray(data.train[order])  # position i holds original row order[i]
     print(f"{data.name} ({args.order} order): train {train.shape}, {args.queries} queries, metric {metric}, "
@@ -206,8 +239,8 @@ def main(argv=None):
             f"{n} {statistics.median(builds[names[0]]) / statistics.median(builds[n]):.2f}x" for n in names[1:]))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"dataset": data.name, "args": vars(args), "builds": builds, "memory": memory, "rows": rows},
-                      f, indent=1)
+            json.dump({"dataset": data.name, "args": {k: v for k, v in vars(args).items() if k not in ("parser", "specs")},
+                       "builds": builds, "memory": memory, "rows": rows}, f, indent=1)
     return 0
 
 

@@ -62,10 +62,28 @@ def test_head_to_head_reads_name_variant_and_m():
     assert h2h.parse_spec("faiss:sq8", 16) == ("faiss", "sq8", 16)
     with pytest.raises(ValueError, match="NAME"):
         h2h.parse_spec("hnswlib@x", 16)
+    with pytest.raises(ValueError, match="M must be between 2 and 2048"):
+        h2h.parse_spec("faiss@1", 16)  # faiss's HNSW at M=1 ends the process
+    with pytest.raises(ValueError, match="given twice"):
+        h2h.parse_specs("vidx,hnswlib,vidx", 16)
     # QPS read at exactly the target recall, between the efs that straddle it
     assert h2h.qps_at_recall([(0.90, 120.0), (0.94, 100.0), (0.96, 80.0)], 0.95) == pytest.approx(90.0)
     assert h2h.qps_at_recall([(0.97, 50.0), (0.99, 30.0)], 0.95) == 50.0
     assert h2h.qps_at_recall([(0.90, 50.0), (0.93, 30.0)], 0.95) is None
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--rounds", "0"], "argument --rounds: expected a positive integer"),  # statistics.median([]) after the builds
+    (["--M", "1"], "argument --M: M must be between 2 and 2048"),
+    (["--ef", "16,0"], "argument --ef: expected positive integers"),
+    (["--ef", "16,99999999999"], "argument --ef: expected values from 1 to 1,000,000"),
+    (["--algorithms", "vidx@x"], "bad algorithm 'vidx@x'"),
+])
+def test_head_to_head_refuses_what_it_could_not_run_before_loading_anything(argv, message, capsys):
+    h2h = load_benchmark("head_to_head")
+    with pytest.raises(SystemExit) as exit_:
+        h2h.parse_args(["fashion-mnist-784-euclidean"] + argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_h2h_medians_takes_the_median_of_same_run_ratios():

@@ -1,5 +1,8 @@
 """vidx.bench end to end on a tiny generated set: the CLI builds, sweeps, scores and writes its files."""
 import importlib.util
+import os
+import subprocess
+import sys
 import json
 
 import numpy as np
@@ -111,8 +114,7 @@ def test_single_thread_summary_reads_each_row_at_its_single_query_recall():
     assert report.single_recall({"recall": 0.9}) == 0.9
 
 
-@pytest.mark.parametrize("flag", ["--k", "--queries", "--runs", "--threads", "--train-size", "--test-size",
-                                  "--M", "--ef-construction"])
+@pytest.mark.parametrize("flag", ["--k", "--queries", "--runs", "--threads", "--train-size", "--test-size"])
 @pytest.mark.parametrize("value", ["0", "-5"])
 def test_count_flags_below_one_are_usage_errors(flag, value, tmp_path, capsys):
     # --queries -5 crashed after every build; 0 for --queries/--runs/--train-size silently became
@@ -122,6 +124,38 @@ def test_count_flags_below_one_are_usage_errors(flag, value, tmp_path, capsys):
         cli.main(["--quick", "--synthetic", "100,4", "--algorithms", "vidx", flag, value, "--out", str(tmp_path)])
     assert exit_.value.code == 2
     assert f"argument {flag}: expected a positive integer, got '{value}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--M", "1", "M must be between 2 and 2048, got '1'"),  # faiss's HNSW ends the process at M=1
+    ("--M", "0", "M must be between 2 and 2048, got '0'"),
+    ("--M", "4096", "M must be between 2 and 2048, got '4096'"),
+    ("--ef-construction", "0", "expected an integer from 1 to 1,000,000, got '0'"),
+    ("--ef-construction", "10000000000", "expected an integer from 1 to 1,000,000"),
+    ("--ef", "10,0", "expected positive integers, got '10,0'"),
+    ("--ef", "10,20000000", "expected values from 1 to 1,000,000, got '10,20000000'"),
+])
+def test_graph_flags_outside_what_every_library_runs_are_usage_errors(flag, value, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--quick", "--synthetic", "100,4", "--algorithms", "vidx", flag, value, "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
+def test_a_reader_that_leaves_the_pipe_costs_no_result(tmp_path):
+    # `vidx-bench | head -1` used to end in a BrokenPipeError traceback at the next line printed,
+    # before the results were written; the run now goes on with stdout discarded.
+    out = tmp_path / "out"
+    script = (f"import sys; sys.argv = ['vidx-bench']; from vidx.bench import cli; "
+              f"sys.exit(cli.main(['--quick', '--synthetic', '400,4', '--algorithms', 'vidx', '--out', {str(out)!r}]))")
+    reader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    reader.stdout.readline()
+    reader.stdout.close()  # the reader leaves after one line
+    err = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 0, err
+    assert "BrokenPipeError" not in err and "Traceback" not in err
+    assert sorted(p.suffix for p in out.iterdir() if p.suffix == ".json")
 
 
 @pytest.mark.parametrize("value", ["0", "1.5", "-0.1", "nan"])

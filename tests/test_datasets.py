@@ -164,6 +164,8 @@ def test_fetch_builds_fashion_mnist_from_the_original_files(tmp_path, monkeypatc
     write_idx_gz(source / "train-images-idx3-ubyte.gz", train)
     write_idx_gz(source / "t10k-images-idx3-ubyte.gz", test)
     monkeypatch.setenv("FASHION_MNIST_DIR", str(source))
+    # The real files are 60,000 + 10,000 images; a small pair stands in for them here.
+    monkeypatch.setitem(datasets._RECIPE_SHAPES, "fashion-mnist-784-euclidean", ((300, 784), (20, 784)))
     cache = tmp_path / "cache"
     assert datasets.main(["fetch", "fashion-mnist-784-euclidean", "--cache-dir", str(cache)]) == 0
     ds = datasets.load("fashion-mnist-784-euclidean", cache_dir=cache, download=False)
@@ -173,6 +175,25 @@ def test_fetch_builds_fashion_mnist_from_the_original_files(tmp_path, monkeypatc
     np.testing.assert_array_equal(ds.neighbors[:, :10], ids)
     np.testing.assert_allclose(ds.distances[:, :10], dist, rtol=1e-5)
     assert [p.name for p in cache.iterdir()] == ["fashion-mnist-784-euclidean.hdf5"]
+
+
+def test_fetch_refuses_a_short_or_cut_source_instead_of_caching_it_under_the_name(tmp_path, monkeypatch, capsys):
+    # An IDX file whose header agrees with its length but holds 300 images used to become a
+    # "fashion-mnist-784-euclidean" of 300 rows; a gzip file cut short ended in an EOFError traceback.
+    source = tmp_path / "zalando"
+    source.mkdir()
+    images = np.random.default_rng(4).integers(0, 256, (300, 784), dtype=np.uint8)
+    write_idx_gz(source / "train-images-idx3-ubyte.gz", images)
+    write_idx_gz(source / "t10k-images-idx3-ubyte.gz", images[:20])
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(source))
+    cache = tmp_path / "cache"
+    assert datasets.main(["fetch", "fashion-mnist-784-euclidean", "--cache-dir", str(cache)]) == 1
+    assert "300 x 784 train and 20 x 784 test vectors, expected 60,000 x 784 and 10,000 x 784" in capsys.readouterr().err
+    whole = (source / "train-images-idx3-ubyte.gz").read_bytes()
+    (source / "train-images-idx3-ubyte.gz").write_bytes(whole[: len(whole) // 2])
+    assert datasets.main(["fetch", "fashion-mnist-784-euclidean", "--cache-dir", str(cache)]) == 1
+    assert "train-images-idx3-ubyte.gz: not a complete gzip file" in capsys.readouterr().err
+    assert not cache.exists() or list(cache.iterdir()) == []
 
 
 def test_fetch_explains_a_missing_source(tmp_path, monkeypatch, capsys):

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -446,10 +447,28 @@ def fetch(name: str, cache_dir: str | os.PathLike | None = None, log=print) -> P
         load(name, cache_dir=folder, download=True)
         return path
     train, test, metric, source = recipe(log)
+    _check_recipe_shape(name, train, test)
     log(f"{name}: {len(train)} train, {len(test)} test vectors; computing exact top-{GROUND_TRUTH_K} ground truth")
     write_ann_benchmarks_file(path, train, test, metric, source)
     log(f"{path}: written")
     return path
+
+
+def _check_recipe_shape(name: str, train: np.ndarray, test: np.ndarray) -> None:
+    """The file is cached under the name of a published set: rows from a source that is short (a
+    truncated or sample IDX file whose header agrees with its length) are refused, not stored as it."""
+    want = _RECIPE_SHAPES[name]
+    if (train.shape, test.shape) != want:
+        raise ValueError(f"{name}: the source gave {train.shape[0]:,} x {train.shape[1]} train and "
+                         f"{test.shape[0]:,} x {test.shape[1]} test vectors, expected {want[0][0]:,} x {want[0][1]} "
+                         f"and {want[1][0]:,} x {want[1][1]}: it is incomplete or another set")
+
+
+def _gunzip(raw: bytes, label: str) -> bytes:
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:  # EOFError: cut short
+        raise ValueError(f"{label}: not a complete gzip file ({err})") from None
 
 
 def write_ann_benchmarks_file(path: Path, train: np.ndarray, test: np.ndarray, metric: str, source: str) -> None:
@@ -488,14 +507,14 @@ def _fashion_mnist(log):
     images = []
     for file in files:
         if local is not None:
-            raw = gzip.decompress((local / file).read_bytes())
             label = str(local / file)
+            raw = _gunzip((local / file).read_bytes(), label)
         else:
             url = FASHION_MNIST_URL.format(file=file)
             log(f"downloading {url} (or: apt install dataset-fashion-mnist, or set FASHION_MNIST_DIR)")
             try:
                 with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as resp:
-                    raw = gzip.decompress(resp.read())
+                    raw = _gunzip(resp.read(), url)
             except (OSError, http.client.HTTPException) as err:
                 raise OSError(f"Fashion-MNIST files not found in {', '.join(folders)} and not downloadable "
                               f"from {url}: {err}\nInstall them with: apt install dataset-fashion-mnist "
@@ -522,6 +541,9 @@ def _glove6b_50(log):
 
 
 _RECIPES = {"fashion-mnist-784-euclidean": _fashion_mnist, "glove6b-50-angular": _glove6b_50}
+#: (train shape, test shape) of the set each recipe builds (see _check_recipe_shape).
+_RECIPE_SHAPES = {"fashion-mnist-784-euclidean": ((60_000, 784), (10_000, 784)),
+                 "glove6b-50-angular": ((400_000 - QUERIES, 50), (QUERIES, 50))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 from .. import datasets
 from . import peers, report, runner
+from .arguments import beam, beam_list, count, degree, int_list, recall_target
 
 DEFAULT_DATASET = "fashion-mnist-784-euclidean"
 FALLBACK_SYNTHETIC = (50_000, 128)   # used when the default dataset is neither cached nor downloadable
@@ -28,39 +30,8 @@ FULL_QUERIES = 2000
 FULL_RUNS = 3
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
-
-
-def _count(text: str) -> int:
-    """A count flag: a positive integer. 0 is refused, not read as "not given" (the default)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _recall(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a recall in (0, 1], got {text!r}") from None
-    if not 0.0 < value <= 1.0:  # NaN fails this too
-        raise argparse.ArgumentTypeError(f"expected a recall in (0, 1], got {text!r}")
-    return value
-
-
 def _synthetic_shape(text: str) -> tuple[int, int]:
-    values = _int_list(text)
+    values = int_list(text)
     if len(values) != 2:
         raise argparse.ArgumentTypeError(f"expected N,DIM, got {text!r}")
     return values
@@ -90,19 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"comma-separated, from {','.join(peers.ADAPTERS)}, each with an optional "
                            f":VARIANT (vidx:QUANT, e.g. vidx:f32 or vidx:lvq8; default "
                            f"{','.join(peers.DEFAULT_ALGORITHMS)}; uninstalled ones are skipped)")
-    algo.add_argument("--M", type=_count, default=16, help="graph degree (default 16)")
-    algo.add_argument("--ef-construction", type=_count, default=200,
+    algo.add_argument("--M", type=degree, default=16, help="graph degree (default 16)")
+    algo.add_argument("--ef-construction", type=beam, default=200,
                       help="build-time search breadth (default 200)")
-    algo.add_argument("--ef", type=_int_list,
+    algo.add_argument("--ef", type=beam_list,
                       help="search breadths to sweep (default "
                            f"{','.join(map(str, runner.DEFAULT_EFS))})")
 
     run = p.add_argument_group("measurement")
-    run.add_argument("--k", type=_count, default=10, help="neighbours per query (default 10)")
-    run.add_argument("--queries", type=_count,
+    run.add_argument("--k", type=count, default=10, help="neighbours per query (default 10)")
+    run.add_argument("--queries", type=count,
                      help="queries in the single-thread latency loop (default 2000)")
-    run.add_argument("--runs", type=_count, help="repetitions of each timing, best reported (default 3)")
-    run.add_argument("--threads", type=_count, default=runner.cpu_count(),
+    run.add_argument("--runs", type=count, help="repetitions of each timing, best reported (default 3)")
+    run.add_argument("--threads", type=count, default=runner.cpu_count(),
                      help="threads for build and batch search (default: all cores, "
                           f"{runner.cpu_count()} here)")
     run.add_argument("--full", action="store_true",
@@ -110,12 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
                           f"sweep, {FULL_QUERIES} single-thread queries, best of {FULL_RUNS} (the default "
                           f"is a first run of about a minute: {FIRST_RUN_TRAIN} train vectors, "
                           f"{FIRST_RUN_TEST} queries, each sweep stopping at recall {FIRST_RUN_STOP_RECALL})")
-    run.add_argument("--train-size", type=_count, metavar="N",
+    run.add_argument("--train-size", type=count, metavar="N",
                      help="use N train vectors spread evenly over the stored order (exact ground truth "
                           "recomputed)")
-    run.add_argument("--test-size", type=_count, metavar="Q",
+    run.add_argument("--test-size", type=count, metavar="Q",
                      help="use Q test vectors spread evenly over the stored order")
-    run.add_argument("--stop-recall", type=_recall, metavar="R",
+    run.add_argument("--stop-recall", type=recall_target, metavar="R",
                      help="leave an algorithm's sweep once its recall reaches R, in (0, 1]")
     run.add_argument("--quick", action="store_true",
                      help=f"smoke test: ef {','.join(map(str, QUICK_EFS))}, {QUICK_QUERIES} queries, one run "
@@ -199,7 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def log(message: str) -> None:
-        print(message, flush=True)
+        try:
+            print(message, flush=True)
+        except BrokenPipeError:  # `vidx-bench | head`: the reader left; the run still writes --out
+            _discard_stdout()
 
     if args.list_datasets:
         folder = datasets.cache_folder(args.cache_dir)
@@ -237,6 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("interrupted"):
         return 130
     return 1 if results["failures"] else 0  # the numbers that did come out are written either way
+
+
+def _discard_stdout() -> None:
+    """Points stdout at the null device, so the lines still to come, and the flush at exit, do not
+    raise again once the reader of a pipe has gone."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _writable_folder(folder) -> None:
