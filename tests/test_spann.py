@@ -153,6 +153,32 @@ def test_padding_ids_and_single_query(tmp_path):
     assert idx.stats()["lists_read"] - st0["lists_read"] <= 2
 
 
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+def test_a_query_beside_one_head_still_reads_enough_lists(tmp_path, metric):
+    # eps prunes heads more than (1 + eps) times as far as the nearest; a query beside a head
+    # read that head's list alone: k=100 found 81-88 of 500 rows (padding that says no more
+    # exist), a filter allowing only far rows found none, and range_search (which has no eps
+    # argument) found 88 of 500 within an infinite radius and half of those within the true
+    # 100th distance.
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((500, 16)).astype(np.float32)
+    q = x[10:11] + np.float32(0.05)
+    truth = ((x.astype(np.float64) - q) ** 2).sum(1) if metric == "l2" else 1 - x.astype(np.float64) @ q[0]
+    idx = SpannIndex(16, metric, path=tmp_path / "p", seed=0)
+    assert idx.params["eps"] == 10.0
+    idx.add(x, progress=False)
+    D, I = idx.search(q, k=100, nprobe=10_000)
+    assert np.all(I >= 0) and len(set(I[0].tolist())) == 100
+    far = np.argsort(truth)[-50:]  # the 50 rows farthest from the query
+    D, I = idx.search(q, k=10, nprobe=10_000, filter=far)
+    assert np.all(I >= 0) and set(I[0].tolist()) <= set(far.tolist())
+    lims, D, I = idx.range_search(q, 1e30)
+    assert sorted(I.tolist()) == list(range(500))
+    radius = float(np.sort(truth)[99]) + 1e-3
+    lims, D, I = idx.range_search(q, radius)
+    assert sorted(I.tolist()) == sorted(np.flatnonzero(truth < radius).tolist())
+
+
 def test_every_vector_in_a_list(data, tmp_path):
     x, _ = data
     # a tight length bound drops many replicas, never a vector's last list
