@@ -32,6 +32,28 @@ def test_out_of_range_saturates():
     np.testing.assert_array_equal(r["decoded"][0], [65504.0, -65504.0, 65504.0, 65504.0])
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "spann"])
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+def test_an_index_refuses_values_float16_would_saturate(kind, metric, tmp_path):
+    # The codec saturates (above); an index stored rows 7e4, 1e5 and 1e6 all as 65504, and a
+    # query equal to row 1e6 ranked it last of the three. add() now refuses them, naming the row.
+    options = {"path": str(tmp_path / "p")} if kind == "spann" else {}
+    x = np.ones((50, 4), np.float32)
+    x[:, 0] = np.linspace(-65504, 65504, 50, dtype=np.float32)  # the largest float16 itself is fine
+    index = vidx.Index(4, metric, kind=kind, quant="f16", **options)
+    bad = x.copy()
+    bad[7, 2] = 70000.0
+    with pytest.raises(ValueError, match=r"row 7 column 2 is 70000\.0+: quant 'f16' stores values within \+-65504"):
+        index.add(bad, progress=False)
+    assert len(index) == 0
+    index.add(x, progress=False)
+    assert len(index) == 50
+    # Cosine stores unit vectors: any finite scale is fine.
+    cosine = vidx.Index(4, "cosine", kind="flat", quant="f16")
+    cosine.add(bad, progress=False)
+    assert len(cosine) == 50
+
+
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("metric", ["l2", "ip"])
 @pytest.mark.parametrize("dim", [1, 7, 16, 33, 100, 300])

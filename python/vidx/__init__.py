@@ -143,12 +143,14 @@ class Index:
     def add(self, X, ids=None, *, progress=None, dataset=None):
         """Adds vectors: X is (n, dim) or (dim,), a numpy memmap, or the path of an .fvecs,
         .bvecs, .npy (read by C++) or .hdf5/.h5 file (``dataset``: default "train" or the only
-        2-d dataset). ids: optional user ids, integers in [0, 2**63 - 1] (-1 marks missing
+        2-d dataset). ids: optional user ids, integers in [0, 2**63 - 1] (SPANN: below 2**56,
+        the rest of a posting entry's word holds its version; -1 marks missing
         results; default: 0, 1, ... continuing after the largest id ever assigned, removed ones
         included, ValueError if they would pass 2**63 - 1; an id already present raises
         ValueError: upsert() replaces). Raises ValueError on NaN/inf, values beyond
-        +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32) or beyond +-32752
-        with an LVQ or binary quant (their per-vector constants are float16), zero vectors for
+        +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32), beyond +-32752
+        with an LVQ or binary quant (their per-vector constants are float16) or beyond +-65504
+        with "f16" (float16 would saturate them to one value), zero vectors for
         "cosine", wrong dimension, empty input, negative or repeated ids; on error the index is
         unchanged. A SPANN index is built by one add() of
         all its vectors, streamed within its memory_budget. progress: None (bars on a
@@ -170,8 +172,10 @@ class Index:
         (q, k), nearest first; -1 / +inf where fewer than k exist. Per-call settings (None: the
         index's default; one that does not apply to the kind raises ValueError):
         ef: graph beam width (HNSW; SPANN: its head graph); rerank: candidates re-scored
-        precisely (compressed codes); nprobe: SPANN posting lists read; eps: SPANN skips head
-        i when d(q, h_i) > (1 + eps) d(q, h_1) (inf: never). k may exceed len(index) up to
+        precisely (compressed codes); nprobe: SPANN posting lists read (at most); eps: SPANN skips
+        head i when d(q, h_i) > (1 + eps) d(q, h_1) (inf: never), unless the lists read so far
+        hold fewer candidates than the search keeps (a query beside one head would otherwise
+        get fewer than k results where more exist). k may exceed len(index) up to
         65536 (ValueError beyond max(len(index), 65536)); ef or rerank above len(index) act as
         len(index). Queries follow add()'s value rules (ValueError otherwise).
 
@@ -241,7 +245,9 @@ class Index:
         Returns (lims, D, I) like faiss: the results of query i are D[lims[i]:lims[i+1]] and
         I[lims[i]:lims[i+1]], nearest first; lims is int64 of length nq + 1, D float32, I int64.
         flat: exact. HNSW: approximate: a graph walk of width ef (None: the index's ef_search),
-        repeated with ef doubled while every result it found lies inside the radius.
+        repeated with ef doubled while every result it found lies inside the radius. SPANN:
+        approximate: every entry of the lists of the index's nprobe nearest heads (eps, a
+        top-k rule, does not prune them).
         filter: as in search(). ValueError for a NaN radius."""
         impl = self._impl
         if type(impl) is not _CoreIndex:

@@ -101,7 +101,7 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
         if (metric != Metric::Cosine && std::fabs(row[c]) > codec_bound)
           throw InvalidArgument(where(r, c) + " is " + std::to_string(row[c]) + ": quant '" + codec +
                                 "' stores values within +-" + std::to_string(codec_bound) +
-                                " (its per-vector constants are float16); use quant='none' or scale the data");
+                                " (float16 underneath); use quant='none' or scale the data");
       }
     }
     if (metric == Metric::Cosine && !(squared_norm(row, dim) > 0.0))
