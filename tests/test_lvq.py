@@ -364,3 +364,74 @@ def test_flat_reranks_enough_by_default(quant, least):
     idx = vidx.Index(32, kind="flat", quant=quant)
     idx.add(x)
     assert recall(idx.search(q, 10)[1], truth) >= least
+
+
+# Per-vector constants are float16, whose smallest normal is 2^-14: on data of small values the
+# step lost its bits (flat lvq8 on a Gaussian scaled by 1e-5: recall@10 0.04; HNSW "f32", which
+# builds with LVQ-8 walks, 0.55). Such a codec stores its constants scaled by 2^S (lvq.hpp).
+TINY = (1e-4, 1e-6, 1e-9)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("scale", TINY)
+def test_small_values_keep_the_precision_of_large_ones(name, scale):
+    x, q = probe_data(100, seed=8)
+    big = _core._lvq_probe(name, "l2", "scalar", x, q)
+    tiny = _core._lvq_probe(name, "l2", "scalar", x * np.float32(scale), q * np.float32(scale))
+    assert big["exponent"] == 0 and (tiny["exponent"] > 0 or scale > 1e-6)  # 4-bit steps at 1e-4 need none
+    for key in ("primary", "full"):  # the same codes: every decoded error shrinks with the data
+        big_error = np.abs(big[key] - x).max(1)
+        tiny_error = np.abs(tiny[key] - x * np.float32(scale)).max(1) / scale
+        assert np.all(tiny_error <= 1.01 * big_error + 1e-3 * np.abs(x).max(1)), key
+    # Distances on codes are as far from the true ones (squared: they shrink with its square).
+    true = ((q.astype(np.float64)[:, None] - x.astype(np.float64)[None]) ** 2).sum(-1)
+    for key in ("fast", "precise", "walk"):
+        big_error = np.median(np.abs(big[key] - true))
+        assert np.median(np.abs(tiny[key] / scale ** 2 - true)) <= 2.5 * big_error, key  # noise of 120 distances
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+def test_every_simd_level_matches_scalar_on_small_values(level, name, metric):
+    x, q = probe_data(200, seed=5)
+    x, q = x * np.float32(1e-6), q * np.float32(1e-6)
+    ref = _core._lvq_probe(name, metric, "scalar", x, q)
+    got = _core._lvq_probe(name, metric, level, x, q)
+    assert ref["exponent"] > 0
+    np.testing.assert_array_equal(got["delta"], ref["delta"])
+    for key in ("full", "primary", "fast", "precise", "walk", "between"):
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-5, atol=1e-5 * np.abs(ref[key]).max())
+
+
+@pytest.mark.parametrize("quant", ["lvq8", "lvq4x8", "binary"])
+def test_a_later_vector_too_large_to_scale_is_stored_as_it_is(quant):
+    # Constants scaled by 2^S must stay within float16: a row added after training, far larger
+    # than the training rows, keeps unscaled constants (and the precision its size gives it).
+    x = clustered(500, 64, seed=4) * np.float32(1e-6)
+    idx = vidx.Index(64, "l2", kind="flat", quant=quant)
+    idx.add(x, progress=False)
+    large = np.stack([np.linspace(-30000, 30000, 64, dtype=np.float32), np.full(64, 7.5, np.float32)])
+    idx.add(large, ids=[1000, 1001], progress=False)
+    stored, _ = idx.get([1000, 1001])
+    assert np.abs(stored - large).max(1).max() <= 60000 / 255  # within a step of 8-bit codes
+    D, I = idx.search(np.vstack([large, x[:5]]), 1)
+    np.testing.assert_array_equal(I[:, 0], [1000, 1001, 0, 1, 2, 3, 4])
+    assert np.all(np.isfinite(D))
+
+
+@pytest.mark.parametrize("kind,quant", [("flat", "lvq8"), ("flat", "lvq4x8"), ("hnsw", "lvq4x4"), ("hnsw", "lvq8"),
+                                        ("hnsw", "f32"), ("hnsw", "binary")])
+def test_recall_on_small_values_is_the_recall_on_large_ones(tmp_path, kind, quant):
+    both = clustered(5200, 40, seed=2, spread=0.5)  # 4096 rows or more: an "f32" build walks LVQ-8 codes
+    x, q = both[:5000], both[5000:]
+    found = {}
+    for scale in (1.0, 1e-6):
+        idx = vidx.Index(40, "l2", kind=kind, quant=quant, M=12, ef_construction=80, seed=1, threads=1)
+        idx.add(x * np.float32(scale), progress=False)
+        found[scale] = idx.search(q * np.float32(scale), 10, ef=64)[1]
+    _, truth = brute_force(x, q, 10, "l2")
+    assert recall(found[1e-6], truth) >= recall(found[1.0], truth) - 0.01
+    idx.save(tmp_path / "small.vidx")  # the exponent travels with the file
+    loaded = vidx.load(tmp_path / "small.vidx")
+    np.testing.assert_array_equal(loaded.search(q * np.float32(1e-6), 10, ef=64)[1], found[1e-6])

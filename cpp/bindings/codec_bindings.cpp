@@ -115,6 +115,7 @@ py::dict lvq_probe(const std::string& name, const std::string& metric, const std
   }
   py::dict out;
   out["code_size"] = codec->code_size();
+  out["exponent"] = codec->scale_exponent();
   out["full"] = full;
   out["primary"] = primary;
   out["delta"] = delta;

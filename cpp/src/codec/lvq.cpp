@@ -97,16 +97,23 @@ void query_sums(const float* q, const std::vector<float>& mean, simd::PairFn dot
 struct Grid {
   float scale, offset;
 };
-float stored_delta(const uint8_t* head, size_t constants_offset) {
-  return f16::to_float(load_u16(head + constants_offset));
+// A vector's step and bias as stored: float16, times unscale (2^-S, lvq.hpp) where the step's
+// sign bit marks them scaled. A codec with S = 0 marks nothing: its walks (glove-50's LVQ-8
+// codes: a few nanoseconds a candidate) skip the test.
+struct Constants {
+  float delta, bias;
+};
+Constants stored_constants(const uint8_t* head, size_t constants_offset, float unscale) {
+  const uint16_t delta_h = load_u16(head + constants_offset), bias_h = load_u16(head + constants_offset + 2);
+  if (unscale == 1.f) return Constants{f16::to_float(delta_h), f16::to_float(bias_h)};
+  const float factor = (delta_h & lvq::kScaledMark) ? unscale : 1.f;
+  return Constants{f16::to_float(static_cast<uint16_t>(delta_h & ~lvq::kScaledMark)) * factor,
+                   f16::to_float(bias_h) * factor};
 }
-float stored_bias(const uint8_t* head, size_t constants_offset) {
-  return f16::to_float(load_u16(head + constants_offset + 2));
-}
-Grid grid_of(const uint8_t* head, size_t constants_offset, float residual_levels) {
-  const float delta = stored_delta(head, constants_offset), bias = stored_bias(head, constants_offset);
-  if (residual_levels > 0.f) return Grid{delta / residual_levels, bias - 0.5f * delta};
-  return Grid{delta, bias};
+Grid grid_of(const uint8_t* head, size_t constants_offset, float residual_levels, float unscale) {
+  const Constants c = stored_constants(head, constants_offset, unscale);
+  if (residual_levels > 0.f) return Grid{c.delta / residual_levels, c.bias - 0.5f * c.delta};
+  return Grid{c.delta, c.bias};
 }
 
 // Distances from one query to LVQ codes read through one View. Per-query terms are computed
@@ -118,6 +125,7 @@ class LvqDistance final : public QueryDistance {
     size_t dim, padded_dim, constants_offset, head_bytes, read_bytes;
     float residual_levels;      // 2^B2 - 1, 0 for one level
     bool constants_in_padding;  // the kernels read the constants' bytes as codes of padding dimensions
+    float unscale;              // 2^-S for constants marked scaled
   };
 
   LvqDistance(const float* query, const std::vector<float>& mean, Metric metric, const Layout& layout,
@@ -134,7 +142,7 @@ class LvqDistance final : public QueryDistance {
   size_t code_bytes() const override { return layout_.read_bytes; }
 
   float one_split(const uint8_t* head, const uint8_t* tail) const override {
-    const Grid g = grid_of(head, layout_.constants_offset, layout_.residual_levels);
+    const Grid g = grid_of(head, layout_.constants_offset, layout_.residual_levels, layout_.unscale);
     const float scale = g.scale, offset = g.offset;
     if (metric_ == Metric::L2) {
       const float d = l2_(q_.data(), head, tail, layout_.padded_dim, scale, offset) - padding_term(head, scale, offset);
@@ -193,6 +201,7 @@ class LvqRoundedDistance final : public QueryDistance {
     size_t padded_dim, constants_offset, read_bytes;
     int primary_bits;
     bool constants_in_padding;  // 8-bit codes: sum c and sum c^2 must leave out the constants' bytes
+    float unscale;              // 2^-S for constants marked scaled
   };
 
   LvqRoundedDistance(const float* query, const std::vector<float>& mean, Metric metric, const Layout& layout,
@@ -217,6 +226,7 @@ class LvqRoundedDistance final : public QueryDistance {
     terms_.q_norm = metric == Metric::L2 ? simd::kernels_for(k.level)->dot(q.data(), q.data(), dim) : 0.0;
     terms_.dim = static_cast<double>(dim);
     terms_.constants_offset = layout.constants_offset;
+    terms_.unscale = layout.unscale;
     terms_.l2 = metric == Metric::L2;
     float largest[8] = {};
     size_t i = 0;
@@ -338,7 +348,32 @@ void LvqCodec::train(const float* x, size_t n) {
   for (size_t r = 0; r < n; ++r)
     for (size_t i = 0; i < dim(); ++i) sum[i] += x[r * dim() + i];
   for (size_t i = 0; i < dim(); ++i) mean_[i] = static_cast<float>(sum[i] / static_cast<double>(n));
+  exponent_ = choose_exponent(x, n);
   trained_ = true;
+}
+
+// 0 unless the training rows' median step (range / (2^B1 - 1), centred) is below 2^-12: a step
+// below 2^-14, float16's smallest normal, is stored as 2^-14, a coarser grid than the vector's,
+// and a quarter of the median leaves room for the rows below it. (Unit vectors of 4096
+// dimensions take steps of about 2^-11 in LVQ-8.) Else the S that brings the median step to
+// about 2^-4, far from both ends of float16's range. Up to 4096 rows, spread evenly.
+int LvqCodec::choose_exponent(const float* x, size_t n) const {
+  const size_t rows = std::min<size_t>(n, 4096);
+  std::vector<float> steps(rows);
+  for (size_t k = 0; k < rows; ++k) {
+    const float* row = x + (k * n / rows) * dim();
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < dim(); ++i) {
+      lo = std::min(lo, row[i] - mean_[i]);
+      hi = std::max(hi, row[i] - mean_[i]);
+    }
+    steps[k] = (hi - lo) / static_cast<float>((1u << primary_bits_) - 1);
+  }
+  std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(rows / 2), steps.end());
+  const float median = steps[rows / 2];
+  if (!(median > 0.f) || median >= std::ldexp(1.f, -12)) return 0;  // constant rows have nothing to scale
+  const int wanted = static_cast<int>(std::lround(std::log2(std::ldexp(1.0, -4) / median)));
+  return std::clamp(wanted, 1, lvq::kMaxScaleExponent);
 }
 
 void LvqCodec::encode(const float* x, uint8_t* code) const {
@@ -352,14 +387,18 @@ void LvqCodec::encode(const float* x, uint8_t* code) const {
   }
   // bias is rounded down and delta up to float16, so the grid still covers [lo, hi] and every
   // value stays within delta/2 of its code. A near-constant vector would get a subnormal
-  // delta: the smallest normal float16 keeps it representable at full precision.
+  // delta: the smallest normal float16 keeps it representable at full precision. With an
+  // exponent S the constants are those of the vector times 2^S, marked, unless that overflows.
   const uint32_t max_primary = (1u << primary_bits_) - 1;
-  const uint16_t bias_h = f16::round_down(lo);
-  const float bias = f16::to_float(bias_h);
-  const float wanted_delta = std::max((hi - bias) / static_cast<float>(max_primary), f16::kMinNormal);
+  const float up = std::ldexp(1.f, exponent_);
+  const bool scaled = exponent_ > 0 && std::fabs(lo) * up <= f16::kMax / 2 && std::fabs(hi) * up <= f16::kMax / 2;
+  const float factor = scaled ? up : 1.f, unscale = scaled ? std::ldexp(1.f, -exponent_) : 1.f;
+  const uint16_t bias_h = f16::round_down(lo * factor);
+  const float bias_scaled = f16::to_float(bias_h);
+  const float wanted_delta = std::max((hi * factor - bias_scaled) / static_cast<float>(max_primary), f16::kMinNormal);
   const uint16_t delta_h = f16::round_up(wanted_delta);
-  const float delta = f16::to_float(delta_h);
-  store_u16(code + constants_offset_, delta_h);
+  const float delta = f16::to_float(delta_h) * unscale, bias = bias_scaled * unscale;  // powers of two: exact
+  store_u16(code + constants_offset_, scaled ? static_cast<uint16_t>(delta_h | lvq::kScaledMark) : delta_h);
   store_u16(code + constants_offset_ + 2, bias_h);
 
   const uint32_t max_residual = (1u << residual_bits_) - 1;
@@ -375,14 +414,14 @@ void LvqCodec::encode(const float* x, uint8_t* code) const {
   }
 }
 
-float LvqCodec::delta(const uint8_t* code) const { return stored_delta(code, constants_offset_); }
-float LvqCodec::bias(const uint8_t* code) const { return stored_bias(code, constants_offset_); }
+float LvqCodec::delta(const uint8_t* code) const { return stored_constants(code, constants_offset_, unscale()).delta; }
+float LvqCodec::bias(const uint8_t* code) const { return stored_constants(code, constants_offset_, unscale()).bias; }
 
 void LvqCodec::decode_view(const uint8_t* head, const uint8_t* tail, View view, bool add_mean, float* x) const {
   thread_local std::vector<float> padded;
   padded.resize(padded_dim_);
   const float residual_levels = view.two_level ? static_cast<float>((1u << residual_bits_) - 1) : 0.f;
-  const Grid g = grid_of(head, constants_offset_, residual_levels);
+  const Grid g = grid_of(head, constants_offset_, residual_levels, unscale());
   kernels_->decode[static_cast<int>(view.packing)](head, tail, padded_dim_, g.scale, g.offset, padded.data());
   for (size_t i = 0; i < dim(); ++i) x[i] = add_mean ? padded[i] + mean_[i] : padded[i];
 }
@@ -402,7 +441,7 @@ std::unique_ptr<QueryDistance> LvqCodec::prepare_view(const float* query, View v
   const size_t read_bytes = view.two_level ? code_size() : head_size();
   const LvqDistance::Layout layout{dim(), padded_dim_, constants_offset_, residual_offset_, read_bytes,
                                    view.two_level ? static_cast<float>((1u << residual_bits_) - 1) : 0.f,
-                                   constants_in_padding_};
+                                   constants_in_padding_, unscale()};
   return std::make_unique<LvqDistance>(query, mean_, metric(), layout, *kernels_, view.packing);
 }
 
@@ -413,7 +452,7 @@ std::unique_ptr<QueryDistance> LvqCodec::prepare(const float* query) const {
 
 std::unique_ptr<QueryDistance> LvqCodec::prepare_reranked_walk(const float* query) const {
   const LvqRoundedDistance::Layout layout{padded_dim_, constants_offset_, head_size(), primary_bits_,
-                                          constants_in_padding_};
+                                          constants_in_padding_, unscale()};
   return std::make_unique<LvqRoundedDistance>(query, mean_, metric(), layout, *kernels_);
 }
 
@@ -438,15 +477,22 @@ float LvqCodec::distance_between(const uint8_t* a, const uint8_t* b) const {
 // 4 + trained for constants inside the primary codes' padding (lvq.hpp). Files of the first
 // LVQ layout ([primary | residual | constants], byte 0 or 1) are refused rather than misread;
 // files of layout 2 load as they were written.
+// Plus 8 when the exponent S follows as one byte (codecs with S = 0 write what they wrote
+// before it existed, and earlier readers refuse the files of the others as an unknown layout).
 void LvqCodec::save_parameters(io::ByteWriter& out) const {
-  out.u8(static_cast<uint8_t>((constants_in_padding_ ? 4 : 2) + (trained_ ? 1 : 0)));
+  out.u8(static_cast<uint8_t>((constants_in_padding_ ? 4 : 2) + (trained_ ? 1 : 0) + (exponent_ ? 8 : 0)));
+  if (exponent_) out.u8(static_cast<uint8_t>(exponent_));
   for (float m : mean_) out.f32(m);
 }
 
 void LvqCodec::load_parameters(io::ByteReader& in) {
-  const uint8_t flag = in.u8();
+  const uint8_t stored = in.u8();
+  const uint8_t flag = stored & static_cast<uint8_t>(~8u);
   if (flag < 2) throw FileFormatError(in.what() + ": LVQ codes in an older layout; rebuild the index");
-  if (flag > 5) throw FileFormatError(in.what() + ": unknown LVQ code layout " + std::to_string(flag));
+  if (flag > 5) throw FileFormatError(in.what() + ": unknown LVQ code layout " + std::to_string(stored));
+  const int exponent = (stored & 8) ? in.u8() : 0;
+  if ((stored & 8) && (exponent < 1 || exponent > lvq::kMaxScaleExponent))
+    throw FileFormatError(in.what() + ": LVQ scale exponent " + std::to_string(exponent) + " is out of range");
   const bool in_padding = flag >= 4;
   if (in_padding && !fits_in_padding(dim(), padded_dim_, primary_bits_))
     throw FileFormatError(in.what() + ": LVQ constants stored in padding these codes do not have");
@@ -459,6 +505,7 @@ void LvqCodec::load_parameters(io::ByteReader& in) {
   }
   in.expect_end();
   set_layout(in_padding);
+  exponent_ = exponent;
   trained_ = trained == 1;
 }
 

@@ -15,6 +15,8 @@ struct Avx2Doubles {
   static D sub(D a, D b) { return _mm256_sub_pd(a, b); }
   static D mul(D a, D b) { return _mm256_mul_pd(a, b); }
   static D max(D a, D b) { return _mm256_max_pd(a, b); }
+  static D abs(D a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
+  static D where_negative(D a, D then, D otherwise) { return _mm256_blendv_pd(otherwise, then, a); }
   // Four codes' constants widened side by side are scale0, offset0, scale1, ...: the scales to
   // the low half, the offsets to the high one.
   struct Constants {

@@ -17,6 +17,10 @@ struct Avx512Doubles {
   static D sub(D a, D b) { return _mm512_sub_pd(a, b); }
   static D mul(D a, D b) { return _mm512_mul_pd(a, b); }
   static D max(D a, D b) { return _mm512_max_pd(a, b); }
+  static D abs(D a) { return _mm512_abs_pd(a); }
+  static D where_negative(D a, D then, D otherwise) {
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_LT_OQ), otherwise, then);
+  }
   // Eight codes' constants widened side by side are scale0, offset0, scale1, ...
   struct Constants {
     D scale, offset;

@@ -5,7 +5,8 @@
 // product is fused and each distance is the float rounded_distance gives.
 //
 // W provides: kCodes; D (a register of kCodes doubles); set1, add, sub, mul, max (max(a, b):
-// b unless a is larger, as std::max(b, a)); constants(stored) -> {scale, offset} (an aggregate) from kCodes
+// b unless a is larger, as std::max(b, a)), abs, where_negative(a, then, otherwise) (then where
+// a's sign bit is set); constants(stored) -> {scale, offset} (an aggregate) from kCodes
 // 32-bit words of two float16 each (scale, then offset: lvq.cpp's layout); column(words) -> the
 // kCodes 32-bit integers three words apart (U4Terms is {dot, sum, squares}) as doubles;
 // store(out, d) -> d rounded to floats.
@@ -16,19 +17,26 @@
 
 namespace vidx::lvq {
 
-template <class W>
-void rounded_distances_loop(const RoundedQueryTerms& q, const uint8_t* const* codes, const U4Terms* terms, size_t n,
-                            float* out) {
+// kMarked: the codec scales the constants of small vectors (lvq.hpp), so a negative step is a
+// marked one: its magnitude and the offset are taken times 2^-S, as rounded_distance does.
+template <class W, bool kMarked>
+void rounded_distances_steps(const RoundedQueryTerms& q, const uint8_t* const* codes, const U4Terms* terms, size_t n,
+                             float* out) {
   using D = typename W::D;
   const D q_sum = W::set1(q.q_sum), q_mu = W::set1(q.q_mu), q_norm = W::set1(q.q_norm);
-  const D step = W::set1(q.step), dim = W::set1(q.dim);
+  const D step = W::set1(q.step), dim = W::set1(q.dim), unscale = W::set1(q.unscale);
   const D one = W::set1(1.0), two = W::set1(2.0), zero = W::set1(0.0);
   size_t i = 0;
   for (; i + W::kCodes <= n; i += W::kCodes) {
     uint32_t stored[W::kCodes];
     for (size_t j = 0; j < W::kCodes; ++j)
       std::memcpy(&stored[j], codes[i + j] + q.constants_offset, sizeof(uint32_t));
-    const auto [scale, offset] = W::constants(stored);
+    auto [scale, offset] = W::constants(stored);
+    if constexpr (kMarked) {
+      const D factor = W::where_negative(scale, unscale, one);
+      scale = W::mul(W::abs(scale), factor);
+      offset = W::mul(offset, factor);
+    }
     const int* words = reinterpret_cast<const int*>(terms + i);
     // offset·sum(q) + (scale·step)·dot
     const D dot = W::add(W::mul(offset, q_sum), W::mul(W::mul(scale, step), W::column(words)));
@@ -46,6 +54,13 @@ void rounded_distances_loop(const RoundedQueryTerms& q, const uint8_t* const* co
     W::store(out + i, d);
   }
   for (; i < n; ++i) out[i] = rounded_distance(q, codes[i], terms[i].dot, terms[i].sum, terms[i].squares);
+}
+
+template <class W>
+void rounded_distances_loop(const RoundedQueryTerms& q, const uint8_t* const* codes, const U4Terms* terms, size_t n,
+                            float* out) {
+  if (q.unscale != 1.0) return rounded_distances_steps<W, true>(q, codes, terms, n, out);
+  rounded_distances_steps<W, false>(q, codes, terms, n, out);
 }
 
 }  // namespace vidx::lvq

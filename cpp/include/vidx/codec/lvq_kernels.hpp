@@ -21,6 +21,11 @@ namespace vidx::lvq {
 
 constexpr size_t kBlockDims = 32;
 
+// The sign bit of a code's float16 step marks its constants as stored times 2^S (lvq.hpp).
+constexpr uint16_t kScaledMark = 0x8000;
+// The largest S: 2^-14 (float16's smallest normal) times 2^-S stays a normal float.
+constexpr int kMaxScaleExponent = 100;
+
 // Bit widths of the code parts a kernel reads (primary x residual; U8 = 8-bit primary only).
 enum class Packing : int { U8 = 0, U4 = 1, U4U4 = 2, U4U8 = 3, U8U8 = 4 };
 constexpr int kPackings = 5;
@@ -92,6 +97,7 @@ using U8DotFn = U8TermsFn;
 //   |q|^2 - 2·that + dim·offset^2 + 2·offset·scale·sum c + scale^2·sum c^2.
 struct RoundedQueryTerms {
   double q_sum = 0, q_mu = 0, q_norm = 0, step = 1, dim = 0;
+  double unscale = 1;  // 2^-S: the factor of constants marked scaled (lvq.hpp)
   size_t constants_offset = 0;
   bool l2 = false;
 };
@@ -103,7 +109,11 @@ inline float rounded_distance(const RoundedQueryTerms& q, const uint8_t* code, d
                               double t_squares) {
   uint16_t stored[2];
   std::memcpy(stored, code + q.constants_offset, sizeof(stored));
-  const double scale = f16::to_float(stored[0]), offset = f16::to_float(stored[1]);
+  double scale = f16::to_float(stored[0]), offset = f16::to_float(stored[1]);
+  if (q.unscale != 1.0 && (stored[0] & kScaledMark)) {  // constants stored times 2^S (lvq.hpp)
+    scale = f16::to_float(static_cast<uint16_t>(stored[0] & ~kScaledMark)) * q.unscale;
+    offset *= q.unscale;
+  }
   const double dot = offset * q.q_sum + scale * q.step * t_dot;
   if (q.l2) {
     const double d =
