@@ -393,7 +393,7 @@ sys.exit(3)  # not reached
 
 
 @pytest.mark.parametrize("phase", ["read", "write"])
-def test_a_killed_rebuild_leaves_nothing_the_next_load_or_rebuild_keeps(data, tmp_path, phase):
+def test_a_killed_rebuild_leaves_nothing_the_next_rebuild_keeps(data, tmp_path, phase):
     # A killed rebuild used to leave its claimed "<file>.r1", half written, and its temporary
     # rows file for good: nothing named them, and no later call looked for them.
     import subprocess
@@ -410,8 +410,9 @@ def test_a_killed_rebuild_leaves_nothing_the_next_load_or_rebuild_keeps(data, tm
         assert run.returncode == 9, run.stderr.decode()
         left = set(os.listdir(tmp_path)) - set(saved) | set(os.listdir(other))
         assert left and all(".vidx-tmp-" in name for name in left), left  # only temporaries, no claimed name
-    again = vidx.load(tmp_path / "k.vidx")  # a load removes what was left beside its posting file
-    assert sorted(os.listdir(tmp_path)) == saved
+    # A load leaves them (another PID namespace could not tell a running rebuild's from a dead
+    # one's); the next rebuild of the index removes them.
+    again = vidx.load(tmp_path / "k.vidx")
     np.testing.assert_array_equal(again.search(q, 10, nprobe=8)[1], expected)
     assert again.rebuild(progress=False) == str(tmp_path / "k.post.r1")  # the first name is free
     assert sorted(os.listdir(tmp_path)) == sorted(saved + ["k.post.r1"])

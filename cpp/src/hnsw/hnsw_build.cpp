@@ -34,7 +34,7 @@ constexpr double kBatchFraction = 0.005;
 // and fashion-mnist sorted adds level with shuffled (graph.md section 42). A first add, whose
 // graph is itself, never meets the cap. Batches of a few nodes cost more than their work (each
 // one's phases meet at the pool): without kMinAddBatch, adds of 100 rows into that graph took
-// 2-2.7x as long; with it, medians of three alternating runs, 4.38 ms against 4.13 before and
+// 2-2.4x as long; with it, medians of three alternating runs, 4.38 ms against 4.13 before and
 // adds of 400 18.9 ms against 18.0, while adds of 200 sorted keep 0.7533 / 0.7441.
 constexpr double kAddBatchFraction = 0.02;
 constexpr double kMinAddBatch = 16;

@@ -150,9 +150,10 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   // The new file builds under a temporary name in its final folder and takes its final name
   // only when the new state is swapped in; that name is claimed (created empty) then, not
   // before. Temporary names carry the writer's process id (io::temp_path_for), so what a killed
-  // rebuild left, its rows and its half-built file, is removed by the next rebuild, or by a
-  // load of this index (a file built at its final name would stay for good, and so would a
-  // name claimed at the start).
+  // rebuild left, its rows and its half-built file, is removed by the next rebuild of this
+  // index (a file built at its final name would stay for good, and so would a name claimed at
+  // the start). Not by a load: a process in another PID namespace (another container on the
+  // same volume) cannot see the writer and would take a running rebuild's files for a dead one's.
   const std::string given = path.empty() ? std::string() : absolute_path(path);
   if (!given.empty()) {
     // Refused now rather than after the build (created and removed: a missing folder fails too).

@@ -287,7 +287,6 @@ void SpannIndex::attach_storage(const std::string& index_path, const LoadOptions
     throw FileFormatError("posting file " + pf->path() + " does not match the index " + index_path);
   postings_ = std::move(pf);
   posting_named_ = true;  // the file loaded from names it
-  io::remove_stale_temp_files(posting_path_);  // what a killed rebuild of it left (rebuild.cpp)
   if (live_) init_live(*live_);
 #if defined(__GLIBC__)
   // Loading staged the file and the head graph in large temporary buffers, now freed; give

@@ -88,8 +88,8 @@ size_t SearchStream::submit_wave(size_t first, uint8_t* slot, size_t slot_bytes,
   return i;
 }
 
-void SpannIndex::scan_query(const float* q, size_t keep, const SearchParams& params, const RowFilter* filter,
-                            Context& ctx) const {
+void SpannIndex::scan_query(const float* q, size_t keep, size_t needed, const SearchParams& params,
+                            const RowFilter* filter, Context& ctx) const {
   const size_t np = std::min(params.nprobe, head_->size());
   ctx.head_d.resize(np);
   ctx.head_i.resize(np);
@@ -109,13 +109,15 @@ void SpannIndex::scan_query(const float* q, size_t keep, const SearchParams& par
   ctx.results.reset(held, two_level ? codec_->head_size() : 0);
   const std::unique_ptr<QueryDistance> qd = codec_->prepare(q);
   size_t lists_read = 0;
-  // Rounds until the results are full or no head is left: entries of stale rows, replicas and
-  // rows a filter refuses count toward `wanted` but give no result, so a round can fall short.
-  for (size_t wanted = keep; chooser.next_round(wanted, s.probe); wanted = 2 * chooser.entries_chosen()) {
+  // Rounds until the results hold `needed` (k: not the re-rank pool, which the lists within the
+  // bound fill as they did before rounds) or no head is left: entries of stale rows, replicas
+  // and rows a filter refuses count toward `wanted` but give no result, so a round can fall short.
+  const size_t enough = std::min(needed, held);
+  for (size_t wanted = needed; chooser.next_round(wanted, s.probe); wanted = 2 * chooser.entries_chosen()) {
     if (lists_read == 0) ctx.seen.reset(chooser.entries_chosen(), ctx.capacity / 32);  // past it: checked in results
     lists_read += s.probe.size();
     s.scan(*qd, postings_->layout().entry_bytes, two_level);
-    if (ctx.results.size() >= held) break;
+    if (ctx.results.size() >= enough) break;
   }
   if (two_level) s.rerank_tails(*codec_->prepare_precise(q));
   stat_queries_.fetch_add(1, std::memory_order_relaxed);
@@ -128,7 +130,8 @@ void SpannIndex::scan_query(const float* q, size_t keep, const SearchParams& par
 void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params, const RowFilter* filter,
                             float* distances, int64_t* ids, Context& ctx) const {
   const bool two_level = postings_->layout().tail_bytes > 0;
-  scan_query(q, two_level ? std::max(k, params.rerank ? params.rerank : kRerankPerResult * k) : k, params, filter, ctx);
+  scan_query(q, two_level ? std::max(k, params.rerank ? params.rerank : kRerankPerResult * k) : k, k, params, filter,
+             ctx);
   ctx.results.write_sorted(k, distances, ids);
 }
 
@@ -285,7 +288,8 @@ void SpannIndex::range_search_rows(const float* q, size_t nq, float radius, cons
   std::vector<std::vector<float>> found_d(nq);
   std::vector<std::vector<int64_t>> found_i(nq);
   run_queries(nq, pool, [&](size_t i, Context& ctx) {
-    scan_query(q + i * dim(), SIZE_MAX, params, params.row_filters ? params.row_filters->of(i) : nullptr, ctx);
+    scan_query(q + i * dim(), SIZE_MAX, SIZE_MAX, params, params.row_filters ? params.row_filters->of(i) : nullptr,
+               ctx);
     const size_t held = ctx.results.size();
     std::vector<float> d(held);
     std::vector<int64_t> ids(held);

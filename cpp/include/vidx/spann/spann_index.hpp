@@ -177,8 +177,9 @@ class SpannIndex final : public VectorIndex {
   // Writes every live stored vector once (float32, decoded) to `rows_path` and returns their
   // ids in that order (rebuild.cpp).
   std::vector<int64_t> write_stored_rows(const std::string& rows_path, const ProgressFn& progress) const;
-  // One query's lists scanned into ctx.results (the best `keep`; SIZE_MAX: every entry).
-  void scan_query(const float* q, size_t keep, const SearchParams& params, const RowFilter* filter,
+  // One query's lists scanned into ctx.results (the best `keep`; SIZE_MAX: every entry), past
+  // the eps bound until they hold `needed` where the nprobe nearest heads' lists can give it.
+  void scan_query(const float* q, size_t keep, size_t needed, const SearchParams& params, const RowFilter* filter,
                   Context& ctx) const;
   void search_one(const float* q, size_t k, const SearchParams& params, const RowFilter* filter, float* distances,
                   int64_t* ids, Context& ctx) const;
