@@ -272,8 +272,10 @@ class Index:
         path: the new posting file, which must not exist (OSError otherwise). None: the file in
         use is replaced where no save, copy or pickle names it (this index wrote it in this
         process and was not saved since), else a new file "<posting file>.rN" is written beside
-        it (each name is claimed before it is written: copies rebuilding at once, in threads or
-        processes, get different files; a forked child gets its own). The old file is
+        it. The new file builds under a temporary name and takes its own when it is swapped in
+        (the name is claimed then: copies rebuilding at once, in threads or processes, get
+        different files; a forked child gets its own), so a killed rebuild leaves only temporary
+        files, which the next rebuild removes. The old file is
         left for the saves that name it: delete it once no save you keep does (save() after a
         rebuild names the new one). progress: as in add() (bars by default on a terminal).
         ValueError for another kind or an empty index."""
