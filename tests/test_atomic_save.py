@@ -96,6 +96,23 @@ def test_save_removes_only_temp_files_of_dead_writers(tmp_path):
     assert names["live"] not in set(os.listdir(tmp_path))
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="flock marks (POSIX); an open file cannot be deleted on Windows")
+def test_a_temp_file_marked_in_use_is_left_even_when_its_writer_looks_dead(tmp_path):
+    # From another PID namespace (a second container on the same volume) kill(pid, 0) says a
+    # running writer is gone. Writers hold a shared flock on their temporary files, and a
+    # clean-up leaves a file so held: the writer here is this test, holding the lock itself.
+    import fcntl
+    target = tmp_path / "index.vidx"
+    name = tmp_path / f"index.vidx{MARKER}{dead_pid()}-00000000deadbeef"
+    name.write_bytes(b"partial")
+    with open(name, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)
+        small_index(100).save(target)
+        assert name.exists()  # the pid alone would have had it removed
+    small_index(100).save(target)  # released: the writer is gone for good
+    assert not name.exists()
+
+
 def test_failed_save_leaves_no_temp_file(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()

@@ -74,6 +74,7 @@ size_t remove_stale_temp_files(const std::string& target) noexcept {
       // Our own process's files may belong to a save running on another thread.
       if (writer == 0 || writer == self || process_may_be_alive(writer)) continue;
       const std::string path = dir == "." ? name : (dir.back() == '/' || dir.back() == '\\' ? dir + name : dir + "/" + name);
+      if (marked_in_use(path)) continue;  // a writer this process cannot see (another PID namespace)
       if (remove_file(path)) ++removed;
     }
   } catch (...) {  // cleanup is a courtesy: never let it fail a save or load
@@ -87,6 +88,7 @@ AtomicFile::AtomicFile(std::string target) : target_(resolve_save_target(target)
     temp_path_ = make_temp_path(target_);
     try {
       file_ = File::create_new(temp_path_);
+      in_use_ = InUseMark(temp_path_);
       return;
     } catch (const IoError&) {
       // A name collision (or a transient failure) retries with a new name; a persistent
@@ -107,6 +109,7 @@ void AtomicFile::commit() {
   file_.flush();
   file_.close();
   replace_file(temp_path_, target_);
+  in_use_ = InUseMark();  // the temporary name is gone: the target is not ours to mark
   committed_ = true;
   sync_directory(directory_of(target_));
 }

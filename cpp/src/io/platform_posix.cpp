@@ -263,6 +263,42 @@ bool process_may_be_alive(uint64_t pid) noexcept {
   return ::kill(id, 0) == 0 || errno != ESRCH;
 }
 
+InUseMark::InUseMark(const std::string& path) noexcept {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return;
+  int rc;
+  do rc = ::flock(fd_, LOCK_SH | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) {  // no flock here: the clean-up falls back to the process id alone
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+InUseMark& InUseMark::operator=(InUseMark&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+InUseMark::~InUseMark() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases its lock
+}
+
+bool marked_in_use(const std::string& path) noexcept {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  int rc;
+  do rc = ::flock(fd, LOCK_EX | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  const bool held = rc != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
+}
+
 // ---- MappedFile -------------------------------------------------------------------------
 
 MappedFile MappedFile::map(const std::string& path) {

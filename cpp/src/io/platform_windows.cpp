@@ -220,6 +220,16 @@ std::string file_name_of(const std::string& path) {
 
 uint64_t current_process_id() noexcept { return GetCurrentProcessId(); }
 
+// A file open here cannot be deleted by another process: the mark needs no lock.
+InUseMark::InUseMark(const std::string&) noexcept {}
+InUseMark& InUseMark::operator=(InUseMark&& other) noexcept {
+  fd_ = other.fd_;
+  other.fd_ = -1;
+  return *this;
+}
+InUseMark::~InUseMark() = default;
+bool marked_in_use(const std::string&) noexcept { return false; }
+
 bool process_may_be_alive(uint64_t pid) noexcept {
   if (pid > 0xFFFFFFFFu) return true;
   HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));

@@ -54,9 +54,11 @@ IoError name_taken(const std::string& path) {
                         "path, or none to let the index choose)");
 }
 
-// A file of ours removed when the scope ends, unless kept.
+// A file of ours removed when the scope ends, unless kept, and marked in use meanwhile (for
+// clean-ups that cannot see this process: io::InUseMark).
 struct TemporaryFile {
   std::string path;
+  io::InUseMark mark;
   ~TemporaryFile() {
     if (!path.empty()) io::remove_file(path);
   }
@@ -166,11 +168,11 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   if (!given.empty()) io::remove_stale_temp_files(given);
   const std::string built_at = io::temp_path_for(beside);
   if (!io::create_empty_file(built_at)) throw IoError("cannot claim the temporary file " + built_at);
-  TemporaryFile unfinished{built_at};  // a failed build leaves no posting file behind
+  TemporaryFile unfinished{built_at, io::InUseMark(built_at)};  // a failed build leaves no posting file behind
 
   const std::string rows_path = io::temp_path_for(beside);
   if (!io::create_empty_file(rows_path)) throw IoError("cannot claim the temporary file " + rows_path);
-  TemporaryFile rows{rows_path};
+  TemporaryFile rows{rows_path, io::InUseMark(rows_path)};
   const std::vector<int64_t> ids = write_stored_rows(rows.path, progress);
   const bool direct = postings_->direct_io();  // the new file opens as this one did (a load may have chosen)
 
@@ -203,6 +205,9 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
     fresh = state_of(std::move(parts));
   }
   writing = pause_writes();
+  // The writes made again below take the new file's writer lock (flock, exclusive), which the
+  // shared mark would refuse; that lock marks it in use from here on.
+  unfinished.mark = io::InUseMark();
   {
     auto lock = lock_exclusive();
     swap_state(fresh);  // `fresh` holds the old state from here

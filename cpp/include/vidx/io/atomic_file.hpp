@@ -44,6 +44,7 @@ class AtomicFile {
   std::string target_;
   std::string temp_path_;
   File file_;
+  InUseMark in_use_;  // held past the rename: clean-ups elsewhere leave the file alone until then
   bool committed_ = false;
 };
 

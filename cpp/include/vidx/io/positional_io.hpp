@@ -128,4 +128,26 @@ uint64_t current_process_id() noexcept;
 // it exists or the answer is unknown (so callers that delete a dead process's files stay safe).
 bool process_may_be_alive(uint64_t pid) noexcept;
 
+// A shared advisory lock (flock) a writer holds on its temporary file for as long as the file
+// is its, so that a clean-up which cannot see the writer's process still leaves the file alone:
+// from another PID namespace (a second container on the same volume) kill(pid, 0) reports a
+// running writer as gone. Nothing where the lock cannot be taken (a filesystem without flock;
+// Windows, where a file in use cannot be deleted anyway).
+class InUseMark {
+ public:
+  InUseMark() = default;
+  explicit InUseMark(const std::string& path) noexcept;
+  InUseMark(InUseMark&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  InUseMark& operator=(InUseMark&& other) noexcept;
+  InUseMark(const InUseMark&) = delete;
+  InUseMark& operator=(const InUseMark&) = delete;
+  ~InUseMark();
+
+ private:
+  int fd_ = -1;
+};
+
+// True when a process holds an InUseMark on `path`; false when none does or that cannot be told.
+bool marked_in_use(const std::string& path) noexcept;
+
 }  // namespace vidx::io
