@@ -64,6 +64,9 @@ def test_head_to_head_reads_name_variant_and_m():
         h2h.parse_spec("hnswlib@x", 16)
     with pytest.raises(ValueError, match="M must be between 2 and 2048"):
         h2h.parse_spec("faiss@1", 16)  # faiss's HNSW at M=1 ends the process
+    assert h2h.parse_spec("vidx:lvq8@0", 16) == ("vidx", "lvq8", 0)  # vidx's automatic M
+    with pytest.raises(ValueError, match="M must be between 2 and 2048"):
+        h2h.parse_spec("hnswlib@0", 16)
     with pytest.raises(ValueError, match="given twice"):
         h2h.parse_specs("vidx,hnswlib,vidx", 16)
     # QPS read at exactly the target recall, between the efs that straddle it
