@@ -73,13 +73,15 @@ def parse_specs(text, default_M):
 
 
 def parse_spec(spec, default_M):
-    """"NAME[:VARIANT][@M]" -> (NAME, VARIANT or None, M); vidx@0 is vidx's automatic M."""
+    """"NAME[:VARIANT][@M]" -> (NAME, VARIANT or None, M); @0 leaves M to a library that
+    chooses its own (vidx@0: vidx's automatic M)."""
     rest, _, m = spec.strip().partition("@")
     base, _, variant = rest.partition(":")
     if not base or (m and not m.isdigit()):
         raise ValueError(f"bad algorithm {spec!r}: expected NAME[:VARIANT][@M]")
-    if base == "vidx" and m == "0":
-        return base, variant or None, 0  # vidx's automatic M
+    adapter = peers.ADAPTERS.get(base)
+    if m == "0" and adapter is not None and adapter.CHOOSES_M:
+        return base, variant or None, 0  # the library's own choice of M
     try:
         return base, variant or None, degree(m) if m else default_M
     except argparse.ArgumentTypeError as err:

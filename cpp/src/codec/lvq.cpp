@@ -49,12 +49,6 @@ lvq::Packing packing_of(int primary_bits, int residual_bits) {
   return residual_bits == 8 ? lvq::Packing::U4U8 : lvq::Packing::U4U4;
 }
 
-uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-
 void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
 
 void put_code(uint8_t* codes, int bits, size_t i, uint32_t c) {
@@ -97,21 +91,8 @@ void query_sums(const float* q, const std::vector<float>& mean, simd::PairFn dot
 struct Grid {
   float scale, offset;
 };
-// A vector's step and bias as stored: float16, times unscale (2^-S, lvq.hpp) where the step's
-// sign bit marks them scaled. A codec with S = 0 marks nothing: its walks (glove-50's LVQ-8
-// codes: a few nanoseconds a candidate) skip the test.
-struct Constants {
-  float delta, bias;
-};
-Constants stored_constants(const uint8_t* head, size_t constants_offset, float unscale) {
-  const uint16_t delta_h = load_u16(head + constants_offset), bias_h = load_u16(head + constants_offset + 2);
-  if (unscale == 1.f) return Constants{f16::to_float(delta_h), f16::to_float(bias_h)};
-  const float factor = (delta_h & lvq::kScaledMark) ? unscale : 1.f;
-  return Constants{f16::to_float(static_cast<uint16_t>(delta_h & ~lvq::kScaledMark)) * factor,
-                   f16::to_float(bias_h) * factor};
-}
 Grid grid_of(const uint8_t* head, size_t constants_offset, float residual_levels, float unscale) {
-  const Constants c = stored_constants(head, constants_offset, unscale);
+  const lvq::StoredConstants c = lvq::stored_constants(head, constants_offset, unscale);
   if (residual_levels > 0.f) return Grid{c.delta / residual_levels, c.bias - 0.5f * c.delta};
   return Grid{c.delta, c.bias};
 }
@@ -414,8 +395,10 @@ void LvqCodec::encode(const float* x, uint8_t* code) const {
   }
 }
 
-float LvqCodec::delta(const uint8_t* code) const { return stored_constants(code, constants_offset_, unscale()).delta; }
-float LvqCodec::bias(const uint8_t* code) const { return stored_constants(code, constants_offset_, unscale()).bias; }
+float LvqCodec::delta(const uint8_t* code) const {
+  return lvq::stored_constants(code, constants_offset_, unscale()).delta;
+}
+float LvqCodec::bias(const uint8_t* code) const { return lvq::stored_constants(code, constants_offset_, unscale()).bias; }
 
 void LvqCodec::decode_view(const uint8_t* head, const uint8_t* tail, View view, bool add_mean, float* x) const {
   thread_local std::vector<float> padded;

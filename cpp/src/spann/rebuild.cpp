@@ -64,6 +64,14 @@ struct TemporaryFile {
   }
 };
 
+// A new temporary file beside `final_path` (named as a save's are, io::temp_path_for), created
+// empty and marked.
+TemporaryFile claim_temporary(const std::string& final_path) {
+  const std::string path = io::temp_path_for(final_path);
+  if (!io::create_empty_file(path)) throw IoError("cannot claim the temporary file " + path);
+  return TemporaryFile{path, io::InUseMark(path)};
+}
+
 }  // namespace
 
 // Two passes over the lists: the live ids first, then each vector decoded into its id's rank,
@@ -154,8 +162,8 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   // before. Temporary names carry the writer's process id (io::temp_path_for), so what a killed
   // rebuild left, its rows and its half-built file, is removed by the next rebuild of this
   // index (a file built at its final name would stay for good, and so would a name claimed at
-  // the start). Not by a load: a process in another PID namespace (another container on the
-  // same volume) cannot see the writer and would take a running rebuild's files for a dead one's.
+  // the start). Each is marked in use while it is ours (io::InUseMark), for clean-ups that
+  // cannot see this process (another PID namespace).
   const std::string given = path.empty() ? std::string() : absolute_path(path);
   if (!given.empty()) {
     // Refused now rather than after the build (created and removed: a missing folder fails too).
@@ -166,13 +174,9 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   const std::string beside = given.empty() ? current : given;  // the temporaries' final folder
   io::remove_stale_temp_files(current);
   if (!given.empty()) io::remove_stale_temp_files(given);
-  const std::string built_at = io::temp_path_for(beside);
-  if (!io::create_empty_file(built_at)) throw IoError("cannot claim the temporary file " + built_at);
-  TemporaryFile unfinished{built_at, io::InUseMark(built_at)};  // a failed build leaves no posting file behind
-
-  const std::string rows_path = io::temp_path_for(beside);
-  if (!io::create_empty_file(rows_path)) throw IoError("cannot claim the temporary file " + rows_path);
-  TemporaryFile rows{rows_path, io::InUseMark(rows_path)};
+  TemporaryFile unfinished = claim_temporary(beside);  // a failed build leaves no posting file behind
+  const std::string built_at = unfinished.path;
+  TemporaryFile rows = claim_temporary(beside);
   const std::vector<int64_t> ids = write_stored_rows(rows.path, progress);
   const bool direct = postings_->direct_io();  // the new file opens as this one did (a load may have chosen)
 

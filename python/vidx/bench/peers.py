@@ -24,6 +24,7 @@ class Adapter:
     module = ""  # the import that must succeed for the adapter to be usable
     distribution = ""  # the installed package to ask for the version, where the module has no __version__
     VARIANTS: tuple[str, ...] = ()  # accepted NAME:VARIANT suffixes (e.g. a quantizer); none by default
+    CHOOSES_M = False  # whether M=0 lets the library choose its own graph degree
 
     def __init__(self, variant: str | None = None):
         self.variant = self.check_variant(variant)
@@ -108,6 +109,7 @@ class VidxHNSW(Adapter):
     (vidx_quant_and_keep)."""
     name = "vidx"
     module = "vidx"
+    CHOOSES_M = True  # M=0: vidx's automatic M (24 on glove6b-50)
 
     @classmethod
     def check_variant(cls, variant):

@@ -90,6 +90,22 @@ struct U8Terms {
 using U8TermsFn = U8Terms (*)(const int8_t* query, const uint8_t* codes, size_t blocks);
 using U8DotFn = U8TermsFn;
 
+// A code's float16 step and bias (at constants_offset, the bias two bytes on) in the data's
+// units: times unscale (2^-S, lvq.hpp) where the step's sign bit marks them scaled. A codec with
+// S = 0 (unscale 1) marks nothing, and its walks skip the test. Both products are exact (powers
+// of two), so float and double callers get the same values.
+struct StoredConstants {
+  float delta, bias;
+};
+inline StoredConstants stored_constants(const uint8_t* code, size_t constants_offset, float unscale) {
+  uint16_t stored[2];
+  std::memcpy(stored, code + constants_offset, sizeof(stored));
+  if (unscale == 1.f) return StoredConstants{f16::to_float(stored[0]), f16::to_float(stored[1])};
+  const float factor = (stored[0] & kScaledMark) ? unscale : 1.f;
+  return StoredConstants{f16::to_float(static_cast<uint16_t>(stored[0] & ~kScaledMark)) * factor,
+                         f16::to_float(stored[1]) * factor};
+}
+
 // What the rounded walk's distance takes from its query besides a code's integer sums: with the
 // code's float16 constants (scale at constants_offset, offset two bytes on),
 //   <q, x> ~ offset·sum(q) + scale·step·dot
@@ -107,13 +123,8 @@ struct RoundedQueryTerms {
 // product, so a code's distance is the same float whichever computes it.
 inline float rounded_distance(const RoundedQueryTerms& q, const uint8_t* code, double t_dot, double t_sum,
                               double t_squares) {
-  uint16_t stored[2];
-  std::memcpy(stored, code + q.constants_offset, sizeof(stored));
-  double scale = f16::to_float(stored[0]), offset = f16::to_float(stored[1]);
-  if (q.unscale != 1.0 && (stored[0] & kScaledMark)) {  // constants stored times 2^S (lvq.hpp)
-    scale = f16::to_float(static_cast<uint16_t>(stored[0] & ~kScaledMark)) * q.unscale;
-    offset *= q.unscale;
-  }
+  const StoredConstants c = stored_constants(code, q.constants_offset, static_cast<float>(q.unscale));
+  const double scale = c.delta, offset = c.bias;
   const double dot = offset * q.q_sum + scale * q.step * t_dot;
   if (q.l2) {
     const double d =
