@@ -8,8 +8,9 @@
 // report (check_not_reporting), so neither waits on the other.
 //
 // Kinds without concurrent_writes() (CUDA flat, SPANN's add after the build; flat while slots
-// are free or pending, HNSW and flat while their codec is untrained): a write holds write_mutex_ and the
-// exclusive lock for the whole call; no search runs beside it.
+// are free or pending, HNSW and flat while their codec is untrained): a write holds write_mutex_
+// and the exclusive lock for the whole call; no search runs beside it. (An add before which the
+// codec learns again holds the exclusive lock for that, then goes on as any other.)
 //
 // Kinds with concurrent_writes() (HNSW, once its codec is trained: the write that trains it
 // takes the exclusive path, since training changes what every search reads): a write has three steps, so that the structure's work
@@ -92,6 +93,14 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, W
   std::vector<int64_t> assigned;
   std::vector<uint32_t> slots;
   const uint64_t next_before = ids_.next_default_id();  // reservations happen under write_mutex_
+  // Relearning changes every stored code, so it runs alone, and the add then goes on as any other
+  // (the write mutex held throughout: no other write starts in between). While other writes are
+  // in flight a later add relearns: waiting for them could wait on this add's own caller (two
+  // adds whose progress reports wait for each other).
+  if (writes_in_flight_ == 0 && relearns_codec_before(n)) {
+    auto lock = lock_exclusive();
+    relearn_codec(rows, n, pool());
+  }
   if (!concurrent_writes()) {
     auto lock = lock_exclusive();
     ids_.grow(slot_end);

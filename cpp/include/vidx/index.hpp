@@ -260,6 +260,12 @@ class VectorIndex {
   // wait only for the layout to change and the add itself still runs beside them.
   virtual void plan_layout(const float* /*x*/, size_t /*n*/, ThreadPool& /*pool*/) {}
   virtual void settle_layout() {}
+  // A structure whose codec learnt from far fewer rows than an add brings it to learns again
+  // first (codec/relearning.hpp): relearns_codec_before says whether this add of n rows is due
+  // to (asked under the write mutex, when no write is in flight), and relearn_codec re-encodes
+  // every stored row with a codec learnt from them and x[0..n-1], under the exclusive lock.
+  virtual bool relearns_codec_before(size_t /*n*/) const { return false; }
+  virtual void relearn_codec(const float* /*x*/, size_t /*n*/, ThreadPool& /*pool*/) {}
 
   // ---- what the base tells structures about removed rows (lock-free; slot-addressed kinds) ----
   // False for a slot whose row was removed (free, or not yet reclaimed by remove_rows) or is

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "vidx/codec/finite_codes.hpp"
+#include "vidx/codec/relearning.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/filtered_scan.hpp"
 #include "vidx/common/search_limits.hpp"
@@ -32,7 +33,9 @@ void grow(AlignedBuffer& buffer, size_t needed) {
 }  // namespace
 
 FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
-    : VectorIndex(dim, metric, options), codec_(make_codec(this->options().quant, dim, metric, options.seed)) {
+    : VectorIndex(dim, metric, options),
+      codec_(make_codec(this->options().quant, dim, metric, options.seed)),
+      codec_learns_(codec_->needs_training()) {
   // float32 codes are the vectors already: keeping them twice would add nothing.
   if (options.keep_vectors && codec_->name() != "f32") kept_codec_ = make_codec("f32", dim, metric);
   stride_ = stride_of(*codec_);
@@ -51,7 +54,10 @@ void FlatIndex::resize_rows(size_t rows, bool exact) {
 
 void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) {
   const bool trains = codec_->needs_training();  // then this is the exclusive path (concurrent_writes)
-  if (trains) codec_->train(x, n);
+  if (trains) {
+    codec_->train(x, n);
+    learnt_from_ = n;
+  }
   size_t end = 0;  // slots are freed ones (below count_) or the next new ones
   for (size_t i = 0; i < n; ++i) end = std::max(end, static_cast<size_t>(slots[i]) + 1);
   resize_rows(end, false);  // a no-op when the base reserved the room (concurrent writes)
@@ -82,6 +88,43 @@ size_t FlatIndex::rows_to_scan(const RowFilter*& filter) const {
   // sees them hidden (or already published).
   if (!filter && removed_unreclaimed() != 0) filter = &live_rows();
   return rows;
+}
+
+bool FlatIndex::relearns_codec_before(size_t n) const {
+  return codec_learns_ && !codec_->needs_training() && relearning::due(learnt_from_, live_slots() + n);
+}
+
+void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
+  // The caller holds the exclusive lock and no write is in flight. Free slots keep stale codes
+  // (scans skip them): those are encoded again too, as an add that reuses one overwrites it.
+  const size_t rows = count_.load();
+  std::vector<uint32_t> live;
+  for (uint32_t s = 0; s < rows; ++s)
+    if (slot_is_live(s)) live.push_back(s);
+  const auto stored_vector = [&](uint32_t slot, float* out) {
+    if (kept_codec_)
+      std::memcpy(out, kept_.data() + slot * kept_codec_->code_size(), kept_codec_->code_size());
+    else
+      codec_->decode(codes_.data() + slot * stride_, out);
+  };
+  relearning::Learnt learnt =
+      relearning::learn_again(options(), dim(), metric(), *codec_, kept_codec_ != nullptr, live, stored_vector, x, n);
+  learnt_from_ = learnt.rows;
+  if (!learnt.codec) return;
+  // Into a copy: should encoding fail partway (memory), the index keeps its codec and codes whole.
+  AlignedBuffer codes(codes_.size());
+  if (codes_.size()) std::memcpy(codes.data(), codes_.data(), codes_.size());
+  pool.parallel_for(
+      rows,
+      [&](size_t s, size_t) {
+        thread_local std::vector<float> row;
+        row.resize(dim());
+        stored_vector(static_cast<uint32_t>(s), row.data());
+        if (relearning::encodable(row.data(), dim())) learnt.codec->encode(row.data(), codes.data() + s * stride_);
+      },
+      1024);
+  codes_ = std::move(codes);
+  codec_ = std::move(learnt.codec);
 }
 
 bool FlatIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
@@ -208,6 +251,7 @@ void FlatIndex::read_sections(const io::IndexFileReader& in) {
     throw FileFormatError(in.path() + ": code section size " + std::to_string(codes.size) +
                           " is not a multiple of the code size " + std::to_string(cs));
   count_ = codes.size / cs;
+  learnt_from_ = count_;
   stride_ = stride_of(*codec_);
   io::Span kept;
   if (kept_codec_) {

@@ -536,8 +536,12 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   // The codec learns from the first rows it sees (LVQ: the mean it centres by). Training is the
   // exclusive path (concurrent_writes), so no search reads the codec while a stop replaces it.
   const bool trains = codec_->needs_training();
-  if (trains) codec_->train(x, n);
-  else codec_->observe(x, n);
+  if (trains) {
+    codec_->train(x, n);
+    learnt_from_ = n;
+  } else {
+    codec_->observe(x, n);
+  }
   write_records(x, n, slots, pool);
   const std::unique_ptr<ConstructionCodes> walk_codes = bulk ? make_construction_codes(x, n, slots, pool) : nullptr;
 

@@ -23,6 +23,7 @@ size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, with_default_quant(options, kDefaultCodec)),
       codec_(make_codec(this->options().quant, dim, metric, options.seed)),
+      codec_learns_(codec_->needs_training()),
       degree_pending_(options.M == 0) {
   if (options.M != 0 && (options.M < 2 || options.M > 2048))
     throw InvalidArgument("M must be between 2 and 2048 (or 0: automatic), got " + std::to_string(options.M));

@@ -31,6 +31,8 @@ class FlatIndex final : public VectorIndex {
   // slots are free or pending (an add would reuse free slots that scans are reading).
   bool concurrent_writes() const override { return !codec_->needs_training() && removed_unreclaimed() == 0; }
   void reserve_rows(size_t slot_count) override { resize_rows(slot_count, false); }
+  bool relearns_codec_before(size_t n) const override;
+  void relearn_codec(const float* x, size_t n, ThreadPool& pool) override;
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
   void remove_rows(const uint32_t* /*slots*/, size_t /*n*/, ThreadPool& /*pool*/) override {}  // skipped until reused
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;
@@ -58,6 +60,10 @@ class FlatIndex final : public VectorIndex {
   size_t rows_to_scan(const RowFilter*& filter) const;
 
   std::unique_ptr<Codec> codec_;
+  // The codec learns from the rows it stores, and from how many it learnt (codec/relearning.hpp;
+  // a loaded index counts the rows its file holds).
+  bool codec_learns_ = false;
+  size_t learnt_from_ = 0;
   AlignedBuffer codes_;   // one code every stride_ bytes
   size_t stride_ = 0;     // code_size() rounded up to 8 bytes
   std::unique_ptr<Codec> kept_codec_;  // "f32" when keep_vectors is set and codec_ is not float32

@@ -78,6 +78,8 @@ class HnswIndex final : public VectorIndex {
   bool concurrent_writes() const override { return !codec_->needs_training(); }
   void plan_layout(const float* x, size_t n, ThreadPool& pool) override;
   void settle_layout() override;
+  bool relearns_codec_before(size_t n) const override;
+  void relearn_codec(const float* x, size_t n, ThreadPool& pool) override;  // hnsw_relearn.cpp
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
   void forget_rows_from(size_t slot_count) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;
@@ -350,6 +352,10 @@ class HnswIndex final : public VectorIndex {
                               uint32_t otherwise) const;
 
   std::unique_ptr<Codec> codec_;
+  // The codec learns from the rows it stores (make_codec's codec needs training), and from how
+  // many it learnt (codec/relearning.hpp; a loaded index counts the rows its file holds).
+  bool codec_learns_ = false;
+  size_t learnt_from_ = 0;
   // keep_vectors: float32 copies of the vectors, by slot, that re-ranking reads instead of
   // the codec's precise level.
   std::unique_ptr<Codec> kept_codec_;

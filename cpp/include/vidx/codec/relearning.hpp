@@ -1,0 +1,86 @@
+// When an index's codec learns again from the rows it holds.
+//
+// Codecs that learn (LVQ and the sign codes centre by the mean of their training rows, f32_pca
+// rotates by their principal components, learnt from 1,000 rows or more) learn from an index's
+// first add. An index that starts from a few rows, or from one topic of a corpus that arrives in
+// order, would keep a centre far from its data for good. Recall@10 on glove6b-50's first 50,000
+// rows (cosine, 1,000 test queries; session 42's helper), trained on all rows / after a first add
+// of one row / after a first add of 1,000 rows of one k-means cluster: flat binary 0.5055 / 0.2945
+// / 0.3442, rabitq 0.7974 / 0.5562 / 0.6289, lvq4 0.8599 / 0.8024 / 0.8256.
+//
+// So an index whose codec learnt from fewer than kSettledRows rows learns again, before an add,
+// once that add brings it to kGrowth times as many rows: from up to kSettledRows rows spread over
+// what it holds (decoded; kept float32 vectors where it keeps them) and the add's rows, after
+// which it encodes every stored row again from that vector (where it pays: kMinErrorRatio). The
+// schedule is geometric, so the rows encoded again stay within a few times what the index held
+// when its codec settled, and a row is encoded again only a few times (one of a 1-row first add:
+// at most six times on the way to kSettledRows). One add of everything learns from all of it and
+// never relearns, as before. Measured on glove and wordnet-minilm: benchmarks/results/relearning.
+//
+// It runs under the exclusive lock, so searches wait for it (it encodes every stored row again:
+// fewer than kGrowth x kSettledRows of them unless writes put it off), and only when no other
+// write is in flight (the base's add_checked): beside concurrent writers a later add relearns.
+//
+// A loaded index takes its codec as learnt from the rows the file holds (files do not say how
+// many rows the codec learnt from): it relearns once it grows kGrowth times past them.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vidx/codec/codec.hpp"
+#include "vidx/options.hpp"
+
+namespace vidx {
+namespace relearning {
+
+// At 8, an index that starts from one row relearns at 8, 64, ..., 32,768 rows, and settles at
+// 262,144 (learning from 65,536 of them).
+constexpr size_t kGrowth = 8;
+// The rows a settled codec has learnt from: LVQ's mean and the sign codes' centre from 65,536
+// rows are within a fraction of a quantisation step of the whole set's.
+constexpr size_t kSettledRows = 65536;
+
+// Whether a codec that learnt from `learnt_from` rows learns again before an add that brings the
+// index to `rows_after` rows.
+inline bool due(size_t learnt_from, size_t rows_after) {
+  return learnt_from < kSettledRows && rows_after / kGrowth >= (learnt_from == 0 ? 1 : learnt_from);
+}
+
+// Writes the vector stored in `slot` as float32 into out.
+using SlotVector = std::function<void(uint32_t slot, float* out)>;
+
+// Encoding a stored row again from its decoded vector adds a second rounding to its first (LVQ-4's
+// recall after adds of 1,000 shuffled rows fell 0.0031 from it), so where that is not lossless
+// the learnt codec replaces the index's only when it encodes the add's rows with at most this
+// share of the squared error the index's codec makes of them: a first add that missed the centre
+// makes far more (glove, a 1-row first add: the learnt codec's share 0.53-0.54 for every codec;
+// 1,000 rows of one cluster: 0.64-0.65; the first 8,000 rows sorted by cluster: 0.93-0.94), a fair
+// sample about as much (1,000 shuffled rows: 1.00).
+constexpr double kMinErrorRatio = 0.95;
+
+struct Learnt {
+  std::unique_ptr<Codec> codec;  // null: the index keeps the codec it has
+  size_t rows = 0;               // the rows the index's codec now counts as learnt from
+};
+
+// A codec made as the index's options make it, trained on up to kSettledRows rows taken at even
+// steps (no draw: the same rows for every thread count) from the stored rows of `live` (slots,
+// read through vector_of) and the add's x[0..n-1]. keeps_vectors: vector_of reads kept float32
+// vectors, so the index encodes its rows again from exact vectors (as it does when its codes
+// decode exactly) and takes the learnt codec whatever its error. The codec is null where the index
+// keeps its own: the learnt one encodes the add's rows little better (its rows then count as
+// learnt from), or would lay its codes out otherwise than `current`'s, as a loaded file's older
+// layout may (then it never asks again).
+Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const Codec& current, bool keeps_vectors,
+                   const std::vector<uint32_t>& live, const SlotVector& vector_of, const float* x, size_t n);
+
+// Whether a decoded row may be encoded again: every value finite (a slot whose stale code
+// decodes to NaN or infinity is left as it is; no search reads it).
+bool encodable(const float* row, size_t dim);
+
+}  // namespace relearning
+}  // namespace vidx
