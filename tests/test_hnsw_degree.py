@@ -65,6 +65,41 @@ def test_small_adds_wait_then_widen_the_lists(hard):
     assert_wider_lists_find_more(idx, hard, [hard[:3000], hard[3000:6000], hard[6000:]])
 
 
+def test_lists_widened_late_search_like_wide_ones(hard):
+    """The add that widens the lists chooses the old nodes' lists again: the graph built in parts
+    searches as one built with M=24 from the same parts (widened alone, it searched as M=16)."""
+    parts = [hard[:45000], hard[45000:90000], hard[90000:]]
+    late = vidx.Index(32, **BUILD)
+    given = vidx.Index(32, M=24, **BUILD)
+    for part in parts:
+        late.add(part)
+        given.add(part)
+    assert late.params["M"] == 24
+    queries = gaussian(300, 32, 5)
+    _, truth = brute_force(hard, queries, 10, "l2")
+    found = {name: recall(idx.search(queries, k=10, ef=64)[1], truth) for name, idx in (("late", late), ("given", given))}
+    assert found["late"] >= found["given"] - 0.01, found
+
+
+def test_relinking_reports_and_a_stopped_one_is_done_by_the_next_add(hard):
+    idx = vidx.Index(32, **BUILD)
+    idx.add(hard[:90000])
+
+    def stop_at_relink(phase, done, total):
+        if phase == "relink":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        idx.add(hard[90000:], progress=stop_at_relink)
+    assert len(idx) == 90000
+    seen = []
+    idx.add(hard[90000:], progress=lambda phase, done, total: seen.append((phase, done, total)))
+    relinks = [(done, total) for phase, done, total in seen if phase == "relink"]
+    assert relinks and relinks[-1][0] == relinks[-1][1] >= 90000  # every list of the 90,000 nodes
+    assert seen[-1][0] == "add" and seen[-1][1] == seen[-1][2] == 10000
+    assert idx.params["M"] == 24
+
+
 def test_a_waiting_choice_survives_a_save(tmp_path, hard):
     idx = vidx.Index(32, **BUILD)
     idx.add(hard[:5000])

@@ -30,6 +30,7 @@
 // moves while they run.
 #pragma once
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -190,11 +191,21 @@ class HnswIndex final : public VectorIndex {
   // ---- removal (hnsw_remove.cpp) ----
   // Rewrites `node`'s list on `level` without removed nodes: its live neighbours plus the live
   // neighbours of its removed ones (plus `extra`, when given), chosen by select_neighbors.
-  void repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra = nullptr);
+  // fill_to: the list keeps at least that many links (up to its capacity) where it had fewer.
+  void repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra = nullptr,
+                   size_t fill_to = 0);
   // After a removal (hnsw_refine.cpp): each list due a refine is chosen again among what a beam
   // search around its node finds. due[s]: bit l set when slot s's list on level l is due.
+  // fill_to as repair_list's; beam: the search's width (0: a removal's, min(ef_construction, 4M));
+  // chunk_done(lists done, lists): called after each chunk, when set.
   void refine_repaired(const std::vector<uint32_t>& due, ThreadPool& pool,
-                       std::vector<std::unique_ptr<SearchContext>>& contexts);
+                       std::vector<std::unique_ptr<SearchContext>>& contexts, size_t fill_to = 0, size_t beam = 0,
+                       const std::function<void(size_t, size_t)>& chunk_done = {});
+  // After widen_lists (hnsw_widen.cpp): every list of the live nodes below slot `end`, chosen for
+  // the old M, chosen again for the new one. Reports as phase "relink" (a report that throws
+  // stops it between chunks, every list whole).
+  void relink_widened(size_t end, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
+                      const ProgressFn& progress);
   // Whether `node`'s list on `level`, which a removal just cost `lost` of its `degree` links,
   // is due a refine (counts the loss towards the next one when not).
   bool due_for_refine(uint32_t node, int level, uint32_t lost, uint32_t degree);
@@ -366,6 +377,9 @@ class HnswIndex final : public VectorIndex {
   // runs alone (a codec that trains on it).
   bool degree_pending_;
   size_t planned_degree_ = 0;  // plan_degree's choice, until applied (0: none)
+  // Slots below this were linked for the old M when a late choice widened the lists; the next
+  // add_rows relinks them (0: none due).
+  std::atomic<size_t> relink_below_{0};
   size_t M_ = 0;
   size_t M0_ = 0;
   size_t ef_construction_ = 0;
