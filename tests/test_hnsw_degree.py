@@ -81,6 +81,15 @@ def test_lists_widened_late_search_like_wide_ones(hard):
     assert found["late"] >= found["given"] - 0.01, found
 
 
+def test_the_add_that_reaches_the_rows_chooses_even_without_growing(hard):
+    idx = vidx.Index(32, **BUILD)
+    idx.add(hard[:70000])
+    idx.add(hard[70000:71000])  # room for 105,000 rows from here
+    assert idx.params["M"] == 0
+    idx.add(hard[71000:])  # 100,000 rows, storage not grown: the choice is made here all the same
+    assert idx.params["M"] == 24
+
+
 def test_relinking_reports_and_a_stopped_one_is_done_by_the_next_add(hard):
     idx = vidx.Index(32, **BUILD)
     idx.add(hard[:90000])

@@ -116,17 +116,20 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, W
     ids_.publish(slots.data(), assigned.data(), n);
     return;
   }
-  if (slot_end > reserved_rows_) {
-    const size_t capacity = std::min(kMaxSlots, std::max(slot_end, reserved_rows_ + reserved_rows_ / 2));
+  const bool grows = slot_end > reserved_rows_;
+  if (grows || plans_layout_before(n)) {
     {
       auto lock = lock_shared();
       plan_layout(rows, n, pool());
     }
     auto lock = lock_exclusive();
     settle_layout();
-    reserve_rows(capacity);
-    ids_.grow(capacity);
-    reserved_rows_ = capacity;
+    if (grows) {
+      const size_t capacity = std::min(kMaxSlots, std::max(slot_end, reserved_rows_ + reserved_rows_ / 2));
+      reserve_rows(capacity);
+      ids_.grow(capacity);
+      reserved_rows_ = capacity;
+    }
   }
   const size_t first_new = ids_.reserve(ids, n, assigned, slots);
   const uint64_t next_after = ids_.next_default_id();

@@ -260,6 +260,9 @@ class VectorIndex {
   // wait only for the layout to change and the add itself still runs beside them.
   virtual void plan_layout(const float* /*x*/, size_t /*n*/, ThreadPool& /*pool*/) {}
   virtual void settle_layout() {}
+  // Whether an add of n rows plans and settles the layout even when the structure has room for
+  // it (plan_layout and settle_layout otherwise come only with growth): asked under write_mutex_.
+  virtual bool plans_layout_before(size_t /*n*/) const { return false; }
   // A structure whose codec learnt from far fewer rows than an add brings it to learns again
   // first (codec/relearning.hpp): relearns_codec_before says whether this add of n rows is due
   // to (asked under the write mutex, when no write is in flight), and relearn_codec re-encodes

@@ -8,10 +8,10 @@
 // 0.8774 / 0.9431 at ef 16 / 32 / 64, against 0.8280 / 0.9135 / 0.9675 with M=24 given. So the add
 // that widens the lists first chooses every list of the nodes linked before, as the refine after
 // a removal does (hnsw_refine.cpp): from a beam search around the node, of ef_construction as an
-// insertion's (at least 4M), keeping at least M links. Then 0.8327 / 0.9249 / 0.9698, for a build
-// of 14.5 s against 7.3 s (that one add took 8.35 s, relinking beside searches; M=24
-// given: 8.6 s; graph.md section 43). Beams of 2M and 4M relinked in 2.1 and 3.9 s but reached
-// only 0.7953 and 0.8132 at ef 16.
+// insertion's (at least 4M), keeping at least M links. Then 0.8331 / 0.9197 / 0.9682, for a build
+// of 16.0 s against 8.3 s (that one add took 8.4 s, relinking beside searches; M=24 given: 8.0 s;
+// graph.md section 43). Beams of 2M and 4M relinked in 2.1 and 3.9 s but reached only 0.7953 and
+// 0.8132 at ef 16.
 #include <algorithm>
 #include <cstring>
 
@@ -22,6 +22,10 @@ namespace vidx {
 
 void HnswIndex::plan_layout(const float* x, size_t n, ThreadPool& pool) {
   if (degree_pending_) plan_degree(x, n, pool);
+}
+
+bool HnswIndex::plans_layout_before(size_t n) const {
+  return degree_pending_ && live_slots() + n >= kRowsToChooseDegree;
 }
 
 void HnswIndex::settle_layout() {

@@ -79,6 +79,9 @@ class HnswIndex final : public VectorIndex {
   bool concurrent_writes() const override { return !codec_->needs_training(); }
   void plan_layout(const float* x, size_t n, ThreadPool& pool) override;
   void settle_layout() override;
+  // An automatic M is chosen by the add that brings the index to kRowsToChooseDegree rows, not by
+  // the next one that grows storage (up to half as many rows later).
+  bool plans_layout_before(size_t n) const override;
   bool relearns_codec_before(size_t n) const override;
   void relearn_codec(const float* x, size_t n, ThreadPool& pool) override;  // hnsw_relearn.cpp
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
