@@ -157,7 +157,8 @@ class Index:
         terminal for SPANN builds and HNSW adds of 100,000 rows or more, or from files), True
         (bars), False, or a callable(phase, done, total);
         HNSW reports as its insertion batches finish (and as phase "relink" in the add whose
-        automatic M widens the lists: it chooses the earlier nodes' lists again first). A callable that raises stops the add, as
+        automatic M widens the lists: it chooses the earlier nodes' lists again first, and a
+        stop asked for meanwhile takes effect once they are all chosen). A callable that raises stops the add, as
         Ctrl-C does: the rows of this add are taken out again (their ids and default ids are
         free again; a stopped first add leaves the codec untrained but keeps an automatic M
         it chose, and a stopped add that had the codec learn again keeps the codec it learnt).

@@ -69,6 +69,7 @@ void SignSketch::train(const float* x, size_t n) {
   for (size_t r = 0; r < n; ++r)
     for (size_t i = 0; i < dim_; ++i) sum[i] += x[r * dim_ + i];
   for (size_t i = 0; i < dim_; ++i) mean_[i] = static_cast<float>(sum[i] / static_cast<double>(n));
+  trained_ = true;
 }
 
 void SignSketch::encode(const float* x, uint8_t* sketch) const {
@@ -175,6 +176,7 @@ void SignSketch::load_parameters(io::ByteReader& in) {
     v = in.f32();
     if (!std::isfinite(v)) throw FileFormatError(in.what() + ": the sketch's mean holds NaN or infinite values");
   }
+  trained_ = true;  // the stored sketches were made with this mean (files do not say whether it was learnt)
 }
 
 }  // namespace vidx

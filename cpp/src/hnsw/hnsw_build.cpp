@@ -548,7 +548,6 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   std::vector<std::unique_ptr<SearchContext>> contexts;
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
   const size_t relink_below = relink_below_.exchange(0);
-  bool relinked = false;
 
   // Not the caller's order, nor a plain shuffle (kSkeletonShare above).
   const std::vector<uint32_t> order = insertion_order(x, slots[0], n);
@@ -564,7 +563,6 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   try {
     // The add whose automatic M widened the lists chooses them again before it inserts (hnsw_widen.cpp).
     if (relink_below) relink_widened(relink_below, pool, contexts, progress);
-    relinked = true;
     // The last report comes before the rows go live: one that throws still undoes the add.
     while (done < order.size()) {
       const double largest =
@@ -579,7 +577,6 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
     if (only_entry) report(progress, "add", 1, 1);  // an index's first node is set, not inserted
   } catch (...) {
     for (auto& ctx : contexts) release_context(std::move(ctx));
-    if (!relinked) relink_below_.store(relink_below);  // a relinking stopped partway: the next add does it
     take_back(slots, n, pool);
     if (trains) untrain_codec();  // the next first add trains it on its own rows
     throw;

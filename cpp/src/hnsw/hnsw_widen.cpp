@@ -14,6 +14,7 @@
 // 0.8132 at ef 16.
 #include <algorithm>
 #include <cstring>
+#include <exception>
 
 #include "hnsw_degree.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
@@ -68,12 +69,26 @@ void HnswIndex::apply_planned_degree() {
 
 void HnswIndex::relink_widened(size_t end, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
                                const ProgressFn& progress) {
+  end = std::min(end, count_.load());
   std::vector<uint32_t> due(end, 0);
   for (uint32_t s = 0; s < end; ++s)
     if (state(s) == kLive) due[s] = (2u << levels_[s]) - 1;  // every level (not this add's reused slots)
-  std::lock_guard<std::mutex> one_remove(remove_mutex_);  // as a removal's refine runs
-  refine_repaired(due, pool, contexts, M_, std::max(ef_construction_, 4 * M_),
-                  [&](size_t done, size_t lists) { report(progress, "relink", done, lists); });
+  // A report that stops the add (Ctrl-C, a callback that raises) takes effect once every list is
+  // chosen again: a relinking left partway would have to be kept for a later add through
+  // compact() (which renumbers the slots) and saves and copies (which do not hold it).
+  std::exception_ptr stop;
+  {
+    std::lock_guard<std::mutex> one_remove(remove_mutex_);  // as a removal's refine runs
+    refine_repaired(due, pool, contexts, M_, std::max(ef_construction_, 4 * M_), [&](size_t done, size_t lists) {
+      if (stop) return;
+      try {
+        report(progress, "relink", done, lists);
+      } catch (...) {
+        stop = std::current_exception();
+      }
+    });
+  }
+  if (stop) std::rethrow_exception(stop);
 }
 
 void HnswIndex::widen_lists(size_t M) {

@@ -47,8 +47,11 @@ class SignSketch {
   size_t bytes() const { return bit_bytes() + kFactorBytes; }
   size_t bit_bytes() const { return words_ * sizeof(uint64_t); }
 
-  // mu: the mean of the first rows added (zero until then).
+  // mu: the mean of the rows it learns from (zero until then). Trained once (or loaded): every
+  // stored sketch is centred by mu, so a later mean would misplace them (an index relearns it
+  // by encoding them all again, codec/relearning.hpp).
   void train(const float* x, size_t n);
+  bool trained() const { return trained_; }
   void encode(const float* x, uint8_t* sketch) const;
   Query prepare(const float* query) const;
   float lower_bound(const Query& q, const uint8_t* sketch) const {
@@ -80,6 +83,7 @@ class SignSketch {
   HadamardRotation rotation_;
   size_t words_;
   std::vector<float> mean_;
+  bool trained_ = false;
   binary::PlanesDotFn planes_dot_;
 };
 

@@ -206,7 +206,7 @@ class HnswIndex final : public VectorIndex {
                        const std::function<void(size_t, size_t)>& chunk_done = {});
   // After widen_lists (hnsw_widen.cpp): every list of the live nodes below slot `end`, chosen for
   // the old M, chosen again for the new one. Reports as phase "relink" (a report that throws
-  // stops it between chunks, every list whole).
+  // stops the add once every list is chosen).
   void relink_widened(size_t end, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
                       const ProgressFn& progress);
   // Whether `node`'s list on `level`, which a removal just cost `lost` of its `degree` links,
@@ -380,8 +380,8 @@ class HnswIndex final : public VectorIndex {
   // runs alone (a codec that trains on it).
   bool degree_pending_;
   size_t planned_degree_ = 0;  // plan_degree's choice, until applied (0: none)
-  // Slots below this were linked for the old M when a late choice widened the lists; the next
-  // add_rows relinks them (0: none due).
+  // Slots below this were linked for the old M when a late choice widened the lists; the add_rows
+  // that follows (the add that widened them) relinks them (0: none due; set and taken within one add).
   std::atomic<size_t> relink_below_{0};
   size_t M_ = 0;
   size_t M0_ = 0;
