@@ -1,7 +1,6 @@
 #include "vidx/codec/relearning.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -58,12 +57,6 @@ Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const
   }
   learnt.codec = std::move(codec);
   return learnt;
-}
-
-bool encodable(const float* row, size_t dim) {
-  for (size_t i = 0; i < dim; ++i)
-    if (!std::isfinite(row[i])) return false;
-  return true;
 }
 
 }  // namespace relearning

@@ -34,8 +34,8 @@ void grow(AlignedBuffer& buffer, size_t needed) {
 
 FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, options),
-      codec_(make_codec(this->options().quant, dim, metric, options.seed)),
-      codec_learns_(codec_->needs_training()) {
+      codec_(make_codec(this->options().quant, dim, metric, options.seed)) {
+  learning_.learns = codec_->needs_training();
   // float32 codes are the vectors already: keeping them twice would add nothing.
   if (options.keep_vectors && codec_->name() != "f32") kept_codec_ = make_codec("f32", dim, metric);
   stride_ = stride_of(*codec_);
@@ -56,7 +56,7 @@ void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   const bool trains = codec_->needs_training();  // then this is the exclusive path (concurrent_writes)
   if (trains) {
     codec_->train(x, n);
-    learnt_from_ = n;
+    learning_.learnt_from = n;
   }
   size_t end = 0;  // slots are freed ones (below count_) or the next new ones
   for (size_t i = 0; i < n; ++i) end = std::max(end, static_cast<size_t>(slots[i]) + 1);
@@ -91,7 +91,7 @@ size_t FlatIndex::rows_to_scan(const RowFilter*& filter) const {
 }
 
 bool FlatIndex::relearns_codec_before(size_t n) const {
-  return codec_learns_ && !codec_->needs_training() && relearning::due(learnt_from_, live_slots() + n);
+  return learning_.due_before(*codec_, live_slots() + n);
 }
 
 void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
@@ -101,15 +101,10 @@ void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
   std::vector<uint32_t> live;
   for (uint32_t s = 0; s < rows; ++s)
     if (slot_is_live(s)) live.push_back(s);
-  const auto stored_vector = [&](uint32_t slot, float* out) {
-    if (kept_codec_)
-      std::memcpy(out, kept_.data() + slot * kept_codec_->code_size(), kept_codec_->code_size());
-    else
-      codec_->decode(codes_.data() + slot * stride_, out);
-  };
-  relearning::Learnt learnt =
-      relearning::learn_again(options(), dim(), metric(), *codec_, kept_codec_ != nullptr, live, stored_vector, x, n);
-  learnt_from_ = learnt.rows;
+  relearning::Learnt learnt = relearning::learn_again(
+      options(), dim(), metric(), *codec_, kept_codec_ != nullptr, live,
+      [&](uint32_t slot, float* out) { vector_of(slot, out); }, x, n);
+  learning_.learnt_from = learnt.rows;
   if (!learnt.codec) return;
   // Into a copy: should encoding fail partway (memory), the index keeps its codec and codes whole.
   AlignedBuffer codes(codes_.size());
@@ -119,22 +114,26 @@ void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
       [&](size_t s, size_t) {
         thread_local std::vector<float> row;
         row.resize(dim());
-        stored_vector(static_cast<uint32_t>(s), row.data());
-        if (relearning::encodable(row.data(), dim())) learnt.codec->encode(row.data(), codes.data() + s * stride_);
+        vector_of(static_cast<uint32_t>(s), row.data());
+        // A stale code that decodes to NaN or infinity is left as it is (no search reads it).
+        if (exponents_finite<uint32_t>(reinterpret_cast<const uint8_t*>(row.data()), dim(), kF32ExponentBits))
+          learnt.codec->encode(row.data(), codes.data() + s * stride_);
       },
       1024);
   codes_ = std::move(codes);
   codec_ = std::move(learnt.codec);
 }
 
+void FlatIndex::vector_of(uint32_t slot, float* out) const {
+  if (kept_codec_)
+    std::memcpy(out, kept_.data() + slot * kept_codec_->code_size(), kept_codec_->code_size());
+  else
+    codec_->decode(codes_.data() + slot * stride_, out);
+}
+
 bool FlatIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
-  if (kept_codec_) {
-    const size_t ks = kept_codec_->code_size();
-    for (size_t i = 0; i < n; ++i) std::memcpy(out + i * dim(), kept_.data() + slots[i] * ks, ks);
-    return true;
-  }
-  for (size_t i = 0; i < n; ++i) codec_->decode(codes_.data() + slots[i] * stride_, out + i * dim());
-  return codec_->decodes_exactly();
+  for (size_t i = 0; i < n; ++i) vector_of(slots[i], out + i * dim());
+  return kept_codec_ != nullptr || codec_->decodes_exactly();
 }
 
 std::vector<uint32_t> FlatIndex::compact_rows(ThreadPool&) {
@@ -251,7 +250,7 @@ void FlatIndex::read_sections(const io::IndexFileReader& in) {
     throw FileFormatError(in.path() + ": code section size " + std::to_string(codes.size) +
                           " is not a multiple of the code size " + std::to_string(cs));
   count_ = codes.size / cs;
-  learnt_from_ = count_;
+  learning_.learnt_from = count_;
   stride_ = stride_of(*codec_);
   io::Span kept;
   if (kept_codec_) {

@@ -538,7 +538,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   const bool trains = codec_->needs_training();
   if (trains) {
     codec_->train(x, n);
-    learnt_from_ = n;
+    learning_.learnt_from = n;
   } else {
     codec_->observe(x, n);
   }

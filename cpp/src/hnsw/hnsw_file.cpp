@@ -92,7 +92,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   codec_ = load_codec(codec_name, dim(), metric(), codec_params);
   set_head_layout();  // the file's codec may lay its codes out as an older build did
   if (count >= (uint64_t{1} << 31)) throw bad("implausible node count");
-  learnt_from_ = count;
+  learning_.learnt_from = count;
   // No entry point (levels_plus_one 0) with nodes: every row was removed and none compacted
   // away; adopt_loaded_ids checks that the ids agree.
   const bool has_entry = levels_plus_one > 0;

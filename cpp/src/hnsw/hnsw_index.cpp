@@ -23,7 +23,6 @@ size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, with_default_quant(options, kDefaultCodec)),
       codec_(make_codec(this->options().quant, dim, metric, options.seed)),
-      codec_learns_(codec_->needs_training()),
       degree_pending_(options.M == 0) {
   if (options.M != 0 && (options.M < 2 || options.M > 2048))
     throw InvalidArgument("M must be between 2 and 2048 (or 0: automatic), got " + std::to_string(options.M));
@@ -33,6 +32,7 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
   set_degree(degree_pending_ ? kDefaultDegree : options.M);
   if (options.keep_vectors) kept_codec_ = make_codec("f32", dim, metric);
   set_head_layout();
+  learning_.learns = codec_->needs_training();
   // Only a walk that is exact on zero tails (and whose candidates are re-scored from those tails,
   // not from kept vectors) has anything to gain from knowing they are all zero.
   tails_all_zero_.store(!kept_codec_ && tail_size_ > 0 && codec_->walks_exactly_with_zero_tails());

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "vidx/codec/finite_codes.hpp"
 #include "vidx/codec/relearning.hpp"
 #include "vidx/common/zero_bytes.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
@@ -12,7 +13,7 @@
 namespace vidx {
 
 bool HnswIndex::relearns_codec_before(size_t n) const {
-  return codec_learns_ && !codec_->needs_training() && relearning::due(learnt_from_, live_slots() + n);
+  return learning_.due_before(*codec_, live_slots() + n);
 }
 
 void HnswIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
@@ -25,16 +26,10 @@ void HnswIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
     if (st == kLive) live.push_back(s);
     if (st == kLive || st == kRemoved) coded.push_back(s);
   }
-  // The vector a slot's code stands for: the kept float32 one where the index keeps them.
-  const auto stored_vector = [&](uint32_t slot, float* out) {
-    if (kept_codec_)
-      std::memcpy(out, kept_.data() + static_cast<size_t>(slot) * dim() * sizeof(float), dim() * sizeof(float));
-    else
-      codec_->decode_split(code(slot), tail(slot), out);
-  };
-  relearning::Learnt learnt =
-      relearning::learn_again(options(), dim(), metric(), *codec_, kept_codec_ != nullptr, live, stored_vector, x, n);
-  learnt_from_ = learnt.rows;
+  relearning::Learnt learnt = relearning::learn_again(
+      options(), dim(), metric(), *codec_, kept_codec_ != nullptr, live,
+      [&](uint32_t slot, float* out) { vector_of(slot, out); }, x, n);
+  learning_.learnt_from = learnt.rows;
   if (!learnt.codec) return;
   // Into copies: should encoding fail partway (memory), the index keeps its codec and codes whole.
   AlignedBuffer heads(heads_.size()), tails(tails_.size());
@@ -49,8 +44,9 @@ void HnswIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
         row.resize(dim());
         whole.resize(cs);
         const uint32_t slot = coded[i];
-        stored_vector(slot, row.data());
-        if (!relearning::encodable(row.data(), dim())) return;
+        vector_of(slot, row.data());
+        // A stale code that decodes to NaN or infinity is left as it is (no search reads it).
+        if (!exponents_finite<uint32_t>(reinterpret_cast<const uint8_t*>(row.data()), dim(), kF32ExponentBits)) return;
         learnt.codec->encode(row.data(), whole.data());
         std::memcpy(heads.data() + static_cast<size_t>(slot) * head_stride_, whole.data(), head_size_);
         if (tail_size_)

@@ -284,11 +284,16 @@ bool HnswIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {
   for (size_t i = 0; i < n; ++i) {
     const uint32_t s = slots[i];
     if (s >= end || state(s) != kLive) throw InvalidArgument("get: slot " + std::to_string(s) + " holds no vector");
-    float* row = out + i * dim();
-    if (kept_codec_) std::memcpy(row, kept_.data() + static_cast<size_t>(s) * dim() * sizeof(float), dim() * sizeof(float));
-    else codec_->decode_split(code(s), tail(s), row);
+    vector_of(s, out + i * dim());
   }
   return kept_codec_ != nullptr || codec_->decodes_exactly();
+}
+
+void HnswIndex::vector_of(uint32_t slot, float* out) const {
+  if (kept_codec_)
+    std::memcpy(out, kept_.data() + static_cast<size_t>(slot) * dim() * sizeof(float), dim() * sizeof(float));
+  else
+    codec_->decode_split(code(slot), tail(slot), out);
 }
 
 std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {

@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
@@ -49,6 +48,18 @@ constexpr size_t kSettledRows = 65536;
 inline bool due(size_t learnt_from, size_t rows_after) {
   return learnt_from < kSettledRows && rows_after / kGrowth >= (learnt_from == 0 ? 1 : learnt_from);
 }
+
+// What a structure knows of its codec's learning: whether the codec learns from rows at all
+// (make_codec's codec needs training), and from how many it learnt (a loaded index: the rows its
+// file holds).
+struct Record {
+  bool learns = false;
+  size_t learnt_from = 0;
+  // Whether `codec` (trained) learns again before an add that brings the index to rows_after rows.
+  bool due_before(const Codec& codec, size_t rows_after) const {
+    return learns && !codec.needs_training() && due(learnt_from, rows_after);
+  }
+};
 
 // Writes the vector stored in `slot` as float32 into out.
 using SlotVector = std::function<void(uint32_t slot, float* out)>;
@@ -77,10 +88,6 @@ struct Learnt {
 // layout may (then it never asks again).
 Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const Codec& current, bool keeps_vectors,
                    const std::vector<uint32_t>& live, const SlotVector& vector_of, const float* x, size_t n);
-
-// Whether a decoded row may be encoded again: every value finite (a slot whose stale code
-// decodes to NaN or infinity is left as it is; no search reads it).
-bool encodable(const float* row, size_t dim);
 
 }  // namespace relearning
 }  // namespace vidx

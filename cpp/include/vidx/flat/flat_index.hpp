@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "vidx/codec/codec.hpp"
+#include "vidx/codec/relearning.hpp"
 #include "vidx/common/aligned_buffer.hpp"
 #include "vidx/index.hpp"
 #include "vidx/io/index_file.hpp"
@@ -51,6 +52,8 @@ class FlatIndex final : public VectorIndex {
   // filter: the rows this query may return (nullptr: all).
   void search_one(const float* q, size_t k, size_t rerank, const RowFilter* filter, float* distances,
                   int64_t* slots) const;
+  // The vector stored in `slot` as float32: its kept copy, or its code decoded.
+  void vector_of(uint32_t slot, float* out) const;
   // Reallocates the buffers to hold exactly `rows` rows (compact) or at least that (add).
   void resize_rows(size_t rows, bool exact);
   // The rows a search may scan, read once per query, and the filter it scans them with: when
@@ -60,10 +63,7 @@ class FlatIndex final : public VectorIndex {
   size_t rows_to_scan(const RowFilter*& filter) const;
 
   std::unique_ptr<Codec> codec_;
-  // The codec learns from the rows it stores, and from how many it learnt (codec/relearning.hpp;
-  // a loaded index counts the rows its file holds).
-  bool codec_learns_ = false;
-  size_t learnt_from_ = 0;
+  relearning::Record learning_;  // codec/relearning.hpp
   AlignedBuffer codes_;   // one code every stride_ bytes
   size_t stride_ = 0;     // code_size() rounded up to 8 bytes
   std::unique_ptr<Codec> kept_codec_;  // "f32" when keep_vectors is set and codec_ is not float32

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
+#include "vidx/codec/relearning.hpp"
 #include "vidx/common/aligned_buffer.hpp"
 #include "vidx/common/scratch_pool.hpp"
 #include "vidx/common/topk.hpp"
@@ -139,6 +140,9 @@ class HnswIndex final : public VectorIndex {
   void apply_planned_degree();
   // Lays every list out for degree M (> M_), links kept: level 0's and the upper levels'.
   void widen_lists(size_t M);
+  // The vector stored in `slot` as float32: its kept copy, or its code decoded (any slot holding a
+  // code: live, or removed and not reused).
+  void vector_of(uint32_t slot, float* out) const;
   // Refuses a file whose stored codes (or kept vectors) decode to NaN or infinity (finite_codes.hpp).
   void check_codes_finite(const io::IndexFileReader& in, uint64_t count) const;
   // read_sections' level-0 heads, lists, code tails and kept vectors: as memory holds them
@@ -366,10 +370,7 @@ class HnswIndex final : public VectorIndex {
                               uint32_t otherwise) const;
 
   std::unique_ptr<Codec> codec_;
-  // The codec learns from the rows it stores (make_codec's codec needs training), and from how
-  // many it learnt (codec/relearning.hpp; a loaded index counts the rows its file holds).
-  bool codec_learns_ = false;
-  size_t learnt_from_ = 0;
+  relearning::Record learning_;  // codec/relearning.hpp
   // keep_vectors: float32 copies of the vectors, by slot, that re-ranking reads instead of
   // the codec's precise level.
   std::unique_ptr<Codec> kept_codec_;
