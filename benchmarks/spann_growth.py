@@ -4,6 +4,8 @@ rows: recall@10 at each nprobe, and what each costs (posting entries scanned a q
 single-query latency), so the two are compared at equal cost as well as at equal nprobe. The
 grown index is then saved, loaded again and rebuilt (`rebuild()`: re-clustered from its stored
 vectors into a new posting file), and the rebuilt copy is measured beside the other two.
+By default an add that doubles the grown index since its last build is made by a rebuild
+(`rebuild_growth`); `--rebuild-growth 0` measures the index grown by the living add alone.
 
     python benchmarks/spann_growth.py --dataset glove6b-50-angular --order natural --build-share 0.1
 
@@ -44,6 +46,8 @@ def main() -> None:
     ap.add_argument("--build-share", type=float, default=0.1)
     ap.add_argument("--batch", type=int, default=20000, help="rows per add call")
     ap.add_argument("--quant", default="none", help="the posting lists' codec (SPANN's quant=)")
+    ap.add_argument("--rebuild-growth", type=float, default=None,
+                    help="the grown index's rebuild_growth (default: vidx's; 0: adds never rebuild it)")
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--nprobe", default="4,8,16,32,64")
     ap.add_argument("--reps", type=int, default=3)
@@ -64,7 +68,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     log: dict = {"dataset": args.dataset, "order": args.order, "quant": args.quant, "rows": n, "build_rows": len(first),
                  "queries": len(queries)}
-    grown = vidx.Index(ds.dim, metric, kind="spann", path=work / "grown.post", quant=args.quant)
+    growth = {} if args.rebuild_growth is None else {"rebuild_growth": args.rebuild_growth}
+    grown = vidx.Index(ds.dim, metric, kind="spann", path=work / "grown.post", quant=args.quant, **growth)
     timed("build_s", lambda: grown.add(x[first], ids=first, progress=False), log)
     log["heads_after_build"] = grown.heads
 
@@ -72,7 +77,8 @@ def main() -> None:
         for b in range(0, len(later), args.batch):
             grown.add(x[later[b:b + args.batch]], ids=later[b:b + args.batch])
     timed("adds_s", add_rest, log)
-    log["grown_stats"] = {k: v for k, v in grown.stats().items() if k.startswith("live")}
+    log["grown_stats"] = {k: v for k, v in grown.stats().items() if k.startswith("live") or k == "rebuilds_on_growth"}
+    log["rebuild_growth"] = grown.params["rebuild_growth"]
     log["grown_heads"] = grown.heads
     fresh = vidx.Index(ds.dim, metric, kind="spann", path=work / "fresh.post", quant=args.quant)
     timed("fresh_build_s", lambda: fresh.add(x, progress=False), log)

@@ -65,10 +65,11 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
   std::vector<float> normalized;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
   if (stores_labels()) {
-    // Built already (SPANN): the add has no steps to report, and a report after it could not
-    // stop it. The one report ("read", as for a file) comes first: one that throws leaves the
-    // index unchanged.
+    // Built already (SPANN): an add that is not made by a rebuild has no steps to report, and
+    // a report after it could not stop it. The one report ("read", as for a file) comes first:
+    // one that throws leaves the index unchanged.
     report(progress, "read", n, n);
+    if (add_by_rebuild(rows, n, ids, pool(), progress)) return;
     WriteGuard writing = lock_writes();
     return add_after_build(rows, n, ids, writing);
   }
@@ -116,8 +117,9 @@ void VectorIndex::add(io::VectorSource& source, const int64_t* ids, const Progre
   source.read(0, n, rows.data());
   // Reported before the add: a callback that raises (a stopped progress bar) then leaves the
   // index unchanged, as an error must, instead of raising after the rows went in.
-  if (progress) progress("read", n, n);
-  add(rows.data(), n, ids, stores_labels() ? ProgressFn{} : progress);  // a built SPANN would report "read" again
+  // (A built SPANN's add reports "read" itself, first too.)
+  if (progress && !stores_labels()) progress("read", n, n);
+  add(rows.data(), n, ids, progress);
 }
 
 void VectorIndex::build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {

@@ -117,7 +117,9 @@ class Index:
             candidates, rng_factor, posting_limit, branch, kmeans_iters, nprobe and eps
             (search defaults), direct_io, io_threads, memory_budget (bytes the build may
             hold; 0: half the memory), sample, read_buffer (bytes of posting pages one search
-            holds: search memory stays bounded whatever nprobe).
+            holds: search memory stays bounded whatever nprobe), rebuild_growth (an add that
+            brings the index to this many times the rows of its last build, stats()["vectors"],
+            re-clusters every row with the add's, as rebuild() does; default 2, > 1, 0: never).
     """
 
     __slots__ = ("_impl",)
@@ -166,7 +168,9 @@ class Index:
         (LVQ, the binary codes, "f32_pca") learn from the first add; flat and HNSW indexes have
         them learn again, from up to 65,536 stored and added rows, when an add brings the index
         to 8x the rows the codec learnt from (a small or one-topic first add then costs no
-        recall for good)."""
+        recall for good). A SPANN add that brings the index to rebuild_growth (default 2) times
+        the rows of its last build is made by a rebuild() of every row with its own (reporting
+        the rebuild's phases; a stop then leaves the index as it was, without the add)."""
         impl = self._impl
         if type(impl) is not _CoreIndex:
             return impl.add(X, ids)
@@ -266,8 +270,10 @@ class Index:
         by adds keeps its first build's heads: grown from 10% of glove6b-50 to all of it, it read
         2.1x the posting entries of a fresh build at nprobe 32 and found less (recall@10 0.944
         against 0.954); rebuilt, it reads what a fresh build reads (benchmarks/spann_growth.py).
-        Worth calling once the index holds about twice the rows its last build had
-        (stats()["vectors"] is that count). Searches keep running on the old file meanwhile.
+        An add that brings the index to rebuild_growth (default 2) times the rows its last build
+        had (stats()["vectors"]) rebuilds it this way by itself, with the add's rows; call it
+        after removes and upserts, or where rebuild_growth is 0. Searches keep running on the
+        old file meanwhile.
         Writes wait only while the stored vectors are read and while the new state is swapped
         in: those made while it builds go to the old state and are made again on the new one
         (glove-50, adds of 200 rows back to back: the longest waited 2.4-3.0 s, against the whole

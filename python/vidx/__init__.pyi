@@ -67,6 +67,7 @@ class Index:
         memory_budget: int = ...,
         sample: int = ...,
         read_buffer: int = ...,
+        rebuild_growth: float = ...,
         chunk_rows: int | None = ...,
         max_device_rows: int | None = ...,
         exact: bool = ...,

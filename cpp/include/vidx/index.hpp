@@ -233,6 +233,13 @@ class VectorIndex {
   // InvalidArgument naming an id already stored, before changing anything. Both run under the
   // write mutex and the exclusive lock, or a shared one when concurrent_writes().
   virtual void add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool);
+  // stores_labels() kinds that re-cluster as they grow (SPANN): an add of n rows (normalised)
+  // may be made as part of a rebuild of every row, reporting its phases to `progress`. True:
+  // the add is done; false: add_labelled adds it as usual. Called with no lock held.
+  virtual bool add_by_rebuild(const float* /*x*/, size_t /*n*/, const int64_t* /*ids*/, ThreadPool& /*pool*/,
+                              const ProgressFn& /*progress*/) {
+    return false;
+  }
   virtual size_t remove_labels(const int64_t* ids, size_t n, ThreadPool& pool);
   // Replaces the rows of `ids` (distinct: `unique`) by x, or adds them: all or nothing (an add
   // refused after the remove puts the removed rows back). Same locks as add_labelled.

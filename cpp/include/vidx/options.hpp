@@ -33,6 +33,9 @@ struct SpannOptions {
   uint64_t memory_budget = 0;    // bytes the build may hold; 0 = half the physical memory
   size_t sample = 0;             // rows clustered for the heads; 0 = as many as the budget allows
   size_t read_buffer = 1 << 20;  // bytes of posting pages one search holds at a time
+  // An add that brings the index to this many times the rows of its last build re-clusters
+  // every row with the add's (SpannIndex::rebuild); 0 = never.
+  double rebuild_growth = 2.0;
 };
 
 // Construction parameters; each kind reads the ones that apply to it (see visit_options).
@@ -94,6 +97,8 @@ void visit_options(Options& o, Visitor& v) {
   v.u64("memory_budget", s.memory_budget, kScopeSpann, OptionLimits{});
   v.count("sample", s.sample, kScopeSpann, OptionLimits{0, 1e15});
   v.count("read_buffer", s.read_buffer, kScopeSpann, OptionLimits{4096, 1e12});
+  v.real("rebuild_growth", s.rebuild_growth, kScopeSpann,
+         OptionLimits{1, 1e300, "must be > 1 (or 0: never rebuild on growth)", true, true});
 }
 
 // The scope bit of a kind ("hnsw"/"flat": memory, "spann"); 0 for an unknown kind.

@@ -83,4 +83,8 @@ struct SpannIndex::Live {
   }
 };
 
+// The ids an add of n rows takes: `ids`, or the next defaults; checked (>= 0, below 2^56, not
+// stored, distinct) before anything changes (live_write.cpp).
+std::vector<int64_t> labels_for_add(const SpannIndex::Live& live, const int64_t* ids, size_t n);
+
 }  // namespace vidx::spann

@@ -29,7 +29,13 @@ constexpr size_t kOrphanRounds = 3;
 constexpr size_t kReassignLists = 8;
 constexpr size_t kReassignShare = 8;  // limit / 8
 
-std::vector<int64_t> new_labels(const SpannIndex::Live& live, const int64_t* ids, size_t n) {
+bool too_stale(const SpannIndex::Live& live, size_t stored) {
+  return live.liveness.size() > std::max<size_t>(kSweepMinimum, static_cast<size_t>(kSweepShare * stored));
+}
+
+}  // namespace
+
+std::vector<int64_t> labels_for_add(const SpannIndex::Live& live, const int64_t* ids, size_t n) {
   std::vector<int64_t> labels(n);
   for (size_t i = 0; i < n; ++i) labels[i] = ids ? ids[i] : live.next_id + static_cast<int64_t>(i);
   for (int64_t id : labels) {
@@ -43,12 +49,6 @@ std::vector<int64_t> new_labels(const SpannIndex::Live& live, const int64_t* ids
   if (dup != sorted.end()) throw InvalidArgument("id " + std::to_string(*dup) + " appears more than once");
   return labels;
 }
-
-bool too_stale(const SpannIndex::Live& live, size_t stored) {
-  return live.liveness.size() > std::max<size_t>(kSweepMinimum, static_cast<size_t>(kSweepShare * stored));
-}
-
-}  // namespace
 
 // Up to `replicas` lists per row (kNoList where fewer), nearest first.
 void SpannIndex::assign_to_heads(const float* x, size_t n, std::vector<uint32_t>& lists) const {
@@ -70,7 +70,7 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
   Live& live = this->live();
   open_writer(live);  // before anything changes: another index may be writing the file
   ensure_where(live);
-  const std::vector<int64_t> labels = new_labels(live, ids, n);
+  const std::vector<int64_t> labels = labels_for_add(live, ids, n);
   if (count_ + n >= (uint64_t(1) << 31)) throw InvalidArgument("a SPANN index holds at most 2^31 - 1 vectors");
   sweep_before_versions_wrap(live, labels);
   std::vector<uint32_t> lists;

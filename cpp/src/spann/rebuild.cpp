@@ -77,7 +77,8 @@ TemporaryFile claim_temporary(const std::string& final_path) {
 // Two passes over the lists: the live ids first, then each vector decoded into its id's rank,
 // so that the rows lie in id order whatever lists they sat in (a rebuild of float32 codes is
 // then the build of the same rows given in id order, not one that depends on the old lists).
-std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path, const ProgressFn& progress) const {
+std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path, const ProgressFn& progress,
+                                                   const AddedRows* added) const {
   const Live* live = nullptr;  // none: nothing was ever added after the build or removed
   {
     std::lock_guard<std::mutex> guard(live_mutex_);
@@ -119,7 +120,7 @@ std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path,
 
   io::File out = io::File::open_existing(rows_path, io::File::Access::read_write);  // claimed by rebuild()
   const size_t row_bytes = dim() * sizeof(float);
-  out.resize(uint64_t(ids.size()) * row_bytes);
+  out.resize(uint64_t(ids.size() + (added ? added->n : 0)) * row_bytes);
   std::vector<bool> written(ids.size(), false);
   std::vector<float> row(dim());
   for (uint32_t h = 0; h < lists; ++h) {
@@ -135,6 +136,10 @@ std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path,
     }
     report(progress, "read", lists + h + 1, 2 * lists);
   }
+  if (added) {  // after the stored rows, in the add's order
+    out.write_at(uint64_t(ids.size()) * row_bytes, added->x, added->n * row_bytes);
+    ids.insert(ids.end(), added->ids.begin(), added->ids.end());
+  }
   out.close();
   return ids;
 }
@@ -144,13 +149,54 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   const ForkGate::Hold whole_rebuild(lock_generation());  // a fork waits for it: writes go on between its steps
   WriteGuard writing = pause_writes();  // while the stored rows are read
   if (journal_) throw InvalidArgument("this SPANN index is being rebuilt already (by another thread)");
-  std::string current;
   {
     auto lock = lock_shared();
     if (!head_) throw InvalidArgument("the SPANN index is empty: nothing to rebuild (call add first)");
-    current = posting_path_;
   }
   if (count_ == 0) throw InvalidArgument("the SPANN index holds no vectors (all were removed): nothing to rebuild");
+  return rebuild_locked(path, progress, writing, nullptr);
+}
+
+bool SpannIndex::add_by_rebuild(const float* x, size_t n, const int64_t* ids, ThreadPool& pool,
+                                const ProgressFn& progress) {
+  const double growth = options().spann.rebuild_growth;
+  if (growth == 0) return false;
+  const ForkGate::Hold whole_add(lock_generation());  // as rebuild()'s
+  WriteGuard writing = pause_writes();
+  // One rebuild at a time: an add beside a running one is made as usual (and again on its state).
+  if (journal_ || !head_ || double(count_ + n) < growth * double(build_stats_.vectors)) return false;
+  if (count_ + n >= (uint64_t(1) << 31)) throw InvalidArgument("a SPANN index holds at most 2^31 - 1 vectors");
+  AddedRows added{x, n, {}};
+  {
+    Live& live = this->live();
+    ensure_where(live);
+    added.ids = labels_for_add(live, ids, n);
+    // Taken now: adds made while the rebuild builds default to the ids after these.
+    std::lock_guard<std::mutex> guard(live_mutex_);
+    for (int64_t id : added.ids) live.next_id = std::max(live.next_id, id + 1);
+  }
+  try {
+    rebuild_locked(std::string(), progress, writing, &added);
+    ++rebuilds_on_growth_;
+    return true;
+  } catch (const FileFormatError&) {
+    throw;  // a damaged posting file: an add would fail on it too
+  } catch (const IoError&) {
+    // The disk refused the rebuild's files (it needs room for the rows in float32 and a second
+    // posting file beside the first); the old state is whole: the add is made as usual.
+  }
+  auto lock = lock_exclusive();  // as the base's add after a build
+  add_labelled(x, n, added.ids.data(), pool);
+  return true;
+}
+
+std::string SpannIndex::rebuild_locked(const std::string& path, const ProgressFn& progress, WriteGuard& writing,
+                                       const AddedRows* added) {
+  std::string current;
+  {
+    auto lock = lock_shared();
+    current = posting_path_;
+  }
   // Where the new file goes. The file in use is replaced only where nothing else names it: a
   // save, to_bytes (a copy, a pickle) or a load of this state, or the process this one was
   // forked from, would otherwise lose its lists (checked again at the end: a save may come
@@ -177,7 +223,7 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   TemporaryFile unfinished = claim_temporary(beside);  // a failed build leaves no posting file behind
   const std::string built_at = unfinished.path;
   TemporaryFile rows = claim_temporary(beside);
-  const std::vector<int64_t> ids = write_stored_rows(rows.path, progress);
+  const std::vector<int64_t> ids = write_stored_rows(rows.path, progress, added);
   const bool direct = postings_->direct_io();  // the new file opens as this one did (a load may have chosen)
 
   // The build runs with writes allowed: they change the old state, which searches keep using,
@@ -215,7 +261,7 @@ std::string SpannIndex::rebuild(const std::string& path, const ProgressFn& progr
   {
     auto lock = lock_exclusive();
     swap_state(fresh);  // `fresh` holds the old state from here
-    int64_t next_id = ids.empty() ? 0 : ids.back() + 1;  // ids are sorted
+    int64_t next_id = ids.empty() ? 0 : *std::max_element(ids.begin(), ids.end()) + 1;
     if (fresh.live) next_id = std::max(next_id, fresh.live->next_id);  // removed ids stay used
     {
       auto live = std::make_unique<Live>();

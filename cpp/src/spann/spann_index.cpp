@@ -116,6 +116,7 @@ std::map<std::string, double> SpannIndex::stats() const {
           {"live_list_rewrites", rewrites},
           {"live_sweeps", sweeps},
           {"live_reassigned", reassigned},
+          {"rebuilds_on_growth", double(rebuilds_on_growth_.load())},
           {"stale_ids", stale}};
 }
 

@@ -37,7 +37,9 @@
 // scan of the posting file on first need. Writes hold the index lock (searches wait for a
 // whole add/remove call). Ids must be below 2^56 (the stored id carries a version above).
 // rebuild() re-clusters the stored vectors into a new posting file (rebuild.cpp): an index
-// grown far past its build then reads what a fresh build of its rows reads.
+// grown far past its build then reads what a fresh build of its rows reads. An add that brings
+// the index to spann.rebuild_growth (default 2) times the rows of its last build is made that
+// way, with the add's rows built in, so an index started small never lives far from its build.
 // Crash safety (live_store.hpp): the posting file is fsynced before save() replaces the index
 // file, and no page the last save refers to is written until the next save.
 #pragma once
@@ -151,6 +153,10 @@ class SpannIndex final : public VectorIndex {
   void snapshot_taken(bool in_file) const override;
   // Living-index hooks (live_write.cpp, live_lookup.cpp, spann_search.cpp).
   void add_labelled(const float* x, size_t n, const int64_t* ids, ThreadPool& pool) override;
+  // An add that brings the index to options().spann.rebuild_growth times the rows of its last
+  // build is made by a rebuild of every row with the add's (rebuild.cpp).
+  bool add_by_rebuild(const float* x, size_t n, const int64_t* ids, ThreadPool& pool,
+                      const ProgressFn& progress) override;
   size_t remove_labels(const int64_t* ids, size_t n, ThreadPool& pool) override;
   void upsert_labelled(const float* x, size_t n, const int64_t* ids, const std::vector<int64_t>& unique,
                        ThreadPool& pool) override;
@@ -174,9 +180,20 @@ class SpannIndex final : public VectorIndex {
   // it); and the exchange of the whole built and living state, under the exclusive lock.
   bool replaceable() const;
   void swap_state(State& other);
-  // Writes every live stored vector once (float32, decoded) to `rows_path` and returns their
-  // ids in that order (rebuild.cpp).
-  std::vector<int64_t> write_stored_rows(const std::string& rows_path, const ProgressFn& progress) const;
+  // An add made by a rebuild: its rows (normalised) and the ids it takes.
+  struct AddedRows {
+    const float* x = nullptr;
+    size_t n = 0;
+    std::vector<int64_t> ids;
+  };
+  // rebuild() with the write mutex held (`writing`, no rebuild running), building `added`'s rows
+  // with the stored ones where given (rebuild.cpp).
+  std::string rebuild_locked(const std::string& path, const ProgressFn& progress, WriteGuard& writing,
+                             const AddedRows* added);
+  // Writes every live stored vector once (float32, decoded) to `rows_path`, then `added`'s rows,
+  // and returns their ids in that order (rebuild.cpp).
+  std::vector<int64_t> write_stored_rows(const std::string& rows_path, const ProgressFn& progress,
+                                         const AddedRows* added) const;
   // One query's lists scanned into ctx.results (the best `keep`; SIZE_MAX: every entry), past
   // the eps bound until they hold `needed` where the nprobe nearest heads' lists can give it.
   void scan_query(const float* q, size_t keep, size_t needed, const SearchParams& params, const RowFilter* filter,
@@ -254,6 +271,7 @@ class SpannIndex final : public VectorIndex {
   mutable ScratchPool<Context> contexts_;
   mutable std::atomic<uint64_t> stat_queries_{0}, stat_lists_{0}, stat_bytes_{0}, stat_entries_{0},
       stat_tail_bytes_{0};
+  std::atomic<uint64_t> rebuilds_on_growth_{0};  // adds made by a rebuild (add_by_rebuild), since this object was made
 };
 
 }  // namespace vidx::spann

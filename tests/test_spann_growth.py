@@ -1,0 +1,259 @@
+"""SPANN rebuilt as it grows: an add that brings the index to `rebuild_growth` (default 2) times
+the rows of its last build is made by a rebuild of every row with the add's. A build of a few
+rows followed by one large add used to leave one list holding nearly everything (every search
+a full scan); now the index is what a fresh build of its rows makes. The add keeps an add's
+contract: ids checked first, all or nothing, files a save names kept, writes beside it."""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import brute_force, clustered, recall
+
+import vidx
+
+DIM = 16
+
+
+def spann(path, metric="l2", **options):
+    options.setdefault("head_ratio", 0.05)
+    options.setdefault("seed", 5)
+    return vidx.Index(DIM, metric, kind="spann", path=path, **options)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return clustered(4000, DIM, n_clusters=50, seed=51), clustered(120, DIM, n_clusters=50, seed=52)
+
+
+@pytest.mark.parametrize("first", [10, 300, 1900])
+def test_an_add_that_doubles_the_index_makes_it_a_fresh_build(data, tmp_path, first):
+    x, q = data
+    grown = spann(tmp_path / "g.post")
+    grown.add(x[:first], progress=False)
+    grown.add(x[first:], ids=np.arange(first, len(x)), progress=False)
+    # The rows a rebuild builds: the stored ones in id order, then the add's in its order; here
+    # that is x itself, so float32 codes answer exactly as a fresh build of x.
+    fresh = spann(tmp_path / "f.post")
+    fresh.add(x, progress=False)
+    stats = grown.stats()
+    assert stats["rebuilds_on_growth"] == 1 and stats["vectors"] == len(x) and stats["live_splits"] == 0
+    assert grown.heads == fresh.heads
+    for nprobe in (2, 8):
+        D1, I1 = grown.search(q, 10, nprobe=nprobe)
+        D2, I2 = fresh.search(q, 10, nprobe=nprobe)
+        np.testing.assert_array_equal(I1, I2)
+        np.testing.assert_array_equal(D1, D2)
+    assert recall(grown.search(q, 10, nprobe=8)[1], brute_force(x, q, 10, "l2")[1]) >= 0.9
+    assert grown.posting_path == str(tmp_path / "g.post")  # never saved: replaced in place
+    assert sorted(os.listdir(tmp_path)) == ["f.post", "g.post"]
+
+
+def test_without_rebuilds_a_small_build_stays_one_list(data, tmp_path):
+    """The defect the rebuild fixes, kept reachable with rebuild_growth=0."""
+    x, q = data
+    idx = spann(tmp_path / "s.post", rebuild_growth=0)
+    idx.add(x[:10], progress=False)
+    idx.add(x[10:], ids=np.arange(10, len(x)))
+    idx.reset_stats()
+    idx.search(q, 10, nprobe=2)
+    assert idx.stats()["rebuilds_on_growth"] == 0 and idx.heads <= 8
+    assert idx.stats()["entries_scanned"] / len(q) > len(x) / 2  # nearly every row, every query
+    again = spann(tmp_path / "r.post")
+    again.add(x[:10], progress=False)
+    again.add(x[10:], ids=np.arange(10, len(x)))
+    again.reset_stats()
+    again.search(q, 10, nprobe=2)
+    assert again.stats()["entries_scanned"] / len(q) < len(x) / 10
+
+
+def test_the_add_that_reaches_the_growth_rebuilds_and_counts_from_there(data, tmp_path):
+    x, _ = data
+    idx = spann(tmp_path / "t.post", rebuild_growth=3)
+    idx.add(x[:500], progress=False)
+    idx.add(x[500:1400], ids=np.arange(500, 1400))  # 2.8x: added as usual
+    assert idx.stats()["rebuilds_on_growth"] == 0 and idx.stats()["vectors"] == 500
+    idx.add(x[1400:1500], ids=np.arange(1400, 1500))  # 3x
+    assert idx.stats()["rebuilds_on_growth"] == 1 and idx.stats()["vectors"] == 1500
+    idx.add(x[1500:4000], ids=np.arange(1500, 4000))  # 2.67x of the rebuild's 1,500
+    assert idx.stats()["rebuilds_on_growth"] == 1 and idx.stats()["vectors"] == 1500
+    assert len(idx) == 4000 and sorted(idx.ids()) == list(range(4000))
+    # Removed rows do not count: 4,000 - 1,000 + 1,500 = 4,500 = 3x 1,500.
+    idx.remove(np.arange(1000))
+    idx.add(x[:1500], ids=np.arange(10_000, 11_500))
+    assert idx.stats()["rebuilds_on_growth"] == 2 and idx.stats()["vectors"] == 4500
+
+
+def test_ids_and_vectors_of_a_rebuilding_add(data, tmp_path):
+    x, q = data
+    idx = spann(tmp_path / "i.post")
+    idx.add(x[:100], progress=False)  # default ids 0..99
+    idx.remove([99])
+    idx.add(x[100:300])  # default ids continue after the largest ever assigned
+    assert idx.stats()["rebuilds_on_growth"] == 1
+    assert sorted(idx.ids()) == list(range(99)) + list(range(100, 300))
+    V, exact = idx.get(np.arange(100, 300))
+    assert exact and np.array_equal(V, x[100:300])
+    idx.add(x[300:310])
+    assert 300 in idx and 309 in idx
+    D, I = idx.search(x[100:300], 1, nprobe=8)
+    assert np.mean(I[:, 0] == np.arange(100, 300)) >= 0.99
+
+
+def test_cosine_rows_are_stored_normalised(data, tmp_path):
+    x, q = data
+    idx = spann(tmp_path / "c.post", metric="cosine")
+    idx.add(x[:50] * 3, progress=False)
+    idx.add(x[50:2000] * 7, ids=np.arange(50, 2000))
+    assert idx.stats()["rebuilds_on_growth"] == 1
+    fresh = spann(tmp_path / "cf.post", metric="cosine")
+    fresh.add(x[:2000], progress=False)
+    np.testing.assert_array_equal(idx.search(q, 10, nprobe=8)[1], fresh.search(q, 10, nprobe=8)[1])
+
+
+def test_bad_ids_refuse_the_add_before_anything_changes(data, tmp_path):
+    x, q = data
+    idx = spann(tmp_path / "b.post")
+    idx.add(x[:100], progress=False)
+    before = idx.search(q, 10, nprobe=8)
+    for ids, message in [(np.r_[np.arange(200, 499), 5], "already in the index"),
+                         (np.r_[np.arange(200, 499), 200], "more than once"),
+                         (np.r_[np.arange(200, 499), -1], ">= 0")]:
+        with pytest.raises(ValueError, match=message):
+            idx.add(x[100:400], ids=ids)
+    assert len(idx) == 100 and idx.stats()["rebuilds_on_growth"] == 0
+    np.testing.assert_array_equal(idx.search(q, 10, nprobe=8)[1], before[1])
+    assert sorted(os.listdir(tmp_path)) == ["b.post"]
+
+
+@pytest.mark.parametrize("stop_in", ["read", "heads", "assign", "write"])
+def test_a_stop_during_the_rebuild_leaves_the_index_as_it_was(data, tmp_path, stop_in):
+    x, q = data
+    idx = spann(tmp_path / "p.post")
+    idx.add(x[:500], progress=False)
+    before = idx.search(q, 10, nprobe=8)
+    phases = []
+
+    def stop(phase, done, total):
+        phases.append(phase)
+        if phase == stop_in and phases.count("read") > 1:  # past the add's own first report
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        idx.add(x[500:1500], ids=np.arange(500, 1500), progress=stop)
+    assert len(idx) == 500 and 500 not in idx and idx.stats()["rebuilds_on_growth"] == 0
+    np.testing.assert_array_equal(idx.search(q, 10, nprobe=8)[1], before[1])
+    assert sorted(os.listdir(tmp_path)) == ["p.post"]  # no temporary file left
+    idx.add(x[500:1500], ids=np.arange(500, 1500), progress=False)  # the same add, now whole
+    assert len(idx) == 1500 and idx.stats()["rebuilds_on_growth"] == 1
+
+
+def test_progress_reports_the_rebuilds_phases(data, tmp_path):
+    x, _ = data
+    idx = spann(tmp_path / "r.post")
+    idx.add(x[:500], progress=False)
+    phases = []
+    idx.add(x[500:1500], ids=np.arange(500, 1500), progress=lambda p, d, t: phases.append((p, d, t)))
+    assert phases[0] == ("read", 1000, 1000)  # the add's own report, before anything changes
+    names = [p for p, _, _ in phases]
+    assert "heads" in names and "write" in names
+    plain = []
+    idx.add(x[1500:1600], ids=np.arange(1500, 1600), progress=lambda p, d, t: plain.append(p))
+    assert plain == ["read"]  # an add made as usual has no steps to report
+
+
+def test_a_saved_state_keeps_its_file(data, tmp_path):
+    x, q = data
+    idx = spann(tmp_path / "s.post")
+    idx.add(x[:1000], progress=False)
+    idx.save(tmp_path / "s.vidx")
+    saved = idx.search(q, 10, nprobe=8)
+    idx.add(x[1000:2500], ids=np.arange(1000, 2500))
+    assert idx.stats()["rebuilds_on_growth"] == 1
+    assert idx.posting_path == str(tmp_path / "s.post.r1")  # the save names s.post
+    old = vidx.load(tmp_path / "s.vidx")
+    assert len(old) == 1000 and old.posting_path == str(tmp_path / "s.post")
+    np.testing.assert_array_equal(old.search(q, 10, nprobe=8)[1], saved[1])
+    idx.save(tmp_path / "s.vidx")
+    again = vidx.load(tmp_path / "s.vidx")
+    assert len(again) == 2500 and again.params["rebuild_growth"] == 2
+    np.testing.assert_array_equal(again.search(q, 10, nprobe=8)[1], idx.search(q, 10, nprobe=8)[1])
+    # A loaded index counts from the rows its file's last build held.
+    assert again.stats()["vectors"] == 2500
+    again.add(x[2500:4000], ids=np.arange(2500, 4000))
+    assert again.stats()["rebuilds_on_growth"] == 0 and again.stats()["vectors"] == 2500
+
+
+def test_writes_beside_a_rebuilding_add_are_kept(data, tmp_path):
+    x, q = data
+    idx = spann(tmp_path / "w.post")
+    idx.add(x[:500], progress=False)
+    go, done, errors = threading.Event(), threading.Event(), []
+
+    def writer():
+        go.wait()
+        try:
+            idx.add(x[3000:3010])  # default ids: after the rebuilding add's
+            idx.add(x[3010:3020], ids=np.arange(20_000, 20_010))
+            idx.remove([0, 1])
+        except Exception as e:  # reported below
+            errors.append(e)
+        done.set()
+
+    def report(phase, _done, _total):
+        if phase == "heads" and not go.is_set():
+            go.set()
+            if not done.wait(60):
+                errors.append("the writes waited for the rebuilding add")
+
+    t = threading.Thread(target=writer)
+    t.start()
+    idx.add(x[500:2000], ids=np.arange(500, 2000), progress=report)
+    t.join()
+    assert not errors, errors
+    assert idx.stats()["rebuilds_on_growth"] == 1
+    expected = list(range(2, 2000)) + list(range(2000, 2010)) + list(range(20_000, 20_010))
+    assert sorted(idx.ids()) == expected
+    V, _ = idx.get(np.r_[np.arange(2000, 2010), np.arange(20_000, 20_010)])
+    np.testing.assert_array_equal(V, x[3000:3020])
+    D, I = idx.search(x[3000:3020], 1, nprobe=8)
+    np.testing.assert_array_equal(I[:, 0], np.r_[np.arange(2000, 2010), np.arange(20_000, 20_010)])
+
+
+def test_an_add_beside_a_rebuilding_add_that_takes_its_ids_fails_alone(data, tmp_path):
+    x, _ = data
+    idx = spann(tmp_path / "d.post")
+    idx.add(x[:500], progress=False)
+    go, done, errors = threading.Event(), threading.Event(), []
+
+    def writer():
+        go.wait()
+        try:
+            idx.add(x[:5], ids=np.arange(1000, 1005))  # the rebuilding add's ids, before it ends
+        except Exception as e:
+            errors.append(e)
+        done.set()
+
+    def report(phase, _done, _total):
+        if phase == "heads" and not go.is_set():
+            go.set()
+            done.wait(60)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    with pytest.raises(ValueError, match="already in the index"):
+        idx.add(x[500:2000], ids=np.arange(500, 2000), progress=report)
+    t.join()
+    assert not errors  # the first add of those ids won
+    assert len(idx) == 505 and sorted(idx.ids()) == list(range(500)) + list(range(1000, 1005))
+    assert sorted(os.listdir(tmp_path)) == ["d.post"]
+
+
+def test_bad_growth_options(tmp_path):
+    for bad in (1, 0.5, -2, float("nan")):
+        with pytest.raises(ValueError, match="rebuild_growth"):
+            spann(tmp_path / "x.post", rebuild_growth=bad)
+    with pytest.raises(ValueError, match="rebuild_growth"):
+        vidx.Index(DIM, kind="hnsw", rebuild_growth=2)
+    assert spann(tmp_path / "y.post", rebuild_growth=1.5).params["rebuild_growth"] == 1.5
