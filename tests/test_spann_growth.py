@@ -257,3 +257,48 @@ def test_bad_growth_options(tmp_path):
     with pytest.raises(ValueError, match="rebuild_growth"):
         vidx.Index(DIM, kind="hnsw", rebuild_growth=2)
     assert spann(tmp_path / "y.post", rebuild_growth=1.5).params["rebuild_growth"] == 1.5
+
+
+FALLBACK_SCRIPT = """
+import os, resource, sys
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+from conftest import clustered
+import vidx
+
+folder = sys.argv[1]
+x = clustered(3000, 16, n_clusters=30, seed=61)
+idx = vidx.Index(16, kind="spann", path=os.path.join(folder, "p.post"), head_ratio=0.05, seed=5)
+idx.add(x[:1000], progress=False)
+idx.add(x[1000:1010], ids=np.arange(1000, 1010))  # the posting file is open for writing from here on
+used = {int(fd) for fd in os.listdir("/proc/self/fd")}
+lowest_free = next(fd for fd in range(len(used) + 1) if fd not in used)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))  # no file can be opened
+try:
+    idx.add(x[1010:], ids=np.arange(1010, 3000))  # doubles the index: the rebuild cannot make its files
+finally:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+stats = idx.stats()
+assert stats["rebuilds_on_growth"] == 0 and stats["vectors"] == 1000, stats
+assert len(idx) == 3000 and sorted(idx.ids()) == list(range(3000))
+found = idx.search(x, 1, nprobe=16)[1][:, 0]
+assert np.mean(found == np.arange(3000)) >= 0.99
+assert sorted(os.listdir(folder)) == ["p.post"], os.listdir(folder)
+idx.add(x[:10], ids=np.arange(5000, 5010))  # with files again, the next add rebuilds
+assert idx.stats()["rebuilds_on_growth"] == 1 and len(idx) == 3010
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc")
+def test_an_add_whose_rebuild_the_system_refuses_is_made_as_usual(tmp_path):
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    folder = tmp_path / "f"
+    folder.mkdir()
+    done = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT, str(folder), here], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -96,7 +96,7 @@ py::array_t<float> between_first(const Codec& codec, const Encoded& enc) {
 }
 
 // Trains an LVQ codec on `data`, encodes it and returns, per row: the full decode, the
-// primary-only decode, delta and bias; and, per (query, row): the primary distance (prepare),
+// primary-only decode, delta and bias (and the learnt mean); and, per (query, row): the primary distance (prepare),
 // the precise distance, the re-scored walk's distance (prepare_reranked_walk) and
 // distance_between(row 0, row).
 py::dict lvq_probe(const std::string& name, const std::string& metric, const std::string& level, Floats data,
@@ -120,6 +120,7 @@ py::dict lvq_probe(const std::string& name, const std::string& metric, const std
   out["primary"] = primary;
   out["delta"] = delta;
   out["bias"] = bias;
+  out["mean"] = py::array_t<float>(in.dim, codec->mean().data());
   out["fast"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare(q); });
   out["precise"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare_precise(q); });
   out["walk"] = distance_matrix(in, enc, [&](const float* q) { return codec->prepare_reranked_walk(q); });

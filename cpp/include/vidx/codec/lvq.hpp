@@ -4,7 +4,10 @@
 // Vectors are centred by the dataset mean mu (learnt at the first add). Each centred vector
 // gets its own grid: bias = min_i, delta = (max - min) / (2^B1 - 1), both stored as float16
 // and rounded to float16 *before* encoding so the stored constants are the ones the codes
-// were made with. Codes c_i = round((x_i - mu_i - bias) / delta) take B1 bits.
+// were made with. Codes c_i = round((x_i - mu_i - bias) / delta) take B1 bits; one-level codes
+// then store a grid fitted to their codes (lvq.cpp, store_fitted_grid: the reconstruction keeps
+// the norm of unit rows, or is scaled by its least-squares factor), which ranks distances closer
+// to the exact ones.
 // Two-level LVQ-B1xB2 adds a B2-bit residual with step delta / (2^B2 - 1) for what the
 // primary code missed; a structure walks with the primary codes only and re-ranks with both.
 //
@@ -95,6 +98,10 @@ class LvqCodec final : public Codec {
   int choose_exponent(const float* x, size_t n) const;
   float unscale() const { return std::ldexp(1.f, -exponent_); }
   void decode_view(const uint8_t* head, const uint8_t* tail, View view, bool add_mean, float* x) const;
+  // encode()'s last step for one-level codes (lvq.cpp): the row x, its centred values, its codes
+  // (as floats) and the grid they were made on (true units; `scaled`: stored times 2^S).
+  void store_fitted_grid(const float* x, const float* centred, const float* codes, float delta, float bias,
+                         bool scaled, uint8_t* code) const;
 
   int primary_bits_;
   int residual_bits_;
