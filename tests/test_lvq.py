@@ -58,9 +58,11 @@ def test_decoded_values_within_half_a_step_per_level(name, dim):
                                np.finfo(np.float16).tiny)
         error = ((rebuilt - centred) ** 2).sum(1)
         assert np.all(error <= dim * (grid_step / 2) ** 2 * (1 + 1e-3) + dim * slack[:, 0] ** 2)
-        # Least squares: what is left is orthogonal to the reconstruction (up to float16 constants).
+        # Least squares: what is left is orthogonal to the reconstruction (up to float16 constants),
+        # except in rows that keep the grid made on (their fitted constants, rounded, did worse).
         along = ((centred - rebuilt) * rebuilt).sum(1)
-        assert np.all(np.abs(along) <= 2e-3 * (rebuilt ** 2).sum(1) + dim * slack[:, 0] ** 2), along
+        fitted = np.abs(along) <= 2e-3 * (rebuilt ** 2).sum(1) + dim * slack[:, 0] ** 2
+        assert fitted.mean() >= 0.9, along
         assert np.all(np.abs(r["full"] - r["primary"]) == 0)
     # The stored constants are exact float16 values: the codes were made with them.
     np.testing.assert_array_equal(r["delta"].astype(np.float16).astype(np.float32), r["delta"])
@@ -482,13 +484,31 @@ def test_unit_rows_decode_with_their_norm(quant, least):
     """Cosine rows far from the origin: every score moves with the reconstruction's length, more
     than the gaps between neighbours, so one-level codes store a grid that keeps the norm
     (lvq.cpp, store_fitted_grid). Here, before: norms off by up to 0.019 (lvq4) and 0.0012 (lvq8),
-    recall 0.6385 and 0.9715; now 0.00045 / 0.00049, 0.822 / 0.9815."""
+    recall 0.6385 and 0.9715; now 99.9% of rows within 0.0008 (the 99th percentile 0.0004), recall
+    0.821 / 0.9815."""
     rng = np.random.default_rng(4)
     x = (rng.standard_normal((5000, 33)) + 3).astype(np.float32)
     q = (rng.standard_normal((200, 33)) + 3).astype(np.float32)
     idx = vidx.Index(33, "cosine", kind="flat", quant=quant)
     idx.add(x)
     decoded = idx.get(np.arange(len(x)))[0].astype(np.float64)
-    assert np.abs(np.linalg.norm(decoded, axis=1) - 1).max() <= 8e-4
+    off = np.abs(np.linalg.norm(decoded, axis=1) - 1)
+    # A few rows keep the grid made on (the norm would cost them over 4x its squared error).
+    assert np.mean(off <= 8e-4) >= 0.99 and off.max() <= 0.02
     _, truth = brute_force(x, q, 10, "cosine")
     assert recall(idx.search(q, 10)[1], truth) >= least
+
+
+@pytest.mark.parametrize("dim", [2, 3, 8, 16])
+@pytest.mark.parametrize("quant", ["lvq8", "lvq4"])
+def test_unit_rows_decode_near_themselves(dim, quant):
+    """Two grids give a unit row its norm; the one nearer the grid made on is kept. The other
+    mirrors the row: a review of the first version found 262 of 3,000 3-d cosine rows decoded on
+    the wrong side (flat lvq8 recall@10 0.964 -> 0.725) and 159 of 5,000 clustered 16-d rows."""
+    rng = np.random.default_rng(dim)
+    x = rng.standard_normal((3000, dim)).astype(np.float32)
+    idx = vidx.Index(dim, "cosine", kind="flat", quant=quant)
+    idx.add(x)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    decoded = idx.get(np.arange(len(x)))[0]
+    assert np.abs(decoded - unit).max() <= (0.01 if quant == "lvq8" else 0.15)

@@ -20,6 +20,10 @@ size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 size_t code_bytes(size_t padded_dim, int bits) { return padded_dim * static_cast<size_t>(bits) / 8; }
 
 constexpr size_t kConstantBytes = 2 * sizeof(uint16_t);  // f16 delta, f16 bias
+// A unit row's norm-keeping grid may make its squared error at most this many times the grid's
+// it was made on (store_fitted_grid): keeping the norm trades some error for it, a row whose codes
+// pin its grid (all but constant) would trade far more.
+constexpr double kFittedErrorGrowth = 4.0;
 
 // Whether the constants can live in the primary codes' padding: whole bytes there (8-bit
 // codes; 4-bit blocks interleave their dimensions, lvq_kernels.hpp) and room for both.
@@ -406,13 +410,18 @@ void LvqCodec::encode(const float* x, uint8_t* code) const {
 //   length, more than the few 1e-3 that separate neighbours. The grid is scaled so that the
 //   reconstruction has the row's norm; the bias is then rounded to float16 and the step solved
 //   again around it (a rounded bias shifts every coordinate one way: 60% of lvq8's error in
-//   128-d data offset by 3), rounded the way that keeps the norm better.
+//   128-d data offset by 3), rounded the way that keeps the norm better. Of the two grids with
+//   that norm, the one nearer the grid made on (the other mirrors the row: a review found 262 of
+//   3,000 3-d rows stored so before the nearer root was taken).
 // - Otherwise both constants are scaled by t = <r, r̂> / <r̂, r̂>, the least-squares factor of the
-//   reconstruction r̂ = bias + delta·c of the centred row r (t = 1 is the grid made on, so the
-//   squared error never grows): rounding noise is taken back, more from rows rounded coarser.
+//   reconstruction r̂ = bias + delta·c of the centred row r: rounding noise is taken back, more
+//   from rows rounded coarser.
+// The fitted grid replaces the one made on only where, with its constants rounded to float16, it
+// keeps the row's squared error within kFittedErrorGrowth times (least squares: within 1x): rows
+// whose codes all but pin the grid (near-constant rows, nearly the mean) keep it.
 // Flat recall@10 (graph.md section 44): glove-50 (cosine) lvq4 0.8528 -> 0.8934, wordnet-minilm
-// 0.9456 -> 0.9542; 33-d Gaussians offset by 3 (cosine) 0.5853 -> 0.8040 (lvq8 0.9677 -> 0.9780);
-// fashion-mnist (l2) 0.9524 -> 0.9534, a 33-d Gaussian under l2 / ip 0.8644 -> 0.8714 / 0.8530 -> 0.8652.
+// 0.9456 -> 0.9542; 33-d Gaussians offset by 3 (cosine) 0.5853 -> 0.8033 (lvq8 0.9677 -> 0.9780);
+// fashion-mnist (l2) 0.9524 -> 0.9534, a 33-d Gaussian under l2 / ip 0.8644 -> 0.8710 / 0.8530 -> 0.8656.
 void LvqCodec::store_fitted_grid(const float* x, const float* centred, const float* codes, float delta, float bias,
                                  bool scaled, uint8_t* code) const {
   const double factor = scaled ? std::ldexp(1.0, exponent_) : 1.0;  // stored constants are the true ones times this
@@ -426,27 +435,47 @@ void LvqCodec::store_fitted_grid(const float* x, const float* centred, const flo
     mean_energy += double(mean_[i]) * mean_[i];
   }
   if (!(energy > 0) || !(along > 0)) return;  // r = 0 (the mean itself): keep the grid
-  auto store = [&](uint16_t delta_stored, uint16_t bias_stored) {
+  // The squared error of the grid (step, offset) in true units, as it decodes (float16 constants).
+  auto error_of = [&](uint16_t step_stored, uint16_t offset_stored) {
+    const double step = double(f16::to_float(step_stored)) / factor, offset = double(f16::to_float(offset_stored)) / factor;
+    double e = 0;
+    for (size_t i = 0; i < dim(); ++i) {
+      const double d = double(centred[i]) - (offset + step * codes[i]);
+      e += d * d;
+    }
+    return e;
+  };
+  const double made_error = error_of(f16::from_float(static_cast<float>(delta * factor)),
+                                     f16::from_float(static_cast<float>(bias * factor)));
+  // Constants past float16's range, or a step below its normals (few of its bits kept), keep the
+  // grid made on (the fitted scale is near 1: only extremes come near either).
+  auto representable = [&](double delta_stored, double bias_stored) {
+    return std::isfinite(delta_stored) && std::isfinite(bias_stored) && delta_stored >= f16::kMinNormal &&
+           std::fabs(bias_stored) <= f16::kMax / 2;
+  };
+  auto store_if_kept = [&](uint16_t delta_stored, uint16_t bias_stored, double allowed_growth) {
+    if (!representable(f16::to_float(delta_stored), f16::to_float(bias_stored))) return;
+    if (error_of(delta_stored, bias_stored) > allowed_growth * made_error + 1e-30) return;
     store_u16(code + constants_offset_, scaled ? static_cast<uint16_t>(delta_stored | lvq::kScaledMark) : delta_stored);
     store_u16(code + constants_offset_ + 2, bias_stored);
-  };
-  // Constants past float16's range, or a step below its normals (few of its bits kept), keep the
-  // grid made on (t is near 1: only extremes come near either).
-  auto representable = [&](double delta_stored, double bias_stored) {
-    return delta_stored >= f16::kMinNormal && std::fabs(bias_stored) <= f16::kMax / 2;
   };
   if (metric() == Metric::L2 || std::fabs(norm - 1.0) > 1e-3) {
     const double t = along / energy;
     if (!representable(t * delta * factor, t * bias * factor)) return;
-    store(f16::from_float(static_cast<float>(t * delta * factor)), f16::from_float(static_cast<float>(t * bias * factor)));
+    store_if_kept(f16::from_float(static_cast<float>(t * delta * factor)),
+                  f16::from_float(static_cast<float>(t * bias * factor)), 1.0);
     return;
   }
-  // |mu + t·r̂|² = |x|²: t²·energy + 2t·<mu, r̂> + |mu|² - |x|² = 0, the positive root (|mu| < 1).
-  auto positive_root = [](double a, double b, double c) {  // of a·t² + 2b·t + c
+  // The root of a·t² + 2b·t + c = 0 nearest `near` (NaN where there is none).
+  auto root_near = [](double a, double b, double c, double near) {
     const double disc = b * b - a * c;
-    return disc < 0 ? -1.0 : (-b + std::sqrt(disc)) / a;
+    if (disc < 0) return std::nan("");
+    const double r = std::sqrt(disc);
+    const double one = (-b + r) / a, other = (-b - r) / a;
+    return std::fabs(one - near) <= std::fabs(other - near) ? one : other;
   };
-  const double t = positive_root(energy, mean_along, mean_energy - norm);
+  // |mu + t·r̂|² = |x|²: t²·energy + 2t·<mu, r̂> + |mu|² - |x|² = 0, the root nearest 1.
+  const double t = root_near(energy, mean_along, mean_energy - norm, 1.0);
   if (!(t > 0) || !representable(t * delta * factor, t * bias * factor)) return;
   const uint16_t bias_stored = f16::from_float(static_cast<float>(t * bias * factor));
   const double fitted_bias = double(f16::to_float(bias_stored)) / factor;
@@ -459,16 +488,15 @@ void LvqCodec::store_fitted_grid(const float* x, const float* centred, const flo
     cc += double(codes[i]) * codes[i];
   }
   if (!(cc > 0)) return;
-  const double step = positive_root(cc, vc, vv - norm);
+  const double step = root_near(cc, vc, vv - norm, t * delta);
   if (!(step > 0)) return;
   auto norm_error = [&](uint16_t h) {
     const double d = double(f16::to_float(h)) / factor;
     return std::fabs(vv + 2 * d * vc + d * d * cc - norm);
   };
-  const uint16_t down = f16::round_down(static_cast<float>(step * factor)), up = f16::round_up(static_cast<float>(step * factor));
-  const uint16_t delta_stored = norm_error(down) <= norm_error(up) ? down : up;
-  if (!representable(f16::to_float(delta_stored), f16::to_float(bias_stored))) return;
-  store(delta_stored, bias_stored);
+  const uint16_t down = f16::round_down(static_cast<float>(step * factor));
+  const uint16_t up = f16::round_up(static_cast<float>(step * factor));
+  store_if_kept(norm_error(down) <= norm_error(up) ? down : up, bias_stored, kFittedErrorGrowth);
 }
 
 float LvqCodec::delta(const uint8_t* code) const {

@@ -10,6 +10,7 @@
 #include "vidx/codec/codec.hpp"
 #include "vidx/common/thread_pool.hpp"
 #include "vidx/index.hpp"
+#include "vidx/io/positional_io.hpp"
 #include "vidx/io/posting_store.hpp"
 #include "vidx/io/vector_source.hpp"
 #include "vidx/simd/kernels.hpp"
@@ -43,6 +44,11 @@ struct BuildContext {
   size_t chunk = 0;          // rows read at a time
   uint64_t chunk_bytes = 0;  // what one chunk's buffers cost
   MemoryTracker mem{};
+  // A rebuild that keeps the index's codec: the codes of rows [0, stored_rows) are read from this
+  // file (code_size bytes each, in row order) instead of encoded again from their decoded rows,
+  // which would round them a second time.
+  const io::File* stored_codes = nullptr;
+  size_t stored_rows = 0;
 
   void report(const char* phase, size_t done, size_t total) const {
     if (progress) progress(phase, done, total);

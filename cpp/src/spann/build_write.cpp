@@ -41,12 +41,17 @@ struct RegionWriter {
     return false;
   }
 
-  // scratch: E + code_size bytes, [entry | code].
-  void place_row(size_t v, const float* x, uint8_t* scratch, uint8_t* out, uint64_t r0, uint64_t r1) const {
+  // scratch: E + code_size bytes, [entry | code]. stored: the row's code as the index held it
+  // (a rebuild that keeps the codec), or null to encode x.
+  void place_row(size_t v, const float* x, const uint8_t* stored, uint8_t* scratch, uint8_t* out, uint64_t r0,
+                 uint64_t r1) const {
     if (!touches(v, r0, r1)) return;
     uint8_t* entry = scratch;
     uint8_t* code = scratch + E;
-    codec.encode(x, code);
+    if (stored)
+      std::memcpy(code, stored, codec.code_size());
+    else
+      codec.encode(x, code);
     const int64_t id = b.ids ? b.ids[v] : static_cast<int64_t>(v);
     std::memcpy(entry, &id, 8);
     std::memcpy(entry + 8, code, head);
@@ -80,7 +85,9 @@ WriteResult write_postings(BuildContext& b, const Assignment& a, const Codec& co
   std::vector<uint8_t> out(region);
   std::vector<float> buf(b.chunk * b.dim);
   std::vector<uint8_t> entries(b.chunk * row_code);
-  b.mem.add(region + b.chunk * (b.dim * 4 + row_code));
+  const size_t code_bytes = codec.code_size();
+  std::vector<uint8_t> stored(b.stored_codes ? b.chunk * code_bytes : 0);
+  b.mem.add(region + b.chunk * (b.dim * 4 + row_code) + stored.size());
   const RegionWriter rw{b, a, codec, layout, E, head, tail};
   WriteResult result;
   result.passes = (end_at - begin_at + region - 1) / region;
@@ -91,17 +98,20 @@ WriteResult write_postings(BuildContext& b, const Assignment& a, const Codec& co
     for (size_t begin = 0; begin < b.n; begin += b.chunk) {
       const size_t c = std::min(b.chunk, b.n - begin);
       b.read_rows(begin, c, buf.data());
+      const size_t kept = b.stored_codes && begin < b.stored_rows ? std::min(c, b.stored_rows - begin) : 0;
+      if (kept) b.stored_codes->read_exact_at(uint64_t(begin) * code_bytes, stored.data(), kept * code_bytes);
       b.pool.parallel_for(
           c,
           [&](size_t i, size_t) {
-            rw.place_row(begin + i, buf.data() + i * b.dim, entries.data() + i * row_code, out.data(), r0, r1);
+            rw.place_row(begin + i, buf.data() + i * b.dim, i < kept ? stored.data() + i * code_bytes : nullptr,
+                         entries.data() + i * row_code, out.data(), r0, r1);
           },
           256);
       b.report("write", pass * b.n + begin + c, result.passes * b.n);
     }
     writer.write_pages(r0, out.data(), r1 - r0);
   }
-  b.mem.sub(region + b.chunk * (b.dim * 4 + row_code));
+  b.mem.sub(region + b.chunk * (b.dim * 4 + row_code) + stored.size());
   io::PostingHeader header;
   header.dim = static_cast<uint32_t>(b.dim);
   header.metric = b.metric;

@@ -46,6 +46,7 @@ struct SpannIndex::State {
   bool named = false;
   uint64_t writer_process = 0;
   std::unique_ptr<Live> live;
+  uint64_t codec_learnt_from = 0;
 };
 
 struct SpannIndex::Live {
@@ -57,6 +58,7 @@ struct SpannIndex::Live {
   IdTable where;            // id -> a list holding a live entry of it (built by a scan)
   bool where_ready = false;
   int64_t next_id = 0;      // the first id a call without ids assigns
+  int64_t highest_added = -1;  // the largest id an add gave since add_by_rebuild last reset it (not saved)
   size_t limit = 0;         // a list past it splits
   uint64_t splits = 0, rewrites = 0, sweeps = 0, reassigned = 0;
   std::vector<std::pair<uint32_t, uint32_t>> split_into;  // (list, new list) of the add running
@@ -86,5 +88,9 @@ struct SpannIndex::Live {
 // The ids an add of n rows takes: `ids`, or the next defaults; checked (>= 0, below 2^56, not
 // stored, distinct) before anything changes (live_write.cpp).
 std::vector<int64_t> labels_for_add(const SpannIndex::Live& live, const int64_t* ids, size_t n);
+
+// A trained codec like `codec`: its parameters written and read back, as a file would
+// (spann_index.cpp).
+std::unique_ptr<Codec> copy_of(const Codec& codec);
 
 }  // namespace vidx::spann

@@ -122,7 +122,10 @@ void SpannIndex::add_labelled(const float* x, size_t n, const int64_t* ids, Thre
   }
   note_strays(live, x, n, labels.data(), lists);
   count_ += n;
-  for (int64_t id : labels) live.next_id = std::max(live.next_id, id + 1);
+  for (int64_t id : labels) {
+    live.next_id = std::max(live.next_id, id + 1);
+    live.highest_added = std::max(live.highest_added, id);
+  }
   if (journal_) journal_->writes.push_back({true, labels, std::vector<float>(x, x + n * dim())});
   sweep_if_stale(live);
 }

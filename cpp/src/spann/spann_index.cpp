@@ -13,6 +13,8 @@
 #include "live_state.hpp"
 #include "search_context.hpp"
 #include "vidx/codec/float16.hpp"
+#include "vidx/codec/registry.hpp"
+#include "vidx/io/byte_stream.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/positional_io.hpp"
 #include "spann_paths.hpp"
@@ -28,6 +30,14 @@ IndexOptions with_head_degree(IndexOptions options) {
 }
 
 }  // namespace
+
+std::unique_ptr<Codec> copy_of(const Codec& codec) {
+  io::ByteWriter out;
+  codec.save_parameters(out);
+  const std::vector<uint8_t> bytes = out.take();
+  io::ByteReader in(io::Span{bytes.data(), bytes.size()}, "the codec of a SPANN index being rebuilt");
+  return load_codec(codec.name(), codec.dim(), codec.metric(), in);
+}
 
 double auto_head_ratio(size_t dim, size_t head_M) {
   // Resident bytes per head: its vector, its level-0 links (2M of 4 bytes), the graph's
@@ -162,7 +172,7 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
     if (!sorted.empty() && sorted.back() > kMaxSpannId)
       throw InvalidArgument("id " + std::to_string(sorted.back()) + " is too large: SPANN ids must be below 2^56");
   }
-  State built = state_of(build_parts(source, ids, progress, posting_path_, options().spann.direct_io));
+  State built = state_of(build_parts(source, ids, progress, posting_path_, options().spann.direct_io, false, CodecChoice{}));
   {
     auto lock = lock_exclusive();  // searches wait only for this swap
     swap_state(built);             // a living state of a built index is made on first need
@@ -173,14 +183,19 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
 }
 
 BuiltParts SpannIndex::build_parts(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress,
-                                   const std::string& path, bool direct_io, bool keep_row_lists) const {
+                                   const std::string& path, bool direct_io, bool keep_row_lists,
+                                   CodecChoice choice) const {
   const size_t n = source.rows();
   ThreadPool pool(options().threads);  // its own: set_threads() may replace the index's meanwhile
   BuildContext b{source, ids, progress, n, dim(), metric(), options(), pool};
+  b.stored_codes = choice.stored_codes;
+  b.stored_rows = choice.stored_codes ? choice.stored_rows : 0;
   plan_build(b, effective_head_ratio());
   BuiltParts parts;
-  parts.codec = make_codec(options().quant, dim(), metric(), options().seed);
-  Heads heads = choose_heads(b, *parts.codec);
+  const bool given = choice.codec != nullptr;
+  parts.codec = given ? std::move(choice.codec) : make_codec(options().quant, dim(), metric(), options().seed);
+  Heads heads = choose_heads(b, *parts.codec);  // trains a codec not given on its sample
+  parts.codec_learnt_from = given ? choice.learnt_from : heads.sample;
   parts.head_halves.resize(heads.vectors.size());
   for (size_t i = 0; i < parts.head_halves.size(); ++i) parts.head_halves[i] = f16::from_float(heads.vectors[i]);
   const Assignment a = assign_rows(b, heads);
@@ -212,6 +227,7 @@ SpannIndex::State SpannIndex::state_of(BuiltParts parts) const {
   state.head_halves = std::move(parts.head_halves);
   state.named = false;
   state.writer_process = io::current_process_id();
+  state.codec_learnt_from = parts.codec_learnt_from;
   return state;
 }
 

@@ -88,6 +88,16 @@ struct IoStats {
   uint64_t tail_bytes = 0; // of which tail pages (re-ranking)
 };
 
+// The codec a build encodes with (SpannIndex::build_parts): a trained one, which learnt from
+// learnt_from rows, or null for one trained on the build's sample; the codes of the first
+// stored_rows rows are read from `stored_codes` where given (a rebuild that keeps them).
+struct CodecChoice {
+  std::unique_ptr<Codec> codec;
+  uint64_t learnt_from = 0;
+  const io::File* stored_codes = nullptr;
+  size_t stored_rows = 0;
+};
+
 // What a build produces, installed into the index at the end.
 struct BuiltParts {
   std::unique_ptr<Codec> codec;
@@ -96,6 +106,7 @@ struct BuiltParts {
   std::vector<uint16_t> head_halves;  // the head vectors in float16 (adds after the build)
   std::unique_ptr<io::PostingReader> postings;
   std::vector<uint32_t> row_lists;    // per row, a list holding it (when asked for)
+  uint64_t codec_learnt_from = 0;     // the rows the codec was trained on (a kept codec: as before)
 };
 
 class SpannIndex final : public VectorIndex {
@@ -170,9 +181,9 @@ class SpannIndex final : public VectorIndex {
 
  private:
   // The build's phases into a posting file at `path`, opened for reading with `direct_io`
-  // (build(), rebuild()); installs nothing.
+  // (build(), rebuild()); installs nothing; `choice`: the codec it encodes with.
   BuiltParts build_parts(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress,
-                         const std::string& path, bool direct_io, bool keep_row_lists = false) const;
+                         const std::string& path, bool direct_io, bool keep_row_lists, CodecChoice choice) const;
   // What `parts` become once swapped in (swap_state): a file this process just wrote, which
   // no save or copy names yet.
   State state_of(BuiltParts parts) const;
@@ -187,13 +198,20 @@ class SpannIndex final : public VectorIndex {
     std::vector<int64_t> ids;
   };
   // rebuild() with the write mutex held (`writing`, no rebuild running), building `added`'s rows
-  // with the stored ones where given (rebuild.cpp).
+  // with the stored ones where given (rebuild.cpp). rebuild() trains a codec anew and encodes
+  // every row again; an add made by a rebuild keeps the codec and copies the stored codes, unless
+  // relearning pays (codec/relearning.hpp).
   std::string rebuild_locked(const std::string& path, const ProgressFn& progress, WriteGuard& writing,
                              const AddedRows* added);
+  // For an add made by a rebuild: the codec the build encodes with (rebuild.cpp), given the
+  // stored rows decoded at `rows_path` and the add's rows.
+  void choose_codec_for_add(const std::string& rows_path, size_t stored_rows, const AddedRows& added,
+                            CodecChoice& choice) const;
   // Writes every live stored vector once (float32, decoded) to `rows_path`, then `added`'s rows,
-  // and returns their ids in that order (rebuild.cpp).
+  // and returns their ids in that order (rebuild.cpp); with `codes_path`, also each stored row's
+  // code as stored, in the same order.
   std::vector<int64_t> write_stored_rows(const std::string& rows_path, const ProgressFn& progress,
-                                         const AddedRows* added) const;
+                                         const AddedRows* added, const std::string& codes_path) const;
   // One query's lists scanned into ctx.results (the best `keep`; SIZE_MAX: every entry), past
   // the eps bound until they hold `needed` where the nprobe nearest heads' lists can give it.
   void scan_query(const float* q, size_t keep, size_t needed, const SearchParams& params, const RowFilter* filter,
@@ -272,6 +290,10 @@ class SpannIndex final : public VectorIndex {
   mutable std::atomic<uint64_t> stat_queries_{0}, stat_lists_{0}, stat_bytes_{0}, stat_entries_{0},
       stat_tail_bytes_{0};
   std::atomic<uint64_t> rebuilds_on_growth_{0};  // adds made by a rebuild (add_by_rebuild), since this object was made
+  uint64_t declined_at_ = 0;  // the rows after the last add whose rebuild could not be made (write mutex)
+  // The rows codec_ learnt from (a loaded index: its build's sample); a rebuild made by an add
+  // trains a new codec only when relearning::due says so (rebuild.cpp).
+  uint64_t codec_learnt_from_ = 0;
 };
 
 }  // namespace vidx::spann
