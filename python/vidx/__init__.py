@@ -119,7 +119,9 @@ class Index:
             hold; 0: half the memory), sample, read_buffer (bytes of posting pages one search
             holds: search memory stays bounded whatever nprobe), rebuild_growth (an add that
             brings the index to this many times the rows of its last build, stats()["vectors"],
-            re-clusters every row with the add's, as rebuild() does; default 2, > 1, 0: never).
+            re-clusters every row with the add's, as rebuild() does but keeping the stored codes
+            and the codec unless it learns again as flat and HNSW codecs do; default 2, > 1, 0:
+            never).
     """
 
     __slots__ = ("_impl",)
