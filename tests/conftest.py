@@ -103,3 +103,36 @@ def check_bounded_probe(probe, key, level, x, q):
     below = full < bound
     np.testing.assert_array_equal(r["bounded"][below], full[below])  # exact below the bound
     assert np.all(r["bounded"][~below] >= bound)
+
+
+def writes_during_build(build, writes, fail_in=None):
+    """Calls build(progress) (a SPANN rebuild, or an add made by one) while another thread calls
+    writes() during the build's "heads" phase: the build waits in its report until they are done,
+    so they must not wait for it. fail_in: a later phase whose report raises KeyboardInterrupt.
+    Returns (what build returned or the exception it raised, the errors seen)."""
+    go, done, errors = threading.Event(), threading.Event(), []
+
+    def writer():
+        go.wait()
+        try:
+            writes()
+        except Exception as e:  # reported to the caller
+            errors.append(e)
+        done.set()
+
+    def report(phase, _done, _total):
+        if phase == "heads" and not go.is_set():
+            go.set()
+            if not done.wait(60):
+                errors.append("the writes waited for the build")
+        if phase == fail_in:
+            raise KeyboardInterrupt
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        outcome = build(report)
+    except (KeyboardInterrupt, Exception) as e:
+        outcome = e
+    t.join()
+    return outcome, errors

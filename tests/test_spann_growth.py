@@ -4,12 +4,11 @@ rows followed by one large add used to leave one list holding nearly everything 
 a full scan); now the index is what a fresh build of its rows makes. The add keeps an add's
 contract: ids checked first, all or nothing, files a save names kept, writes beside it."""
 import os
-import threading
 
 import numpy as np
 import pytest
 
-from conftest import brute_force, clustered, recall
+from conftest import brute_force, clustered, recall, writes_during_build
 
 import vidx
 
@@ -189,29 +188,15 @@ def test_writes_beside_a_rebuilding_add_are_kept(data, tmp_path):
     x, q = data
     idx = spann(tmp_path / "w.post")
     idx.add(x[:500], progress=False)
-    go, done, errors = threading.Event(), threading.Event(), []
 
-    def writer():
-        go.wait()
-        try:
-            idx.add(x[3000:3010])  # default ids: after the rebuilding add's
-            idx.add(x[3010:3020], ids=np.arange(20_000, 20_010))
-            idx.remove([0, 1])
-        except Exception as e:  # reported below
-            errors.append(e)
-        done.set()
+    def writes():
+        idx.add(x[3000:3010])  # default ids: after the rebuilding add's
+        idx.add(x[3010:3020], ids=np.arange(20_000, 20_010))
+        idx.remove([0, 1])
 
-    def report(phase, _done, _total):
-        if phase == "heads" and not go.is_set():
-            go.set()
-            if not done.wait(60):
-                errors.append("the writes waited for the rebuilding add")
-
-    t = threading.Thread(target=writer)
-    t.start()
-    idx.add(x[500:2000], ids=np.arange(500, 2000), progress=report)
-    t.join()
-    assert not errors, errors
+    outcome, errors = writes_during_build(
+        lambda report: idx.add(x[500:2000], ids=np.arange(500, 2000), progress=report), writes)
+    assert outcome is None and not errors, (outcome, errors)
     assert idx.stats()["rebuilds_on_growth"] == 1
     expected = list(range(2, 2000)) + list(range(2000, 2010)) + list(range(20_000, 20_010))
     assert sorted(idx.ids()) == expected
@@ -225,26 +210,10 @@ def test_an_add_beside_a_rebuilding_add_that_takes_its_ids_fails_alone(data, tmp
     x, _ = data
     idx = spann(tmp_path / "d.post")
     idx.add(x[:500], progress=False)
-    go, done, errors = threading.Event(), threading.Event(), []
-
-    def writer():
-        go.wait()
-        try:
-            idx.add(x[:5], ids=np.arange(1000, 1005))  # the rebuilding add's ids, before it ends
-        except Exception as e:
-            errors.append(e)
-        done.set()
-
-    def report(phase, _done, _total):
-        if phase == "heads" and not go.is_set():
-            go.set()
-            done.wait(60)
-
-    t = threading.Thread(target=writer)
-    t.start()
-    with pytest.raises(ValueError, match="already in the index"):
-        idx.add(x[500:2000], ids=np.arange(500, 2000), progress=report)
-    t.join()
+    outcome, errors = writes_during_build(
+        lambda report: idx.add(x[500:2000], ids=np.arange(500, 2000), progress=report),
+        lambda: idx.add(x[:5], ids=np.arange(1000, 1005)))  # the rebuilding add's ids, before it ends
+    assert isinstance(outcome, ValueError) and "already in the index" in str(outcome), outcome
     assert not errors  # the first add of those ids won
     assert len(idx) == 505 and sorted(idx.ids()) == list(range(500)) + list(range(1000, 1005))
     assert sorted(os.listdir(tmp_path)) == ["d.post"]

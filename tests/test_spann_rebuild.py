@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import brute_force, clustered, recall
+from conftest import brute_force, clustered, recall, writes_during_build
 
 import vidx
 
@@ -266,38 +266,6 @@ def test_searches_run_during_a_rebuild(data, tmp_path):
     assert not errors and seen and min(seen) >= 0.85, (errors, seen[:3])
 
 
-def writes_while_building(index, writes, fail_in=None):
-    """Rebuilds `index` while another thread calls writes(index) during the build's "heads"
-    phase (the rebuild waits in its report until they are done: they must not wait for it).
-    fail_in: a later phase whose report raises. Returns (the rebuild's path or exception, errors)."""
-    go, done, errors = threading.Event(), threading.Event(), []
-
-    def writer():
-        go.wait()
-        try:
-            writes(index)
-        except Exception as e:  # reported below
-            errors.append(e)
-        done.set()
-
-    def report(phase, _done, _total):
-        if phase == "heads" and not go.is_set():
-            go.set()
-            if not done.wait(60):
-                errors.append("the writes waited for the rebuild")
-        if phase == fail_in:
-            raise KeyboardInterrupt
-
-    t = threading.Thread(target=writer)
-    t.start()
-    try:
-        outcome = index.rebuild(progress=report)
-    except KeyboardInterrupt as e:
-        outcome = e
-    t.join()
-    return outcome, errors
-
-
 def test_writes_go_on_while_a_rebuild_builds(data, tmp_path):
     x, q = data
     index = grown_index(x[:5000], tmp_path / "w.post")
@@ -309,7 +277,7 @@ def test_writes_go_on_while_a_rebuild_builds(data, tmp_path):
         ix.upsert(new_rows[:1], [7])
         ix.add(new_rows[1:])  # default ids: after the largest ever assigned
 
-    outcome, errors = writes_while_building(index, writes)
+    outcome, errors = writes_during_build(lambda report: index.rebuild(progress=report), lambda: writes(index))
     assert not errors and outcome == str(tmp_path / "w.post"), (outcome, errors)
     expected = sorted(set(range(len(x))) - {0, 1, 5001} | {len(x), len(x) + 1})
     assert sorted(index.ids()) == expected and len(index) == len(expected)
@@ -334,7 +302,7 @@ def test_a_save_while_it_builds_keeps_the_file_it_names(data, tmp_path):
         ix.save(tmp_path / "n.vidx")
         saved["ids"] = ix.search(q, 10, nprobe=8)[1]
 
-    outcome, errors = writes_while_building(index, writes)
+    outcome, errors = writes_during_build(lambda report: index.rebuild(progress=report), lambda: writes(index))
     assert not errors and outcome == str(tmp_path / "n.post.r1"), (outcome, errors)
     old = vidx.load(tmp_path / "n.vidx")
     assert old.posting_path == str(tmp_path / "n.post")
@@ -352,7 +320,8 @@ def test_a_rebuild_stopped_after_writes_keeps_them(data, tmp_path):
         with pytest.raises(ValueError, match="being rebuilt already"):
             ix.rebuild(progress=False)
 
-    outcome, errors = writes_while_building(index, writes, fail_in="write")
+    outcome, errors = writes_during_build(lambda report: index.rebuild(progress=report), lambda: writes(index),
+                                          fail_in="write")
     assert isinstance(outcome, KeyboardInterrupt) and not errors, (outcome, errors)
     assert index.posting_path == str(tmp_path / "s.post") and len(index) == 3199 and 5 not in index
     assert sorted(os.listdir(tmp_path)) == ["s.post"]

@@ -388,11 +388,11 @@ void LvqCodec::encode(const float* x, uint8_t* code) const {
 
   const uint32_t max_residual = (1u << residual_bits_) - 1;
   const float step = residual_bits_ ? delta / static_cast<float>(max_residual) : 0.f;
-  std::vector<float> codes(dim());
+  std::vector<float> codes(residual_bits_ ? 0 : dim());  // what store_fitted_grid fits
   for (size_t i = 0; i < dim(); ++i) {
     const uint32_t c = quantize((centred[i] - bias) / delta, max_primary);
     put_code(code, primary_bits_, i, c);
-    codes[i] = static_cast<float>(c);
+    if (!residual_bits_) codes[i] = static_cast<float>(c);
     if (residual_bits_) {
       // What the primary missed, shifted by delta/2 into [0, delta].
       const float missed = centred[i] - (bias + delta * static_cast<float>(c));

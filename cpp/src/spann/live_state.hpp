@@ -46,7 +46,7 @@ struct SpannIndex::State {
   bool named = false;
   uint64_t writer_process = 0;
   std::unique_ptr<Live> live;
-  uint64_t codec_learnt_from = 0;
+  size_t codec_learnt_from = 0;
 };
 
 struct SpannIndex::Live {

@@ -27,7 +27,6 @@
 #include "live_state.hpp"
 #include "search_context.hpp"
 #include "spann_paths.hpp"
-#include "vidx/codec/registry.hpp"
 #include "vidx/codec/relearning.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/io/atomic_file.hpp"
@@ -240,9 +239,8 @@ bool SpannIndex::add_by_rebuild(const float* x, size_t n, const int64_t* ids, Th
 // outgrown, and that a codec learnt from the rows now encodes the add's rows better than).
 void SpannIndex::choose_codec_for_add(const std::string& rows_path, size_t stored_rows, const AddedRows& added,
                                       CodecChoice& choice) const {
-  choice.learnt_from = codec_learnt_from_;
-  const bool learns = make_codec(options().quant, dim(), metric(), options().seed)->needs_training();
-  if (learns && relearning::due(codec_learnt_from_, stored_rows + added.n)) {
+  choice.learnt_from = learning_.learnt_from;
+  if (learning_.due_before(*codec_, stored_rows + added.n)) {
     const io::File rows = io::File::open_existing(rows_path);
     std::vector<uint32_t> slots(stored_rows);
     std::iota(slots.begin(), slots.end(), 0u);
@@ -422,7 +420,7 @@ void SpannIndex::swap_state(State& other) {
   std::swap(head_, other.head);
   std::swap(postings_, other.postings);
   std::swap(build_stats_, other.stats);
-  std::swap(codec_learnt_from_, other.codec_learnt_from);
+  std::swap(learning_.learnt_from, other.codec_learnt_from);
   std::swap(count_, other.count);
   std::swap(head_halves_, other.head_halves);
   std::swap(posting_path_, other.posting_path);

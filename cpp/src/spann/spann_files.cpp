@@ -249,7 +249,7 @@ void SpannIndex::read_sections(const io::IndexFileReader& in) {
   if (head_->size() != heads || head_->dim() != dim())
     throw FileFormatError(in.path() + ": the head index does not match the metadata; the file is corrupted");
   build_stats_ = b;
-  codec_learnt_from_ = b.sample;  // files do not say whether later rebuilds kept the codec
+  learning_.learnt_from = b.sample;  // files do not say whether later rebuilds kept the codec
   count_ = b.vectors;
   head_halves_.clear();
   if (in.has(kHeadVectorSection)) {

@@ -57,6 +57,7 @@ SpannIndex::SpannIndex(size_t dim, Metric metric, IndexOptions options)
     throw InvalidArgument("path " + o.spann.path + " is a directory; give the posting file's name");
   if (o.keep_vectors) throw InvalidArgument("keep_vectors does not apply to a SPANN index (its vectors are on disk)");
   codec_ = make_codec(o.quant, dim, metric, o.seed);
+  learning_.learns = codec_->needs_training();
   posting_path_ = absolute_path(o.spann.path);
   io_ = std::make_unique<PreadPool>(o.spann.io_threads);
 }

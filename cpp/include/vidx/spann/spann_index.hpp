@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "vidx/codec/codec.hpp"
+#include "vidx/codec/relearning.hpp"
 #include "vidx/common/scratch_pool.hpp"
 #include "vidx/index.hpp"
 #include "vidx/io/posting_store.hpp"
@@ -93,7 +94,7 @@ struct IoStats {
 // stored_rows rows are read from `stored_codes` where given (a rebuild that keeps them).
 struct CodecChoice {
   std::unique_ptr<Codec> codec;
-  uint64_t learnt_from = 0;
+  size_t learnt_from = 0;
   const io::File* stored_codes = nullptr;
   size_t stored_rows = 0;
 };
@@ -106,7 +107,7 @@ struct BuiltParts {
   std::vector<uint16_t> head_halves;  // the head vectors in float16 (adds after the build)
   std::unique_ptr<io::PostingReader> postings;
   std::vector<uint32_t> row_lists;    // per row, a list holding it (when asked for)
-  uint64_t codec_learnt_from = 0;     // the rows the codec was trained on (a kept codec: as before)
+  size_t codec_learnt_from = 0;       // the rows the codec was trained on (a kept codec: as before)
 };
 
 class SpannIndex final : public VectorIndex {
@@ -291,9 +292,9 @@ class SpannIndex final : public VectorIndex {
       stat_tail_bytes_{0};
   std::atomic<uint64_t> rebuilds_on_growth_{0};  // adds made by a rebuild (add_by_rebuild), since this object was made
   uint64_t declined_at_ = 0;  // the rows after the last add whose rebuild could not be made (write mutex)
-  // The rows codec_ learnt from (a loaded index: its build's sample); a rebuild made by an add
-  // trains a new codec only when relearning::due says so (rebuild.cpp).
-  uint64_t codec_learnt_from_ = 0;
+  // What codec_ learnt from (a loaded index: its build's sample), as flat and HNSW keep it: a
+  // rebuild made by an add trains a new codec only when it is due (rebuild.cpp).
+  relearning::Record learning_;
 };
 
 }  // namespace vidx::spann
