@@ -76,16 +76,20 @@ def test_a_rebuilt_index_answers_as_a_fresh_build_of_its_rows(data, tmp_path):
     assert all(i not in grown for i in gone)
 
 
-def test_lossy_codes_are_re_encoded_from_their_decoded_values(data, tmp_path):
+@pytest.mark.parametrize("first", [1000, 600])
+def test_lossy_codes_and_their_codec_are_kept(data, tmp_path, first):
+    """Encoding a decoded code again rounds it twice, so a rebuild copies lossy codes as stored,
+    with their codec (it encoded them again before: glove-50 lvq8 grown by adds, then rebuilt,
+    recall@10 at nprobe 32 0.9542 -> 0.9381). Also where a codec that learnt from the build's
+    600 rows would learn again before an add (the index 10x that, relearning.hpp's 8x): with no
+    new rows, a new codec could only move every row further from its vector."""
     x, q = data
-    index = grown_index(x, tmp_path / "c.post", metric="cosine", quant="lvq8")
+    index = grown_index(x, tmp_path / "c.post", metric="cosine", quant="lvq8", first=first)
     ids = np.arange(0, len(x), 97)
     V_before, exact = index.get(ids)
     assert not exact
     index.rebuild(progress=False)
-    V_after, _ = index.get(ids)
-    # LVQ-8 of an LVQ-8-decoded vector: within a step of the code's grid.
-    assert np.abs(V_after - V_before).max() < 0.02
+    np.testing.assert_array_equal(index.get(ids)[0], V_before)
     _, truth = brute_force(x, q, 10, "cosine")
     assert recall(index.search(q, 10, nprobe=16)[1], truth) >= 0.9
     assert sorted(index.ids()) == list(range(len(x)))

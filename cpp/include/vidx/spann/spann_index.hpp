@@ -199,15 +199,15 @@ class SpannIndex final : public VectorIndex {
     std::vector<int64_t> ids;
   };
   // rebuild() with the write mutex held (`writing`, no rebuild running), building `added`'s rows
-  // with the stored ones where given (rebuild.cpp). rebuild() trains a codec anew and encodes
-  // every row again; an add made by a rebuild keeps the codec and copies the stored codes, unless
-  // relearning pays (codec/relearning.hpp).
+  // with the stored ones where given (rebuild.cpp). Lossy codes are kept (copied as stored) with
+  // the codec, unless an add's rows show that it pays to learn again (choose_codec); codes that
+  // decode exactly are encoded again from the decoded rows (the same codes).
   std::string rebuild_locked(const std::string& path, const ProgressFn& progress, WriteGuard& writing,
                              const AddedRows* added);
-  // For an add made by a rebuild: the codec the build encodes with (rebuild.cpp), given the
-  // stored rows decoded at `rows_path` and the add's rows.
-  void choose_codec_for_add(const std::string& rows_path, size_t stored_rows, const AddedRows& added,
-                            CodecChoice& choice) const;
+  // For a rebuild that keeps codes: the codec the build encodes with (rebuild.cpp), given the
+  // stored rows decoded at `rows_path` and the add's rows (null: rebuild() itself).
+  void choose_codec(const std::string& rows_path, size_t stored_rows, const AddedRows* added,
+                    CodecChoice& choice) const;
   // Writes every live stored vector once (float32, decoded) to `rows_path`, then `added`'s rows,
   // and returns their ids in that order (rebuild.cpp); with `codes_path`, also each stored row's
   // code as stored, in the same order.
