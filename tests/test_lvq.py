@@ -306,7 +306,14 @@ def test_files_of_the_earlier_code_layout_load_answer_and_grow(tmp_path, kind):
             assert 0.9 < step < 1.1
             assert np.abs(design @ [step, shift] - b_row).max() <= 1e-4 * (np.abs(b_row).max() + 1e-3)
 
-    def assert_same_answers(a, b):
+    # The file predates kept lengths, so the old index gives its own rows back as unit rows, and
+    # the rows added since scaled by their lengths (as the new index gives every row): what each
+    # index stores is what get() gives divided by these.
+    def lengths(index, *added):
+        first = [np.ones(len(rows))] if index is old else []
+        return np.concatenate(first + [np.linalg.norm(r, axis=1) for r in added])[:, None]
+
+    def assert_same_answers(a, b, *added):
         Da, Ia = a.search(q, 10, ef=64)
         Db, Ib = b.search(q, 10, ef=64)
         if kind == "hnsw":
@@ -315,7 +322,9 @@ def test_files_of_the_earlier_code_layout_load_answer_and_grow(tmp_path, kind):
             # index answers from them: every decoded row, and each result's distance recomputed
             # from its decoded row.
             ids = np.arange(len(a))
-            decoded_a, decoded_b = a.get(ids)[0], b.get(ids)[0]
+            decoded_a = (a.get(ids)[0] / lengths(a, *added[1:])).astype(np.float32)
+            decoded_b = (b.get(ids)[0] / lengths(b, *added)).astype(np.float32)
+            assert np.abs(np.linalg.norm(decoded_a, axis=1) - 1).max() < 0.01
             assert_same_codes(decoded_a, decoded_b)
             unit_q = q / np.linalg.norm(q, axis=1, keepdims=True)
             for D, I, decoded in ((Da, Ia, decoded_a), (Db, Ib, decoded_b)):
@@ -327,13 +336,15 @@ def test_files_of_the_earlier_code_layout_load_answer_and_grow(tmp_path, kind):
         # Inner products read no padding; L2 subtracts the padding's part, rounded differently.
         np.testing.assert_allclose(Da, Db, rtol=1e-5, atol=1e-5)
 
-    assert_same_answers(old, new)
+    assert_same_answers(old, new, rows)
     _, exact = brute_force(rows, q, 10, "cosine" if kind == "hnsw" else "l2")
     assert recall(old.search(q, 10, ef=64)[1], exact) >= 0.95
-    assert_same_codes(old.get(np.arange(5))[0], new.get(np.arange(5))[0])  # the same codes
+    five = np.arange(5)
+    scale = lengths(new, rows)[:5] if kind == "hnsw" else 1
+    assert_same_codes(old.get(five)[0], (new.get(five)[0] / scale).astype(np.float32))  # the same codes
     old.add(more)
     new.add(more)
-    assert_same_answers(old, new)
+    assert_same_answers(old, new, rows, more)
     path = tmp_path / "again.vidx"
     old.save(path)
     again = vidx.load(path)
@@ -491,7 +502,8 @@ def test_unit_rows_decode_with_their_norm(quant, least):
     q = (rng.standard_normal((200, 33)) + 3).astype(np.float32)
     idx = vidx.Index(33, "cosine", kind="flat", quant=quant)
     idx.add(x)
-    decoded = idx.get(np.arange(len(x)))[0].astype(np.float64)
+    # get() scales the stored unit row by the row's length: divided out, the stored row.
+    decoded = idx.get(np.arange(len(x)))[0].astype(np.float64) / np.linalg.norm(x, axis=1, keepdims=True)
     off = np.abs(np.linalg.norm(decoded, axis=1) - 1)
     # A few rows keep the grid made on (the norm would cost them over 4x its squared error).
     assert np.mean(off <= 8e-4) >= 0.99 and off.max() <= 0.02
@@ -509,6 +521,6 @@ def test_unit_rows_decode_near_themselves(dim, quant):
     x = rng.standard_normal((3000, dim)).astype(np.float32)
     idx = vidx.Index(dim, "cosine", kind="flat", quant=quant)
     idx.add(x)
-    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
-    decoded = idx.get(np.arange(len(x)))[0]
-    assert np.abs(decoded - unit).max() <= (0.01 if quant == "lvq8" else 0.15)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    decoded = idx.get(np.arange(len(x)))[0] / norms  # get() gives the row its length back
+    assert np.abs(decoded - x / norms).max() <= (0.01 if quant == "lvq8" else 0.15)

@@ -1,16 +1,35 @@
 // Rows as an index compares them: cosine indexes store and compare unit vectors. Private to
 // the core sources (add, search and range_search share it).
 #pragma once
+#include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
+#include "vidx/common/error.hpp"
 #include "vidx/common/metric.hpp"
 
 namespace vidx {
 
-// Normalised copies of x in `buffer` for cosine; x itself for other metrics.
+// Normalised copies of x in `buffer` for cosine; x itself for other metrics. With `norms`, the
+// length of each row (what get() scales the stored unit vector back by, kept as a float32)
+// goes there for cosine, and a row whose length float32 cannot hold is refused; `norms` is
+// left empty for other metrics. Rows were checked (check_vectors_for) before.
 inline const float* normalized_if_cosine(Metric metric, const float* x, size_t n, size_t dim,
-                                         std::vector<float>& buffer) {
+                                         std::vector<float>& buffer, std::vector<float>* norms = nullptr) {
+  if (norms) norms->clear();
   if (metric != Metric::Cosine) return x;
+  if (norms) {
+    norms->resize(n);
+    for (size_t r = 0; r < n; ++r) {
+      const double norm = std::sqrt(squared_norm(x + r * dim, dim));
+      if (norm > std::numeric_limits<float>::max())
+        throw InvalidArgument("vector row " + std::to_string(r) +
+                              " has a length beyond float32's range, which a cosine index keeps to return "
+                              "the vector as added (get()); scale the data");
+      (*norms)[r] = static_cast<float>(norm);
+    }
+  }
   buffer.assign(x, x + n * dim);
   for (size_t r = 0; r < n; ++r) normalize_in_place(buffer.data() + r * dim, dim);
   return buffer.data();

@@ -21,6 +21,9 @@ constexpr uint32_t kIdsSection = io::fourcc("IDS_");
 constexpr uint32_t kOptionsSection = io::fourcc("OPTS");
 // The next default id, where removals made it pass the largest stored id + 1 (optional).
 constexpr uint32_t kNextIdSection = io::fourcc("NXID");
+// Cosine, slot-addressed kinds: each slot's length as added, a float32 a slot (files saved
+// before it was kept have none: get() returns their unit vectors).
+constexpr uint32_t kNormsSection = io::fourcc("NORM");
 
 }  // namespace
 
@@ -62,8 +65,8 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
     return;
   }
   check_vectors_for(options_.quant, metric_, x, n, dim_);
-  std::vector<float> normalized;
-  const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized);
+  std::vector<float> normalized, norms;
+  const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized, norms_to_keep(norms));
   if (stores_labels()) {
     // Built already (SPANN): an add that is not made by a rebuild has no steps to report, and
     // a report after it could not stop it. The one report ("read", as for a file) comes first:
@@ -74,7 +77,8 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
     return add_after_build(rows, n, ids, writing);
   }
   WriteGuard writing = lock_writes();
-  add_checked(rows, n, ids, writing, WriteLock::kReleased, progress);  // index_write.cpp
+  add_checked(rows, norms.empty() ? nullptr : norms.data(), n, ids, writing, WriteLock::kReleased,
+              progress);  // index_write.cpp
 }
 
 namespace {
@@ -185,13 +189,14 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
 
 size_t VectorIndex::memory_usage() const {
   auto lock = lock_shared();
-  return sizeof(*this) + ids_.memory_usage() + structure_memory();
+  return sizeof(*this) + ids_.memory_usage() + norms_.memory_usage() + structure_memory();
 }
 
 std::map<std::string, size_t> VectorIndex::memory_breakdown() const {
   auto lock = lock_shared();
   std::map<std::string, size_t> parts = structure_memory_parts();
   parts["ids"] += ids_.memory_usage();
+  if (norms_.memory_usage()) parts["norms"] += norms_.memory_usage();
   parts["other"] += sizeof(*this);
   return parts;
 }
@@ -222,6 +227,8 @@ void VectorIndex::write_file(io::IndexFileWriter& out) const {
     next.u64(ids_.next_default_id());
     out.add_section(kNextIdSection, next.take());
   }
+  if (keeps_norms() && ids_.slot_count() > 0)
+    out.add_section(kNormsSection, norms_.bytes(ids_.slot_count()));
   write_sections(out);
 }
 
@@ -303,6 +310,10 @@ std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader&
       index->ids_.continue_defaults_from(next.u64());
       next.expect_end();
     }
+    if (in.has(kNormsSection)) {
+      const io::Span norms = in.section(kNormsSection);
+      index->read_norms(norms.data, norms.size, id_count, path);
+    }
   } catch (const InvalidArgument& e) {
     throw FileFormatError(path + ": " + e.what());
   }
@@ -313,6 +324,20 @@ std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader&
     throw FileFormatError(path + ": structure holds " + std::to_string(index->structure_size()) + " vectors, ids " +
                           std::to_string(count));
   return index;
+}
+
+void VectorIndex::read_norms(const uint8_t* data, size_t size, size_t slot_count, const std::string& path) {
+  if (!keeps_norms()) throw FileFormatError(path + ": a norm section in an index that keeps no norms");
+  if (size != slot_count * sizeof(float))
+    throw FileFormatError(path + ": norm section holds " + std::to_string(size) + " bytes, expected " +
+                          std::to_string(slot_count * sizeof(float)));
+  norms_.assign(data, slot_count);
+  for (size_t slot = 0; slot < slot_count; ++slot) {
+    const float norm = norms_.of(static_cast<uint32_t>(slot));
+    if (!(norm > 0.0f) || !std::isfinite(norm))
+      throw FileFormatError(path + ": slot " + std::to_string(slot) + " has length " + std::to_string(norm) +
+                            " (lengths are positive and finite)");
+  }
 }
 
 std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load) {

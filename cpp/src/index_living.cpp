@@ -52,7 +52,9 @@ bool VectorIndex::get(const int64_t* ids, size_t n, float* out) const {
     slots[i] = static_cast<uint32_t>(slot);
   }
   auto lock = lock_shared();
-  return decode_rows(slots.data(), n, out);
+  const bool exact = decode_rows(slots.data(), n, out);
+  if (keeps_norms()) norms_.scale(slots.data(), n, dim_, out);  // the vectors as added
+  return exact;
 }
 
 void VectorIndex::slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const {

@@ -82,8 +82,8 @@ void VectorIndex::free_all_retired() {
   retired_.collect_all([&](const std::vector<uint32_t>& slots) { ids_.release(slots.data(), slots.size()); });
 }
 
-void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing,
-                              WriteLock hold, const ProgressFn& progress) {
+void VectorIndex::add_checked(const float* rows, const float* norms, size_t n, const int64_t* ids,
+                              WriteGuard& writing, WriteLock hold, const ProgressFn& progress) {
   const ForkGate::Hold whole_write(lock_generation());  // a fork waits for all three steps
   ids_.check_new(ids, n);
   free_retired();
@@ -101,11 +101,18 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, W
     auto lock = lock_exclusive();
     relearn_codec(rows, n, pool());
   }
+  // The rows' lengths go in before their slots are published (get() reads them only then).
+  auto keep_norms = [&] {
+    if (norms)
+      for (size_t i = 0; i < n; ++i) norms_.set(slots[i], norms[i]);
+  };
   if (!concurrent_writes()) {
     auto lock = lock_exclusive();
     ids_.grow(slot_end);
+    if (norms) norms_.grow_to(slot_end);
     const size_t first_new = ids_.reserve(ids, n, assigned, slots);
     const uint64_t next_after = ids_.next_default_id();
+    keep_norms();
     try {
       add_rows(rows, n, slots.data(), pool(), progress);
     } catch (...) {
@@ -131,8 +138,13 @@ void VectorIndex::add_checked(const float* rows, size_t n, const int64_t* ids, W
       reserved_rows_ = capacity;
     }
   }
+  if (norms && norms_.size() < slot_end) {  // as rarely as the structure grows (to its capacity)
+    auto lock = lock_exclusive();
+    norms_.grow_to(std::max(slot_end, reserved_rows_));
+  }
   const size_t first_new = ids_.reserve(ids, n, assigned, slots);
   const uint64_t next_after = ids_.next_default_id();
+  keep_norms();
   ++writes_in_flight_;
   if (hold == WriteLock::kReleased) writing.unlock();
   try {
@@ -250,8 +262,8 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   IdMap::check_form(ids, n);
   if (builds_once() && !built()) return add(x, n, ids);  // the first build
   check_vectors_for(options().quant, metric(), x, n, dim());
-  std::vector<float> normalized;
-  const float* rows = normalized_if_cosine(metric(), x, n, dim(), normalized);
+  std::vector<float> normalized, norms;
+  const float* rows = normalized_if_cosine(metric(), x, n, dim(), normalized, norms_to_keep(norms));
   // write_mutex_ is held from the remove to the add: a writer that took one of these ids
   // in between would make the add fail with the other ids already gone.
   if (stores_labels()) {
@@ -266,7 +278,7 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   }
   WriteGuard writing = lock_writes();
   remove_checked(ids, n, true, writing, WriteLock::kHeld);
-  add_checked(rows, n, ids, writing, WriteLock::kHeld);
+  add_checked(rows, norms.empty() ? nullptr : norms.data(), n, ids, writing, WriteLock::kHeld);
 }
 
 void VectorIndex::compact() {
@@ -278,7 +290,9 @@ void VectorIndex::compact() {
     return;
   }
   free_all_retired();  // compact_rows drops free slots
-  ids_.renumber(compact_rows(pool()));
+  const std::vector<uint32_t> new_slot = compact_rows(pool());
+  ids_.renumber(new_slot);
+  if (keeps_norms()) norms_.renumber(new_slot);
   reserved_rows_ = 0;  // the structure shrank to fit: the next concurrent add grows it again
 }
 

@@ -241,6 +241,81 @@ int living(const std::string& kind, std::string quant, double seconds) {
   return failures.load();
 }
 
+// Cosine lengths (RowNorms, kept by the base under its write mutex): get() must give each id its
+// row as added while adds (several at once), removes, re-adds, compactions, saves and memory
+// reports run beside it. Rows have lengths 1-8, so a length read from another slot shows.
+int cosine_lengths(const std::string& kind, double seconds, const std::string& dir) {
+  constexpr size_t kStart = 600, kRows = 2400, kChunk = 30;
+  vidx::IndexOptions options;
+  options.threads = 2;
+  options.M = 8;
+  options.ef_construction = 32;
+  auto index = vidx::make_index(kind, kDim, vidx::Metric::Cosine, options);
+  std::vector<float> data = random_rows(kRows, 9);
+  for (size_t r = 0; r < kRows; ++r)
+    for (size_t c = 0; c < kDim; ++c) data[r * kDim + c] *= static_cast<float>(1 + r % 8);
+  std::vector<int64_t> first(kStart);
+  for (size_t s = 0; s < kStart; ++s) first[s] = static_cast<int64_t>(s);
+  index->add(data.data(), kStart, first.data());
+  std::atomic<bool> done{false};
+  std::atomic<size_t> gets{0};
+  std::atomic<int> failures{0};
+  auto getter = [&](uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<float> v(kDim);
+    while (!done.load()) {
+      const int64_t id = static_cast<int64_t>(rng() % kRows);
+      try {
+        index->get(&id, 1, v.data());
+      } catch (const vidx::InvalidArgument&) {
+        continue;  // not in the index now
+      }
+      for (size_t c = 0; c < kDim; ++c)
+        if (std::fabs(v[c] - data[id * kDim + c]) > 1e-5f * (1 + std::fabs(data[id * kDim + c]))) {
+          if (failures.fetch_add(1) < 5)
+            std::fprintf(stderr, "cosine %s: id %lld comes back as another row\n", kind.c_str(), (long long)id);
+          break;
+        }
+      gets.fetch_add(1);
+    }
+  };
+  auto appender = [&](size_t from, size_t to) {
+    for (size_t at = from; at < to && !done.load(); at += kChunk) {
+      std::vector<int64_t> ids(kChunk);
+      for (size_t i = 0; i < kChunk; ++i) ids[i] = static_cast<int64_t>(at + i);
+      index->add(data.data() + at * kDim, kChunk, ids.data());
+    }
+  };
+  auto churner = [&] {  // removes a few of the first rows and adds them back (slots reused)
+    std::mt19937_64 rng(7);
+    for (int round = 0; !done.load(); ++round) {
+      std::vector<int64_t> out;
+      for (size_t i = 0; i < 10; ++i) out.push_back(static_cast<int64_t>(rng() % kStart));
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+      index->remove(out.data(), out.size());
+      std::vector<float> x;
+      for (int64_t s : out) x.insert(x.end(), data.begin() + s * kDim, data.begin() + (s + 1) * kDim);
+      index->add(x.data(), out.size(), out.data());
+      if (round % 20 == 0) index->compact();
+      if (round % 25 == 0) index->save(dir + "/cosine_" + kind + ".vidx");
+      (void)index->memory_usage();
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(getter, 300);
+  threads.emplace_back(getter, 301);
+  threads.emplace_back(appender, kStart, (kStart + kRows) / 2);
+  threads.emplace_back(appender, (kStart + kRows) / 2, kRows);
+  threads.emplace_back(churner);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  done.store(true);
+  for (auto& t : threads) t.join();
+  std::printf("cosine lengths %s: %zu gets, %zu stored, %d failures\n", kind.c_str(), gets.load(), index->size(),
+              failures.load());
+  return failures.load();
+}
+
 }  // namespace
 
 // Bulk adds (float32 HNSW: an add of >= 4096 rows that at least doubles the graph walks
@@ -974,6 +1049,8 @@ int main(int argc, char** argv) {
     failures += stopped_adds("lvq4x8", std::min(seconds, 3.0), dir);
     failures += spann_rebuilds(std::min(seconds, 3.0), dir);
   }
+  failures += cosine_lengths("hnsw", std::min(seconds, 3.0), dir);
+  failures += cosine_lengths("flat", std::min(seconds, 3.0), dir);
   failures += living("hnsw", "none", seconds);
   failures += living("hnsw", "", seconds);  // HNSW's default codec (f32_split)
   failures += living("flat", "none", seconds);

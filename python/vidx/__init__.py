@@ -233,8 +233,10 @@ class Index:
     def get(self, ids):
         """(V, exact): the stored vectors of ids as a float32 (n, dim) array, and whether they
         are exact (float32 storage or keep_vectors=True) rather than decoded from lossy codes
-        (f16, LVQ, binary...). Cosine indexes store unit vectors: V holds them normalised. An
-        id not in the index raises ValueError naming it."""
+        (f16, LVQ, binary...). Cosine indexes store unit vectors and keep each one's length:
+        flat and HNSW give the vectors back as added (exact ones within float32 rounding of
+        length x unit vector); SPANN, and files saved before lengths were kept, give the unit
+        vectors. An id not in the index raises ValueError naming it."""
         V, exact = self._impl.get(ids)
         return V, bool(exact)
 
@@ -279,9 +281,10 @@ class Index:
         Writes wait only while the stored vectors are read and while the new state is swapped
         in: those made while it builds go to the old state and are made again on the new one
         (glove-50, adds of 200 rows back to back: the longest waited 2.4-3.0 s, against the whole
-        11.9 s rebuild before). Ids, the next default id and the options are kept; lossy codes
-        are re-encoded from their decoded values, with the codec trained anew. One rebuild at a
-        time (ValueError for a second one meanwhile).
+        11.9 s rebuild before). Ids, the next default id, the options, the codec and lossy codes
+        are kept (codes copied as stored: encoding decoded codes again would only lose
+        precision; an add made by a rebuild is where the codec learns again, when that pays).
+        One rebuild at a time (ValueError for a second one meanwhile).
 
         path: the new posting file, which must not exist (OSError otherwise). None: the file in
         use is replaced where no save, copy or pickle names it (this index wrote it in this

@@ -29,6 +29,7 @@
 #include "vidx/common/id_filter.hpp"
 #include "vidx/common/id_map.hpp"
 #include "vidx/common/retired_slots.hpp"
+#include "vidx/common/row_norms.hpp"
 #include "vidx/common/live_rows.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"
@@ -136,7 +137,9 @@ class VectorIndex {
   void upsert(const float* x, size_t n, const int64_t* ids);
   // The stored vectors of `ids` into out (n x dim); an unknown id throws. Returns true when
   // they are exact (float32 storage or keep_vectors), false when decoded from lossy codes.
-  // Cosine indexes store unit vectors: get() returns them normalised.
+  // Cosine indexes store unit vectors and keep each one's length: flat and HNSW return the
+  // vectors as added (exact ones within float32 rounding of that product); SPANN, and rows of
+  // files saved before lengths were kept, return the unit vectors.
   bool get(const int64_t* ids, size_t n, float* out) const;
   bool contains(int64_t id) const;
   std::vector<int64_t> ids() const;
@@ -348,8 +351,15 @@ class VectorIndex {
   // run meanwhile); kHeld keeps it (upsert: no other writer may take an id between its remove
   // and its add).
   enum class WriteLock { kReleased, kHeld };
-  void add_checked(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing,
+  // norms: the rows' lengths before normalising (cosine), or nullptr.
+  void add_checked(const float* rows, const float* norms, size_t n, const int64_t* ids, WriteGuard& writing,
                    WriteLock hold = WriteLock::kReleased, const ProgressFn& progress = {});
+  // Only slot-addressed cosine indexes keep their rows' lengths (see RowNorms); norms_to_keep
+  // is where normalized_if_cosine puts them, or nullptr where they are not kept.
+  bool keeps_norms() const { return metric_ == Metric::Cosine && !stores_labels(); }
+  std::vector<float>* norms_to_keep(std::vector<float>& norms) const { return keeps_norms() ? &norms : nullptr; }
+  // Loading: the NORM section, one float32 for each of slot_count slots (FileFormatError else).
+  void read_norms(const uint8_t* data, size_t size, size_t slot_count, const std::string& path);
   void add_after_build(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing);
   size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, WriteGuard& writing,
                         WriteLock hold = WriteLock::kReleased);
@@ -374,6 +384,9 @@ class VectorIndex {
   Metric metric_;
   IndexOptions options_;
   IdMap ids_;
+  // Cosine, slot-addressed kinds: each slot's length as added. Read and written under
+  // write_mutex_; resized under the exclusive lock too (memory_usage reads its size).
+  RowNorms norms_;
   RetiredSlots retired_;  // removed slots kept from reuse while a search call may name them
   LiveRows live_rows_{ids_};
   mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches

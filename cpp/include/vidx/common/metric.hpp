@@ -20,6 +20,8 @@ inline bool metric_is_inner_product(Metric m) { return m != Metric::L2; }
 
 // Scales v to unit length in place; a zero vector is left as it is.
 void normalize_in_place(float* v, size_t dim);
+// |v|^2, summed in double in a fixed order (the same on every machine).
+double squared_norm(const float* v, size_t dim);
 
 // The largest |value| an l2 or ip vector may hold: sqrt(FLT_MAX / (4 dim)), so that no
 // squared distance or inner product of two such vectors overflows float32.
