@@ -222,13 +222,13 @@ def test_progress_reports_and_a_raising_callback_leaves_the_index_as_it_was(data
     index = grown_index(x[:3000], tmp_path / "p.post")
     phases = []
     index.rebuild(tmp_path / "p2.post", progress=lambda phase, done, total: phases.append(phase))
-    assert phases[0] == "read" and "heads" in phases and phases[-1] != "read"
+    assert phases[0] == "stored" and "heads" in phases and phases[-1] != "stored"
     before = index.search(q, 10, nprobe=8)
 
     class Stop(Exception):
         pass
 
-    for stop_at in ("read", "heads", "write"):
+    for stop_at in ("stored", "heads", "write"):
         def stop(phase, done, total):
             if phase == stop_at:
                 raise Stop(phase)
@@ -238,7 +238,7 @@ def test_progress_reports_and_a_raising_callback_leaves_the_index_as_it_was(data
         assert sorted(os.listdir(tmp_path)) == ["p.post", "p2.post"], stop_at
     # A callback may not use its own index (it would wait for the writes the rebuild holds),
     # in any phase.
-    for phase_used in ("read", "heads", "write"):
+    for phase_used in ("stored", "heads", "write"):
         def use_index(phase, done, total):
             if phase == phase_used:
                 index.save(tmp_path / "p.vidx")
@@ -368,7 +368,7 @@ sys.exit(3)  # not reached
 """
 
 
-@pytest.mark.parametrize("phase", ["read", "write"])
+@pytest.mark.parametrize("phase", ["stored", "write"])
 def test_a_killed_rebuild_leaves_nothing_the_next_rebuild_keeps(data, tmp_path, phase):
     # A killed rebuild used to leave its claimed "<file>.r1", half written, and its temporary
     # rows file for good: nothing named them, and no later call looked for them.

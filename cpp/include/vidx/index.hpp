@@ -78,7 +78,8 @@ struct LoadOptions {
 using WriteGuard = std::unique_lock<GatedMutex>;
 
 // Where a long add() is: phase ("add"; SPANN: "sample", "heads", "head index", "assign",
-// "write"; a built SPANN index's add: one "read" before it starts), done, total. Called from
+// "write"; a built SPANN index's add: one "read" before it starts, then, where a rebuild makes
+// it, "stored" as the stored vectors are read and the build's phases), done, total. Called from
 // the adding thread. A function that throws stops the add (Ctrl-C in Python): the rows of that
 // add are taken out again, as for any failed add. A SPANN build reports with no lock held; other
 // adds report between steps while holding the index's locks, so a function that calls back into

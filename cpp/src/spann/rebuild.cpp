@@ -102,7 +102,7 @@ std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path,
   }
   if (mapped) {
     for (int64_t id : ids) rank.set(id, 0);
-    report(progress, "read", lists, 2 * lists);
+    report(progress, "stored", lists, 2 * lists);
   } else {
     for (uint32_t h = 0; h < lists; ++h) {
       read_list(h, b);
@@ -112,7 +112,7 @@ std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path,
         rank.set(entry_id(raw), 0);
         ids.push_back(entry_id(raw));
       }
-      report(progress, "read", h + 1, 2 * lists);
+      report(progress, "stored", h + 1, 2 * lists);
     }
   }
   if (ids.size() != count_)
@@ -151,7 +151,7 @@ std::vector<int64_t> SpannIndex::write_stored_rows(const std::string& rows_path,
         codes.write_at(uint64_t(r) * code_bytes, code.data(), code_bytes);
       }
     }
-    report(progress, "read", lists + h + 1, 2 * lists);
+    report(progress, "stored", lists + h + 1, 2 * lists);
   }
   if (added) {  // after the stored rows, in the add's order
     out.write_at(uint64_t(ids.size()) * row_bytes, added->x, added->n * row_bytes);

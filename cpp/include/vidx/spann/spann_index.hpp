@@ -136,6 +136,7 @@ class SpannIndex final : public VectorIndex {
   // the options are kept; the codec is trained anew on the stored vectors (decoded: lossy codes
   // are re-encoded from their decoded values). Returns the new posting file's path.
   // InvalidArgument for an empty index, IoError where the path exists or cannot be written.
+  // progress: "stored" (the stored vectors read), then the build's phases.
   std::string rebuild(const std::string& path, const ProgressFn& progress = {});
   // head_ratio, or auto_head_ratio where it is 0.
   double effective_head_ratio() const;
