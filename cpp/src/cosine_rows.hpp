@@ -19,19 +19,17 @@ inline const float* normalized_if_cosine(Metric metric, const float* x, size_t n
                                          std::vector<float>& buffer, std::vector<float>* norms = nullptr) {
   if (norms) norms->clear();
   if (metric != Metric::Cosine) return x;
-  if (norms) {
-    norms->resize(n);
-    for (size_t r = 0; r < n; ++r) {
-      const double norm = std::sqrt(squared_norm(x + r * dim, dim));
-      if (norm > std::numeric_limits<float>::max())
-        throw InvalidArgument("vector row " + std::to_string(r) +
-                              " has a length beyond float32's range, which a cosine index keeps to return "
-                              "the vector as added (get()); scale the data");
-      (*norms)[r] = static_cast<float>(norm);
-    }
-  }
+  if (norms) norms->resize(n);
   buffer.assign(x, x + n * dim);
-  for (size_t r = 0; r < n; ++r) normalize_in_place(buffer.data() + r * dim, dim);
+  for (size_t r = 0; r < n; ++r) {
+    const double norm = normalize_in_place(buffer.data() + r * dim, dim);
+    if (!norms) continue;
+    if (norm > std::numeric_limits<float>::max())
+      throw InvalidArgument("vector row " + std::to_string(r) +
+                            " has a length beyond float32's range, which a cosine index keeps to return "
+                            "the vector as added (get()); scale the data");
+    (*norms)[r] = static_cast<float>(norm);
+  }
   return buffer.data();
 }
 

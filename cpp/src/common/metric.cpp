@@ -41,13 +41,15 @@ double squared_norm(const float* v, size_t dim) {
   return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
 }
 
-void normalize_in_place(float* v, size_t dim) {
+double normalize_in_place(float* v, size_t dim) {
   const double sq = squared_norm(v, dim);
-  if (sq <= 0.0) return;
+  if (sq <= 0.0) return 0.0;
   // Scale in double: 1/|v| of a tiny or huge vector does not fit in a float. One division, then
   // products (a division a value cost as much as the rest of a small query's setup).
-  const double inverse_norm = 1.0 / std::sqrt(sq);
+  const double norm = std::sqrt(sq);
+  const double inverse_norm = 1.0 / norm;
   for (size_t i = 0; i < dim; ++i) v[i] = static_cast<float>(v[i] * inverse_norm);
+  return norm;
 }
 
 float max_abs_value(size_t dim) {

@@ -18,10 +18,9 @@ const char* metric_name(Metric m);
 // Cosine is inner product on normalised vectors: structures and codecs only see L2 or IP.
 inline bool metric_is_inner_product(Metric m) { return m != Metric::L2; }
 
-// Scales v to unit length in place; a zero vector is left as it is.
-void normalize_in_place(float* v, size_t dim);
-// |v|^2, summed in double in a fixed order (the same on every machine).
-double squared_norm(const float* v, size_t dim);
+// Scales v to unit length in place and returns the length it had; a zero vector is left as it
+// is (0 returned).
+double normalize_in_place(float* v, size_t dim);
 
 // The largest |value| an l2 or ip vector may hold: sqrt(FLT_MAX / (4 dim)), so that no
 // squared distance or inner product of two such vectors overflows float32.
