@@ -6,15 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "vidx/common/error.hpp"
 #include "vidx/common/metric.hpp"
 
 namespace vidx {
 
 // Normalised copies of x in `buffer` for cosine; x itself for other metrics. With `norms`, the
 // length of each row (what get() scales the stored unit vector back by, kept as a float32)
-// goes there for cosine, and a row whose length float32 cannot hold is refused; `norms` is
-// left empty for other metrics. Rows were checked (check_vectors_for) before.
+// goes there for cosine; `norms` is left empty for other metrics. Rows were checked before
+// (check_vectors_for: not zero, lengths within float32's range).
 inline const float* normalized_if_cosine(Metric metric, const float* x, size_t n, size_t dim,
                                          std::vector<float>& buffer, std::vector<float>* norms = nullptr) {
   if (norms) norms->clear();
@@ -23,12 +22,7 @@ inline const float* normalized_if_cosine(Metric metric, const float* x, size_t n
   buffer.assign(x, x + n * dim);
   for (size_t r = 0; r < n; ++r) {
     const double norm = normalize_in_place(buffer.data() + r * dim, dim);
-    if (!norms) continue;
-    if (norm > std::numeric_limits<float>::max())
-      throw InvalidArgument("vector row " + std::to_string(r) +
-                            " has a length beyond float32's range, which a cosine index keeps to return "
-                            "the vector as added (get()); scale the data");
-    (*norms)[r] = static_cast<float>(norm);
+    if (norms) (*norms)[r] = static_cast<float>(norm);
   }
   return buffer.data();
 }

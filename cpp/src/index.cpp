@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -326,6 +327,17 @@ std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader&
   return index;
 }
 
+namespace {
+
+// A float as printf's %g writes it: std::to_string prints 1e-20 as "0.000000".
+std::string shortest_text(float value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", static_cast<double>(value));
+  return text;
+}
+
+}  // namespace
+
 void VectorIndex::read_norms(const uint8_t* data, size_t size, size_t slot_count, const std::string& path) {
   if (!keeps_norms()) throw FileFormatError(path + ": a norm section in an index that keeps no norms");
   if (size != slot_count * sizeof(float))
@@ -335,8 +347,8 @@ void VectorIndex::read_norms(const uint8_t* data, size_t size, size_t slot_count
   for (size_t slot = 0; slot < slot_count; ++slot) {
     const float norm = norms_.of(static_cast<uint32_t>(slot));
     if (!(norm > 0.0f) || !std::isfinite(norm))
-      throw FileFormatError(path + ": slot " + std::to_string(slot) + " has length " + std::to_string(norm) +
-                            " (lengths are positive and finite)");
+      throw FileFormatError(path + ": slot " + std::to_string(slot) + " has length " + shortest_text(norm) +
+                            " (lengths are positive and finite); the file is corrupted");
   }
 }
 

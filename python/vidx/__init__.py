@@ -281,10 +281,11 @@ class Index:
         Writes wait only while the stored vectors are read and while the new state is swapped
         in: those made while it builds go to the old state and are made again on the new one
         (glove-50, adds of 200 rows back to back: the longest waited 2.4-3.0 s, against the whole
-        11.9 s rebuild before). Ids, the next default id, the options, the codec and lossy codes
-        are kept (codes copied as stored: encoding decoded codes again would only lose
-        precision; an add made by a rebuild is where the codec learns again, when that pays).
-        One rebuild at a time (ValueError for a second one meanwhile).
+        11.9 s rebuild before). Ids, the next default id and the options are kept; lossy codes
+        are copied as stored, with their codec, unless it learns again as flat and HNSW codecs
+        do (one that learnt from far fewer rows than the index now holds: then every row is
+        encoded again from its decoded value). One rebuild at a time (ValueError for a second
+        one meanwhile).
 
         path: the new posting file, which must not exist (OSError otherwise). None: the file in
         use is replaced where no save, copy or pickle names it (this index wrote it in this

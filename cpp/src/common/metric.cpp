@@ -82,7 +82,7 @@ bool all_within(const float* row, size_t dim, float limit) {
 }  // namespace
 
 void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what, float codec_bound,
-                   const std::string& codec, size_t first_row) {
+                   const std::string& codec, size_t first_row, bool keeps_lengths) {
   const float bound = max_abs_value(dim);
   // Cosine stores unit vectors: neither bound applies to what it is given.
   const float limit = metric == Metric::Cosine ? std::numeric_limits<float>::max() : std::min(bound, codec_bound);
@@ -106,9 +106,16 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
                                 " (float16 underneath); use quant='none' or scale the data");
       }
     }
-    if (metric == Metric::Cosine && !(squared_norm(row, dim) > 0.0))
-      throw InvalidArgument(std::string(what) + " row " + std::to_string(r) +
+    if (metric != Metric::Cosine) continue;
+    const double squared_length = squared_norm(row, dim);
+    if (!(squared_length > 0.0))
+      throw InvalidArgument(std::string(what) + " row " + std::to_string(first_row + r) +
                             " is the zero vector, which has no direction for the cosine metric");
+    const double max_length = std::numeric_limits<float>::max();
+    if (keeps_lengths && squared_length > max_length * max_length)
+      throw InvalidArgument(std::string(what) + " row " + std::to_string(first_row + r) +
+                            " has a length beyond float32's range (cosine indexes keep each vector's length, "
+                            "to return it as added); scale the data");
   }
 }
 

@@ -89,8 +89,8 @@ struct SpannIndex::Live {
 // stored, distinct) before anything changes (live_write.cpp).
 std::vector<int64_t> labels_for_add(const SpannIndex::Live& live, const int64_t* ids, size_t n);
 
-// A trained codec like `codec`: its parameters written and read back, as a file would
-// (spann_index.cpp).
-std::unique_ptr<Codec> copy_of(const Codec& codec);
+// A trained codec like `codec`, made for an index of `index_metric`: its parameters written and
+// read back, as a file would (spann_index.cpp).
+std::unique_ptr<Codec> copy_of(const Codec& codec, Metric index_metric);
 
 }  // namespace vidx::spann

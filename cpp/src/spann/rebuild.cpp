@@ -234,17 +234,20 @@ bool SpannIndex::add_by_rebuild(const float* x, size_t n, const int64_t* ids, Th
 // Encoding a row again from its decoded lossy code rounds it twice, and a rebuild each time the
 // index doubles would do that again and again (lvq8 grown from 100 rows to 4,000: squared error
 // of the first rows 0.0148 -> 0.0326, recall@10 0.975 -> 0.9625, more with each rebuild): a
-// rebuild keeps the index's codec and its stored codes. An add made by a rebuild trains a new
-// codec only where flat and HNSW codecs would learn again (relearning.hpp: one that learnt from
-// few rows, which the index has far outgrown, and that a codec learnt from the rows now encodes
-// the add's rows better than). rebuild() itself never does: with no new rows, a new codec could
-// only encode decoded rows again, each then further from the vector it stood for (it did so
-// before, and cost glove6b-50's lvq8 postings grown by adds 0.9542 -> 0.9381 recall@10 at
-// nprobe 32); the next add made by a rebuild learns again where that pays.
+// rebuild keeps the index's codec and its stored codes, unless the codec learns again as flat
+// and HNSW codecs do (relearning.hpp: one that learnt from few rows, which the index has far
+// outgrown; for an add, also only where a codec learnt from the rows now encodes the add's rows
+// better). rebuild() encoded every row again before whatever the codec: glove6b-50's lvq8
+// postings grown by adds then rebuilt read 0.9381 at nprobe 32 where the grown index read 0.9542.
+// Where it is due, rebuild() still learns again from the decoded rows: a codec that learnt
+// from a first build far from the rows added since makes useless 1-bit codes (a review's 300
+// rows near +30 then 6,000 near -30, binary: recall@10 0.304 with the codec learnt again, 0.033
+// with the first one kept), which costs more than the second rounding.
 void SpannIndex::choose_codec(const std::string& rows_path, size_t stored_rows, const AddedRows* added,
                               CodecChoice& choice) const {
+  const size_t n = added ? added->n : 0;
   choice.learnt_from = learning_.learnt_from;
-  if (added && learning_.due_before(*codec_, stored_rows + added->n)) {
+  if (learning_.due_before(*codec_, stored_rows + n)) {
     const io::File rows = io::File::open_existing(rows_path);
     std::vector<uint32_t> slots(stored_rows);
     std::iota(slots.begin(), slots.end(), 0u);
@@ -252,14 +255,14 @@ void SpannIndex::choose_codec(const std::string& rows_path, size_t stored_rows, 
     relearning::Learnt learnt = relearning::learn_again(
         options(), dim(), metric(), *codec_, false, slots,
         [&](uint32_t slot, float* out) { rows.read_exact_at(uint64_t(slot) * row_bytes, out, row_bytes); },
-        added->x, added->n);
+        added ? added->x : nullptr, n);
     choice.learnt_from = learnt.rows;
     if (learnt.codec) {  // every row encoded again, with the learnt codec
       choice.codec = std::move(learnt.codec);
       return;
     }
   }
-  choice.codec = copy_of(*codec_);  // a copy: writes beside the build may widen codec_ (observe())
+  choice.codec = copy_of(*codec_, metric());  // a copy: writes beside the build may widen codec_ (observe())
   choice.stored_rows = stored_rows;
 }
 

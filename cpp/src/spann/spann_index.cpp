@@ -31,12 +31,14 @@ IndexOptions with_head_degree(IndexOptions options) {
 
 }  // namespace
 
-std::unique_ptr<Codec> copy_of(const Codec& codec) {
+std::unique_ptr<Codec> copy_of(const Codec& codec, Metric index_metric) {
   io::ByteWriter out;
   codec.save_parameters(out);
   const std::vector<uint8_t> bytes = out.take();
   io::ByteReader in(io::Span{bytes.data(), bytes.size()}, "the codec of a SPANN index being rebuilt");
-  return load_codec(codec.name(), codec.dim(), codec.metric(), in);
+  // The index's metric, as the codec was made with: a codec records cosine as inner product,
+  // and one that keeps which it was made for (f32_pca) refuses parameters of the other.
+  return load_codec(codec.name(), codec.dim(), index_metric, in);
 }
 
 double auto_head_ratio(size_t dim, size_t head_M) {

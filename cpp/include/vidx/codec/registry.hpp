@@ -41,7 +41,8 @@ std::vector<std::string> codec_names(bool include_aliases = false);
 const CodecFactory& find_codec(const std::string& name);
 
 // What add() refuses of vectors for an index storing them with codec `quant`: check_vectors
-// with that codec's value bound (rows named from first_row on).
+// with that codec's value bound, and cosine lengths float32 cannot hold (rows named from
+// first_row on).
 void check_vectors_for(const std::string& quant, Metric metric, const float* x, size_t n, size_t dim,
                        size_t first_row = 0);
 

@@ -29,9 +29,10 @@ float max_abs_value(size_t dim);
 // Throws InvalidArgument (naming `what`, the row and the column) for NaN or infinite values,
 // for l2/ip values beyond max_abs_value(dim) or beyond `codec_bound` (what the codec called
 // `codec` stores faithfully: its registry value_bound), and for zero vectors under cosine. Rows are
-// named from `first_row` on.
+// named from `first_row` on. keeps_lengths (rows an index stores): cosine rows whose length
+// float32 cannot hold are refused too (the index keeps each row's length, see RowNorms).
 void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what,
                    float codec_bound = std::numeric_limits<float>::infinity(), const std::string& codec = "",
-                   size_t first_row = 0);
+                   size_t first_row = 0, bool keeps_lengths = false);
 
 }  // namespace vidx

@@ -201,8 +201,8 @@ class SpannIndex final : public VectorIndex {
   };
   // rebuild() with the write mutex held (`writing`, no rebuild running), building `added`'s rows
   // with the stored ones where given (rebuild.cpp). Lossy codes are kept (copied as stored) with
-  // the codec, unless an add's rows show that it pays to learn again (choose_codec); codes that
-  // decode exactly are encoded again from the decoded rows (the same codes).
+  // the codec, unless it learns again (choose_codec); codes that decode exactly are encoded
+  // again from the decoded rows (the same codes).
   std::string rebuild_locked(const std::string& path, const ProgressFn& progress, WriteGuard& writing,
                              const AddedRows* added);
   // For a rebuild that keeps codes: the codec the build encodes with (rebuild.cpp), given the
