@@ -75,6 +75,11 @@ void Results::slots_by_tail(std::vector<uint32_t>& order) const {
   std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return tail_[a] < tail_[b]; });
 }
 
+void Results::slots_by_distance(std::vector<uint32_t>& order) const {
+  order.assign(heap_.begin(), heap_.end());
+  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return less(a, b); });
+}
+
 void Results::write_sorted(size_t k, float* distances, int64_t* ids) {
   std::sort(heap_.begin(), heap_.end(), [this](uint32_t a, uint32_t b) { return less(a, b); });
   for (size_t j = 0; j < k; ++j) {
@@ -91,7 +96,7 @@ size_t Results::memory_usage() const {
 size_t SpannIndex::Context::memory_usage() const {
   return sizeof(*this) + pages.size() + head_d.capacity() * 4 + head_i.capacity() * 8 + seen.memory_usage() +
          results.memory_usage() + codes.capacity() * sizeof(void*) + code_ids.capacity() * 8 + code_pos.capacity() * 4 + code_d.capacity() * 4 +
-         order.capacity() * 4 + window_pages.capacity() * 8;
+         order.capacity() * 4 + estimates.capacity() * 4 + window_pages.capacity() * 8;
 }
 
 }  // namespace vidx::spann

@@ -39,8 +39,10 @@ class Results {
   float worst() const { return d_[heap_.front()]; }
   // check_duplicates: the id may already be held (the seen set overflowed).
   void offer(float d, int64_t id, uint64_t tail_at, const uint8_t* head, bool check_duplicates);
-  // The held slots in ascending tail offset.
+  // The held slots in ascending tail offset, or in ascending distance.
   void slots_by_tail(std::vector<uint32_t>& order) const;
+  void slots_by_distance(std::vector<uint32_t>& order) const;
+  float distance(uint32_t slot) const { return d_[slot]; }
   uint64_t tail_at(uint32_t slot) const { return tail_[slot]; }
   const uint8_t* head_code(uint32_t slot) const { return heads_.data() + size_t(slot) * head_bytes_; }
   void set_distance(uint32_t slot, float d) { d_[slot] = d; }
@@ -74,6 +76,7 @@ struct SpannIndex::Context {
   std::vector<uint32_t> code_pos;
   std::vector<float> code_d;
   std::vector<uint32_t> order;
+  std::vector<float> estimates;  // per held slot, its walk code's distance (an adaptive re-rank)
   std::vector<uint64_t> window_pages;
   size_t memory_usage() const;
 };
@@ -95,9 +98,13 @@ struct SearchStream {
   uint64_t bytes_read = 0, tail_bytes_read = 0;
 
   void scan(const QueryDistance& qd, size_t entry_bytes, bool keep_tails);
-  void rerank_tails(const QueryDistance& precise);
+  // Re-scores the kept candidates from their tails: every one, or (adaptive) the nearest by
+  // their head codes first, in rounds, until none left could beat the k-th re-scored distance.
+  void rerank_tails(const QueryDistance& precise, size_t k, bool adaptive);
 
  private:
+  // Re-scores slots[0..count) (reordered by tail offset), reading their pages window by window.
+  void score_tails(const QueryDistance& precise, uint32_t* slots, size_t count);
   size_t submit_wave(size_t first, uint8_t* slot, size_t slot_bytes, ReadBatch& batch);
   void score_list(uint32_t list, const uint8_t* pages, const QueryDistance& qd, size_t entry_bytes, bool keep_tails);
   void read_pages(const std::vector<uint64_t>& pages);
