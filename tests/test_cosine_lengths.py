@@ -152,10 +152,22 @@ def test_the_check_before_a_sharded_add_refuses_what_add_refuses():
     x = np.ones((40, 2), np.float32)
     x[7] = 3e38
     with pytest.raises(ValueError, match="row 7 has a length beyond float32"):
-        _core._check_rows(x, 2, "cosine", "lvq8")
+        _core._check_rows(x, 2, "cosine", "lvq8", True)
     for kind in ("flat", "hnsw"):
         with pytest.raises(ValueError, match="row 7 has a length beyond float32"):
             vidx.Index(2, "cosine", kind=kind).add(x)
+
+
+def test_spann_which_keeps_no_lengths_takes_rows_of_any_length(tmp_path):
+    """The bound is for indexes that keep lengths: SPANN (unit vectors only) took such rows before,
+    and a first version of the bound refused them (a review)."""
+    from vidx import _core
+    x = np.abs(rows(40, seed=3)[:, :2]) + 0.1
+    x[7] = 3e38
+    _core._check_rows(x, 2, "cosine", "lvq8")  # what a sharded SPANN index checks
+    index = vidx.Index(2, "cosine", kind="spann", path=str(tmp_path / "p.post"))
+    index.add(x)
+    np.testing.assert_allclose(index.get([7])[0], [[2 ** -0.5, 2 ** -0.5]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("quant", ["lvq4", "lvq8", "f16", "binary"])

@@ -838,9 +838,9 @@ def test_vector_files_read_in_cpp(data, tmp_path):
 
 @pytest.mark.parametrize("quant", ["binary", "rabitq"])
 def test_automatic_rerank_of_1bit_codes_keeps_up_with_nprobe(quant, tmp_path):
-    """1-bit head codes order candidates roughly: a fixed pool of 16 k re-scored lost recall as
-    nprobe grew (more far rows crowding it; glove-50 binary 0.83 at nprobe 8, 0.76 at 64). The
-    automatic pool is now re-scored adaptively, as far as the head codes' error says."""
+    """1-bit head codes order candidates roughly: a pool of 16 k re-scored lost recall as nprobe
+    grew (more far rows crowding it; glove-50 binary 0.83 at nprobe 8, 0.76 at 64). Their
+    automatic pool is now 256 k (kRoughRerankPerResult)."""
     x = clustered(20000, 24, n_clusters=40, seed=11, spread=0.4)
     q = clustered(100, 24, n_clusters=40, seed=12, spread=0.4)
     idx = SpannIndex(24, "cosine", path=str(tmp_path / "p.post"), quant=quant, head_ratio=0.02, seed=3)
@@ -848,14 +848,37 @@ def test_automatic_rerank_of_1bit_codes_keeps_up_with_nprobe(quant, tmp_path):
     _, truth = brute_force(x, q, 10, "cosine")
     auto = [recall(idx.search(q, 10, nprobe=p)[1], truth) for p in (4, 16, 64)]
     fixed = [recall(idx.search(q, 10, nprobe=p, rerank=160)[1], truth) for p in (4, 16, 64)]
-    # Here, fixed: binary 0.441 / 0.364 / 0.289, rabitq 0.581 / 0.555 / 0.495; automatic: binary
-    # 0.725 / 0.954 / 0.850, rabitq 0.725 / 0.963 / 0.969 (the pool of 256 k still caps binary at
-    # nprobe 64, where more entries are read than it holds).
+    # Here, 16 k: binary 0.441 / 0.364 / 0.289, rabitq 0.581 / 0.555 / 0.495; automatic (256 k):
+    # binary 0.725 / 0.954 / 0.850, rabitq 0.725 / 0.963 / 0.969 (the pool still caps binary at
+    # nprobe 64, where far more entries are read than it holds).
     assert all(a >= f for a, f in zip(auto, fixed)), (auto, fixed)
     assert max(auto) >= 0.95 and auto[2] >= fixed[2] + 0.3, (auto, fixed)
     D, I = idx.search(q, 10, nprobe=64)
     assert np.isfinite(D).all() and (np.diff(D, axis=1) >= 0).all() and (I >= 0).all()
-    # Every returned distance is the precise one (the re-rank level), as with a fixed pool.
+    # Every returned distance is the precise one (the re-rank level).
     D_all, I_all = idx.search(q, 10, nprobe=64, rerank=20000)
     same = I == I_all
     np.testing.assert_allclose(D[same], D_all[same], rtol=1e-6)
+
+
+@pytest.mark.parametrize("quant", ["binary", "lvq4x8", "none"])
+def test_a_full_seen_set_still_keeps_each_id_once(quant, tmp_path):
+    """Past what a query's seen set holds (read_buffer / 64 ids), duplicates (an id's replicas in
+    other lists) are caught by the pool's id table; it scanned the whole pool at every offer (a
+    review: 640 ms a query for k=100 at nprobe 1,000). Results must be those of a search whose seen
+    set never fills."""
+    x = clustered(6000, 16, n_clusters=30, seed=21)
+    q = clustered(30, 16, n_clusters=30, seed=22)
+    small = SpannIndex(16, "l2", path=str(tmp_path / "s.post"), quant=quant, head_ratio=0.05, seed=3, replicas=4,
+                       read_buffer=8192)
+    wide = SpannIndex(16, "l2", path=str(tmp_path / "w.post"), quant=quant, head_ratio=0.05, seed=3, replicas=4,
+                      read_buffer=1 << 24)
+    small.add(x, progress=False)
+    wide.add(x, progress=False)
+    for k in (10, 100):
+        D1, I1 = small.search(q, k, nprobe=300)
+        D2, I2 = wide.search(q, k, nprobe=300)
+        for row in I1:
+            assert len(set(row.tolist())) == k
+        np.testing.assert_array_equal(I1, I2)
+        np.testing.assert_array_equal(D1, D2)

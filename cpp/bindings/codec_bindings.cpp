@@ -281,11 +281,12 @@ py::list codec_summaries() {
 // The checks add() makes of vectors (NaN/inf, the float32 and the quant's value bounds, zero
 // vectors under cosine), for a caller that must refuse rows before handing them to several
 // indexes (ShardedIndex): ValueError naming the row and the column, as add() would.
-void check_rows(py::handle x, size_t dim, const std::string& metric, const std::string& quant) {
+void check_rows(py::handle x, size_t dim, const std::string& metric, const std::string& quant,
+                bool keeps_lengths) {
   const Matrix m = as_matrix(x, dim, "vectors");
   const Metric parsed = parse_metric(metric);
   GilReleased no_gil;
-  check_vectors_for(quant, parsed, m.data(), m.rows, dim);
+  check_vectors_for(quant, parsed, m.data(), m.rows, dim, 0, keeps_lengths);
 }
 
 }  // namespace
@@ -295,7 +296,9 @@ void register_codec(py::module_& m) {
         "Names of every registered codec (the quant= choices); with include_aliases their other spellings first");
   m.def("_codec_summaries", &codec_summaries, "(name, alias, summary) of every registered codec");
   m.def("_check_rows", &check_rows, py::arg("x"), py::arg("dim"), py::arg("metric"), py::arg("quant"),
-        "Raises ValueError where add() would refuse these vectors");
+        py::arg("keeps_lengths") = false,
+        "Raises ValueError where add() would refuse these vectors (keeps_lengths: an index that keeps "
+        "cosine lengths, flat or HNSW)");
   m.def("_lvq_probe", &lvq_probe, py::arg("name"), py::arg("metric"), py::arg("level"), py::arg("data"),
         py::arg("queries"));
   m.def("_f16_probe", &f16_probe, py::arg("metric"), py::arg("level"), py::arg("data"), py::arg("queries"),

@@ -65,7 +65,7 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
     build_once(source, ids, progress);
     return;
   }
-  check_vectors_for(options_.quant, metric_, x, n, dim_);
+  check_vectors_for(options_.quant, metric_, x, n, dim_, 0, keeps_norms());
   std::vector<float> normalized, norms;
   const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized, norms_to_keep(norms));
   if (stores_labels()) {

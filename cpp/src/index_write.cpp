@@ -261,7 +261,7 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   // Everything that can be refused is checked before anything is removed.
   IdMap::check_form(ids, n);
   if (builds_once() && !built()) return add(x, n, ids);  // the first build
-  check_vectors_for(options().quant, metric(), x, n, dim());
+  check_vectors_for(options().quant, metric(), x, n, dim(), 0, keeps_norms());
   std::vector<float> normalized, norms;
   const float* rows = normalized_if_cosine(metric(), x, n, dim(), normalized, norms_to_keep(norms));
   // write_mutex_ is held from the remove to the add: a writer that took one of these ids

@@ -108,8 +108,8 @@ class Index:
         rerank: candidates re-scored with precise distances after a compressed search
             (0: automatic. HNSW: the beam in the walk's order, at least max(k, 8) of it, then
             on while a candidate's walk distance, less twice the largest walk error seen in
-            this query, could still enter the k; flat: 16 * k; SPANN: 16 * k, and for 1-bit
-            codes the best 256 * k re-scored nearest first, as HNSW's rule says).
+            this query, could still enter the k; flat: 16 * k; SPANN: 16 * k, 256 * k for
+            1-bit codes).
         keep_vectors: (hnsw, flat) also keep the float32 vectors (more memory): HNSW re-ranks
             with them, so results and distances are float32's while the walk reads the codes
             (quant="lvq4" then walks in integer arithmetic; the fastest float32-exact setting for

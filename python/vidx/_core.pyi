@@ -88,7 +88,7 @@ class Index:
         ...
 def _binary_probe(name: str, metric: str, seed: typing.SupportsInt | typing.SupportsIndex, level: str, data: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> dict[str, typing.Any]:
     ...
-def _check_rows(x: typing.Any, dim: typing.SupportsInt | typing.SupportsIndex, metric: str, quant: str) -> None:
+def _check_rows(x: typing.Any, dim: typing.SupportsInt | typing.SupportsIndex, metric: str, quant: str, keeps_lengths: bool = False) -> None:
     """
     Raises ValueError where add() would refuse these vectors
     """

@@ -114,8 +114,8 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
     const double max_length = std::numeric_limits<float>::max();
     if (keeps_lengths && squared_length > max_length * max_length)
       throw InvalidArgument(std::string(what) + " row " + std::to_string(first_row + r) +
-                            " has a length beyond float32's range (cosine indexes keep each vector's length, "
-                            "to return it as added); scale the data");
+                            " has a length beyond float32's range, which this cosine index keeps to return "
+                            "the vector as added (get()); scale the data");
   }
 }
 

@@ -46,14 +46,20 @@ void Results::reset(size_t keep, size_t head_bytes) {
   heads_.resize(keep * head_bytes);
   heap_.clear();
   heap_.reserve(keep);
+  held_ids_.clear();
+  ids_indexed_ = false;
 }
 
 void Results::offer(float d, int64_t id, uint64_t tail_at, const uint8_t* head, bool check_duplicates) {
   const bool room = heap_.size() < keep_;
   if (!room && !(d < d_[heap_.front()] || (d == d_[heap_.front()] && id < id_[heap_.front()]))) return;
-  if (check_duplicates)
-    for (uint32_t s : heap_)
-      if (id_[s] == id) return;
+  if (check_duplicates) {
+    if (!ids_indexed_) {
+      for (uint32_t s : heap_) held_ids_.set(id_[s], s);
+      ids_indexed_ = true;
+    }
+    if (held_ids_.contains(id)) return;
+  }
   auto cmp = [this](uint32_t a, uint32_t b) { return less(a, b); };
   uint32_t slot;
   if (room) {
@@ -62,9 +68,11 @@ void Results::offer(float d, int64_t id, uint64_t tail_at, const uint8_t* head, 
   } else {
     std::pop_heap(heap_.begin(), heap_.end(), cmp);
     slot = heap_.back();
+    if (ids_indexed_) held_ids_.erase(id_[slot]);
   }
   d_[slot] = d;
   id_[slot] = id;
+  if (ids_indexed_) held_ids_.set(id, slot);
   tail_[slot] = tail_at;
   if (head_bytes_) std::memcpy(heads_.data() + size_t(slot) * head_bytes_, head, head_bytes_);
   std::push_heap(heap_.begin(), heap_.end(), cmp);
@@ -73,11 +81,6 @@ void Results::offer(float d, int64_t id, uint64_t tail_at, const uint8_t* head, 
 void Results::slots_by_tail(std::vector<uint32_t>& order) const {
   order.assign(heap_.begin(), heap_.end());
   std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return tail_[a] < tail_[b]; });
-}
-
-void Results::slots_by_distance(std::vector<uint32_t>& order) const {
-  order.assign(heap_.begin(), heap_.end());
-  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return less(a, b); });
 }
 
 void Results::write_sorted(size_t k, float* distances, int64_t* ids) {
@@ -90,13 +93,14 @@ void Results::write_sorted(size_t k, float* distances, int64_t* ids) {
 }
 
 size_t Results::memory_usage() const {
-  return d_.capacity() * 4 + id_.capacity() * 8 + tail_.capacity() * 8 + heads_.capacity() + heap_.capacity() * 4;
+  return d_.capacity() * 4 + id_.capacity() * 8 + tail_.capacity() * 8 + heads_.capacity() + heap_.capacity() * 4 +
+         held_ids_.memory_usage();
 }
 
 size_t SpannIndex::Context::memory_usage() const {
   return sizeof(*this) + pages.size() + head_d.capacity() * 4 + head_i.capacity() * 8 + seen.memory_usage() +
          results.memory_usage() + codes.capacity() * sizeof(void*) + code_ids.capacity() * 8 + code_pos.capacity() * 4 + code_d.capacity() * 4 +
-         order.capacity() * 4 + estimates.capacity() * 4 + window_pages.capacity() * 8;
+         order.capacity() * 4 + window_pages.capacity() * 8;
 }
 
 }  // namespace vidx::spann

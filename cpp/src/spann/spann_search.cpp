@@ -12,7 +12,6 @@
 #include "search_context.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/search_limits.hpp"
-#include "vidx/common/topk.hpp"
 #include "vidx/spann/spann_index.hpp"
 
 namespace vidx::spann {
@@ -90,7 +89,7 @@ size_t SearchStream::submit_wave(size_t first, uint8_t* slot, size_t slot_bytes,
 }
 
 void SpannIndex::scan_query(const float* q, size_t keep, size_t needed, const SearchParams& params,
-                            const RowFilter* filter, bool adaptive_rerank, Context& ctx) const {
+                            const RowFilter* filter, Context& ctx) const {
   const size_t np = std::min(params.nprobe, head_->size());
   ctx.head_d.resize(np);
   ctx.head_i.resize(np);
@@ -120,7 +119,7 @@ void SpannIndex::scan_query(const float* q, size_t keep, size_t needed, const Se
     s.scan(*qd, postings_->layout().entry_bytes, two_level);
     if (ctx.results.size() >= enough) break;
   }
-  if (two_level) s.rerank_tails(*codec_->prepare_precise(q), needed, adaptive_rerank);
+  if (two_level) s.rerank_tails(*codec_->prepare_precise(q));
   stat_queries_.fetch_add(1, std::memory_order_relaxed);
   stat_lists_.fetch_add(lists_read, std::memory_order_relaxed);
   stat_bytes_.fetch_add(s.bytes_read + s.tail_bytes_read, std::memory_order_relaxed);
@@ -131,14 +130,10 @@ void SpannIndex::scan_query(const float* q, size_t keep, size_t needed, const Se
 void SpannIndex::search_one(const float* q, size_t k, const SearchParams& params, const RowFilter* filter,
                             float* distances, int64_t* ids, Context& ctx) const {
   const bool two_level = postings_->layout().tail_bytes > 0;
-  // Sign codes' head distances are rough: where rerank= is automatic, their pool is re-scored
-  // adaptively. Finer heads (LVQ-4 and up) keep kRerankPerResult * k, re-scored whole: an
-  // adaptive pool re-scored as few of them (tails +1-8% on glove lvq4x8, the same recall) but
-  // its larger heap cost 10-50% of their latency.
-  constexpr int kRoughWalkBits = 1;
-  const bool adaptive = two_level && params.rerank == 0 && codec_->walk_bits() <= kRoughWalkBits;
-  const size_t pool = adaptive ? kAdaptivePoolPerResult * k : params.rerank ? params.rerank : kRerankPerResult * k;
-  scan_query(q, two_level ? std::max(k, pool) : k, k, params, filter, adaptive, ctx);
+  // Automatic re-rank: 1-bit head codes order candidates too roughly for 16 k (see
+  // kRoughRerankPerResult); finer ones (LVQ-4 and up) keep it.
+  const size_t per_result = codec_->walk_bits() <= 1 ? kRoughRerankPerResult : kRerankPerResult;
+  scan_query(q, two_level ? std::max(k, params.rerank ? params.rerank : per_result * k) : k, k, params, filter, ctx);
   ctx.results.write_sorted(k, distances, ids);
 }
 
@@ -219,55 +214,19 @@ void SearchStream::refuse_non_finite_tail(uint64_t at) const {
                         " holds NaN or infinite values; the posting file is corrupted");
 }
 
-void SearchStream::rerank_tails(const QueryDistance& precise, size_t k, bool adaptive) {
-  Results& res = ctx.results;
-  std::vector<uint32_t>& order = ctx.order;
-  if (!adaptive) {
-    res.slots_by_tail(order);
-    score_tails(precise, order.data(), order.size());
-    return;
-  }
-  // As HNSW's adaptive re-rank (hnsw_index.cpp): the first round re-scores the k *
-  // kRerankPerResult nearest by their head codes (what the fixed pool held before), each later one
-  // twice as many, until the next candidate's head distance, less kErrorMargin times the largest
-  // head-code error seen in this query, could no longer beat the k-th re-scored distance. Coarse
-  // head codes (1-bit) go on through the pool; fine ones stop after the first round.
-  constexpr float kErrorMargin = 2.f;
-  res.slots_by_distance(order);
-  const size_t n = order.size();
-  ctx.estimates.resize(n);
-  for (uint32_t slot : order) ctx.estimates[slot] = res.distance(slot);
-  TopK best(k);
-  float worst_error = 0.f;
-  size_t done = 0;
-  for (size_t round = std::max(k, kRerankPerResult * k); done < n; round *= 2) {
-    if (done > 0 && ctx.estimates[order[done]] - kErrorMargin * worst_error >= best.threshold()) break;
-    const size_t end = std::min(n, done + round);
-    score_tails(precise, order.data() + done, end - done);
-    for (size_t j = done; j < end; ++j) {
-      const float d = res.distance(order[j]);
-      worst_error = std::max(worst_error, std::abs(d - ctx.estimates[order[j]]));
-      best.push(d, order[j]);
-    }
-    done = end;
-  }
-  // Those not re-scored cannot be among the k: they leave the results.
-  for (size_t j = done; j < n; ++j) res.set_distance(order[j], std::numeric_limits<float>::infinity());
-}
-
-// Re-scores the given candidates from their tails, read page by page through the buffer.
-void SearchStream::score_tails(const QueryDistance& precise, uint32_t* slots, size_t count) {
+// Re-scores the kept candidates from their tails, read page by page through the buffer.
+void SearchStream::rerank_tails(const QueryDistance& precise) {
   const io::PostingLayout& layout = postings.layout();
   const size_t T = layout.tail_bytes;
   Results& res = ctx.results;
-  std::sort(slots, slots + count, [&](uint32_t a, uint32_t b) { return res.tail_at(a) < res.tail_at(b); });
-  const uint32_t* order = slots;
+  std::vector<uint32_t>& order = ctx.order;
+  res.slots_by_tail(order);
   size_t i = 0;
-  while (i < count) {
+  while (i < order.size()) {
     // One window: the pages of as many candidates (in file order) as fit in the buffer.
     ctx.window_pages.clear();
     const size_t first = i;
-    for (; i < count; ++i) {
+    for (; i < order.size(); ++i) {
       const uint64_t at = res.tail_at(order[i]);
       const uint64_t p0 = at / kPage, p1 = (at + T - 1) / kPage;
       const size_t add = (ctx.window_pages.empty() || ctx.window_pages.back() < p0) ? p1 - p0 + 1 : p1 - ctx.window_pages.back();
@@ -332,7 +291,7 @@ void SpannIndex::range_search_rows(const float* q, size_t nq, float radius, cons
   std::vector<std::vector<int64_t>> found_i(nq);
   run_queries(nq, pool, [&](size_t i, Context& ctx) {
     scan_query(q + i * dim(), SIZE_MAX, SIZE_MAX, params, params.row_filters ? params.row_filters->of(i) : nullptr,
-               false, ctx);
+               ctx);
     const size_t held = ctx.results.size();
     std::vector<float> d(held);
     std::vector<int64_t> ids(held);

@@ -563,5 +563,6 @@ class ShardedIndex:
         """_vectors, then every check a shard's add() makes of them (value bounds, the quant's
         included; zero vectors under cosine), before any shard is sent a row."""
         X = self._vectors(X)
-        _core._check_rows(X, self.dim, self.metric, self._quant)  # the kind's default when not given
+        # the kind's default quant when not given; flat and HNSW shards keep cosine lengths
+        _core._check_rows(X, self.dim, self.metric, self._quant, self.kind != "spann")
         return X

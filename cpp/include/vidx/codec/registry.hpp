@@ -41,9 +41,9 @@ std::vector<std::string> codec_names(bool include_aliases = false);
 const CodecFactory& find_codec(const std::string& name);
 
 // What add() refuses of vectors for an index storing them with codec `quant`: check_vectors
-// with that codec's value bound, and cosine lengths float32 cannot hold (rows named from
-// first_row on).
+// with that codec's value bound and, where the index keeps each row's length (keeps_lengths:
+// cosine flat and HNSW), cosine lengths float32 cannot hold (rows named from first_row on).
 void check_vectors_for(const std::string& quant, Metric metric, const float* x, size_t n, size_t dim,
-                       size_t first_row = 0);
+                       size_t first_row = 0, bool keeps_lengths = false);
 
 }  // namespace vidx

@@ -216,10 +216,8 @@ class SpannIndex final : public VectorIndex {
                                          const AddedRows* added, const std::string& codes_path) const;
   // One query's lists scanned into ctx.results (the best `keep`; SIZE_MAX: every entry), past
   // the eps bound until they hold `needed` where the nprobe nearest heads' lists can give it.
-  // Two-level codes are then re-scored: all kept, or (adaptive_rerank) as many of the nearest
-  // as the head codes' error says the `needed` best may lie among (SearchStream::rerank_tails).
   void scan_query(const float* q, size_t keep, size_t needed, const SearchParams& params, const RowFilter* filter,
-                  bool adaptive_rerank, Context& ctx) const;
+                  Context& ctx) const;
   void search_one(const float* q, size_t k, const SearchParams& params, const RowFilter* filter, float* distances,
                   int64_t* ids, Context& ctx) const;
   // Living state, created on first need (mutex: const lookups may create it).
