@@ -156,8 +156,9 @@ class Index:
         +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32), beyond +-32752
         with an LVQ or binary quant (their per-vector constants are float16) or beyond +-65504
         with "f16" (float16 would saturate them to one value), zero vectors for
-        "cosine", wrong dimension, empty input, negative or repeated ids; on error the index is
-        unchanged. A SPANN index is built by one add() of
+        "cosine" (and, for flat and HNSW, which keep each cosine vector's length, vectors
+        longer than 3.4e38), wrong dimension, empty input, negative or repeated ids; on error
+        the index is unchanged. A SPANN index is built by one add() of
         all its vectors, streamed within its memory_budget. progress: None (bars on a
         terminal for SPANN builds and HNSW adds of 100,000 rows or more, or from files), True
         (bars), False, or a callable(phase, done, total);
