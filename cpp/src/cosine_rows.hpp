@@ -1,9 +1,6 @@
 // Rows as an index compares them: cosine indexes store and compare unit vectors. Private to
 // the core sources (add, search and range_search share it).
 #pragma once
-#include <cmath>
-#include <limits>
-#include <string>
 #include <vector>
 
 #include "vidx/common/metric.hpp"

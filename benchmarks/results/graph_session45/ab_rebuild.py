@@ -6,15 +6,10 @@ nprobe 16/32/64 against brute force (cosine) for 1,000 of the dataset's test que
 import sys, tempfile
 import numpy as np
 import vidx
-from vidx import datasets
+from glove_prefix import glove_prefix, recall_at_10
 
 quant, rows, growth = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-d = datasets.load("glove6b-50-angular")
-X = np.asarray(d.train, np.float32)[:rows]
-Q = np.asarray(d.test, np.float32)[:1000]
-Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
-Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
-truth = np.argsort(-(Qn @ Xn.T), axis=1)[:, :10]
+X, Q, truth = glove_prefix(rows, 1000)
 tmp = tempfile.mkdtemp()
 index = vidx.Index(50, "cosine", kind="spann", path=tmp + "/g.post", quant=quant, rebuild_growth=growth)
 first = rows // 10
@@ -23,8 +18,7 @@ for b in range(first, rows, 20000):
     index.add(X[b:b + 20000], ids=np.arange(b, min(b + 20000, rows)), progress=False)
 
 def recalls(ix):
-    return [np.mean([len(set(a) & set(t)) / 10 for a, t in zip(ix.search(Q, 10, nprobe=p)[1].tolist(), truth.tolist())])
-            for p in (16, 32, 64)]
+    return [recall_at_10(ix.search(Q, 10, nprobe=p)[1], truth) for p in (16, 32, 64)]
 
 grown = recalls(index)
 index.rebuild(progress=False)

@@ -3,24 +3,18 @@ query (tails included) and single-query latency, at nprobe 8-64, on glove6b-50's
 (natural order, one add), 500 of its test queries.
     PYTHONPATH=<package> python spann_rerank_ab.py QUANT ROWS"""
 import sys, tempfile, time
-import numpy as np
 import vidx
-from vidx import datasets
+from glove_prefix import glove_prefix, recall_at_10
 
 quant, rows = sys.argv[1], int(sys.argv[2])
-d = datasets.load("glove6b-50-angular")
-X = np.asarray(d.train, np.float32)[:rows]
-Q = np.asarray(d.test, np.float32)[:500]
-Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
-Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
-truth = np.argsort(-(Qn @ Xn.T), axis=1)[:, :10]
+X, Q, truth = glove_prefix(rows, 500)
 idx = vidx.Index(50, "cosine", kind="spann", path=tempfile.mkdtemp() + "/p.post", quant=quant, threads=1)
 idx.add(X, progress=False)
 for nprobe in (8, 16, 32, 64):
     idx.reset_stats()
     I = idx.search(Q, 10, nprobe=nprobe)[1]
     st = idx.stats()
-    r = np.mean([len(set(a) & set(t)) / 10 for a, t in zip(I.tolist(), truth.tolist())])
+    r = recall_at_10(I, truth)
     times = []
     for rep in range(3):
         t = time.perf_counter()

@@ -97,9 +97,9 @@ WriteResult write_postings(BuildContext& b, const Assignment& a, const Codec& co
     std::memset(out.data(), 0, r1 - r0);
     for (size_t begin = 0; begin < b.n; begin += b.chunk) {
       const size_t c = std::min(b.chunk, b.n - begin);
-      b.read_rows(begin, c, buf.data());
       const size_t kept = b.stored_codes && begin < b.stored_rows ? std::min(c, b.stored_rows - begin) : 0;
       if (kept) b.stored_codes->read_exact_at(uint64_t(begin) * code_bytes, stored.data(), kept * code_bytes);
+      if (kept < c) b.read_rows(begin, c, buf.data());  // rows whose codes are kept are not encoded
       b.pool.parallel_for(
           c,
           [&](size_t i, size_t) {

@@ -50,10 +50,11 @@ class RowNorms {
   }
   // The file section: one float32 a slot, for the first slot_count slots.
   std::vector<uint8_t> bytes(size_t slot_count) const {
-    std::vector<float> values(slot_count, 1.0f);
-    std::copy_n(norms_.begin(), std::min(slot_count, norms_.size()), values.begin());
     std::vector<uint8_t> out(slot_count * sizeof(float));
-    if (slot_count) std::memcpy(out.data(), values.data(), out.size());
+    for (size_t slot = 0; slot < slot_count; ++slot) {
+      const float norm = of(static_cast<uint32_t>(slot));
+      std::memcpy(out.data() + slot * sizeof(float), &norm, sizeof(float));
+    }
     return out;
   }
   // From a file section of `size` bytes (already length-checked by the caller).
