@@ -25,6 +25,9 @@ constexpr uint32_t kNextIdSection = io::fourcc("NXID");
 // Cosine, slot-addressed kinds: each slot's length as added, a float32 a slot (files saved
 // before it was kept have none: get() returns their unit vectors).
 constexpr uint32_t kNormsSection = io::fourcc("NORM");
+// The factor an index multiplies its rows by (RowScale), one float32; only where it is not 1,
+// with the header's kScaledRowsFlag.
+constexpr uint32_t kScaleSection = io::fourcc("SCAL");
 
 }  // namespace
 
@@ -65,9 +68,8 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
     build_once(source, ids, progress);
     return;
   }
-  check_vectors_for(options_.quant, metric_, x, n, dim_, 0, keeps_norms());
-  std::vector<float> normalized, norms;
-  const float* rows = normalized_if_cosine(metric_, x, n, dim_, normalized, norms_to_keep(norms));
+  std::vector<float> buffer, norms;
+  const float* rows = rows_to_store(x, n, buffer, norms);
   if (stores_labels()) {
     // Built already (SPANN): an add that is not made by a rebuild has no steps to report, and
     // a report after it could not stop it. The one report ("read", as for a file) comes first:
@@ -179,13 +181,15 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   // From the filters' slots to the results' ids, no slot removed meanwhile holds another row.
   const RetiredSlots::Call call(retired_);
   std::unique_ptr<float[]> normalized;
-  const float* q = checked_queries(metric_, queries, nq, dim_, normalized, pool());
+  const float* q = checked_queries(metric_, queries, nq, dim_, normalized, pool(), scale_.factor());
   SearchParams resolved = resolve(params, k);
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   search_rows(q, nq, k, resolved, distances, ids, pool());
   if (stores_labels()) return;
   slots_to_labels(distances, ids, nq, k);
+  if (scale_.scaled())
+    for (size_t i = 0; i < nq * k; ++i) distances[i] = scale_.user_distance(distances[i], metric_);
 }
 
 size_t VectorIndex::memory_usage() const {
@@ -230,6 +234,12 @@ void VectorIndex::write_file(io::IndexFileWriter& out) const {
   }
   if (keeps_norms() && ids_.slot_count() > 0)
     out.add_section(kNormsSection, norms_.bytes(ids_.slot_count()));
+  if (scale_.scaled()) {
+    io::ByteWriter scale;
+    scale.f32(scale_.factor());
+    out.add_section(kScaleSection, scale.take());
+    out.set_flags(io::kScaledRowsFlag);
+  }
   write_sections(out);
 }
 
@@ -315,6 +325,15 @@ std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader&
       const io::Span norms = in.section(kNormsSection);
       index->read_norms(norms.data, norms.size, id_count, path);
     }
+    if (in.has(kScaleSection) != ((in.flags() & io::kScaledRowsFlag) != 0))
+      throw FileFormatError(path + ": the header's scaled-rows flag and the SCAL section disagree");
+    if (in.has(kScaleSection)) {
+      io::ByteReader scale = in.reader(kScaleSection);
+      index->read_row_scale(scale, path);
+      scale.expect_end();
+    } else if (count > 0) {
+      index->scale_.set(1.f);  // chosen by the first add, long ago: its rows needed no scaling
+    }
   } catch (const InvalidArgument& e) {
     throw FileFormatError(path + ": " + e.what());
   }
@@ -337,6 +356,14 @@ std::string shortest_text(float value) {
 }
 
 }  // namespace
+
+void VectorIndex::read_row_scale(io::ByteReader& in, const std::string& path) {
+  const float factor = in.f32();
+  if (!scales_rows() || !RowScale::plausible(factor))
+    throw FileFormatError(path + ": a row scale of " + shortest_text(factor) + " in a " + metric_name(metric_) +
+                          " index of quant '" + options_.quant + "', which this library would not choose");
+  scale_.set(factor);
+}
 
 void VectorIndex::read_norms(const uint8_t* data, size_t size, size_t slot_count, const std::string& path) {
   if (!keeps_norms()) throw FileFormatError(path + ": a norm section in an index that keeps no norms");

@@ -54,6 +54,7 @@ bool VectorIndex::get(const int64_t* ids, size_t n, float* out) const {
   auto lock = lock_shared();
   const bool exact = decode_rows(slots.data(), n, out);
   if (keeps_norms()) norms_.scale(slots.data(), n, dim_, out);  // the vectors as added
+  scale_.undo(out, n * dim_);
   return exact;
 }
 

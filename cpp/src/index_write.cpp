@@ -86,6 +86,8 @@ void VectorIndex::add_checked(const float* rows, const float* norms, size_t n, c
                               WriteGuard& writing, WriteLock hold, const ProgressFn& progress) {
   const ForkGate::Hold whole_write(lock_generation());  // a fork waits for all three steps
   ids_.check_new(ids, n);
+  std::vector<float> scaled;
+  if (scales_rows()) rows = scaled_for_storage(rows, n, scaled);
   free_retired();
   const size_t slot_end = ids_.slot_count() + ids_.new_slots_for(n);
   if (ids_.size() + n > kMaxSlots || slot_end > kMaxSlots)
@@ -253,6 +255,28 @@ size_t VectorIndex::remove_stored_labels_locked(const std::vector<int64_t>& uniq
   return remove_now();
 }
 
+const float* VectorIndex::rows_to_store(const float* x, size_t n, std::vector<float>& buffer,
+                                        std::vector<float>& norms) {
+  check_vectors_for(options().quant, metric(), x, n, dim(), 0, keeps_norms());
+  return normalized_if_cosine(metric(), x, n, dim(), buffer, norms_to_keep(norms));
+}
+
+const float* VectorIndex::scaled_for_storage(const float* rows, size_t n, std::vector<float>& buffer) {
+  // Only while no slot is held and no write is in flight may the factor change: no stored row,
+  // and no add that scaled its rows by the old one, is left to disagree with it.
+  if (ids_.slot_count() == 0 && writes_in_flight_ == 0) {
+    const float bound = std::min(max_abs_value(dim()), find_codec(options().quant).value_bound);
+    const float factor = RowScale::choose(rows, n, dim(), bound);
+    if (!scale_.chosen() || factor != scale_.factor()) {
+      auto lock = lock_exclusive();  // no search reads a factor that changes under it
+      scale_.set(factor);
+    }
+  }
+  if (!scale_.scaled()) return rows;
+  check_vectors_for(options().quant, metric(), rows, n, dim(), 0, false, scale_.factor());
+  return scale_.apply(rows, n, dim(), buffer);
+}
+
 void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   check_writable("upsert");
   if (n == 0) return;
@@ -261,9 +285,8 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   // Everything that can be refused is checked before anything is removed.
   IdMap::check_form(ids, n);
   if (builds_once() && !built()) return add(x, n, ids);  // the first build
-  check_vectors_for(options().quant, metric(), x, n, dim(), 0, keeps_norms());
-  std::vector<float> normalized, norms;
-  const float* rows = normalized_if_cosine(metric(), x, n, dim(), normalized, norms_to_keep(norms));
+  std::vector<float> buffer, norms;
+  const float* rows = rows_to_store(x, n, buffer, norms);
   // write_mutex_ is held from the remove to the add: a writer that took one of these ids
   // in between would make the add fail with the other ids already gone.
   if (stores_labels()) {

@@ -337,17 +337,24 @@ class ByLabel final : public RowFilter {
 }  // namespace
 
 const float* checked_queries(Metric metric, const float* queries, size_t nq, size_t dim,
-                             std::unique_ptr<float[]>& normalized, ThreadPool& pool) {
+                             std::unique_ptr<float[]>& normalized, ThreadPool& pool, float row_scale) {
   // Rows a worker takes at a time; calls with fewer than two such groups stay on the caller's thread.
   constexpr size_t kRowsPerTask = 64;
-  const bool cosine = metric == Metric::Cosine;
-  if (cosine) normalized.reset(new float[nq * dim]);  // not zeroed: every row is written below
+  const bool cosine = metric == Metric::Cosine, scaled = row_scale != 1.f;
+  if (cosine || scaled) normalized.reset(new float[nq * dim]);  // not zeroed: every row is written below
   const auto check_rows = [&](size_t first, size_t n) {
-    check_vectors(metric, queries + first * dim, n, dim, "query", std::numeric_limits<float>::infinity(), "", first);
-    if (!cosine) return;
+    // Scaled queries are held to the bounds stored rows are (so that distances fit in float32).
+    check_vectors(metric, queries + first * dim, n, dim, "query", std::numeric_limits<float>::infinity(), "", first,
+                  false, row_scale);
+    if (!cosine && !scaled) return;
     float* out = normalized.get() + first * dim;
-    std::memcpy(out, queries + first * dim, n * dim * sizeof(float));
-    for (size_t r = 0; r < n; ++r) normalize_in_place(out + r * dim, dim);
+    if (cosine) {
+      std::memcpy(out, queries + first * dim, n * dim * sizeof(float));
+      for (size_t r = 0; r < n; ++r) normalize_in_place(out + r * dim, dim);
+      return;
+    }
+    const float* in = queries + first * dim;
+    for (size_t i = 0; i < n * dim; ++i) out[i] = in[i] * row_scale;
   };
   const size_t tasks = (nq + kRowsPerTask - 1) / kRowsPerTask;
   if (tasks < 2 || pool.size() < 2) {
@@ -360,11 +367,11 @@ const float* checked_queries(Metric metric, const float* queries, size_t nq, siz
       });
     } catch (const InvalidArgument&) {
       // The workers stop at whichever bad row they met first; one pass names the first in row order.
-      check_vectors(metric, queries, nq, dim, "query");
+      check_rows(0, nq);
       throw;
     }
   }
-  return cosine ? normalized.get() : queries;
+  return cosine || scaled ? normalized.get() : queries;
 }
 
 void check_filters(const SearchParams& params, size_t nq) {

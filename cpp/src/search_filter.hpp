@@ -25,9 +25,10 @@ void check_filters(const SearchParams& params, size_t nq);
 // returned as given. Many queries are checked and normalised by the index's threads (`pool`),
 // which take the copy's first page faults too: done by the calling thread alone it was ~7% of a
 // 2-thread batch search's perf samples while the other thread waited (graph.md section 32). A bad
-// row is named as a single pass names it (the first in row order).
+// row is named as a single pass names it (the first in row order). An index that scales its rows
+// (row_scale != 1, RowScale) compares queries scaled the same way, into `normalized` too.
 const float* checked_queries(Metric metric, const float* queries, size_t nq, size_t dim,
-                             std::unique_ptr<float[]>& normalized, ThreadPool& pool);
+                             std::unique_ptr<float[]>& normalized, ThreadPool& pool, float row_scale = 1.f);
 
 // Owns the RowFilters of one search call. Rows removed but not reclaimed (label -1 in the id
 // map) are hidden from every query, also when the caller passed no filter.

@@ -6,12 +6,13 @@
 // whose removal returned before the search began (unless it was being re-added). Last, bulk
 // adds (construction codes) beside small adds and searches, and f32_pca adds that widen its
 // early-exit scales beside searches. Then adds stopped by their progress callback (which throws
-// partway for about half of them) beside searches, removes and upserts, on f32 and LVQ graphs.
-// Last, SPANN rebuilds beside searches, lookups, saves, adds and removes (spann_rebuilds).
+// partway for about half of them) beside searches, removes and upserts, on f32 and LVQ graphs,
+// and removes of the entry point between two batches of an add. Last, SPANN rebuilds beside searches, lookups, saves, adds and removes (spann_rebuilds).
 //
 //   stress_concurrent [seconds] [dir] [living|stopped|spann]   (exit 0 = no violation seen; sanitizers
 //                      report races; "living": the living stress only; "stopped": the stopped adds
-//                      only, each random one for `seconds` (at most 3 s in a full run))
+//                      and removes of the entry point during adds only, each random one for
+//                      `seconds` (at most 3 s in a full run))
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hnsw_test_access.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/index.hpp"
 #include "vidx/io/positional_io.hpp"
@@ -239,6 +241,66 @@ int living(const std::string& kind, std::string quant, double seconds) {
   std::printf("living %s/%s: %zu searches, %zu removed, %zu added, %d failures\n", kind.c_str(), quant.c_str(),
               searches.load(), removes.load(), adds.load(), failures.load());
   return failures.load();
+}
+
+// Short rows under "ip": the first adds choose the index's row scale (RowScale) under the
+// exclusive lock. Several threads make first adds at once beside searches that start before any
+// row is stored; afterwards every row comes back from get() exactly, and a search for it finds
+// the row of the largest inner product with it (unscaled, 1 - <q, x> is 1 for every row here).
+int first_adds_choose_one_scale(const std::string& kind) {
+  constexpr size_t kThreads = 3, kPer = 400;
+  vidx::IndexOptions options;
+  options.threads = 1;
+  options.M = 8;
+  options.ef_construction = 32;
+  options.quant = "none";
+  auto index = vidx::make_index(kind, kDim, vidx::Metric::IP, options);
+  std::vector<float> data = random_rows(kThreads * kPer, 17);
+  for (float& v : data) v = std::ldexp(v, -30);  // lengths ~4e-9: scaled by 2^28
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::thread searcher([&] {
+    std::vector<float> D(kK);
+    std::vector<int64_t> I(kK);
+    while (!done.load()) {
+      index->search(data.data(), 1, kK, 32, D.data(), I.data());
+      if (!check_results(D, I, 1, std::numeric_limits<int64_t>::max()).empty()) failures.fetch_add(1);
+    }
+  });
+  std::vector<std::thread> adders;
+  for (size_t t = 0; t < kThreads; ++t)
+    adders.emplace_back([&, t] {
+      std::vector<int64_t> ids(kPer);
+      for (size_t i = 0; i < kPer; ++i) ids[i] = static_cast<int64_t>(t * kPer + i);
+      index->add(data.data() + t * kPer * kDim, kPer, ids.data());
+    });
+  for (auto& a : adders) a.join();
+  done.store(true);
+  searcher.join();
+  size_t exact = 0, found = 0;
+  std::vector<float> row(kDim);
+  for (size_t r = 0; r < kThreads * kPer; ++r) {
+    const int64_t id = static_cast<int64_t>(r);
+    index->get(&id, 1, row.data());
+    exact += std::equal(row.begin(), row.end(), data.begin() + r * kDim);
+    // The row of the largest inner product with it (exact, in double).
+    int64_t best = -1;
+    double best_dot = -1e300;
+    for (size_t o = 0; o < kThreads * kPer; ++o) {
+      double dot = 0;
+      for (size_t c = 0; c < kDim; ++c) dot += static_cast<double>(data[r * kDim + c]) * data[o * kDim + c];
+      if (dot > best_dot) best_dot = dot, best = static_cast<int64_t>(o);
+    }
+    float d;
+    int64_t got;
+    index->search(data.data() + r * kDim, 1, 1, 64, &d, &got);
+    found += got == best;
+  }
+  const size_t n = kThreads * kPer;
+  if (exact != n || found < n * 95 / 100) failures.fetch_add(1);
+  std::printf("first adds choose one scale %s/ip: %zu of %zu rows exact, %zu find their best inner product, %d failures\n",
+              kind.c_str(), exact, n, found, failures.load());
+  return failures.load() ? 1 : 0;
 }
 
 // Cosine lengths (RowNorms, kept by the base under its write mutex): get() must give each id its
@@ -741,7 +803,25 @@ int stopped_adds(const std::string& quant_asked, double seconds, const std::stri
     found_self += id == live[i];
   }
   const double self_rate = sampled ? static_cast<double>(found_self) / sampled : 1.0;
-  if (self_rate < 0.95) fail("only " + std::to_string(found_self) + " of " + std::to_string(sampled) + " live rows find themselves at k=1");
+  if (self_rate < 0.95) {
+    // Tell a broken graph (nodes level 0 no longer reaches) from broken codes (stored vectors
+    // that are not the rows added).
+    const vidx::HnswTestAccess::Reach reach = vidx::HnswTestAccess::reachability(*index);
+    size_t wrong_vectors = 0;
+    std::vector<float> stored_row(kDim);
+    for (const int64_t id : live) {
+      const std::vector<float> x = model.row(id);
+      index->get(&id, 1, stored_row.data());
+      if (l2(x.data(), stored_row.data()) > 0.05f * kDim) ++wrong_vectors;
+    }
+    fail("only " + std::to_string(found_self) + " of " + std::to_string(sampled) +
+         " live rows find themselves at k=1; graph: " + std::to_string(reach.unreachable) + " of " +
+         std::to_string(reach.live) + " live nodes unreachable from the entry on level 0, " +
+         std::to_string(reach.dead_links) + " level-0 links to slots not live, entry state " +
+         std::to_string(reach.entry_state) + " level " + std::to_string(reach.entry_level) + " of top " +
+         std::to_string(reach.top_level) + "; " + std::to_string(wrong_vectors) +
+         " live ids whose stored vector is not their row");
+  }
   // A save loads back with the same rows and answers.
   const std::string path = dir + "/stress_stopped_" + quant + ".vidx";
   index->save(path);
@@ -803,6 +883,57 @@ int stopped_add_after_entry_removed(const std::string& quant) {
   failures += found_self < 95;
   std::printf("stopped add after entry removed hnsw/%s: %zu of 100 rows added after find themselves, %d failures\n",
               index->options().quant.c_str(), found_self, failures);
+  return failures ? 1 : 0;
+}
+
+// A remove between two insertion batches of an add that goes on (not stopped): the rows removed
+// are every node above level 0, the entry point with them, so the only nodes left above level 0
+// belong to the add, most of them not linked yet. An entry point moved onto one of those would
+// have empty lists: the rest of the add would walk from it alone and link only among itself,
+// cutting off the rows that were there before (a rare failure of the stopped-adds stress: 475
+// of 612 live rows found themselves). Every row left must find itself afterwards.
+int entry_removed_during_add(const std::string& quant, uint64_t seed) {
+  auto index = small_index("hnsw", quant, 1, seed);
+  constexpr size_t kOld = 400, kNew = 400;
+  const std::vector<float> old_rows = random_rows(kOld, 41 + seed), new_rows = random_rows(kNew, 42 + seed);
+  std::vector<int64_t> old_ids(kOld), new_ids(kNew);
+  for (size_t i = 0; i < kOld; ++i) old_ids[i] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < kNew; ++i) new_ids[i] = 10000 + static_cast<int64_t>(i);
+  index->add(old_rows.data(), kOld, old_ids.data());
+  // A fresh index's first add takes slots in order: slot i holds id i.
+  const std::vector<int> levels = vidx::HnswTestAccess::levels(*index);
+  std::vector<int64_t> upper;
+  for (size_t s = 0; s < kOld; ++s)
+    if (levels[s] > 0) upper.push_back(static_cast<int64_t>(s));
+  bool removed = false, onto_unlinked = false;
+  size_t reports = 0;
+  const vidx::ProgressFn progress = [&](const std::string&, size_t, size_t) {
+    if (++reports != 1) return;
+    std::thread remover([&] { removed = index->remove(upper.data(), upper.size()) == upper.size(); });
+    remover.join();
+    const vidx::HnswTestAccess::Entry e = vidx::HnswTestAccess::entry(*index);
+    onto_unlinked = e.inserting && e.level0_links == 0;
+  };
+  int failures = 0;
+  index->add(new_rows.data(), kNew, new_ids.data(), progress);
+  std::set<int64_t> gone(upper.begin(), upper.end());
+  size_t live = 0, found_self = 0;
+  for (size_t i = 0; i < kOld + kNew; ++i) {
+    const bool is_old = i < kOld;
+    const int64_t id = is_old ? old_ids[i] : new_ids[i - kOld];
+    if (gone.count(id)) continue;
+    const float* x = is_old ? old_rows.data() + i * kDim : new_rows.data() + (i - kOld) * kDim;
+    float d;
+    int64_t got;
+    index->search(x, 1, 1, 64, &d, &got);
+    ++live;
+    found_self += got == id;
+  }
+  failures += !removed || reports < 2 || found_self < live * 95 / 100;
+  std::printf("entry removed during add hnsw/%s seed %llu: %zu of %zu live rows find themselves "
+              "(entry %s), %d failures\n",
+              index->options().quant.c_str(), static_cast<unsigned long long>(seed), found_self, live,
+              onto_unlinked ? "moved onto an unlinked node" : "moved onto a linked node", failures);
   return failures ? 1 : 0;
 }
 
@@ -1026,8 +1157,21 @@ int main(int argc, char** argv) {
     std::printf(failures ? "FAILED\n" : "ok\n");
     return failures ? 1 : 0;
   }
+  if (only == "scale") {  // the first adds of short "ip" rows alone
+    failures += first_adds_choose_one_scale("flat");
+    failures += first_adds_choose_one_scale("hnsw");
+    std::printf(failures ? "FAILED\n" : "ok\n");
+    return failures ? 1 : 0;
+  }
+  if (only == "entry") {  // stress_concurrent 0 . entry QUANT SEED...: entry_removed_during_add alone
+    for (int a = 5; a < argc; ++a) failures += entry_removed_during_add(argv[4], std::strtoull(argv[a], nullptr, 10));
+    std::printf(failures ? "FAILED\n" : "ok\n");
+    return failures ? 1 : 0;
+  }
   if (only == "stopped") {  // the stopped adds alone, for as long as asked
     failures += stopped_add_after_entry_removed("none");
+    failures += entry_removed_during_add("none", 1);
+    failures += entry_removed_during_add("lvq4x8", 2);
     failures += stopped_add_beside_add("none", 2);  // seeds whose entry point moves onto one of A's nodes
     failures += stopped_add_beside_add("lvq4x8", 3);
     failures += stopped_adds("none", seconds, dir);
@@ -1043,12 +1187,16 @@ int main(int argc, char** argv) {
     failures += bulk_adds();
     failures += pca_scales();
     failures += stopped_add_after_entry_removed("none");
+    failures += entry_removed_during_add("none", 1);
+    failures += entry_removed_during_add("lvq4x8", 2);
     failures += stopped_add_beside_add("none", 2);  // seeds whose entry point moves onto one of A's nodes
     failures += stopped_add_beside_add("lvq4x8", 3);
     failures += stopped_adds("none", std::min(seconds, 3.0), dir);
     failures += stopped_adds("lvq4x8", std::min(seconds, 3.0), dir);
     failures += spann_rebuilds(std::min(seconds, 3.0), dir);
   }
+  failures += first_adds_choose_one_scale("flat");
+  failures += first_adds_choose_one_scale("hnsw");
   failures += cosine_lengths("hnsw", std::min(seconds, 3.0), dir);
   failures += cosine_lengths("flat", std::min(seconds, 3.0), dir);
   failures += living("hnsw", "none", seconds);

@@ -155,7 +155,11 @@ class Index:
         ValueError: upsert() replaces). Raises ValueError on NaN/inf, values beyond
         +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32), beyond +-32752
         with an LVQ or binary quant (their per-vector constants are float16) or beyond +-65504
-        with "f16" (float16 would saturate them to one value), zero vectors for
+        with "f16" (float16 would saturate them to one value) (flat and HNSW "ip" indexes, and
+        "l2" ones of "f16", whose first stored vectors had a median length under 1/16 store every
+        vector, and compare every query, times a power of two that brings that to about 1, so
+        that 1 - <q, x> in float32 still ranks them: these bounds apply to the products, and the
+        message says so), zero vectors for
         "cosine" (and, for flat and HNSW, which keep each cosine vector's length, vectors
         longer than 3.4e38), wrong dimension, empty input, negative or repeated ids; on error
         the index is unchanged. A SPANN index is built by one add() of

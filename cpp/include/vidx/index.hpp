@@ -30,6 +30,7 @@
 #include "vidx/common/id_map.hpp"
 #include "vidx/common/retired_slots.hpp"
 #include "vidx/common/row_norms.hpp"
+#include "vidx/common/row_scale.hpp"
 #include "vidx/common/live_rows.hpp"
 #include "vidx/common/metric.hpp"
 #include "vidx/common/thread_pool.hpp"
@@ -361,6 +362,18 @@ class VectorIndex {
   std::vector<float>* norms_to_keep(std::vector<float>& norms) const { return keeps_norms() ? &norms : nullptr; }
   // Loading: the NORM section, one float32 for each of slot_count slots (FileFormatError else).
   void read_norms(const uint8_t* data, size_t size, size_t slot_count, const std::string& path);
+  // Slot-addressed "ip" indexes (and "l2" ones of float16 codes) multiply short rows by a power
+  // of two chosen by their first add (see RowScale).
+  bool scales_rows() const { return !stores_labels() && RowScale::applies(metric_, options_.quant); }
+  // The rows add() and upsert() hand add_checked: checked (add()'s refusals) and, for cosine,
+  // normalised (the lengths into `norms` where they are kept); x itself, or a copy in `buffer`.
+  const float* rows_to_store(const float* x, size_t n, std::vector<float>& buffer, std::vector<float>& norms);
+  // add_checked's rows as the structure stores them (scales_rows()): under write_mutex_, the
+  // factor chosen again while the index holds no slot and no write is in flight, the rows checked
+  // against the bounds it narrows, then scaled into `buffer` (rows itself at factor 1).
+  const float* scaled_for_storage(const float* rows, size_t n, std::vector<float>& buffer);
+  // Loading: the SCAL section (FileFormatError for a factor this library would not choose).
+  void read_row_scale(io::ByteReader& in, const std::string& path);
   void add_after_build(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing);
   size_t remove_checked(const int64_t* ids, size_t n, bool ignore_missing, WriteGuard& writing,
                         WriteLock hold = WriteLock::kReleased);
@@ -388,6 +401,7 @@ class VectorIndex {
   // Cosine, slot-addressed kinds: each slot's length as added. Read and written under
   // write_mutex_; resized under the exclusive lock too (memory_usage reads its size).
   RowNorms norms_;
+  RowScale scale_;  // 1 unless scales_rows() and the first add's rows were short
   RetiredSlots retired_;  // removed slots kept from reuse while a search call may name them
   LiveRows live_rows_{ids_};
   mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches

@@ -34,6 +34,7 @@ class L2Distance final : public QueryDistance {
   void batch_bounded_exact(const uint8_t* const* codes, size_t n, float bound, float* out) const override {
     k_->l2sq_batch_bounded(q_.data(), as_float_rows(codes), n, dim_, bound, nullptr, out);
   }
+  bool screens() const override { return !check_scales_.empty(); }
 
  private:
   std::vector<float> q_;
@@ -81,6 +82,7 @@ class HalfL2Distance final : public QueryDistance {
     l2_.batch_bounded_exact(codes, n, 2.f * bound, out);
     for (size_t i = 0; i < n; ++i) out[i] *= 0.5f;
   }
+  bool screens() const override { return l2_.screens(); }
 
  private:
   L2Distance l2_;

@@ -106,8 +106,9 @@ const CodecFactory& find_codec(const std::string& name) {
 }
 
 void check_vectors_for(const std::string& quant, Metric metric, const float* x, size_t n, size_t dim,
-                       size_t first_row, bool keeps_lengths) {
-  check_vectors(metric, x, n, dim, "vector", find_codec(quant).value_bound, quant, first_row, keeps_lengths);
+                       size_t first_row, bool keeps_lengths, float row_scale) {
+  check_vectors(metric, x, n, dim, "vector", find_codec(quant).value_bound, quant, first_row, keeps_lengths,
+                row_scale);
 }
 
 std::unique_ptr<Codec> make_codec(const std::string& name, size_t dim, Metric metric, uint64_t seed) {

@@ -79,6 +79,7 @@ class ScreenedWalkDistance final : public QueryDistance {
     skip_sketches(codes, n, skip_, moved_);
     upper_->batch_bounded_exact(moved_.data(), n, bound, out);
   }
+  bool screens() const override { return true; }
 
  private:
   std::unique_ptr<QueryDistance> upper_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -81,14 +82,30 @@ bool all_within(const float* row, size_t dim, float limit) {
 
 }  // namespace
 
+namespace {
+// A value as printf's %g writes it (std::to_string prints 1e-20 as "0.000000").
+std::string as_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+}  // namespace
+
 void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what, float codec_bound,
-                   const std::string& codec, size_t first_row, bool keeps_lengths) {
-  const float bound = max_abs_value(dim);
+                   const std::string& codec, size_t first_row, bool keeps_lengths, float row_scale) {
+  // Bounds on what is stored, so on the values given: divided by the index's row scale.
+  const float bound = max_abs_value(dim) / row_scale;
+  codec_bound /= row_scale;
   // Cosine stores unit vectors: neither bound applies to what it is given.
   const float limit = metric == Metric::Cosine ? std::numeric_limits<float>::max() : std::min(bound, codec_bound);
   const auto where = [&](size_t r, size_t c) {
     return std::string(what) + " row " + std::to_string(first_row + r) + " column " + std::to_string(c);
   };
+  // Messages as before for indexes that do not scale; scaled bounds are small numbers.
+  const auto number = [&](double v) { return row_scale == 1.f ? std::to_string(v) : as_text(v); };
+  const std::string scaled = row_scale == 1.f ? std::string()
+                                              : "; this index multiplies its rows by " + as_text(row_scale) +
+                                                    " (and queries; its first rows were short: see add())";
   for (size_t r = 0; r < n; ++r) {
     const float* row = x + r * dim;
     // Valid rows pass the fast pass; a row that fails it is searched for the value to name.
@@ -97,13 +114,13 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
         if (!std::isfinite(row[c])) throw InvalidArgument(where(r, c) + " is NaN or infinite");
         // Cosine compares unit vectors (normalised in double), so only l2 and ip need the bound.
         if (metric != Metric::Cosine && std::fabs(row[c]) > bound)
-          throw InvalidArgument(where(r, c) + " is " + std::to_string(row[c]) + ": with dimension " +
-                                std::to_string(dim) + " values must be within +-" + std::to_string(bound) +
-                                " (sqrt(FLT_MAX / (4 * dim))) so that distances fit in float32");
+          throw InvalidArgument(where(r, c) + " is " + number(row[c]) + ": with dimension " +
+                                std::to_string(dim) + " values must be within +-" + number(bound) +
+                                " (sqrt(FLT_MAX / (4 * dim))) so that distances fit in float32" + scaled);
         if (metric != Metric::Cosine && std::fabs(row[c]) > codec_bound)
-          throw InvalidArgument(where(r, c) + " is " + std::to_string(row[c]) + ": quant '" + codec +
-                                "' stores values within +-" + std::to_string(codec_bound) +
-                                " (float16 underneath); use quant='none' or scale the data");
+          throw InvalidArgument(where(r, c) + " is " + number(row[c]) + ": quant '" + codec +
+                                "' stores values within +-" + number(codec_bound) +
+                                " (float16 underneath); use quant='none' or scale the data" + scaled);
       }
     }
     if (metric != Metric::Cosine) continue;

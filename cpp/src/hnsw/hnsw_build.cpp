@@ -268,6 +268,8 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
       if (same_code(entry, slot)) entry = nearest_copy_among(ctx.candidates, slot, ctx, entry);
     }
   }
+  // Its lists are written: a walk may start from it (choose_new_entry), a repair may reconnect it.
+  set_state(slot, kLinked);
 }
 
 std::unique_ptr<HnswIndex::ConstructionCodes> HnswIndex::make_construction_codes(const float* x, size_t n,
@@ -556,6 +558,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
     std::lock_guard<std::mutex> lock(entry_mutex_);
     if (max_level() < 0) {  // the very first node: the graph is just this entry point
       set_entry(slots[order[0]], levels_[slots[order[0]]]);
+      set_state(slots[order[0]], kLinked);
       done = 1;
     }
   }

@@ -144,7 +144,9 @@ void HnswIndex::reconnect_unreachable(SearchContext& ctx) {
   const auto is_linkable = [this](uint32_t v) { return linkable(v); };
   reach.mark_from(entry, list_of, is_linkable);
   for (uint32_t u = 0; u < end; ++u) {
-    if (reach.reached(u) || state(u) != kLive) continue;
+    // Nodes of an add still going on count once linked: later batches walk from the entry and
+    // would not reach them again.
+    if (reach.reached(u) || !walkable(u)) continue;
     // Its neighbours: the reachable nodes a search from the entry point finds for its vector.
     const auto qd = codec_->prepare_from_code(code(u), tail(u));
     search_layer(*qd, entry, qd->one(code(entry)), 0, ef_construction_, ctx);
@@ -200,19 +202,38 @@ void HnswIndex::link_in_at_level0(uint32_t from, uint32_t to) {
 }
 
 void HnswIndex::choose_new_entry() {
-  // The caller holds entry_mutex_. Prefer a node whose insertion is complete.
+  // The caller holds entry_mutex_. The highest node a walk can leave: one whose lists are written
+  // (live, or linked by an add still going on) and hold a link that is not being removed. A node
+  // an add has not linked yet has empty lists: a walk from it finds nothing, so the add's later
+  // nodes would link only among themselves and every row before them would drop out of reach (a
+  // remove between two batches of an add cut off half an index). Failing those, a node with its
+  // lists but no link left (remove_rows chooses again once its repair has relinked them), then an
+  // unlinked one (nothing else is left to reach). On equal rank and level a live node goes first.
+  enum Rank { kNone, kUnlinked, kIsolated, kReaching };
   int best_level = -1;
-  uint32_t best = 0;
+  Rank best_rank = kNone;
   bool best_live = false;
+  uint32_t best = 0;
   const size_t end = count_.load();
   for (uint32_t s = 0; s < end; ++s) {
-    const NodeState st = state(s);
-    if (st != kLive && st != kInserting) continue;
-    const bool live = st == kLive;
-    if (levels_[s] > best_level || (levels_[s] == best_level && live && !best_live)) {
+    if (!linkable(s)) continue;
+    Rank rank = kUnlinked;
+    if (walkable(s)) {
+      rank = kIsolated;
+      const uint32_t* lk = links(s, 0);
+      const uint32_t count = graph::load_count(lk);
+      for (uint32_t j = 1; j <= count && rank != kReaching; ++j)
+        if (linkable(graph::load_link(lk, j))) rank = kReaching;
+    }
+    const bool live = state(s) == kLive;
+    const bool better = rank != best_rank ? rank > best_rank
+                        : levels_[s] != best_level ? levels_[s] > best_level
+                                                   : live && !best_live;
+    if (better) {
       best_level = levels_[s];
-      best = s;
+      best_rank = rank;
       best_live = live;
+      best = s;
     }
   }
   if (best_level < 0) entry_state_.store(0, std::memory_order_release);  // nothing left
@@ -227,10 +248,14 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
     if (slots[i] >= end || state(slots[i]) != kLive)
       throw InvalidArgument("remove: slot " + std::to_string(slots[i]) + " holds no vector");
   for (size_t i = 0; i < n; ++i) set_state(slots[i], kRemoved);
+  bool entry_moved = false;
   {
     std::lock_guard<std::mutex> lock(entry_mutex_);
     uint32_t entry = 0;
-    if (entry_point(entry) >= 0 && state(entry) == kRemoved) choose_new_entry();
+    if (entry_point(entry) >= 0 && state(entry) == kRemoved) {
+      choose_new_entry();
+      entry_moved = true;
+    }
   }
 
   // Every list of every slot, each under its node's lock, taken after the marks above: a
@@ -262,10 +287,17 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
       64);
   refine_repaired(due, pool, contexts);
   relink_orphans(pool, contexts);
-  // Checking that every live node is still reachable is a walk over the whole graph: done
-  // where a removal could have cut some off (a large share of the graph gone at once, or a
-  // list left with fewer than two links), not for every small removal.
-  if (thinned.load() || n * 8 >= count_.load() - n) reconnect_unreachable(*contexts[0]);
+  if (entry_moved) {
+    // Chosen before the repair, the entry may have lost every link to it: choose again on the
+    // repaired lists.
+    std::lock_guard<std::mutex> lock(entry_mutex_);
+    choose_new_entry();
+  }
+  // Checking that every node is still reachable is a walk over the whole graph: done where a
+  // removal could have cut some off (a large share of the graph gone at once, a list left with
+  // fewer than two links, or the entry point moved, maybe into a concurrent add's new nodes),
+  // not for every small removal.
+  if (thinned.load() || entry_moved || n * 8 >= count_.load() - n) reconnect_unreachable(*contexts[0]);
   for (auto& ctx : contexts) release_context(std::move(ctx));
 
   // No list links to them now; once the searches that started before have left, nothing can.
@@ -303,7 +335,7 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
   std::vector<uint32_t> new_slot(end, kGone);
   std::vector<uint32_t> kept_slots;
   for (uint32_t s = 0; s < end; ++s) {
-    if (state(s) == kLive || state(s) == kInserting) {
+    if (linkable(s)) {
       new_slot[s] = static_cast<uint32_t>(kept_slots.size());
       kept_slots.push_back(s);
     }

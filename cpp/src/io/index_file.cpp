@@ -37,7 +37,7 @@ constexpr size_t kMaxKindBytes = 255;
 constexpr uint32_t kMaxSections = 65536;
 
 constexpr uint32_t kMustUnderstandFlags = 0x0000FFFFu;
-constexpr uint32_t kKnownFlags = 0;  // version 1 defines no flags
+constexpr uint32_t kKnownFlags = kScaledRowsFlag;
 
 // Payloads are checksummed and written in pieces of this size, so each piece is still in
 // cache when write() reads it after crc32c() did.
@@ -181,7 +181,7 @@ void IndexFileWriter::emit(const Layout& l,
   h.bytes(kMagic, sizeof kMagic);
   h.u32(kFormatVersion);
   h.u32(static_cast<uint32_t>(l.header_size));
-  h.u32(kKnownFlags);
+  h.u32(flags_);
   h.u64(l.file_size);
   h.u32(static_cast<uint32_t>(kind_.size()));
   h.bytes(kind_.data(), kind_.size());
@@ -301,6 +301,7 @@ void IndexFileReader::verify(size_t n, bool verify_all) {
   if ((flags & kMustUnderstandFlags & ~kKnownFlags) != 0)
     throw FileFormatError(path + " uses format features this library does not support (flags " + hex32(flags) +
                           "); upgrade vidx");
+  flags_ = flags;
   const uint64_t file_size = h.u64();
   const uint32_t kind_bytes = h.u32();
   if (kind_bytes == 0 || kind_bytes > kMaxKindBytes)

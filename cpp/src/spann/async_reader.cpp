@@ -9,12 +9,17 @@ ReadBatch::~ReadBatch() {
   cv_.wait(lock, [&] { return completed_ == requests_.size(); });
 }
 
-long ReadBatch::wait_next() {
+long ReadBatch::wait_next(bool in_order) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (returned_ == requests_.size()) return -1;
-  cv_.wait(lock, [&] { return !done_.empty(); });
-  const uint32_t i = done_.back();
-  done_.pop_back();
+  size_t i = 0;
+  if (in_order) {
+    i = returned_;
+    cv_.wait(lock, [&] { return done_[i] != 0; });
+  } else {
+    cv_.wait(lock, [&] { return finished_.size() > returned_; });
+    i = finished_[returned_];
+  }
   ++returned_;
   if (errors_[i]) {
     // Let the other reads finish before the caller frees the buffers they write into.
@@ -55,7 +60,8 @@ void PreadPool::execute(ReadBatch& batch, uint32_t index) {
   {
     std::lock_guard<std::mutex> lock(batch.mutex_);
     batch.errors_[index] = err;
-    batch.done_.push_back(index);
+    batch.done_[index] = 1;
+    batch.finished_.push_back(index);
     ++batch.completed_;
     // Notified under the lock: the batch may be destroyed as soon as the lock is released.
     batch.cv_.notify_all();
@@ -65,8 +71,9 @@ void PreadPool::execute(ReadBatch& batch, uint32_t index) {
 void PreadPool::submit(ReadBatch& batch, std::vector<ReadRequest> requests, const std::string& what) {
   batch.requests_ = std::move(requests);
   batch.errors_.assign(batch.requests_.size(), nullptr);
-  batch.done_.clear();
-  batch.done_.reserve(batch.requests_.size());
+  batch.done_.assign(batch.requests_.size(), 0);
+  batch.finished_.clear();
+  batch.finished_.reserve(batch.requests_.size());
   batch.returned_ = 0;
   batch.completed_ = 0;
   batch.what_ = what;

@@ -152,11 +152,16 @@ void SearchStream::scan(const QueryDistance& qd, size_t entry_bytes, bool keep_t
     fifo[(first + in_flight++) % slots] = slot;
   };
   for (size_t slot = 0; slot < slots && next < probe.size(); ++slot) fill(slot);
+  // A screened scan keeps what passes the bound the lists scored before left it: scored in probe
+  // order, its answer does not depend on which read finished first (a query with a small rerank
+  // gave two or three different answers over ten calls). Exact scans keep the same candidates in
+  // any order and take lists as they arrive.
+  const bool in_order = qd.screens();
   while (in_flight) {
     const size_t slot = fifo[first];
     first = (first + 1) % slots;
     --in_flight;
-    for (long r; (r = batches[slot].wait_next()) >= 0;) {
+    for (long r; (r = batches[slot].wait_next(in_order)) >= 0;) {
       const size_t i = static_cast<size_t>(r);
       score_list(lists_of[slot][i], ctx.pages.data() + slot * slot_bytes + at_of[slot][i], qd, entry_bytes, keep_tails);
     }

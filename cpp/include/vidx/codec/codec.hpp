@@ -41,6 +41,10 @@ class QueryDistance {
   virtual void batch_bounded_exact(const uint8_t* const* codes, size_t n, float bound, float* out) const {
     batch_bounded(codes, n, bound, out);
   }
+  // Whether batch_bounded may abandon a code under the bound (f32_pca's calibrated early exits,
+  // f32_sketch's sign-sketch screen): what it keeps then depends on the bound it was given, so
+  // a scan that scores lists in another order may keep other candidates (spann_search.cpp).
+  virtual bool screens() const { return false; }
   // The distance to a code whose head and tail (see Codec::head_size) are stored apart; only
   // precise distances read the tail, the others ignore it.
   virtual float one_split(const uint8_t* head, const uint8_t* /*tail*/) const { return one(head); }

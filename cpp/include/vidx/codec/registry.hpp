@@ -42,8 +42,9 @@ const CodecFactory& find_codec(const std::string& name);
 
 // What add() refuses of vectors for an index storing them with codec `quant`: check_vectors
 // with that codec's value bound and, where the index keeps each row's length (keeps_lengths:
-// cosine flat and HNSW), cosine lengths float32 cannot hold (rows named from first_row on).
+// cosine flat and HNSW), cosine lengths float32 cannot hold (rows named from first_row on);
+// row_scale: what the index multiplies rows by (RowScale).
 void check_vectors_for(const std::string& quant, Metric metric, const float* x, size_t n, size_t dim,
-                       size_t first_row = 0, bool keeps_lengths = false);
+                       size_t first_row = 0, bool keeps_lengths = false, float row_scale = 1.f);
 
 }  // namespace vidx

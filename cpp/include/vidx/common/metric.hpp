@@ -31,8 +31,10 @@ float max_abs_value(size_t dim);
 // `codec` stores faithfully: its registry value_bound), and for zero vectors under cosine. Rows are
 // named from `first_row` on. keeps_lengths (rows an index stores): cosine rows whose length
 // float32 cannot hold are refused too (the index keeps each row's length, see RowNorms).
+// row_scale: what the index multiplies rows by before it stores them (RowScale); the bounds
+// apply to the products, and the messages say so.
 void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what,
                    float codec_bound = std::numeric_limits<float>::infinity(), const std::string& codec = "",
-                   size_t first_row = 0, bool keeps_lengths = false);
+                   size_t first_row = 0, bool keeps_lengths = false, float row_scale = 1.f);
 
 }  // namespace vidx

@@ -155,7 +155,9 @@ class HnswIndex final : public VectorIndex {
   int sample_level(uint32_t slot) const;
 
   // ---- node states (one byte per slot, atomic: writers change them while searches read) ----
-  enum NodeState : uint8_t { kEmpty = 0, kInserting = 1, kLive = 2, kRemoved = 3 };
+  // An add's nodes are kInserting until their lists are written (link_new_node), kLinked from
+  // then until the add is done (still hidden from results), kLive after.
+  enum NodeState : uint8_t { kEmpty = 0, kInserting = 1, kLive = 2, kRemoved = 3, kLinked = 4 };
   NodeState state(uint32_t slot) const {
     return static_cast<NodeState>(states_[slot].load(std::memory_order_acquire));
   }
@@ -175,7 +177,12 @@ class HnswIndex final : public VectorIndex {
   // Nodes a new link may point to (a node being inserted is linkable, a removed one is not).
   bool linkable(uint32_t slot) const {
     const NodeState s = state(slot);
-    return s == kLive || s == kInserting;
+    return s == kLive || s == kInserting || s == kLinked;
+  }
+  // Nodes a walk can leave: their lists are written (a node being inserted has none yet).
+  bool walkable(uint32_t slot) const {
+    const NodeState s = state(slot);
+    return s == kLive || s == kLinked;
   }
   // The entry point and top level, read together: (max_level + 1) << 32 | entry; 0 = empty.
   // Returns the top level (-1: empty graph) and sets `entry`, from one load.
@@ -227,7 +234,7 @@ class HnswIndex final : public VectorIndex {
   void relink_level0(uint32_t node, std::vector<uint32_t>& chosen);
   // `from` links to `to` on level 0 (replacing its farthest link when its list is full).
   void link_in_at_level0(uint32_t from, uint32_t to);
-  // The live node on the highest level (after the entry point was removed).
+  // After the entry point was removed: the highest node a walk can leave (hnsw_remove.cpp).
   void choose_new_entry();
   // ---- search ----
   // seen: scratch marks (the context's visited set, reset here).

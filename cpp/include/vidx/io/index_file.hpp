@@ -8,7 +8,8 @@
 //   8           4       u32 format_version (1)
 //   12          4       u32 header_size H: bytes [0, H) are the header
 //   16          4       u32 flags: bits 0-15 "must understand" (a reader refuses a file with a
-//                       bit it does not know), bits 16-31 "may ignore"; version 1 defines none
+//                       bit it does not know), bits 16-31 "may ignore"; bit 0 is
+//                       kScaledRowsFlag (below), set only by indexes that scale their rows
 //   20          8       u64 file_size: the exact length of the file
 //   28          4       u32 kind length K (1..255)
 //   32          K       kind bytes ("hnsw", "flat", "spann"...), no terminator
@@ -60,6 +61,11 @@ class MappedFile;
 
 // The newest format version this library reads and the one it writes.
 constexpr uint32_t kFormatVersion = 3;
+
+// "Must understand" header flags (a reader refuses a file with one it does not know).
+// kScaledRowsFlag: the index stores its rows multiplied by a factor (section SCAL, RowScale);
+// a library that did not know would report distances and get() values off by that factor.
+constexpr uint32_t kScaledRowsFlag = 1u << 0;
 
 // Payload alignment within the file.
 constexpr size_t kSectionAlignment = 64;
@@ -128,6 +134,8 @@ class IndexFileWriter {
   std::vector<uint8_t> to_bytes() const;
 
   const std::string& kind() const { return kind_; }
+  // Sets "must understand" header flags (kScaledRowsFlag).
+  void set_flags(uint32_t flags) { flags_ |= flags; }
 
  private:
   struct Layout {
@@ -148,6 +156,7 @@ class IndexFileWriter {
   void check_new_tag(uint32_t tag) const;
 
   std::string kind_;
+  uint32_t flags_ = 0;
   std::vector<Section> sections_;
 };
 
@@ -180,6 +189,7 @@ class IndexFileReader {
 
   const std::string& kind() const { return kind_; }
   uint32_t version() const { return version_; }
+  uint32_t flags() const { return flags_; }
   const std::string& path() const { return path_; }
   // True for map(): sections are views into the file, which a structure may keep (holding
   // backing()) instead of copying them.
@@ -225,6 +235,7 @@ class IndexFileReader {
   std::string path_;
   std::string kind_;
   uint32_t version_ = 0;
+  uint32_t flags_ = 0;
   std::vector<Entry> entries_;
   std::shared_ptr<const void> owner_;          // an AlignedBuffer or a MappedFile
   const MappedFile* mapping_ = nullptr;  // owned by owner_ when mapped

@@ -25,16 +25,19 @@ struct ReadRequest {
   uint64_t offset = 0;
 };
 
-// The reads of one query. Completed requests come out of wait_next() in completion order.
+// The reads of one query. Requests come out of wait_next() as they complete, or in the order
+// they were submitted (each once complete) where the caller's answer could depend on the order
+// (a screened scan: QueryDistance::screens).
 class ReadBatch {
  public:
   ReadBatch() = default;
   ~ReadBatch();  // waits for reads still in flight (they write into the caller's buffers)
   ReadBatch(const ReadBatch&) = delete;
   ReadBatch& operator=(const ReadBatch&) = delete;
-  // Index of the next completed request; -1 when all have been returned. Throws IoError for
-  // a read that failed or came back short (the message names `what` and the request).
-  long wait_next();
+  // Index of the next completed request (in_order: the next in submission order, once it has
+  // completed); -1 when all have been returned. Throws IoError for a read that failed or came
+  // back short (the message names `what` and the request).
+  long wait_next(bool in_order = false);
   size_t size() const { return requests_.size(); }
 
  private:
@@ -42,7 +45,8 @@ class ReadBatch {
   std::vector<ReadRequest> requests_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::vector<uint32_t> done_;      // completed, not yet returned
+  std::vector<uint8_t> done_;       // by request: completed
+  std::vector<uint32_t> finished_;  // completed, in completion order (returned up to returned_)
   std::vector<std::exception_ptr> errors_;  // per request: null, or why it failed
   size_t returned_ = 0;
   size_t completed_ = 0;
