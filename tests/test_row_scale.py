@@ -179,14 +179,14 @@ def test_later_rows_beyond_the_scaled_range_are_refused_by_name():
     index = vidx.Index(DIM, "l2", kind="flat", quant="f16")
     index.add(rows(200, 12, 2.0 ** -20))  # scaled by about 2^18
     big = rows(3, 13, 1.0)
-    with pytest.raises(ValueError, match=r"vector row 0 column \d+ is .*multiplies its rows by"):
+    with pytest.raises(ValueError, match=r"vector row 0 column \d+ is .*multiplies its rows and queries by"):
         index.add(big)
     assert len(index) == 200
     # Queries are held to the scaled bounds too: 1e17 times 2^18 squared is beyond float32 (a
     # review: real ids came back at distance +inf, and range_search(inf) found nothing).
-    with pytest.raises(ValueError, match=r"query row 0 column 0 is 1e\+17: .*multiplies its rows by"):
+    with pytest.raises(ValueError, match=r"query row 0 column 0 is [0-9.e+]+: .*multiplies its rows and queries by"):
         index.search(np.full((1, DIM), 1e17, np.float32), 5)
-    with pytest.raises(ValueError, match="multiplies its rows by"):
+    with pytest.raises(ValueError, match="multiplies its rows and queries by"):
         index.range_search(np.full((1, DIM), 1e17, np.float32), np.inf)
 
 
@@ -300,3 +300,44 @@ def test_range_results_stay_under_the_radius():
         # The rows are those whose 1 - <q, x> (float64) is under the radius, but for float32 ties at it.
         want = set(np.flatnonzero(exact[i] < radius - 1e-7).tolist())
         assert want <= set(Ir.tolist()) and len(Ir) <= len(np.flatnonzero(exact[i] < radius + 1e-7))
+
+
+@pytest.mark.parametrize("metric, quant", [("ip", "none"), ("l2", "f16")])
+def test_a_refused_upsert_keeps_the_row_it_would_replace(metric, quant):
+    # The scaled bound was checked after the upsert's remove (a review: the old row was gone).
+    x = rows(500, 31, 1e-4)
+    for kind in ("flat", "hnsw"):
+        index = vidx.Index(DIM, metric, kind=kind, quant=quant)
+        index.add(x)
+        big = x[7:8].copy()
+        big[0, 3] = 1e15 if quant == "none" else 1e3
+        with pytest.raises(ValueError, match=r"vector row 0 column 3 is .*multiplies its rows and queries by"):
+            index.upsert(big, np.array([7]))
+        assert len(index) == 500 and 7 in index
+        assert np.array_equal(index.get(np.array([7]))[0], x[7:8]) or quant != "none"
+
+
+def test_zero_rows_first_leave_the_factor_to_the_next_add():
+    # A first add of zero rows alone fixed the factor at 1 (a review: recall 0.02 on later short rows).
+    short = rows(3000, 32, 2.0 ** -24)
+    q = queries_near(short, 33, 2.0 ** -24)
+    truth, _ = exact_ids(short, q, "ip")
+    for kind in ("flat", "hnsw"):
+        index = vidx.Index(DIM, "ip", kind=kind, quant="none")
+        index.add(np.zeros((1, DIM), np.float32), np.array([10_000]))
+        index.add(short, np.arange(3000))
+        assert recall(index.search(q, 10)[1], truth) >= 0.98
+        assert np.array_equal(index.get(np.array([10_000]))[0], np.zeros((1, DIM), np.float32))
+
+
+def test_a_value_just_past_a_scaled_bound_reads_apart_from_it():
+    index = vidx.Index(DIM, "l2", kind="flat", quant="f16")
+    index.add(rows(200, 34, 1e-3))
+    bound = 65504 / 2.0 ** 11  # the factor for rows of length ~5.7e-3: 2^8 .. 2^11
+    with pytest.raises(ValueError) as caught:
+        index.add(np.full((1, DIM), 1e4, np.float32))
+    message = str(caught.value)
+    value, limit = (float(v) for v in __import__("re").findall(
+        r"is ([0-9.e+-]+): quant 'f16' stores values within \+-65504 \(float16 underneath\), so \+-([0-9.e+-]+)",
+        message)[0])
+    assert value == 1e4 and limit < value and limit >= bound, message

@@ -262,12 +262,13 @@ const float* VectorIndex::rows_to_store(const float* x, size_t n, std::vector<fl
 }
 
 const float* VectorIndex::scaled_for_storage(const float* rows, size_t n, std::vector<float>& buffer) {
-  // Only while no slot is held and no write is in flight may the factor change: no stored row,
-  // and no add that scaled its rows by the old one, is left to disagree with it.
-  if (ids_.slot_count() == 0 && writes_in_flight_ == 0) {
+  // Only while no write is in flight, and no slot is held or only zero rows were stored (which any
+  // factor stores alike), may the factor change: no stored row, and no add that scaled its rows
+  // by the old one, is left to disagree with it.
+  if ((ids_.slot_count() == 0 || !scale_.chosen()) && writes_in_flight_ == 0) {
     const float bound = std::min(max_abs_value(dim()), find_codec(options().quant).value_bound);
     const float factor = RowScale::choose(rows, n, dim(), bound);
-    if (!scale_.chosen() || factor != scale_.factor()) {
+    if (scale_.chosen() != (factor != 0.f) || (factor != 0.f && factor != scale_.factor())) {
       auto lock = lock_exclusive();  // no search reads a factor that changes under it
       scale_.set(factor);
     }
@@ -300,6 +301,10 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
     return upsert_labelled(rows, n, ids, unique, pool());
   }
   WriteGuard writing = lock_writes();
+  // The rows against the bounds the index's factor narrows, before anything is removed (the
+  // factor cannot change while the index holds the rows this upsert replaces).
+  if (scales_rows() && scale_.scaled())
+    check_vectors_for(options().quant, metric(), rows, n, dim(), 0, false, scale_.factor());
   remove_checked(ids, n, true, writing, WriteLock::kHeld);
   add_checked(rows, norms.empty() ? nullptr : norms.data(), n, ids, writing, WriteLock::kHeld);
 }

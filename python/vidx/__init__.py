@@ -172,7 +172,8 @@ class Index:
         Ctrl-C does: the rows of this add are taken out again (their ids and default ids are
         free again; a stopped first add leaves the codec untrained but keeps an automatic M
         it chose, and a stopped add that had the codec learn again keeps the codec it learnt).
-        The callable may not use this index (ValueError: the add holds it). Codecs that learn
+        The callable may not use this index (ValueError: the add holds it), nor wait for
+        another thread's call on it (that call may wait for this add: a deadlock). Codecs that learn
         (LVQ, the binary codes, "f32_pca") learn from the first add; flat and HNSW indexes have
         them learn again, from up to 65,536 stored and added rows, when an add brings the index
         to 8x the rows the codec learnt from (a small or one-topic first add then costs no

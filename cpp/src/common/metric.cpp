@@ -86,7 +86,7 @@ namespace {
 // A value as printf's %g writes it (std::to_string prints 1e-20 as "0.000000").
 std::string as_text(double value) {
   char text[32];
-  std::snprintf(text, sizeof text, "%g", value);
+  std::snprintf(text, sizeof text, "%.9g", value);
   return text;
 }
 }  // namespace
@@ -101,11 +101,13 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
   const auto where = [&](size_t r, size_t c) {
     return std::string(what) + " row " + std::to_string(first_row + r) + " column " + std::to_string(c);
   };
-  // Messages as before for indexes that do not scale; scaled bounds are small numbers.
+  // Messages as before for indexes that do not scale; a scaled index's are in %.9g (a value just
+  // past a bound reads otherwise as the bound) and name the factor the bounds were divided by.
   const auto number = [&](double v) { return row_scale == 1.f ? std::to_string(v) : as_text(v); };
   const std::string scaled = row_scale == 1.f ? std::string()
-                                              : "; this index multiplies its rows by " + as_text(row_scale) +
-                                                    " (and queries; its first rows were short: see add())";
+                                              : " divided by " + as_text(row_scale) +
+                                                    ", the factor this index multiplies its rows and queries by "
+                                                    "(its first rows were short: see add())";
   for (size_t r = 0; r < n; ++r) {
     const float* row = x + r * dim;
     // Valid rows pass the fast pass; a row that fails it is searched for the value to name.
@@ -116,11 +118,13 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
         if (metric != Metric::Cosine && std::fabs(row[c]) > bound)
           throw InvalidArgument(where(r, c) + " is " + number(row[c]) + ": with dimension " +
                                 std::to_string(dim) + " values must be within +-" + number(bound) +
-                                " (sqrt(FLT_MAX / (4 * dim))) so that distances fit in float32" + scaled);
+                                " (sqrt(FLT_MAX / (4 * dim))" + scaled + ") so that distances fit in float32");
         if (metric != Metric::Cosine && std::fabs(row[c]) > codec_bound)
           throw InvalidArgument(where(r, c) + " is " + number(row[c]) + ": quant '" + codec +
-                                "' stores values within +-" + number(codec_bound) +
-                                " (float16 underneath); use quant='none' or scale the data" + scaled);
+                                "' stores values within +-" + number(codec_bound * row_scale) +
+                                " (float16 underneath)" +
+                                (row_scale == 1.f ? "" : ", so +-" + number(codec_bound) + " here (" + scaled.substr(1) + ")") +
+                                "; use quant='none' or scale the data");
       }
     }
     if (metric != Metric::Cosine) continue;

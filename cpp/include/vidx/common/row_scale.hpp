@@ -49,7 +49,8 @@ class RowScale {
     return metric == Metric::IP || (metric == Metric::L2 && quant == "f16");
   }
   // The factor for an index whose first stored rows are these; value_bound: the largest |value|
-  // the index stores (the quant's range, and what keeps distances within float32).
+  // the index stores (the quant's range, and what keeps distances within float32). 0 when every
+  // row is zero: they tell nothing of the scale (and any factor stores them alike).
   static float choose(const float* x, size_t n, size_t dim, float value_bound) {
     std::vector<double> lengths;
     lengths.reserve(n);
@@ -63,7 +64,7 @@ class RowScale {
       }
       if (sum > 0) lengths.push_back(std::sqrt(sum));  // zero rows have no scale to tell
     }
-    if (lengths.empty()) return 1.f;
+    if (lengths.empty()) return 0.f;
     std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
     const double median = lengths[lengths.size() / 2];
     if (median >= kShortRowLength) return 1.f;
@@ -79,10 +80,12 @@ class RowScale {
 
   float factor() const { return factor_.load(std::memory_order_acquire); }
   bool scaled() const { return factor() != 1.f; }
+  // Chosen from rows that told the scale (not only zero rows), or taken from a file.
   bool chosen() const { return chosen_.load(std::memory_order_acquire); }
+  // s from choose() (0: the rows told nothing; the factor stays 1, not chosen).
   void set(float s) {
-    factor_.store(s, std::memory_order_release);
-    chosen_.store(true, std::memory_order_release);
+    factor_.store(s == 0.f ? 1.f : s, std::memory_order_release);
+    chosen_.store(s != 0.f, std::memory_order_release);
   }
 
   // x scaled into `buffer` (x itself when the factor is 1).
