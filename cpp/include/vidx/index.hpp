@@ -369,8 +369,9 @@ class VectorIndex {
   // normalised (the lengths into `norms` where they are kept); x itself, or a copy in `buffer`.
   const float* rows_to_store(const float* x, size_t n, std::vector<float>& buffer, std::vector<float>& norms);
   // add_checked's rows as the structure stores them (scales_rows()): under write_mutex_, the
-  // factor chosen again while the index holds no slot and no write is in flight, the rows checked
-  // against the bounds it narrows, then scaled into `buffer` (rows itself at factor 1).
+  // factor chosen again while no write is in flight and the index holds no slot (or only zero
+  // rows), the rows checked against the bounds it narrows, then scaled into `buffer` (rows
+  // itself at factor 1).
   const float* scaled_for_storage(const float* rows, size_t n, std::vector<float>& buffer);
   // Loading: the SCAL section (FileFormatError for a factor this library would not choose).
   void read_row_scale(io::ByteReader& in, const std::string& path);

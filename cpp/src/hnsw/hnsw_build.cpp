@@ -591,9 +591,9 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
 void HnswIndex::take_back(const uint32_t* slots, size_t n, ThreadPool& pool) {
   // All of the add's rows go as a remove takes nodes out, the ones not linked yet too: a
   // concurrent remove that took out the entry point may have moved it onto one of them
-  // (choose_new_entry takes inserting nodes), and later batches of this add, or other adds,
-  // then linked to it. remove_rows marks them all removed before it moves the entry, repairs
-  // every list that names one of them and empties their own.
+  // (choose_new_entry takes the linked nodes of a running add), and later batches of this add,
+  // or other adds, then linked to it. remove_rows marks them all removed before it moves the
+  // entry, repairs every list that names one of them and empties their own.
   std::vector<uint32_t> taken(slots, slots + n);
   for (const uint32_t s : taken) set_state(s, kLive);  // as remove_rows expects; their ids stay hidden (pending)
   remove_rows(taken.data(), n, pool);

@@ -1,5 +1,6 @@
 // Posting reads issued all at once: a query hands every read it needs to the reader and
-// then handles each list as soon as it has arrived. The reader is a pool of threads doing
+// then handles each list as soon as it has arrived (or, where its answer would depend on the
+// order, as soon as it and the lists before it have). The reader is a pool of threads doing
 // pread (blocking reads overlap across threads; with O_DIRECT each goes straight to the
 // device). io_uring can replace it behind the same interface.
 #pragma once
