@@ -298,7 +298,11 @@ void register_codec(py::module_& m) {
   m.def("_check_rows", &check_rows, py::arg("x"), py::arg("dim"), py::arg("metric"), py::arg("quant"),
         py::arg("keeps_lengths") = false,
         "Raises ValueError where add() would refuse these vectors (keeps_lengths: an index that keeps "
-        "cosine lengths, flat or HNSW)");
+        "cosine lengths, as _keeps_lengths says)");
+  m.def(
+      "_keeps_lengths",
+      [](const std::string& kind, const std::string& metric) { return kind_keeps_norms(kind, parse_metric(metric)); },
+      py::arg("kind"), py::arg("metric"), "Whether an index of this kind and metric keeps its cosine rows' lengths");
   m.def("_lvq_probe", &lvq_probe, py::arg("name"), py::arg("metric"), py::arg("level"), py::arg("data"),
         py::arg("queries"));
   m.def("_f16_probe", &f16_probe, py::arg("metric"), py::arg("level"), py::arg("data"), py::arg("queries"),

@@ -346,21 +346,11 @@ std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader&
   return index;
 }
 
-namespace {
-
-// A float as printf's %g writes it: std::to_string prints 1e-20 as "0.000000".
-std::string shortest_text(float value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", static_cast<double>(value));
-  return text;
-}
-
-}  // namespace
 
 void VectorIndex::read_row_scale(io::ByteReader& in, const std::string& path) {
   const float factor = in.f32();
   if (!scales_rows() || !RowScale::plausible(factor))
-    throw FileFormatError(path + ": a row scale of " + shortest_text(factor) + " in a " + metric_name(metric_) +
+    throw FileFormatError(path + ": a row scale of " + value_text(factor) + " in a " + metric_name(metric_) +
                           " index of quant '" + options_.quant + "', which this library would not choose");
   scale_.set(factor);
 }
@@ -374,7 +364,7 @@ void VectorIndex::read_norms(const uint8_t* data, size_t size, size_t slot_count
   for (size_t slot = 0; slot < slot_count; ++slot) {
     const float norm = norms_.of(static_cast<uint32_t>(slot));
     if (!(norm > 0.0f) || !std::isfinite(norm))
-      throw FileFormatError(path + ": slot " + std::to_string(slot) + " has length " + shortest_text(norm) +
+      throw FileFormatError(path + ": slot " + std::to_string(slot) + " has length " + value_text(norm) +
                             " (lengths are positive and finite); the file is corrupted");
   }
 }

@@ -7,6 +7,13 @@
 #include "vidx/spann/spann_index.hpp"
 
 namespace vidx {
+namespace {
+
+[[noreturn]] void unknown_kind(const std::string& kind) {
+  throw InvalidArgument("unknown index kind '" + kind + "' (expected 'hnsw', 'flat' or 'spann')");
+}
+
+}  // namespace
 
 // The registry of kinds: make_index builds every kind, and load_index makes the kind a file
 // names through it before the kind reads its sections.
@@ -20,7 +27,14 @@ std::unique_ptr<VectorIndex> make_index(const std::string& kind, size_t dim, Met
   if (kind == "hnsw") return std::make_unique<HnswIndex>(dim, metric, options);
   if (kind == "flat") return std::make_unique<FlatIndex>(dim, metric, options);
   if (kind == "spann") return std::make_unique<spann::SpannIndex>(dim, metric, options);
-  throw InvalidArgument("unknown index kind '" + kind + "' (expected 'hnsw', 'flat' or 'spann')");
+  unknown_kind(kind);
+}
+
+bool kind_keeps_norms(const std::string& kind, Metric metric) {
+  if (kind == "hnsw") return VectorIndex::keeps_norms_for(metric, HnswIndex::kStoresLabels);
+  if (kind == "flat") return VectorIndex::keeps_norms_for(metric, FlatIndex::kStoresLabels);
+  if (kind == "spann") return VectorIndex::keeps_norms_for(metric, spann::SpannIndex::kStoresLabels);
+  unknown_kind(kind);
 }
 
 }  // namespace vidx

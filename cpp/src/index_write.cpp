@@ -255,6 +255,10 @@ size_t VectorIndex::remove_stored_labels_locked(const std::vector<int64_t>& uniq
   return remove_now();
 }
 
+bool VectorIndex::scales_rows() const {
+  return !stores_labels() && RowScale::applies(metric_, find_codec(options_.quant).loses_short_values);
+}
+
 const float* VectorIndex::rows_to_store(const float* x, size_t n, std::vector<float>& buffer,
                                         std::vector<float>& norms) {
   check_vectors_for(options().quant, metric(), x, n, dim(), 0, keeps_norms());

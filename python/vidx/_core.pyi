@@ -92,6 +92,10 @@ def _check_rows(x: typing.Any, dim: typing.SupportsInt | typing.SupportsIndex, m
     """
     Raises ValueError where add() would refuse these vectors
     """
+def _keeps_lengths(kind: str, metric: str) -> bool:
+    """
+    Whether an index of this kind and metric keeps its cosine rows' lengths
+    """
 def _codec_summaries() -> list:
     """
     (name, alias, summary) of every registered codec

@@ -180,6 +180,11 @@ class VectorIndex {
   std::vector<uint8_t> to_bytes() const;
   // True for an index loaded with LoadOptions::mmap: every write throws.
   bool read_only() const { return backing_ != nullptr; }
+  // Only slot-addressed cosine indexes keep their rows' lengths (see RowNorms); add() then
+  // refuses cosine rows longer than float32 holds.
+  bool keeps_norms() const { return keeps_norms_for(metric_, stores_labels()); }
+  static bool keeps_norms_for(Metric metric, bool stores_labels) { return metric == Metric::Cosine && !stores_labels; }
+  static constexpr bool kStoresLabels = false;
 
  protected:
   VectorIndex(size_t dim, Metric metric, IndexOptions options);
@@ -221,8 +226,9 @@ class VectorIndex {
   // Rows are raw (not normalised). The structure installs its result under lock_exclusive().
   virtual void build(io::VectorSource& /*source*/, const int64_t* /*ids*/, const ProgressFn& /*progress*/) {}
   // True where the structure stores user ids itself (SPANN keeps them in its posting file):
-  // search_rows then writes user ids, and the base keeps no id map.
-  virtual bool stores_labels() const { return false; }
+  // search_rows then writes user ids, and the base keeps no id map. Each kind's kStoresLabels
+  // says it too, for the factory to tell before it makes one (kind_keeps_norms).
+  virtual bool stores_labels() const { return kStoresLabels; }
   // The SearchParams fields the kind uses (kSearchEf | ...); others are refused.
   static constexpr unsigned kSearchEf = 1, kSearchRerank = 2, kSearchNprobe = 4, kSearchEps = 8;
   virtual unsigned search_settings() const { return kSearchEf | kSearchRerank; }
@@ -356,15 +362,13 @@ class VectorIndex {
   // norms: the rows' lengths before normalising (cosine), or nullptr.
   void add_checked(const float* rows, const float* norms, size_t n, const int64_t* ids, WriteGuard& writing,
                    WriteLock hold = WriteLock::kReleased, const ProgressFn& progress = {});
-  // Only slot-addressed cosine indexes keep their rows' lengths (see RowNorms); norms_to_keep
-  // is where normalized_if_cosine puts them, or nullptr where they are not kept.
-  bool keeps_norms() const { return metric_ == Metric::Cosine && !stores_labels(); }
+  // Where normalized_if_cosine puts the rows' lengths, or nullptr where they are not kept.
   std::vector<float>* norms_to_keep(std::vector<float>& norms) const { return keeps_norms() ? &norms : nullptr; }
   // Loading: the NORM section, one float32 for each of slot_count slots (FileFormatError else).
   void read_norms(const uint8_t* data, size_t size, size_t slot_count, const std::string& path);
   // Slot-addressed "ip" indexes (and "l2" ones of float16 codes) multiply short rows by a power
   // of two chosen by their first add (see RowScale).
-  bool scales_rows() const { return !stores_labels() && RowScale::applies(metric_, options_.quant); }
+  bool scales_rows() const;
   // The rows add() and upsert() hand add_checked: checked (add()'s refusals) and, for cosine,
   // normalised (the lengths into `norms` where they are kept); x itself, or a copy in `buffer`.
   const float* rows_to_store(const float* x, size_t n, std::vector<float>& buffer, std::vector<float>& norms);
@@ -425,6 +429,9 @@ class VectorIndex {
 // InvalidArgument for unknown kinds or bad parameters.
 std::unique_ptr<VectorIndex> make_index(const std::string& kind, size_t dim, Metric metric,
                                         const IndexOptions& options);
+// Whether an index of this kind and metric keeps its rows' lengths (VectorIndex::keeps_norms),
+// for a caller that checks rows before it makes one (ShardedIndex).
+bool kind_keeps_norms(const std::string& kind, Metric metric);
 // Verifies the whole file (magic, version, checksums, structure) before using it.
 // The kind is read from the file; each kind registers how it is made (index_factory.cpp).
 std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load = {});

@@ -63,7 +63,7 @@ const std::vector<CodecFactory> kCodecs = {
      make_f32_sketch},
     // Beyond +-65504 float16 saturates: rows 7e4, 1e5 and 1e6 would be stored alike, and a query
     // equal to one of them would rank it last; add() refuses them as LVQ refuses its own bound.
-    {"f16", "", "IEEE float16, half the bytes (values within +-65504)", make_f16, f16::kMax},
+    {"f16", "", "IEEE float16, half the bytes (values within +-65504)", make_f16, f16::kMax, true},
     {"lvq8", "", "LVQ, 8 bits per dimension", make_lvq<8, 0>, kFloat16ConstantsBound},
     {"lvq4", "", "LVQ, 4 bits per dimension", make_lvq<4, 0>, kFloat16ConstantsBound},
     {"lvq4x4", "", "LVQ, 4-bit primary level + 4-bit residual for re-ranking", make_lvq<4, 4>,

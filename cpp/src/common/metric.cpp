@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -82,15 +81,6 @@ bool all_within(const float* row, size_t dim, float limit) {
 
 }  // namespace
 
-namespace {
-// A value as printf's %g writes it (std::to_string prints 1e-20 as "0.000000").
-std::string as_text(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", value);
-  return text;
-}
-}  // namespace
-
 void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const char* what, float codec_bound,
                    const std::string& codec, size_t first_row, bool keeps_lengths, float row_scale) {
   // Bounds on what is stored, so on the values given: divided by the index's row scale.
@@ -103,9 +93,9 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
   };
   // Messages as before for indexes that do not scale; a scaled index's are in %.9g (a value just
   // past a bound reads otherwise as the bound) and name the factor the bounds were divided by.
-  const auto number = [&](double v) { return row_scale == 1.f ? std::to_string(v) : as_text(v); };
+  const auto number = [&](double v) { return row_scale == 1.f ? std::to_string(v) : value_text(v, 9); };
   const std::string scaled = row_scale == 1.f ? std::string()
-                                              : " divided by " + as_text(row_scale) +
+                                              : " divided by " + value_text(row_scale, 9) +
                                                     ", the factor this index multiplies its rows and queries by "
                                                     "(its first rows were short: see add())";
   for (size_t r = 0; r < n; ++r) {

@@ -563,6 +563,7 @@ class ShardedIndex:
         """_vectors, then every check a shard's add() makes of them (value bounds, the quant's
         included; zero vectors under cosine), before any shard is sent a row."""
         X = self._vectors(X)
-        # the kind's default quant when not given; flat and HNSW shards keep cosine lengths
-        _core._check_rows(X, self.dim, self.metric, self._quant, self.kind != "spann")
+        # the kind's default quant when not given; whether the shards keep cosine lengths, the core says
+        keeps_lengths = _core._keeps_lengths(self.kind, self.metric)
+        _core._check_rows(X, self.dim, self.metric, self._quant, keeps_lengths)
         return X

@@ -28,6 +28,9 @@ struct CodecFactory {
   // The largest |value| the codec stores faithfully (l2 and ip; cosine stores unit vectors):
   // add() refuses larger ones, naming the codec. Infinite where only max_abs_value applies.
   float value_bound = std::numeric_limits<float>::infinity();
+  // Whether it loses short values' precision (float16's subnormals): an "l2" index of its codes
+  // scales short rows up, as every "ip" index does (RowScale).
+  bool loses_short_values = false;
 };
 
 // Every codec, in the order documentation lists them.

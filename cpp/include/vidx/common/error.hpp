@@ -4,6 +4,7 @@
 // ResourceError -> OSError), so C++ never aborts the interpreter.
 #pragma once
 #include <cstddef>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +45,14 @@ class FileFormatError : public IoError {
  public:
   using IoError::IoError;
 };
+
+// A number for a message, as printf's %g writes it with `digits` significant digits
+// (std::to_string prints 1e-20 as "0.000000").
+inline std::string value_text(double value, int digits = 6) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.*g", digits, value);
+  return text;
+}
 
 // InvalidArgument naming `what` when a caller's pointer to n > 0 items is null.
 inline void require_data(const void* data, size_t n, const char* what) {

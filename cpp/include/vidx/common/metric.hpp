@@ -18,6 +18,9 @@ const char* metric_name(Metric m);
 // Cosine is inner product on normalised vectors: structures and codecs only see L2 or IP.
 inline bool metric_is_inner_product(Metric m) { return m != Metric::L2; }
 
+// sum of v[i]^2 in double, in a fixed order (the same on every machine).
+double squared_norm(const float* v, size_t dim);
+
 // Scales v to unit length in place and returns the length it had; a zero vector is left as it
 // is (0 returned).
 double normalize_in_place(float* v, size_t dim);

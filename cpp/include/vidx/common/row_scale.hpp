@@ -26,7 +26,6 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <string>
 #include <vector>
 
 #include "vidx/common/metric.hpp"
@@ -44,9 +43,10 @@ class RowScale {
   // later rows that much larger.
   static constexpr double kHeadroom = 16;
 
-  // Which indexes scale: "ip" with any quant, "l2" with float16 codes (cosine stores unit vectors).
-  static bool applies(Metric metric, const std::string& quant) {
-    return metric == Metric::IP || (metric == Metric::L2 && quant == "f16");
+  // Which indexes scale: "ip" with any codec, "l2" with a codec that loses short values (the
+  // registry's CodecFactory::loses_short_values: float16). Cosine stores unit vectors.
+  static bool applies(Metric metric, bool codec_loses_short_values) {
+    return metric == Metric::IP || (metric == Metric::L2 && codec_loses_short_values);
   }
   // The factor for an index whose first stored rows are these; value_bound: the largest |value|
   // the index stores (the quant's range, and what keeps distances within float32). 0 when every
@@ -54,16 +54,12 @@ class RowScale {
   static float choose(const float* x, size_t n, size_t dim, float value_bound) {
     std::vector<double> lengths;
     lengths.reserve(n);
-    double largest = 0;
     for (size_t r = 0; r < n; ++r) {
-      double sum = 0;
-      for (size_t c = 0; c < dim; ++c) {
-        const double v = x[r * dim + c];
-        sum += v * v;
-        largest = std::max(largest, std::fabs(v));
-      }
+      const double sum = squared_norm(x + r * dim, dim);
       if (sum > 0) lengths.push_back(std::sqrt(sum));  // zero rows have no scale to tell
     }
+    double largest = 0;
+    for (size_t i = 0; i < n * dim; ++i) largest = std::max(largest, static_cast<double>(std::fabs(x[i])));
     if (lengths.empty()) return 0.f;
     std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
     const double median = lengths[lengths.size() / 2];

@@ -112,6 +112,7 @@ struct BuiltParts {
 
 class SpannIndex final : public VectorIndex {
  public:
+  static constexpr bool kStoresLabels = true;  // its posting file holds the ids
   SpannIndex(size_t dim, Metric metric, IndexOptions options);
   ~SpannIndex() override;
 
@@ -151,7 +152,7 @@ class SpannIndex final : public VectorIndex {
 
  protected:
   void build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) override;
-  bool stores_labels() const override { return true; }
+  bool stores_labels() const override { return kStoresLabels; }
   unsigned search_settings() const override { return kSearchEf | kSearchRerank | kSearchNprobe | kSearchEps; }
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
   void search_rows(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances, int64_t* ids,
