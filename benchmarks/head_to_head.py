@@ -39,9 +39,10 @@ def parse_args(argv):
     p.add_argument("--algorithms", default="vidx,hnswlib,faiss,usearch",
                    help="comma list of NAME[:VARIANT][@M]: VARIANT picks a library's quantizer (vidx:lvq8, "
                         "faiss:sq8, glass:sq8), M that library's own M (e.g. hnswlib@32)")
-    p.add_argument("--M", type=degree, default=16,
-                   help="graph degree of every library without its own @M (vidx included: vidx@0 takes its "
-                        "automatic M, 24 on glove6b-50, which the default 16 overrides)")
+    p.add_argument("--M", type=degree, default=None,
+                   help="graph degree of every library without its own @M (default: 16, except for a library "
+                        "that chooses its own: vidx then takes its automatic M, 24 on glove6b-50, as its "
+                        "users get it; --M 16 holds vidx to 16 too)")
     p.add_argument("--ef-construction", type=beam, default=200)
     p.add_argument("--ef", type=beam_list, default="10,12,14,16,20,24,32,48,64,96,128")
     p.add_argument("--threads", type=count, default=2, help="build threads, and batch-search threads (default 2)")
@@ -74,7 +75,8 @@ def parse_specs(text, default_M):
 
 def parse_spec(spec, default_M):
     """"NAME[:VARIANT][@M]" -> (NAME, VARIANT or None, M); @0 leaves M to a library that
-    chooses its own (vidx@0: vidx's automatic M)."""
+    chooses its own (vidx@0: vidx's automatic M). default_M: the M of a spec without @M, or None
+    for 16, and 0 (its own choice) for a library that chooses its own."""
     rest, _, m = spec.strip().partition("@")
     base, _, variant = rest.partition(":")
     if not base or (m and not m.isdigit()):
@@ -82,6 +84,8 @@ def parse_spec(spec, default_M):
     adapter = peers.ADAPTERS.get(base)
     if m == "0" and adapter is not None and adapter.CHOOSES_M:
         return base, variant or None, 0  # the library's own choice of M
+    if not m and default_M is None:
+        return base, variant or None, 0 if adapter is not None and adapter.CHOOSES_M else 16
     try:
         return base, variant or None, degree(m) if m else default_M
     except argparse.ArgumentTypeError as err:

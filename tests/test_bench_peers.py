@@ -65,6 +65,10 @@ def test_head_to_head_reads_name_variant_and_m():
     with pytest.raises(ValueError, match="M must be between 2 and 2048"):
         h2h.parse_spec("faiss@1", 16)  # faiss's HNSW at M=1 ends the process
     assert h2h.parse_spec("vidx:lvq8@0", 16) == ("vidx", "lvq8", 0)  # vidx's automatic M
+    # Without --M: the peers at 16, vidx at its automatic M (as its users get it)
+    assert h2h.parse_spec("vidx:lvq8", None) == ("vidx", "lvq8", 0)
+    assert h2h.parse_spec("hnswlib", None) == ("hnswlib", None, 16)
+    assert h2h.parse_spec("vidx@24", None) == ("vidx", None, 24)
     with pytest.raises(ValueError, match="M must be between 2 and 2048"):
         h2h.parse_spec("hnswlib@0", 16)
     with pytest.raises(ValueError, match="given twice"):

@@ -68,6 +68,19 @@ def test_merge_topk_is_the_topk_of_the_union():
     np.testing.assert_array_equal(Im[1], [I[1, 0], I[1, 1], -1, -1])
 
 
+def test_merge_topk_ranks_by_float64_distances_where_a_shard_gives_them():
+    # Short "ip" rows: every float32 distance reads 1.0, so only the float64 ones rank them.
+    a = (None, np.array([[1 - 3e-12, 1 - 1e-12]]), np.array([[10, 11]]))
+    b = (None, np.array([[1 - 4e-12, 1 - 2e-12]]), np.array([[20, 21]]))
+    D, I = merge_topk([a, b], 1, 3)
+    np.testing.assert_array_equal(I, [[20, 10, 21]])
+    assert D.dtype == np.float32 and (D == 1.0).all()
+    # float32 shards beside a float64 one: each ranked by its own value
+    c = (None, np.array([[0.5]], np.float32), np.array([[30]]))
+    D, I = merge_topk([a, c], 1, 2)
+    np.testing.assert_array_equal(I, [[30, 10]])
+
+
 def test_merge_ranges_groups_by_query_sorted_by_distance():
     a = (None, np.array([0, 2, 2, 3]), np.array([0.5, 0.1, 0.3], np.float32), np.array([7, 8, 9]))
     b = (np.array([0, 2]), np.array([0, 1, 2]), np.array([0.2, 0.05], np.float32), np.array([1, 2]))
@@ -96,6 +109,22 @@ def test_exact_shards_answer_as_one_exact_index(data, flat3):
     np.testing.assert_allclose(D3, D1, rtol=1e-6)
     assert len(flat3) == len(X) and sum(flat3.shard_sizes()) == len(X)
     assert min(flat3.shard_sizes()) > 0.8 * len(X) / 3
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_shards_of_short_ip_rows_merge_in_order(kind):
+    """Shards scale short "ip" rows (RowScale) and each ranks them right, but their float32
+    distances all read 1.0: the merge ranked by shard order (recall 0.36 on 3 shards)."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3000, DIM)).astype(np.float32)
+    q = (x[:50] + 0.05 * rng.standard_normal((50, DIM))).astype(np.float32)
+    truth = np.argsort(-(q.astype(np.float64) @ x.T.astype(np.float64)), axis=1)[:, :10]
+    short = np.float32(2.0 ** -20)
+    with ShardedIndex(DIM, "ip", shards=3, kind=kind, threads=1) as index:
+        index.add(x * short)
+        D, I = index.search(q * short, 10)
+    assert recall(I, truth) > 0.95
+    assert D.dtype == np.float32
 
 
 def test_hnsw_shards_keep_recall(data):

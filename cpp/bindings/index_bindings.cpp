@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <type_traits>
+#include <vector>
 
 #include "bindings.hpp"
 #include "gil.hpp"
@@ -134,6 +136,17 @@ class PyIndex {
 
   py::tuple search(py::handle q, py::handle k_obj, py::handle ef, py::handle rerank, py::handle nprobe,
                    py::handle eps, py::handle filter) const {
+    return search_into<float>(q, k_obj, ef, rerank, nprobe, eps, filter);
+  }
+  // search() with float64 distances, as exactly as the index compared them (VectorIndex::search's
+  // `precise`): what the sharded index merges its shards' answers by.
+  py::tuple search_precise(py::handle q, py::handle k_obj, py::handle ef, py::handle rerank, py::handle nprobe,
+                           py::handle eps, py::handle filter) const {
+    return search_into<double>(q, k_obj, ef, rerank, nprobe, eps, filter);
+  }
+  template <typename Distance>
+  py::tuple search_into(py::handle q, py::handle k_obj, py::handle ef, py::handle rerank, py::handle nprobe,
+                        py::handle eps, py::handle filter) const {
     const size_t k = as_positive_int(k_obj, "k", false);
     SearchParams params;
     params.ef = as_positive_int(ef, "ef", true);
@@ -149,13 +162,17 @@ class PyIndex {
       stored = index_->size();
     }
     check_k(k, stored);  // before the (q, k) outputs are allocated
-    py::array_t<float> distances({m.rows, k});
+    py::array_t<Distance> distances({m.rows, k});
     py::array_t<int64_t> ids({m.rows, k});
-    float* d = distances.mutable_data();
+    Distance* d = distances.mutable_data();
     int64_t* i = ids.mutable_data();
-    {
+    if constexpr (std::is_same_v<Distance, float>) {
       GilReleased no_gil;
       index_->search(m.data(), m.rows, k, params, d, i);
+    } else {
+      GilReleased no_gil;
+      std::vector<float> rounded(m.rows * k);
+      index_->search(m.data(), m.rows, k, params, rounded.data(), i, d);
     }
     return py::make_tuple(std::move(distances), std::move(ids));
   }
@@ -285,6 +302,9 @@ void register_index(py::module_& m) {
       .def("search", &PyIndex::search, py::arg("q"), py::arg("k") = 10, py::arg("ef") = py::none(),
            py::arg("rerank") = py::none(), py::arg("nprobe") = py::none(), py::arg("eps") = py::none(),
            py::arg("filter") = py::none())
+      .def("_search_precise", &PyIndex::search_precise, py::arg("q"), py::arg("k") = 10, py::arg("ef") = py::none(),
+           py::arg("rerank") = py::none(), py::arg("nprobe") = py::none(), py::arg("eps") = py::none(),
+           py::arg("filter") = py::none())
       .def("range_search", &PyIndex::range_search, py::arg("q"), py::arg("radius"), py::arg("ef") = py::none(),
            py::arg("filter") = py::none())
       .def("save", &PyIndex::save, py::arg("path"))
@@ -293,6 +313,7 @@ void register_index(py::module_& m) {
       .def_property_readonly("dim", [](const PyIndex& s) { return s.index().dim(); })
       .def_property_readonly("metric", [](const PyIndex& s) { return std::string(metric_name(s.index().metric())); })
       .def_property_readonly("kind", [](const PyIndex& s) { return s.index().kind(); })
+      .def_property_readonly("_row_scale", [](const PyIndex& s) { return s.index().row_scale(); })
       .def_property_readonly("device", [](const PyIndex& s) { return s.index().device(); })
       .def_property(
           "threads", [](const PyIndex& s) { return s.index().options_snapshot().threads; },

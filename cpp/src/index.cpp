@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cosine_rows.hpp"
+#include "scaled_source.hpp"
 #include "search_filter.hpp"
 #include "vidx/codec/registry.hpp"
 #include "vidx/common/error.hpp"
@@ -71,6 +72,8 @@ void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const Progre
   std::vector<float> buffer, norms;
   const float* rows = rows_to_store(x, n, buffer, norms);
   if (stores_labels()) {
+    std::vector<float> scaled;
+    rows = scaled_by_factor(rows, n, scaled);  // the build's factor, kept for good
     // Built already (SPANN): an add that is not made by a rebuild has no steps to report, and
     // a report after it could not stop it. The one report ("read", as for a file) comes first:
     // one that throws leaves the index unchanged.
@@ -141,7 +144,24 @@ void VectorIndex::build_once(io::VectorSource& source, const int64_t* ids, const
   if (built())
     throw InvalidArgument("this " + kind() + " index is already built: a " + kind() +
                           " index is built by one add() of all its vectors");
-  build(source, ids, progress);  // no lock held: it reads the source and may report progress
+  if (!scales_rows()) return build(source, ids, progress);  // no lock held: it reads the source, may report
+  // The factor is in place before the build reads a row (searches of the index, empty until the
+  // build swaps its state in, scale their queries by it from then on), and unchosen again if the
+  // build fails: the next add chooses afresh, as a first add of flat or HNSW does.
+  const float bound = std::min(max_abs_value(dim_), find_codec(options_.quant).value_bound);
+  const float factor = choose_source_scale(source, bound);
+  {
+    auto lock = lock_exclusive();
+    scale_.set(factor);
+  }
+  ScaledSource scaled(source, scale_.factor(), options_.quant, metric_);
+  try {
+    build(scaled, ids, progress);
+  } catch (...) {
+    auto lock = lock_exclusive();
+    scale_.set(0.f);
+    throw;
+  }
 }
 
 void VectorIndex::check_search_params(const SearchParams& params) const {
@@ -169,7 +189,7 @@ SearchParams VectorIndex::resolve(const SearchParams& params, size_t k) const {
 }
 
 void VectorIndex::search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
-                         int64_t* ids) const {
+                         int64_t* ids, double* precise) const {
   check_k(k, size());
   check_search_params(params);
   if (nq == 0) return;
@@ -186,8 +206,9 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   search_rows(q, nq, k, resolved, distances, ids, pool());
-  if (stores_labels()) return;
-  slots_to_labels(distances, ids, nq, k);
+  if (!stores_labels()) slots_to_labels(distances, ids, nq, k);
+  if (precise)
+    for (size_t i = 0; i < nq * k; ++i) precise[i] = scale_.precise_user_distance(distances[i], metric_);
   if (scale_.scaled())
     for (size_t i = 0; i < nq * k; ++i) distances[i] = scale_.user_distance(distances[i], metric_);
 }

@@ -41,7 +41,9 @@ bool VectorIndex::get(const int64_t* ids, size_t n, float* out) const {
     auto lock = lock_shared();
     for (size_t i = 0; i < n; ++i)
       if (!has_label(ids[i])) throw InvalidArgument("id " + std::to_string(ids[i]) + " is not in the index");
-    return decode_labels(ids, n, out);
+    const bool exact = decode_labels(ids, n, out);
+    scale_.undo(out, n * dim_);
+    return exact;
   }
   std::vector<uint32_t> slots(n);
   // Holding the write mutex, no slot changes hands (removed, then reused) while it is read.

@@ -31,13 +31,13 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   range_search_rows(q, nq, scale_.index_radius(radius, metric_), resolved, out, pool());
-  if (stores_labels()) return;
   if (scale_.scaled())
     for (float& d : out.distances) {
       // Rows inside the radius whose float32 distance rounds up to it still report one under it.
       d = scale_.user_distance(d, metric_);
       if (d >= radius) d = std::nextafter(radius, -std::numeric_limits<float>::infinity());
     }
+  if (stores_labels()) return;
   // Slots to ids. A slot removed by a concurrent writer after the structure saw it live reads
   // as a negative label: that result is dropped and the arrays close up.
   size_t kept = 0, start = 0;

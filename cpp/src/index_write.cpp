@@ -256,7 +256,7 @@ size_t VectorIndex::remove_stored_labels_locked(const std::vector<int64_t>& uniq
 }
 
 bool VectorIndex::scales_rows() const {
-  return !stores_labels() && RowScale::applies(metric_, find_codec(options_.quant).loses_short_values);
+  return RowScale::applies(metric_, find_codec(options_.quant).loses_short_values);
 }
 
 const float* VectorIndex::rows_to_store(const float* x, size_t n, std::vector<float>& buffer,
@@ -277,6 +277,10 @@ const float* VectorIndex::scaled_for_storage(const float* rows, size_t n, std::v
       scale_.set(factor);
     }
   }
+  return scaled_by_factor(rows, n, buffer);
+}
+
+const float* VectorIndex::scaled_by_factor(const float* rows, size_t n, std::vector<float>& buffer) const {
   if (!scale_.scaled()) return rows;
   check_vectors_for(options().quant, metric(), rows, n, dim(), 0, false, scale_.factor());
   return scale_.apply(rows, n, dim(), buffer);
@@ -295,6 +299,8 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   // write_mutex_ is held from the remove to the add: a writer that took one of these ids
   // in between would make the add fail with the other ids already gone.
   if (stores_labels()) {
+    std::vector<float> scaled;
+    rows = scaled_by_factor(rows, n, scaled);  // the build's factor, kept for good
     const std::vector<int64_t> unique = distinct(ids, n);
     WriteGuard writing = lock_writes();
     if (concurrent_writes()) {

@@ -155,9 +155,10 @@ class Index:
         ValueError: upsert() replaces). Raises ValueError on NaN/inf, values beyond
         +-sqrt(3.4e38 / (4 * dim)) for "l2"/"ip" (so distances fit in float32), beyond +-32752
         with an LVQ or binary quant (their per-vector constants are float16) or beyond +-65504
-        with "f16" (float16 would saturate them to one value) (flat and HNSW "ip" indexes, and
-        "l2" ones of "f16", whose first stored vectors had a median length under 1/16 store every
-        vector, and compare every query, times a power of two that brings that to about 1, so
+        with "f16" (float16 would saturate them to one value) ("ip" indexes, and "l2" ones of
+        "f16", whose first stored vectors (SPANN: an even sample of its build's) had a median
+        length under 1/16 store every vector, and compare every query, times a power of two
+        that brings that to about 1, so
         that 1 - <q, x> in float32 still ranks them: these bounds apply to the products, and the
         message says so), zero vectors for
         "cosine" (and, for flat and HNSW, which keep each cosine vector's length, vectors
@@ -218,6 +219,16 @@ class Index:
         if filter is not None:
             raise ValueError(f"filter is not supported on device {self.device!r}")
         return impl.search(Q, k, ef, rerank)
+
+    def _search_for_merge(self, Q, k=10, ef=None, rerank=None, nprobe=None, eps=None, *, filter=None):
+        """search() for a merge of several indexes' answers (ShardedIndex): where this index
+        scales its rows (short "ip" rows, whose float32 distances all read 1.0), D is float64,
+        as exactly as the index compared them, so that answers of different shards still rank;
+        else search()'s float32."""
+        impl = self._impl
+        if type(impl) is _CoreIndex and impl._row_scale != 1.0:
+            return impl._search_precise(Q, k, ef, rerank, nprobe, eps, filter)
+        return self.search(Q, k, ef, rerank, nprobe, eps, filter=filter)
 
     # ---- a living index (every kind; a kind that cannot yet raises ValueError saying so) ----
     def remove(self, ids, *, ignore_missing=False):

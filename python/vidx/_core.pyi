@@ -16,6 +16,15 @@ class Index:
         ...
     def __len__(self) -> int:
         ...
+    def _search_precise(self, q: typing.Any, k: typing.Any = 10, ef: typing.Any = None, rerank: typing.Any = None, nprobe: typing.Any = None, eps: typing.Any = None, filter: typing.Any = None) -> tuple[typing.Any, ...]:
+        """
+        search() with float64 distances, as exactly as the index compared them (the sharded index's merge).
+        """
+    @property
+    def _row_scale(self) -> float:
+        """
+        What the index multiplies its rows and queries by (1 for ordinary rows).
+        """
     def add(self, x: typing.Any, ids: typing.Any = None, progress: typing.Any = None, release_pages: bool = False) -> None:
         ...
     def add_region(self, path: typing.Any, offset: typing.SupportsInt | typing.SupportsIndex, rows: typing.SupportsInt | typing.SupportsIndex, row_stride: typing.SupportsInt | typing.SupportsIndex, dtype: str, ids: typing.Any = None, progress: typing.Any = None) -> None:

@@ -123,8 +123,14 @@ class VectorIndex {
     params.ef = ef;
     search(queries, nq, k, params, distances, ids);
   }
+  // What the index multiplies its rows and queries by (RowScale; 1 for ordinary rows).
+  float row_scale() const { return scale_.factor(); }
+  // precise (nq*k, optional): the same distances in float64, as exactly as the index compared
+  // them. They differ from `distances` only where rows are scaled (RowScale): "ip" distances of
+  // short rows all round to 1 in float32, and a merge of several indexes' answers (the sharded
+  // index) ranks by these instead.
   void search(const float* queries, size_t nq, size_t k, const SearchParams& params, float* distances,
-              int64_t* ids) const;
+              int64_t* ids, double* precise = nullptr) const;
 
   // ---- a living index: every kind, the same API (kinds that cannot throw InvalidArgument) ----
   // Removes the vectors with these ids; they leave search results before it returns. An id
@@ -366,8 +372,8 @@ class VectorIndex {
   std::vector<float>* norms_to_keep(std::vector<float>& norms) const { return keeps_norms() ? &norms : nullptr; }
   // Loading: the NORM section, one float32 for each of slot_count slots (FileFormatError else).
   void read_norms(const uint8_t* data, size_t size, size_t slot_count, const std::string& path);
-  // Slot-addressed "ip" indexes (and "l2" ones of float16 codes) multiply short rows by a power
-  // of two chosen by their first add (see RowScale).
+  // "ip" indexes (and "l2" ones of float16 codes) multiply short rows by a power of two chosen
+  // by their first add, or by SPANN's build (see RowScale).
   bool scales_rows() const;
   // The rows add() and upsert() hand add_checked: checked (add()'s refusals) and, for cosine,
   // normalised (the lengths into `norms` where they are kept); x itself, or a copy in `buffer`.
@@ -377,6 +383,9 @@ class VectorIndex {
   // rows), the rows checked against the bounds it narrows, then scaled into `buffer` (rows
   // itself at factor 1).
   const float* scaled_for_storage(const float* rows, size_t n, std::vector<float>& buffer);
+  // Rows scaled by the factor as it stands (rows itself at 1), checked first against the bounds
+  // it narrows. A built SPANN index's adds and upserts: its factor never changes after the build.
+  const float* scaled_by_factor(const float* rows, size_t n, std::vector<float>& buffer) const;
   // Loading: the SCAL section (FileFormatError for a factor this library would not choose).
   void read_row_scale(io::ByteReader& in, const std::string& path);
   void add_after_build(const float* rows, size_t n, const int64_t* ids, WriteGuard& writing);
@@ -406,7 +415,7 @@ class VectorIndex {
   // Cosine, slot-addressed kinds: each slot's length as added. Read and written under
   // write_mutex_; resized under the exclusive lock too (memory_usage reads its size).
   RowNorms norms_;
-  RowScale scale_;  // 1 unless scales_rows() and the first add's rows were short
+  RowScale scale_;  // 1 unless scales_rows() and the first add's (SPANN: build's) rows were short
   RetiredSlots retired_;  // removed slots kept from reuse while a search call may name them
   LiveRows live_rows_{ids_};
   mutable WriterFirstMutex rw_;  // add() is not starved by a stream of searches

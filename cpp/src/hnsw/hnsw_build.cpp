@@ -538,21 +538,30 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   // The codec learns from the first rows it sees (LVQ: the mean it centres by). Training is the
   // exclusive path (concurrent_writes), so no search reads the codec while a stop replaces it.
   const bool trains = codec_->needs_training();
-  if (trains) {
-    codec_->train(x, n);
-    learning_.learnt_from = n;
-  } else {
-    codec_->observe(x, n);
-  }
-  write_records(x, n, slots, pool);
-  const std::unique_ptr<ConstructionCodes> walk_codes = bulk ? make_construction_codes(x, n, slots, pool) : nullptr;
-
+  std::unique_ptr<ConstructionCodes> walk_codes;
   std::vector<std::unique_ptr<SearchContext>> contexts;
-  for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
+  std::vector<uint32_t> order;
+  try {
+    if (trains) {
+      codec_->train(x, n);
+      learning_.learnt_from = n;
+    } else {
+      codec_->observe(x, n);
+    }
+    write_records(x, n, slots, pool);
+    if (bulk) walk_codes = make_construction_codes(x, n, slots, pool);
+    for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
+    // Not the caller's order, nor a plain shuffle (kSkeletonShare above).
+    order = insertion_order(x, slots[0], n);
+  } catch (...) {
+    // Nothing links to these nodes yet, nor is the entry one of them: an error here (memory)
+    // leaves them empty again, as the slots the base hands back must be.
+    for (auto& ctx : contexts) release_context(std::move(ctx));
+    for (size_t i = 0; i < n; ++i) set_state(slots[i], kEmpty);
+    if (trains) untrain_codec();
+    throw;
+  }
   const size_t relink_below = relink_below_.exchange(0);
-
-  // Not the caller's order, nor a plain shuffle (kSkeletonShare above).
-  const std::vector<uint32_t> order = insertion_order(x, slots[0], n);
   size_t done = 0;
   {
     std::lock_guard<std::mutex> lock(entry_mutex_);

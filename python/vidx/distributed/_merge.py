@@ -7,17 +7,20 @@ import numpy as np
 
 def merge_topk(parts, nq, k):
     """parts: (query_rows, D, I) per shard, D/I of shape (len(query_rows), k_s); query_rows None
-    means every query. Returns (D, I) of shape (nq, k), nearest first, -1/+inf padding; ties
-    keep shard order (stable), so the merge is deterministic."""
-    D_all = np.full((nq, 0), np.inf, dtype=np.float32)
+    means every query. D is float32, or float64 from a shard whose float32 distances could not
+    rank (Index._search_for_merge): the merge ranks by the wider, and returns float32. Returns
+    (D, I) of shape (nq, k), nearest first, -1/+inf padding; ties keep shard order (stable), so
+    the merge is deterministic."""
+    wide = np.float64 if any(np.asarray(D).dtype == np.float64 for _, D, _ in parts) else np.float32
+    D_all = np.full((nq, 0), np.inf, dtype=wide)
     I_all = np.full((nq, 0), -1, dtype=np.int64)
     blocks_D, blocks_I = [D_all], [I_all]
     for rows, D, I in parts:
         if rows is None:
-            blocks_D.append(np.asarray(D, dtype=np.float32))
+            blocks_D.append(np.asarray(D, dtype=wide))
             blocks_I.append(np.asarray(I, dtype=np.int64))
             continue
-        full_D = np.full((nq, D.shape[1]), np.inf, dtype=np.float32)
+        full_D = np.full((nq, D.shape[1]), np.inf, dtype=wide)
         full_I = np.full((nq, D.shape[1]), -1, dtype=np.int64)
         full_D[rows], full_I[rows] = D, I
         blocks_D.append(full_D)
@@ -26,10 +29,10 @@ def merge_topk(parts, nq, k):
     I_all = np.concatenate(blocks_I, axis=1)
     if D_all.shape[1] < k:  # fewer candidates than k in all: pad as a single index would
         pad = k - D_all.shape[1]
-        D_all = np.concatenate([D_all, np.full((nq, pad), np.inf, np.float32)], axis=1)
+        D_all = np.concatenate([D_all, np.full((nq, pad), np.inf, wide)], axis=1)
         I_all = np.concatenate([I_all, np.full((nq, pad), -1, np.int64)], axis=1)
     order = np.argsort(D_all, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(D_all, order, 1), np.take_along_axis(I_all, order, 1)
+    return np.take_along_axis(D_all, order, 1).astype(np.float32, copy=False), np.take_along_axis(I_all, order, 1)
 
 
 def merge_ranges(parts, nq):

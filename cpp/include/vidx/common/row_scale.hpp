@@ -1,5 +1,5 @@
-// A power of two that flat and HNSW indexes multiply short rows (and queries) by before they
-// store or compare them, so that their distances keep their precision.
+// A power of two that an index multiplies short rows (and queries) by before it stores or
+// compares them, so that their distances keep their precision.
 //
 // Why: "ip" compares by 1 - <q, x> in float32, whose spacing near 1 is 6e-8. Rows whose inner
 // products are smaller than that all score 1: recall@10 on Gaussian rows of length 5.7e-5 was
@@ -17,6 +17,9 @@
 // quant's range are refused by add() (check_vectors, naming the scale). An index that holds no
 // slot (never stored a row, a first add refused or stopped, everything removed and compacted, or
 // a copy of such) chooses again at its next add: its copies and files do as it does.
+// SPANN, which streams its build's rows from a source, chooses s once, before its build, from an
+// even sample of the source's rows (and, only where they are short, one pass for the largest
+// value: scaled_source.hpp); its later adds, rebuilds and files keep it.
 //
 // Threads: set under the owner's write mutex and exclusive lock, while no write is in flight and
 // no slot is held; read by searches and writers without them (atomic).
@@ -61,12 +64,20 @@ class RowScale {
     double largest = 0;
     for (size_t i = 0; i < n * dim; ++i) largest = std::max(largest, static_cast<double>(std::fabs(x[i])));
     if (lengths.empty()) return 0.f;
-    std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
-    const double median = lengths[lengths.size() / 2];
+    return factor_for(median_of(lengths), largest, value_bound);
+  }
+  // The factor for rows whose non-zero lengths have this median and whose largest |value| is
+  // `largest` (what choose() works out; a build that streams its rows works them out its own way).
+  static float factor_for(double median, double largest, float value_bound) {
     if (median >= kShortRowLength) return 1.f;
     int exponent = std::min(kMaxExponent, static_cast<int>(std::lround(-std::log2(median))));
     exponent = std::min(exponent, static_cast<int>(std::floor(std::log2(value_bound / (largest * kHeadroom)))));
     return exponent >= 1 ? std::ldexp(1.f, exponent) : 1.f;
+  }
+  // The median of non-empty `values` (reordered).
+  static double median_of(std::vector<double>& values) {
+    std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+    return values[values.size() / 2];
   }
   // Whether a file's factor is one this library could have chosen.
   static bool plausible(float s) {
@@ -99,10 +110,13 @@ class RowScale {
       for (size_t i = 0; i < count; ++i) rows[i] *= inverse;
   }
   // A distance between scaled rows as the rows added have it.
-  float user_distance(float d, Metric metric) const {
+  float user_distance(float d, Metric metric) const { return static_cast<float>(precise_user_distance(d, metric)); }
+  // The same in float64, before it is rounded: "ip" distances of short rows, which all read 1 in
+  // float32, still tell their rows apart (what a merge of several indexes' answers ranks by).
+  double precise_user_distance(float d, Metric metric) const {
     const double s2 = static_cast<double>(factor()) * factor();
     if (s2 == 1.0 || !std::isfinite(d)) return d;
-    return static_cast<float>(metric == Metric::IP ? 1.0 - (1.0 - d) / s2 : d / s2);
+    return metric == Metric::IP ? 1.0 - (1.0 - d) / s2 : d / s2;
   }
   // A radius given for the rows added, for the scaled ones.
   float index_radius(float r, Metric metric) const {
