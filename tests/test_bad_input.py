@@ -45,15 +45,28 @@ def test_add_rejects_bad_vectors(filled, bad, error, words):
     assert_unchanged(idx, x, before)
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered in cast")
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 1e39])
 def test_add_rejects_non_finite_values(filled, value):
     idx, x = filled
     before = snapshot(idx, x)
     bad = np.ones((5, 8))
-    bad[3, 2] = value  # 1e39 overflows float32 to inf
+    bad[3, 2] = value  # 1e39: beyond float32 (test_float64_values_beyond_float32_are_named)
     with pytest.raises(ValueError, match="row 3"):
         idx.add(bad)
+    assert_unchanged(idx, x, before)
+
+
+@pytest.mark.filterwarnings("error")  # numpy's "overflow encountered in cast" leaked before
+@pytest.mark.parametrize("value", [1e39, -1e300])
+def test_float64_values_beyond_float32_are_named(filled, value):
+    idx, x = filled
+    before = snapshot(idx, x)
+    bad = np.ones((5, 8))
+    bad[3, 2] = value  # finite in float64; the cast made it inf, refused as "NaN or infinite"
+    with pytest.raises(ValueError, match=r"vector row 3 column 2 is -?1e\+(39|300): beyond float32's range"):
+        idx.add(bad)
+    with pytest.raises(ValueError, match=r"query row 3 column 2 is .*beyond float32's range"):
+        idx.search(bad, 3)
     assert_unchanged(idx, x, before)
 
 
@@ -145,6 +158,16 @@ def test_option_names_by_kind():
     assert set(vidx._core.option_names("flat")) <= set(vidx._core.option_names())
     with pytest.raises(ValueError, match="unknown index kind 'nope'"):
         vidx._core.option_names("nope")
+
+
+@pytest.mark.parametrize("flag", [None, "yes", 1])
+def test_ignore_missing_must_be_a_bool(filled, flag):
+    idx, x = filled
+    with pytest.raises(TypeError, match="ignore_missing must be True or False"):
+        idx.remove([0, 10**6], ignore_missing=flag)  # None read as False, "yes" as pybind11's dump
+    assert 0 in idx
+    assert idx.remove([0, 10**6], ignore_missing=np.True_) == 1
+
 
 
 @pytest.mark.parametrize("call", [

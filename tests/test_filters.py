@@ -187,6 +187,9 @@ def test_cosine_filtered(data):
         (np.array([2**63 + 5], dtype=np.uint64), ValueError, "int64"),
         ([np.array([1])] * 3, ValueError, "3 filters for 4 queries"),
         ([np.array([1]), np.array([0.5]), None, None], TypeError, "filter[1]"),
+        ({1, 2}, TypeError, "got set"),  # was ValueError "got 0 dimensions"
+        ("12", TypeError, "got str"),
+        ([{1}, None, None, None], TypeError, "filter[0] must be an array"),
     ],
 )
 def test_bad_filters_raise(index, data, bad, error, words):

@@ -114,6 +114,8 @@ def test_the_set_itself():
         (np.zeros((2, 2), dtype=np.int64), ValueError, "1-d"),
         (np.array([1.5, 2.0]), TypeError, "integer"),
         (np.array([2**63], dtype=np.uint64), ValueError, "int64"),
+        ({1, 2}, TypeError, "got set"),  # was ValueError "got 0 dimensions"
+        (None, TypeError, "got NoneType"),
     ],
 )
 def test_bad_ids_refused_at_construction(bad, error, words):

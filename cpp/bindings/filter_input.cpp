@@ -51,11 +51,14 @@ IdFilter FilterInput::convert(py::handle one, const std::string& what) {
   static py::object* asarray = new py::object(py::module_::import("numpy").attr("asarray"));
   if (is_id_set(one)) return prepared(one);
   py::array arr = py::isinstance<py::array>(one) ? py::reinterpret_borrow<py::array>(one) : (*asarray)(one);
+  const char kind = arr.dtype().kind();
+  if (arr.ndim() == 0 && (kind == 'O' || kind == 'U' || kind == 'S'))  // a set, a string, a function...
+    throw py::type_error(what + " must be an array of allowed ids, a boolean mask indexed by id, a vidx.IdSet or a "
+                         "list of those (one per query), got " + py::str(py::type::handle_of(one).attr("__name__")).cast<std::string>());
   if (arr.ndim() != 1)
     throw py::value_error(what + " must be 1-d (allowed ids, or a boolean mask indexed by id), got " +
                           std::to_string(arr.ndim()) + " dimensions; for one filter per query pass a list");
   IdFilter f;
-  const char kind = arr.dtype().kind();
   if (arr.size() == 0) {  // allows nothing, whatever its dtype (np.asarray([]) is float64)
     f.allowed = kNoIds;
     return f;

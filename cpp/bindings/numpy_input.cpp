@@ -1,6 +1,9 @@
 #include "numpy_input.hpp"
 
 #include <limits>
+#include <string>
+
+#include "vidx/common/error.hpp"
 
 namespace vidx::bindings {
 namespace {
@@ -13,6 +16,27 @@ py::array to_ndarray(py::handle obj) {
 }
 
 bool is_numeric_kind(char kind) { return kind == 'f' || kind == 'i' || kind == 'u'; }
+
+// Finite values of a float64 (or wider) array beyond float32's range: numpy's cast would make
+// them infinite, with a RuntimeWarning, and add() would then call them "NaN or infinite".
+// Costs a pass over such arrays only (float32 input is read in place).
+void refuse_beyond_float32(const py::array& arr, size_t cols, const char* what) {
+  if (arr.dtype().kind() != 'f' || arr.itemsize() <= 4) return;
+  static py::object* np = new py::object(py::module_::import("numpy"));  // leaked: see to_ndarray
+  const py::object magnitude = np->attr("abs")(arr);
+  const double largest = py::float_(np->attr("max")(magnitude));
+  if (largest <= std::numeric_limits<float>::max()) return;  // false for NaN: looked at below
+  const py::object beyond = np->attr("logical_and")(np->attr("isfinite")(arr),
+                                                    np->attr("greater")(magnitude, std::numeric_limits<float>::max()))
+                                .attr("ravel")();
+  if (!py::bool_(np->attr("any")(beyond))) return;  // NaN or inf only: check_vectors names them
+  const size_t at = py::int_(np->attr("argmax")(beyond));
+  const double value = py::float_(arr.attr("ravel")().attr("__getitem__")(at));
+  const std::string row = std::string(what) == "queries" ? "query" : "vector";
+  throw py::value_error(row + " row " + std::to_string(at / cols) + " column " + std::to_string(at % cols) + " is " +
+                        value_text(value) + ": beyond float32's range (+-3.4e38), in which vidx stores and "
+                        "compares vectors");
+}
 
 }  // namespace
 
@@ -38,6 +62,7 @@ Matrix as_matrix(py::handle obj, size_t expected_dim, const char* what) {
   if (m.cols != expected_dim)
     throw py::value_error(std::string(what) + " has dimension " + std::to_string(m.cols) + ", the index has " +
                           std::to_string(expected_dim));
+  refuse_beyond_float32(arr, m.cols, what);
   m.array = FloatArray::ensure(arr);
   if (!m.array) throw py::error_already_set();
   return m;

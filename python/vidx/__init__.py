@@ -66,7 +66,8 @@ class Index:
 
     Options (keywords; the C++ options record validates them, one message per option; an
     option of another kind raises ValueError, an unknown name TypeError):
-        M, ef_construction, ef_search: the graph (HNSW; SPANN: the graph over its heads).
+        M, ef_construction, ef_search: the graph (HNSW; SPANN: the graph over its heads; a flat
+            index takes and ignores them, so that code may pass them to either in-memory kind).
             M (default 0: automatic): links a node keeps (2M on level 0). Wider lists pay on hard
             data, whatever its dimension: over 19 sets (benchmarks/results/graph.md section 35) M=24
             ran 1.19-1.41x M=16's speed at recall 0.95 on every set whose local intrinsic dimension
@@ -103,7 +104,9 @@ class Index:
             embeddings, slower on L2 and narrow vectors), "f16", LVQ ("lvq8",
             "lvq4"; two-level "lvq4x4", "lvq4x8", "lvq8x8": a primary level scanned, a residual
             level re-ranked with), one bit per dimension re-ranked with LVQ-8 codes ("binary",
-            "binary_rot", "rabitq"). SPANN stores these codes in its posting lists, the
+            "binary_rot", "rabitq"; the first two rank by Hamming distance to the query's signs,
+            which say little for a query near the data's mean: "rabitq", which scores the float
+            query, finds far more there, see the README). SPANN stores these codes in its posting lists, the
             re-rank level in a separate region read only for the candidates re-ranked.
         rerank: candidates re-scored with precise distances after a compressed search
             (0: automatic. HNSW: the beam in the walk's order, at least max(k, 8) of it, then
@@ -239,7 +242,10 @@ class Index:
         naming it, with nothing removed, unless ignore_missing (then it is skipped). An id
         repeated in the call counts once. Searches keep running while it runs where the kind
         allows concurrent writes (HNSW); otherwise they wait for it."""
-        return self._impl.remove(ids, ignore_missing=ignore_missing)
+        import numpy as np
+        if not isinstance(ignore_missing, (bool, np.bool_)):  # None or "yes" would read as a truth value
+            raise TypeError(f"ignore_missing must be True or False, got {type(ignore_missing).__name__}")
+        return self._impl.remove(ids, ignore_missing=bool(ignore_missing))
 
     def upsert(self, X, ids):
         """Adds the vectors X (as add()) under ids, replacing the vectors of ids already present.

@@ -33,6 +33,8 @@ class IdSet:
 
     def __init__(self, ids):
         a = np.asarray(ids)
+        if a.ndim == 0 and a.dtype.kind in "OUS":  # a set, a string, None...
+            raise TypeError(f"IdSet takes a 1-d array of ids, got {type(ids).__name__}")
         if a.ndim != 1:
             raise ValueError(f"IdSet takes a 1-d array of ids, got {a.ndim} dimensions")
         if a.size == 0:
