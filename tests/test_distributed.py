@@ -583,3 +583,111 @@ def test_a_save_whose_manifest_fails_keeps_the_last_save(data, tmp_path, monkeyp
         index.recover()
         assert len(index) == 800
         np.testing.assert_array_equal(index.search(Q, 5)[1], brute_force(X[:800], Q, 5, "l2")[1])
+
+
+# ---- the forty-seventh session's review (graph.md section 47) --------------------------
+def test_a_reload_that_replays_its_log_keeps_the_drivers_bookkeeping(tmp_path):
+    """load(wal=dir) replayed the writes into the shards but not what the driver knew of them:
+    an id placed off its hash shard by a key read as absent (and could be added twice), default
+    ids restarted at the save's, and centroids trained after the save were lost."""
+    x = np.random.default_rng(8).standard_normal((100, 4)).astype(np.float32)
+    with ShardedIndex(4, shards=2, kind="flat", wal=tmp_path / "wal_a") as index:
+        index.add(x[:50])
+        index.save(tmp_path / "a")
+        other = 1 - int(shard_of_ids([5000], 2)[0])
+        index.add(x[50:51], [5000], shard_key=[other])
+        index.add(x[51:60])  # default ids 5001..5009
+    with ShardedIndex.load(tmp_path / "a", wal=tmp_path / "wal_a") as again:
+        assert 5000 in again
+        with pytest.raises(ValueError, match="id 5000 is already in the index"):
+            again.add(x[60:61], [5000])
+        again.add(x[61:63])
+        assert list(again.ids()[-2:]) == [5010, 5011] and len(again) == 62
+    two = np.concatenate([x[:50] + 10, x[50:] - 10])
+    with ShardedIndex(4, shards=2, kind="flat", routing="centroids", wal=tmp_path / "wal_c") as index:
+        index.save(tmp_path / "c")
+        index.add(two)
+        D, I = index.search(two[:5], 3, shards_per_query=1)
+    with ShardedIndex.load(tmp_path / "c", wal=tmp_path / "wal_c") as again:
+        D2, I2 = again.search(two[:5], 3, shards_per_query=1)
+    np.testing.assert_array_equal(I2, I)
+
+
+def test_a_log_the_save_already_holds_replays_to_the_same_rows(tmp_path):
+    """A driver that died between writing the manifest and clearing its log left a log whose
+    adds the save holds: replaying them refused the ids, and the index would not load."""
+    x = np.random.default_rng(0).standard_normal((80, 4)).astype(np.float32)
+    with ShardedIndex(4, shards=2, kind="flat", wal=tmp_path / "wal") as index:
+        index.add(x[:50])
+        index.save(tmp_path / "idx")
+        index.add(x[50:80])
+        index.remove([3, 55])
+        logs = {p: p.read_bytes() for p in (tmp_path / "wal").glob("*.log")}
+        index.save(tmp_path / "idx")
+    for path, data in logs.items():
+        path.write_bytes(data)
+    with ShardedIndex.load(tmp_path / "idx", wal=tmp_path / "wal") as again:
+        assert len(again) == 78 and 3 not in again and 55 not in again
+        np.testing.assert_array_equal(again.get([79])[0], x[79:80])
+
+
+def test_writes_are_refused_whole_before_any_shard_gets_a_row(tmp_path):
+    x = np.random.default_rng(2).standard_normal((300, 8)).astype(np.float32)
+    with ShardedIndex(8, shards=3, kind="flat", batch_size=10) as index:
+        for key, words in ((np.arange(25) % 3, "one shard number per row"), (np.r_[np.zeros(25, int), [7] * 5], "7")):
+            with pytest.raises(ValueError, match=words):
+                index.add(x[:30], shard_key=key)  # a bad key in a later round: earlier rounds went in
+            assert len(index) == 0
+    with ShardedIndex(8, shards=2, kind="spann", routing="centroids", path=tmp_path / "p.bin") as index:
+        index.add(x)
+        for write in (index.add, index.upsert):
+            with pytest.raises(ValueError, match="SPANN ids must be below 2"):
+                write(x[:2], [0 if write is index.upsert else 10**6, 2**60])
+        assert len(index) == 300 and 0 in index  # the upsert moved id 0 off its shard first: lost
+
+
+def test_split_widths_still_give_k_from_shards_left_unequal():
+    x = np.random.default_rng(4).standard_normal((400, 16)).astype(np.float32)
+    ids = np.arange(400)
+    with ShardedIndex(16, shards=2, kind="hnsw", M=8) as index:
+        index.add(x)
+        index.remove(ids[shard_of_ids(ids, 2) == 1][10:])  # shards of 190 and 10 rows
+        assert index.shard_requests(100, {})[0][0] < 100
+        D, I = index.search(x[:3], 100)
+    assert (I >= 0).all() and len({tuple(sorted(r)) for r in I}) == 3  # 82 of 100 before
+
+
+def test_arguments_the_review_found_unchecked(tmp_path):
+    x = np.random.default_rng(1).standard_normal((60, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match="centroids= needs routing='centroids'"):
+        ShardedIndex(4, shards=2, kind="flat", centroids=x[:2])  # shards_per_query then answered wrong
+    with ShardedIndex(4, shards=2, kind="flat", routing="centroids") as index:
+        index.add(x)
+        index.save(tmp_path / "saved")
+        for bad, error in ((1.5, TypeError), ("1", TypeError), (0, ValueError)):
+            with pytest.raises(error, match="shards_per_query"):
+                index.search(x[:1], 3, shards_per_query=bad)
+        with pytest.raises(TypeError, match="ignore_missing must be True or False"):
+            index.remove([10**6], ignore_missing="no")  # read as True
+        # a list of plain ints is one allow-list, as vidx.Index reads it
+        D, I = index.search(x[:2], 3, filter=[5, 7, 9])
+        assert set(I.ravel()) <= {5, 7, 9}
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        ShardedIndex.load(tmp_path / "saved", batch_size=-1)
+    manifest = json.loads((tmp_path / "saved" / "manifest.json").read_text())
+    for broken in ({k: v for k, v in manifest.items() if k != "next_id"}, {**manifest, "shards": 3}):
+        (tmp_path / "saved" / "manifest.json").write_text(json.dumps(broken))
+        with pytest.raises(OSError, match="missing next_id|names 2 shard files for 3 shards"):
+            ShardedIndex.load(tmp_path / "saved")
+
+
+def test_k_past_65536_is_taken_up_to_the_rows_of_all_shards():
+    """One index pads k past its rows up to 65,536; a shard holding fewer rows than such a k
+    refused it, naming its own size as the index's."""
+    x = np.random.default_rng(3).standard_normal((70_000, 2)).astype(np.float32)
+    with ShardedIndex(2, shards=3, kind="flat") as index:
+        index.add(x)
+        D, I = index.search(x[:1], 69_000)
+        assert (I >= 0).all() and len(set(I[0].tolist())) == 69_000 and (np.diff(D[0]) >= 0).all()
+        with pytest.raises(ValueError, match="k=70001 is larger than the index .70000 vectors"):
+            index.search(x[:1], 70_001)

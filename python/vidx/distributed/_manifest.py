@@ -35,8 +35,22 @@ def write(folder, manifest):
     write_atomic(os.path.join(folder, NAME), manifest, indent=1)
 
 
+_KEYS = ("generation", "dim", "metric", "kind", "shards", "routing", "options", "placed_by_key", "next_id",
+         "centroids", "files")
+
+
 def read(folder):
-    return read_checked(os.path.join(folder, NAME), FORMAT, "no manifest (not a saved ShardedIndex)")
+    """The manifest, with every key a load reads and one shard file per shard (OSError naming
+    what is missing: a KeyError, or a shard silently empty, before)."""
+    path = os.path.join(folder, NAME)
+    m = read_checked(path, FORMAT, "no manifest (not a saved ShardedIndex)")
+    missing = [key for key in _KEYS if key not in m]
+    if missing:
+        raise OSError(f"{path}: not a complete ShardedIndex manifest (missing {', '.join(missing)})")
+    if not isinstance(m["files"], list) or len(m["files"]) != m["shards"]:
+        count = len(m["files"]) if isinstance(m["files"], list) else "no list of"
+        raise OSError(f"{path}: names {count} shard files for {m['shards']} shards")
+    return m
 
 
 def remove_other_generations(folder, generation):

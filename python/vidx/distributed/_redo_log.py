@@ -30,9 +30,27 @@ class RedoLog:
         if self.directory:
             os.makedirs(self.directory, exist_ok=True)
         self.records = [[] for _ in range(shards)]
+        self.centroids = None  # routing centroids trained since the last save (read_directory)
 
     def _file(self, shard):
         return os.path.join(self.directory, f"shard-{shard:05d}.log")
+
+    def _centroids_file(self):
+        return os.path.join(self.directory, "centroids.npy")
+
+    def note_centroids(self, centroids):
+        """Centroids trained after the last save (the first add of a centroid-routed index): a new
+        driver replaying this log must route as the one that wrote it. Written atomically, before
+        any write they route is sent."""
+        if not self.directory:
+            return
+        path = self._centroids_file()
+        with open(path + ".tmp", "wb") as f:
+            np.save(f, np.asarray(centroids, np.float32))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(path + ".tmp", path)
+        _fsync_directory(self.directory)
 
     def append(self, shard, op, ids, X=None):
         ids = np.array(ids, dtype=np.int64, copy=True)
@@ -47,16 +65,21 @@ class RedoLog:
                 os.fsync(f.fileno())
 
     def clear(self):
-        """After a save: the saved files hold every write so far."""
+        """After a save: the saved files hold every write so far (and the manifest the centroids)."""
         for shard, records in enumerate(self.records):
             records.clear()
             if self.directory and os.path.exists(self._file(shard)):
                 os.remove(self._file(shard))
+        if self.directory and os.path.exists(self._centroids_file()):
+            os.remove(self._centroids_file())
 
     def read_directory(self):
-        """Reloads the records from disk (a new driver after load)."""
+        """Reloads the records (and centroids trained since the save) from disk (a new driver
+        after load)."""
         for shard in range(len(self.records)):
             self.records[shard] = list(_read_records(self._file(shard)))
+        if os.path.exists(self._centroids_file()):
+            self.centroids = np.load(self._centroids_file())
 
     def lost_writes(self, shard):
         """What a restart without replay loses: {"added": ids, "upserted": ids, "removed": ids}."""
@@ -66,6 +89,14 @@ class RedoLog:
         return {name: np.concatenate(parts) if parts else np.zeros(0, np.int64)
                 for name, parts in (("added", lost["add"]), ("upserted", lost["upsert"]),
                                     ("removed", lost["remove"]))}
+
+
+def _fsync_directory(directory):
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read_records(path):

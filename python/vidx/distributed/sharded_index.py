@@ -25,12 +25,20 @@ from ._inputs import (INT64_MAX, as_ids, check_unique, for_metric, is_dataset, i
 from ._merge import merge_ranges, merge_topk
 from ._redo_log import RedoLog
 from ._routing import check_shard_key, shard_of_ids, split_by_shard
-from ._shard import ShardWorker
+from ._shard import _MAX_PADDED_K, ShardWorker
 from .shard_ef import resolve_mode, shard_search_widths
 
 _ROUTINGS = ("hash", "centroids")
 _DEFAULT_ACTOR_OPTIONS = {"num_cpus": 0, "scheduling_strategy": "SPREAD"}
 _INLINE_BYTES = 64 * 1024
+_SPANN_ID_LIMIT = 2 ** 56  # SPANN's ids are below it (vidx.Index.add's docstring)
+
+
+def _per_query(filter):
+    """Whether a filter is one per query: a list or tuple of filters (arrays, lists, IdSets or
+    None), as vidx.Index reads it; a list of plain ints is one allow-list for every query."""
+    return isinstance(filter, (list, tuple)) and any(
+        f is None or isinstance(f, (np.ndarray, list, tuple, vidx.IdSet)) for f in filter)
 
 
 def _open_only(method):
@@ -100,6 +108,8 @@ class ShardedIndex:
         self._placed_by_key = False  # a user shard key was used: ids must be looked up
         self._centroids = None
         if centroids is not None:
+            if routing != "centroids":  # hash-placed rows, then searches routed by centroids: wrong answers
+                raise ValueError("centroids= needs routing='centroids' (this index routes by id hash)")
             self._set_centroids(centroids)
         self._start_actors()
 
@@ -172,9 +182,15 @@ class ShardedIndex:
                   "replayed_writes": 0, "lost_writes": None}
         if self._log.replayable:
             for op, ids, X in records:
+                # Adds are replayed as upserts and removes skip missing ids: a log that also
+                # reached the save (a crash between the manifest and the log's clearing) replays
+                # to the same rows instead of refusing ids the shard holds.
                 call = self._actors[shard].remove.remote(ids, True) if op == "remove" else \
-                    getattr(self._actors[shard], op).remote(X, ids)
-                ray.get(call)
+                    self._actors[shard].upsert.remote(X, ids)
+                try:
+                    ray.get(call)
+                except ray.exceptions.RayTaskError as e:
+                    raise unwrap(e) from None
             report["replayed_writes"] = len(records)
         else:
             report["lost_writes"] = self._log.lost_writes(shard)
@@ -229,6 +245,7 @@ class ShardedIndex:
         if self.routing == "centroids":
             if self._centroids is None:
                 self._set_centroids(vidx.kmeans(for_metric(X, self.metric), self.shards, seed=0).centroids)
+                self._log.note_centroids(self._centroids)  # a new driver replaying the log routes alike
             return self._nearest_shards(X, 1)[:, 0]
         return shard_of_ids(ids, self.shards)
 
@@ -267,7 +284,7 @@ class ShardedIndex:
             return
         # Checked over the whole call: a later round must not fail on what an earlier one added.
         X, ids = self._checked_rows(X, ids)
-        key = None if shard_key is None else np.asarray(shard_key)
+        key = None if shard_key is None else check_shard_key(shard_key, len(X), self.shards)
         for start in range(0, len(X), self.batch_size):
             part = slice(start, start + self.batch_size)
             self._add_round(X[part], ids[part], None if key is None else key[part])
@@ -286,8 +303,15 @@ class ShardedIndex:
         X = self._stored_vectors(X)
         ids = self._new_ids(len(X)) if ids is None else as_ids(ids, len(X))
         check_unique(ids)
+        self._check_id_range(ids)
         self._refuse_present(ids)
         return X, ids
+
+    def _check_id_range(self, ids):
+        """SPANN shards keep ids below 2^56 (a posting entry's word holds a version above): refused
+        here, before any shard adds a row (a shard refused them after others had added theirs)."""
+        if self.kind == "spann" and len(ids) and ids.max() >= _SPANN_ID_LIMIT:
+            raise ValueError(f"id {int(ids.max())} is too large: SPANN ids must be below 2^56")
 
     def _add_round(self, X, ids, shard_key):
         """Rows checked by _checked_rows, each shard sent its part."""
@@ -305,33 +329,53 @@ class ShardedIndex:
             if (present >= 0).any():
                 raise ValueError(f"id {int(ids[present >= 0][0])} is already in the index (use upsert)")
 
-    def _write(self, op, parts, X, ids):
-        """Sends each shard its rows; logs every acknowledged part (also when another failed)."""
+    def _write(self, op, parts, X, ids, on_success=None):
+        """Sends each shard its rows; logs every acknowledged part (also when another failed),
+        then calls on_success(shard)."""
         calls = {s: (op, (X[pos], ids[pos])) for s, pos in parts.items()}
-        self._run(calls, on_success=lambda s: self._log.append(s, op, ids[parts[s]], X[parts[s]]))
+
+        def acknowledged(s):
+            self._log.append(s, op, ids[parts[s]], X[parts[s]])
+            if on_success:
+                on_success(s)
+        self._run(calls, on_success=acknowledged)
 
     @_open_only
     def upsert(self, X, ids, *, shard_key=None):
-        """Adds or replaces vectors by id (an id routed elsewhere than where it lives is moved)."""
+        """Adds or replaces vectors by id. An id routed elsewhere than where it lives is moved:
+        added on its new shard, then removed from its old one once the new one holds it (a
+        search made meanwhile from another thread may find it on both; a refused upsert leaves
+        it where it was)."""
         require("upsert")
         X = self._stored_vectors(X)
         ids = as_ids(ids, len(X))
         check_unique(ids)
-        where = self._route(X, ids, shard_key)
+        self._check_id_range(ids)
+        key = None if shard_key is None else check_shard_key(shard_key, len(X), self.shards)
+        where = self._route(X, ids, key)
+        moved = np.zeros(len(ids), bool)
         if not self._ids_are_hashed():  # an id may live on another shard than it now routes to
             old = self._locate(ids)
             moved = (old >= 0) & (old != where)
-            if moved.any():
-                self._remove_located(ids[moved], old[moved])
         parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
-        self._write("upsert", parts, X, ids)
-        self._next_id = max(self._next_id, int(ids.max()) + 1)
+        took = set()
+        try:
+            self._write("upsert", parts, X, ids, on_success=took.add)
+        finally:
+            # A moved id leaves its old shard only once its new shard holds it: removed first, a
+            # refused upsert lost the stored row (a review: 600 rows -> 599).
+            gone = moved & np.isin(where, list(took))
+            if gone.any():
+                self._remove_located(ids[gone], old[gone])
+            self._next_id = max(self._next_id, int(ids.max()) + 1)
 
     @_open_only
     def remove(self, ids, *, ignore_missing=False):
         """Removes ids; an unknown one raises ValueError naming it and nothing is removed
         (ignore_missing=True skips them). Returns the number removed."""
         require("remove")
+        if not isinstance(ignore_missing, (bool, np.bool_)):  # "no" would read as True
+            raise TypeError(f"ignore_missing must be True or False, got {type(ignore_missing).__name__}")
         ids = np.unique(as_ids(ids))
         where = self._locate(ids)
         if not ignore_missing and (where < 0).any():
@@ -369,14 +413,34 @@ class ShardedIndex:
         centroids are nearest each query."""
         Q = self._vectors(Q, what="queries")
         k = _check_count("k", k, 1)
+        if k > _MAX_PADDED_K:  # as one index: past its rows, up to 65,536 results are padded
+            held = len(self)
+            if k > held:
+                raise ValueError(f"k={k} is larger than the index ({held} vectors) and than {_MAX_PADDED_K}, "
+                                 "the most results a search pads to")
+        if shards_per_query is not None:
+            shards_per_query = _check_count("shards_per_query", shards_per_query, 1)
         params = {name: value for name, value in params.items() if value is not None}
         if filter is not None:
             require("search", "filter")
-        plan = self._plan(Q, shards_per_query)
-        fan_out = self.shards if shards_per_query is None else min(shards_per_query, self.shards)
         # A filter may leave all allowed ids on one shard: the split widths (fewer than k from each
         # shard) then returned fewer than k of them. Every shard is asked for k in full.
-        asks = self.shard_requests(k, params, "full" if filter is not None else ef_per_shard, fan_out)
+        mode = "full" if filter is not None else ef_per_shard
+        D, I = self._search_once(Q, k, filter, shards_per_query, mode, params)
+        short = (I < 0).any(axis=1)
+        if short.any() and self.shard_requests(k, params, mode)[0][0] < k:
+            # Split widths assume shards of about equal size: one left small (removes, a shard
+            # key) returned fewer than its share, and the query fewer than k results where more
+            # exist (a review: 82 of 100 from shards of 190 and 10 rows). Asked again in full.
+            rows = np.flatnonzero(short)
+            part = [filter[r] for r in rows] if _per_query(filter) else filter
+            D[rows], I[rows] = self._search_once(Q[rows], k, part, shards_per_query, "full", params)
+        return D, I
+
+    def _search_once(self, Q, k, filter, shards_per_query, mode, params):
+        plan = self._plan(Q, shards_per_query)
+        fan_out = self.shards if shards_per_query is None else min(shards_per_query, self.shards)
+        asks = self.shard_requests(k, params, mode, fan_out)
         calls = {s: ("search", (Qs, asks[s][0], self._shard_filter(filter, s, rows), asks[s][1]))
                  for s, (rows, Qs) in plan.items()}
         results = self._run(calls)
@@ -409,11 +473,13 @@ class ShardedIndex:
 
     def _plan(self, Q, shards_per_query):
         """{shard: (query rows or None for all, queries)} for one fan-out."""
+        if shards_per_query is not None:  # 2.5 was taken as "all", "1" raised from a comparison
+            shards_per_query = _check_count("shards_per_query", shards_per_query, 1)
         if shards_per_query is None or shards_per_query >= self.shards:
             # a large batch goes to the object store once for every shard; a small one travels inline
             shared = ray.put(Q) if Q.nbytes > _INLINE_BYTES else Q
             return {s: (None, shared) for s in range(self.shards)}
-        m = _check_count("shards_per_query", shards_per_query, 1)
+        m = shards_per_query
         if self._centroids is None:
             raise ValueError("shards_per_query needs routing='centroids' (with hash routing every "
                              "neighbourhood is spread over all shards)")
@@ -430,7 +496,7 @@ class ShardedIndex:
         are hashed (less to ship); masks go as they are; per-query lists follow the query rows."""
         if filter is None:
             return None
-        if isinstance(filter, (list, tuple)):
+        if _per_query(filter):
             picked = filter if rows is None else [filter[r] for r in rows]
             return [self._shard_filter(f, shard, None) for f in picked]
         allowed = np.asarray(filter)
@@ -529,7 +595,7 @@ class ShardedIndex:
         settings = validate_options(self.dim, self.metric, self.kind, self.options)
         self._ef_search, self._quant = settings["ef_search"], settings["quant"]
         self.ef_per_shard = m.get("ef_per_shard", "auto")  # manifests before the option: the default
-        self.batch_size = batch_size
+        self.batch_size = _check_count("batch_size", batch_size, 1)
         self.actor_options = {**_DEFAULT_ACTOR_OPTIONS, **(actor_options or {})}
         self.recoveries = []
         self._log = RedoLog(self.shards, wal)
@@ -541,10 +607,24 @@ class ShardedIndex:
         self._start_actors()
         if self._log.directory:
             self._log.read_directory()
+            if self._centroids is None and self._log.centroids is not None:  # trained after that save
+                self._set_centroids(self._log.centroids)
             for s in range(self.shards):
                 if self._log.records[s]:  # the writes logged after that save, by an earlier driver
                     self.recoveries.append(self._replay_log(s))
+                    self._follow_replayed(s)
         return self
+
+    def _follow_replayed(self, shard):
+        """The driver's own record of writes an earlier driver logged: default ids continue after
+        the ids written, and ids a shard key placed off their hash shard are looked up (a review:
+        after such a reload, `5000 in index` was False and a second 5000 could be added)."""
+        for op, ids, _ in self._log.records[shard]:
+            if op == "remove" or not len(ids):
+                continue
+            self._next_id = max(self._next_id, int(ids.max()) + 1)
+            if self.routing == "hash" and (shard_of_ids(ids, self.shards) != shard).any():
+                self._placed_by_key = True
 
     # ---- input checks --------------------------------------------------------------------
     def _vectors(self, X, what="vectors"):
