@@ -127,6 +127,25 @@ def test_shards_of_short_ip_rows_merge_in_order(kind):
     assert D.dtype == np.float32
 
 
+def test_range_results_over_shards_of_short_ip_rows_come_nearest_first():
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((200, 8)) * 1e-7).astype(np.float32)
+    q = rng.standard_normal((5, 8)).astype(np.float32)
+    one = vidx.Index(8, "ip", kind="flat")
+    one.add(x)
+    radius = float(one.search(q, 10)[0][:, 9].max())
+    inner = q.astype(np.float64) @ x.astype(np.float64).T
+    with ShardedIndex(8, "ip", shards=2, kind="flat") as index:
+        index.add(x)
+        lims, D, I = index.range_search(q, radius)
+    for i in range(len(q)):
+        got = I[lims[i]:lims[i + 1]]
+        want = one.range_search(q[i:i + 1], radius)[2]
+        assert set(got.tolist()) == set(want.tolist())
+        np.testing.assert_array_equal(got, got[np.argsort(-inner[i, got], kind="stable")])  # was id order
+    assert D.dtype == np.float32 and (D < np.float32(radius)).all()
+
+
 def test_hnsw_shards_keep_recall(data):
     X, Q = data
     _, truth = brute_force(X, Q, 10, "cosine")
@@ -691,3 +710,45 @@ def test_k_past_65536_is_taken_up_to_the_rows_of_all_shards():
         assert (I >= 0).all() and len(set(I[0].tolist())) == 69_000 and (np.diff(D[0]) >= 0).all()
         with pytest.raises(ValueError, match="k=70001 is larger than the index .70000 vectors"):
             index.search(x[:1], 70_001)
+
+
+def test_a_move_cut_short_by_the_driver_replays_to_one_copy(tmp_path, monkeypatch):
+    """An upsert moving an id adds it on its new shard, then removes it from the old one; a
+    driver dying between the two left the id on both shards for good (the re-review)."""
+    rng = np.random.default_rng(5)
+    two = np.concatenate([rng.standard_normal((300, 4)) + 10, rng.standard_normal((300, 4)) - 10]).astype(np.float32)
+    with ShardedIndex(4, shards=2, kind="flat", routing="centroids", wal=tmp_path / "wal") as index:
+        index.add(two)
+        index.save(tmp_path / "idx")
+        monkeypatch.setattr(index, "_remove_located", lambda ids, where, log=True: 0)  # the driver "dies" here
+        index.upsert(two[400:401], [0])  # id 0 moves to the other cluster's shard
+        assert len(index) == 601  # both copies, in the dying driver's index
+    with ShardedIndex.load(tmp_path / "idx", wal=tmp_path / "wal") as again:
+        assert len(again) == 600 and (again.ids() == 0).sum() == 1
+        np.testing.assert_array_equal(again.get([0])[0], two[400:401])
+    with ShardedIndex.load(tmp_path / "idx") as saved:  # and a remove reaches every copy of an id
+        monkeypatch.setattr(saved, "_remove_located", lambda ids, where, log=True: 0)
+        saved.upsert(two[400:401], [0])
+        monkeypatch.undo()
+        assert saved.remove([0]) == 1 and 0 not in saved and len(saved) == 599
+
+
+def test_a_reused_log_folders_centroids_are_not_taken_by_another_index(tmp_path):
+    x = np.random.default_rng(9).standard_normal((200, 4)).astype(np.float32)
+    with ShardedIndex(4, shards=2, kind="flat", wal=tmp_path / "wal") as index:
+        index.add(x)
+        index.save(tmp_path / "b")
+    np.save(tmp_path / "wal" / "centroids.npy", np.stack([np.full(4, 10.0), np.full(4, -10.0)]).astype(np.float32))
+    with ShardedIndex.load(tmp_path / "b", wal=tmp_path / "wal") as again:
+        with pytest.raises(ValueError, match="shards_per_query needs routing='centroids'"):
+            again.search(x[:3], 5, shards_per_query=1)  # answered from one shard: wrong
+
+
+def test_split_widths_ask_again_when_the_narrowest_shard_comes_short():
+    x = np.random.default_rng(0).standard_normal((400, 8)).astype(np.float32)
+    with ShardedIndex(8, shards=2, kind="hnsw") as index:
+        index.add(x)
+        index.remove(np.flatnonzero(shard_of_ids(np.arange(400), 2) == 0))  # the widest shard emptied
+        assert [k for k, _ in index.shard_requests(10, {"ef": 13})] == [10, 9]
+        D, I = index.search(x[:5], 10, ef=13)
+    assert (I >= 0).all()  # 9 of 10 before

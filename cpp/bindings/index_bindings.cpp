@@ -179,6 +179,15 @@ class PyIndex {
 
   // (lims, D, I): the results of query i are D[lims[i]:lims[i+1]], I[same], nearest first.
   py::tuple range_search(py::handle q, py::handle radius_obj, py::handle ef, py::handle filter) const {
+    return range_search_into(q, radius_obj, ef, filter, false);
+  }
+  // range_search() with float64 distances (VectorIndex::range_search's `precise`): what the sharded
+  // index orders its shards' results by.
+  py::tuple range_search_precise(py::handle q, py::handle radius_obj, py::handle ef, py::handle filter) const {
+    return range_search_into(q, radius_obj, ef, filter, true);
+  }
+  py::tuple range_search_into(py::handle q, py::handle radius_obj, py::handle ef, py::handle filter,
+                              bool precise) const {
     const float radius = static_cast<float>(as_real(radius_obj, "radius"));
     if (std::isnan(radius)) throw py::value_error("radius must be a number, got nan");
     SearchParams params;
@@ -189,14 +198,19 @@ class PyIndex {
     RangeResult result;
     {
       GilReleased no_gil;
-      index_->range_search(m.data(), m.rows, radius, params, result);
+      index_->range_search(m.data(), m.rows, radius, params, result, precise);
     }
     py::array_t<int64_t> lims(result.lims.size());
     std::copy(result.lims.begin(), result.lims.end(), lims.mutable_data());
-    py::array_t<float> distances(result.distances.size());
-    std::copy(result.distances.begin(), result.distances.end(), distances.mutable_data());
     py::array_t<int64_t> ids(result.ids.size());
     std::copy(result.ids.begin(), result.ids.end(), ids.mutable_data());
+    if (precise) {
+      py::array_t<double> distances(result.precise.size());
+      std::copy(result.precise.begin(), result.precise.end(), distances.mutable_data());
+      return py::make_tuple(std::move(lims), std::move(distances), std::move(ids));
+    }
+    py::array_t<float> distances(result.distances.size());
+    std::copy(result.distances.begin(), result.distances.end(), distances.mutable_data());
     return py::make_tuple(std::move(lims), std::move(distances), std::move(ids));
   }
 
@@ -307,6 +321,8 @@ void register_index(py::module_& m) {
            py::arg("filter") = py::none())
       .def("range_search", &PyIndex::range_search, py::arg("q"), py::arg("radius"), py::arg("ef") = py::none(),
            py::arg("filter") = py::none())
+      .def("_range_search_precise", &PyIndex::range_search_precise, py::arg("q"), py::arg("radius"),
+           py::arg("ef") = py::none(), py::arg("filter") = py::none())
       .def("save", &PyIndex::save, py::arg("path"))
       .def("rebuild", &PyIndex::rebuild, py::arg("path") = py::none(), py::arg("progress") = py::none())
       .def("__len__", [](const PyIndex& s) { return s.unlocked([](VectorIndex& i) { return i.size(); }); })

@@ -13,13 +13,14 @@ namespace vidx {
 bool VectorIndex::has_removed_rows() const { return !stores_labels() && removed_unreclaimed() != 0; }
 
 void VectorIndex::range_search(const float* queries, size_t nq, float radius, const SearchParams& params,
-                               RangeResult& out) const {
+                               RangeResult& out, bool precise) const {
   check_search_params(params);
   require_data(queries, nq * dim_, "range_search: queries");
   if (std::isnan(radius)) throw InvalidArgument("radius must be a number, got nan");
   out.lims.assign(nq + 1, 0);
   out.distances.clear();
   out.ids.clear();
+  out.precise.clear();
   if (nq == 0) return;
   check_filters(params, nq);
   auto lock = lock_shared();
@@ -31,6 +32,11 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   range_search_rows(q, nq, scale_.index_radius(radius, metric_), resolved, out, pool());
+  if (precise) {
+    out.precise.resize(out.distances.size());
+    for (size_t i = 0; i < out.distances.size(); ++i)
+      out.precise[i] = scale_.precise_user_distance(out.distances[i], metric_);
+  }
   if (scale_.scaled())
     for (float& d : out.distances) {
       // Rows inside the radius whose float32 distance rounds up to it still report one under it.
@@ -47,6 +53,7 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
       const int64_t label = ids_.label(static_cast<uint32_t>(out.ids[j]));
       if (label < 0) continue;
       out.distances[kept] = out.distances[j];
+      if (precise) out.precise[kept] = out.precise[j];
       out.ids[kept++] = label;
     }
     start = end;
@@ -54,6 +61,7 @@ void VectorIndex::range_search(const float* queries, size_t nq, float radius, co
   }
   out.distances.resize(kept);
   out.ids.resize(kept);
+  if (precise) out.precise.resize(kept);
 }
 
 }  // namespace vidx

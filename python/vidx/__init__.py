@@ -292,6 +292,14 @@ class Index:
             raise ValueError(f"range_search is not supported on device {self.device!r}")
         return impl.range_search(Q, radius, ef, filter)
 
+    def _range_search_for_merge(self, Q, radius, ef=None, filter=None):
+        """range_search() for a merge of several indexes' answers (ShardedIndex): D in float64
+        where this index scales its rows, as _search_for_merge."""
+        impl = self._impl
+        if type(impl) is _CoreIndex and impl._row_scale != 1.0:
+            return impl._range_search_precise(Q, radius, ef, filter)
+        return self.range_search(Q, radius, ef, filter)
+
     def rebuild(self, path=None, *, progress=None):
         """SPANN: re-clusters every stored vector into a new posting file, as one add() of them
         into a fresh index would, and returns that file's path. An index built small and grown

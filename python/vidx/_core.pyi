@@ -16,6 +16,10 @@ class Index:
         ...
     def __len__(self) -> int:
         ...
+    def _range_search_precise(self, q: typing.Any, radius: typing.Any, ef: typing.Any = None, filter: typing.Any = None) -> tuple[typing.Any, ...]:
+        """
+        range_search() with float64 distances (the sharded index's merge).
+        """
     def _search_precise(self, q: typing.Any, k: typing.Any = 10, ef: typing.Any = None, rerank: typing.Any = None, nprobe: typing.Any = None, eps: typing.Any = None, filter: typing.Any = None) -> tuple[typing.Any, ...]:
         """
         search() with float64 distances, as exactly as the index compared them (the sharded index's merge).

@@ -156,8 +156,9 @@ class VectorIndex {
   void compact();
   // Every stored vector within `radius` of each query (distance < radius, in search()'s
   // distance), CSR style. Graph kinds find them with a search widened while it finds more.
+  // precise: out.precise gets the distances in float64 too (as search()'s `precise`).
   void range_search(const float* queries, size_t nq, float radius, const SearchParams& params,
-                    RangeResult& out) const;
+                    RangeResult& out, bool precise = false) const;
 
   void save(const std::string& path) const;
   size_t memory_usage() const;

@@ -36,14 +36,16 @@ def merge_topk(parts, nq, k):
 
 
 def merge_ranges(parts, nq):
-    """parts: (query_rows, lims, D, I) per shard in faiss CSR form. Returns one CSR
-    (lims, D, I) over all nq queries, each query's results sorted by distance."""
+    """parts: (query_rows, lims, D, I) per shard in faiss CSR form, D float32 or float64 (as
+    merge_topk). Returns one CSR (lims, D, I) over all nq queries, each query's results sorted
+    by distance, D float32."""
     queries, dists, ids = [], [], []
     for rows, lims, D, I in parts:
         lims = np.asarray(lims, dtype=np.int64)
         local_q = np.repeat(np.arange(len(lims) - 1), np.diff(lims))
         queries.append(local_q if rows is None else np.asarray(rows, dtype=np.int64)[local_q])
-        dists.append(np.asarray(D, dtype=np.float32))
+        D = np.asarray(D)
+        dists.append(D if D.dtype == np.float64 else D.astype(np.float32, copy=False))
         ids.append(np.asarray(I, dtype=np.int64))
     q = np.concatenate(queries) if queries else np.zeros(0, np.int64)
     d = np.concatenate(dists) if dists else np.zeros(0, np.float32)
@@ -51,4 +53,4 @@ def merge_ranges(parts, nq):
     order = np.lexsort((i, d, q))  # by query, then distance, then id
     lims = np.zeros(nq + 1, dtype=np.int64)
     np.cumsum(np.bincount(q, minlength=nq), out=lims[1:])
-    return lims, d[order], i[order]
+    return lims, d[order].astype(np.float32, copy=False), i[order]

@@ -128,7 +128,7 @@ class ShardWorker:
         require("range_search")
         if filter is not None:
             params = {**params, "filter": filter}
-        return self.index.range_search(Q, radius, **params)
+        return self.index._range_search_for_merge(Q, radius, **params)  # float64 where rows are scaled
 
     def get(self, ids):
         require("get")

@@ -252,6 +252,18 @@ class ShardedIndex:
     def _ids_are_hashed(self):
         return self.routing == "hash" and not self._placed_by_key
 
+    def _holders(self, ids):
+        """(rows, shards): every (position in ids, shard) whose shard holds that id. Ids not
+        placed by hash may sit on more than one shard where a driver died in the middle of a
+        move (added on the new shard, not yet removed from the old): writes reach every copy."""
+        if self._ids_are_hashed():
+            where = self._locate(ids)
+            rows = np.flatnonzero(where >= 0)
+            return rows, where[rows]
+        held = self._run({s: ("contains", (ids,)) for s in range(self.shards)})
+        table = np.stack([np.asarray(held[s], bool) for s in range(self.shards)], axis=1)
+        return np.nonzero(table)
+
     def _locate(self, ids):
         """Shard of each id (-1: in no shard)."""
         ids = as_ids(ids)
@@ -345,7 +357,8 @@ class ShardedIndex:
         """Adds or replaces vectors by id. An id routed elsewhere than where it lives is moved:
         added on its new shard, then removed from its old one once the new one holds it (a
         search made meanwhile from another thread may find it on both; a refused upsert leaves
-        it where it was)."""
+        it where it was; the remove is in the redo log first, so a driver dying between the two
+        replays to one copy). Removes and upserts reach every shard holding an id."""
         require("upsert")
         X = self._stored_vectors(X)
         ids = as_ids(ids, len(X))
@@ -353,21 +366,38 @@ class ShardedIndex:
         self._check_id_range(ids)
         key = None if shard_key is None else check_shard_key(shard_key, len(X), self.shards)
         where = self._route(X, ids, key)
-        moved = np.zeros(len(ids), bool)
-        if not self._ids_are_hashed():  # an id may live on another shard than it now routes to
-            old = self._locate(ids)
-            moved = (old >= 0) & (old != where)
+        # Copies of the ids on other shards than they now route to: moved. Each leaves its old
+        # shard only once its new shard holds it (removed first, a refused upsert lost the row:
+        # a review, 600 rows -> 599). The removes are logged as the new shard acknowledges, so
+        # a driver dying between the two steps leaves a log that replays to one copy.
+        rows, shards = (np.zeros(0, np.int64),) * 2
+        if not self._ids_are_hashed():
+            rows, shards = self._holders(ids)
+            stale = shards != where[rows]
+            rows, shards = rows[stale], shards[stale]
         parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
         took = set()
+
+        def acknowledged(s):
+            took.add(s)
+            leaving = where[rows] == s
+            for old, pos in enumerate(split_by_shard(shards[leaving], self.shards)):
+                if len(pos):
+                    self._log.append(old, "remove", ids[rows[leaving][pos]])
+        error = None
         try:
-            self._write("upsert", parts, X, ids, on_success=took.add)
-        finally:
-            # A moved id leaves its old shard only once its new shard holds it: removed first, a
-            # refused upsert lost the stored row (a review: 600 rows -> 599).
-            gone = moved & np.isin(where, list(took))
-            if gone.any():
-                self._remove_located(ids[gone], old[gone])
-            self._next_id = max(self._next_id, int(ids.max()) + 1)
+            self._write("upsert", parts, X, ids, on_success=acknowledged)
+        except BaseException as e:  # the moves whose new shard took them still complete
+            error = e
+        self._next_id = max(self._next_id, int(ids.max()) + 1)  # before anything else may raise
+        gone = np.isin(where[rows], list(took))
+        if gone.any():
+            try:
+                self._remove_located(ids[rows[gone]], shards[gone], log=False)  # logged above
+            except BaseException as e:
+                error = error or e
+        if error is not None:
+            raise error
 
     @_open_only
     def remove(self, ids, *, ignore_missing=False):
@@ -377,15 +407,18 @@ class ShardedIndex:
         if not isinstance(ignore_missing, (bool, np.bool_)):  # "no" would read as True
             raise TypeError(f"ignore_missing must be True or False, got {type(ignore_missing).__name__}")
         ids = np.unique(as_ids(ids))
-        where = self._locate(ids)
-        if not ignore_missing and (where < 0).any():
-            raise ValueError(f"id {int(ids[where < 0][0])} is not in the index")
-        return self._remove_located(ids[where >= 0], where[where >= 0])
+        rows, shards = self._holders(ids)  # every copy (see _holders)
+        held = np.zeros(len(ids), bool)
+        held[rows] = True
+        if not ignore_missing and not held.all():
+            raise ValueError(f"id {int(ids[~held][0])} is not in the index")
+        self._remove_located(ids[rows], shards)
+        return int(held.sum())
 
-    def _remove_located(self, ids, where):
+    def _remove_located(self, ids, where, log=True):
         parts = {s: pos for s, pos in enumerate(split_by_shard(where, self.shards)) if len(pos)}
         calls = {s: ("remove", (ids[pos], True)) for s, pos in parts.items()}
-        counts = self._run(calls, on_success=lambda s: self._log.append(s, "remove", ids[parts[s]]))
+        counts = self._run(calls, on_success=(lambda s: self._log.append(s, "remove", ids[parts[s]])) if log else None)
         return int(sum(counts.values()))
 
     @_open_only
@@ -428,7 +461,7 @@ class ShardedIndex:
         mode = "full" if filter is not None else ef_per_shard
         D, I = self._search_once(Q, k, filter, shards_per_query, mode, params)
         short = (I < 0).any(axis=1)
-        if short.any() and self.shard_requests(k, params, mode)[0][0] < k:
+        if short.any() and min(k_shard for k_shard, _ in self.shard_requests(k, params, mode)) < k:
             # Split widths assume shards of about equal size: one left small (removes, a shard
             # key) returned fewer than its share, and the query fewer than k results where more
             # exist (a review: 82 of 100 from shards of 190 and 10 rows). Asked again in full.
@@ -469,7 +502,11 @@ class ShardedIndex:
         calls = {s: ("range_search", (Qs, float(radius), self._shard_filter(filter, s, rows), params))
                  for s, (rows, Qs) in plan.items()}
         results = self._run(calls)
-        return merge_ranges([(plan[s][0], *results[s]) for s in plan], len(Q))
+        lims, D, I = merge_ranges([(plan[s][0], *results[s]) for s in plan], len(Q))
+        # float64 distances of a scaled shard may round to the radius in float32: results stay under it
+        with np.errstate(over="ignore"):  # a radius past float32 is inf, as the shards read it
+            np.minimum(D, np.nextafter(np.float32(radius), np.float32(-np.inf)), out=D)
+        return lims, D, I
 
     def _plan(self, Q, shards_per_query):
         """{shard: (query rows or None for all, queries)} for one fan-out."""
@@ -604,11 +641,14 @@ class ShardedIndex:
         self._centroids = None
         if m["centroids"] is not None:
             self._set_centroids(np.asarray(m["centroids"], np.float32))
-        self._start_actors()
         if self._log.directory:
             self._log.read_directory()
-            if self._centroids is None and self._log.centroids is not None:  # trained after that save
-                self._set_centroids(self._log.centroids)
+            trained = self._log.centroids  # since that save; a file of another index is not ours
+            if (self.routing == "centroids" and self._centroids is None and trained is not None
+                    and trained.shape == (self.shards, self.dim)):
+                self._set_centroids(trained)
+        self._start_actors()
+        if self._log.directory:
             for s in range(self.shards):
                 if self._log.records[s]:  # the writes logged after that save, by an earlier driver
                     self.recoveries.append(self._replay_log(s))

@@ -61,6 +61,9 @@ struct RangeResult {
   std::vector<size_t> lims;
   std::vector<float> distances;
   std::vector<int64_t> ids;
+  // With VectorIndex::range_search's `precise`: the distances in float64, as exactly as the index
+  // compared them (they differ only where it scales its rows: see VectorIndex::search).
+  std::vector<double> precise;
 };
 
 }  // namespace vidx
