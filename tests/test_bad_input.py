@@ -160,6 +160,18 @@ def test_option_names_by_kind():
         vidx._core.option_names("nope")
 
 
+def test_one_id_for_one_vector(filled):
+    # remove(7) and get(7) took one id; add and upsert wanted a 1-d array even for one vector.
+    idx, x = filled
+    idx.add(x[0], ids=1000)
+    idx.upsert(x[1:2], np.int64(1001))
+    np.testing.assert_array_equal(idx.get([1000, 1001])[0], x[:2])
+    with pytest.raises(ValueError, match="a single id only for a single vector"):
+        idx.add(x[:2], ids=1002)
+    with pytest.raises(TypeError, match="integers"):
+        idx.add(x[0], ids=True)
+
+
 @pytest.mark.parametrize("flag", [None, "yes", 1])
 def test_ignore_missing_must_be_a_bool(filled, flag):
     idx, x = filled

@@ -82,7 +82,12 @@ std::optional<IdArray> as_ids(py::handle obj, size_t rows) {
           throw py::value_error("id " + py::str(v).cast<std::string>() + " does not fit: ids must be >= 0 and below 2**63");
     throw py::type_error("ids must be integers, got dtype " + py::str(arr.dtype()).cast<std::string>());
   }
-  if (arr.ndim() != 1) throw py::value_error("ids must be a 1-d array");
+  // One id for one vector (add(x, ids=7) beside remove(7) and get(7)): read as [7].
+  if (arr.ndim() == 0 && rows == 1 && !PyBool_Check(obj.ptr())) arr = arr.attr("reshape")(1);
+  if (arr.ndim() != 1)
+    throw py::value_error(arr.ndim() == 0 ? "ids must be a 1-d array (a single id only for a single vector), got one id for " +
+                                                std::to_string(rows) + " vectors"
+                                          : std::string("ids must be a 1-d array"));
   if (static_cast<size_t>(arr.shape(0)) != rows)
     throw py::value_error("got " + std::to_string(arr.shape(0)) + " ids for " + std::to_string(rows) + " vectors");
   if (kind == 'u' && arr.itemsize() == 8) {

@@ -151,8 +151,9 @@ class Index:
     def add(self, X, ids=None, *, progress=None, dataset=None):
         """Adds vectors: X is (n, dim) or (dim,), a numpy memmap, or the path of an .fvecs,
         .bvecs, .npy (read by C++) or .hdf5/.h5 file (``dataset``: default "train" or the only
-        2-d dataset). ids: optional user ids, integers in [0, 2**63 - 1] (SPANN: below 2**56,
-        the rest of a posting entry's word holds its version; -1 marks missing
+        2-d dataset). ids: optional user ids (an int for a single vector), integers in
+        [0, 2**63 - 1] (SPANN: below 2**56, the rest of a posting entry's word holds its
+        version; -1 marks missing
         results; default: 0, 1, ... continuing after the largest id ever assigned, removed ones
         included, ValueError if they would pass 2**63 - 1; an id already present raises
         ValueError: upsert() replaces). Raises ValueError on NaN/inf, values beyond
