@@ -738,7 +738,8 @@ def test_a_reused_log_folders_centroids_are_not_taken_by_another_index(tmp_path)
     with ShardedIndex(4, shards=2, kind="flat", wal=tmp_path / "wal") as index:
         index.add(x)
         index.save(tmp_path / "b")
-    np.save(tmp_path / "wal" / "centroids.npy", np.stack([np.full(4, 10.0), np.full(4, -10.0)]).astype(np.float32))
+    (tmp_path / "wal" / "centroids.json").write_text(json.dumps(  # another index's, left in the folder
+        {"format": "vidx.sharded.centroids/1", "centroids": [[10.0] * 4, [-10.0] * 4]}))
     with ShardedIndex.load(tmp_path / "b", wal=tmp_path / "wal") as again:
         with pytest.raises(ValueError, match="shards_per_query needs routing='centroids'"):
             again.search(x[:3], 5, shards_per_query=1)  # answered from one shard: wrong

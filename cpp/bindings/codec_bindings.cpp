@@ -24,6 +24,7 @@
 #include "vidx/codec/split_f32.hpp"
 #include "vidx/codec/split_f32_sketched.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/common/search_limits.hpp"
 #include "vidx/simd/kernels.hpp"
 
 namespace vidx::bindings {
@@ -303,6 +304,16 @@ void register_codec(py::module_& m) {
       "_keeps_lengths",
       [](const std::string& kind, const std::string& metric) { return kind_keeps_norms(kind, parse_metric(metric)); },
       py::arg("kind"), py::arg("metric"), "Whether an index of this kind and metric keeps its cosine rows' lengths");
+  m.def(
+      "_check_ids",
+      [](const std::string& kind, const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& ids) {
+        check_ids_for(kind, ids.data(), static_cast<size_t>(ids.size()));
+      },
+      py::arg("kind"), py::arg("ids"), "Raises ValueError for an id an index of this kind cannot store, as its add() would");
+  m.def(
+      "_check_k", [](size_t k, size_t index_size) { check_k(k, index_size); }, py::arg("k"), py::arg("index_size"),
+      "Raises ValueError where search() would refuse k for an index of index_size vectors");
+  m.attr("_max_padded_k") = kMaxPaddedK;
   m.def("_lvq_probe", &lvq_probe, py::arg("name"), py::arg("metric"), py::arg("level"), py::arg("data"),
         py::arg("queries"));
   m.def("_f16_probe", &f16_probe, py::arg("metric"), py::arg("level"), py::arg("data"), py::arg("queries"),

@@ -37,4 +37,10 @@ bool kind_keeps_norms(const std::string& kind, Metric metric) {
   unknown_kind(kind);
 }
 
+void check_ids_for(const std::string& kind, const int64_t* ids, size_t n) {
+  if (kind == "hnsw" || kind == "flat") return;  // any int64 id >= 0 (checked where ids are read)
+  if (kind != "spann") unknown_kind(kind);
+  for (size_t i = 0; i < n; ++i) spann::SpannIndex::check_id(ids[i]);
+}
+
 }  // namespace vidx

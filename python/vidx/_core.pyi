@@ -105,6 +105,14 @@ def _check_rows(x: typing.Any, dim: typing.SupportsInt | typing.SupportsIndex, m
     """
     Raises ValueError where add() would refuse these vectors
     """
+def _check_ids(kind: str, ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> None:
+    """
+    Raises ValueError for an id an index of this kind cannot store, as its add() would
+    """
+def _check_k(k: typing.SupportsInt | typing.SupportsIndex, index_size: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Raises ValueError where search() would refuse k for an index of index_size vectors
+    """
 def _keeps_lengths(kind: str, metric: str) -> bool:
     """
     Whether an index of this kind and metric keeps its cosine rows' lengths
@@ -194,3 +202,4 @@ def spann_auto_head_ratio(dim: typing.SupportsInt | typing.SupportsIndex, M: typ
     The head ratio a SPANN index uses when head_ratio is not given.
     """
 _built_with_cuda: bool = False
+_max_padded_k: int = 65536

@@ -442,6 +442,9 @@ std::unique_ptr<VectorIndex> make_index(const std::string& kind, size_t dim, Met
 // Whether an index of this kind and metric keeps its rows' lengths (VectorIndex::keeps_norms),
 // for a caller that checks rows before it makes one (ShardedIndex).
 bool kind_keeps_norms(const std::string& kind, Metric metric);
+// Throws InvalidArgument, as an add to an index of this kind would, for an id it cannot store
+// (SPANN: 2^56 or more); for a caller that checks ids before it sends them anywhere (ShardedIndex).
+void check_ids_for(const std::string& kind, const int64_t* ids, size_t n);
 // Verifies the whole file (magic, version, checksums, structure) before using it.
 // The kind is read from the file; each kind registers how it is made (index_factory.cpp).
 std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load = {});

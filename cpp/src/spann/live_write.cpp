@@ -40,7 +40,7 @@ std::vector<int64_t> labels_for_add(const SpannIndex::Live& live, const int64_t*
   for (size_t i = 0; i < n; ++i) labels[i] = ids ? ids[i] : live.next_id + static_cast<int64_t>(i);
   for (int64_t id : labels) {
     if (id < 0) throw InvalidArgument("ids must be >= 0, got " + std::to_string(id));
-    if (id > kMaxSpannId) throw InvalidArgument("id " + std::to_string(id) + " is too large: SPANN ids must be below 2^56");
+    SpannIndex::check_id(id);
     if (live.where.contains(id)) throw InvalidArgument("id " + std::to_string(id) + " is already in the index");
   }
   std::vector<int64_t> sorted = labels;

@@ -163,6 +163,10 @@ std::string SpannIndex::posting_path() const {
   return posting_path_;
 }
 
+void SpannIndex::check_id(int64_t id) {
+  if (id > kMaxSpannId) throw InvalidArgument("id " + std::to_string(id) + " is too large: SPANN ids must be below 2^56");
+}
+
 void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
   const size_t n = source.rows();
   if (n == 0) throw InvalidArgument("no vectors to add");
@@ -172,8 +176,7 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
     std::sort(sorted.begin(), sorted.end());
     const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
     if (dup != sorted.end()) throw InvalidArgument("id " + std::to_string(*dup) + " appears more than once");
-    if (!sorted.empty() && sorted.back() > kMaxSpannId)
-      throw InvalidArgument("id " + std::to_string(sorted.back()) + " is too large: SPANN ids must be below 2^56");
+    if (!sorted.empty()) check_id(sorted.back());
   }
   State built = state_of(build_parts(source, ids, progress, posting_path_, options().spann.direct_io, false, CodecChoice{}));
   {

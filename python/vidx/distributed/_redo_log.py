@@ -15,7 +15,10 @@ import zlib
 
 import numpy as np
 
+from .._json_file import read_checked, write_atomic
+
 _HEADER = struct.Struct("<QI")
+_CENTROIDS_FORMAT = "vidx.sharded.centroids/1"
 
 
 class RedoLog:
@@ -36,21 +39,15 @@ class RedoLog:
         return os.path.join(self.directory, f"shard-{shard:05d}.log")
 
     def _centroids_file(self):
-        return os.path.join(self.directory, "centroids.npy")
+        return os.path.join(self.directory, "centroids.json")
 
     def note_centroids(self, centroids):
         """Centroids trained after the last save (the first add of a centroid-routed index): a new
         driver replaying this log must route as the one that wrote it. Written atomically, before
-        any write they route is sent."""
-        if not self.directory:
-            return
-        path = self._centroids_file()
-        with open(path + ".tmp", "wb") as f:
-            np.save(f, np.asarray(centroids, np.float32))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(path + ".tmp", path)
-        _fsync_directory(self.directory)
+        any write they route is sent, as the manifest keeps them (a JSON list)."""
+        if self.directory:
+            write_atomic(self._centroids_file(), {"format": _CENTROIDS_FORMAT,
+                                                  "centroids": np.asarray(centroids, np.float32).tolist()})
 
     def append(self, shard, op, ids, X=None):
         ids = np.array(ids, dtype=np.int64, copy=True)
@@ -79,7 +76,8 @@ class RedoLog:
         for shard in range(len(self.records)):
             self.records[shard] = list(_read_records(self._file(shard)))
         if os.path.exists(self._centroids_file()):
-            self.centroids = np.load(self._centroids_file())
+            saved = read_checked(self._centroids_file(), _CENTROIDS_FORMAT, "no centroids")
+            self.centroids = np.asarray(saved["centroids"], np.float32)
 
     def lost_writes(self, shard):
         """What a restart without replay loses: {"added": ids, "upserted": ids, "removed": ids}."""
@@ -89,14 +87,6 @@ class RedoLog:
         return {name: np.concatenate(parts) if parts else np.zeros(0, np.int64)
                 for name, parts in (("added", lost["add"]), ("upserted", lost["upsert"]),
                                     ("removed", lost["remove"]))}
-
-
-def _fsync_directory(directory):
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _read_records(path):

@@ -14,8 +14,6 @@ import vidx
 from .._capabilities import require
 from ._inputs import keeps_files
 
-_MAX_PADDED_K = 65536  # the k one index pads beyond its rows (vidx.Index.search)
-
 
 def file_sha256(path):
     digest = hashlib.sha256()
@@ -115,10 +113,10 @@ class ShardWorker:
             return (np.full((len(Q), k), np.inf, np.float32), np.full((len(Q), k), -1, np.int64))
         # float64 distances from a shard of short "ip" rows: in float32 they all read 1.0, and
         # the merge could not rank one shard's answers against another's (recall 0.36 on 3 shards).
-        if k <= max(held, _MAX_PADDED_K):
+        if k <= held:
             return self.index._search_for_merge(Q, k, **params)
-        # One index refuses a k past both its rows and 65,536; the sharded index's k is checked
-        # against all of its rows, so a shard holding fewer answers with what it has, padded.
+        # The sharded index's k is checked against all of its rows (past 65,536 one index refuses
+        # a k beyond its own): a shard holding fewer answers with what it has, padded.
         D, I = self.index._search_for_merge(Q, held, **params)
         pad = k - held
         return (np.concatenate([D, np.full((len(Q), pad), np.inf, D.dtype)], axis=1),

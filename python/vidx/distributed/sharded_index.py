@@ -25,13 +25,12 @@ from ._inputs import (INT64_MAX, as_ids, check_unique, for_metric, is_dataset, i
 from ._merge import merge_ranges, merge_topk
 from ._redo_log import RedoLog
 from ._routing import check_shard_key, shard_of_ids, split_by_shard
-from ._shard import _MAX_PADDED_K, ShardWorker
+from ._shard import ShardWorker
 from .shard_ef import resolve_mode, shard_search_widths
 
 _ROUTINGS = ("hash", "centroids")
 _DEFAULT_ACTOR_OPTIONS = {"num_cpus": 0, "scheduling_strategy": "SPREAD"}
 _INLINE_BYTES = 64 * 1024
-_SPANN_ID_LIMIT = 2 ** 56  # SPANN's ids are below it (vidx.Index.add's docstring)
 
 
 def _per_query(filter):
@@ -320,10 +319,9 @@ class ShardedIndex:
         return X, ids
 
     def _check_id_range(self, ids):
-        """SPANN shards keep ids below 2^56 (a posting entry's word holds a version above): refused
-        here, before any shard adds a row (a shard refused them after others had added theirs)."""
-        if self.kind == "spann" and len(ids) and ids.max() >= _SPANN_ID_LIMIT:
-            raise ValueError(f"id {int(ids.max())} is too large: SPANN ids must be below 2^56")
+        """Ids the shards' kind cannot store (SPANN: 2^56 or more), refused as its add() would,
+        before any shard adds a row (a shard refused them after others had added theirs)."""
+        _core._check_ids(self.kind, ids)
 
     def _add_round(self, X, ids, shard_key):
         """Rows checked by _checked_rows, each shard sent its part."""
@@ -446,11 +444,8 @@ class ShardedIndex:
         centroids are nearest each query."""
         Q = self._vectors(Q, what="queries")
         k = _check_count("k", k, 1)
-        if k > _MAX_PADDED_K:  # as one index: past its rows, up to 65,536 results are padded
-            held = len(self)
-            if k > held:
-                raise ValueError(f"k={k} is larger than the index ({held} vectors) and than {_MAX_PADDED_K}, "
-                                 "the most results a search pads to")
+        if k > _core._max_padded_k:  # as one index: past its rows, up to 65,536 results are padded
+            _core._check_k(k, len(self))
         if shards_per_query is not None:
             shards_per_query = _check_count("shards_per_query", shards_per_query, 1)
         params = {name: value for name, value in params.items() if value is not None}

@@ -113,6 +113,9 @@ struct BuiltParts {
 class SpannIndex final : public VectorIndex {
  public:
   static constexpr bool kStoresLabels = true;  // its posting file holds the ids
+  // InvalidArgument naming an id a posting entry cannot hold (ids are below 2^56: the entry's
+  // word keeps a version above them).
+  static void check_id(int64_t id);
   SpannIndex(size_t dim, Metric metric, IndexOptions options);
   ~SpannIndex() override;
 
