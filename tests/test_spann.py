@@ -39,7 +39,7 @@ def built(data, tmp_path_factory):
 
 
 def read_header(raw):
-    """The v2 header fields, parsed independently of the library."""
+    """The v3 header fields, parsed independently of the library."""
     assert raw[:8] == b"\x89VSPN\r\n\x1a"
     version, page, dim, metric, name_len = struct.unpack_from("<5I", raw, 8)
     codec = raw[28:28 + name_len].decode()
@@ -57,7 +57,14 @@ def read_posting_file(path, f32=True):
     raw = open(path, "rb").read()
     h = read_header(raw)
     dim, entry = h["dim"], h["entry"]
-    assert (h["version"], h["page"]) == (2, 4096)
+    assert (h["version"], h["page"]) == (3, 4096)
+    # The header's checksum reads the two write-generation slots (bytes 2048 and 2560, 20 each,
+    # rewritten in place by later saves) as zeros.
+    from test_files import _crc32c
+    header = bytearray(raw[:4092])
+    for slot in (2048, 2560):
+        header[slot:slot + 20] = bytes(20)
+    assert struct.unpack_from("<I", raw, 4092)[0] == _crc32c(bytes(header))
     if f32:
         assert h["codec"] == "f32" and entry == 8 + 4 * dim and h["tail"] == 0
     assert h["size"] == len(raw) and h["size"] % 4096 == 0 and h["data_off"] % 4096 == 0
@@ -562,7 +569,7 @@ def test_lvq8_postings_recall_and_size(data, built, tmp_path, metric):
         np.testing.assert_allclose(D, exact, rtol=0.05, atol=0.05 * float(np.median(exact)))
     # the header names the codec; entries are the id and the LVQ code, lists are smaller
     h = read_header(open(tmp_path / "lvq", "rb").read(4096))
-    assert (h["version"], h["page"], h["dim"], h["codec"], h["tail"]) == (2, 4096, DIM, "lvq8", 0)
+    assert (h["version"], h["page"], h["dim"], h["codec"], h["tail"]) == (3, 4096, DIM, "lvq8", 0)
     assert h["entry"] % 4 == 0 and h["entry"] < 8 + 4 * DIM
     ref_size = os.path.getsize(built.posting_path)
     assert os.path.getsize(tmp_path / "lvq") < 0.75 * ref_size

@@ -406,16 +406,29 @@ def test_one_open_index_at_a_time_writes_the_posting_file(data, tmp_path, origin
         assert (copy.search(x[2100:2200], 1)[1][:, 0] == np.arange(2100, 2200)).all()
 
 
+GENERATION_SLOTS = (2048, 2560)  # format 3 posting files: page 0, each slot 20 bytes
+
+
+def first_page(path):
+    with open(path, "rb") as f:
+        return f.read(4096)
+
+
+def put_first_page(path, page):
+    with open(path, "r+b") as f:
+        f.write(page)
+
+
 def test_an_older_save_may_not_write_over_a_newer_one(data, tmp_path):
     # Each saved state keeps its lists in pages the other believes free: rolling back to an older
-    # save and adding overwrote the newer save's lists. Saves stamp a write generation beside
-    # the posting file ("<posting>.gen"); a state older than the stamp searches but refuses writes.
+    # save and adding overwrote the newer save's lists. Saves stamp a write generation in the
+    # posting file's first page; a state older than the stamp searches but refuses writes.
     x, q = data
     idx = spann(tmp_path)
     idx.add(x[:3000], progress=False)
     idx.add(x[3000:3500], ids=np.arange(3000, 3500))
     idx.save(tmp_path / "v1.spann")
-    stamp_after_v1 = (tmp_path / "p.post.gen").read_bytes()
+    stamp_after_v1 = first_page(tmp_path / "p.post")
     idx.add(x[3500:4000], ids=np.arange(3500, 4000))
     idx.save(tmp_path / "v2.spann")
     before = idx.search(q, 10, nprobe=16)
@@ -437,10 +450,69 @@ def test_an_older_save_may_not_write_over_a_newer_one(data, tmp_path):
     gc.collect()
     # A kill between a save's index file and its stamp leaves the stamp one behind: the newest
     # save still writes.
-    (tmp_path / "p.post.gen").write_bytes(stamp_after_v1)
+    put_first_page(tmp_path / "p.post", stamp_after_v1)
     v3 = vidx.load(tmp_path / "v3.spann")
     v3.add(x[4010:4020], ids=np.arange(4010, 4020))
     assert len(v3) == 4020 and (v3.search(x[4000:4020], 1)[1][:, 0] == np.arange(4000, 4020)).all()
+
+
+def test_the_write_generation_travels_with_the_posting_file(data, tmp_path):
+    # The stamp lived beside the posting file ("<posting>.gen"): an older save loaded beside a copy
+    # of the posting file made without it could not tell a newer save existed, and its writes
+    # overwrote the newer save's lists. It is inside the file now, so every copy carries it.
+    x, q = data
+    idx = spann(tmp_path)
+    idx.add(x[:3000], progress=False)
+    idx.add(x[3000:3200], ids=np.arange(3000, 3200))
+    idx.save(tmp_path / "v1.spann")
+    idx.add(x[3200:3400], ids=np.arange(3200, 3400))
+    idx.save(tmp_path / "v2.spann")
+    expected = idx.search(q, 10, nprobe=16)[1]
+    del idx
+    gc.collect()
+    assert not (tmp_path / "p.post.gen").exists()
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "moved" / "p.post").write_bytes((tmp_path / "p.post").read_bytes())
+    v1 = vidx.load(tmp_path / "v1.spann", posting_path=tmp_path / "moved" / "p.post")
+    assert len(v1) == 3200
+    with pytest.raises(OSError, match="older than its posting file"):
+        v1.add(x[3400:3410], ids=np.arange(3400, 3410))
+    del v1
+    gc.collect()
+    v2 = vidx.load(tmp_path / "v2.spann", posting_path=tmp_path / "moved" / "p.post")
+    np.testing.assert_array_equal(v2.search(q, 10, nprobe=16)[1], expected)
+    v2.add(x[3400:3410], ids=np.arange(3400, 3410))
+    assert (v2.search(x[3400:3410], 1)[1][:, 0] == np.arange(3400, 3410)).all()
+
+
+def test_a_torn_generation_slot_leaves_the_one_before(data, tmp_path):
+    # The two slots are written in turn; a kill mid-stamp tears the one being written, which then
+    # fails its checksum and is passed over: the stamp reads one behind, as after a kill between
+    # the index file and its stamp. The newest save still writes; the file still loads.
+    x, q = data
+    idx = spann(tmp_path)
+    idx.add(x[:3000], progress=False)
+    idx.add(x[3000:3100], ids=np.arange(3000, 3100))
+    idx.save(tmp_path / "v1.spann")
+    idx.add(x[3100:3200], ids=np.arange(3100, 3200))
+    idx.save(tmp_path / "v2.spann")
+    del idx
+    gc.collect()
+    page = bytearray(first_page(tmp_path / "p.post"))
+    written = [at for at in GENERATION_SLOTS if any(page[at:at + 20])]
+    assert len(written) == 2  # the two saves used both slots
+    newest = max(written, key=lambda at: int.from_bytes(page[at + 8:at + 16], "little"))
+    page[newest + 10] ^= 0x40  # the newest generation, torn
+    put_first_page(tmp_path / "p.post", bytes(page))
+    v2 = vidx.load(tmp_path / "v2.spann")  # the header's checksum leaves the slots out
+    v2.add(x[3200:3210], ids=np.arange(3200, 3210))
+    v2.save(tmp_path / "v3.spann")  # stamps the slot that held v1's generation
+    del v2
+    gc.collect()
+    v1 = vidx.load(tmp_path / "v1.spann")
+    with pytest.raises(OSError, match="older than its posting file"):
+        v1.add(x[3300:3310], ids=np.arange(3300, 3310))
+    assert len(vidx.load(tmp_path / "v3.spann")) == 3210
 
 
 def test_a_living_file_of_the_first_format_loads_answers_alike_and_keeps_living(tmp_path):
@@ -460,6 +532,8 @@ def test_a_living_file_of_the_first_format_loads_answers_alike_and_keeps_living(
     assert (idx.search(x[:10] + 0.1, 1)[1][:, 0] == np.arange(1000, 1010)).all()
     idx.save(tmp_path / "again.vidx")
     assert len(vidx.load(tmp_path / "again.vidx")) == 407
+    # Its posting file (format 2) has no room for the write generation: the stamp stays beside it.
+    assert (tmp_path / "spann_live_v1.postings.gen").exists()
 
 
 @pytest.mark.parametrize("snapshot", ["failed save", "to_bytes"])

@@ -163,7 +163,7 @@ def test_files_a_save_or_copy_names_are_kept(data, tmp_path):
     second = index.rebuild(progress=False)
     assert second == str(tmp_path / "s.post.r2")
     assert twin.posting_path == first and len(twin.search(q, 10, nprobe=8)[1]) == len(q)
-    assert sorted(os.listdir(tmp_path)) == ["s.post", "s.post.gen", "s.post.r1", "s.post.r2", "s.vidx"]
+    assert sorted(os.listdir(tmp_path)) == ["s.post", "s.post.r1", "s.post.r2", "s.vidx"]
 
 
 def test_copies_rebuilding_at_once_claim_different_files(data, tmp_path):

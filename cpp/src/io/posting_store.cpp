@@ -17,6 +17,20 @@ namespace {
 constexpr uint8_t kMagic[8] = {0x89, 'V', 'S', 'P', 'N', '\r', '\n', 0x1A};
 constexpr size_t kRecordBytes = 24;
 constexpr size_t kHeaderCrcAt = kPageSize - 4;
+constexpr uint32_t kOldestReadableVersion = 2;
+// Format 3's write-generation slots in page 0 (see the layout in posting_store.hpp).
+constexpr uint64_t kGenerationSlotAt[2] = {2048, 2560};
+constexpr size_t kGenerationSlotBytes = 8 + 8 + 4;  // build id, generation, crc32c of the two
+
+// The header's checksum: bytes [0, kHeaderCrcAt) of page 0, format 3's generation slots read as
+// zeros (they change in place after the build; the header they sit in does not).
+uint32_t header_checksum(const uint8_t* page, uint32_t version) {
+  if (version < 3) return crc32c(page, kHeaderCrcAt);
+  uint8_t copy[kHeaderCrcAt];
+  std::memcpy(copy, page, kHeaderCrcAt);
+  for (uint64_t at : kGenerationSlotAt) std::memset(copy + at, 0, kGenerationSlotBytes);
+  return crc32c(copy, kHeaderCrcAt);
+}
 
 // Places lists of a page or more tail-first at page starts, then packs the short ones into
 // free page space (tightest fit, longest first). Returns the end of the data.
@@ -95,9 +109,9 @@ std::vector<uint8_t> encode_header(const PostingHeader& h, const PostingLayout& 
   w.u32(dir_crc);
   w.u32(table_crc);
   std::vector<uint8_t> page = w.take();
-  if (page.size() > kHeaderCrcAt) throw InvalidArgument("posting file header too long (codec name?)");
+  if (page.size() > kGenerationSlotAt[0]) throw InvalidArgument("posting file header too long (codec name?)");
   page.resize(kPageSize, 0);
-  const uint32_t crc = crc32c(page.data(), kHeaderCrcAt);
+  const uint32_t crc = header_checksum(page.data(), kPostingFormatVersion);
   std::memcpy(page.data() + kHeaderCrcAt, &crc, 4);
   return page;
 }
@@ -197,16 +211,16 @@ PostingReader::PostingReader(const std::string& path, bool direct_io) : path_(pa
 void PostingReader::read_header(const uint8_t* page, uint64_t size) {
   uint32_t stored;
   std::memcpy(&stored, page + kHeaderCrcAt, 4);
-  header_crc_ = crc32c(page, kHeaderCrcAt);
+  std::memcpy(&version_, page + 8, 4);  // checked with the rest below: the checksum depends on it
+  header_crc_ = header_checksum(page, version_);
   if (stored != header_crc_)
     throw FileFormatError("posting file " + path_ + ": header checksum mismatch; the file is corrupted");
   ByteReader r(Span{page, kHeaderCrcAt}, "posting file " + path_ + ": header");
-  r.take(8);
-  const uint32_t version = r.u32();
-  if (version != kPostingFormatVersion)
-    throw FileFormatError("posting file " + path_ + " has format version " + std::to_string(version) +
-                          "; this library reads version " + std::to_string(kPostingFormatVersion) +
-                          " (rebuild the index)");
+  r.take(12);
+  if (version_ < kOldestReadableVersion || version_ > kPostingFormatVersion)
+    throw FileFormatError("posting file " + path_ + " has format version " + std::to_string(version_) +
+                          "; this library reads versions " + std::to_string(kOldestReadableVersion) + " to " +
+                          std::to_string(kPostingFormatVersion) + " (rebuild the index)");
   auto bad = [&](const std::string& what) {
     throw FileFormatError("posting file " + path_ + ": " + what + "; the file is corrupted");
   };
@@ -276,6 +290,29 @@ void PostingReader::read_tables() {
   if (entries != layout_.entry_count) bad("the directory's entries do not add up to the header's count");
   if (layout_.tail_offset + round_up_page(entries * layout_.tail_bytes) != layout_.file_size)
     bad("the tail region does not match the entry count");
+}
+
+uint64_t PostingReader::stamped_generation() const {
+  if (!stamps_generation()) return 0;
+  PageBuffer page;  // whole and aligned: the file may be open for direct I/O
+  file_.read_exact_at(0, page.reserve(kPageSize), kPageSize);
+  uint64_t newest = 0;
+  for (uint64_t at : kGenerationSlotAt) {
+    ByteReader r(Span{page.data() + at, kGenerationSlotBytes}, "posting file " + path_ + ": generation slot");
+    const uint64_t build = r.u64(), generation = r.u64();
+    if (r.u32() == crc32c(page.data() + at, 16) && build == header_.build_id) newest = std::max(newest, generation);
+  }
+  return newest;
+}
+
+void PostingReader::stamp_generation(File& writer, uint64_t generation) const {
+  if (!stamps_generation()) throw InvalidArgument("posting file " + path_ + " (format 2) has no generation slots");
+  ByteWriter w;
+  w.u64(header_.build_id);
+  w.u64(generation);
+  w.u32(crc32c(w.data().data(), w.data().size()));
+  writer.write_at(kGenerationSlotAt[generation % 2], w.data().data(), w.data().size());
+  writer.flush();
 }
 
 void PostingReader::verify_pages(uint64_t offset, const uint8_t* bytes, size_t pages, const char* what,

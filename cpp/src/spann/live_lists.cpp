@@ -90,7 +90,7 @@ void SpannIndex::open_writer(Live& live) const {
   // The first write since this state was loaded or saved: a newer saved state of the file may
   // exist (this one is an older save, or a copy taken before it), whose lists sit in pages
   // this one believes free.
-  const uint64_t stamped = read_write_generation(postings_->path(), postings_->header().build_id);
+  const uint64_t stamped = read_write_generation(*postings_);
   if (stamped > live.generation)
     throw IoError("this SPANN index is older than its posting file: a state saved after it (generation " +
                   std::to_string(stamped) + ", this one " + std::to_string(live.generation) + ") keeps lists in " +

@@ -139,7 +139,7 @@ void SpannIndex::write_live_section(io::IndexFileWriter& out) const {
   for (uint64_t v : {live.splits, live.rewrites, live.sweeps}) w.u64(v);
   // A state that wrote since its last save is a new generation, stamped once its file is in place.
   live.pending_generation =
-      live.changed ? std::max(live.generation, read_write_generation(postings_->path(), postings_->header().build_id)) + 1 : 0;
+      live.changed ? std::max(live.generation, read_write_generation(*postings_)) + 1 : 0;
   w.u64(live.changed ? live.pending_generation : live.generation);
   w.f32(live.typical_reach);
   w.u64(live.strays.ids.size());
@@ -168,10 +168,12 @@ void SpannIndex::snapshot_taken(bool in_file) const {
   live.pending_generation = 0;
   live.changed = false;
   try {
-    write_write_generation(postings_->path(), postings_->header().build_id, generation);
+    // A state with writes since its last save opened the file for them (live_lists.cpp).
+    if (!live.writer.is_open()) throw IoError("the posting file is not open for writing");
+    write_write_generation(*postings_, live.writer, generation);
   } catch (const IoError& e) {
     throw IoError(std::string(in_file ? "the index file was saved" : "the index bytes were made") +
-                  ", but its generation stamp beside the posting file was not written (" +
+                  ", but its generation stamp in the posting file was not written (" +
                   e.what() + "); until a later save writes it, an older save of this index is not refused writes");
   }
 }

@@ -16,9 +16,8 @@ constexpr size_t kStampBytes = 8 + 8 + 8 + 4;  // magic, build id, generation, c
 
 std::string stamp_path(const std::string& posting_path) { return posting_path + ".gen"; }
 
-}  // namespace
-
-uint64_t read_write_generation(const std::string& posting_path, uint64_t build_id) {
+// Format 2's stamp, in its own file beside the posting file.
+uint64_t read_stamp_beside(const std::string& posting_path, uint64_t build_id) {
   const std::string path = stamp_path(posting_path);
   io::File f;
   try {
@@ -36,7 +35,7 @@ uint64_t read_write_generation(const std::string& posting_path, uint64_t build_i
   return stamped_build == build_id ? generation : 0;
 }
 
-void write_write_generation(const std::string& posting_path, uint64_t build_id, uint64_t generation) {
+void write_stamp_beside(const std::string& posting_path, uint64_t build_id, uint64_t generation) {
   io::ByteWriter w;
   w.bytes(kMagic, 8);
   w.u64(build_id);
@@ -45,6 +44,18 @@ void write_write_generation(const std::string& posting_path, uint64_t build_id, 
   io::AtomicFile out(stamp_path(posting_path));
   out.write_at(0, w.data().data(), w.data().size());
   out.commit();
+}
+
+}  // namespace
+
+uint64_t read_write_generation(const io::PostingReader& postings) {
+  if (postings.stamps_generation()) return postings.stamped_generation();
+  return read_stamp_beside(postings.path(), postings.header().build_id);
+}
+
+void write_write_generation(const io::PostingReader& postings, io::File& writer, uint64_t generation) {
+  if (postings.stamps_generation()) return postings.stamp_generation(writer, generation);
+  write_stamp_beside(postings.path(), postings.header().build_id, generation);
 }
 
 }  // namespace vidx::spann

@@ -96,7 +96,7 @@ class ShardWorker:
         old = self.index.posting_path
         new = self.index.rebuild(progress=False)
         if new != old:
-            for stale in (old, old + ".gen"):
+            for stale in (old, old + ".gen"):  # a format 2 posting file's generation stamp
                 try:
                     os.remove(stale)
                 except FileNotFoundError:

@@ -4,14 +4,19 @@
 // codes) stores each entry's tail in a separate region, read only for the entries a search
 // re-ranks. SPANN keeps its postings here; a disk graph could keep its records the same way.
 //
-// Layout, format version 2 (little-endian):
+// Layout, format version 3 (little-endian):
 //
 //   page 0      header: magic 89 'V' 'S' 'P' 'N' 0D 0A 1A, then (ByteWriter fields) u32 version,
 //               u32 page size, u32 dim, u32 metric, str codec name, u32 entry bytes, u32 tail
 //               bytes, u64 list count, vector count, entry count, directory offset/bytes, crc
 //               table offset/bytes, data offset, tail offset, file size, build id, u32 crc32c
 //               of the directory pages, u32 crc32c of the crc table pages; zeros up to byte
-//               4092, which holds the crc32c of bytes [0, 4092).
+//               4092, which holds the crc32c of bytes [0, 4092) read with the two generation
+//               slots as zeros. The slots, at bytes 2048 and 2560 (each alone in its 512-byte
+//               sector), hold the write generation of the index states saved over the file
+//               (u64 build id, u64 generation, u32 crc32c of those 16 bytes; all zero until
+//               stamped): a living index writes them in place, in turn, after the build.
+//               Version 2 is the same without the slots (its stamp lived in "<file>.gen").
 //   directory   from page 1, one 24-byte record per list (u64 offset of its first entry, u32
 //               entries, u32 pages to read, u64 index of its first tail), zero-padded to a page.
 //   crc table   a u32 crc32c per page of the data and tail regions, zero-padded to a page.
@@ -35,7 +40,7 @@
 namespace vidx::io {
 
 constexpr size_t kPageSize = 4096;
-constexpr uint32_t kPostingFormatVersion = 2;
+constexpr uint32_t kPostingFormatVersion = 3;
 
 inline uint64_t round_up_page(uint64_t x) { return (x + kPageSize - 1) / kPageSize * kPageSize; }
 
@@ -136,6 +141,18 @@ class PostingReader {
   const File& file() const { return file_; }
   bool direct_io() const { return file_.direct(); }
   uint32_t header_crc() const { return header_crc_; }
+  uint32_t format_version() const { return version_; }
+
+  // The write generation stamped in the file (format 3 and later; see the layout above): the
+  // highest of its two slots, read from the disk again (another index may have stamped it
+  // since this one opened it); 0 where neither holds one. A slot a kill tore mid-stamp fails
+  // its checksum and is passed over: the other one holds the generation before.
+  bool stamps_generation() const { return version_ >= 3; }
+  uint64_t stamped_generation() const;
+  // Writes `generation` into its slot through `writer` (this file opened for writing) and makes
+  // it durable. The slot written is the one the previous generation did not use, so a torn write
+  // leaves that one whole.
+  void stamp_generation(File& writer, uint64_t generation) const;
   size_t largest_list_pages() const { return largest_pages_; }
 
   // FileFormatError "<what> <which> in posting file <path> is damaged" unless the `pages`
@@ -153,6 +170,7 @@ class PostingReader {
   PostingHeader header_;
   PostingLayout layout_;
   uint32_t header_crc_ = 0;
+  uint32_t version_ = 0;
   uint32_t directory_crc_ = 0;
   uint32_t table_crc_ = 0;
   size_t largest_pages_ = 0;
