@@ -316,4 +316,9 @@ def test_cosine_zero_vector_is_a_value_error(kind):
         idx.add(bad)
     with pytest.raises(ValueError, match="query row 2 is the zero vector"):
         idx.search(bad, 3)
+    # float64 values too small for float32 read as zeros there: the message says why
+    tiny = x[:3].astype(np.float64)
+    tiny[1] = 1e-300
+    with pytest.raises(ValueError, match=r"vector row 1 is the zero vector.*float32.*below 1.4e-45"):
+        idx.add(tiny)
     assert_same_state(idx, x[:3], before)

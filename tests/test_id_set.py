@@ -102,6 +102,11 @@ def test_the_set_itself():
     assert np.asarray(s).dtype == np.int64 and not np.asarray(s).flags.writeable
     assert pickle.loads(pickle.dumps(s)) == s
     assert len(vidx.IdSet([])) == 0 and len(vidx.IdSet([2**62])) == 1
+    # Membership takes an integer id, as `id in index` does (3.0 read as 3 before).
+    assert np.int32(7) in s and np.uint64(3) in s and -1 not in s and 2**70 not in s
+    for not_an_id in (7.0, True, "7", None):
+        with pytest.raises(TypeError, match="ids are integers"):
+            not_an_id in s  # noqa: B015
     assert vidx.IdSet([2**62])._bits is None  # a bitset that far out would not fit
     bits = vidx.IdSet([0, 63, 64, 130])._bits
     np.testing.assert_array_equal(bits, np.array([1 | (1 << 63), 1, 4], dtype=np.uint64))

@@ -63,6 +63,12 @@ class IdSet:
         return int(self._ids.size)
 
     def __contains__(self, id_):
+        """`id in ids`, as `id in index`: an integer id (TypeError for a float, bool or str,
+        which `3.0 in ids` would otherwise compare as a number)."""
+        if isinstance(id_, (bool, np.bool_)) or not isinstance(id_, (int, np.integer)):
+            raise TypeError(f"ids are integers, got {type(id_).__name__}")
+        if not 0 <= id_ <= _INT64_MAX:
+            return False
         i = np.searchsorted(self._ids, id_)
         return bool(i < self._ids.size and self._ids[i] == id_)
 
