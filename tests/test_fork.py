@@ -72,6 +72,43 @@ def test_a_forked_child_does_not_write_its_parents_spann_posting_file(tmp_path):
         INDEXES.clear()
 
 
+def _save_in_child(path):
+    try:
+        INDEXES["written"].save(path)
+        return "saved"
+    except OSError as error:
+        return str(error)
+
+
+def test_a_forked_child_saves_only_what_its_parent_saved(tmp_path):
+    # A child's save of writes the parent had not saved was the newest save, stamped, and named
+    # pages the parent went on reusing: once the parent wrote again it failed its checksums.
+    index = vidx.Index(DIM, kind="spann", threads=2, path=str(tmp_path / "p.post"))
+    index.add(ROWS, progress=False)
+    index.add(ROWS[:20] + 5.0, ids=np.arange(50000, 50020))
+    index.save(tmp_path / "parent.vidx")
+    INDEXES["written"] = index
+    try:
+        with multiprocessing.get_context("fork").Pool(1) as pool:  # nothing unsaved: the child's save is a copy
+            assert pool.apply_async(_save_in_child, [str(tmp_path / "copy.vidx")]).get(timeout=120) == "saved"
+        index.add(ROWS[:20] + 7.0, ids=np.arange(60000, 60020))  # unsaved in the parent
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            message = pool.apply_async(_save_in_child, [str(tmp_path / "child.vidx")]).get(timeout=120)
+        assert "has not saved" in message and not (tmp_path / "child.vidx").exists()
+        for rows in range(4):  # the parent writes on, and saves
+            index.add(ROWS[:20] + 8.0 + rows, ids=np.arange(70000 + 20 * rows, 70020 + 20 * rows))
+        index.save(tmp_path / "parent.vidx")
+    finally:
+        INDEXES.clear()
+    del index
+    copy = vidx.load(tmp_path / "copy.vidx")
+    assert len(copy) == len(ROWS) + 20
+    del copy
+    parent = vidx.load(tmp_path / "parent.vidx")
+    assert len(parent) == len(ROWS) + 120
+    assert (parent.search(ROWS[:20] + 11.0, k=1)[1][:, 0] == np.arange(70060, 70080)).all()
+
+
 def _forked(work, wait=10):
     """Runs work() in a forked child; returns its exit code, or "hung" after `wait` seconds."""
     pid = os.fork()

@@ -107,6 +107,13 @@ void SpannIndex::write_sections(io::IndexFileWriter& out) const {
 // that replaces the old one never refers to pages that a crash could lose.
 void SpannIndex::write_live_section(io::IndexFileWriter& out) const {
   Live& live = *live_;
+  // A forked child's copy of writes its parent has not saved names pages the parent goes on
+  // reusing (those only its unsaved state used, which no save of its own names): a save of them
+  // here would be the newest, stamped, and soon fail its checksums.
+  if (live.changed && live.writer.is_open() && live.writer_process != io::current_process_id())
+    throw IoError("this SPANN index holds writes its parent process (it was forked from it) has not saved, whose "
+                  "pages that process may still reuse: a forked process may search it but not save or copy it "
+                  "(save it in the parent, then load the saved files in the child)");
   const uint64_t end = live.pages.end();
   if (live.writer.is_open()) {
     // A list write refused part-way (a full disk) may have left the file short of the pages
@@ -173,7 +180,7 @@ void SpannIndex::snapshot_taken(bool in_file) const {
     write_write_generation(*postings_, live.writer, generation);
   } catch (const IoError& e) {
     throw IoError(std::string(in_file ? "the index file was saved" : "the index bytes were made") +
-                  ", but its generation stamp in the posting file was not written (" +
+                  ", but its write-generation stamp was not written (" +
                   e.what() + "); until a later save writes it, an older save of this index is not refused writes");
   }
 }
