@@ -27,8 +27,9 @@ def write_atomic(path, content, **dump_options):
 
 
 def read_checked(path, expected_format, missing):
-    """The JSON object at path, whose "format" must be expected_format; OSError naming the
-    problem otherwise (`missing`: what to say when the file does not exist)."""
+    """The JSON object at path, whose "format" must be expected_format (or one of a tuple of
+    formats); OSError naming the problem otherwise (`missing`: what to say when the file does
+    not exist)."""
     try:
         with open(path) as f:
             content = json.load(f)
@@ -36,7 +37,9 @@ def read_checked(path, expected_format, missing):
         raise OSError(f"{path}: {missing}") from None
     except json.JSONDecodeError as e:
         raise OSError(f"{path}: unreadable ({e})") from None
-    if not isinstance(content, dict) or content.get("format") != expected_format:
-        found = content.get("format") if isinstance(content, dict) else None
-        raise OSError(f"{path}: format {found!r}, expected {expected_format!r}")
+    accepted = expected_format if isinstance(expected_format, tuple) else (expected_format,)
+    found = content.get("format") if isinstance(content, dict) else None
+    if found not in accepted:
+        expected = " or ".join(repr(f) for f in accepted)
+        raise OSError(f"{path}: format {found!r}, expected {expected}")
     return content

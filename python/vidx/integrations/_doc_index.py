@@ -1,10 +1,18 @@
 """The store both framework adapters share: a vidx.Index whose int64 ids stand for the
 frameworks' string ids, with each document's payload (text, metadata...) kept beside its id.
-Metadata filters become an allow-list of ids for vidx's filtered search."""
+Metadata filters become an allow-list of ids for vidx's filtered search.
+
+Thread-safe: the frameworks call it from thread pools (LangChain's async methods run the
+sync ones in an executor). Writes hold a lock from choosing ids to recording the payloads;
+searches hold it only to read the payloads, and run vidx's search (which releases the GIL and
+may run beside writes) outside it."""
 from __future__ import annotations
 
 import json
 import os
+import re
+import threading
+import uuid
 
 import numpy as np
 
@@ -13,21 +21,31 @@ import vidx
 from .._capabilities import require
 from .._json_file import read_checked, write_atomic
 
-_INDEX_FILE = "index.vidx"
+# A saved store is a folder: docs.json, written last and atomically, is the commit point and
+# names the index file that goes with it. Each save writes a new index file, so a save stopped
+# at any point leaves the previous docs.json with the index file it names.
 _DOCS_FILE = "docs.json"
+_FORMAT = "vidx.docs/2"  # /2: the index file's name and the framework in docs.json
+_LEGACY_FORMAT = "vidx.docs/1"  # index.vidx beside docs.json, replaced in place
+_LEGACY_INDEX_FILE = "index.vidx"
+_INDEX_FILE_NAME = re.compile(r"index\.[0-9a-f]{12}\.vidx\Z")
+# What each adapter's payloads hold (stores of format 1 do not name their framework).
+_PAYLOAD_KEY = {"langchain": "text", "llamaindex": "node"}
 
 
 class DocIndex:
-    """metric, kind, **options: the vidx.Index made at the first add (its dimension is the
-    first vectors')."""
+    """framework: the adapter's name (a saved store loads only into the same adapter).
+    metric, kind, **options: the vidx.Index made at the first add (its dimension is the first
+    vectors', for the life of the store: deleting every document keeps the index)."""
 
-    def __init__(self, metric="cosine", kind="hnsw", **options):
-        self.metric, self.kind, self.options = metric, kind, options
+    def __init__(self, metric="cosine", kind="hnsw", *, framework, **options):
+        self.metric, self.kind, self.options, self.framework = metric, kind, options, framework
         vidx.Index(1, metric=metric, kind=kind, **options)  # bad options fail now, not at the first add
         self.index = None
         self._label_of = {}  # framework id -> vidx id
         self._entries = {}  # vidx id -> (framework id, payload)
         self._next_label = 0
+        self._lock = threading.RLock()
 
     def __len__(self):
         return len(self._entries)
@@ -36,7 +54,8 @@ class DocIndex:
         return key in self._label_of
 
     def keys(self):
-        return list(self._label_of)
+        with self._lock:
+            return list(self._label_of)
 
     def upsert(self, keys, vectors, payloads):
         """Adds documents; a key already held is replaced (vidx upsert). Within one call a
@@ -49,86 +68,134 @@ class DocIndex:
         last = {key: pos for pos, key in enumerate(keys)}
         keys, rows = list(last), np.fromiter(last.values(), np.int64, len(last))
         X = X[rows]
-        if self.index is None:
-            self.index = vidx.Index(X.shape[1], metric=self.metric, kind=self.kind, **self.options)
-        existing = [key in self._label_of for key in keys]
-        labels = np.array([self._label_of[k] if old else self._next_label + i
-                           for i, (k, old) in enumerate(zip(keys, existing))], dtype=np.int64)
-        if any(existing):
-            require("upsert")
-            self.index.upsert(X, labels)
-        else:
-            self.index.add(X, labels)
-        self._next_label = max(self._next_label, int(labels.max()) + 1)
-        for key, label, row in zip(keys, labels.tolist(), rows.tolist()):
-            self._label_of[key] = label
-            self._entries[label] = (key, payloads[row])
+        with self._lock:  # two calls choosing labels at once gave both the same ones
+            if self.index is None:
+                self.index = vidx.Index(X.shape[1], metric=self.metric, kind=self.kind, **self.options)
+            existing = [key in self._label_of for key in keys]
+            labels = np.array([self._label_of[k] if old else self._next_label + i
+                               for i, (k, old) in enumerate(zip(keys, existing))], dtype=np.int64)
+            if any(existing):
+                require("upsert")
+                self.index.upsert(X, labels)
+            else:
+                self.index.add(X, labels)
+            self._next_label = max(self._next_label, int(labels.max()) + 1)
+            for key, label, row in zip(keys, labels.tolist(), rows.tolist()):
+                self._label_of[key] = label
+                self._entries[label] = (key, payloads[row])
 
     def delete(self, keys):
         """Removes the keys held (unknown ones are skipped); returns how many were removed."""
-        labels = [self._label_of[k] for k in dict.fromkeys(keys) if k in self._label_of]
-        if labels:
-            require("remove")
-            self.index.remove(np.array(labels, dtype=np.int64))
-        for label in labels:
-            key, _ = self._entries.pop(label)
-            del self._label_of[key]
-        return len(labels)
+        with self._lock:
+            labels = [self._label_of[k] for k in dict.fromkeys(keys) if k in self._label_of]
+            if labels:
+                require("remove")
+                self.index.remove(np.array(labels, dtype=np.int64))
+            for label in labels:
+                key, _ = self._entries.pop(label)
+                del self._label_of[key]
+            return len(labels)
 
     def get(self, keys):
         """(key, payload) of each key held, in the order given."""
-        return [self._entries[self._label_of[k]] for k in keys if k in self._label_of]
+        with self._lock:
+            return [self._entries[self._label_of[k]] for k in keys if k in self._label_of]
 
     def items(self):
-        return list(self._entries.values())
+        with self._lock:
+            return list(self._entries.values())
 
     def search(self, vector, k, predicate=None, **params):
         """[(key, payload, distance)] of the k nearest documents whose payload passes
-        `predicate` (None: all), nearest first."""
-        if self.index is None or not self._entries:
+        `predicate` (None: all), nearest first. A document deleted while the search ran is
+        left out of its results."""
+        with self._lock:
+            index, held = self.index, len(self._entries)
+            allowed = None
+            if predicate is not None:
+                allowed = np.array([label for label, (_, payload) in self._entries.items() if predicate(payload)],
+                                   dtype=np.int64)
+        if index is None or not held or (allowed is not None and not len(allowed)):
             return []
-        allowed = None
-        if predicate is not None:
-            allowed = np.array([label for label, (_, payload) in self._entries.items() if predicate(payload)],
-                               dtype=np.int64)
-            if not len(allowed):
-                return []
+        if allowed is not None:
             require("search", "filter")
             params["filter"] = allowed
-        k = min(int(k), len(self._entries) if allowed is None else len(allowed))
+        k = min(int(k), held if allowed is None else len(allowed))
         if k < 1:
             return []
-        D, I = self.index.search(np.asarray(vector, dtype=np.float32)[None, :], k, **params)
-        return [(*self._entries[label], float(d)) for d, label in zip(D[0], I[0].tolist()) if label >= 0]
+        D, I = index.search(np.asarray(vector, dtype=np.float32)[None, :], k, **params)
+        with self._lock:
+            found = [(self._entries.get(label), float(d)) for d, label in zip(D[0], I[0].tolist()) if label >= 0]
+        return [(*entry, d) for entry, d in found if entry is not None]
 
     # ---- files -------------------------------------------------------------------------
     def save(self, folder):
-        """Writes the index and the documents (JSON: payloads must be JSON-serialisable) into folder."""
-        labels = list(self._entries)
-        state = {"format": "vidx.docs/1", "metric": self.metric, "kind": self.kind, "options": self.options,
-                 "next_label": self._next_label, "labels": labels,
-                 "keys": [self._entries[label][0] for label in labels],
-                 "payloads": [self._entries[label][1] for label in labels]}
-        # Refused before anything is written: a save that replaced the index and then failed on
-        # the documents left a folder whose two files disagree (and the previous save lost).
-        try:
-            json.dumps(state)
-        except TypeError as e:
-            raise TypeError(f"document metadata must be JSON-serialisable to save: {e}") from None
-        os.makedirs(folder, exist_ok=True)
-        if self.index is not None:
-            self.index.save(os.path.join(folder, _INDEX_FILE))
-        write_atomic(os.path.join(folder, _DOCS_FILE), state)
+        """Writes the index and the documents (JSON: payloads must be JSON-serialisable) into
+        folder: the new index file first, then docs.json naming it (atomically), then the
+        previous save's index file is removed. A reader sees the previous save or the new one."""
+        with self._lock:
+            labels = list(self._entries)
+            state = {"format": _FORMAT, "framework": self.framework, "metric": self.metric, "kind": self.kind,
+                     "options": self.options, "next_label": self._next_label, "labels": labels,
+                     "keys": [self._entries[label][0] for label in labels],
+                     "payloads": [self._entries[label][1] for label in labels], "index_file": None}
+            # Refused before anything is written.
+            try:
+                json.dumps(state)
+            except TypeError as e:
+                raise TypeError(f"document metadata must be JSON-serialisable to save: {e}") from None
+            os.makedirs(folder, exist_ok=True)
+            if self.index is not None:
+                state["index_file"] = f"index.{uuid.uuid4().hex[:12]}.vidx"
+            new_index = os.path.join(folder, state["index_file"]) if state["index_file"] else None
+            try:
+                if new_index:
+                    self.index.save(new_index)
+                write_atomic(os.path.join(folder, _DOCS_FILE), state)
+            except BaseException:
+                if new_index:
+                    _remove_quietly(new_index)
+                raise
+            _remove_other_index_files(folder, keep=state["index_file"])
 
     @classmethod
-    def load(cls, folder):
-        state = read_checked(os.path.join(folder, _DOCS_FILE), "vidx.docs/1",
-                             "not found (not a saved vidx document store)")
-        store = cls(state["metric"], state["kind"], **state["options"])
-        if state["labels"]:
-            store.index = vidx.load(os.path.join(folder, _INDEX_FILE))
+    def load(cls, folder, framework):
+        path = os.path.join(folder, _DOCS_FILE)
+        state = read_checked(path, (_FORMAT, _LEGACY_FORMAT), "not found (not a saved vidx document store)")
+        saved_by = state.get("framework") or _framework_of_payloads(state["payloads"])
+        if saved_by not in (None, framework):
+            raise OSError(f"{path}: a document store saved by vidx's {saved_by} adapter, not its {framework} one")
+        store = cls(state["metric"], state["kind"], framework=framework, **state["options"])
+        if state["format"] == _LEGACY_FORMAT:
+            index_file = _LEGACY_INDEX_FILE if state["labels"] else None
+        else:
+            index_file = state["index_file"]
+        if index_file is not None:
+            store.index = vidx.load(os.path.join(folder, index_file))
         store._next_label = state["next_label"]
         for label, key, payload in zip(state["labels"], state["keys"], state["payloads"]):
             store._label_of[key] = label
             store._entries[label] = (key, payload)
         return store
+
+
+def _framework_of_payloads(payloads):
+    """The adapter a format-1 store came from, told by its first payload (None when empty)."""
+    if not payloads or not isinstance(payloads[0], dict):
+        return None
+    return next((name for name, key in _PAYLOAD_KEY.items() if key in payloads[0]), None)
+
+
+def _remove_other_index_files(folder, keep):
+    """The index files of earlier saves (and of saves stopped before their docs.json), and a
+    format-1 store's index.vidx."""
+    for name in os.listdir(folder):
+        if name != keep and (_INDEX_FILE_NAME.match(name) or name == _LEGACY_INDEX_FILE):
+            _remove_quietly(os.path.join(folder, name))
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass

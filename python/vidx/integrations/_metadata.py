@@ -2,13 +2,27 @@
 a test on each stored document's metadata; the ids that pass go to vidx as an allow-list."""
 from __future__ import annotations
 
+import functools
 import operator
+import re
 
 _MISSING = object()
 
 
 def _text_match(value, target):
     return isinstance(value, str) and str(target) in value
+
+
+@functools.lru_cache(maxsize=256)
+def _like_pattern(pattern, ignore_case):
+    """SQL LIKE (as LangChain's PGVector filters mean $like / $ilike): % any text, _ one
+    character, everything else literal; the whole value must match."""
+    parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern]
+    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _like(value, target, ignore_case=False):
+    return isinstance(value, str) and _like_pattern(str(target), ignore_case).fullmatch(value) is not None
 
 
 def _as_list(value):
@@ -27,9 +41,11 @@ OPERATORS = {
     "text_match": _text_match,
     "text_match_insensitive": lambda v, t: isinstance(v, str) and str(t).lower() in v.lower(),
     "is_empty": lambda v, t: v is None or v == [] or v == "",
+    "like": _like, "ilike": lambda v, t: _like(v, t, ignore_case=True),
 }
 _DOLLAR = {"$eq": "==", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=",
-           "$in": "in", "$nin": "nin", "$contains": "contains", "$like": "text_match"}
+           "$in": "in", "$nin": "nin", "$contains": "contains", "$like": "like", "$ilike": "ilike"}
+_COMBINERS = ("$and", "$or")
 
 
 def condition(key, op, target):
@@ -67,12 +83,16 @@ def from_dict(spec):
         raise TypeError(f"a metadata filter must be a dict or a callable, got {type(spec).__name__}")
     parts = []
     for key, value in spec.items():
-        if key in ("$and", "$or"):
+        if key in _COMBINERS:
             if not isinstance(value, (list, tuple)):
                 raise TypeError(f"{key} takes a list of filters, got {type(value).__name__}")
             combine = all_of if key == "$and" else any_of
             parts.append(combine(from_dict(v) for v in value))
-        elif isinstance(value, dict) and value and all(str(op).startswith("$") for op in value):
+        elif isinstance(key, str) and key.startswith("$"):  # "$not", "$Or": no metadata key is meant
+            raise ValueError(f"unsupported filter operator {key!r} (combining filters: {', '.join(_COMBINERS)})")
+        elif isinstance(value, dict) and any(str(op).startswith("$") for op in value):
+            if not all(str(op).startswith("$") for op in value):
+                raise ValueError(f"the filter on {key!r} mixes operators and plain keys: {sorted(map(str, value))}")
             for op, target in value.items():
                 if op not in _DOLLAR:
                     raise ValueError(f"unsupported filter operator {op!r} on {key!r} "

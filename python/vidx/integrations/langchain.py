@@ -33,13 +33,18 @@ class VidxVectorStore(VectorStore):
 
     Filters (similarity_search(..., filter=...)): a callable(Document) -> bool, or a dict of
     metadata conditions: {"key": value} (equality), {"key": {"$gt": 3}} ($eq $ne $gt $gte $lt
-    $lte $in $nin $contains $like), {"$and": [...]}, {"$or": [...]}. The documents that pass
-    become an allow-list of ids for vidx's filtered search (exact top-k among them).
+    $lte $in $nin $contains; $like / $ilike as SQL LIKE: % any text, _ one character, $ilike
+    ignoring case), {"$and": [...]}, {"$or": [...]}; any other "$" name raises ValueError. The
+    documents that pass become an allow-list of ids for vidx's filtered search: the top-k among
+    them, exact for kind "flat" (and for HNSW when few pass), a graph walk otherwise.
+
+    Thread-safe: adds, deletes and searches may run from several threads (the async methods).
+    The first add fixes the vectors' dimension for the life of the store.
     """
 
     def __init__(self, embedding: Embeddings, *, metric: str = "cosine", kind: str = "hnsw", **index_options):
         self.embedding = embedding
-        self._store = DocIndex(metric, kind, **index_options)
+        self._store = DocIndex(metric, kind, framework="langchain", **index_options)
 
     @property
     def embeddings(self) -> Embeddings:
@@ -123,7 +128,7 @@ class VidxVectorStore(VectorStore):
     def load(cls, folder: str, embedding: Embeddings) -> "VidxVectorStore":
         store = cls.__new__(cls)
         store.embedding = embedding
-        store._store = DocIndex.load(folder)
+        store._store = DocIndex.load(folder, "langchain")
         return store
 
 

@@ -35,7 +35,11 @@ class VidxVectorStore(BasePydanticVectorStore):
 
     Query filters (MetadataFilters, nested ones included; every FilterOperator; AND, OR, NOT),
     doc_ids and node_ids select the nodes first; their ids go to vidx's filtered search as an
-    allow-list (exact top-k among them).
+    allow-list: the top-k among them, exact for kind "flat" (and for HNSW when few pass), a
+    graph walk otherwise.
+
+    Thread-safe (adds, deletes and queries from several threads). The first add fixes the
+    embeddings' dimension for the life of the store (clear() keeps it).
     """
 
     stores_text: bool = True
@@ -44,7 +48,7 @@ class VidxVectorStore(BasePydanticVectorStore):
 
     def __init__(self, metric: str = "cosine", kind: str = "hnsw", **index_options: Any) -> None:
         super().__init__()
-        self._store = DocIndex(metric, kind, **index_options)
+        self._store = DocIndex(metric, kind, framework="llamaindex", **index_options)
 
     @classmethod
     def class_name(cls) -> str:
@@ -118,7 +122,7 @@ class VidxVectorStore(BasePydanticVectorStore):
         _local_only(fs)
         store = cls.__new__(cls)
         super(VidxVectorStore, store).__init__()
-        store._store = DocIndex.load(os.fspath(persist_path))
+        store._store = DocIndex.load(os.fspath(persist_path), "llamaindex")
         return store
 
 
