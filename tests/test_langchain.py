@@ -153,3 +153,18 @@ def test_a_failed_save_leaves_the_previous_one(embeddings, tmp_path):
         store.save(tmp_path)
     loaded = VidxVectorStore.load(tmp_path, embeddings)
     assert len(loaded) == 3 and {d.id for d in loaded.similarity_search("a", k=3)} == {"1", "2", "3"}
+
+
+def test_max_marginal_relevance_search(embeddings):
+    # LangChain's base class raised a bare NotImplementedError (as_retriever(search_type="mmr")).
+    store = store_of_books(embeddings, kind="flat")
+    store.add_texts(["dune"] * 3, [{"genre": "scifi"}] * 3, ids=["dune2", "dune3", "dune4"])  # near copies
+    nearest = [d.id for d in store.similarity_search("dune", k=3)]
+    assert set(nearest) <= {"dune", "dune2", "dune3", "dune4"}
+    varied = store.max_marginal_relevance_search("dune", k=3, fetch_k=8, lambda_mult=0.3)
+    assert varied[0].id in {"dune", "dune2", "dune3", "dune4"} and len(varied) == 3
+    assert len({d.page_content for d in varied}) == 3  # copies of the first are passed over
+    only_scifi = store.max_marginal_relevance_search("emma", k=4, filter={"genre": "scifi"})
+    assert {d.metadata["genre"] for d in only_scifi} == {"scifi"} and len(only_scifi) == 4
+    retriever = store.as_retriever(search_type="mmr", search_kwargs={"k": 2, "fetch_k": 6})
+    assert len(retriever.invoke("ulysses")) == 2

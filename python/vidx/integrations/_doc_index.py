@@ -105,6 +105,15 @@ class DocIndex:
         with self._lock:
             return list(self._entries.values())
 
+    def vectors(self, keys):
+        """(held, V): the keys held, in the order given, and their stored vectors as an (n, dim)
+        float32 array (decoded from the index's codes where they are lossy; vidx.Index.get)."""
+        with self._lock:
+            held = [k for k in keys if k in self._label_of]
+            if not held:
+                return [], np.zeros((0, 0), np.float32)
+            return held, self.index.get(np.array([self._label_of[k] for k in held], dtype=np.int64))[0]
+
     def search(self, vector, k, predicate=None, **params):
         """[(key, payload, distance)] of the k nearest documents whose payload passes
         `predicate` (None: all), nearest first. A document deleted while the search ran is

@@ -11,10 +11,13 @@ import math
 import uuid
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 try:
     from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
     from langchain_core.vectorstores import VectorStore
+    from langchain_core.vectorstores.utils import maximal_marginal_relevance
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('vidx.integrations.langchain needs langchain-core: pip install "vidx[langchain]"') from e
 
@@ -105,6 +108,29 @@ class VidxVectorStore(VectorStore):
 
     def similarity_search(self, query: str, k: int = 4, filter: Any = None, **kwargs: Any) -> List[Document]:
         return [doc for doc, _ in self.similarity_search_with_score(query, k, filter, **kwargs)]
+
+    def max_marginal_relevance_search_by_vector(self, embedding: List[float], k: int = 4, fetch_k: int = 20,
+                                                lambda_mult: float = 0.5, filter: Any = None,
+                                                **kwargs: Any) -> List[Document]:
+        """k documents chosen by maximal marginal relevance (LangChain's, on cosine similarity)
+        from the fetch_k nearest passing `filter`. kwargs: vidx search settings."""
+        found = self._store.search(embedding, max(int(fetch_k), int(k)), _predicate(filter), **kwargs)
+        if not found or k < 1:
+            return []
+        held, stored = self._store.vectors([key for key, _, _ in found])
+        if len(held) < len(found):  # some were deleted while this call ran
+            held = set(held)
+            found = [entry for entry in found if entry[0] in held]
+        if not found:
+            return []
+        chosen = maximal_marginal_relevance(np.asarray(embedding, dtype=np.float32), list(stored),
+                                            lambda_mult=lambda_mult, k=min(int(k), len(found)))
+        return [_document(found[i][0], found[i][1]) for i in chosen]
+
+    def max_marginal_relevance_search(self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5,
+                                      filter: Any = None, **kwargs: Any) -> List[Document]:
+        return self.max_marginal_relevance_search_by_vector(self.embedding.embed_query(query), k, fetch_k,
+                                                            lambda_mult, filter, **kwargs)
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         metric = self._store.metric
