@@ -913,3 +913,21 @@ def test_answers_do_not_depend_on_the_order_reads_finish_in(quant, tmp_path):
                 np.testing.assert_array_equal(I1[0], I[37])
                 np.testing.assert_array_equal(D1[0], D[37])
         assert len(answers) == 1, f"rerank={rerank}: {len(answers)} different answers to the same queries"
+
+
+def test_a_build_replaces_only_a_posting_file_at_its_path(data, tmp_path):
+    # The build renamed its new posting file over whatever the path named: a path naming the
+    # user's data by mistake (here the very file being added) lost it.
+    x, q = data
+    np.save(tmp_path / "rows.npy", x)
+    idx = SpannIndex(DIM, "l2", path=tmp_path / "rows.npy", head_ratio=0.05)
+    with pytest.raises(OSError, match="rows.npy exists and is not a vidx posting file"):
+        idx.add(str(tmp_path / "rows.npy"), progress=False)
+    np.testing.assert_array_equal(np.load(tmp_path / "rows.npy"), x)
+    assert len(idx) == 0
+    # A posting file (a script building again where it built before) and an empty file are taken.
+    (tmp_path / "reserved.post").write_bytes(b"")
+    for _ in range(2):
+        again = SpannIndex(DIM, "l2", path=tmp_path / "reserved.post", head_ratio=0.05)
+        again.add(x, progress=False)
+        assert recall(again.search(q, 10, nprobe=16)[1], brute_force(x, q, 10, "l2")[1]) > 0.9

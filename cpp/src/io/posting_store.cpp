@@ -131,6 +131,11 @@ void try_direct_io(const std::string& path, File& file) {
 
 }  // namespace
 
+bool is_posting_file(const File& file) {
+  uint8_t magic[sizeof(kMagic)] = {};
+  return file.read_at(0, magic, sizeof magic) == sizeof magic && std::memcmp(magic, kMagic, sizeof magic) == 0;
+}
+
 PostingLayout plan_postings(const std::vector<uint32_t>& counts, size_t entry_bytes, size_t tail_bytes) {
   PostingLayout l;
   l.entry_bytes = entry_bytes;

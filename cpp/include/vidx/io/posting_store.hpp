@@ -73,6 +73,9 @@ struct PostingLayout {
   size_t checked_pages() const { return static_cast<size_t>((file_size - data_offset) / kPageSize); }
 };
 
+// Whether the file starts as a posting file does (its magic bytes; nothing else is checked).
+bool is_posting_file(const File& file);
+
 // Lays out lists of the given lengths.
 PostingLayout plan_postings(const std::vector<uint32_t>& counts, size_t entry_bytes, size_t tail_bytes);
 
