@@ -121,3 +121,28 @@ def test_bad_ef(data):
         idx.range_search(q, 1.0, ef=0)
     with pytest.raises(TypeError, match="ef"):
         idx.range_search(q, 1.0, ef=2.5)
+
+
+@pytest.mark.parametrize("quant", ["none", "f32_split", "lvq8"])
+def test_hnsw_returns_rows_its_walk_cannot_reach(quant):
+    # Under "ip" some rows of small norm are nobody's neighbour and have no way in: 34 of these
+    # 1,500 were never returned, so a search of every row padded with -1 (rows that exist) and
+    # range search with an infinite radius stopped at 1,466. A walk as wide as the index scans.
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((20, 16)).astype(np.float32)
+    x = (centres[rng.integers(0, 20, 1500)] + 0.15 * rng.standard_normal((1500, 16))).astype(np.float32)
+    q = rng.standard_normal((3, 16)).astype(np.float32)
+    idx = vidx.Index(16, metric="ip", kind="hnsw", quant=quant)
+    idx.add(x)
+    D, I = idx.search(q, k=1500, ef=1500)
+    assert (np.sort(I, axis=1) == np.arange(1500)).all() and np.isfinite(D).all()
+    assert (np.diff(D, axis=1) >= 0).all()
+    lims, _, ids = idx.range_search(q, float("inf"))
+    assert np.diff(lims).tolist() == [1500] * 3 and len(np.unique(ids[:1500])) == 1500
+    allowed = np.arange(0, 1500, 3)  # the same under a filter that the walk serves
+    D, I = idx.search(q, k=500, ef=1500, filter=allowed)
+    assert (np.sort(I, axis=1) == allowed).all()
+    if quant == "none":  # exact values: the scan's order is float32's
+        truth = np.argsort(-(q.astype(np.float64) @ x.T.astype(np.float64)), axis=1, kind="stable")
+        found = idx.search(q, k=1500, ef=1500)[1]
+        assert all(set(found[i, :100]) == set(truth[i, :100]) for i in range(3))

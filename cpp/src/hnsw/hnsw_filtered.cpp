@@ -123,7 +123,10 @@ bool HnswIndex::nearest_allowed(const QueryDistance& qd, size_t width, const Row
     }
     return scans_kept || scans_precise;
   };
-  if (filter && exact_scan_is_cheaper(allowed, width, std::max<size_t>(live_slots(), 1))) return scan();
+  // A walk as wide as the index reads every row it can reach, and costs more than a scan: the
+  // scan reads those it cannot reach too (a search of every row, or a range search widened to them).
+  const size_t live = std::max<size_t>(live_slots(), 1);
+  if (width >= live || (filter && exact_scan_is_cheaper(allowed, width, live))) return scan();
   // The walk asks the filter only: returnable() reads two arrays of the index's size (a cache
   // miss each, for every allowed node scored), and the rows it refuses (being inserted, or
   // removed while we walk) are rare. They are dropped from the results afterwards; only a
@@ -167,14 +170,14 @@ bool HnswIndex::walk_allowed(const QueryDistance& qd, uint32_t entry, int max_le
   return finished;
 }
 
-void HnswIndex::search_filtered(const float* q, size_t k, const SearchParams& params, const RowFilter& filter,
-                                float* distances, int64_t* slots) const {
+size_t HnswIndex::search_filtered(const float* q, size_t k, const SearchParams& params, const RowFilter* filter,
+                                  float* distances, int64_t* slots) const {
   // As search_one: with precise distances at hand the walk keeps the re-rank count of allowed
   // candidates, and at most those are re-scored.
   const size_t ef = std::max(params.ef, k);
   const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
   thread_local std::vector<Neighbor> found;
-  const bool exact = nearest_allowed(*prepare_walk(q), std::max(ef, rerank_count), &filter, found, q);
+  const bool exact = nearest_allowed(*prepare_walk(q), std::max(ef, rerank_count), filter, found, q);
   size_t n = 0;
   if (rerank_count && !exact) {
     found.resize(std::min(found.size(), rerank_count));
@@ -190,18 +193,24 @@ void HnswIndex::search_filtered(const float* q, size_t k, const SearchParams& pa
     distances[j] = std::numeric_limits<float>::infinity();
     slots[j] = -1;
   }
+  return n;
 }
 
 void HnswIndex::range_one(const float* q, float radius, size_t ef, const RowFilter* filter,
                           std::vector<Neighbor>& out) const {
   // Approximate: a walk of width ef; while all of its results lie inside the radius there may
-  // be more beyond them, so it is repeated with ef doubled (up to the whole index).
+  // be more beyond them, so it is repeated with ef doubled, up to the whole index (which
+  // nearest_allowed scans). A walk short of its width has found every row it can reach: all
+  // the filter allows, or not (a row may have no way in: under "ip", rows of small norm are
+  // rarely anyone's neighbour), when it is widened too.
   const auto qd = prepare_walk(q);
+  const size_t live = std::max<size_t>(live_slots(), 1);
+  const size_t returnable_rows = filter ? std::min(estimate_allowed(*filter, structure_size()), live) : live;
   for (size_t width = std::max<size_t>(ef, 1);; width *= 2) {
     const bool exact = nearest_allowed(*qd, width, filter, out, q);
     if (has_precise_distances() && !exact) rescore(q, out);
-    const bool full = out.size() == width && width < structure_size();
-    if (!full || out.back().distance >= radius) break;
+    const bool every_row_read = width >= live || (out.size() < width && out.size() >= returnable_rows);
+    if (every_row_read || (!out.empty() && out.back().distance >= radius)) break;
   }
   const auto outside = std::lower_bound(out.begin(), out.end(), radius,
                                         [](const Neighbor& n, float r) { return n.distance < r; });

@@ -273,11 +273,13 @@ class HnswIndex final : public VectorIndex {
   void rescore(const float* q, std::vector<Neighbor>& found) const;
 
   // ---- filtered and range search (hnsw_filtered.cpp) ----
-  void search_filtered(const float* q, size_t k, const SearchParams& params, const RowFilter& filter,
-                       float* distances, int64_t* slots) const;
+  // The k nearest rows `filter` allows (every live row when null); returns how many were found.
+  size_t search_filtered(const float* q, size_t k, const SearchParams& params, const RowFilter* filter,
+                         float* distances, int64_t* slots) const;
   // The best `width` rows that `filter` allows (every row when null) by the walk's distance,
   // nearest first: a filtered graph walk, or an exact scan of the allowed rows when that is
-  // cheaper (few allowed rows, or a walk that runs past what the scan would cost). Given the
+  // cheaper (few allowed rows, a width of every live row, or a walk that runs past what the
+  // scan would cost). Given the
   // float query, an index that keeps float32 vectors scans those instead of the walk's codes,
   // and one whose codes' precise level is the stored float32 (f32_split) scans by that: then
   // `out` holds float32's distances, and it returns true.
