@@ -284,7 +284,9 @@ class Index:
         Returns (lims, D, I) like faiss: the results of query i are D[lims[i]:lims[i+1]] and
         I[lims[i]:lims[i+1]], nearest first; lims is int64 of length nq + 1, D float32, I int64.
         flat: exact. HNSW: approximate: a graph walk of width ef (None: the index's ef_search),
-        repeated with ef doubled while every result it found lies inside the radius. SPANN:
+        repeated with ef doubled while every result it found lies inside the radius (or the walk
+        came back short of rows that exist: some have no way in, as under "ip" rows of small
+        norm), up to a width of every row, which scans the index. SPANN:
         approximate: every entry of the lists of the index's nprobe nearest heads (eps, a
         top-k rule, does not prune them).
         filter: as in search(). ValueError for a NaN radius."""
