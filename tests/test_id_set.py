@@ -104,6 +104,7 @@ def test_the_set_itself():
     assert len(vidx.IdSet([])) == 0 and len(vidx.IdSet([2**62])) == 1
     # Membership takes an integer id, as `id in index` does (3.0 read as 3 before).
     assert np.int32(7) in s and np.uint64(3) in s and -1 not in s and 2**70 not in s
+    assert np.array(7) in s and np.array(5, np.uint8) not in s
     for not_an_id in (7.0, True, "7", None):
         with pytest.raises(TypeError, match="ids are integers"):
             not_an_id in s  # noqa: B015

@@ -931,3 +931,51 @@ def test_a_build_replaces_only_a_posting_file_at_its_path(data, tmp_path):
         again = SpannIndex(DIM, "l2", path=tmp_path / "reserved.post", head_ratio=0.05)
         again.add(x, progress=False)
         assert recall(again.search(q, 10, nprobe=16)[1], brute_force(x, q, 10, "l2")[1]) > 0.9
+
+
+def test_a_build_leaves_the_posting_file_of_an_index_that_writes_it(data, tmp_path):
+    # Another index's build renamed its file over the one an open index had written to since
+    # its build: that index's next save named the new file and failed to load (its rows lost).
+    x, q = data
+    a = SpannIndex(DIM, "l2", path=tmp_path / "p.post", head_ratio=0.05)
+    a.add(x[:3000], progress=False)
+    a.add(x[3000:3100], ids=np.arange(3000, 3100))  # a holds the file for writing now
+    b = SpannIndex(DIM, "l2", path=tmp_path / "p.post", head_ratio=0.05)
+    with pytest.raises(OSError, match="being written by an open index"):
+        b.add(x, progress=False)
+    a.save(tmp_path / "a.spann")
+    del a
+    assert len(load_spann(tmp_path / "a.spann")) == 3100
+
+
+def test_a_save_refuses_to_name_a_posting_file_built_over_its_own(data, tmp_path):
+    # With no writes since its build, an index holds no lock, and a build at its path may
+    # replace the file: its save would name the other index's lists. It says so; rebuild(path)
+    # writes its lists (still in the file it has open) to a new file.
+    x, q = data
+    a = SpannIndex(DIM, "l2", path=tmp_path / "p.post", head_ratio=0.05)
+    a.add(x, progress=False)
+    expected = a.search(q, 5, nprobe=16)[1]
+    b = SpannIndex(DIM, "l2", path=tmp_path / "p.post", head_ratio=0.05)
+    b.add(x[:1000] * 2, progress=False)
+    with pytest.raises(OSError, match="was replaced since this index opened it"):
+        a.save(tmp_path / "a.spann")
+    assert not (tmp_path / "a.spann").exists()
+    a.rebuild(tmp_path / "a.post", progress=False)
+    a.save(tmp_path / "a.spann")
+    again = load_spann(tmp_path / "a.spann")
+    assert len(again) == len(x) and recall(again.search(q, 5, nprobe=16)[1], expected) > 0.95
+
+
+def test_a_file_given_data_during_the_build_is_not_replaced(data, tmp_path):
+    # Checked only before the build, a file empty then and written during it was renamed over.
+    x, _ = data
+    (tmp_path / "out.bin").write_bytes(b"")
+    idx = SpannIndex(DIM, "l2", path=tmp_path / "out.bin", head_ratio=0.05)
+
+    def progress(phase, done, total):
+        (tmp_path / "out.bin").write_bytes(b"results the user wrote meanwhile")
+
+    with pytest.raises(OSError, match="not a vidx posting file"):
+        idx.add(x, progress=progress)
+    assert (tmp_path / "out.bin").read_bytes() == b"results the user wrote meanwhile" and len(idx) == 0

@@ -65,6 +65,9 @@ class IdSet:
     def __contains__(self, id_):
         """`id in ids`, as `id in index`: an integer id (TypeError for a float, bool or str,
         which `3.0 in ids` would otherwise compare as a number)."""
+        kind = np.asarray(id_).dtype.kind if isinstance(id_, np.ndarray) and id_.ndim == 0 else None
+        if kind is not None and kind in "iu":  # a 0-d integer array, as numpy indexing gives
+            id_ = int(id_)
         if isinstance(id_, (bool, np.bool_)) or not isinstance(id_, (int, np.integer)):
             raise TypeError(f"ids are integers, got {type(id_).__name__}")
         if not 0 <= id_ <= _INT64_MAX:

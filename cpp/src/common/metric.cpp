@@ -122,7 +122,7 @@ void check_vectors(Metric metric, const float* x, size_t n, size_t dim, const ch
     if (!(squared_length > 0.0))
       throw InvalidArgument(std::string(what) + " row " + std::to_string(first_row + r) +
                             " is the zero vector, which has no direction for the cosine metric (vidx reads "
-                            "vectors as float32, where values of size below 1.4e-45 are 0)");
+                            "vectors as float32, which rounds values of size below about 7e-46 to 0)");
     const double max_length = std::numeric_limits<float>::max();
     if (keeps_lengths && squared_length > max_length * max_length)
       throw InvalidArgument(std::string(what) + " row " + std::to_string(first_row + r) +

@@ -131,6 +131,12 @@ uint64_t File::size() const {
   return static_cast<uint64_t>(st.st_size);
 }
 
+bool File::still_at(const std::string& path) const {
+  struct stat open_file, named;
+  if (::fstat(handle_, &open_file) != 0 || ::stat(path.c_str(), &named) != 0) return true;
+  return open_file.st_dev == named.st_dev && open_file.st_ino == named.st_ino;
+}
+
 void File::resize(uint64_t size) {
   int rc;
   do rc = ::ftruncate(handle_, static_cast<off_t>(size));

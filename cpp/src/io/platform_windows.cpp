@@ -130,6 +130,17 @@ uint64_t File::size() const {
   return static_cast<uint64_t>(s.QuadPart);
 }
 
+bool File::still_at(const std::string& path) const {
+  HANDLE named = CreateFileW(widen(path).c_str(), 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                             OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+  if (named == INVALID_HANDLE_VALUE) return true;
+  BY_HANDLE_FILE_INFORMATION a, b;
+  const bool told = GetFileInformationByHandle(handle_, &a) && GetFileInformationByHandle(named, &b);
+  CloseHandle(named);
+  return !told || (a.dwVolumeSerialNumber == b.dwVolumeSerialNumber && a.nFileIndexHigh == b.nFileIndexHigh &&
+                   a.nFileIndexLow == b.nFileIndexLow);
+}
+
 void File::resize(uint64_t size) {
   FILE_END_OF_FILE_INFO eof = {};
   eof.EndOfFile.QuadPart = static_cast<LONGLONG>(size);

@@ -131,9 +131,28 @@ void try_direct_io(const std::string& path, File& file) {
 
 }  // namespace
 
-bool is_posting_file(const File& file) {
+void check_replaceable_by_postings(const std::string& path) {
+  File existing;
+  try {
+    existing = File::open_existing(path);
+  } catch (const FileNotFound&) {
+    return;
+  }
+  if (existing.size() == 0) return;
   uint8_t magic[sizeof(kMagic)] = {};
-  return file.read_at(0, magic, sizeof magic) == sizeof magic && std::memcmp(magic, kMagic, sizeof magic) == 0;
+  bool posting_file = false;
+  try {
+    posting_file = existing.read_at(0, magic, sizeof magic) == sizeof magic &&
+                   std::memcmp(magic, kMagic, sizeof magic) == 0;
+  } catch (const IoError&) {  // unreadable (a folder): not a posting file
+  }
+  if (!posting_file)
+    throw IoError(path + " exists and is not a vidx posting file: a SPANN build replaces only a posting file at "
+                  "its path. Give the index another path");
+  // An index writing it holds its lock (spann/live_lists.cpp); the probe's own lock goes with it.
+  if (!existing.try_lock_exclusive())
+    throw IoError("the posting file " + path + " is being written by an open index: a build there would take its "
+                  "lists away from it. Close or save that index first, or give this one another path");
 }
 
 PostingLayout plan_postings(const std::vector<uint32_t>& counts, size_t entry_bytes, size_t tail_bytes) {
@@ -177,6 +196,7 @@ void PostingWriter::write_pages(uint64_t offset, const uint8_t* data, size_t n) 
 }
 
 void PostingWriter::commit(const PostingHeader& header) {
+  check_replaceable_by_postings(file_.target());  // again: it may have changed during the build
   // Pages never written (a region with no entries) are zeros; their checksums too.
   const std::vector<uint8_t> zero(kPageSize, 0);
   const uint32_t zero_crc = crc32c(zero.data(), kPageSize);

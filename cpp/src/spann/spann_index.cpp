@@ -167,30 +167,6 @@ void SpannIndex::check_id(int64_t id) {
   if (id > kMaxSpannId) throw InvalidArgument("id " + std::to_string(id) + " is too large: SPANN ids must be below 2^56");
 }
 
-namespace {
-
-// A build replaces a posting file at its path (a script run again builds where it built
-// before), but no other file: a path naming the user's data by mistake (the vectors being
-// added, say) would otherwise be lost to the build. An empty file is taken too.
-void refuse_to_replace_other_files(const std::string& path) {
-  io::File existing;
-  try {
-    existing = io::File::open_existing(path);
-  } catch (const FileNotFound&) {
-    return;
-  }
-  bool replaceable = existing.size() == 0;
-  try {
-    replaceable = replaceable || io::is_posting_file(existing);
-  } catch (const IoError&) {  // unreadable (a folder): not a posting file
-  }
-  if (!replaceable)
-    throw IoError(path + " exists and is not a vidx posting file: a SPANN build replaces only a posting file at "
-                  "its path. Give the index another path");
-}
-
-}  // namespace
-
 void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress) {
   const size_t n = source.rows();
   if (n == 0) throw InvalidArgument("no vectors to add");
@@ -202,7 +178,7 @@ void SpannIndex::build(io::VectorSource& source, const int64_t* ids, const Progr
     if (dup != sorted.end()) throw InvalidArgument("id " + std::to_string(*dup) + " appears more than once");
     if (!sorted.empty()) check_id(sorted.back());
   }
-  refuse_to_replace_other_files(posting_path_);
+  io::check_replaceable_by_postings(posting_path_);  // before a row is read; the commit checks again
   State built = state_of(build_parts(source, ids, progress, posting_path_, options().spann.direct_io, false, CodecChoice{}));
   {
     auto lock = lock_exclusive();  // searches wait only for this swap

@@ -70,6 +70,9 @@ class File {
   // waiting: false when another open of the file (in this process or another) holds one. True
   // where the filesystem has no locks to take: writers there are not kept apart.
   bool try_lock_exclusive();
+  // Whether `path` names this open file now; false when it names another file (this one was
+  // renamed over), true when nothing is there or that cannot be told (Windows).
+  bool still_at(const std::string& path) const;
 
  private:
 #ifdef _WIN32

@@ -73,8 +73,11 @@ struct PostingLayout {
   size_t checked_pages() const { return static_cast<size_t>((file_size - data_offset) / kPageSize); }
 };
 
-// Whether the file starts as a posting file does (its magic bytes; nothing else is checked).
-bool is_posting_file(const File& file);
+// A new posting file may replace what `path` names: nothing, an empty file, or a posting file
+// no open index is writing (a script building again where it built before). IoError for any
+// other file (the user's data named by mistake would be lost to the rename) and for a posting
+// file another index writes (its lists since its build live only there).
+void check_replaceable_by_postings(const std::string& path);
 
 // Lays out lists of the given lengths.
 PostingLayout plan_postings(const std::vector<uint32_t>& counts, size_t entry_bytes, size_t tail_bytes);
@@ -101,7 +104,8 @@ class PostingWriter {
   // Writes whole pages of the data and tail regions: offset page-aligned, n a multiple of
   // the page size; records their checksums.
   void write_pages(uint64_t offset, const uint8_t* data, size_t n);
-  // Writes header, directory and crc table, then commits the file (fsync, rename, folder fsync).
+  // Writes header, directory and crc table, then commits the file (fsync, rename, folder fsync),
+  // unless what the path names now may not be replaced (check_replaceable_by_postings).
   void commit(const PostingHeader& header);
 
  private:
