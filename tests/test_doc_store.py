@@ -30,30 +30,64 @@ def index_files(folder):
     return sorted(name for name in os.listdir(folder) if name.endswith(".vidx"))
 
 
-@pytest.mark.parametrize("kind", ["hnsw", "flat"])
-def test_a_save_stopped_before_its_documents_leaves_the_previous_save(kind, tmp_path, monkeypatch):
+def stopped(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "flat", "spann"])
+def test_a_save_stopped_at_any_point_leaves_the_previous_save_or_the_new_one(kind, tmp_path, monkeypatch):
     # The index file was replaced in place, then docs.json written: a save stopped between the
-    # two left an index holding ids docs.json did not know (every search raised KeyError).
-    store = store_with(100, kind)
-    store.save(tmp_path)
-    first = index_files(tmp_path)
+    # two left an index holding ids docs.json did not know (every search raised KeyError). And a
+    # SPANN store whose new index file had stamped the posting file was left older than it, its
+    # writes refused for good.
+    options = {"path": str(tmp_path / "p.post")} if kind == "spann" else {}
+    store = DocIndex("l2", kind, framework="langchain", **options)
+    store.upsert([f"doc{i}" for i in range(300)], vectors(300), [{"text": "d", "metadata": {}}] * 300)
+    store.save(tmp_path / "s")
     store.upsert([f"new{i}" for i in range(50)], vectors(50, 1), [{"text": "n", "metadata": {}}] * 50)
+    before = sorted(os.listdir(tmp_path / "s"))
 
-    def killed(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(_doc_index, "write_atomic", killed)
+    monkeypatch.setattr(_doc_index, "write_atomic", stopped)  # before anything is written
     with pytest.raises(KeyboardInterrupt):
-        store.save(tmp_path)
+        store.save(tmp_path / "s")
     monkeypatch.undo()
-    assert index_files(tmp_path) == first  # the new index file went with the save
+    assert sorted(os.listdir(tmp_path / "s")) == before
+
+    monkeypatch.setattr(_doc_index, "replace_durably", stopped)  # the new files are in place, not renamed
+    with pytest.raises(KeyboardInterrupt):
+        store.save(tmp_path / "s")
+    monkeypatch.undo()
+    del store
+    loaded = DocIndex.load(tmp_path / "s", "langchain")  # the new save: complete
+    assert len(loaded) == 350 and len(loaded.index) == 350
+    assert [key for key, _, _ in loaded.search(vectors(300)[7], 1)] == ["doc7"]
+    loaded.upsert(["later"], vectors(1, 2), [{"text": "l", "metadata": {}}])  # writable (SPANN too)
+    loaded.save(tmp_path / "s")
+    assert len(index_files(tmp_path / "s")) == 1 and not (tmp_path / "s" / "docs.pending.json").exists()
+    assert len(DocIndex.load(tmp_path / "s", "langchain")) == 351
+
+
+def test_two_stores_saving_one_folder_take_turns(tmp_path):
+    # Each removed the other's new index file before its docs.json named it (the folder then
+    # failed to load), and both wrote the same temporary file name.
+    stores = [store_with(50, seed=s) for s in range(2)]
+    errors = []
+
+    def save(store):
+        try:
+            for _ in range(10):
+                store.save(tmp_path)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=save, args=(s,)) for s in stores]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == [] and len(index_files(tmp_path)) == 1
     loaded = DocIndex.load(tmp_path, "langchain")
-    assert len(loaded) == 100 and len(loaded.index) == 100
-    assert [key for key, _, _ in loaded.search(vectors(100)[7], 1)] == ["doc7"]
-    # An index file a killed save left behind goes with the next save.
-    (tmp_path / "index.0123456789ab.vidx").write_bytes(b"left by a killed save")
-    store.save(tmp_path)
-    assert len(index_files(tmp_path)) == 1 and len(DocIndex.load(tmp_path, "langchain")) == 150
+    assert len(loaded) == 50 and len(loaded.index) == 50
 
 
 def test_threads_adding_at_once_keep_every_document():

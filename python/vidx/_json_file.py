@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 
 
 def write_atomic(path, content, **dump_options):
-    """json.dump(content) to path via path + ".tmp"; a TypeError from json (content that is not
+    """json.dump(content) to path via a temporary file beside it (named for this writer: two
+    writers of one path do not share one); a TypeError from json (content that is not
     JSON-serialisable) leaves the previous file untouched, and no temporary file behind."""
     text = json.dumps(content, **dump_options)  # before any file is opened: nothing to clean up
-    tmp = path + ".tmp"
+    tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     try:
         with open(tmp, "w") as f:
             f.write(text)
@@ -24,6 +26,28 @@ def write_atomic(path, content, **dump_options):
         except OSError:
             pass
         raise
+    sync_folder(os.path.dirname(path) or ".")
+
+
+def replace_durably(source, target):
+    """os.replace, then the folder's entry made durable (sync_folder)."""
+    os.replace(source, target)
+    sync_folder(os.path.dirname(target) or ".")
+
+
+def sync_folder(folder):
+    """Makes a rename in folder durable: without it a power cut may bring back the old name.
+    Nothing where folders cannot be opened or synced (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read_checked(path, expected_format, missing):

@@ -8,27 +8,39 @@ searches hold it only to read the payloads, and run vidx's search (which release
 may run beside writes) outside it."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import threading
 import uuid
+
+try:
+    import fcntl
+    msvcrt = None
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 import numpy as np
 
 import vidx
 
 from .._capabilities import require
-from .._json_file import read_checked, write_atomic
+from .._json_file import read_checked, replace_durably, write_atomic
 
-# A saved store is a folder: docs.json, written last and atomically, is the commit point and
-# names the index file that goes with it. Each save writes a new index file, so a save stopped
-# at any point leaves the previous docs.json with the index file it names.
+# A saved store is a folder. docs.json holds the documents and names the index file that goes
+# with them; each save writes a new index file. A save writes its documents first as
+# docs.pending.json (naming the index file about to be written), then the index file, then
+# renames the pending file to docs.json, then removes the index files no document file names.
+# A load takes the pending file where its index file is in place (a save stopped just before
+# its rename: complete, and for SPANN the one whose write generation the posting file carries),
+# else docs.json: a save stopped at any point leaves the previous save or the new one.
 _DOCS_FILE = "docs.json"
-_FORMAT = "vidx.docs/2"  # /2: the index file's name and the framework in docs.json
+_PENDING_FILE = "docs.pending.json"
+_LOCK_FILE = "docs.lock"
+_FORMAT = "vidx.docs/2"  # /2: the index file's name and the framework in the document file
 _LEGACY_FORMAT = "vidx.docs/1"  # index.vidx beside docs.json, replaced in place
 _LEGACY_INDEX_FILE = "index.vidx"
-_INDEX_FILE_NAME = re.compile(r"index\.[0-9a-f]{12}\.vidx\Z")
 # What each adapter's payloads hold (stores of format 1 do not name their framework).
 _PAYLOAD_KEY = {"langchain": "text", "llamaindex": "node"}
 
@@ -140,47 +152,45 @@ class DocIndex:
     # ---- files -------------------------------------------------------------------------
     def save(self, folder):
         """Writes the index and the documents (JSON: payloads must be JSON-serialisable) into
-        folder: the new index file first, then docs.json naming it (atomically), then the
-        previous save's index file is removed. A reader sees the previous save or the new one."""
+        folder (see the top of this file): a reader sees the previous save or the new one."""
         with self._lock:
             labels = list(self._entries)
+            index_file = f"index.{uuid.uuid4().hex[:12]}.vidx" if self.index is not None else None
             state = {"format": _FORMAT, "framework": self.framework, "metric": self.metric, "kind": self.kind,
                      "options": self.options, "next_label": self._next_label, "labels": labels,
                      "keys": [self._entries[label][0] for label in labels],
-                     "payloads": [self._entries[label][1] for label in labels], "index_file": None}
+                     "payloads": [self._entries[label][1] for label in labels], "index_file": index_file}
             # Refused before anything is written.
             try:
                 json.dumps(state)
             except TypeError as e:
                 raise TypeError(f"document metadata must be JSON-serialisable to save: {e}") from None
             os.makedirs(folder, exist_ok=True)
-            if self.index is not None:
-                state["index_file"] = f"index.{uuid.uuid4().hex[:12]}.vidx"
-            new_index = os.path.join(folder, state["index_file"]) if state["index_file"] else None
-            try:
-                if new_index:
-                    self.index.save(new_index)
-                write_atomic(os.path.join(folder, _DOCS_FILE), state)
-            except BaseException:
-                if new_index:
-                    _remove_quietly(new_index)
-                raise
-            _remove_other_index_files(folder, keep=state["index_file"])
+            with _folder_lock(folder, exclusive=True):  # two stores saving one folder take turns
+                earlier = _index_files_named(folder)
+                pending = os.path.join(folder, _PENDING_FILE)
+                write_atomic(pending, state)
+                try:
+                    if index_file:
+                        self.index.save(os.path.join(folder, index_file))
+                except BaseException:
+                    _remove_quietly(pending)
+                    raise
+                replace_durably(pending, os.path.join(folder, _DOCS_FILE))
+                for name in earlier - {index_file}:
+                    _remove_quietly(os.path.join(folder, name))
 
     @classmethod
     def load(cls, folder, framework):
-        path = os.path.join(folder, _DOCS_FILE)
-        state = read_checked(path, (_FORMAT, _LEGACY_FORMAT), "not found (not a saved vidx document store)")
-        saved_by = state.get("framework") or _framework_of_payloads(state["payloads"])
-        if saved_by not in (None, framework):
-            raise OSError(f"{path}: a document store saved by vidx's {saved_by} adapter, not its {framework} one")
-        store = cls(state["metric"], state["kind"], framework=framework, **state["options"])
-        if state["format"] == _LEGACY_FORMAT:
-            index_file = _LEGACY_INDEX_FILE if state["labels"] else None
-        else:
-            index_file = state["index_file"]
-        if index_file is not None:
-            store.index = vidx.load(os.path.join(folder, index_file))
+        with _folder_lock(folder, exclusive=False):  # not while a save removes what it replaced
+            state, path = _saved_state(folder)
+            saved_by = state.get("framework") or _framework_of_payloads(state["payloads"])
+            if saved_by not in (None, framework):
+                raise OSError(f"{path}: a document store saved by vidx's {saved_by} adapter, not its {framework} one")
+            store = cls(state["metric"], state["kind"], framework=framework, **state["options"])
+            index_file = _index_file_of(state)
+            if index_file is not None:
+                store.index = vidx.load(os.path.join(folder, index_file))
         store._next_label = state["next_label"]
         for label, key, payload in zip(state["labels"], state["keys"], state["payloads"]):
             store._label_of[key] = label
@@ -188,19 +198,67 @@ class DocIndex:
         return store
 
 
+def _saved_state(folder):
+    """(state, path) of the save a load takes: the pending one where its index file is in place."""
+    pending = os.path.join(folder, _PENDING_FILE)
+    if os.path.exists(pending):
+        state = read_checked(pending, _FORMAT, "not found")
+        if state["index_file"] is None or os.path.exists(os.path.join(folder, state["index_file"])):
+            return state, pending
+    path = os.path.join(folder, _DOCS_FILE)
+    return read_checked(path, (_FORMAT, _LEGACY_FORMAT), "not found (not a saved vidx document store)"), path
+
+
+def _index_file_of(state):
+    if state["format"] == _LEGACY_FORMAT:
+        return _LEGACY_INDEX_FILE if state["labels"] else None
+    return state["index_file"]
+
+
+def _index_files_named(folder):
+    """The index files the folder's document files name (a stopped save's pending one too, and
+    format 1's index.vidx), which the next save replaces."""
+    named = set()
+    for name in (_DOCS_FILE, _PENDING_FILE):
+        try:
+            state = read_checked(os.path.join(folder, name), (_FORMAT, _LEGACY_FORMAT), "not found")
+        except OSError:
+            continue
+        if state["format"] == _LEGACY_FORMAT:
+            named.add(_LEGACY_INDEX_FILE)
+        elif state["index_file"]:
+            named.add(state["index_file"])
+    return named
+
+
+@contextlib.contextmanager
+def _folder_lock(folder, exclusive):
+    """An advisory lock on folder/docs.lock: saves into one folder take turns (two stores saving
+    it at once removed each other's index files) and a load waits for a save. None where it
+    cannot be taken (a read-only folder, a filesystem without locks)."""
+    try:
+        fd = os.open(os.path.join(folder, _LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            else:  # Windows: one byte locked, exclusively (retried for ~10 s, then an OSError)
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+        except OSError:
+            pass
+        yield
+    finally:
+        os.close(fd)  # gives the lock back
+
+
 def _framework_of_payloads(payloads):
     """The adapter a format-1 store came from, told by its first payload (None when empty)."""
     if not payloads or not isinstance(payloads[0], dict):
         return None
     return next((name for name, key in _PAYLOAD_KEY.items() if key in payloads[0]), None)
-
-
-def _remove_other_index_files(folder, keep):
-    """The index files of earlier saves (and of saves stopped before their docs.json), and a
-    format-1 store's index.vidx."""
-    for name in os.listdir(folder):
-        if name != keep and (_INDEX_FILE_NAME.match(name) or name == _LEGACY_INDEX_FILE):
-            _remove_quietly(os.path.join(folder, name))
 
 
 def _remove_quietly(path):
