@@ -117,9 +117,10 @@ def qps_at_recall(points, target):
 
 
 def by_cluster(train):
-    """Rows grouped by their nearest of 256 sample rows: what a corpus sorted by category looks like."""
+    """Rows grouped by their nearest of 256 sample rows (all of them, for a smaller set): what a
+    corpus sorted by category looks like."""
     rng = np.random.default_rng(0)
-    centers = train[rng.choice(len(train), 256, replace=False)]
+    centers = train[rng.choice(len(train), min(256, len(train)), replace=False)]
     labels = np.concatenate([((part[:, None, :] - centers[None]) ** 2).sum(-1).argmin(1)
                              for part in np.array_split(train, max(1, len(train) // 2000))])
     return np.argsort(labels, kind="stable")

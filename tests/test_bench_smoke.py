@@ -34,6 +34,8 @@ def test_cli_quick_run_writes_results(tmp_path, capsys):
 
     printed = capsys.readouterr().out
     assert "QPS-1thread" in printed and "Best single-thread QPS" in printed
+    # Each QPS column beside its own mode's recall (the one recall column was the batch's).
+    assert "recall-1t  QPS-1thread recall-batch" in printed
     if importlib.util.find_spec("matplotlib"):
         assert (tmp_path / "clustered-2000-16-euclidean.png").stat().st_size > 0
 

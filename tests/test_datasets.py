@@ -92,6 +92,26 @@ def test_download_renames_a_complete_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in cache.iterdir()) == [f"{NAME}.hdf5"]  # no partial file left
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_cached_files_get_an_ordinary_files_mode(tmp_path, monkeypatch):
+    # Written through mkstemp they were 0600 whatever the umask: unreadable to others in a
+    # shared cache folder.
+    import os
+    old = os.umask(0o022)
+    try:
+        source = tmp_path / "server"
+        source.mkdir()
+        write_tiny(source / f"{NAME}.hdf5")
+        monkeypatch.setattr(datasets, "DOWNLOAD_URL", source.as_uri() + "/{name}.hdf5")
+        datasets.load(NAME, cache_dir=tmp_path / "cache")
+        ds = datasets.make_clustered(100, 4, n_queries=5, n_clusters=2)
+        datasets.write_ann_benchmarks_file(tmp_path / "made.hdf5", ds.train, ds.test, "euclidean", "test")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "cache" / f"{NAME}.hdf5", tmp_path / "made.hdf5"):
+        assert path.stat().st_mode & 0o777 == 0o644
+
+
 @pytest.mark.parametrize("corrupt", [{"drop": "neighbors"}, {"neighbors_rows": 3}])
 def test_malformed_file_is_a_valueerror(tmp_path, corrupt):
     write_tiny(tmp_path / f"{NAME}.hdf5", **corrupt)

@@ -23,8 +23,8 @@ import os
 import struct
 import re
 import sys
-import tempfile
 import time
+import uuid
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -136,10 +136,22 @@ def _fill_hint(name: str, folder: Path, url: str) -> str:
 
 # ------------------------------------------------------------------------------------- download
 
+def _temporary_beside(dest: Path) -> tuple[int, str]:
+    """A new file beside dest, opened for writing: (fd, path). Created with mode 0666 less the
+    umask, as an ordinary file is (mkstemp's 0600 left datasets in a shared cache folder
+    unreadable to other users)."""
+    while True:
+        tmp = str(dest.parent / f".{dest.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def _download_file(url: str, dest: Path, timeout: float = DOWNLOAD_TIMEOUT) -> None:
     """Fetch ``url`` to ``dest`` through a temporary file in the same folder, renamed when complete,
     so an interrupted download never leaves a file that looks valid."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    fd, tmp = _temporary_beside(dest)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             total = int(resp.headers.get("Content-Length") or 0)
@@ -475,7 +487,7 @@ def write_ann_benchmarks_file(path: Path, train: np.ndarray, test: np.ndarray, m
     """An ann-benchmarks HDF5 file with exact ground truth, written to a temporary name and renamed."""
     h5py = _import_h5py()
     neighbors, distances = exact_knn(train, test, metric, k=min(GROUND_TRUTH_K, len(train)))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp = _temporary_beside(path)
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as f:

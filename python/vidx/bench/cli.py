@@ -199,15 +199,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vidx-bench: error: {err}", file=sys.stderr)
         return 2
     results = runner.run(dataset, adapters, config, log)  # Ctrl-C ends the sweep; its rows are kept
+    # The table and JSON first: an export that fails (a full disk, memory) must not cost them.
+    answers = [row.pop("_answers", None) for row in results["rows"]]
     try:
-        if args.export_ann_benchmarks:
-            from . import ann_export
-            ann_export.export(results, dataset, args.export_ann_benchmarks, log)
-            ann_export.strip_answers(results)
         report.write_all(results, args.out, log)
     except OSError as err:
         print(f"vidx-bench: error: could not write the results: {err}", file=sys.stderr)
         return 1
+    if args.export_ann_benchmarks:
+        from . import ann_export
+        for row, kept in zip(results["rows"], answers):
+            row["_answers"] = kept
+        try:
+            ann_export.export(results, dataset, args.export_ann_benchmarks, log)
+        except (OSError, MemoryError) as err:
+            print(f"vidx-bench: error: could not write the ann-benchmarks export (the table and JSON are "
+                  f"written): {err!r}", file=sys.stderr)
+            return 1
+        finally:
+            ann_export.strip_answers(results)
     if results.get("interrupted"):
         return 130
     return 1 if results["failures"] else 0  # the numbers that did come out are written either way

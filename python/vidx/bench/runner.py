@@ -139,7 +139,8 @@ def run(dataset, adapters: list[type[Adapter]], config: BenchConfig, log=print) 
                 results["rows"].append(row)
                 bar.set_postfix_str(f"{adapter.name} ef={ef} recall={row['recall']:.3f} "
                                     f"qps1={row['qps_single']:.0f}")
-                if config.stop_recall is not None and row["recall"] >= config.stop_recall:
+                # Both modes' recall: the summary reads each QPS at its own mode's.
+                if config.stop_recall is not None and min(row["recall"], row["recall_single"]) >= config.stop_recall:
                     active.remove((adapter, build))
             if not active:
                 break
@@ -231,6 +232,7 @@ def _measure(adapter: Adapter, dataset, singles: list, single_rows: np.ndarray, 
             _, laps = single_loop_with_laps()
         answers = {"_answers": {"single_ids": np.stack(single_ids), "single_rows": single_rows,
                                 "single_times": np.asarray(laps),
+                                "single_best_time_per_query": min(single_times) / n_single,
                                 "batch_ids": np.asarray(batch_ids),
                                 "batch_time_per_query": min(batch_times) / n_batch}}
     return {**answers,
