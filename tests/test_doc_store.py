@@ -62,8 +62,24 @@ def test_a_save_stopped_at_any_point_leaves_the_previous_save_or_the_new_one(kin
     assert len(loaded) == 350 and len(loaded.index) == 350
     assert [key for key, _, _ in loaded.search(vectors(300)[7], 1)] == ["doc7"]
     loaded.upsert(["later"], vectors(1, 2), [{"text": "l", "metadata": {}}])  # writable (SPANN too)
+
+    # A save stopped while it writes its index file leaves the save the store was loaded from
+    # (it removed the pending file that held it, and the folder fell back to the one before).
+    monkeypatch.setattr(type(loaded.index), "save", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        loaded.save(tmp_path / "s")
+    monkeypatch.undo()
+    again = DocIndex.load(tmp_path / "s", "langchain")
+    assert len(again) == 350
+    del again
+
+    # Files killed saves leave (an index file no document file names, JSON temporaries) go
+    # with the next save.
+    for name in ("index.0123456789ab.vidx", "docs.json.123-abcd.tmp", "docs.pending.json.9-ef.tmp"):
+        (tmp_path / "s" / name).write_bytes(b"left by a killed save")
     loaded.save(tmp_path / "s")
-    assert len(index_files(tmp_path / "s")) == 1 and not (tmp_path / "s" / "docs.pending.json").exists()
+    assert sorted(os.listdir(tmp_path / "s")) == ["docs.json", "docs.lock"] + index_files(tmp_path / "s")
+    assert len(index_files(tmp_path / "s")) == 1
     assert len(DocIndex.load(tmp_path / "s", "langchain")) == 351
 
 

@@ -961,6 +961,15 @@ def test_a_save_refuses_to_name_a_posting_file_built_over_its_own(data, tmp_path
     with pytest.raises(OSError, match="was replaced since this index opened it"):
         a.save(tmp_path / "a.spann")
     assert not (tmp_path / "a.spann").exists()
+    # Nor does it write into the other index's file (it reopened the path to write: b's lists
+    # failed their checksums), and a rebuild in place goes beside it (it renamed over b's file).
+    b.save(tmp_path / "b.spann")
+    with pytest.raises(OSError, match="was replaced since this index opened it"):
+        a.add(x[:10] + 5.0, ids=np.arange(90000, 90010))
+    assert a.rebuild(progress=False) == str(tmp_path / "p.post.r1")
+    b_again = load_spann(tmp_path / "b.spann")
+    assert (b_again.search(x[:20] * 2, 1, nprobe=16)[1][:, 0] == np.arange(20)).all()
+    del b_again
     a.rebuild(tmp_path / "a.post", progress=False)
     a.save(tmp_path / "a.spann")
     again = load_spann(tmp_path / "a.spann")

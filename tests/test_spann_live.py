@@ -456,20 +456,26 @@ def test_an_older_save_may_not_write_over_a_newer_one(data, tmp_path):
     assert len(v3) == 4020 and (v3.search(x[4000:4020], 1)[1][:, 0] == np.arange(4000, 4020)).all()
 
 
+def saved_twice(tmp_path, x, first, second):
+    """A SPANN index of x[:3000] (posting file p.post) given rows 3000..first and saved as
+    v1.spann, then rows first..second and saved as v2.spann; closed."""
+    idx = spann(tmp_path)
+    idx.add(x[:3000], progress=False)
+    idx.add(x[3000:first], ids=np.arange(3000, first))
+    idx.save(tmp_path / "v1.spann")
+    idx.add(x[first:second], ids=np.arange(first, second))
+    idx.save(tmp_path / "v2.spann")
+    del idx
+    gc.collect()
+
+
 def test_the_write_generation_travels_with_the_posting_file(data, tmp_path):
     # The stamp lived beside the posting file ("<posting>.gen"): an older save loaded beside a copy
     # of the posting file made without it could not tell a newer save existed, and its writes
     # overwrote the newer save's lists. It is inside the file now, so every copy carries it.
     x, q = data
-    idx = spann(tmp_path)
-    idx.add(x[:3000], progress=False)
-    idx.add(x[3000:3200], ids=np.arange(3000, 3200))
-    idx.save(tmp_path / "v1.spann")
-    idx.add(x[3200:3400], ids=np.arange(3200, 3400))
-    idx.save(tmp_path / "v2.spann")
-    expected = idx.search(q, 10, nprobe=16)[1]
-    del idx
-    gc.collect()
+    saved_twice(tmp_path, x, 3200, 3400)
+    expected = vidx.load(tmp_path / "v2.spann").search(q, 10, nprobe=16)[1]
     assert not (tmp_path / "p.post.gen").exists()
     (tmp_path / "moved").mkdir()
     (tmp_path / "moved" / "p.post").write_bytes((tmp_path / "p.post").read_bytes())
@@ -490,14 +496,7 @@ def test_a_torn_generation_slot_leaves_the_one_before(data, tmp_path):
     # fails its checksum and is passed over: the stamp reads one behind, as after a kill between
     # the index file and its stamp. The newest save still writes; the file still loads.
     x, q = data
-    idx = spann(tmp_path)
-    idx.add(x[:3000], progress=False)
-    idx.add(x[3000:3100], ids=np.arange(3000, 3100))
-    idx.save(tmp_path / "v1.spann")
-    idx.add(x[3100:3200], ids=np.arange(3100, 3200))
-    idx.save(tmp_path / "v2.spann")
-    del idx
-    gc.collect()
+    saved_twice(tmp_path, x, 3100, 3200)
     page = bytearray(first_page(tmp_path / "p.post"))
     written = [at for at in GENERATION_SLOTS if any(page[at:at + 20])]
     assert len(written) == 2  # the two saves used both slots

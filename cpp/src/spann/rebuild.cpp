@@ -391,12 +391,13 @@ std::string SpannIndex::rebuild_locked(const std::string& path, const ProgressFn
       }
       add_pending();
       // The old file's name, unless a save or copy named the old file while the new one built
-      // (the old one stays open until the swap is over).
+      // (the old one stays open until the swap is over), or the name is another index's now
+      // (built over the old file, which this index still has open: its saves name that one).
       std::string final_path = current;
       if (!given.empty()) {
         if (!io::create_empty_file(given)) throw name_taken(given);  // made by someone else meanwhile
         final_path = given;
-      } else if (!may_replace || fresh.named) {
+      } else if (!may_replace || fresh.named || !fresh.postings->file().still_at(current)) {
         final_path = claim_next_name(current);
       }
       try {

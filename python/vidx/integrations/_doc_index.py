@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 import uuid
 
@@ -167,7 +168,7 @@ class DocIndex:
                 raise TypeError(f"document metadata must be JSON-serialisable to save: {e}") from None
             os.makedirs(folder, exist_ok=True)
             with _folder_lock(folder, exclusive=True):  # two stores saving one folder take turns
-                earlier = _index_files_named(folder)
+                _settle(folder)
                 pending = os.path.join(folder, _PENDING_FILE)
                 write_atomic(pending, state)
                 try:
@@ -175,10 +176,11 @@ class DocIndex:
                         self.index.save(os.path.join(folder, index_file))
                 except BaseException:
                     _remove_quietly(pending)
+                    if index_file:
+                        _remove_quietly(os.path.join(folder, index_file))
                     raise
                 replace_durably(pending, os.path.join(folder, _DOCS_FILE))
-                for name in earlier - {index_file}:
-                    _remove_quietly(os.path.join(folder, name))
+                _remove_leftovers(folder, keep=index_file)
 
     @classmethod
     def load(cls, folder, framework):
@@ -215,20 +217,35 @@ def _index_file_of(state):
     return state["index_file"]
 
 
-def _index_files_named(folder):
-    """The index files the folder's document files name (a stopped save's pending one too, and
-    format 1's index.vidx), which the next save replaces."""
-    named = set()
-    for name in (_DOCS_FILE, _PENDING_FILE):
-        try:
-            state = read_checked(os.path.join(folder, name), (_FORMAT, _LEGACY_FORMAT), "not found")
-        except OSError:
-            continue
-        if state["format"] == _LEGACY_FORMAT:
-            named.add(_LEGACY_INDEX_FILE)
-        elif state["index_file"]:
-            named.add(state["index_file"])
-    return named
+def _settle(folder):
+    """Before a save writes its pending file over one a stopped save left: that one becomes
+    docs.json where a load takes it (its index file in place), so that this save, stopped too,
+    leaves it rather than the save before; otherwise it goes."""
+    pending = os.path.join(folder, _PENDING_FILE)
+    if not os.path.exists(pending):
+        return
+    try:
+        state = read_checked(pending, _FORMAT, "not found")
+    except OSError:
+        _remove_quietly(pending)
+        return
+    if state["index_file"] is None or os.path.exists(os.path.join(folder, state["index_file"])):
+        replace_durably(pending, os.path.join(folder, _DOCS_FILE))
+    else:
+        _remove_quietly(pending)
+
+
+# What saves write into a store's folder besides docs.json and the lock: index files (and the
+# temporaries of their saves), format 1's index.vidx, and the JSON files' temporaries.
+_LEFTOVER = re.compile(r"(index\.[0-9a-f]{12}\.vidx(\..*)?|index\.vidx|docs(\.pending)?\.json\..*\.tmp)\Z")
+
+
+def _remove_leftovers(folder, keep):
+    """After a save: every file of the kinds saves write but the index file it keeps, those of
+    earlier saves and of saves killed part-way (with the folder locked, no save is running)."""
+    for name in os.listdir(folder):
+        if name != keep and _LEFTOVER.match(name):
+            _remove_quietly(os.path.join(folder, name))
 
 
 @contextlib.contextmanager
