@@ -246,3 +246,43 @@ def test_a_store_never_saved_with_an_index_loads_empty(tmp_path):
     assert len(empty) == 0 and empty.index is None and index_files(tmp_path) == []
     empty.upsert(["a"], vectors(1), [{"text": "a", "metadata": {}}])
     assert isinstance(empty.index, vidx.Index) and len(empty.index) == 1
+
+
+def test_a_save_stopped_once_its_index_file_is_in_place_is_kept(tmp_path, monkeypatch):
+    # Ctrl-C arrives when vidx's save (which releases the GIL) returns: the store removed its
+    # complete new index file and pending documents, and a SPANN store, whose posting file
+    # already carried the new generation, was left read-only.
+    store = DocIndex("l2", "spann", framework="langchain", path=str(tmp_path / "p.post"))
+    store.upsert([f"d{i}" for i in range(300)], vectors(300), [{"text": "d", "metadata": {}}] * 300)
+    store.save(tmp_path / "s")
+    store.upsert(["extra"], vectors(1, 3), [{"text": "e", "metadata": {}}])
+    real_save = type(store.index).save
+
+    def save_then_interrupted(self, path):
+        real_save(self, path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(store.index), "save", save_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.save(tmp_path / "s")
+    monkeypatch.undo()
+    del store
+    loaded = DocIndex.load(tmp_path / "s", "langchain")
+    assert len(loaded) == 301
+    loaded.upsert(["later"], vectors(1, 4), [{"text": "l", "metadata": {}}])  # writable
+    loaded.save(tmp_path / "s")
+    assert len(DocIndex.load(tmp_path / "s", "langchain")) == 302
+
+
+def test_a_user_file_called_index_vidx_stays(tmp_path):
+    # Format 1's index file name was removed by every save, whatever held it: here the
+    # store's own SPANN posting file (every row lost).
+    folder = tmp_path / "s"
+    folder.mkdir()
+    store = DocIndex("l2", "spann", framework="langchain", path=str(folder / "index.vidx"))
+    store.upsert([f"d{i}" for i in range(200)], vectors(200), [{"text": "d", "metadata": {}}] * 200)
+    store.save(folder)
+    store.save(folder)
+    assert (folder / "index.vidx").exists()
+    del store
+    assert len(DocIndex.load(folder, "langchain").search(vectors(200)[3], 1)) == 1

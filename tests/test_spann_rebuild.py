@@ -440,3 +440,24 @@ def test_a_killed_rebuild_leaves_nothing_the_next_rebuild_keeps(data, tmp_path, 
     assert twin.rebuild(other / "given.post", progress=False) == str(other / "given.post")
     assert os.listdir(other) == ["given.post"]
     np.testing.assert_array_equal(twin.search(q, 10, nprobe=8)[1], again.search(q, 10, nprobe=8)[1])
+
+
+def test_a_shard_rebuild_deletes_only_its_own_old_posting_file(tmp_path):
+    # Two sharded indexes given one path (a script run twice): the second's build replaced the
+    # first's shard file, whose rebuild then went beside it, and the shard worker deleted the
+    # file it had left: the second index's, with every row it held.
+    from vidx.distributed._shard import ShardWorker
+    rng = np.random.default_rng(0)
+    first = ShardWorker(0, 8, "l2", "spann", {"path": str(tmp_path / "postings.bin")})
+    first.add(rng.standard_normal((2000, 8)).astype(np.float32), np.arange(2000))
+    second = ShardWorker(0, 8, "l2", "spann", {"path": str(tmp_path / "postings.bin")})
+    x = rng.standard_normal((3000, 8)).astype(np.float32)
+    second.add(x, np.arange(3000))
+    assert first.rebuild() != second.index.posting_path
+    assert os.path.exists(second.index.posting_path)
+    second.add(x[:10] + 1.0, np.arange(3000, 3010))
+    entry = second.save(str(tmp_path / "second.vidx"))
+    assert entry["rows"] == 3010
+    # A shard's own rebuild still deletes the file it leaves (saves name copies of it).
+    again = second.rebuild()
+    assert again != entry["file"] and not os.path.exists(str(tmp_path / "postings.shard0.bin"))

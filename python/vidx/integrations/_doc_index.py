@@ -168,19 +168,22 @@ class DocIndex:
                 raise TypeError(f"document metadata must be JSON-serialisable to save: {e}") from None
             os.makedirs(folder, exist_ok=True)
             with _folder_lock(folder, exclusive=True):  # two stores saving one folder take turns
-                _settle(folder)
+                legacy = _settle(folder)
                 pending = os.path.join(folder, _PENDING_FILE)
                 write_atomic(pending, state)
                 try:
                     if index_file:
                         self.index.save(os.path.join(folder, index_file))
                 except BaseException:
-                    _remove_quietly(pending)
-                    if index_file:
-                        _remove_quietly(os.path.join(folder, index_file))
+                    # Stopped (Ctrl-C arrives once vidx's save, which releases the GIL, returns):
+                    # with the index file in place the save is whole, and for SPANN the posting
+                    # file already carries its generation, so it stays for a load to take;
+                    # before that, nothing of it does.
+                    if not (index_file and os.path.exists(os.path.join(folder, index_file))):
+                        _remove_quietly(pending)
                     raise
                 replace_durably(pending, os.path.join(folder, _DOCS_FILE))
-                _remove_leftovers(folder, keep=index_file)
+                _remove_leftovers(folder, keep=index_file, legacy=legacy)
 
     @classmethod
     def load(cls, folder, framework):
@@ -220,31 +223,37 @@ def _index_file_of(state):
 def _settle(folder):
     """Before a save writes its pending file over one a stopped save left: that one becomes
     docs.json where a load takes it (its index file in place), so that this save, stopped too,
-    leaves it rather than the save before; otherwise it goes."""
+    leaves it rather than the save before; otherwise it goes. Returns whether docs.json is then
+    of format 1 (whose index.vidx this save replaces)."""
     pending = os.path.join(folder, _PENDING_FILE)
-    if not os.path.exists(pending):
-        return
+    if os.path.exists(pending):
+        try:
+            state = read_checked(pending, _FORMAT, "not found")
+        except OSError:
+            state = None
+        if state is not None and (state["index_file"] is None or
+                                  os.path.exists(os.path.join(folder, state["index_file"]))):
+            replace_durably(pending, os.path.join(folder, _DOCS_FILE))
+        else:
+            _remove_quietly(pending)
     try:
-        state = read_checked(pending, _FORMAT, "not found")
+        return read_checked(os.path.join(folder, _DOCS_FILE), _LEGACY_FORMAT, "not found")["format"] == _LEGACY_FORMAT
     except OSError:
-        _remove_quietly(pending)
-        return
-    if state["index_file"] is None or os.path.exists(os.path.join(folder, state["index_file"])):
-        replace_durably(pending, os.path.join(folder, _DOCS_FILE))
-    else:
-        _remove_quietly(pending)
+        return False
 
 
 # What saves write into a store's folder besides docs.json and the lock: index files (and the
-# temporaries of their saves), format 1's index.vidx, and the JSON files' temporaries.
-_LEFTOVER = re.compile(r"(index\.[0-9a-f]{12}\.vidx(\..*)?|index\.vidx|docs(\.pending)?\.json\..*\.tmp)\Z")
+# temporaries of their saves) and the JSON files' temporaries; format 1's index.vidx is named
+# by its docs.json (a user's file may be called that: a SPANN posting file in the folder).
+_LEFTOVER = re.compile(r"(index\.[0-9a-f]{12}\.vidx(\..*)?|docs(\.pending)?\.json\..*\.tmp)\Z")
 
 
-def _remove_leftovers(folder, keep):
+def _remove_leftovers(folder, keep, legacy):
     """After a save: every file of the kinds saves write but the index file it keeps, those of
-    earlier saves and of saves killed part-way (with the folder locked, no save is running)."""
+    earlier saves and of saves killed part-way (with the folder locked, no save is running),
+    and a format 1 store's index.vidx."""
     for name in os.listdir(folder):
-        if name != keep and _LEFTOVER.match(name):
+        if name != keep and (_LEFTOVER.match(name) or (legacy and name == _LEGACY_INDEX_FILE)):
             _remove_quietly(os.path.join(folder, name))
 
 
