@@ -356,6 +356,12 @@ void register_index(py::module_& m) {
                                }
                                return file_name_object(path);
                              })
+      .def_property_readonly(
+          "_posting_file_in_place",
+          [](const PyIndex& s) {
+            return spann_property(s, [](const spann::SpannIndex& i) { return i.posting_file_in_place(); });
+          },
+          "SPANN: whether posting_path still names the file this index has open (None for other kinds).")
       .def_property_readonly("heads",
                              [](const PyIndex& s) {
                                return spann_property(s, [](const spann::SpannIndex& i) { return i.heads(); });

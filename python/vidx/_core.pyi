@@ -25,6 +25,11 @@ class Index:
         search() with float64 distances, as exactly as the index compared them (the sharded index's merge).
         """
     @property
+    def _posting_file_in_place(self) -> typing.Any:
+        """
+        SPANN: whether posting_path still names the file this index has open (None for other kinds).
+        """
+    @property
     def _row_scale(self) -> float:
         """
         What the index multiplies its rows and queries by (1 for ordinary rows).

@@ -163,6 +163,11 @@ std::string SpannIndex::posting_path() const {
   return posting_path_;
 }
 
+bool SpannIndex::posting_file_in_place() const {
+  auto lock = lock_shared();
+  return !postings_ || postings_->file().still_at(postings_->path());
+}
+
 void SpannIndex::check_id(int64_t id) {
   if (id > kMaxSpannId) throw InvalidArgument("id " + std::to_string(id) + " is too large: SPANN ids must be below 2^56");
 }

@@ -29,15 +29,6 @@ def verify_file(path, sha256):
         raise OSError(f"{path}: checksum mismatch (manifest {sha256[:12]}..., file {actual[:12]}...)")
 
 
-def _file_identity(path):
-    """(device, inode) of the file path names; None where there is none."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
 def local_file_options(options, shard):
     """A kind that keeps files (SPANN's posting file) keeps them on the actor's node: `path`
     given -> one file per shard beside it; no path -> a private folder in the node's temporary
@@ -62,15 +53,6 @@ class ShardWorker:
         self.kind = kind
         self.options = options
         self.index = vidx.Index(dim, metric=metric, kind=kind, **options)
-        self._posting = None  # (path, identity) of the posting file this shard's index uses
-
-    def _note_posting(self):
-        """Records which file the index's posting path names, once it has one and whenever it
-        moves: a rebuild deletes the file it left only if that is still this one (another index
-        built at the same path may have replaced it)."""
-        path = self.index.posting_path
-        if path and (self._posting is None or self._posting[0] != path):
-            self._posting = (path, _file_identity(path))
 
     def restore(self, entry):
         """Loads a saved shard: entry is its manifest entry ({"file", "sha256", "posting",
@@ -88,20 +70,16 @@ class ShardWorker:
                 posting = os.path.join(folder, os.path.basename(posting))
             shutil.copyfile(entry["posting"], posting)
         self.index = vidx.load(entry["file"], posting_path=posting)
-        self._posting = None
-        self._note_posting()
         return len(self.index)
 
     # ---- writes ------------------------------------------------------------------------
     def add(self, X, ids):
         self.index.add(X, ids)
-        self._note_posting()
         return len(ids)
 
     def upsert(self, X, ids):
         require("upsert")
         self.index.upsert(X, ids)
-        self._note_posting()
         return len(ids)
 
     def remove(self, ids, ignore_missing=False):
@@ -117,9 +95,8 @@ class ShardWorker:
         if len(self.index) == 0:
             return self.index.posting_path
         old = self.index.posting_path
-        ours = self._posting is not None and self._posting == (old, _file_identity(old))
+        ours = self.index._impl._posting_file_in_place  # else the file at `old` is another index's
         new = self.index.rebuild(progress=False)
-        self._note_posting()
         if new != old and ours:
             for stale in (old, old + ".gen"):  # a format 2 posting file's generation stamp
                 try:

@@ -128,6 +128,9 @@ class SpannIndex final : public VectorIndex {
   size_t heads() const;
   // The posting file in use (rebuild() may change it).
   std::string posting_path() const;
+  // Whether the path names the posting file this index has open (false once another build has
+  // replaced the file there: File::still_at).
+  bool posting_file_in_place() const;
   // Re-clusters every stored vector into a new posting file, as one build of those vectors
   // would (rebuild.cpp): an index grown by adds keeps its first build's heads and splits lists
   // as they fill, so it reads more entries for less recall than a fresh build. Searches run on
