@@ -582,5 +582,6 @@ def select(names, log=print) -> list[type[Adapter]]:
             chosen.append(with_variant(cls, variant) if variant else cls)
         else:
             log(f"skipping {name}: python module {cls.module!r} is not installed "
-                f"(pip install vidx[bench] installs every peer)")
+                f"(pip install \"vidx[peers]\" installs every peer on Linux x86-64; vidx[bench] only "
+                f"hnswlib, faiss and usearch)")
     return chosen
