@@ -96,7 +96,7 @@ def test_bad_queries_are_refused():
     with pytest.raises(ValueError, match="query_embedding"):
         store.query(VectorStoreQuery(query_embedding=None, similarity_top_k=1))
     with pytest.raises(ValueError, match="mode"):
-        store.query(VectorStoreQuery(query_embedding=[0.0] * DIM, mode="mmr"))
+        store.query(VectorStoreQuery(query_embedding=[0.0] * DIM, mode="sparse"))
     with pytest.raises(ValueError, match="embedding"):
         store.add([TextNode(text="no vector")])
 
@@ -133,3 +133,21 @@ def test_delete_by_ref_doc_id_and_replace():
     assert query(store, embed, "blue berries", k=1).ids == ["n-b"]
     store.clear()
     assert len(store) == 0
+
+
+def test_mmr_query_mode():
+    # Only the default mode was served (ValueError for MMR, which SimpleVectorStore answers).
+    from llama_index.core.vector_stores.types import VectorStoreQueryMode
+    embed = BagOfWords()
+    store = VidxVectorStore(kind="flat")
+    store.add(nodes(embed) + [TextNode(id_=f"copy-{i}", text="red apples grow on trees", embedding=embed._vector(
+        "red apples grow on trees")) for i in range(3)])
+    plain = query(store, embed, "red apples", k=3)
+    assert {i for i in plain.ids} <= {"n-a", "copy-0", "copy-1", "copy-2"}  # the copies crowd the top
+    varied = query(store, embed, "red apples", k=3, mode=VectorStoreQueryMode.MMR, mmr_threshold=0.3)
+    assert len(varied.ids) == 3 and len({n.get_content() for n in varied.nodes}) == 3
+    only_fruit = query(store, embed, "red apples", k=4, mode=VectorStoreQueryMode.MMR,
+                       filters=MetadataFilters(filters=[MetadataFilter(key="kind", value="fruit")]))
+    assert set(only_fruit.ids) == {"n-a", "n-b"}
+    with pytest.raises(ValueError, match="query modes"):
+        query(store, embed, "red", mode=VectorStoreQueryMode.SPARSE)

@@ -16,6 +16,7 @@ try:
     from llama_index.core.vector_stores.types import (BasePydanticVectorStore, FilterCondition, MetadataFilters,
                                                       VectorStoreQuery, VectorStoreQueryMode, VectorStoreQueryResult)
     from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
+    from llama_index.core.indices.query.embedding_utils import get_top_k_mmr_embeddings
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('vidx.integrations.llamaindex needs llama-index-core: pip install "vidx[llamaindex]"') from e
 
@@ -99,17 +100,38 @@ class VidxVectorStore(BasePydanticVectorStore):
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """The similarity_top_k nearest nodes passing filters / doc_ids / node_ids; kwargs: vidx
-        search settings (ef, rerank...)."""
-        if query.mode != VectorStoreQueryMode.DEFAULT:
-            raise ValueError(f"VidxVectorStore supports the default (dense) query mode only, got {query.mode!r}")
+        search settings (ef, rerank...). Mode MMR: chosen by maximal marginal relevance
+        (LlamaIndex's, on cosine similarity, with mmr_threshold from the query or kwargs) among
+        the mmr_prefetch_k nearest (kwargs; default mmr_prefetch_factor, 4, times similarity_top_k)."""
+        if query.mode not in (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR):
+            raise ValueError(f"VidxVectorStore supports the default (dense) and MMR query modes, got {query.mode!r}")
         if query.query_embedding is None:
             raise ValueError("the query has no query_embedding")
-        found = self._store.search(query.query_embedding, query.similarity_top_k,
-                                   _selector(query.filters, query.doc_ids, query.node_ids), **kwargs)
+        selector = _selector(query.filters, query.doc_ids, query.node_ids)
+        if query.mode == VectorStoreQueryMode.MMR:
+            return self._query_mmr(query, selector, kwargs)
+        found = self._store.search(query.query_embedding, query.similarity_top_k, selector, **kwargs)
         to_similarity = (lambda d: -d) if self._store.metric == "l2" else (lambda d: 1.0 - d)
         return VectorStoreQueryResult(nodes=[_node(payload) for _, payload, _ in found],
                                       similarities=[to_similarity(d) for _, _, d in found],
                                       ids=[key for key, _, _ in found])
+
+    def _query_mmr(self, query: VectorStoreQuery, selector: Any, kwargs: dict) -> VectorStoreQueryResult:
+        threshold = kwargs.pop("mmr_threshold", None)
+        threshold = query.mmr_threshold if threshold is None else threshold
+        prefetch = kwargs.pop("mmr_prefetch_k", None)
+        factor = kwargs.pop("mmr_prefetch_factor", 4)
+        top_k = query.similarity_top_k
+        found = self._store.search(query.query_embedding, prefetch or max(1, int(factor * top_k)), selector, **kwargs)
+        held, stored = self._store.vectors([key for key, _, _ in found])
+        payloads = {key: payload for key, payload, _ in found}
+        if not held:
+            return VectorStoreQueryResult(nodes=[], similarities=[], ids=[])
+        similarities, ids = get_top_k_mmr_embeddings(list(query.query_embedding), stored.tolist(),
+                                                     similarity_top_k=top_k, embedding_ids=held,
+                                                     mmr_threshold=threshold)
+        return VectorStoreQueryResult(nodes=[_node(payloads[key]) for key in ids], similarities=list(similarities),
+                                      ids=list(ids))
 
     # ---- files -------------------------------------------------------------------------
     def persist(self, persist_path: str = DEFAULT_PERSIST_DIR, fs: Any = None) -> None:
