@@ -76,15 +76,10 @@ void SpannIndex::open_writer(Live& live) const {
   if (!live.writer.is_open()) {
     // Opened by its name, which another build may have given to a file of its own since this
     // index opened its file: writing there would overwrite that index's lists.
-    auto refuse_if_replaced = [this] {
-      if (!postings_->file().still_at(postings_->path()))
-        throw IoError("the posting file " + postings_->path() + " was replaced since this index opened it (another "
-                      "index was built there): this index can no longer write it. Its lists are only in the file it "
-                      "still has open: rebuild(path) writes them to a new posting file, which it can write");
-    };
-    refuse_if_replaced();
+    const char* refused = "this index can no longer write it";
+    refuse_if_posting_file_replaced(refused);
     io::File writer = io::File::open_existing(postings_->path(), io::File::Access::read_write);
-    refuse_if_replaced();  // replaced between the check and the open
+    refuse_if_posting_file_replaced(refused);  // replaced between the check and the open
     // Each index places its rewritten lists in the pages it believes free; two writing one file
     // would overwrite each other's lists (a copy, a pickle, from_bytes or a second load of the
     // same files all name the same posting file). So one index at a time may write it.

@@ -86,10 +86,7 @@ void SpannIndex::write_sections(io::IndexFileWriter& out) const {
   // The bytes name the posting file by its path: where another build has since put a new file
   // there, they would load against that one and fail (and the lists in the file this index has
   // open, renamed over, would be gone with the index).
-  if (!postings_->file().still_at(postings_->path()))
-    throw IoError("the posting file " + postings_->path() + " was replaced since this index opened it (another "
-                  "index was built there), so a save would name the other index's lists. This index's lists are "
-                  "only in the file it still has open: rebuild(path) writes them to a new posting file; save after it");
+  refuse_if_posting_file_replaced("a save would name the other index's lists");
   posting_named_ = true;  // these bytes, once kept, name the posting file: a rebuild must not replace it
   io::ByteWriter m;
   m.u32(kSpannVersion);

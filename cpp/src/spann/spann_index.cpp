@@ -168,6 +168,13 @@ bool SpannIndex::posting_file_in_place() const {
   return !postings_ || postings_->file().still_at(postings_->path());
 }
 
+void SpannIndex::refuse_if_posting_file_replaced(const std::string& refused) const {
+  if (postings_->file().still_at(postings_->path())) return;
+  throw IoError("the posting file " + postings_->path() + " was replaced since this index opened it (another index "
+                "was built there), so " + refused + ". This index's lists are only in the file it still has open: "
+                "rebuild(path) writes them to a new posting file, which it can save and write");
+}
+
 void SpannIndex::check_id(int64_t id) {
   if (id > kMaxSpannId) throw InvalidArgument("id " + std::to_string(id) + " is too large: SPANN ids must be below 2^56");
 }

@@ -254,6 +254,9 @@ class SpannIndex final : public VectorIndex {
   void sweep_stale(Live& live);
   void read_list(uint32_t list, ListBuffer& out) const;
   void open_writer(Live& live) const;
+  // IoError where another build has replaced the posting file at this index's path since it
+  // opened its own (posting_file_in_place(), without the lock): `refused`, what it cannot do.
+  void refuse_if_posting_file_replaced(const std::string& refused) const;
   void write_list(Live& live, uint32_t list, const ListBuffer& buffer);
   // write_list's two steps: the buffer written to new pages (its list descriptor), then put in
   // place of list `list` (the old pages released). A list of 0 entries has no pages.
