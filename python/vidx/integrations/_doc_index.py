@@ -32,7 +32,7 @@ from .._json_file import read_checked, replace_durably, write_atomic
 # A saved store is a folder. docs.json holds the documents and names the index file that goes
 # with them; each save writes a new index file. A save writes its documents first as
 # docs.pending.json (naming the index file about to be written), then the index file, then
-# renames the pending file to docs.json, then removes the index files no document file names.
+# renames the pending file to docs.json, then removes what earlier and killed saves left.
 # A load takes the pending file where its index file is in place (a save stopped just before
 # its rename: complete, and for SPANN the one whose write generation the posting file carries),
 # else docs.json: a save stopped at any point leaves the previous save or the new one.
