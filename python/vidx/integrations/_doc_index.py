@@ -203,13 +203,23 @@ class DocIndex:
         return store
 
 
+def _complete_pending(folder):
+    """The state of the pending save a stopped save left, where its index file is in place (a
+    load takes it); None otherwise. OSError for a pending file that cannot be read."""
+    pending = os.path.join(folder, _PENDING_FILE)
+    if not os.path.exists(pending):
+        return None
+    state = read_checked(pending, _FORMAT, "not found")
+    if state["index_file"] is None or os.path.exists(os.path.join(folder, state["index_file"])):
+        return state
+    return None
+
+
 def _saved_state(folder):
     """(state, path) of the save a load takes: the pending one where its index file is in place."""
-    pending = os.path.join(folder, _PENDING_FILE)
-    if os.path.exists(pending):
-        state = read_checked(pending, _FORMAT, "not found")
-        if state["index_file"] is None or os.path.exists(os.path.join(folder, state["index_file"])):
-            return state, pending
+    state = _complete_pending(folder)
+    if state is not None:
+        return state, os.path.join(folder, _PENDING_FILE)
     path = os.path.join(folder, _DOCS_FILE)
     return read_checked(path, (_FORMAT, _LEGACY_FORMAT), "not found (not a saved vidx document store)"), path
 
@@ -226,16 +236,14 @@ def _settle(folder):
     leaves it rather than the save before; otherwise it goes. Returns whether docs.json is then
     of format 1 (whose index.vidx this save replaces)."""
     pending = os.path.join(folder, _PENDING_FILE)
-    if os.path.exists(pending):
-        try:
-            state = read_checked(pending, _FORMAT, "not found")
-        except OSError:
-            state = None
-        if state is not None and (state["index_file"] is None or
-                                  os.path.exists(os.path.join(folder, state["index_file"]))):
-            replace_durably(pending, os.path.join(folder, _DOCS_FILE))
-        else:
-            _remove_quietly(pending)
+    try:
+        complete = _complete_pending(folder) is not None
+    except OSError:  # unreadable: no load takes it
+        complete = False
+    if complete:
+        replace_durably(pending, os.path.join(folder, _DOCS_FILE))
+    else:
+        _remove_quietly(pending)
     try:
         return read_checked(os.path.join(folder, _DOCS_FILE), _LEGACY_FORMAT, "not found")["format"] == _LEGACY_FORMAT
     except OSError:
