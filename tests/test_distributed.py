@@ -393,6 +393,23 @@ def test_spann_shards_rebuild_after_growing(data, tmp_path):
         flat.rebuild()
 
 
+def test_a_saved_spann_shard_that_grows_leaves_no_file_behind(data, tmp_path):
+    # After a save the index names its posting file, so the rebuild an add's growth makes goes
+    # beside it; the shard's saves name their own copies, so the file left is the shard's to delete.
+    X, _ = data
+    from vidx.distributed._shard import ShardWorker
+    worker = ShardWorker(0, DIM, "l2", "spann", {"path": str(tmp_path / "g.bin"), "threads": 1})
+    worker.add(X[:200], np.arange(200))
+    entry = worker.save(str(tmp_path / "saved.vidx"))
+    first = worker.index.posting_path
+    worker.add(X[200:], np.arange(200, len(X)))  # past rebuild_growth (2x): rebuilt with the add
+    assert worker.index.posting_path != first and not os.path.exists(first)
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith("g.")) == [os.path.basename(worker.index.posting_path)]
+    assert worker.size() == len(X)
+    restored = ShardWorker(0, DIM, "l2", "spann", {"path": str(tmp_path / "r.bin"), "threads": 1})
+    assert restored.restore(entry) == 200  # the save keeps its own copy
+
+
 def test_an_empty_spann_shard_is_left_as_it_is(data, tmp_path):
     X, _ = data
     from vidx.distributed._shard import ShardWorker

@@ -74,12 +74,12 @@ class ShardWorker:
 
     # ---- writes ------------------------------------------------------------------------
     def add(self, X, ids):
-        self.index.add(X, ids)
+        self._dropping_a_left_file(lambda: self.index.add(X, ids))
         return len(ids)
 
     def upsert(self, X, ids):
         require("upsert")
-        self.index.upsert(X, ids)
+        self._dropping_a_left_file(lambda: self.index.upsert(X, ids))
         return len(ids)
 
     def remove(self, ids, ignore_missing=False):
@@ -89,21 +89,28 @@ class ShardWorker:
     def rebuild(self):
         """SPANN: re-clusters this shard's stored vectors (vidx.Index.rebuild); returns its posting
         file. An empty shard has nothing to re-cluster and is left as it is. The file it used
-        before is deleted: saves name the copies in the save folder (save() below), never the
-        shard's own file, which nothing else reads; unless another index's build has replaced it
-        at that path since (the rebuild then went beside it, and the file there is the other's)."""
+        before is deleted (_dropping_a_left_file)."""
         if len(self.index) == 0:
             return self.index.posting_path
+        self._dropping_a_left_file(lambda: self.index.rebuild(progress=False))
+        return self.index.posting_path
+
+    def _dropping_a_left_file(self, write):
+        """Runs `write` (an add or upsert, whose growth may rebuild a SPANN index, or a rebuild)
+        and deletes the posting file the index left for a new one. After a save the index names
+        its file in the saved state, so a rebuild goes beside it instead of over it; but a shard's
+        saves name the copies in the save folder (save() below), never the shard's own file, so
+        nothing else reads the file left. Unless another index's build has replaced it at that
+        path since (the rebuild then went beside it, and the file there is the other's)."""
         old = self.index.posting_path
-        ours = self.index._impl._posting_file_in_place  # else the file at `old` is another index's
-        new = self.index.rebuild(progress=False)
-        if new != old and ours:
+        ours = old is not None and self.index._impl._posting_file_in_place
+        write()
+        if ours and self.index.posting_path != old:
             for stale in (old, old + ".gen"):  # a format 2 posting file's generation stamp
                 try:
                     os.remove(stale)
                 except FileNotFoundError:
                     pass
-        return new
 
     # ---- reads -------------------------------------------------------------------------
     def search(self, Q, k, filter, params):
