@@ -206,7 +206,7 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   const CallFilters filters(params, nq, stores_labels() ? nullptr : &ids_, structure_size(), has_removed_rows());
   resolved.row_filters = filters.get();
   search_rows(q, nq, k, resolved, distances, ids, pool());
-  if (!stores_labels()) slots_to_labels(distances, ids, nq, k);
+  if (!stores_labels()) labels_for_results(q, nq, k, resolved, distances, ids);
   if (precise)
     for (size_t i = 0; i < nq * k; ++i) precise[i] = scale_.precise_user_distance(distances[i], metric_);
   if (scale_.scaled())

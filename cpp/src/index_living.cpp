@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "vidx/common/error.hpp"
 #include "vidx/index.hpp"
@@ -60,23 +61,49 @@ bool VectorIndex::get(const int64_t* ids, size_t n, float* out) const {
   return exact;
 }
 
-void VectorIndex::slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const {
+std::vector<size_t> VectorIndex::slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const {
   // A structure checks slot_is_live while it searches, but with concurrent writes a slot may
   // be removed (label -1) or removed and reserved again (-2) before its label is read here:
   // such results are dropped and the row closes up, so that padding stays at the tail.
+  std::vector<size_t> lost;
   for (size_t q = 0; q < nq; ++q) {
     float* d = distances + q * k;
     int64_t* row = ids + q * k;
-    size_t kept = 0;
+    size_t kept = 0, found = 0;
     for (size_t j = 0; j < k; ++j) {
       if (row[j] < 0) continue;
+      ++found;
       const int64_t label = ids_.label(static_cast<uint32_t>(row[j]));
       if (label < 0) continue;
       d[kept] = d[j];
       row[kept++] = label;
     }
+    if (kept < found) lost.push_back(q);
     std::fill(d + kept, d + k, std::numeric_limits<float>::infinity());
     std::fill(row + kept, row + k, int64_t{-1});
+  }
+  return lost;
+}
+
+void VectorIndex::labels_for_results(const float* q, size_t nq, size_t k, const SearchParams& params,
+                                     float* distances, int64_t* ids) const {
+  // A query whose results a concurrent remove thinned is searched again: the removed rows are
+  // hidden by then, and other rows take their places (dropped, a search beside removes came
+  // back short of k while thousands of rows were live). Removes that keep coming could thin
+  // every try, so the tries are bounded; the last one's results stand.
+  constexpr int kTries = 4;
+  std::vector<size_t> lost = slots_to_labels(distances, ids, nq, k);
+  for (int attempt = 0; attempt < kTries && !lost.empty(); ++attempt) {
+    std::vector<size_t> still;
+    for (const size_t i : lost) {
+      RowFilters one;  // query i's filter, as the query of a search of one
+      one.shared = params.row_filters ? params.row_filters->of(i) : nullptr;
+      SearchParams again = params;
+      again.row_filters = one.any() ? &one : nullptr;
+      search_rows(q + i * dim_, 1, k, again, distances + i * k, ids + i * k, pool());
+      if (!slots_to_labels(distances + i * k, ids + i * k, 1, k).empty()) still.push_back(i);
+    }
+    lost.swap(still);
   }
 }
 

@@ -400,8 +400,12 @@ class VectorIndex {
   // write_mutex_. free_all_retired: the caller also holds the exclusive lock.
   void free_retired();
   void free_all_retired();
-  // search(): slots -> user ids, dropping slots hidden meanwhile (see index_living.cpp).
-  void slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const;
+  // search(): slots -> user ids, dropping slots hidden meanwhile (see index_living.cpp);
+  // returns the queries that lost a result so.
+  std::vector<size_t> slots_to_labels(float* distances, int64_t* ids, size_t nq, size_t k) const;
+  // search(): slots -> user ids, searching again the queries a concurrent remove took results from.
+  void labels_for_results(const float* q, size_t nq, size_t k, const SearchParams& params, float* distances,
+                          int64_t* ids) const;
   void build_once(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress);
   void check_search_params(const SearchParams& params) const;
   // params with index defaults filled in and widths clamped to the index (see clamp_width).
