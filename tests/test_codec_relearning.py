@@ -165,6 +165,27 @@ def test_searches_beside_a_relearning_add_see_whole_codes(offset_clusters, kind)
     assert recall(searched(idx, q, kind), truth) > 0.5
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("quant", ["lvq8", "rabitq"])
+@pytest.mark.parametrize("dim", [1, 2])
+def test_a_centre_far_from_the_rows_is_learnt_again_for_its_distances(kind, quant, dim):
+    # Rows whose coordinates are equal (every 1-d row) reconstruct as well around a far centre as
+    # around their own, but an L2 distance subtracts the padding's pad x bias^2 in float32: after
+    # a first add of [100], rows of [0, 2.5] all read distance 0 and ranked by slot (overlap with
+    # brute force 1 of 5). The codec learns again when its distances are that much worse.
+    rng = np.random.default_rng(0)
+    X = np.repeat(np.abs(rng.standard_normal((200, 1))), dim, axis=1).astype(np.float32)
+    Q = np.repeat(np.abs(rng.standard_normal((20, 1))), dim, axis=1).astype(np.float32)
+    idx = vidx.Index(dim, "l2", kind=kind, quant=quant, threads=1)
+    idx.add(np.full((1, dim), 100, np.float32), ids=[1000])
+    idx.add(X, ids=np.arange(200))
+    D, I = idx.search(Q, k=5, **({"ef": 200} if kind == "hnsw" else {}))
+    true = ((Q[:, None, :].astype(np.float64) - X[I]) ** 2).sum(-1)
+    assert np.abs(D - true).max() < 1e-3 * max(1.0, dim)
+    _, truth = brute_force(X, Q, 5, "l2")
+    assert recall(I, truth) >= 0.9
+
+
 def test_a_stopped_add_keeps_the_codec_it_learnt(offset_clusters):
     x, _, q, truth = offset_clusters
     idx = vidx.Index(DIM, "l2", kind="hnsw", quant="binary", threads=2)

@@ -26,6 +26,39 @@ double reconstruction_error(const Codec& codec, const float* x, size_t n, size_t
   return error;
 }
 
+// Squared error of the distances the codec reports (its precise ones, which search returns)
+// from kQueryRows of the rows to up to kErrorRows of them, against exact float64 ones. The
+// reconstruction can be as good as another codec's while these are not: an L2 distance
+// subtracts what the code's padding dimensions added (pad x bias^2, see LvqDistance), and a
+// centre far from the rows makes that term large and the float32 difference coarse (1-d rows
+// of [0, 2.5] after a first add of [100]: every distance read 0; learnt again, each reconstructs
+// as well).
+constexpr size_t kQueryRows = 16;
+double distance_error(const Codec& codec, Metric metric, const float* x, size_t n, size_t dim) {
+  const size_t taken = std::min(n, kErrorRows), queries = std::min(n, kQueryRows);
+  std::vector<uint8_t> codes(taken * codec.code_size());
+  std::vector<const float*> rows(taken);
+  for (size_t j = 0; j < taken; ++j) {
+    rows[j] = x + static_cast<size_t>(static_cast<uint64_t>(j) * n / taken) * dim;
+    codec.encode(rows[j], codes.data() + j * codec.code_size());
+  }
+  double error = 0;
+  for (size_t i = 0; i < queries; ++i) {
+    const float* q = x + static_cast<size_t>(static_cast<uint64_t>(i) * n / queries) * dim;
+    const std::unique_ptr<QueryDistance> distance = codec.prepare_precise(q);
+    for (size_t j = 0; j < taken; ++j) {
+      double exact = 0;
+      for (size_t d = 0; d < dim; ++d)
+        exact += metric == Metric::L2 ? (static_cast<double>(q[d]) - rows[j][d]) * (q[d] - rows[j][d])
+                                      : static_cast<double>(q[d]) * rows[j][d];
+      if (metric != Metric::L2) exact = 1 - exact;
+      const double off = distance->one(codes.data() + j * codec.code_size()) - exact;
+      error += off * off;
+    }
+  }
+  return error;
+}
+
 }  // namespace
 
 Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const Codec& current, bool keeps_vectors,
@@ -53,7 +86,9 @@ Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const
   learnt.rows = taken;
   if (!keeps_vectors && !current.decodes_exactly() && n > 0) {
     const double before = reconstruction_error(current, x, n, dim), after = reconstruction_error(*codec, x, n, dim);
-    if (!(after <= kMinErrorRatio * before)) return learnt;  // as good as learnt: keep it
+    if (!(after <= kMinErrorRatio * before) &&
+        !(distance_error(*codec, metric, x, n, dim) <= kMinDistanceErrorRatio * distance_error(current, metric, x, n, dim)))
+      return learnt;  // as good as learnt: keep it
   }
   learnt.codec = std::move(codec);
   return learnt;
