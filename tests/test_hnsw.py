@@ -1,6 +1,9 @@
 """HNSW recall, exactness on tiny sets, determinism, ids, padding and concurrency."""
 import threading
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -196,3 +199,20 @@ def test_flat_index_is_exact(blobs):
         ref_d, ref_i = brute_force(x, q, 10, metric)
         assert recall(I, ref_i) >= 0.999
         np.testing.assert_allclose(D, ref_d, rtol=1e-4, atol=1e-4)
+
+
+def test_a_huge_ef_construction_holds_no_more_than_the_rows_it_walks():
+    # The build's beam was allocated for ef_construction entries up front: 1.6 GB for a 300-row
+    # add at ef_construction=2e8 (which the options allow; 7.9 GB at 1e9). It grows with the
+    # candidates now, and a beam never holds more than the rows there are.
+    code = """
+import resource, numpy as np, vidx
+X = np.random.default_rng(0).random((300, 16), dtype=np.float32)
+idx = vidx.Index(16, kind="hnsw", ef_construction=200_000_000, threads=2)
+idx.add(X)
+assert (idx.search(X, k=1)[1][:, 0] == np.arange(300)).all()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(out) < 400_000  # KiB: the interpreter, numpy and vidx take about 40 MB
+

@@ -50,6 +50,34 @@ def test_level_matches_scalar(level, dim, op):
     np.testing.assert_array_equal(pair, batch)
 
 
+WIDE_LVQ8 = """
+import numpy as np, vidx
+dim = 600_000  # past where a 32-bit lane of squared codes wrapped: 264k dims (AVX2), 528k (AVX-512)
+rng = np.random.default_rng(1)
+base = np.ones(dim, np.float32); base[0] = -1.0  # rows of codes at 255 but one
+decoys = base + 0.01 * rng.standard_normal((20, dim)).astype(np.float32)
+target = rng.uniform(-1, 1, dim).astype(np.float32)
+X = np.vstack([decoys, -decoys, target[None]])
+for metric, q, best in (("l2", target, 40), ("ip", np.ones(dim, np.float32), None)):
+    idx = vidx.Index(dim, metric=metric, kind="flat", quant="lvq8x8", threads=1)
+    idx.add(X)
+    D, I = idx.search(q, k=1, rerank=1)  # the 8-bit walk codes alone decide
+    exact = ((X - q) ** 2).sum(1) if metric == "l2" else 1 - X @ q
+    print(metric, int(I[0, 0]), int(np.argmin(exact)) if best is None else best)
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_lvq8_integer_terms_do_not_wrap_at_wide_dims(level):
+    # 8-bit codes' integer terms were summed in 32-bit lanes over the whole vector: at 600,000
+    # dims AVX2 and AVX-512 returned a far row (distance 8.0e5) for the query's own row (4.5e-5).
+    env = dict(os.environ, VIDX_SIMD=level)
+    out = subprocess.run([sys.executable, "-c", WIDE_LVQ8], env=env, capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        metric, got, expected = line.split()
+        assert got == expected, f"{level} {metric}: nearest {got}, expected {expected}"
+
+
 def test_unknown_level_rejected():
     with pytest.raises(ValueError):
         _core._kernel_distances("sse9", "l2", np.zeros(4, np.float32), np.zeros((1, 4), np.float32))

@@ -2,11 +2,15 @@
 // stands in for: random beams (full or not, some candidates expanded, a split window or none)
 // take random batches whose distances tie often (drawn from a few values), and both must leave
 // the same entries in the same order, the same expanded flags and the same next candidate to
-// expand; insert_many must report exactly the newcomers still in the beam. Prints "ok <trials>";
+// expand; insert_many must report exactly the newcomers still in the beam; both must hold what
+// a stable sort of every candidate so far keeps (beams past the room a reset gives grow as
+// candidates come: some trials take thousands). Prints "ok <trials>";
 // exit status 1 on a mismatch. tests/test_candidate_buffer.py builds and runs it.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 #include "vidx/graph/candidate_buffer.hpp"
@@ -33,11 +37,9 @@ Snapshot snapshot(const vidx::CandidateBuffer& beam) {
   s.next = s.has_unexpanded ? beam.nearest_unexpanded() : 0;
   vidx::CandidateBuffer copy = beam;
   s.expanded.assign(beam.size(), true);
-  while (copy.has_unexpanded()) {
-    const uint32_t slot = copy.pop_nearest_unexpanded();
-    for (size_t i = 0; i < s.slots.size(); ++i)
-      if (s.slots[i] == slot) s.expanded[i] = false;
-  }
+  std::unordered_map<uint32_t, size_t> entry_of;  // slots are distinct
+  for (size_t i = 0; i < s.slots.size(); ++i) entry_of[s.slots[i]] = i;
+  while (copy.has_unexpanded()) s.expanded[entry_of.at(copy.pop_nearest_unexpanded())] = false;
   return s;
 }
 
@@ -54,17 +56,19 @@ int main() {
   const int trials = 20000;
   uint32_t next_slot = 0;
   for (int t = 0; t < trials && failures < 10; ++t) {
-    const size_t capacity = 1 + rng() % 40;
+    const bool wide = t % 50 == 0;  // past CandidateBuffer's first room (1,024 entries)
+    const size_t capacity = wide ? 900 + rng() % 3000 : 1 + rng() % 40;
     const size_t window = rng() % 3 == 0 ? 1 + rng() % capacity : 0;
+    std::vector<std::pair<float, uint32_t>> model;  // every candidate so far, in arrival order
     const int levels = 2 + static_cast<int>(rng() % 30);  // few distinct distances: many ties
     const auto draw = [&] { return static_cast<float>(rng() % levels) * 0.25f; };
     vidx::CandidateBuffer one_by_one, merged;
     one_by_one.reset(capacity, window);
     merged.reset(capacity, window);
     // A walk's history: batches, each followed by a few expansions, the last batch checked.
-    const int rounds = 1 + static_cast<int>(rng() % 6);
+    const int rounds = wide ? 8 + static_cast<int>(rng() % 8) : 1 + static_cast<int>(rng() % 6);
     for (int r = 0; r < rounds; ++r) {
-      const size_t n = rng() % 48;
+      const size_t n = wide ? 100 + rng() % 200 : rng() % 48;
       std::vector<float> distances(n);
       std::vector<uint32_t> slots(n), order(n), entered(n);
       for (size_t j = 0; j < n; ++j) {
@@ -74,6 +78,17 @@ int main() {
       for (size_t j = 0; j < n; ++j) one_by_one.insert(distances[j], slots[j]);
       const size_t count = merged.insert_many(distances.data(), slots.data(), n, order.data(), entered.data());
       const Snapshot a = snapshot(one_by_one), b = snapshot(merged);
+      for (size_t j = 0; j < n; ++j) model.emplace_back(distances[j], slots[j]);
+      std::stable_sort(model.begin(), model.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      if (model.size() > capacity) model.resize(capacity);  // what fell off never comes back
+      std::vector<uint32_t> kept(model.size());
+      for (size_t i = 0; i < model.size(); ++i) kept[i] = model[i].second;
+      if (a.slots != kept) {
+        std::printf("FAIL trial %d round %d: capacity %zu: the beam is not the %zu nearest so far\n", t, r, capacity,
+                    kept.size());
+        ++failures;
+        break;
+      }
       if (!same(a, b)) {
         std::printf("FAIL trial %d round %d: capacity %zu window %zu batch %zu: beams differ\n", t, r, capacity, window,
                     n);

@@ -5,6 +5,7 @@
 // buffer) walks as a beam of `window` would, while keeping the next nearest it scored for a
 // re-rank.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -20,7 +21,11 @@ class CandidateBuffer {
   void reset(size_t capacity, size_t window = 0) {
     capacity_ = capacity;
     window_ = window ? window : capacity;
-    if (items_.size() < capacity + 1) items_.resize(capacity + 1);
+    // Room for a beam of up to kFirstRoom now, more as candidates come: a beam is never more
+    // than the nodes its walk saw, and a capacity taken at its word (ef_construction=1e9, which
+    // the options allow, on 300 rows) allocated 8 GB.
+    const size_t room = std::min(capacity, kFirstRoom) + 1;
+    if (items_.size() < room) items_.resize(room);
     size_ = 0;
     cursor_ = 0;
   }
@@ -33,6 +38,7 @@ class CandidateBuffer {
   // Inserts in sorted position (after equal distances); returns false if it did not fit.
   bool insert(float distance, uint32_t slot) {
     if (size_ == capacity_ && distance >= items_[size_ - 1].distance) return false;
+    make_room(size_ + 1);
     size_t lo = 0, hi = size_;
     while (lo < hi) {
       const size_t mid = (lo + hi) / 2;
@@ -76,6 +82,7 @@ class CandidateBuffer {
     // after the entries already there (as insert() puts it), and the farthest of old and new
     // together fall off a full beam.
     const size_t kept = size_ + k < capacity_ ? size_ + k : capacity_;
+    make_room(kept);
     size_t old_end = size_, new_end = k;
     // Branches here, unlike the filter above: old and new entries come in runs, more so in wide
     // beams, and a merge chosen by arithmetic was 3.5% slower on glove6b-50 at ef 96 while level
@@ -125,6 +132,14 @@ class CandidateBuffer {
   float distance(size_t i) const { return items_[i].distance; }
 
  private:
+  static constexpr size_t kFirstRoom = 1024;
+
+  // items_ holds `entries` and one more (insert's move reads one past the last).
+  void make_room(size_t entries) {
+    if (entries < items_.size()) return;
+    items_.resize(std::min(capacity_, std::max(entries, 2 * items_.size())) + 1);
+  }
+
   std::vector<Neighbor> items_;
   size_t size_ = 0;
   size_t capacity_ = 0;
