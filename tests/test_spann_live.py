@@ -202,6 +202,43 @@ def test_living_index_saves_and_loads(data, tmp_path):
     assert 10_005 in fourth and 4020 not in fourth and 4051 in fourth and len(fourth) == len(third) + 10 - 49
 
 
+def flip(path, at, n=64):
+    with open(path, "r+b") as f:
+        f.seek(at)
+        chunk = f.read(n)
+        f.seek(at)
+        f.write(bytes(b ^ 0xFF for b in chunk))
+
+
+def test_verify_reads_every_posting_page_the_saved_state_names(data, tmp_path):
+    # vidx.verify() checked the index file and the posting file's size only: a damaged posting
+    # page passed, and only a search that read it failed. Now the build's pages and every list
+    # a write moved are read once (a living index's free pages are not: anything may be there).
+    X, _ = data
+    idx = spann(tmp_path)
+    idx.add(X[:2000])
+    built = os.path.getsize(idx.posting_path)
+    idx.save(tmp_path / "built.vidx")
+    vidx.verify(tmp_path / "built.vidx")
+    idx.add(X[2000:2600], ids=np.arange(2000, 2600))  # lists copied past the build's pages
+    idx.remove(np.arange(0, 300))
+    idx.save(tmp_path / "lived.vidx")
+    vidx.verify(tmp_path / "lived.vidx")
+    grown = os.path.getsize(idx.posting_path)
+    assert grown > built
+    posting = idx.posting_path
+    del idx
+    for at in (built // 2, built + (grown - built) // 2):
+        copy = tmp_path / "copy.post"
+        copy.write_bytes(open(posting, "rb").read())
+        flip(copy, at)
+        with pytest.raises(OSError, match="checksum mismatch"):
+            vidx.load(tmp_path / "lived.vidx", posting_path=copy, mmap=True, verify=True)
+        if at < built:  # the build's pages: the older save names them too
+            with pytest.raises(OSError, match="posting page .* is damaged"):
+                vidx.load(tmp_path / "built.vidx", posting_path=copy, mmap=True, verify=True)
+
+
 def test_filter_while_scanning_postings(data, tmp_path):
     x, q = data
     idx = spann(tmp_path)

@@ -480,7 +480,9 @@ def from_bytes(data):
 
 def verify(path):
     """Checks every checksum and link of an index file without keeping it in memory (the file
-    is mapped, read once); raises ValueError/OSError naming the problem, returns None if sound."""
+    is mapped, read once), and for SPANN every posting page its saved state names (a living
+    index's free pages are not); raises ValueError/OSError naming the problem, returns None if
+    sound."""
     _core.load(_os.fsencode(path), "", -1, True, True)
 
 

@@ -8,6 +8,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -302,11 +303,42 @@ void SpannIndex::attach_storage(const std::string& index_path, const LoadOptions
   postings_ = std::move(pf);
   posting_named_ = true;  // the file loaded from names it
   if (live_) init_live(*live_);
+  if (load.verify) verify_postings();
 #if defined(__GLIBC__)
   // Loading staged the file and the head graph in large temporary buffers, now freed; give
   // their pages back so that what stays resident is the index itself.
   ::malloc_trim(0);
 #endif
+}
+
+// Searches check a posting page as they read it; vidx.verify (load with verify) reads every
+// page the loaded state names once: the build's region, which writes never change (they copy
+// a list into free pages past it), and each list a write moved past it, entries and tails.
+// Free pages past the build's region are not checked: a writer killed before its save may have
+// left anything there.
+void SpannIndex::verify_postings() const {
+  const io::PostingReader& p = *postings_;
+  io::PageBuffer buffer;
+  // which < 0: name each page by its number (the build's region), else list `which`.
+  const auto check = [&](uint64_t from, uint64_t pages, int64_t which) {
+    constexpr uint64_t kPage = io::kPageSize, kChunkPages = 256;  // 1 MiB a read
+    for (uint64_t done = 0; done < pages; done += kChunkPages) {
+      const size_t n = static_cast<size_t>(std::min(kChunkPages, pages - done));
+      uint8_t* bytes = buffer.reserve(n * kPage);
+      const uint64_t at = from + done * kPage;
+      p.file().read_exact_at(at, bytes, n * kPage);
+      for (size_t j = 0; j < n; ++j)
+        p.verify_pages(at + j * kPage, bytes + j * kPage, 1, which < 0 ? "posting page" : "posting list",
+                       which < 0 ? static_cast<size_t>((at + j * kPage) / kPage) : static_cast<size_t>(which));
+    }
+  };
+  const uint64_t begin = p.layout().data_offset, built = p.built_end();
+  check(begin, (built - begin) / io::kPageSize, -1);
+  const size_t T = p.layout().tail_bytes;
+  for (size_t i = 0; i < p.lists().size(); ++i) {
+    const io::PostingList& l = p.lists()[i];
+    if (l.count && l.offset >= built) check(l.first_page_offset(), run_pages(l, T), static_cast<int64_t>(i));
+  }
 }
 
 }  // namespace vidx::spann

@@ -169,6 +169,8 @@ class SpannIndex final : public VectorIndex {
   void write_sections(io::IndexFileWriter& out) const override;
   void read_sections(const io::IndexFileReader& in) override;
   void attach_storage(const std::string& index_path, const LoadOptions& load) override;
+  // Checks every posting page the loaded state names against its checksum (LoadOptions::verify).
+  void verify_postings() const;
   void check_save_path(const std::string& path) const override;
   void snapshot_taken(bool in_file) const override;
   // Living-index hooks (live_write.cpp, live_lookup.cpp, spann_search.cpp).
