@@ -50,7 +50,7 @@ def main() -> None:
     loaded.threads = 1
 
     features = vidx.cpu_features()
-    print(f"vidx {vidx.__version__}, SIMD {features.get('level')}, cuda {vidx.cuda_available()}, "
+    print(f"vidx {vidx.__version__}, SIMD {features['active']}, cuda {vidx.cuda_available()}, "
           f"cmake dir {vidx.cmake_dir()}")
     names: list[str] = vidx.datasets.available()
     print(f"cached datasets: {names}")

@@ -146,3 +146,17 @@ def test_its_ids_cannot_be_made_writeable():
             a.setflags(write=True)
         with pytest.raises(ValueError):
             a[0] = -5
+
+
+@pytest.mark.parametrize("ids", [np.arange(0, 300_000, 3), np.random.default_rng(5).integers(0, 10**6, 50_000),
+                                 np.array([63, 64, 0, 0, 127, 128, 5]), np.array([9])])
+def test_the_bitset_holds_exactly_the_ids(ids):
+    # Built from sums of each word's bits (distinct ids: their sum is their OR), not from a byte
+    # per id of the range.
+    s = vidx.IdSet(ids)
+    unique = np.unique(ids)
+    np.testing.assert_array_equal(np.asarray(s), unique)
+    flags = np.zeros(len(s._bits) * 64, bool)
+    flags[unique] = True
+    np.testing.assert_array_equal(s._bits, np.packbits(flags, bitorder="little").view("<u8").astype(np.uint64))
+

@@ -175,3 +175,26 @@ def test_cuda_request_without_cuda_is_a_clear_error():
     x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         vidx.kmeans(x, 2, device="cuda")
+
+
+@pytest.mark.parametrize("scale", [2.0 ** 70, 1e19, 1e-22, 1e-30])
+def test_points_of_any_scale_cluster_alike(scale):
+    # Squared distances are float32: at 1e19 they overflowed (inertia inf) and at 1e-30 they
+    # underflowed to 0 (one cluster held every point). Such points are clustered times a power
+    # of two, and the centroids and inertia scaled back.
+    X, _, _ = separated()
+    plain = vidx.kmeans(X, 6, seed=1)
+    far = vidx.kmeans((X.astype(np.float64) * scale).astype(np.float32), 6, seed=1)
+    np.testing.assert_array_equal(far.assignment, plain.assignment)
+    assert far.inertia == pytest.approx(plain.inertia * scale ** 2, rel=1e-4)
+    np.testing.assert_allclose(far.centroids / scale, plain.centroids, rtol=1e-4, atol=1e-5)
+
+
+def test_kmeans_takes_scikit_learns_spelling_and_bounds_its_counts():
+    X, _, _ = separated()
+    a = vidx.kmeans(X, 4, seed=1, init="k-means++")
+    np.testing.assert_array_equal(a.assignment, vidx.kmeans(X, 4, seed=1, init="kmeans++").assignment)
+    with pytest.raises(ValueError, match="iters must be at most"):
+        vidx.kmeans(X, 4, iters=2 ** 70)
+    with pytest.raises(ValueError, match="threads must be at most"):
+        vidx.kmeans(X, 4, threads=2 ** 70)

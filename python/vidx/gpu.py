@@ -168,23 +168,42 @@ def kmeans(X, k, iters=25, seed=0, device="cpu", *, init="auto", threads=0):
         threads: CPU threads (0 = all cores); the GPU version uses them for the initialisation.
 
     Returns a KMeansResult (centroids, assignment, inertia, iterations). Empty clusters are
-    given the point farthest from its centroid in the largest cluster.
+    given the point farthest from its centroid in the largest cluster. Points of any scale
+    float32 holds cluster alike: those whose largest value lies outside [2^-20, 2^20] are
+    clustered multiplied by a power of two (exact), and the centroids and inertia scaled back.
     """
     X = _points(X)
     n = X.shape[0]
     k = _int("k", k, 1)
     if k > n:
         raise ValueError(f"k = {k} is larger than the number of points ({n})")
-    iters = _int("iters", iters, 0)
+    iters = _int("iters", iters, 0, 2 ** 31 - 1)
     seed = _int("seed", seed, 0, 2 ** 64 - 1)
-    threads = _int("threads", threads, 0)
+    threads = _int("threads", threads, 0, 4096)  # as an index's threads
+    if init == "k-means++":  # the usual spelling (scikit-learn's)
+        init = "kmeans++"
     _choice("init", init, _INITS)
     dev = _parse_device(device, allow_cpu=True)
     if dev is not None:
         _require_cuda()
     dev_name = "cpu" if dev is None else f"cuda:{dev}"
+    X, exponent = _scaled_to_unit(X)
     centroids, assignment, inertia, iterations = _core._kmeans(X, k, iters, seed, dev_name, init, threads)
+    if exponent:
+        centroids = np.ldexp(centroids, -exponent).astype(np.float32, copy=False)
+        inertia = float(np.ldexp(float(inertia), -2 * exponent))
     return KMeansResult(centroids, assignment, inertia, iterations)
+
+
+def _scaled_to_unit(X):
+    """(X times 2^e, e): e = 0 where the largest |value| lies in [2^-20, 2^20], else the power of
+    two that brings it to [1, 2). Squared distances are summed in float32: at 1e19 they overflowed
+    (inertia inf) and at 1e-30 they underflowed to 0 (every point in one cluster)."""
+    largest = float(np.abs(X).max())
+    if largest == 0.0 or 2.0 ** -20 <= largest <= 2.0 ** 20:
+        return X, 0
+    exponent = -int(np.frexp(largest)[1]) + 1
+    return np.ldexp(X, exponent).astype(np.float32, copy=False), exponent
 
 
 # ---- exact search on the GPU ------------------------------------------------------------------------
