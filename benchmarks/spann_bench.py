@@ -82,7 +82,7 @@ def child_build(cfg: dict) -> dict:
     idx.save(cfg["index"])
     return dict(n=int(n), dim=int(dim), metric=metric, build_s=build_s, rss_before=rss0, peak_rss=proc_status("VmHWM"),
                 stats=idx.stats(), memory_usage=idx.memory_usage(),
-                effective_head_ratio=idx.params["effective_head_ratio"])
+                effective_head_ratio=idx.stats()["effective_head_ratio"])
 
 
 def query_rows(f, cfg: dict) -> np.ndarray:

@@ -380,3 +380,26 @@ def test_hdf5_dataset_by_name_still_adds(filled, h5_file):
     _, path = h5_file
     idx.add(str(path), dataset="train", ids=np.arange(1000, 1020))
     assert len(idx) == len(x) + 20
+
+
+def test_messages_name_what_was_given(tmp_path):
+    # from_bytes(None) dumped pybind11's signature; a broken .hdf5 gave h5py's message without
+    # the file; an empty dataset said "vectors is empty"; datasets.load(None) looked for
+    # None.hdf5; counts past an option's bound printed as doubles and without the bound.
+    with pytest.raises(TypeError, match="from_bytes needs bytes .* got NoneType"):
+        vidx.from_bytes(None)
+    broken = tmp_path / "broken.hdf5"
+    broken.write_bytes(b"not an hdf5 file at all")
+    with pytest.raises(OSError, match="cannot read .*broken.hdf5 as an HDF5 file"):
+        vidx.Index(4).add(broken)
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "empty.hdf5", "w") as f:
+        f.create_dataset("train", shape=(0, 4), dtype="f4")
+    with pytest.raises(ValueError, match="empty.hdf5: dataset /train holds no rows"):
+        vidx.Index(4).add(tmp_path / "empty.hdf5")
+    with pytest.raises(TypeError, match="dataset name is a str, got NoneType"):
+        vidx.datasets.load(None, cache_dir=tmp_path, download=False)
+    with pytest.raises(ValueError, match="threads must be between 0 and 4096, got 9223372036854775808"):
+        vidx.Index(4, threads=2 ** 63)
+    with pytest.raises(ValueError, match="ef_construction must be between 1 and 1000000000, got 1099511627776"):
+        vidx.Index(4, ef_construction=2 ** 40)

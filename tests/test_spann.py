@@ -343,7 +343,20 @@ def test_direct_io_agrees_with_buffered(data, built, tmp_path):
         pytest.skip("this filesystem refuses O_DIRECT")
     buffered = load_spann(tmp_path / "i.spann", direct_io=False)
     assert not buffered.direct_io
+    # params say what is in use (they reported the saved setting).
+    assert direct.params["direct_io"] is True and buffered.params["direct_io"] is False
     _same_results(direct, buffered, q)
+
+
+def test_load_refuses_spann_settings_for_other_kinds(tmp_path):
+    # They were dropped without a word.
+    idx = vidx.Index(4, kind="hnsw")
+    idx.add(np.eye(4, dtype=np.float32))
+    idx.save(tmp_path / "h.vidx")
+    with pytest.raises(ValueError, match="posting_path applies to a SPANN index"):
+        vidx.load(tmp_path / "h.vidx", posting_path=tmp_path / "p")
+    with pytest.raises(ValueError, match="direct_io applies to a SPANN index"):
+        vidx.load(tmp_path / "h.vidx", direct_io=False)
 
 
 def test_direct_io_falls_back_where_refused(tmp_path):
@@ -630,11 +643,14 @@ def test_automatic_head_ratio(tmp_path):
     short = SpannIndex(50, "l2", path=tmp_path / "a")
     long = SpannIndex(784, "l2", path=tmp_path / "b")
     assert short.params["head_ratio"] is None
-    assert 0.01 <= short.params["effective_head_ratio"] < 0.04
-    assert long.params["effective_head_ratio"] == pytest.approx(0.05)
+    assert 0.01 <= short.stats()["effective_head_ratio"] < 0.04
+    assert long.stats()["effective_head_ratio"] == pytest.approx(0.05)
     x = np.random.default_rng(0).standard_normal((3000, 50)).astype(np.float32)
     short.add(x, progress=False)
-    assert abs(short.heads - short.params["effective_head_ratio"] * len(x)) <= 0.2 * short.heads + 2
+    assert abs(short.heads - short.stats()["effective_head_ratio"] * len(x)) <= 0.2 * short.heads + 2
+    # params are options: an index of the same settings takes them back.
+    again = SpannIndex(50, "l2", **{**short.params, "path": tmp_path / "c"})
+    assert again.params == {**short.params, "path": again.params["path"]}
 
 
 def test_through_the_common_index_api(data, tmp_path):
@@ -988,3 +1004,13 @@ def test_a_file_given_data_during_the_build_is_not_replaced(data, tmp_path):
     with pytest.raises(OSError, match="not a vidx posting file"):
         idx.add(x, progress=progress)
     assert (tmp_path / "out.bin").read_bytes() == b"results the user wrote meanwhile" and len(idx) == 0
+
+
+def test_a_read_buffer_larger_than_every_list_holds_no_more(tmp_path):
+    # The search buffer was read_buffer bytes whatever the lists held: 1e12 (allowed) raised
+    # MemoryError on a 36 KB posting file, and 3 GB showed in memory_usage().
+    x = np.random.default_rng(0).random((300, 8), dtype=np.float32)
+    idx = vidx.Index(8, kind="spann", path=tmp_path / "p", read_buffer=10 ** 12)
+    idx.add(x, progress=False)
+    assert (idx.search(x[:20], k=1)[1][:, 0] == np.arange(20)).all()
+    assert idx.memory_usage() < 4 * os.path.getsize(idx.posting_path) + (1 << 20)

@@ -336,8 +336,12 @@ void register_index(py::module_& m) {
           [](PyIndex& s, size_t t) { s.unlocked([t](VectorIndex& i) { i.set_threads(t); }); })
       .def_property_readonly("params",
                              [](const PyIndex& s) {
+                               // The options in use, which vidx.Index(dim, metric, kind, **params) takes
+                               // back (what they lead to, such as SPANN's effective head ratio, is in
+                               // stats()); SPANN's direct_io as the posting file was opened (a load
+                               // may override the saved one).
                                py::dict d = options_to_dict(s.index().kind(), s.index().options_snapshot());
-                               if (const auto* sp = s.spann()) d["effective_head_ratio"] = sp->effective_head_ratio();
+                               if (const auto* sp = s.spann()) d["direct_io"] = sp->direct_io();
                                return d;
                              })
       .def("memory_usage", [](const PyIndex& s) { return s.unlocked([](VectorIndex& i) { return i.memory_usage(); }); })

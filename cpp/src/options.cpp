@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "vidx/common/error.hpp"
 #include "vidx/io/byte_stream.hpp"
@@ -18,7 +19,7 @@ std::string number_text(double v) {
 
 std::string rule_text(const OptionLimits& l) {
   if (l.rule) return l.rule;
-  if (std::isinf(l.hi) || l.hi >= 1e9) return "must be at least " + number_text(l.lo);
+  if (std::isinf(l.hi)) return "must be at least " + number_text(l.lo);
   return "must be between " + number_text(l.lo) + " and " + number_text(l.hi);
 }
 
@@ -30,10 +31,14 @@ bool within(double v, const OptionLimits& l) {
 }
 
 struct Validator {
-  void check(const char* name, double v, const OptionLimits& l) {
-    if (!within(v, l)) throw InvalidArgument(std::string(name) + " " + rule_text(l) + ", got " + number_text(v));
+  // given: the value as the caller wrote it (a count in full: 2^63 as a double read 9.2233720368547758e+18).
+  void check(const char* name, double v, const OptionLimits& l, const std::string& given) {
+    if (!within(v, l)) throw InvalidArgument(std::string(name) + " " + rule_text(l) + ", got " + given);
   }
-  void count(const char* name, const size_t& v, unsigned, const OptionLimits& l) { check(name, double(v), l); }
+  void check(const char* name, double v, const OptionLimits& l) { check(name, v, l, number_text(v)); }
+  void count(const char* name, const size_t& v, unsigned, const OptionLimits& l) {
+    check(name, double(v), l, std::to_string(v));
+  }
   void u64(const char*, const uint64_t&, unsigned, const OptionLimits&) {}
   void real(const char* name, const double& v, unsigned, const OptionLimits& l) { check(name, v, l); }
   void flag(const char*, const bool&, unsigned) {}

@@ -466,15 +466,21 @@ def load(path, posting_path=None, direct_io=None, device="cpu", *, mmap=False, v
         raise ValueError("verify= applies to mmap=True (a load without mmap always verifies everything)")
     posting = "" if posting_path is None else _os.fsencode(posting_path)
     direct = -1 if direct_io is None else int(direct_io)
-    return Index._wrap(_core.load(_os.fsencode(path), posting, direct, mmap, bool(verify)))
+    impl = _core.load(_os.fsencode(path), posting, direct, mmap, bool(verify))
+    if impl.kind != "spann" and (posting_path is not None or direct_io is not None):
+        given = "posting_path" if posting_path is not None else "direct_io"
+        raise ValueError(f"{given} applies to a SPANN index ({_os.fsdecode(path)} holds a {impl.kind!r} index)")
+    return Index._wrap(impl)
 
 
 def from_bytes(data):
     """The index Index.to_bytes() (or pickle) produced. Verified like a file: ValueError naming
     the problem when the bytes are truncated, fail a checksum, come from a newer vidx or are
     not an index. SPANN bytes open their posting file by the path they name."""
-    if isinstance(data, str):
-        raise TypeError("from_bytes needs bytes (bytes, bytearray or memoryview), got str")
+    try:
+        memoryview(data)  # bytes, bytearray, memoryview, or any object that lends its bytes
+    except TypeError:
+        raise TypeError(f"from_bytes needs bytes (bytes, bytearray or memoryview), got {type(data).__name__}") from None
     return Index._wrap(_core.index_from_bytes(data))
 
 

@@ -102,6 +102,8 @@ def _add_hdf5(impl, ds, path, ids, cb):
         raise ValueError(f"{path}: dataset {ds.name} is {ds.ndim}-d, expected (n, dim)")
     if ds.shape[1] != impl.dim:
         raise ValueError(f"{path}: dataset {ds.name} has dimension {ds.shape[1]}, the index has {impl.dim}")
+    if ds.shape[0] == 0:
+        raise ValueError(f"{path}: dataset {ds.name} holds no rows")
     offset = ds.id.get_offset() if ds.chunks is None and ds.compression is None else None
     dtype = np.dtype(ds.dtype)
     if offset is not None and dtype in _IN_PLACE and ds.shape[0] > 0:
@@ -145,7 +147,11 @@ def add_any(impl, X, ids, progress, dataset):
                 if not os.path.exists(path):
                     raise FileNotFoundError(f"no such file: {path}")
                 import h5py
-                with h5py.File(path, "r") as f:
+                try:
+                    f = h5py.File(path, "r")
+                except OSError as e:  # h5py's message does not name the file
+                    raise OSError(f"cannot read {path} as an HDF5 file: {e}") from None
+                with f:
                     return _add_hdf5(impl, _pick_hdf5_dataset(f, dataset, path), path, ids, cb)
             return impl.add(path, ids, cb)
         if type(X).__module__.startswith("h5py"):

@@ -96,8 +96,11 @@ def load(name: str, cache_dir: str | os.PathLike | None = None, download: bool =
     """Load ``{name}.hdf5`` from the cache folder, downloading it first if missing and allowed.
 
     Raises OSError when the file is missing and cannot be fetched, ValueError when it is not a
-    valid ann-benchmarks file (one that is truncated, damaged or not HDF5 at all is named, with
-    the advice to delete it so it is downloaded again), ImportError when h5py is not installed.
+    valid ann-benchmarks file (one that is truncated, not HDF5 at all, or whose structure or
+    values are damaged is named, with the advice to delete it so it is downloaded again),
+    ImportError when h5py is not installed. ann-benchmarks files carry no checksum of their
+    rows: damage that leaves finite values in place is found only where it changes the
+    sampled ground truth that loading checks.
     """
     name = _check_name(name)
     folder = cache_folder(cache_dir)
@@ -117,7 +120,10 @@ def load(name: str, cache_dir: str | os.PathLike | None = None, download: bool =
 
 
 def _check_name(name: str) -> str:
-    name = str(name)
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
+    if not isinstance(name, str):  # str(None) named a file "None.hdf5" and tried to fetch it
+        raise TypeError(f"a dataset name is a str, got {type(name).__name__}")
     if name.endswith(".hdf5"):
         name = name[: -len(".hdf5")]
     # The name becomes a file name and part of a URL: refuse anything that could leave the folder.

@@ -341,9 +341,12 @@ void SpannIndex::run_queries(size_t nq, ThreadPool& pool, const std::function<vo
 
 std::unique_ptr<SpannIndex::Context> SpannIndex::acquire_context() const {
   std::unique_ptr<Context> c = contexts_.take();
-  // The buffer is fixed: read_buffer bytes in 2 to 4 slots, each at least the longest list.
+  // The buffer is fixed: read_buffer bytes in 2 to 4 slots, each at least the longest list, and
+  // no more than every list could fill (read_buffer=1e12, which the options allow, raised
+  // MemoryError on a 36 KB posting file).
   const size_t largest = std::max<size_t>(1, postings_->largest_list_pages()) * kPage;
-  const size_t wanted = io::round_up_page(options().spann.read_buffer);
+  const size_t every_list = largest * std::max<size_t>(1, postings_->lists().size());
+  const size_t wanted = std::min(io::round_up_page(options().spann.read_buffer), every_list);
   const size_t slots = std::clamp<size_t>(wanted / largest, 2, kMaxReadSlots);
   const size_t capacity = slots * std::max(largest, wanted / slots / kPage * kPage);
   if (c->capacity != capacity) {
