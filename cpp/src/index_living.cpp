@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "search_filter.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/index.hpp"
 
@@ -89,17 +90,20 @@ void VectorIndex::labels_for_results(const float* q, size_t nq, size_t k, const 
                                      float* distances, int64_t* ids) const {
   // A query whose results a concurrent remove thinned is searched again: the removed rows are
   // hidden by then, and other rows take their places (dropped, a search beside removes came
-  // back short of k while thousands of rows were live). Removes that keep coming could thin
-  // every try, so the tries are bounded; the last one's results stand.
+  // back short of k while thousands of rows were live). Its filter is made again, as one that
+  // hides removed rows: one made while none was removed may read allowed ids as slots without
+  // asking whether they are live, and a flat scan would find the removed row again. Removes
+  // that keep coming could thin every try, so the tries are bounded; the last one's results stand.
   constexpr int kTries = 4;
   std::vector<size_t> lost = slots_to_labels(distances, ids, nq, k);
   for (int attempt = 0; attempt < kTries && !lost.empty(); ++attempt) {
     std::vector<size_t> still;
     for (const size_t i : lost) {
-      RowFilters one;  // query i's filter, as the query of a search of one
-      one.shared = params.row_filters ? params.row_filters->of(i) : nullptr;
-      SearchParams again = params;
-      again.row_filters = one.any() ? &one : nullptr;
+      SearchParams again = params;  // query i's filter, as the query of a search of one
+      again.filters = params.filter_count > 1 ? params.filters + i : params.filters;
+      again.filter_count = params.filter_count ? 1 : 0;
+      const CallFilters filters(again, 1, &ids_, structure_size(), true);
+      again.row_filters = filters.get();
       search_rows(q + i * dim_, 1, k, again, distances + i * k, ids + i * k, pool());
       if (!slots_to_labels(distances + i * k, ids + i * k, 1, k).empty()) still.push_back(i);
     }

@@ -26,37 +26,46 @@ double reconstruction_error(const Codec& codec, const float* x, size_t n, size_t
   return error;
 }
 
-// Squared error of the distances the codec reports (its precise ones, which search returns)
-// from kQueryRows of the rows to up to kErrorRows of them, against exact float64 ones. The
+// Squared errors of the distances two codecs report (their precise ones, which search returns)
+// from kQueryRows of the rows to up to kDistanceRows of them, against exact float64 ones. The
 // reconstruction can be as good as another codec's while these are not: an L2 distance
 // subtracts what the code's padding dimensions added (pad x bias^2, see LvqDistance), and a
 // centre far from the rows makes that term large and the float32 difference coarse (1-d rows
 // of [0, 2.5] after a first add of [100]: every distance read 0; learnt again, each reconstructs
-// as well).
-constexpr size_t kQueryRows = 16;
-double distance_error(const Codec& codec, Metric metric, const float* x, size_t n, size_t dim) {
-  const size_t taken = std::min(n, kErrorRows), queries = std::min(n, kQueryRows);
-  std::vector<uint8_t> codes(taken * codec.code_size());
-  std::vector<const float*> rows(taken);
+// as well). Runs under the exclusive lock, only where the reconstruction would keep the codec.
+constexpr size_t kQueryRows = 16, kDistanceRows = 256;
+struct DistanceErrors {
+  double current = 0, learnt = 0;
+};
+DistanceErrors distance_errors(const Codec& current, const Codec& learnt, Metric metric, const float* x, size_t n,
+                               size_t dim) {
+  const size_t taken = std::min(n, kDistanceRows), queries = std::min(n, kQueryRows);
+  const auto row = [&](size_t j, size_t of) { return x + static_cast<size_t>(static_cast<uint64_t>(j) * n / of) * dim; };
+  std::vector<uint8_t> current_codes(taken * current.code_size()), learnt_codes(taken * learnt.code_size());
   for (size_t j = 0; j < taken; ++j) {
-    rows[j] = x + static_cast<size_t>(static_cast<uint64_t>(j) * n / taken) * dim;
-    codec.encode(rows[j], codes.data() + j * codec.code_size());
+    current.encode(row(j, taken), current_codes.data() + j * current.code_size());
+    learnt.encode(row(j, taken), learnt_codes.data() + j * learnt.code_size());
   }
-  double error = 0;
+  DistanceErrors errors;
   for (size_t i = 0; i < queries; ++i) {
-    const float* q = x + static_cast<size_t>(static_cast<uint64_t>(i) * n / queries) * dim;
-    const std::unique_ptr<QueryDistance> distance = codec.prepare_precise(q);
+    const float* q = row(i, queries);
+    const std::unique_ptr<QueryDistance> by_current = current.prepare_precise(q), by_learnt = learnt.prepare_precise(q);
     for (size_t j = 0; j < taken; ++j) {
+      const float* r = row(j, taken);
       double exact = 0;
-      for (size_t d = 0; d < dim; ++d)
-        exact += metric == Metric::L2 ? (static_cast<double>(q[d]) - rows[j][d]) * (q[d] - rows[j][d])
-                                      : static_cast<double>(q[d]) * rows[j][d];
-      if (metric != Metric::L2) exact = 1 - exact;
-      const double off = distance->one(codes.data() + j * codec.code_size()) - exact;
-      error += off * off;
+      if (metric == Metric::L2) {
+        for (size_t d = 0; d < dim; ++d) exact += (static_cast<double>(q[d]) - r[d]) * (q[d] - r[d]);
+      } else {
+        for (size_t d = 0; d < dim; ++d) exact += static_cast<double>(q[d]) * r[d];
+        exact = 1 - exact;  // what "ip" and "cosine" (unit rows) report
+      }
+      const double a = by_current->one(current_codes.data() + j * current.code_size()) - exact;
+      const double b = by_learnt->one(learnt_codes.data() + j * learnt.code_size()) - exact;
+      errors.current += a * a;
+      errors.learnt += b * b;
     }
   }
-  return error;
+  return errors;
 }
 
 }  // namespace
@@ -86,9 +95,10 @@ Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const
   learnt.rows = taken;
   if (!keeps_vectors && !current.decodes_exactly() && n > 0) {
     const double before = reconstruction_error(current, x, n, dim), after = reconstruction_error(*codec, x, n, dim);
-    if (!(after <= kMinErrorRatio * before) &&
-        !(distance_error(*codec, metric, x, n, dim) <= kMinDistanceErrorRatio * distance_error(current, metric, x, n, dim)))
-      return learnt;  // as good as learnt: keep it
+    if (!(after <= kMinErrorRatio * before)) {
+      const DistanceErrors errors = distance_errors(current, *codec, metric, x, n, dim);
+      if (!(errors.learnt <= kMinDistanceErrorRatio * errors.current)) return learnt;  // as good as learnt: keep it
+    }
   }
   learnt.codec = std::move(codec);
   return learnt;

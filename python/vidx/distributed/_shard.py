@@ -100,12 +100,21 @@ class ShardWorker:
         and deletes the posting file the index left for a new one. After a save the index names
         its file in the saved state, so a rebuild goes beside it instead of over it; but a shard's
         saves name the copies in the save folder (save() below), never the shard's own file, so
-        nothing else reads the file left. Unless another index's build has replaced it at that
-        path since (the rebuild then went beside it, and the file there is the other's)."""
+        nothing else reads the file left (a pickle or copy of `self.index` taken outside this
+        class would: none is). Unless another index's build has replaced it at that path, before
+        the write (the rebuild then went beside it, and the file there is the other's) or during
+        it (the file there is no longer the one the index had open)."""
         old = self.index.posting_path
         ours = old is not None and self.index._impl._posting_file_in_place
+        had = os.stat(old) if ours else None
         write()
         if ours and self.index.posting_path != old:
+            try:
+                now = os.stat(old)
+            except FileNotFoundError:
+                return
+            if (now.st_dev, now.st_ino) != (had.st_dev, had.st_ino):
+                return
             for stale in (old, old + ".gen"):  # a format 2 posting file's generation stamp
                 try:
                     os.remove(stale)

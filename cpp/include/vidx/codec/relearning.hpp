@@ -72,7 +72,7 @@ using SlotVector = std::function<void(uint32_t slot, float* out)>;
 // 1,000 rows of one cluster: 0.64-0.65; the first 8,000 rows sorted by cluster: 0.93-0.94), a fair
 // sample about as much (1,000 shuffled rows: 1.00).
 constexpr double kMinErrorRatio = 0.95;
-// ... or whose distances are this much nearer the exact ones (relearning.cpp, distance_error:
+// ... or whose distances are this much nearer the exact ones (relearning.cpp, distance_errors:
 // a centre far from the rows can make an L2 distance coarse where every row reconstructs as well).
 constexpr double kMinDistanceErrorRatio = 0.5;
 
