@@ -106,9 +106,12 @@ class ShardWorker:
         it (the file there is no longer the one the index had open)."""
         old = self.index.posting_path
         ours = old is not None and self.index._impl._posting_file_in_place
-        had = os.stat(old) if ours else None
+        try:
+            had = os.stat(old) if ours else None
+        except FileNotFoundError:  # an index not built yet
+            had = None
         write()
-        if ours and self.index.posting_path != old:
+        if had is not None and self.index.posting_path != old:
             try:
                 now = os.stat(old)
             except FileNotFoundError:
