@@ -372,9 +372,10 @@ void check_lvq(Checker& c, const lvq::KernelTable& t, const lvq::KernelTable& sc
     }
   }
   // Integer terms of 8-bit codes against an 8-bit query, both in dimension order: exact too.
-  // The extremes (query -127 and +127, codes 255) are the largest products and squares; past
-  // 4,128 blocks (NEON), 8,256 (AVX2) and 16,512 (AVX-512) one 32-bit lane of squares would wrap.
-  for (size_t blocks : {1, 2, 3, 5, 12, 25, 33, 4200, 8300, 16600}) {
+  // The extremes (query -127 and +127, codes 255) are the largest products and squares, up to
+  // the longest codes the kernels take (lvq::kU8MaxBlocks; longer ones walk with float kernels).
+  for (size_t blocks : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{12}, size_t{25}, size_t{33},
+                        lvq::kU8MaxBlocks}) {
     const size_t padded = blocks * lvq::kBlockDims;
     for (int extreme = 0; extreme < 3; ++extreme) {
       std::vector<int8_t> r(padded);

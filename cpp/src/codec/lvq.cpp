@@ -538,6 +538,8 @@ std::unique_ptr<QueryDistance> LvqCodec::prepare(const float* query) const {
 }
 
 std::unique_ptr<QueryDistance> LvqCodec::prepare_reranked_walk(const float* query) const {
+  // 8-bit codes past what the integer lanes sum exactly walk with the float kernels.
+  if (primary_bits_ == 8 && padded_dim_ / lvq::kBlockDims > lvq::kU8MaxBlocks) return prepare_view(query, primary_view_);
   const LvqRoundedDistance::Layout layout{padded_dim_, constants_offset_, head_size(), primary_bits_,
                                           constants_in_padding_, unscale()};
   return std::make_unique<LvqRoundedDistance>(query, mean_, metric(), layout, *kernels_);

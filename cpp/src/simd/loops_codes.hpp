@@ -2,7 +2,6 @@
 // instantiated per ISA in kernels_<name>.cpp. The LVQ code layout is described in
 // vidx/codec/lvq_kernels.hpp.
 #pragma once
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -128,28 +127,15 @@ void lvq_u4_terms_batch(const int8_t* q, const uint8_t* const* codes, size_t n, 
                           [&](const uint8_t* code) { return lvq_u4_terms<I, kNorms>(q, code, blocks); });
 }
 
-// Blocks one set of 32-bit lanes sums before it is added into 64 bits. A lane takes up to 8
-// products a block (NEON's 4 lanes; AVX2's 8 take 4, AVX-512's 16 take 2), each at most 255^2:
-// past 4,128 blocks (132,096 dimensions) a lane of squares could pass 2^31 (AVX2 returned a far
-// row as the nearest at 300,000 dimensions).
-constexpr size_t kU8LaneBlocks = 2048;
-
 // Integer terms of 8-bit codes against an 8-bit query, both in dimension order, one block of
 // 32 bytes per step; kNorms: also sum c and sum c^2 (L2), else the dot alone.
 template <class I, bool kNorms>
 lvq::U8Terms lvq_u8_terms(const int8_t* q, const uint8_t* codes, size_t blocks) {
+  typename I::U8Sums s = I::u8_zero();
+  for (size_t b = 0; b < blocks; ++b, q += lvq::kBlockDims, codes += lvq::kBlockDims)
+    s = I::template u8_block<kNorms>(s, codes, q);
   lvq::U8Terms out;
-  for (size_t start = 0; start < blocks; start += kU8LaneBlocks) {
-    const size_t end = std::min(blocks, start + kU8LaneBlocks);
-    typename I::U8Sums s = I::u8_zero();
-    for (size_t b = start; b < end; ++b, q += lvq::kBlockDims, codes += lvq::kBlockDims)
-      s = I::template u8_block<kNorms>(s, codes, q);
-    lvq::U8Terms part;
-    I::u8_total(s, part.dot, part.sum, part.squares);
-    out.dot += part.dot;
-    out.sum += part.sum;
-    out.squares += part.squares;
-  }
+  I::u8_total(s, out.dot, out.sum, out.squares);
   return out;
 }
 

@@ -86,6 +86,13 @@ struct U8Terms {
   int64_t sum = 0;      // sum c_i (U8DotFn leaves it 0)
   int64_t squares = 0;  // sum c_i^2 (U8DotFn leaves it 0)
 };
+// The SIMD levels sum in 32-bit lanes, each taking up to 8 products of at most 255^2 a block
+// (NEON's 4 lanes; AVX2's 8 take 4, AVX-512's 16 take 2): exact up to kU8MaxBlocks blocks
+// (65,536 dimensions), with room (a lane could pass 2^31 past 4,128 blocks). Longer codes walk
+// with the float kernels instead (LvqCodec::prepare_reranked_walk): at 600,000 dimensions
+// AVX2 and AVX-512 returned a far row as the nearest. (Summing longer codes in parts cost
+// short ones' walks 4-6%: lvq8x8 on glove, single thread.)
+constexpr size_t kU8MaxBlocks = 2048;
 // All three terms (L2), or the dot alone (inner product: it needs no code norms).
 using U8TermsFn = U8Terms (*)(const int8_t* query, const uint8_t* codes, size_t blocks);
 using U8DotFn = U8TermsFn;
