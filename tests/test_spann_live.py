@@ -676,3 +676,27 @@ def test_a_write_whose_posting_write_is_refused_loses_no_stored_row(tmp_path, op
     # len, ids exactly the stored ones, rows an exhaustive search misses, get() returns them
     assert lines[1:3] == [f"{count} True 0 True"] * 2, lines
     assert lines[3] == "again", lines
+
+
+def test_an_older_save_whose_pages_were_reused_says_so(tmp_path):
+    # Saves b, c, d with writes between: writes after c reuse pages only b named. Searching or
+    # verifying b failed with "damaged ... the posting file is corrupted", where the file is sound
+    # and b is only older than it.
+    x = np.random.default_rng(5).normal(size=(3000, DIM)).astype(np.float32)
+    idx = spann(tmp_path, posting_limit=48, threads=1)
+    idx.add(x[:1500], progress=False)
+    idx.add(x[1500:1700], ids=np.arange(1500, 1700))
+    idx.save(tmp_path / "b.vidx")
+    idx.add(x[1700:1900], ids=np.arange(1700, 1900))
+    idx.remove(np.arange(0, 100))
+    idx.save(tmp_path / "c.vidx")
+    for i in range(5):
+        idx.add(x[1900 + 200 * i:2100 + 200 * i], ids=np.arange(1900 + 200 * i, 2100 + 200 * i))
+        idx.remove(np.arange(100 + 50 * i, 150 + 50 * i))
+    idx.save(tmp_path / "d.vidx")
+    with pytest.raises(OSError, match="fails its checksum, but is not damaged: this state is older than its posting"):
+        vidx.verify(tmp_path / "b.vidx")
+    older = vidx.load(tmp_path / "b.vidx")
+    with pytest.raises(OSError, match="is not damaged: this state is older"):
+        older.search(x[:50], 10, nprobe=older.heads)
+    vidx.verify(tmp_path / "d.vidx")

@@ -170,7 +170,9 @@ def kmeans(X, k, iters=25, seed=0, device="cpu", *, init="auto", threads=0):
     Returns a KMeansResult (centroids, assignment, inertia, iterations). Empty clusters are
     given the point farthest from its centroid in the largest cluster. Points of any scale
     float32 holds cluster alike: those whose largest value lies outside [2^-20, 2^20] are
-    clustered multiplied by a power of two (exact), and the centroids and inertia scaled back.
+    clustered multiplied by a power of two, and the centroids and inertia scaled back (exact,
+    but for values so much smaller than the largest that the product is below float32's
+    smallest: those read 0, as they added nothing to a float32 distance either).
     """
     X = _points(X)
     n = X.shape[0]

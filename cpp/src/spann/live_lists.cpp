@@ -99,8 +99,9 @@ void SpannIndex::open_writer(Live& live) const {
   if (stamped > live.generation)
     throw IoError("this SPANN index is older than its posting file: a state saved after it (generation " +
                   std::to_string(stamped) + ", this one " + std::to_string(live.generation) + ") keeps lists in " +
-                  postings_->path() + " in pages this one would reuse. Searches work; to write, load the newest "
-                  "save, or copy this one's index and posting files together before its newer state is written");
+                  postings_->path() + " in pages this one would reuse. Searches work until writes to that state "
+                  "reuse this one's pages; to write, load the newest save, or copy this one's index and posting "
+                  "files together before its newer state is written");
   live.changed = true;
 }
 

@@ -337,7 +337,39 @@ void SpannIndex::verify_postings() const {
   const size_t T = p.layout().tail_bytes;
   for (size_t i = 0; i < p.lists().size(); ++i) {
     const io::PostingList& l = p.lists()[i];
-    if (l.count && l.offset >= built) check(l.first_page_offset(), run_pages(l, T), static_cast<int64_t>(i));
+    if (!l.count || l.offset < built) continue;
+    try {
+      check(l.first_page_offset(), run_pages(l, T), static_cast<int64_t>(i));
+    } catch (const FileFormatError&) {
+      rethrow_read_failure();
+    }
+  }
+}
+
+void SpannIndex::rethrow_read_failure() const {
+  try {
+    throw;
+  } catch (const FileFormatError& e) {
+    uint64_t generation = 0;
+    {
+      std::lock_guard<std::mutex> guard(live_mutex_);
+      if (!live_) throw;  // never written: its lists are all in the build's region, which writes never change
+      generation = live_->generation;
+    }
+    uint64_t stamped = 0;
+    try {
+      stamped = read_write_generation(*postings_);
+    } catch (const std::exception&) {
+      throw e;
+    }
+    if (stamped <= generation) throw;
+    std::string what = e.what();
+    const std::string damaged = " is damaged: checksum mismatch; the posting file is corrupted";
+    const size_t at = what.find(damaged);
+    if (at != std::string::npos) what.replace(at, damaged.size(), " fails its checksum");
+    throw FileFormatError(what + ", but is not damaged: this state is older than its posting file (a state saved " +
+                          "after it, generation " + std::to_string(stamped) + ", this one " + std::to_string(generation) +
+                          ", was written to since and reused its pages); load the newest save");
   }
 }
 

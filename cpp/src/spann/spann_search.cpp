@@ -315,8 +315,19 @@ void SpannIndex::range_search_rows(const float* q, size_t nq, float radius, cons
   }
 }
 
-// Runs f(query, context) for every query, on the pool when there are several.
+// Runs f(query, context) for every query, on the pool when there are several. A page that fails
+// its checksum in a state older than its posting file is said to be what it is (see
+// older_state_note), not damage.
 void SpannIndex::run_queries(size_t nq, ThreadPool& pool, const std::function<void(size_t, Context&)>& f) const {
+  try {
+    run_queries_unexplained(nq, pool, f);
+  } catch (const FileFormatError&) {
+    rethrow_read_failure();
+  }
+}
+
+void SpannIndex::run_queries_unexplained(size_t nq, ThreadPool& pool,
+                                         const std::function<void(size_t, Context&)>& f) const {
   if (nq == 1) {
     auto ctx = acquire_context();
     struct Release {
