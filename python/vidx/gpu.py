@@ -168,7 +168,9 @@ def kmeans(X, k, iters=25, seed=0, device="cpu", *, init="auto", threads=0):
         threads: CPU threads (0 = all cores); the GPU version uses them for the initialisation.
 
     Returns a KMeansResult (centroids, assignment, inertia, iterations). Empty clusters are
-    given the point farthest from its centroid in the largest cluster. Points of any scale
+    given the point farthest from its centroid in the largest cluster (where the points hold
+    fewer than k distinct values, that point goes back to its twin's cluster: some clusters
+    stay empty, and the updates run all `iters`). Points of any scale
     float32 holds cluster alike: those whose largest value lies outside [2^-20, 2^20] are
     clustered multiplied by a power of two, and the centroids and inertia scaled back (exact,
     but for values so much smaller than the largest that the product is below float32's
