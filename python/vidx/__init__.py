@@ -331,7 +331,8 @@ class Index:
         files, which the next rebuild removes. The old file is
         left for the saves that name it: delete it once no save you keep does (save() after a
         rebuild names the new one), unless another index was built at its path since this one
-        opened it (the rebuild then goes beside it, and the file at that path is the other's). progress: as in add() (bars by default on a terminal).
+        opened it (the rebuild then goes beside it, and the file at that path is the other's).
+        progress: as in add() (bars by default on a terminal).
         ValueError for another kind or an empty index."""
         impl = self._impl
         if type(impl) is not _CoreIndex:

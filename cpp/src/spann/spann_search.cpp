@@ -316,38 +316,33 @@ void SpannIndex::range_search_rows(const float* q, size_t nq, float radius, cons
 }
 
 // Runs f(query, context) for every query, on the pool when there are several. A page that fails
-// its checksum in a state older than its posting file is said to be what it is (see
-// older_state_note), not damage.
+// its checksum in a state older than its posting file is said to be what it is
+// (rethrow_read_failure), not damage.
 void SpannIndex::run_queries(size_t nq, ThreadPool& pool, const std::function<void(size_t, Context&)>& f) const {
   try {
-    run_queries_unexplained(nq, pool, f);
+    if (nq == 1) {
+      auto ctx = acquire_context();
+      struct Release {
+        const SpannIndex* self;
+        std::unique_ptr<Context>& ctx;
+        ~Release() { self->release_context(std::move(ctx)); }
+      } release{this, ctx};
+      f(0, *ctx);
+      return;
+    }
+    std::vector<std::unique_ptr<Context>> ctxs(pool.size());
+    for (auto& c : ctxs) c = acquire_context();
+    struct Release {
+      const SpannIndex* self;
+      std::vector<std::unique_ptr<Context>>& ctxs;
+      ~Release() {
+        for (auto& c : ctxs) self->release_context(std::move(c));
+      }
+    } release{this, ctxs};
+    pool.parallel_for(nq, [&](size_t i, size_t w) { f(i, *ctxs[w]); });
   } catch (const FileFormatError&) {
     rethrow_read_failure();
   }
-}
-
-void SpannIndex::run_queries_unexplained(size_t nq, ThreadPool& pool,
-                                         const std::function<void(size_t, Context&)>& f) const {
-  if (nq == 1) {
-    auto ctx = acquire_context();
-    struct Release {
-      const SpannIndex* self;
-      std::unique_ptr<Context>& ctx;
-      ~Release() { self->release_context(std::move(ctx)); }
-    } release{this, ctx};
-    f(0, *ctx);
-    return;
-  }
-  std::vector<std::unique_ptr<Context>> ctxs(pool.size());
-  for (auto& c : ctxs) c = acquire_context();
-  struct Release {
-    const SpannIndex* self;
-    std::vector<std::unique_ptr<Context>>& ctxs;
-    ~Release() {
-      for (auto& c : ctxs) self->release_context(std::move(c));
-    }
-  } release{this, ctxs};
-  pool.parallel_for(nq, [&](size_t i, size_t w) { f(i, *ctxs[w]); });
 }
 
 std::unique_ptr<SpannIndex::Context> SpannIndex::acquire_context() const {

@@ -273,7 +273,6 @@ class SpannIndex final : public VectorIndex {
   // During an upsert: whether the entry `raw` is one of the replaced rows' (kept, see Live).
   bool upsert_keeps(const Live& live, int64_t raw) const;
   void run_queries(size_t nq, ThreadPool& pool, const std::function<void(size_t, Context&)>& f) const;
-  void run_queries_unexplained(size_t nq, ThreadPool& pool, const std::function<void(size_t, Context&)>& f) const;
   // Inside a catch of a posting page's failed checksum: rethrows it, said as what it is where
   // this state is older than its posting file (a state saved after it was written to since
   // and reused its pages), not damage.
