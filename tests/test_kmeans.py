@@ -90,6 +90,33 @@ def test_iters_zero_returns_initial_points():
     assert r.inertia == pytest.approx(d.min(axis=1).sum(), rel=1e-4)
 
 
+@pytest.mark.parametrize("offset", [0.0, 1000.0, -3.0e5])
+@pytest.mark.parametrize("dim,k", [(1, 5), (3, 40), (16, 257), (50, 33), (130, 64)])
+def test_assignment_is_the_exact_nearest_centroid_ties_to_the_smaller(offset, dim, k):
+    # Small integers (plus an offset float32 holds exactly) make every distance exact and many
+    # tie: the assignment step estimates distances from inner products of centred vectors and
+    # must still return the exact nearest, the smaller index on a tie, whatever the offset.
+    rng = np.random.default_rng(dim * 1000 + k)
+    x = (rng.integers(-3, 4, (3000, dim)) + offset).astype(np.float32)
+    r = vidx.kmeans(x, k, iters=0, seed=1, init="random")  # centroids are data points: exact
+    d = sq_dists(x, r.centroids)
+    np.testing.assert_array_equal(r.assignment, d.argmin(axis=1))
+    assert r.inertia == d.min(axis=1).sum()
+
+
+def test_assignment_matches_a_scan_of_every_centroid_after_updates():
+    # After updates the centroids are means; the nearest by float64 distances, wherever the best
+    # and the second best are not within float32 rounding of each other.
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((20000, 24)) + 50).astype(np.float32)
+    r = vidx.kmeans(x, 300, iters=4, seed=2, init="random")
+    d = sq_dists(x, r.centroids)
+    two = np.sort(d, axis=1)[:, :2]
+    clear = two[:, 1] - two[:, 0] > 1e-4 * two[:, 1]
+    assert clear.mean() > 0.95
+    np.testing.assert_array_equal(r.assignment[clear], d.argmin(axis=1)[clear])
+
+
 def test_k_equals_n_and_k_one():
     x = np.random.default_rng(4).standard_normal((40, 3)).astype(np.float32)
     r = vidx.kmeans(x, 40, seed=0)

@@ -3,6 +3,7 @@
 // over many dimensions (odd ones and tails included). Prints one line per level and exits
 // non-zero on the first family that disagrees. Built and run by tests/neon_check.sh (natively
 // for the x86 levels, under qemu-aarch64 for NEON).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -107,6 +108,59 @@ void check_f32(Checker& c, const simd::KernelTable& t, const simd::KernelTable& 
       const bool abandoned = scaled[i] >= static_cast<float>(bound) && (l2[i] >= bound || scaled[i] != l2[i]);
       const bool as_expected = checked ? abandoned : scaled[i] == bounded[i];
       c.near("l2sq_batch_bounded(scales ~0)", dim, as_expected ? 1 : 0, 1, 0, 0);
+    }
+  }
+}
+
+// k-means' panels: estimates against a float64 reference (and the scalar level's), the least
+// of them, and the indices not above a threshold, over column counts that leave panels part
+// empty and a NaN estimate that must count as not above.
+void check_panels(Checker& c, const simd::KernelTable& t, const simd::KernelTable& scalar) {
+  constexpr size_t R = simd::kPanelRows, W = simd::kPanelWidth;
+  for (size_t dim : kDims) {
+    for (size_t columns : {size_t{1}, size_t{31}, size_t{70}}) {
+      const size_t n_panels = (columns + W - 1) / W, padded = n_panels * W;
+      const std::vector<float> rows_data = gaussian(R * dim), cols = gaussian(columns * dim);
+      std::vector<float> panels(padded * dim, 0.f), offsets(padded, std::numeric_limits<float>::infinity());
+      for (size_t k = 0; k < columns; ++k) {
+        offsets[k] = static_cast<float>(k % 5);
+        for (size_t j = 0; j < dim; ++j) panels[(k / W) * dim * W + j * W + k % W] = cols[k * dim + j];
+      }
+      const float* rows[R];
+      for (size_t r = 0; r < R; ++r) rows[r] = rows_data.data() + r * dim;
+      std::vector<float> out(R * padded), out_scalar(R * padded);
+      float least[R], least_scalar[R];
+      for (size_t r = 0; r < R; ++r) least[r] = least_scalar[r] = 1e30f;
+      t.panel_distances(rows, panels.data(), offsets.data(), n_panels, dim, out.data(), padded, least);
+      scalar.panel_distances(rows, panels.data(), offsets.data(), n_panels, dim, out_scalar.data(), padded,
+                             least_scalar);
+      for (size_t r = 0; r < R; ++r) {
+        double want_least = 1e30;
+        for (size_t k = 0; k < columns; ++k) {
+          double dot = 0, scale = 0;
+          for (size_t j = 0; j < dim; ++j) {
+            dot += static_cast<double>(rows[r][j]) * cols[k * dim + j];
+            scale += std::fabs(static_cast<double>(rows[r][j]) * cols[k * dim + j]);
+          }
+          const double want = offsets[k] - 2 * dot;
+          c.near("panel_distances", dim, out[r * padded + k], want, 2 * scale + offsets[k]);
+          c.near("panel_distances~scalar", dim, out[r * padded + k], out_scalar[r * padded + k], 2 * scale + offsets[k]);
+          want_least = std::min<double>(want_least, out[r * padded + k]);
+        }
+        c.same("panel_distances least", dim, least[r], want_least);
+      }
+      // not_above over row 0, with one estimate made NaN.
+      std::vector<float> v(out.begin(), out.begin() + padded);
+      v[columns / 2] = std::numeric_limits<float>::quiet_NaN();
+      const float threshold = v[0];
+      std::vector<uint32_t> got(padded);
+      const size_t found = t.not_above(v.data(), padded, threshold, got.data());
+      std::vector<uint32_t> want;
+      for (size_t k = 0; k < padded; ++k)
+        if (!(v[k] > threshold)) want.push_back(static_cast<uint32_t>(k));
+      bool same = found == want.size();
+      for (size_t i = 0; same && i < found; ++i) same = got[i] == want[i];
+      c.near("not_above", dim, same ? 1 : 0, 1, 0, 0);
     }
   }
 }
@@ -461,6 +515,7 @@ int main() {
     ++levels;
     Checker c{simd::level_name(level)};
     check_f32(c, *simd::kernels_for(level), *simd::kernels_for(simd::Level::Scalar));
+    check_panels(c, *simd::kernels_for(level), *simd::kernels_for(simd::Level::Scalar));
     check_f16(c, *f16k::kernels_for(level), *f16k::kernels_for(simd::Level::Scalar));
     check_split(c, *split::kernels_for(level), *split::kernels_for(simd::Level::Scalar), *simd::kernels_for(level));
     check_lvq(c, *lvq::kernels_for(level), *lvq::kernels_for(simd::Level::Scalar));

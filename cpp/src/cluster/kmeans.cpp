@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "vidx/cluster/nearest_centroid.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
 #include "vidx/common/thread_pool.hpp"
@@ -38,12 +39,24 @@ double ordered_sum(const std::vector<double>& v) {
   return total;
 }
 
+// k-means++ over the sample points x[pts[i]]. A point's distance to the newest centroid is
+// computed only where it could fall below the point's current least (mind): the triangle
+// inequality says it cannot when the newest centroid lies at least twice as far from the
+// point's current nearest centroid (its owner) as the point does, i.e. when
+// l2sq(owner, newest) >= 4 mind. The test carries a margin for float32 rounding (16 relative
+// errors of a dim-long sum), so every point it skips would have kept its mind: the centroids
+// chosen are those of computing every distance. On clustered data most points are skipped once
+// their own cluster has a centroid (graph.md section 50).
 std::vector<float> kmeanspp(const float* x, const std::vector<size_t>& pts, size_t dim, size_t k, Rng& rng,
                             ThreadPool& pool) {
   const auto& kern = simd::kernels();
   const size_t m = pts.size();
   std::vector<float> centroids(k * dim);
   std::vector<float> mind(m, std::numeric_limits<float>::infinity());
+  std::vector<uint32_t> owner(m, 0);
+  std::vector<float> to_newest(k);  // l2sq of each chosen centroid to the newest one
+  const double relative_error = (static_cast<double>(dim) + 4.0) * std::ldexp(1.0, -24);
+  const double skip_factor = 4.0 * (1.0 + 16.0 * relative_error);
   constexpr size_t kBlock = 4096;
   const size_t nblocks = (m + kBlock - 1) / kBlock;
   std::vector<double> block_sum(nblocks);
@@ -53,13 +66,20 @@ std::vector<float> kmeanspp(const float* x, const std::vector<size_t>& pts, size
     const float* cv = x + chosen * dim;
     std::copy(cv, cv + dim, centroids.begin() + c * dim);
     if (c + 1 == k) break;
+    for (size_t o = 0; o < c; ++o) to_newest[o] = kern.l2sq(centroids.data() + o * dim, cv, dim);
     // Distances to the new centroid, per fixed block (deterministic block sums).
     pool.parallel_for(nblocks, [&](size_t b, size_t) {
       const size_t lo = b * kBlock, hi = std::min(m, lo + kBlock);
       double s = 0.0;
       for (size_t i = lo; i < hi; ++i) {
-        const float d = kern.l2sq(x + pts[i] * dim, cv, dim);
-        if (d < mind[i]) mind[i] = d;
+        const bool cannot_gain = std::isfinite(mind[i]) && to_newest[owner[i]] >= skip_factor * mind[i];
+        if (!cannot_gain) {
+          const float d = kern.l2sq(x + pts[i] * dim, cv, dim);
+          if (d < mind[i]) {
+            mind[i] = d;
+            owner[i] = static_cast<uint32_t>(c);
+          }
+        }
         s += mind[i];
       }
       block_sum[b] = s;
@@ -97,23 +117,20 @@ std::vector<float> kmeanspp(const float* x, const std::vector<size_t>& pts, size
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const float* x, size_t n, size_t dim, size_t k, size_t threads)
-      : x_(x), n_(n), dim_(dim), k_(k), pool_(threads), scratch_(pool_.size(), std::vector<float>(k)),
-        cptr_(k) {}
+      : x_(x), n_(n), dim_(dim), k_(k), pool_(threads),
+        nearest_(dim, NearestCentroid::mean(n, dim, [x, dim](size_t i) { return x + i * dim; })),
+        scratch_(pool_.size()) {}
 
   void assign(const float* centroids, int32_t* assignment, float* distance) override {
-    for (size_t c = 0; c < k_; ++c) cptr_[c] = centroids + c * dim_;
-    const auto& kern = simd::kernels();
+    nearest_.set_centroids(centroids, k_);
     const size_t chunks = (n_ + kPointChunk - 1) / kPointChunk;
     pool_.parallel_for(chunks, [&](size_t ch, size_t worker) {
-      float* d = scratch_[worker].data();
-      const size_t lo = ch * kPointChunk, hi = std::min(n_, lo + kPointChunk);
-      for (size_t i = lo; i < hi; ++i) {
-        kern.l2sq_batch(x_ + i * dim_, cptr_.data(), k_, dim_, d);
-        size_t best = 0;
-        for (size_t c = 1; c < k_; ++c)
-          if (d[c] < d[best]) best = c;
-        assignment[i] = static_cast<int32_t>(best);
-        distance[i] = d[best];
+      const size_t hi = std::min(n_, (ch + 1) * kPointChunk);
+      for (size_t lo = ch * kPointChunk; lo < hi; lo += NearestCentroid::kMaxPoints) {
+        const size_t count = std::min(NearestCentroid::kMaxPoints, hi - lo);
+        const float* points[NearestCentroid::kMaxPoints];
+        for (size_t i = 0; i < count; ++i) points[i] = x_ + (lo + i) * dim_;
+        nearest_.assign(points, count, scratch_[worker], assignment + lo, distance + lo);
       }
     });
   }
@@ -136,8 +153,8 @@ class CpuBackend final : public Backend {
   const float* x_;
   size_t n_, dim_, k_;
   ThreadPool pool_;
-  std::vector<std::vector<float>> scratch_;
-  std::vector<const float*> cptr_;
+  NearestCentroid nearest_;
+  std::vector<NearestCentroid::Scratch> scratch_;
 };
 
 }  // namespace

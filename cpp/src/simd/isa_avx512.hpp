@@ -56,6 +56,8 @@ struct IsaAvx512 : IsaShape<Level::AVX512, /*width=*/16, /*pop_words=*/8, /*boun
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F min(F a, F b) { return _mm512_min_ps(a, b); }  // b where either is NaN
+  static uint32_t not_above_bits(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_NGT_UQ); }
   static float reduce(F a) { return _mm512_reduce_add_ps(a); }
   // Sixteen bits of a code are directly a lane mask.
   static F masked_add(F acc, F x, uint64_t lane_bits) {

@@ -52,6 +52,11 @@ struct IsaNeon : IsaShape<Level::NEON, /*width=*/4, /*pop_words=*/2> {
   static F add(F a, F b) { return vaddq_f32(a, b); }
   static F sub(F a, F b) { return vsubq_f32(a, b); }
   static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static F min(F a, F b) { return vbslq_f32(vcltq_f32(a, b), a, b); }  // b where either is NaN
+  static uint32_t not_above_bits(F a, F b) {
+    static const uint32_t kOwn[kWidth] = {1, 2, 4, 8};
+    return vaddvq_u32(vandq_u32(vmvnq_u32(vcgtq_f32(a, b)), vld1q_u32(kOwn)));
+  }
   static float reduce(F a) { return vaddvq_f32(a); }
   // Broadcast the lane bits and test each lane's own bit: a 4-lane mask.
   static F masked_add(F acc, F x, uint64_t lane_bits) {

@@ -76,6 +76,15 @@ struct IsaScalar : IsaShape<Level::Scalar, /*width=*/8, /*pop_words=*/1> {
     for (size_t l = 0; l < kWidth; ++l) c.v[l] += a.v[l] * b.v[l];
     return c;
   }
+  static F min(F a, F b) {
+    for (size_t l = 0; l < kWidth; ++l) b.v[l] = a.v[l] < b.v[l] ? a.v[l] : b.v[l];
+    return b;
+  }
+  static uint32_t not_above_bits(F a, F b) {
+    uint32_t bits = 0;
+    for (size_t l = 0; l < kWidth; ++l) bits |= static_cast<uint32_t>(!(a.v[l] > b.v[l])) << l;
+    return bits;
+  }
   static float reduce(F a) {
     float s = 0.f;
     for (size_t l = 0; l < kWidth; ++l) s += a.v[l];

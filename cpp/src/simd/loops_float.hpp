@@ -227,4 +227,63 @@ void reflect(const float* v, float* y, size_t n, float scale) {
   for (; i < n; ++i) y[i] -= s * v[i];
 }
 
+// kPanelRows rows against the columns of each panel (kernels.hpp: PanelDistanceFn), S columns
+// at a time: kPanelRows x S / W accumulators (8 registers), so each column register loaded feeds
+// kPanelRows multiply-adds and each row value broadcast feeds S / W.
+template <class I>
+void panel_distances(const float* const* rows, const float* panels, const float* offsets, size_t n_panels,
+                     size_t dim, float* out, size_t out_stride, float* least) {
+  using F = typename I::F;
+  constexpr size_t W = I::kWidth;
+  constexpr size_t S = 2 * W < kPanelWidth ? 2 * W : kPanelWidth;
+  constexpr size_t R = kPanelRows;
+  static_assert(kPanelWidth % S == 0 && S % W == 0, "a panel is whole passes of whole registers");
+  const F minus_two = I::set1(-2.f);
+  F lowest[R];
+  for (size_t r = 0; r < R; ++r) lowest[r] = I::set1(least[r]);
+  for (size_t p = 0; p < n_panels; ++p) {
+    const float* panel = panels + p * dim * kPanelWidth;
+    for (size_t col = 0; col < kPanelWidth; col += S) {
+      F acc[R][S / W];
+      for (size_t r = 0; r < R; ++r)
+        for (size_t s = 0; s < S / W; ++s) acc[r][s] = I::zero();
+      for (size_t j = 0; j < dim; ++j) {
+        const float* column = panel + j * kPanelWidth + col;
+        F c[S / W];
+        for (size_t s = 0; s < S / W; ++s) c[s] = I::load(column + s * W);
+        for (size_t r = 0; r < R; ++r) {
+          const F x = I::set1(rows[r][j]);
+          for (size_t s = 0; s < S / W; ++s) acc[r][s] = I::fmadd(x, c[s], acc[r][s]);
+        }
+      }
+      const size_t first = p * kPanelWidth + col;
+      for (size_t s = 0; s < S / W; ++s) {
+        const F offset = I::load(offsets + first + s * W);
+        for (size_t r = 0; r < R; ++r) {
+          const F estimate = I::fmadd(minus_two, acc[r][s], offset);
+          I::store(out + r * out_stride + first + s * W, estimate);
+          lowest[r] = I::min(estimate, lowest[r]);
+        }
+      }
+    }
+  }
+  for (size_t r = 0; r < R; ++r) {
+    float lanes[W];
+    I::store(lanes, lowest[r]);
+    for (size_t l = 0; l < W; ++l) least[r] = lanes[l] < least[r] ? lanes[l] : least[r];
+  }
+}
+
+template <class I>
+size_t not_above(const float* v, size_t n, float threshold, uint32_t* out) {
+  constexpr size_t W = I::kWidth;
+  static_assert(kPanelWidth % W == 0, "n is whole registers");
+  const typename I::F t = I::set1(threshold);
+  size_t count = 0;
+  for (size_t i = 0; i < n; i += W)
+    for (uint32_t bits = I::not_above_bits(I::load(v + i), t); bits; bits &= bits - 1)
+      out[count++] = static_cast<uint32_t>(i + static_cast<size_t>(__builtin_ctz(bits)));
+  return count;
+}
+
 }  // namespace vidx::simd::loops

@@ -20,7 +20,9 @@ const KernelTable& table_of() {
                                  loops::batch<I, loops::L2Term>,
                                  loops::batch<I, loops::DotTerm>,
                                  loops::l2_batch_bounded<I, float>,
-                                 loops::reflect<I>};
+                                 loops::reflect<I>,
+                                 loops::panel_distances<I>,
+                                 loops::not_above<I>};
   return table;
 }
 

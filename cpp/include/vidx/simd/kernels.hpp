@@ -37,6 +37,22 @@ using BatchFn = void (*)(const float* q, const float* const* xs, size_t n, size_
 using BoundedBatchFn = void (*)(const float* q, const float* const* xs, size_t n, size_t dim, float bound,
                                 const float* check_scales, float* out);
 
+// Distance estimates of kPanelRows rows to many columns at once (k-means' nearest centroids):
+// `panels` holds n_panels blocks of dim x kPanelWidth floats, column c of block p stored at
+// p * dim * kPanelWidth + j * kPanelWidth + c for j in [0, dim);
+// out[r * out_stride + p * kPanelWidth + c] = offsets[p * kPanelWidth + c] - 2 <rows[r], column>
+// (the inner product summed over j in order), and least[r] is lowered to the least of them
+// (NaN ones skipped). With offsets |c|^2 that is |x - c|^2 - |x|^2. One column register loaded
+// feeds kPanelRows multiply-adds: one row against one centroid at a time (a BatchFn) spent
+// most of its time on loads and sums across lanes at small dim (graph.md section 50).
+constexpr size_t kPanelRows = 4;
+constexpr size_t kPanelWidth = 32;
+using PanelDistanceFn = void (*)(const float* const* rows, const float* panels, const float* offsets, size_t n_panels,
+                                 size_t dim, float* out, size_t out_stride, float* least);
+// The indices i < n (n a multiple of kPanelWidth) with !(v[i] > threshold), ascending, into out;
+// returns how many.
+using NotAboveFn = size_t (*)(const float* v, size_t n, float threshold, uint32_t* out);
+
 // y -= scale * <v, y> * v over n floats: one Householder reflection (scale = 2 / |v|^2), the
 // step PcaRotation rotates queries and vectors with.
 using ReflectFn = void (*)(const float* v, float* y, size_t n, float scale);
@@ -49,6 +65,8 @@ struct KernelTable {
   BatchFn dot_batch;
   BoundedBatchFn l2sq_batch_bounded;
   ReflectFn reflect;
+  PanelDistanceFn panel_distances;
+  NotAboveFn not_above;
 
   // The distance of two float32 rows under the metric conventions (vidx/common/metric.hpp):
   // squared L2 when `l2`, else 1 - <a, b>.
