@@ -13,14 +13,27 @@ namespace py = pybind11;
 namespace vidx::bindings {
 namespace {
 
+// Written straight into the bytes object returned, so the index's bytes are not held twice.
 py::bytes index_to_bytes(py::handle index) {
   const VectorIndex& i = index_of(index);
-  std::vector<uint8_t> bytes;
-  {
+  PyObject* bytes = nullptr;
+  try {
     GilReleased no_gil;
-    bytes = i.to_bytes();
+    i.to_bytes([&bytes](size_t n) {
+      with_gil([&] {
+        bytes = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n));
+        if (!bytes) {
+          PyErr_Clear();
+          throw std::bad_alloc();
+        }
+      });
+      return reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(bytes));
+    });
+  } catch (...) {
+    Py_XDECREF(bytes);  // the GIL is held again here
+    throw;
   }
-  return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return py::reinterpret_steal<py::bytes>(bytes);
 }
 
 // Any buffer of bytes (bytes, bytearray, memoryview, a uint8 numpy array). Bad bytes are a bad

@@ -275,14 +275,22 @@ void VectorIndex::save(const std::string& path) const {
 }
 
 std::vector<uint8_t> VectorIndex::to_bytes() const {
+  std::vector<uint8_t> bytes;
+  to_bytes([&bytes](size_t n) {
+    bytes.resize(n);
+    return bytes.data();
+  });
+  return bytes;
+}
+
+void VectorIndex::to_bytes(const std::function<uint8_t*(size_t)>& allocate) const {
   auto writing = pause_writes();  // as save(): no add is half done
   auto lock = lock_shared();
   check_save_path("");  // refuses what cannot be saved at all (an empty SPANN index)
   io::IndexFileWriter out(kind());
   write_file(out);
-  std::vector<uint8_t> bytes = out.to_bytes();
+  out.write_to(allocate);
   snapshot_taken(false);
-  return bytes;
 }
 
 namespace {
@@ -359,6 +367,7 @@ std::unique_ptr<VectorIndex> VectorIndex::from_reader(const io::IndexFileReader&
     throw FileFormatError(path + ": " + e.what());
   }
   if (in.mapped()) index->backing_ = in.backing();  // the structure may be using sections in place
+  else in.verify_unread();  // any section no structure read (a damaged byte anywhere fails a load)
   index->adopt_loaded_ids(path);
   index->attach_storage(storage_path, load);
   if (index->structure_size() != count)

@@ -185,6 +185,8 @@ class VectorIndex {
   // The bytes save() would write (the same verified format). SPANN: its small index (heads,
   // head graph, options); the posting file is not inside, the bytes refer to it by path.
   std::vector<uint8_t> to_bytes() const;
+  // The same bytes written into the memory `allocate(size)` returns (every byte of it).
+  void to_bytes(const std::function<uint8_t*(size_t)>& allocate) const;
   // True for an index loaded with LoadOptions::mmap: every write throws.
   bool read_only() const { return backing_ != nullptr; }
   // Only slot-addressed cosine indexes keep their rows' lengths (see RowNorms); add() then

@@ -244,37 +244,38 @@ void FlatIndex::write_sections(io::IndexFileWriter& out) const {
 void FlatIndex::read_sections(const io::IndexFileReader& in) {
   io::ByteReader params = in.reader(io::fourcc("CDEC"));
   codec_ = load_codec(codec_->name(), dim(), metric(), params);
-  const io::Span codes = in.in_place(kCodesSection);  // verified below unless scanned in place
+  const uint64_t codes_size = in.size_of(kCodesSection);
   const size_t cs = codec_->code_size();
-  if (codes.size % cs != 0)
-    throw FileFormatError(in.path() + ": code section size " + std::to_string(codes.size) +
+  if (codes_size % cs != 0)
+    throw FileFormatError(in.path() + ": code section size " + std::to_string(codes_size) +
                           " is not a multiple of the code size " + std::to_string(cs));
-  count_ = codes.size / cs;
+  count_ = static_cast<size_t>(codes_size / cs);
   learning_.learnt_from = count_;
   stride_ = stride_of(*codec_);
-  io::Span kept;
-  if (kept_codec_) {
-    kept = in.in_place(kKeptSection);
-    if (kept.size != count_ * kept_codec_->code_size())
-      throw FileFormatError(in.path() + ": kept vector section holds " + std::to_string(kept.size) + " bytes, expected " +
-                            std::to_string(count_ * kept_codec_->code_size()));
-  }
+  const uint64_t kept_size = kept_codec_ ? in.size_of(kKeptSection) : 0;
+  if (kept_codec_ && kept_size != count_ * kept_codec_->code_size())
+    throw FileFormatError(in.path() + ": kept vector section holds " + std::to_string(kept_size) + " bytes, expected " +
+                          std::to_string(count_ * kept_codec_->code_size()));
   // A mapped file is scanned in place when memory keeps codes unpadded, as the file does.
   // (Mapped files are copy-on-write, so the const section memory is writable: mapped_file.hpp.)
   auto view_of = [](const io::Span& s) { return AlignedBuffer::view(const_cast<uint8_t*>(s.data), s.size); };
   if (in.mapped() && stride_ == cs) {
-    codes_ = view_of(codes);
-    if (kept_codec_) kept_ = view_of(kept);
+    codes_ = view_of(in.in_place(kCodesSection));  // verified below only where the whole file was
+    if (kept_codec_) kept_ = view_of(in.in_place(kKeptSection));
     mapped_checks_ = io::SectionChecks();
     mapped_checks_.note(in, kCodesSection);
     if (kept_codec_) mapped_checks_.note(in, kKeptSection);
   } else {
-    in.section(kCodesSection);  // checks the checksum of what is copied
-    if (kept_codec_) in.section(kKeptSection);
+    // Copied piece by piece into the padded rows, checksummed as they are read.
     codes_.reallocate(count_ * stride_);
-    for (size_t i = 0; i < count_; ++i) std::memcpy(codes_.data() + i * stride_, codes.data + i * cs, cs);
-    kept_.reallocate(kept.size);
-    if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
+    in.stream(kCodesSection, cs, [&](uint64_t at, const uint8_t* rows, size_t n) {
+      for (size_t i = 0, first = static_cast<size_t>(at / cs); i < n / cs; ++i)
+        std::memcpy(codes_.data() + (first + i) * stride_, rows + i * cs, cs);
+    });
+    kept_.reallocate(static_cast<size_t>(kept_size));
+    if (kept_codec_) in.stream(kKeptSection, 1, [&](uint64_t at, const uint8_t* bytes, size_t n) {
+      std::memcpy(kept_.data() + at, bytes, n);
+    });
   }
   // Codes scanned in place from a mapped file that was not verified whole are trusted:
   // checking them would read the whole file.

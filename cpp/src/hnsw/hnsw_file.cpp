@@ -39,6 +39,11 @@ constexpr uint64_t kMaxRecordPadding = 4096;
 // so the memory is writable even though the reader hands it out as const.
 AlignedBuffer view_of(const io::Span& s) { return AlignedBuffer::view(const_cast<uint8_t*>(s.data), s.size); }
 
+// Section `tag` copied as it is to `to` (which holds its size), checksummed as it is read.
+void copy_section(const io::IndexFileReader& in, uint32_t tag, uint8_t* to) {
+  in.stream(tag, 1, [to](uint64_t at, const uint8_t* bytes, size_t n) { std::memcpy(to + at, bytes, n); });
+}
+
 }  // namespace
 
 void HnswIndex::write_sections(io::IndexFileWriter& out) const {
@@ -103,7 +108,7 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   const io::Span upper = in.section(kUpperSection);
   if (levels.size != count) throw bad("level section has the wrong size");
   if (upper.size % sizeof(uint32_t) != 0) throw bad("upper link section has the wrong size");
-  if (kept_codec_ && in.in_place(kKeptSection).size != count * kept_codec_->code_size())
+  if (kept_codec_ && in.size_of(kKeptSection) != count * kept_codec_->code_size())
     throw bad("kept vector section has the wrong size");
 
   count_ = 0;
@@ -200,9 +205,9 @@ void HnswIndex::read_level0(const io::IndexFileReader& in, uint64_t count) {
   if (head_size != head_size_ || head_stride < head_size || head_stride > head_size + kMaxRecordPadding)
     throw bad("level-0 head layout does not match the codec");
   const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
-  if (in.in_place(kHeadsSection).size != count * head_stride) throw bad("level-0 head section has the wrong size");
-  if (in.in_place(kLevel0Section).size != count * list_bytes) throw bad("level-0 link section has the wrong size");
-  if (in.in_place(kTailsSection).size != count * tail_size_) throw bad("code tail section has the wrong size");
+  if (in.size_of(kHeadsSection) != count * head_stride) throw bad("level-0 head section has the wrong size");
+  if (in.size_of(kLevel0Section) != count * list_bytes) throw bad("level-0 link section has the wrong size");
+  if (in.size_of(kTailsSection) != count * tail_size_) throw bad("code tail section has the wrong size");
 
   if (in.mapped() && head_stride == head_stride_) {
     // Searched in place: the walk reads heads and lists straight from the mapped file,
@@ -218,17 +223,18 @@ void HnswIndex::read_level0(const io::IndexFileReader& in, uint64_t count) {
     states_.reset(new std::atomic<uint8_t>[count]());
     return;
   }
-  const io::Span heads = in.section(kHeadsSection);
-  const io::Span lists = in.section(kLevel0Section);
-  const io::Span tails = in.section(kTailsSection);
   reserve_records(count);
+  // Copied piece by piece, checksummed as they are read.
   if (head_stride == head_stride_) {
-    if (heads.size) std::memcpy(heads_.data(), heads.data, heads.size);
+    copy_section(in, kHeadsSection, heads_.data());
   } else {  // written by a build that padded heads differently
-    for (uint64_t s = 0; s < count; ++s) std::memcpy(head(static_cast<uint32_t>(s)), heads.data + s * head_stride, head_size_);
+    in.stream(kHeadsSection, head_stride, [&](uint64_t at, const uint8_t* from, size_t n) {
+      for (uint64_t s = at / head_stride, end = (at + n) / head_stride; s < end; from += head_stride, ++s)
+        std::memcpy(head(static_cast<uint32_t>(s)), from, head_size_);
+    });
   }
-  if (lists.size) std::memcpy(links0_.data(), lists.data, lists.size);
-  if (tails.size) std::memcpy(tails_.data(), tails.data, tails.size);
+  copy_section(in, kLevel0Section, links0_.data());
+  copy_section(in, kTailsSection, tails_.data());
   read_kept(in);
 }
 
@@ -243,40 +249,39 @@ void HnswIndex::read_version2_records(const io::IndexFileReader& in, uint64_t co
   if (head_size != head_size_ || links_offset < head_size || links_offset > head_size + kMaxRecordPadding ||
       stride < links_offset + list_bytes || stride > links_offset + list_bytes + kMaxRecordPadding)
     throw bad("level-0 record layout does not match the codec and the graph degree");
-  const io::Span records = in.section(kRecordsSection);
-  const io::Span tails = in.section(kTailsSection);
-  if (records.size != count * stride) throw bad("level-0 record section has the wrong size");
-  if (tails.size != count * tail_size_) throw bad("code tail section has the wrong size");
+  if (in.size_of(kRecordsSection) != count * stride) throw bad("level-0 record section has the wrong size");
+  if (in.size_of(kTailsSection) != count * tail_size_) throw bad("code tail section has the wrong size");
   reserve_records(count);
-  for (uint64_t s = 0; s < count; ++s) {
-    const uint8_t* from = records.data + s * stride;
-    std::memcpy(head(static_cast<uint32_t>(s)), from, head_size_);
-    std::memcpy(links(static_cast<uint32_t>(s), 0), from + links_offset, list_bytes);
-  }
-  if (tails.size) std::memcpy(tails_.data(), tails.data, tails.size);
+  in.stream(kRecordsSection, stride, [&](uint64_t at, const uint8_t* from, size_t n) {
+    for (uint64_t s = at / stride, end = (at + n) / stride; s < end; from += stride, ++s) {
+      std::memcpy(head(static_cast<uint32_t>(s)), from, head_size_);
+      std::memcpy(links(static_cast<uint32_t>(s), 0), from + links_offset, list_bytes);
+    }
+  });
+  copy_section(in, kTailsSection, tails_.data());
   read_kept(in);
 }
 
 void HnswIndex::read_kept(const io::IndexFileReader& in) {
   if (!kept_codec_) return;
-  const io::Span kept = in.section(kKeptSection);  // its size was checked by read_sections
-  if (kept.size) std::memcpy(kept_.data(), kept.data, kept.size);
+  copy_section(in, kKeptSection, kept_.data());  // its size was checked by read_sections
 }
 
 void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t count) {
   auto bad = [&](const std::string& what) { return FileFormatError(in.path() + ": " + what); };
-  const io::Span codes = in.section(kCodesSection);
-  const io::Span links0 = in.section(kLevel0Section);
   const size_t cs = codec_->code_size();
   const size_t link_words = level0_list_words();
-  if (codes.size != count * cs) throw bad("code section has the wrong size");
-  if (links0.size != count * link_words * sizeof(uint32_t)) throw bad("level-0 link section has the wrong size");
+  if (in.size_of(kCodesSection) != count * cs) throw bad("code section has the wrong size");
+  if (in.size_of(kLevel0Section) != count * link_words * sizeof(uint32_t))
+    throw bad("level-0 link section has the wrong size");
   reserve_records(count);
-  for (uint64_t s = 0; s < count; ++s) {
-    std::memcpy(head(static_cast<uint32_t>(s)), codes.data + s * cs, head_size_);
-    if (tail_size_) std::memcpy(tail(static_cast<uint32_t>(s)), codes.data + s * cs + head_size_, tail_size_);
-  }
-  if (links0.size) std::memcpy(links0_.data(), links0.data, links0.size);
+  in.stream(kCodesSection, cs, [&](uint64_t at, const uint8_t* from, size_t n) {
+    for (uint64_t s = at / cs, end = (at + n) / cs; s < end; from += cs, ++s) {
+      std::memcpy(head(static_cast<uint32_t>(s)), from, head_size_);
+      if (tail_size_) std::memcpy(tail(static_cast<uint32_t>(s)), from + head_size_, tail_size_);
+    }
+  });
+  copy_section(in, kLevel0Section, links0_.data());
   read_kept(in);
 }
 

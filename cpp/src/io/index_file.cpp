@@ -66,13 +66,6 @@ std::string hex32(uint32_t v) {
   throw FileFormatError(path + ": " + detail + "; the file is corrupted");
 }
 
-// Every byte outside the header and the payloads must be zero, so that no byte of a valid
-// file escapes verification.
-void check_zero_gap(const uint8_t* file, uint64_t begin, uint64_t end, const std::string& path) {
-  for (uint64_t i = begin; i < end; ++i)
-    if (file[i] != 0) throw_corrupted(path, "padding byte at offset " + std::to_string(i) + " is not zero");
-}
-
 // A file shorter than the magic that starts like it (an empty file too) is a truncated one.
 void check_magic(const uint8_t* head, size_t n, const std::string& path) {
   if (n > 0 && std::memcmp(head, kMagic, n) != 0) throw FileFormatError(path + " is not a vidx index file");
@@ -204,41 +197,68 @@ void IndexFileWriter::write_atomically(const std::string& path) const {
   out.commit();
 }
 
-std::vector<uint8_t> IndexFileWriter::to_bytes() const {
+void IndexFileWriter::write_to(const std::function<uint8_t*(size_t)>& allocate) const {
   const Layout l = layout();
   if (l.file_size > std::numeric_limits<size_t>::max()) throw std::bad_alloc();
-  std::vector<uint8_t> out(static_cast<size_t>(l.file_size));
+  uint8_t* out = allocate(static_cast<size_t>(l.file_size));
   emit(l, [&](uint64_t offset, const uint8_t* p, size_t n) {
-    if (n) std::memcpy(out.data() + offset, p, n);
+    if (n) std::memcpy(out + offset, p, n);
+  });
+}
+
+std::vector<uint8_t> IndexFileWriter::to_bytes() const {
+  std::vector<uint8_t> out;
+  write_to([&out](size_t n) {
+    out.resize(n);
+    return out.data();
   });
   return out;
 }
 
 // ---- IndexFileReader ------------------------------------------------------------------
 
+// A reader that reads section by section gets its bytes from an open file, or from bytes the
+// caller keeps (from_bytes).
+struct IndexFileReader::Source {
+  File file;
+  const uint8_t* bytes = nullptr;
+
+  // n bytes at `offset` into dst. The file may have shrunk since its header was read: a short
+  // read is reported as a truncation.
+  void read(uint64_t offset, void* dst, size_t n, const std::string& path) const {
+    if (n == 0) return;
+    if (bytes) {
+      std::memcpy(dst, bytes + offset, n);
+      return;
+    }
+    if (file.read_at(offset, dst, n) != n)
+      throw_truncated(path, "it ended before offset " + std::to_string(offset + n) + " while it was being read");
+  }
+};
+
+namespace {
+// Pieces a payload is read and checksummed in (stream(), checks of unread sections).
+constexpr size_t kReadChunk = size_t(4) << 20;
+}  // namespace
+
 IndexFileReader IndexFileReader::open(const std::string& path) {
   // A save of this path killed with SIGKILL may have left its temporary file behind.
   remove_stale_temp_files(path);
-  const File file = File::open_existing(path);
-  const uint64_t size_on_disk64 = file.size();
-  if (size_on_disk64 > std::numeric_limits<size_t>::max())
+  auto source = std::make_shared<Source>();
+  source->file = File::open_existing(path);
+  const uint64_t size_on_disk = source->file.size();
+  if (size_on_disk > std::numeric_limits<size_t>::max())
     throw IoError("cannot read " + path + ": file too large for this platform");
-  const size_t size_on_disk = static_cast<size_t>(size_on_disk64);
 
-  // The magic alone first, so a large foreign file is rejected without reading all of it.
+  // The magic alone first, so a large foreign file is rejected without reading more of it.
   uint8_t magic[sizeof kMagic];
-  const size_t magic_read = file.read_at(0, magic, std::min(size_on_disk, sizeof kMagic));
+  const size_t magic_read = source->file.read_at(0, magic, std::min<uint64_t>(size_on_disk, sizeof kMagic));
   check_magic(magic, magic_read, path);
 
   IndexFileReader f;
   f.path_ = path;
-  // Not zeroed first: the read fills it, and a short read is refused by verify() below.
-  auto buffer = std::make_shared<AlignedBuffer>(AlignedBuffer::for_overwrite(size_on_disk));
-  // `n` is what was actually read: if the file shrank since fstat, that shows as truncation.
-  const size_t n = file.read_at(0, buffer->data(), size_on_disk);
-  f.data_ = buffer->data();
-  f.owner_ = std::move(buffer);
-  f.verify(n, true);
+  f.source_ = std::move(source);
+  f.verify(size_on_disk, false);
   return f;
 }
 
@@ -246,12 +266,10 @@ IndexFileReader IndexFileReader::from_bytes(const void* data, size_t size, const
   check_magic(static_cast<const uint8_t*>(data), std::min(size, sizeof kMagic), name);
   IndexFileReader f;
   f.path_ = name;
-  // Aligned copies (sections are SIMD-loaded), not zeroed first: the copy fills every byte.
-  auto buffer = std::make_shared<AlignedBuffer>(AlignedBuffer::for_overwrite(size));
-  if (size) std::memcpy(buffer->data(), data, size);
-  f.data_ = buffer->data();
-  f.owner_ = std::move(buffer);
-  f.verify(size, true);
+  auto source = std::make_shared<Source>();
+  source->bytes = static_cast<const uint8_t*>(data);
+  f.source_ = std::move(source);
+  f.verify(size, false);
   return f;
 }
 
@@ -269,9 +287,40 @@ IndexFileReader IndexFileReader::map(const std::string& path, bool verify_all) {
   return f;
 }
 
-void IndexFileReader::verify(size_t n, bool verify_all) {
+const uint8_t* IndexFileReader::header_bytes(uint64_t n, std::vector<uint8_t>& storage) const {
+  if (data_) return data_;
+  storage.resize(static_cast<size_t>(std::min<uint64_t>(n, kStablePrefixBytes)));
+  source_->read(0, storage.data(), storage.size(), path_);
+  if (storage.size() < kStablePrefixBytes) return storage.data();
+  // As much as the header claims, within what the file holds and any header may be; verify()
+  // refuses a claim beyond either before it reads past the prefix.
+  const uint64_t claimed = std::min<uint64_t>(load_le32(storage.data() + 12), kMaxAnyHeaderBytes);
+  storage.resize(static_cast<size_t>(std::min<uint64_t>(n, std::max<uint64_t>(claimed, kStablePrefixBytes))));
+  source_->read(0, storage.data(), storage.size(), path_);
+  return storage.data();
+}
+
+void IndexFileReader::check_zero_range(uint64_t begin, uint64_t end) const {
+  if (data_ || (source_ && source_->bytes)) {
+    const uint8_t* file = data_ ? data_ : source_->bytes;
+    for (uint64_t i = begin; i < end; ++i)
+      if (file[i] != 0) throw_corrupted(path_, "padding byte at offset " + std::to_string(i) + " is not zero");
+    return;
+  }
+  uint8_t piece[4096];
+  for (uint64_t at = begin; at < end;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof piece, end - at));
+    source_->read(at, piece, n, path_);
+    for (size_t i = 0; i < n; ++i)
+      if (piece[i] != 0) throw_corrupted(path_, "padding byte at offset " + std::to_string(at + i) + " is not zero");
+    at += n;
+  }
+}
+
+void IndexFileReader::verify(uint64_t n, bool verify_all) {
   const std::string& path = path_;
-  const uint8_t* b = data_;
+  std::vector<uint8_t> header_storage;
+  const uint8_t* b = header_bytes(n, header_storage);
   // The version-independent prefix and the header checksum.
   if (n < kStablePrefixBytes)
     throw_truncated(path, "it has only " + std::to_string(n) + " bytes, less than a header");
@@ -344,13 +393,13 @@ void IndexFileReader::verify(size_t n, bool verify_all) {
     // offset + length <= file_size, without computing a sum that could overflow.
     if (e.offset > file_size || e.length > file_size - e.offset)
       throw_corrupted(path, name + " extends past the end of the file");
-    check_zero_gap(b, previous_end, e.offset, path);
+    check_zero_range(previous_end, e.offset);
     previous_end = e.offset + e.length;
   }
-  check_zero_gap(b, previous_end, file_size, path);
+  check_zero_range(previous_end, file_size);
 
-  // Finally the payloads themselves: now, or (a mapped file without verify_all) when a
-  // section is first handed out by section().
+  // Finally the payloads themselves: now, or when a section is first handed out (a mapped file
+  // without verify_all, a file read section by section).
   for (Entry& e : entries_) {
     e.crc = crcs[&e - entries_.data()];
     e.verified = false;
@@ -360,11 +409,31 @@ void IndexFileReader::verify(size_t n, bool verify_all) {
 
 void IndexFileReader::check_payload(const Entry& e) const {
   if (e.verified) return;
-  const uint32_t crc = crc32c(data_ + e.offset, static_cast<size_t>(e.length));
+  const uint8_t* whole = data_ ? data_ : (source_->bytes ? source_->bytes : nullptr);
+  if (whole) {
+    check_crc(e, crc32c(whole + e.offset, static_cast<size_t>(e.length)));
+    return;
+  }
+  std::vector<uint8_t> piece(static_cast<size_t>(std::min<uint64_t>(kReadChunk, e.length)));
+  uint32_t crc = 0;
+  for (uint64_t at = 0; at < e.length;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), e.length - at));
+    source_->read(e.offset + at, piece.data(), n, path_);
+    crc = crc32c(piece.data(), n, crc);
+    at += n;
+  }
+  check_crc(e, crc);
+}
+
+void IndexFileReader::check_crc(const Entry& e, uint32_t crc) const {
   if (crc != e.crc)
     throw_corrupted(path_, "section '" + tag_name(e.tag) + "' failed its checksum (stored " + hex32(e.crc) +
                                ", computed " + hex32(crc) + ")");
   e.verified = true;
+}
+
+void IndexFileReader::verify_unread() const {
+  for (const Entry& e : entries_) check_payload(e);
 }
 
 void IndexFileReader::advise_random(uint32_t tag) const {
@@ -378,19 +447,65 @@ const IndexFileReader::Entry* IndexFileReader::find(uint32_t tag) const {
   return nullptr;
 }
 
-Span IndexFileReader::in_place(uint32_t tag) const {
+const IndexFileReader::Entry& IndexFileReader::require(uint32_t tag) const {
   const Entry* e = find(tag);
   if (!e) throw FileFormatError(path_ + ": missing section '" + tag_name(tag) + "'");
-  return Span{data_ + e->offset, static_cast<size_t>(e->length)};
+  return *e;
+}
+
+uint64_t IndexFileReader::size_of(uint32_t tag) const { return require(tag).length; }
+
+Span IndexFileReader::in_place(uint32_t tag) const {
+  if (source_) return section(tag);
+  const Entry& e = require(tag);
+  return Span{data_ + e.offset, static_cast<size_t>(e.length)};
 }
 
 Span IndexFileReader::section(uint32_t tag) const {
-  const Span s = in_place(tag);
-  const Entry& e = *find(tag);
+  const Entry& e = require(tag);
+  if (source_) {
+    for (const auto& [read_tag, payload] : read_)
+      if (read_tag == tag) return Span{payload->data(), static_cast<size_t>(e.length)};
+    // Read into a buffer of its own: 64-byte aligned whatever the source's alignment.
+    auto payload = std::make_shared<AlignedBuffer>(AlignedBuffer::for_overwrite(static_cast<size_t>(e.length)));
+    source_->read(e.offset, payload->data(), static_cast<size_t>(e.length), path_);
+    check_crc(e, crc32c(payload->data(), static_cast<size_t>(e.length)));
+    read_.emplace_back(tag, payload);
+    return Span{payload->data(), static_cast<size_t>(e.length)};
+  }
   // A copied section is read whole (its checksum first): ask for all of its pages at once.
   if (mapping_ && !e.verified) mapping_->advise_willneed(static_cast<size_t>(e.offset), static_cast<size_t>(e.length));
   check_payload(e);
-  return s;
+  return Span{data_ + e.offset, static_cast<size_t>(e.length)};
+}
+
+void IndexFileReader::stream(uint32_t tag, size_t unit,
+                             const std::function<void(uint64_t, const uint8_t*, size_t)>& sink) const {
+  const Entry& e = require(tag);
+  if (!source_ || source_->bytes) {  // the whole payload is in memory: verified, then handed over at once
+    const uint8_t* file = data_ ? data_ : source_->bytes;
+    if (mapping_ && !e.verified) mapping_->advise_willneed(static_cast<size_t>(e.offset), static_cast<size_t>(e.length));
+    check_payload(e);
+    if (e.length) sink(0, file + e.offset, static_cast<size_t>(e.length));
+    return;
+  }
+  for (const auto& [read_tag, payload] : read_)
+    if (read_tag == tag) {  // section() read it already
+      if (e.length) sink(0, payload->data(), static_cast<size_t>(e.length));
+      return;
+    }
+  unit = std::max<size_t>(unit, 1);
+  const size_t chunk = std::max(unit, kReadChunk / unit * unit);
+  AlignedBuffer piece = AlignedBuffer::for_overwrite(static_cast<size_t>(std::min<uint64_t>(chunk, e.length)));
+  uint32_t crc = 0;
+  for (uint64_t at = 0; at < e.length;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, e.length - at));
+    source_->read(e.offset + at, piece.data(), n, path_);
+    crc = crc32c(piece.data(), n, crc);
+    sink(at, piece.data(), n);
+    at += n;
+  }
+  check_crc(e, crc);
 }
 
 bool IndexFileReader::verified(uint32_t tag) const {

@@ -29,9 +29,8 @@
 //   corrupted file from a newer one.
 // - Every byte of a valid file is covered: the header and payloads by checksums, padding by
 //   the must-be-zero rule, the length by file_size. Any truncation or flipped byte is caught.
-// - 64-byte aligned payloads let a reader hand out pointers into the file buffer (or into the
-//   file mapped with IndexFileReader::map) that are aligned for any SIMD load, so loading
-//   copies nothing.
+// - 64-byte aligned payloads let a reader hand out pointers into the file mapped with
+//   IndexFileReader::map that are aligned for any SIMD load, so a mapped load copies nothing.
 //
 // Version 2 is the same container; it marks that kinds may store arrays in their in-memory
 // layout (HNSW: level-0 records "REC0" instead of "CODE" + "LNK0") so a mapped file is
@@ -132,6 +131,9 @@ class IndexFileWriter {
   void write_atomically(const std::string& path) const;
   // The same file as bytes in memory.
   std::vector<uint8_t> to_bytes() const;
+  // The same file written into the memory `allocate(size)` returns (size bytes, every one of
+  // them written): a caller's own buffer (a Python bytes object), so the file is not held twice.
+  void write_to(const std::function<uint8_t*(size_t)>& allocate) const;
 
   const std::string& kind() const { return kind_; }
   // Sets "must understand" header flags (kScaledRowsFlag).
@@ -160,20 +162,26 @@ class IndexFileWriter {
   std::vector<Section> sections_;
 };
 
-// Opens an index file, in memory or mapped, and hands out its sections as views. Movable, not
-// copyable; views stay valid across moves and as long as the reader or backing() lives.
+// Opens an index file, read section by section, or mapped, and hands out its sections as
+// views. Movable, not copyable; views stay valid across moves and as long as the reader (or, for
+// a mapped file, backing()) lives.
 class IndexFileReader {
  public:
-  // Reads the whole file into a 64-byte aligned buffer after verifying all of it.
+  // Opens the file and verifies its header, section table, length and padding; each payload is
+  // read (and its checksum verified) when a structure asks for it: section() reads it into a
+  // 64-byte aligned buffer the reader keeps, stream() hands it over in pieces to be copied
+  // where it belongs. So a load holds the index once plus the small sections, not also a copy
+  // of the whole file (which doubled a load's peak memory).
   // Errors:
   //   FileNotFound     "no such file: <path>"
   //   IoError          the file cannot be opened or read (with the system's reason)
   //   FileFormatError  "<path> is not a vidx index file" (wrong magic); "... truncated ...";
   //                    "... file format version N is newer than this library supports (M);
-  //                    upgrade vidx"; a checksum failure naming the header or the section.
+  //                    upgrade vidx"; a checksum failure naming the header or the section (the
+  //                    payload's when it is read).
   static IndexFileReader open(const std::string& path);
-  // Index file bytes held in memory (copied, so `data` need not outlive the call), verified as
-  // open() verifies a file; `name` stands for the path in messages.
+  // Index file bytes held in memory, read as open() reads a file (nothing copied whole): `data`
+  // must stay alive and unchanged as long as the reader; `name` stands for the path in messages.
   static IndexFileReader from_bytes(const void* data, size_t size, const std::string& name = "index bytes");
   // Maps the file instead of reading it (mapped_file.hpp). Verified at once: the header, the
   // section table and the zero padding; each payload when section() first hands it out, or
@@ -200,12 +208,24 @@ class IndexFileReader {
   void advise_random(uint32_t tag) const;
 
   bool has(uint32_t tag) const { return find(tag) != nullptr; }
+  // The payload length of section `tag`; FileFormatError "missing section" as section() says it.
+  uint64_t size_of(uint32_t tag) const;
+  // Hands the payload of section `tag` to `sink(offset in the payload, bytes, n)` in order, in
+  // pieces whose lengths are multiples of `unit` (but for a shorter last one), and verifies its
+  // checksum after the last piece: FileFormatError then, and the caller discards what it
+  // copied. For a structure that copies a large section into its own layout, so the payload is
+  // never held whole besides the copy.
+  void stream(uint32_t tag, size_t unit, const std::function<void(uint64_t, const uint8_t*, size_t)>& sink) const;
   // The payload of section `tag` (64-byte aligned); FileFormatError "missing section 'GRPH'"
   // (with the path) when the file has no such section.
   Span section(uint32_t tag) const;
   // Section `tag` without verifying its checksum (only a mapped file has unverified ones):
   // for a structure that uses it in place. Check verified(tag) before trusting its contents.
+  // A file read section by section reads and verifies it, as section() does.
   Span in_place(uint32_t tag) const;
+  // Verifies every payload not read yet (a load that read section by section calls it last,
+  // so a damaged section no structure reads still fails the load).
+  void verify_unread() const;
   // Whether section `tag` has passed its checksum (false for a missing one).
   bool verified(uint32_t tag) const;
   // For a section a structure keeps in place from a mapped file: what a later save must compare
@@ -224,22 +244,33 @@ class IndexFileReader {
     uint64_t length;
     mutable bool verified;
   };
+  // Where a reader that reads section by section gets its bytes (index_file.cpp).
+  struct Source;
+
   IndexFileReader() = default;
   const Entry* find(uint32_t tag) const;
-  // Checks the header and table of the n bytes at data_ (the whole file), and with verify_all
-  // every payload.
-  void verify(size_t n, bool verify_all);
+  const Entry& require(uint32_t tag) const;
+  // Checks the header and table of the n-byte file, and with verify_all every payload.
+  void verify(uint64_t n, bool verify_all);
+  // The header's bytes (at least the first min(n, header size) of the file): data_, or read.
+  const uint8_t* header_bytes(uint64_t n, std::vector<uint8_t>& storage) const;
+  // FileFormatError when a byte of [begin, end) is not zero.
+  void check_zero_range(uint64_t begin, uint64_t end) const;
   // FileFormatError naming the section when its payload fails its checksum.
   void check_payload(const Entry& e) const;
+  void check_crc(const Entry& e, uint32_t crc) const;
 
   std::string path_;
   std::string kind_;
   uint32_t version_ = 0;
   uint32_t flags_ = 0;
   std::vector<Entry> entries_;
-  std::shared_ptr<const void> owner_;          // an AlignedBuffer or a MappedFile
+  std::shared_ptr<const void> owner_;    // a MappedFile
   const MappedFile* mapping_ = nullptr;  // owned by owner_ when mapped
-  const uint8_t* data_ = nullptr;              // the whole file
+  const uint8_t* data_ = nullptr;        // the whole file, when mapped
+  std::shared_ptr<const Source> source_;  // otherwise
+  // Payloads section() read, by tag: views of them stay valid as long as the reader.
+  mutable std::vector<std::pair<uint32_t, std::shared_ptr<const AlignedBuffer>>> read_;
 };
 
 }  // namespace vidx::io

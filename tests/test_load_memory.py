@@ -1,0 +1,65 @@
+"""Loading holds an index once: load(), from_bytes() and to_bytes() peak near the index's own size
+(they held a second whole copy of the file: 2x the index for load and from_bytes, 2x for to_bytes).
+
+Each case runs in a fresh process that measures its own peak resident memory around the one call
+(Linux: /proc/self/clear_refs resets the peak)."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import vidx
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self")
+
+PROBE = textwrap.dedent("""
+    import json, sys, vidx
+    def rss(field):
+        for line in open("/proc/self/status"):
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    path, op = sys.argv[1], sys.argv[2]
+    data = open(path, "rb").read() if op == "from_bytes" else None
+    index = vidx.load(path) if op == "to_bytes" else None
+    before = rss("VmRSS:")
+    open("/proc/self/clear_refs", "w").write("5")
+    if op == "load":
+        index = vidx.load(path)
+    elif op == "from_bytes":
+        index = vidx.from_bytes(data)
+    else:
+        out = index.to_bytes()
+    print(json.dumps({"peak": rss("VmHWM:") - before, "index": index.memory_usage()}))
+""")
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("load_memory")
+    x = np.random.default_rng(0).standard_normal((60_000, 256)).astype(np.float32)  # 61 MB
+    paths = {}
+    for kind, quant in [("flat", "none"), ("flat", "lvq8"), ("hnsw", "lvq8")]:
+        index = vidx.Index(256, "l2", kind=kind, quant=quant, threads=2, M=8, ef_construction=16)
+        index.add(x if kind == "flat" else x[:50_000])
+        paths[kind, quant] = str(folder / f"{kind}_{quant}.vidx")
+        index.save(paths[kind, quant])
+    return paths
+
+
+@pytest.mark.parametrize("op", ["load", "from_bytes", "to_bytes"])
+@pytest.mark.parametrize("kind,quant", [("flat", "none"), ("flat", "lvq8"), ("hnsw", "lvq8")])
+def test_peak_memory_is_about_one_index(saved, kind, quant, op):
+    try:
+        open("/proc/self/clear_refs", "w").write("5")
+    except OSError:
+        pytest.skip("cannot reset the peak resident memory here")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", PROBE, saved[kind, quant], op], capture_output=True, text=True,
+                         env=env, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    # The index (or the bytes) once, plus buffers of a few MB; a second copy would read 2x.
+    assert result["peak"] <= 1.3 * result["index"] + 4 * 2 ** 20, result
