@@ -120,7 +120,7 @@ class Index:
         SPANN: path (the posting file, required), head_ratio (None: automatic), replicas,
             candidates, rng_factor, posting_limit, branch, kmeans_iters, nprobe and eps
             (search defaults), direct_io, io_threads, memory_budget (bytes the build may
-            hold; 0: half the memory), sample, read_buffer (bytes of posting pages one search
+            hold; 0: half the memory, or of a container's memory limit), sample, read_buffer (bytes of posting pages one search
             holds: search memory stays bounded whatever nprobe), rebuild_growth (an add that
             brings the index to this many times the rows of its last build, stats()["vectors"],
             re-clusters every row with the add's, as rebuild() does but keeping the stored codes

@@ -1,5 +1,4 @@
 // Sizing a SPANN build to its memory budget, and reading its rows.
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,16 +7,10 @@
 #include "build_phases.hpp"
 #include "vidx/codec/registry.hpp"
 #include "vidx/common/error.hpp"
+#include "vidx/common/memory_limit.hpp"
 
 namespace vidx::spann {
 namespace {
-
-uint64_t physical_memory() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES);
-  const long page = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return uint64_t(8) << 30;
-  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
-}
 
 std::string bytes_text(uint64_t b) {
   char buf[64];
@@ -40,7 +33,7 @@ void BuildContext::read_rows(size_t begin, size_t count, float* out) const {
 
 void plan_build(BuildContext& b, double head_ratio) {
   const SpannOptions& o = b.options.spann;
-  b.budget = o.memory_budget ? o.memory_budget : physical_memory() / 2;
+  b.budget = o.memory_budget ? o.memory_budget : usable_memory() / 2;
   b.heads_target = std::clamp<size_t>(static_cast<size_t>(std::llround(head_ratio * b.n)), 1, b.n);
   const size_t R = o.replicas;
   const size_t row_bytes = b.dim * sizeof(float);
