@@ -38,8 +38,7 @@ int64_t IdMap::slot_of(int64_t id) const {
   if (identity_) {
     if (static_cast<uint64_t>(id) < slot_count()) slot = id;
   } else {
-    const auto it = slot_of_.find(id);
-    if (it != slot_of_.end()) slot = it->second;
+    slot = slot_of_.find(id);
   }
   // A pending id (its add still running) is not stored yet.
   return slot >= 0 && label(static_cast<uint32_t>(slot)) == id ? slot : -1;
@@ -87,9 +86,7 @@ size_t IdMap::free_count() const {
 
 size_t IdMap::memory_usage() const {
   ReadLock lock(map_lock_);
-  // The hash map's nodes: key, value, next pointer and allocator overhead, plus buckets.
-  return capacity_ * sizeof(int64_t) + slot_of_.size() * 32 + slot_of_.bucket_count() * sizeof(void*) +
-         free_.capacity() * sizeof(uint32_t);
+  return capacity_ * sizeof(int64_t) + slot_of_.memory_usage() + free_.capacity() * sizeof(uint32_t);
 }
 
 // ---- checks ----
@@ -100,7 +97,7 @@ bool IdMap::pending_or_stored(int64_t id) const {
     const int64_t l = label(static_cast<uint32_t>(id));
     return l == id || l == kPending;
   }
-  return slot_of_.count(id) != 0;
+  return slot_of_.contains(id);
 }
 
 void IdMap::check_form(const int64_t* ids, size_t n) {
@@ -164,10 +161,10 @@ uint32_t IdMap::pop_free() {
 void IdMap::leave_identity() {
   identity_ = false;
   const size_t n = slot_count();
-  slot_of_.reserve(n * 2);
+  slot_of_.reserve(n);
   for (size_t s = 0; s < n; ++s) {
     const int64_t l = label(static_cast<uint32_t>(s));
-    if (l >= 0 || l == kPending) slot_of_.emplace(l >= 0 ? l : static_cast<int64_t>(s), static_cast<uint32_t>(s));
+    if (l >= 0 || l == kPending) slot_of_.set(l >= 0 ? l : static_cast<int64_t>(s), static_cast<uint32_t>(s));
   }
 }
 
@@ -194,7 +191,7 @@ size_t IdMap::reserve(const int64_t* ids, size_t n, std::vector<int64_t>& assign
   hidden_.fetch_add(fresh, std::memory_order_acq_rel);
   slot_count_.store(first_new + fresh, std::memory_order_release);
   if (!identity_)
-    for (size_t i = 0; i < n; ++i) slot_of_[assigned[i]] = slots[i];
+    for (size_t i = 0; i < n; ++i) slot_of_.set(assigned[i], slots[i]);
   return first_new;
 }
 
@@ -237,7 +234,7 @@ void IdMap::restore(const uint32_t* slots, const int64_t* ids, size_t n) {
   WriteLock lock(map_lock_);
   for (size_t i = 0; i < n; ++i) {
     store_label(slots[i], ids[i]);
-    if (!identity_) slot_of_[ids[i]] = slots[i];
+    if (!identity_) slot_of_.set(ids[i], slots[i]);
   }
   live_.fetch_add(n, std::memory_order_acq_rel);
   hidden_.fetch_sub(n, std::memory_order_release);

@@ -18,8 +18,9 @@
 #include <cstdint>
 #include <memory>
 #include <shared_mutex>
-#include <unordered_map>
 #include <vector>
+
+#include "vidx/common/slot_table.hpp"
 
 namespace vidx {
 
@@ -118,7 +119,7 @@ class IdMap {
   std::atomic<size_t> live_{0};
   std::atomic<size_t> hidden_{0};
   mutable std::shared_mutex map_lock_;              // slot_of_, identity_, free_
-  std::unordered_map<int64_t, uint32_t> slot_of_;  // stored and pending ids; empty in identity mode
+  SlotTable slot_of_;  // stored and pending ids; empty in identity mode
   bool identity_ = true;  // every slot's label is its own number, kFree, or kPending for that number
   std::vector<uint32_t> free_;  // a min-heap: the lowest free slot first
   uint64_t next_auto_ = 0;      // largest id ever + 1: up to 2^63, so it cannot overflow

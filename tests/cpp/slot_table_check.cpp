@@ -1,0 +1,57 @@
+// SlotTable (vidx/common/slot_table.hpp) against std::unordered_map under random sets, overwrites,
+// removals (which shift later entries back) and lookups of absent ids, with ids in runs, strides
+// and at random, through several growths and back down to empty. Prints "ok <operations>".
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <unordered_map>
+
+#include "vidx/common/slot_table.hpp"
+
+int main() {
+  std::mt19937_64 rng(7);
+  size_t operations = 0;
+  for (int pattern = 0; pattern < 3; ++pattern) {
+    vidx::SlotTable table;
+    std::unordered_map<int64_t, uint32_t> want;
+    auto id_at = [&](uint64_t i) -> int64_t {
+      if (pattern == 0) return static_cast<int64_t>(i);                  // a run
+      if (pattern == 1) return static_cast<int64_t>(i * 1024 + 5);       // a stride
+      return static_cast<int64_t>(rng() >> 1);                           // anywhere in [0, 2^63)
+    };
+    std::vector<int64_t> known;
+    for (int round = 0; round < 200000; ++round, ++operations) {
+      const unsigned op = rng() % 10;
+      if (op < 5 || known.empty()) {  // set a new id or overwrite a known one
+        const int64_t id = (op == 0 && !known.empty()) ? known[rng() % known.size()] : id_at(rng() % 300000);
+        const uint32_t slot = static_cast<uint32_t>(rng());
+        const bool added = table.set(id, slot);
+        if (added != (want.count(id) == 0)) return std::printf("MISMATCH set %lld\n", (long long)id), 1;
+        if (added) known.push_back(id);
+        want[id] = slot;
+      } else if (op < 8) {  // remove a known id (sometimes one already removed)
+        const size_t k = rng() % known.size();
+        const int64_t id = known[k];
+        table.erase(id);
+        want.erase(id);
+        known[k] = known.back();
+        known.pop_back();
+      } else {  // look up a known id and one that is likely absent
+        const int64_t present = known[rng() % known.size()], absent = id_at(rng() % 300000) + 1;
+        const auto w = want.find(present);
+        if (table.find(present) != (w == want.end() ? -1 : int64_t(w->second)))
+          return std::printf("MISMATCH find %lld\n", (long long)present), 1;
+        const auto a = want.find(absent);
+        if (table.find(absent) != (a == want.end() ? -1 : int64_t(a->second)))
+          return std::printf("MISMATCH find absent %lld\n", (long long)absent), 1;
+      }
+      if (table.size() != want.size()) return std::printf("MISMATCH size %zu != %zu\n", table.size(), want.size()), 1;
+    }
+    for (const auto& [id, slot] : want)
+      if (table.find(id) != int64_t(slot)) return std::printf("MISMATCH final %lld\n", (long long)id), 1;
+    for (const auto& entry : want) table.erase(entry.first);
+    if (table.size() != 0) return std::printf("MISMATCH not empty\n"), 1;
+  }
+  std::printf("ok %zu operations\n", operations);
+  return 0;
+}
