@@ -117,6 +117,43 @@ def test_assignment_matches_a_scan_of_every_centroid_after_updates():
     np.testing.assert_array_equal(r.assignment[clear], d.argmin(axis=1)[clear])
 
 
+def test_assignment_when_squared_distances_are_subnormal():
+    # Spread 1e-22 beside a column of ones (no rescaling): squared distances round on float32's
+    # subnormal grid, which a purely relative error bound missed (a review: 14 of 300 points
+    # off their nearest centroid). In 3 dimensions each squared difference is rounded once and
+    # the subnormal sums are exact, as in the kernel.
+    rng = np.random.default_rng(1)
+    x = np.concatenate([np.ones((300, 1)), rng.standard_normal((300, 2)) * 1e-22], axis=1).astype(np.float32)
+    r = vidx.kmeans(x, 17, iters=0, init="random", threads=1)
+    diff = (x[:, None, :] - r.centroids[None, :, :]).astype(np.float32)
+    squared = (diff * diff).astype(np.float32).astype(np.float64).sum(-1)
+    np.testing.assert_array_equal(r.assignment, squared.argmin(axis=1))
+
+
+def test_kmeans_plus_plus_on_subnormal_distances_picks_what_every_distance_picks():
+    # A review's 54 points whose squared distances are subnormal: skipping points by the triangle
+    # inequality chose row 12 where computing every distance chooses row 13 (the rows below are
+    # what computing every distance chose, before the skipping existed).
+    bits = [[1065353216, 2588661369, 2587867961], [1065353216, 463856181, 456323316], [1065353216, 2610326984, 465083946], [1065353216, 450024631, 450756000], [1065353216, 456287919, 2606967486], [1065353216, 2589656377, 2602983742], [1065353216, 2595885696, 2577900786], [1065353216, 437091070, 457007539], [1065353216, 2587723444, 2606754922], [1065353216, 441484819, 460593224], [1065353216, 2606120515, 2593266712], [1065353216, 2612184816, 2600002471], [1065353216, 436403435, 2594085408], [1065353216, 455447491, 2600781412], [1065353216, 2580916131, 2603380967], [1065353216, 2593094655, 2604002926], [1065353216, 0, 431093297], [1065353216, 436887047, 2570190616], [1065353216, 461739798, 434618438], [1065353216, 459800711, 2601993419], [1065353216, 2593239911, 2588338707], [1065353216, 458529237, 2590806251], [1065353216, 2612239380, 433554345], [1065353216, 435110570, 2608696733], [1065353216, 447206952, 455040289], [1065353216, 2607052626, 2612494795], [1065353216, 441765993, 2590293314], [1065353216, 459303588, 442954114], [1065353216, 440602030, 2600995878], [1065353216, 458377115, 2601322178], [1065353216, 445780109, 2597689714], [1065353216, 2580471365, 457127978], [1065353216, 452496777, 2597810764], [1065353216, 453770038, 453468818], [1065353216, 0, 2598126187], [1065353216, 2592553682, 462946916], [1065353216, 441433789, 458711418], [1065353216, 462324684, 441054810], [1065353216, 2578179826, 2579032936], [1065353216, 454730995, 456455367], [1065353216, 458471260, 2599153641], [1065353216, 2604606012, 461018496], [1065353216, 2575679887, 2591775327], [1065353216, 2595668179, 2594790496], [1065353216, 2609693452, 459638060], [1065353216, 456944176, 431158168], [1065353216, 448143168, 2599037827], [1065353216, 2604993237, 445706558], [1065353216, 454622323, 459635500], [1065353216, 2594576348, 2590613599], [1065353216, 453741657, 2593190149], [1065353216, 2593692469, 444963609], [1065353216, 2595380413, 437176791], [1065353216, 443548800, 2611028956]]  # noqa: E501
+    x = np.array(bits, dtype=np.uint32).view(np.float32)
+    r = vidx.kmeans(x, 9, iters=0, init="kmeans++", seed=125, threads=1)
+    chosen = [int(np.nonzero((x == c).all(1))[0][0]) for c in r.centroids]
+    assert chosen == [20, 4, 32, 37, 2, 36, 45, 13, 25]
+
+
+def test_assignment_when_inner_products_overflow_float32():
+    # The C++ k-means (no rescaling): rows near 1e19, whose inner products pass float32's range
+    # while every squared distance is finite, must still go to their nearest centroid.
+    from vidx import _core
+    x = (np.random.default_rng(1).standard_normal((200, 4)) * 1e19).astype(np.float32)
+    centroids, assignment, _, _ = _core._kmeans(x, 9, 0, 0, "cpu", "random", 1)
+    d = sq_dists(x, centroids)
+    assigned = d[np.arange(len(x)), assignment]
+    finite = assigned < 3e38
+    assert finite.mean() > 0.5
+    assert np.all(assigned[finite] <= d.min(axis=1)[finite] * (1 + 1e-5))
+
+
 def test_k_equals_n_and_k_one():
     x = np.random.default_rng(4).standard_normal((40, 3)).astype(np.float32)
     r = vidx.kmeans(x, 40, seed=0)

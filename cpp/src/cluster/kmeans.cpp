@@ -45,8 +45,10 @@ double ordered_sum(const std::vector<double>& v) {
 // point's current nearest centroid (its owner) as the point does, i.e. when
 // l2sq(owner, newest) >= 4 mind. The test carries a margin for float32 rounding (16 relative
 // errors of a dim-long sum), so every point it skips would have kept its mind: the centroids
-// chosen are those of computing every distance. On clustered data most points are skipped once
-// their own cluster has a centroid (graph.md section 50).
+// chosen are those of computing every distance. Distances near float32's subnormal range round
+// on an absolute grid the margin does not cover: points whose mind is below 2^-100 are never
+// skipped. On clustered data most points are skipped once their own cluster has a centroid
+// (graph.md section 50).
 std::vector<float> kmeanspp(const float* x, const std::vector<size_t>& pts, size_t dim, size_t k, Rng& rng,
                             ThreadPool& pool) {
   const auto& kern = simd::kernels();
@@ -57,6 +59,7 @@ std::vector<float> kmeanspp(const float* x, const std::vector<size_t>& pts, size
   std::vector<float> to_newest(k);  // l2sq of each chosen centroid to the newest one
   const double relative_error = (static_cast<double>(dim) + 4.0) * std::ldexp(1.0, -24);
   const double skip_factor = 4.0 * (1.0 + 16.0 * relative_error);
+  const float kSmallestSkipped = std::ldexp(1.0f, -100);
   constexpr size_t kBlock = 4096;
   const size_t nblocks = (m + kBlock - 1) / kBlock;
   std::vector<double> block_sum(nblocks);
@@ -72,7 +75,8 @@ std::vector<float> kmeanspp(const float* x, const std::vector<size_t>& pts, size
       const size_t lo = b * kBlock, hi = std::min(m, lo + kBlock);
       double s = 0.0;
       for (size_t i = lo; i < hi; ++i) {
-        const bool cannot_gain = std::isfinite(mind[i]) && to_newest[owner[i]] >= skip_factor * mind[i];
+        const bool cannot_gain =
+            std::isfinite(mind[i]) && mind[i] >= kSmallestSkipped && to_newest[owner[i]] >= skip_factor * mind[i];
         if (!cannot_gain) {
           const float d = kern.l2sq(x + pts[i] * dim, cv, dim);
           if (d < mind[i]) {

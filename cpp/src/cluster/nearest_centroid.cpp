@@ -21,9 +21,17 @@ size_t panels_per_pass(size_t dim) { return std::max<size_t>(1, (96 * 1024) / (d
 // 2 <x, c> <= (|x| + |c|)^2 / 2), |c|^2 with its extra and the estimate (2), and the exact
 // kernel's own sum (about dim + 3). Candidates lie within twice the sum of the best estimate,
 // rounded up with room to spare; the extra's rounding to float adds u |extra| on each side.
+// Results below float32's normal range round to a fixed grid instead (steps of 2^-149, half a
+// step an operation): an absolute term for those, or points whose distances are all
+// subnormal lost their nearest centroid (a review's rows of spread 1e-22).
 double tolerance(size_t dim, double reach, double largest_extra) {
-  return kUnitRoundoff * ((4.0 * static_cast<double>(dim) + 32.0) * reach * reach + 4.0 * largest_extra);
+  const double relative = kUnitRoundoff * ((4.0 * static_cast<double>(dim) + 32.0) * reach * reach + 4.0 * largest_extra);
+  return relative + (4.0 * static_cast<double>(dim) + 16.0) * std::ldexp(1.0, -149);
 }
+
+// Past this |x| + |c| the inner products or |c|^2 may overflow float32 (estimates of +-inf or
+// NaN): such points score every centroid exactly.
+constexpr double kLargestReach = 1e18;
 
 }  // namespace
 
@@ -85,7 +93,8 @@ size_t NearestCentroid::nearest(const float* point, const float* centred, const 
                                 Scratch& scratch, float* distance) const {
   double norm = 0;
   for (size_t j = 0; j < dim_; ++j) norm += static_cast<double>(centred[j]) * centred[j];
-  const double threshold = least + tolerance(dim_, std::sqrt(norm) + largest_norm_, largest_extra_);
+  const double reach = std::sqrt(norm) + largest_norm_;
+  const double threshold = least + tolerance(dim_, reach, largest_extra_);
   // Rounded up, so no estimate within the double threshold is left out.
   const float bound = std::nextafter(static_cast<float>(threshold), std::numeric_limits<float>::infinity());
 
@@ -101,10 +110,12 @@ size_t NearestCentroid::nearest(const float* point, const float* centred, const 
       best_distance = d;
     }
   };
-  // Estimates that are NaN (overflowed products) are candidates too; columns past k are not.
-  const size_t found = kernels_.not_above(estimates, padded_k_, bound, scratch.candidates.data());
-  for (size_t i = 0; i < found && scratch.candidates[i] < k_; ++i) score(scratch.candidates[i]);
-  if (!std::isfinite(best_cost)) {  // distances past float32's range: no estimate can be trusted
+  if (reach < kLargestReach && std::isfinite(threshold)) {
+    // Estimates that are NaN are candidates too; columns past k are not.
+    const size_t found = kernels_.not_above(estimates, padded_k_, bound, scratch.candidates.data());
+    for (size_t i = 0; i < found && scratch.candidates[i] < k_; ++i) score(scratch.candidates[i]);
+  }
+  if (!std::isfinite(best_cost)) {  // no estimate could be trusted, or distances past float32's range
     best = k_;
     for (size_t c = 0; c < k_; ++c) score(c);
   }

@@ -482,13 +482,15 @@ Span IndexFileReader::section(uint32_t tag) const {
 void IndexFileReader::stream(uint32_t tag, size_t unit,
                              const std::function<void(uint64_t, const uint8_t*, size_t)>& sink) const {
   const Entry& e = require(tag);
-  if (!source_ || source_->bytes) {  // the whole payload is in memory: verified, then handed over at once
-    const uint8_t* file = data_ ? data_ : source_->bytes;
-    if (mapping_ && !e.verified) mapping_->advise_willneed(static_cast<size_t>(e.offset), static_cast<size_t>(e.length));
+  if (!source_) {  // a mapped file: verified, then handed over at once
+    if (!e.verified) mapping_->advise_willneed(static_cast<size_t>(e.offset), static_cast<size_t>(e.length));
     check_payload(e);
-    if (e.length) sink(0, file + e.offset, static_cast<size_t>(e.length));
+    if (e.length) sink(0, data_ + e.offset, static_cast<size_t>(e.length));
     return;
   }
+  // Read and checksummed piece by piece, the caller's bytes too: the sink gets the very bytes that
+  // were checksummed, even if another thread changes the caller's buffer meanwhile (a review's
+  // bytearray changed during from_bytes loaded a row that failed the checksum).
   for (const auto& [read_tag, payload] : read_)
     if (read_tag == tag) {  // section() read it already
       if (e.length) sink(0, payload->data(), static_cast<size_t>(e.length));
