@@ -1,27 +1,16 @@
 """Ids that are not their slot's number live in a SlotTable (open addressing, removals shift entries
 back): the C++ check in tests/cpp/slot_table_check.cpp compares it with std::unordered_map under random
 operations, and an index keeps its answers for such ids through removes, compaction and reloads."""
-import os
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
 
 import vidx
-
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
-CXX = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
+from cpp_checks import needs_compiler, run_check
 
 
-@pytest.mark.skipif(CXX is None, reason="no C++ compiler")
+@needs_compiler
 def test_the_table_agrees_with_a_hash_map(tmp_path):
-    exe = tmp_path / "slot_table_check"
-    subprocess.run([CXX, "-std=c++17", "-O1", "-I", os.path.join(ROOT, "cpp", "include"), "-o", str(exe),
-                    os.path.join(ROOT, "tests", "cpp", "slot_table_check.cpp")], check=True, capture_output=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.startswith("ok ")
+    run_check(tmp_path, "slot_table_check")
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
