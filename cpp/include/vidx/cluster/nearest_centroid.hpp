@@ -2,13 +2,13 @@
 // SPANN's balanced clustering).
 //
 // Each point's distance to every centroid is first estimated from inner products computed a
-// few points and many centroids at a time (simd::KernelTable::panel_dots): |x - c|^2 =
+// few points and many centroids at a time (simd::KernelTable::panel_distances): |x - c|^2 =
 // |x|^2 - 2 <x, c> + |c|^2, with points and centroids centred on the points' mean so the
 // estimate loses little to cancellation. The estimate's rounding error has a bound; every
-// centroid whose estimate lies within twice that bound of the best one is then scored exactly
-// (simd::kernels().l2sq, as one point against one centroid). So the answer is the one the exact
-// distances give, ties to the smaller index, the same centroid and distance a scan of every
-// centroid with l2sq returns, at a fraction of its time (graph.md section 50).
+// centroid whose estimate lies within twice that bound of the best one (simd::KernelTable::
+// not_above) is then scored exactly (l2sq, as one point against one centroid). So the answer is
+// the one the exact distances give, ties to the smaller index: the centroid and distance a scan
+// of every centroid with l2sq returns, at a fraction of its time (graph.md section 50).
 #pragma once
 #include <cstddef>
 #include <cstdint>
