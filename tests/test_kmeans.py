@@ -141,6 +141,20 @@ def test_kmeans_plus_plus_on_subnormal_distances_picks_what_every_distance_picks
     assert chosen == [20, 4, 32, 37, 2, 36, 45, 13, 25]
 
 
+def test_kmeans_plus_plus_where_distances_between_centroids_overflow():
+    # A review's 1-d points: owner A at 0, x at 1.73e19, newest N at 1.87e19, P at -1e18.
+    # l2sq(A, N) = 3.5e38 overflows float32 to inf, which said nothing of where N lies: x was
+    # skipped and kept its distance to A. Computing every distance, the three centroids are
+    # {A, N, P} in about a quarter of the seeds; skipping x that way, in about a twelfth.
+    from vidx import _core
+    points = np.array([[0.0], [1.73e19], [1.87e19], [-1.0e18]], np.float32)
+    anp = 0
+    for seed in range(400):
+        centroids = _core._kmeans(points, 3, 0, seed, "cpu", "kmeans++", 1)[0]
+        anp += sorted(centroids[:, 0].tolist()) == sorted([0.0, float(points[2, 0]), float(points[3, 0])])
+    assert anp / 400 > 0.17
+
+
 def test_assignment_when_inner_products_overflow_float32():
     # The C++ k-means (no rescaling): rows near 1e19, whose inner products pass float32's range
     # while every squared distance is finite, must still go to their nearest centroid.

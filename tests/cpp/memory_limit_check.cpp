@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
   ok &= expect("not a number", cgroup_limit("0::/\n", (root / "v2bad").string()), none);
   ok &= expect("missing group", cgroup_limit("0::/nowhere\n", (root / "v2").string()), none);
   ok &= expect("no text", cgroup_limit("", (root / "v2").string()), none);
+  // A limit of 0 (no process could run under it) and paths that climb out of the tree are ignored.
+  write(root / "v2zero/memory.max", "0\n");
+  ok &= expect("zero", cgroup_limit("0::/\n", (root / "v2zero").string()), none);
+  write(root / "memory.max", "1024\n");
+  ok &= expect("a path with ..", cgroup_limit("0::/..\n", (root / "v2zero").string()), none);
   ok &= expect("usable memory is positive", vidx::usable_memory() > 0 ? 1 : 0, 1);
   fs::remove_all(root);
   if (!ok) return 1;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <random>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "vidx/common/slot_table.hpp"
@@ -52,6 +53,18 @@ int main() {
     for (const auto& entry : want) table.erase(entry.first);
     if (table.size() != 0) return std::printf("MISMATCH not empty\n"), 1;
   }
+  // -1 marks empty buckets: negative ids are never found, never erased, never stored.
+  vidx::SlotTable table;
+  for (int64_t id = 0; id < 10; ++id) table.set(id, static_cast<uint32_t>(id));
+  table.erase(-1);
+  if (table.size() != 10 || table.find(-1) != -1) return std::printf("MISMATCH negative id\n"), 1;
+  bool refused = false;
+  try {
+    table.set(-5, 1);
+  } catch (const std::logic_error&) {
+    refused = true;
+  }
+  if (!refused || table.size() != 10) return std::printf("MISMATCH negative id stored\n"), 1;
   std::printf("ok %zu operations\n", operations);
   return 0;
 }

@@ -47,7 +47,8 @@ double ordered_sum(const std::vector<double>& v) {
 // errors of a dim-long sum), so every point it skips would have kept its mind: the centroids
 // chosen are those of computing every distance. Distances near float32's subnormal range round
 // on an absolute grid the margin does not cover: points whose mind is below 2^-100 are never
-// skipped. On clustered data most points are skipped once their own cluster has a centroid
+// skipped; nor where l2sq(owner, newest) overflowed float32 (inf says nothing of how far the
+// newest centroid is). On clustered data most points are skipped once their own cluster has a centroid
 // (graph.md section 50).
 std::vector<float> kmeanspp(const float* x, const std::vector<size_t>& pts, size_t dim, size_t k, Rng& rng,
                             ThreadPool& pool) {
@@ -75,8 +76,9 @@ std::vector<float> kmeanspp(const float* x, const std::vector<size_t>& pts, size
       const size_t lo = b * kBlock, hi = std::min(m, lo + kBlock);
       double s = 0.0;
       for (size_t i = lo; i < hi; ++i) {
-        const bool cannot_gain =
-            std::isfinite(mind[i]) && mind[i] >= kSmallestSkipped && to_newest[owner[i]] >= skip_factor * mind[i];
+        const float apart = to_newest[owner[i]];
+        const bool cannot_gain = std::isfinite(mind[i]) && mind[i] >= kSmallestSkipped && std::isfinite(apart) &&
+                                 apart >= skip_factor * mind[i];
         if (!cannot_gain) {
           const float d = kern.l2sq(x + pts[i] * dim, cv, dim);
           if (d < mind[i]) {

@@ -18,13 +18,15 @@ namespace {
 
 constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 
-// The number in `file` ("max", a missing file or anything else unreadable: no limit).
+// The number in `file` ("max", 0, a missing file or anything else unreadable: no limit; a
+// process runs, so its group's limit is not 0).
 uint64_t limit_in(const std::string& file) {
   std::ifstream in(file);
   std::string text;
   if (!(in >> text) || text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return kNoLimit;
   try {
-    return std::stoull(text);
+    const uint64_t limit = std::stoull(text);
+    return limit ? limit : kNoLimit;
   } catch (...) {
     return kNoLimit;
   }
@@ -52,7 +54,7 @@ uint64_t cgroup_limit(const std::string& groups, const std::string& root) {
     const size_t first = line.find(':'), second = first == std::string::npos ? first : line.find(':', first + 1);
     if (second == std::string::npos) continue;
     const std::string controllers = line.substr(first + 1, second - first - 1), path = line.substr(second + 1);
-    if (path.empty() || path[0] != '/') continue;
+    if (path.empty() || path[0] != '/' || path.find("/..") != std::string::npos) continue;  // not a group's path
     if (controllers.empty()) {
       least = std::min(least, least_up_the_tree(root, path, "memory.max"));
     } else {

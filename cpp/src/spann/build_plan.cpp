@@ -33,7 +33,8 @@ void BuildContext::read_rows(size_t begin, size_t count, float* out) const {
 
 void plan_build(BuildContext& b, double head_ratio) {
   const SpannOptions& o = b.options.spann;
-  b.budget = o.memory_budget ? o.memory_budget : usable_memory() / 2;
+  const uint64_t usable = o.memory_budget ? 0 : usable_memory();
+  b.budget = o.memory_budget ? o.memory_budget : usable / 2;
   b.heads_target = std::clamp<size_t>(static_cast<size_t>(std::llround(head_ratio * b.n)), 1, b.n);
   const size_t R = o.replicas;
   const size_t row_bytes = b.dim * sizeof(float);
@@ -48,10 +49,16 @@ void plan_build(BuildContext& b, double head_ratio) {
   const uint64_t head_bytes = b.heads_target * (row_bytes + 8 * b.options.M + 64) * 2;
   const uint64_t assign_bytes = uint64_t(b.n) * R * 16 + b.n;
   const uint64_t need = head_bytes + assign_bytes + b.chunk_bytes + (uint64_t(1) << 20);
+  // A default budget stretches to what the build needs, within what the process may use, rather
+  // than refuse a build that fits (in a small container half its memory may not hold the heads).
+  if (need > b.budget && !o.memory_budget && need <= usable) b.budget = need;
   if (need > b.budget)
     throw InvalidArgument("memory_budget of " + bytes_text(b.budget) + " is too small for " + std::to_string(b.n) +
                           " vectors of dimension " + std::to_string(b.dim) + ": the build needs at least " +
-                          bytes_text(need));
+                          bytes_text(need) +
+                          (o.memory_budget ? std::string()
+                                           : " (memory_budget was not given: the process may use " + bytes_text(usable) +
+                                                 ", the machine's memory or a container's limit)"));
 }
 
 }  // namespace vidx::spann

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 namespace vidx {
@@ -15,17 +16,19 @@ namespace vidx {
 class SlotTable {
  public:
   size_t size() const { return size_; }
-  // The slot of `id`, or -1.
+  // The slot of `id`, or -1 (for a negative id too: -1 marks empty buckets).
   int64_t find(int64_t id) const {
-    if (size_ == 0) return -1;
+    if (size_ == 0 || id < 0) return -1;
     for (size_t b = bucket_of(id);; b = (b + 1) & mask_) {
       if (keys_[b] == id) return slots_[b];
       if (keys_[b] == kEmpty) return -1;
     }
   }
   bool contains(int64_t id) const { return find(id) >= 0; }
-  // Sets the slot of `id` (adding it where absent); returns whether it was absent.
+  // Sets the slot of `id` (>= 0; a negative id throws std::logic_error) where absent or not;
+  // returns whether it was absent.
   bool set(int64_t id, uint32_t slot) {
+    if (id < 0) throw std::logic_error("vidx::SlotTable: negative id");
     if ((size_ + 1) * 4 > keys_.size() * 3) rehash(keys_.empty() ? 16 : keys_.size() * 2);
     size_t b = bucket_of(id);
     for (; keys_[b] != kEmpty; b = (b + 1) & mask_)
@@ -40,7 +43,7 @@ class SlotTable {
   }
   // Removes `id` if present.
   void erase(int64_t id) {
-    if (size_ == 0) return;
+    if (size_ == 0 || id < 0) return;
     size_t hole = bucket_of(id);
     for (; keys_[hole] != id; hole = (hole + 1) & mask_)
       if (keys_[hole] == kEmpty) return;
