@@ -57,6 +57,27 @@ def test_a_poor_first_add_ends_as_good_as_one_add(offset_clusters, kind, quant, 
     assert r_fed >= r_whole - 0.02, (r_whole, r_fed)
 
 
+@pytest.mark.parametrize("quant", ["binary", "rabitq"])
+def test_sign_codes_fed_in_sorted_adds_learn_from_more_than_the_head(quant):
+    # Rows sorted by cluster along a drifting centre, fed in adds of 1,000: the centre learnt
+    # from the head of the stream cost the sign codes most of their recall (flat, recall@10
+    # against one shuffled add: rabitq 0.602 against 0.727, binary 0.461 against 0.593; now
+    # 0.684 and 0.559). They relearn at every doubling, and take a codec whose walk finds more.
+    rng = np.random.default_rng(0)
+    n, dim, clusters = 24000, 32, 48
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32) * 2
+    centres += np.linspace(-3, 3, clusters)[:, None].astype(np.float32)
+    x = (centres[np.sort(rng.integers(0, clusters, n))] + rng.standard_normal((n, dim))).astype(np.float32)
+    q = (centres[rng.integers(0, clusters, 300)] + rng.standard_normal((300, dim))).astype(np.float32)
+    _, truth = brute_force(x, q, 10, "l2")
+    whole = vidx.Index(dim, "l2", kind="flat", quant=quant, threads=2)
+    feed(whole, x, [rng.permutation(n)])
+    fed = vidx.Index(dim, "l2", kind="flat", quant=quant, threads=2)
+    feed(fed, x, [np.arange(s, s + 1000) for s in range(0, n, 1000)])
+    r_whole, r_fed = recall(searched(whole, q, "flat"), truth), recall(searched(fed, q, "flat"), truth)
+    assert r_fed >= r_whole - 0.06, (r_whole, r_fed)
+
+
 def test_rows_added_one_at_a_time_learn_as_they_grow(offset_clusters):
     x, _, q, truth = offset_clusters
     whole = vidx.Index(DIM, "l2", kind="flat", quant="binary", threads=1)

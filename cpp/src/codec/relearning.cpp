@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <cstring>
 #include <vector>
 
@@ -68,6 +69,39 @@ DistanceErrors distance_errors(const Codec& current, const Codec& learnt, Metric
   return errors;
 }
 
+// For sign codes: how many of each query row's 10 nearest rows (exact, among up to
+// kDistanceRows of the rows) the codec's walk distances put in their best 20, as a share, over
+// kQueryRows query rows. Their reconstruction and precise distances come from their 8-bit
+// re-rank levels, which a centre learnt from the head of an ordered stream hardly changes; the
+// sign bits a walk reads are what it costs (graph.md section 50).
+double walk_overlap(const Codec& codec, Metric metric, const float* x, size_t n, size_t dim) {
+  const size_t taken = std::min(n, kDistanceRows), queries = std::min(n, kQueryRows);
+  constexpr size_t kTrue = 10, kFound = 20;
+  if (taken <= kFound) return 1.0;
+  const auto row = [&](size_t j, size_t of) { return x + static_cast<size_t>(static_cast<uint64_t>(j) * n / of) * dim; };
+  std::vector<uint8_t> codes(taken * codec.code_size());
+  for (size_t j = 0; j < taken; ++j) codec.encode(row(j, taken), codes.data() + j * codec.code_size());
+  std::vector<std::pair<double, size_t>> exact(taken), walked(taken);
+  size_t found = 0;
+  for (size_t i = 0; i < queries; ++i) {
+    const float* q = row(i, queries);
+    const std::unique_ptr<QueryDistance> walk = codec.prepare(q);
+    for (size_t j = 0; j < taken; ++j) {
+      const float* r = row(j, taken);
+      double d = 0;
+      for (size_t k = 0; k < dim; ++k)
+        d += metric == Metric::L2 ? (static_cast<double>(q[k]) - r[k]) * (q[k] - r[k]) : -static_cast<double>(q[k]) * r[k];
+      exact[j] = {d, j};
+      walked[j] = {walk->one(codes.data() + j * codec.code_size()), j};
+    }
+    std::partial_sort(exact.begin(), exact.begin() + kTrue, exact.end());
+    std::partial_sort(walked.begin(), walked.begin() + kFound, walked.end());
+    for (size_t t = 0; t < kTrue; ++t)
+      for (size_t f = 0; f < kFound; ++f) found += exact[t].second == walked[f].second;
+  }
+  return static_cast<double>(found) / static_cast<double>(queries * kTrue);
+}
+
 }  // namespace
 
 Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const Codec& current, bool keeps_vectors,
@@ -97,7 +131,11 @@ Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const
     const double before = reconstruction_error(current, x, n, dim), after = reconstruction_error(*codec, x, n, dim);
     if (!(after <= kMinErrorRatio * before)) {
       const DistanceErrors errors = distance_errors(current, *codec, metric, x, n, dim);
-      if (!(errors.learnt <= kMinDistanceErrorRatio * errors.current)) return learnt;  // as good as learnt: keep it
+      const bool sign_codes_walk_better =
+          current.walk_bits() <= 1 &&
+          walk_overlap(*codec, metric, x, n, dim) >= walk_overlap(current, metric, x, n, dim) + kMinWalkOverlapGain;
+      if (!(errors.learnt <= kMinDistanceErrorRatio * errors.current) && !sign_codes_walk_better)
+        return learnt;  // as good as learnt: keep it
     }
   }
   learnt.codec = std::move(codec);

@@ -39,14 +39,23 @@ namespace relearning {
 // At 8, an index that starts from one row relearns at 8, 64, ..., 32,768 rows, and settles at
 // 262,144 (learning from 65,536 of them).
 constexpr size_t kGrowth = 8;
+// Sign codes (one bit a dimension: binary, binary_rot, rabitq) learn again at every doubling: their
+// codes are the sides of the centre each value lies on, so a centre learnt from the head of rows
+// that arrive in order costs them most (glove's first 50,000 rows in natural order, flat, adds of
+// 1,000 / 10,000, recall@10: rabitq 0.8433 / 0.8470 at 8x, 0.8790 / 0.8903 at every doubling, one
+// shuffled add 0.8927; binary 0.6117 / 0.6063 -> 0.6283 / 0.6200, against 0.6290), and they encode
+// stored rows again from their precise re-rank levels. Codes of more bits keep kGrowth: LVQ scales
+// each vector, so its centre matters less, and each relearn rounds every stored row a second time
+// (lvq4 at every doubling 0.8717 / 0.8777 -> 0.8590 / 0.8700). graph.md section 50.
+constexpr size_t kSignCodeGrowth = 2;
 // The rows a settled codec has learnt from: LVQ's mean and the sign codes' centre from 65,536
 // rows are within a fraction of a quantisation step of the whole set's.
 constexpr size_t kSettledRows = 65536;
 
 // Whether a codec that learnt from `learnt_from` rows learns again before an add that brings the
 // index to `rows_after` rows.
-inline bool due(size_t learnt_from, size_t rows_after) {
-  return learnt_from < kSettledRows && rows_after / kGrowth >= (learnt_from == 0 ? 1 : learnt_from);
+inline bool due(size_t learnt_from, size_t rows_after, size_t growth = kGrowth) {
+  return learnt_from < kSettledRows && rows_after / growth >= (learnt_from == 0 ? 1 : learnt_from);
 }
 
 // What a structure knows of its codec's learning: whether the codec learns from rows at all
@@ -57,7 +66,8 @@ struct Record {
   size_t learnt_from = 0;
   // Whether `codec` (trained) learns again before an add that brings the index to rows_after rows.
   bool due_before(const Codec& codec, size_t rows_after) const {
-    return learns && !codec.needs_training() && due(learnt_from, rows_after);
+    return learns && !codec.needs_training() &&
+           due(learnt_from, rows_after, codec.walk_bits() <= 1 ? kSignCodeGrowth : kGrowth);
   }
 };
 
@@ -75,6 +85,9 @@ constexpr double kMinErrorRatio = 0.95;
 // ... or whose distances are this much nearer the exact ones (relearning.cpp, distance_errors:
 // a centre far from the rows can make an L2 distance coarse where every row reconstructs as well).
 constexpr double kMinDistanceErrorRatio = 0.5;
+// ... or, for sign codes, whose walks find this much more of each row's 10 nearest rows among
+// their best 20 (relearning.cpp, walk_overlap; 16 rows x 10 neighbours: steps of 0.006).
+constexpr double kMinWalkOverlapGain = 0.03;
 
 struct Learnt {
   std::unique_ptr<Codec> codec;  // null: the index keeps the codec it has
