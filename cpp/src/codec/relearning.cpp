@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <utility>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace vidx {
