@@ -9,20 +9,23 @@
 // / 0.3442, rabitq 0.7974 / 0.5562 / 0.6289, lvq4 0.8599 / 0.8024 / 0.8256.
 //
 // So an index whose codec learnt from fewer than kSettledRows rows learns again, before an add,
-// once that add brings it to kGrowth times as many rows: from up to kSettledRows rows spread over
-// what it holds (decoded; kept float32 vectors where it keeps them) and the add's rows, after
-// which it encodes every stored row again from that vector (where it pays: kMinErrorRatio). The
-// schedule is geometric, so the rows encoded again stay within a few times what the index held
-// when its codec settled, and a row is encoded again only a few times (one of a 1-row first add:
-// at most six times on the way to kSettledRows). One add of everything learns from all of it and
-// never relearns, as before. Measured on glove and wordnet-minilm: benchmarks/results/relearning.
+// once that add brings it to kGrowth times as many rows (kSignCodeGrowth for sign codes): from up
+// to kSettledRows rows spread over what it holds (decoded; kept float32 vectors where it keeps
+// them) and the add's rows, after which it encodes every stored row again from that vector (where
+// it pays: kMinErrorRatio and the tests after it). The schedule is geometric, so the rows encoded
+// again stay within a few times what the index held when its codec settled, and a row is encoded
+// again only a few times (one of a 1-row first add: at most six times on the way to kSettledRows
+// at kGrowth, sixteen at kSignCodeGrowth, where each is taken only if it pays). One add of
+// everything learns from all of it and never relearns, as before. Measured on glove and
+// wordnet-minilm: benchmarks/results/relearning, graph.md section 50.
 //
 // It runs under the exclusive lock, so searches wait for it (it encodes every stored row again:
 // fewer than kGrowth x kSettledRows of them unless writes put it off), and only when no other
 // write is in flight (the base's add_checked): beside concurrent writers a later add relearns.
 //
 // A loaded index takes its codec as learnt from the rows the file holds (files do not say how
-// many rows the codec learnt from): it relearns once it grows kGrowth times past them.
+// many rows the codec learnt from): it relearns once it grows kGrowth (or kSignCodeGrowth) times
+// past them.
 #pragma once
 #include <cstddef>
 #include <cstdint>
