@@ -19,9 +19,6 @@ namespace kmeans_detail {
 
 namespace {
 
-// Points per unit of parallel work: large enough to amortise the hand-out, small enough to balance.
-constexpr size_t kPointChunk = 256;
-
 // Chooses `count` distinct indices of [0, n) (partial Fisher-Yates), returned ascending.
 std::vector<size_t> sample_indices(size_t n, size_t count, Rng& rng) {
   std::vector<size_t> all(n);
@@ -124,21 +121,11 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend(const float* x, size_t n, size_t dim, size_t k, size_t threads)
       : x_(x), n_(n), dim_(dim), k_(k), pool_(threads),
-        nearest_(dim, NearestCentroid::mean(n, dim, [x, dim](size_t i) { return x + i * dim; })),
-        scratch_(pool_.size()) {}
+        nearest_(dim, NearestCentroid::mean(n, dim, [this](size_t i) { return point(i); })) {}
 
   void assign(const float* centroids, int32_t* assignment, float* distance) override {
     nearest_.set_centroids(centroids, k_);
-    const size_t chunks = (n_ + kPointChunk - 1) / kPointChunk;
-    pool_.parallel_for(chunks, [&](size_t ch, size_t worker) {
-      const size_t hi = std::min(n_, (ch + 1) * kPointChunk);
-      for (size_t lo = ch * kPointChunk; lo < hi; lo += NearestCentroid::kMaxPoints) {
-        const size_t count = std::min(NearestCentroid::kMaxPoints, hi - lo);
-        const float* points[NearestCentroid::kMaxPoints];
-        for (size_t i = 0; i < count; ++i) points[i] = x_ + (lo + i) * dim_;
-        nearest_.assign(points, count, scratch_[worker], assignment + lo, distance + lo);
-      }
-    });
+    nearest_.assign(n_, [this](size_t i) { return point(i); }, &pool_, assignment, distance);
   }
 
   void update(const int32_t* perm, const int64_t* offsets, float* centroids) override {
@@ -156,11 +143,11 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  const float* point(size_t i) const { return x_ + i * dim_; }
   const float* x_;
   size_t n_, dim_, k_;
   ThreadPool pool_;
   NearestCentroid nearest_;
-  std::vector<NearestCentroid::Scratch> scratch_;
 };
 
 }  // namespace

@@ -60,8 +60,25 @@ void NearestCentroid::set_centroids(const float* centroids, size_t k, const doub
   }
 }
 
-void NearestCentroid::assign(const float* const* points, size_t count, Scratch& scratch, int32_t* assignment,
-                             float* distance) const {
+void NearestCentroid::assign(size_t n, const std::function<const float*(size_t)>& point, ThreadPool* pool,
+                             int32_t* assignment, float* distance) {
+  const size_t groups = (n + kMaxPoints - 1) / kMaxPoints;
+  scratch_.resize(pool ? pool->size() : 1);
+  auto one_group = [&](size_t g, size_t worker) {
+    const size_t first = g * kMaxPoints, count = std::min(kMaxPoints, n - first);
+    const float* points[kMaxPoints];
+    for (size_t i = 0; i < count; ++i) points[i] = point(first + i);
+    assign_group(points, count, scratch_[worker], assignment + first, distance + first);
+  };
+  if (pool && groups > 1) {
+    pool->parallel_for(groups, one_group);
+  } else {
+    for (size_t g = 0; g < groups; ++g) one_group(g, 0);
+  }
+}
+
+void NearestCentroid::assign_group(const float* const* points, size_t count, Scratch& scratch, int32_t* assignment,
+                                   float* distance) const {
   scratch.rows.resize(kMaxPoints * dim_);
   scratch.estimates.resize(kMaxPoints * padded_k_);
   scratch.candidates.resize(padded_k_);

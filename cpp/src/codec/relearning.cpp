@@ -132,7 +132,7 @@ Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const
     if (!(after <= kMinErrorRatio * before)) {
       const DistanceErrors errors = distance_errors(current, *codec, metric, x, n, dim);
       const bool sign_codes_walk_better =
-          current.walk_bits() <= 1 &&
+          sign_codes(current) &&
           walk_overlap(*codec, metric, x, n, dim) >= walk_overlap(current, metric, x, n, dim) + kMinWalkOverlapGain;
       if (!(errors.learnt <= kMinDistanceErrorRatio * errors.current) && !sign_codes_walk_better)
         return learnt;  // as good as learnt: keep it

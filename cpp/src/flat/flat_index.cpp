@@ -273,9 +273,7 @@ void FlatIndex::read_sections(const io::IndexFileReader& in) {
         std::memcpy(codes_.data() + (first + i) * stride_, rows + i * cs, cs);
     });
     kept_.reallocate(static_cast<size_t>(kept_size));
-    if (kept_codec_) in.stream(kKeptSection, 1, [&](uint64_t at, const uint8_t* bytes, size_t n) {
-      std::memcpy(kept_.data() + at, bytes, n);
-    });
+    if (kept_codec_) in.read_into(kKeptSection, kept_.data());
   }
   // Codes scanned in place from a mapped file that was not verified whole are trusted:
   // checking them would read the whole file.

@@ -39,11 +39,6 @@ constexpr uint64_t kMaxRecordPadding = 4096;
 // so the memory is writable even though the reader hands it out as const.
 AlignedBuffer view_of(const io::Span& s) { return AlignedBuffer::view(const_cast<uint8_t*>(s.data), s.size); }
 
-// Section `tag` copied as it is to `to` (which holds its size), checksummed as it is read.
-void copy_section(const io::IndexFileReader& in, uint32_t tag, uint8_t* to) {
-  in.stream(tag, 1, [to](uint64_t at, const uint8_t* bytes, size_t n) { std::memcpy(to + at, bytes, n); });
-}
-
 }  // namespace
 
 void HnswIndex::write_sections(io::IndexFileWriter& out) const {
@@ -226,15 +221,15 @@ void HnswIndex::read_level0(const io::IndexFileReader& in, uint64_t count) {
   reserve_records(count);
   // Copied piece by piece, checksummed as they are read.
   if (head_stride == head_stride_) {
-    copy_section(in, kHeadsSection, heads_.data());
+    in.read_into(kHeadsSection, heads_.data());
   } else {  // written by a build that padded heads differently
     in.stream(kHeadsSection, head_stride, [&](uint64_t at, const uint8_t* from, size_t n) {
       for (uint64_t s = at / head_stride, end = (at + n) / head_stride; s < end; from += head_stride, ++s)
         std::memcpy(head(static_cast<uint32_t>(s)), from, head_size_);
     });
   }
-  copy_section(in, kLevel0Section, links0_.data());
-  copy_section(in, kTailsSection, tails_.data());
+  in.read_into(kLevel0Section, links0_.data());
+  in.read_into(kTailsSection, tails_.data());
   read_kept(in);
 }
 
@@ -258,13 +253,13 @@ void HnswIndex::read_version2_records(const io::IndexFileReader& in, uint64_t co
       std::memcpy(links(static_cast<uint32_t>(s), 0), from + links_offset, list_bytes);
     }
   });
-  copy_section(in, kTailsSection, tails_.data());
+  in.read_into(kTailsSection, tails_.data());
   read_kept(in);
 }
 
 void HnswIndex::read_kept(const io::IndexFileReader& in) {
   if (!kept_codec_) return;
-  copy_section(in, kKeptSection, kept_.data());  // its size was checked by read_sections
+  in.read_into(kKeptSection, kept_.data());  // its size was checked by read_sections
 }
 
 void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t count) {
@@ -281,7 +276,7 @@ void HnswIndex::read_version1_records(const io::IndexFileReader& in, uint64_t co
       if (tail_size_) std::memcpy(tail(static_cast<uint32_t>(s)), from + head_size_, tail_size_);
     }
   });
-  copy_section(in, kLevel0Section, links0_.data());
+  in.read_into(kLevel0Section, links0_.data());
   read_kept(in);
 }
 

@@ -301,10 +301,9 @@ const uint8_t* IndexFileReader::header_bytes(uint64_t n, std::vector<uint8_t>& s
 }
 
 void IndexFileReader::check_zero_range(uint64_t begin, uint64_t end) const {
-  if (data_ || (source_ && source_->bytes)) {
-    const uint8_t* file = data_ ? data_ : source_->bytes;
+  if (data_) {
     for (uint64_t i = begin; i < end; ++i)
-      if (file[i] != 0) throw_corrupted(path_, "padding byte at offset " + std::to_string(i) + " is not zero");
+      if (data_[i] != 0) throw_corrupted(path_, "padding byte at offset " + std::to_string(i) + " is not zero");
     return;
   }
   uint8_t piece[4096];
@@ -409,9 +408,8 @@ void IndexFileReader::verify(uint64_t n, bool verify_all) {
 
 void IndexFileReader::check_payload(const Entry& e) const {
   if (e.verified) return;
-  const uint8_t* whole = data_ ? data_ : (source_->bytes ? source_->bytes : nullptr);
-  if (whole) {
-    check_crc(e, crc32c(whole + e.offset, static_cast<size_t>(e.length)));
+  if (data_) {
+    check_crc(e, crc32c(data_ + e.offset, static_cast<size_t>(e.length)));
     return;
   }
   std::vector<uint8_t> piece(static_cast<size_t>(std::min<uint64_t>(kReadChunk, e.length)));
@@ -477,6 +475,11 @@ Span IndexFileReader::section(uint32_t tag) const {
   if (mapping_ && !e.verified) mapping_->advise_willneed(static_cast<size_t>(e.offset), static_cast<size_t>(e.length));
   check_payload(e);
   return Span{data_ + e.offset, static_cast<size_t>(e.length)};
+}
+
+void IndexFileReader::read_into(uint32_t tag, void* to) const {
+  uint8_t* out = static_cast<uint8_t*>(to);
+  stream(tag, 1, [out](uint64_t at, const uint8_t* bytes, size_t n) { std::memcpy(out + at, bytes, n); });
 }
 
 void IndexFileReader::stream(uint32_t tag, size_t unit,

@@ -46,22 +46,12 @@ class BalancedBackend final : public kmeans_detail::Backend {
  public:
   BalancedBackend(const float* x, const uint32_t* idx, size_t m, size_t dim, size_t k, double lambda, ThreadPool* pool)
       : x_(x), idx_(idx), m_(m), dim_(dim), k_(k), lambda_(lambda), pool_(pool), sizes_(k, 0), penalty_(k, 0.0),
-        nearest_(dim, kmeans_detail::NearestCentroid::mean(m, dim, [this](size_t i) { return point(i); })),
-        scratch_(pool ? pool->size() : 1) {}
+        nearest_(dim, kmeans_detail::NearestCentroid::mean(m, dim, [this](size_t i) { return point(i); })) {}
 
   void assign(const float* centroids, int32_t* assignment, float* distance) override {
     for (size_t c = 0; c < k_; ++c) penalty_[c] = lambda_ * sizes_[c];
     nearest_.set_centroids(centroids, k_, first_ ? nullptr : penalty_.data());
-    constexpr size_t kGroup = kmeans_detail::NearestCentroid::kMaxPoints;
-    const size_t groups = (m_ + kGroup - 1) / kGroup;
-    auto assign_group = [&](size_t g, size_t worker) {
-      const size_t lo = g * kGroup, count = std::min(kGroup, m_ - lo);
-      const float* points[kGroup];
-      for (size_t i = 0; i < count; ++i) points[i] = point(lo + i);
-      nearest_.assign(points, count, scratch_[worker], assignment + lo, distance + lo);
-    };
-    if (pool_ && groups > 1) pool_->parallel_for(groups, assign_group);
-    else for (size_t g = 0; g < groups; ++g) assign_group(g, 0);
+    nearest_.assign(m_, [this](size_t i) { return point(i); }, pool_, assignment, distance);
     sizes_.assign(k_, 0);
     for (size_t i = 0; i < m_; ++i) ++sizes_[static_cast<size_t>(assignment[i])];
     first_ = false;
@@ -95,7 +85,6 @@ class BalancedBackend final : public kmeans_detail::Backend {
   std::vector<uint32_t> sizes_;
   std::vector<double> penalty_;  // lambda * |c|
   kmeans_detail::NearestCentroid nearest_;
-  std::vector<kmeans_detail::NearestCentroid::Scratch> scratch_;
   bool first_ = true;
 };
 

@@ -12,8 +12,10 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
+#include "vidx/common/thread_pool.hpp"
 #include "vidx/simd/kernels.hpp"
 
 namespace vidx::kmeans_detail {
@@ -29,17 +31,12 @@ class NearestCentroid {
   // distance when choosing the nearest (balanced k-means' penalty for large clusters).
   void set_centroids(const float* centroids, size_t k, const double* extra = nullptr);
 
-  // One worker's buffers; give each thread its own.
-  struct Scratch {
-    std::vector<float> rows, estimates;
-    std::vector<uint32_t> candidates;
-  };
-
-  // For each of the `count` points (count <= kMaxPoints), the centroid c of least
-  // l2sq(point, c) + extra[c] (ties: the smaller c) and its l2sq.
+  // For each of the n points point(i), the centroid c of least l2sq(point, c) + extra[c] (ties:
+  // the smaller c) and its l2sq, kMaxPoints points at a time on the pool's threads (or on the
+  // calling thread without a pool).
   static constexpr size_t kMaxPoints = 64;
-  void assign(const float* const* points, size_t count, Scratch& scratch, int32_t* assignment,
-              float* distance) const;
+  void assign(size_t n, const std::function<const float*(size_t)>& point, ThreadPool* pool, int32_t* assignment,
+              float* distance);
 
   // The mean of the rows points[i] (i < n), summed in double in row order.
   template <class Row>
@@ -55,6 +52,14 @@ class NearestCentroid {
   }
 
  private:
+  // One worker's buffers.
+  struct Scratch {
+    std::vector<float> rows, estimates;
+    std::vector<uint32_t> candidates;
+  };
+  // The points points[0..count) (count <= kMaxPoints).
+  void assign_group(const float* const* points, size_t count, Scratch& scratch, int32_t* assignment,
+                    float* distance) const;
   size_t nearest(const float* point, const float* centred, const float* estimates, float least, Scratch& scratch,
                  float* distance) const;
 
@@ -68,6 +73,7 @@ class NearestCentroid {
   std::vector<double> extra_;   // empty without extra
   double largest_norm_ = 0;     // max |c - centre|
   double largest_extra_ = 0;    // max |extra[c]|
+  std::vector<Scratch> scratch_;  // one per worker
 };
 
 }  // namespace vidx::kmeans_detail

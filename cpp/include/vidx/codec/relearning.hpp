@@ -55,6 +55,9 @@ constexpr size_t kSignCodeGrowth = 2;
 // rows are within a fraction of a quantisation step of the whole set's.
 constexpr size_t kSettledRows = 65536;
 
+// Sign codes: one bit a dimension in what a walk reads (binary, binary_rot, rabitq).
+inline bool sign_codes(const Codec& codec) { return codec.walk_bits() <= 1; }
+
 // Whether a codec that learnt from `learnt_from` rows learns again before an add that brings the
 // index to `rows_after` rows.
 inline bool due(size_t learnt_from, size_t rows_after, size_t growth = kGrowth) {
@@ -70,7 +73,7 @@ struct Record {
   // Whether `codec` (trained) learns again before an add that brings the index to rows_after rows.
   bool due_before(const Codec& codec, size_t rows_after) const {
     return learns && !codec.needs_training() &&
-           due(learnt_from, rows_after, codec.walk_bits() <= 1 ? kSignCodeGrowth : kGrowth);
+           due(learnt_from, rows_after, sign_codes(codec) ? kSignCodeGrowth : kGrowth);
   }
 };
 

@@ -216,6 +216,8 @@ class IndexFileReader {
   // copied. For a structure that copies a large section into its own layout, so the payload is
   // never held whole besides the copy.
   void stream(uint32_t tag, size_t unit, const std::function<void(uint64_t, const uint8_t*, size_t)>& sink) const;
+  // Section `tag` copied as it is to `to`, which holds size_of(tag) bytes (stream() into one array).
+  void read_into(uint32_t tag, void* to) const;
   // The payload of section `tag` (64-byte aligned); FileFormatError "missing section 'GRPH'"
   // (with the path) when the file has no such section.
   Span section(uint32_t tag) const;
