@@ -65,6 +65,35 @@ int main() {
     refused = true;
   }
   if (!refused || table.size() != 10) return std::printf("MISMATCH negative id stored\n"), 1;
+  // Ids chosen so that the unkeyed splitmix64 finaliser sends all of them to one home bucket in
+  // any table of up to 2^20 buckets (the finaliser inverted on hashes that differ above bit 20):
+  // without the process's key a lookup reads 10,000 buckets on average.
+  const auto unmix = [](uint64_t z) {
+    const auto undo_shift = [](uint64_t y, int s) {
+      uint64_t x = y;
+      for (int i = 0; i < 64 / s + 1; ++i) x = y ^ (x >> s);
+      return x;
+    };
+    z = undo_shift(z, 31);
+    z *= 0x319642b2d24d8ec3ull;  // inverse of 0x94d049bb133111eb mod 2^64
+    z = undo_shift(z, 27);
+    z *= 0x96de1b173f119089ull;  // inverse of 0xbf58476d1ce4e5b9
+    z = undo_shift(z, 30);
+    return z - 0x9e3779b97f4a7c15ull;
+  };
+  vidx::SlotTable chosen;
+  std::vector<int64_t> crafted;
+  for (uint64_t i = 1; crafted.size() < 20000; ++i) {
+    const uint64_t id = unmix((i << 20) | 12345);
+    if (static_cast<int64_t>(id) >= 0) crafted.push_back(static_cast<int64_t>(id));
+  }
+  for (size_t i = 0; i < crafted.size(); ++i) chosen.set(crafted[i], static_cast<uint32_t>(i));
+  size_t read = 0;
+  for (size_t i = 0; i < crafted.size(); ++i) {
+    if (chosen.find(crafted[i]) != int64_t(i)) return std::printf("MISMATCH crafted %zu\n", i), 1;
+    read += chosen.buckets_read(crafted[i]);
+  }
+  if (read > 8 * crafted.size()) return std::printf("MISMATCH crafted ids read %zu buckets each\n", read / crafted.size()), 1;
   std::printf("ok %zu operations\n", operations);
   return 0;
 }

@@ -6,8 +6,10 @@
 // of 1,000,000 custom ids 48.5 -> 33.2 bytes an id with its labels, adds 0.85 -> 0.48 s
 // (graph.md section 50).
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -15,6 +17,7 @@ namespace vidx {
 
 class SlotTable {
  public:
+  SlotTable() : key_(process_key()) {}
   size_t size() const { return size_; }
   // The slot of `id`, or -1 (for a negative id too: -1 marks empty buckets).
   int64_t find(int64_t id) const {
@@ -25,6 +28,14 @@ class SlotTable {
     }
   }
   bool contains(int64_t id) const { return find(id) >= 0; }
+  // Buckets a lookup of `id` reads (1 when its home bucket holds it or is empty): how clustered
+  // the table is around it.
+  size_t buckets_read(int64_t id) const {
+    if (size_ == 0 || id < 0) return 0;
+    size_t read = 1;
+    for (size_t b = bucket_of(id); keys_[b] != id && keys_[b] != kEmpty; b = (b + 1) & mask_) ++read;
+    return read;
+  }
   // Sets the slot of `id` (>= 0; a negative id throws std::logic_error) where absent or not;
   // returns whether it was absent.
   bool set(int64_t id, uint32_t slot) {
@@ -78,9 +89,24 @@ class SlotTable {
 
  private:
   static constexpr int64_t kEmpty = -1;
-  // splitmix64's finaliser: ids that come in runs or strides spread over the buckets.
+  // A random key of this process, mixed into every bucket: without it ids could be chosen ahead
+  // (splitmix64 inverts) to share a few low hash bits, and every add and lookup of them would
+  // scan one long run of buckets. Nothing iterates the table, so its layout changes no result.
+  static uint64_t process_key() {
+    static const uint64_t key = [] {
+      uint64_t k = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+      try {
+        std::random_device entropy;
+        k ^= (static_cast<uint64_t>(entropy()) << 32) ^ entropy();
+      } catch (...) {  // no entropy source: the clock alone
+      }
+      return k;
+    }();
+    return key;
+  }
+  // splitmix64's finaliser of the keyed id: ids that come in runs or strides spread over the buckets.
   size_t bucket_of(int64_t id) const {
-    uint64_t z = static_cast<uint64_t>(id) + 0x9e3779b97f4a7c15ull;
+    uint64_t z = (static_cast<uint64_t>(id) ^ key_) + 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return static_cast<size_t>(z ^ (z >> 31)) & mask_;
@@ -96,6 +122,7 @@ class SlotTable {
       if (keys[b] != kEmpty) set(keys[b], slots[b]);
   }
 
+  uint64_t key_;
   std::vector<int64_t> keys_;
   std::vector<uint32_t> slots_;
   size_t size_ = 0, mask_ = 0;
