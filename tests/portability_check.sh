@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Portability check for the file platform layer (cpp/src/io, cpp/include/vidx/io): compiles it
+# Portability check for the platform layers (files: cpp/src/io, cpp/include/vidx/io; memory:
+# cpp/src/common/aligned_buffer.cpp, which maps large buffers on Linux only): compiles them
 #   1. with clang and -Werror (the POSIX branch as macOS/BSD compilers see it, plus -Wall -Wextra
 #      -Wpedantic), and
 #   2. for Windows with MinGW-w64 (x86_64-w64-mingw32-g++, -Werror), which compiles the _WIN32
@@ -10,7 +11,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 IO_SOURCES=(cpp/src/io/platform_posix.cpp cpp/src/io/platform_windows.cpp cpp/src/io/positional_io.cpp cpp/src/io/atomic_file.cpp
-            cpp/src/io/index_file.cpp cpp/src/io/byte_stream.cpp cpp/src/io/crc32c.cpp cpp/src/io/posting_store.cpp)
+            cpp/src/io/index_file.cpp cpp/src/io/byte_stream.cpp cpp/src/io/crc32c.cpp cpp/src/io/posting_store.cpp
+            cpp/src/common/aligned_buffer.cpp)
 FLAGS=(-std=c++17 -Wall -Wextra -Wpedantic -Werror -Icpp/include -c -o /dev/null)
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -57,6 +59,7 @@ if have $MINGW; then
   # Link the layer into a small program too, so a missing Win32 symbol is caught.
   tmp=$(mktemp -d)
   cat > "$tmp/main.cpp" <<'CPP'
+#include "vidx/common/aligned_buffer.hpp"
 #include "vidx/io/atomic_file.hpp"
 #include "vidx/io/crc32c.hpp"
 #include "vidx/io/posting_store.hpp"
@@ -67,12 +70,16 @@ int main() {
   vidx::io::PostingWriter w("probe.postings", vidx::io::plan_postings({1}, 16, 0));
   w.commit(vidx::io::PostingHeader{});
   if (vidx::io::crc32c("123456789", 9) != 0xE3069283u) return 1;
+  vidx::AlignedBuffer grown(8 << 20);  // the heap branch of a large buffer
+  grown.data()[0] = 1;
+  grown.reallocate(16 << 20);
+  if (grown.data()[0] != 1 || grown.data()[(16 << 20) - 1] != 0) return 1;
   return vidx::io::process_may_be_alive(vidx::io::current_process_id()) ? 0 : 1;
 }
 CPP
   if ! $MINGW -std=c++17 -Werror -Icpp/include -static -o "$tmp/probe.exe" "$tmp/main.cpp" \
         cpp/src/io/platform_windows.cpp cpp/src/io/positional_io.cpp cpp/src/io/atomic_file.cpp \
-        cpp/src/io/crc32c.cpp cpp/src/io/byte_stream.cpp cpp/src/io/posting_store.cpp; then
+        cpp/src/io/crc32c.cpp cpp/src/io/byte_stream.cpp cpp/src/io/posting_store.cpp cpp/src/common/aligned_buffer.cpp; then
     echo "FAIL: linking the Windows io layer"; status=1
   fi
   rm -rf "$tmp"

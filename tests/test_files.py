@@ -93,7 +93,7 @@ def test_newer_format_version_is_refused(saved, tmp_path):
     data = bytearray(path.read_bytes())
     (version,) = struct.unpack_from("<I", data, 8)
     (header_size,) = struct.unpack_from("<I", data, 12)
-    struct.pack_into("<I", data, 8, version + 1)
+    struct.pack_into("<I", data, 8, version + 1000)  # files are written as the oldest version that reads them
     # Recompute the header checksum so only the version is "wrong": this is a newer file,
     # not a damaged one, and the message must say so.
     from vidx import _core  # noqa: F401  (crc comes from the file module via a tiny helper below)

@@ -116,7 +116,7 @@ def test_newer_version_and_foreign_bytes(hnsw):
     from test_files import _crc32c
     raw = bytearray(hnsw.to_bytes())
     (version, header_size) = struct.unpack_from("<II", raw, 8)
-    struct.pack_into("<I", raw, 8, version + 1)
+    struct.pack_into("<I", raw, 8, version + 1000)  # files are written as the oldest version that reads them
     struct.pack_into("<I", raw, header_size - 4, _crc32c(bytes(raw[:header_size - 4])))  # only the version is off
     with pytest.raises(ValueError, match="newer than this library"):
         vidx.from_bytes(bytes(raw))
@@ -338,6 +338,42 @@ def test_version2_hnsw_file_loads(data, tmp_path, quant):
     (tmp_path / "v2.vidx").write_bytes(_write_v1(kind, v2, version=2))
     assert_same_answers(idx, vidx.load(tmp_path / "v2.vidx"), q)
     assert_same_answers(idx, vidx.load(tmp_path / "v2.vidx", mmap=True), q)  # copied: not in memory layout
+
+
+@pytest.mark.parametrize("quant", ["none", "lvq8", "binary"])
+def test_version3_flat_file_loads(data, tmp_path, quant):
+    """Version 3 stored flat codes back to back (CODE); version 4 as memory pads them (CODS, CLAY)."""
+    x, q = data
+    idx = build("flat", x, quant=quant)
+    kind, sections = _sections(idx.to_bytes())
+    by_tag = dict(sections)
+    stride, code_size = struct.unpack("<2Q", by_tag[b"CLAY"])
+    codes = by_tag[b"CODS"]
+    packed = b"".join(codes[s:s + code_size] for s in range(0, len(codes), stride))
+    v3 = [(b"CODE", packed) if tag == b"CODS" else (tag, payload) for tag, payload in sections if tag != b"CLAY"]
+    (tmp_path / "v3.vidx").write_bytes(_write_v1(kind, v3, version=3))
+    for again in (vidx.load(tmp_path / "v3.vidx"), vidx.load(tmp_path / "v3.vidx", mmap=True)):
+        assert_same_answers(idx, again, q)
+        again_bytes = dict(_sections(again.to_bytes())[1])
+        assert again_bytes[b"CODS"] == codes  # saved again in today's layout, byte for byte
+
+
+def test_files_are_written_as_the_oldest_version_that_reads_them(data, hnsw):
+    # Format 4 changed only flat files: an HNSW file stays version 3, which older libraries read.
+    x, _ = data
+    assert struct.unpack_from("<I", hnsw.to_bytes(), 8)[0] == 3
+    assert struct.unpack_from("<I", build("flat", x[:50]).to_bytes(), 8)[0] == 4
+
+
+@pytest.mark.parametrize("stride, message", [(7, "code layout stride 7 is not within"),
+                                             (10 ** 9, "code layout stride 1000000000 is not within")])
+def test_flat_code_layout_that_does_not_fit_is_refused(data, stride, message):
+    x, _ = data
+    kind, sections = _sections(build("flat", x, quant="lvq8").to_bytes())
+    _, code_size = struct.unpack("<2Q", dict(sections)[b"CLAY"])
+    forged = [(tag, struct.pack("<2Q", stride, code_size) if tag == b"CLAY" else payload) for tag, payload in sections]
+    with pytest.raises(ValueError, match=message):
+        vidx.from_bytes(_write_v1(kind, forged, version=4))
 
 
 @pytest.mark.parametrize("stored, message", [((5, 5), "id 5 is stored twice"), ((7, -3), "holds the id -3")])

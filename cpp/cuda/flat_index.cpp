@@ -18,9 +18,8 @@
 namespace vidx::gpu {
 namespace {
 
-// The sections of a flat index file (cpp/src/index.cpp, cpp/src/flat/flat_index.cpp): the ids,
-// the codec parameters and the codes, row after row.
-constexpr uint32_t kIdsSection = io::fourcc("IDS_");
+// The sections of a flat index file (cpp/src/flat/flat_index.cpp) in format 3's layout, which
+// the CPU flat index still reads: the codec parameters and the codes, row after row.
 constexpr uint32_t kCodecSection = io::fourcc("CDEC");
 constexpr uint32_t kCodesSection = io::fourcc("CODE");
 
@@ -95,14 +94,12 @@ std::unique_ptr<VectorIndex> load_flat_index(const std::string& path, const Flat
   options.quant = saved->options().quant;
   options.threads = saved->options().threads;
   auto index = make_flat_index(saved->dim(), saved->metric(), options, device);
-  const io::IndexFileReader in = io::IndexFileReader::open(path);
-  io::ByteReader params = in.reader(kCodecSection);
-  const auto codec = load_codec(options.quant, saved->dim(), saved->metric(), params);
-  const io::Span codes = in.section(kCodesSection), ids = in.section(kIdsSection);
-  const size_t n = saved->size(), dim = saved->dim();
-  std::vector<float> rows(n * dim);
-  for (size_t i = 0; i < n; ++i) codec->decode(codes.data + i * codec->code_size(), rows.data() + i * dim);
-  index->add(rows.data(), n, reinterpret_cast<const int64_t*>(ids.data));
+  // Through the loaded index, not the file's sections: whatever layout the file has (flat
+  // files store codes padded since format 4), the rows come back as stored, under their ids.
+  const std::vector<int64_t> ids = saved->ids();
+  std::vector<float> rows(ids.size() * saved->dim());
+  saved->get(ids.data(), ids.size(), rows.data());
+  index->add(rows.data(), ids.size(), ids.data());
   return index;
 }
 

@@ -63,7 +63,7 @@ void VectorIndex::set_threads(size_t threads) {
 void VectorIndex::add(const float* x, size_t n, const int64_t* ids, const ProgressFn& progress) {
   check_writable("add");
   if (n == 0) return;
-  require_data(x, n * dim_, "add: vectors");
+  require_data(x, n, dim_, "add: vectors");
   if (builds_once() && !built()) {
     io::MemorySource source(x, n, dim_, dim_ * sizeof(float), 0, io::ElementType::Float32, false);
     build_once(source, ids, progress);
@@ -193,9 +193,9 @@ void VectorIndex::search(const float* queries, size_t nq, size_t k, const Search
   check_k(k, size());
   check_search_params(params);
   if (nq == 0) return;
-  require_data(queries, nq * dim_, "search: queries");
-  require_data(distances, nq * k, "search: distances");
-  require_data(ids, nq * k, "search: ids");
+  require_data(queries, nq, dim_, "search: queries");
+  require_data(distances, nq, k, "search: distances");
+  require_data(ids, nq, k, "search: ids");
   check_filters(params, nq);
   auto lock = lock_shared();
   // From the filters' slots to the results' ids, no slot removed meanwhile holds another row.
@@ -267,6 +267,7 @@ void VectorIndex::write_file(io::IndexFileWriter& out) const {
 void VectorIndex::save(const std::string& path) const {
   auto writing = pause_writes();  // no add is half done: every slot is live or free
   auto lock = lock_shared();
+  require_path(path, "save: path");
   check_save_path(path);
   io::IndexFileWriter out(kind());
   write_file(out);
@@ -400,6 +401,12 @@ void VectorIndex::read_norms(const uint8_t* data, size_t size, size_t slot_count
 }
 
 std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load) {
+  require_path(path, "load: path");
+  if (!load.posting_path.empty()) require_path(load.posting_path, "load: posting_path");
+  if (load.direct_io < -1 || load.direct_io > 1)
+    throw InvalidArgument("load: direct_io is " + std::to_string(load.direct_io) + "; expected -1 (as saved), 0 or 1");
+  if (load.verify && !load.mmap)
+    throw InvalidArgument("load: verify applies to mmap (a load without mmap verifies everything)");
   const io::IndexFileReader in = load.mmap ? io::IndexFileReader::map(path, load.verify) : io::IndexFileReader::open(path);
   return VectorIndex::from_reader(in, path, load);
 }

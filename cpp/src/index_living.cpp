@@ -38,7 +38,7 @@ void VectorIndex::range_search_rows(const float*, size_t, float, const SearchPar
 
 bool VectorIndex::get(const int64_t* ids, size_t n, float* out) const {
   require_data(ids, n, "get: ids");
-  require_data(out, n * dim_, "get: out");
+  require_data(out, n, dim_, "get: out");
   if (stores_labels()) {
     auto lock = lock_shared();
     for (size_t i = 0; i < n; ++i)

@@ -15,7 +15,7 @@ bool VectorIndex::has_removed_rows() const { return !stores_labels() && removed_
 void VectorIndex::range_search(const float* queries, size_t nq, float radius, const SearchParams& params,
                                RangeResult& out, bool precise) const {
   check_search_params(params);
-  require_data(queries, nq * dim_, "range_search: queries");
+  require_data(queries, nq, dim_, "range_search: queries");
   if (std::isnan(radius)) throw InvalidArgument("radius must be a number, got nan");
   out.lims.assign(nq + 1, 0);
   out.distances.clear();

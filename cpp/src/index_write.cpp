@@ -290,7 +290,7 @@ void VectorIndex::upsert(const float* x, size_t n, const int64_t* ids) {
   check_writable("upsert");
   if (n == 0) return;
   if (!ids) throw InvalidArgument("upsert needs ids (the ids whose vectors it adds or replaces)");
-  require_data(x, n * dim(), "upsert: vectors");
+  require_data(x, n, dim(), "upsert: vectors");
   // Everything that can be refused is checked before anything is removed.
   IdMap::check_form(ids, n);
   if (builds_once() && !built()) return add(x, n, ids);  // the first build

@@ -117,10 +117,13 @@ class IdBits {
     last = std::lower_bound(first, last, static_cast<int64_t>(size_));
     if (first == last) return;
     uint64_t* words = own_.data();
-    uint64_t at = static_cast<uint64_t>(*first) >> 6;
+    uint64_t at = std::min<uint64_t>(static_cast<uint64_t>(*first), size_) >> 6;
     uint64_t word = 0;
     for (; first != last; ++first) {
       const uint64_t id = static_cast<uint64_t>(*first);
+      // Only a broken promise of order (IdFilter::allowed_sorted) puts an id here past the
+      // bitset: skipped, so that it cannot write outside it (answers may then be wrong).
+      if (id >= size_) continue;
       if (id >> 6 != at) {
         words[at] = word;
         at = id >> 6;
@@ -387,6 +390,9 @@ void check_filters(const SearchParams& params, size_t nq) {
     if (!form_count_ok(f)) throw InvalidArgument(which + " sets more than one of allowed, mask and predicate");
     if (!f.allowed && f.allowed_count) throw InvalidArgument(which + ": allowed_count is set but allowed is null");
     if (!f.mask && f.mask_size) throw InvalidArgument(which + ": mask_size is set but mask is null");
+    if (!f.allowed && (f.allowed_bits || f.allowed_sorted))
+      throw InvalidArgument(which + ": allowed_bits or allowed_sorted is set but allowed is null (a prepared "
+                                    "allow-list passes its ids too)");
   }
 }
 

@@ -1,6 +1,8 @@
 // The C++ API refuses a null pointer to n > 0 items with InvalidArgument (it crashed before), for
-// every kind, a metric the enum does not name, and a FIFO to load (POSIX): prints one line per
-// refused call, then "ok".
+// every kind, counts whose product wraps, paths that are empty or hold a NUL byte, an allocator
+// that returns null, a prepared filter without its ids, a metric the enum does not name, and a
+// FIFO to load (POSIX); and a prepared allow-list that breaks its promise of order cannot write
+// outside its bitset. Prints one line per refused call, then "ok".
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -10,6 +12,7 @@
 
 #include "vidx/common/error.hpp"
 #include "vidx/index.hpp"
+#include "vidx/io/vector_source.hpp"
 
 namespace {
 
@@ -48,7 +51,57 @@ int main(int, char** argv) {
     refused(kind + " get ids", [&] { index->get(nullptr, 2, d.data()); });
     refused(kind + " get out", [&] { index->get(&one, 1, nullptr); });
     refused(kind + " upsert", [&] { index->upsert(nullptr, 1, &one); });
+    // n x dim wraps to a few items: the null pointer passed the check and the add crashed.
+    refused(kind + " add of 2^62 rows", [&] { index->add(nullptr, size_t{1} << 62, nullptr); });
+    refused(kind + " search of 2^62 queries", [&] {
+      index->search(nullptr, size_t{1} << 62, 4, 0, d.data(), ids.data());
+    });
+    refused(kind + " save to an empty path", [&] { index->save(""); });
+    refused(kind + " save to a path with a NUL byte", [&] {
+      index->save(std::string(argv[1]) + "/a" + std::string(1, '\0') + ".vidx");
+    });
+    refused(kind + " to_bytes into a null allocation", [&] { index->to_bytes([](size_t) -> uint8_t* { return nullptr; }); });
+    // A bitset without its ids was taken for no filter at all.
+    const uint64_t bits[1] = {uint64_t{1} << 7};
+    vidx::IdFilter bits_only;
+    bits_only.allowed_sorted = true;
+    bits_only.allowed_bits = bits;
+    bits_only.allowed_bits_size = 64;
+    vidx::SearchParams params;
+    params.filters = &bits_only;
+    params.filter_count = 1;
+    refused(kind + " a prepared filter without its ids", [&] { index->search(x.data(), 1, 10, params, d.data(), ids.data()); });
+    // Promised increasing, but not: the largest id came from the last one, and ids past the
+    // bitset it sized were written outside it (a heap overflow; with 2^40 first, a crash).
+    for (const std::vector<int64_t>& list : {std::vector<int64_t>{100, 5}, std::vector<int64_t>{int64_t{1} << 40, 5}}) {
+      vidx::IdFilter unsorted;
+      unsorted.allowed = list.data();
+      unsorted.allowed_count = list.size();
+      unsorted.allowed_sorted = true;
+      params.filters = &unsorted;
+      index->search(x.data(), 1, 10, params, d.data(), ids.data());
+    }
   }
+  refused("a vector source of 2^62 null rows", [] {
+    vidx::io::MemorySource(nullptr, size_t{1} << 62, 8, 32, 0, vidx::io::ElementType::Float32, false);
+  });
+  refused("load_index of an empty path", [] { vidx::load_index(""); });
+  refused("load_index with direct_io 7", [&] {
+    vidx::LoadOptions load;
+    load.direct_io = 7;
+    vidx::load_index(std::string(argv[1]) + "/any.vidx", load);
+  });
+  refused("load_index with verify but no mmap", [&] {
+    vidx::LoadOptions load;
+    load.verify = true;
+    vidx::load_index(std::string(argv[1]) + "/any.vidx", load);
+  });
+  refused("load_index of a path with a NUL byte", [&] { vidx::load_index(std::string(argv[1]) + std::string(1, '\0')); });
+  refused("a SPANN path with a NUL byte", [&] {
+    vidx::IndexOptions options;
+    options.spann.path = std::string(argv[1]) + "/p" + std::string(1, '\0') + ".post";
+    vidx::make_index("spann", 8, vidx::Metric::L2, options);
+  });
   refused("load_index_from_bytes", [] { vidx::load_index_from_bytes(nullptr, 100); });
   refused("make_index with metric code 7", [] { vidx::make_index("hnsw", 8, static_cast<vidx::Metric>(7), {}); });
   // A FIFO in place of an index file: the open waited for a writer forever.

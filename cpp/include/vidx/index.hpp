@@ -94,7 +94,8 @@ class VectorIndex {
   VectorIndex& operator=(const VectorIndex&) = delete;
 
   virtual std::string kind() const = 0;
-  // Where the structure runs: "cpu", or "cuda:N" for one built by vidx::gpu (cuda/cuda.hpp).
+  // Where the structure runs: "cpu", or "cuda:N" for one built by vidx::gpu (cuda/cuda.hpp, in
+  // the source tree: the CUDA path is linked into the Python module, not installed for C++).
   virtual std::string device() const { return "cpu"; }
   size_t dim() const { return dim_; }
   Metric metric() const { return metric_; }
@@ -111,9 +112,10 @@ class VectorIndex {
   // Validates everything first (finite values, unique ids): on error nothing is changed.
   // progress: see ProgressFn (HNSW reports as its insertion batches finish).
   void add(const float* x, size_t n, const int64_t* ids, const ProgressFn& progress = {});
-  // Adds every row of `source` (ids: one per row or nullptr), read a block at a time, with no
-  // lock held while it reads. Kinds built in one pass (SPANN) build from it; the others add
-  // each block as add() does (an error leaves the blocks before it added).
+  // Adds every row of `source` (ids: one per row or nullptr), with no lock held while it reads.
+  // Kinds built in one pass (SPANN's first add) build from it a block at a time; the others
+  // read every row into one float32 array (n x dim x 4 bytes, held until the add returns) and
+  // add it as add() does, so an error leaves the index unchanged.
   void add(io::VectorSource& source, const int64_t* ids, const ProgressFn& progress = {});
 
   // k nearest for each of nq queries. distances/ids: nq*k, nearest first; slots that could

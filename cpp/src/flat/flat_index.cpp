@@ -17,11 +17,18 @@
 namespace vidx {
 namespace {
 
-constexpr uint32_t kCodesSection = io::fourcc("CODE");
+constexpr uint32_t kCodesSection = io::fourcc("CODE");  // formats 1-3: codes back to back
+// Format 4: codes as in memory, `stride` apart (CLAY: stride, code size), so that a mapped file
+// is scanned in place whatever the code size (before, padded codes were copied out of it).
+constexpr uint32_t kStridedCodesSection = io::fourcc("CODS");
+constexpr uint32_t kCodeLayoutSection = io::fourcc("CLAY");
 constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 rows by slot
 // Codes are stored this far apart (code size rounded up to 8 bytes): kernels read them as
 // 64-bit words, which must be aligned (UBSan found binary codes at odd offsets).
 constexpr size_t kCodeAlignment = 8;
+
+// The most padding a file may claim after a code (this build pads to 8 bytes); more is corrupt.
+constexpr uint64_t kMaxCodePadding = 4096;
 
 size_t stride_of(const Codec& codec) { return (codec.code_size() + kCodeAlignment - 1) / kCodeAlignment * kCodeAlignment; }
 
@@ -227,57 +234,81 @@ void FlatIndex::write_sections(io::IndexFileWriter& out) const {
   io::ByteWriter params;
   codec_->save_parameters(params);
   out.add_section(io::fourcc("CDEC"), params.take());
-  const size_t cs = codec_->code_size();
-  // Sections still in place from a mapped file are compared with the checksums they had there.
+  io::ByteWriter layout;
+  layout.u64(stride_);
+  layout.u64(codec_->code_size());
+  out.add_section(kCodeLayoutSection, layout.take());
+  out.needs_version(4);  // a version 3 library would not find the codes (CODE)
+  // Sections still in place from a mapped file are compared with the checksums they had there
+  // (codes in place from a format 3 file came from its back-to-back section: codes that needed
+  // no padding, the same bytes).
   const auto check = [&](const AlignedBuffer& b, uint32_t tag) { return b.is_view() ? mapped_checks_.find(tag) : nullptr; };
-  if (stride_ == cs) {
-    out.add_section_view(kCodesSection, codes_.data(), count_ * cs, check(codes_, kCodesSection));
-  } else {  // the file holds codes back to back, without the in-memory padding
-    std::vector<io::Span> rows(count_);
-    for (size_t i = 0; i < count_; ++i) rows[i] = io::Span{codes_.data() + i * stride_, cs};
-    out.add_section_views(kCodesSection, std::move(rows));
-  }
+  const io::SectionCheck* codes_check = check(codes_, kStridedCodesSection);
+  if (!codes_check) codes_check = check(codes_, kCodesSection);
+  out.add_section_view(kStridedCodesSection, codes_.data(), count_ * stride_, codes_check);
   if (kept_codec_)
     out.add_section_view(kKeptSection, kept_.data(), count_ * kept_codec_->code_size(), check(kept_, kKeptSection));
 }
 
 void FlatIndex::read_sections(const io::IndexFileReader& in) {
+  auto bad = [&](const std::string& what) { return FileFormatError(in.path() + ": " + what); };
   io::ByteReader params = in.reader(io::fourcc("CDEC"));
   codec_ = load_codec(codec_->name(), dim(), metric(), params);
-  const uint64_t codes_size = in.size_of(kCodesSection);
   const size_t cs = codec_->code_size();
-  if (codes_size % cs != 0)
-    throw FileFormatError(in.path() + ": code section size " + std::to_string(codes_size) +
-                          " is not a multiple of the code size " + std::to_string(cs));
-  count_ = static_cast<size_t>(codes_size / cs);
-  learning_.learnt_from = count_;
   stride_ = stride_of(*codec_);
+  // Format 4 stores codes `file_stride` apart (this build's stride unless a later one pads
+  // differently); older files back to back.
+  const bool strided = in.has(kStridedCodesSection);
+  const uint32_t codes_tag = strided ? kStridedCodesSection : kCodesSection;
+  uint64_t file_stride = cs;
+  if (strided) {
+    io::ByteReader layout = in.reader(kCodeLayoutSection);
+    file_stride = layout.u64();
+    const uint64_t code_size = layout.u64();
+    layout.expect_end();
+    if (code_size != cs)
+      throw bad("code layout names codes of " + std::to_string(code_size) + " bytes; the codec's are " +
+                std::to_string(cs));
+    if (file_stride < cs || file_stride > cs + kMaxCodePadding)
+      throw bad("code layout stride " + std::to_string(file_stride) + " is not within " + std::to_string(cs) + ".." +
+                std::to_string(cs + kMaxCodePadding) + " for codes of " + std::to_string(cs) + " bytes");
+  }
+  const uint64_t codes_size = in.size_of(codes_tag);
+  if (codes_size % file_stride != 0)
+    throw bad("code section size " + std::to_string(codes_size) + " is not a multiple of the code stride " +
+              std::to_string(file_stride));
+  count_ = static_cast<size_t>(codes_size / file_stride);
+  learning_.learnt_from = count_;
   const uint64_t kept_size = kept_codec_ ? in.size_of(kKeptSection) : 0;
   if (kept_codec_ && kept_size != count_ * kept_codec_->code_size())
-    throw FileFormatError(in.path() + ": kept vector section holds " + std::to_string(kept_size) + " bytes, expected " +
-                          std::to_string(count_ * kept_codec_->code_size()));
-  // A mapped file is scanned in place when memory keeps codes unpadded, as the file does.
+    throw bad("kept vector section holds " + std::to_string(kept_size) + " bytes, expected " +
+              std::to_string(count_ * kept_codec_->code_size()));
+  // A mapped file is scanned in place when it lays codes out as memory does.
   // (Mapped files are copy-on-write, so the const section memory is writable: mapped_file.hpp.)
   auto view_of = [](const io::Span& s) { return AlignedBuffer::view(const_cast<uint8_t*>(s.data), s.size); };
-  if (in.mapped() && stride_ == cs) {
-    codes_ = view_of(in.in_place(kCodesSection));  // verified below only where the whole file was
+  if (in.mapped() && file_stride == stride_) {
+    codes_ = view_of(in.in_place(codes_tag));  // verified below only where the whole file was
     if (kept_codec_) kept_ = view_of(in.in_place(kKeptSection));
     mapped_checks_ = io::SectionChecks();
-    mapped_checks_.note(in, kCodesSection);
+    mapped_checks_.note(in, codes_tag);
     if (kept_codec_) mapped_checks_.note(in, kKeptSection);
   } else {
-    // Copied piece by piece into the padded rows, checksummed as they are read.
-    codes_.reallocate(count_ * stride_);
-    in.stream(kCodesSection, cs, [&](uint64_t at, const uint8_t* rows, size_t n) {
-      for (size_t i = 0, first = static_cast<size_t>(at / cs); i < n / cs; ++i)
-        std::memcpy(codes_.data() + (first + i) * stride_, rows + i * cs, cs);
-    });
+    codes_ = AlignedBuffer(count_ * stride_);
+    if (file_stride == stride_) {
+      in.read_into(codes_tag, codes_.data());
+    } else {  // copied piece by piece into this build's rows, checksummed as they are read
+      const size_t from_stride = static_cast<size_t>(file_stride);
+      in.stream(codes_tag, from_stride, [&](uint64_t at, const uint8_t* rows, size_t n) {
+        for (size_t i = 0, first = static_cast<size_t>(at / from_stride); i < n / from_stride; ++i)
+          std::memcpy(codes_.data() + (first + i) * stride_, rows + i * from_stride, cs);
+      });
+    }
     kept_.reallocate(static_cast<size_t>(kept_size));
     if (kept_codec_) in.read_into(kKeptSection, kept_.data());
   }
   // Codes scanned in place from a mapped file that was not verified whole are trusted:
   // checking them would read the whole file.
-  if (!codes_.is_view() || in.verified(kCodesSection))
+  if (!codes_.is_view() || in.verified(codes_tag))
     refuse_non_finite_rows(*codec_, codes_.data(), stride_, count_, in.path(), "stored vector in row");
   if (kept_codec_ && (!kept_.is_view() || in.verified(kKeptSection)))
     refuse_non_finite_rows(*kept_codec_, kept_.data(), kept_codec_->code_size(), count_, in.path(),

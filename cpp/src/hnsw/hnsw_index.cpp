@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "hnsw_context.hpp"
@@ -84,10 +83,10 @@ HnswIndex::~HnswIndex() = default;
 void HnswIndex::reserve_records(size_t n) {
   if (n <= capacity_) return;
   const size_t list_bytes = level0_list_words() * sizeof(uint32_t);
+  // The new records come zeroed (empty lists) and, in a large buffer, untouched: the
+  // capacity a growth adds ahead of the rows is not resident until rows are written there.
   heads_.reallocate(n * head_stride_);
-  std::memset(heads_.data() + capacity_ * head_stride_, 0, (n - capacity_) * head_stride_);
   links0_.reallocate(n * list_bytes);
-  std::memset(links0_.data() + capacity_ * list_bytes, 0, (n - capacity_) * list_bytes);
   if (tail_size_) tails_.reallocate(n * tail_size_);
   if (kept_codec_) kept_.reallocate(n * kept_codec_->code_size());
   std::unique_ptr<std::atomic<uint8_t>[]> states(new std::atomic<uint8_t>[n]());

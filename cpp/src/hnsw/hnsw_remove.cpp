@@ -342,12 +342,9 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
   }
   const size_t live = kept_slots.size();
 
-  const size_t list_words = level0_list_words();
-  AlignedBuffer heads(live * head_stride_);
-  AlignedBuffer links0(live * list_words * sizeof(uint32_t));
-  AlignedBuffer tails(live * tail_size_);
-  const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
-  AlignedBuffer kept(live * kept_bytes);
+  // Per-slot records are compacted in place (the old and the new copy would peak at about
+  // 1.5x the index): first each kept list is renumbered where it is, then the kept records
+  // move down. Everything allocated is allocated first, so nothing below can fail halfway.
   std::vector<uint8_t> levels(live);
   std::vector<uint64_t> upper_offset(live);
   size_t words = 0;
@@ -357,41 +354,59 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
     words += static_cast<size_t>(levels[t]) * (M_ + 1);
   }
   std::vector<uint32_t> upper(words, 0);
-  // Copies one list, renumbered (links to slots that are gone are dropped: repair left none).
-  auto renumber = [&](const uint32_t* from, uint32_t* to) {
+  std::vector<uint8_t> links_lost(live, 0);
+  std::unique_ptr<std::atomic<uint8_t>[]> states(new std::atomic<uint8_t>[live]());
+  for (AlignedBuffer* b : {&heads_, &links0_, &tails_, &kept_})  // a mapped file's sections are read-only
+    if (b->is_view()) b->reallocate(b->size());
+  // Renumbers one list (links to slots that are gone are dropped: repair left none) into `to`,
+  // which may be `from` itself (an entry moves only towards the front), zeroing what is left.
+  const auto renumber = [&](const uint32_t* from, uint32_t* to, size_t words_in_list) {
+    const uint32_t old_count = from[0];
     uint32_t n = 0;
-    for (uint32_t j = 1; j <= from[0]; ++j)
+    for (uint32_t j = 1; j <= old_count; ++j)
       if (new_slot[from[j]] != kGone) to[++n] = new_slot[from[j]];
     to[0] = n;
+    std::fill(to + n + 1, to + words_in_list, 0u);
   };
+  const size_t list_words = level0_list_words();
   pool.parallel_for(
       live,
       [&](size_t t, size_t) {
         const uint32_t s = kept_slots[t];
-        std::memcpy(heads.data() + t * head_stride_, head(s), head_stride_);
-        uint32_t* list = reinterpret_cast<uint32_t*>(links0.data()) + t * list_words;
-        std::memset(list, 0, list_words * sizeof(uint32_t));
-        renumber(links(s, 0), list);
-        if (tail_size_) std::memcpy(tails.data() + t * tail_size_, tail(s), tail_size_);
-        if (kept_bytes) std::memcpy(kept.data() + t * kept_bytes, kept_.data() + s * kept_bytes, kept_bytes);
+        renumber(links(s, 0), links(s, 0), list_words);
         for (int level = 1; level <= levels[t]; ++level)
-          renumber(links(s, level), upper.data() + upper_offset[t] + static_cast<size_t>(level - 1) * (M_ + 1));
+          renumber(links(s, level), upper.data() + upper_offset[t] + static_cast<size_t>(level - 1) * (M_ + 1),
+                   M_ + 1);
       },
       256);
+  // In slot order, each record to a slot at or below its own: every source is read before a
+  // later record could land on it.
+  const size_t list_bytes = list_words * sizeof(uint32_t);
+  const size_t kept_bytes = kept_codec_ ? kept_codec_->code_size() : 0;
+  for (size_t t = 0; t < live; ++t) {
+    const uint32_t s = kept_slots[t];
+    if (s == t) continue;
+    const auto to = static_cast<uint32_t>(t);
+    std::memcpy(head(to), head(s), head_stride_);
+    std::memcpy(links(to, 0), links(s, 0), list_bytes);
+    if (tail_size_) std::memcpy(tail(to), tail(s), tail_size_);
+    if (kept_bytes) std::memcpy(kept_.data() + t * kept_bytes, kept_.data() + s * kept_bytes, kept_bytes);
+  }
+  for (size_t t = 0; t < live && kept_slots[t] < links_lost_.size(); ++t) links_lost[t] = links_lost_[kept_slots[t]];
 
   uint32_t entry = 0;
   const int top = entry_point(entry);
-  heads_ = std::move(heads);
-  links0_ = std::move(links0);
-  tails_ = std::move(tails);
-  kept_ = std::move(kept);
+  // Shrinking a large buffer gives its tail back in place (aligned_buffer.hpp); a shrink never
+  // throws.
+  heads_.reallocate(live * head_stride_);
+  links0_.reallocate(live * list_bytes);
+  tails_.reallocate(live * tail_size_);
+  kept_.reallocate(live * kept_bytes);
   levels_ = std::move(levels);
   upper_offset_ = std::move(upper_offset);
   upper_ = std::move(upper);
-  std::vector<uint8_t> links_lost(live, 0);
-  for (size_t t = 0; t < live && kept_slots[t] < links_lost_.size(); ++t) links_lost[t] = links_lost_[kept_slots[t]];
   links_lost_ = std::move(links_lost);
-  states_.reset(new std::atomic<uint8_t>[live]());
+  states_ = std::move(states);
   for (size_t t = 0; t < live; ++t) states_[t].store(kLive, std::memory_order_relaxed);
   capacity_ = live;
   count_.store(live);

@@ -104,10 +104,8 @@ void HnswIndex::widen_lists(size_t M) {
 
   const size_t end = count_.load();
   const size_t list_words = level0_list_words();
-  heads_ = AlignedBuffer(capacity_ * head_stride_);
-  std::memset(heads_.data(), 0, capacity_ * head_stride_);
+  heads_ = AlignedBuffer(capacity_ * head_stride_);  // zeroed
   links0_ = AlignedBuffer(capacity_ * list_words * sizeof(uint32_t));
-  std::memset(links0_.data(), 0, capacity_ * list_words * sizeof(uint32_t));
   const uint32_t* old_level0 = reinterpret_cast<const uint32_t*>(old_links0.data());
   for (size_t s = 0; s < end; ++s) {
     std::memcpy(head(static_cast<uint32_t>(s)), old_heads.data() + s * old_stride, head_size_);

@@ -172,7 +172,7 @@ void IndexFileWriter::emit(const Layout& l,
 
   ByteWriter h;
   h.bytes(kMagic, sizeof kMagic);
-  h.u32(kFormatVersion);
+  h.u32(version_);
   h.u32(static_cast<uint32_t>(l.header_size));
   h.u32(flags_);
   h.u64(l.file_size);
@@ -201,6 +201,7 @@ void IndexFileWriter::write_to(const std::function<uint8_t*(size_t)>& allocate) 
   const Layout l = layout();
   if (l.file_size > std::numeric_limits<size_t>::max()) throw std::bad_alloc();
   uint8_t* out = allocate(static_cast<size_t>(l.file_size));
+  if (!out) throw InvalidArgument("to_bytes: the allocator returned a null pointer");
   emit(l, [&](uint64_t offset, const uint8_t* p, size_t n) {
     if (n) std::memcpy(out + offset, p, n);
   });

@@ -118,6 +118,7 @@ std::unique_ptr<VectorSource> open_npy(const std::string& path, size_t dim) {
 }  // namespace
 
 std::unique_ptr<VectorSource> open_vector_file(const std::string& path, size_t dim) {
+  require_path(path, "vector file path");
   const std::string ext = extension(path);
   if (ext == ".fvecs") return open_vecs(path, dim, ElementType::Float32);
   if (ext == ".bvecs") return open_vecs(path, dim, ElementType::UInt8);

@@ -94,6 +94,7 @@ MemorySource::MemorySource(const void* base, size_t rows, size_t dim, size_t row
   if (row_stride < row_prefix + dim * element_size(type))
     throw InvalidArgument("row stride of " + std::to_string(row_stride) + " bytes is too small for " +
                           std::to_string(dim) + " elements");
+  require_data(base, rows, row_stride, "vector source: rows");
 }
 
 void MemorySource::read(size_t begin, size_t count, float* out) {

@@ -286,6 +286,7 @@ std::string SpannIndex::rebuild_locked(const std::string& path, const ProgressFn
   // index (a file built at its final name would stay for good, and so would a name claimed at
   // the start). Each is marked in use while it is ours (io::InUseMark), for clean-ups that
   // cannot see this process (another PID namespace).
+  if (!path.empty()) require_path(path, "rebuild: path");
   const std::string given = path.empty() ? std::string() : absolute_path(path);
   if (!given.empty()) {
     // Refused now rather than after the build (created and removed: a missing folder fails too).

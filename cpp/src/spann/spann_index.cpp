@@ -53,6 +53,7 @@ SpannIndex::SpannIndex(size_t dim, Metric metric, IndexOptions options)
     : VectorIndex(dim, metric, with_head_degree(std::move(options))) {
   const IndexOptions& o = this->options();
   if (o.spann.path.empty()) throw InvalidArgument("a SPANN index needs path= : the file its posting lists are written to");
+  require_path(o.spann.path, "path");
   if (o.spann.path.size() >= PATH_MAX) throw InvalidArgument("path is too long");
   struct stat st;
   if (::stat(o.spann.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))

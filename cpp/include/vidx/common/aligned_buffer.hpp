@@ -3,6 +3,10 @@
 // Large buffers are aligned to 2 MiB and offered to the kernel for transparent huge pages:
 // a graph walk touches records all over a large buffer, and with 4 KiB pages nearly every
 // visit would also miss the TLB.
+// On Linux a large buffer is its own anonymous mapping, so that resizing it moves its pages
+// (mremap) instead of copying them: an index grown by many adds, or compacted, peaks at its
+// own size instead of the old copy plus the new one, and the grown tail is the kernel's zero
+// pages, resident only once written.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -53,12 +57,16 @@ class AlignedBuffer {
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   AlignedBuffer(AlignedBuffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), owned_(std::exchange(o.owned_, true)) {}
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        mapped_(std::exchange(o.mapped_, 0)),
+        owned_(std::exchange(o.owned_, true)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
       release();
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
+      mapped_ = std::exchange(o.mapped_, 0);
       owned_ = std::exchange(o.owned_, true);
     }
     return *this;
@@ -86,38 +94,20 @@ class AlignedBuffer {
   }
 
   // Grows (or shrinks) to `bytes`, keeping the common prefix; new bytes are zero unless
-  // `zero_new` is false.
-  void reallocate(size_t bytes, bool zero_new = true) {
-    if (bytes == size_ && owned_) return;
-    uint8_t* fresh = nullptr;
-    if (bytes > 0) {
-      const bool huge = bytes >= 2 * kHugePage;
-      const size_t align = huge ? kHugePage : kAlignment;
-      const size_t rounded = (bytes + align - 1) / align * align;
-      fresh = static_cast<uint8_t*>(aligned_allocate(align, rounded));
-      if (!fresh) throw std::bad_alloc();
-      if (huge) advise_huge_pages(fresh, rounded);
-      const size_t keep = bytes < size_ ? bytes : size_;
-      if (keep) std::memcpy(fresh, data_, keep);
-      if (bytes > keep && zero_new) std::memset(fresh + keep, 0, bytes - keep);
-    }
-    release();
-    data_ = fresh;
-    size_ = bytes;
-    owned_ = true;
-  }
+  // `zero_new` is false. A growth throws std::bad_alloc (the buffer unchanged) when memory is
+  // short; a shrink of an owned buffer never throws.
+  void reallocate(size_t bytes, bool zero_new = true);
 
   uint8_t* data() { return data_; }
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
  private:
-  void release() noexcept {
-    if (owned_) aligned_free(data_);
-  }
+  void release() noexcept;
 
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  size_t mapped_ = 0;  // length of the anonymous mapping holding data_; 0 when from the heap
   bool owned_ = true;
 };
 

@@ -59,5 +59,21 @@ inline void require_data(const void* data, size_t n, const char* what) {
   if (data == nullptr && n > 0)
     throw InvalidArgument(std::string(what) + " is a null pointer for " + std::to_string(n) + " items");
 }
+// InvalidArgument naming `what` when a path is empty or holds a NUL byte (the system would read
+// the name only up to it: "out/a\0.b" would write "out/a").
+inline void require_path(const std::string& path, const char* what) {
+  if (path.empty()) throw InvalidArgument(std::string(what) + " is empty");
+  const size_t nul = path.find('\0');
+  if (nul != std::string::npos)
+    throw InvalidArgument(std::string(what) + " contains a NUL byte at position " + std::to_string(nul));
+}
+// The same for `rows` rows of `per_row` items, refusing a count whose product does not fit in
+// size_t (it would wrap, and a null pointer pass as one for few items).
+inline void require_data(const void* data, size_t rows, size_t per_row, const char* what) {
+  if (per_row != 0 && rows > static_cast<size_t>(-1) / per_row)
+    throw InvalidArgument(std::string(what) + ": " + std::to_string(rows) + " rows of " + std::to_string(per_row) +
+                          " items is more than memory can address");
+  require_data(data, rows * per_row, what);
+}
 
 }  // namespace vidx

@@ -35,7 +35,8 @@
 // Version 2 is the same container; it marks that kinds may store arrays in their in-memory
 // layout (HNSW: level-0 records "REC0" instead of "CODE" + "LNK0") so a mapped file is
 // searched in place. Version 1 files are still read; a version 1 library refuses version 2
-// files with "upgrade vidx" instead of a missing-section error.
+// files with "upgrade vidx" instead of a missing-section error. Versions 3 and 4 carry more of
+// the kinds' arrays in their in-memory layout (kFormatVersion below).
 //
 // The same bytes can live in memory instead of a file (IndexFileWriter::to_bytes,
 // IndexFileReader::from_bytes: pickling, to_bytes/from_bytes), verified the same way.
@@ -58,8 +59,13 @@ namespace vidx::io {
 
 class MappedFile;
 
-// The newest format version this library reads and the one it writes.
-constexpr uint32_t kFormatVersion = 3;
+// The newest format version this library reads. Version 3: HNSW's heads and lists apart
+// (HED0/HLAY/LNK0); version 4: flat codes as in memory (CODS/CLAY).
+constexpr uint32_t kFormatVersion = 4;
+// A file is written as this version unless one of its sections needs a newer one
+// (IndexFileWriter::needs_version): a library of an older version still reads every file whose
+// sections it knows (an HNSW file written today loads in a version 3 library, a flat one does not).
+constexpr uint32_t kBaseWrittenVersion = 3;
 
 // "Must understand" header flags (a reader refuses a file with one it does not know).
 // kScaledRowsFlag: the index stores its rows multiplied by a factor (section SCAL, RowScale);
@@ -138,6 +144,9 @@ class IndexFileWriter {
   const std::string& kind() const { return kind_; }
   // Sets "must understand" header flags (kScaledRowsFlag).
   void set_flags(uint32_t flags) { flags_ |= flags; }
+  // Marks that a section needs readers of format `version` or later: the file is written as the
+  // newest version so marked (kBaseWrittenVersion when none is).
+  void needs_version(uint32_t version) { version_ = version > version_ ? version : version_; }
 
  private:
   struct Layout {
@@ -159,6 +168,7 @@ class IndexFileWriter {
 
   std::string kind_;
   uint32_t flags_ = 0;
+  uint32_t version_ = kBaseWrittenVersion;
   std::vector<Section> sections_;
 };
 
