@@ -405,8 +405,6 @@ std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptio
   if (!load.posting_path.empty()) require_path(load.posting_path, "load: posting_path");
   if (load.direct_io < -1 || load.direct_io > 1)
     throw InvalidArgument("load: direct_io is " + std::to_string(load.direct_io) + "; expected -1 (as saved), 0 or 1");
-  if (load.verify && !load.mmap)
-    throw InvalidArgument("load: verify applies to mmap (a load without mmap verifies everything)");
   const io::IndexFileReader in = load.mmap ? io::IndexFileReader::map(path, load.verify) : io::IndexFileReader::open(path);
   return VectorIndex::from_reader(in, path, load);
 }

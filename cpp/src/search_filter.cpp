@@ -213,11 +213,11 @@ class AllowedIds final : public RowFilter {
     if (labels_are_slots_) {
       if (increasing_) {
         const int64_t* end = std::lower_bound(list_, list_end_, static_cast<int64_t>(n_));
-        if (!read_labels_) {
-          out.assign(list_, end);
-        } else {
-          for (const int64_t* id = list_; id != end; ++id)
-            if (ids_.label(static_cast<uint32_t>(*id)) >= 0) out.push_back(static_cast<uint32_t>(*id));
+        for (const int64_t* id = list_; id != end; ++id) {
+          // Only a broken promise of order (IdFilter::allowed_sorted) leaves an id outside
+          // [0, n) here: skipped, so that no slot past the index is read.
+          if (*id < 0 || static_cast<uint64_t>(*id) >= n_) continue;
+          if (!read_labels_ || ids_.label(static_cast<uint32_t>(*id)) >= 0) out.push_back(static_cast<uint32_t>(*id));
         }
         return true;
       }

@@ -13,7 +13,9 @@ namespace vidx {
 
 // Exactly one form is set: an allow-list of ids, a mask indexed by id (mask[id] != 0: allowed;
 // ids >= mask_size are not), or a predicate (for embedders; called from search threads, so it
-// must be thread-safe and must not call back into the index).
+// must be thread-safe and must not call back into the index). A filter with none set allows
+// every id (a query of a batch left unfiltered): an empty allow-list, which allows none, needs a
+// non-null `allowed` with allowed_count 0 (an empty std::vector's data() may be null).
 struct IdFilter {
   const int64_t* allowed = nullptr;
   size_t allowed_count = 0;
