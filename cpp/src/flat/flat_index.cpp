@@ -22,6 +22,7 @@ constexpr uint32_t kCodesSection = io::fourcc("CODE");  // formats 1-3: codes ba
 // is scanned in place whatever the code size (before, padded codes were copied out of it).
 constexpr uint32_t kStridedCodesSection = io::fourcc("CODS");
 constexpr uint32_t kCodeLayoutSection = io::fourcc("CLAY");
+constexpr uint32_t kStridedCodesVersion = 4;  // a version 3 library would not find the codes
 constexpr uint32_t kKeptSection = io::fourcc("VECS");  // keep_vectors: float32 rows by slot
 // Codes are stored this far apart (code size rounded up to 8 bytes): kernels read them as
 // 64-bit words, which must be aligned (UBSan found binary codes at odd offsets).
@@ -238,7 +239,7 @@ void FlatIndex::write_sections(io::IndexFileWriter& out) const {
   layout.u64(stride_);
   layout.u64(codec_->code_size());
   out.add_section(kCodeLayoutSection, layout.take());
-  out.needs_version(4);  // a version 3 library would not find the codes (CODE)
+  out.needs_version(kStridedCodesVersion);
   // Sections still in place from a mapped file are compared with the checksums they had there
   // (codes in place from a format 3 file came from its back-to-back section: codes that needed
   // no padding, the same bytes).
@@ -293,10 +294,11 @@ void FlatIndex::read_sections(const io::IndexFileReader& in) {
     mapped_checks_.note(in, codes_tag);
     if (kept_codec_) mapped_checks_.note(in, kKeptSection);
   } else {
-    codes_ = AlignedBuffer(count_ * stride_);
     if (file_stride == stride_) {
+      codes_ = AlignedBuffer::for_overwrite(count_ * stride_);
       in.read_into(codes_tag, codes_.data());
     } else {  // copied piece by piece into this build's rows, checksummed as they are read
+      codes_ = AlignedBuffer(count_ * stride_);  // zeroed: the padding after each code
       const size_t from_stride = static_cast<size_t>(file_stride);
       in.stream(codes_tag, from_stride, [&](uint64_t at, const uint8_t* rows, size_t n) {
         for (size_t i = 0, first = static_cast<size_t>(at / from_stride); i < n / from_stride; ++i)
