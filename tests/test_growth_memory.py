@@ -4,10 +4,6 @@ ten adds peaked at 1.7-2.3x its size (the last growth held the old buffer beside
 compact() at about 1.5x (flat reallocated, HNSW built new arrays).
 
 The peaks run in fresh processes (Linux: /proc/self/clear_refs resets the peak resident size)."""
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -15,10 +11,7 @@ import pytest
 
 import vidx
 from cpp_checks import needs_compiler, run_check
-
-linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self")
-# A sanitizer's allocator keeps freed memory aside and pads every block: its peaks are not the library's.
-unsanitized = pytest.mark.skipif("asan" in os.environ.get("LD_PRELOAD", ""), reason="peak memory under a sanitizer")
+from peak_memory import linux, run_probe, unsanitized
 
 PROBE = textwrap.dedent("""
     import json, sys
@@ -45,17 +38,6 @@ PROBE = textwrap.dedent("""
 """)
 
 
-def _peak(kind, quant, op, rows):
-    try:
-        open("/proc/self/clear_refs", "w").write("5")
-    except OSError:
-        pytest.skip("cannot reset the peak resident memory here")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", PROBE, kind, quant, op, str(rows)], capture_output=True, text=True,
-                         env=env, timeout=300, check=True)
-    return json.loads(out.stdout)
-
-
 @needs_compiler
 def test_the_buffer_keeps_its_bytes_through_resizes(tmp_path):
     run_check(tmp_path, "aligned_buffer_check", library_sources=["common/aligned_buffer.cpp"])
@@ -65,7 +47,7 @@ def test_the_buffer_keeps_its_bytes_through_resizes(tmp_path):
 @unsanitized
 @pytest.mark.parametrize("kind,quant,rows", [("flat", "none", 300_000), ("hnsw", "none", 40_000)])
 def test_adds_in_pieces_peak_near_the_index(kind, quant, rows):
-    result = _peak(kind, quant, "adds", rows)
+    result = run_probe(PROBE, kind, quant, "adds", rows)
     # flat 300,000 x 64: 1.68x before (the old codes beside a zeroed 1.5x copy)
     assert result["peak"] <= 1.2 * result["index"] + 8 * 2 ** 20, result
 
@@ -75,7 +57,7 @@ def test_adds_in_pieces_peak_near_the_index(kind, quant, rows):
 @pytest.mark.parametrize("kind,quant,rows", [("flat", "none", 300_000), ("flat", "lvq8", 300_000),
                                              ("hnsw", "none", 40_000)])
 def test_compact_needs_no_second_copy(kind, quant, rows):
-    result = _peak(kind, quant, "compact", rows)
+    result = run_probe(PROBE, kind, quant, "compact", rows)
     # Half the rows removed: a compaction into new buffers peaked at the compacted index's size over
     # what the process held; in place it needs a few MB of bookkeeping.
     assert result["peak"] <= 0.25 * result["index"] + 4 * 2 ** 20, result

@@ -4,22 +4,15 @@ a mapped load holds none of it.
 
 Each case runs in a fresh process that measures its own peak resident memory around the one call
 (Linux: /proc/self/clear_refs resets the peak)."""
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 import vidx
+from peak_memory import linux, run_probe, unsanitized
 
-pytestmark = [
-    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self"),
-    # A sanitizer's allocator keeps freed memory aside and pads every block: its peaks are not the library's.
-    pytest.mark.skipif("asan" in os.environ.get("LD_PRELOAD", ""), reason="peak memory under a sanitizer"),
-]
+pytestmark = [linux, unsanitized]
 
 PROBE = textwrap.dedent("""
     import json, sys, vidx
@@ -60,14 +53,7 @@ def saved(tmp_path_factory):
 @pytest.mark.parametrize("op", ["load", "from_bytes", "to_bytes"])
 @pytest.mark.parametrize("kind,quant", [("flat", "none"), ("flat", "lvq8"), ("hnsw", "lvq8")])
 def test_peak_memory_is_about_one_index(saved, kind, quant, op):
-    try:
-        open("/proc/self/clear_refs", "w").write("5")
-    except OSError:
-        pytest.skip("cannot reset the peak resident memory here")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", PROBE, saved[kind, quant], op], capture_output=True, text=True,
-                         env=env, timeout=300, check=True)
-    result = json.loads(out.stdout)
+    result = run_probe(PROBE, saved[kind, quant], op)
     # The index (or the bytes) once, plus buffers of a few MB; a second copy would read 2x.
     assert result["peak"] <= 1.3 * result["index"] + 4 * 2 ** 20, result
 
@@ -76,12 +62,5 @@ def test_peak_memory_is_about_one_index(saved, kind, quant, op):
 def test_a_mapped_load_reads_the_file_in_place(saved, kind, quant):
     # flat lvq8's codes (260 bytes, padded to 264 in memory) were copied out of the file: a whole
     # index of memory for a load meant to take none (format 4 stores them padded).
-    try:
-        open("/proc/self/clear_refs", "w").write("5")
-    except OSError:
-        pytest.skip("cannot reset the peak resident memory here")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", PROBE, saved[kind, quant], "mmap"], capture_output=True, text=True,
-                         env=env, timeout=300, check=True)
-    result = json.loads(out.stdout)
+    result = run_probe(PROBE, saved[kind, quant], "mmap")
     assert result["peak"] <= 0.1 * result["index"] + 4 * 2 ** 20, result
