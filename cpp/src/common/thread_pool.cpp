@@ -122,9 +122,8 @@ void ThreadPool::Crew::run(size_t n, const std::function<void(size_t, size_t)>& 
 ThreadPool::ThreadPool(size_t threads) : threads_(threads == 0 ? hardware_threads() : threads) {
   if (threads_ > kMaxThreads)
     throw InvalidArgument("threads must be at most " + std::to_string(kMaxThreads) + ", got " + std::to_string(threads_));
-  // The workers start with the first call that needs them (crew()): an index that answers one
-  // query at a time, or is only loaded, holds no threads (200 loaded indexes held 200 x
-  // (cores - 1) idle ones).
+  crew_ = std::make_unique<Crew>(threads_);
+  owner_process_.store(io::current_process_id(), std::memory_order_release);
 }
 
 ThreadPool::~ThreadPool() {
@@ -136,11 +135,9 @@ ThreadPool::~ThreadPool() {
 ThreadPool::Crew& ThreadPool::crew() {
   const uint64_t here = io::current_process_id();
   if (owner_process_.load(std::memory_order_acquire) == here) return *crew_;
-  std::lock_guard<std::mutex> lock(start_mutex_);
+  std::lock_guard<std::mutex> lock(fork_mutex_);
   if (owner_process_.load(std::memory_order_acquire) != here) {
-    // None yet, or the parent's (in a forked child): its threads and locks are not ours (see
-    // ~ThreadPool). A crew that fails to start leaves none, and the next call tries again.
-    (void)crew_.release();
+    (void)crew_.release();  // the parent's: its threads and locks are not ours (see ~ThreadPool)
     crew_ = std::make_unique<Crew>(threads_);
     owner_process_.store(here, std::memory_order_release);
   }

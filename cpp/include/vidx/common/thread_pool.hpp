@@ -21,9 +21,8 @@ class ThreadPool {
   // More threads than this is a mistake, not a wish (InvalidArgument).
   static constexpr size_t kMaxThreads = 4096;
 
-  // threads == 0 means all cores. The calling thread works too, so `threads - 1` are spawned,
-  // by the first parallel_for that needs them (which throws ResourceError, with every started
-  // thread joined again, when the system refuses one; a later call tries again).
+  // threads == 0 means all cores. The calling thread works too, so `threads - 1` are spawned.
+  // Throws ResourceError, with every started thread joined again, when the system refuses one.
   explicit ThreadPool(size_t threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -40,15 +39,14 @@ class ThreadPool {
 
  private:
   struct Crew;  // the worker threads and what they share (thread_pool.cpp)
-  // This process's crew, started by the first call that needs one. A child made by fork() has
-  // none of its parent's threads: the first call there starts a crew of its own
-  // (multiprocessing's workers on Linux used to hang).
+  // This process's crew. A child made by fork() has none of its parent's threads: the first
+  // call there starts a crew of its own (multiprocessing's workers on Linux used to hang).
   Crew& crew();
 
   size_t threads_;
   std::unique_ptr<Crew> crew_;
-  std::atomic<uint64_t> owner_process_{0};  // the process crew_'s threads live in; 0: none started
-  std::mutex start_mutex_;                   // one thread starts (or, in a child, replaces) the crew
+  std::atomic<uint64_t> owner_process_{0};  // the process crew_'s threads live in
+  std::mutex fork_mutex_;                    // one thread of a child replaces the crew
 };
 
 }  // namespace vidx
