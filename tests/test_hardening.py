@@ -63,6 +63,64 @@ def test_thread_start_failure_raises_instead_of_hanging():
     assert "USABLE 1" in out.stdout
 
 
+@pytest.mark.skipif(not hasattr(os, "fork") or not sys.platform.startswith("linux"), reason="fork, /proc")
+@pytest.mark.parametrize("case", ["flat first add", "flat relearn", "hnsw relearn"])
+def test_an_add_whose_workers_cannot_start_leaves_the_codec_as_it_was(case):
+    # A forked child starts its own workers with its first parallel call; here the system refuses
+    # them (an address-space limit) and that call raises. A flat first add had already trained its
+    # codec on the refused rows, and a relearning that failed counted as done: the add retried
+    # afterwards kept the wrong codec (answers off a never-failed index's by up to 0.19).
+    out = run_python(f"""
+        import os, resource, threading
+        import numpy as np
+        import vidx
+        case = {case!r}
+        kind = case.split()[0]
+        first_add = case.endswith("first add")
+        quant = "lvq8" if first_add else "rabitq"
+        rng = np.random.default_rng(0)
+        a = (rng.standard_normal((1500, 16)) * 100 + 50).astype(np.float32)
+        b = (rng.standard_normal((12000, 16)) * 3).astype(np.float32)  # 9x the rows: relearning due
+        first = [] if first_add else [a]
+        failing = a if first_add else b
+        retried = b[:4000] if first_add else b  # 4,000 rows: not enough to relearn
+        ref = vidx.Index(16, kind=kind, quant=quant, threads=2, seed=1)
+        for rows in first + [retried]:
+            ref.add(rows)
+        idx = vidx.Index(16, kind=kind, quant=quant, threads=64, seed=1)
+        for rows in first:
+            idx.add(rows)
+        pid = os.fork()
+        if pid == 0:
+            # The stacks the parent's workers left are reused by the next threads: sitters take them.
+            hold = threading.Event()
+            sitters = [threading.Thread(target=hold.wait) for _ in range(70)]
+            for t in sitters:
+                t.start()
+            hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+            vm_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
+            resource.setrlimit(resource.RLIMIT_AS, (vm_kb * 1024 + (64 << 20), hard))  # no room for 63 stacks
+            try:
+                idx.add(failing)
+                code = 3
+            except OSError:
+                code = None
+            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+            hold.set()
+            for t in sitters:
+                t.join()
+            if code is None:
+                idx.add(retried)
+                D, I = idx.search(retried[:50], k=5)
+                D_ref, I_ref = ref.search(retried[:50], k=5)
+                code = 0 if np.array_equal(I, I_ref) and np.array_equal(D, D_ref) else 4
+            os._exit(code)
+        print("CHILD", os.waitpid(pid, 0)[1] >> 8)
+    """, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "CHILD 0" in out.stdout, out.stdout
+
+
 def test_absurd_thread_count_is_a_value_error():
     # In a child with little address space: a build without the bound would otherwise start
     # 100,000 threads and exhaust the machine's process table.

@@ -74,10 +74,11 @@ void FlatIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
     for (size_t i = 0; i < n; ++i) std::memcpy(kept_.data() + slots[i] * ks, x + i * dim(), ks);
   }
   const size_t cs = stride_;
-  pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), codes_.data() + slots[i] * cs); }, 1024);
   // Encoding is quick: one report, before any search can see the rows, so a report that
-  // throws leaves nothing to undo (the base frees the slots).
+  // throws leaves nothing to undo (the base frees the slots); nor does an encoding that fails
+  // (workers that cannot start, memory), once the codec this add trained is untrained again.
   try {
+    pool.parallel_for(n, [&](size_t i, size_t) { codec_->encode(x + i * dim(), codes_.data() + slots[i] * cs); }, 1024);
     report(progress, "add", n, n);
   } catch (...) {
     if (trains) codec_ = make_codec(options().quant, dim(), metric(), options().seed);  // as made: untrained
@@ -112,9 +113,12 @@ void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
   relearning::Learnt learnt = relearning::learn_again(
       options(), dim(), metric(), *codec_, kept_codec_ != nullptr, live,
       [&](uint32_t slot, float* out) { vector_of(slot, out); }, x, n);
-  learning_.learnt_from = learnt.rows;
-  if (!learnt.codec) return;
-  // Into a copy: should encoding fail partway (memory), the index keeps its codec and codes whole.
+  if (!learnt.codec) {
+    learning_.learnt_from = learnt.rows;
+    return;
+  }
+  // Into a copy: should encoding fail partway (memory), the index keeps its codec and codes whole,
+  // and the relearning stays due.
   AlignedBuffer codes(codes_.size());
   if (codes_.size()) std::memcpy(codes.data(), codes_.data(), codes_.size());
   pool.parallel_for(
@@ -130,6 +134,7 @@ void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
       1024);
   codes_ = std::move(codes);
   codec_ = std::move(learnt.codec);
+  learning_.learnt_from = learnt.rows;
 }
 
 void FlatIndex::vector_of(uint32_t slot, float* out) const {

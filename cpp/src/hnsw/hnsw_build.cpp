@@ -589,8 +589,15 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
     if (only_entry) report(progress, "add", 1, 1);  // an index's first node is set, not inserted
   } catch (...) {
     for (auto& ctx : contexts) release_context(std::move(ctx));
-    take_back(slots, n, pool);
-    if (trains) untrain_codec();  // the next first add trains it on its own rows
+    // The next first add trains the codec on its own rows, even where taking the rows back
+    // fails too (its repair runs on the same pool).
+    try {
+      take_back(slots, n, pool);
+    } catch (...) {
+      if (trains) untrain_codec();
+      throw;
+    }
+    if (trains) untrain_codec();
     throw;
   }
   for (auto& ctx : contexts) release_context(std::move(ctx));

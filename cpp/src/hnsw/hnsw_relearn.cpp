@@ -29,9 +29,12 @@ void HnswIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
   relearning::Learnt learnt = relearning::learn_again(
       options(), dim(), metric(), *codec_, kept_codec_ != nullptr, live,
       [&](uint32_t slot, float* out) { vector_of(slot, out); }, x, n);
-  learning_.learnt_from = learnt.rows;
-  if (!learnt.codec) return;
-  // Into copies: should encoding fail partway (memory), the index keeps its codec and codes whole.
+  if (!learnt.codec) {
+    learning_.learnt_from = learnt.rows;
+    return;
+  }
+  // Into copies: should encoding fail partway (memory), the index keeps its codec and codes whole,
+  // and the relearning stays due.
   AlignedBuffer heads(heads_.size()), tails(tails_.size());
   if (heads_.size()) std::memcpy(heads.data(), heads_.data(), heads_.size());
   if (tails_.size()) std::memcpy(tails.data(), tails_.data(), tails_.size());
@@ -56,6 +59,7 @@ void HnswIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
   heads_ = std::move(heads);
   tails_ = std::move(tails);
   codec_ = std::move(learnt.codec);
+  learning_.learnt_from = learnt.rows;
   if (tails_all_zero_.load())
     for (const uint32_t s : coded)
       if (!all_zero_bytes(tail(s), tail_size_)) {
