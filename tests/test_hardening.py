@@ -121,6 +121,50 @@ def test_an_add_whose_workers_cannot_start_leaves_the_codec_as_it_was(case):
     assert "CHILD 0" in out.stdout, out.stdout
 
 
+@pytest.mark.skipif(not hasattr(os, "fork") or not sys.platform.startswith("linux"), reason="fork, /proc")
+def test_a_remove_whose_workers_cannot_start_leaves_the_rows_live():
+    # HNSW marked the rows removed (and moved the entry point off them) before its repair's first
+    # parallel call; when that raised, the base gave the ids back but the rows stayed marked:
+    # counted, never found, and get() or a second remove raised "holds no vector".
+    out = run_python("""
+        import os, resource, threading
+        import numpy as np
+        import vidx
+        x = np.random.default_rng(0).standard_normal((2000, 16)).astype(np.float32)
+        idx = vidx.Index(16, kind="hnsw", threads=64, seed=1)
+        idx.add(x)
+        gone = np.arange(0, 2000, 4)
+        pid = os.fork()
+        if pid == 0:
+            hold = threading.Event()
+            sitters = [threading.Thread(target=hold.wait) for _ in range(70)]  # take the parent's workers' stacks
+            for t in sitters:
+                t.start()
+            hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+            vm_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
+            resource.setrlimit(resource.RLIMIT_AS, (vm_kb * 1024 + (64 << 20), hard))
+            try:
+                idx.remove(gone)
+                code = 3
+            except OSError:
+                code = None
+            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+            hold.set()
+            for t in sitters:
+                t.join()
+            if code is None:
+                stored, _ = idx.get(gone[:20])
+                found = idx.search(x[gone[:100]], k=1)[1][:, 0]
+                ok = len(idx) == 2000 and np.array_equal(stored, x[gone[:20]]) and np.mean(found == gone[:100]) >= 0.95
+                idx.remove(gone)
+                code = 0 if ok and len(idx) == 1500 and gone[0] not in idx else 4
+            os._exit(code)
+        print("CHILD", os.waitpid(pid, 0)[1] >> 8)
+    """, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "CHILD 0" in out.stdout, out.stdout
+
+
 def test_absurd_thread_count_is_a_value_error():
     # In a child with little address space: a build without the bound would otherwise start
     # 100,000 threads and exhaust the machine's process table.

@@ -263,6 +263,35 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
   // before is repaired. All slots of the storage, not only those in use when we started: an
   // add beside us may be filling one.
   std::vector<std::unique_ptr<SearchContext>> contexts;
+  try {
+    repair_around_removed(n, entry_moved, pool, contexts);
+  } catch (...) {
+    // The base gives the rows their ids back: they are live again, and the entry point is chosen
+    // among them too. (A pool that could not start its workers raised before any list changed;
+    // a repair that failed partway leaves lists that no longer link to them, valid all the same.)
+    for (auto& ctx : contexts) release_context(std::move(ctx));
+    for (size_t i = 0; i < n; ++i) set_state(slots[i], kLive);
+    if (entry_moved) {
+      std::lock_guard<std::mutex> lock(entry_mutex_);
+      choose_new_entry();
+    }
+    throw;
+  }
+  for (auto& ctx : contexts) release_context(std::move(ctx));
+
+  // No list links to them now; once the searches that started before have left, nothing can.
+  grace_.wait_for_readers();
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t s = slots[i];
+    graph::NodeLocks::Guard lock(node_locks_, s);
+    for (int level = 0; level <= levels_[s]; ++level) graph::publish_count(links(s, level), 0);
+    links_lost_[s] = 0;  // a node that reuses the slot starts afresh
+    set_state(s, kEmpty);
+  }
+}
+
+void HnswIndex::repair_around_removed(size_t n, bool entry_moved, ThreadPool& pool,
+                                      std::vector<std::unique_ptr<SearchContext>>& contexts) {
   for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
   if (links_lost_.size() < capacity_) links_lost_.resize(capacity_, 0);
   std::vector<uint32_t> due(capacity_, 0);  // by slot: bit l = its list on level l is due a refine
@@ -298,17 +327,6 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
   // fewer than two links, or the entry point moved, maybe into a concurrent add's new nodes),
   // not for every small removal.
   if (thinned.load() || entry_moved || n * 8 >= count_.load() - n) reconnect_unreachable(*contexts[0]);
-  for (auto& ctx : contexts) release_context(std::move(ctx));
-
-  // No list links to them now; once the searches that started before have left, nothing can.
-  grace_.wait_for_readers();
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t s = slots[i];
-    graph::NodeLocks::Guard lock(node_locks_, s);
-    for (int level = 0; level <= levels_[s]; ++level) graph::publish_count(links(s, level), 0);
-    links_lost_[s] = 0;  // a node that reuses the slot starts afresh
-    set_state(s, kEmpty);
-  }
 }
 
 bool HnswIndex::decode_rows(const uint32_t* slots, size_t n, float* out) const {

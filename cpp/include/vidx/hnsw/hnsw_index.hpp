@@ -203,6 +203,12 @@ class HnswIndex final : public VectorIndex {
   void score_from(uint32_t base, std::vector<Neighbor>& candidates, SearchContext& ctx) const;
 
   // ---- removal (hnsw_remove.cpp) ----
+  // remove_rows' work once its n slots are marked removed: every list that linked to them
+  // repaired, refined where due, orphans relinked, the entry point chosen again where it moved
+  // (entry_moved), unreachable nodes reconnected. contexts: one per worker, acquired here,
+  // released by the caller (also when this throws).
+  void repair_around_removed(size_t n, bool entry_moved, ThreadPool& pool,
+                             std::vector<std::unique_ptr<SearchContext>>& contexts);
   // Rewrites `node`'s list on `level` without removed nodes: its live neighbours plus the live
   // neighbours of its removed ones (plus `extra`, when given), chosen by select_neighbors.
   // fill_to: the list keeps at least that many links (up to its capacity) where it had fewer.
