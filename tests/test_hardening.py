@@ -63,15 +63,54 @@ def test_thread_start_failure_raises_instead_of_hanging():
     assert "USABLE 1" in out.stdout
 
 
+# Prepended to the scripts below: fork_without_workers(failing, then) forks; the child calls failing() where the
+# index's 63 workers cannot start, then, with that lifted, then() -> bool, and exits 0 when failing() raised
+# OSError and then() held; the parent prints "CHILD <exit code>".
+WORKERLESS_FORK = textwrap.dedent("""
+    import os, resource, threading
+    def fork_without_workers(failing, then):
+        pid = os.fork()
+        if pid == 0:
+            # A forked child starts its own workers with its first parallel call. The stacks the parent's
+            # workers left would be reused by the next threads: sitting threads take them, then an
+            # address-space limit leaves no room for 63 more.
+            hold = threading.Event()
+            sitters = [threading.Thread(target=hold.wait) for _ in range(70)]
+            for t in sitters:
+                t.start()
+            hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+            vm_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
+            resource.setrlimit(resource.RLIMIT_AS, (vm_kb * 1024 + (64 << 20), hard))
+            try:
+                failing()
+                code = 3
+            except OSError:
+                code = None
+            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+            hold.set()
+            for t in sitters:
+                t.join()
+            if code is None:
+                code = 0 if then() else 4
+            os._exit(code)
+        print("CHILD", os.waitpid(pid, 0)[1] >> 8)
+""")
+
+
+def run_without_workers(script):
+    """Runs WORKERLESS_FORK and then `script` (which calls fork_without_workers) in a fresh interpreter."""
+    out = run_python(WORKERLESS_FORK + textwrap.dedent(script))
+    assert out.returncode == 0, out.stderr
+    assert "CHILD 0" in out.stdout, out.stdout
+
+
 @pytest.mark.skipif(not hasattr(os, "fork") or not sys.platform.startswith("linux"), reason="fork, /proc")
 @pytest.mark.parametrize("case", ["flat first add", "flat relearn", "hnsw relearn"])
 def test_an_add_whose_workers_cannot_start_leaves_the_codec_as_it_was(case):
-    # A forked child starts its own workers with its first parallel call; here the system refuses
-    # them (an address-space limit) and that call raises. A flat first add had already trained its
-    # codec on the refused rows, and a relearning that failed counted as done: the add retried
-    # afterwards kept the wrong codec (answers off a never-failed index's by up to 0.19).
-    out = run_python(f"""
-        import os, resource, threading
+    # The child's first parallel call raises. A flat first add had already trained its codec on the
+    # refused rows, and a relearning that failed counted as done: the add retried afterwards kept the
+    # wrong codec (answers off a never-failed index's by up to 0.19).
+    run_without_workers(f"""
         import numpy as np
         import vidx
         case = {case!r}
@@ -90,35 +129,15 @@ def test_an_add_whose_workers_cannot_start_leaves_the_codec_as_it_was(case):
         idx = vidx.Index(16, kind=kind, quant=quant, threads=64, seed=1)
         for rows in first:
             idx.add(rows)
-        pid = os.fork()
-        if pid == 0:
-            # The stacks the parent's workers left are reused by the next threads: sitters take them.
-            hold = threading.Event()
-            sitters = [threading.Thread(target=hold.wait) for _ in range(70)]
-            for t in sitters:
-                t.start()
-            hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-            vm_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
-            resource.setrlimit(resource.RLIMIT_AS, (vm_kb * 1024 + (64 << 20), hard))  # no room for 63 stacks
-            try:
-                idx.add(failing)
-                code = 3
-            except OSError:
-                code = None
-            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-            hold.set()
-            for t in sitters:
-                t.join()
-            if code is None:
-                idx.add(retried)
-                D, I = idx.search(retried[:50], k=5)
-                D_ref, I_ref = ref.search(retried[:50], k=5)
-                code = 0 if np.array_equal(I, I_ref) and np.array_equal(D, D_ref) else 4
-            os._exit(code)
-        print("CHILD", os.waitpid(pid, 0)[1] >> 8)
-    """, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert "CHILD 0" in out.stdout, out.stdout
+
+        def same_as_never_failed():
+            idx.add(retried)
+            D, I = idx.search(retried[:50], k=5)
+            D_ref, I_ref = ref.search(retried[:50], k=5)
+            return np.array_equal(I, I_ref) and np.array_equal(D, D_ref)
+
+        fork_without_workers(lambda: idx.add(failing), same_as_never_failed)
+    """)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork") or not sys.platform.startswith("linux"), reason="fork, /proc")
@@ -126,43 +145,23 @@ def test_a_remove_whose_workers_cannot_start_leaves_the_rows_live():
     # HNSW marked the rows removed (and moved the entry point off them) before its repair's first
     # parallel call; when that raised, the base gave the ids back but the rows stayed marked:
     # counted, never found, and get() or a second remove raised "holds no vector".
-    out = run_python("""
-        import os, resource, threading
+    run_without_workers("""
         import numpy as np
         import vidx
         x = np.random.default_rng(0).standard_normal((2000, 16)).astype(np.float32)
         idx = vidx.Index(16, kind="hnsw", threads=64, seed=1)
         idx.add(x)
         gone = np.arange(0, 2000, 4)
-        pid = os.fork()
-        if pid == 0:
-            hold = threading.Event()
-            sitters = [threading.Thread(target=hold.wait) for _ in range(70)]  # take the parent's workers' stacks
-            for t in sitters:
-                t.start()
-            hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-            vm_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
-            resource.setrlimit(resource.RLIMIT_AS, (vm_kb * 1024 + (64 << 20), hard))
-            try:
-                idx.remove(gone)
-                code = 3
-            except OSError:
-                code = None
-            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-            hold.set()
-            for t in sitters:
-                t.join()
-            if code is None:
-                stored, _ = idx.get(gone[:20])
-                found = idx.search(x[gone[:100]], k=1)[1][:, 0]
-                ok = len(idx) == 2000 and np.array_equal(stored, x[gone[:20]]) and np.mean(found == gone[:100]) >= 0.95
-                idx.remove(gone)
-                code = 0 if ok and len(idx) == 1500 and gone[0] not in idx else 4
-            os._exit(code)
-        print("CHILD", os.waitpid(pid, 0)[1] >> 8)
-    """, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert "CHILD 0" in out.stdout, out.stdout
+
+        def rows_live_and_removable():
+            stored, _ = idx.get(gone[:20])
+            found = idx.search(x[gone[:100]], k=1)[1][:, 0]
+            ok = len(idx) == 2000 and np.array_equal(stored, x[gone[:20]]) and np.mean(found == gone[:100]) >= 0.95
+            idx.remove(gone)
+            return ok and len(idx) == 1500 and gone[0] not in idx
+
+        fork_without_workers(lambda: idx.remove(gone), rows_live_and_removable)
+    """)
 
 
 def test_absurd_thread_count_is_a_value_error():

@@ -5,14 +5,14 @@
 
 #include <string>
 
+#include "vidx/common/error.hpp"
+
 namespace vidx::bindings {
 
-// Returns `path` unchanged; ValueError naming the argument if it is empty or holds a NUL byte.
+// Returns `path` unchanged; ValueError naming the argument if it is empty or holds a NUL byte
+// (vidx::require_path's InvalidArgument, which the bindings raise as ValueError).
 inline const std::string& checked_path(const std::string& path, const char* what = "path") {
-  if (path.empty()) throw pybind11::value_error(std::string(what) + " is empty");
-  if (path.find('\0') != std::string::npos)
-    throw pybind11::value_error(std::string(what) + " contains a NUL byte at position " +
-                                std::to_string(path.find('\0')));
+  require_path(path, what);
   return path;
 }
 

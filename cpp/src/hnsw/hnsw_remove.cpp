@@ -374,8 +374,6 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
   std::vector<uint32_t> upper(words, 0);
   std::vector<uint8_t> links_lost(live, 0);
   std::unique_ptr<std::atomic<uint8_t>[]> states(new std::atomic<uint8_t>[live]());
-  for (AlignedBuffer* b : {&heads_, &links0_, &tails_, &kept_})  // a mapped file's sections are read-only
-    if (b->is_view()) b->reallocate(b->size());
   // Renumbers one list (links to slots that are gone are dropped: repair left none) into `to`,
   // which may be `from` itself (an entry moves only towards the front), zeroing what is left.
   const auto renumber = [&](const uint32_t* from, uint32_t* to, size_t words_in_list) {
