@@ -26,6 +26,7 @@ struct HnswIndex::SearchContext {
   CandidateBuffer beam;
   graph::GatherBuffers gather;             // unvisited neighbours of the node being expanded
   std::vector<Neighbor> candidates;         // build: beam copied out for neighbour selection
+  std::vector<Neighbor> sparse;             // build: nearest nodes of level 1 (add_sparse_candidates)
   std::vector<uint32_t> selected;           // build: chosen neighbours
   std::vector<uint32_t> pruned_by;          // build: per candidate, the chosen neighbour that ruled it out
   // build: per candidate, whether it is a copy of the list's node (mark_surplus_copies)

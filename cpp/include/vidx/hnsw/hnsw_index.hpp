@@ -317,12 +317,17 @@ class HnswIndex final : public VectorIndex {
   // The rows 0..n-1 of x in the order they are inserted (seeded by the seed and the first slot,
   // shaped by how near consecutive rows are; see hnsw_build.cpp for why it is neither the
   // caller's order nor a plain shuffle).
-  std::vector<uint32_t> insertion_order(const float* x, uint32_t first, size_t n) const;
-  // Inserts rows[0..n-1] (indices into x) into slots[rows[i]]. expanded: how many of the
-  // ef_construction candidates a new node's search keeps it expands (0: all of them).
+  // in_runs: whether its consecutive rows are far nearer each other than random pairs of them.
+  std::vector<uint32_t> insertion_order(const float* x, uint32_t first, size_t n, bool& in_runs) const;
+  // How an add's nodes look for their neighbours.
+  struct InsertionSearch {
+    const ConstructionCodes* walk_codes = nullptr;  // walked instead of the index's codes
+    size_t expanded = 0;  // of the ef_construction candidates a search keeps, how many it expands (0: all)
+    bool rows_in_runs = false;  // the add's rows come in runs: look wider (hnsw_build.cpp, kRunsSparseBeam)
+  };
+  // Inserts rows[0..n-1] (indices into x) into slots[rows[i]].
   void insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
-                    std::vector<std::unique_ptr<SearchContext>>& contexts, const ConstructionCodes* walk_codes,
-                    size_t expanded);
+                    std::vector<std::unique_ptr<SearchContext>>& contexts, const InsertionSearch& search);
   // Writes the codes of rows x[0..n-1] into their fresh slots.
   void write_records(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool);
   // An add that stopped partway (its progress report threw): its n rows (linked or not) are
@@ -332,11 +337,12 @@ class HnswIndex final : public VectorIndex {
   void untrain_codec();
   // x: the node's vector as added (the query of its neighbour search). With `walk_codes`, the
   // search walks them and its beam is scored again in float32 before neighbours are chosen.
-  // `expanded` as insert_batch's.
   void link_new_node(uint32_t slot, const float* x, SearchContext& ctx, std::vector<LinkRequest>& requests,
-                     const ConstructionCodes* walk_codes, size_t expanded);
+                     const InsertionSearch& search);
+  // Adds ctx.sparse (nearest nodes of level 1) to ctx.candidates, without repeats, and sorts them.
+  void add_sparse_candidates(uint32_t slot, SearchContext& ctx) const;
   // What a batch that starts when the graph holds `graph_size` of the add's `final_size` slots
-  // passes insert_batch as `expanded` (hnsw_build.cpp: early insertions expand fewer).
+  // passes insert_batch as InsertionSearch::expanded (hnsw_build.cpp: early insertions expand fewer).
   size_t expanded_by_early_insertions(size_t graph_size, size_t final_size) const;
   // Whether an add of n rows walks construction codes: graphs of exact (float32) codes, or of codes
   // wider than those by a few lines (f32_split of many dimensions), and adds that at least double
@@ -358,9 +364,11 @@ class HnswIndex final : public VectorIndex {
   // it is closer to the base node than to every neighbour kept so far. Writes ctx.selected,
   // and in ctx.pruned_by, for each candidate, the kept neighbour that ruled it out (or kNotPruned).
   // Of `owner`'s exact copies among the candidates it keeps only a few (mark_surplus_copies).
+  // fill_margin > 0 (not under "ip"): a list left under max_count takes, nearest first, the
+  // candidates ruled out that no kept neighbour is nearer to by that factor.
   static constexpr uint32_t kNotPruned = 0xFFFFFFFFu;
   void select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count, uint32_t owner,
-                        SearchContext& ctx) const;
+                        SearchContext& ctx, float fill_margin = 0.f) const;
 
   // ---- exact copies (hnsw_copies.cpp) ----
   // Whether two nodes hold the same code (to this index, the same vector).
