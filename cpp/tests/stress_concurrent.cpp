@@ -1,13 +1,14 @@
 // Concurrent search / add / save / set_threads on one index, for ThreadSanitizer (and ASan).
 // The contract (index.hpp): any number of concurrent searches; add() excludes them while it
 // runs. Every result must be sorted, hold only ids added so far, and pad only at the tail.
-// Then HNSW and flat as living indexes (living): searches beside two writers, one removing
-// rows and re-adding them (into the freed slots), one appending; no search may return an id
-// whose removal returned before the search began (unless it was being re-added). Last, bulk
-// adds (construction codes) beside small adds and searches, and f32_pca adds that widen its
-// early-exit scales beside searches. Then adds stopped by their progress callback (which throws
-// partway for about half of them) beside searches, removes and upserts, on f32 and LVQ graphs,
-// and removes of the entry point between two batches of an add. Last, SPANN rebuilds beside searches, lookups, saves, adds and removes (spann_rebuilds).
+// Then HNSW and flat as living indexes (living; HNSW also fed rows in runs): searches beside
+// two writers, one removing rows and re-adding them (into the freed slots), one appending; no
+// search may return an id whose removal returned before the search began (unless it was being
+// re-added). Last, bulk adds (construction codes) beside small adds and searches, and f32_pca
+// adds that widen its early-exit scales beside searches. Then adds stopped by their progress
+// callback (which throws partway for about half of them) beside searches, removes and upserts,
+// on f32 and LVQ graphs, and removes of the entry point between two batches of an add. Last,
+// SPANN rebuilds beside searches, lookups, saves, adds and removes (spann_rebuilds).
 //
 //   stress_concurrent [seconds] [dir] [living|stopped|spann]   (exit 0 = no violation seen; sanitizers
 //                      report races; "living": the living stress only; "stopped": the stopped adds
@@ -47,6 +48,19 @@ std::vector<float> random_rows(size_t n, uint64_t seed) {
   std::normal_distribution<float> normal;
   std::vector<float> x(n * kDim);
   for (float& v : x) v = normal(rng);
+  return x;
+}
+
+// Rows in runs of `run` near-copies of a random centre: adds of them take HNSW's wider search
+// for rows that come in runs (hnsw_build.cpp, kRunsSparseBeam).
+std::vector<float> rows_in_runs(size_t n, size_t run, uint64_t seed) {
+  std::vector<float> x = random_rows(n, seed);
+  std::mt19937_64 rng(seed + 1);
+  std::normal_distribution<float> normal;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % run == 0) continue;  // the run's centre
+    for (size_t j = 0; j < kDim; ++j) x[i * kDim + j] = x[(i - i % run) * kDim + j] + 0.01f * normal(rng);
+  }
   return x;
 }
 
@@ -151,11 +165,13 @@ struct SlotHistory {
   explicit SlotHistory(size_t n) : removed_at(n), add_started_at(n) {}
 };
 
-int living(const std::string& kind, std::string quant, double seconds) {
+int living(const std::string& kind, std::string quant, double seconds, bool in_runs = false) {
   constexpr size_t kStart = 1500, kAppend = 1500, kChurn = 25;
   auto index = small_index(kind, quant, 2);
   quant = index->options().quant;  // "" asked for the kind's default: name it in messages
-  const std::vector<float> data = random_rows(kStart + kAppend, 3);
+  const std::string label = quant + (in_runs ? " (rows in runs)" : "");
+  // In runs of 5: the first add and every append (5 runs) are adds of rows in runs.
+  const std::vector<float> data = in_runs ? rows_in_runs(kStart + kAppend, 5, 3) : random_rows(kStart + kAppend, 3);
   std::vector<int64_t> first(kStart);
   for (size_t s = 0; s < kStart; ++s) first[s] = static_cast<int64_t>(s);
   index->add(data.data(), kStart, first.data());
@@ -165,7 +181,7 @@ int living(const std::string& kind, std::string quant, double seconds) {
   std::atomic<size_t> searches{0}, removes{0}, adds{0};
   std::atomic<int> failures{0};
   auto fail = [&](const std::string& why) {
-    if (failures.fetch_add(1) < 5) std::fprintf(stderr, "living %s/%s: %s\n", kind.c_str(), quant.c_str(), why.c_str());
+    if (failures.fetch_add(1) < 5) std::fprintf(stderr, "living %s/%s: %s\n", kind.c_str(), label.c_str(), why.c_str());
   };
   // An id's row never changes (re-adds bring the same row back), so a result's distance must
   // be that row's: a slot reused by another id while a search still held it would report the
@@ -238,7 +254,7 @@ int living(const std::string& kind, std::string quant, double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   done.store(true);
   for (auto& t : threads) t.join();
-  std::printf("living %s/%s: %zu searches, %zu removed, %zu added, %d failures\n", kind.c_str(), quant.c_str(),
+  std::printf("living %s/%s: %zu searches, %zu removed, %zu added, %d failures\n", kind.c_str(), label.c_str(),
               searches.load(), removes.load(), adds.load(), failures.load());
   return failures.load();
 }
@@ -1201,6 +1217,7 @@ int main(int argc, char** argv) {
   failures += cosine_lengths("flat", std::min(seconds, 3.0), dir);
   failures += living("hnsw", "none", seconds);
   failures += living("hnsw", "", seconds);  // HNSW's default codec (f32_split)
+  failures += living("hnsw", "", seconds, true);
   failures += living("flat", "none", seconds);
   failures += living("flat", "lvq8", seconds);
   std::printf(failures ? "FAILED\n" : "ok\n");
