@@ -49,27 +49,15 @@ def test_recall_is_the_same_in_any_row_order(tight_clusters):
     assert min(got.values()) >= 0.85, got
 
 
-def test_seed_fixes_the_graph_whatever_the_thread_count(tight_clusters):
+# Ten adds of rows in runs: each walks level 1 with a beam and fills its lists (hnsw_build.cpp).
+@pytest.mark.parametrize("adds", [1, 10])
+def test_seed_fixes_the_graph_whatever_the_thread_count(tight_clusters, adds):
     x, labels, q = tight_clusters
     order = np.argsort(labels, kind="stable")
     results = []
     for threads in (1, 2, 3):
         idx = vidx.Index(DIM, M=12, ef_construction=64, seed=3, threads=threads)
-        idx.add(x[order], ids=order)
-        results.append(idx.search(q, k=10, ef=EF))
-    for D, I in results[1:]:
-        np.testing.assert_array_equal(I, results[0][1])
-        np.testing.assert_array_equal(D, results[0][0])
-
-
-def test_seed_fixes_a_graph_fed_in_adds_of_runs_whatever_the_thread_count(tight_clusters):
-    # Adds of rows in runs walk level 1 with a beam and fill their lists (hnsw_build.cpp).
-    x, labels, q = tight_clusters
-    order = np.argsort(labels, kind="stable")
-    results = []
-    for threads in (1, 2, 3):
-        idx = vidx.Index(DIM, M=12, ef_construction=64, seed=3, threads=threads)
-        for part in np.array_split(order, 10):
+        for part in np.array_split(order, adds):
             idx.add(x[part], ids=part, progress=False)
         results.append(idx.search(q, k=10, ef=EF))
     for D, I in results[1:]:
@@ -98,25 +86,22 @@ def recall_of_adds(x, q, truth, order, efs, parts, seed, **options):
     return [recall(idx.search(q, k=10, ef=ef)[1], truth) for ef in efs]
 
 
-@pytest.mark.parametrize("options, efs, tolerances", [
-    # Means of four seeds. Before adds of rows in runs looked wider (hnsw_build.cpp,
-    # kRunsSparseBeam): sorted 0.901 / 0.956 against shuffled 0.989 / 1.000 at ef 10 / 64 (every
-    # seed pair 0.075 or more below at ef 10); after 0.956 / 0.994.
-    (dict(M=12, ef_construction=64), (10, 64), (0.055, 0.025)),
-    # The defaults: 0.982 against 0.996 before, 0.993 after.
-    (dict(), (10,), (0.008,)),
-])
-def test_adds_that_each_bring_whole_clusters_search_like_shuffled_adds(tight_clusters, options, efs, tolerances):
+def test_adds_that_each_bring_whole_clusters_search_like_shuffled_adds(tight_clusters):
     """A document store fed document by document: each add brings clusters the graph has never
     seen, whole. Their beams fill with the few clusters nearest them and later clusters get no
     reverse links from earlier ones beside them, so searches stopped in a late cluster that never
-    linked to its neighbour."""
+    linked to its neighbour. Means of four seeds at M=12, ef_construction 64: before adds of rows
+    in runs looked wider (hnsw_build.cpp, kRunsSparseBeam), sorted 0.901 / 0.956 against shuffled
+    0.989 / 1.000 at ef 10 / 64 (every seed pair 0.075 or more below at ef 10); after 0.956 /
+    0.994. (At the defaults the gap shrinks from 0.014 to 0.003, too little to tell apart across
+    seeds and data.)"""
     x, labels, q = tight_clusters
     _, truth = brute_force(x, q, 10, "l2")
+    efs, tolerances = (10, 64), (0.055, 0.025)
     found = {}
     for name, order in (("sorted", np.argsort(labels, kind="stable")),
                         ("shuffled", np.random.default_rng(1).permutation(N))):
-        found[name] = np.mean([recall_of_adds(x, q, truth, order, efs, N // 400, seed, **options)
+        found[name] = np.mean([recall_of_adds(x, q, truth, order, efs, N // 400, seed, M=12, ef_construction=64)
                                for seed in range(4)], axis=0)
     for ef, tolerance, sorted_recall, shuffled_recall in zip(efs, tolerances, found["sorted"], found["shuffled"]):
         assert sorted_recall >= shuffled_recall - tolerance, (ef, found)

@@ -78,8 +78,8 @@ constexpr size_t kLocalitySamples = 2000;
 // An add whose rows come in runs (above: a document store fed document by document, logs day by
 // day, rows category by category) brings its clusters whole, so a new node's ef_construction beam
 // fills with the few clusters nearest it, each several times over (8,000 rows of 400 tight
-// clusters fed in sorted adds: 4 other clusters among a late row's 64 nearest earlier rows,
-// against 10 shuffled), and the heuristic keeps one link a cluster; and a cluster that arrives
+// clusters fed in sorted adds: a late row's 64 nearest earlier rows hold 4.2 other clusters on
+// average, against 10.4 shuffled), and the heuristic keeps one link a cluster; and a cluster that arrives
 // after its neighbours gets no reverse links from them, so its lists hold only what its own
 // selection kept. Searches then stopped in a late cluster that never linked to the earlier
 // cluster beside it. The nodes of such adds, and only they, look wider:
@@ -88,16 +88,15 @@ constexpr size_t kLocalitySamples = 2000;
 //   the descent passes greedily);
 // - a list the heuristic leaves under M is filled with candidates it ruled out that no kept
 //   neighbour is kRunsFillMargin times nearer to (squared distances: about 1.4x).
-// Recall@10 at equal ef, means of two seeds (graph.md section 52): the tight clusters in adds of
+// Recall@10 at equal ef (graph.md section 52), means of two seeds: the tight clusters in adds of
 // 400, M=12, ef_construction 64, ef 10 / 64: 0.908 / 0.964 -> 0.959 / 0.993 (shuffled adds 0.984
-// / 1.000); the defaults, ef 10: 0.982 -> 0.993 (0.995); in one sorted add 0.989 -> 0.999;
-// 100,000 64-d rows of 5,000 documents of 20 near-copies fed in adds of 2,000 in document
-// order, ef 10 / 40: 0.764 / 0.935 -> 0.802 / 0.945 (shuffled 0.925 / 0.994; hnswlib 0.800 /
-// 0.936); a sorted Gaussian mixture in adds of 4,000, ef 16: 0.954 -> 0.960 (0.963). Their builds
-// take 1.3-1.4x as long (medians of five alternating builds). The filling alone gave the defaults
-// as much, but M=12 only 0.929 at ef 10; the level-1 beam alone, nothing at the defaults. Adds
-// whose rows do not come in runs (the ann-benchmarks sets in any of their orders) build the same
-// graphs as before.
+// / 1.000); the defaults, ef 10: 0.982 -> 0.993 (0.995); in one sorted add 0.989 -> 0.999; a
+// sorted Gaussian mixture in adds of 4,000, ef 16: 0.954 -> 0.960 (0.963). 100,000 64-d rows of
+// 5,000 documents of 20 near-copies fed in adds of 2,000 in document order, ef 10 / 40, one seed:
+// 0.764 / 0.935 -> 0.802 / 0.945 (shuffled 0.925 / 0.994; hnswlib 0.800 / 0.936). Their builds
+// take 1.3-1.4x as long (medians of five alternating builds), and search 1.09-1.11x faster at
+// equal recall (the documents). Each part alone did less (section 52). Adds whose rows do not
+// come in runs (the ann-benchmarks sets in any of their orders) build the same graphs as before.
 constexpr size_t kRunsSparseBeam = 2;
 constexpr float kRunsFillMargin = 2.0f;
 
