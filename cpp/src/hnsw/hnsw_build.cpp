@@ -79,10 +79,10 @@ constexpr size_t kLocalitySamples = 2000;
 // day, rows category by category) brings its clusters whole, so a new node's ef_construction beam
 // fills with the few clusters nearest it, each several times over (8,000 rows of 400 tight
 // clusters fed in sorted adds: a late row's 64 nearest earlier rows hold 4.2 other clusters on
-// average, against 10.4 shuffled), and the heuristic keeps one link a cluster; and a cluster that arrives
-// after its neighbours gets no reverse links from them, so its lists hold only what its own
-// selection kept. Searches then stopped in a late cluster that never linked to the earlier
-// cluster beside it. The nodes of such adds, and only they, look wider:
+// average, against 10.4 shuffled), and the heuristic keeps one link a cluster; and a cluster
+// that arrives after its neighbours gets no reverse links from them, so its lists hold only what
+// its own selection kept. Searches then stopped in a late cluster that never linked to the
+// earlier cluster beside it. The nodes of such adds, and only they, look wider:
 // - a node of level 0 also takes the kRunsSparseBeam * M nearest nodes of level 1, a random
 //   1/M of the graph that spans clusters the level-0 beam misses (found by a beam there where
 //   the descent passes greedily);
