@@ -97,6 +97,8 @@ constexpr size_t kLocalitySamples = 2000;
 // take 1.3-1.4x as long (medians of five alternating builds), and search 1.09-1.11x faster at
 // equal recall (the documents). Each part alone did less (section 52). Adds whose rows do not
 // come in runs (the ann-benchmarks sets in any of their orders) build the same graphs as before.
+// What an add cannot see, the regions that come after it, the older nodes look for again once
+// enough rows came in order (hnsw_revisit.cpp; the figures above are from before that).
 constexpr size_t kRunsSparseBeam = 2;
 constexpr float kRunsFillMargin = 2.0f;
 
@@ -603,6 +605,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
   std::vector<std::unique_ptr<SearchContext>> contexts;
   std::vector<uint32_t> order;
   bool in_runs = false;
+  bool ordered = false;  // in runs, or in one region of the graph (hnsw_revisit.cpp)
   try {
     if (trains) {
       codec_->train(x, n);
@@ -615,6 +618,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
     for (size_t w = 0; w < pool.size(); ++w) contexts.push_back(acquire_context());
     // Not the caller's order, nor a plain shuffle (kSkeletonShare above).
     order = insertion_order(x, slots[0], n, in_runs);
+    ordered = in_runs || add_is_one_region(x, n, slots[0]);
   } catch (...) {
     // Nothing links to these nodes yet, nor is the entry one of them: an error here (memory)
     // leaves them empty again, as the slots the base hands back must be.
@@ -652,6 +656,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
       report(progress, "add", done, n);
     }
     if (only_entry) report(progress, "add", 1, 1);  // an index's first node is set, not inserted
+    if (ordered) revisit_if_due(n, pool, contexts, progress);
   } catch (...) {
     for (auto& ctx : contexts) release_context(std::move(ctx));
     // The next first add trains the codec on its own rows, even where taking the rows back

@@ -226,6 +226,21 @@ class HnswIndex final : public VectorIndex {
   // stops the add once every list is chosen).
   void relink_widened(size_t end, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
                       const ProgressFn& progress);
+  // ---- indexes fed in order (hnsw_revisit.cpp) ----
+  // Whether the add of rows x[0..n-1] into slots from `first` lies in one region of the graph:
+  // pairs of its rows far nearer each other than its rows and the graph's stored ones are.
+  bool add_is_one_region(const float* x, size_t n, uint32_t first) const;
+  // After an add of `ordered_rows` rows in order (in runs, or in one region): once such rows
+  // since the last time reach a share of the graph, every older node searches the graph again
+  // and links to what it finds. Reports as phase "revisit" (a report that throws stops the add
+  // once every older node has looked again).
+  void revisit_if_due(size_t ordered_rows, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
+                      const ProgressFn& progress);
+  // node's level-0 list (the caller holds its lock) gains, up to its capacity, what
+  // select_neighbors keeps of its list and `found` beyond the list; each gain is also a request
+  // for a reverse link.
+  void add_links_found(uint32_t node, const std::vector<Neighbor>& found, SearchContext& ctx,
+                       std::vector<LinkRequest>& requests);
   // Whether `node`'s list on `level`, which a removal just cost `lost` of its `degree` links,
   // is due a refine (counts the loss towards the next one when not).
   bool due_for_refine(uint32_t node, int level, uint32_t lost, uint32_t degree);
@@ -441,6 +456,9 @@ class HnswIndex final : public VectorIndex {
   // Level-0 links each node lost to removals since its list was last refined (saturating;
   // written only by remove_rows, under remove_mutex_; not saved: a loaded index starts at 0).
   std::vector<uint8_t> links_lost_;
+  // Rows added in order since the older nodes last looked again (hnsw_revisit.cpp; under
+  // remove_mutex_; not saved: a loaded index starts at 0).
+  size_t ordered_rows_since_revisit_ = 0;
   graph::NodeLocks node_locks_;
   mutable graph::GracePeriod grace_;
 
