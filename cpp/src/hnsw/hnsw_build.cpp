@@ -8,6 +8,7 @@
 
 #include "hnsw_construction_codes.hpp"
 #include "hnsw_context.hpp"
+#include "hnsw_row_sampling.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
 #include "vidx/common/zero_bytes.hpp"
@@ -487,14 +488,7 @@ namespace {
 // platform takes the same branch for the same rows.
 double consecutive_rows_ratio(const float* x, size_t n, size_t dim, Rng& rng) {
   if (n < 3) return 1.0;
-  const auto squared_distance = [&](size_t a, size_t b) {
-    double sum = 0;
-    for (size_t j = 0; j < dim; ++j) {
-      const double d = static_cast<double>(x[a * dim + j]) - static_cast<double>(x[b * dim + j]);
-      sum += d * d;
-    }
-    return sum;
-  };
+  const auto squared_distance = [&](size_t a, size_t b) { return squared_l2_in_double(x + a * dim, x + b * dim, dim); };
   const size_t samples = std::min(kLocalitySamples, n - 1);
   std::vector<double> consecutive(samples), random(samples);
   for (size_t s = 0; s < samples; ++s) {
@@ -502,12 +496,8 @@ double consecutive_rows_ratio(const float* x, size_t n, size_t dim, Rng& rng) {
     consecutive[s] = squared_distance(i, i + 1);
     random[s] = squared_distance(i, static_cast<size_t>(rng.below(n)));
   }
-  const auto median = [](std::vector<double>& v) {
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return v[v.size() / 2];
-  };
-  const double apart = median(random);
-  return apart > 0 ? median(consecutive) / apart : 1.0;  // mostly one repeated row: no runs to break
+  const double apart = median_in_place(random);
+  return apart > 0 ? median_in_place(consecutive) / apart : 1.0;  // mostly one repeated row: no runs to break
 }
 
 }  // namespace

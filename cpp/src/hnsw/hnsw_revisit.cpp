@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "hnsw_context.hpp"
+#include "hnsw_row_sampling.hpp"
 #include "vidx/common/rng.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 
@@ -51,29 +52,19 @@ constexpr size_t kRevisitBeamPerM = 4;
 
 // add_is_one_region: an add lies in one region of the graph when pairs of its own rows are
 // nearer than kOneRegionRatio of the distance between its rows and the graph's (medians of
-// kRegionSamples squared distances each; insertion_order's kLocalRunsRatio, for the same reason).
+// kRegionSamples squared distances each; insertion_order's kLocalRunsRatio, for the same reason;
+// hnsw_row_sampling.hpp).
 constexpr double kOneRegionRatio = 0.25;
 constexpr size_t kRegionSamples = 256;
-
-double squared_l2(const float* a, const float* b, size_t dim) {
-  double sum = 0;  // in double: the same branch on every SIMD level and platform
-  for (size_t j = 0; j < dim; ++j) {
-    const double d = static_cast<double>(a[j]) - static_cast<double>(b[j]);
-    sum += d * d;
-  }
-  return sum;
-}
-
-double median(std::vector<double>& v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 
 bool HnswIndex::add_is_one_region(const float* x, size_t n, uint32_t first) const {
   if (n < 2) return false;
   Rng rng(splitmix64(options().seed) ^ splitmix64(first + 0x4E61));
+  // A stored row stays as it is while we read it: a concurrent remove empties its slot (which an
+  // add may then fill) only after the readers that came before it have left.
+  graph::GracePeriod::Reader reading(grace_);
   const size_t end = count_.load();
   std::vector<double> within, across;
   std::vector<float> stored(dim());
@@ -84,12 +75,12 @@ bool HnswIndex::add_is_one_region(const float* x, size_t n, uint32_t first) cons
     const size_t a = rng.below(n);
     size_t b = rng.below(n - 1);
     if (b >= a) ++b;
-    within.push_back(squared_l2(x + a * dim(), x + b * dim(), dim()));
-    across.push_back(squared_l2(x + a * dim(), stored.data(), dim()));
+    within.push_back(squared_l2_in_double(x + a * dim(), x + b * dim(), dim()));
+    across.push_back(squared_l2_in_double(x + a * dim(), stored.data(), dim()));
   }
   if (across.empty()) return false;  // nothing stored yet to be a region of
-  const double apart = median(across);
-  return apart > 0 && median(within) < kOneRegionRatio * apart;
+  const double apart = median_in_place(across);
+  return apart > 0 && median_in_place(within) < kOneRegionRatio * apart;
 }
 
 void HnswIndex::revisit_if_due(size_t ordered_rows, ThreadPool& pool,
