@@ -8,6 +8,8 @@ order must reach the same recall at the same ef (within a tolerance: the build k
 caller's order on purpose, see insertion_order in hnsw_build.cpp), and a seed must fix the graph
 whatever the thread count.
 """
+import pickle
+
 import numpy as np
 import pytest
 
@@ -95,7 +97,7 @@ def test_adds_that_each_bring_whole_clusters_search_like_shuffled_adds(tight_clu
     linked to its neighbour. Means of four seeds at M=12, ef_construction 64: before adds of rows
     in runs looked wider (hnsw_build.cpp, kRunsSparseBeam), sorted 0.901 / 0.956 against shuffled
     0.989 / 1.000 at ef 10 / 64 (every seed pair 0.075 or more below at ef 10); after 0.956 /
-    0.994, and 0.992 / 1.000 since the older nodes look again (hnsw_revisit.cpp). (At the defaults the gap shrinks from 0.014 to 0.003, too little to tell apart across
+    0.994, and 0.986 / 1.000 since the older nodes look again (hnsw_revisit.cpp). (At the defaults the gap shrinks from 0.014 to 0.003, too little to tell apart across
     seeds and data.)"""
     x, labels, q = tight_clusters
     _, truth = brute_force(x, q, 10, "l2")
@@ -157,7 +159,7 @@ def test_documents_fed_in_order_search_like_shuffled_ones(rows_per_add):
     links back to an earlier one only when its own search finds it, and nearness is not symmetric,
     so the earlier documents lacked links to later ones beside them, until the older nodes looked
     again (hnsw_revisit.cpp). Recall@10 at ef 10, means over three sets and two seeds: in order
-    0.909 (adds of 200) and 0.850 (adds of 10) against 0.975 shuffled before; 0.963 and 0.945
+    0.909 (adds of 200) and 0.850 (adds of 10) against 0.975 shuffled before; 0.954 and 0.948
     after."""
     found, shuffled = [], []
     for data_seed in (11, 12, 13):
@@ -192,3 +194,18 @@ def test_older_nodes_looking_again_report_and_a_stop_waits_for_them():
     idx.add(x[6000:], ids=np.arange(6000, 10000), progress=False)
     _, truth = brute_force(x, q, 10, "l2")
     assert recall(idx.search(q, k=10, ef=EF)[1], truth) >= 0.9
+
+
+def test_a_copy_partway_through_a_feed_in_order_ends_with_the_same_graph():
+    """Which older rows look again next is part of the index (saved, pickled, copied): a round trip
+    between two adds changes nothing that follows."""
+    x, _ = documents_of_near_copies(11)
+    whole = vidx.Index(32, M=8, seed=0, threads=2)
+    copied = vidx.Index(32, M=8, seed=0, threads=2)
+    for start in range(0, len(x), 700):
+        part = np.arange(start, min(start + 700, len(x)))
+        whole.add(x[part], ids=part, progress=False)
+        copied.add(x[part], ids=part, progress=False)
+        if start == 4200:
+            copied = pickle.loads(pickle.dumps(copied))
+    assert whole.to_bytes() == copied.to_bytes()

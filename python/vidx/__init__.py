@@ -175,10 +175,10 @@ class Index:
         automatic M widens the lists: it chooses the earlier nodes' lists again first, and a
         stop asked for meanwhile takes effect once they are all chosen; and as phase "revisit"
         in an add of rows that came in order (in runs of near neighbours, or all in one region of
-        the index: a document's chunks) once such rows since the last revisit reach a quarter of
-        the index: every older row searches the index again and links to the later rows it
-        finds, so an index fed document by document searches like one fed in random order; a
-        stop then waits likewise). A callable that raises stops the add, as
+        the index: a document's chunks), where four older rows for each added row, in turn,
+        search the index again and link to the later rows they find, so an index fed document by
+        document searches nearly as one fed in random order; a stop then waits likewise). A
+        callable that raises stops the add, as
         Ctrl-C does: the rows of this add are taken out again (their ids and default ids are
         free again; a stopped first add leaves the codec untrained but keeps an automatic M
         it chose, and a stopped add that had the codec learn again keeps the codec it learnt).

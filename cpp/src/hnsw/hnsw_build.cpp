@@ -646,7 +646,7 @@ void HnswIndex::add_rows(const float* x, size_t n, const uint32_t* slots, Thread
       report(progress, "add", done, n);
     }
     if (only_entry) report(progress, "add", 1, 1);  // an index's first node is set, not inserted
-    if (ordered) revisit_if_due(n, pool, contexts, progress);
+    if (ordered) revisit_older_rows(n, pool, contexts, progress);
   } catch (...) {
     for (auto& ctx : contexts) release_context(std::move(ctx));
     // The next first add trains the codec on its own rows, even where taking the rows back

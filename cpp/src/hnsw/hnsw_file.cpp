@@ -30,6 +30,8 @@ constexpr uint32_t kRecordLayoutSection = io::fourcc("RLAY");
 constexpr uint32_t kHeadsSection = io::fourcc("HED0");  // level-0 code heads as in memory
 constexpr uint32_t kHeadLayoutSection = io::fourcc("HLAY");
 constexpr uint32_t kTailsSection = io::fourcc("TAIL");
+// Where the next revisit of older rows starts (hnsw_revisit.cpp). Files without it start at 0.
+constexpr uint32_t kRevisitSection = io::fourcc("RVST");
 
 // The most padding any build puts after a level-0 head or record (line alignment: under 64
 // bytes so far). A file claiming more is corrupt.
@@ -73,6 +75,9 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   out.add_section_view(kUpperSection, upper_.data(), upper_words * sizeof(uint32_t));
   if (kept_codec_)
     out.add_section_view(kKeptSection, kept_.data(), count * kept_codec_->code_size(), check(kept_, kKeptSection));
+  io::ByteWriter revisit;
+  revisit.u64(revisit_cursor_);
+  out.add_section(kRevisitSection, revisit.take());
 }
 
 void HnswIndex::read_sections(const io::IndexFileReader& in) {
@@ -155,6 +160,12 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
   count_ = count;
   if (has_entry) set_entry(entry, static_cast<int>(levels_plus_one) - 1);
   else entry_state_.store(0);
+  revisit_cursor_ = 0;
+  if (in.has(kRevisitSection)) {
+    const uint64_t cursor = in.reader(kRevisitSection).u64();
+    if (cursor > count) throw bad("revisit cursor past the last node");
+    revisit_cursor_ = cursor;
+  }
 }
 
 void HnswIndex::check_codes_finite(const io::IndexFileReader& in, uint64_t count) const {

@@ -409,6 +409,9 @@ std::vector<uint32_t> HnswIndex::compact_rows(ThreadPool& pool) {
     if (kept_bytes) std::memcpy(kept_.data() + t * kept_bytes, kept_.data() + s * kept_bytes, kept_bytes);
   }
   for (size_t t = 0; t < live && kept_slots[t] < links_lost_.size(); ++t) links_lost[t] = links_lost_[kept_slots[t]];
+  // The next revisit starts at the first row kept from the cursor on (hnsw_revisit.cpp).
+  revisit_cursor_ = static_cast<size_t>(std::lower_bound(kept_slots.begin(), kept_slots.end(), revisit_cursor_) -
+                                        kept_slots.begin());
 
   uint32_t entry = 0;
   const int top = entry_point(entry);

@@ -15,25 +15,27 @@
 // choice made at insertion time changed that (graph.md section 53: wider beams, looser pruning,
 // offering new nodes to the older ones their search found).
 //
-// So once the rows added in order since the last time reach kRevisitShare of the graph, every
-// older node searches the graph again, as an insertion does (from the entry point down, a beam
-// of kRevisitBeamPerM * M on level 0), and links to what it finds that the heuristic keeps next
-// to its list, up to the list's capacity; each new link also goes back as a reverse link. An
-// add is "in order" when its rows come in runs (insertion_order's test) or when the add as a
-// whole lies in one region of the graph (add_is_one_region: one document, one day, one
-// category). Each pass searches at most as many older nodes as the graph holds, and comes after
-// at least kRevisitShare of that many rows in order: at most 1 / kRevisitShare (four) searches
-// of older nodes per row added in order, each with a third of an insertion's beam (defaults).
+// So an add of rows "in order" has kRevisitsPerRow older rows for each of its rows search the
+// graph again, as an insertion does (from the entry point down, a beam of kRevisitBeamPerM * M on
+// level 0), and link to what they find that the heuristic keeps next to their lists, up to the
+// lists' capacity; each new link also goes back as a reverse link. The older rows are taken in
+// slot order from a cursor that goes round the graph (saved with it), so every older row looks
+// again once the graph has grown by a quarter in order, and each add pays in proportion to its own
+// rows: one document an add does not stall a large index for a pass over all of it. An add is "in
+// order" when its rows come in runs (insertion_order's test) or when the add as a whole lies in
+// one region of the graph (add_is_one_region: one document, one day, one category).
 //
 // Recall@10 at ef 10, means of two seeds (graph.md section 53): the documents in adds of 2,000 in
-// document order 0.808 -> 0.906 at 100,000 rows (shuffled adds 0.929; hnswlib 0.794), mean over
-// 40k / 60k / 80k / 100k rows 0.848 -> 0.925; one document (20 rows) an add 0.747 -> 0.905; with
-// twice the noise 0.900 -> 0.970 (0.971); 8,000 rows of 400 tight clusters in sorted adds of 400
-// (M=12, ef_construction 64) 0.959 -> 0.996 (0.984); a Gaussian mixture in sorted adds of 4,000,
-// ef 16, 0.960 -> 0.971 (0.963). Those builds take 1.4-1.9x as long (medians of five alternating
-// processes); the documents' graph searches as fast at equal ef and 1.78x faster at recall 0.95
-// (single thread, one query a call). Adds that are neither (the ann-benchmarks sets in any order,
-// shuffled adds) never revisit: their graphs are as before.
+// document order 0.808 -> 0.896 at 100,000 rows (shuffled adds 0.929; hnswlib 0.794); one
+// document (20 rows) an add 0.747 -> 0.878; 8,000 rows of 400 tight clusters in sorted adds of
+// 400 (M=12, ef_construction 64) 0.959 -> 0.986 (0.984); a Gaussian mixture in sorted adds of
+// 4,000, ef 16, 0.960 -> 0.971 (0.963). Those builds take 1.6-2.2x as long (medians of five
+// alternating processes); the documents' graph searches as fast at equal ef and 1.74x faster at
+// recall 0.95 (single thread, one query a call). A pass over every older row once a quarter of the
+// graph had come in order found as much, but made the add that triggered it pay for the whole
+// graph (1.1 s for one 20-row add into 30,000 rows, where the others took 2 ms). Adds that are
+// neither (the ann-benchmarks sets in any order, shuffled adds) never revisit: their graphs are as
+// before.
 #include <algorithm>
 #include <exception>
 #include <vector>
@@ -47,7 +49,7 @@ namespace vidx {
 
 namespace {
 
-constexpr double kRevisitShare = 0.25;
+constexpr size_t kRevisitsPerRow = 4;
 constexpr size_t kRevisitBeamPerM = 4;
 
 // add_is_one_region: an add lies in one region of the graph when pairs of its own rows are
@@ -56,6 +58,7 @@ constexpr size_t kRevisitBeamPerM = 4;
 // hnsw_row_sampling.hpp).
 constexpr double kOneRegionRatio = 0.25;
 constexpr size_t kRegionSamples = 256;
+constexpr size_t kRegionSamplesPerRow = 8;  // tiny adds sample less (a pair of rows has one distance)
 
 }  // namespace
 
@@ -68,7 +71,8 @@ bool HnswIndex::add_is_one_region(const float* x, size_t n, uint32_t first) cons
   const size_t end = count_.load();
   std::vector<double> within, across;
   std::vector<float> stored(dim());
-  for (size_t s = 0; s < 4 * kRegionSamples && across.size() < kRegionSamples; ++s) {
+  const size_t samples = std::min(kRegionSamples, kRegionSamplesPerRow * n);
+  for (size_t s = 0; s < 4 * samples && across.size() < samples; ++s) {
     const uint32_t slot = static_cast<uint32_t>(rng.below(end));
     if (state(slot) != kLive) continue;  // this add's own slots, removed and empty ones
     vector_of(slot, stored.data());
@@ -83,18 +87,21 @@ bool HnswIndex::add_is_one_region(const float* x, size_t n, uint32_t first) cons
   return apart > 0 && median_in_place(within) < kOneRegionRatio * apart;
 }
 
-void HnswIndex::revisit_if_due(size_t ordered_rows, ThreadPool& pool,
-                               std::vector<std::unique_ptr<SearchContext>>& contexts, const ProgressFn& progress) {
+void HnswIndex::revisit_older_rows(size_t ordered_rows, ThreadPool& pool,
+                                   std::vector<std::unique_ptr<SearchContext>>& contexts, const ProgressFn& progress) {
   // As a removal's refine runs: one at a time, and not beside a removal's repair.
   std::unique_lock<std::mutex> one_remove(remove_mutex_);
-  ordered_rows_since_revisit_ += ordered_rows;
-  if (static_cast<double>(ordered_rows_since_revisit_) < kRevisitShare * static_cast<double>(count_.load())) return;
-  ordered_rows_since_revisit_ = 0;
-  // The older nodes: live ones (this add's rows are still being inserted, and chose last).
-  std::vector<uint32_t> older;
+  // The older rows: live ones from the cursor on (this add's rows are still being inserted, and
+  // chose last), at most once each.
   const size_t end = count_.load();
-  for (uint32_t s = 0; s < end; ++s)
-    if (state(s) == kLive) older.push_back(s);
+  const size_t wanted = kRevisitsPerRow * ordered_rows;
+  std::vector<uint32_t> older;
+  size_t slot = revisit_cursor_ < end ? revisit_cursor_ : 0;
+  for (size_t scanned = 0; scanned < end && older.size() < wanted; ++scanned) {
+    if (state(static_cast<uint32_t>(slot)) == kLive) older.push_back(static_cast<uint32_t>(slot));
+    slot = slot + 1 < end ? slot + 1 : 0;
+  }
+  revisit_cursor_ = slot;
   if (older.empty()) return;
   graph::GracePeriod::Reader reading(grace_);  // nodes a concurrent remove unlinks stay readable
   const size_t beam = kRevisitBeamPerM * M_;

@@ -230,12 +230,11 @@ class HnswIndex final : public VectorIndex {
   // Whether the add of rows x[0..n-1] into slots from `first` lies in one region of the graph:
   // pairs of its rows far nearer each other than its rows and the graph's stored ones are.
   bool add_is_one_region(const float* x, size_t n, uint32_t first) const;
-  // After an add of `ordered_rows` rows in order (in runs, or in one region): once such rows
-  // since the last time reach a share of the graph, every older node searches the graph again
-  // and links to what it finds. Reports as phase "revisit" (a report that throws stops the add
-  // once every older node has looked again).
-  void revisit_if_due(size_t ordered_rows, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
-                      const ProgressFn& progress);
+  // After an add of `ordered_rows` rows in order (in runs, or in one region): a few older rows
+  // for each, in turn from revisit_cursor_, search the graph again and link to what they find.
+  // Reports as phase "revisit" (a report that throws stops the add once they all have).
+  void revisit_older_rows(size_t ordered_rows, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
+                          const ProgressFn& progress);
   // node's level-0 list (the caller holds its lock) gains, up to its capacity, what
   // select_neighbors keeps of its list and `found` beyond the list; each gain is also a request
   // for a reverse link.
@@ -456,9 +455,9 @@ class HnswIndex final : public VectorIndex {
   // Level-0 links each node lost to removals since its list was last refined (saturating;
   // written only by remove_rows, under remove_mutex_; not saved: a loaded index starts at 0).
   std::vector<uint8_t> links_lost_;
-  // Rows added in order since the older nodes last looked again (hnsw_revisit.cpp; under
-  // remove_mutex_; not saved: a loaded index starts at 0).
-  size_t ordered_rows_since_revisit_ = 0;
+  // The slot the next revisit starts from (hnsw_revisit.cpp; under remove_mutex_, or the exclusive
+  // lock; saved, and moved with the rows by compact()).
+  size_t revisit_cursor_ = 0;
   graph::NodeLocks node_locks_;
   mutable graph::GracePeriod grace_;
 
