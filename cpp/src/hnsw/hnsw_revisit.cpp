@@ -32,8 +32,9 @@
 // 4,000, ef 16, 0.960 -> 0.971 (0.963). Those builds take 1.6-2.2x as long (medians of five
 // alternating processes); the documents' graph searches as fast at equal ef and 1.74x faster at
 // recall 0.95 (single thread, one query a call). A pass over every older row once a quarter of the
-// graph had come in order found as much, but made the add that triggered it pay for the whole
-// graph (1.1 s for one 20-row add into 30,000 rows, where the others took 2 ms). Adds that are
+// graph had come in order found as much over a build (more at the end of some feeds: one document
+// an add 0.905), but made the add that triggered it pay for the whole graph (1.1 s for one 20-row
+// add into 30,000 rows, where the others took 2 ms). Adds that are
 // neither (the ann-benchmarks sets in any order, shuffled adds) never revisit: their graphs are as
 // before.
 #include <algorithm>
