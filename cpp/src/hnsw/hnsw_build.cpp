@@ -98,8 +98,8 @@ constexpr size_t kLocalitySamples = 2000;
 // take 1.3-1.4x as long (medians of five alternating builds), and search 1.09-1.11x faster at
 // equal recall (the documents). Each part alone did less (section 52). Adds whose rows do not
 // come in runs (the ann-benchmarks sets in any of their orders) build the same graphs as before.
-// What an add cannot see, the regions that come after it, the older nodes look for again once
-// enough rows came in order (hnsw_revisit.cpp; the figures above are from before that).
+// What an add cannot see, the regions that come after it, older nodes look for again as rows
+// come in order (hnsw_revisit.cpp; the figures above are from before that).
 constexpr size_t kRunsSparseBeam = 2;
 constexpr float kRunsFillMargin = 2.0f;
 
