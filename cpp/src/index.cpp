@@ -51,7 +51,7 @@ void VectorIndex::set_threads(size_t threads) {
   IndexOptions changed = options_;
   changed.threads = threads;
   validate_options(changed);  // the options record's one message for a bad thread count
-  auto pool = std::make_unique<ThreadPool>(threads);  // may throw: change nothing before
+  auto pool = std::make_unique<ThreadPool>(threads);  // a cap: it starts no thread
   auto lock = lock_exclusive();
   {
     std::lock_guard<std::mutex> guard(options_mutex_);

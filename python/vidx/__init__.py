@@ -93,7 +93,9 @@ class Index:
         seed: seed of every random choice; a build is reproducible for the same data, seed
             and row order, whatever the thread count.
         threads: worker threads of add() and batched search(); 0 means all cores, at most
-            4096; OSError when the system cannot start them.
+            4096. Every index of a process shares one crew of helper threads, started
+            as calls first need them; a call uses at most `threads` (its caller
+            included); a thread the system refuses slows a call down, never fails it.
         quant: how vectors are stored, for every kind. Default: "f32_split" for HNSW, "none"
             for flat and SPANN (idx.params["quant"] names the one in use). "none" or "f32"
             (float32), "f32_split" (float32 as two 16-bit halves: graph walks read the upper

@@ -1,7 +1,16 @@
 #include "vidx/common/thread_pool.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "vidx/common/error.hpp"
 #include "vidx/io/positional_io.hpp"
@@ -13,135 +22,153 @@ size_t hardware_threads() {
   return n == 0 ? 1 : n;
 }
 
-// The spawned workers of a pool and the job they share.
-struct ThreadPool::Crew {
-  explicit Crew(size_t threads);
-  ~Crew() { stop(); }
-  void stop();  // joins every started worker
-  void worker_loop(size_t worker);
-  void run_share(size_t worker);
-  void run(size_t n, const std::function<void(size_t, size_t)>& fn, size_t chunk);
+namespace {
 
-  std::vector<std::thread> workers;
-  std::mutex call_mutex;  // one parallel_for at a time
-
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::condition_variable done;
-  uint64_t generation = 0;
-  size_t active = 0;
-  bool stopping = false;
-
-  // The job being run.
-  const std::function<void(size_t, size_t)>* job = nullptr;
-  size_t job_n = 0;
-  size_t job_chunk = 1;
-  std::atomic<size_t> next{0};
+// One parallel_for in flight: its caller works on it, helpers join while it has room.
+struct Job {
+  const std::function<void(size_t, size_t)>* fn = nullptr;
+  size_t n = 0;
+  size_t chunk = 1;
+  std::atomic<size_t> next{0};  // the first index not yet handed out
   std::exception_ptr error;
   std::mutex error_mutex;
+  // Guarded by the crew's mutex.
+  size_t last_worker = 0;     // the highest worker number a helper may take
+  size_t next_worker = 1;     // the number the next helper to join takes (the caller is 0)
+  size_t helpers_inside = 0;  // helpers that joined and have not left
+
+  // Takes chunks until none is left (or fn threw, which stops the handing out).
+  void run_share(size_t worker) {
+    for (;;) {
+      const size_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (begin >= n) return;
+      const size_t end = std::min(n, begin + chunk);
+      try {
+        for (size_t i = begin; i < end; ++i) (*fn)(i, worker);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next.store(n, std::memory_order_relaxed);
+        return;
+      }
+    }
+  }
 };
 
-ThreadPool::Crew::Crew(size_t total) {
-  try {
-    workers.reserve(total - 1);
-    for (size_t w = 1; w < total; ++w) workers.emplace_back([this, w] { worker_loop(w); });
-  } catch (const std::exception& e) {
-    // The destructor does not run for a half-built object: stop the workers already started,
-    // or their joinable std::threads would terminate the process (or they would wait forever).
-    stop();
-    throw ResourceError("could not start " + std::to_string(total - 1) + " worker threads (started " +
-                        std::to_string(workers.size()) + "): " + e.what() + "; lower threads=");
-  }
-}
+// The helpers every pool of this process shares. Never destroyed: helpers sleep until the
+// process ends, as an OpenMP team does, so no exit path has to wait for a thread.
+class Crew {
+ public:
+  explicit Crew(uint64_t owner) : owner_process(owner) {}
 
-void ThreadPool::Crew::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    stopping = true;
-  }
-  wake.notify_all();
-  for (auto& t : workers) t.join();
-  workers.clear();
-}
+  const uint64_t owner_process;  // a forked child has none of these threads: it makes its own crew
 
-void ThreadPool::Crew::run_share(size_t worker) {
-  for (;;) {
-    const size_t begin = next.fetch_add(job_chunk, std::memory_order_relaxed);
-    if (begin >= job_n) return;
-    const size_t end = std::min(job_n, begin + job_chunk);
-    try {
-      for (size_t i = begin; i < end; ++i) (*job)(i, worker);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next.store(job_n, std::memory_order_relaxed);  // stop handing out work
-      return;
+  void run(Job& job, size_t helpers_wanted) {
+    const size_t helpers = grow_to(helpers_wanted);
+    if (helpers > 0) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        job.last_worker = helpers_wanted;
+        open_.push_back(&job);
+      }
+      if (helpers_wanted >= helpers) {
+        work_posted_.notify_all();
+      } else {
+        for (size_t i = 0; i < helpers_wanted; ++i) work_posted_.notify_one();
+      }
+    }
+    job.run_share(0);
+    if (helpers > 0) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      close(&job);  // no helper joins any more
+      helper_left_.wait(lock, [&] { return job.helpers_inside == 0; });
     }
   }
+
+ private:
+  // Starts helpers until `wanted` exist, or until the system refuses one; returns how many
+  // exist. After a refusal no start is tried for a second (a refused start is not free).
+  size_t grow_to(size_t wanted) {
+    const size_t started = started_.load(std::memory_order_acquire);
+    if (started >= wanted) return started;
+    std::lock_guard<std::mutex> lock(grow_mutex_);
+    if (helpers_.size() >= wanted) return helpers_.size();
+    const auto now = std::chrono::steady_clock::now();
+    if (refused_ && now - last_refusal_ < std::chrono::seconds(1)) return helpers_.size();
+    refused_ = false;
+    while (helpers_.size() < wanted) {
+      try {
+        helpers_.emplace_back([this] { helper_loop(); });
+        started_.store(helpers_.size(), std::memory_order_release);
+      } catch (const std::exception&) {  // std::system_error: no thread (memory, process limit)
+        refused_ = true;
+        last_refusal_ = now;
+        break;
+      }
+    }
+    return helpers_.size();
+  }
+
+  void helper_loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      work_posted_.wait(lock, [&] { return !open_.empty(); });
+      Job* job = open_.front();
+      if (job->next.load(std::memory_order_relaxed) >= job->n) {  // all handed out: its caller ends it
+        close(job);
+        continue;
+      }
+      const size_t worker = job->next_worker++;
+      if (job->next_worker > job->last_worker) close(job);  // its last helper seat is taken
+      ++job->helpers_inside;
+      lock.unlock();
+      job->run_share(worker);
+      lock.lock();
+      if (--job->helpers_inside == 0) helper_left_.notify_all();
+    }
+  }
+
+  // Under mutex_.
+  void close(Job* job) {
+    const auto at = std::find(open_.begin(), open_.end(), job);
+    if (at != open_.end()) open_.erase(at);
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_posted_;
+  std::condition_variable helper_left_;
+  std::deque<Job*> open_;  // jobs helpers may join, oldest first
+
+  std::mutex grow_mutex_;
+  std::vector<std::thread> helpers_;  // never joined (see the class comment)
+  std::atomic<size_t> started_{0};    // helpers_.size(), read without the lock
+  bool refused_ = false;
+  std::chrono::steady_clock::time_point last_refusal_;
+};
+
+std::atomic<Crew*> process_crew_{nullptr};
+
+// This process's crew. A child made by fork() has none of its parent's threads, and the copy of
+// the parent's crew may hold locks taken by threads that are gone: the child leaves that copy as
+// it is and starts a crew of its own (multiprocessing's workers on Linux used to hang).
+Crew& process_crew() {
+  const uint64_t here = io::current_process_id();
+  Crew* crew = process_crew_.load(std::memory_order_acquire);
+  if (crew && crew->owner_process == here) return *crew;
+  Crew* made = new Crew(here);
+  // Two threads of one process may both get here first: one crew wins, the other is dropped
+  // (it has started no thread yet).
+  if (process_crew_.compare_exchange_strong(crew, made, std::memory_order_acq_rel)) return *made;
+  delete made;
+  if (crew->owner_process == here) return *crew;
+  return process_crew();  // lost to a thread that replaced a parent's crew: that one is ours
 }
 
-void ThreadPool::Crew::worker_loop(size_t worker) {
-  uint64_t seen = 0;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex);
-      wake.wait(lock, [&] { return stopping || generation != seen; });
-      if (stopping) return;
-      seen = generation;
-    }
-    run_share(worker);
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (--active == 0) done.notify_one();
-    }
-  }
-}
-
-void ThreadPool::Crew::run(size_t n, const std::function<void(size_t, size_t)>& fn, size_t chunk) {
-  std::lock_guard<std::mutex> call_lock(call_mutex);
-  job = &fn;
-  job_n = n;
-  job_chunk = chunk;
-  next.store(0, std::memory_order_relaxed);
-  error = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    active = workers.size();
-    ++generation;
-  }
-  wake.notify_all();
-  run_share(0);
-  {
-    std::unique_lock<std::mutex> lock(mutex);
-    done.wait(lock, [&] { return active == 0; });
-  }
-  job = nullptr;
-  if (error) std::rethrow_exception(error);
-}
+}  // namespace
 
 ThreadPool::ThreadPool(size_t threads) : threads_(threads == 0 ? hardware_threads() : threads) {
   if (threads_ > kMaxThreads)
     throw InvalidArgument("threads must be at most " + std::to_string(kMaxThreads) + ", got " + std::to_string(threads_));
-  crew_ = std::make_unique<Crew>(threads_);
-  owner_process_.store(io::current_process_id(), std::memory_order_release);
-}
-
-ThreadPool::~ThreadPool() {
-  // In a forked child the crew's threads do not exist: joining them would wait forever, so that
-  // crew (a copy of the parent's memory) is left as it is.
-  if (owner_process_.load(std::memory_order_acquire) != io::current_process_id()) (void)crew_.release();
-}
-
-ThreadPool::Crew& ThreadPool::crew() {
-  const uint64_t here = io::current_process_id();
-  if (owner_process_.load(std::memory_order_acquire) == here) return *crew_;
-  std::lock_guard<std::mutex> lock(fork_mutex_);
-  if (owner_process_.load(std::memory_order_acquire) != here) {
-    (void)crew_.release();  // the parent's: its threads and locks are not ours (see ~ThreadPool)
-    crew_ = std::make_unique<Crew>(threads_);
-    owner_process_.store(here, std::memory_order_release);
-  }
-  return *crew_;
 }
 
 void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t chunk) {
@@ -152,7 +179,13 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
     for (size_t i = 0; i < n; ++i) fn(i, 0);
     return;
   }
-  crew().run(n, fn, chunk);
+  Job job;
+  job.fn = &fn;
+  job.n = n;
+  job.chunk = chunk;
+  const size_t useful = (n + chunk - 1) / chunk - 1;  // more helpers than chunks would only wait
+  process_crew().run(job, std::min(threads_ - 1, useful));
+  if (job.error) std::rethrow_exception(job.error);
 }
 
 }  // namespace vidx

@@ -267,8 +267,8 @@ void HnswIndex::remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) {
     repair_around_removed(n, entry_moved, pool, contexts);
   } catch (...) {
     // The base gives the rows their ids back: they are live again, and the entry point is chosen
-    // among them too. (A pool that could not start its workers raised before any list changed;
-    // a repair that failed partway leaves lists that no longer link to them, valid all the same.)
+    // among them too. (A repair that failed partway, for memory, leaves lists that no longer link
+    // to them, valid all the same.)
     for (auto& ctx : contexts) release_context(std::move(ctx));
     for (size_t i = 0; i < n; ++i) set_state(slots[i], kLive);
     if (entry_moved) {

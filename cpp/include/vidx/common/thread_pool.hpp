@@ -1,15 +1,15 @@
-// The one thread pool an index owns. C++ owns its threads (no OpenMP), so the library
+// How an index runs work on several threads. C++ owns its threads (no OpenMP), so the library
 // behaves the same on every platform and never fights the host program's runtime.
+//
+// Every ThreadPool of a process shares one crew of helper threads, started as calls first need
+// them and kept for the life of the process (as an OpenMP runtime keeps its team): a process
+// with a thousand indexes of 64 threads holds 63 helpers, not 63,000. A pool is a cap on how
+// many threads one call may use. The calling thread always works, so a call finishes even when
+// no helper is free or the system refused to start one: a refused thread slows a call down and
+// never fails it (no write is left half-done for lack of a thread).
 #pragma once
-#include <atomic>
-#include <condition_variable>
 #include <cstddef>
-#include <exception>
 #include <functional>
-#include <memory>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 namespace vidx {
 
@@ -21,32 +21,24 @@ class ThreadPool {
   // More threads than this is a mistake, not a wish (InvalidArgument).
   static constexpr size_t kMaxThreads = 4096;
 
-  // threads == 0 means all cores. The calling thread works too, so `threads - 1` are spawned.
-  // Throws ResourceError, with every started thread joined again, when the system refuses one.
+  // threads == 0 means all cores. The calling thread works too, so a call takes up to
+  // `threads - 1` helpers from the process's crew. Starts no thread.
   explicit ThreadPool(size_t threads = 0);
-  ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   size_t size() const { return threads_; }
 
   // Runs fn(i, worker) for every i in [0, n), handing out `chunk` indices at a time.
-  // `worker` is in [0, size()) and unique among the concurrently running calls of fn, so it
-  // can index per-thread scratch. Calls from several threads are serialised; fn must not
-  // call parallel_for on the same pool. The first exception thrown by fn is rethrown here
-  // after all workers stopped.
+  // `worker` is in [0, size()) and unique among the concurrently running calls of fn in this
+  // call, so it can index the call's per-thread scratch; which thread runs which i is not fixed.
+  // Calls from several threads (on one pool or on several) run at once and share the helpers;
+  // fn may itself call parallel_for. The first exception thrown by fn is rethrown here after
+  // every thread left this call.
   void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t chunk = 1);
 
  private:
-  struct Crew;  // the worker threads and what they share (thread_pool.cpp)
-  // This process's crew. A child made by fork() has none of its parent's threads: the first
-  // call there starts a crew of its own (multiprocessing's workers on Linux used to hang).
-  Crew& crew();
-
   size_t threads_;
-  std::unique_ptr<Crew> crew_;
-  std::atomic<uint64_t> owner_process_{0};  // the process crew_'s threads live in
-  std::mutex fork_mutex_;                    // one thread of a child replaces the crew
 };
 
 }  // namespace vidx
