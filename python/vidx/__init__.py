@@ -121,7 +121,10 @@ class Index:
             wide vectors), flat scans them (exact results).
         SPANN: path (the posting file, required), head_ratio (None: automatic), replicas,
             candidates, rng_factor, posting_limit, branch, kmeans_iters, nprobe and eps
-            (search defaults), direct_io, io_threads, memory_budget (bytes the build may
+            (search defaults), direct_io, io_threads (posting readers a search may use; the
+            SPANN indexes of a process share one crew of them, started as reads first need them,
+            as many as the largest io_threads asked for; 0: read on the searching thread),
+            memory_budget (bytes the build may
             hold; 0: half the memory, or of a container's memory limit), sample, read_buffer (bytes of posting pages one search
             holds: search memory stays bounded whatever nprobe), rebuild_growth (an add that
             brings the index to this many times the rows of its last build, stats()["vectors"],

@@ -29,7 +29,7 @@ struct SpannOptions {
   size_t nprobe = 32;            // default lists probed per query
   double eps = 10.0;             // default pruning: skip head i if d_i > (1 + eps) d_1
   bool direct_io = true;         // O_DIRECT reads (falls back to buffered where refused)
-  size_t io_threads = 16;        // pread threads; 0 = reads on the searching thread
+  size_t io_threads = 16;        // readers a search may use (a process's SPANN indexes share them); 0 = reads on the searching thread
   uint64_t memory_budget = 0;    // bytes the build may hold; 0 = half the physical memory
   size_t sample = 0;             // rows clustered for the heads; 0 = as many as the budget allows
   size_t read_buffer = 1 << 20;  // bytes of posting pages one search holds at a time

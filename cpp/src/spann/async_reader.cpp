@@ -1,5 +1,11 @@
 #include "vidx/spann/async_reader.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <new>
+#include <thread>
+
 #include "vidx/common/error.hpp"
 
 namespace vidx::spann {
@@ -29,24 +35,6 @@ long ReadBatch::wait_next(bool in_order) {
   return static_cast<long>(i);
 }
 
-PreadPool::PreadPool(size_t threads)
-    : threads_(threads), owner_process_(io::current_process_id()), queue_(std::make_unique<Queue>()) {
-  for (size_t i = 0; i < threads; ++i) queue_->workers.emplace_back([q = queue_.get()] { worker(*q); });
-}
-
-PreadPool::~PreadPool() {
-  if (!workers_here()) {  // a forked child: see Queue
-    (void)queue_.release();
-    return;
-  }
-  {
-    std::lock_guard<std::mutex> lock(queue_->mutex);
-    queue_->stop = true;
-  }
-  queue_->cv.notify_all();
-  for (auto& t : queue_->workers) t.join();
-}
-
 void PreadPool::execute(ReadBatch& batch, uint32_t index) {
   const ReadRequest& r = batch.requests_[index];
   std::exception_ptr err;
@@ -68,6 +56,99 @@ void PreadPool::execute(ReadBatch& batch, uint32_t index) {
   }
 }
 
+// The reader threads every PreadPool of the process shares, and the reads waiting for them.
+// Never destroyed: readers sleep until the process ends, so no exit path waits for a thread.
+class PreadPool::Readers {
+ public:
+  explicit Readers(uint64_t owner) : owner_process(owner) {}
+
+  const uint64_t owner_process;  // a forked child has none of these threads: it makes its own
+
+  // Starts readers until `wanted` exist, or until the system refuses one; returns how many
+  // exist. After a refusal no start is tried for a second (a refused start is not free).
+  size_t grow_to(size_t wanted) {
+    const size_t started = started_.load(std::memory_order_acquire);
+    if (started >= wanted) return started;
+    std::lock_guard<std::mutex> lock(grow_mutex_);
+    if (threads_.size() >= wanted) return threads_.size();
+    const auto now = std::chrono::steady_clock::now();
+    if (refused_ && now - last_refusal_ < std::chrono::seconds(1)) return threads_.size();
+    refused_ = false;
+    while (threads_.size() < wanted) {
+      try {
+        threads_.emplace_back([this] { read_loop(); });
+        started_.store(threads_.size(), std::memory_order_release);
+      } catch (const std::exception&) {  // std::system_error: no thread (memory, process limit)
+        refused_ = true;
+        last_refusal_ = now;
+        break;
+      }
+    }
+    return threads_.size();
+  }
+
+  // Queues the batch's reads; returns how many it queued (fewer when the queue could not grow:
+  // the caller runs the others, or the batch would wait for them forever).
+  uint32_t post(ReadBatch& batch) {
+    uint32_t queued = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      try {
+        for (; queued < batch.requests_.size(); ++queued) queue_.push_back(Read{&batch, queued});
+      } catch (const std::bad_alloc&) {
+      }
+    }
+    posted_.notify_all();
+    return queued;
+  }
+
+ private:
+  struct Read {
+    ReadBatch* batch;
+    uint32_t index;
+  };
+
+  void read_loop() {
+    for (;;) {
+      Read read;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        posted_.wait(lock, [&] { return !queue_.empty(); });
+        read = queue_.front();
+        queue_.pop_front();
+      }
+      execute(*read.batch, read.index);
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable posted_;
+  std::deque<Read> queue_;
+
+  std::mutex grow_mutex_;
+  std::vector<std::thread> threads_;  // never joined (see the class comment)
+  std::atomic<size_t> started_{0};    // threads_.size(), read without the lock
+  bool refused_ = false;
+  std::chrono::steady_clock::time_point last_refusal_;
+};
+
+// This process's readers. A child made by fork() has none of its parent's threads, and the copy
+// of the parent's queue may hold a lock taken by a thread that is gone: the child leaves that copy
+// as it is and starts readers of its own.
+PreadPool::Readers& PreadPool::readers() {
+  static std::atomic<Readers*> process_readers_{nullptr};
+  const uint64_t here = io::current_process_id();
+  Readers* readers = process_readers_.load(std::memory_order_acquire);
+  if (readers && readers->owner_process == here) return *readers;
+  Readers* made = new Readers(here);
+  // Two threads of one process may both get here first: one wins, the other's is dropped (it has
+  // started no thread yet).
+  if (process_readers_.compare_exchange_strong(readers, made, std::memory_order_acq_rel)) return *made;
+  delete made;
+  if (readers->owner_process == here) return *readers;
+  return PreadPool::readers();  // lost to a thread that replaced a parent's readers: those are ours
+}
+
 void PreadPool::submit(ReadBatch& batch, std::vector<ReadRequest> requests, const std::string& what) {
   batch.requests_ = std::move(requests);
   batch.errors_.assign(batch.requests_.size(), nullptr);
@@ -77,29 +158,13 @@ void PreadPool::submit(ReadBatch& batch, std::vector<ReadRequest> requests, cons
   batch.returned_ = 0;
   batch.completed_ = 0;
   batch.what_ = what;
-  if (threads_ == 0 || batch.requests_.size() == 1 || !workers_here()) {
-    for (uint32_t i = 0; i < batch.requests_.size(); ++i) execute(batch, i);
-    return;
+  Readers* crew = nullptr;
+  if (threads_ > 0 && batch.requests_.size() > 1) {
+    crew = &readers();
+    if (crew->grow_to(threads_) == 0) crew = nullptr;  // none could start: read here
   }
-  {
-    std::lock_guard<std::mutex> lock(queue_->mutex);
-    for (uint32_t i = 0; i < batch.requests_.size(); ++i) queue_->jobs.push_back(Job{&batch, i});
-  }
-  queue_->cv.notify_all();
-}
-
-void PreadPool::worker(Queue& queue) {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> lock(queue.mutex);
-      queue.cv.wait(lock, [&] { return queue.stop || !queue.jobs.empty(); });
-      if (queue.jobs.empty()) return;
-      job = queue.jobs.front();
-      queue.jobs.pop_front();
-    }
-    execute(*job.batch, job.index);
-  }
+  const uint32_t queued = crew ? crew->post(batch) : 0;
+  for (uint32_t i = queued; i < batch.requests_.size(); ++i) execute(batch, i);
 }
 
 }  // namespace vidx::spann

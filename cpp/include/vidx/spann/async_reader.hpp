@@ -7,12 +7,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
-#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "vidx/io/positional_io.hpp"
@@ -54,12 +51,15 @@ class ReadBatch {
   std::string what_;
 };
 
-// Not copyable: the workers hold its queue.
+// How an index hands its reads to the process's readers. Every PreadPool of a process shares
+// one crew of reader threads, started as reads first need them (up to the most any pool asked
+// for) and kept for the life of the process: a process with a hundred SPANN indexes (or a sharded
+// index's shards) holds 16 readers, not 1,600. A reader the system refuses to start is no error:
+// with none at all, reads run on the calling thread.
 class PreadPool {
  public:
-  // threads == 0: reads run on the calling thread inside submit().
-  explicit PreadPool(size_t threads);
-  ~PreadPool();
+  // threads == 0: reads run on the calling thread inside submit(). Starts no thread.
+  explicit PreadPool(size_t threads) : threads_(threads) {}
   PreadPool(const PreadPool&) = delete;
   PreadPool& operator=(const PreadPool&) = delete;
 
@@ -68,27 +68,12 @@ class PreadPool {
   size_t threads() const { return threads_; }
 
  private:
-  struct Job {
-    ReadBatch* batch;
-    uint32_t index;
-  };
-  // What the workers share. In a child made by fork() none of the workers exist, and a
-  // condition variable they waited on in the parent cannot even be destroyed there (glibc waits
-  // for its waiters): the child leaves it as it is, and reads on the calling thread.
-  struct Queue {
-    std::vector<std::thread> workers;
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::deque<Job> jobs;
-    bool stop = false;
-  };
+  class Readers;  // the process's reader threads and their queue (async_reader.cpp)
+  static Readers& readers();
+  // Runs one read and records its outcome in the batch.
   static void execute(ReadBatch& batch, uint32_t index);
-  static void worker(Queue& queue);
-  bool workers_here() const { return io::current_process_id() == owner_process_; }
 
   size_t threads_;
-  uint64_t owner_process_;
-  std::unique_ptr<Queue> queue_;
 };
 
 }  // namespace vidx::spann
