@@ -100,6 +100,8 @@ class VectorIndex {
   size_t dim() const { return dim_; }
   Metric metric() const { return metric_; }
   size_t size() const;
+  // The index's own code reads options() under the index's locks; another thread beside an add
+  // (which may resolve an automatic M) or set_threads reads options_snapshot().
   const IndexOptions& options() const { return options_; }
   // A copy for callers outside the index's locks (Python's params): an add may resolve an
   // automatic M, and set_threads change the thread count, while it is read.
@@ -180,7 +182,10 @@ class VectorIndex {
   // its next add() adds (ids continue), it does not build anew.
   virtual bool built() const { return true; }
 
-  size_t threads() const { return options_.threads; }
+  size_t threads() const {
+    std::lock_guard<std::mutex> guard(options_mutex_);  // set_threads may run beside it
+    return options_.threads;
+  }
   void set_threads(size_t threads);
 
   // ---- persistence in memory ----
