@@ -26,7 +26,7 @@ def run_python(code, timeout=120):
 
 @needs_compiler
 def test_the_crew_under_concurrent_nested_and_forked_calls(tmp_path):
-    out = run_check(tmp_path, "thread_pool_check", library_sources=["common/thread_pool.cpp"])
+    out = run_check(tmp_path, "thread_pool_check", library_sources=["common/thread_pool.cpp", "common/lazy_threads.cpp"])
     assert int(out.split("helpers=")[1]) <= 7
 
 

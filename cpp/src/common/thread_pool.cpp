@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -10,10 +9,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "vidx/common/error.hpp"
-#include "vidx/io/positional_io.hpp"
+#include "vidx/common/lazy_threads.hpp"
 
 namespace vidx {
 
@@ -55,16 +53,15 @@ struct Job {
   }
 };
 
-// The helpers every pool of this process shares. Never destroyed: helpers sleep until the
-// process ends, as an OpenMP team does, so no exit path has to wait for a thread.
+// The helpers every pool of this process shares (never destroyed: see LazyThreads).
 class Crew {
  public:
   explicit Crew(uint64_t owner) : owner_process(owner) {}
 
-  const uint64_t owner_process;  // a forked child has none of these threads: it makes its own crew
+  const uint64_t owner_process;  // see crew_of_this_process
 
   void run(Job& job, size_t helpers_wanted) {
-    const size_t helpers = grow_to(helpers_wanted);
+    const size_t helpers = helpers_.grow_to(helpers_wanted, [this] { helper_loop(); });
     if (helpers > 0) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -86,29 +83,6 @@ class Crew {
   }
 
  private:
-  // Starts helpers until `wanted` exist, or until the system refuses one; returns how many
-  // exist. After a refusal no start is tried for a second (a refused start is not free).
-  size_t grow_to(size_t wanted) {
-    const size_t started = started_.load(std::memory_order_acquire);
-    if (started >= wanted) return started;
-    std::lock_guard<std::mutex> lock(grow_mutex_);
-    if (helpers_.size() >= wanted) return helpers_.size();
-    const auto now = std::chrono::steady_clock::now();
-    if (refused_ && now - last_refusal_ < std::chrono::seconds(1)) return helpers_.size();
-    refused_ = false;
-    while (helpers_.size() < wanted) {
-      try {
-        helpers_.emplace_back([this] { helper_loop(); });
-        started_.store(helpers_.size(), std::memory_order_release);
-      } catch (const std::exception&) {  // std::system_error: no thread (memory, process limit)
-        refused_ = true;
-        last_refusal_ = now;
-        break;
-      }
-    }
-    return helpers_.size();
-  }
-
   void helper_loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
@@ -139,30 +113,10 @@ class Crew {
   std::condition_variable helper_left_;
   std::deque<Job*> open_;  // jobs helpers may join, oldest first
 
-  std::mutex grow_mutex_;
-  std::vector<std::thread> helpers_;  // never joined (see the class comment)
-  std::atomic<size_t> started_{0};    // helpers_.size(), read without the lock
-  bool refused_ = false;
-  std::chrono::steady_clock::time_point last_refusal_;
+  LazyThreads helpers_;
 };
 
-std::atomic<Crew*> process_crew_{nullptr};
-
-// This process's crew. A child made by fork() has none of its parent's threads, and the copy of
-// the parent's crew may hold locks taken by threads that are gone: the child leaves that copy as
-// it is and starts a crew of its own (multiprocessing's workers on Linux used to hang).
-Crew& process_crew() {
-  const uint64_t here = io::current_process_id();
-  Crew* crew = process_crew_.load(std::memory_order_acquire);
-  if (crew && crew->owner_process == here) return *crew;
-  Crew* made = new Crew(here);
-  // Two threads of one process may both get here first: one crew wins, the other is dropped
-  // (it has started no thread yet).
-  if (process_crew_.compare_exchange_strong(crew, made, std::memory_order_acq_rel)) return *made;
-  delete made;
-  if (crew->owner_process == here) return *crew;
-  return process_crew();  // lost to a thread that replaced a parent's crew: that one is ours
-}
+std::atomic<Crew*> process_crew_{nullptr};  // see crew_of_this_process
 
 }  // namespace
 
@@ -184,7 +138,7 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
   job.n = n;
   job.chunk = chunk;
   const size_t useful = (n + chunk - 1) / chunk - 1;  // more helpers than chunks would only wait
-  process_crew().run(job, std::min(threads_ - 1, useful));
+  crew_of_this_process(process_crew_).run(job, std::min(threads_ - 1, useful));
   if (job.error) std::rethrow_exception(job.error);
 }
 

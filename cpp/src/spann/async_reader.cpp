@@ -1,12 +1,11 @@
 #include "vidx/spann/async_reader.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <deque>
 #include <new>
-#include <thread>
 
 #include "vidx/common/error.hpp"
+#include "vidx/common/lazy_threads.hpp"
 
 namespace vidx::spann {
 
@@ -56,36 +55,15 @@ void PreadPool::execute(ReadBatch& batch, uint32_t index) {
   }
 }
 
-// The reader threads every PreadPool of the process shares, and the reads waiting for them.
-// Never destroyed: readers sleep until the process ends, so no exit path waits for a thread.
+// The reader threads every PreadPool of the process shares, and the reads waiting for them
+// (never destroyed: see LazyThreads).
 class PreadPool::Readers {
  public:
   explicit Readers(uint64_t owner) : owner_process(owner) {}
 
-  const uint64_t owner_process;  // a forked child has none of these threads: it makes its own
+  const uint64_t owner_process;  // see crew_of_this_process
 
-  // Starts readers until `wanted` exist, or until the system refuses one; returns how many
-  // exist. After a refusal no start is tried for a second (a refused start is not free).
-  size_t grow_to(size_t wanted) {
-    const size_t started = started_.load(std::memory_order_acquire);
-    if (started >= wanted) return started;
-    std::lock_guard<std::mutex> lock(grow_mutex_);
-    if (threads_.size() >= wanted) return threads_.size();
-    const auto now = std::chrono::steady_clock::now();
-    if (refused_ && now - last_refusal_ < std::chrono::seconds(1)) return threads_.size();
-    refused_ = false;
-    while (threads_.size() < wanted) {
-      try {
-        threads_.emplace_back([this] { read_loop(); });
-        started_.store(threads_.size(), std::memory_order_release);
-      } catch (const std::exception&) {  // std::system_error: no thread (memory, process limit)
-        refused_ = true;
-        last_refusal_ = now;
-        break;
-      }
-    }
-    return threads_.size();
-  }
+  size_t grow_to(size_t wanted) { return threads_.grow_to(wanted, [this] { read_loop(); }); }
 
   // Queues the batch's reads; returns how many it queued (fewer when the queue could not grow:
   // the caller runs the others, or the batch would wait for them forever).
@@ -125,28 +103,12 @@ class PreadPool::Readers {
   std::condition_variable posted_;
   std::deque<Read> queue_;
 
-  std::mutex grow_mutex_;
-  std::vector<std::thread> threads_;  // never joined (see the class comment)
-  std::atomic<size_t> started_{0};    // threads_.size(), read without the lock
-  bool refused_ = false;
-  std::chrono::steady_clock::time_point last_refusal_;
+  LazyThreads threads_;
 };
 
-// This process's readers. A child made by fork() has none of its parent's threads, and the copy
-// of the parent's queue may hold a lock taken by a thread that is gone: the child leaves that copy
-// as it is and starts readers of its own.
 PreadPool::Readers& PreadPool::readers() {
-  static std::atomic<Readers*> process_readers_{nullptr};
-  const uint64_t here = io::current_process_id();
-  Readers* readers = process_readers_.load(std::memory_order_acquire);
-  if (readers && readers->owner_process == here) return *readers;
-  Readers* made = new Readers(here);
-  // Two threads of one process may both get here first: one wins, the other's is dropped (it has
-  // started no thread yet).
-  if (process_readers_.compare_exchange_strong(readers, made, std::memory_order_acq_rel)) return *made;
-  delete made;
-  if (readers->owner_process == here) return *readers;
-  return PreadPool::readers();  // lost to a thread that replaced a parent's readers: those are ours
+  static std::atomic<Readers*> process_readers{nullptr};
+  return crew_of_this_process(process_readers);
 }
 
 void PreadPool::submit(ReadBatch& batch, std::vector<ReadRequest> requests, const std::string& what) {
