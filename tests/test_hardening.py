@@ -40,7 +40,7 @@ def assert_same_state(idx, q, before):
     np.testing.assert_array_equal(D, D2)
 
 
-# 1. A thread that cannot start raises (and the threads already started are joined). Since the
+# 1. A thread that could not start raised (and the threads already started were joined). Since the
 # fifty-fourth session every index shares one crew of helpers and the calling thread always works:
 # threads the system refuses slow a call down and never fail it.
 
@@ -52,6 +52,7 @@ def test_threads_the_system_refuses_slow_a_call_down_and_never_fail_it():
         x = np.random.default_rng(0).standard_normal((3000, 16)).astype(np.float32)
         ref = vidx.Index(16, threads=2, seed=1)
         ref.add(x)
+        before = len(__import__('os').listdir('/proc/self/task'))
         vm_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
         limit = vm_kb * 1024 + (1 << 30)  # 1 GiB more address space: room for ~100 thread stacks
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -60,13 +61,12 @@ def test_threads_the_system_refuses_slow_a_call_down_and_never_fail_it():
         D, I = idx.search(x[:200], k=5)
         D_ref, I_ref = ref.search(x[:200], k=5)
         print('SAME', np.array_equal(I, I_ref) and np.array_equal(D, D_ref))
-        tasks = len(__import__('os').listdir('/proc/self/task'))
-        print('THREADS', tasks)
+        print('STARTED', len(__import__('os').listdir('/proc/self/task')) - before)
     """, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "SAME True" in out.stdout, out.stdout
-    threads = int(out.stdout.split("THREADS")[1].split()[0])
-    assert 2 <= threads < 1000, out.stdout  # some helpers started, far from the 1,999 asked for
+    started = int(out.stdout.split("STARTED")[1].split()[0])
+    assert 1 <= started < 1000, out.stdout  # helpers started for the wide call, far from the 1,999 asked for
 
 
 def test_indexes_share_one_crew_of_helpers():

@@ -94,8 +94,10 @@ class Index:
             and row order, whatever the thread count.
         threads: worker threads of add() and batched search(); 0 means all cores, at most
             4096. Every index of a process shares one crew of helper threads, started
-            as calls first need them; a call uses at most `threads` (its caller
-            included); a thread the system refuses slows a call down, never fails it.
+            as calls first need them (as many as the calls running at once ask for, up
+            to the cores or one call's own wider count); a call uses at most `threads`
+            (its caller included); a thread the system refuses slows a call down, never
+            fails it.
         quant: how vectors are stored, for every kind. Default: "f32_split" for HNSW, "none"
             for flat and SPANN (idx.params["quant"] names the one in use). "none" or "f32"
             (float32), "f32_split" (float32 as two 16-bit halves: graph walks read the upper
@@ -123,7 +125,8 @@ class Index:
             candidates, rng_factor, posting_limit, branch, kmeans_iters, nprobe and eps
             (search defaults), direct_io, io_threads (posting readers a search may use; the
             SPANN indexes of a process share one crew of them, started as reads first need them,
-            as many as the largest io_threads asked for; 0: read on the searching thread),
+            as many as the largest io_threads asked for: raise it where many SPANN indexes are
+            searched at once; 0: read on the searching thread),
             memory_budget (bytes the build may
             hold; 0: half the memory, or of a container's memory limit), sample, read_buffer (bytes of posting pages one search
             holds: search memory stays bounded whatever nprobe), rebuild_growth (an add that

@@ -21,6 +21,7 @@
 
 #include "hnsw_context.hpp"
 #include "vidx/common/filtered_scan.hpp"
+#include "vidx/common/thread_scratch.hpp"
 #include "vidx/graph/filtered_beam_search.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 
@@ -73,6 +74,7 @@ std::vector<Neighbor> HnswIndex::nearest_allowed_precise(const float* query, siz
                                                          size_t width) const {
   const auto precise = codec_->prepare_precise(query);
   thread_local std::vector<uint32_t> rows;
+  const ShrinkWhenDone<uint32_t> keep_rows_small(rows);
   rows.clear();
   for_each_allowed_slot(filter, count, [&](uint32_t s) { rows.push_back(s); });
   // Allowed rows lie far apart: both parts of a few rows ahead are requested before scoring.
@@ -148,6 +150,8 @@ template <class Allowed>
 bool HnswIndex::walk_allowed(const QueryDistance& qd, uint32_t entry, int max_level, size_t width, size_t allowed,
                              const RowFilter* filter, Allowed allowed_slot, std::vector<Neighbor>& out) const {
   thread_local graph::FilteredBuffers buffers;
+  const ShrinkWhenDone<Neighbor> keep_frontier_small(buffers.frontier);
+  const ShrinkWhenDone<Neighbor> keep_results_small(buffers.results);
   auto ctx = acquire_context();
   float d = qd.one(code(entry));
   const uint32_t start = greedy_descend(qd, entry, d, max_level, 1, ctx->visited);
@@ -177,6 +181,7 @@ size_t HnswIndex::search_filtered(const float* q, size_t k, const SearchParams& 
   const size_t ef = std::max(params.ef, k);
   const size_t rerank_count = has_precise_distances() ? std::max(params.rerank ? params.rerank : ef, k) : 0;
   thread_local std::vector<Neighbor> found;
+  const ShrinkWhenDone<Neighbor> keep_found_small(found);
   const bool exact = nearest_allowed(*prepare_walk(q), std::max(ef, rerank_count), filter, found, q);
   size_t n = 0;
   if (rerank_count && !exact) {

@@ -8,6 +8,7 @@
 #include "hnsw_context.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/rng.hpp"
+#include "vidx/common/thread_scratch.hpp"
 #include "vidx/common/topk.hpp"
 #include "vidx/graph/link_words.hpp"
 #include "vidx/simd/kernels.hpp"
@@ -280,6 +281,7 @@ size_t HnswIndex::search_one(const float* q, size_t k, const SearchParams& param
     search_layer(*qd, start, d, 0, capacity, ctx, window);
     if (rerank_count) {
       thread_local std::vector<Neighbor> walked;
+      const ShrinkWhenDone<Neighbor> keep_walked_small(walked);
       // rerank= given: exactly that many are re-scored (the slack only serves the adaptive re-rank).
       walked.resize(std::min(params.rerank ? rerank_count : capacity, ctx.beam.size()));
       for (size_t j = 0; j < walked.size(); ++j) walked[j] = Neighbor{ctx.beam.distance(j), ctx.beam.slot(j)};
