@@ -17,8 +17,9 @@
 namespace vidx {
 
 size_t hardware_threads() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
+  // Asked once: the C library counts the online CPUs from /sys on every call.
+  static const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return cores;
 }
 
 namespace {
