@@ -2,8 +2,8 @@
 // every kind, counts whose product wraps, paths that are empty or hold a NUL byte, an allocator
 // that returns null, a prepared filter without its ids, load options out of range, a metric the
 // enum does not name, and a FIFO to load (POSIX); and a prepared allow-list that breaks its
-// promise of order cannot write outside its bitset or read outside the id map. Prints one line
-// per refused call, then "ok".
+// promise of order cannot write outside its bitset or read outside the id map; IdFilter::allow_only
+// of an empty vector allows no row. Prints one line per refused call, then "ok".
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -72,6 +72,26 @@ int main(int, char** argv) {
     params.filters = &bits_only;
     params.filter_count = 1;
     refused(kind + " a prepared filter without its ids", [&] { index->search(x.data(), 1, 10, params, d.data(), ids.data()); });
+    // An empty std::vector's data() is null: set by hand as the allow-list, it read as no filter
+    // (every row); allow_only() makes it allow none.
+    const std::vector<int64_t> no_ids;
+    const vidx::IdFilter none_allowed = vidx::IdFilter::allow_only(no_ids);
+    params.filters = &none_allowed;
+    index->search(x.data(), 1, 10, params, d.data(), ids.data());
+    for (const int64_t id : ids)
+      if (id != -1) {
+        std::printf("NOT EMPTY: %s search with an empty allow-list returned %lld\n", kind.c_str(),
+                    static_cast<long long>(id));
+        ++failures;
+      }
+    const std::vector<int64_t> two_ids{3, 250};
+    const vidx::IdFilter two_allowed = vidx::IdFilter::allow_only(two_ids);
+    params.filters = &two_allowed;
+    index->search(x.data(), 1, 10, params, d.data(), ids.data());
+    if (!((ids[0] == 3 && ids[1] == 250) || (ids[0] == 250 && ids[1] == 3)) || ids[2] != -1) {
+      std::printf("WRONG: %s search with allow_only({3, 250})\n", kind.c_str());
+      ++failures;
+    }
     // Promised increasing, but not: the largest id came from the last one, and ids past the
     // bitset it sized were written outside it (a heap overflow; with 2^40 first, a crash).
     // With a row removed, the slots of such a list were read past the id map (a crash).

@@ -15,8 +15,20 @@ namespace vidx {
 // ids >= mask_size are not), or a predicate (for embedders; called from search threads, so it
 // must be thread-safe and must not call back into the index). A filter with none set allows
 // every id (a query of a batch left unfiltered): an empty allow-list, which allows none, needs a
-// non-null `allowed` with allowed_count 0 (an empty std::vector's data() may be null).
+// non-null `allowed` with allowed_count 0 (an empty std::vector's data() may be null), which
+// allow_only() sees to.
 struct IdFilter {
+  // An allow-list of `ids` (kept by the caller until the search returns). Empty, it allows no
+  // id: setting `allowed = ids.data()` by hand would leave a null pointer, read as no filter.
+  static IdFilter allow_only(const int64_t* ids, size_t count) {
+    static const int64_t none = 0;
+    IdFilter filter;
+    filter.allowed = count > 0 ? ids : &none;
+    filter.allowed_count = count;
+    return filter;
+  }
+  static IdFilter allow_only(const std::vector<int64_t>& ids) { return allow_only(ids.data(), ids.size()); }
+
   const int64_t* allowed = nullptr;
   size_t allowed_count = 0;
   // A prepared allow-list (vidx.IdSet) sets these to skip the pass a search otherwise makes
