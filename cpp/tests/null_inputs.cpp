@@ -3,7 +3,7 @@
 // that returns null, a prepared filter without its ids, load options out of range, a metric the
 // enum does not name, and a FIFO to load (POSIX); and a prepared allow-list that breaks its
 // promise of order cannot write outside its bitset or read outside the id map; IdFilter::allow_only
-// of an empty vector allows no row. Prints one line per refused call, then "ok".
+// of an empty vector allows no row; HNSW and flat loads refuse SPANN's posting_path and direct_io. Prints one line per refused call, then "ok".
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -72,6 +72,20 @@ int main(int, char** argv) {
     params.filters = &bits_only;
     params.filter_count = 1;
     refused(kind + " a prepared filter without its ids", [&] { index->search(x.data(), 1, 10, params, d.data(), ids.data()); });
+    if (kind != "spann") {  // SPANN's load options were ignored by the other kinds
+      const std::string saved = std::string(argv[1]) + "/" + kind + ".vidx";
+      index->save(saved);
+      refused(kind + " load with a posting_path", [&] {
+        vidx::LoadOptions load;
+        load.posting_path = std::string(argv[1]) + "/p";
+        vidx::load_index(saved, load);
+      });
+      refused(kind + " load with direct_io 0", [&] {
+        vidx::LoadOptions load;
+        load.direct_io = 0;
+        vidx::load_index(saved, load);
+      });
+    }
     // An empty std::vector's data() is null: set by hand as the allow-list, it read as no filter
     // (every row); allow_only() makes it allow none.
     const std::vector<int64_t> no_ids;

@@ -480,11 +480,8 @@ def load(path, posting_path=None, direct_io=None, device="cpu", *, mmap=False, v
         raise ValueError("verify= applies to mmap=True (a load without mmap always verifies everything)")
     posting = "" if posting_path is None else _os.fsencode(posting_path)
     direct = -1 if direct_io is None else int(direct_io)
-    impl = _core.load(_os.fsencode(path), posting, direct, mmap, bool(verify))
-    if impl.kind != "spann" and (posting_path is not None or direct_io is not None):
-        given = "posting_path" if posting_path is not None else "direct_io"
-        raise ValueError(f"{given} applies to a SPANN index ({_os.fsdecode(path)} holds a {impl.kind!r} index)")
-    return Index._wrap(impl)
+    # The core refuses posting_path and direct_io for kinds other than SPANN (ValueError).
+    return Index._wrap(_core.load(_os.fsencode(path), posting, direct, mmap, bool(verify)))
 
 
 def from_bytes(data):
