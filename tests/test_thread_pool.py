@@ -25,6 +25,7 @@ def run_python(code, timeout=120):
 
 
 @needs_compiler
+@pytest.mark.skipif(os.name != "posix", reason="the check forks")
 def test_the_crew_under_concurrent_nested_and_forked_calls(tmp_path):
     out = run_check(tmp_path, "thread_pool_check", library_sources=["common/thread_pool.cpp", "common/lazy_threads.cpp"])
     assert int(out.split("helpers=")[1]) <= max(7, (os.cpu_count() or 1) - 1)
