@@ -400,18 +400,20 @@ void VectorIndex::read_norms(const uint8_t* data, size_t size, size_t slot_count
   }
 }
 
+void VectorIndex::attach_storage(const std::string& index_path, const LoadOptions& load) {
+  // Nothing lives beside this index's file: the options were dropped without a word before.
+  if (!load.posting_path.empty() || load.direct_io != -1)
+    throw InvalidArgument(std::string(load.posting_path.empty() ? "direct_io" : "posting_path") +
+                          " applies to a SPANN index (" + index_path + " holds a '" + kind() + "' index)");
+}
+
 std::unique_ptr<VectorIndex> load_index(const std::string& path, const LoadOptions& load) {
   require_path(path, "load: path");
   if (!load.posting_path.empty()) require_path(load.posting_path, "load: posting_path");
   if (load.direct_io < -1 || load.direct_io > 1)
     throw InvalidArgument("load: direct_io is " + std::to_string(load.direct_io) + "; expected -1 (as saved), 0 or 1");
   const io::IndexFileReader in = load.mmap ? io::IndexFileReader::map(path, load.verify) : io::IndexFileReader::open(path);
-  std::unique_ptr<VectorIndex> index = VectorIndex::from_reader(in, path, load);
-  // The other kinds keep no posting file: the options were ignored, silently, before.
-  if (index->kind() != "spann" && (!load.posting_path.empty() || load.direct_io != -1))
-    throw InvalidArgument(std::string(load.posting_path.empty() ? "direct_io" : "posting_path") +
-                          " applies to a SPANN index (" + path + " holds a '" + index->kind() + "' index)");
-  return index;
+  return VectorIndex::from_reader(in, path, load);
 }
 
 std::unique_ptr<VectorIndex> load_index_from_bytes(const void* data, size_t size) {

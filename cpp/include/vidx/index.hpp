@@ -325,8 +325,9 @@ class VectorIndex {
   // range_search over stored rows; ids as search_rows writes them (slots, or labels).
   virtual void range_search_rows(const float* q, size_t nq, float radius, const SearchParams& params,
                                  RangeResult& out, ThreadPool& pool) const;
-  // After read_sections: open what lives beside the index file (SPANN's posting file).
-  virtual void attach_storage(const std::string& /*index_path*/, const LoadOptions& /*load*/) {}
+  // After read_sections: open what lives beside the index file (SPANN's posting file). Kinds
+  // with nothing beside it refuse the options that would choose or open such a file.
+  virtual void attach_storage(const std::string& index_path, const LoadOptions& load);
   // After read_sections, once the ids are in: slot_is_live() now tells which slots the file
   // holds as free (removed, not compacted). Throws FileFormatError where the structure
   // contradicts them.
