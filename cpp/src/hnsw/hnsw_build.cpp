@@ -46,10 +46,13 @@ constexpr double kMinAddBatch = 16;
 // other's nearest rows: 49,026 ~90-word chunks of 4,420 man pages (all-MiniLM-L6-v2, cosine),
 // M=16, ef_construction 200, fed a page an add, had 0.438 of each row's five nearest rows of its
 // own page in its level-0 list against 0.723 fed shuffled, and recall@10 at ef 10 / 20 0.882 /
-// 0.947 against 0.912 / 0.962 (hnswlib, which inserts one row at a time, 0.891 / 0.952; graph.md
-// section 55). Each node scores the others once a level, a few dozen distances against the
-// thousands of its walk; larger batches come from large adds and large graphs, whose batches
-// are spread over the add (insertion_order) and rarely hold each other's neighbours.
+// 0.948 against 0.911 / 0.961 for one shuffled add (hnswlib, which inserts one row at a time,
+// 0.894 / 0.953); with the batch's nodes as candidates 0.914 / 0.964, and adds of 2,000 in page
+// order 0.904 -> 0.914 (means of two seeds, graph.md section 55). Each node scores the others
+// once a level, a few dozen distances against the thousands of its walk; larger batches come
+// from large adds into large graphs, whose rows are spread over the add (insertion_order) and
+// rarely meet their neighbours in one batch (adds of 10,000 in page order, batches of 200: 0.907
+// against 0.912 shuffled at ef 10, level from ef 20).
 constexpr size_t kBatchSiblingsMax = 64;
 
 // The order an add inserts its rows in. The caller's order can hurt a graph: rows that arrive in
