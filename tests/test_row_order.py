@@ -197,26 +197,42 @@ def level0_lists(idx):
     return [words[s, 1:1 + words[s, 0]] for s in range(count)]
 
 
+def index_fed_a_document_a_call(x, document, seed):
+    idx = vidx.Index(x.shape[1], M=8, ef_construction=64, seed=seed, threads=2)
+    for rows in np.split(np.arange(len(x)), np.flatnonzero(np.diff(document)) + 1):
+        idx.add(x[rows], ids=rows, progress=False)
+    return idx
+
+
+def test_no_list_holds_a_node_twice():
+    """A row that looks again (hnsw_revisit.cpp) links to what it finds and asks for the link
+    back, which the found row could hold already: 2 of 10,903 level-0 lists held a node twice on
+    seed 2 (graph.md section 55). Reverse links now leave such requests out."""
+    for seed in (0, 1, 2):
+        x, document, _ = documents_of_chunks(seed)
+        lists = level0_lists(index_fed_a_document_a_call(x, document, seed))
+        for slot, linked in enumerate(lists):
+            assert slot not in linked and len(set(linked.tolist())) == len(linked), (seed, slot, linked)
+
+
+@pytest.mark.xfail(strict=True, reason="open (graph.md section 55): a document added in one call is one insertion "
+                                       "batch, whose nodes never see each other")
 def test_documents_added_one_a_call_link_their_own_chunks():
-    """A document store that adds one document a call: the document is one insertion batch, whose
-    nodes searched the graph as it was before it and so never saw each other; its chunks, each
-    other's nearest rows, were linked only where the reverse links happened to join them. Nodes of
-    a small batch now take each other as candidates (kBatchSiblingsMax in hnsw_build.cpp). Means of
-    three sets: recall@10 at ef 10 fed a document a call 0.584 before against 0.718 for one shuffled
-    add, 0.711 after (0.723); a row's nearest own-document row in its list 0.38 before, 0.99 after
-    (man-page chunks, graph.md section 55: 0.882 -> 0.914 at ef 10, shuffled 0.912)."""
+    """A document store that adds one document a call: the document is one insertion batch (up to
+    16 rows), whose nodes search the graph as it was before it and so never see each other; its
+    chunks, each other's nearest rows, are linked only where reverse links happen to join them.
+    Means of three sets: recall@10 at ef 10 fed a document a call 0.584 against 0.718 for one
+    shuffled add; a row's nearest own-document row in its list 0.38 (man-page chunks, graph.md
+    section 55: 0.882 against 0.911 at ef 10). Letting a small batch's nodes take each other as
+    candidates gave 0.711 and 0.99 here, but left copy groups of relearnt 1-bit codes unreachable
+    (section 55), so it did not land."""
     found, shuffled, own_linked = [], [], []
     for seed in (0, 1, 2):
         x, document, q = documents_of_chunks(seed)
         _, truth = brute_force(x, q, 10, "l2")
-        idx = vidx.Index(x.shape[1], M=8, ef_construction=64, seed=seed, threads=2)
-        for rows in np.split(np.arange(len(x)), np.flatnonzero(np.diff(document)) + 1):
-            idx.add(x[rows], ids=rows, progress=False)
+        idx = index_fed_a_document_a_call(x, document, seed)
         found.append(recall(idx.search(q, k=10, ef=EF)[1], truth))
         lists = level0_lists(idx)  # slot i holds row i: one add after another, none removed
-        for slot, linked in enumerate(lists):
-            assert slot not in linked and len(set(linked.tolist())) == len(linked), (slot, linked)
-        # Each row's nearest row of its own document is among its links.
         own = [np.flatnonzero(document == d) for d in range(document.max() + 1)]
         hits = []
         for row in range(0, len(x), 7):

@@ -40,21 +40,6 @@ constexpr double kBatchFraction = 0.005;
 constexpr double kAddBatchFraction = 0.02;
 constexpr double kMinAddBatch = 16;
 
-// The nodes of a batch that holds at most this many also take each other as candidates: no walk
-// finds them (nothing links to them before the batch ends), and a small batch is often all one
-// region. An add of one document's chunks is one batch (kMinAddBatch), whose chunks are each
-// other's nearest rows: 49,026 ~90-word chunks of 4,420 man pages (all-MiniLM-L6-v2, cosine),
-// M=16, ef_construction 200, fed a page an add, had 0.438 of each row's five nearest rows of its
-// own page in its level-0 list against 0.723 fed shuffled, and recall@10 at ef 10 / 20 0.882 /
-// 0.948 against 0.911 / 0.961 for one shuffled add (hnswlib, which inserts one row at a time,
-// 0.894 / 0.953); with the batch's nodes as candidates 0.914 / 0.964, and adds of 2,000 in page
-// order 0.904 -> 0.914 (means of two seeds, graph.md section 55). Each node scores the others
-// once a level, a few dozen distances against the thousands of its walk; larger batches come
-// from large adds into large graphs, whose rows are spread over the add (insertion_order) and
-// rarely meet their neighbours in one batch (adds of 10,000 in page order, batches of 200: 0.907
-// against 0.912 shuffled at ef 10, level from ef 20).
-constexpr size_t kBatchSiblingsMax = 64;
-
 // The order an add inserts its rows in. The caller's order can hurt a graph: rows that arrive in
 // runs of near neighbours (chunks of one document, rows grouped by category) would fill a batch
 // with nodes that cannot see each other, and rows that arrive region by region leave the early
@@ -312,16 +297,6 @@ void HnswIndex::link_new_node(uint32_t slot, const float* x, SearchContext& ctx,
                         ctx.candidates.begin() + std::min(ctx.candidates.size(), kRunsSparseBeam * M_));
     }
     if (level == 0 && !ctx.sparse.empty()) add_sparse_candidates(slot, ctx);
-    if (search.batch_slots) {
-      // The other nodes of the batch on this level (copies of the node are linked up as a chain
-      // instead: apply_reverse_links); scored as the beam was, so the same sort ranks them.
-      for (size_t b = 0; b < search.batch_size; ++b) {
-        const uint32_t sibling = search.batch_slots[b];
-        if (sibling == slot || levels_[sibling] < level || same_code(sibling, slot)) continue;
-        ctx.candidates.push_back({walk.one(walk_code(sibling)), sibling});
-      }
-      if (!compact) std::sort(ctx.candidates.begin(), ctx.candidates.end(), closer);
-    }
     if (compact) {  // the walk's distances only chose the beam: neighbours are chosen by exact ones
       score_with(*exact, ctx.candidates, ctx);
       std::sort(ctx.candidates.begin(), ctx.candidates.end(), closer);
@@ -396,9 +371,9 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   // left unlinked start separate chains that later copies, which see only part of a large group,
   // never join: hnsw_copies.cpp).
   if (sibling_links) chain_copies_among_sources(group, n, level, ctx, *sibling_links);
-  // A source may be in the list already (a node of a small batch that its sibling chose, a
-  // revisited row's find that had linked to it): such requests are left out, so no list holds a
-  // node twice.
+  // A source may be in the list already (for one, a row that looked again, hnsw_revisit.cpp,
+  // links to what it found and asks for the link back, which the found row may hold): such
+  // requests are left out, so no list holds a node twice (graph.md section 55).
   const auto listed = [&](uint32_t source) {
     for (uint32_t j = 1; j <= count; ++j)
       if (graph::load_link(lk, j) == source) return true;
@@ -466,21 +441,12 @@ void HnswIndex::insert_batch(const float* x, const uint32_t* slots, const uint32
                              std::vector<std::unique_ptr<SearchContext>>& contexts, const InsertionSearch& search) {
   // The batch may meet nodes that a concurrent remove unlinks: it holds their memory until done.
   graph::GracePeriod::Reader reading(grace_);
-  // Phase 1: each new node finds its neighbours in the graph as it was before this batch and, in a
-  // small batch, among the batch's nodes (kBatchSiblingsMax). It writes only its own link lists,
-  // which no node of the graph links to yet (a sibling's list may: nothing reaches either before
-  // phase 2).
-  std::vector<uint32_t> siblings;
-  InsertionSearch batch_search = search;
-  if (n >= 2 && n <= kBatchSiblingsMax) {
-    for (size_t i = 0; i < n; ++i) siblings.push_back(slots[rows[i]]);
-    batch_search.batch_slots = siblings.data();
-    batch_search.batch_size = n;
-  }
+  // Phase 1: each new node finds its neighbours in the graph as it was before this batch.
+  // It writes only its own link lists, which no list links to yet.
   std::vector<std::vector<LinkRequest>> requests(n);
   pool.parallel_for(n, [&](size_t i, size_t worker) {
     link_new_node(slots[rows[i]], x + static_cast<size_t>(rows[i]) * dim(), *contexts[worker], requests[i],
-                  batch_search);
+                  search);
   });
 
   // Phase 2: reverse links, grouped by (level, target); each group touches one list only.
