@@ -126,10 +126,10 @@ class Index:
             (search defaults), direct_io, io_threads (posting readers a search may use; the
             SPANN indexes of a process share one crew of them, started as reads first need them,
             as many as the largest io_threads asked for: raise it where many SPANN indexes are
-            searched at once; 0: read on the searching thread),
-            memory_budget (bytes the build may
-            hold; 0: half the memory, or of a container's memory limit), sample, read_buffer (bytes of posting pages one search
-            holds: search memory stays bounded whatever nprobe), rebuild_growth (an add that
+            searched at once; 0: read on the searching thread), memory_budget (bytes the
+            build may hold; 0: half the memory, or of a container's memory limit), sample,
+            read_buffer (bytes of posting pages one search holds: search memory stays
+            bounded whatever nprobe), rebuild_growth (an add that
             brings the index to this many times the rows of its last build, stats()["vectors"],
             re-clusters every row with the add's, as rebuild() does but keeping the stored codes
             and the codec unless it learns again as flat and HNSW codecs do; default 2, > 1, 0:

@@ -8,8 +8,8 @@
 #include <exception>
 #include <mutex>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "vidx/common/error.hpp"
 #include "vidx/common/lazy_threads.hpp"

@@ -2,6 +2,7 @@
 // under its node's lock, so several add_rows calls (and remove_rows) may run at once.
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -380,15 +381,12 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
     return false;
   };
   std::vector<LinkRequest> unlisted;
-  for (size_t i = 0; i < n; ++i)
-    if (listed(group[i].source)) {
-      for (size_t j = 0; j < n; ++j)
-        if (!listed(group[j].source)) unlisted.push_back(group[j]);
-      if (unlisted.empty()) return;
-      group = unlisted.data();
-      n = unlisted.size();
-      break;
-    }
+  if (std::any_of(group, group + n, [&](const LinkRequest& r) { return listed(r.source); })) {
+    std::copy_if(group, group + n, std::back_inserter(unlisted), [&](const LinkRequest& r) { return !listed(r.source); });
+    if (unlisted.empty()) return;
+    group = unlisted.data();
+    n = unlisted.size();
+  }
   if (count + n <= capacity) {
     for (size_t i = 0; i < n; ++i) graph::store_link(lk, static_cast<uint32_t>(count + 1 + i), group[i].source);
     graph::publish_count(lk, static_cast<uint32_t>(count + n));

@@ -5,9 +5,9 @@
 // them (as many as the calls running at once ask for, up to the cores) and kept for the life of
 // the process (as an OpenMP runtime keeps its team): on a 64-core host a thousand indexes of 64
 // threads hold at most 63 helpers, not 63,000. A pool is a cap on how many threads one call
-// may use; calls running at once share the helpers evenly. The calling thread always works, so a call finishes even when
-// no helper is free or the system refused to start one: a refused thread slows a call down and
-// never fails it (no write is left half-done for lack of a thread).
+// may use; calls running at once share the helpers evenly. The calling thread always works, so
+// a call finishes even when no helper is free or the system refused to start one: a refused
+// thread slows a call down and never fails it (no write is left half-done for lack of a thread).
 #pragma once
 #include <cstddef>
 #include <functional>
