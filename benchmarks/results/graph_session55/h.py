@@ -1,53 +1,22 @@
 """Helpers of the review's scripts (graph.md section 55): graphs read from an index's bytes, and the feed that left
 copy groups of relearnt 1-bit codes unreachable."""
 import os
-import struct
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests"))
+from test_copies import hnsw_graph, reachable_slots  # noqa: E402
 from test_corruption import section_bytes  # noqa: E402
 from test_row_order import documents_of_chunks  # noqa: E402
 
 
-def graph(idx):
-    """Every level's lists, the entry point and the levels, from to_bytes."""
-    data = idx.to_bytes()
-    g = section_bytes(data, b"HNSW")
-    count, M, M0 = struct.unpack_from("<QQQ", g)
-    entry, _ = struct.unpack_from("<II", g, 24)
-    l0 = np.frombuffer(section_bytes(data, b"LNK0"), dtype=np.uint32).reshape(count, -1)
-    levels = np.frombuffer(section_bytes(data, b"LVLS"), dtype=np.uint8)
-    up = np.frombuffer(section_bytes(data, b"LNKU"), dtype=np.uint32)
-    upper, off = {}, 0
-    for s in range(count):
-        for lv in range(1, levels[s] + 1):
-            w = up[off:off + M + 1]
-            off += M + 1
-            upper[(lv, s)] = w[1:1 + w[0]]
-    return dict(count=count, M=M, M0=M0, entry=entry, levels=levels, l0=[l0[s, 1:1 + l0[s, 0]] for s in range(count)],
-                upper=upper)
+# The graph read from an index's bytes, and the slots reachable from its entry point (tests/test_copies.py).
+graph, reachable = hnsw_graph, reachable_slots
 
 
 def slot_ids(idx):
     return np.frombuffer(section_bytes(idx.to_bytes(), b"IDS_"), dtype=np.int64)
-
-
-def reachable(G):
-    """Slots reachable from the entry point by the edges of every level (directed)."""
-    adj = {}
-    for s, l in enumerate(G["l0"]):
-        adj.setdefault(s, []).extend(l.tolist())
-    for (lv, s), l in G["upper"].items():
-        adj.setdefault(s, []).extend(l.tolist())
-    seen, stack = {G["entry"]}, [G["entry"]]
-    while stack:
-        for v in adj.get(stack.pop(), ()):
-            if v not in seen:
-                seen.add(v)
-                stack.append(v)
-    return seen
 
 
 COPIES = 3  # copies of a boilerplate vector in every add

@@ -28,6 +28,8 @@ struct HnswIndex::SearchContext {
   std::vector<Neighbor> candidates;         // build: beam copied out for neighbour selection
   std::vector<Neighbor> sparse;             // build: nearest nodes of level 1 (add_sparse_candidates)
   std::vector<uint32_t> selected;           // build: chosen neighbours
+  std::vector<Neighbor> siblings;           // build: the other nodes of a small batch (add_batch_siblings)
+  std::vector<uint32_t> from_graph;         // build: neighbours chosen in the graph, beside the siblings
   std::vector<uint32_t> pruned_by;          // build: per candidate, the chosen neighbour that ruled it out
   // build: per candidate, whether it is a copy of the list's node (mark_surplus_copies)
   enum CopyOfOwner : uint8_t { kNotACopy, kKeptCopy, kSurplusCopy };

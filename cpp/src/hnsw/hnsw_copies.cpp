@@ -1,4 +1,4 @@
-// Exact copies in an HNSW graph: the same vector stored under several ids.
+// Copies in an HNSW graph: the same vector stored under several ids (to the walk, one head).
 //
 // Real corpora hold many (boilerplate chunks, empty documents, re-ingested rows). The copies of
 // a vector lie at one distance from each other and from everything else, and the neighbour
@@ -21,6 +21,18 @@
 // link to each other as a chain too (chain_copies_among_sources), wherever they ask for the same
 // reverse link. Groups of 40, 100, 1,000 and 20,000 copies are found whole in file order and
 // shuffled, with every codec measured (benchmarks/results/graph.md section 20).
+//
+// Copies are nodes whose heads are equal (same_head): what a search's walk reads, so to every
+// walk they are one point, whatever their re-rank tails hold. Comparing whole codes split such a
+// group: a codec that learns again as the index grows (binary, lvq4x8) re-encodes the older rows
+// from their codes, so copies added in different generations differ in their tails and mostly
+// keep one head (at 384-d, a few heads a bit apart); 750 copies of a boilerplate chunk fed a few an add to a binary index held one head and
+// 5-6 whole codes, and only 0.21-0.93 of the group stayed reachable (by seed), 0.10-0.17 once a
+// small batch's nodes took each other as candidates. Compared by heads, 750 of 750 on every seed
+// (binary, binary_rot, lvq4x8; rabitq's head holds per-row factors that each generation changes,
+// so its groups still split by generation). Distinct rows whose heads collide (1-bit codes of
+// low-dimensional rows, 4-bit codes of tight clusters) are chained too, which the walk cannot
+// tell apart either: recall on such data rose or held (graph.md section 56).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -67,10 +79,9 @@ constexpr size_t kMaxChainSteps = 4096;
 
 }  // namespace
 
-bool HnswIndex::same_code(uint32_t a, uint32_t b) const {
-  if (code_sample(code(a), head_size_) != code_sample(code(b), head_size_)) return false;
-  if (std::memcmp(code(a), code(b), head_size_) != 0) return false;
-  return tail_size_ == 0 || std::memcmp(tail(a), tail(b), tail_size_) == 0;
+bool HnswIndex::same_head(uint32_t a, uint32_t b) const {
+  return code_sample(code(a), head_size_) == code_sample(code(b), head_size_) &&
+         std::memcmp(code(a), code(b), head_size_) == 0;
 }
 
 void HnswIndex::mark_surplus_copies(const std::vector<Neighbor>& candidates, uint32_t owner, size_t max_count,
@@ -82,7 +93,7 @@ void HnswIndex::mark_surplus_copies(const std::vector<Neighbor>& candidates, uin
   above.clear();
   for (size_t i = 0; i < candidates.size(); ++i) {
     const uint32_t s = candidates[i].slot;
-    if (s == owner || !same_code(s, owner)) continue;
+    if (s == owner || !same_head(s, owner)) continue;
     (s < owner ? below : above).push_back(i);
     ctx.copy_of_owner[i] = SearchContext::kKeptCopy;
   }
@@ -117,7 +128,7 @@ void HnswIndex::chain_copies_among_sources(const LinkRequest* group, size_t n, i
     // Within a run of equal samples, each node chains to the next one holding its code.
     for (size_t a = i; a < end; ++a) {
       for (size_t b = a + 1; b < end; ++b) {
-        if (!same_code(keyed[a].second, keyed[b].second)) continue;
+        if (!same_head(keyed[a].second, keyed[b].second)) continue;
         links.push_back({keyed[a].second, keyed[b].second, static_cast<uint32_t>(level)});
         links.push_back({keyed[b].second, keyed[a].second, static_cast<uint32_t>(level)});
         break;
@@ -128,7 +139,7 @@ void HnswIndex::chain_copies_among_sources(const LinkRequest* group, size_t n, i
 }
 
 uint32_t HnswIndex::nearest_copy_by_slot(uint32_t entry, uint32_t node, int level) const {
-  if (entry == node || !same_code(entry, node)) return entry;
+  if (entry == node || !same_head(entry, node)) return entry;
   for (size_t step = 0; step < kMaxChainSteps; ++step) {
     // Old lists only: an insertion's first phase writes no list but its own node's.
     const uint32_t* lk = links(entry, level);
@@ -136,7 +147,7 @@ uint32_t HnswIndex::nearest_copy_by_slot(uint32_t entry, uint32_t node, int leve
     uint32_t best = entry;
     for (uint32_t j = 1; j <= count; ++j) {
       const uint32_t v = graph::load_link(lk, j);
-      if (v != node && slot_gap(v, node) < slot_gap(best, node) && linkable(v) && same_code(v, node)) best = v;
+      if (v != node && slot_gap(v, node) < slot_gap(best, node) && linkable(v) && same_head(v, node)) best = v;
     }
     if (best == entry) break;
     entry = best;
@@ -149,9 +160,9 @@ void HnswIndex::add_copies_beside(uint32_t node, int level, std::vector<Neighbor
   float distance = 0.f;
   for (const Neighbor& c : candidates)
     if (c.slot != node && (nearest == node || slot_gap(c.slot, node) < slot_gap(nearest, node)) &&
-        same_code(c.slot, node)) {
+        same_head(c.slot, node)) {
       nearest = c.slot;
-      distance = c.distance;  // every copy's: the same code scored by the same query
+      distance = c.distance;  // every copy's: the same head scored by the same query
     }
   if (nearest == node) return;  // no copies: the common case
   const uint32_t beside = nearest_copy_by_slot(nearest, node, level);
@@ -167,7 +178,7 @@ void HnswIndex::add_copies_beside(uint32_t node, int level, std::vector<Neighbor
   const uint32_t count = graph::load_count(lk);
   for (uint32_t j = 1; j <= count; ++j) {
     const uint32_t v = graph::load_link(lk, j);
-    if (same_code(v, node)) add(v);
+    if (same_head(v, node)) add(v);
   }
   if (candidates.size() != before) std::sort(candidates.begin(), candidates.end(), closer);
 }

@@ -338,7 +338,14 @@ class HnswIndex final : public VectorIndex {
     const ConstructionCodes* walk_codes = nullptr;  // walked instead of the index's codes
     size_t expanded = 0;  // of the ef_construction candidates a search keeps, how many it expands (0: all)
     bool rows_in_runs = false;  // the add's rows come in runs: look wider (hnsw_build.cpp, kRunsSparseBeam)
+    // The slots of the node's batch, also candidates (hnsw_build.cpp, kBatchSiblingsMax); none when null.
+    const uint32_t* batch_slots = nullptr;
+    size_t batch_size = 0;
   };
+  // Appends to ctx.selected (the node's neighbours in the graph on `level`) the nearest of its
+  // batch's other nodes, as many as the list has room for (kBatchSiblingsMax).
+  void add_batch_siblings(uint32_t slot, int level, const QueryDistance& exact, const InsertionSearch& search,
+                          SearchContext& ctx) const;
   // Inserts rows[0..n-1] (indices into x) into slots[rows[i]].
   void insert_batch(const float* x, const uint32_t* slots, const uint32_t* rows, size_t n, ThreadPool& pool,
                     std::vector<std::unique_ptr<SearchContext>>& contexts, const InsertionSearch& search);
@@ -377,16 +384,16 @@ class HnswIndex final : public VectorIndex {
   // The neighbour-selection heuristic: walk candidates nearest first and keep one only if
   // it is closer to the base node than to every neighbour kept so far. Writes ctx.selected,
   // and in ctx.pruned_by, for each candidate, the kept neighbour that ruled it out (or kNotPruned).
-  // Of `owner`'s exact copies among the candidates it keeps only a few (mark_surplus_copies).
+  // Of `owner`'s copies (same_head) among the candidates it keeps only a few (mark_surplus_copies).
   // fill_margin > 0 (not under "ip"): a list left under max_count takes, nearest first, the
   // candidates ruled out that no kept neighbour is nearer to by that factor.
   static constexpr uint32_t kNotPruned = 0xFFFFFFFFu;
   void select_neighbors(const std::vector<Neighbor>& sorted_candidates, size_t max_count, uint32_t owner,
                         SearchContext& ctx, float fill_margin = 0.f) const;
 
-  // ---- exact copies (hnsw_copies.cpp) ----
-  // Whether two nodes hold the same code (to this index, the same vector).
-  bool same_code(uint32_t a, uint32_t b) const;
+  // ---- copies: nodes of one head (hnsw_copies.cpp) ----
+  // Whether two nodes hold the same head: to a search's walk, the same vector (hnsw_copies.cpp).
+  bool same_head(uint32_t a, uint32_t b) const;
   // Marks in ctx.copy_of_owner which candidates are copies of `owner`, and which of those a list
   // of `max_count` leaves out: it keeps the few nearest to owner in slot number, below and above in turn.
   void mark_surplus_copies(const std::vector<Neighbor>& candidates, uint32_t owner, size_t max_count,
