@@ -173,15 +173,16 @@ def reachable_slots(graph):
     return seen
 
 
-def documents_with_boilerplate(quant, seed, documents=500, copies_an_add=3):
-    """A fresh index fed one document a call (test_row_order's documents of chunks), each add
-    also holding `copies_an_add` copies of one of two boilerplate chunks, by turns. Returns the
-    index, the chunks and the two boilerplate vectors; copy ids start at len(chunks)."""
+def documents_with_boilerplate(quant, seed, documents=500, copies_an_add=3, index=None, after_add=None):
+    """A fresh index (or `index`, made alike) fed one document a call (test_row_order's documents
+    of chunks), each add also holding `copies_an_add` copies of one of two boilerplate chunks, by
+    turns; after_add(i, index) runs after the i-th. Returns the index, the chunks and the two
+    boilerplate vectors; copy ids start at len(chunks)."""
     from test_row_order import documents_of_chunks
     x, document, _ = documents_of_chunks(9, documents=documents)
     rng = np.random.default_rng(seed)
     boilerplate = rng.standard_normal((2, x.shape[1])).astype(np.float32)
-    idx = vidx.Index(x.shape[1], "l2", quant=quant, M=8, ef_construction=64, seed=seed, threads=2)
+    idx = index or vidx.Index(x.shape[1], "l2", quant=quant, M=8, ef_construction=64, seed=seed, threads=2)
     next_id = len(x)
     for i, rows in enumerate(np.split(np.arange(len(x)), np.flatnonzero(np.diff(document)) + 1)):
         vectors = np.concatenate([x[rows], np.repeat(boilerplate[i % 2][None], copies_an_add, 0)])
@@ -189,6 +190,8 @@ def documents_with_boilerplate(quant, seed, documents=500, copies_an_add=3):
         next_id += copies_an_add
         mixed = rng.permutation(len(vectors))
         idx.add(vectors[mixed], ids=ids[mixed], progress=False)
+        if after_add:
+            after_add(i, idx)
     return idx, x, boilerplate
 
 

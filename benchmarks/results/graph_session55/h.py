@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests"))
-from test_copies import hnsw_graph, reachable_slots  # noqa: E402
+from test_copies import documents_with_boilerplate, hnsw_graph, reachable_slots  # noqa: E402
 from test_corruption import section_bytes  # noqa: E402
 from test_row_order import documents_of_chunks  # noqa: E402
 
@@ -20,29 +20,20 @@ def slot_ids(idx):
 
 
 COPIES = 3  # copies of a boilerplate vector in every add
-FIRST_COPY_ID = 100000
+FIRST_COPY_ID = len(documents_of_chunks(9, documents=500)[0])  # copy ids follow the chunks' (tests/test_copies.py)
 
 
 def binary_copies_index(vidx, seed, quant="binary", trained=False, after_add=None):
     """A fresh index (l2, M=8, ef_construction 64) fed 500 documents of chunks one a call, each add also holding 3
-    copies of one of two boilerplate vectors (750 copies each). trained: a first add of 6,000 other rows trains the
-    codec, so it never learns again. after_add(i, idx) is called after each document. Returns (idx, boilerplate)."""
-    x, document, _ = documents_of_chunks(9, documents=500)
-    rng = np.random.default_rng(seed)
-    boiler = rng.standard_normal((2, 32)).astype(np.float32)
-    idx = vidx.Index(32, "l2", M=8, ef_construction=64, seed=seed, threads=2, quant=quant)
+    copies of one of two boilerplate vectors (750 copies each; tests/test_copies.py's feed). trained: a first add of
+    6,000 other rows trains the codec, so it never learns again. after_add(i, idx) is called after each document.
+    Returns (idx, boilerplate)."""
+    idx = None
     if trained:
+        idx = vidx.Index(32, "l2", M=8, ef_construction=64, seed=seed, threads=2, quant=quant)
         pre = np.random.default_rng(99).standard_normal((6000, 32)).astype(np.float32) * 1.3
         idx.add(pre, ids=np.arange(500000, 506000), progress=False)
-    nid = FIRST_COPY_ID
-    for i, rows in enumerate(np.split(np.arange(len(x)), np.flatnonzero(np.diff(document)) + 1)):
-        v = np.concatenate([x[rows], np.repeat(boiler[i % 2][None], COPIES, 0)])
-        ids = np.concatenate([rows, np.arange(nid, nid + COPIES)])
-        nid += COPIES
-        perm = rng.permutation(len(v))
-        idx.add(v[perm], ids=ids[perm], progress=False)
-        if after_add:
-            after_add(i, idx)
+    idx, _, boiler = documents_with_boilerplate(quant, seed, index=idx, after_add=after_add)
     return idx, boiler
 
 

@@ -417,9 +417,10 @@ void HnswIndex::apply_reverse_links(const LinkRequest* group, size_t n, SearchCo
   // left unlinked start separate chains that later copies, which see only part of a large group,
   // never join: hnsw_copies.cpp).
   if (sibling_links) chain_copies_among_sources(group, n, level, ctx, *sibling_links);
-  // A source may be in the list already (a node of a small batch that its sibling chose; a row
-  // that looked again, hnsw_revisit.cpp, links to what it found and asks for the link back, which
-  // the found row may hold): such requests are left out, so no list holds a node twice.
+  // A source may be in the list already (a node of the target's own small batch, linked in the
+  // room its list had left, add_batch_siblings; a row that looked again, hnsw_revisit.cpp, links to
+  // what it found and asks for the link back, which the found row may hold): such requests are
+  // left out, so no list holds a node twice.
   const auto listed = [&](uint32_t source) {
     for (uint32_t j = 1; j <= count; ++j)
       if (graph::load_link(lk, j) == source) return true;
@@ -487,8 +488,7 @@ void HnswIndex::insert_batch(const float* x, const uint32_t* slots, const uint32
   // Phase 1: each new node finds its neighbours in the graph as it was before this batch and, in a
   // small batch, links to the batch's nearest other nodes too (kBatchSiblingsMax). It writes only
   // its own link lists, which no old node links to yet (a walk reaches a batch's nodes before
-  // phase 2 only from one a concurrent remove made the entry point: choose_new_entry takes a node
-  // whose lists are written).
+  // phase 2 only from one that a concurrent remove made the entry point, choose_new_entry).
   std::vector<uint32_t> siblings;
   InsertionSearch batch_search = search;
   if (n >= 2 && n <= kBatchSiblingsMax) {

@@ -26,11 +26,11 @@
 // walk they are one point, whatever their re-rank tails hold. Comparing whole codes split such a
 // group: a codec that learns again as the index grows (binary, lvq4x8) re-encodes the older rows
 // from their codes, so copies added in different generations differ in their tails and mostly
-// keep one head (at 384-d, a few heads a bit apart); 750 copies of a boilerplate chunk fed a few an add to a binary index held one head and
-// 5-6 whole codes, and only 0.21-0.93 of the group stayed reachable (by seed), 0.10-0.17 once a
-// small batch's nodes took each other as candidates. Compared by heads, 750 of 750 on every seed
-// (binary, binary_rot, lvq4x8; rabitq's head holds per-row factors that each generation changes,
-// so its groups still split by generation). Distinct rows whose heads collide (1-bit codes of
+// keep one head (at 384-d, a few heads a bit apart). 750 copies of a boilerplate chunk, fed three
+// an add with documents to a binary index, held one head and 5-6 whole codes, and 0.21-0.93 of
+// the group stayed reachable (by seed). Compared by heads, 750 of 750 on every seed (binary,
+// binary_rot, lvq4x8; rabitq's head holds per-row factors that each generation changes, so its
+// groups still split by generation). Distinct rows whose heads collide (1-bit codes of
 // low-dimensional rows, 4-bit codes of tight clusters) are chained too, which the walk cannot
 // tell apart either: recall on such data rose or held (graph.md section 56).
 #include <algorithm>

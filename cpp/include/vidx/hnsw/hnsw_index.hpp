@@ -338,7 +338,8 @@ class HnswIndex final : public VectorIndex {
     const ConstructionCodes* walk_codes = nullptr;  // walked instead of the index's codes
     size_t expanded = 0;  // of the ef_construction candidates a search keeps, how many it expands (0: all)
     bool rows_in_runs = false;  // the add's rows come in runs: look wider (hnsw_build.cpp, kRunsSparseBeam)
-    // The slots of the node's batch, also candidates (hnsw_build.cpp, kBatchSiblingsMax); none when null.
+    // The slots of the node's batch, linked to in the room its lists have left (add_batch_siblings,
+    // kBatchSiblingsMax in hnsw_build.cpp); none when null.
     const uint32_t* batch_slots = nullptr;
     size_t batch_size = 0;
   };
