@@ -136,3 +136,43 @@ def writes_during_build(build, writes, fail_in=None):
         outcome = e
     t.join()
     return outcome, errors
+
+
+def hnsw_graph(idx):
+    """Every level's lists, the entry point and the levels, read from the index's bytes (HNSW
+    section: count, M, M0, entry; LVLS: a byte a slot; LNK0: 1 + M0 words a slot, the count first;
+    LNKU: 1 + M words for each of a slot's upper levels, slot by slot)."""
+    import struct
+    from test_corruption import section_bytes
+    data = idx.to_bytes()
+    header = section_bytes(data, b"HNSW")
+    count, m, m0 = struct.unpack_from("<QQQ", header)
+    entry, _ = struct.unpack_from("<II", header, 24)
+    level0 = np.frombuffer(section_bytes(data, b"LNK0"), dtype=np.uint32).reshape(count, -1)
+    assert level0.shape[1] >= m0 + 1
+    levels = np.frombuffer(section_bytes(data, b"LVLS"), dtype=np.uint8)
+    upper_words = np.frombuffer(section_bytes(data, b"LNKU"), dtype=np.uint32)
+    upper, offset = {}, 0
+    for slot in range(count):
+        for level in range(1, levels[slot] + 1):
+            words = upper_words[offset:offset + m + 1]
+            offset += m + 1
+            upper[(level, slot)] = words[1:1 + words[0]]
+    return dict(count=count, M=m, entry=entry, levels=levels, upper=upper,
+                l0=[level0[s, 1:1 + level0[s, 0]] for s in range(count)])
+
+
+def reachable_slots(graph):
+    """Slots reachable from the entry point along the links of every level."""
+    out = {}
+    for slot, linked in enumerate(graph["l0"]):
+        out.setdefault(slot, []).extend(linked.tolist())
+    for (_, slot), linked in graph["upper"].items():
+        out.setdefault(slot, []).extend(linked.tolist())
+    seen, stack = {graph["entry"]}, [graph["entry"]]
+    while stack:
+        for v in out.get(stack.pop(), ()):
+            if v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return seen

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import vidx
-from conftest import run_in_threads
+from conftest import hnsw_graph, reachable_slots, run_in_threads
 
 DIM, UNIQUE, GROUPS, COPIES = 16, 3000, 60, 40  # 40 copies: more than a level-0 list's 32 slots
 
@@ -133,58 +133,18 @@ def test_a_copy_query_still_finds_distinct_neighbours():
     assert recall >= 0.99, recall
 
 
-
-def hnsw_graph(idx):
-    """Every level's lists, the entry point and the levels, read from the index's bytes (HNSW
-    section: count, M, M0, entry; LVLS: a byte a slot; LNK0: 1 + M0 words a slot, the count first;
-    LNKU: 1 + M words for each of a slot's upper levels, slot by slot)."""
-    import struct
-    from test_corruption import section_bytes
-    data = idx.to_bytes()
-    header = section_bytes(data, b"HNSW")
-    count, m, _ = struct.unpack_from("<QQQ", header)
-    entry, _ = struct.unpack_from("<II", header, 24)
-    level0 = np.frombuffer(section_bytes(data, b"LNK0"), dtype=np.uint32).reshape(count, -1)
-    levels = np.frombuffer(section_bytes(data, b"LVLS"), dtype=np.uint8)
-    upper_words = np.frombuffer(section_bytes(data, b"LNKU"), dtype=np.uint32)
-    upper, offset = {}, 0
-    for slot in range(count):
-        for level in range(1, levels[slot] + 1):
-            words = upper_words[offset:offset + m + 1]
-            offset += m + 1
-            upper[(level, slot)] = words[1:1 + words[0]]
-    return dict(count=count, M=m, entry=entry, levels=levels, upper=upper,
-                l0=[level0[s, 1:1 + level0[s, 0]] for s in range(count)])
-
-
-def reachable_slots(graph):
-    """Slots reachable from the entry point along the links of every level."""
-    out = {}
-    for slot, linked in enumerate(graph["l0"]):
-        out.setdefault(slot, []).extend(linked.tolist())
-    for (_, slot), linked in graph["upper"].items():
-        out.setdefault(slot, []).extend(linked.tolist())
-    seen, stack = {graph["entry"]}, [graph["entry"]]
-    while stack:
-        for v in out.get(stack.pop(), ()):
-            if v not in seen:
-                seen.add(v)
-                stack.append(v)
-    return seen
-
-
 def documents_with_boilerplate(quant, seed, documents=500, copies_an_add=3, index=None, after_add=None):
     """A fresh index (or `index`, made alike) fed one document a call (test_row_order's documents
     of chunks), each add also holding `copies_an_add` copies of one of two boilerplate chunks, by
     turns; after_add(i, index) runs after the i-th. Returns the index, the chunks and the two
     boilerplate vectors; copy ids start at len(chunks)."""
-    from test_row_order import documents_of_chunks
+    from test_row_order import documents_of_chunks, rows_of_each_document
     x, document, _ = documents_of_chunks(9, documents=documents)
     rng = np.random.default_rng(seed)
     boilerplate = rng.standard_normal((2, x.shape[1])).astype(np.float32)
     idx = index or vidx.Index(x.shape[1], "l2", quant=quant, M=8, ef_construction=64, seed=seed, threads=2)
     next_id = len(x)
-    for i, rows in enumerate(np.split(np.arange(len(x)), np.flatnonzero(np.diff(document)) + 1)):
+    for i, rows in enumerate(rows_of_each_document(document)):
         vectors = np.concatenate([x[rows], np.repeat(boilerplate[i % 2][None], copies_an_add, 0)])
         ids = np.concatenate([rows, np.arange(next_id, next_id + copies_an_add)])
         next_id += copies_an_add

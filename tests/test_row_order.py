@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import vidx
-from conftest import brute_force, recall
+from conftest import brute_force, hnsw_graph, recall
 
 N, DIM, CLUSTERS, QUERIES = 8000, 16, 400, 400
 EF = 10  # small: recall at small ef is what a poor graph loses first
@@ -186,20 +186,18 @@ def documents_of_chunks(seed, documents=1000, dim=32, spread=0.8):
 
 
 def level0_lists(idx):
-    """Each slot's level-0 neighbours, read from the index's bytes (HNSW section: count, M, M0;
-    LNK0: a row of 1 + M0 words a slot, the count first)."""
-    import struct
-    from test_corruption import section_bytes
-    data = idx.to_bytes()
-    count, _, m0 = struct.unpack_from("<QQQ", section_bytes(data, b"HNSW"))
-    words = np.frombuffer(section_bytes(data, b"LNK0"), dtype=np.uint32).reshape(count, -1)
-    assert words.shape[1] >= m0 + 1
-    return [words[s, 1:1 + words[s, 0]] for s in range(count)]
+    """Each slot's level-0 neighbours, read from the index's bytes."""
+    return hnsw_graph(idx)["l0"]
+
+
+def rows_of_each_document(document):
+    """The rows of each document, in turn (a document's rows are consecutive)."""
+    return np.split(np.arange(len(document)), np.flatnonzero(np.diff(document)) + 1)
 
 
 def index_fed_a_document_a_call(x, document, seed):
     idx = vidx.Index(x.shape[1], M=8, ef_construction=64, seed=seed, threads=2)
-    for rows in np.split(np.arange(len(x)), np.flatnonzero(np.diff(document)) + 1):
+    for rows in rows_of_each_document(document):
         idx.add(x[rows], ids=rows, progress=False)
     return idx
 

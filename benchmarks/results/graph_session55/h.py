@@ -6,12 +6,13 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests"))
-from test_copies import documents_with_boilerplate, hnsw_graph, reachable_slots  # noqa: E402
+from conftest import hnsw_graph, reachable_slots  # noqa: E402
+from test_copies import documents_with_boilerplate  # noqa: E402
 from test_corruption import section_bytes  # noqa: E402
 from test_row_order import documents_of_chunks  # noqa: E402
 
 
-# The graph read from an index's bytes, and the slots reachable from its entry point (tests/test_copies.py).
+# The graph read from an index's bytes, and the slots reachable from its entry point (tests/conftest.py).
 graph, reachable = hnsw_graph, reachable_slots
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests"))
 import vidx  # noqa: E402
-from test_copies import hnsw_graph  # noqa: E402
+from conftest import hnsw_graph  # noqa: E402
 from test_corruption import section_table  # noqa: E402
 from test_row_order import documents_of_chunks  # noqa: E402
 

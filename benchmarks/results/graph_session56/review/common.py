@@ -3,7 +3,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "tests"))
 import vidx
 from test_corruption import section_bytes
-from test_copies import hnsw_graph, reachable_slots
+from conftest import hnsw_graph, reachable_slots
 from test_row_order import documents_of_chunks
 
 PKG = os.path.basename(os.path.dirname(os.path.dirname(vidx.__file__)))
