@@ -446,6 +446,7 @@ def test_a_shard_rebuild_deletes_only_its_own_old_posting_file(tmp_path):
     # Two sharded indexes given one path (a script run twice): the second's build replaced the
     # first's shard file, whose rebuild then went beside it, and the shard worker deleted the
     # file it had left: the second index's, with every row it held.
+    pytest.importorskip("ray")  # vidx.distributed needs Ray (the "ray" extra)
     from vidx.distributed._shard import ShardWorker
     rng = np.random.default_rng(0)
     first = ShardWorker(0, 8, "l2", "spann", {"path": str(tmp_path / "postings.bin")})

@@ -28,6 +28,7 @@
 // save() and compact() wait until no write is in flight (pause_writes) and hold write_mutex_,
 // so every slot they see is live or free.
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <string>
 #include <unordered_set>
@@ -95,13 +96,21 @@ void VectorIndex::add_checked(const float* rows, const float* norms, size_t n, c
   std::vector<int64_t> assigned;
   std::vector<uint32_t> slots;
   const uint64_t next_before = ids_.next_default_id();  // reservations happen under write_mutex_
-  // Relearning changes every stored code, so it runs alone, and the add then goes on as any other
-  // (the write mutex held throughout: no other write starts in between). While other writes are
-  // in flight a later add relearns: waiting for them could wait on this add's own caller (two
-  // adds whose progress reports wait for each other).
+  // Relearning changes every stored code, so it runs with no other write, and the add then goes
+  // on as any other (the write mutex held throughout: no other write starts in between). Searches
+  // go on while it learns and encodes every stored row into copies, and wait only while those
+  // are swapped in. While other writes are in flight a later add relearns: waiting for them
+  // could wait on this add's own caller (two adds whose progress reports wait for each other).
   if (writes_in_flight_ == 0 && relearns_codec_before(n)) {
-    auto lock = lock_exclusive();
-    relearn_codec(rows, n, pool());
+    std::function<void()> swap_in;
+    {
+      auto lock = lock_shared();
+      swap_in = relearn_codec(rows, n, pool());
+    }
+    if (swap_in) {
+      auto lock = lock_exclusive();
+      swap_in();
+    }
   }
   // The rows' lengths go in before their slots are published (get() reads them only then).
   auto keep_norms = [&] {

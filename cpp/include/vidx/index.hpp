@@ -299,10 +299,15 @@ class VectorIndex {
   virtual bool plans_layout_before(size_t /*n*/) const { return false; }
   // A structure whose codec learnt from far fewer rows than an add brings it to learns again
   // first (codec/relearning.hpp): relearns_codec_before says whether this add of n rows is due
-  // to (asked under the write mutex, when no write is in flight), and relearn_codec re-encodes
-  // every stored row with a codec learnt from them and x[0..n-1], under the exclusive lock.
+  // to (asked under the write mutex, when no write is in flight). relearn_codec learns a codec
+  // from the stored rows and x[0..n-1] and encodes every stored row with it into copies, under
+  // the shared lock (the caller holds the write mutex with no write in flight, so nothing but
+  // searches runs beside it); it returns what puts the codec and copies in place (empty where
+  // the structure keeps its codec), which the caller runs under the exclusive lock.
   virtual bool relearns_codec_before(size_t /*n*/) const { return false; }
-  virtual void relearn_codec(const float* /*x*/, size_t /*n*/, ThreadPool& /*pool*/) {}
+  virtual std::function<void()> relearn_codec(const float* /*x*/, size_t /*n*/, ThreadPool& /*pool*/) {
+    return {};
+  }
 
   // ---- what the base tells structures about removed rows (lock-free; slot-addressed kinds) ----
   // False for a slot whose row was removed (free, or not yet reclaimed by remove_rows) or is

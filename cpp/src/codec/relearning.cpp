@@ -123,10 +123,10 @@ Learnt learn_again(const IndexOptions& options, size_t dim, Metric metric, const
   codec->train(rows.data(), taken);
   if (codec->name() != current.name() || codec->code_size() != current.code_size() ||
       codec->head_size() != current.head_size() || codec->needs_training()) {
-    learnt.rows = kSettledRows;  // a layout this build cannot relearn: never ask again
+    learnt.rows = kNever;  // a layout this build cannot relearn: never ask again
     return learnt;
   }
-  learnt.rows = taken;
+  learnt.rows = total;
   if (!keeps_vectors && !current.decodes_exactly() && n > 0) {
     const double before = reconstruction_error(current, x, n, dim), after = reconstruction_error(*codec, x, n, dim);
     if (!(after <= kMinErrorRatio * before)) {

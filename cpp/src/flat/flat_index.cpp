@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "vidx/codec/finite_codes.hpp"
@@ -44,6 +46,7 @@ FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, options),
       codec_(make_codec(this->options().quant, dim, metric, options.seed)) {
   learning_.learns = codec_->needs_training();
+  learning_.keeps_learning = true;  // sign codes never settle (codec/relearning.hpp)
   // float32 codes are the vectors already: keeping them twice would add nothing.
   if (options.keep_vectors && codec_->name() != "f32") kept_codec_ = make_codec("f32", dim, metric);
   stride_ = stride_of(*codec_);
@@ -103,9 +106,10 @@ bool FlatIndex::relearns_codec_before(size_t n) const {
   return learning_.due_before(*codec_, live_slots() + n);
 }
 
-void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
-  // The caller holds the exclusive lock and no write is in flight. Free slots keep stale codes
-  // (scans skip them): those are encoded again too, as an add that reuses one overwrites it.
+std::function<void()> FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
+  // The caller holds the write mutex with no write in flight, and the shared lock: only searches
+  // run beside this. Free slots keep stale codes (scans skip them): those are encoded again too,
+  // as an add that reuses one overwrites it.
   const size_t rows = count_.load();
   std::vector<uint32_t> live;
   for (uint32_t s = 0; s < rows; ++s)
@@ -115,12 +119,19 @@ void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
       [&](uint32_t slot, float* out) { vector_of(slot, out); }, x, n);
   if (!learnt.codec) {
     learning_.learnt_from = learnt.rows;
-    return;
+    return {};
   }
   // Into a copy: should encoding fail partway (memory), the index keeps its codec and codes whole,
   // and the relearning stays due.
-  AlignedBuffer codes(codes_.size());
-  if (codes_.size()) std::memcpy(codes.data(), codes_.data(), codes_.size());
+  struct Relearnt {
+    std::unique_ptr<Codec> codec;
+    AlignedBuffer codes;
+  };
+  auto next = std::make_shared<Relearnt>();
+  next->codec = std::move(learnt.codec);
+  next->codes.reallocate(codes_.size());
+  if (codes_.size()) std::memcpy(next->codes.data(), codes_.data(), codes_.size());
+  const Codec& codec = *next->codec;
   pool.parallel_for(
       rows,
       [&](size_t s, size_t) {
@@ -129,12 +140,15 @@ void FlatIndex::relearn_codec(const float* x, size_t n, ThreadPool& pool) {
         vector_of(static_cast<uint32_t>(s), row.data());
         // A stale code that decodes to NaN or infinity is left as it is (no search reads it).
         if (exponents_finite<uint32_t>(reinterpret_cast<const uint8_t*>(row.data()), dim(), kF32ExponentBits))
-          learnt.codec->encode(row.data(), codes.data() + s * stride_);
+          codec.encode(row.data(), next->codes.data() + s * stride_);
       },
       1024);
-  codes_ = std::move(codes);
-  codec_ = std::move(learnt.codec);
-  learning_.learnt_from = learnt.rows;
+  const size_t learnt_from = learnt.rows;
+  return [this, next, learnt_from] {
+    codes_ = std::move(next->codes);
+    codec_ = std::move(next->codec);
+    learning_.learnt_from = learnt_from;
+  };
 }
 
 void FlatIndex::vector_of(uint32_t slot, float* out) const {

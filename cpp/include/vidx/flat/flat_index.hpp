@@ -33,7 +33,7 @@ class FlatIndex final : public VectorIndex {
   bool concurrent_writes() const override { return !codec_->needs_training() && removed_unreclaimed() == 0; }
   void reserve_rows(size_t slot_count) override { resize_rows(slot_count, false); }
   bool relearns_codec_before(size_t n) const override;
-  void relearn_codec(const float* x, size_t n, ThreadPool& pool) override;
+  std::function<void()> relearn_codec(const float* x, size_t n, ThreadPool& pool) override;
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
   void remove_rows(const uint32_t* /*slots*/, size_t /*n*/, ThreadPool& /*pool*/) override {}  // skipped until reused
   bool decode_rows(const uint32_t* slots, size_t n, float* out) const override;

@@ -84,7 +84,7 @@ class HnswIndex final : public VectorIndex {
   // the next one that grows storage (up to half as many rows later).
   bool plans_layout_before(size_t n) const override;
   bool relearns_codec_before(size_t n) const override;
-  void relearn_codec(const float* x, size_t n, ThreadPool& pool) override;  // hnsw_relearn.cpp
+  std::function<void()> relearn_codec(const float* x, size_t n, ThreadPool& pool) override;  // hnsw_relearn.cpp
   void add_rows(const float* x, size_t n, const uint32_t* slots, ThreadPool& pool, const ProgressFn& progress) override;
   void forget_rows_from(size_t slot_count) override;
   void remove_rows(const uint32_t* slots, size_t n, ThreadPool& pool) override;

@@ -89,8 +89,8 @@ struct IoStats {
   uint64_t tail_bytes = 0; // of which tail pages (re-ranking)
 };
 
-// The codec a build encodes with (SpannIndex::build_parts): a trained one, which learnt from
-// learnt_from rows, or null for one trained on the build's sample; the codes of the first
+// The codec a build encodes with (SpannIndex::build_parts): a trained one, learnt from
+// learnt_from rows (or when the index held that many: relearning.hpp), or null for one trained on the build's sample; the codes of the first
 // stored_rows rows are read from `stored_codes` where given (a rebuild that keeps them).
 struct CodecChoice {
   std::unique_ptr<Codec> codec;
@@ -107,7 +107,7 @@ struct BuiltParts {
   std::vector<uint16_t> head_halves;  // the head vectors in float16 (adds after the build)
   std::unique_ptr<io::PostingReader> postings;
   std::vector<uint32_t> row_lists;    // per row, a list holding it (when asked for)
-  size_t codec_learnt_from = 0;       // the rows the codec was trained on (a kept codec: as before)
+  size_t codec_learnt_from = 0;       // as CodecChoice::learnt_from (a kept codec: as before)
 };
 
 class SpannIndex final : public VectorIndex {
