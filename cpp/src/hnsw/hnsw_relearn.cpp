@@ -1,7 +1,8 @@
 // HNSW's codec learning again as the graph outgrows the rows it learnt from
 // (codec/relearning.hpp says when and why). The links stay as they are: they were chosen by the
-// old codes' distances, and the nodes an index holds when it relearns are at most an eighth of
-// what it will hold after the add (half, for sign codes).
+// old codes' distances (most of the graph, where a small add brings the index to a doubling; on
+// glove's natural order HNSW binary and binary_rot gain, rabitq fed in adds of 1,000 loses up to
+// 0.011 at ef 64: graph.md section 57).
 #include <cstring>
 #include <functional>
 #include <memory>

@@ -13,13 +13,13 @@
 // to kSettledRows rows spread over what it holds (decoded; kept float32 vectors where it keeps
 // them) and the add's rows, after which it encodes every stored row again from that vector (where
 // it pays: kMinErrorRatio and the tests after it). The schedule is geometric, so the rows encoded
-// again stay within a few times what the index holds, and a row is encoded again only a few
-// times on the way to kSettledRows (one of a 1-row first add: at most six times at kGrowth,
-// sixteen at kSignCodeGrowth, where each is taken only if it pays). Flat and HNSW sign codes do
-// not settle there (kSettledRows's comment says why): past it they learn again at every doubling, so a
-// row is encoded again about once more a doubling. One add of everything learns from all of it,
-// as before. Measured on glove and wordnet-minilm: benchmarks/results/relearning, graph.md
-// sections 50 and 57.
+// again stay within a few times what the index holds, and a row is encoded again only a few times
+// on the way to kSettledRows (one of a 1-row first add: at most six times at kGrowth, sixteen at
+// kSignCodeGrowth, where each is taken only if it pays). Flat and HNSW sign codes do not settle
+// there (kSettledRows's comment says why): they learn again at every doubling until
+// kKeepsLearningRows, so a row is encoded again about once more a doubling. One add of everything
+// learns from all of it, as before. Measured on glove and wordnet-minilm:
+// benchmarks/results/relearning, graph.md sections 50 and 57.
 //
 // It runs only when no other write is in flight (the base's add_checked): beside concurrent
 // writers a later add relearns. Searches go on while it learns and encodes every stored row into
@@ -53,18 +53,24 @@ constexpr size_t kGrowth = 8;
 // each vector, so its centre matters less, and each relearn rounds every stored row a second time
 // (lvq4 at every doubling 0.8717 / 0.8777 -> 0.8590 / 0.8700). graph.md section 50.
 constexpr size_t kSignCodeGrowth = 2;
-// The rows a settled codec has learnt from: LVQ's mean and the sign codes' centre from 65,536
-// rows are within a fraction of a quantisation step of the whole set's, when those rows are a
-// fair sample of it. Rows that arrive in order are not: glove's 390,000 rows in natural order
-// (the words by frequency) in adds of 10,000 settle at 80,000 rows, and every later row is
-// encoded by the centre of the first fifth. So flat and HNSW sign codes (Record::keeps_learning)
-// never settle: they go on learning at every doubling of the rows the index held when they last
-// learnt, from kSettledRows rows spread over all it holds. Flat, recall@10 on 1,000 spread
-// queries (graph.md section 57): rabitq 0.6138 -> 0.6414 (one shuffled add 0.6389), binary
+// The rows a settled codec has learnt from: LVQ's mean and the sign codes' centre from 65,536 rows
+// are within a fraction of a quantisation step of the whole set's, when those rows are a fair
+// sample of it. Rows that arrive in order are not: glove's 390,000 rows in natural order (the words
+// by frequency) in adds of 10,000 settle at 80,000 rows, and every later row is encoded by the
+// centre of the first fifth. So flat and HNSW sign codes (Record::keeps_learning) settle later:
+// they go on learning at every doubling of the rows the index held when they last learnt (up to
+// kKeepsLearningRows), from kSettledRows rows spread over all it holds. Flat, recall@10 on 1,000
+// spread queries (graph.md section 57): rabitq 0.6138 -> 0.6414 (one shuffled add 0.6389), binary
 // 0.4041 -> 0.4079 (0.4154). LVQ settles as before: encoding its stored rows again rounds them a
-// second time, which costs more than the centre gains (lvq4 0.8303 -> 0.8001 at every doubling
-// past settling, 0.8122 at every 4x; lvq8 0.9862 -> 0.9856; one shuffled add 0.8622 / 0.9891).
+// second time, which costs more than the centre gains (lvq4 0.8303 -> 0.8001 at every doubling past
+// settling, 0.8122 at every 4x; lvq8 0.9862 -> 0.9856; one shuffled add 0.8622 / 0.9891).
 constexpr size_t kSettledRows = 65536;
+// Sign codes that keep learning do so until the index held this many rows when they last learnt.
+// Each relearning encodes every stored row again while other writes and get() wait for it
+// (searches go on): the last one encodes fewer than 2 x 262,144 rows, as LVQ's last encodes fewer
+// than kGrowth x kSettledRows (a one-row add that relearns at 380,000 glove rows took 3.2 s on a
+// shared 2-core host, against 1 ms for one that does not).
+constexpr size_t kKeepsLearningRows = 262144;
 // A codec whose layout this build cannot learn again never does.
 constexpr size_t kNever = ~size_t{0};
 
@@ -72,15 +78,14 @@ constexpr size_t kNever = ~size_t{0};
 inline bool sign_codes(const Codec& codec) { return codec.walk_bits() <= 1; }
 
 // Whether a codec learnt when the index held `learnt_from` rows learns again before an add that
-// brings the index to `rows_after` rows; a settling codec only until it learnt from kSettledRows.
-inline bool due(size_t learnt_from, size_t rows_after, size_t growth, bool settles) {
-  if (learnt_from == kNever || (settles && learnt_from >= kSettledRows)) return false;
-  return rows_after / growth >= (learnt_from == 0 ? 1 : learnt_from);
+// brings the index to `rows_after` rows, until it has learnt at `settled` rows or more.
+inline bool due(size_t learnt_from, size_t rows_after, size_t growth, size_t settled) {
+  return learnt_from < settled && rows_after / growth >= (learnt_from == 0 ? 1 : learnt_from);
 }
 
 // What a structure knows of its codec's learning: whether the codec learns from rows at all
 // (make_codec's codec needs training), the rows the index held when it last learnt (a loaded
-// index: the rows its file holds), and whether sign codes go on learning past kSettledRows.
+// index: the rows its file holds), and whether sign codes go on learning to kKeepsLearningRows.
 struct Record {
   bool learns = false;
   bool keeps_learning = false;
@@ -88,8 +93,8 @@ struct Record {
   // Whether `codec` (trained) learns again before an add that brings the index to rows_after rows.
   bool due_before(const Codec& codec, size_t rows_after) const {
     if (!learns || codec.needs_training()) return false;
-    return sign_codes(codec) ? due(learnt_from, rows_after, kSignCodeGrowth, !keeps_learning)
-                             : due(learnt_from, rows_after, kGrowth, true);
+    if (!sign_codes(codec)) return due(learnt_from, rows_after, kGrowth, kSettledRows);
+    return due(learnt_from, rows_after, kSignCodeGrowth, keeps_learning ? kKeepsLearningRows : kSettledRows);
   }
 };
 
