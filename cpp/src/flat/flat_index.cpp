@@ -46,7 +46,7 @@ FlatIndex::FlatIndex(size_t dim, Metric metric, const IndexOptions& options)
     : VectorIndex(dim, metric, options),
       codec_(make_codec(this->options().quant, dim, metric, options.seed)) {
   learning_.learns = codec_->needs_training();
-  learning_.keeps_learning = true;  // sign codes never settle (codec/relearning.hpp)
+  learning_.keeps_learning = true;  // sign codes settle later (codec/relearning.hpp)
   // float32 codes are the vectors already: keeping them twice would add nothing.
   if (options.keep_vectors && codec_->name() != "f32") kept_codec_ = make_codec("f32", dim, metric);
   stride_ = stride_of(*codec_);

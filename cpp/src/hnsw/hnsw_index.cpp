@@ -33,7 +33,7 @@ HnswIndex::HnswIndex(size_t dim, Metric metric, const IndexOptions& options)
   if (options.keep_vectors) kept_codec_ = make_codec("f32", dim, metric);
   set_head_layout();
   learning_.learns = codec_->needs_training();
-  learning_.keeps_learning = true;  // sign codes never settle (codec/relearning.hpp)
+  learning_.keeps_learning = true;  // sign codes settle later (codec/relearning.hpp)
   // Only a walk that is exact on zero tails (and whose candidates are re-scored from those tails,
   // not from kept vectors) has anything to gain from knowing they are all zero.
   tails_all_zero_.store(!kept_codec_ && tail_size_ > 0 && codec_->walks_exactly_with_zero_tails());

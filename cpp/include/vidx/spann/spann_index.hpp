@@ -90,8 +90,9 @@ struct IoStats {
 };
 
 // The codec a build encodes with (SpannIndex::build_parts): a trained one, learnt from
-// learnt_from rows (or when the index held that many: relearning.hpp), or null for one trained on the build's sample; the codes of the first
-// stored_rows rows are read from `stored_codes` where given (a rebuild that keeps them).
+// learnt_from rows (or when the index held that many: relearning.hpp), or null for one trained
+// on the build's sample; the codes of the first stored_rows rows are read from `stored_codes`
+// where given (a rebuild that keeps them).
 struct CodecChoice {
   std::unique_ptr<Codec> codec;
   size_t learnt_from = 0;
