@@ -306,3 +306,20 @@ def test_a_mapped_file_damaged_where_it_is_used_in_place_is_not_copied(kind, qua
     # An undamaged mapped file copies as before.
     vidx.load(good, mmap=True).save(copy)
     assert np.array_equal(vidx.load(copy).search(x[:20], k=3)[1], index.search(x[:20], k=3)[1])
+
+
+@pytest.mark.parametrize("M, forged, message", [(12, 200_000, "not an automatic default"),
+                                                 (16, 5, "implausible degree check"),
+                                                 (16, 2**40, "implausible degree check")])
+def test_a_forged_degree_check_is_refused(M, forged, message):
+    # DCHK: the rows an automatic M that chose the default chose from (it chooses again as the index
+    # grows); only a default M holds one, and only from the 100,000 rows a first choice takes.
+    idx = vidx.Index(8, "l2", M=M)
+    idx.add(np.random.default_rng(0).standard_normal((120, 8)).astype(np.float32))
+    data = bytearray(idx.to_bytes())
+    assert section_bytes(data, b"DCHK") == bytes(8)  # an M given is never chosen again
+
+    def forge(view):
+        struct.pack_into("<Q", view, 0, forged)
+    with pytest.raises(ValueError, match=message):
+        vidx.from_bytes(rewrite_section(data, b"DCHK", forge))

@@ -44,7 +44,7 @@ constexpr size_t kMaxScannedRows = size_t{1} << 20;
 // and on wordnet-minilm and fashion-mnist (easy) 0.87-0.94x, as float32 did. Sign codes limit
 // their walks themselves: on 100,000 of glove's rows binary and rabitq found no more at M=24
 // (recall 0.579 / 0.825 at ef 256, against 0.576 / 0.822) and ran 11-17% slower at equal ef.
-constexpr int kMinWalkBits = 4;
+// (kMinWalkBitsToWiden, hnsw_degree.hpp.)
 
 // The k smallest positive squared distances, ascending.
 void keep_nearest(std::vector<float>& nearest, float d, size_t k) {
@@ -103,7 +103,7 @@ double neighbourhood_dimension(const RowSource& row, size_t n, size_t dim, size_
 }
 
 size_t automatic_degree(const RowSource& row, size_t n, size_t dim, int walk_bits, uint64_t seed, ThreadPool& pool) {
-  if (walk_bits < kMinWalkBits || n < kRowsToChooseDegree) return kDefaultDegree;
+  if (walk_bits < kMinWalkBitsToWiden || n < kRowsToChooseDegree) return kDefaultDegree;
   const double dimension = neighbourhood_dimension(row, n, dim, kSampledRows, kNeighbours, seed, pool);
   return dimension >= kHardDataDimension ? kHardDataDegree : kDefaultDegree;
 }

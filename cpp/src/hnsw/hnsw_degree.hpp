@@ -13,6 +13,20 @@ class ThreadPool;
 // out for kDefaultDegree and the choice waits (HnswIndex::plan_degree).
 constexpr size_t kRowsToChooseDegree = 100000;
 
+// Walks on codes of fewer bits a dimension (sign codes) take the default whatever their rows
+// (hnsw_degree.cpp says why).
+constexpr int kMinWalkBitsToWiden = 4;
+
+// An automatic M that chose the default looks again each time the index has grown this many times
+// past the rows it chose from, until it chose from kRowsToRecheckDegree or more (HnswIndex::
+// degree_checked_at_). Rows that arrive in order may start easy and grow hard: glove6b-50's words
+// by frequency read 15.6 / 19.3 / 21.3 over its first 100,000 / 200,000 / 390,000 rows (the
+// threshold is 20.5), so an index fed them in adds kept M=16 for good (graph.md sections 35, 58).
+// Each check costs an estimate (kSampledRows rows against up to 2^20, hnsw_degree.cpp); the widening
+// it may lead to relinks every list once, as a late first choice does (hnsw_widen.cpp).
+constexpr double kDegreeRecheckGrowth = 1.25;
+constexpr size_t kRowsToRecheckDegree = size_t{1} << 20;
+
 // Row i (0 <= i < n) of the rows an estimate reads, as float32: a pointer to it where it is
 // stored so, or `scratch` (dim floats) after decoding it there.
 using RowSource = std::function<const float*(size_t i, float* scratch)>;

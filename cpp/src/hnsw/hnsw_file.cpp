@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "hnsw_degree.hpp"
 #include "vidx/codec/finite_codes.hpp"
 #include "vidx/common/error.hpp"
 #include "vidx/common/zero_bytes.hpp"
@@ -32,6 +33,9 @@ constexpr uint32_t kHeadLayoutSection = io::fourcc("HLAY");
 constexpr uint32_t kTailsSection = io::fourcc("TAIL");
 // Where the next revisit of older rows starts (hnsw_revisit.cpp). Files without it start at 0.
 constexpr uint32_t kRevisitSection = io::fourcc("RVST");
+// The rows an automatic M that chose the default chose from (hnsw_degree.hpp). Files without it,
+// and those that hold 0, keep their M for good.
+constexpr uint32_t kDegreeCheckSection = io::fourcc("DCHK");
 
 // The most padding any build puts after a level-0 head or record (line alignment: under 64
 // bytes so far). A file claiming more is corrupt.
@@ -78,6 +82,9 @@ void HnswIndex::write_sections(io::IndexFileWriter& out) const {
   io::ByteWriter revisit;
   revisit.u64(revisit_cursor_);
   out.add_section(kRevisitSection, revisit.take());
+  io::ByteWriter degree_check;
+  degree_check.u64(degree_checked_at_);
+  out.add_section(kDegreeCheckSection, degree_check.take());
 }
 
 void HnswIndex::read_sections(const io::IndexFileReader& in) {
@@ -165,6 +172,19 @@ void HnswIndex::read_sections(const io::IndexFileReader& in) {
     const uint64_t cursor = in.reader(kRevisitSection).u64();
     if (cursor > count) throw bad("revisit cursor past the last node");
     revisit_cursor_ = cursor;
+  }
+  degree_checked_at_ = 0;
+  if (in.has(kDegreeCheckSection)) {
+    const uint64_t checked_at = in.reader(kDegreeCheckSection).u64();
+    if (checked_at != 0) {
+      // Only a default M, chosen (so not still pending), is chosen again, from at least the rows
+      // a first choice takes.
+      if (M_ != kDefaultDegree || options().M != kDefaultDegree)
+        throw bad("a degree check for a graph whose M is not an automatic default");
+      if (checked_at < kRowsToChooseDegree || checked_at >= (uint64_t{1} << 31))
+        throw bad("implausible degree check at " + std::to_string(checked_at) + " rows");
+    }
+    degree_checked_at_ = static_cast<size_t>(checked_at);
   }
 }
 

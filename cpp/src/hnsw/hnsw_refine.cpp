@@ -21,9 +21,6 @@
 // every list it repaired; a small one refines few at once and the rest when their losses add up
 // (a removed node costs about in-degree / 8 searches instead of in-degree).
 //
-// The same pass, with an insertion's beam and lists kept at least M long, chooses every list again
-// after a late automatic M widened them (hnsw_widen.cpp).
-//
 // In chunks, two phases each: the chunk's nodes search the graph as it stands (in parallel,
 // writing nothing), then each rewrites its own list under its lock. Later chunks search the
 // graph the earlier ones refined. The outcome depends only on the graph and the removed set,
@@ -57,9 +54,8 @@ bool HnswIndex::due_for_refine(uint32_t node, int level, uint32_t lost, uint32_t
 }
 
 void HnswIndex::refine_repaired(const std::vector<uint32_t>& due, ThreadPool& pool,
-                                std::vector<std::unique_ptr<SearchContext>>& contexts, size_t fill_to,
-                                size_t beam, const std::function<void(size_t, size_t)>& chunk_done) {
-  const size_t ef = beam ? beam : std::min(ef_construction_, 4 * M_);
+                                std::vector<std::unique_ptr<SearchContext>>& contexts) {
+  const size_t ef = std::min(ef_construction_, 4 * M_);
   std::vector<RepairedList> lists;
   for (uint32_t s = 0; s < due.size(); ++s)
     for (uint32_t level = 0; due[s] >> level; ++level)
@@ -90,10 +86,9 @@ void HnswIndex::refine_repaired(const std::vector<uint32_t>& due, ThreadPool& po
           const RepairedList& r = lists[start + i];
           graph::NodeLocks::Guard lock(node_locks_, r.node);
           if (linkable(r.node))
-            repair_list(r.node, static_cast<int>(r.level), *contexts[worker], &found[i], fill_to);
+            repair_list(r.node, static_cast<int>(r.level), *contexts[worker], &found[i]);
         },
         16);
-    if (chunk_done) chunk_done(start + n, lists.size());
   }
 }
 

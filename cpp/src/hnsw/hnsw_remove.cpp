@@ -19,8 +19,7 @@
 
 namespace vidx {
 
-void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra,
-                            size_t fill_to) {
+void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra) {
   // The caller holds the node's lock, so the list is stable; its words are still read
   // atomically, as a slot being reset writes them.
   uint32_t* lk = links(node, level);
@@ -59,7 +58,7 @@ void HnswIndex::repair_list(uint32_t node, int level, SearchContext& ctx, const 
   // added): refill to the list's old length with the nearest candidates left, the surviving
   // neighbours first, so a repaired node keeps the degree it had.
   std::vector<uint32_t>& chosen = ctx.selected;
-  const size_t wanted = std::min<size_t>(std::max<size_t>(count, fill_to), capacity_at(level));
+  const size_t wanted = std::min<size_t>(count, capacity_at(level));
   auto taken = [&](uint32_t v) { return std::find(chosen.begin(), chosen.end(), v) != chosen.end(); };
   for (uint32_t j = 1; j <= count && chosen.size() < wanted; ++j) {
     const uint32_t v = graph::load_link(lk, j);

@@ -139,7 +139,7 @@ void HnswIndex::revisit_older_rows(size_t ordered_rows, ThreadPool& pool,
           requests[i].clear();
           const uint32_t node = older[start + i];
           graph::NodeLocks::Guard lock(node_locks_, node);
-          if (linkable(node)) add_links_found(node, found[i], *contexts[worker], requests[i]);
+          if (linkable(node)) add_links_found(node, 0, found[i], *contexts[worker], requests[i]);
         },
         16);
     std::vector<LinkRequest> back;
@@ -157,11 +157,11 @@ void HnswIndex::revisit_older_rows(size_t ordered_rows, ThreadPool& pool,
   if (stop) std::rethrow_exception(stop);
 }
 
-void HnswIndex::add_links_found(uint32_t node, const std::vector<Neighbor>& found, SearchContext& ctx,
+void HnswIndex::add_links_found(uint32_t node, int level, const std::vector<Neighbor>& found, SearchContext& ctx,
                                 std::vector<LinkRequest>& requests) {
-  uint32_t* lk = links(node, 0);
+  uint32_t* lk = links(node, level);
   const uint32_t count = graph::load_count(lk);
-  const size_t capacity = capacity_at(0);
+  const size_t capacity = capacity_at(level);
   if (count >= capacity) return;
   std::vector<uint32_t> list;
   for (uint32_t j = 1; j <= count; ++j) list.push_back(graph::load_link(lk, j));
@@ -185,7 +185,7 @@ void HnswIndex::add_links_found(uint32_t node, const std::vector<Neighbor>& foun
   }
   if (list.size() == before) return;
   write_list(lk, list.data(), list.size());
-  for (size_t j = before; j < list.size(); ++j) requests.push_back({list[j], node, 0});
+  for (size_t j = before; j < list.size(); ++j) requests.push_back({list[j], node, static_cast<uint32_t>(level)});
 }
 
 }  // namespace vidx

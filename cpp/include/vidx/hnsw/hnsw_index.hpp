@@ -133,7 +133,9 @@ class HnswIndex final : public VectorIndex {
   // M, 2M on level 0, and what follows from them (set_head_layout follows from M0_ too).
   void set_degree(size_t M);
   // An automatic M is chosen (hnsw_degree.hpp) once the graph and the add x[0..n-1] hold
-  // kRowsToChooseDegree rows, before the add is laid out (hnsw_widen.cpp): plan_degree decides
+  // kRowsToChooseDegree rows, and a choice of the default again each time they hold
+  // kDegreeRecheckGrowth times the rows it was made from (degree_due), before the add is laid out
+  // (hnsw_widen.cpp): plan_degree decides
   // (into planned_degree_; a shared lock suffices), apply_planned_degree records the choice and
   // widens the lists if it is not the default (under the exclusive lock).
   void plan_degree(const float* x, size_t n, ThreadPool& pool);
@@ -211,19 +213,15 @@ class HnswIndex final : public VectorIndex {
                              std::vector<std::unique_ptr<SearchContext>>& contexts);
   // Rewrites `node`'s list on `level` without removed nodes: its live neighbours plus the live
   // neighbours of its removed ones (plus `extra`, when given), chosen by select_neighbors.
-  // fill_to: the list keeps at least that many links (up to its capacity) where it had fewer.
-  void repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra = nullptr,
-                   size_t fill_to = 0);
+  void repair_list(uint32_t node, int level, SearchContext& ctx, const std::vector<Neighbor>* extra = nullptr);
   // After a removal (hnsw_refine.cpp): each list due a refine is chosen again among what a beam
   // search around its node finds. due[s]: bit l set when slot s's list on level l is due.
-  // fill_to as repair_list's; beam: the search's width (0: a removal's, min(ef_construction, 4M));
-  // chunk_done(lists done, lists): called after each chunk, when set.
   void refine_repaired(const std::vector<uint32_t>& due, ThreadPool& pool,
-                       std::vector<std::unique_ptr<SearchContext>>& contexts, size_t fill_to = 0, size_t beam = 0,
-                       const std::function<void(size_t, size_t)>& chunk_done = {});
-  // After widen_lists (hnsw_widen.cpp): every list of the live nodes below slot `end`, chosen for
-  // the old M, chosen again for the new one. Reports as phase "relink" (a report that throws
-  // stops the add once every list is chosen).
+                       std::vector<std::unique_ptr<SearchContext>>& contexts);
+  // After widen_lists (hnsw_widen.cpp): every list of the live nodes below slot `end`, filled for
+  // the old M, gains what a beam search around its node finds, up to the new capacity, and links
+  // back (hnsw_widen.cpp). Reports as phase "relink" (a report that throws stops the add once every
+  // list has grown).
   void relink_widened(size_t end, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
                       const ProgressFn& progress);
   // ---- indexes fed in order (hnsw_revisit.cpp) ----
@@ -235,10 +233,10 @@ class HnswIndex final : public VectorIndex {
   // Reports as phase "revisit" (a report that throws stops the add once they all have).
   void revisit_older_rows(size_t ordered_rows, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
                           const ProgressFn& progress);
-  // node's level-0 list (the caller holds its lock) gains, up to its capacity, what
+  // node's list on `level` (the caller holds its lock) gains, up to its capacity, what
   // select_neighbors keeps of its list and `found` beyond the list; each gain is also a request
   // for a reverse link.
-  void add_links_found(uint32_t node, const std::vector<Neighbor>& found, SearchContext& ctx,
+  void add_links_found(uint32_t node, int level, const std::vector<Neighbor>& found, SearchContext& ctx,
                        std::vector<LinkRequest>& requests);
   // Whether `node`'s list on `level`, which a removal just cost `lost` of its `degree` links,
   // is due a refine (counts the loss towards the next one when not).
@@ -426,6 +424,13 @@ class HnswIndex final : public VectorIndex {
   // runs alone (a codec that trains on it).
   bool degree_pending_;
   size_t planned_degree_ = 0;  // plan_degree's choice, until applied (0: none)
+  size_t planned_from_ = 0;    // the rows plan_degree chose from
+  // An automatic M that chose the default: the rows it chose from, so that it chooses again as the
+  // index grows (hnsw_degree.hpp, kDegreeRecheckGrowth); 0 where M is settled (given, chosen wider,
+  // or read from a file that does not say). Saved with the graph; changed under the exclusive lock.
+  size_t degree_checked_at_ = 0;
+  // Whether an add that brings the graph to `rows` rows chooses its automatic M (again).
+  bool degree_due(size_t rows) const;
   // Slots below this were linked for the old M when a late choice widened the lists; the add_rows
   // that follows (the add that widened them) relinks them (0: none due; set and taken within one add).
   std::atomic<size_t> relink_below_{0};
