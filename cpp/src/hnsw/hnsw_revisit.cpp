@@ -39,6 +39,7 @@
 // before.
 #include <algorithm>
 #include <exception>
+#include <mutex>
 #include <vector>
 
 #include "hnsw_context.hpp"
@@ -104,32 +105,44 @@ void HnswIndex::revisit_older_rows(size_t ordered_rows, ThreadPool& pool,
   }
   revisit_cursor_ = slot;
   if (older.empty()) return;
-  graph::GracePeriod::Reader reading(grace_);  // nodes a concurrent remove unlinks stay readable
-  const size_t beam = kRevisitBeamPerM * M_;
-  // In chunks: each node of a chunk searches the graph as the earlier chunks left it (writing
-  // nothing), then each chooses its additions under its own lock, then the new links go back.
-  // The outcome depends on the graph and the chunk size, not on the thread count.
-  const size_t chunk = std::max<size_t>(1024, older.size() / 50);
-  std::vector<std::vector<Neighbor>> found(std::min(chunk, older.size()));
-  std::vector<std::vector<LinkRequest>> requests(found.size());
+  std::vector<GrownList> lists;
+  for (const uint32_t node : older) lists.push_back({node, 0});
   // A report that stops the add takes effect once this add's older rows have all looked again (as
   // relink_widened's), then the add's rows are taken out as a stopped add's are.
+  grow_lists(lists, kRevisitBeamPerM * M_, SearchFrom::kEntryPoint, pool, contexts, "revisit", progress);
+}
+
+void HnswIndex::grow_lists(const std::vector<GrownList>& lists, size_t beam, SearchFrom from, ThreadPool& pool,
+                           std::vector<std::unique_ptr<SearchContext>>& contexts, const char* phase,
+                           const ProgressFn& progress) {
+  graph::GracePeriod::Reader reading(grace_);  // nodes a concurrent remove unlinks stay readable
+  // In chunks: each list's node searches the graph as the earlier chunks left it (writing
+  // nothing), then each list gains what it found under its node's lock, then the new links go
+  // back. The outcome depends on the graph and the chunk size, not on the thread count.
+  const size_t chunk = std::max<size_t>(1024, lists.size() / 50);
+  std::vector<std::vector<Neighbor>> found(std::min(chunk, lists.size()));
+  std::vector<std::vector<LinkRequest>> requests(found.size());
   std::exception_ptr stop;
-  for (size_t start = 0; start < older.size(); start += chunk) {
-    const size_t m = std::min(chunk, older.size() - start);
+  for (size_t start = 0; start < lists.size(); start += chunk) {
+    const size_t m = std::min(chunk, lists.size() - start);
     pool.parallel_for(
         m,
         [&](size_t i, size_t worker) {
-          const uint32_t node = older[start + i];
+          const GrownList& g = lists[start + i];
           found[i].clear();
-          if (!linkable(node)) return;
+          if (!linkable(g.node)) return;
           SearchContext& ctx = *contexts[worker];
-          const auto qd = codec_->prepare_from_code(code(node), tail(node));
-          uint32_t entry = 0;
-          const int max_level = entry_point(entry);
-          float entry_distance = qd->one(code(entry));
-          if (max_level > 0) entry = greedy_descend(*qd, entry, entry_distance, max_level, 1, ctx.visited);
-          search_layer(*qd, entry, entry_distance, 0, beam, ctx);
+          const auto qd = codec_->prepare_from_code(code(g.node), tail(g.node));
+          if (from == SearchFrom::kNode) {
+            search_layer(*qd, g.node, 0.f, g.level, beam, ctx);
+          } else {
+            uint32_t entry = 0;
+            const int max_level = entry_point(entry);
+            float entry_distance = qd->one(code(entry));
+            if (max_level > g.level)
+              entry = greedy_descend(*qd, entry, entry_distance, max_level, g.level + 1, ctx.visited);
+            search_layer(*qd, entry, entry_distance, g.level, beam, ctx);
+          }
           for (size_t j = 0; j < ctx.beam.size(); ++j) found[i].push_back({ctx.beam.distance(j), ctx.beam.slot(j)});
         },
         16);
@@ -137,9 +150,9 @@ void HnswIndex::revisit_older_rows(size_t ordered_rows, ThreadPool& pool,
         m,
         [&](size_t i, size_t worker) {
           requests[i].clear();
-          const uint32_t node = older[start + i];
-          graph::NodeLocks::Guard lock(node_locks_, node);
-          if (linkable(node)) add_links_found(node, 0, found[i], *contexts[worker], requests[i]);
+          const GrownList& g = lists[start + i];
+          graph::NodeLocks::Guard lock(node_locks_, g.node);
+          if (linkable(g.node)) add_links_found(g.node, g.level, found[i], *contexts[worker], requests[i]);
         },
         16);
     std::vector<LinkRequest> back;
@@ -147,13 +160,12 @@ void HnswIndex::revisit_older_rows(size_t ordered_rows, ThreadPool& pool,
     apply_link_requests(back, pool, contexts, false);
     if (!stop) {
       try {
-        report(progress, "revisit", start + m, older.size());
+        report(progress, phase, start + m, lists.size());
       } catch (...) {
         stop = std::current_exception();
       }
     }
   }
-  one_remove.unlock();
   if (stop) std::rethrow_exception(stop);
 }
 

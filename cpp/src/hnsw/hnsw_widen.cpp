@@ -7,12 +7,13 @@
 // glove6b-50 (120,000 rows drawn from all of it, cosine) in adds of 5,000 reads recall@10 0.7781 /
 // 0.8774 / 0.9431 at ef 16 / 32 / 64, against 0.8280 / 0.9135 / 0.9675 with M=24 given. So the add
 // that widens the lists first has every list of the nodes linked before gain what a beam search
-// around its node finds (ef_construction wide, as an insertion's, at least 4M), as the revisit of
-// older rows does (hnsw_revisit.cpp): the list keeps every link it had and takes what the heuristic
-// keeps beyond it, up to its new capacity, and each new link goes back as a reverse link. Then
-// 0.8413 / 0.9244 / 0.9738, for a build of 13.1 s (that one add 6.6 s, beside searches; M=24 given:
-// 8.0 s; graph.md sections 43, 58). Choosing each list again instead, as the refine after a removal
-// does, read 0.8331 / 0.9197 / 0.9682 but dropped links that only the list held to other nodes:
+// around its node finds (ef_construction wide, as an insertion's, at least 4M), by the pass the
+// revisit of older rows uses (grow_lists, hnsw_revisit.cpp): the list keeps every link it had and
+// takes what the heuristic keeps beyond it, up to its new capacity, and each new link goes back as
+// a reverse link. Then 0.8413 / 0.9244 / 0.9738, for a build of 13.1 s (that one add 6.6 s, beside
+// searches; section 43's run: M=24 given 8.0 s; graph.md sections 43, 58). Choosing each list again
+// instead, as the refine after a removal does, read 0.8331 / 0.9197 / 0.9682 but dropped links that
+// only the list held to other nodes:
 // 100,000 rows of 32-d Gaussian added 4,000 at a time to 100,000 easier ones, widened at 200,000,
 // left 2,756 stored rows missing from their own top 10 at ef 64 and 751 at ef 512 (M=16 1,091 /
 // 21; M=24 given 19 at ef 128); growing them leaves 19 at ef 64 and none at 512.
@@ -21,13 +22,12 @@
 // in order may read easy at first. Glove6b-50 fed in natural order in adds of 10,000 chose 16 at
 // 100,000 rows and for good; it now widens to 24 at 280,000 (seed 0; 350,000 with seed 1):
 // recall@10 at ef 16 / 32 / 64 0.7328 / 0.8362 / 0.9150 -> 0.8036 / 0.8905 / 0.9556 (one shuffled
-// add 0.7899 / 0.8854 / 0.9505), for a feed of 48.9 s against 26.7 s (the add that widened: 22.0
-// s; graph.md section 58).
+// add 0.7899 / 0.8854 / 0.9505), for a feed of 48.9 s against 26.7 s (separate runs on a shared
+// host; the add that widened: 22.0 s; graph.md section 58).
 #include <algorithm>
 #include <cstring>
-#include <exception>
+#include <mutex>
 
-#include "hnsw_context.hpp"
 #include "hnsw_degree.hpp"
 #include "vidx/hnsw/hnsw_index.hpp"
 
@@ -74,7 +74,7 @@ void HnswIndex::apply_planned_degree() {
   // The default is chosen again as the index grows (hnsw_degree.hpp); a wider M is for good, and
   // walks whose codes take no wider M (kMinWalkBitsToWiden) never ask again.
   const bool may_widen = codec_->walk_bits() >= kMinWalkBitsToWiden;
-  degree_checked_at_ = M == kDefaultDegree && may_widen ? std::max<size_t>(planned_from_, 1) : 0;
+  degree_checked_at_ = M == kDefaultDegree && may_widen ? planned_from_ : 0;  // >= kRowsToChooseDegree
   record_degree(M);
   if (M == M_) return;
   if (capacity_ == 0) {
@@ -88,63 +88,16 @@ void HnswIndex::apply_planned_degree() {
 
 void HnswIndex::relink_widened(size_t end, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
                                const ProgressFn& progress) {
-  struct WidenedList {
-    uint32_t node;
-    int level;
-  };
   end = std::min(end, count_.load());
-  std::vector<WidenedList> lists;
+  std::vector<GrownList> lists;
   for (uint32_t s = 0; s < end; ++s)
     if (state(s) == kLive)  // every level (not this add's reused slots)
       for (int level = 0; level <= levels_[s]; ++level) lists.push_back({s, level});
+  std::lock_guard<std::mutex> one_remove(remove_mutex_);  // as a removal's refine runs
   // A report that stops the add (Ctrl-C, a callback that raises) takes effect once every list has
   // grown: a relinking left partway would have to be kept for a later add through compact()
   // (which renumbers the slots) and saves and copies (which do not hold it).
-  std::exception_ptr stop;
-  std::lock_guard<std::mutex> one_remove(remove_mutex_);  // as a removal's refine runs
-  graph::GracePeriod::Reader reading(grace_);
-  const size_t beam = std::max(ef_construction_, 4 * M_);
-  // In chunks, as the revisit of older rows runs (hnsw_revisit.cpp): each list's node searches
-  // the graph as the earlier chunks left it (writing nothing), then each list gains what it
-  // found under its node's lock, then the new links go back. The same graph at any thread count.
-  const size_t chunk = std::max<size_t>(1024, lists.size() / 50);
-  std::vector<std::vector<Neighbor>> found(std::min(chunk, lists.size()));
-  std::vector<std::vector<LinkRequest>> requests(found.size());
-  for (size_t start = 0; start < lists.size(); start += chunk) {
-    const size_t m = std::min(chunk, lists.size() - start);
-    pool.parallel_for(
-        m,
-        [&](size_t i, size_t worker) {
-          const WidenedList& w = lists[start + i];
-          found[i].clear();
-          if (!linkable(w.node)) return;
-          SearchContext& ctx = *contexts[worker];
-          const auto qd = codec_->prepare_from_code(code(w.node), tail(w.node));
-          search_layer(*qd, w.node, 0.f, w.level, beam, ctx);
-          for (size_t j = 0; j < ctx.beam.size(); ++j) found[i].push_back({ctx.beam.distance(j), ctx.beam.slot(j)});
-        },
-        16);
-    pool.parallel_for(
-        m,
-        [&](size_t i, size_t worker) {
-          requests[i].clear();
-          const WidenedList& w = lists[start + i];
-          graph::NodeLocks::Guard lock(node_locks_, w.node);
-          if (linkable(w.node)) add_links_found(w.node, w.level, found[i], *contexts[worker], requests[i]);
-        },
-        16);
-    std::vector<LinkRequest> back;
-    for (size_t i = 0; i < m; ++i) back.insert(back.end(), requests[i].begin(), requests[i].end());
-    apply_link_requests(back, pool, contexts, false);
-    if (!stop) {
-      try {
-        report(progress, "relink", start + m, lists.size());
-      } catch (...) {
-        stop = std::current_exception();
-      }
-    }
-  }
-  if (stop) std::rethrow_exception(stop);
+  grow_lists(lists, std::max(ef_construction_, 4 * M_), SearchFrom::kNode, pool, contexts, "relink", progress);
 }
 
 void HnswIndex::widen_lists(size_t M) {

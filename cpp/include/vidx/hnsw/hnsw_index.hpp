@@ -233,6 +233,21 @@ class HnswIndex final : public VectorIndex {
   // Reports as phase "revisit" (a report that throws stops the add once they all have).
   void revisit_older_rows(size_t ordered_rows, ThreadPool& pool, std::vector<std::unique_ptr<SearchContext>>& contexts,
                           const ProgressFn& progress);
+  // A list to grow (grow_lists): `node`'s on `level`.
+  struct GrownList {
+    uint32_t node;
+    int level;
+  };
+  // Where grow_lists' search for a list's node starts: at the node itself on its list's level (the
+  // graph around it), or from the entry point down (as an insertion's).
+  enum class SearchFrom { kNode, kEntryPoint };
+  // Each list gains what a beam search of width `beam` for its node finds (add_links_found), and
+  // the gains link back; in chunks that search the graph the earlier ones left (the same graph at
+  // any thread count). Reports as `phase` after each chunk; a report that throws takes effect
+  // (rethrown) once every list has grown. The caller holds remove_mutex_.
+  void grow_lists(const std::vector<GrownList>& lists, size_t beam, SearchFrom from, ThreadPool& pool,
+                  std::vector<std::unique_ptr<SearchContext>>& contexts, const char* phase,
+                  const ProgressFn& progress);
   // node's list on `level` (the caller holds its lock) gains, up to its capacity, what
   // select_neighbors keeps of its list and `found` beyond the list; each gain is also a request
   // for a reverse link.
